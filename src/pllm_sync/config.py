@@ -1,0 +1,369 @@
+"""Load and validate the YAML config.
+
+Lookup order: ``pllm-sync --config PATH``, then ``$PLLM_SYNC_CONFIG``, then ``config.yaml`` in the
+user config dir; with none of these the embedded defaults apply. Every problem is reported
+with the file, the dotted key and the fix, and nothing runs on a config that fails validation.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError
+from .paths import app_dirs
+
+CONFIG_ENV = "PLLM_SYNC_CONFIG"
+
+DEFAULT_SOURCES: tuple[dict[str, str], ...] = (
+    {
+        "name": "jiahongliu21",
+        "url": "https://raw.githubusercontent.com/JiahongLiu21/"
+        "Awesome-Personalized-Large-Language-Models/main/README.md",
+    },
+    {
+        "name": "vanillacreamer",
+        "url": "https://raw.githubusercontent.com/VanillaCreamer/Awesome-Personalized-LLMs/main/README.md",
+    },
+)
+
+CONFLICT_POLICIES = ("ask", "zotero", "vault", "newest")
+VAULT_DELETE_POLICIES = ("zotero-trash", "ignore")
+ZOTERO_TRASH_POLICIES = ("vault-trash", "ignore")
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """One catalog source: exactly one of ``url`` or ``path``."""
+
+    name: str
+    url: str | None = None
+    path: Path | None = None
+
+
+@dataclass(frozen=True)
+class CatalogConfig:
+    sources: tuple[SourceConfig, ...]
+    timeout_seconds: float = 20.0
+    offline: bool = False
+
+
+@dataclass(frozen=True)
+class ZoteroConfig:
+    library_id: str | None = None
+    library_type: str = "user"
+    endpoint: str = "https://api.zotero.org"
+    root_collection: str = "pllm-sync"
+
+    @property
+    def configured(self) -> bool:
+        return self.library_id is not None
+
+
+@dataclass(frozen=True)
+class VaultConfig:
+    path: Path = Path("pllm-vault")
+    papers_folder: str = "Papers"
+    index_folder: str = "Sections"
+    trash_folder: str = ".pllm-sync-trash"
+
+
+@dataclass(frozen=True)
+class SyncConfig:
+    conflict: str = "ask"
+    on_vault_delete: str = "zotero-trash"
+    on_zotero_trash: str = "vault-trash"
+    max_delete: int = 25
+    max_delete_percent: float = 20.0
+
+
+@dataclass(frozen=True)
+class WatchConfig:
+    zotero_poll_seconds: float = 30.0
+    catalog_refresh_minutes: float = 60.0
+    debounce_seconds: float = 2.0
+
+
+@dataclass(frozen=True)
+class Config:
+    catalog: CatalogConfig
+    zotero: ZoteroConfig = field(default_factory=ZoteroConfig)
+    vault: VaultConfig = field(default_factory=VaultConfig)
+    sync: SyncConfig = field(default_factory=SyncConfig)
+    watch: WatchConfig = field(default_factory=WatchConfig)
+    path: Path | None = None  # the file it came from, if any
+
+    @property
+    def state_name(self) -> str:
+        """A stable name for this config's state database (one database per config)."""
+        import hashlib
+
+        ident = str(self.path.resolve()) if self.path else "defaults"
+        return hashlib.sha1(ident.encode()).hexdigest()[:12]
+
+
+def default_config() -> Config:
+    return Config(
+        catalog=CatalogConfig(
+            sources=tuple(SourceConfig(name=s["name"], url=s["url"]) for s in DEFAULT_SOURCES)
+        )
+    )
+
+
+class _Validator:
+    """Collects every problem in one pass so the user fixes them all at once."""
+
+    def __init__(self, origin: str) -> None:
+        self.origin = origin
+        self.problems: list[str] = []
+
+    def error(self, key: str, msg: str) -> None:
+        self.problems.append(f"{key}: {msg}")
+
+    def section(self, data: dict[str, Any], key: str, allowed: set[str]) -> dict[str, Any]:
+        raw = data.get(key, {})
+        if raw is None:
+            return {}
+        if not isinstance(raw, dict):
+            self.error(key, f"must be a mapping, got {type(raw).__name__}")
+            return {}
+        for unknown in sorted(set(raw) - allowed):
+            self.error(f"{key}.{unknown}", f"unknown key (allowed: {', '.join(sorted(allowed))})")
+        return raw
+
+    def string(
+        self,
+        sec: dict[str, Any],
+        prefix: str,
+        key: str,
+        default: str,
+        choices: tuple[str, ...] | None = None,
+    ) -> str:
+        val = sec.get(key, default)
+        if isinstance(val, int | float) and not isinstance(val, bool):
+            val = str(val)
+        if not isinstance(val, str) or not val.strip():
+            self.error(f"{prefix}.{key}", "must be a non-empty string")
+            return default
+        if choices and val not in choices:
+            self.error(f"{prefix}.{key}", f"must be one of {', '.join(choices)} (got {val!r})")
+            return default
+        return val
+
+    def number(
+        self, sec: dict[str, Any], prefix: str, key: str, default: float, minimum: float = 0
+    ) -> float:
+        val = sec.get(key, default)
+        if isinstance(val, bool) or not isinstance(val, int | float) or val < minimum:
+            self.error(f"{prefix}.{key}", f"must be a number >= {minimum} (got {val!r})")
+            return default
+        return float(val)
+
+    def boolean(self, sec: dict[str, Any], prefix: str, key: str, default: bool) -> bool:
+        val = sec.get(key, default)
+        if not isinstance(val, bool):
+            self.error(f"{prefix}.{key}", f"must be true or false (got {val!r})")
+            return default
+        return val
+
+
+def _folder_name(v: _Validator, sec: dict[str, Any], key: str, default: str) -> str:
+    val = v.string(sec, "vault", key, default)
+    parts = Path(val).parts
+    if Path(val).is_absolute() or ".." in parts:
+        v.error(f"vault.{key}", "must be a folder inside the vault (relative, no '..')")
+        return default
+    return val
+
+
+def parse_config(data: Any, origin: str, base_dir: Path | None = None) -> Config:
+    """Validate a parsed YAML document into a ``Config``; raise ``ConfigError`` listing all
+    problems."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{origin}: the top level must be a mapping of sections",
+            hint="see config.example.yaml for the layout",
+        )
+    v = _Validator(origin)
+    for unknown in sorted(set(data) - {"catalog", "zotero", "vault", "sync", "watch"}):
+        v.error(str(unknown), "unknown section (allowed: catalog, zotero, vault, sync, watch)")
+    base = base_dir or Path.cwd()
+
+    cat = v.section(data, "catalog", {"sources", "timeout_seconds", "offline"})
+    sources: list[SourceConfig] = []
+    raw_sources = cat.get("sources", list(DEFAULT_SOURCES))
+    if not isinstance(raw_sources, list) or not raw_sources:
+        v.error("catalog.sources", "must be a non-empty list of {name, url} or {name, path}")
+        raw_sources = []
+    seen: set[str] = set()
+    for i, s in enumerate(raw_sources):
+        key = f"catalog.sources[{i}]"
+        if not isinstance(s, dict):
+            v.error(key, "must be a mapping with name and url or path")
+            continue
+        for unknown in sorted(set(s) - {"name", "url", "path"}):
+            v.error(f"{key}.{unknown}", "unknown key (allowed: name, url, path)")
+        name = s.get("name")
+        if not isinstance(name, str) or not name.strip():
+            v.error(f"{key}.name", "must be a non-empty string")
+            continue
+        if name in seen:
+            v.error(f"{key}.name", f"duplicate source name {name!r}; names must be unique")
+        seen.add(name)
+        url, path = s.get("url"), s.get("path")
+        if (url is None) == (path is None):
+            v.error(key, "give exactly one of url or path")
+            continue
+        if url is not None:
+            if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+                v.error(f"{key}.url", f"must be an http(s) URL (got {url!r})")
+                continue
+            sources.append(SourceConfig(name=name, url=url))
+        else:
+            if not isinstance(path, str):
+                v.error(f"{key}.path", "must be a string")
+                continue
+            p = Path(path).expanduser()
+            sources.append(SourceConfig(name=name, path=p if p.is_absolute() else base / p))
+    catalog = CatalogConfig(
+        sources=tuple(sources),
+        timeout_seconds=v.number(cat, "catalog", "timeout_seconds", 20.0, minimum=0.1),
+        offline=v.boolean(cat, "catalog", "offline", False),
+    )
+
+    z = v.section(
+        data, "zotero", {"library_id", "library_type", "endpoint", "root_collection", "api_key"}
+    )
+    if "api_key" in z:
+        v.error(
+            "zotero.api_key",
+            "API keys do not belong in config files; remove it and run "
+            "`pllm-sync init` (keyring) or set $PLLM_SYNC_ZOTERO_API_KEY",
+        )
+    lib_id = z.get("library_id")
+    if lib_id is not None:
+        if (
+            isinstance(lib_id, bool)
+            or not isinstance(lib_id, int | str)
+            or not str(lib_id).isdigit()
+        ):
+            v.error(
+                "zotero.library_id",
+                f"must be the numeric library id (got {lib_id!r}); "
+                "find it at zotero.org/settings/keys",
+            )
+            lib_id = None
+        else:
+            lib_id = str(lib_id)
+    endpoint = v.string(z, "zotero", "endpoint", "https://api.zotero.org")
+    if not endpoint.startswith(("http://", "https://")):
+        v.error("zotero.endpoint", f"must be an http(s) base URL (got {endpoint!r})")
+    zotero = ZoteroConfig(
+        library_id=lib_id,
+        library_type=v.string(z, "zotero", "library_type", "user", ("user", "group")),
+        endpoint=endpoint.rstrip("/"),
+        root_collection=v.string(z, "zotero", "root_collection", "pllm-sync"),
+    )
+
+    vs = v.section(data, "vault", {"path", "papers_folder", "index_folder", "trash_folder"})
+    vpath = Path(v.string(vs, "vault", "path", "pllm-vault")).expanduser()
+    vault = VaultConfig(
+        path=vpath if vpath.is_absolute() else base / vpath,
+        papers_folder=_folder_name(v, vs, "papers_folder", "Papers"),
+        index_folder=_folder_name(v, vs, "index_folder", "Sections"),
+        trash_folder=_folder_name(v, vs, "trash_folder", ".pllm-sync-trash"),
+    )
+
+    sy = v.section(
+        data,
+        "sync",
+        {"conflict", "on_vault_delete", "on_zotero_trash", "max_delete", "max_delete_percent"},
+    )
+    sync = SyncConfig(
+        conflict=v.string(sy, "sync", "conflict", "ask", CONFLICT_POLICIES),
+        on_vault_delete=v.string(
+            sy, "sync", "on_vault_delete", "zotero-trash", VAULT_DELETE_POLICIES
+        ),
+        on_zotero_trash=v.string(
+            sy, "sync", "on_zotero_trash", "vault-trash", ZOTERO_TRASH_POLICIES
+        ),
+        max_delete=int(v.number(sy, "sync", "max_delete", 25)),
+        max_delete_percent=v.number(sy, "sync", "max_delete_percent", 20.0),
+    )
+
+    w = v.section(
+        data, "watch", {"zotero_poll_seconds", "catalog_refresh_minutes", "debounce_seconds"}
+    )
+    watch = WatchConfig(
+        zotero_poll_seconds=v.number(w, "watch", "zotero_poll_seconds", 30.0, minimum=1),
+        catalog_refresh_minutes=v.number(w, "watch", "catalog_refresh_minutes", 60.0, minimum=1),
+        debounce_seconds=v.number(w, "watch", "debounce_seconds", 2.0),
+    )
+
+    if v.problems:
+        listing = "\n  ".join(v.problems)
+        raise ConfigError(
+            f"{origin}: invalid config:\n  {listing}",
+            hint="fix the keys above; config.example.yaml documents every key",
+        )
+    return Config(catalog=catalog, zotero=zotero, vault=vault, sync=sync, watch=watch)
+
+
+def find_config_path(explicit: str | Path | None = None) -> Path | None:
+    """The config file in force, or None when the embedded defaults apply."""
+    if explicit:
+        p = Path(explicit).expanduser()
+        if not p.is_file():
+            raise ConfigError(
+                f"config file not found: {p}", hint="check the path given to --config"
+            )
+        return p
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        p = Path(env).expanduser()
+        if not p.is_file():
+            raise ConfigError(
+                f"config file not found: {p} (from ${CONFIG_ENV})",
+                hint=f"fix or unset ${CONFIG_ENV}",
+            )
+        return p
+    p = app_dirs().config / "config.yaml"
+    return p if p.is_file() else None
+
+
+def load_config(explicit: str | Path | None = None) -> Config:
+    """Find, read and validate the config; embedded defaults when there is none."""
+    path = find_config_path(explicit)
+    if path is None:
+        return default_config()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"cannot read config {path}: {exc}",
+            hint="check the file's permissions and that it is UTF-8 text",
+        ) from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise ConfigError(
+            f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})",
+            hint="fix the YAML syntax at that line",
+        ) from exc
+    cfg = parse_config(data, str(path), base_dir=path.parent)
+    return Config(
+        catalog=cfg.catalog,
+        zotero=cfg.zotero,
+        vault=cfg.vault,
+        sync=cfg.sync,
+        watch=cfg.watch,
+        path=path,
+    )

@@ -1,0 +1,69 @@
+"""Shared test setup: isolated user dirs, hypothesis profiles, and the slow-test switch.
+
+CI runs a bounded but real share of the slow work: history replays sample versions and
+property tests use the ``ci`` profile; ``--run-slow`` (or ``PLLM_SYNC_FULL=1``) runs it all.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+DATA = Path(__file__).parent / "data"
+
+settings.register_profile(
+    "ci", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "full", max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("dev", max_examples=100, deadline=None)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--run-slow",
+        action="store_true",
+        default=False,
+        help="run the full history replays and long property runs",
+    )
+
+
+def full_run(config: pytest.Config) -> bool:
+    return bool(config.getoption("--run-slow")) or os.environ.get("PLLM_SYNC_FULL") == "1"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    settings.load_profile("full" if full_run(config) else "ci")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if full_run(config):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --run-slow or PLLM_SYNC_FULL=1")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def full(request: pytest.FixtureRequest) -> bool:
+    """True when the full (slow) share of sampled tests should run."""
+    return full_run(request.config)
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    """Every test gets its own PLLM_SYNC_HOME and never sees the developer's config or key."""
+    home = tmp_path_factory.mktemp("pllm-home")
+    monkeypatch.setenv("PLLM_SYNC_HOME", str(home))
+    monkeypatch.delenv("PLLM_SYNC_CONFIG", raising=False)
+    monkeypatch.delenv("PLLM_SYNC_ZOTERO_API_KEY", raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    yield home
