@@ -1,0 +1,162 @@
+"""The canonical synced record: the common language of the catalog, Zotero and the vault.
+
+Each side's adapter turns its native form into a ``Record`` (a plain dict of the fields below,
+in canonical form) and applies a dict of changed fields back. The merge compares Records
+field by field against the base (the last synced Record), so both adapters MUST produce
+exactly these canonical forms; otherwise a field would look changed when it is not and a
+no-op sync would write.
+
+Canonical forms:
+
+- ``title``: str, whitespace-normalised.
+- ``method``, ``venue``, ``url``, ``code``, ``arxiv``, ``doi``, ``status``: ``str | None``
+  (``None`` when absent; never ``""``). ``venue`` is the venue's display label.
+- ``year``, ``rating``: ``int | None``.
+- ``authors``: ``tuple[str, ...]`` in order ("First Last").
+- ``tags``: ``frozenset[str]`` of the user's tags in Obsidian form (see ``canonical_tag``);
+  managed tags (``pllm/...``) are not part of it.
+- ``sections``: ``frozenset[str]``, each a section path joined with `` / ``.
+- ``notes``: str, the user's own notes as markdown, normalised by ``canonical_notes``.
+- ``catalog``: ``"listed"`` or ``"removed"``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..model import Paper, SectionPath, normalize_whitespace
+
+Record = dict[str, Any]
+
+CATALOG_FIELDS: tuple[str, ...] = (
+    "title",
+    "method",
+    "venue",
+    "year",
+    "url",
+    "code",
+    "arxiv",
+    "doi",
+    "authors",
+)
+"""Fields the catalog is the upstream for (three-way merged between Zotero and vault)."""
+
+USER_FIELDS: tuple[str, ...] = ("tags", "status", "rating", "notes")
+"""Fields only users write, on either side."""
+
+SYNCED_FIELDS: tuple[str, ...] = (*CATALOG_FIELDS, *USER_FIELDS, "sections", "catalog")
+
+SET_FIELDS = frozenset({"tags", "sections"})
+
+STATUSES = ("unread", "reading", "read", "skimmed", "skipped")
+SECTION_SEP = " / "
+
+MANAGED_TAG_PREFIX = "pllm/"
+"""Tags pllm-sync writes itself on Zotero items as automatic tags (type 1): ``pllm/method/X``,
+``pllm/venue/X``, ``pllm/removed``. They are not user tags. Reading state lives in ordinary
+tags a user can set by hand in Zotero: ``status/<value>`` and ``rating/<1-5>``; the Zotero
+mapping turns those into ``status``/``rating`` and leaves them out of ``tags``."""
+
+_TAG_BAD = re.compile(r"[^\w/\-]+", re.UNICODE)
+
+
+def canonical_tag(tag: str) -> str | None:
+    """A tag in the form Obsidian accepts: no ``#``, no spaces (``-`` instead), not all digits.
+
+    Returns None for a tag that has nothing left after cleaning.
+    """
+    t = tag.strip().lstrip("#").strip()
+    t = _TAG_BAD.sub("-", t).strip("-/")
+    t = re.sub(r"-{2,}", "-", t)
+    if not t or t.isdigit():
+        return None
+    return t
+
+
+def canonical_tags(tags: Any) -> frozenset[str]:
+    out = set()
+    for t in tags or ():
+        if isinstance(t, str):
+            c = canonical_tag(t)
+            if c and not c.startswith(MANAGED_TAG_PREFIX):
+                out.add(c)
+    return frozenset(out)
+
+
+def section_key(path: SectionPath) -> str:
+    return SECTION_SEP.join(path)
+
+
+def section_path(key: str) -> SectionPath:
+    return tuple(key.split(SECTION_SEP))
+
+
+def canonical_notes(text: str | None) -> str:
+    """Notes text with LF newlines, no trailing spaces on lines, no leading/trailing blank lines.
+
+    Both sides normalise the same way, so a note that round-trips through Zotero's HTML
+    compares equal to what the user wrote.
+    """
+    if not text:
+        return ""
+    lines = [ln.rstrip() for ln in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    return "\n".join(lines).strip("\n")
+
+
+def _opt(v: Any) -> Any:
+    if v is None:
+        return None
+    if isinstance(v, str):
+        v = normalize_whitespace(v)
+        return v or None
+    return v
+
+
+def _opt_int(v: Any) -> int | None:
+    if v is None or v == "" or isinstance(v, bool):
+        return None
+    try:
+        return int(str(v).strip())
+    except ValueError:
+        return None
+
+
+def normalize_record(rec: Record) -> Record:
+    """Bring a record's values into canonical form (adapters call this before returning)."""
+    out: Record = {}
+    for k, v in rec.items():
+        if k in ("tags",):
+            out[k] = canonical_tags(v)
+        elif k == "sections":
+            out[k] = frozenset(v or ())
+        elif k == "authors":
+            out[k] = tuple(normalize_whitespace(a) for a in (v or ()) if a and a.strip())
+        elif k in ("year", "rating"):
+            out[k] = _opt_int(v)
+        elif k == "notes":
+            out[k] = canonical_notes(v)
+        elif k == "title":
+            out[k] = normalize_whitespace(v or "")
+        else:
+            out[k] = _opt(v)
+    return out
+
+
+def record_from_paper(paper: Paper, *, removed: bool = False) -> Record:
+    """The catalog's view of a paper: catalog fields, sections and the listed/removed flag."""
+    return normalize_record(
+        {
+            "title": paper.title,
+            "method": paper.method,
+            "venue": paper.venue.label() if paper.venue else None,
+            "year": paper.year,
+            "url": paper.url,
+            "code": paper.code_url,
+            "arxiv": paper.ids.arxiv,
+            "doi": paper.ids.doi,
+            "authors": paper.authors,
+            "sections": frozenset(section_key(p) for p in paper.sections),
+            "catalog": "removed" if removed else "listed",
+        }
+    )
