@@ -1,0 +1,187 @@
+"""The notes text merge: edits on different lines combine, overlaps keep both, nothing is lost."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pllm_sync.sync.textmerge import (
+    MARKER_END,
+    MARKER_PREFIX,
+    has_conflict_markers,
+    merge3,
+    merge_union,
+    split_lines,
+)
+
+BASE = "# Summary\nIt personalises prompts.\n\n## Method\nRetrieval over the profile.\n\n## Verdict\nGood."
+
+
+def test_edits_in_different_paragraphs_merge_cleanly() -> None:
+    zotero = BASE.replace("It personalises prompts.", "It personalises prompts per user.")
+    vault = BASE.replace("Good.", "Good, but small eval.")
+    r = merge3(BASE, zotero, vault)
+    assert not r.conflict
+    assert "It personalises prompts per user." in r.text
+    assert "Good, but small eval." in r.text
+    assert not has_conflict_markers(r.text)
+
+
+def test_one_side_changed_takes_that_side_verbatim() -> None:
+    vault = BASE + "\n\nA new paragraph."
+    assert merge3(BASE, BASE, vault).text == vault
+    assert merge3(BASE, vault, BASE).text == vault
+
+
+def test_same_edit_on_both_sides_is_no_conflict() -> None:
+    edited = BASE.replace("Good.", "Great.")
+    r = merge3(BASE, edited, edited)
+    assert r == type(r)(edited, False)
+
+
+def test_overlapping_edits_keep_both_versions_between_markers() -> None:
+    zotero = BASE.replace("Good.", "Good (zotero).")
+    vault = BASE.replace("Good.", "Bad (vault).")
+    r = merge3(BASE, zotero, vault)
+    assert r.conflict
+    lines = r.text.split("\n")
+    assert "Good (zotero)." in lines and "Bad (vault)." in lines
+    # zotero's version comes first, under its label, and the block is closed
+    start = next(i for i, ln in enumerate(lines) if ln.startswith(f"{MARKER_PREFIX} zotero"))
+    middle = next(i for i, ln in enumerate(lines) if ln.startswith(f"{MARKER_PREFIX} vault"))
+    end = lines.index(MARKER_END)
+    assert start < lines.index("Good (zotero).") < middle < lines.index("Bad (vault).") < end
+    # untouched text outside the conflict stays once
+    assert lines.count("Retrieval over the profile.") == 1
+
+
+def test_marker_lines_are_paragraphs_of_their_own() -> None:
+    """Markdown would glue a marker to adjacent text (or read it as markup) without blanks."""
+    r = merge3("a\nb\nc", "a\nB1\nc", "a\nB2\nc")
+    lines = r.text.split("\n")
+    for i, ln in enumerate(lines):
+        if ln.startswith(MARKER_PREFIX):
+            assert i == 0 or lines[i - 1] == ""
+            assert i == len(lines) - 1 or lines[i + 1] == ""
+    assert "\n\n\n" not in r.text
+
+
+def test_edit_against_deletion_is_a_conflict_that_keeps_the_edit() -> None:
+    base = "keep\ndrop me\nkeep too"
+    r = merge3(base, "keep\nkeep too", "keep\ndrop me, edited\nkeep too")
+    assert r.conflict
+    assert "drop me, edited" in r.text
+
+
+def test_common_lines_inside_an_overlap_are_written_once() -> None:
+    base = "x"
+    r = merge3(base, "shared\nmine\nend", "shared\ntheirs\nend")
+    assert r.conflict
+    assert r.text.split("\n").count("shared") == 1
+    assert r.text.split("\n").count("end") == 1
+
+
+def test_custom_labels() -> None:
+    r = merge3("a", "b", "c", ours_label="left", theirs_label="right")
+    assert f"{MARKER_PREFIX} left" in r.text and f"{MARKER_PREFIX} right" in r.text
+
+
+def test_union_without_base_keeps_lines_from_both() -> None:
+    r = merge_union("intro\nmine", "intro\nmine\nappended in the vault")
+    assert r == type(r)("intro\nmine\nappended in the vault", False)
+    r = merge_union("intro\nzotero wrote this", "intro\nvault wrote that")
+    assert r.conflict
+    assert "zotero wrote this" in r.text and "vault wrote that" in r.text
+    assert merge_union("", "only vault").text == "only vault"
+    assert merge_union("only zotero", "").text == "only zotero"
+
+
+def test_split_lines_round_trips() -> None:
+    for t in ("", "a", "a\n", "\n", "a\n\nb"):
+        assert "\n".join(split_lines(t)) == t
+
+
+# --- properties -----------------------------------------------------------------------------
+
+LINE = st.sampled_from(["alpha", "beta", "gamma", "delta", "", "- item", "## H", "x", "y", "z"])
+TEXT = st.lists(LINE, max_size=12).map("\n".join)
+
+
+@st.composite
+def edits_of(draw: st.DrawFn, base: str) -> str:
+    """A plausible edit of ``base``: some lines deleted, replaced or inserted."""
+    lines = split_lines(base)
+    out: list[str] = []
+    for ln in lines:
+        op = draw(st.sampled_from(["keep", "keep", "keep", "drop", "replace", "insert"]))
+        if op == "keep":
+            out.append(ln)
+        elif op == "replace":
+            out.append(draw(LINE))
+        elif op == "insert":
+            out.extend([draw(LINE), ln])
+    out.extend(draw(st.lists(LINE, max_size=2)))
+    return "\n".join(out)
+
+
+@st.composite
+def triples(draw: st.DrawFn) -> tuple[str, str, str]:
+    base = draw(TEXT)
+    return base, draw(edits_of(base)), draw(edits_of(base))
+
+
+def _non_base_lines(text: str, base: str) -> Counter[str]:
+    """Lines of ``text`` beyond those the base already had (with multiplicity)."""
+    return Counter(split_lines(text)) - Counter(split_lines(base))
+
+
+@given(triples())
+def test_never_loses_a_line_either_side_added(t: tuple[str, str, str]) -> None:
+    base, ours, theirs = t
+    r = merge3(base, ours, theirs)
+    got = Counter(split_lines(r.text))
+    for side in (ours, theirs):
+        missing = _non_base_lines(side, base) - got
+        assert not missing, (missing, r.text)
+
+
+@given(triples())
+def test_clean_merges_carry_no_markers_and_conflicts_always_do(t: tuple[str, str, str]) -> None:
+    base, ours, theirs = t
+    r = merge3(base, ours, theirs)
+    assert r.conflict == has_conflict_markers(r.text)
+
+
+@given(triples())
+def test_clean_merge_is_symmetric(t: tuple[str, str, str]) -> None:
+    base, ours, theirs = t
+    r1, r2 = merge3(base, ours, theirs), merge3(base, theirs, ours)
+    assert r1.conflict == r2.conflict
+    if not r1.conflict:
+        assert r1.text == r2.text
+
+
+@given(triples())
+def test_merge_is_idempotent_and_stable(t: tuple[str, str, str]) -> None:
+    base, ours, theirs = t
+    r = merge3(base, ours, theirs)
+    assert merge3(r.text, r.text, r.text).text == r.text
+    # a side that already holds the merge changes nothing when merged against it again
+    assert merge3(base, r.text, r.text).text == r.text
+
+
+@given(triples())
+def test_one_sided_change_is_taken_verbatim(t: tuple[str, str, str]) -> None:
+    base, ours, _ = t
+    assert merge3(base, ours, base) == merge3(base, base, ours)
+    assert merge3(base, ours, base).text == ours
+
+
+@given(TEXT, TEXT)
+def test_union_keeps_every_line_of_both(ours: str, theirs: str) -> None:
+    r = merge_union(ours, theirs)
+    got = Counter(split_lines(r.text))
+    assert not Counter(split_lines(ours)) - got
+    assert not Counter(split_lines(theirs)) - got
