@@ -1,0 +1,107 @@
+"""``pllm-sync init``: connect a Zotero library and choose the vault.
+
+Writes the config file (never the key) and stores the API key in the system keyring. Works
+interactively or headless (``--library-id``, ``--vault`` and the key from
+``$PLLM_SYNC_ZOTERO_API_KEY`` or ``--api-key-stdin``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..config import find_config_path, parse_config
+from ..credentials import ENV_VAR, store_api_key
+from ..errors import ConfigError
+from ..paths import app_dirs
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("init", help="connect your Zotero library and choose the vault folder")
+    p.add_argument("--library-id", help="numeric Zotero user or group id")
+    p.add_argument("--library-type", choices=("user", "group"), default="user")
+    p.add_argument("--vault", help="vault folder (default ./pllm-vault)")
+    p.add_argument("--endpoint", default="https://api.zotero.org")
+    p.add_argument(
+        "--api-key-stdin",
+        action="store_true",
+        help="read the API key from standard input (for scripts)",
+    )
+    p.add_argument(
+        "--no-keyring",
+        action="store_true",
+        help=f"do not store the key; use ${ENV_VAR} at run time",
+    )
+    p.add_argument("--force", action="store_true", help="overwrite an existing config file")
+    p.set_defaults(func=run)
+
+
+def _ask(prompt: str, default: str | None = None) -> str:
+    if not sys.stdin.isatty():
+        if default is None:
+            raise ConfigError(
+                f"{prompt} is needed and there is no terminal to ask",
+                hint="pass it as an option (see `pllm-sync init --help`)",
+            )
+        return default
+    suffix = f" [{default}]" if default else ""
+    answer = input(f"{prompt}{suffix}: ").strip()
+    return answer or (default or "")
+
+
+def run(args: argparse.Namespace) -> int:
+    target = Path(args.config) if args.config else app_dirs().config / "config.yaml"
+    existing = (
+        find_config_path(args.config)
+        if args.config and Path(args.config).exists()
+        else (target if target.exists() else None)
+    )
+    if existing and not args.force:
+        raise ConfigError(
+            f"a config already exists at {existing}", hint="edit it, or pass --force to replace it"
+        )
+    library_id = args.library_id or _ask("Zotero library id (zotero.org/settings/keys)")
+    vault = args.vault or _ask("Obsidian vault folder", str(Path.cwd() / "pllm-vault"))
+    data = {
+        "zotero": {
+            "library_id": library_id,
+            "library_type": args.library_type,
+            "endpoint": args.endpoint,
+        },
+        "vault": {"path": str(Path(vault).expanduser().resolve())},
+    }
+    parse_config(data, "init")  # validate before writing anything
+    key: str | None
+    if args.api_key_stdin:
+        key = sys.stdin.readline().strip()
+    elif os.environ.get(ENV_VAR):
+        key = os.environ[ENV_VAR]
+    elif sys.stdin.isatty():
+        key = getpass.getpass("Zotero API key (input hidden): ").strip()
+    else:
+        key = None
+    if key and not args.no_keyring:
+        try:
+            store_api_key(args.library_type, library_id, key)
+        except Exception as exc:
+            raise ConfigError(
+                f"could not store the API key in the keyring ({type(exc).__name__})",
+                hint=f"use --no-keyring and set ${ENV_VAR} when running",
+            ) from exc
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(
+        "# written by `pllm-sync init`; see config.example.yaml for every key\n"
+        + yaml.safe_dump(data, sort_keys=False),
+        encoding="utf-8",
+    )
+    print(f"config written to {target}")
+    if not key:
+        print(f"no API key stored: set ${ENV_VAR} or run `pllm-sync init --force` in a terminal")
+    print("next: `pllm-sync pull --dry-run` to preview, then `pllm-sync pull`")
+    return 0

@@ -1,0 +1,84 @@
+"""``pllm-sync status``: last run, counts, pending conflicts, daemon state, where things live."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("status", help="show the last run, paper counts, conflicts and the daemon")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=run)
+
+
+def _when(ts: float | None) -> str | None:
+    return dt.datetime.fromtimestamp(ts).isoformat(timespec="seconds") if ts else None
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..config import find_config_path, load_config
+    from ..sync.state import StateDB, default_state_path
+
+    cfg = load_config(args.config)
+    path = default_state_path(cfg)
+    info: dict[str, Any] = {
+        "config": str(find_config_path(args.config) or "(embedded defaults)"),
+        "state": str(path),
+        "vault": str(cfg.vault.path),
+        "zotero": (
+            f"{cfg.zotero.library_type} {cfg.zotero.library_id} at {cfg.zotero.endpoint}"
+            if cfg.zotero.configured
+            else "not connected (run `pllm-sync init`)"
+        ),
+    }
+    if path.exists():
+        with StateDB.open(path) as st:
+            papers = st.all_papers()
+            last = st.last_run()
+            lock = st.lock_holder()
+            conflicts = st.list_conflicts(open_only=True)
+            info["papers"] = {
+                "total": len(papers),
+                "in_zotero": sum(1 for p in papers.values() if p.zotero_key),
+                "in_vault": sum(1 for p in papers.values() if p.note_path),
+                "removed_upstream": sum(1 for p in papers.values() if p.tombstone),
+            }
+            info["last_run"] = (
+                None
+                if last is None
+                else {
+                    "id": last.id,
+                    "command": last.command,
+                    "status": last.status,
+                    "started": _when(last.started_at),
+                    "finished": _when(last.finished_at),
+                    "applied": last.applied,
+                }
+            )
+            info["conflicts"] = len(conflicts)
+            info["daemon"] = (
+                f"running (pid {lock.pid} on {lock.hostname}, {lock.owner}, since "
+                f"{_when(lock.acquired_at)})"
+                if lock
+                else "not running"
+            )
+    else:
+        info["last_run"] = None
+        info["daemon"] = "not running"
+        info["conflicts"] = 0
+    if args.json:
+        json.dump(info, sys.stdout, indent=2, default=str)
+        print()
+        return 0
+    for k, v in info.items():
+        if isinstance(v, dict):
+            print(f"{k}:")
+            for k2, v2 in v.items():
+                print(f"  {k2}: {v2}")
+        else:
+            print(f"{k}: {v}")
+    return 0

@@ -1,0 +1,1 @@
+"""The ``pllm-sync watch`` daemon: vault watcher, Zotero poller, catalog refresher, one worker."""

@@ -1,0 +1,65 @@
+"""Turn watchdog file events in the vault into a debounced "the vault changed" signal.
+
+Only markdown notes matter; Obsidian's own folder, trash folders and sync-tool litter are
+ignored so that Obsidian saving its workspace does not trigger a sync.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import PurePosixPath
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+
+IGNORED_DIRS = frozenset({".obsidian", ".trash", ".git", ".pllm-sync-trash"})
+
+
+def is_relevant(relpath: str) -> bool:
+    """True for a note path a sync should look at (not litter, not Obsidian's config)."""
+    p = PurePosixPath(relpath)
+    if any(part in IGNORED_DIRS for part in p.parts[:-1]):
+        return False
+    name = p.name
+    if not name.endswith(".md") or name.startswith((".", "~$", ".#")):
+        return False
+    return ".sync-conflict-" not in name and not name.endswith((".tmp.md", "~"))
+
+
+class VaultSignal(FileSystemEventHandler):
+    """Records the time of the last relevant change; the loop waits for a quiet period."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root.rstrip("/")
+        self._lock = threading.Lock()
+        self.last_change: float | None = None
+        self.events = 0
+
+    def _rel(self, path: str | bytes) -> str:
+        p = path.decode() if isinstance(path, bytes) else path
+        return p[len(self.root) + 1 :] if p.startswith(self.root + "/") else p
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.is_directory or event.event_type in ("opened", "closed_no_write"):
+            return
+        paths = [event.src_path] + ([event.dest_path] if getattr(event, "dest_path", "") else [])
+        if any(is_relevant(self._rel(p)) for p in paths):
+            with self._lock:
+                self.last_change = time.monotonic()
+                self.events += 1
+
+    def take_if_quiet(self, debounce: float) -> bool:
+        """True (and reset) when a change happened and nothing changed for ``debounce`` s."""
+        with self._lock:
+            if self.last_change is None or time.monotonic() - self.last_change < debounce:
+                return False
+            self.last_change = None
+            return True
+
+
+def start_observer(root: str, handler: VaultSignal) -> Observer:  # type: ignore[valid-type]
+    obs = Observer()
+    obs.schedule(handler, root, recursive=True)
+    obs.start()
+    return obs

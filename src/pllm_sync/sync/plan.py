@@ -1,0 +1,149 @@
+"""What a sync run intends to do, as plain values: built by the engine, shown by ``--dry-run``,
+stored in the run journal, then applied.
+
+Keeping the plan separate from applying it means a dry run and a real run take exactly the
+same decisions, and the journal records what was planned next to what was applied.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from .record import Record
+
+
+def _show(value: Any) -> Any:
+    """A JSON-friendly, stable rendering of a record value."""
+    if isinstance(value, frozenset | set):
+        return sorted(value)
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+@dataclass
+class FieldChange:
+    field: str
+    old: Any
+    new: Any
+
+    def to_json(self) -> dict[str, Any]:
+        return {"field": self.field, "old": _show(self.old), "new": _show(self.new)}
+
+    def render(self) -> str:
+        old, new = _show(self.old), _show(self.new)
+        if self.field == "notes":
+            return f"    notes: {len(str(old or ''))} -> {len(str(new or ''))} chars"
+        return f"    {self.field}: {old!r} -> {new!r}"
+
+
+@dataclass
+class Action:
+    """One change to one side for one paper."""
+
+    side: str  # "zotero" | "vault"
+    kind: str  # "create" | "update" | "trash" | "tombstone" | "restore"
+    pid: str
+    title: str
+    changes: list[FieldChange] = field(default_factory=list)
+    reason: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "side": self.side,
+            "kind": self.kind,
+            "id": self.pid,
+            "title": self.title,
+            "changes": [c.to_json() for c in self.changes],
+            "reason": self.reason,
+        }
+
+
+@dataclass
+class ConflictNote:
+    pid: str
+    title: str
+    field: str
+    base: Any
+    zotero: Any
+    vault: Any
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.pid,
+            "title": self.title,
+            "field": self.field,
+            "base": _show(self.base),
+            "zotero": _show(self.zotero),
+            "vault": _show(self.vault),
+        }
+
+
+@dataclass
+class Plan:
+    actions: list[Action] = field(default_factory=list)
+    conflicts: list[ConflictNote] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    collections_to_create: int = 0
+    index_notes: int = 0
+
+    def add(
+        self,
+        side: str,
+        kind: str,
+        pid: str,
+        title: str,
+        changes: Record | None = None,
+        old: Record | None = None,
+        reason: str = "",
+    ) -> Action:
+        fc = [FieldChange(k, (old or {}).get(k), v) for k, v in sorted((changes or {}).items())]
+        act = Action(side, kind, pid, title, fc, reason)
+        self.actions.append(act)
+        return act
+
+    def counts(self) -> dict[str, int]:
+        c: Counter[str] = Counter(f"{a.side}.{a.kind}" for a in self.actions)
+        out = dict(sorted(c.items()))
+        out["conflicts"] = len(self.conflicts)
+        return out
+
+    @property
+    def empty(self) -> bool:
+        return not self.actions and not self.conflicts and not self.collections_to_create
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "counts": self.counts(),
+            "actions": [a.to_json() for a in self.actions],
+            "conflicts": [c.to_json() for c in self.conflicts],
+            "warnings": self.warnings,
+            "collections_to_create": self.collections_to_create,
+        }
+
+    def render(self, limit: int = 200) -> str:
+        """The human-readable plan for ``--dry-run``: per side, creates/updates with field diffs."""
+        lines: list[str] = []
+        for side in ("zotero", "vault"):
+            acts = [a for a in self.actions if a.side == side]
+            summary = Counter(a.kind for a in acts)
+            head = ", ".join(f"{n} {k}" for k, n in sorted(summary.items())) or "no changes"
+            lines.append(f"{side}: {head}")
+            for a in acts[:limit]:
+                why = f" ({a.reason})" if a.reason else ""
+                lines.append(f"  {a.kind} {a.pid}: {a.title[:70]}{why}")
+                if a.kind != "create":
+                    lines.extend(c.render() for c in a.changes)
+            if len(acts) > limit:
+                lines.append(f"  ... and {len(acts) - limit} more")
+        if self.collections_to_create:
+            lines.append(f"zotero: {self.collections_to_create} collections to create")
+        lines.append(f"conflicts: {len(self.conflicts)}")
+        for c in self.conflicts:
+            lines.append(
+                f"  {c.pid} {c.field}: zotero={_show(c.zotero)!r} vault={_show(c.vault)!r}"
+            )
+        lines.extend(f"warning: {w}" for w in self.warnings)
+        return "\n".join(lines)
