@@ -1,0 +1,73 @@
+"""What the parsers produce: one ``Entry`` per catalog row, and a ``ParsedDocument`` per source.
+
+An entry is one line (or table row) of one list as written there; a ``Paper`` is the real
+paper behind one or more entries. Keeping the two apart lets the identity step see every
+listing (with its line number) before deciding which ones are the same paper.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..model import CatalogWarning, Link, PaperIds, Section, SectionPath, SourceRef, Venue
+from .identity import arxiv_year
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One catalog row. ``title`` is cleaned display text; ``aliases`` are older titles the
+    row itself mentions (``(old title) <br> new title``), used only for matching."""
+
+    source: str
+    line: int
+    section: SectionPath
+    style: str  # "table" or "bullet"
+    title: str
+    aliases: tuple[str, ...] = ()
+    method: str | None = None
+    venue: Venue | None = None
+    tag_year: int | None = None
+    url: str | None = None
+    code_url: str | None = None
+    links: tuple[Link, ...] = ()
+    ids: PaperIds = field(default_factory=PaperIds)
+    extra: tuple[tuple[str, str], ...] = ()  # other table columns, e.g. ("domain", "Humanity")
+    raw: str = ""
+
+    @property
+    def ref(self) -> SourceRef:
+        return SourceRef(self.source, self.line)
+
+    @property
+    def year(self) -> int | None:
+        """Venue year, else the bullet tag's year, else the year of the arXiv id."""
+        if self.venue is not None and self.venue.year:
+            return self.venue.year
+        if self.tag_year:
+            return self.tag_year
+        return arxiv_year(self.ids.arxiv)
+
+    @property
+    def titles(self) -> tuple[str, ...]:
+        return (self.title, *self.aliases)
+
+
+@dataclass
+class ParsedDocument:
+    """One source's parse: its entries in document order, its taxonomy, its warnings."""
+
+    source: str
+    title: str
+    entries: list[Entry]
+    taxonomy: Section
+    warnings: list[CatalogWarning]
+    lines: int = 0
+
+    def entries_by_section(self) -> dict[SectionPath, list[Entry]]:
+        out: dict[SectionPath, list[Entry]] = {}
+        for e in self.entries:
+            out.setdefault(e.section, []).append(e)
+        return out
+
+    def warned_lines(self) -> set[int]:
+        return {w.line for w in self.warnings if w.line is not None}

@@ -1,0 +1,340 @@
+"""Paper identity: external ids from URLs, and which catalog entries are the same paper.
+
+The rule (docs/catalog.md): a paper's id is its versionless arXiv id, else its DOI, else its
+OpenReview forum id, else its ACL Anthology id, else a hash of its normalised title. Entries
+are one paper when they share an external id AND their titles agree (equal, one a retitle
+of the other, or one contained in the other), or when their normalised titles are equal and
+their ids do not contradict each other. Upstream lists reuse ids by mistake (RECAP and
+Review-LLM on 2306.07206, EGISES and PerSEval on 2407.00453), so an id shared by two clearly
+different titles yields two papers and a warning naming both lines, never a silent merge.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ..model import (
+    CatalogWarning,
+    Link,
+    Paper,
+    PaperIds,
+    SectionPath,
+    SourceRef,
+    Venue,
+    VenueKind,
+    normalize_title,
+    paper_id_for,
+    title_hash,
+)
+
+if TYPE_CHECKING:
+    from .entry import Entry
+
+_ARXIV_NEW = r"\d{4}\.\d{4,5}"
+_ARXIV_OLD = r"[a-z][a-z\-]+(?:\.[A-Z]{2})?/\d{7}"
+_ARXIV_URL = re.compile(
+    rf"(?:^|[/.])(?:arxiv\.org|alphaxiv\.org)/(?:abs|pdf|html|format)/(?P<id>{_ARXIV_NEW}|{_ARXIV_OLD})(?:v\d+)?",
+    re.IGNORECASE,
+)
+_HF_PAPER = re.compile(rf"(?:huggingface\.co|hf\.co)/papers/(?P<id>{_ARXIV_NEW})", re.IGNORECASE)
+_ARXIV_DOI = re.compile(rf"doi\.org/10\.48550/arxiv\.(?P<id>{_ARXIV_NEW})", re.IGNORECASE)
+_DOI_URL = re.compile(
+    r"(?:(?:dx\.)?doi\.org|dl\.acm\.org/doi|dlnext\.acm\.org/doi|onlinelibrary\.wiley\.com/doi"
+    r"|link\.springer\.com/(?:article|chapter)|journals\.sagepub\.com/doi|tandfonline\.com/doi)"
+    r"/(?:(?:abs|pdf|full|epdf|fullHtml|book)/)?(?P<doi>10\.\d{4,9}/[^\s?#]+)",
+    re.IGNORECASE,
+)
+_OPENREVIEW = re.compile(
+    r"openreview\.net/(?:forum|pdf|attachment)\?(?:[^#\s]*?&)?id=(?P<id>[A-Za-z0-9_\-]+)",
+    re.IGNORECASE,
+)
+_ACL = re.compile(
+    r"(?:aclanthology\.org|aclweb\.org/anthology)/(?:anthology/)?"
+    r"(?P<id>[A-Z]\d{2}-\d{4}|\d{4}\.[a-z0-9]+(?:-[a-z0-9]+)*\.\d+)(?:\.pdf)?/?(?:$|[?#])",
+    re.IGNORECASE,
+)
+
+TITLE_SIMILARITY = 0.85
+"""Normalised titles at least this similar (difflib ratio) are the same title: a typo fix
+(``Lanuage`` -> ``Language``) or a small retitle. RECAP/Review-LLM score 0.59 and
+EGISES/PerSEval 0.69, so genuine id collisions stay apart."""
+
+
+def ids_from_url(url: str) -> PaperIds:
+    """External ids a single URL names (at most one of each kind)."""
+    arxiv = doi = openreview = acl = None
+    m = _ARXIV_URL.search(url) or _HF_PAPER.search(url) or _ARXIV_DOI.search(url)
+    if m:
+        arxiv = m.group("id")
+    else:
+        d = _DOI_URL.search(url)
+        if d:
+            doi = d.group("doi").rstrip(".,;)").lower()
+            doi = re.sub(r"\.pdf$", "", doi)
+    o = _OPENREVIEW.search(url)
+    if o:
+        openreview = o.group("id")
+    a = _ACL.search(url)
+    if a:
+        acl = a.group("id")
+    return PaperIds(arxiv=arxiv, doi=doi, openreview=openreview, acl=acl)
+
+
+def ids_from_links(links: Sequence[Link]) -> PaperIds:
+    """Ids from the paper links first; other non-code links only fill what is still missing."""
+    ids = PaperIds()
+    for link in links:
+        if link.role == "paper":
+            ids = ids.merged(ids_from_url(link.url))
+    for link in links:
+        if link.role not in ("paper", "code"):
+            ids = ids.merged(ids_from_url(link.url))
+    return ids
+
+
+def arxiv_year(arxiv_id: str | None) -> int | None:
+    """``2409.11901`` -> 2024 (new-style ids only)."""
+    if arxiv_id and re.fullmatch(_ARXIV_NEW, arxiv_id):
+        return 2000 + int(arxiv_id[:2])
+    return None
+
+
+def titles_match(a: Sequence[str], b: Sequence[str]) -> bool:
+    """True when any title (or alias) of ``a`` is the same title as any of ``b``."""
+    for x in a:
+        nx = normalize_title(x)
+        for y in b:
+            ny = normalize_title(y)
+            if not nx or not ny:
+                continue
+            if nx == ny:
+                return True
+            short, long = (nx, ny) if len(nx) <= len(ny) else (ny, nx)
+            if short.count(" ") >= 3 and f" {short} " in f" {long} ":
+                return True
+            if difflib.SequenceMatcher(None, nx, ny).ratio() >= TITLE_SIMILARITY:
+                return True
+    return False
+
+
+def _id_items(ids: PaperIds) -> list[tuple[str, str]]:
+    return [(k, v.lower() if k != "openreview" else v) for k, v in ids.as_dict().items()]
+
+
+def _conflicts(a: PaperIds, b: PaperIds) -> list[tuple[str, str, str]]:
+    """Kinds for which both have an id and the ids differ: (kind, a's, b's)."""
+    da, db = a.as_dict(), b.as_dict()
+    return [(k, da[k], db[k]) for k in da if k in db and da[k].lower() != db[k].lower()]
+
+
+@dataclass
+class _Group:
+    entries: list[Entry] = field(default_factory=list)
+    ids: PaperIds = field(default_factory=PaperIds)
+
+    @property
+    def first(self) -> Entry:
+        return self.entries[0]
+
+    def titles(self) -> list[str]:
+        out: list[str] = []
+        for e in self.entries:
+            for t in e.titles:
+                if t not in out:
+                    out.append(t)
+        return out
+
+    def add(self, e: Entry) -> None:
+        self.entries.append(e)
+        self.ids = self.ids.merged(e.ids)
+
+
+def _where(e: Entry) -> str:
+    return f"{e.source}:{e.line}"
+
+
+def group_entries(entries: Sequence[Entry]) -> tuple[list[_Group], list[CatalogWarning]]:
+    """Partition entries into papers (first-appearance order) and report identity conflicts."""
+    groups: list[_Group] = []
+    warnings: list[CatalogWarning] = []
+    by_id: dict[tuple[str, str], list[_Group]] = {}
+    by_title: dict[str, list[_Group]] = {}
+    by_url: dict[str, list[_Group]] = {}
+
+    def index(g: _Group, e: Entry) -> None:
+        for item in _id_items(e.ids):
+            lst = by_id.setdefault(item, [])
+            if g not in lst:
+                lst.append(g)
+        for t in e.titles:
+            lst = by_title.setdefault(normalize_title(t), [])
+            if g not in lst:
+                lst.append(g)
+        if e.url:
+            lst = by_url.setdefault(e.url.strip().rstrip("/").lower(), [])
+            if g not in lst:
+                lst.append(g)
+
+    for e in entries:
+        target: _Group | None = None
+        clash: tuple[_Group, str] | None = None
+        # 1. A shared external id, with an agreeing title.
+        for item in _id_items(e.ids):
+            for g in by_id.get(item, []):
+                if titles_match(e.titles, g.titles()):
+                    target = g
+                    break
+                if clash is None:
+                    clash = (g, f"{item[0]} id {item[1]}")
+            if target:
+                break
+        # 2. The same title, with no contradicting id.
+        title_clash: tuple[_Group, tuple[str, str, str]] | None = None
+        if target is None:
+            for t in e.titles:
+                for g in by_title.get(normalize_title(t), []):
+                    bad = _conflicts(e.ids, g.ids)
+                    if not bad:
+                        target = g
+                        break
+                    title_clash = title_clash or (g, bad[0])
+                if target:
+                    break
+        # 3. No ids at all: the same paper URL and a compatible title (a poster page shared
+        #    by a paper and its benchmark annotation).
+        if target is None and not e.ids.as_dict() and e.url:
+            for g in by_url.get(e.url.strip().rstrip("/").lower(), []):
+                if not g.ids.as_dict() and titles_match(e.titles, g.titles()):
+                    target = g
+                    break
+        if target is None:
+            target = _Group()
+            groups.append(target)
+            if title_clash is not None:
+                other, (kind, ours, theirs) = title_clash
+                warnings.append(
+                    CatalogWarning(
+                        e.source,
+                        e.line,
+                        f"same title as {_where(other.first)} but a different {kind} id "
+                        f"({ours} here, {theirs} there); kept as separate papers",
+                        e.title,
+                    )
+                )
+            elif clash is not None:
+                other, what = clash
+                warnings.append(
+                    CatalogWarning(
+                        e.source,
+                        e.line,
+                        f"{what} is also used by a different paper at {_where(other.first)} "
+                        f"({other.first.title!r}); kept as separate papers",
+                        e.title,
+                    )
+                )
+        elif target.entries and any(
+            x.source == e.source and x.section == e.section for x in target.entries
+        ):
+            prev = next(
+                x for x in target.entries if x.source == e.source and x.section == e.section
+            )
+            warnings.append(
+                CatalogWarning(
+                    e.source,
+                    e.line,
+                    f"listed twice in the same section (also at line {prev.line})",
+                    e.title,
+                )
+            )
+        target.add(e)
+        index(target, e)
+    return groups, warnings
+
+
+_VENUE_RANK = {
+    VenueKind.CONFERENCE: 3,
+    VenueKind.JOURNAL: 3,
+    VenueKind.WORKSHOP: 3,
+    VenueKind.UNKNOWN: 2,
+    VenueKind.PREPRINT: 1,
+    VenueKind.OTHER: 0,
+}
+
+
+def _best_venue(entries: Sequence[Entry]) -> Venue | None:
+    """The most 'published' venue any listing gives (ICLR'25 beats Arxiv'24); first on ties."""
+    best: Venue | None = None
+    for e in entries:
+        v = e.venue
+        if v is None:
+            continue
+        if best is None or _VENUE_RANK[v.kind] > _VENUE_RANK[best.kind]:
+            best = v
+    return best
+
+
+def paper_from_group(g: _Group, paper_id: str) -> Paper:
+    entries = g.entries
+    first = entries[0]
+    venue = _best_venue(entries)
+    year = venue.year if venue is not None and venue.year else None
+    if year is None:
+        year = next((e.tag_year for e in entries if e.tag_year), None)
+    if year is None:
+        year = next((e.year for e in entries if e.year), None)
+    url = next((e.url for e in entries if e.url), None)
+    code_url = next((e.code_url for e in entries if e.code_url), None)
+    taken = {x for x in (url, code_url) if x}
+    links: list[Link] = []
+    for e in entries:
+        mine = list(e.links)
+        if e.url:
+            mine.append(Link("paper", e.url))
+        if e.code_url:
+            mine.append(Link("code", e.code_url))
+        for link in mine:
+            if link.url not in taken:
+                taken.add(link.url)
+                links.append(link)
+    sections: list[SectionPath] = []
+    sources: list[SourceRef] = []
+    for e in entries:
+        if e.section not in sections:
+            sections.append(e.section)
+        sources.append(e.ref)
+    return Paper(
+        id=paper_id,
+        title=first.title,
+        method=next((e.method for e in entries if e.method), None),
+        venue=venue,
+        year=year,
+        url=url,
+        code_url=code_url,
+        links=tuple(links),
+        ids=g.ids,
+        sections=tuple(sections),
+        sources=tuple(sources),
+    )
+
+
+def papers_from_entries(entries: Sequence[Entry]) -> tuple[list[Paper], list[CatalogWarning]]:
+    """Group entries into papers and give each a unique canonical id."""
+    groups, warnings = group_entries(entries)
+    papers: list[Paper] = []
+    used: set[str] = set()
+    for g in groups:
+        pid = paper_id_for(g.ids, g.first.title)
+        if pid in used:
+            fallback = f"title:{title_hash(g.first.title)}"
+            n = 2
+            candidate = fallback
+            while candidate in used:
+                candidate, n = f"{fallback}-{n}", n + 1
+            pid = candidate
+        used.add(pid)
+        papers.append(paper_from_group(g, pid))
+    return papers, warnings

@@ -1,0 +1,322 @@
+"""Find the links of a catalog entry and give each the role its label (or URL) implies.
+
+Catalog links come as shields badges ``[![Paper](badge-image)](target)``, plain links
+``[Paper](url)``, and broken variants seen upstream: a link nested in the target
+(``[![Paper](..)]([https://a](https://b))``, ``([Paper]([link](url)))``), a target with a
+leading space, a missing ``)``, or a bare badge image pointing at a repository. The rule that
+matters most: the link target is the URL, never the badge image (star badges often show a
+different repository than the one they link to).
+
+The scanner matches brackets once per fragment with a stack, so it runs in linear time even on
+pathological input (``[[[[[...``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from ..model import Link
+
+_IMAGE_HOSTS = (
+    "img.shields.io",
+    "badge.fury.io",
+    "badges.pufler.dev",
+    "badgen.net",
+    "awesome.re",
+    "camo.githubusercontent.com",
+)
+_IMAGE_EXT = (".png", ".svg", ".jpg", ".jpeg", ".gif", ".webp")
+_PAPER_HOSTS = (
+    "arxiv.org",
+    "openreview.net",
+    "aclanthology.org",
+    "aclweb.org",
+    "doi.org",
+    "dl.acm.org",
+    "dlnext.acm.org",
+    "ieeexplore.ieee.org",
+    "proceedings.neurips.cc",
+    "papers.nips.cc",
+    "proceedings.mlr.press",
+    "ojs.aaai.org",
+    "link.springer.com",
+    "sciencedirect.com",
+    "onlinelibrary.wiley.com",
+    "semanticscholar.org",
+    "neurips.cc",
+    "iclr.cc",
+    "icml.cc",
+    "nature.com",
+)
+_CODE_HOSTS = ("github.com", "gitlab.com", "bitbucket.org", "gitee.com")
+
+# Label (lowercased, non-letters removed) -> role. Checked in order; first containment wins.
+_LABEL_ROLES: tuple[tuple[str, str], ...] = (
+    ("dataset", "dataset"),
+    ("modelhub", "model"),
+    ("model", "model"),
+    ("demo", "demo"),
+    ("youtube", "video"),
+    ("video", "video"),
+    ("slides", "slides"),
+    ("poster", "poster"),
+    ("github", "code"),
+    ("gitlab", "code"),
+    ("code", "code"),
+    ("repo", "code"),
+    ("homepage", "home"),
+    ("home", "home"),
+    ("website", "website"),
+    ("project", "website"),
+    ("page", "website"),
+    ("blog", "blog"),
+    ("data", "data"),
+    ("paper", "paper"),
+    ("pdf", "paper"),
+    ("arxiv", "paper"),
+    ("openreview", "paper"),
+    ("doi", "paper"),
+    ("link", "link"),
+)
+ROLE_WORDS = frozenset(
+    {
+        "paper",
+        "papers",
+        "pdf",
+        "arxiv",
+        "code",
+        "github",
+        "website",
+        "project",
+        "home",
+        "homepage",
+        "link",
+        "data",
+        "dataset",
+        "demo",
+        "video",
+        "slides",
+        "blog",
+        "model",
+        "openreview",
+    }
+)
+"""Labels that mark a link list (``([Paper](..), [Code](..))``) rather than a title link."""
+
+
+@dataclass(frozen=True)
+class FoundLink:
+    """One link as written: its label (badge alt text for badges), target and oddities."""
+
+    label: str
+    url: str
+    badge: bool = False
+    start: int = 0
+    problem: str | None = None  # a note for a warning: nested target, missing ')', ...
+
+
+def match_brackets(text: str) -> dict[int, int]:
+    """Map each opening ``[`` / ``(`` to its closing partner (unmatched ones are absent)."""
+    out: dict[int, int] = {}
+    squares: list[int] = []
+    rounds: list[int] = []
+    escaped = False
+    for i, ch in enumerate(text):
+        if escaped:
+            escaped = False
+            continue
+        if ch == "\\":
+            escaped = True
+        elif ch == "[":
+            squares.append(i)
+        elif ch == "]":
+            if squares:
+                out[squares.pop()] = i
+        elif ch == "(":
+            rounds.append(i)
+        elif ch == ")" and rounds:
+            out[rounds.pop()] = i
+    return out
+
+
+def _clean_target(raw: str) -> tuple[str, str | None]:
+    """The URL inside ``( ... )``: trimmed, an optional title dropped, nesting unwrapped."""
+    problem = None
+    t = raw.strip()
+    if t != raw and raw[:1].isspace():
+        problem = "link target starts with a space"
+    # ``[text](url)`` pasted as the target: the inner target is the one that was meant.
+    if t.startswith("[") and "](" in t:
+        inner = t[t.index("](") + 2 :]
+        t = inner[:-1] if inner.endswith(")") else inner
+        t = t.strip()
+        problem = "link target is itself a markdown link; using its inner URL"
+    if t.startswith("<") and t.endswith(">"):
+        t = t[1:-1].strip()
+    if " " in t:
+        t = t.split()[0]
+    return t, problem
+
+
+def is_image_url(url: str) -> bool:
+    low = url.lower()
+    host = _host(low)
+    return any(host.endswith(h) for h in _IMAGE_HOSTS) or low.split("?")[0].endswith(_IMAGE_EXT)
+
+
+def _host(url: str) -> str:
+    try:
+        host = urlsplit(url if "//" in url else "//" + url).hostname or ""
+    except ValueError:
+        return ""
+    return host.lower().removeprefix("www.")
+
+
+def is_web_url(url: str) -> bool:
+    return url.lower().startswith(("http://", "https://"))
+
+
+def is_paper_url(url: str) -> bool:
+    host = _host(url)
+    return any(host == h or host.endswith("." + h) for h in _PAPER_HOSTS)
+
+
+def is_code_url(url: str) -> bool:
+    host = _host(url)
+    return any(host == h or host.endswith("." + h) for h in _CODE_HOSTS)
+
+
+def find_links(text: str) -> list[FoundLink]:
+    """Every link in ``text`` in reading order, badges resolved to their targets.
+
+    A bracket group not followed by ``(`` is looked into (it may hold a bare badge image,
+    as in ``[![GitHub](https://github.com/x/y)]``); an image that is not a picture (its URL
+    is not an image host or file) is taken as a link, since that is what the author meant.
+    """
+    if "[" not in text:
+        return []
+    pairs = match_brackets(text)
+    found: list[FoundLink] = []
+    _scan(text, 0, len(text), pairs, found)
+    return found
+
+
+def _scan(text: str, lo: int, hi: int, pairs: dict[int, int], out: list[FoundLink]) -> None:
+    i = lo
+    while i < hi:
+        j = text.find("[", i, hi)
+        if j < 0:
+            return
+        if j > 0 and text[j - 1] == "\\":
+            i = j + 1
+            continue
+        close = pairs.get(j)
+        if close is None or close >= hi:
+            i = j + 1
+            continue
+        is_image = j > 0 and text[j - 1] == "!"
+        if close + 1 < hi and text[close + 1] == "(":
+            paren = pairs.get(close + 1)
+            problem = None
+            if paren is None or paren > hi:
+                # Missing ')': the target runs to the first whitespace or the end.
+                rest = text[close + 2 : hi]
+                target_raw = rest.split()[0] if rest.split() else ""
+                end = close + 2 + len(target_raw)
+                problem = "link is missing its closing ')'"
+            else:
+                target_raw = text[close + 2 : paren]
+                end = paren + 1
+            url, target_problem = _clean_target(target_raw)
+            problem = problem or target_problem
+            label_text = text[j + 1 : close]
+            badge_alt = _badge_alt(label_text)
+            if is_image:
+                if url and not is_image_url(url) and is_web_url(url):
+                    out.append(
+                        FoundLink(
+                            label_text.strip(),
+                            url,
+                            badge=True,
+                            start=j,
+                            problem="badge image without a link; using the image URL as the link",
+                        )
+                    )
+            elif badge_alt is not None:
+                out.append(FoundLink(badge_alt, url, badge=True, start=j, problem=problem))
+            else:
+                out.append(FoundLink(label_text.strip(), url, start=j, problem=problem))
+            i = end
+        else:
+            # Not a link: look inside for a bare badge image.
+            _scan(text, j + 1, close, pairs, out)
+            i = close + 1
+
+
+_ALT = re.compile(r"^\s*!\[([^\]]{0,200})\]")
+
+
+def _badge_alt(label: str) -> str | None:
+    """``![Paper](...)`` inside a link label -> ``Paper`` (``""`` for an empty alt)."""
+    m = _ALT.match(label)
+    return m.group(1).strip() if m else None
+
+
+def role_for(label: str, url: str) -> str:
+    """The role of a link: from its label, refined by the URL where the label is vague."""
+    key = re.sub(r"[^a-z]", "", label.lower())
+    if len(key) > 30:  # a title used as link text says nothing about the role
+        key = ""
+    role = "link"
+    for needle, r in _LABEL_ROLES:
+        if needle in key:
+            role = r
+            break
+    low = url.lower()
+    host = _host(low)
+    if host in ("huggingface.co", "hf.co"):
+        path = urlsplit(low).path
+        if path.startswith("/datasets/"):
+            return "dataset"
+        if path.startswith("/spaces/"):
+            return "demo"
+        if path.startswith("/papers/"):
+            return "paper"
+    if role in ("link", "website") and not key.startswith(("website", "project")):
+        if is_paper_url(url):
+            return "paper"
+        if is_code_url(url):
+            return "code"
+        if host in ("youtube.com", "youtu.be"):
+            return "video"
+    return role
+
+
+def url_key(url: str) -> str:
+    """A comparison key for URLs: scheme-less, lowercased host, no trailing slash."""
+    u = url.strip()
+    low = u.lower()
+    for prefix in ("https://", "http://"):
+        if low.startswith(prefix):
+            u = u[len(prefix) :]
+            break
+    host, _, rest = u.partition("/")
+    host = host.lower().removeprefix("www.")
+    return (host + "/" + rest).rstrip("/")
+
+
+def to_links(found: list[FoundLink]) -> list[Link]:
+    """Role-tagged links, web URLs only, each URL once (first role wins)."""
+    seen: set[str] = set()
+    out: list[Link] = []
+    for f in found:
+        if not f.url or not is_web_url(f.url):
+            continue
+        key = url_key(f.url)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(Link(role=role_for(f.label, f.url), url=f.url))
+    return out

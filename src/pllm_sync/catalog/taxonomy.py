@@ -1,0 +1,80 @@
+"""Section paths from headings, and the taxonomy tree of one list.
+
+The path of an entry is the list's title (its first H1, or the source name when there is
+none) followed by the headings above the entry, outermost first, each cleaned by
+``clean_heading`` (markup and leading numbering removed). A later H1 (``# Citation``) starts
+a new top-level section under the list title instead of replacing the title, and an H3
+directly under the H1 simply hangs off the title: levels are relative, not absolute.
+
+The tree only holds sections that contain entries (directly or below), so non-paper
+headings such as ``Citation`` or an empty ``## Personalized Adaptation`` do not become
+Zotero collections or index notes.
+"""
+
+from __future__ import annotations
+
+from ..model import Section, SectionPath, slugify
+
+NON_CATALOG_SECTIONS = frozenset(
+    {
+        "related workshops",
+        "workshops",
+        "citation",
+        "citations",
+        "cite",
+        "contributing",
+        "contribution",
+        "contributors",
+        "license",
+        "star history",
+        "acknowledgement",
+        "acknowledgements",
+        "acknowledgment",
+        "acknowledgments",
+        "table of contents",
+        "contents",
+        "toc",
+    }
+)
+"""Headings whose content is never catalog entries, whatever it looks like."""
+
+
+class HeadingStack:
+    """Tracks the open headings while a document is scanned top to bottom."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.title: str | None = None
+        self._stack: list[tuple[int, str]] = []
+
+    def push(self, level: int, name: str) -> None:
+        if level == 1 and self.title is None:
+            self.title = name or self.source
+            self._stack = []
+            return
+        while self._stack and self._stack[-1][0] >= level:
+            self._stack.pop()
+        if name:
+            self._stack.append((level, name))
+
+    @property
+    def root_name(self) -> str:
+        return self.title or self.source
+
+    def path(self) -> SectionPath:
+        return (self.root_name, *(name for _, name in self._stack))
+
+    def excluded(self) -> bool:
+        """True inside a section that never holds entries (Related Workshops, Citation...)."""
+        return any(name.lower() in NON_CATALOG_SECTIONS for _, name in self._stack)
+
+
+def build_taxonomy(source: str, root_name: str, paths: list[SectionPath]) -> Section:
+    """The section tree of one list. The root's slug is the source name's slug, so it stays
+    the same when the list edits its H1."""
+    root = Section(name=root_name, slug=slugify(source), path=(root_name,))
+    for path in paths:
+        node = root
+        for name in path[1:]:
+            node = node.child(name)
+    return root

@@ -1,0 +1,47 @@
+"""Catalog titles as display text: markup removed, retitles split off, odd input reported.
+
+Rules (docs/catalog.md): markdown and HTML removed, whitespace and NBSP collapsed, one
+trailing period dropped (``?`` kept, so ``STALE: ...?.`` becomes ``STALE: ...?``), and a cell
+written as ``(old title) <br> new title`` yields the new title with the old one as an alias
+for matching. Everything else (``:``, quotes, ``../``, YAML-looking text) is kept verbatim:
+the vault and Zotero writers sanitise and serialise, the parser must not lose characters.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .markdown_text import has_br, remove_control_chars, split_br, strip_html, strip_markdown
+
+_PAREN_ALIAS = re.compile(r"^\((?P<old>.+)\)$", re.DOTALL)
+_TRAILING_DOT = re.compile(r"(?<!\.)\.\s*$")
+
+
+def _finish(text: str) -> str:
+    return _TRAILING_DOT.sub("", text).strip()
+
+
+def clean_title(raw: str) -> tuple[str, tuple[str, ...], list[str]]:
+    """Return (title, aliases, problems) for a title cell or bullet title fragment."""
+    problems: list[str] = []
+    aliases: list[str] = []
+    text = raw
+    if has_br(text):
+        parts = split_br(text)
+        if len(parts) >= 2:
+            m = _PAREN_ALIAS.match(parts[0])
+            if m:
+                aliases.append(m.group("old"))
+                parts = parts[1:]
+        text = " ".join(parts)
+    text, dropped = strip_html(text)
+    if dropped:
+        problems.append(
+            "removed HTML markup from the title: " + ", ".join(f"<{t}>" for t in dropped)
+        )
+    text, had_control = remove_control_chars(strip_markdown(text))
+    if had_control:
+        problems.append("removed control characters from the title")
+    title = _finish(text)
+    cleaned_aliases = tuple(a for a in (_finish(strip_markdown(x)) for x in aliases) if a)
+    return title, cleaned_aliases, problems
