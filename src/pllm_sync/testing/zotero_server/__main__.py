@@ -1,0 +1,70 @@
+"""Run the emulator standalone: ``python -m pllm_sync.testing.zotero_server --port 0 ...``.
+
+Prints the base URL (``http://127.0.0.1:PORT``) as the first line of stdout, then serves until
+SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from types import FrameType
+
+from . import ZoteroEmulator
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m pllm_sync.testing.zotero_server",
+        description="Serve an offline emulator of the Zotero Web API v3.",
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--user-id", type=int, default=1)
+    parser.add_argument("--username", default="testuser")
+    parser.add_argument("--api-key", default="TESTKEY")
+    parser.add_argument("--read-only-key", default=None)
+    parser.add_argument("--db", default=None, help="SQLite file: keep the library across restarts")
+    parser.add_argument("--control", action="store_true", help="serve the /_control test API")
+    parser.add_argument(
+        "--legacy-versions",
+        action="store_true",
+        help="one library version per write request instead of one per object",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr)
+
+    emu = ZoteroEmulator(
+        host=args.host,
+        port=args.port,
+        user_id=args.user_id,
+        api_key=args.api_key,
+        read_only_key=args.read_only_key,
+        db_path=args.db,
+        control=args.control,
+        per_object_versions=not args.legacy_versions,
+        username=args.username,
+    )
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    emu.start()
+    sys.stdout.write(emu.base_url + "\n")
+    sys.stdout.flush()
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        emu.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

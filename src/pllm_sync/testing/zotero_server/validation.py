@@ -1,0 +1,261 @@
+"""Schema-driven checks of item, collection and search JSON, as api.zotero.org applies them.
+
+The real server validates every write against the Zotero schema (the same ``schema.json`` the
+API serves at ``/schema``); the emulator loads the copy bundled as package data so that field
+names, per-type field lists, creator types and their order are exactly the real ones. Messages
+are the dataserver's own (``model/Items.inc.php``, ``Item.inc.php``, ``Collections.inc.php``),
+because clients and our tests match on them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+KEY_RE = re.compile(r"^[23456789ABCDEFGHIJKLMNPQRSTUVWXYZ]{8}$")
+"""Object keys: 8 characters from an alphabet without 0, 1 and O (DOCS "Object Keys")."""
+
+ITEM_URI_RE = re.compile(
+    r"^http://zotero\.org/(users|groups)/\d+/items/[23456789ABCDEFGHIJKLMNPQRSTUVWXYZ]{8}$"
+)
+COLLECTION_URI_RE = re.compile(
+    r"^http://zotero\.org/(users|groups)/\d+/collections/[23456789ABCDEFGHIJKLMNPQRSTUVWXYZ]{8}$"
+)
+ITEM_PREDICATES = ("owl:sameAs", "dc:relation", "dc:replaces")
+COLLECTION_PREDICATES = ("owl:sameAs",)
+
+LINK_MODES = ("imported_file", "imported_url", "linked_file", "linked_url", "embedded_image")
+ATTACHMENT_FILE_PROPS = ("filename", "md5", "mtime")
+
+MAX_FIELD_LENGTH = 65535
+MAX_NAME_LENGTH = 255
+MAX_TAG_LENGTH = 255
+MAX_CREATOR_LENGTH = 255
+MAX_BATCH = 50
+
+
+class ObjectError(Exception):
+    """A per-object failure: becomes one ``failed`` entry of a write report (or the status and
+    plain-text body of a single-object write)."""
+
+    def __init__(self, code: int, message: str, data: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.data = data
+
+
+@dataclass(frozen=True)
+class ItemTypeInfo:
+    name: str
+    fields: tuple[str, ...]
+    base_of: dict[str, str]  # base field -> this type's mapped field
+    creator_types: tuple[str, ...]
+    primary_creator: str | None
+
+
+@dataclass
+class Schema:
+    """The parts of ``schema.json`` the emulator needs, indexed for lookups."""
+
+    version: int
+    types: dict[str, ItemTypeInfo]
+    all_fields: frozenset[str]
+    locale_types: dict[str, str]
+    locale_fields: dict[str, str]
+    locale_creators: dict[str, str]
+    raw: dict[str, Any] = field(repr=False)
+
+    def type_info(self, item_type: str) -> ItemTypeInfo:
+        return self.types[item_type]
+
+    def title_field(self, item_type: str) -> str | None:
+        info = self.types[item_type]
+        for name in info.fields:
+            if name == "title" or info.base_of.get("title") == name:
+                return name
+        return None
+
+
+@lru_cache(maxsize=1)
+def load_schema() -> Schema:
+    """Load the bundled schema once per process (it is read-only)."""
+    text = resources.files("pllm_sync.data").joinpath("zotero-schema.json").read_text("utf-8")
+    raw = json.loads(text)
+    types: dict[str, ItemTypeInfo] = {}
+    all_fields: set[str] = set()
+    for entry in raw["itemTypes"]:
+        names = tuple(f["field"] for f in entry["fields"])
+        all_fields.update(names)
+        base_of = {f["baseField"]: f["field"] for f in entry["fields"] if "baseField" in f}
+        all_fields.update(base_of)
+        creators = tuple(c["creatorType"] for c in entry["creatorTypes"])
+        primary = next((c["creatorType"] for c in entry["creatorTypes"] if c.get("primary")), None)
+        types[entry["itemType"]] = ItemTypeInfo(
+            entry["itemType"], names, base_of, creators, primary
+        )
+    loc = raw["locales"]["en-US"]
+    return Schema(
+        version=int(raw["version"]),
+        types=types,
+        all_fields=frozenset(all_fields),
+        locale_types=dict(loc["itemTypes"]),
+        locale_fields=dict(loc["fields"]),
+        locale_creators=dict(loc["creatorTypes"]),
+        raw=raw,
+    )
+
+
+def is_valid_key(value: object) -> bool:
+    return isinstance(value, str) and bool(KEY_RE.match(value))
+
+
+def resolve_field(schema: Schema, item_type: str, name: str) -> str:
+    """Map ``name`` to the field stored for ``item_type`` (base fields map to the type's own
+    field, e.g. ``publicationTitle`` -> ``proceedingsTitle`` on a conferencePaper), or raise
+    the server's 400."""
+    info = schema.type_info(item_type)
+    if name in info.fields:
+        return name
+    if name in info.base_of:
+        return info.base_of[name]
+    raise ObjectError(400, f"'{name}' is not a valid field for type '{item_type}'")
+
+
+def check_field_value(name: str, value: object) -> str:
+    """Field values are strings; numbers are accepted and stringified like PHP does."""
+    if isinstance(value, list):
+        raise ObjectError(400, f"Unexpected array for property '{name}'")
+    if isinstance(value, dict):
+        raise ObjectError(400, f"Unexpected object for property '{name}'")
+    if value is None or value is False:
+        return ""
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > MAX_FIELD_LENGTH:
+        raise ObjectError(
+            413,
+            f"Value for field '{name}' too long",
+            {"field": name, "value": text[:50]},
+        )
+    return text
+
+
+def check_creators(schema: Schema, item_type: str, creators: object) -> list[dict[str, str]]:
+    if not isinstance(creators, list):
+        raise ObjectError(400, "'creators' property must be an array")
+    info = schema.type_info(item_type)
+    out: list[dict[str, str]] = []
+    for creator in creators:
+        if not isinstance(creator, dict):
+            raise ObjectError(400, "Creator must be an object")
+        ctype = creator.get("creatorType", info.primary_creator or "author")
+        if not isinstance(ctype, str) or ctype not in schema.locale_creators:
+            raise ObjectError(400, f"'{ctype}' is not a valid creator type")
+        if ctype not in info.creator_types:
+            raise ObjectError(
+                400, f"'{ctype}' is not a valid creator type for item type '{item_type}'"
+            )
+        for prop in creator:
+            if prop not in ("creatorType", "firstName", "lastName", "name"):
+                raise ObjectError(400, f"Invalid creator property '{prop}'")
+        for prop in ("firstName", "lastName", "name"):
+            val = creator.get(prop)
+            if val is not None and not isinstance(val, str):
+                raise ObjectError(400, f"Creator '{prop}' must be a string")
+            if isinstance(val, str) and len(val) > MAX_CREATOR_LENGTH:
+                raise ObjectError(
+                    413,
+                    f"'{prop}' value '{val[:50]}…' too long",
+                    {"field": prop, "value": val[:50]},
+                )
+        if "name" in creator:
+            if "firstName" in creator or "lastName" in creator:
+                raise ObjectError(
+                    400,
+                    "Only one of 'firstName'/'lastName' or 'name' can be provided for a creator",
+                )
+            name = str(creator["name"]).strip()
+            if not name:
+                raise ObjectError(400, "Creator name cannot be empty")
+            out.append({"creatorType": ctype, "name": name})
+        else:
+            first = str(creator.get("firstName", "")).strip()
+            last = str(creator.get("lastName", "")).strip()
+            if "lastName" not in creator and "firstName" not in creator:
+                raise ObjectError(400, "'lastName' or 'name' must be provided for a creator")
+            if not first and not last:
+                raise ObjectError(400, "Creator name cannot be empty")
+            out.append({"creatorType": ctype, "firstName": first, "lastName": last})
+    return out
+
+
+def check_tags(tags: object) -> list[dict[str, Any]]:
+    if not isinstance(tags, list):
+        raise ObjectError(400, "'tags' property must be an array")
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for tag in tags:
+        if not isinstance(tag, dict):
+            raise ObjectError(400, "Tag must be an object")
+        for prop in tag:
+            if prop not in ("tag", "type"):
+                raise ObjectError(400, f"Invalid tag property '{prop}'")
+        name = tag.get("tag")
+        if not isinstance(name, (str, int)) or isinstance(name, bool):
+            raise ObjectError(400, "Tag must be a string")
+        name = str(name).strip()
+        if name == "":
+            raise ObjectError(400, "Tag cannot be empty")
+        if len(name) > MAX_TAG_LENGTH:
+            raise ObjectError(413, f"Tag '{name[:50]}…' too long", {"tag": name[:50]})
+        ttype = tag.get("type", 0)
+        if isinstance(ttype, str) and ttype.isdigit():
+            ttype = int(ttype)
+        if ttype not in (0, 1) or isinstance(ttype, bool):
+            raise ObjectError(400, f"Invalid tag type '{ttype}'")
+        if name in seen:
+            continue
+        seen.add(name)
+        out.append({"tag": name, "type": 1} if ttype == 1 else {"tag": name})
+    return out
+
+
+def check_relations(relations: object, *, for_collection: bool) -> dict[str, Any]:
+    if isinstance(relations, list) and not relations:
+        return {}
+    if not isinstance(relations, dict):
+        raise ObjectError(400, "'relations' property must be an object")
+    allowed = COLLECTION_PREDICATES if for_collection else ITEM_PREDICATES
+    pattern = COLLECTION_URI_RE if for_collection else ITEM_URI_RE
+    out: dict[str, Any] = {}
+    for predicate, value in relations.items():
+        if predicate not in allowed and not (
+            not for_collection and predicate.startswith("mendeleyDB:")
+        ):
+            raise ObjectError(400, f"Unsupported predicate '{predicate}'")
+        values = value if isinstance(value, list) else [value]
+        for uri in values:
+            if not isinstance(uri, str):
+                raise ObjectError(400, f"Invalid relation value for '{predicate}'")
+            if not predicate.startswith("mendeleyDB:") and not pattern.match(uri):
+                raise ObjectError(400, f"'{predicate}' value '{uri}' is not a valid Zotero URI")
+        if not values:
+            continue
+        out[predicate] = values[0] if len(values) == 1 else list(values)
+    return out
+
+
+def check_collection_name(name: object) -> str:
+    if not isinstance(name, str) or name.strip() == "":
+        raise ObjectError(400, "Collection name cannot be empty")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ObjectError(
+            413,
+            f"Collection name '{name[:50]}…' too long",
+            {"field": "name", "value": name[:50]},
+        )
+    return name
