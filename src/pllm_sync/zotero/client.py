@@ -1,0 +1,297 @@
+"""HTTP to the Zotero Web API: pyzotero for reads, raw requests where pyzotero falls short.
+
+pyzotero is good at reads (URL building, ``Link`` pagination, JSON decoding). Its writes are
+not safe enough for a tool that must never duplicate or lose anything (zotero-api.md §2):
+``create_items`` neither chunks nor retries and makes a new write token per call,
+``update_items`` ignores ``failed`` and silently drops a rate-limited chunk, and
+``update_collection(s)`` are broken or move collections to the top level. So writes go out
+as raw requests through pyzotero's own ``httpx2`` client with the headers the API wants.
+
+Everything shares one backoff clock: ``Backoff``/``Retry-After`` seen on any response,
+pyzotero's or ours, delays the next request. Waiting goes through an injectable ``sleep`` so
+tests can assert the waits without waiting. The API key travels only in the
+``Authorization`` header — never in a URL (we avoid pyzotero's ``key_info``, which puts it in
+the path) — and every message is passed through ``redact``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import httpx2
+from pyzotero import zotero as pyzotero_zotero
+from pyzotero.errors import PyZoteroError
+
+from ..config import ZoteroConfig
+from ..credentials import redact
+from ..errors import ZoteroError
+from . import errors as zerr
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Sleep = Callable[[float], None]
+Clock = Callable[[], float]
+
+TRANSIENT_STATUS = frozenset({409, 429, 500, 502, 503, 504})
+"""Request-level statuses worth retrying: lock (409), rate limits, server trouble."""
+
+
+class Backoff:
+    """The earliest time the next request may go out (monotonic clock)."""
+
+    def __init__(self, sleep: Sleep, clock: Clock = time.monotonic) -> None:
+        self._sleep = sleep
+        self._clock = clock
+        self._until = 0.0
+        self.waits: list[float] = []
+
+    def defer(self, seconds: float) -> None:
+        if seconds > 0:
+            self._until = max(self._until, self._clock() + seconds)
+
+    def wait(self) -> None:
+        remainder = self._until - self._clock()
+        self._until = 0.0
+        if remainder > 0:
+            self.waits.append(remainder)
+            self._sleep(remainder)
+
+    def pause(self, seconds: float) -> None:
+        """Wait ``seconds`` now (retry spacing), plus whatever the server asked for."""
+        self.defer(seconds)
+        self.wait()
+
+
+def _header_seconds(headers: Mapping[str, str]) -> float | None:
+    best: float | None = None
+    for name in ("Backoff", "Retry-After"):
+        raw = headers.get(name)
+        if raw is None:
+            continue
+        try:
+            val = float(raw)
+        except ValueError:
+            continue
+        best = val if best is None else max(best, val)
+    return best
+
+
+class PllmZotero(pyzotero_zotero.Zotero):
+    """pyzotero with its backoff routed through our shared, injectable ``Backoff``."""
+
+    pllm_backoff: Backoff
+
+    def _set_backoff(self, duration: str | float) -> None:
+        try:
+            self.pllm_backoff.defer(float(duration))
+        except ValueError:
+            self.pllm_backoff.defer(1.0)
+
+    def _check_backoff(self) -> None:
+        self.pllm_backoff.wait()
+
+
+def library_label(config: ZoteroConfig) -> str:
+    return f"{config.library_type} library {config.library_id}"
+
+
+class ZoteroHttp:
+    """One library's connection: counting, backoff, retries and error mapping."""
+
+    def __init__(
+        self,
+        config: ZoteroConfig,
+        api_key: str,
+        *,
+        client: httpx2.Client | None = None,
+        sleep: Sleep = time.sleep,
+        clock: Clock = time.monotonic,
+        attempts: int = 4,
+        retry_delay: float = 1.0,
+    ) -> None:
+        if not config.library_id:
+            raise ZoteroError(
+                "zotero.library_id is not set",
+                hint="run `pllm-sync init` or set zotero.library_id in the config",
+            )
+        self.config = config
+        self.endpoint = config.endpoint.rstrip("/")
+        self.prefix = f"/{config.library_type}s/{config.library_id}"
+        self.library = library_label(config)
+        self._api_key = api_key
+        self.attempts = max(1, attempts)
+        self.retry_delay = retry_delay
+        self.backoff = Backoff(sleep, clock)
+        self.request_count = 0
+        self.http = client or httpx2.Client(follow_redirects=True, timeout=30)
+        self.http.event_hooks["request"].append(self._count)
+        zot = PllmZotero(config.library_id, config.library_type, api_key, client=self.http)
+        zot.pllm_backoff = self.backoff
+        zot.endpoint = self.endpoint
+        self.zot = zot
+        self.last_version: int | None = None
+        """``Last-Modified-Version`` of the latest multi-object response (a library version)."""
+        self.read_version: int | None = None
+        """Every change up to this library version has been read or written by this store:
+        the safe ``since`` for the next read (``last_version`` may be ahead after a 412)."""
+
+    def _count(self, request: httpx2.Request) -> None:
+        self.request_count += 1
+
+    def redact(self, text: str) -> str:
+        return redact(text, self._api_key)
+
+    # -------------------------------------------------------------- raw requests
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        attempts: int | None = None,
+        library_version: bool = True,
+    ) -> httpx2.Response:
+        """Send one request, retrying transport errors, 429 and 5xx (same body, same headers,
+        so the same write token). Returns the final response, whatever its status."""
+        tries = attempts or self.attempts
+        url = self.endpoint + path
+        hdrs = {**self.zot.default_headers(), **(headers or {})}
+        last_reason = ""
+        for attempt in range(tries):
+            self.backoff.wait()
+            try:
+                resp = self.http.request(
+                    method, url, params=dict(params or {}), json=json_body, headers=hdrs
+                )
+            except httpx2.TransportError as exc:
+                last_reason = type(exc).__name__
+                log.info("Zotero %s %s: %s (attempt %d)", method, path, last_reason, attempt + 1)
+                if attempt + 1 < tries:
+                    self.backoff.pause(self.retry_delay * 2**attempt)
+                    continue
+                raise zerr.unreachable(self.endpoint, last_reason) from None
+            wait = _header_seconds(resp.headers)
+            if wait:
+                self.backoff.defer(wait)
+            if library_version:
+                self._note_version(resp)
+            if resp.status_code in TRANSIENT_STATUS and attempt + 1 < tries:
+                log.info("Zotero %s %s → %d, retrying", method, path, resp.status_code)
+                if not wait:
+                    self.backoff.pause(self.retry_delay * 2**attempt)
+                continue
+            return resp
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _note_version(self, resp: httpx2.Response) -> None:
+        lmv = resp.headers.get("Last-Modified-Version")
+        if lmv and lmv.isdigit() and resp.status_code in (200, 204, 304, 412):
+            self.last_version = int(lmv)
+
+    def fail(self, resp: httpx2.Response, what: str) -> ZoteroError:
+        """The ZoteroError for an unexpected response to ``what``."""
+        body = self.redact(resp.text.strip())[:300]
+        status = resp.status_code
+        if status == 403:
+            if "Invalid key" in body:
+                return zerr.invalid_key()
+            if "Write access denied" in body or "write" in body.lower():
+                return zerr.no_write_access(self.library)
+            return zerr.no_read_access(self.library)
+        if status in TRANSIENT_STATUS:
+            return ZoteroError(
+                f"Zotero kept failing while {what} (HTTP {status}: {body or 'no details'})",
+                hint="Zotero may be busy or down; wait a few minutes and run the command "
+                "again (nothing is duplicated by a rerun)",
+            )
+        return ZoteroError(
+            f"Zotero refused {what} (HTTP {status}: {body or 'no details'})",
+            hint="this looks like a pllm-sync bug; please report it with the log "
+            "(run with --verbose)",
+        )
+
+    # -------------------------------------------------------------- pyzotero reads
+
+    def pz(self, call: Callable[[], T], what: str) -> T:
+        """Run a pyzotero read, retrying what is transient and mapping errors to ZoteroError."""
+        for attempt in range(self.attempts):
+            self.zot.url_params = None
+            try:
+                result = call()
+            except httpx2.TransportError as exc:
+                if attempt + 1 < self.attempts:
+                    self.backoff.pause(self.retry_delay * 2**attempt)
+                    continue
+                raise zerr.unreachable(self.endpoint, type(exc).__name__) from None
+            except PyZoteroError as exc:
+                resp = self.zot.request
+                status = resp.status_code if resp is not None else None
+                retry = status in TRANSIENT_STATUS or type(exc).__name__ == "TooManyRetriesError"
+                if retry and attempt + 1 < self.attempts:
+                    log.info("Zotero read %s → %s, retrying", what, status)
+                    self.backoff.pause(self.retry_delay * 2**attempt)
+                    continue
+                if resp is not None and status is not None and status >= 400:
+                    raise self.fail(resp, what) from None
+                raise ZoteroError(
+                    f"Zotero read failed while {what}: {self.redact(str(exc))[:300]}",
+                    hint="retry; if it persists, report it with the log",
+                ) from None
+            resp = self.zot.request
+            if resp is not None:
+                self._note_version(resp)
+            return result
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def pz_all(self, first: Callable[[], list[Any]], what: str) -> tuple[list[Any], list[int]]:
+        """A paged pyzotero read (``Link: rel=next``), with every page's library version."""
+        out = list(self.pz(first, what))
+        versions = [self.last_version] if self.last_version is not None else []
+        while self.zot.links and self.zot.links.get("next"):
+            out.extend(self.pz(self.zot.follow, what))
+            if self.last_version is not None:
+                versions.append(self.last_version)
+        return out, versions
+
+    # -------------------------------------------------------------- access
+
+    def key_info(self) -> dict[str, Any]:
+        """``GET /keys/current``: who the key belongs to and what it may do."""
+        resp = self.request("GET", "/keys/current", attempts=2, library_version=False)
+        if resp.status_code == 200:
+            info: dict[str, Any] = resp.json()
+            return info
+        if resp.status_code in (403, 404) and "Invalid key" in resp.text:
+            raise zerr.invalid_key()
+        if resp.status_code == 404:
+            raise zerr.invalid_key()
+        raise self.fail(resp, "checking the API key")
+
+    def check_access(self, write: bool = True) -> dict[str, Any]:
+        info = self.key_info()
+        access = info.get("access") or {}
+        lib = str(self.config.library_id)
+        if self.config.library_type == "user":
+            owner = str(info.get("userID", ""))
+            if owner != lib:
+                raise zerr.wrong_library(f"user {owner}", self.library)
+            user = access.get("user") or {}
+            if not user.get("library"):
+                raise zerr.no_read_access(self.library)
+            if write and not user.get("write"):
+                raise zerr.no_write_access(self.library)
+        else:
+            groups = access.get("groups") or {}
+            grant = groups.get(lib) or groups.get("all")
+            if not grant or not grant.get("library"):
+                raise zerr.wrong_library(f"user {info.get('userID')}", self.library)
+            if write and not grant.get("write"):
+                raise zerr.no_write_access(self.library)
+        return info

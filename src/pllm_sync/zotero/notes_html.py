@@ -1,0 +1,116 @@
+"""The user's notes: markdown in the vault, an HTML child note in Zotero.
+
+Markdown becomes HTML with markdown-it-py (CommonMark plus tables and strikethrough; raw HTML
+is escaped, never passed through) and HTML becomes markdown with markdownify, configured to
+the markdown style markdown-it reads back the same way (ATX headings, ``-`` bullets, ``*``
+emphasis, fenced code). One round trip may respell a note (``_em_`` becomes ``*em*``); after
+that it is stable, which is what keeps a no-op sync from rewriting notes forever.
+
+The note pllm-sync owns is marked twice: a ``data-pllm-sync="notes"`` attribute on the wrapper
+``div`` (Zotero's note editor drops unknown attributes when a note is edited) and a first
+heading ``pllm-sync notes`` (which survives editing, and names the note in Zotero's list).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+from markdown_it import MarkdownIt
+from markdownify import MarkdownConverter
+
+from ..sync.record import canonical_notes
+
+NOTE_TITLE = "pllm-sync notes"
+NOTE_ATTR = "data-pllm-sync"
+
+_md = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+
+_WRAPPER_OPEN = re.compile(r"^\s*<div\b([^>]*)>", re.IGNORECASE)
+_WRAPPER_CLOSE = re.compile(r"</div>\s*$", re.IGNORECASE)
+_FIRST_HEADING = re.compile(
+    r"^\s*(?:<p>\s*</p>\s*)*<h([1-6])\b[^>]*>(.*?)</h\1>", re.IGNORECASE | re.DOTALL
+)
+_TAG = re.compile(r"<[^>]+>")
+
+
+class _Converter(MarkdownConverter):
+    """markdownify with the code block language taken from ``class="language-x"``."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(
+            heading_style="ATX",
+            bullets="-",
+            strong_em_symbol="*",
+            escape_misc=False,
+            code_language_callback=_code_language,
+            **options,
+        )
+
+
+def _code_language(el: Any) -> str | None:
+    """The language of a ``<pre><code class="language-x">`` block, for the fence info."""
+    code = el.find("code")
+    for node in (el, code):
+        if node is None:
+            continue
+        for c in node.get("class") or ():
+            if isinstance(c, str) and c.startswith("language-"):
+                return c.removeprefix("language-")
+    return None
+
+
+def markdown_to_html(markdown: str) -> str:
+    """Body HTML for ``markdown`` (no wrapper, no marker)."""
+    return _md.render(canonical_notes(markdown)) if markdown.strip() else ""
+
+
+def html_to_markdown(body: str) -> str:
+    """Markdown for an HTML fragment, normalised by ``canonical_notes``."""
+    if not body.strip():
+        return ""
+    return canonical_notes(_Converter().convert(body))
+
+
+def roundtrip_markdown(markdown: str) -> str:
+    """``markdown`` as it reads back from Zotero: the fixed point sides should compare in."""
+    return html_to_markdown(markdown_to_html(markdown))
+
+
+def note_html(markdown: str) -> str:
+    """The full HTML of pllm-sync's child note for ``markdown``."""
+    body = markdown_to_html(markdown)
+    return f'<div {NOTE_ATTR}="notes"><h1>{html.escape(NOTE_TITLE)}</h1>\n{body}</div>'
+
+
+def _unwrap(note: str) -> tuple[str, str]:
+    """(wrapper attributes, inner HTML) of a note; Zotero wraps notes in one ``div``."""
+    m = _WRAPPER_OPEN.match(note)
+    if m and _WRAPPER_CLOSE.search(note):
+        inner = _WRAPPER_CLOSE.sub("", note[m.end() :])
+        return m.group(1), inner
+    return "", note
+
+
+def _heading_is_marker(text: str) -> bool:
+    plain = html.unescape(_TAG.sub("", text))
+    return " ".join(plain.split()).lower() == NOTE_TITLE
+
+
+def is_pllm_note(note: str) -> bool:
+    """True when a note's HTML is the one pllm-sync owns (either marker present)."""
+    attrs, inner = _unwrap(note or "")
+    if NOTE_ATTR in attrs:
+        return True
+    m = _FIRST_HEADING.match(inner)
+    return bool(m and _heading_is_marker(m.group(2)))
+
+
+def note_markdown(note: str) -> str:
+    """The user's markdown in pllm-sync's note: the marker heading removed, the rest converted."""
+    _attrs, inner = _unwrap(note or "")
+    m = _FIRST_HEADING.match(inner)
+    if m and _heading_is_marker(m.group(2)):
+        inner = inner[m.end() :]
+    return html_to_markdown(inner)

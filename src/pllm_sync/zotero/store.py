@@ -1,0 +1,735 @@
+"""ZoteroStore: the sync engine's only door to a Zotero library.
+
+Reads follow the Web API sync protocol (zotero-api.md §1.6): a full snapshot on the first
+run, then ``since``-based increments that cost one request when nothing changed (a 304 to
+``If-Modified-Since-Version``), with a restart when the library moves under the read.
+Writes go through ``batch.BatchWriter`` (50 per request, client keys, write tokens, version
+preconditions, every ``failed`` entry handled). Item shapes come from ``mapping``,
+collection-tree planning from ``collections``.
+
+State the caller must keep between runs: the snapshot's ``library_version`` (or, after
+writes, ``store.library_version``), the slug-path → collection key mapping, and per paper
+its item key. Nothing else is needed for a rerun to converge: a rerun that lost all of it
+finds its own items again by ``pllm-sync-id`` and its collections by name.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import httpx2
+
+from ..config import ZoteroConfig
+from ..model import Paper, Section, SectionPath
+from ..sync.record import Record
+from .batch import BatchWriter, OpOutcome, WriteOp
+from .client import Clock, Sleep, ZoteroHttp
+from .collections import Node, plan_level, section_paths, tree_nodes
+from .errors import ZoteroWriteError
+from .mapping import (
+    EXTRA_ID,
+    build_item,
+    code_attachment_item,
+    find_code_attachment,
+    find_pllm_note,
+    is_regular_item,
+    item_match_keys,
+    item_pllm_id,
+    new_key,
+    note_item,
+    paper_match_keys,
+    set_extra,
+)
+from .notes_html import note_html
+from .schema import validate_item
+
+log = logging.getLogger(__name__)
+
+MAX_KEYS = 50
+MAX_READ_RESTARTS = 3
+CHILDREN_FETCH_LIMIT = 30
+"""More changed parents than this and an incremental read fetches all items instead of each
+parent's children (one request per 100 items beats one request per parent)."""
+
+
+# ---------------------------------------------------------------------------- values
+
+
+@dataclass
+class ZoteroSnapshot:
+    """What a read saw. ``items`` holds changed top-level items with all their children
+    (and the parents of changed children); on a full read, every item."""
+
+    library_version: int
+    items: dict[str, dict[str, Any]] = field(default_factory=dict)
+    collections: dict[str, dict[str, Any]] = field(default_factory=dict)
+    deleted_items: set[str] = field(default_factory=set)
+    deleted_collections: set[str] = field(default_factory=set)
+    unchanged: bool = False
+    full: bool = False
+
+    def children(self, key: str) -> list[dict[str, Any]]:
+        return [d for d in self.items.values() if d.get("parentItem") == key]
+
+    def top_level(self) -> dict[str, dict[str, Any]]:
+        return {k: d for k, d in self.items.items() if is_regular_item(d)}
+
+
+@dataclass
+class NewItem:
+    """A catalog paper to put in Zotero: the parent item, its code link and notes child."""
+
+    paper: Paper
+    record: Record
+    collection_keys: list[str] = field(default_factory=list)
+    notes_md: str = ""
+
+
+@dataclass
+class ItemChange:
+    """A versioned PATCH of one object. ``base``: the data the change was computed from;
+    with it, a concurrent edit to *other* fields does not block the write."""
+
+    key: str
+    version: int
+    data: dict[str, Any]
+    base: dict[str, Any] | None = None
+    label: str = ""
+
+
+@dataclass
+class NoteUpsert:
+    parent_key: str
+    note_key: str | None
+    note_version: int | None
+    markdown: str
+    base_html: str | None = None
+    """The note's HTML the markdown was merged from; lets a stale write retry safely."""
+
+
+@dataclass
+class Written:
+    key: str
+    version: int | None
+    action: str
+    """created | adopted | existing | updated | unchanged | trashed"""
+    ref: str | None = None
+    children: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+    """``"code"``/``"note"`` → (key, version) of children made or found."""
+    data: dict[str, Any] | None = None
+
+
+@dataclass
+class WriteFailure:
+    key: str | None
+    code: int
+    message: str
+    title: str = ""
+    ref: str | None = None
+
+    def __str__(self) -> str:
+        what = f"{self.title!r}" if self.title else (self.key or "?")
+        return f"{what}: {self.message} ({self.code})"
+
+
+@dataclass
+class WriteReport:
+    results: dict[str, Written] = field(default_factory=dict)
+    """By pllm id for ``create_papers``; by key for the other writes."""
+    failures: list[WriteFailure] = field(default_factory=list)
+    requests: int = 0
+    library_version: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def versions(self) -> dict[str, int | None]:
+        return {w.key: w.version for w in self.results.values()}
+
+
+# ---------------------------------------------------------------------------- store
+
+
+class ZoteroStore:
+    def __init__(
+        self,
+        config: ZoteroConfig,
+        api_key: str,
+        *,
+        client: httpx2.Client | None = None,
+        sleep: Sleep = time.sleep,
+        clock: Clock = time.monotonic,
+        attempts: int = 4,
+        retry_delay: float = 1.0,
+    ) -> None:
+        self.config = config
+        self.http = ZoteroHttp(
+            config,
+            api_key,
+            client=client,
+            sleep=sleep,
+            clock=clock,
+            attempts=attempts,
+            retry_delay=retry_delay,
+        )
+        self._items: dict[str, dict[str, Any]] = {}
+        self._items_complete = False
+        self._collections: dict[str, dict[str, Any]] = {}
+        self._collections_complete = False
+        self._nodes: dict[str, Node] = {}
+
+    @property
+    def request_count(self) -> int:
+        """HTTP requests this store has made (reads and writes, retries included)."""
+        return self.http.request_count
+
+    @property
+    def library_version(self) -> int | None:
+        """The safe ``since`` for the next read: every change up to it was read or written
+        by this store. After a 412 the library moved on unseen, and this stays behind."""
+        return self.http.read_version
+
+    def check_access(self, write: bool = True) -> None:
+        """Verify key, library and permissions before anything else (one request)."""
+        self.http.check_access(write)
+
+    # ------------------------------------------------------------------ reads
+
+    def read(self, since: int | None) -> ZoteroSnapshot:
+        """A full snapshot (``since=None``) or the changes since a library version."""
+        snap: ZoteroSnapshot | None = None
+        for attempt in range(MAX_READ_RESTARTS):
+            snap, versions = self._read_full() if since is None else self._read_since(since)
+            if snap.unchanged or len(set(versions)) <= 1:
+                break
+            log.info("Zotero library changed during the read (%s); reading again", versions)
+            snap = None
+            self.http.backoff.pause(self.http.retry_delay * (attempt + 1))
+        if snap is None:
+            # A full read falls back to listing keys first (immune to paging shifts); an
+            # incremental one is consistent from its first version on: anything newer is
+            # simply read again next time.
+            snap = self._read_full_by_keys() if since is None else self._read_since(since)[0]
+        self._absorb(snap)
+        self.http.read_version = snap.library_version
+        self.http.last_version = snap.library_version
+        return snap
+
+    def _absorb(self, snap: ZoteroSnapshot) -> None:
+        if snap.full:
+            self._items = dict(snap.items)
+            self._collections = dict(snap.collections)
+            self._items_complete = self._collections_complete = True
+            return
+        self._items.update(snap.items)
+        self._collections.update(snap.collections)
+        for k in snap.deleted_items:
+            self._items.pop(k, None)
+        for k in snap.deleted_collections:
+            self._collections.pop(k, None)
+
+    def _read_full(self) -> tuple[ZoteroSnapshot, list[int]]:
+        zot = self.http.zot
+        items, v1 = self.http.pz_all(
+            lambda: zot.items(includeTrashed=1, limit=100), "reading all items"
+        )
+        cols, v2 = self.http.pz_all(
+            lambda: zot.collections(includeTrashed=1, limit=100), "reading all collections"
+        )
+        versions = v1 + v2
+        snap = ZoteroSnapshot(
+            library_version=versions[0] if versions else 0,
+            items={str(r["data"]["key"]): r["data"] for r in items},
+            collections={str(r["data"]["key"]): r["data"] for r in cols},
+            full=True,
+        )
+        return snap, versions
+
+    def _read_full_by_keys(self) -> ZoteroSnapshot:
+        """Full read immune to paging shifts: list every key first, then fetch by key."""
+        zot = self.http.zot
+        item_versions = self.http.pz(
+            lambda: zot.item_versions(includeTrashed=1), "listing all items"
+        )
+        first = self.http.last_version or 0
+        col_versions = self.http.pz(
+            lambda: zot.collection_versions(includeTrashed=1), "listing all collections"
+        )
+        items, _ = self._fetch("items", list(item_versions))
+        cols, _ = self._fetch("collections", list(col_versions))
+        return ZoteroSnapshot(
+            library_version=first,
+            items={k: r["data"] for k, r in items.items()},
+            collections={k: r["data"] for k, r in cols.items()},
+            full=True,
+        )
+
+    def _fetch(self, kind: str, keys: list[str]) -> tuple[dict[str, dict[str, Any]], list[int]]:
+        """Full objects (``data`` + ``meta``) for ``keys``, 50 per request."""
+        zot = self.http.zot
+        out: dict[str, dict[str, Any]] = {}
+        versions: list[int] = []
+        for i in range(0, len(keys), MAX_KEYS):
+            part = ",".join(keys[i : i + MAX_KEYS])
+            if kind == "items":
+                call = partial(zot.items, itemKey=part, includeTrashed=1, limit=100)
+            else:
+                call = partial(zot.collections, collectionKey=part, includeTrashed=1, limit=100)
+            rows: list[dict[str, Any]] = self.http.pz(call, f"reading changed {kind}")
+            if self.http.last_version is not None:
+                versions.append(self.http.last_version)
+            for r in rows:
+                out[str(r["data"]["key"])] = r
+        return out, versions
+
+    def _read_since(self, since: int) -> tuple[ZoteroSnapshot, list[int]]:
+        http = self.http
+        zot = http.zot
+        resp = http.request(
+            "GET",
+            f"{http.prefix}/items",
+            params={"since": since, "format": "versions", "includeTrashed": 1},
+            headers={"If-Modified-Since-Version": str(since)},
+        )
+        if resp.status_code == 304:
+            return ZoteroSnapshot(library_version=since, unchanged=True), [since]
+        if resp.status_code != 200:
+            raise http.fail(resp, "reading item versions")
+        item_versions: dict[str, int] = resp.json()
+        versions = [http.last_version or since]
+        col_versions: dict[str, int] = http.pz(
+            lambda: zot.collection_versions(since=since, includeTrashed=1),
+            "reading collection versions",
+        )
+        versions.append(http.last_version or since)
+        deleted: dict[str, list[str]] = http.pz(
+            lambda: zot.deleted(since=since), "reading deletions"
+        )
+        versions.append(http.last_version or since)
+
+        fetched, v = self._fetch("items", sorted(item_versions))
+        versions += v
+        # Complete the families: parents of changed children, and every changed parent's
+        # children (an edit to a parent does not touch its children's versions).
+        missing_parents = sorted(
+            {
+                str(r["data"]["parentItem"])
+                for r in fetched.values()
+                if r["data"].get("parentItem") and r["data"]["parentItem"] not in fetched
+            }
+        )
+        more, v = self._fetch("items", missing_parents)
+        versions += v
+        fetched.update(more)
+        parents = [r for r in fetched.values() if not r["data"].get("parentItem")]
+        need = []
+        for r in parents:
+            key = str(r["data"]["key"])
+            have = sum(
+                1
+                for c in fetched.values()
+                if c["data"].get("parentItem") == key and not c["data"].get("deleted")
+            )
+            if int((r.get("meta") or {}).get("numChildren", 0) or 0) > have:
+                need.append(key)
+        if len(need) > CHILDREN_FETCH_LIMIT:
+            everything, v = http.pz_all(
+                lambda: zot.items(includeTrashed=1, limit=100), "reading all items"
+            )
+            versions += v
+            wanted = set(need)
+            for r in everything:
+                if r["data"].get("parentItem") in wanted:
+                    fetched.setdefault(str(r["data"]["key"]), r)
+        else:
+            for key in need:
+                kids, v = http.pz_all(
+                    partial(zot.children, key, includeTrashed=1, limit=100),
+                    "reading child items",
+                )
+                versions += v
+                for r in kids:
+                    fetched.setdefault(str(r["data"]["key"]), r)
+
+        cols, v = self._fetch("collections", sorted(col_versions))
+        versions += v
+        snap = ZoteroSnapshot(
+            library_version=versions[0],
+            items={k: r["data"] for k, r in fetched.items()},
+            collections={k: r["data"] for k, r in cols.items()},
+            deleted_items=set(deleted.get("items") or ()),
+            deleted_collections=set(deleted.get("collections") or ()),
+        )
+        return snap, versions
+
+    def _load_items(self) -> None:
+        if not self._items_complete:
+            items, _ = self.http.pz_all(
+                lambda: self.http.zot.items(includeTrashed=1, limit=100), "reading all items"
+            )
+            self._items = {str(r["data"]["key"]): r["data"] for r in items}
+            self._items_complete = True
+
+    def _load_collections(self) -> None:
+        if not self._collections_complete:
+            cols, _ = self.http.pz_all(
+                lambda: self.http.zot.collections(includeTrashed=1, limit=100),
+                "reading all collections",
+            )
+            self._collections = {str(r["data"]["key"]): r["data"] for r in cols}
+            self._collections_complete = True
+
+    # ------------------------------------------------------------------ collections
+
+    def ensure_collections(
+        self, taxonomies: Mapping[str, Section], known: Mapping[str, str]
+    ) -> dict[str, str]:
+        """Make the collection tree match ``taxonomies``; return slug path → key for the root
+        and every node (plus ``known`` entries whose collections still exist)."""
+        self._load_collections()
+        nodes = tree_nodes(self.config.root_collection, taxonomies)
+        self._nodes = {n.slug: n for n in nodes}
+        mapping: dict[str, str] = {}
+        claimed: set[str] = set()
+        writer = BatchWriter(self.http, "collections")
+        failed: list[str] = []
+        for depth in sorted({n.depth for n in nodes}):
+            level = [n for n in nodes if n.depth == depth]
+            for n in level:
+                if n.parent is not None and n.parent not in mapping:
+                    failed.append(n.name)
+            ops = plan_level(level, mapping, self._collections, known, claimed)
+            if not ops:
+                continue
+            try:
+                writer.write(ops)
+            except ZoteroWriteError as exc:
+                self._absorb_collections(writer.outcomes)
+                exc.partial = self._confirmed(mapping, writer.outcomes)
+                raise
+            self._absorb_collections(writer.outcomes)
+            bad = {k for k, o in writer.outcomes.items() if not o.ok}
+            for slug in [s for s, k in mapping.items() if k in bad]:
+                failed.append(mapping.pop(slug))
+        for slug, key in known.items():
+            c = self._collections.get(key)
+            if (
+                slug not in mapping
+                and c is not None
+                and not c.get("deleted")
+                and key not in mapping.values()
+            ):
+                mapping[slug] = key
+        if failed:
+            msgs = [
+                f"{o.op.label if o.op else o.key}: {o.message}"
+                for o in writer.outcomes.values()
+                if not o.ok
+            ]
+            raise ZoteroWriteError(
+                f"could not create {len(failed)} Zotero collection(s): " + "; ".join(msgs[:5]),
+                hint="fix the cause shown and run again; collections already made are reused",
+                partial=mapping,
+            )
+        return mapping
+
+    def _absorb_collections(self, outcomes: Mapping[str, OpOutcome]) -> None:
+        for key, o in outcomes.items():
+            if o.ok:
+                base = self._collections.get(key, {})
+                data = o.data or {**base, **(o.op.obj if o.op else {}), "version": o.version}
+                self._collections[key] = dict(data)
+
+    def _confirmed(
+        self, mapping: Mapping[str, str], outcomes: Mapping[str, OpOutcome]
+    ) -> dict[str, str]:
+        return {
+            s: k
+            for s, k in mapping.items()
+            if (k in self._collections and k not in outcomes) or (k in outcomes and outcomes[k].ok)
+        }
+
+    def collection_paths(self, mapping: Mapping[str, str]) -> dict[str, SectionPath]:
+        """Collection key → section path for ``item_to_record`` and ``record_to_item_changes``."""
+        return section_paths(mapping, self._nodes, self._collections)
+
+    # ------------------------------------------------------------------ item writes
+
+    def _write(self, ops: list[WriteOp]) -> tuple[dict[str, OpOutcome], BatchWriter]:
+        writer = BatchWriter(self.http, "items")
+        try:
+            writer.write(ops)
+        finally:
+            for key, o in writer.outcomes.items():
+                if o.ok:
+                    base = self._items.get(key, {})
+                    data = o.data or {**base, **(o.op.obj if o.op else {}), "version": o.version}
+                    self._items[key] = dict(data)
+        return writer.outcomes, writer
+
+    def create_papers(self, entries: Iterable[NewItem]) -> WriteReport:
+        """Create (or adopt, or find again) one item per entry, with its code link and notes.
+
+        An item already carrying the entry's ``pllm-sync-id`` is *existing*: only what is
+        missing (collection memberships, the code attachment, the notes child) is added. A
+        library item without an id that matches by arXiv id, DOI or normalised title is
+        *adopted*: it gets the id and the memberships. Everything else is *created*.
+        """
+        start = self.request_count
+        entries = list(entries)
+        self._load_items()
+        by_id: dict[str, str] = {}
+        by_match: dict[str, str] = {}
+        children: dict[str, list[dict[str, Any]]] = {}
+        ordered = sorted(
+            self._items.values(), key=lambda d: (str(d.get("dateAdded") or ""), str(d["key"]))
+        )
+        for d in ordered:
+            if d.get("parentItem"):
+                children.setdefault(str(d["parentItem"]), []).append(d)
+                continue
+            if not is_regular_item(d):
+                continue
+            pid = item_pllm_id(d)
+            if pid:
+                if pid not in by_id or (
+                    self._items[by_id[pid]].get("deleted") and not d.get("deleted")
+                ):
+                    by_id[pid] = str(d["key"])
+            elif not d.get("deleted"):
+                for mk in item_match_keys(d):
+                    by_match.setdefault(mk, str(d["key"]))
+        taken = set(self._items)
+
+        def fresh_key() -> str:
+            k = new_key(taken)
+            taken.add(k)
+            return k
+
+        report = WriteReport()
+        ops: list[WriteOp] = []
+        plan: list[tuple[NewItem, str, str, dict[str, str]]] = []  # entry, key, action, kids
+        adopted: set[str] = set()
+        for e in entries:
+            pid = e.paper.id
+            title = e.record.get("title") or e.paper.title
+            kids: dict[str, str] = {}
+            if pid in by_id:
+                key, action = by_id[pid], "existing"
+                cur = self._items[key]
+                patch = self._collections_patch(cur, e.collection_keys)
+            else:
+                key = next(
+                    (
+                        by_match[mk]
+                        for mk in paper_match_keys(e.paper)
+                        if mk in by_match and by_match[mk] not in adopted
+                    ),
+                    "",
+                )
+                if key:
+                    action = "adopted"
+                    adopted.add(key)
+                    cur = self._items[key]
+                    patch = self._collections_patch(cur, e.collection_keys)
+                    patch["extra"] = set_extra(str(cur.get("extra") or ""), {EXTRA_ID: [pid]})
+                else:
+                    action = "created"
+                    key = fresh_key()
+                    cur = build_item(e.paper, e.record, key=key, collection_keys=e.collection_keys)
+                    problems = validate_item(cur)
+                    if problems:
+                        report.failures.append(
+                            WriteFailure(key, 400, "; ".join(problems), title=title, ref=pid)
+                        )
+                        continue
+                    ops.append(WriteOp(obj=cur, label=title, ref=pid))
+                    patch = {}
+            if patch:
+                ops.append(
+                    WriteOp(
+                        obj={"key": key, "version": cur.get("version"), **patch},
+                        label=title,
+                        ref=pid,
+                        base=dict(cur),
+                    )
+                )
+            existing_kids = children.get(key, []) if action != "created" else []
+            code = e.record.get("code")
+            att = find_code_attachment(existing_kids)
+            if att is not None:
+                kids["code"] = str(att["key"])
+            elif code:
+                kids["code"] = fresh_key()
+                ops.append(
+                    WriteOp(obj=code_attachment_item(key, code, kids["code"]), label=title, ref=pid)
+                )
+            note = find_pllm_note(existing_kids)
+            if note is not None:
+                kids["note"] = str(note["key"])
+            elif e.notes_md.strip():
+                kids["note"] = fresh_key()
+                ops.append(
+                    WriteOp(obj=note_item(key, e.notes_md, kids["note"]), label=title, ref=pid)
+                )
+            plan.append((e, key, action, kids))
+
+        try:
+            outcomes, _ = self._write(ops)
+        except ZoteroWriteError as exc:
+            exc.report = self._paper_report(plan, exc.partial or {}, report, start, partial=True)
+            raise
+        return self._paper_report(plan, outcomes, report, start)
+
+    def _collections_patch(self, cur: Mapping[str, Any], wanted: list[str]) -> dict[str, Any]:
+        have = list(cur.get("collections") or ())
+        add = [c for c in wanted if c not in have]
+        return {"collections": have + add} if add else {}
+
+    def _paper_report(
+        self,
+        plan: list[tuple[NewItem, str, str, dict[str, str]]],
+        outcomes: Mapping[str, OpOutcome],
+        report: WriteReport,
+        start: int,
+        partial: bool = False,
+    ) -> WriteReport:
+        for e, key, action, kids in plan:
+            pid = e.paper.id
+            title = str(e.record.get("title") or e.paper.title)
+            o = outcomes.get(key)
+            if o is not None and not o.ok:
+                report.failures.append(WriteFailure(key, o.code or 0, o.message, title, pid))
+                continue
+            if o is None and action == "created":
+                continue  # never sent (the run stopped first)
+            data = self._items.get(key)
+            w = Written(
+                key=key,
+                version=(o.version if o is not None else None) or (data or {}).get("version"),
+                action=action,
+                ref=pid,
+                data=data,
+            )
+            for role, ck in kids.items():
+                co = outcomes.get(ck)
+                if co is not None and not co.ok:
+                    report.failures.append(
+                        WriteFailure(ck, co.code or 0, f"{role}: {co.message}", title, pid)
+                    )
+                elif co is not None or ck in self._items:
+                    w.children[role] = (ck, self._items.get(ck, {}).get("version"))
+            report.results[pid] = w
+        report.requests = self.request_count - start
+        report.library_version = self.library_version
+        return report
+
+    def _generic_report(
+        self, ops: list[WriteOp], outcomes: Mapping[str, OpOutcome], start: int, action: str
+    ) -> WriteReport:
+        report = WriteReport()
+        for op in ops:
+            o = outcomes.get(op.key)
+            if o is None:
+                continue
+            if o.ok:
+                report.results[op.key] = Written(
+                    op.key, o.version, action, ref=op.ref, data=self._items.get(op.key)
+                )
+            else:
+                report.failures.append(
+                    WriteFailure(op.key, o.code or 0, o.message, op.label, op.ref)
+                )
+        report.requests = self.request_count - start
+        report.library_version = self.library_version
+        return report
+
+    def _run(self, ops: list[WriteOp], action: str) -> WriteReport:
+        start = self.request_count
+        try:
+            outcomes, _ = self._write(ops)
+        except ZoteroWriteError as exc:
+            exc.report = self._generic_report(ops, exc.partial or {}, start, action)
+            raise
+        return self._generic_report(ops, outcomes, start, action)
+
+    def update_items(self, changes: Iterable[ItemChange]) -> WriteReport:
+        """Apply versioned PATCH-semantics changes, 50 per request; stale ones are re-read and
+        retried when safe, else reported (code 412) for the next sync to merge."""
+        ops = [
+            WriteOp(
+                obj={**c.data, "key": c.key, "version": c.version},
+                label=c.label or str((c.base or {}).get("title") or ""),
+                base=c.base,
+            )
+            for c in changes
+            if c.data
+        ]
+        return self._run(ops, "updated")
+
+    def upsert_notes(self, notes: Iterable[NoteUpsert]) -> WriteReport:
+        """Create or update pllm-sync's notes children; results are keyed by note key."""
+        ops = []
+        taken = set(self._items)
+        for n in notes:
+            if n.note_key is None:
+                key = new_key(taken)
+                taken.add(key)
+                ops.append(WriteOp(obj=note_item(n.parent_key, n.markdown, key), ref=n.parent_key))
+            else:
+                ops.append(
+                    WriteOp(
+                        obj={
+                            "key": n.note_key,
+                            "version": n.note_version,
+                            "note": note_html(n.markdown),
+                        },
+                        ref=n.parent_key,
+                        base=None if n.base_html is None else {"note": n.base_html},
+                    )
+                )
+        return self._run(ops, "updated")
+
+    def upsert_note(
+        self, parent_key: str, note_key: str | None, note_version: int | None, markdown: str
+    ) -> tuple[str, int | None]:
+        report = self.upsert_notes([NoteUpsert(parent_key, note_key, note_version, markdown)])
+        if report.failures:
+            f = report.failures[0]
+            raise ZoteroWriteError(
+                f"could not write the notes of item {parent_key}: {f.message}",
+                hint="run the sync again; a conflicting edit is merged then",
+                report=report,
+            )
+        w = next(iter(report.results.values()))
+        return w.key, w.version
+
+    def trash(self, keys: Iterable[str]) -> WriteReport:
+        """Move items to Zotero's trash (``deleted: 1``); never deletes permanently."""
+        keys = list(dict.fromkeys(keys))
+        unknown = [k for k in keys if k not in self._items]
+        if unknown:
+            writer = BatchWriter(self.http, "items")
+            self._items.update(writer.fetch(unknown))
+        ops = [
+            WriteOp(
+                obj={"key": k, "version": self._items[k].get("version"), "deleted": 1},
+                label=str(self._items[k].get("title") or ""),
+                force=True,
+            )
+            for k in keys
+            if k in self._items and not self._items[k].get("deleted")
+        ]
+        report = self._run(ops, "trashed")
+        for k in keys:
+            if k not in self._items:
+                report.failures.append(WriteFailure(k, 404, "no such item in Zotero"))
+            elif k not in report.results and not any(f.key == k for f in report.failures):
+                report.results[k] = Written(k, self._items[k].get("version"), "unchanged")
+        return report
