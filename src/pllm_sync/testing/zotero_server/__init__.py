@@ -291,12 +291,14 @@ class ZoteroEmulator:
     def create_item(self, data: Json, user_id: int | None = None) -> str:
         """Create an item (a new key unless ``data`` carries one); returns the key."""
         body = dict(data)
-        body.setdefault("version", 0)
+        if "key" in body:
+            body.setdefault("version", 0)
         return self._write("items", body, user_id, key=None)[0]
 
     def create_collection(self, data: Json, user_id: int | None = None) -> str:
         body = dict(data)
-        body.setdefault("version", 0)
+        if "key" in body:
+            body.setdefault("version", 0)
         return self._write("collections", body, user_id, key=None)[0]
 
     def trash_item(self, key: str, user_id: int | None = None) -> int:

@@ -120,8 +120,8 @@ def object_version_prop(body: Json) -> int | None:
         return None
     try:
         return parse_version(body["version"])
-    except ApiError as exc:
-        raise ObjectError(400, exc.message) from None
+    except ApiError:
+        raise ObjectError(400, "'version' must be an integer") from None
 
 
 def unwrap(body: object) -> object:
@@ -240,6 +240,7 @@ class VersionClock:
         self.library = library
         self.per_object = per_object
         self.request_version: int | None = None
+        self.written: set[str] = set()  # keys changed by this request
 
     def next(self) -> int:
         if self.per_object:
@@ -410,7 +411,7 @@ class EmulatorState:
         key = self._object_key(body, url_key, "items")
         existing = lib.items.get(key) if key else None
         if not version_validated:
-            self._check_object_version("items", existing, key, body, header_checked)
+            self._check_object_version("items", existing, key, body, header_checked, clock)
         schema = self.schema
 
         old = existing.data if existing else None
@@ -418,7 +419,9 @@ class EmulatorState:
         if old is None and "itemType" not in body:
             raise ObjectError(400, "'itemType' property not provided")
         item_type = body.get("itemType", old["itemType"] if old else None)
-        if not isinstance(item_type, str) or item_type not in schema.types:
+        if not isinstance(item_type, str):
+            raise ObjectError(400, "'itemType' must be a string")
+        if item_type not in schema.types:
             raise ObjectError(400, f"'{item_type}' is not a valid itemType")
         if item_type == "annotation":
             raise ObjectError(400, "Annotation items are not supported by this emulator")
@@ -431,10 +434,16 @@ class EmulatorState:
             raise ObjectError(
                 400, f"Cannot change item type from '{old['itemType']}' to '{item_type}'"
             )
-        if mode == "put" and old is not None:
-            required = ["itemType", "tags", "relations"]
-            if not body.get("parentItem") and not old.get("parentItem"):
-                required.append("collections")
+        if mode == "put":
+            # DS validateJSONItem's required properties for a full (non-partial) write.
+            if item_type == "attachment":
+                required = ["linkMode", "tags"] if old is None or "linkMode" in body else ["tags"]
+            elif old is None:
+                required = ["itemType"]
+            else:
+                required = ["itemType", "tags", "relations"]
+                if not body.get("parentItem"):
+                    required.append("collections")
             for prop in required:
                 if prop not in body:
                     raise ObjectError(400, f"'{prop}' property not provided")
@@ -487,22 +496,16 @@ class EmulatorState:
                             400, f"'creators' is not a valid property for {item_type} items"
                         )
                     continue
-                creators = check_creators(schema, item_type, value)
+                creators = check_creators(schema, item_type, value, is_new=old is None)
             elif prop == "tags":
                 tags = check_tags(value)
             elif prop == "collections":
                 if not isinstance(value, list):
                     raise ObjectError(400, "'collections' property must be an array")
-                collections = []
                 for ckey in value:
-                    if (
-                        not isinstance(ckey, str)
-                        or not is_valid_key(ckey)
-                        or ckey not in lib.collections
-                    ):
-                        raise ObjectError(409, f"Collection {ckey} not found")
-                    if ckey not in collections:
-                        collections.append(ckey)
+                    if not is_valid_key(ckey):
+                        raise ObjectError(400, f"'{ckey}' is not a valid collection key")
+                collections = list(dict.fromkeys(value))
             elif prop == "relations":
                 relations = check_relations(value, for_collection=False)
             elif prop == "parentItem":
@@ -522,6 +525,8 @@ class EmulatorState:
             elif prop in ATTACHMENT_PROPS:
                 if not is_attachment:
                     raise ObjectError(400, f"'{prop}' is valid only for attachment items")
+                if prop == "linkMode" and value not in LINK_MODES:
+                    raise ObjectError(400, f"'{value}' is not a valid linkMode")
                 attachment[prop] = value
             elif prop in schema.all_fields:
                 if not regular and prop not in info.fields:
@@ -532,15 +537,19 @@ class EmulatorState:
                 raise ObjectError(400, f"Invalid property '{prop}'")
 
         if parent and regular:
-            raise ObjectError(400, "Only notes and attachments can be child items")
+            raise ObjectError(400, "Child item must be note or attachment")
         if parent and parent == key:
             raise ObjectError(400, "Item cannot be its own parent")
         if parent:
             if "collections" in body and collections:
                 raise ObjectError(400, "Child items cannot be assigned to collections")
             collections = []
+        elif "collections" in body:
+            for ckey in collections:
+                if ckey not in lib.collections:
+                    raise ObjectError(409, f"Collection {ckey} not found")
         if is_attachment:
-            self._check_attachment(attachment, old)
+            self._check_attachment(attachment, old, top_level=not parent)
 
         added = old["dateAdded"] if old else now_iso()
         if "dateAdded" in body and body["dateAdded"] not in (None, ""):
@@ -586,6 +595,7 @@ class EmulatorState:
         elif old is not None:
             data["dateModified"] = now_iso()
         lib.put("items", Record(data, data["dateAdded"], data["dateModified"]))
+        clock.written.add(final_key)
         return WriteResult(final_key, True, created=old is None)
 
     def build_item_data(
@@ -682,9 +692,9 @@ class EmulatorState:
         if value in (None, False, ""):
             return None
         if not isinstance(value, str) or not is_valid_key(value):
-            raise ObjectError(400, f"'parentItem' must be a valid item key ('{value}' given)")
+            raise ObjectError(400, "'parentItem' must be a valid item key")
         if regular:
-            raise ObjectError(400, "Only notes and attachments can be child items")
+            raise ObjectError(400, "Child item must be note or attachment")
         parent = lib.items.get(value)
         if parent is None:
             raise ObjectError(409, f"Parent item {value} not found")
@@ -692,7 +702,7 @@ class EmulatorState:
             raise ObjectError(409, "Parent item cannot be a note or attachment")
         return value
 
-    def _check_attachment(self, attachment: Json, old: Json | None) -> None:
+    def _check_attachment(self, attachment: Json, old: Json | None, *, top_level: bool) -> None:
         mode = attachment.get("linkMode")
         if old is not None and old.get("linkMode") and mode != old.get("linkMode"):
             raise ObjectError(400, "Cannot change attachment linkMode")
@@ -700,17 +710,26 @@ class EmulatorState:
             raise ObjectError(400, "'linkMode' property not provided")
         if mode not in LINK_MODES:
             raise ObjectError(400, f"'{mode}' is not a valid linkMode")
-        if mode in ("linked_url", "linked_file"):
-            for prop in ATTACHMENT_FILE_PROPS:
-                if attachment.get(prop) not in (None, ""):
-                    raise ObjectError(400, f"Cannot set '{prop}' for {mode} attachment")
+        imported = str(mode).startswith("imported_")
+        for prop in ATTACHMENT_FILE_PROPS:
+            if attachment.get(prop) not in (None, "") and not imported:
+                raise ObjectError(400, f"'{prop}' is valid only for imported attachment items")
         for prop in ("contentType", "charset", "filename", "path", "md5"):
             val = attachment.get(prop)
             if val is not None and not isinstance(val, str):
                 raise ObjectError(400, f"'{prop}' must be a string")
+        md5 = attachment.get("md5")
+        if md5 and not re.match(r"^[a-f0-9]{32}$", str(md5)):
+            raise ObjectError(400, f"'{md5}' is not a valid MD5 hash")
         mtime = attachment.get("mtime")
         if mtime not in (None, "") and (isinstance(mtime, bool) or not isinstance(mtime, int)):
             raise ObjectError(400, "'mtime' must be an integer")
+        # Web attachments other than PDFs cannot be top-level items.
+        if top_level and (
+            mode == "linked_url"
+            or (mode == "imported_url" and attachment.get("contentType") != "application/pdf")
+        ):
+            raise ObjectError(400, "Only file attachments and PDFs can be top-level items")
 
     # ============================================================= collections
     def write_collection(
@@ -732,7 +751,7 @@ class EmulatorState:
         key = self._object_key(body, url_key, "collections")
         existing = lib.collections.get(key) if key else None
         if not version_validated:
-            self._check_object_version("collections", existing, key, body, header_checked)
+            self._check_object_version("collections", existing, key, body, header_checked, clock)
         old = existing.data if existing else None
         partial = mode != "put"
         for prop in body:
@@ -790,6 +809,7 @@ class EmulatorState:
         data["version"] = clock.next()
         stamp = now_iso()
         lib.put("collections", Record(data, existing.added if existing else stamp, stamp))
+        clock.written.add(final_key)
         return WriteResult(final_key, True, created=old is None)
 
     # ================================================================ searches
@@ -810,7 +830,7 @@ class EmulatorState:
         key = self._object_key(body, url_key, "searches")
         existing = lib.searches.get(key) if key else None
         if not version_validated:
-            self._check_object_version("searches", existing, key, body, header_checked)
+            self._check_object_version("searches", existing, key, body, header_checked, clock)
         old = existing.data if existing else None
         partial = mode != "put"
         for prop in body:
@@ -854,6 +874,7 @@ class EmulatorState:
         data["version"] = clock.next()
         stamp = now_iso()
         lib.put("searches", Record(data, existing.added if existing else stamp, stamp))
+        clock.written.add(final_key)
         return WriteResult(final_key, True, created=old is None)
 
     # ================================================================== shared
@@ -870,9 +891,9 @@ class EmulatorState:
             raise ObjectError(400, "'key' must be a string")
         if url_key is not None:
             if key is not None and key != url_key:
-                label = LABELS[kind]
+                singular = LABELS[kind].lower()
                 raise ObjectError(
-                    400, f"{label} key provided in body ({key}) does not match URL ({url_key})"
+                    409, f"'key' property in JSON does not match {singular} key of request"
                 )
             return url_key
         if key is not None and not is_valid_key(key):
@@ -880,39 +901,42 @@ class EmulatorState:
         return key
 
     def _check_object_version(
-        self, kind: str, existing: Record | None, key: str | None, body: Json, header_checked: bool
+        self,
+        kind: str,
+        existing: Record | None,
+        key: str | None,
+        body: Json,
+        header_checked: bool,
+        clock: VersionClock,
     ) -> None:
-        """Per-object precondition inside a multi-object POST (the JSON ``version`` acts as a
-        per-object If-Unmodified-Since-Version)."""
-        if key is None:
-            return
+        """Per-object precondition inside a multi-object POST: the JSON ``version`` acts as a
+        per-object If-Unmodified-Since-Version (DS ``Zotero_API::checkJSONObjectVersion``)."""
         label = LABELS[kind]
         version = object_version_prop(body)
-        if existing is not None:
-            if version is None:
-                if not header_checked:
-                    raise ObjectError(
-                        428,
-                        "Either If-Unmodified-Since-Version or object version property must be "
-                        "provided for key-based writes",
-                    )
-                return
-            if version != existing.version:
+        if version is not None and key is None:
+            raise ObjectError(400, "'version' is valid only with 'key' property")
+        if key is None:
+            return
+        if version is None:
+            if not header_checked:
                 raise ObjectError(
-                    412,
-                    f"{label} has been modified since specified version "
-                    f"(expected {version}, found {existing.version})",
+                    428,
+                    "Either If-Unmodified-Since-Version or object version property must be "
+                    "provided for key-based writes",
                 )
             return
-        if version is not None and version > 0:
+        if existing is None:
+            if version > 0:
+                raise ObjectError(
+                    404, f"{label} doesn't exist (expected version {version}; use 0 instead)"
+                )
+            return
+        # An object already written earlier in this same request is not "stale".
+        if existing.version > version and key not in clock.written:
             raise ObjectError(
-                404, f"{label} doesn't exist (expected version {version}; use 0 instead)"
-            )
-        if version is None and not header_checked:
-            raise ObjectError(
-                428,
-                "Either If-Unmodified-Since-Version or object version property must be "
-                "provided for key-based writes",
+                412,
+                f"{label} has been modified since specified version "
+                f"(expected {version}, found {existing.version})",
             )
 
     def check_single_write_version(

@@ -144,52 +144,66 @@ def check_field_value(name: str, value: object) -> str:
     return text
 
 
-def check_creators(schema: Schema, item_type: str, creators: object) -> list[dict[str, str]]:
+def check_creators(
+    schema: Schema, item_type: str, creators: object, *, is_new: bool
+) -> list[dict[str, str]]:
+    """Validate and normalise ``creators`` (DS ``Items::validateJSONItem``). A single
+    nameless creator on a new item is dropped, because the API's own item template carries
+    one."""
     if not isinstance(creators, list):
         raise ObjectError(400, "'creators' property must be an array")
     info = schema.type_info(item_type)
     out: list[dict[str, str]] = []
     for creator in creators:
-        if not isinstance(creator, dict):
-            raise ObjectError(400, "Creator must be an object")
-        ctype = creator.get("creatorType", info.primary_creator or "author")
-        if not isinstance(ctype, str) or ctype not in schema.locale_creators:
-            raise ObjectError(400, f"'{ctype}' is not a valid creator type")
-        if ctype not in info.creator_types:
-            raise ObjectError(
-                400, f"'{ctype}' is not a valid creator type for item type '{item_type}'"
-            )
-        for prop in creator:
-            if prop not in ("creatorType", "firstName", "lastName", "name"):
+        if not isinstance(creator, dict) or not creator:
+            raise ObjectError(400, "Creator object is empty")
+        if "creatorType" not in creator:
+            raise ObjectError(400, "creator object must contain 'creatorType'")
+        names = [creator.get(p) for p in ("name", "firstName", "lastName")]
+        if all(not isinstance(v, str) or v.strip() == "" for v in names):
+            if len(creators) == 1 and is_new:
+                continue
+            raise ObjectError(400, "creator object must contain 'firstName'/'lastName' or 'name'")
+        for prop, value in creator.items():
+            if prop == "creatorType":
+                if not isinstance(value, str) or value not in schema.locale_creators:
+                    raise ObjectError(400, f"'{value}' is not a valid creator type")
+                # 'author' is accepted for every item type; other types must fit.
+                if value not in info.creator_types and value != "author":
+                    raise ObjectError(
+                        400, f"'{value}' is not a valid creator type for item type '{item_type}'"
+                    )
+            elif prop in ("firstName", "lastName"):
+                other = "lastName" if prop == "firstName" else "firstName"
+                if other not in creator:
+                    raise ObjectError(
+                        400, f"'{other}' creator field must be set if '{prop}' is set"
+                    )
+                if "name" in creator:
+                    raise ObjectError(
+                        400, f"'{prop}' and 'name' creator fields are mutually exclusive"
+                    )
+            elif prop != "name":
                 raise ObjectError(400, f"Invalid creator property '{prop}'")
-        for prop in ("firstName", "lastName", "name"):
-            val = creator.get(prop)
-            if val is not None and not isinstance(val, str):
+            if prop != "creatorType" and value is not None and not isinstance(value, str):
                 raise ObjectError(400, f"Creator '{prop}' must be a string")
-            if isinstance(val, str) and len(val) > MAX_CREATOR_LENGTH:
+            if isinstance(value, str) and len(value) > MAX_CREATOR_LENGTH:
                 raise ObjectError(
                     413,
-                    f"'{prop}' value '{val[:50]}…' too long",
-                    {"field": prop, "value": val[:50]},
+                    f"Creator '{prop}' value is too long",
+                    {"field": prop, "value": value[:50]},
                 )
+        ctype = str(creator["creatorType"])
         if "name" in creator:
-            if "firstName" in creator or "lastName" in creator:
-                raise ObjectError(
-                    400,
-                    "Only one of 'firstName'/'lastName' or 'name' can be provided for a creator",
-                )
-            name = str(creator["name"]).strip()
-            if not name:
-                raise ObjectError(400, "Creator name cannot be empty")
-            out.append({"creatorType": ctype, "name": name})
+            out.append({"creatorType": ctype, "name": str(creator["name"]).strip()})
         else:
-            first = str(creator.get("firstName", "")).strip()
-            last = str(creator.get("lastName", "")).strip()
-            if "lastName" not in creator and "firstName" not in creator:
-                raise ObjectError(400, "'lastName' or 'name' must be provided for a creator")
-            if not first and not last:
-                raise ObjectError(400, "Creator name cannot be empty")
-            out.append({"creatorType": ctype, "firstName": first, "lastName": last})
+            out.append(
+                {
+                    "creatorType": ctype,
+                    "firstName": str(creator.get("firstName") or "").strip(),
+                    "lastName": str(creator.get("lastName") or "").strip(),
+                }
+            )
     return out
 
 
@@ -199,24 +213,27 @@ def check_tags(tags: object) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
     for tag in tags:
-        if not isinstance(tag, dict):
-            raise ObjectError(400, "Tag must be an object")
-        for prop in tag:
-            if prop not in ("tag", "type"):
+        if isinstance(tag, str):  # the server also takes bare strings
+            tag = {"tag": tag}
+        if not isinstance(tag, dict) or not tag:
+            raise ObjectError(400, "Tag object is empty")
+        for prop, value in tag.items():
+            if prop == "tag":
+                if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+                    raise ObjectError(400, "Invalid tag name")
+                if str(value) == "":
+                    raise ObjectError(400, "Tag cannot be empty")
+            elif prop == "type":
+                if isinstance(value, bool) or str(value).strip() not in ("0", "1"):
+                    raise ObjectError(400, f"Invalid tag type '{value}'")
+            else:
                 raise ObjectError(400, f"Invalid tag property '{prop}'")
-        name = tag.get("tag")
-        if not isinstance(name, (str, int)) or isinstance(name, bool):
-            raise ObjectError(400, "Tag must be a string")
-        name = str(name).strip()
+        name = str(tag.get("tag", "")).strip()
         if name == "":
             raise ObjectError(400, "Tag cannot be empty")
         if len(name) > MAX_TAG_LENGTH:
-            raise ObjectError(413, f"Tag '{name[:50]}…' too long", {"tag": name[:50]})
-        ttype = tag.get("type", 0)
-        if isinstance(ttype, str) and ttype.isdigit():
-            ttype = int(ttype)
-        if ttype not in (0, 1) or isinstance(ttype, bool):
-            raise ObjectError(400, f"Invalid tag type '{ttype}'")
+            raise ObjectError(413, "Tag is too long", {"tag": name[:50]})
+        ttype = int(str(tag.get("type", 0)).strip())
         if name in seen:
             continue
         seen.add(name)
@@ -226,23 +243,21 @@ def check_tags(tags: object) -> list[dict[str, Any]]:
 
 def check_relations(relations: object, *, for_collection: bool) -> dict[str, Any]:
     if isinstance(relations, list) and not relations:
-        return {}
+        return {}  # the server allows [] "because it's annoying for clients otherwise"
     if not isinstance(relations, dict):
         raise ObjectError(400, "'relations' property must be an object")
     allowed = COLLECTION_PREDICATES if for_collection else ITEM_PREDICATES
     pattern = COLLECTION_URI_RE if for_collection else ITEM_URI_RE
+    kind = "collection" if for_collection else "item"
     out: dict[str, Any] = {}
     for predicate, value in relations.items():
-        if predicate not in allowed and not (
-            not for_collection and predicate.startswith("mendeleyDB:")
-        ):
+        mendeley = not for_collection and predicate.startswith("mendeleyDB:")
+        if predicate not in allowed and not mendeley:
             raise ObjectError(400, f"Unsupported predicate '{predicate}'")
         values = value if isinstance(value, list) else [value]
         for uri in values:
-            if not isinstance(uri, str):
-                raise ObjectError(400, f"Invalid relation value for '{predicate}'")
-            if not predicate.startswith("mendeleyDB:") and not pattern.match(uri):
-                raise ObjectError(400, f"'{predicate}' value '{uri}' is not a valid Zotero URI")
+            if not isinstance(uri, str) or (not mendeley and not pattern.match(uri)):
+                raise ObjectError(400, f"'relations' values currently must be Zotero {kind} URIs")
         if not values:
             continue
         out[predicate] = values[0] if len(values) == 1 else list(values)
