@@ -1,0 +1,278 @@
+"""The paper note format: which frontmatter keys are ours, how they map to the canonical
+record, and how a change to the record becomes the smallest possible edit of the file.
+
+Keys we own (lowercase-kebab, in the order a new note gets them)::
+
+    pllm-sync-id title aliases authors year venue method arxiv doi url code zotero
+    sections tags status rating added catalog [sync-conflict]
+
+Every other key belongs to the user and is never read for the record, moved or rewritten.
+Of our keys, ``aliases`` is shared (we only ever add a retitled paper's old title) and
+``added`` is written once, at creation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from ..model import Paper
+from ..sync.record import (
+    MANAGED_TAG_PREFIX,
+    SECTION_SEP,
+    Record,
+    canonical_tag,
+    normalize_record,
+)
+from . import body as body_mod
+from . import frontmatter_block as fb
+from .yamlio import WikiLink
+
+ID_KEY = "pllm-sync-id"
+CONFLICT_KEY = "sync-conflict"
+OWNED_KEYS: tuple[str, ...] = (
+    ID_KEY,
+    "title",
+    "aliases",
+    "authors",
+    "year",
+    "venue",
+    "method",
+    "arxiv",
+    "doi",
+    "url",
+    "code",
+    "zotero",
+    "sections",
+    "tags",
+    "status",
+    "rating",
+    "added",
+    "catalog",
+    CONFLICT_KEY,
+)
+_STRING_FIELDS = ("title", "venue", "method", "arxiv", "doi", "url", "code", "status")
+_INT_FIELDS = ("year", "rating")
+CANDIDATE_KEYS = ("arxiv", "doi", "url")
+"""A note without an id but with one of these is a paper the user added by hand."""
+
+_ZOTERO_KEY = re.compile(r"/items/([A-Za-z0-9]{8})\b")
+
+
+def zotero_link(key: str, library_type: str = "user", library_id: str | None = None) -> str:
+    """The link that opens the item in the Zotero app."""
+    if library_type == "group" and library_id:
+        return f"zotero://select/groups/{library_id}/items/{key}"
+    return f"zotero://select/library/items/{key}"
+
+
+def zotero_key_of(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    m = _ZOTERO_KEY.search(value)
+    return m.group(1) if m else None
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def _scalar_text(v: Any) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if isinstance(v, str | int | float):
+        return str(v)
+    if isinstance(v, list):
+        parts = [t for t in (_scalar_text(x) for x in v) if t]
+        return ", ".join(parts) or None
+    return None
+
+
+def _text_list(v: Any) -> list[str]:
+    if v is None:
+        return []
+    if isinstance(v, list):
+        return [t for t in (_scalar_text(x) for x in v) if t]
+    t = _scalar_text(v)
+    return [t] if t else []
+
+
+def _tag_list(v: Any) -> list[str]:
+    """Tags as written: a block list, or a string of comma/space separated tags."""
+    if isinstance(v, str):
+        return [t for t in re.split(r"[,\s]+", v) if t]
+    return _text_list(v)
+
+
+def _int(v: Any) -> int | None:
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int):
+        return v
+    if isinstance(v, float):
+        return int(v) if v.is_integer() else None
+    if isinstance(v, str):
+        try:
+            return int(v.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def raw_record(values: dict[str, Any], notes: str) -> Record:
+    """The record as the frontmatter states it, except ``sections``, which stays the tuple of
+    raw entries (links) until :func:`resolve_sections` maps them to keys. JSON-friendly."""
+    rec: Record = {f: _scalar_text(values.get(f)) for f in _STRING_FIELDS}
+    rec["title"] = rec["title"] or ""
+    for f in _INT_FIELDS:
+        rec[f] = _int(values.get(f))
+    rec["authors"] = _text_list(values.get("authors"))
+    rec["tags"] = _tag_list(values.get("tags"))
+    rec["sections"] = _text_list(values.get("sections"))
+    rec["catalog"] = "removed" if _scalar_text(values.get("catalog")) == "removed" else "listed"
+    rec["notes"] = notes
+    return rec
+
+
+def resolve_sections(raw: Record, key_for: Callable[[str], str | None]) -> Record:
+    """The canonical record: raw section entries mapped to section keys, all fields
+    normalised (see ``sync/record.py``)."""
+    rec = dict(raw)
+    rec["sections"] = frozenset(k for k in (key_for(s) for s in raw.get("sections", ())) if k)
+    return normalize_record(rec)
+
+
+@dataclass
+class ParsedNote:
+    """A note's text taken apart: frontmatter document, body parts, and our reading of it."""
+
+    doc: fb.Document
+    parts: body_mod.BodyParts
+    pllm_id: str | None
+    raw: Record
+    zotero_key: str | None
+    conflict_flag: bool
+
+    @property
+    def values(self) -> dict[str, Any]:
+        return self.doc.values
+
+    @property
+    def is_candidate(self) -> bool:
+        return self.pllm_id is None and any(
+            _scalar_text(self.values.get(k)) for k in CANDIDATE_KEYS
+        )
+
+
+def parse_note(text: str, *, quick: bool = False) -> ParsedNote:
+    """Parse a note (raises ``FrontmatterProblem`` for unreadable frontmatter). ``quick``:
+    skip the YAML when the frontmatter cannot contain our id."""
+    doc = fb.parse(text, quick_key=ID_KEY if quick else None)
+    parts = body_mod.split_body(doc.body)
+    values = doc.values
+    pid = _scalar_text(values.get(ID_KEY))
+    pid = pid.strip() if pid else None
+    return ParsedNote(
+        doc=doc,
+        parts=parts,
+        pllm_id=pid or None,
+        raw=raw_record(values, body_mod.notes_of(parts)),
+        zotero_key=zotero_key_of(values.get("zotero")),
+        conflict_flag=values.get(CONFLICT_KEY) is True,
+    )
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+def _merge_list(
+    existing: list[str], wanted: Iterable[str], canon: Callable[[str], Any]
+) -> list[str]:
+    """``wanted`` (canonical values) as a list that keeps the user's existing entries, in
+    their order and spelling, for the values that stay; new values are appended sorted."""
+    wanted_set = set(wanted)
+    out: list[Any] = []
+    kept: set[Any] = set()
+    for entry in existing:
+        c = canon(entry)
+        if c in wanted_set and c not in kept:
+            out.append(entry)
+            kept.add(c)
+    out.extend(sorted(wanted_set - kept, key=str.casefold))
+    return out
+
+
+def tags_value(existing: list[str], tags: Iterable[str]) -> list[str]:
+    """The ``tags`` list for a set of user tags. Tags we cannot represent in the record
+    (``pllm/...``) that the user wrote stay."""
+    keep_managed = [t for t in existing if (canonical_tag(t) or "").startswith(MANAGED_TAG_PREFIX)]
+    return _merge_list(existing, tags, canonical_tag) + keep_managed
+
+
+def sections_value(
+    existing: list[str],
+    keys: Iterable[str],
+    key_for: Callable[[str], str | None],
+    link_for: Callable[[str], WikiLink],
+) -> list[str]:
+    keys = set(keys)
+    out: list[str] = []
+    kept: set[str] = set()
+    for entry in existing:
+        k = key_for(entry)
+        if k in keys and k not in kept:
+            out.append(WikiLink(entry) if entry.lstrip().startswith("[[") else entry)
+            kept.add(k)
+    out.extend(link_for(k) for k in sorted(keys - kept, key=lambda k: k.split(SECTION_SEP)))
+    return out
+
+
+def frontmatter_for_new(
+    paper: Paper,
+    record: Record,
+    *,
+    section_links: list[WikiLink],
+    zotero: str | None,
+    added: dt.date,
+) -> dict[str, Any]:
+    """All owned keys for a brand-new note, in their canonical order."""
+    r = normalize_record(record)
+    title = r.get("title") or paper.title
+    fm: dict[str, Any] = {
+        ID_KEY: paper.id,
+        "title": title,
+        "aliases": [],
+        "authors": list(r.get("authors", paper.authors)),
+        "year": r.get("year", paper.year),
+        "venue": r.get("venue", paper.venue.label() if paper.venue else None),
+        "method": r.get("method", paper.method),
+        "arxiv": r.get("arxiv", paper.ids.arxiv),
+        "doi": r.get("doi", paper.ids.doi),
+        "url": r.get("url", paper.url),
+        "code": r.get("code", paper.code_url),
+    }
+    if zotero:
+        fm["zotero"] = zotero
+    fm["sections"] = section_links
+    fm["tags"] = sorted(r.get("tags", frozenset()), key=str.casefold)
+    fm["status"] = r.get("status")
+    fm["rating"] = r.get("rating")
+    fm["added"] = added
+    fm["catalog"] = r.get("catalog") or "listed"
+    return fm
+
+
+def render_new_note(frontmatter: dict[str, Any], region: str, notes: str) -> str:
+    from .yamlio import dump_mapping
+
+    text = "---\n" + dump_mapping(frontmatter) + "---\n" + region
+    notes = notes.strip("\n")
+    if notes:
+        text += "\n" + notes + "\n"
+    return text

@@ -1,0 +1,143 @@
+"""Index notes for the catalog's section tree, and the links between them and paper notes.
+
+Naming: the index note of section path ``(A, B, C)`` is ``<index_folder>/A/B/C.md``, each
+segment sanitised like a note name (so ``1. Survey / Tutorial`` becomes ``1. Survey -
+Tutorial``). A node with children therefore has a note *beside* the folder of its children
+(``Sections/A/B.md`` and ``Sections/A/B/``), which Obsidian's file explorer shows together.
+A paper's ``sections`` property links to those notes by full path, ``"[[Sections/A/B|B]]"``,
+which is unambiguous even when two lists share a heading or the user has a note of that name.
+
+Reading links back into section keys (`` / ``-joined paths) uses what the index notes say
+about themselves (``pllm-sync-section`` property), so it survives sanitising; a user may also
+write ``[[B]]`` (Obsidian's shortest form), ``[[Sections/A/B]]`` or even the plain key.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from ..model import SectionPath
+from ..sync.record import SECTION_SEP, section_key, section_path
+from .names import sanitize_name, short_hash
+from .yamlio import WikiLink
+
+SECTION_KEY_PROPERTY = "pllm-sync-section"
+_SEGMENT_BYTES = 80
+_WIKILINK = re.compile(r"^\s*!?\[\[([^\]|#^]*)(?:[#^][^\]|]*)?(?:\|([^\]]*))?\]\]\s*$")
+
+
+@dataclass(frozen=True)
+class ParsedLink:
+    target: str
+    alias: str | None
+
+
+def parse_wikilink(text: str) -> ParsedLink | None:
+    m = _WIKILINK.match(text)
+    if not m:
+        return None
+    target = m.group(1).strip()
+    target = target.removesuffix(".md")
+    return ParsedLink(target, m.group(2))
+
+
+def segment_name(segment: str) -> str:
+    return sanitize_name(segment, _SEGMENT_BYTES) or f"Section {short_hash(segment)}"
+
+
+def link_text(text: str) -> str:
+    """Text safe as a link alias (no ``|``, brackets or line breaks)."""
+    return " ".join(text.replace("|", "-").replace("[", "(").replace("]", ")").split())
+
+
+class SectionLinks:
+    """Two-way map between section keys and index-note link targets (paths without ``.md``).
+
+    Sources, strongest first: index notes on disk and ``write_index_notes`` (``register``
+    with ``authoritative=True``), a paper's exact section paths (``register_path``), and the
+    default naming of a key split at `` / `` as a last resort.
+    """
+
+    def __init__(self, index_folder: str) -> None:
+        self.folder = PurePosixPath(index_folder).as_posix().strip("/")
+        self._target: dict[str, str] = {}
+        self._alias: dict[str, str] = {}
+        self._authoritative: set[str] = set()
+        self._key: dict[str, str] = {}  # casefolded target -> key
+        self._by_base: dict[str, set[str]] = {}  # casefolded last segment -> keys
+
+    def default_target(self, path: SectionPath) -> str:
+        return "/".join([self.folder, *(segment_name(s) for s in path)])
+
+    def register(
+        self, key: str, target: str, *, alias: str | None = None, authoritative: bool = True
+    ) -> None:
+        if key in self._authoritative and not authoritative:
+            return
+        self._alias[key] = link_text(alias or target.rsplit("/", 1)[-1])
+        old = self._target.get(key)
+        if old is not None and old != target:
+            self._key.pop(old.casefold(), None)
+        self._target[key] = target
+        if authoritative:
+            self._authoritative.add(key)
+        self._key[target.casefold()] = key
+        base = target.rsplit("/", 1)[-1].casefold()
+        self._by_base.setdefault(base, set()).add(key)
+
+    def register_path(self, path: SectionPath) -> None:
+        if not path:
+            return
+        key = section_key(path)
+        if key not in self._target:
+            self.register(key, self.default_target(path), alias=path[-1], authoritative=False)
+
+    def target_for(self, key: str) -> str:
+        found = self._target.get(key)
+        return found if found is not None else self.default_target(section_path(key))
+
+    def link_for(self, key: str) -> WikiLink:
+        target = self.target_for(key)
+        alias = self._alias.get(key) or link_text(section_path(key)[-1])
+        return WikiLink(f"[[{target}|{alias}]]")
+
+    def key_for(self, raw: str) -> str | None:
+        """The section key a ``sections`` entry stands for (None for an empty entry)."""
+        raw = raw.strip()
+        if not raw:
+            return None
+        link = parse_wikilink(raw)
+        if link is None:
+            if SECTION_SEP in raw:
+                return raw
+            keys = self._by_base.get(raw.casefold())
+            return next(iter(keys)) if keys and len(keys) == 1 else raw
+        target = link.target.strip("/")
+        key = self._key.get(target.casefold())
+        if key is not None:
+            return key
+        if "/" not in target:
+            keys = self._by_base.get(target.casefold())
+            if keys and len(keys) == 1:
+                return next(iter(keys))
+        prefix = self.folder + "/"
+        if target.casefold().startswith(prefix.casefold()):
+            target = target[len(prefix) :]
+        return SECTION_SEP.join(p for p in target.split("/") if p) or None
+
+
+def render_index_region(
+    name: str, parent: str | None, children: list[str], papers: list[str], begin: str, end: str
+) -> str:
+    """The managed region of an index note (``\\n`` newlines, ends with a newline)."""
+    out = [begin, f"# {link_text(name)}", ""]
+    if parent:
+        out += [f"Part of {parent}", ""]
+    if children:
+        out += ["## Subsections", *(f"- {c}" for c in children), ""]
+    out.append(f"## Papers ({len(papers)})")
+    out += [f"- [[{p}]]" for p in papers] or ["No papers listed here."]
+    out.append(end)
+    return "\n".join(out) + "\n"

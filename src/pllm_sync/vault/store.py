@@ -1,0 +1,733 @@
+"""The vault side of the sync: find paper notes, read them as records, apply changes.
+
+The engine talks to the vault only through :class:`VaultStore`. Three promises hold:
+
+- **Nothing user-written is lost.** Only our own frontmatter keys and the managed region are
+  ever rewritten (see ``note.py``, ``frontmatter_block.py``, ``body.py``); a note that changed
+  on disk since it was scanned is refused, not overwritten; notes are trashed by moving them,
+  never unlinked; a note whose YAML does not parse is reported and left alone.
+- **No write without a change.** Every write compares the new bytes with the old ones first,
+  so a sync with nothing to do keeps every file's bytes and mtime.
+- **Scans scale.** A note whose size and mtime match the previous scan's is not opened again;
+  its cached reading (``NoteStat``) is reused. Notes modified within ``RACY_NS`` of a scan are
+  re-read next time, because a second edit in the same timestamp tick would be invisible.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import os
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from ..config import VaultConfig
+from ..errors import VaultError
+from ..model import Paper, Section, SectionPath
+from ..progress import progress as progress_bar
+from ..sync.record import SYNCED_FIELDS, Record, normalize_record, section_key
+from . import body as body_mod
+from . import frontmatter_block as fb
+from . import note as note_mod
+from .atomic import atomic_write
+from .body import ManagedContent
+from .names import is_litter, note_stem, short_hash, with_suffix
+from .sections import SECTION_KEY_PROPERTY, SectionLinks, render_index_region
+from .template import TemplateReport, merge_template
+from .yamlio import WikiLink, dump_mapping
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "ManagedContent",
+    "NoteInfo",
+    "NoteStat",
+    "VaultProblem",
+    "VaultScan",
+    "VaultStore",
+]
+
+RACY_NS = 2_000_000_000
+"""Files modified less than this long before a scan are not trusted from cache next time
+(2 s covers the coarsest common timestamp granularity, FAT/exFAT)."""
+
+_ID_MARKER = b"pllm-sync-"
+
+
+@dataclass(frozen=True)
+class VaultProblem:
+    """A note pllm-sync could not read and left untouched."""
+
+    path: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.path}:{self.line}: {self.message}"
+            if self.line
+            else f"{self.path}: {self.message}"
+        )
+
+
+@dataclass(frozen=True)
+class NoteInfo:
+    """One paper note as the engine sees it. ``path`` is relative to the vault root (POSIX)."""
+
+    path: str
+    pllm_id: str | None
+    record: Record
+    zotero_key: str | None
+    size: int
+    mtime_ns: int
+    sha256: str
+    conflict_flag: bool = False
+
+    @property
+    def name(self) -> str:
+        """The note's name as Obsidian links it (file name without ``.md``)."""
+        return PurePosixPath(self.path).stem
+
+
+@dataclass(frozen=True)
+class NoteStat:
+    """What one scan learnt about one markdown file, persisted by the engine between runs.
+
+    ``kind``: ``paper`` (has our id), ``candidate`` (a paper the user added by hand),
+    ``index`` (an index note), ``problem`` (unreadable; ``problem``/``line`` say why) or
+    ``other`` (not ours). ``record`` keeps section entries raw (resolved on every scan).
+    """
+
+    size: int
+    mtime_ns: int
+    sha256: str
+    kind: str
+    pllm_id: str | None = None
+    record: Record | None = None
+    zotero_key: str | None = None
+    conflict_flag: bool = False
+    section_key: str | None = None
+    line: int | None = None
+    problem: str | None = None
+    trusted: bool = True
+
+    @property
+    def hash(self) -> str:
+        return self.sha256
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-serializable form (sets and tuples become lists)."""
+        out = {k: v for k, v in self.__dict__.items() if k != "record"}
+        if self.record is not None:
+            out["record"] = {
+                k: sorted(v)
+                if isinstance(v, frozenset | set)
+                else list(v)
+                if isinstance(v, tuple)
+                else v
+                for k, v in self.record.items()
+            }
+        else:
+            out["record"] = None
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> NoteStat:
+        return cls(**data)
+
+
+@dataclass
+class VaultScan:
+    """The result of a scan. ``duplicates`` maps an id found in several files to all of them,
+    in path order; ``notes`` holds the first."""
+
+    notes: dict[str, NoteInfo] = field(default_factory=dict)
+    stats: dict[str, NoteStat] = field(default_factory=dict)
+    new_notes: list[NoteInfo] = field(default_factory=list)
+    problems: list[VaultProblem] = field(default_factory=list)
+    duplicates: dict[str, list[str]] = field(default_factory=dict)
+    reread: int = 0  # files opened and parsed in this scan (the rest came from the cache)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class VaultStore:
+    """Reads and writes paper notes and index notes in one Obsidian vault."""
+
+    def __init__(
+        self, config: VaultConfig, library_type: str = "user", library_id: str | None = None
+    ) -> None:
+        self.config = config
+        self.library_type = library_type
+        self.library_id = library_id
+        self.root = Path(config.path)
+        self.papers_dir = self.root / config.papers_folder
+        self.index_dir = self.root / config.index_folder
+        self.trash_dir = self.root / config.trash_folder
+        self._papers_rel = PurePosixPath(config.papers_folder).as_posix().strip("/")
+        self._index_rel = PurePosixPath(config.index_folder).as_posix().strip("/")
+        self._trash_rel = PurePosixPath(config.trash_folder).as_posix().strip("/")
+        self.links = SectionLinks(config.index_folder)
+        self._taken: set[str] | None = None
+
+    # --- vault ----------------------------------------------------------------------------
+
+    def exists(self) -> bool:
+        return self.root.is_dir()
+
+    def ensure(self, from_template: bool = True) -> TemplateReport | None:
+        """Create the vault if missing and, with ``from_template``, merge the template into it
+        (never overwriting a file). Always makes sure the papers and index folders exist."""
+        report = None
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            if from_template:
+                report = merge_template(
+                    self.root,
+                    papers_folder=self.config.papers_folder,
+                    index_folder=self.config.index_folder,
+                )
+            self.papers_dir.mkdir(parents=True, exist_ok=True)
+            self.index_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise VaultError(
+                f"cannot create the vault at {self.root}: {exc.strerror or exc}",
+                hint="check vault.path in the config and that its parent folder is writable",
+            ) from exc
+        return report
+
+    def _rel(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
+    def _abs(self, rel: str) -> Path:
+        """The file for a vault-relative path, refusing anything that points outside."""
+        p = PurePosixPath(rel)
+        if p.is_absolute() or ".." in p.parts or not p.parts:
+            raise VaultError(
+                f"refusing a note path outside the vault: {rel!r}",
+                hint="the sync state may be corrupt; run `pllm-sync status`",
+            )
+        return self.root.joinpath(*p.parts)
+
+    def _under(self, rel: str, folder: str) -> bool:
+        return bool(folder) and (rel == folder or rel.startswith(folder + "/"))
+
+    # --- scanning -------------------------------------------------------------------------
+
+    def _walk(self) -> list[tuple[str, Path]]:
+        """Every markdown file that may be a note, sorted by relative path. Hidden folders
+        (``.obsidian``, ``.trash``, ``.git``, our trash), symlinks and litter are skipped."""
+        out: list[tuple[str, Path]] = []
+        stack = [(self.root, "")]
+        while stack:
+            folder, prefix = stack.pop()
+            try:
+                entries = list(os.scandir(folder))
+            except OSError as exc:
+                log.warning("cannot list %s: %s", folder, exc)
+                continue
+            for entry in entries:
+                name = entry.name
+                rel = f"{prefix}{name}"
+                if entry.is_symlink():
+                    continue
+                if entry.is_dir():
+                    if name.startswith(".") or rel == self._trash_rel:
+                        continue
+                    stack.append((Path(entry.path), rel + "/"))
+                elif name.endswith(".md") and not is_litter(name):
+                    out.append((rel, Path(entry.path)))
+        out.sort(key=lambda item: item[0])
+        return out
+
+    def scan(
+        self, previous: dict[str, NoteStat] | None = None, *, progress: bool = False
+    ) -> VaultScan:
+        """Find every paper note in the vault (wherever the user moved it), every hand-added
+        paper in the papers folder, and every unreadable note; reuse ``previous`` readings of
+        files whose size and mtime did not change."""
+        if not self.root.is_dir():
+            raise VaultError(
+                f"vault folder not found: {self.root}",
+                hint="run `pllm-sync vault init` or fix vault.path in the config",
+            )
+        previous = previous or {}
+        result = VaultScan()
+        files = self._walk()
+        now = time.time_ns()
+        for rel, path in progress_bar(files, "scanning vault", len(files), enabled=progress):
+            prev = previous.get(rel)
+            if prev is not None and prev.trusted:
+                try:
+                    st = path.stat()
+                except FileNotFoundError:
+                    continue
+                if st.st_size == prev.size and st.st_mtime_ns == prev.mtime_ns:
+                    result.stats[rel] = prev
+                    continue
+            stat = self._read_stat(rel, path, now)
+            if stat is not None:
+                result.stats[rel] = stat
+                result.reread += 1
+        self._collect(result)
+        return result
+
+    def _read_stat(self, rel: str, path: Path, now: int) -> NoteStat | None:
+        try:
+            with open(path, "rb") as fh:
+                st = os.fstat(fh.fileno())
+                data = fh.read()
+        except FileNotFoundError:
+            return None  # deleted while we scanned
+        except OSError as exc:
+            return NoteStat(
+                0, 0, "", "problem", line=None, problem=f"cannot read: {exc}", trusted=False
+            )
+        return self._classify(rel, data, st.st_size, st.st_mtime_ns, now)
+
+    def _classify(self, rel: str, data: bytes, size: int, mtime_ns: int, now: int) -> NoteStat:
+        base = NoteStat(
+            size=size,
+            mtime_ns=mtime_ns,
+            sha256=_sha256(data),
+            kind="other",
+            trusted=now - mtime_ns > RACY_NS,
+        )
+        in_papers = self._under(rel, self._papers_rel)
+        in_index = self._under(rel, self._index_rel)
+        if not (in_papers or in_index or _ID_MARKER in data):
+            return base
+        relevant = in_papers or in_index or b"pllm-sync-id" in data
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if not relevant:
+                return base
+            line = data[: exc.start].count(b"\n") + 1
+            return replace(base, kind="problem", line=line, problem="not UTF-8 text")
+        try:
+            parsed = note_mod.parse_note(text)
+        except fb.FrontmatterProblem as p:
+            if not relevant:
+                return base
+            return replace(base, kind="problem", line=p.line, problem=p.message)
+        if parsed.pllm_id:
+            return replace(
+                base,
+                kind="paper",
+                pllm_id=parsed.pllm_id,
+                record=parsed.raw,
+                zotero_key=parsed.zotero_key,
+                conflict_flag=parsed.conflict_flag,
+            )
+        section = parsed.values.get(SECTION_KEY_PROPERTY)
+        if isinstance(section, str) and section.strip():
+            return replace(base, kind="index", section_key=section.strip())
+        if in_papers and parsed.is_candidate:
+            rec = dict(parsed.raw)
+            rec["title"] = rec["title"] or PurePosixPath(rel).stem
+            return replace(base, kind="candidate", record=rec)
+        return base
+
+    def _info(self, rel: str, s: NoteStat) -> NoteInfo:
+        return NoteInfo(
+            path=rel,
+            pllm_id=s.pllm_id,
+            record=note_mod.resolve_sections(s.record or {}, self.links.key_for),
+            zotero_key=s.zotero_key,
+            size=s.size,
+            mtime_ns=s.mtime_ns,
+            sha256=s.sha256,
+            conflict_flag=s.conflict_flag,
+        )
+
+    def _collect(self, result: VaultScan) -> None:
+        for rel, s in result.stats.items():
+            if s.kind == "index" and s.section_key:
+                self.links.register(s.section_key, rel[: -len(".md")])
+        for rel in sorted(result.stats):
+            s = result.stats[rel]
+            if s.kind == "paper" and s.pllm_id:
+                if s.pllm_id in result.notes:
+                    result.duplicates.setdefault(s.pllm_id, [result.notes[s.pllm_id].path]).append(
+                        rel
+                    )
+                    continue
+                result.notes[s.pllm_id] = self._info(rel, s)
+            elif s.kind == "candidate":
+                result.new_notes.append(self._info(rel, s))
+            elif s.kind == "problem":
+                result.problems.append(VaultProblem(rel, s.line, s.problem or "unreadable"))
+        for pid, paths in result.duplicates.items():
+            log.warning(
+                "pllm-sync-id %s is in %d notes: %s (using the first)",
+                pid,
+                len(paths),
+                ", ".join(paths),
+            )
+
+    # --- reading one note -----------------------------------------------------------------
+
+    def _read(self, rel: str) -> tuple[bytes, os.stat_result]:
+        path = self._abs(rel)
+        try:
+            with open(path, "rb") as fh:
+                return fh.read(), os.fstat(fh.fileno())
+        except FileNotFoundError as exc:
+            raise VaultError(
+                f"{rel}: the note is gone (moved or deleted since the scan)",
+                hint="run the sync again; the next scan finds it wherever it went",
+            ) from exc
+        except OSError as exc:
+            raise VaultError(
+                f"{rel}: cannot read: {exc.strerror or exc}", hint="check the file's permissions"
+            ) from exc
+
+    def _parse(self, rel: str, data: bytes) -> note_mod.ParsedNote:
+        try:
+            return note_mod.parse_note(data.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise VaultError(
+                f"{rel}: not UTF-8 text; left untouched", hint="save the note as UTF-8"
+            ) from exc
+        except fb.FrontmatterProblem as p:
+            where = f"{rel}:{p.line}" if p.line else rel
+            raise VaultError(
+                f"{where}: {p.message}; left untouched",
+                hint="fix the properties at that line in Obsidian",
+            ) from p
+
+    def _info_from_bytes(self, rel: str, data: bytes, st: os.stat_result) -> NoteInfo:
+        parsed = self._parse(rel, data)
+        raw = parsed.raw
+        if parsed.pllm_id is None and not raw.get("title"):
+            raw = {**raw, "title": PurePosixPath(rel).stem}
+        return NoteInfo(
+            path=rel,
+            pllm_id=parsed.pllm_id,
+            record=note_mod.resolve_sections(raw, self.links.key_for),
+            zotero_key=parsed.zotero_key,
+            size=st.st_size,
+            mtime_ns=st.st_mtime_ns,
+            sha256=_sha256(data),
+            conflict_flag=parsed.conflict_flag,
+        )
+
+    def read_note(self, rel: str) -> NoteInfo:
+        """Read one note now (e.g. after a watcher event) without a full scan."""
+        data, st = self._read(rel)
+        return self._info_from_bytes(rel, data, st)
+
+    # --- creating -------------------------------------------------------------------------
+
+    def _taken_names(self) -> set[str]:
+        if self._taken is None:
+            try:
+                self._taken = {n.casefold() for n in os.listdir(self.papers_dir)}
+            except FileNotFoundError:
+                self._taken = set()
+        return self._taken
+
+    def _section_links(self, keys: list[str]) -> list[WikiLink]:
+        return [self.links.link_for(k) for k in keys]
+
+    def _zotero_link(self, key: str) -> str:
+        return note_mod.zotero_link(key, self.library_type, self.library_id)
+
+    def create_note(
+        self,
+        paper: Paper,
+        record: Record,
+        *,
+        zotero_key: str | None = None,
+        managed: ManagedContent | None = None,
+    ) -> NoteInfo:
+        """Write a new note for ``paper`` in the papers folder (name from method + title,
+        made unique; an existing file is never replaced)."""
+        for p in paper.sections:
+            self.links.register_path(p)
+        rec = normalize_record({k: v for k, v in record.items() if k in SYNCED_FIELDS})
+        keys = rec.get("sections", frozenset(section_key(p) for p in paper.sections))
+        ordered = [section_key(p) for p in paper.sections if section_key(p) in keys]
+        ordered = list(dict.fromkeys(ordered)) + sorted(set(keys) - set(ordered))
+        links = self._section_links(ordered)
+        fm = note_mod.frontmatter_for_new(
+            paper,
+            rec,
+            section_links=links,
+            zotero=self._zotero_link(zotero_key) if zotero_key else None,
+            added=dt.date.today(),
+        )
+        if managed is None:
+            managed = ManagedContent(
+                abstract=paper.abstract,
+                links=[(role, u) for role, urls in paper.urls_by_role().items() for u in urls],
+                provenance=[str(s) for s in paper.sources],
+            )
+        region = body_mod.render_region(managed, list(links))
+        data = note_mod.render_new_note(fm, region, rec.get("notes", "")).encode("utf-8")
+
+        self.papers_dir.mkdir(parents=True, exist_ok=True)
+        stem = note_stem(fm.get("method"), fm["title"], paper.id)
+        candidates = [stem, with_suffix(stem, paper.id)] + [
+            with_suffix(stem, f"{paper.id}#{n}") for n in range(2, 50)
+        ]
+        taken = self._taken_names()
+        papers_real = self.papers_dir.resolve()
+        for name in candidates:
+            fname = f"{name}.md"
+            if fname.casefold() in taken:
+                continue
+            path = self.papers_dir / fname
+            if path.resolve().parent != papers_real:  # defence in depth; names are sanitised
+                raise VaultError(f"refusing note name {fname!r}: it leaves the papers folder")
+            try:
+                atomic_write(path, data, exclusive=True)
+            except FileExistsError:
+                taken.add(fname.casefold())
+                continue
+            taken.add(fname.casefold())
+            return self._info_from_bytes(self._rel(path), data, path.stat())
+        raise VaultError(
+            f"no free file name for {paper.id} ({stem!r}) in {self.papers_dir}",
+            hint="rename or remove the notes with that name, then run again",
+        )
+
+    # --- updating -------------------------------------------------------------------------
+
+    def update_note(
+        self,
+        note: NoteInfo,
+        changes: Record,
+        *,
+        zotero_key: str | None = None,
+        managed: ManagedContent | None = None,
+        conflict_flag: bool | None = None,
+        pllm_id: str | None = None,
+    ) -> NoteInfo | None:
+        """Apply changed fields to a scanned note; None when the bytes would not change.
+
+        ``changes`` holds record fields (``notes`` = the user text after the managed region);
+        a field whose current value already equals the new one is not touched. ``zotero_key``
+        sets the ``zotero`` link, ``conflict_flag`` sets (True) or removes (False) the
+        ``sync-conflict`` flag, ``pllm_id`` gives a hand-added note its id, ``managed``
+        rewrites the managed region. Refuses (``VaultError``) when the file's content changed
+        since ``note`` was read, so a concurrent edit is never overwritten.
+        """
+        rel = note.path
+        data, st = self._read(rel)
+        if _sha256(data) != note.sha256:
+            raise VaultError(
+                f"{rel}: changed on disk since it was scanned; not overwritten",
+                hint="run the sync again; it will pick up the edit first",
+            )
+        parsed = self._parse(rel, data)
+        text = data.decode("utf-8")
+        new_text = self._apply(rel, parsed, changes, zotero_key, managed, conflict_flag, pllm_id)
+        if new_text == text:
+            return None
+        new_data = new_text.encode("utf-8")
+        path = self._abs(rel)
+        try:
+            now = path.stat()
+        except FileNotFoundError as exc:
+            raise VaultError(
+                f"{rel}: the note vanished while being updated", hint="run the sync again"
+            ) from exc
+        if (now.st_size, now.st_mtime_ns) != (st.st_size, st.st_mtime_ns):
+            raise VaultError(
+                f"{rel}: changed on disk while being updated; not overwritten",
+                hint="run the sync again; it will pick up the edit first",
+            )
+        atomic_write(path, new_data)
+        return self._info_from_bytes(rel, new_data, path.stat())
+
+    def _apply(
+        self,
+        rel: str,
+        parsed: note_mod.ParsedNote,
+        changes: Record,
+        zotero_key: str | None,
+        managed: ManagedContent | None,
+        conflict_flag: bool | None,
+        pllm_id: str | None,
+    ) -> str:
+        doc = parsed.doc
+        values = doc.values
+        current = note_mod.resolve_sections(parsed.raw, self.links.key_for)
+        wanted = normalize_record({k: v for k, v in changes.items() if k in SYNCED_FIELDS})
+        fm: dict[str, Any] = {}
+        for fld, value in wanted.items():
+            if fld == "notes" or current.get(fld) == value:
+                continue
+            if fld == "title":
+                fm["title"] = value
+                old = parsed.raw.get("title")
+                aliases = note_mod._text_list(values.get("aliases"))
+                if old and old != value and old not in aliases:
+                    fm["aliases"] = [*aliases, old]
+            elif fld == "authors":
+                fm["authors"] = list(value)
+            elif fld == "tags":
+                fm["tags"] = note_mod.tags_value(note_mod._tag_list(values.get("tags")), value)
+            elif fld == "sections":
+                fm["sections"] = note_mod.sections_value(
+                    parsed.raw.get("sections", []), value, self.links.key_for, self.links.link_for
+                )
+            else:
+                fm[fld] = value
+        if zotero_key:
+            link = self._zotero_link(zotero_key)
+            if values.get("zotero") != link:
+                fm["zotero"] = link
+        if conflict_flag is True and values.get(note_mod.CONFLICT_KEY) is not True:
+            fm[note_mod.CONFLICT_KEY] = True
+        elif conflict_flag is False and note_mod.CONFLICT_KEY in doc.spans:
+            fm[note_mod.CONFLICT_KEY] = fb.DELETE
+        if pllm_id and parsed.pllm_id != pllm_id:
+            fm[note_mod.ID_KEY] = pllm_id
+        try:
+            head = fb.edit(doc, fm, order=note_mod.OWNED_KEYS) if fm else doc.text
+        except fb.FrontmatterProblem as p:
+            raise VaultError(
+                f"{rel}: {p.message}; left untouched",
+                hint="write the properties one per line (as Obsidian does)",
+            ) from p
+        head = head[: len(head) - len(doc.body)] if doc.body else head
+
+        body = doc.body
+        nl = doc.newline
+        parts = parsed.parts
+        if "notes" in wanted and wanted["notes"] != current.get("notes"):
+            body = body_mod.set_notes(parts, wanted["notes"], nl)
+            parts = body_mod.split_body(body)
+        section_entries: list[str] = fm.get("sections") or parsed.raw.get("sections") or []
+        links = [
+            e if e.lstrip().startswith("[[") else self.links.link_for(k)
+            for e in section_entries
+            if (k := self.links.key_for(e))
+        ]
+        if managed is not None:
+            region = body_mod.render_region(managed, links)
+            new_body = body_mod.set_region(parts, region, nl)
+            if new_body is None:
+                log.warning("%s: the pllm-sync markers are broken; managed region not updated", rel)
+            else:
+                body = new_body
+        elif "sections" in fm and parts.has_region:
+            body = parts.before + body_mod.replace_sections_line(parts.region, links) + parts.after
+        return head + body
+
+    # --- trashing -------------------------------------------------------------------------
+
+    def trash_note(self, note: NoteInfo) -> str:
+        """Move the note into the trash folder (inside the vault; never deleted). Returns the
+        new vault-relative path."""
+        src = self._abs(note.path)
+        if not src.exists():
+            raise VaultError(
+                f"{note.path}: cannot trash a note that is not there",
+                hint="run the sync again; the next scan sees where it went",
+            )
+        dest = self.trash_dir.joinpath(*PurePosixPath(note.path).parts)
+        stem, n = dest.stem, 2
+        while dest.exists():
+            dest = dest.with_name(f"{stem} ({n}).md")
+            n += 1
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(src, dest)
+        except OSError as exc:
+            raise VaultError(
+                f"{note.path}: cannot move to the trash: {exc.strerror or exc}",
+                hint="check the vault's permissions",
+            ) from exc
+        if self._taken is not None and src.parent == self.papers_dir:
+            self._taken.discard(src.name.casefold())
+        return self._rel(dest)
+
+    # --- index notes ----------------------------------------------------------------------
+
+    def write_index_notes(
+        self,
+        catalog_taxonomies: dict[str, Section],
+        members: dict[tuple[str, ...], list[str]],
+    ) -> int:
+        """Write one index note per taxonomy node (papers as ``[[note name]]`` links, parent
+        and subsections as links); a note whose content would not change is not written.
+        Text outside the managed region of an index note is the user's and is kept."""
+        nodes: dict[str, tuple[str, SectionPath, list[str], str | None]] = {}
+        for source, root in catalog_taxonomies.items():
+            for node in root.walk():
+                path = node.path or (source,)
+                key = section_key(path)
+                children = [section_key(c.path) for c in node.children if c.path]
+                parent = section_key(path[:-1]) if len(path) > 1 else None
+                if key in nodes:
+                    old_children = nodes[key][2]
+                    old_children.extend(c for c in children if c not in old_children)
+                else:
+                    nodes[key] = (node.name or path[-1], path, children, parent)
+        used: dict[str, str] = {}
+        for key, (_name, path, _children, _parent) in nodes.items():
+            target = self.links.default_target(path)
+            if target.casefold() in used and used[target.casefold()] != key:
+                target = f"{target} ({short_hash(key)})"
+            used[target.casefold()] = key
+            self.links.register(key, target, alias=path[-1])
+        written = 0
+        for key, (name, path, children, parent) in nodes.items():
+            papers = list(dict.fromkeys(members.get(tuple(path), [])))
+            region = render_index_region(
+                name,
+                self.links.link_for(parent) if parent and parent in nodes else None,
+                [self.links.link_for(c) for c in children],
+                papers,
+                body_mod.BEGIN,
+                body_mod.END,
+            )
+            if self._write_index_note(key, self.links.target_for(key) + ".md", region):
+                written += 1
+        return written
+
+    def _write_index_note(self, key: str, rel: str, region: str) -> bool:
+        path = self._abs(rel)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            text = "---\n" + dump_mapping({SECTION_KEY_PROPERTY: key}) + "---\n" + region
+            try:
+                atomic_write(path, text.encode("utf-8"), exclusive=True)
+            except FileExistsError:
+                return self._write_index_note(key, rel, region)
+            return True
+        data, _st = self._read(rel)
+        try:
+            parsed = note_mod.parse_note(data.decode("utf-8"))
+        except (UnicodeDecodeError, fb.FrontmatterProblem) as exc:
+            log.warning("%s: cannot read (%s); index note left untouched", rel, exc)
+            return False
+        doc = parsed.doc
+        if doc.values.get(SECTION_KEY_PROPERTY) != key and not parsed.parts.has_region:
+            log.warning("%s: a note of yours has this index note's name; left untouched", rel)
+            return False
+        fm = {} if doc.values.get(SECTION_KEY_PROPERTY) == key else {SECTION_KEY_PROPERTY: key}
+        try:
+            head = fb.edit(doc, fm) if fm else doc.text
+        except fb.FrontmatterProblem as p:
+            log.warning("%s: %s; index note left untouched", rel, p.message)
+            return False
+        head = head[: len(head) - len(doc.body)] if doc.body else head
+        body = body_mod.set_region(parsed.parts, region, doc.newline)
+        if body is None:
+            log.warning("%s: the pllm-sync markers are broken; index note left untouched", rel)
+            return False
+        new = (head + body).encode("utf-8")
+        if new == data:
+            return False
+        atomic_write(path, new)
+        return True
