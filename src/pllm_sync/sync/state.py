@@ -1,0 +1,793 @@
+"""The sync state: one SQLite database per config, holding what the last sync agreed on.
+
+It keeps, per paper, the base record (the last agreed value of every synced field) and the
+catalog's record at that time, the Zotero keys and versions and the vault note's fingerprint;
+per library, the last seen library version and the collection keys; per catalog source, the
+HTTP cache validators; the vault scan cache; the conflicts shown to the user; a journal of
+runs; and the daemon's lock.
+
+Why SQLite: atomic transactions let the engine commit the state only after the side effects
+it records (``transaction()``), so a crash leaves a state the next run converges from. WAL
+mode lets ``pllm-sync status`` read while the daemon writes. ``synchronous=FULL`` because a
+commit that claims a write happened must survive a power cut.
+
+The schema is versioned through ``PRAGMA user_version`` and upgraded by the ordered steps in
+``MIGRATIONS`` (step ``i`` takes a database from version ``i`` to ``i + 1``), each in its own
+transaction; never edit a released step, append a new one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import PllmSyncError, SafetyAbort
+from ..paths import app_dirs
+from .record import Record
+
+if TYPE_CHECKING:
+    from ..config import Config, ZoteroConfig
+
+log = logging.getLogger(__name__)
+
+
+class StateError(PllmSyncError):
+    """The state database cannot be opened, is damaged, or was made by a newer pllm-sync."""
+
+    exit_code = 8
+
+
+# --- value encoding -------------------------------------------------------------------------
+
+_SET, _TUPLE, _DICT = "$set", "$tuple", "$dict"
+
+
+def _enc(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, frozenset | set):
+        items = [_enc(x) for x in value]
+        items.sort(key=lambda x: json.dumps(x, sort_keys=True, ensure_ascii=False))
+        return {_SET: items}
+    if isinstance(value, tuple):
+        return {_TUPLE: [_enc(x) for x in value]}
+    if isinstance(value, list):
+        return [_enc(x) for x in value]
+    if isinstance(value, dict):
+        return {_DICT: {str(k): _enc(v) for k, v in value.items()}}
+    raise TypeError(f"cannot store a {type(value).__name__} in the state database: {value!r}")
+
+
+def _dec(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_dec(x) for x in value]
+    if isinstance(value, dict):
+        if len(value) == 1:
+            ((tag, inner),) = value.items()
+            if tag == _SET:
+                return frozenset(_dec(x) for x in inner)
+            if tag == _TUPLE:
+                return tuple(_dec(x) for x in inner)
+            if tag == _DICT:
+                return {k: _dec(v) for k, v in inner.items()}
+        return {k: _dec(v) for k, v in value.items()}
+    return value
+
+
+def encode_value(value: Any) -> str:
+    """Deterministic JSON for any record value: equal values give equal bytes (sets sorted)."""
+    return json.dumps(_enc(value), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def decode_value(text: str) -> Any:
+    return _dec(json.loads(text))
+
+
+def encode_record(record: Record) -> str:
+    """A record as deterministic JSON; frozensets and tuples come back as such from
+    ``decode_record``, so a decoded base compares equal to the adapters' canonical records."""
+    return json.dumps(
+        {str(k): _enc(v) for k, v in record.items()},
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def decode_record(text: str) -> Record:
+    data = json.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError("a stored record must be a JSON object")
+    return {k: _dec(v) for k, v in data.items()}
+
+
+def _enc_opt(record: Record | None) -> str | None:
+    return None if record is None else encode_record(record)
+
+
+def _dec_opt(text: str | None) -> Record | None:
+    return None if text is None else decode_record(text)
+
+
+# --- values ---------------------------------------------------------------------------------
+
+
+@dataclass
+class PaperState:
+    """What the last sync agreed on for one paper, and where each side keeps it."""
+
+    pllm_id: str
+    base: Record | None = None
+    catalog_base: Record | None = None
+    zotero_key: str | None = None
+    zotero_version: int | None = None
+    zotero_note_key: str | None = None
+    zotero_note_version: int | None = None
+    note_path: str | None = None
+    note_size: int | None = None
+    note_mtime_ns: int | None = None
+    note_sha256: str | None = None
+    tombstone: bool = False
+    updated_at: float | None = None
+    """Set by ``put_paper``."""
+
+
+@dataclass(frozen=True)
+class LibraryRef:
+    """A Zotero library as the state knows it; the endpoint is part of it so a test emulator's
+    library never shares state with the real one."""
+
+    library_type: str
+    library_id: str
+    endpoint: str
+
+    @classmethod
+    def from_config(cls, cfg: ZoteroConfig) -> LibraryRef:
+        return cls(cfg.library_type, cfg.library_id or "", cfg.endpoint)
+
+
+@dataclass(frozen=True)
+class CollectionState:
+    key: str
+    version: int | None = None
+
+
+@dataclass(frozen=True)
+class SourceMeta:
+    """HTTP cache validators and the fingerprint of a catalog source's last fetched text."""
+
+    name: str
+    etag: str | None = None
+    last_modified: str | None = None
+    sha256: str | None = None
+    fetched_at: float | None = None
+
+
+@dataclass(frozen=True)
+class ScanEntry:
+    """A vault note as last scanned: unchanged size and mtime mean the cached record holds."""
+
+    relpath: str
+    size: int
+    mtime_ns: int
+    sha256: str
+    pllm_id: str | None = None
+    record: Record | None = None
+
+
+@dataclass(frozen=True)
+class ConflictRow:
+    id: int
+    pllm_id: str
+    field: str
+    base: Any
+    zotero: Any
+    vault: Any
+    created_at: float
+    resolved_at: float | None = None
+    resolution: str | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.resolved_at is None
+
+
+RUN_STATUSES = ("running", "ok", "failed", "aborted")
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: int
+    command: str
+    started_at: float
+    finished_at: float | None
+    status: str
+    plan: Any
+    applied: Any
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    owner: str
+    pid: int
+    hostname: str
+    acquired_at: float
+
+
+# --- schema ---------------------------------------------------------------------------------
+
+_V1 = """
+CREATE TABLE papers (
+    pllm_id TEXT PRIMARY KEY,
+    base TEXT,
+    catalog_base TEXT,
+    zotero_key TEXT,
+    zotero_version INTEGER,
+    zotero_note_key TEXT,
+    zotero_note_version INTEGER,
+    note_path TEXT,
+    note_size INTEGER,
+    note_mtime_ns INTEGER,
+    note_sha256 TEXT,
+    tombstone INTEGER NOT NULL DEFAULT 0,
+    updated_at REAL
+);
+CREATE TABLE libraries (
+    library TEXT PRIMARY KEY,
+    since INTEGER
+);
+CREATE TABLE collections (
+    library TEXT NOT NULL,
+    path TEXT NOT NULL,
+    key TEXT NOT NULL,
+    version INTEGER,
+    PRIMARY KEY (library, path)
+);
+CREATE TABLE sources (
+    name TEXT PRIMARY KEY,
+    etag TEXT,
+    last_modified TEXT,
+    sha256 TEXT,
+    fetched_at REAL
+);
+CREATE TABLE scan_cache (
+    relpath TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    pllm_id TEXT,
+    record TEXT
+);
+CREATE TABLE conflicts (
+    id INTEGER PRIMARY KEY,
+    pllm_id TEXT NOT NULL,
+    field TEXT NOT NULL,
+    base TEXT,
+    zotero TEXT,
+    vault TEXT,
+    created_at REAL NOT NULL,
+    resolved_at REAL,
+    resolution TEXT
+);
+"""
+
+_V2 = """
+CREATE INDEX conflicts_open ON conflicts (pllm_id, field) WHERE resolved_at IS NULL;
+CREATE INDEX papers_zotero_key ON papers (zotero_key);
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    command TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    finished_at REAL,
+    status TEXT NOT NULL,
+    plan TEXT,
+    applied TEXT
+);
+CREATE TABLE lock (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    owner TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    hostname TEXT NOT NULL,
+    acquired_at REAL NOT NULL
+);
+"""
+
+
+def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
+    def step(conn: sqlite3.Connection) -> None:
+        for stmt in sql.split(";"):
+            if stmt.strip():
+                conn.execute(stmt)
+
+    return step
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    _script(_V1),  # 0 -> 1: papers, libraries, collections, sources, scan cache, conflicts
+    _script(_V2),  # 1 -> 2: run journal, daemon lock, indexes for open conflicts and keys
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_PAPER_COLS = (
+    "pllm_id",
+    "base",
+    "catalog_base",
+    "zotero_key",
+    "zotero_version",
+    "zotero_note_key",
+    "zotero_note_version",
+    "note_path",
+    "note_size",
+    "note_mtime_ns",
+    "note_sha256",
+    "tombstone",
+    "updated_at",
+)
+
+
+def default_state_path(config: Config) -> Path:
+    """Where the state of this config lives: one database per config file."""
+    return app_dirs().data / f"state-{config.state_name}.sqlite3"
+
+
+def _lib_key(lib: LibraryRef) -> str:
+    return f"{lib.library_type}:{lib.library_id}@{lib.endpoint.rstrip('/')}"
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    except OSError:
+        return False
+    return True
+
+
+class StateDB:
+    """The state database. Open with ``StateDB.open(path)``; use as a context manager.
+
+    Each method outside ``transaction()`` commits on its own; inside, everything commits
+    together when the block ends without an exception and is rolled back otherwise.
+    Thread-safe: one connection guarded by a re-entrant lock held for a whole transaction.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._conn = conn
+        self.path = path
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._holds_lock = False
+
+    # -- opening -------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | Path) -> StateDB:
+        """Open (creating and migrating as needed) the state database at ``path``."""
+        p = Path(path)
+        try:
+            p.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(p, isolation_level=None, check_same_thread=False, timeout=10)
+        except (OSError, sqlite3.Error) as exc:
+            raise StateError(
+                f"cannot open the state database {p}: {exc}",
+                hint="check that the folder exists and is writable",
+            ) from exc
+        try:
+            conn.execute("PRAGMA busy_timeout = 10000")
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                log.warning("state database %s: WAL mode unavailable (%s)", p, mode)
+            conn.execute("PRAGMA synchronous = FULL")
+            db = cls(conn, p)
+            db._migrate()
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise StateError(
+                f"the state database {p} is damaged or not a pllm-sync database: {exc}",
+                hint=f"move {p} aside and run `pllm-sync sync` again; the state is rebuilt "
+                "from Zotero and the vault (ids live in both), keeping every user value",
+            ) from exc
+        except BaseException:
+            conn.close()
+            raise
+        return db
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        version = self.schema_version
+        if version > SCHEMA_VERSION:
+            raise StateError(
+                f"the state database {self.path} has schema version {version}, newer than "
+                f"this pllm-sync understands ({SCHEMA_VERSION})",
+                hint="upgrade pllm-sync (the database was written by a newer version)",
+            )
+        while version < SCHEMA_VERSION:
+            with self.transaction():
+                MIGRATIONS[version](self._conn)
+                version += 1
+                self._conn.execute(f"PRAGMA user_version = {version}")
+            log.info("state database %s migrated to schema version %d", self.path, version)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._holds_lock:
+                self.release_lock()
+            self._conn.close()
+
+    def __enter__(self) -> StateDB:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- transactions --------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[StateDB]:
+        """Group writes: committed together at the end of the block, rolled back (and the
+        exception re-raised) if the block fails. Nested blocks are savepoints."""
+        with self._lock:
+            depth = self._depth
+            if depth == 0:
+                self._conn.execute("BEGIN IMMEDIATE")
+            else:
+                self._conn.execute(f"SAVEPOINT sp{depth}")
+            self._depth += 1
+            try:
+                yield self
+            except BaseException:
+                self._depth -= 1
+                if depth == 0:
+                    self._conn.execute("ROLLBACK")
+                else:
+                    self._conn.execute(f"ROLLBACK TO sp{depth}")
+                    self._conn.execute(f"RELEASE sp{depth}")
+                raise
+            self._depth -= 1
+            if depth == 0:
+                self._conn.execute("COMMIT")
+            else:
+                self._conn.execute(f"RELEASE sp{depth}")
+
+    def _x(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+        with self._lock:
+            return self._conn.execute(sql, tuple(params))
+
+    # -- papers --------------------------------------------------------------------------
+
+    @staticmethod
+    def _paper(row: tuple[Any, ...]) -> PaperState:
+        d = dict(zip(_PAPER_COLS, row, strict=True))
+        d["base"] = _dec_opt(d["base"])
+        d["catalog_base"] = _dec_opt(d["catalog_base"])
+        d["tombstone"] = bool(d["tombstone"])
+        return PaperState(**d)
+
+    def get_paper(self, pllm_id: str) -> PaperState | None:
+        row = self._x(
+            f"SELECT {', '.join(_PAPER_COLS)} FROM papers WHERE pllm_id = ?", (pllm_id,)
+        ).fetchone()
+        return None if row is None else self._paper(row)
+
+    def all_papers(self) -> dict[str, PaperState]:
+        rows = self._x(f"SELECT {', '.join(_PAPER_COLS)} FROM papers ORDER BY pllm_id")
+        return {p.pllm_id: p for p in map(self._paper, rows.fetchall())}
+
+    def put_paper(self, paper: PaperState) -> None:
+        """Insert or replace the paper's row (``updated_at`` is set to now)."""
+        paper.updated_at = time.time()
+        values = (
+            paper.pllm_id,
+            _enc_opt(paper.base),
+            _enc_opt(paper.catalog_base),
+            paper.zotero_key,
+            paper.zotero_version,
+            paper.zotero_note_key,
+            paper.zotero_note_version,
+            paper.note_path,
+            paper.note_size,
+            paper.note_mtime_ns,
+            paper.note_sha256,
+            int(paper.tombstone),
+            paper.updated_at,
+        )
+        self._x(
+            f"INSERT OR REPLACE INTO papers ({', '.join(_PAPER_COLS)}) "
+            f"VALUES ({', '.join('?' * len(_PAPER_COLS))})",
+            values,
+        )
+
+    def delete_paper(self, pllm_id: str) -> None:
+        self._x("DELETE FROM papers WHERE pllm_id = ?", (pllm_id,))
+
+    # -- libraries and collections -------------------------------------------------------
+
+    def get_library_version(self, lib: LibraryRef) -> int | None:
+        """The library version the last sync saw (the ``since`` of the next incremental read)."""
+        row = self._x("SELECT since FROM libraries WHERE library = ?", (_lib_key(lib),)).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
+    def set_library_version(self, lib: LibraryRef, version: int | None) -> None:
+        self._x(
+            "INSERT INTO libraries (library, since) VALUES (?, ?) "
+            "ON CONFLICT (library) DO UPDATE SET since = excluded.since",
+            (_lib_key(lib), version),
+        )
+
+    def get_collections(self, lib: LibraryRef) -> dict[str, CollectionState]:
+        rows = self._x(
+            "SELECT path, key, version FROM collections WHERE library = ? ORDER BY path",
+            (_lib_key(lib),),
+        ).fetchall()
+        return {path: CollectionState(key, version) for path, key, version in rows}
+
+    def get_collection_keys(self, lib: LibraryRef) -> dict[str, str]:
+        """Taxonomy node (section path) -> Zotero collection key."""
+        return {path: c.key for path, c in self.get_collections(lib).items()}
+
+    def set_collection_keys(
+        self,
+        lib: LibraryRef,
+        keys: Mapping[str, str],
+        versions: Mapping[str, int | None] | None = None,
+    ) -> None:
+        """Replace the library's whole path -> collection key map."""
+        lk = _lib_key(lib)
+        with self.transaction():
+            self._x("DELETE FROM collections WHERE library = ?", (lk,))
+            for path, key in keys.items():
+                self.put_collection(lib, path, key, (versions or {}).get(path))
+
+    def put_collection(
+        self, lib: LibraryRef, path: str, key: str, version: int | None = None
+    ) -> None:
+        self._x(
+            "INSERT OR REPLACE INTO collections (library, path, key, version) VALUES (?, ?, ?, ?)",
+            (_lib_key(lib), path, key, version),
+        )
+
+    # -- catalog sources -----------------------------------------------------------------
+
+    def get_source_meta(self, name: str) -> SourceMeta | None:
+        row = self._x(
+            "SELECT name, etag, last_modified, sha256, fetched_at FROM sources WHERE name = ?",
+            (name,),
+        ).fetchone()
+        return None if row is None else SourceMeta(*row)
+
+    def set_source_meta(self, meta: SourceMeta) -> None:
+        self._x(
+            "INSERT OR REPLACE INTO sources (name, etag, last_modified, sha256, fetched_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (meta.name, meta.etag, meta.last_modified, meta.sha256, meta.fetched_at),
+        )
+
+    # -- vault scan cache ----------------------------------------------------------------
+
+    def get_scan_cache(self) -> dict[str, ScanEntry]:
+        rows = self._x(
+            "SELECT relpath, size, mtime_ns, sha256, pllm_id, record FROM scan_cache"
+        ).fetchall()
+        return {r[0]: ScanEntry(r[0], r[1], r[2], r[3], r[4], _dec_opt(r[5])) for r in rows}
+
+    def get_scan_entry(self, relpath: str) -> ScanEntry | None:
+        r = self._x(
+            "SELECT relpath, size, mtime_ns, sha256, pllm_id, record FROM scan_cache "
+            "WHERE relpath = ?",
+            (relpath,),
+        ).fetchone()
+        return None if r is None else ScanEntry(r[0], r[1], r[2], r[3], r[4], _dec_opt(r[5]))
+
+    def put_scan_cache(self, *entries: ScanEntry) -> None:
+        with self.transaction():
+            for e in entries:
+                self._x(
+                    "INSERT OR REPLACE INTO scan_cache "
+                    "(relpath, size, mtime_ns, sha256, pllm_id, record) VALUES (?, ?, ?, ?, ?, ?)",
+                    (e.relpath, e.size, e.mtime_ns, e.sha256, e.pllm_id, _enc_opt(e.record)),
+                )
+
+    def delete_scan_cache(self, *relpaths: str) -> None:
+        with self.transaction():
+            for rp in relpaths:
+                self._x("DELETE FROM scan_cache WHERE relpath = ?", (rp,))
+
+    def clear_scan_cache(self) -> None:
+        self._x("DELETE FROM scan_cache")
+
+    # -- conflicts -----------------------------------------------------------------------
+
+    _CONFLICT_COLS = "id, pllm_id, field, base, zotero, vault, created_at, resolved_at, resolution"
+
+    @staticmethod
+    def _conflict(row: tuple[Any, ...]) -> ConflictRow:
+        cid, pid, fld, b, z, v, created, resolved, resolution = row
+        return ConflictRow(
+            cid,
+            pid,
+            fld,
+            None if b is None else decode_value(b),
+            None if z is None else decode_value(z),
+            None if v is None else decode_value(v),
+            created,
+            resolved,
+            resolution,
+        )
+
+    def add_conflict(self, pllm_id: str, field: str, base: Any, zotero: Any, vault: Any) -> int:
+        """Record an open conflict and return its id.
+
+        A paper's field has at most one open conflict: recording it again (the next run sees
+        the same disagreement) updates the values of the open one instead of adding a row.
+        """
+        vals = (encode_value(base), encode_value(zotero), encode_value(vault))
+        with self.transaction():
+            row = self._x(
+                "SELECT id FROM conflicts WHERE pllm_id = ? AND field = ? AND resolved_at IS NULL",
+                (pllm_id, field),
+            ).fetchone()
+            if row is not None:
+                self._x(
+                    "UPDATE conflicts SET base = ?, zotero = ?, vault = ? WHERE id = ?",
+                    (*vals, row[0]),
+                )
+                return int(row[0])
+            cur = self._x(
+                "INSERT INTO conflicts (pllm_id, field, base, zotero, vault, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (pllm_id, field, *vals, time.time()),
+            )
+            return int(cur.lastrowid or 0)
+
+    def list_conflicts(
+        self, open_only: bool = True, pllm_id: str | None = None
+    ) -> list[ConflictRow]:
+        sql = f"SELECT {self._CONFLICT_COLS} FROM conflicts"
+        where, params = [], []
+        if open_only:
+            where.append("resolved_at IS NULL")
+        if pllm_id is not None:
+            where.append("pllm_id = ?")
+            params.append(pllm_id)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return [self._conflict(r) for r in self._x(sql + " ORDER BY id", params).fetchall()]
+
+    def get_conflict(self, conflict_id: int) -> ConflictRow | None:
+        row = self._x(
+            f"SELECT {self._CONFLICT_COLS} FROM conflicts WHERE id = ?", (conflict_id,)
+        ).fetchone()
+        return None if row is None else self._conflict(row)
+
+    def resolve_conflict(self, conflict_id: int, resolution: str) -> None:
+        """Mark a conflict resolved (e.g. ``"zotero"``, ``"vault"``, ``"sides-agree"``)."""
+        cur = self._x(
+            "UPDATE conflicts SET resolved_at = ?, resolution = ? WHERE id = ?",
+            (time.time(), resolution, conflict_id),
+        )
+        if cur.rowcount == 0:
+            raise StateError(
+                f"no conflict with id {conflict_id}",
+                hint="`pllm-sync conflicts` lists the open conflicts and their ids",
+            )
+
+    def resolve_stale_conflicts(
+        self, pllm_id: str, still_open: Iterable[str], resolution: str = "sides-agree"
+    ) -> int:
+        """Resolve the paper's open conflicts on fields no longer in conflict (the user made
+        the sides agree); returns how many were closed."""
+        keep = set(still_open)
+        n = 0
+        with self.transaction():
+            for c in self.list_conflicts(open_only=True, pllm_id=pllm_id):
+                if c.field not in keep:
+                    self.resolve_conflict(c.id, resolution)
+                    n += 1
+        return n
+
+    # -- run journal ---------------------------------------------------------------------
+
+    def start_run(self, command: str, plan: Any = None) -> int:
+        cur = self._x(
+            "INSERT INTO runs (command, started_at, status, plan) VALUES (?, ?, 'running', ?)",
+            (command, time.time(), encode_value(plan)),
+        )
+        return int(cur.lastrowid or 0)
+
+    def finish_run(self, run_id: int, status: str, applied: Any = None) -> None:
+        if status not in RUN_STATUSES or status == "running":
+            raise ValueError(f"a finished run's status is ok, failed or aborted, not {status!r}")
+        self._x(
+            "UPDATE runs SET finished_at = ?, status = ?, applied = ? WHERE id = ?",
+            (time.time(), status, encode_value(applied), run_id),
+        )
+
+    def _run(self, row: tuple[Any, ...]) -> RunRecord:
+        rid, command, started, finished, status, plan, applied = row
+        return RunRecord(
+            rid,
+            command,
+            started,
+            finished,
+            status,
+            None if plan is None else decode_value(plan),
+            None if applied is None else decode_value(applied),
+        )
+
+    def last_run(self) -> RunRecord | None:
+        runs = self.list_runs(limit=1)
+        return runs[0] if runs else None
+
+    def list_runs(self, limit: int = 20) -> list[RunRecord]:
+        rows = self._x(
+            "SELECT id, command, started_at, finished_at, status, plan, applied FROM runs "
+            "ORDER BY id DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [self._run(r) for r in rows]
+
+    # -- daemon lock ---------------------------------------------------------------------
+
+    def lock_holder(self) -> LockInfo | None:
+        row = self._x("SELECT owner, pid, hostname, acquired_at FROM lock WHERE id = 1").fetchone()
+        return None if row is None else LockInfo(*row)
+
+    def acquire_lock(self, owner: str) -> None:
+        """Take the run lock, or raise ``SafetyAbort`` naming who holds it.
+
+        A lock whose process is gone (same host, pid not running) is stale and taken over.
+        A lock held from another host cannot be checked and is respected.
+        """
+        me, host = os.getpid(), socket.gethostname()
+        with self.transaction():
+            held = self.lock_holder()
+            if held is not None and not (held.pid == me and held.hostname == host):
+                if held.hostname == host and not _pid_alive(held.pid):
+                    log.warning(
+                        "taking over a stale lock held by %s (pid %d is gone)",
+                        held.owner,
+                        held.pid,
+                    )
+                else:
+                    raise SafetyAbort(
+                        f"another pllm-sync ({held.owner}, pid {held.pid} on {held.hostname}) "
+                        f"holds the lock on {self.path}",
+                        hint="stop the other run (e.g. the `pllm-sync watch` daemon) first; "
+                        f"if it ran on {held.hostname} and is gone, clear the lock with "
+                        f"`sqlite3 '{self.path}' 'DELETE FROM lock'`",
+                    )
+            self._x(
+                "INSERT OR REPLACE INTO lock (id, owner, pid, hostname, acquired_at) "
+                "VALUES (1, ?, ?, ?, ?)",
+                (owner, me, host, time.time()),
+            )
+        self._holds_lock = True
+
+    def release_lock(self, force: bool = False) -> None:
+        """Release our lock (``force``: whoever holds it, for a manual unlock)."""
+        if force:
+            self._x("DELETE FROM lock WHERE id = 1")
+        else:
+            self._x(
+                "DELETE FROM lock WHERE id = 1 AND pid = ? AND hostname = ?",
+                (os.getpid(), socket.gethostname()),
+            )
+        self._holds_lock = False

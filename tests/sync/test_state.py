@@ -1,0 +1,374 @@
+"""The SQLite state: records round-trip exactly, migrations keep data, transactions are atomic,
+conflicts have a lifecycle, and the lock keeps two runs apart."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pllm_sync.config import default_config
+from pllm_sync.errors import SafetyAbort
+from pllm_sync.sync.record import Record
+from pllm_sync.sync.state import (
+    SCHEMA_VERSION,
+    LibraryRef,
+    PaperState,
+    ScanEntry,
+    SourceMeta,
+    StateDB,
+    StateError,
+    decode_record,
+    decode_value,
+    default_state_path,
+    encode_record,
+    encode_value,
+)
+
+RECORD: Record = {
+    "title": "LaMP: When Large Language Models Meet Personalization",
+    "authors": ("Alireza Salemi", "Hamed Zamani"),
+    "tags": frozenset({"benchmark", "to-read"}),
+    "sections": frozenset(),
+    "year": 2024,
+    "rating": None,
+    "notes": "línea 1\n\n- ünïcode",
+}
+LIB = LibraryRef("user", "123", "http://127.0.0.1:9999")
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Any:
+    with StateDB.open(tmp_path / "state.sqlite3") as d:
+        yield d
+
+
+# --- encoding -------------------------------------------------------------------------------
+
+
+def test_records_round_trip_with_canonical_types() -> None:
+    back = decode_record(encode_record(RECORD))
+    assert back == RECORD
+    assert isinstance(back["tags"], frozenset) and isinstance(back["authors"], tuple)
+    assert back["rating"] is None
+
+
+def test_encoding_is_deterministic_whatever_the_set_order() -> None:
+    a = {"tags": frozenset(["b", "a", "c"]), "title": "x"}
+    b = {"title": "x", "tags": frozenset(["c", "a", "b"])}
+    assert encode_record(a) == encode_record(b)
+
+
+VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda inner: (
+        st.frozensets(st.text(max_size=3) | st.integers(), max_size=4)
+        | st.tuples(inner, inner)
+        | st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+
+
+@given(st.dictionaries(st.text(max_size=8), VALUES, max_size=6))
+def test_any_record_value_round_trips(rec: Record) -> None:
+    assert decode_record(encode_record(rec)) == rec
+    for v in rec.values():
+        assert decode_value(encode_value(v)) == v
+
+
+def test_unstorable_values_are_refused() -> None:
+    with pytest.raises(TypeError, match="cannot store"):
+        encode_record({"x": object()})
+
+
+# --- papers and the rest --------------------------------------------------------------------
+
+
+def test_paper_state_round_trips(db: StateDB) -> None:
+    p = PaperState(
+        "arxiv:2304.11406",
+        base=RECORD,
+        catalog_base={"title": "LaMP", "sections": frozenset({"A / B"})},
+        zotero_key="ABCD2345",
+        zotero_version=17,
+        zotero_note_key="NOTE2345",
+        zotero_note_version=18,
+        note_path="Papers/LaMP.md",
+        note_size=1234,
+        note_mtime_ns=1_700_000_000_123_456_789,
+        note_sha256="0" * 64,
+        tombstone=True,
+    )
+    db.put_paper(p)
+    got = db.get_paper("arxiv:2304.11406")
+    assert got == p and got is not None and got.updated_at is not None
+    assert db.all_papers() == {p.pllm_id: p}
+    db.delete_paper(p.pllm_id)
+    assert db.get_paper(p.pllm_id) is None and db.all_papers() == {}
+
+
+def test_state_survives_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    with StateDB.open(path) as db:
+        db.put_paper(PaperState("doi:10.1/x", base=RECORD))
+        db.set_library_version(LIB, 42)
+    with StateDB.open(path) as db:
+        paper = db.get_paper("doi:10.1/x")
+        assert paper is not None and paper.base == RECORD
+        assert db.get_library_version(LIB) == 42
+        assert db.schema_version == SCHEMA_VERSION
+
+
+def test_wal_mode(db: StateDB) -> None:
+    assert db._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_library_versions_and_collections_are_per_library(db: StateDB) -> None:
+    other = LibraryRef("group", "123", "http://127.0.0.1:9999")
+    assert db.get_library_version(LIB) is None
+    db.set_library_version(LIB, 5)
+    db.set_library_version(LIB, 9)
+    assert db.get_library_version(LIB) == 9 and db.get_library_version(other) is None
+    db.set_collection_keys(LIB, {"A": "COLLAAAA", "A / B": "COLLBBBB"}, {"A": 3})
+    assert db.get_collection_keys(LIB) == {"A": "COLLAAAA", "A / B": "COLLBBBB"}
+    assert db.get_collections(LIB)["A"].version == 3
+    assert db.get_collection_keys(other) == {}
+    db.set_collection_keys(LIB, {"C": "COLLCCCC"})  # replaces the whole map
+    assert db.get_collection_keys(LIB) == {"C": "COLLCCCC"}
+
+
+def test_library_ref_from_config() -> None:
+    cfg = default_config().zotero
+    assert LibraryRef.from_config(cfg).endpoint == "https://api.zotero.org"
+
+
+def test_source_meta(db: StateDB) -> None:
+    assert db.get_source_meta("jiahongliu21") is None
+    meta = SourceMeta("jiahongliu21", etag='W/"abc"', last_modified="Mon", sha256="f" * 64)
+    db.set_source_meta(meta)
+    assert db.get_source_meta("jiahongliu21") == meta
+
+
+def test_scan_cache(db: StateDB) -> None:
+    e1 = ScanEntry("Papers/a.md", 10, 123, "a" * 64, "arxiv:1", RECORD)
+    e2 = ScanEntry("Papers/b.md", 11, 124, "b" * 64)
+    db.put_scan_cache(e1, e2)
+    assert db.get_scan_cache() == {"Papers/a.md": e1, "Papers/b.md": e2}
+    assert db.get_scan_entry("Papers/a.md") == e1
+    db.delete_scan_cache("Papers/a.md")
+    assert set(db.get_scan_cache()) == {"Papers/b.md"}
+    db.clear_scan_cache()
+    assert db.get_scan_cache() == {}
+
+
+def test_default_path_is_per_config() -> None:
+    p = default_state_path(default_config())
+    assert p.name == f"state-{default_config().state_name}.sqlite3"
+    assert "pllm-home" in str(p)  # under the isolated PLLM_SYNC_HOME
+
+
+# --- transactions ---------------------------------------------------------------------------
+
+
+def test_a_failed_transaction_leaves_no_trace(db: StateDB) -> None:
+    db.put_paper(PaperState("keep", base={"title": "before"}))
+    with pytest.raises(RuntimeError), db.transaction():
+        db.put_paper(PaperState("keep", base={"title": "after"}))
+        db.put_paper(PaperState("new"))
+        db.set_library_version(LIB, 77)
+        raise RuntimeError("the Zotero write failed")
+    paper = db.get_paper("keep")
+    assert paper is not None and paper.base == {"title": "before"}
+    assert db.get_paper("new") is None and db.get_library_version(LIB) is None
+
+
+def test_nested_transaction_rolls_back_only_its_part(db: StateDB) -> None:
+    with db.transaction():
+        db.put_paper(PaperState("outer"))
+        with pytest.raises(ValueError), db.transaction():
+            db.put_paper(PaperState("inner"))
+            raise ValueError
+    assert db.get_paper("outer") is not None and db.get_paper("inner") is None
+
+
+def test_uncommitted_writes_are_invisible_to_other_readers(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    with StateDB.open(path) as writer, StateDB.open(path) as reader:
+        with writer.transaction():
+            writer.put_paper(PaperState("p"))
+            assert reader.get_paper("p") is None
+        assert reader.get_paper("p") is not None
+
+
+# --- migrations -----------------------------------------------------------------------------
+
+V1_SCHEMA = """
+CREATE TABLE papers (pllm_id TEXT PRIMARY KEY, base TEXT, catalog_base TEXT, zotero_key TEXT,
+  zotero_version INTEGER, zotero_note_key TEXT, zotero_note_version INTEGER, note_path TEXT,
+  note_size INTEGER, note_mtime_ns INTEGER, note_sha256 TEXT,
+  tombstone INTEGER NOT NULL DEFAULT 0, updated_at REAL);
+CREATE TABLE libraries (library TEXT PRIMARY KEY, since INTEGER);
+CREATE TABLE collections (library TEXT NOT NULL, path TEXT NOT NULL, key TEXT NOT NULL,
+  version INTEGER, PRIMARY KEY (library, path));
+CREATE TABLE sources (name TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, sha256 TEXT,
+  fetched_at REAL);
+CREATE TABLE scan_cache (relpath TEXT PRIMARY KEY, size INTEGER NOT NULL,
+  mtime_ns INTEGER NOT NULL, sha256 TEXT NOT NULL, pllm_id TEXT, record TEXT);
+CREATE TABLE conflicts (id INTEGER PRIMARY KEY, pllm_id TEXT NOT NULL, field TEXT NOT NULL,
+  base TEXT, zotero TEXT, vault TEXT, created_at REAL NOT NULL, resolved_at REAL,
+  resolution TEXT);
+"""
+
+
+def test_a_version_1_database_is_migrated_keeping_its_data(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.executescript(V1_SCHEMA)
+    conn.execute(
+        "INSERT INTO papers (pllm_id, base, zotero_key, tombstone) VALUES (?, ?, ?, 0)",
+        ("arxiv:1", encode_record(RECORD), "KEY23456"),
+    )
+    conn.execute(
+        "INSERT INTO conflicts (pllm_id, field, base, zotero, vault, created_at) "
+        "VALUES ('arxiv:1', 'status', 'null', '\"read\"', '\"skimmed\"', 1.0)"
+    )
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    with StateDB.open(path) as db:
+        assert db.schema_version == SCHEMA_VERSION
+        paper = db.get_paper("arxiv:1")
+        assert paper is not None and paper.base == RECORD and paper.zotero_key == "KEY23456"
+        (c,) = db.list_conflicts()
+        assert (c.field, c.zotero, c.vault) == ("status", "read", "skimmed")
+        run = db.start_run("sync", {"n": 1})  # a table version 2 added
+        last = db.last_run()
+        assert last is not None and last.id == run
+
+
+def test_a_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "new.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(StateError, match="newer") as exc:
+        StateDB.open(path)
+    assert exc.value.hint and "upgrade" in exc.value.hint
+
+
+def test_a_file_that_is_not_a_database_gives_a_next_step(tmp_path: Path) -> None:
+    path = tmp_path / "junk.sqlite3"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StateError, match="damaged") as exc:
+        StateDB.open(path)
+    assert exc.value.hint and str(path) in exc.value.hint
+
+
+# --- conflicts ------------------------------------------------------------------------------
+
+
+def test_conflict_lifecycle(db: StateDB) -> None:
+    cid = db.add_conflict("arxiv:1", "tags", frozenset({"a"}), frozenset({"a", "b"}), None)
+    (c,) = db.list_conflicts()
+    assert c.id == cid and c.open and c.zotero == frozenset({"a", "b"}) and c.vault is None
+    # the next run sees the same disagreement: still one open conflict, values refreshed
+    assert db.add_conflict("arxiv:1", "tags", frozenset(), frozenset({"c"}), None) == cid
+    (c,) = db.list_conflicts()
+    assert c.zotero == frozenset({"c"})
+    db.resolve_conflict(cid, "vault")
+    assert db.list_conflicts() == []
+    (c,) = db.list_conflicts(open_only=False)
+    assert not c.open and c.resolution == "vault"
+    # a new disagreement on the same field after resolution is a new conflict
+    assert db.add_conflict("arxiv:1", "tags", None, 1, 2) != cid
+
+
+def test_stale_conflicts_are_closed_when_the_sides_agree(db: StateDB) -> None:
+    db.add_conflict("p", "status", None, "read", "skimmed")
+    db.add_conflict("p", "rating", None, 1, 2)
+    db.add_conflict("q", "rating", None, 1, 2)
+    assert db.resolve_stale_conflicts("p", still_open={"rating"}) == 1
+    assert {(c.pllm_id, c.field) for c in db.list_conflicts()} == {("p", "rating"), ("q", "rating")}
+    assert [c.field for c in db.list_conflicts(pllm_id="p")] == ["rating"]
+
+
+def test_resolving_an_unknown_conflict_says_where_to_look(db: StateDB) -> None:
+    with pytest.raises(StateError) as exc:
+        db.resolve_conflict(999, "zotero")
+    assert exc.value.hint and "pllm-sync conflicts" in exc.value.hint
+
+
+# --- run journal ----------------------------------------------------------------------------
+
+
+def test_run_journal(db: StateDB) -> None:
+    assert db.last_run() is None
+    rid = db.start_run("sync", {"counts": {"zotero.create": 3}})
+    run = db.last_run()
+    assert run is not None and run.status == "running" and run.finished_at is None
+    db.finish_run(rid, "ok", {"created": frozenset({"a"})})
+    run = db.last_run()
+    assert run is not None and run.status == "ok" and run.applied == {"created": frozenset({"a"})}
+    assert run.plan == {"counts": {"zotero.create": 3}}
+    rid2 = db.start_run("watch")
+    assert [r.id for r in db.list_runs()] == [rid2, rid]
+    with pytest.raises(ValueError):
+        db.finish_run(rid2, "weird")
+
+
+# --- lock -----------------------------------------------------------------------------------
+
+
+def test_lock_keeps_a_second_run_out_until_released(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    with StateDB.open(path) as a, StateDB.open(path) as b:
+        a.acquire_lock("watch")
+        holder = a.lock_holder()
+        assert holder is not None and holder.owner == "watch" and holder.pid == os.getpid()
+        b.acquire_lock("sync")  # same process: re-entrant
+        # a live process elsewhere on this host holds it
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        try:
+            a._conn.execute("UPDATE lock SET pid = ?", (child.pid,))
+            with pytest.raises(SafetyAbort, match="holds the lock") as exc:
+                b.acquire_lock("sync")
+            assert exc.value.hint and "watch" in exc.value.hint
+        finally:
+            child.kill()
+            child.wait()
+        # the holder died: the lock is stale and taken over
+        b.acquire_lock("sync")
+        holder = b.lock_holder()
+        assert holder is not None and holder.owner == "sync"
+        b.release_lock()
+        assert b.lock_holder() is None
+
+
+def test_a_lock_from_another_host_is_respected_until_forced(db: StateDB) -> None:
+    db._conn.execute(
+        "INSERT INTO lock (id, owner, pid, hostname, acquired_at) "
+        "VALUES (1, 'watch', 1, 'other-host', 0)"
+    )
+    with pytest.raises(SafetyAbort, match="other-host"):
+        db.acquire_lock("sync")
+    db.release_lock()  # not ours: stays
+    assert db.lock_holder() is not None
+    db.release_lock(force=True)
+    db.acquire_lock("sync")
+
+
+def test_closing_releases_our_lock(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    with StateDB.open(path) as db:
+        db.acquire_lock("watch")
+    with StateDB.open(path) as db:
+        assert db.lock_holder() is None
