@@ -272,6 +272,10 @@ def test_overlapping_notes_keep_both_texts_under_every_policy(policy: str) -> No
     assert [c.field for c in r.conflicts] == ["notes"]
     assert r.conflicts[0].resolution == "both-kept"
     assert r.conflicts[0].zotero == z["notes"] and r.conflicts[0].vault == v["notes"]
+    # the next run agrees on the marked text: no new conflict, but the markers still show
+    m = r.merged
+    again = merge(base=m, zotero=m, vault=m)
+    assert not again.conflicts and again.has_marked_notes and not r.open_fields
 
 
 def test_notes_deleted_on_one_side_and_edited_on_the_other_keep_the_edit() -> None:

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
 from .record import SYNCED_FIELDS, Record, canonical_notes
-from .textmerge import merge3, merge_union
+from .textmerge import has_conflict_markers, merge3, merge_union
 
 Policy = Literal["ask", "zotero", "vault", "newest"]
 POLICIES: tuple[str, ...] = get_args(Policy)
@@ -107,6 +107,12 @@ class MergeResult:
     @property
     def conflicted_fields(self) -> frozenset[str]:
         return frozenset(c.field for c in self.conflicts)
+
+    @property
+    def has_marked_notes(self) -> bool:
+        """The merged notes still hold conflict markers (from this run or an earlier one the
+        user has not tidied up): the engine keeps the notes conflict listed while this holds."""
+        return has_conflict_markers(str(self.merged.get(NOTES) or ""))
 
     @property
     def open_fields(self) -> frozenset[str]:
