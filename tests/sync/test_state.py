@@ -153,7 +153,13 @@ def test_library_ref_from_config() -> None:
 
 def test_source_meta(db: StateDB) -> None:
     assert db.get_source_meta("jiahongliu21") is None
-    meta = SourceMeta("jiahongliu21", etag='W/"abc"', last_modified="Mon", sha256="f" * 64)
+    meta = SourceMeta(
+        "jiahongliu21",
+        etag='W/"abc"',
+        last_modified="Mon, 06 Jan 2025 10:00:00 GMT",
+        sha256="f" * 64,
+        fetched_at="2025-01-06T10:00:01+00:00",
+    )
     db.set_source_meta(meta)
     assert db.get_source_meta("jiahongliu21") == meta
 
@@ -220,7 +226,7 @@ CREATE TABLE libraries (library TEXT PRIMARY KEY, since INTEGER);
 CREATE TABLE collections (library TEXT NOT NULL, path TEXT NOT NULL, key TEXT NOT NULL,
   version INTEGER, PRIMARY KEY (library, path));
 CREATE TABLE sources (name TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, sha256 TEXT,
-  fetched_at REAL);
+  fetched_at TEXT);
 CREATE TABLE scan_cache (relpath TEXT PRIMARY KEY, size INTEGER NOT NULL,
   mtime_ns INTEGER NOT NULL, sha256 TEXT NOT NULL, pllm_id TEXT, record TEXT);
 CREATE TABLE conflicts (id INTEGER PRIMARY KEY, pllm_id TEXT NOT NULL, field TEXT NOT NULL,
@@ -372,3 +378,21 @@ def test_closing_releases_our_lock(tmp_path: Path) -> None:
         db.acquire_lock("watch")
     with StateDB.open(path) as db:
         assert db.lock_holder() is None
+
+
+def test_one_database_shared_by_threads(db: StateDB) -> None:
+    """The daemon's watcher and worker threads may share the handle."""
+    import threading
+
+    def work(t: int) -> None:
+        for i in range(50):
+            with db.transaction():
+                db.put_paper(PaperState(f"t{t}-{i}", base={"n": i}))
+                assert db.get_paper(f"t{t}-{i}") is not None
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert len(db.all_papers()) == 200

@@ -170,7 +170,8 @@ class SourceMeta:
     etag: str | None = None
     last_modified: str | None = None
     sha256: str | None = None
-    fetched_at: float | None = None
+    fetched_at: str | None = None
+    """ISO 8601 UTC, as the catalog sources report it."""
 
 
 @dataclass(frozen=True)
@@ -258,7 +259,7 @@ CREATE TABLE sources (
     etag TEXT,
     last_modified TEXT,
     sha256 TEXT,
-    fetched_at REAL
+    fetched_at TEXT
 );
 CREATE TABLE scan_cache (
     relpath TEXT PRIMARY KEY,
@@ -333,6 +334,19 @@ _PAPER_COLS = (
     "tombstone",
     "updated_at",
 )
+
+
+@dataclass
+class _Result:
+    rows: list[Any]
+    rowcount: int
+    lastrowid: int | None
+
+    def fetchone(self) -> Any:
+        return self.rows[0] if self.rows else None
+
+    def fetchall(self) -> list[Any]:
+        return self.rows
 
 
 def default_state_path(config: Config) -> Path:
@@ -467,9 +481,11 @@ class StateDB:
             else:
                 self._conn.execute(f"RELEASE sp{depth}")
 
-    def _x(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+    def _x(self, sql: str, params: Iterable[Any] = ()) -> _Result:
+        """Run one statement and fetch its rows under the lock (the connection is shared)."""
         with self._lock:
-            return self._conn.execute(sql, tuple(params))
+            cur = self._conn.execute(sql, tuple(params))
+            return _Result(cur.fetchall(), cur.rowcount, cur.lastrowid)
 
     # -- papers --------------------------------------------------------------------------
 
