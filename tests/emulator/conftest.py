@@ -84,13 +84,18 @@ class Raw:
         return int(resp.headers["Last-Modified-Version"])
 
 
-@pytest.fixture
-def raw(zotero_emulator: ZoteroEmulator) -> Iterator[Raw]:
+@pytest.fixture(scope="session")
+def http_client() -> Iterator[httpx2.Client]:
     client = httpx2.Client(trust_env=False, timeout=30)
     try:
-        yield Raw(zotero_emulator, client)
+        yield client
     finally:
         client.close()
+
+
+@pytest.fixture
+def raw(zotero_emulator: ZoteroEmulator, http_client: httpx2.Client) -> Raw:
+    return Raw(zotero_emulator, http_client)
 
 
 def load_response(name: str) -> Any:

@@ -8,12 +8,21 @@ pyzotero client pointed at it). Both are function-scoped: every test gets an emp
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 import pytest
 
 from pllm_sync.testing.zotero_server import ZoteroEmulator
+
+
+@lru_cache(maxsize=1)
+def _ssl_context() -> ssl.SSLContext:
+    # Building a default SSL context costs ~30-60 ms; share one so client fixtures stay cheap
+    # (the emulator is plain HTTP anyway).
+    return ssl.create_default_context()
 
 
 @pytest.fixture
@@ -33,7 +42,7 @@ def zotero_client(zotero_emulator: ZoteroEmulator) -> Iterator[Any]:
     import httpx2
     from pyzotero import zotero
 
-    client = httpx2.Client(trust_env=False, timeout=30)
+    client = httpx2.Client(trust_env=False, timeout=30, verify=_ssl_context())
     zot = zotero.Zotero(
         str(zotero_emulator.user_id), "user", zotero_emulator.api_key, client=client
     )

@@ -115,7 +115,7 @@ class ZoteroEmulator:
         self.renderer.base_url = f"http://{self.host}:{self.port}"
         self._thread = threading.Thread(
             target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
+            kwargs={"poll_interval": 0.02},
             name=f"zotero-emulator-{self.port}",
             daemon=True,
         )

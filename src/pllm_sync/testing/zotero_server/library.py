@@ -236,9 +236,10 @@ class VersionClock:
     gets V+1, V+2, ...; legacy mode: one new version for the whole request, taken only if
     something changed."""
 
-    def __init__(self, library: Library, per_object: bool) -> None:
+    def __init__(self, library: Library, per_object: bool, *, batch: bool = False) -> None:
         self.library = library
         self.per_object = per_object
+        self.batch = batch
         self.request_version: int | None = None
         self.written: set[str] = set()  # keys changed by this request
 
@@ -250,7 +251,9 @@ class VersionClock:
         return self.request_version
 
     def touch_unchanged(self) -> None:
-        if self.per_object:
+        """An unchanged object of a multi-object POST still takes its version slot; a no-op
+        single-object write bumps nothing (DS returns the original library version)."""
+        if self.per_object and self.batch:
             self.library.bump()
 
 

@@ -7,6 +7,7 @@ real server ignores them, and never appear in Link URLs."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
@@ -36,9 +37,7 @@ UNSUPPORTED_FORMATS = (
     "tei",
     "wikipedia",
 )
-ITEM_SORTS = (
-    "dateAdded",
-    "dateModified",
+SORTS = (
     "title",
     "creator",
     "itemType",
@@ -51,27 +50,18 @@ ITEM_SORTS = (
     "libraryCatalog",
     "callNumber",
     "rights",
+    "extra",
+    "dateAdded",
+    "dateModified",
     "addedBy",
     "numItems",
+    "serverDateModified",
+    "collectionKeyList",
+    "itemKeyList",
+    "searchKeyList",
 )
-DESC_BY_DEFAULT = ("dateAdded", "dateModified", "date", "accessDate")
-LINK_PARAMS = (
-    "format",
-    "since",
-    "newer",
-    "limit",
-    "itemKey",
-    "collectionKey",
-    "searchKey",
-    "includeTrashed",
-    "sort",
-    "direction",
-    "itemType",
-    "tag",
-    "q",
-    "qmode",
-    "include",
-)
+KEY_PARAMS = {"items": "itemKey", "collections": "collectionKey", "searches": "searchKey"}
+EMPTY_FIRST = ("title", "date", "collectionKeyList", "itemKeyList", "searchKeyList")
 
 
 @dataclass
@@ -87,8 +77,8 @@ class ListParams:
     item_types: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     q: str | None = None
-    qmode: str = "titleCreatorYear"
-    link_query: list[tuple[str, str]] = field(default_factory=list)
+    qmode: str = "titlecreatoryear"
+    non_default: dict[str, str] = field(default_factory=dict)
 
 
 def first(query: dict[str, list[str]], name: str) -> str | None:
@@ -96,15 +86,16 @@ def first(query: dict[str, list[str]], name: str) -> str | None:
     return values[0] if values else None
 
 
-def parse_int(name: str, value: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise ApiError(400, f"Invalid '{name}' value '{value}'") from None
+def default_direction(sort: str) -> str:
+    """DS ``getDefaultDirection``: descending for date fields, ascending otherwise."""
+    return "desc" if sort.startswith("date") else "asc"
 
 
 def parse_list_params(query: dict[str, list[str]], kind: str) -> ListParams:
+    """Validate and fill in defaults (DS ``Zotero_API::parseQueryParams``); also collect the
+    parameters that differ from their defaults, which are the ones Link URLs carry."""
     params = ListParams()
+    nd = params.non_default
     fmt = first(query, "format")
     if fmt is not None:
         if fmt in UNSUPPORTED_FORMATS:
@@ -112,93 +103,130 @@ def parse_list_params(query: dict[str, list[str]], kind: str) -> ListParams:
         if fmt not in FORMATS:
             raise ApiError(400, f"Invalid 'format' value '{fmt}'")
         params.format = fmt
-    for name in ("since", "newer"):
-        since_text = first(query, name)
-        if since_text is not None and since_text != "":
-            params.since = parse_int(name, since_text)
-    key_param = {"items": "itemKey", "collections": "collectionKey", "searches": "searchKey"}.get(
-        kind
-    )
+        if fmt != "json":
+            nd["format"] = fmt
+    since = first(query, "since")
+    if since is None:
+        since = first(query, "newer")
+    if since is not None:
+        try:
+            params.since = int(since)
+        except ValueError:
+            raise ApiError(400, "Invalid value for 'since' parameter") from None
+        nd["since"] = since
     unlimited = params.format in ("versions", "keys")
     params.limit = None if unlimited else DEFAULT_LIMIT
-    if key_param is not None:
-        raw = first(query, key_param)
-        if raw is not None:
-            params.keys = [k for k in raw.split(",") if is_valid_key(k.strip())]
-            params.keys = [k.strip() for k in params.keys]
-            if not unlimited:
-                params.limit = MAX_LIMIT
-    limit_text = first(query, "limit")
-    if limit_text is not None and params.keys is None:
-        try:
-            value = int(limit_text)
-        except ValueError:
-            value = 0
-        if value > 0:
-            params.limit = min(value, MAX_LIMIT) if not unlimited else value
+    key_param = KEY_PARAMS.get(kind)
+    raw_keys = first(query, key_param) if key_param else None
+    if key_param is not None and raw_keys is not None:
+        keys = raw_keys.strip(",").split(",")
+        for key in keys:
+            if not is_valid_key(key):
+                raise ApiError(400, f"Invalid '{key_param}' value '{raw_keys}'")
+        params.keys = keys
+        nd[key_param] = ",".join(keys)
+        # Explicit object keys force the limit (DS MAX_OBJECT_KEYS).
+        params.limit = MAX_LIMIT
+        nd["limit"] = str(MAX_LIMIT)
+    else:
+        limit_text = first(query, "limit")
+        if limit_text is not None:
+            try:
+                value = int(limit_text)
+            except ValueError:
+                value = 0
+            if value > 0:
+                params.limit = value if unlimited else min(value, MAX_LIMIT)
+                if params.limit != (None if unlimited else DEFAULT_LIMIT):
+                    nd["limit"] = str(params.limit)
     start = first(query, "start")
     if start is not None:
         try:
             params.start = max(0, int(start))
         except ValueError:
             params.start = 0
-    params.include_trashed = first(query, "includeTrashed") in ("1", "true")
-    sort = first(query, "sort") or first(query, "order")
-    if sort:
-        if sort not in ITEM_SORTS:
-            raise ApiError(400, f"Invalid 'sort' value '{sort}'")
-        params.sort = sort
-    params.direction = "desc" if params.sort in DESC_BY_DEFAULT else "asc"
+    if first(query, "includeTrashed") not in (None, "", "0", "false"):
+        params.include_trashed = True
+        nd["includeTrashed"] = "1"
+    sort = first(query, "sort")
+    order = first(query, "order")
     direction = first(query, "direction")
+    if order is not None:
+        if order in ("asc", "desc"):
+            direction = order
+        else:
+            if sort in ("asc", "desc"):
+                direction = sort
+            sort = order
+    if sort in ("asc", "desc"):
+        direction, sort = sort, None
+    if sort:
+        if sort not in SORTS:
+            raise ApiError(400, f"Invalid 'sort' value '{sort}'")
+        if sort == "numItems":
+            raise ApiError(400, "Invalid 'order' value 'numItems'")
+        if sort.endswith("KeyList"):
+            wanted = sort[: -len("List")]
+            if KEY_PARAMS.get(kind) != wanted:
+                raise ApiError(400, f"order={sort} is not valid for this request")
+            if params.keys is None:
+                raise ApiError(400, f"order={sort} requires the {wanted} parameter")
+        params.sort = sort
+        if sort != "dateModified":
+            nd["sort"] = sort
+    params.direction = default_direction(params.sort)
     if direction:
         if direction not in ("asc", "desc"):
             raise ApiError(400, f"Invalid 'direction' value '{direction}'")
         params.direction = direction
-    params.item_types = [v for v in query.get("itemType", []) if v]
-    params.tags = [v for v in query.get("tag", []) if v]
+        if direction != default_direction(params.sort):
+            nd["direction"] = direction
+    params.item_types = [v for v in query.get("itemType", []) if v.strip()]
+    if params.item_types:
+        nd["itemType"] = ",".join(params.item_types)
+    params.tags = [v for v in query.get("tag", []) if v.strip()]
+    if params.tags:
+        nd["tag"] = ",".join(params.tags)
     params.q = first(query, "q") or None
-    params.qmode = first(query, "qmode") or "titleCreatorYear"
-
-    defaults = {
-        "format": "json",
-        "includeTrashed": "0",
-        "sort": "dateModified",
-        "direction": "desc" if params.sort in DESC_BY_DEFAULT else "asc",
-        "qmode": "titleCreatorYear",
-    }
-    for name, values in query.items():
-        if name not in LINK_PARAMS:
-            continue
-        for text in values:
-            if defaults.get(name) == text:
-                continue
-            if name == "limit" and params.limit is not None and text != str(params.limit):
-                text = str(params.limit)
-            params.link_query.append((name, text))
+    if params.q:
+        nd["q"] = params.q
+    qmode = first(query, "qmode")
+    if qmode:
+        if qmode.lower() not in ("titlecreatoryear", "everything"):
+            raise ApiError(400, f"Invalid 'qmode' value '{qmode}'")
+        params.qmode = qmode.lower()
+        if params.qmode != "titlecreatoryear":
+            nd["qmode"] = params.qmode
+    include = first(query, "include")
+    if include is not None and params.format != "json":
+        raise ApiError(400, "'include' is valid only for format=json")
+    locale = first(query, "locale")
+    if locale and locale != "en-US":
+        nd["locale"] = locale
     return params
 
 
+def _search_set(spec: str) -> tuple[bool, list[str]]:
+    """DS ``getSearchParamValues``: a leading ``-`` negates the whole set (``\\-`` is a
+    literal hyphen); ``a || b`` is an OR."""
+    spec = spec.strip()
+    negation = False
+    if spec.startswith("-"):
+        negation, spec = True, spec[1:]
+    elif spec.startswith("\\-"):
+        spec = spec[1:]
+    return negation, re.split(r"\s+\|\|\s+", spec)
+
+
 def _match_item_type(data: Json, spec: str) -> bool:
-    options = [s.strip() for s in spec.split("||")]
-    result = False
-    for option in options:
-        if option.startswith("-"):
-            if data.get("itemType") != option[1:].strip():
-                result = True
-        elif data.get("itemType") == option:
-            result = True
-    return result
+    negation, values = _search_set(spec)
+    return (data.get("itemType") in values) != negation
 
 
 def _match_tag(data: Json, spec: str) -> bool:
+    negation, values = _search_set(spec)
     names = {t["tag"] for t in data.get("tags", [])}
-    for option in (s.strip() for s in spec.split("||")):
-        if option.startswith("-"):
-            if option[1:] not in names:
-                return True
-        elif option in names:
-            return True
-    return False
+    return bool(names.intersection(values)) != negation
 
 
 def _match_q(data: Json, q: str, qmode: str, title_fields: set[str]) -> bool:
@@ -241,15 +269,19 @@ def select(
         out.append(record)
     reverse = params.direction == "desc"
     sort = params.sort
+    if sort.endswith("KeyList") and params.keys is not None:
+        order = {key: index for index, key in enumerate(params.keys)}
+        out.sort(key=lambda r: order.get(r.key, len(order)), reverse=reverse)
+        return out
 
     def sort_key(record: Record) -> tuple[object, ...]:
         data = record.data
-        if sort == "dateModified":
+        if sort in ("dateModified", "serverDateModified"):
             primary: object = record.modified
         elif sort == "dateAdded":
             primary = record.added
         elif sort == "title":
-            primary = str(data.get("title", data.get("name", ""))).lower()
+            primary = _title(data, title_fields or {"title"}).lower()
         elif sort == "creator" and state is not None:
             primary = creator_summary(state, data).lower()  # type: ignore[arg-type]
         else:
@@ -260,31 +292,62 @@ def select(
     return out
 
 
+def _title(data: Json, title_fields: set[str]) -> str:
+    if "name" in data and "itemType" not in data:
+        return str(data["name"])
+    for name in title_fields:
+        value = data.get(name)
+        if isinstance(value, str) and value:
+            return value
+    if data.get("itemType") == "note":
+        return re.sub(r"<[^>]+>", "", str(data.get("note", ""))).strip()
+    return ""
+
+
 def build_links(
     base_url: str,
     path: str,
     params: ListParams,
     total: int,
-    alternate: str,
+    site_url: str,
 ) -> str:
-    def url(start: int | None) -> str:
-        query = list(params.link_query)
-        if start:
-            query.append(("start", str(start)))
-        return base_url + path + (("?" + urlencode(query)) if query else "")
+    """The Link header (DS ``buildLinks`` / ``buildLinkHeader``): absolute URLs carrying only
+    non-default parameters, sorted by name; ``first`` and ``last`` only when they differ from
+    ``self``; ``alternate`` points at the website."""
 
-    parts: list[str] = []
-    limit = params.limit
+    def url(start: int | None) -> str:
+        query = dict(params.non_default)
+        if start:
+            query["start"] = str(start)
+        text = urlencode(sorted(query.items()))
+        return base_url + path + (("?" + text) if text else "")
+
     start = params.start
-    if limit is not None:
-        if start > 0:
-            parts.append(f'<{url(None)}>; rel="first"')
-            prev = start - limit
-            parts.append(f'<{url(prev if prev > 0 else None)}>; rel="prev"')
+    limit = params.limit or 0
+    links: dict[str, str] = {"self": url(start), "first": url(None)}
+    if start:
+        prev = start - limit
+        links["prev"] = url(prev if prev > 0 else None)
+    if not start and limit >= total:
+        links["last"] = links["self"]
+    elif limit != 0:
+        if start >= total:
+            last = total - limit
+        else:
+            last = total - (total % limit)
+            if last == total:
+                last = total - limit
+        links["last"] = url(last if last > 0 else None)
         if start + limit < total:
-            parts.append(f'<{url(start + limit)}>; rel="next"')
-        last = ((total - 1) // limit) * limit if total > 0 else 0
-        if last != start:
-            parts.append(f'<{url(last or None)}>; rel="last"')
-    parts.append(f'<{alternate}>; rel="alternate"')
+            links["next"] = url(start + limit)
+    parts: list[str] = []
+    if links["first"] != links["self"]:
+        parts.append(f'<{links["first"]}>; rel="first"')
+    if "prev" in links:
+        parts.append(f'<{links["prev"]}>; rel="prev"')
+    if "next" in links:
+        parts.append(f'<{links["next"]}>; rel="next"')
+    if "last" in links and links["last"] != links["self"]:
+        parts.append(f'<{links["last"]}>; rel="last"')
+    parts.append(f'<{site_url}{path}>; rel="alternate"')
     return ", ".join(parts)

@@ -234,14 +234,14 @@ class Api:
         if head == "itemTypes":
             names = [t for t in schema.types if t not in ("attachment", "annotation")]
             rows = [{"itemType": t, "localized": schema.locale_types.get(t, t)} for t in names]
-            rows.sort(key=lambda r: r["localized"].lower())
+            rows.sort(key=lambda r: r["localized"])
             return json_response(rows)
         if head == "itemFields":
             rows = [
                 {"field": f, "localized": schema.locale_fields.get(f, f)}
                 for f in sorted(schema.all_fields)
             ]
-            rows.sort(key=lambda r: r["localized"].lower())
+            rows.sort(key=lambda r: r["localized"])
             return json_response(rows)
         if head == "creatorFields":
             return json_response(
@@ -469,12 +469,10 @@ class Api:
         total = len(chosen)
         end = None if params.limit is None else params.start + params.limit
         page = chosen[params.start : end]
-        suffix = path.split(f"/users/{lib.user_id}", 1)[-1]
-        alternate = f"{self.renderer.site_url}/{self.renderer.username(lib.user_id)}{suffix}"
         headers = {
-            "Last-Modified-Version": str(lib.version),
             "Total-Results": str(total),
-            "Link": build_links(self.base_url, path, params, total, alternate),
+            "Link": build_links(self.base_url, path, params, total, self.renderer.site_url),
+            "Last-Modified-Version": str(lib.version),
         }
         if params.format == "versions":
             return Response(
@@ -483,7 +481,7 @@ class Api:
                 {"Content-Type": "application/json", **headers},
             )
         if params.format == "keys":
-            text = "".join(r.key + "\n" for r in page)
+            text = "\n".join(r.key for r in page) + "\n"
             return Response(200, text.encode(), {"Content-Type": "text/plain", **headers})
         body = [self.renderer.render(kind, lib, r) for r in page]
         return Response(200, dumps(body), {"Content-Type": "application/json", **headers})
@@ -499,21 +497,26 @@ class Api:
                 404, "Item does not exist" if kind == "items" else f"{LABELS[kind]} not found"
             )
         fmt = first(req.query, "format")
-        if fmt is not None and fmt not in ("json", "versions", "keys"):
-            parse_list_params({"format": [fmt]}, kind)  # raises the format error
+        if fmt is not None and fmt != "json":
+            if kind == "items" and fmt in ("keys", "versions"):
+                raise ApiError(400, f"Invalid 'format' value '{fmt}'")
+            if fmt not in ("keys", "versions"):
+                parse_list_params({"format": [fmt]}, kind)  # raises the format error
         return json_response(
             self.renderer.render(kind, lib, record), Last_Modified_Version=record.version
         )
 
     def _deleted(self, req: Request, lib: Library) -> Response:
         self._allow(req.method, ("GET", "HEAD"))
-        since = first(req.query, "since") or first(req.query, "newer")
+        since = first(req.query, "since")
+        if since is None:
+            since = first(req.query, "newer")
         if since is None or since == "":
             raise ApiError(400, "'since' parameter must be provided")
         try:
             since_v = int(since)
         except ValueError:
-            raise ApiError(400, f"Invalid 'since' value '{since}'") from None
+            raise ApiError(400, "Invalid value for 'since' parameter") from None
         body = {
             kind: [k for k, v in lib.delete_log[kind].items() if v > since_v]
             for kind in ("collections", "items", "searches", "tags", "settings")
@@ -592,7 +595,7 @@ class Api:
             raise ApiError(400, "Uploaded data must be a JSON array")
         if len(body) > MAX_BATCH:
             raise ApiError(413, f"Cannot add more than {MAX_BATCH} {kind} at a time")
-        clock = VersionClock(lib, self.state.per_object_versions)
+        clock = VersionClock(lib, self.state.per_object_versions, batch=True)
         report = Report()
         for index, obj in enumerate(body):
             name = str(index)
@@ -662,8 +665,12 @@ class Api:
 
     def _multi_delete(self, req: Request, lib: Library, kind: str) -> Response:
         self._check_library_isuv(req, lib)
-        raw = first(req.query, KEY_PARAMS[kind]) or ""
-        keys = [k.strip() for k in raw.split(",") if is_valid_key(k.strip())]
+        param = KEY_PARAMS[kind]
+        raw = first(req.query, param)
+        keys = raw.strip(",").split(",") if raw else []
+        for key in keys:
+            if not is_valid_key(key):
+                raise ApiError(400, f"Invalid '{param}' value '{raw}'")
         if len(keys) > MAX_BATCH:
             raise ApiError(413, f"Cannot delete more than {MAX_BATCH} {kind} at a time")
         self.state.delete_objects(kind, lib, keys)
