@@ -33,8 +33,10 @@ from ..sync.record import canonical_notes
 
 BEGIN = "<!-- pllm-sync:begin (managed: edits here are replaced) -->"
 END = "<!-- pllm-sync:end -->"
-_BEGIN_RE = re.compile(r"^[ \t]*<!--\s*pllm-sync:begin\b.*$", re.MULTILINE)
-_END_RE = re.compile(r"^[ \t]*<!--\s*pllm-sync:end\s*-->[ \t]*(?:\r\n|\n|\r)?", re.MULTILINE)
+# Markers count only at the start of a line (any of \n, \r\n, \r line endings).
+_LINE_START = r"(?:\A|(?<=\n)|(?<=\r))"
+_BEGIN_RE = re.compile(_LINE_START + r"[ \t]*<!--\s*pllm-sync:begin\b[^\r\n]*")
+_END_RE = re.compile(_LINE_START + r"[ \t]*<!--\s*pllm-sync:end\s*-->[ \t]*(?:\r\n|\n|\r)?")
 SECTIONS_LABEL = "**Sections:**"
 
 

@@ -1,0 +1,96 @@
+"""Untrusted titles become safe, stable file names."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pllm_sync.vault.names import (
+    MAX_NAME_BYTES,
+    cut_utf8,
+    is_litter,
+    note_stem,
+    sanitize_name,
+    with_suffix,
+)
+
+GOLDEN = [
+    (
+        "LaMP: When Large Language Models Meet Personalization",
+        None,
+        "LaMP - When Large Language Models Meet Personalization",
+    ),
+    (
+        "When Large Language Models Meet Personalization",
+        "LaMP",
+        "LaMP - When Large Language Models Meet Personalization",
+    ),
+    ("LaMP: a benchmark", "LaMP", "LaMP - a benchmark"),
+    ('He said "hi" #1 [[x]] ^b | a/b\\c * ? < >', None, "He said 'hi' 1 ((x)) b - a-b-c"),
+    ("../../etc/passwd", None, "etc-passwd"),
+    ("....", None, ""),
+    ("CON", None, "CON_"),
+    ("nul.txt", None, "nul.txt_"),
+    ("com1", None, "com1_"),
+    ("Tab\tNUL\x00Bell\x07 DEL\x7f end", None, "Tab NUL Bell DEL end"),
+    (".hidden title", None, "hidden title"),
+    ("Wait... what?", None, "Wait… what"),
+    ("Ünïcödé 漢字 — ok", None, "Ünïcödé 漢字 — ok"),
+    ("trailing dots and spaces . . .", None, "trailing dots and spaces"),
+]
+
+
+@pytest.mark.parametrize(("title", "method", "expected"), GOLDEN)
+def test_golden_names(title: str, method: str | None, expected: str) -> None:
+    base = f"{method} - {title}" if method and not title.startswith(method) else title
+    assert sanitize_name(base) == expected
+
+
+def test_empty_title_falls_back_to_id() -> None:
+    assert note_stem(None, "....", "title:abc").startswith("Untitled ")
+    assert note_stem("", "", "x") == note_stem("", "", "x")  # stable
+
+
+def test_long_title_is_cut_in_bytes_on_a_character_boundary() -> None:
+    title = "é" * 300  # 2 bytes each
+    name = sanitize_name(title)
+    assert len(name.encode("utf-8")) <= MAX_NAME_BYTES
+    assert name == "é" * (MAX_NAME_BYTES // 2)
+    suffixed = with_suffix(name, "arxiv:1")
+    assert len(suffixed.encode("utf-8")) <= MAX_NAME_BYTES and suffixed.endswith(")")
+
+
+def test_cut_never_splits_an_accent_from_its_letter() -> None:
+    text = "a" * 9 + "e\u0301"  # e + combining acute: 1 + 2 bytes
+    assert cut_utf8(text, 11) == "a" * 9  # "e" alone would lose its accent
+
+
+@given(st.text(min_size=0, max_size=400))
+def test_any_text_becomes_one_safe_component(text: str) -> None:
+    name = sanitize_name(text)
+    assert len(name.encode("utf-8")) <= MAX_NAME_BYTES
+    assert not any(c in name for c in '\\/:*?"<>|#^[]')
+    assert not any(ord(c) < 32 or ord(c) == 127 for c in name)
+    assert not name.startswith(".") and ".." not in name
+    assert name == name.strip(" .")
+    assert name.split(".")[0].upper() not in {"CON", "PRN", "AUX", "NUL", "COM1", "LPT1"}
+
+
+@pytest.mark.parametrize(
+    ("name", "litter"),
+    [
+        ("note.md", False),
+        ("Note (2).md", False),
+        (".note.md.swp", True),
+        ("note.sync-conflict-20240101-120000-ABCDEFG.md", True),
+        ("note (conflicted copy 2024-01-01).md", True),
+        ("~$note.md", True),
+        (".#note.md", True),
+        ("note.md~", True),
+        ("note.tmp", True),
+        (".LaMP.md.x1y2.tmp", True),
+    ],
+)
+def test_litter(name: str, litter: bool) -> None:
+    assert is_litter(name) is litter

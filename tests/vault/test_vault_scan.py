@@ -1,0 +1,166 @@
+"""Scanning: notes found wherever users put them, litter ignored, bad YAML reported and left
+alone, and unchanged notes never opened twice."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from vault_helpers import ROOT, lamp, make_paper
+
+from pllm_sync.config import VaultConfig
+from pllm_sync.errors import VaultError
+from pllm_sync.model import PaperIds, Section
+from pllm_sync.sync.record import record_from_paper
+from pllm_sync.vault.store import NoteStat, VaultStore
+
+
+def _note(store: VaultStore, age, title: str = "LaMP") -> tuple[str, Path]:
+    paper = lamp() if title == "LaMP" else make_paper(title, ids=PaperIds(doi=f"10.9/{title}"))
+    info = store.create_note(paper, record_from_paper(paper))
+    path = store.root / info.path
+    age(path)
+    return paper.id, path
+
+
+def test_moved_and_renamed_note_is_found_by_id(store: VaultStore, age) -> None:
+    pid, path = _note(store, age)
+    before = store.scan().notes[pid]
+    dest = store.root / "Reading" / "2024" / "the LaMP paper.md"
+    dest.parent.mkdir(parents=True)
+    os.rename(path, dest)
+    after = store.scan().notes[pid]
+    assert after.path == "Reading/2024/the LaMP paper.md"
+    assert after.record == before.record
+
+
+def test_litter_and_hidden_folders_are_ignored(store: VaultStore, age) -> None:
+    pid, path = _note(store, age)
+    litter = [
+        ".obsidian/plugins/x/copy.md",
+        ".trash/LaMP.md",
+        ".pllm-sync-trash/Papers/LaMP.md",
+        "Papers/LaMP.sync-conflict-20240101-120000-ABCDEFG.md",
+        "Papers/LaMP (conflicted copy 2024-01-01).md",
+        "Papers/~$LaMP.md",
+        "Papers/.#LaMP.md",
+        "Papers/.LaMP.md.abc123.tmp",
+        "Papers/LaMP.md~",
+        "Papers/.hidden.md",
+    ]
+    for rel in litter:
+        target = store.root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    (store.root / "Papers" / "link.md").symlink_to(path)
+    scan = store.scan()
+    assert list(scan.notes) == [pid]
+    assert scan.duplicates == {} and scan.problems == []
+    assert set(scan.stats) == {store._rel(path)}
+
+
+def test_invalid_yaml_is_reported_with_its_line_and_left_untouched(store: VaultStore, age) -> None:
+    pid, _good = _note(store, age)
+    bad = store.papers_dir / "broken.md"
+    bad.write_bytes(
+        b"---\npllm-sync-id: doi:10.1/x\ntitle: ok\ntags: [a, b\nyear: 2024\n---\nbody\n"
+    )
+    age(bad)
+    data, mtime = bad.read_bytes(), bad.stat().st_mtime_ns
+    scan = store.scan()
+    assert list(scan.notes) == [pid]
+    [problem] = scan.problems
+    assert problem.path == "Papers/broken.md"
+    assert problem.line in (4, 5)  # the unclosed "[" on line 4, noticed on line 5
+    assert "line 4" in problem.message
+    assert bad.read_bytes() == data and bad.stat().st_mtime_ns == mtime
+    # A problem is reported again from the cache, without re-reading.
+    again = store.scan(scan.stats)
+    assert again.problems == scan.problems and again.reread == 0
+
+
+def test_unchanged_notes_are_not_reread(store: VaultStore, age) -> None:
+    pid, path = _note(store, age)
+    first = store.scan()
+    assert first.reread == 1
+    cached = first.notes[pid]
+    # Replace the content with garbage of the same size, and put the mtime back: a scan that
+    # trusts size+mtime must return the cached reading without opening the file.
+    st = path.stat()
+    path.write_bytes(b"x" * st.st_size)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    second = store.scan(first.stats)
+    assert second.reread == 0
+    assert second.notes[pid] == cached
+    # Without the cache the garbage is seen (the file is no longer a paper note).
+    assert pid not in store.scan().notes
+
+
+def test_changed_notes_are_reread(store: VaultStore, age) -> None:
+    pid, path = _note(store, age)
+    first = store.scan()
+    path.write_bytes(path.read_bytes().replace(b"status:\n", b"status: read\n"))
+    second = store.scan(first.stats)
+    assert second.reread == 1
+    assert second.notes[pid].record["status"] == "read"
+
+
+def test_just_modified_files_are_not_trusted_from_cache(store: VaultStore) -> None:
+    paper = lamp()
+    store.create_note(paper, record_from_paper(paper))  # mtime: now
+    first = store.scan()
+    assert not next(iter(first.stats.values())).trusted
+    assert store.scan(first.stats).reread == 1  # same tick could hide an edit: re-read
+
+
+def test_stats_survive_json(store: VaultStore, age) -> None:
+    pid, _ = _note(store, age)
+    first = store.scan()
+    persisted = json.loads(json.dumps({k: v.to_json() for k, v in first.stats.items()}))
+    restored = {k: NoteStat.from_json(v) for k, v in persisted.items()}
+    second = store.scan(restored)
+    assert second.reread == 0
+    assert second.notes[pid] == first.notes[pid]
+
+
+def test_duplicate_ids_are_reported_and_the_first_path_wins(store: VaultStore, age) -> None:
+    pid, path = _note(store, age)
+    copy = store.root / "Archive" / "copy.md"
+    copy.parent.mkdir()
+    shutil.copyfile(path, copy)
+    scan = store.scan()
+    assert scan.duplicates == {pid: ["Archive/copy.md", store._rel(path)]}
+    assert scan.notes[pid].path == "Archive/copy.md"
+
+
+def test_section_links_in_any_form_map_back_to_keys(store: VaultStore, age) -> None:
+    root = Section(ROOT[0], "awesome", ROOT)
+    child = root.child("1. Survey / Tutorial")
+    paper = make_paper("Survey paper", sections=(child.path,), ids=PaperIds(doi="10.2/s"))
+    info = store.create_note(paper, record_from_paper(paper))
+    store.write_index_notes({"jiahongliu21": root}, {child.path: [info.name]})
+    key = "Awesome PLLMs / 1. Survey / Tutorial"
+    assert store.scan().notes[paper.id].record["sections"] == {key}
+    # A fresh store (new process) learns the mapping from the index notes on disk, and
+    # understands the forms a user may type.
+    fresh = VaultStore(VaultConfig(path=store.root))
+    path = store.root / info.path
+    for form in (
+        "[[1. Survey - Tutorial]]",
+        "[[Sections/Awesome PLLMs/1. Survey - Tutorial.md|whatever]]",
+        "Awesome PLLMs / 1. Survey / Tutorial",
+    ):
+        text = path.read_text()
+        start = text.index("sections:\n") + len("sections:\n")
+        end = text.index("tags:")
+        path.write_text(text[:start] + f"  - {json.dumps(form)}\n" + text[end:])
+        assert fresh.scan().notes[paper.id].record["sections"] == {key}, form
+
+
+def test_scan_of_a_missing_vault_says_what_to_do(tmp_path: Path) -> None:
+    store = VaultStore(VaultConfig(path=tmp_path / "nope"))
+    with pytest.raises(VaultError, match="vault init"):
+        store.scan()
