@@ -298,3 +298,28 @@ def test_note_paths_outside_the_vault_are_refused(store: VaultStore) -> None:
     info = store.create_note(paper, record_from_paper(paper))
     with pytest.raises(VaultError, match="outside the vault"):
         store.update_note(replace(info, path="../escape.md"), {"title": "x"})
+
+
+def test_a_note_that_is_only_frontmatter_gets_a_region_and_notes(store: VaultStore, age) -> None:
+    path = store.papers_dir / "bare.md"
+    path.write_bytes(b"---\npllm-sync-id: doi:10.5/bare\ntitle: Bare\n---")  # no final newline
+    age(path)
+    note = store.scan().notes["doi:10.5/bare"]
+    new = store.update_note(note, {"notes": "first thought"}, managed=ManagedContent())
+    assert new is not None and new.record["notes"] == "first thought"
+    text = path.read_text()
+    assert text.startswith("---\npllm-sync-id: doi:10.5/bare\ntitle: Bare\n---\n" + BEGIN)
+    assert text.endswith(END + "\n\nfirst thought\n")
+
+
+def test_section_changes_update_property_and_region(store: VaultStore) -> None:
+    paper = lamp()
+    info = store.create_note(paper, record_from_paper(paper))
+    key = "Awesome PLLMs / Personalized Adaptation"
+    new = store.update_note(info, {"sections": {key}})
+    assert new is not None and new.record["sections"] == {key}
+    text = (store.root / info.path).read_text()
+    link = "[[Sections/Awesome PLLMs/Personalized Adaptation|Personalized Adaptation]]"
+    assert f'sections:\n  - "{link}"\n' in text
+    assert f"**Sections:** {link}\n" in text
+    assert "Personalized Prompting" not in text

@@ -33,10 +33,26 @@ from ..sync.record import canonical_notes
 
 BEGIN = "<!-- pllm-sync:begin (managed: edits here are replaced) -->"
 END = "<!-- pllm-sync:end -->"
-# Markers count only at the start of a line (any of \n, \r\n, \r line endings).
-_LINE_START = r"(?:\A|(?<=\n)|(?<=\r))"
-_BEGIN_RE = re.compile(_LINE_START + r"[ \t]*<!--\s*pllm-sync:begin\b[^\r\n]*")
-_END_RE = re.compile(_LINE_START + r"[ \t]*<!--\s*pllm-sync:end\s*-->[ \t]*(?:\r\n|\n|\r)?")
+_BEGIN_RE = re.compile(r"<!--\s*pllm-sync:begin\b[^\r\n]*")
+_END_RE = re.compile(r"<!--\s*pllm-sync:end\s*-->[ \t]*(?:\r\n|\n|\r)?")
+
+
+def _at_line_start(text: str, pos: int) -> int | None:
+    """Where the line holding ``pos`` starts, if only spaces/tabs precede ``pos`` on it.
+    Markers count only at the start of a line (any of \\n, \\r\\n, \\r endings)."""
+    start = max(text.rfind("\n", 0, pos), text.rfind("\r", 0, pos)) + 1
+    return start if text[start:pos].strip(" \t") == "" else None
+
+
+def _markers(pattern: re.Pattern[str], text: str) -> list[tuple[int, int]]:
+    out = []
+    for m in pattern.finditer(text):
+        start = _at_line_start(text, m.start())
+        if start is not None:
+            out.append((start, m.end()))
+    return out
+
+
 SECTIONS_LABEL = "**Sections:**"
 
 
@@ -61,14 +77,16 @@ class BodyParts:
 
 
 def split_body(body: str) -> BodyParts:
-    begins = list(_BEGIN_RE.finditer(body))
-    ends = list(_END_RE.finditer(body))
+    if "pllm-sync:" not in body:
+        return BodyParts("", "", body, has_region=False)
+    begins = _markers(_BEGIN_RE, body)
+    ends = _markers(_END_RE, body)
     if not begins and not ends:
         return BodyParts("", "", body, has_region=False)
-    if len(begins) != 1 or len(ends) != 1 or ends[0].start() < begins[0].start():
+    if len(begins) != 1 or len(ends) != 1 or ends[0][0] < begins[0][0]:
         return BodyParts("", "", body, has_region=False, broken=True)
-    b, e = begins[0], ends[0]
-    return BodyParts(body[: b.start()], body[b.start() : e.end()], body[e.end() :], True)
+    (b, _), (_, e) = begins[0], ends[0]
+    return BodyParts(body[:b], body[b:e], body[e:], True)
 
 
 def notes_of(parts: BodyParts) -> str:

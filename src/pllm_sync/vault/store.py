@@ -152,6 +152,19 @@ class VaultScan:
     reread: int = 0  # files opened and parsed in this scan (the rest came from the cache)
 
 
+def _head(text: str, doc: fb.Document) -> str:
+    """``text`` (an edit of ``doc``, ending with ``doc.body``) without that body."""
+    return text[: len(text) - len(doc.body)] if doc.body else text
+
+
+def _join(head: str, body: str, nl: str) -> str:
+    """Frontmatter + body; a closing ``---`` at the very end of a file gets a line break
+    before a body is added after it."""
+    if body and head and not head.endswith(("\n", "\r")):
+        head += nl
+    return head + body
+
+
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -598,7 +611,7 @@ class VaultStore:
                 f"{rel}: {p.message}; left untouched",
                 hint="write the properties one per line (as Obsidian does)",
             ) from p
-        head = head[: len(head) - len(doc.body)] if doc.body else head
+        head = _head(head, doc)
 
         body = doc.body
         nl = doc.newline
@@ -621,7 +634,7 @@ class VaultStore:
                 body = new_body
         elif "sections" in fm and parts.has_region:
             body = parts.before + body_mod.replace_sections_line(parts.region, links) + parts.after
-        return head + body
+        return _join(head, body, nl)
 
     # --- trashing -------------------------------------------------------------------------
 
@@ -721,12 +734,12 @@ class VaultStore:
         except fb.FrontmatterProblem as p:
             log.warning("%s: %s; index note left untouched", rel, p.message)
             return False
-        head = head[: len(head) - len(doc.body)] if doc.body else head
+        head = _head(head, doc)
         body = body_mod.set_region(parsed.parts, region, doc.newline)
         if body is None:
             log.warning("%s: the pllm-sync markers are broken; index note left untouched", rel)
             return False
-        new = (head + body).encode("utf-8")
+        new = _join(head, body, doc.newline).encode("utf-8")
         if new == data:
             return False
         atomic_write(path, new)
