@@ -29,6 +29,8 @@ TAG = re.compile(
 )
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 _BARE_URL = re.compile(r"https?://[^\s()<>\[\]]{3,2000}")
+_ROLE = r"(?:paper|papers|pdf|code|github|link|website|project|data|dataset|demo)"
+_EMPTY_LINK_LIST = re.compile(rf"\(\s*{_ROLE}(?:\s*[,/]\s*{_ROLE})*\s*\)\s*$", re.IGNORECASE)
 
 
 def strip_bullets(line: str) -> tuple[str, bool]:
@@ -132,6 +134,10 @@ def parse_bullet(
         else:
             title_part = rest
     title_part = title_part.rstrip().rstrip("(").rstrip()
+    bare_list = _EMPTY_LINK_LIST.search(title_part)
+    if bare_list:  # ``Title. (Paper)``: the link list lost its URLs
+        title_part = title_part[: bare_list.start()].rstrip()
+        warn("link list without URLs: " + bare_list.group(0).strip())
     title, aliases, problems = clean_title(title_part)
     if not title:
         warn("entry has no title; skipped")

@@ -15,6 +15,7 @@ import difflib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from ..model import (
@@ -64,6 +65,13 @@ TITLE_SIMILARITY = 0.85
 EGISES/PerSEval 0.69, so genuine id collisions stay apart."""
 
 
+MAX_TITLES = 8
+MAX_CANDIDATES = 16
+"""At most this many groups sharing one id are compared by title; beyond that (a list that
+reuses one id for dozens of papers) entries simply start new papers."""
+
+
+@lru_cache(maxsize=8192)
 def ids_from_url(url: str) -> PaperIds:
     """External ids a single URL names (at most one of each kind)."""
     arxiv = doi = openreview = acl = None
@@ -140,17 +148,19 @@ class _Group:
     def first(self) -> Entry:
         return self.entries[0]
 
+    _titles: list[str] = field(default_factory=list)
+
     def titles(self) -> list[str]:
-        out: list[str] = []
-        for e in self.entries:
-            for t in e.titles:
-                if t not in out:
-                    out.append(t)
-        return out
+        """The group's distinct titles, at most ``MAX_TITLES``: enough to recognise a retitle,
+        and a bound on the fuzzy comparisons a pathological list could force."""
+        return self._titles
 
     def add(self, e: Entry) -> None:
         self.entries.append(e)
         self.ids = self.ids.merged(e.ids)
+        for t in e.titles:
+            if len(self._titles) < MAX_TITLES and t not in self._titles:
+                self._titles.append(t)
 
 
 def _where(e: Entry) -> str:
@@ -184,7 +194,7 @@ def group_entries(entries: Sequence[Entry]) -> tuple[list[_Group], list[CatalogW
         clash: tuple[_Group, str] | None = None
         # 1. A shared external id, with an agreeing title.
         for item in _id_items(e.ids):
-            for g in by_id.get(item, []):
+            for g in by_id.get(item, [])[:MAX_CANDIDATES]:
                 if titles_match(e.titles, g.titles()):
                     target = g
                     break
@@ -196,7 +206,7 @@ def group_entries(entries: Sequence[Entry]) -> tuple[list[_Group], list[CatalogW
         title_clash: tuple[_Group, tuple[str, str, str]] | None = None
         if target is None:
             for t in e.titles:
-                for g in by_title.get(normalize_title(t), []):
+                for g in by_title.get(normalize_title(t), [])[:MAX_CANDIDATES]:
                     bad = _conflicts(e.ids, g.ids)
                     if not bad:
                         target = g
@@ -207,7 +217,7 @@ def group_entries(entries: Sequence[Entry]) -> tuple[list[_Group], list[CatalogW
         # 3. No ids at all: the same paper URL and a compatible title (a poster page shared
         #    by a paper and its benchmark annotation).
         if target is None and not e.ids.as_dict() and e.url:
-            for g in by_url.get(e.url.strip().rstrip("/").lower(), []):
+            for g in by_url.get(e.url.strip().rstrip("/").lower(), [])[:MAX_CANDIDATES]:
                 if not g.ids.as_dict() and titles_match(e.titles, g.titles()):
                     target = g
                     break

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from ..model import Link
@@ -117,18 +118,22 @@ class FoundLink:
     problem: str | None = None  # a note for a warning: nested target, missing ')', ...
 
 
+_BRACKET_CHARS = re.compile(r"[\\\[\]()]")
+
+
 def match_brackets(text: str) -> dict[int, int]:
     """Map each opening ``[`` / ``(`` to its closing partner (unmatched ones are absent)."""
     out: dict[int, int] = {}
     squares: list[int] = []
     rounds: list[int] = []
-    escaped = False
-    for i, ch in enumerate(text):
-        if escaped:
-            escaped = False
+    skip_to = -1
+    for m in _BRACKET_CHARS.finditer(text):
+        i = m.start()
+        if i <= skip_to:
             continue
+        ch = text[i]
         if ch == "\\":
-            escaped = True
+            skip_to = i + 1  # the escaped character is literal
         elif ch == "[":
             squares.append(i)
         elif ch == "]":
@@ -136,7 +141,7 @@ def match_brackets(text: str) -> dict[int, int]:
                 out[squares.pop()] = i
         elif ch == "(":
             rounds.append(i)
-        elif ch == ")" and rounds:
+        elif rounds:
             out[rounds.pop()] = i
     return out
 
@@ -264,6 +269,7 @@ def _badge_alt(label: str) -> str | None:
     return m.group(1).strip() if m else None
 
 
+@lru_cache(maxsize=8192)
 def role_for(label: str, url: str) -> str:
     """The role of a link: from its label, refined by the URL where the label is vague."""
     key = re.sub(r"[^a-z]", "", label.lower())

@@ -9,6 +9,7 @@ is a single regex pass or a linear scan, so a pathological line cannot make pars
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from ..model import normalize_whitespace
 
@@ -57,6 +58,7 @@ def strip_html(text: str) -> tuple[str, list[str]]:
     return _TAG.sub(repl, text), dropped
 
 
+@lru_cache(maxsize=8192)
 def strip_markdown(text: str) -> str:
     """Plain text of an inline markdown fragment: links keep their label, images vanish,
     emphasis/code/math markers and backslash escapes are removed, whitespace is normalised.
@@ -65,16 +67,23 @@ def strip_markdown(text: str) -> str:
     """
     if not text:
         return ""
-    t = _IMAGE.sub("", text)
-    t = _LINK.sub(r"\1", t)
-    t = _CODE.sub(r"\1", t)
-    t = _MATH.sub(r"\1", t)
-    t = _BOLD.sub(r"\2", t)
-    t = _ITALIC_STAR.sub(r"\1", t)
-    t = _ITALIC_UNDER.sub(r"\1", t)
-    t = _ESCAPE.sub(r"\1", t)
-    t = _ENTITY_RE.sub(lambda m: _ENTITY[m.group(0)], t)
-    t = t.replace("**", "")
+    t = text
+    if "](" in t:
+        t = _IMAGE.sub("", t)
+        t = _LINK.sub(r"\1", t)
+    if "`" in t:
+        t = _CODE.sub(r"\1", t)
+    if "$" in t:
+        t = _MATH.sub(r"\1", t)
+    if "*" in t or "_" in t:
+        t = _BOLD.sub(r"\2", t)
+        t = _ITALIC_STAR.sub(r"\1", t)
+        t = _ITALIC_UNDER.sub(r"\1", t)
+        t = t.replace("**", "")
+    if "\\" in t:
+        t = _ESCAPE.sub(r"\1", t)
+    if "&" in t:
+        t = _ENTITY_RE.sub(lambda m: _ENTITY[m.group(0)], t)
     return normalize_whitespace(t)
 
 

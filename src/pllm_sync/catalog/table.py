@@ -47,6 +47,9 @@ _LINK_HEADERS = frozenset(
 )
 
 
+_CELL_SPLIT = re.compile(r"(?<!\\)\|")
+
+
 def split_row(line: str) -> list[str]:
     """Cells of a pipe-table row (leading/trailing pipe optional, ``\\|`` kept in the cell)."""
     s = line.strip()
@@ -54,23 +57,7 @@ def split_row(line: str) -> list[str]:
         s = s[1:]
     if s.endswith("|") and not s.endswith("\\|"):
         s = s[:-1]
-    cells: list[str] = []
-    cur: list[str] = []
-    i = 0
-    while i < len(s):
-        ch = s[i]
-        if ch == "\\" and i + 1 < len(s) and s[i + 1] == "|":
-            cur.append("|")
-            i += 2
-            continue
-        if ch == "|":
-            cells.append("".join(cur).strip())
-            cur = []
-        else:
-            cur.append(ch)
-        i += 1
-    cells.append("".join(cur).strip())
-    return cells
+    return [c.strip().replace("\\|", "|") for c in _CELL_SPLIT.split(s)]
 
 
 def is_separator(line: str) -> bool:
@@ -115,13 +102,14 @@ class Columns:
 
     @classmethod
     def guess(cls, cells: list[str]) -> Columns:
-        """Roles for a headerless row: the link cell holds ``](``, a short venue-looking
+        """Roles for a headerless row: the link cell holds ``](http``, a short venue-looking
         cell before it is the venue, the longest remaining text is the title, and a cell
         before the title is the method."""
         roles = ["column"] * len(cells)
-        link = next((i for i, c in enumerate(cells) if "](" in c), None)
-        if link is not None:
-            roles[link] = "link"
+        link = next((i for i, c in enumerate(cells) if "](http" in c), None)
+        if link is None:
+            return cls(tuple(roles))  # no link, no evidence this is a paper table
+        roles[link] = "link"
         texts = [i for i in range(len(cells)) if roles[i] == "column" and cells[i]]
         if texts:
             title = max(texts, key=lambda i: len(cells[i]))
@@ -147,6 +135,27 @@ class Columns:
     @property
     def is_paper_table(self) -> bool:
         return "title" in self.roles and "workshop" not in self.roles
+
+
+def _words(text: str) -> int:
+    return len(strip_markdown(text).split())
+
+
+def _misplaced_title(cells: list[str], cols: Columns) -> int | None:
+    """Index of the cell that really holds the title when the title cell holds a short
+    name (one or two words) and a free-text column right after it holds a sentence."""
+    ti = cols.index("title")
+    if ti is None or cols.index("method") is not None or _words(cells[ti]) > 2:
+        return None
+    nxt = ti + 1
+    if (
+        nxt < len(cells)
+        and cols.roles[nxt] not in ("venue", "link", "title")
+        and _words(cells[nxt]) >= 4
+        and "](" not in cells[nxt]
+    ):
+        return nxt
+    return None
 
 
 def parse_row(
@@ -189,6 +198,14 @@ def parse_row(
         return cells[i] if i is not None else ""
 
     title_raw = cell("title")
+    method_raw = cell("method")
+    swapped = _misplaced_title(cells, cols)
+    if swapped is not None:
+        # ``| REGEN | Beyond Retrieval: ... |`` under a ``Paper Title | Affiliation`` header:
+        # the row follows another table's layout. Take the long text as the title.
+        method_raw, title_raw = title_raw, cells[swapped]
+        cells[swapped] = ""
+        warn("row does not match the table header; the long text is taken as the title")
     title, aliases, problems = clean_title(title_raw)
     if not title:
         warn("table row has no paper title; skipped")
@@ -210,7 +227,7 @@ def parse_row(
     rl = assemble(found)
     for p in rl.problems:
         warn(p)
-    method = strip_markdown(cell("method")) or None
+    method = strip_markdown(method_raw) or None
     extra: list[tuple[str, str]] = []
     for i, role in enumerate(cols.roles):
         if role not in ("title", "method", "venue", "link") and cells[i].strip():

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..model import Venue, VenueKind, normalize_whitespace
 from .markdown_text import strip_html, strip_markdown
@@ -234,6 +235,7 @@ def _parse_part(text: str) -> _Part | None:
     return _Part(name, year, kind, findings, kind is W)
 
 
+@lru_cache(maxsize=8192)
 def parse_venue(raw: str | None) -> Venue | None:
     """A ``Venue`` for a venue cell or tag; None when the text is empty."""
     if raw is None:
@@ -241,7 +243,7 @@ def parse_venue(raw: str | None) -> Venue | None:
     text, _ = strip_html(raw.replace("<br>", " , ").replace("<br/>", " , "))
     text = strip_markdown(text)
     shown = normalize_whitespace(raw)
-    if not text:
+    if not text.strip(" ,;"):
         return None
     notes: list[str] = []
     for pattern, note in _NOTES:

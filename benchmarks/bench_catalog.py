@@ -1,0 +1,105 @@
+"""Catalog parse cost: both default lists, and synthetic lists 10x and 100x longer.
+
+Run: ``python benchmarks/bench_catalog.py``. Prints, per list and scale, the number of
+entries, the best-of-N time of ``parse_document`` and of ``build_catalog``, and the time
+per entry. Linear parsing shows as a flat per-entry time from 1x to 100x.
+
+The synthetic lists keep each list's structure and repeat every entry line k times with a
+unique arXiv id and title, so neither the memo caches nor dedup make copies cheaper.
+Caches are cleared before every timed run: the figures are cold parses.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from importlib import resources
+
+from pllm_sync.catalog import build_catalog, identity, links, markdown_text, parse_document, venues
+
+_ARXIV = re.compile(r"\d{4}\.\d{4,5}")
+# Paper links that carry a non-arXiv id (or none): replaced by a unique arXiv link per copy.
+_OTHER_PAPER = re.compile(
+    r"https?://(?:aclanthology\.org|openreview\.net|neurips\.cc|iclr\.cc|ieeexplore\.ieee\.org"
+    r"|dl\.acm\.org|dlnext\.acm\.org|proceedings\.neurips\.cc|ojs\.aaai\.org)[^)\s]*"
+)
+
+
+def clear_caches() -> None:
+    for fn in (
+        markdown_text.strip_markdown,
+        venues.parse_venue,
+        links.role_for,
+        identity.ids_from_url,
+    ):
+        fn.cache_clear()
+
+
+def best_of(n: int, fn: Callable[[], object]) -> float:
+    best = float("inf")
+    for _ in range(n):
+        clear_caches()
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def scaled(text: str, source: str, k: int) -> str:
+    """The list with every entry line repeated k times (unique id and title per copy)."""
+    if k == 1:
+        return text
+    doc = parse_document(text, source)
+    titles = {e.line: e.title for e in doc.entries}
+    out: list[str] = []
+    serial = 0
+    for lineno, line in enumerate(text.split("\n"), 1):
+        if lineno not in titles:
+            out.append(line)
+            continue
+        title = titles[lineno]
+        for j in range(k):
+            serial += 1
+            new_id = f"29{serial // 100000 % 100:02d}.{serial % 100000:05d}"
+            copy = _OTHER_PAPER.sub(f"https://arxiv.org/abs/{new_id}", line)
+            copy = _ARXIV.sub(new_id, copy)
+            if title in copy:
+                copy = copy.replace(title, f"{title} copy {j}", 1)
+            out.append(copy)
+    return "\n".join(out)
+
+
+def main() -> None:
+    print(
+        f"{'list':<16}{'scale':>6}{'entries':>9}{'parse ms':>10}{'us/entry':>10}"
+        f"{'build ms':>10}{'us/entry':>10}"
+    )
+    for source in ("jiahongliu21", "vanillacreamer"):
+        base = resources.files("pllm_sync").joinpath("data", "catalogs", f"{source}.md")
+        text = base.read_text(encoding="utf-8")
+        for k in (1, 10, 100):
+            big = scaled(text, source, k)
+            doc = parse_document(big, source)
+            n = len(doc.entries)
+            runs = 5 if k < 100 else 2
+            t_parse = best_of(runs, lambda big=big, source=source: parse_document(big, source))
+            t_build = best_of(runs, lambda doc=doc: build_catalog([doc]))
+            print(
+                f"{source:<16}{k:>5}x{n:>9}{t_parse * 1e3:>10.1f}{t_parse / n * 1e6:>10.1f}"
+                f"{t_build * 1e3:>10.1f}{t_build / n * 1e6:>10.1f}"
+            )
+    a = resources.files("pllm_sync").joinpath("data", "catalogs", "jiahongliu21.md")
+    b = resources.files("pllm_sync").joinpath("data", "catalogs", "vanillacreamer.md")
+    ta, tb = a.read_text(encoding="utf-8"), b.read_text(encoding="utf-8")
+    t_both = best_of(
+        5,
+        lambda: build_catalog(
+            [parse_document(ta, "jiahongliu21"), parse_document(tb, "vanillacreamer")]
+        ),
+    )
+    print(f"both default lists, parse + build: {t_both * 1e3:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
