@@ -124,11 +124,19 @@ def test_control_characters_and_mojibake() -> None:
     assert any("control characters" in w.message for w in doc.warnings)
 
 
-def test_unclosed_code_fence_is_reported() -> None:
-    text = "# L\n```\n+ **\\[2024 ACL\\]** Hidden. ([Paper](https://arxiv.org/abs/2401.00001))\n"
-    doc = parse_document(text, "t")
-    assert doc.entries == []
-    assert any("never closed" in w.message for w in doc.warnings)
+def test_unclosed_code_fence_and_comment_are_reported() -> None:
+    entry = "+ **\\[2024 ACL\\]** Hidden. ([Paper](https://arxiv.org/abs/2401.00001))\n"
+    for opener in ("```", "<!-- start"):
+        doc = parse_document(f"# L\n{opener}\n{entry}", "t")
+        assert doc.entries == []
+        assert any("never closed" in w.message for w in doc.warnings)
+
+
+def test_unclosed_html_table_ends_at_a_blank_line() -> None:
+    text = '# L\n<table>\n<tr><td><a href="#x">X</a>\n\n' + (
+        "+ **\\[2024 ACL\\]** Visible. ([Paper](https://arxiv.org/abs/2401.00001))\n"
+    )
+    assert [e.title for e in parse_document(text, "t").entries] == ["Visible"]
 
 
 _FRAGMENTS = st.sampled_from(

@@ -97,7 +97,9 @@ def parse_document(text: str, source: str) -> ParsedDocument:
             table = None
             continue
         if in_html_table:
-            if _HTML_TABLE_CLOSE.search(line):
+            # As in CommonMark, an HTML block ends at its closing tag or at a blank line,
+            # so a table that is never closed cannot hide the rest of the file.
+            if _HTML_TABLE_CLOSE.search(line) or not stripped:
                 in_html_table = False
             continue
         if not stripped:
@@ -173,6 +175,8 @@ def parse_document(text: str, source: str) -> ParsedDocument:
             entries.append(entry)
     if fence is not None:
         warn(n, "code block is never closed; the rest of the file was not read")
+    if in_comment:
+        warn(n, "HTML comment '<!--' is never closed; the rest of the file was not read")
     root = headings.root_name
     fixed: list[Entry] = []
     for e in entries:
