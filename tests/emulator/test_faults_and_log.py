@@ -157,3 +157,32 @@ def test_direct_state_access_follows_web_rules(zotero_emulator: ZoteroEmulator) 
     with pytest.raises(ValueError, match="not a valid field"):
         emu.create_item({"itemType": "note", "title": "x"})
     assert emu.bump_library_version() == emu.library_version()
+
+
+def test_concurrent_writers_get_distinct_versions(zotero_emulator: ZoteroEmulator) -> None:
+    """One lock around library mutations: parallel batches never share or lose a version."""
+    import threading
+
+    import httpx2
+
+    url = zotero_emulator.base_url + "/users/1/items"
+    versions: list[int] = []
+    lock = threading.Lock()
+
+    def writer() -> None:
+        with httpx2.Client(trust_env=False) as c:
+            for _ in range(5):
+                report = c.post(
+                    url, json=[{"itemType": "book"}] * 4, headers={"Zotero-API-Key": "TESTKEY"}
+                ).json()
+                with lock:
+                    versions.extend(o["version"] for o in report["successful"].values())
+
+    threads = [threading.Thread(target=writer) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(versions) == list(range(1, 81))
+    assert len(zotero_emulator.get_items()) == 80
+    assert zotero_emulator.library_version() == 80

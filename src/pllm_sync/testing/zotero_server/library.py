@@ -18,7 +18,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -282,11 +282,10 @@ class Report:
         }
 
 
-def new_key(existing: Iterable[str]) -> str:
-    taken = set(existing)
+def new_key(existing: Container[str]) -> str:
     while True:
         key = "".join(secrets.choice(KEY_ALPHABET) for _ in range(8))
-        if key not in taken:
+        if key not in existing:
             return key
 
 

@@ -260,9 +260,11 @@ def select(
         if params.keys is not None and record.key not in params.keys:
             continue
         if kind == "items":
-            if any(not _match_item_type(data, spec) for spec in params.item_types):
+            if params.item_types and not all(
+                _match_item_type(data, spec) for spec in params.item_types
+            ):
                 continue
-            if any(not _match_tag(data, spec) for spec in params.tags):
+            if params.tags and not all(_match_tag(data, spec) for spec in params.tags):
                 continue
             if params.q and not _match_q(data, params.q, params.qmode, title_fields or set()):
                 continue

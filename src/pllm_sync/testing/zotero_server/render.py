@@ -153,7 +153,23 @@ class Renderer:
             }
         return links
 
-    def item(self, lib: Library, record: Record, *, fresh: bool = False) -> Json:
+    def child_counts(self, lib: Library) -> dict[str, int]:
+        """Non-trashed children per parent key, computed once per listing."""
+        counts: dict[str, int] = {}
+        for r in lib.items.values():
+            parent = r.data.get("parentItem")
+            if parent and not r.data.get("deleted"):
+                counts[parent] = counts.get(parent, 0) + 1
+        return counts
+
+    def item(
+        self,
+        lib: Library,
+        record: Record,
+        *,
+        fresh: bool = False,
+        child_counts: dict[str, int] | None = None,
+    ) -> Json:
         data = record.data
         parent = data.get("parentItem")
         meta: Json = {}
@@ -170,9 +186,8 @@ class Renderer:
                 # A just-created item without a date reports parsedDate false in the write
                 # report (recorded in web-library test-user-add-new-item.json).
                 meta["parsedDate"] = False
-            meta["numChildren"] = sum(
-                1 for r in self.state.children_of(lib, record.key) if not r.data.get("deleted")
-            )
+            counts = child_counts if child_counts is not None else self.child_counts(lib)
+            meta["numChildren"] = counts.get(record.key, 0)
         elif item_type == "note" or data.get("contentType") in (
             "application/pdf",
             "application/epub+zip",
@@ -221,9 +236,17 @@ class Renderer:
             "data": record.data,
         }
 
-    def render(self, kind: str, lib: Library, record: Record, *, fresh: bool = False) -> Json:
+    def render(
+        self,
+        kind: str,
+        lib: Library,
+        record: Record,
+        *,
+        fresh: bool = False,
+        child_counts: dict[str, int] | None = None,
+    ) -> Json:
         if kind == "items":
-            return self.item(lib, record, fresh=fresh)
+            return self.item(lib, record, fresh=fresh, child_counts=child_counts)
         if kind == "collections":
             return self.collection(lib, record)
         return self.search(lib, record)

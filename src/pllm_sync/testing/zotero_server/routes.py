@@ -483,7 +483,8 @@ class Api:
         if params.format == "keys":
             text = "\n".join(r.key for r in page) + "\n"
             return Response(200, text.encode(), {"Content-Type": "text/plain", **headers})
-        body = [self.renderer.render(kind, lib, r) for r in page]
+        counts = self.renderer.child_counts(lib) if kind == "items" else None
+        body = [self.renderer.render(kind, lib, r, child_counts=counts) for r in page]
         return Response(200, dumps(body), {"Content-Type": "application/json", **headers})
 
     def _single(self, req: Request, auth: Auth, lib: Library, kind: str, key: str) -> Response:
@@ -624,8 +625,10 @@ class Api:
                 continue
             if result.changed:
                 record = lib.objects[kind][result.key]
+                # A just-created object cannot have children yet: skip the scan.
+                counts: dict[str, int] | None = {} if result.created else None
                 report.successful[name] = self.renderer.render(
-                    kind, lib, record, fresh=result.created
+                    kind, lib, record, fresh=result.created, child_counts=counts
                 )
                 report.success[name] = result.key
             else:
