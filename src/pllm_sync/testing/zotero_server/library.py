@@ -94,6 +94,8 @@ def normalize_timestamp(name: str, value: object) -> str:
     API's ``YYYY-MM-DDThh:mm:ssZ``."""
     if not isinstance(value, str):
         raise ObjectError(400, f"'{name}' must be a string")
+    if value.strip() == "CURRENT_TIMESTAMP":
+        return now_iso()
     match = _SQL_DATE_RE.match(value.strip())
     if not match:
         raise ObjectError(
