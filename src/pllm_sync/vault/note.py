@@ -140,12 +140,20 @@ def raw_record(values: dict[str, Any], notes: str) -> Record:
     return rec
 
 
+def canonical_raw(raw: Record) -> Record:
+    """``raw`` with every field but ``sections`` normalised; ``sections`` stays a tuple of
+    raw entries. Scans cache this form, so a warm scan only has to resolve sections."""
+    rec = normalize_record({k: v for k, v in raw.items() if k != "sections"})
+    rec["sections"] = tuple(raw.get("sections") or ())
+    return rec
+
+
 def resolve_sections(raw: Record, key_for: Callable[[str], str | None]) -> Record:
-    """The canonical record: raw section entries mapped to section keys, all fields
-    normalised (see ``sync/record.py``)."""
+    """The canonical record (see ``sync/record.py``): raw section entries mapped to section
+    keys. ``raw`` must come from :func:`canonical_raw`."""
     rec = dict(raw)
     rec["sections"] = frozenset(k for k in (key_for(s) for s in raw.get("sections", ())) if k)
-    return normalize_record(rec)
+    return rec
 
 
 @dataclass
@@ -182,7 +190,7 @@ def parse_note(text: str, *, quick: bool = False) -> ParsedNote:
         doc=doc,
         parts=parts,
         pllm_id=pid or None,
-        raw=raw_record(values, body_mod.notes_of(parts)),
+        raw=canonical_raw(raw_record(values, body_mod.notes_of(parts))),
         zotero_key=zotero_key_of(values.get("zotero")),
         conflict_flag=values.get(CONFLICT_KEY) is True,
     )

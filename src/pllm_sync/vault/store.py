@@ -26,7 +26,7 @@ from typing import Any
 
 from ..config import VaultConfig
 from ..errors import VaultError
-from ..model import Paper, Section, SectionPath
+from ..model import Paper, Section, SectionPath, normalize_whitespace
 from ..progress import progress as progress_bar
 from ..sync.record import SYNCED_FIELDS, Record, normalize_record, section_key
 from . import body as body_mod
@@ -136,7 +136,10 @@ class NoteStat:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> NoteStat:
-        return cls(**data)
+        stat = cls(**data)
+        if stat.record is not None:
+            stat = replace(stat, record=note_mod.canonical_raw(stat.record))
+        return stat
 
 
 @dataclass
@@ -232,11 +235,11 @@ class VaultStore:
 
     # --- scanning -------------------------------------------------------------------------
 
-    def _walk(self) -> list[tuple[str, Path]]:
+    def _walk(self) -> list[tuple[str, str]]:
         """Every markdown file that may be a note, sorted by relative path. Hidden folders
         (``.obsidian``, ``.trash``, ``.git``, our trash), symlinks and litter are skipped."""
-        out: list[tuple[str, Path]] = []
-        stack = [(self.root, "")]
+        out: list[tuple[str, str]] = []
+        stack: list[tuple[str | Path, str]] = [(self.root, "")]
         while stack:
             folder, prefix = stack.pop()
             try:
@@ -252,9 +255,9 @@ class VaultStore:
                 if entry.is_dir():
                     if name.startswith(".") or rel == self._trash_rel:
                         continue
-                    stack.append((Path(entry.path), rel + "/"))
+                    stack.append((entry.path, rel + "/"))
                 elif name.endswith(".md") and not is_litter(name):
-                    out.append((rel, Path(entry.path)))
+                    out.append((rel, entry.path))
         out.sort(key=lambda item: item[0])
         return out
 
@@ -277,7 +280,7 @@ class VaultStore:
             prev = previous.get(rel)
             if prev is not None and prev.trusted:
                 try:
-                    st = path.stat()
+                    st = os.stat(path)
                 except FileNotFoundError:
                     continue
                 if st.st_size == prev.size and st.st_mtime_ns == prev.mtime_ns:
@@ -290,7 +293,7 @@ class VaultStore:
         self._collect(result)
         return result
 
-    def _read_stat(self, rel: str, path: Path, now: int) -> NoteStat | None:
+    def _read_stat(self, rel: str, path: str, now: int) -> NoteStat | None:
         try:
             with open(path, "rb") as fh:
                 st = os.fstat(fh.fileno())
@@ -343,7 +346,7 @@ class VaultStore:
             return replace(base, kind="index", section_key=section.strip())
         if in_papers and parsed.is_candidate:
             rec = dict(parsed.raw)
-            rec["title"] = rec["title"] or PurePosixPath(rel).stem
+            rec["title"] = rec["title"] or normalize_whitespace(PurePosixPath(rel).stem)
             return replace(base, kind="candidate", record=rec)
         return base
 
@@ -419,7 +422,7 @@ class VaultStore:
         parsed = self._parse(rel, data)
         raw = parsed.raw
         if parsed.pllm_id is None and not raw.get("title"):
-            raw = {**raw, "title": PurePosixPath(rel).stem}
+            raw = {**raw, "title": normalize_whitespace(PurePosixPath(rel).stem)}
         return NoteInfo(
             path=rel,
             pllm_id=parsed.pllm_id,
