@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import PurePosixPath
+from typing import Any
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
@@ -58,7 +59,8 @@ class VaultSignal(FileSystemEventHandler):
             return True
 
 
-def start_observer(root: str, handler: VaultSignal) -> Observer:  # type: ignore[valid-type]
+def start_observer(root: str, handler: VaultSignal) -> Any:
+    """Start watchdog's platform observer (inotify, FSEvents, ...) on the vault."""
     obs = Observer()
     obs.schedule(handler, root, recursive=True)
     obs.start()

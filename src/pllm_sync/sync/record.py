@@ -143,6 +143,27 @@ def normalize_record(rec: Record) -> Record:
     return out
 
 
+_DEFAULTS: dict[str, Any] = {
+    "tags": frozenset(),
+    "sections": frozenset(),
+    "authors": (),
+    "notes": "",
+    "catalog": "listed",
+}
+
+
+def complete_record(rec: Record) -> Record:
+    """Every synced field present (absent ones at their empty value), so a base stored after
+    a first import compares equal to what the adapters read back later."""
+    out = dict(rec)
+    for k in SYNCED_FIELDS:
+        if k not in out:
+            out[k] = _DEFAULTS.get(k)
+    if out.get("title") is None:
+        out["title"] = ""
+    return out
+
+
 def record_from_paper(paper: Paper, *, removed: bool = False) -> Record:
     """The catalog's view of a paper: catalog fields, sections and the listed/removed flag."""
     return normalize_record(

@@ -1,0 +1,59 @@
+"""``pllm-sync watch``: keep Zotero and the vault in step until stopped."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "watch",
+        help="run as a daemon: sync vault edits, Zotero changes and new "
+        "catalog papers as they happen",
+    )
+    p.add_argument("--zotero", choices=("config", "sandbox", "off"), default="config")
+    p.add_argument("--max-seconds", type=float, help="stop after this long (for scripts/tests)")
+    p.add_argument("--max-passes", type=int, help="stop after this many sync passes")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..daemon.loop import WatchLoop
+    from ..daemon.watcher import VaultSignal, start_observer
+    from ..runtime import open_runtime
+    from ..sync.engine import RunOptions, SyncEngine
+
+    mode = None if args.zotero == "config" else args.zotero
+    with open_runtime(args.config, zotero_mode=mode) as rt:
+        rt.state.acquire_lock("watch")
+        try:
+            engine = SyncEngine(rt.config, rt.state, rt.vault, rt.zotero)
+            if not rt.vault.exists():
+                rt.vault.ensure(from_template=True)
+            sig = VaultSignal(str(rt.vault.root))
+            observer = start_observer(str(rt.vault.root), sig)
+
+            def one_pass(pull: bool, reason: str) -> None:
+                res = engine.run(RunOptions(pull_catalog=pull, show_progress=False))
+                changed = {k: v for k, v in res.applied.items() if v}
+                if changed:
+                    log.warning("watch (%s): %s", reason, changed)
+                else:
+                    log.info("watch (%s): nothing to do", reason)
+
+            loop = WatchLoop(rt.config.watch, sig, one_pass)
+            loop.install_signal_handlers()
+            print(f"watching {rt.vault.root} (Ctrl-C to stop)", flush=True)
+            try:
+                stats = loop.run(max_seconds=args.max_seconds, max_passes=args.max_passes)
+            finally:
+                observer.stop()
+                observer.join(timeout=5)
+            print(f"stopped after {stats.passes} passes ({stats.failures} failed)")
+        finally:
+            rt.state.release_lock()
+    return 0

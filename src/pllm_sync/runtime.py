@@ -1,0 +1,96 @@
+"""Build the objects a command needs from the config: state DB, vault store, Zotero store.
+
+Also the ``--zotero sandbox`` mode: a persistent local library served by the bundled emulator
+(SQLite under the user data dir), so a new user can try the full round trip offline.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from .config import Config, ZoteroConfig, load_config
+from .credentials import get_api_key
+from .paths import app_dirs
+from .sync.state import StateDB, default_state_path
+from .vault.store import VaultStore
+from .zotero.store import ZoteroStore
+
+log = logging.getLogger(__name__)
+
+SANDBOX_USER = 1
+
+
+@dataclass
+class Runtime:
+    config: Config
+    state: StateDB
+    vault: VaultStore
+    zotero: ZoteroStore | None
+    sandbox_url: str | None = None
+
+
+def _sandbox_key(path: Path) -> str:
+    """A per-install random key for the sandbox library (never a real Zotero key)."""
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    key = secrets.token_urlsafe(18)[:24]
+    path.write_text(key, encoding="utf-8")
+    path.chmod(0o600)
+    return key
+
+
+@contextmanager
+def sandbox_zotero(cfg: Config) -> Iterator[tuple[ZoteroConfig, str]]:
+    """Serve a persistent sandbox library with the bundled emulator for the duration."""
+    from .testing.zotero_server import ZoteroEmulator
+
+    dirs = app_dirs().ensure()
+    key = _sandbox_key(dirs.data / "sandbox.key")
+    emu = ZoteroEmulator(
+        port=0,
+        user_id=SANDBOX_USER,
+        api_key=key,
+        db_path=dirs.data / "sandbox-zotero.sqlite3",
+        username="sandbox",
+    )
+    emu.start()
+    try:
+        log.info("sandbox Zotero library at %s (data in %s)", emu.base_url, dirs.data)
+        zcfg = replace(
+            cfg.zotero, library_id=str(SANDBOX_USER), library_type="user", endpoint=emu.base_url
+        )
+        yield zcfg, key
+    finally:
+        emu.stop()
+
+
+@contextmanager
+def open_runtime(
+    config_path: str | None, *, zotero_mode: str | None = None, vault_only: bool = False
+) -> Iterator[Runtime]:
+    """Load the config and open everything a sync run needs; close it all afterwards."""
+    cfg = load_config(config_path)
+    state_path = default_state_path(cfg)
+    state_path.parent.mkdir(parents=True, exist_ok=True)
+    with StateDB.open(state_path) as state:
+        vault = VaultStore(cfg.vault, cfg.zotero.library_type, cfg.zotero.library_id)
+        if zotero_mode == "sandbox":
+            with sandbox_zotero(cfg) as (zcfg, key):
+                cfg = replace(cfg, zotero=zcfg)
+                vault = VaultStore(cfg.vault, zcfg.library_type, zcfg.library_id)
+                yield Runtime(cfg, state, vault, _zotero_store(zcfg, key), zcfg.endpoint)
+            return
+        zotero = None
+        if cfg.zotero.configured and not vault_only and zotero_mode != "off":
+            api_key = get_api_key(cfg.zotero.library_type, str(cfg.zotero.library_id))
+            zotero = _zotero_store(cfg.zotero, api_key or "")
+        yield Runtime(cfg, state, vault, zotero)
+
+
+def _zotero_store(zcfg: ZoteroConfig, key: str) -> ZoteroStore:
+    return ZoteroStore(zcfg, key)

@@ -1,0 +1,882 @@
+"""The sync engine: the only place that sees the catalog, Zotero and the vault at once.
+
+One run is: read every side (catalog, Zotero change feed, vault scan), build a ``Plan`` by
+merging each paper three-way against its base, check the guards, then apply the plan side by
+side and commit each paper's new base only after its side effects landed. A crash anywhere
+leaves the state at the last committed base; the next run re-reads both sides, finds what the
+crashed run already wrote by its ``pllm-sync-id``, and converges without duplicates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ..catalog import load_catalog
+from ..config import Config
+from ..errors import SafetyAbort
+from ..model import Catalog, Paper, PaperIds, paper_id_for
+from ..progress import progress
+from ..vault.body import ManagedContent
+from ..vault.store import NoteInfo, NoteStat, VaultScan, VaultStore
+from ..zotero import mapping as zmap
+from ..zotero.store import ItemChange, NewItem, NoteUpsert, ZoteroSnapshot, ZoteroStore
+from .merge import MergeResult, merge_paper
+from .plan import ConflictNote, Plan
+from .record import (
+    SYNCED_FIELDS,
+    Record,
+    complete_record,
+    normalize_record,
+    record_from_paper,
+    section_key,
+    section_path,
+)
+from .state import LibraryRef, PaperState, ScanEntry, SourceMeta, StateDB
+
+log = logging.getLogger(__name__)
+
+SECTION_MAP_SUFFIX = "#sections"
+"""State key suffix for the section-key -> collection-key map kept next to the slug map."""
+
+
+@dataclass
+class RunOptions:
+    pull_catalog: bool = True
+    dry_run: bool = False
+    show_progress: bool | None = None
+
+
+@dataclass
+class PaperView:
+    """Everything known about one paper before merging."""
+
+    pid: str
+    paper: Paper | None = None
+    catalog: Record | None = None
+    state: PaperState | None = None
+    zitem: dict[str, Any] | None = None
+    zchildren: list[dict[str, Any]] = field(default_factory=list)
+    zrecord: Record | None = None
+    zotero_gone: str | None = None  # "trashed" | "deleted"
+    note: NoteInfo | None = None
+    vault_gone: bool = False
+    user_added: str | None = None  # "vault" | "zotero" when a user created it by hand
+
+    @property
+    def title(self) -> str:
+        for rec in (
+            self.catalog,
+            self.zrecord,
+            self.note.record if self.note else None,
+            self.state.base if self.state else None,
+        ):
+            if rec and rec.get("title"):
+                return str(rec["title"])
+        return self.pid
+
+
+@dataclass
+class Decision:
+    view: PaperView
+    result: MergeResult | None
+    zotero: str | None = None  # create | update | trash | restore
+    vault: str | None = None  # create | update | trash
+    retire: bool = False  # forget the paper's live copies (deleted on purpose on one side)
+
+
+@dataclass
+class RunResult:
+    plan: Plan
+    applied: dict[str, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    run_id: int | None = None
+    dry_run: bool = False
+    requests: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "dry_run": self.dry_run,
+            "plan": self.plan.to_json(),
+            "applied": self.applied,
+            "errors": self.errors,
+            "run_id": self.run_id,
+            "zotero_requests": self.requests,
+        }
+
+
+def _item_mtime(item: dict[str, Any] | None) -> float | None:
+    """Seconds since the epoch of an item's ``dateModified`` (for the ``newest`` policy)."""
+    if not item or not item.get("dateModified"):
+        return None
+    import datetime as dt
+
+    try:
+        return dt.datetime.fromisoformat(
+            str(item["dateModified"]).replace("Z", "+00:00")
+        ).timestamp()
+    except ValueError:
+        return None
+
+
+def _differs(a: Record | None, b: Record | None) -> bool:
+    if a is None or b is None:
+        return a is not b
+    return any(a.get(k) != b.get(k) for k in SYNCED_FIELDS if k in a or k in b)
+
+
+class SyncEngine:
+    """Wires state, catalog, Zotero store and vault store into one run."""
+
+    def __init__(
+        self,
+        config: Config,
+        state: StateDB,
+        vault: VaultStore,
+        zotero: ZoteroStore | None,
+        catalog_loader: Callable[..., Catalog] = load_catalog,
+    ) -> None:
+        self.cfg = config
+        self.state = state
+        self.vault = vault
+        self.zotero = zotero
+        self.catalog_loader = catalog_loader
+        self.lib = LibraryRef.from_config(config.zotero) if zotero else None
+
+    # ------------------------------------------------------------------ reading
+
+    def _load_catalog(self) -> Catalog:
+        catalog = self.catalog_loader(self.cfg.catalog)
+        for w in catalog.warnings:
+            log.info("catalog: %s", w)
+        for f in getattr(catalog, "fetches", []):
+            if f.origin in ("bundled", "cache"):
+                log.warning("catalog %s: using the %s copy (%s)", f.name, f.origin, f.location)
+            self.state.set_source_meta(
+                SourceMeta(
+                    name=f.name,
+                    etag=f.etag,
+                    last_modified=f.last_modified,
+                    sha256=hashlib.sha256(f.text.encode("utf-8")).hexdigest(),
+                    fetched_at=f.fetched_at,
+                )
+            )
+        return catalog
+
+    def _guard_vault(self, papers: dict[str, PaperState]) -> None:
+        """Abort before any change when the vault vanished or was emptied under us."""
+        had_notes = sum(1 for p in papers.values() if p.note_path)
+        if not had_notes:
+            return
+        if not self.vault.exists():
+            raise SafetyAbort(
+                f"the vault at {self.vault.root} is missing, but the last sync left "
+                f"{had_notes} notes there",
+                hint="mount or restore the vault (or fix vault.path) and run again; to start "
+                "over, delete the state database shown by `pllm-sync status`",
+            )
+        papers_dir = self.vault.papers_dir
+        if not papers_dir.is_dir() or not any(papers_dir.iterdir()):
+            raise SafetyAbort(
+                f"the papers folder {papers_dir} is empty or missing, but the last sync left "
+                f"{had_notes} notes there",
+                hint="restore the notes (or fix vault.papers_folder); nothing was changed",
+            )
+
+    def _scan_vault(self, show: bool | None) -> VaultScan:
+        previous: dict[str, NoteStat] = {}
+        for e in self.state.get_scan_cache().values():
+            if e.record is not None:
+                try:
+                    previous[e.relpath] = NoteStat(**e.record)
+                except TypeError:  # a cache row from an older version: just re-read the file
+                    continue
+        scan = self.vault.scan(previous, progress=bool(show))
+        for prob in scan.problems:
+            log.warning("vault: %s", prob)
+        return scan
+
+    # ------------------------------------------------------------------ collecting
+
+    def _collect(
+        self,
+        catalog: Catalog | None,
+        scan: VaultScan,
+        snap: ZoteroSnapshot | None,
+        cpaths: dict[str, tuple[str, ...]],
+        papers: dict[str, PaperState],
+    ) -> dict[str, PaperView]:
+        views: dict[str, PaperView] = {}
+
+        def view(pid: str) -> PaperView:
+            v = views.get(pid)
+            if v is None:
+                v = views[pid] = PaperView(pid=pid, state=papers.get(pid))
+            return v
+
+        for pid, st in papers.items():
+            view(pid)
+            if catalog is None and st.catalog_base is not None:
+                views[pid].catalog = st.catalog_base
+        if catalog is not None:
+            listed = set()
+            for paper in catalog.papers:
+                v = view(paper.id)
+                v.paper = paper
+                v.catalog = record_from_paper(paper)
+                listed.add(paper.id)
+            for pid, st in papers.items():
+                if pid not in listed and st.catalog_base is not None:
+                    tomb = dict(st.catalog_base)
+                    tomb["catalog"] = "removed"
+                    views[pid].catalog = tomb
+
+        # Zotero: changed items from the feed; unchanged ones are at their base.
+        if snap is not None:
+            key_to_pid = {st.zotero_key: pid for pid, st in papers.items() if st.zotero_key}
+            children: dict[str, list[dict[str, Any]]] = {}
+            for data in snap.items.values():
+                parent = data.get("parentItem")
+                if parent:
+                    children.setdefault(parent, []).append(data)
+            for key, data in snap.items.items():
+                if data.get("parentItem") or data.get("itemType") in (
+                    "note",
+                    "attachment",
+                    "annotation",
+                ):
+                    continue
+                item_pid = zmap.item_pllm_id(data) or key_to_pid.get(key)
+                if item_pid is None:
+                    item_pid = self._user_added_zotero(data, cpaths)
+                    if item_pid is None:
+                        continue
+                    view(item_pid).user_added = "zotero"
+                v = view(item_pid)
+                if v.zitem is not None:
+                    keep_new = bool(v.state and v.state.zotero_key == key) or (
+                        bool(v.zitem.get("deleted")) and not data.get("deleted")
+                    )
+                    log.warning(
+                        "zotero: two items carry pllm-sync id %s (%s, %s)",
+                        item_pid,
+                        v.zitem.get("key"),
+                        key,
+                    )
+                    if not keep_new:
+                        continue
+                    v.zotero_gone = None
+                v.zitem = data
+                v.zchildren = children.get(key, [])
+                if data.get("deleted"):
+                    v.zotero_gone = "trashed"
+                else:
+                    note_key = v.state.zotero_note_key if v.state else None
+                    v.zrecord = zmap.item_to_record(data, v.zchildren, cpaths, note_key=note_key)
+            for key in snap.deleted_items:
+                gone_pid = key_to_pid.get(key)
+                if gone_pid and views[gone_pid].zitem is None:
+                    views[gone_pid].zotero_gone = "deleted"
+            for pid, st in papers.items():
+                v = views[pid]
+                if v.zitem is None and v.zotero_gone is None and st.zotero_key:
+                    if snap.full:
+                        v.zotero_gone = "deleted"  # a full listing without it: it is gone
+                    elif st.base is not None:
+                        v.zrecord = st.base
+
+        # Vault: the scan sees every note (cached when unchanged).
+        for pid, note in scan.notes.items():
+            v = view(pid)
+            v.note = note
+        for note in scan.new_notes:
+            new_pid = self._user_added_note_id(note)
+            if new_pid is None:
+                continue
+            v = view(new_pid)
+            if v.note is None:
+                v.note = note
+                v.user_added = v.user_added or "vault"
+        for pid, st in papers.items():
+            v = views[pid]
+            if v.note is None and st.note_path:
+                v.vault_gone = True
+        return views
+
+    @staticmethod
+    def _ids_from_record(rec: Record) -> PaperIds:
+        return PaperIds(arxiv=rec.get("arxiv"), doi=rec.get("doi"))
+
+    def _user_added_note_id(self, note: NoteInfo) -> str | None:
+        rec = note.record
+        title = rec.get("title") or note.path.rsplit("/", 1)[-1].removesuffix(".md")
+        if not (rec.get("arxiv") or rec.get("doi") or rec.get("url")):
+            return None
+        return paper_id_for(self._ids_from_record(rec), str(title))
+
+    def _user_added_zotero(
+        self, data: dict[str, Any], cpaths: dict[str, tuple[str, ...]]
+    ) -> str | None:
+        """An item a user filed into one of our collections by hand becomes a paper."""
+        if data.get("itemType") in ("note", "attachment", None) or data.get("deleted"):
+            return None
+        if not any(c in cpaths for c in data.get("collections", [])):
+            return None
+        rec = zmap.item_to_record(data, [], cpaths)
+        return paper_id_for(self._ids_from_record(rec), str(rec.get("title") or data["key"]))
+
+    # ------------------------------------------------------------------ planning
+
+    def _decide(self, v: PaperView, plan: Plan) -> Decision:
+        st = v.state
+        base = st.base if st else None
+        zside = self.zotero is not None
+        vrec = v.note.record if v.note else None
+        # A paper deleted on purpose earlier stays retired unless the catalog revives it.
+        if (
+            st
+            and base is not None
+            and not st.zotero_key
+            and not st.note_path
+            and v.zitem is None
+            and v.note is None
+        ):
+            return Decision(v, None)
+
+        # Deletions: modify beats delete.
+        if v.vault_gone and self.cfg.sync.on_vault_delete == "zotero-trash" and zside:
+            if v.zrecord is not None and not _differs(v.zrecord, base):
+                plan.add("zotero", "trash", v.pid, v.title, reason="note deleted in the vault")
+                return Decision(v, None, zotero="trash", retire=True)
+            if v.zrecord is not None:
+                plan.warnings.append(
+                    f"{v.pid}: note deleted in the vault but the Zotero item "
+                    "changed since; keeping both (modify beats delete)"
+                )
+        elif v.vault_gone:
+            return Decision(v, None, retire=True)
+        if v.zotero_gone and self.cfg.sync.on_zotero_trash == "vault-trash":
+            if v.note is not None and not _differs(vrec, base):
+                plan.add("vault", "trash", v.pid, v.title, reason=f"item {v.zotero_gone} in Zotero")
+                return Decision(v, None, vault="trash", retire=True)
+            if v.note is not None:
+                plan.warnings.append(
+                    f"{v.pid}: item {v.zotero_gone} in Zotero but the note "
+                    "changed since; restoring the item (modify beats delete)"
+                )
+        elif v.zotero_gone:
+            return Decision(v, None, retire=True)
+
+        zrec = v.zrecord if zside else (base if base is not None else None)
+        if zside and v.zotero_gone:
+            zrec = None
+        vr = None if v.vault_gone else vrec
+        mtime_v = v.note.mtime_ns / 1e9 if v.note else None
+        result = merge_paper(
+            base=base,
+            catalog=v.catalog,
+            catalog_base=st.catalog_base if st else None,
+            zotero=zrec if zside else (base or v.catalog),
+            vault=vr,
+            policy=self.cfg.sync.conflict,  # type: ignore[arg-type]
+            zotero_mtime=_item_mtime(v.zitem),
+            vault_mtime=mtime_v,
+        )
+        d = Decision(v, result)
+        if zside:
+            if zrec is None:
+                kind = "restore" if v.zotero_gone == "trashed" else "create"
+                d.zotero = kind
+                plan.add("zotero", kind, v.pid, v.title, result.merged)
+            elif result.to_zotero or v.user_added == "zotero":
+                d.zotero = "update"
+                kind = "tombstone" if result.to_zotero.get("catalog") == "removed" else "update"
+                plan.add("zotero", kind, v.pid, v.title, result.to_zotero, zrec)
+        if vr is None:
+            d.vault = "create"
+            plan.add("vault", "create", v.pid, v.title, result.merged)
+        elif result.to_vault or v.user_added == "vault" or self._conflict_flag_changes(v, result):
+            d.vault = "update"
+            kind = "tombstone" if result.to_vault.get("catalog") == "removed" else "update"
+            plan.add("vault", kind, v.pid, v.title, result.to_vault, vr)
+        for c in result.conflicts:
+            plan.conflicts.append(ConflictNote(v.pid, v.title, c.field, c.base, c.zotero, c.vault))
+        return d
+
+    def _conflict_flag_changes(self, v: PaperView, result: MergeResult) -> bool:
+        if v.note is None:
+            return False
+        want = bool(result.open_fields) or self._has_open_conflicts(v.pid)
+        return bool(v.note.conflict_flag) != want
+
+    def _has_open_conflicts(self, pid: str) -> bool:
+        return any(c.pllm_id == pid for c in self._open_conflicts)
+
+    def _guard_deletes(self, plan: Plan, total: int) -> None:
+        removing = sum(1 for a in plan.actions if a.kind == "trash")
+        if not removing:
+            return
+        limit = self.cfg.sync.max_delete
+        pct = 100.0 * removing / max(total, 1)
+        if removing > limit or pct > self.cfg.sync.max_delete_percent:
+            raise SafetyAbort(
+                f"this run would move {removing} of {total} papers to the trash "
+                f"({pct:.0f}%), above the limit (sync.max_delete={limit}, "
+                f"sync.max_delete_percent={self.cfg.sync.max_delete_percent:g})",
+                hint="check whether notes or items vanished by accident; if the deletions "
+                "are intended, raise the limits in the config for one run",
+            )
+
+    # ------------------------------------------------------------------ running
+
+    def run(self, opts: RunOptions) -> RunResult:
+        papers = self.state.all_papers()
+        self._open_conflicts = self.state.list_conflicts(open_only=True)
+        catalog = self._load_catalog() if opts.pull_catalog else None
+        self._guard_vault(papers)
+        if not self.vault.exists() and not opts.dry_run:
+            self.vault.ensure(from_template=True)
+
+        snap: ZoteroSnapshot | None = None
+        mapping: dict[str, str] = {}
+        section_map: dict[str, str] = {}
+        plan = Plan()
+        if self.zotero is not None and self.lib is not None:
+            self.zotero.check_access(write=not opts.dry_run)
+            known = self.state.get_collection_keys(self.lib)
+            section_map = self._section_map_load()
+            if catalog is not None:
+                if opts.dry_run:
+                    missing = [
+                        n for n in catalog.section_nodes() if section_key(n.path) not in section_map
+                    ]
+                    plan.collections_to_create = len(missing) + (0 if known else 1)
+                    mapping = known
+                else:
+                    mapping = self.zotero.ensure_collections(catalog.taxonomies, known)
+                    section_map = {
+                        section_key(path): key
+                        for key, path in self.zotero.collection_paths(mapping).items()
+                    }
+                    with self.state.transaction():
+                        self.state.set_collection_keys(self.lib, mapping)
+                        self._section_map_save(section_map)
+            else:
+                mapping = known
+            since = self.state.get_library_version(self.lib)
+            snap = self.zotero.read(since if papers else None)
+        cpaths = {k: section_path(s) for s, k in section_map.items()}
+
+        scan = self._scan_vault(opts.show_progress)
+        views = self._collect(catalog, scan, snap, cpaths, papers)
+        decisions = [self._decide(v, plan) for v in views.values()]
+        self._guard_deletes(plan, len(views))
+
+        result = RunResult(plan=plan, dry_run=opts.dry_run)
+        if opts.dry_run:
+            return result
+        run_id = self.state.start_run("pull" if opts.pull_catalog else "sync", plan.counts())
+        result.run_id = run_id
+        try:
+            self._apply(decisions, catalog, snap, section_map, scan, result, opts)
+        except Exception as exc:
+            self.state.finish_run(run_id, "failed", {**result.applied, "error": str(exc)})
+            raise
+        self.state.finish_run(run_id, "ok" if not result.errors else "failed", result.applied)
+        if self.zotero is not None:
+            result.requests = self.zotero.request_count
+        return result
+
+    # ------------------------------------------------------------------ section maps
+
+    def _section_map_load(self) -> dict[str, str]:
+        assert self.lib is not None
+        return self.state.get_collection_keys(
+            replace(self.lib, library_id=self.lib.library_id + SECTION_MAP_SUFFIX)
+        )
+
+    def _section_map_save(self, smap: dict[str, str]) -> None:
+        assert self.lib is not None
+        self.state.set_collection_keys(
+            replace(self.lib, library_id=self.lib.library_id + SECTION_MAP_SUFFIX), smap
+        )
+
+    # ------------------------------------------------------------------ applying
+
+    def _managed(self, v: PaperView, merged: Record) -> ManagedContent:
+        paper = v.paper
+        links: list[tuple[str, str]] = []
+        prov: list[str] = []
+        if paper is not None:
+            for role, urls in paper.urls_by_role().items():
+                links.extend((role, u) for u in urls)
+            prov = [f"{s}" for s in paper.sources]
+        else:
+            for role in ("url", "code"):
+                if merged.get(role):
+                    links.append(("paper" if role == "url" else "code", str(merged[role])))
+        if merged.get("catalog") == "removed":
+            prov.append("removed from the catalog")
+        return ManagedContent(
+            abstract=paper.abstract if paper else None, links=links, provenance=prov
+        )
+
+    def _paper_for(self, v: PaperView, merged: Record) -> Paper:
+        if v.paper is not None:
+            return v.paper
+        return Paper(
+            id=v.pid,
+            title=str(merged.get("title") or v.pid),
+            method=merged.get("method"),
+            year=merged.get("year"),
+            url=merged.get("url"),
+            code_url=merged.get("code"),
+            ids=PaperIds(arxiv=merged.get("arxiv"), doi=merged.get("doi")),
+            sections=tuple(section_path(s) for s in merged.get("sections", ())),
+            authors=tuple(merged.get("authors") or ()),
+        )
+
+    def _collection_keys(self, merged: Record, section_map: dict[str, str]) -> list[str]:
+        keys = [section_map[s] for s in sorted(merged.get("sections") or ()) if s in section_map]
+        if not keys and self.lib is not None:
+            root = self.state.get_collection_keys(self.lib).get("")  # "" = the root collection
+            if root:
+                keys = [root]
+        return keys
+
+    def _apply(
+        self,
+        decisions: list[Decision],
+        catalog: Catalog | None,
+        snap: ZoteroSnapshot | None,
+        section_map: dict[str, str],
+        scan: VaultScan,
+        result: RunResult,
+        opts: RunOptions,
+    ) -> None:
+        applied = result.applied
+        states: dict[str, PaperState] = {}
+        for d in decisions:
+            st = d.view.state or PaperState(pllm_id=d.view.pid)
+            states[d.view.pid] = replace(st)
+
+        # 1. Zotero, in batches; a paper's base only moves once its writes landed.
+        zfailed: set[str] = set()
+        if self.zotero is not None:
+            zfailed = self._hydrate(decisions, states)
+            zfailed |= self._apply_zotero(
+                [d for d in decisions if d.view.pid not in zfailed],
+                states,
+                section_map,
+                applied,
+                result,
+            )
+
+        # 2. Vault, note by note (atomic writes).
+        vfailed: set[str] = set()
+        for d in progress(decisions, "vault", enabled=opts.show_progress):
+            v, res = d.view, d.result
+            st = states[v.pid]
+            try:
+                if d.vault == "trash" and v.note is not None:
+                    self.vault.trash_note(v.note)
+                    st.note_path = None
+                    applied["vault.trash"] = applied.get("vault.trash", 0) + 1
+                elif d.vault in ("create", "update") and res is not None:
+                    info = self._write_note(d, st)
+                    if info is not None:
+                        applied[f"vault.{d.vault}"] = applied.get(f"vault.{d.vault}", 0) + 1
+            except Exception as exc:  # one bad note must not stop the others
+                vfailed.add(v.pid)
+                result.errors.append(f"vault {v.note.path if v.note else v.pid}: {exc}")
+                log.error("vault: %s: %s", v.pid, exc)
+
+        # 3. Commit bases and conflicts.
+        with self.state.transaction():
+            for d in decisions:
+                v, res = d.view, d.result
+                st = states[v.pid]
+                if v.pid in zfailed or v.pid in vfailed:
+                    continue
+                if d.retire:
+                    st.zotero_key = None if d.zotero == "trash" or v.zotero_gone else st.zotero_key
+                    st.note_path = None if d.vault == "trash" or v.vault_gone else st.note_path
+                if res is not None:
+                    st.base = complete_record(res.merged)
+                    if v.catalog is not None:
+                        st.catalog_base = v.catalog
+                        st.tombstone = v.catalog.get("catalog") == "removed"
+                    for c in res.conflicts:
+                        if c.resolution is None and not any(
+                            o.pllm_id == v.pid and o.field == c.field for o in self._open_conflicts
+                        ):
+                            self.state.add_conflict(v.pid, c.field, c.base, c.zotero, c.vault)
+                            applied["conflicts.new"] = applied.get("conflicts.new", 0) + 1
+                self.state.put_paper(st)
+            still = self._still_conflicted(decisions)
+            for row in self._open_conflicts:
+                if row.pllm_id in states and row.pllm_id not in zfailed | vfailed:
+                    self.state.resolve_stale_conflicts(
+                        row.pllm_id, [f for p, f in still if p == row.pllm_id]
+                    )
+            if snap is not None and self.lib is not None and not zfailed:
+                lv = self.zotero.library_version if self.zotero else None
+                self.state.set_library_version(self.lib, lv or snap.library_version)
+            self._save_scan(scan, states)
+
+        # 4. Index notes, rewritten only when their text changes.
+        if catalog is not None:
+            members: dict[tuple[str, ...], list[str]] = {}
+            order = {p.id: i for i, p in enumerate(catalog.papers)}
+            for d in sorted(
+                decisions, key=lambda d: (order.get(d.view.pid, len(order)), d.view.pid)
+            ):
+                st = states[d.view.pid]
+                if d.result is None or not st.note_path:
+                    continue
+                name = st.note_path.rsplit("/", 1)[-1].removesuffix(".md")
+                for s in d.result.merged.get("sections") or ():
+                    members.setdefault(section_path(s), []).append(name)
+            n = self.vault.write_index_notes(catalog.taxonomies, members)
+            applied["vault.index"] = n
+
+    def _still_conflicted(self, decisions: Iterable[Decision]) -> set[tuple[str, str]]:
+        out = set()
+        for d in decisions:
+            if d.result is not None:
+                for c in d.result.conflicts:
+                    if c.resolution is None:
+                        out.add((d.view.pid, c.field))
+        return out
+
+    def _save_scan(self, scan: VaultScan, states: dict[str, PaperState]) -> None:
+        entries = [
+            ScanEntry(
+                relpath=rel,
+                size=stat.size,
+                mtime_ns=stat.mtime_ns,
+                sha256=stat.sha256,
+                pllm_id=stat.pllm_id,
+                record=dict(stat.__dict__),
+            )
+            for rel, stat in scan.stats.items()
+        ]
+        self.state.clear_scan_cache()
+        if entries:
+            self.state.put_scan_cache(*entries)
+
+    def _write_note(self, d: Decision, st: PaperState) -> NoteInfo | None:
+        v, res = d.view, d.result
+        assert res is not None
+        conflict = bool(res.open_fields) or (
+            self._has_open_conflicts(v.pid) and v.pid not in self._resolved_now(res)
+        )
+        managed = self._managed(v, res.merged) if v.paper is not None or v.note is None else None
+        if d.vault == "create" or v.note is None:
+            info = self.vault.create_note(
+                self._paper_for(v, res.merged),
+                res.merged,
+                zotero_key=st.zotero_key,
+                managed=managed,
+            )
+            if conflict:
+                info = self.vault.update_note(info, {}, conflict_flag=True) or info
+        elif v.note is None:
+            raise AssertionError("unreachable")
+        else:
+            changed = self.vault.update_note(
+                v.note,
+                dict(res.to_vault),
+                zotero_key=st.zotero_key,
+                managed=managed,
+                conflict_flag=conflict,
+                pllm_id=v.pid if v.user_added == "vault" else None,
+            )
+            info = changed if changed is not None else v.note
+        st.note_path, st.note_size, st.note_mtime_ns = info.path, info.size, info.mtime_ns
+        st.note_sha256 = info.sha256
+        return info
+
+    @staticmethod
+    def _resolved_now(res: MergeResult) -> set[str]:
+        return set()
+
+    def _hydrate(self, decisions: list[Decision], states: dict[str, PaperState]) -> set[str]:
+        """Fetch the current data of items the change feed did not return (unchanged in
+        Zotero) but that this run must update, 50 keys per request; returns ids whose item
+        could not be found (they are retried next run)."""
+        assert self.zotero is not None
+        need = [
+            d
+            for d in decisions
+            if d.zotero in ("update", "trash")
+            and d.view.zitem is None
+            and states[d.view.pid].zotero_key
+        ]
+        if not need:
+            return set()
+        keys: list[str] = []
+        for d in need:
+            st = states[d.view.pid]
+            keys.append(str(st.zotero_key))
+            if st.zotero_note_key:
+                keys.append(st.zotero_note_key)
+        rows = self.zotero.fetch_items(keys)
+        missing: set[str] = set()
+        for d in need:
+            st = states[d.view.pid]
+            data = rows.get(str(st.zotero_key))
+            if data is None:
+                missing.add(d.view.pid)
+                continue
+            d.view.zitem = data
+            kids = [r for r in rows.values() if r.get("parentItem") == st.zotero_key]
+            res = d.result
+            if res is not None and "code" in res.to_zotero:
+                kids = self.zotero.fetch_children(str(st.zotero_key))
+            d.view.zchildren = kids
+        return missing
+
+    def _apply_zotero(
+        self,
+        decisions: list[Decision],
+        states: dict[str, PaperState],
+        section_map: dict[str, str],
+        applied: dict[str, int],
+        result: RunResult,
+    ) -> set[str]:
+        """Zotero writes for the whole run, batched per kind; returns the ids that failed."""
+        assert self.zotero is not None
+        cpaths = {k: section_path(s) for s, k in section_map.items()}
+        failed: set[str] = set()
+        creates: list[NewItem] = []
+        updates: list[ItemChange] = []
+        notes: list[NoteUpsert] = []
+        trash: list[str] = []
+        owner: dict[str, str] = {}  # object key (item or child) -> pllm id
+        for d in decisions:
+            v, res = d.view, d.result
+            if d.zotero == "trash" and v.zitem is not None:
+                trash.append(v.zitem["key"])
+                owner[v.zitem["key"]] = v.pid
+                continue
+            if res is None or d.zotero is None:
+                continue
+            if d.zotero == "create" or (d.zotero == "restore" and v.zitem is None):
+                creates.append(
+                    NewItem(
+                        paper=self._paper_for(v, res.merged),
+                        record=res.merged,
+                        collection_keys=self._collection_keys(res.merged, section_map),
+                        notes_md=res.merged.get("notes") or "",
+                    )
+                )
+                continue
+            assert v.zitem is not None
+            key = str(v.zitem["key"])
+            owner[key] = v.pid
+            fields = dict(res.merged if d.zotero == "restore" else res.to_zotero)
+            item_fields = {k: val for k, val in fields.items() if k not in ("notes", "code")}
+            data = zmap.record_to_item_changes(
+                item_fields,
+                v.zitem,
+                collection_paths=cpaths,
+                paper=v.paper,
+                pllm_id=v.pid if v.user_added == "zotero" else None,
+            )
+            if d.zotero == "restore":
+                data = {**data, "key": key, "version": v.zitem["version"], "deleted": 0}
+            if data:
+                updates.append(
+                    ItemChange(
+                        key=key,
+                        version=int(v.zitem["version"]),
+                        data=data,
+                        base=v.zitem,
+                        label=v.title,
+                    )
+                )
+            st = states[v.pid]
+            if "code" in fields:
+                for child in zmap.child_changes(
+                    {"code": fields["code"]}, key, v.zchildren, make_key=zmap.new_key
+                ):
+                    owner[str(child["key"])] = v.pid
+                    updates.append(
+                        ItemChange(
+                            key=str(child["key"]),
+                            version=int(child.get("version") or 0),
+                            data=child,
+                            label=f"{v.title} (code link)",
+                        )
+                    )
+            if "notes" in fields:
+                note = zmap.find_pllm_note(v.zchildren, st.zotero_note_key)
+                notes.append(
+                    NoteUpsert(
+                        parent_key=key,
+                        note_key=str(note["key"]) if note else None,
+                        note_version=int(note["version"]) if note else None,
+                        markdown=str(fields["notes"] or ""),
+                        base_html=str(note.get("note") or "") if note else None,
+                    )
+                )
+        if creates:
+            rep = self.zotero.create_papers(creates)
+            for pid, w in rep.results.items():
+                if pid not in states:
+                    continue
+                states[pid].zotero_key, states[pid].zotero_version = w.key, w.version
+                if "note" in w.children:
+                    states[pid].zotero_note_key = w.children["note"][0]
+                    states[pid].zotero_note_version = w.children["note"][1]
+                applied[f"zotero.{w.action}"] = applied.get(f"zotero.{w.action}", 0) + 1
+            failed |= self._failed_ids(rep.failures, owner, creates)
+            result.errors.extend(str(f) for f in rep.failures)
+        if updates:
+            rep = self.zotero.update_items(updates)
+            for key, w in rep.results.items():
+                upid = owner.get(key)
+                if upid and states[upid].zotero_key == key:
+                    states[upid].zotero_version = w.version
+            n = sum(1 for w in rep.results.values() if w.action != "unchanged")
+            applied["zotero.update"] = applied.get("zotero.update", 0) + n
+            failed |= self._failed_ids(rep.failures, owner)
+            result.errors.extend(str(f) for f in rep.failures)
+        if notes:
+            rep = self.zotero.upsert_notes(notes)
+            for key, w in rep.results.items():
+                npid = owner.get(str(w.ref)) if w.ref else None
+                if npid:
+                    states[npid].zotero_note_key = key
+                    states[npid].zotero_note_version = w.version
+            applied["zotero.notes"] = applied.get("zotero.notes", 0) + len(rep.results)
+            failed |= self._failed_ids(rep.failures, owner)
+            result.errors.extend(str(f) for f in rep.failures)
+        if trash:
+            rep = self.zotero.trash(trash)
+            applied["zotero.trash"] = applied.get("zotero.trash", 0) + len(rep.results)
+            failed |= self._failed_ids(rep.failures, owner)
+            result.errors.extend(str(f) for f in rep.failures)
+        return failed
+
+    @staticmethod
+    def _failed_ids(
+        failures: Iterable[Any], owner: dict[str, str], creates: list[NewItem] | None = None
+    ) -> set[str]:
+        out: set[str] = set()
+        for f in failures:
+            for ref in (f.ref, f.key):
+                if ref and ref in owner:
+                    out.add(owner[ref])
+                elif ref and creates and any(c.paper.id == ref for c in creates):
+                    out.add(ref)
+        return out
+
+
+def normalize(rec: Record) -> Record:
+    """Re-export for callers that build records by hand (tests, resolve)."""
+    return normalize_record(rec)
