@@ -112,3 +112,15 @@ def test_known_mass_removal_is_seen_as_removal() -> None:
     before = parsed(seq[idx - 1].path, "vanillacreamer")
     after = parsed(seq[idx].path, "vanillacreamer")
     assert len(before.entries) - len(after.entries) >= 100
+
+
+@pytest.mark.parametrize("name", LISTS)
+def test_section_paths_round_trip_through_the_synced_record(name: str) -> None:
+    """Joined section paths (`` / ``) must split back into the same path in every version,
+    so no section name may contain the separator (``Survey / Tutorial`` is read as
+    ``Survey/Tutorial``)."""
+    from pllm_sync.sync.record import section_key, section_path
+
+    for path in _all_files(name):
+        for e in parsed(path, name).entries:
+            assert section_path(section_key(e.section)) == e.section, (path.name, e.line)

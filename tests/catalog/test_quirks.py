@@ -604,7 +604,7 @@ def test_same_paper_in_several_sections_and_both_lists_is_one_paper() -> None:
             "Retrieval-Augmented Prompting (RAG)",
         ),
         ("Awesome Personalized Large Language Models (PLLMs)", "Benchmark"),
-        ("Awesome Personalized Large Language Models", "Benchmark / Dataset / Evaluation"),
+        ("Awesome Personalized Large Language Models", "Benchmark/Dataset/Evaluation"),
     )
     # PrefEval: arXiv in the table list, OpenReview in the bullet list, same title.
     pref = [p for p in cat.papers if p.title.startswith("Do LLMs Recognize Your Preferences")]

@@ -40,11 +40,11 @@ def test_bullet_list_head_counts_per_section() -> None:
     doc = parsed(HEAD["vanillacreamer"], "vanillacreamer")
     assert doc.title == "Awesome Personalized Large Language Models"
     assert counts_by_section(doc) == {
-        ("Survey / Tutorial / Framework",): 12,  # lines 22-44 (22 has no tag)
-        ("Benchmark / Dataset / Evaluation",): 39,  # 48-127
-        ("Memory / Retrieval-based Methods",): 26,  # 131-182
-        ("Prompt / Vector / Decoding-time Methods",): 27,  # 186-238
-        ("SFT / RL / Preference Optimization Methods",): 40,  # 242-319
+        ("Survey/Tutorial/Framework",): 12,  # lines 22-44 (22 has no tag)
+        ("Benchmark/Dataset/Evaluation",): 39,  # 48-127
+        ("Memory/Retrieval-based Methods",): 26,  # 131-182
+        ("Prompt/Vector/Decoding-time Methods",): 27,  # 186-238
+        ("SFT/RL/Preference Optimization Methods",): 40,  # 242-319
     }
     assert len(doc.entries) == 144
 
@@ -77,7 +77,7 @@ def test_bullet_seed_counts_per_section() -> None:
         (pa, "Benchmark/Dataset"): 17,  # 121-153
         (
             pa,
-            "Retrieval-Augmented Generation / Profile-Augmented Generation (RAG/PAG)-based Methods",
+            "Retrieval-Augmented Generation/Profile-Augmented Generation (RAG/PAG)-based Methods",
         ): 17,  # 159-191
         (pa, "Parameter-Efficient-Fine-Tuning (PEFT)-based Methods"): 24,  # 196-242
     }

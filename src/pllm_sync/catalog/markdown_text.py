@@ -29,6 +29,7 @@ _ITALIC_UNDER = re.compile(r"(?<![\w_])_(?=\S)([^_]+?)(?<=\S)_(?![\w_])")
 _CODE = re.compile(r"`+([^`]*)`+")
 _MATH = re.compile(r"\$([^$\n]{1,200})\$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+_SLASH = re.compile(r"\s*/\s*")
 _HEADING_NUMBER = re.compile(r"^\d{1,3}(?:\.\d{1,3})*\.?\s+(?=\S)")
 _ENTITY = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'", "&nbsp;": " "}
 _ENTITY_RE = re.compile("|".join(re.escape(k) for k in _ENTITY))
@@ -99,10 +100,14 @@ def clean_heading(raw: str) -> str:
     Numbering (``1.``, ``2.4``, ``2``) is dropped so a section keeps its identity when the
     list renumbers it (``### 2.3 Memory ...`` became ``### 3. Memory ...`` upstream); order
     is kept by the taxonomy itself. Dates such as ``2026-04-02`` are not numbering.
+    Spaces around ``/`` are removed: upstream wrote both ``Survey/Tutorial/Framework`` and
+    ``Survey / Tutorial / Framework``, and `` / `` is the separator of joined section paths
+    (``sync.record.SECTION_SEP``), which a section name must not contain.
     """
     text, _ = strip_html(raw)
     text = strip_markdown(text.strip().rstrip("#"))
     text, _ = remove_control_chars(text)
+    text = _SLASH.sub("/", text)
     return _HEADING_NUMBER.sub("", text).strip()
 
 
