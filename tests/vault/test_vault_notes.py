@@ -323,3 +323,27 @@ def test_section_changes_update_property_and_region(store: VaultStore) -> None:
     assert f'sections:\n  - "{link}"\n' in text
     assert f"**Sections:** {link}\n" in text
     assert "Personalized Prompting" not in text
+
+
+def test_refreshing_a_fresh_note_with_the_same_inputs_writes_nothing(store: VaultStore) -> None:
+    paper = lamp()
+    managed = ManagedContent(
+        abstract="Abstract.", links=[("paper", paper.url or "")], provenance=["list:1"]
+    )
+    info = store.create_note(
+        paper, record_from_paper(paper), zotero_key="ABCD2345", managed=managed
+    )
+    path = store.root / info.path
+    data, mtime = path.read_bytes(), path.stat().st_mtime_ns
+    note = store.scan().notes[paper.id]
+    assert (
+        store.update_note(
+            note,
+            record_from_paper(paper),
+            zotero_key="ABCD2345",
+            managed=managed,
+            conflict_flag=False,
+        )
+        is None
+    )
+    assert path.read_bytes() == data and path.stat().st_mtime_ns == mtime
