@@ -167,8 +167,12 @@ def test_sqlite_library_survives_a_restart(tmp_path: Path) -> None:
         assert (reuse.status_code, reuse.text) == (412, "Write token already used")
         assert emu.get_items()[kept]["title"] == "Kept 🐶"
         assert emu.edit_item(kept, {"title": "Edited"}) == version + 1
-    with ZoteroEmulator(db_path=db) as emu:
-        assert emu.get_items()[kept]["title"] == "Edited"
+    again = ZoteroEmulator(db_path=db)
+    with again:
+        assert again.get_items()[kept]["title"] == "Edited"
+    with again:  # stop() then start() on the same object reopens the database
+        assert again.edit_item(kept, {"title": "Twice"}) == version + 2
+    assert again.get_items()[kept]["title"] == "Twice"
 
 
 def test_write_tokens(raw_client_emu: tuple[ZoteroEmulator, httpx2.Client]) -> None:

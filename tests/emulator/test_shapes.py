@@ -10,11 +10,6 @@ from pllm_sync.testing.zotero_server.validation import load_schema
 from .conftest import Raw, load_response
 
 
-def _is_subsequence(small: list[str], big: list[str]) -> bool:
-    it = iter(big)
-    return all(x in it for x in small)
-
-
 def _strip_hosts(value: Any, base: str) -> Any:
     if isinstance(value, dict):
         return {k: _strip_hosts(v, base) for k, v in value.items()}

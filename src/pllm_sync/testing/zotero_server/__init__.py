@@ -110,6 +110,8 @@ class ZoteroEmulator:
     def start(self) -> ZoteroEmulator:
         if self._server is not None:
             return self
+        with self.state.lock:
+            self.storage.open()
         self._server = EmulatorHTTPServer((self.host, self.port), self)
         self.port = int(self._server.server_address[1])
         self.renderer.base_url = f"http://{self.host}:{self.port}"

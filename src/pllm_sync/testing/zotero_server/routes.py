@@ -670,7 +670,7 @@ class Api:
         self._check_library_isuv(req, lib)
         param = KEY_PARAMS[kind]
         raw = first(req.query, param)
-        keys = raw.strip(",").split(",") if raw else []
+        keys = raw.strip(",").split(",") if raw is not None else []
         for key in keys:
             if not is_valid_key(key):
                 raise ApiError(400, f"Invalid '{param}' value '{raw}'")

@@ -34,6 +34,9 @@ class MemoryStorage:
     def load(self, state: EmulatorState) -> None:
         return None
 
+    def open(self) -> None:
+        return None
+
     def flush(self, state: EmulatorState) -> None:
         _clear_marks(state)
 
@@ -45,9 +48,20 @@ class SqliteStorage:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.executescript(SCHEMA)
+        self.conn = self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.executescript(SCHEMA)
+        return conn
+
+    def open(self) -> None:
+        """Reconnect after :meth:`close` (an emulator stopped and started again)."""
+        try:
+            self.conn.execute("SELECT 1")
+        except sqlite3.ProgrammingError:
+            self.conn = self._connect()
 
     def load(self, state: EmulatorState) -> None:
         conn = self.conn
