@@ -1,0 +1,98 @@
+"""Replay each list's real history version by version through `pllm-sync pull`.
+
+After every version: every listed paper has exactly one live Zotero item and one note; papers
+that left the list are tombstones (never deleted); a paper's collections follow its sections;
+no duplicates anywhere. CI replays a bounded sample of versions (always including the first
+and the newest, and the big restructurings); ``--run-slow`` replays every version.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pllm_sync.testing.zotero_server import ZoteroEmulator
+
+from .helpers import DATA, Env, frontmatter, pids_in_extra
+
+# versions where the lists changed shape (catalog-notes.md section 2): always replayed
+LANDMARKS = {
+    "jiahongliu21": {"654c288", "21b3d04", "d1617fb", "2c4ad7a", "01bd5b3", "e726acf",
+                     "0fd5c22"},
+    "vanillacreamer": {"6b8185a", "26071ee", "86ffa85", "68f0179", "5a83fb4", "f0ae2ad",
+                       "592e108", "86a6207"},
+}
+
+
+def versions(name: str) -> list[tuple[str, Path]]:
+    folder = DATA / "catalogs" / name
+    with (folder / "versions.tsv").open(encoding="utf-8") as fh:
+        rows = sorted(csv.DictReader(fh, delimiter="\t"), key=lambda r: int(r["seq"]))
+    return [(r["sha"], folder / r["file"]) for r in rows]
+
+
+def sample(name: str, full: bool, every: int = 12) -> list[tuple[str, Path]]:
+    allv = versions(name)
+    if full:
+        return allv
+    keep = {0, len(allv) - 1} | set(range(0, len(allv), every))
+    return [v for i, v in enumerate(allv) if i in keep or v[0] in LANDMARKS[name]]
+
+
+@pytest.fixture
+def one_list_env(tmp_path: Path, zotero_emulator: ZoteroEmulator,
+                 capsys: pytest.CaptureFixture[str],
+                 monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
+    monkeypatch.setenv("PLLM_SYNC_ZOTERO_API_KEY", zotero_emulator.api_key)
+    yield Env(root=tmp_path, emu=zotero_emulator, capsys=capsys)
+
+
+@pytest.mark.parametrize("name", ["jiahongliu21", "vanillacreamer"])
+def test_history_replay(name: str, one_list_env: Env, full: bool) -> None:
+    env = one_list_env
+    env.lists[name] = env.root / f"{name}.md"
+    # max_delete is irrelevant here (catalog removals are tombstones, not deletions)
+    env.write_config()
+    seen: set[str] = set()
+    for sha, path in sample(name, full):
+        env.set_list(name, path)
+        code, out, _ = env.run("catalog", "--format", "json")
+        assert code == 0, sha
+        papers = {p["id"]: p for p in json.loads(out)}
+        code, _, err = env.run("pull", "--no-progress")
+        assert code == 0, f"{sha}: {err}"
+        items = env.items()
+        ids = pids_in_extra(items)
+        dup = [k for k, n in Counter(ids).items() if n > 1]
+        assert not dup, f"{sha}: duplicate Zotero items {dup}"
+        notes: dict[str, dict[str, object]] = {}
+        for p in env.vault.rglob("*.md"):
+            if ".pllm-sync-trash" in p.parts or "Sections" in p.parts:
+                continue
+            fm = frontmatter(p) if p.read_text(encoding="utf-8").startswith("---") else {}
+            pid = fm.get("pllm-sync-id")
+            if pid:
+                assert pid not in notes, f"{sha}: two notes for {pid}"
+                notes[str(pid)] = fm
+        by_pid = {pid: d for d in items.values() for pid in pids_in_extra({"k": d})}
+        for pid, paper in papers.items():
+            assert pid in by_pid, f"{sha}: {pid} has no Zotero item"
+            assert pid in notes, f"{sha}: {pid} has no note"
+            assert notes[pid]["catalog"] == "listed", f"{sha}: {pid}"
+            n_sections = len({tuple(s) for s in paper["sections"]})
+            assert len(by_pid[pid]["collections"]) == n_sections, f"{sha}: {pid} collections"
+            assert len(notes[pid]["sections"]) == n_sections, f"{sha}: {pid} note sections"
+        for pid in seen - set(papers):
+            assert pid in notes and notes[pid]["catalog"] == "removed", f"{sha}: {pid}"
+            tags = {t["tag"] for t in by_pid[pid]["tags"]}
+            assert "pllm/removed" in tags, f"{sha}: {pid} not tombstoned in Zotero"
+        seen |= set(papers)
+    # a last pull of the same version changes nothing
+    env.emu.clear_log()
+    assert env.run("pull", "--no-progress")[0] == 0
+    assert env.writes() == []
