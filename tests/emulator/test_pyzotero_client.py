@@ -205,3 +205,15 @@ def test_num_children_counts_notes_and_attachments(zotero_client: Any) -> None:
         "dateModified",
     ]
     assert zotero_client.item(parent)["meta"]["numChildren"] == 2
+
+
+def test_tags_through_pyzotero(zotero_client: Any) -> None:
+    coll = zotero_client.create_collections([{"name": "C"}])["success"]["0"]
+    key = zotero_client.create_items([_article("T", tags=[{"tag": "a"}], collections=[coll])])[
+        "success"
+    ]["0"]
+    zotero_client.create_items([_article("U", tags=[{"tag": "z"}])])
+    assert zotero_client.add_tags(zotero_client.item(key), "b") is True
+    assert sorted(zotero_client.item_tags(key)) == ["a", "b"]
+    assert sorted(zotero_client.tags()) == ["a", "b", "z"]
+    assert sorted(zotero_client.collection_tags(coll)) == ["a", "b"]

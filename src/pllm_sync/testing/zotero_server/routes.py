@@ -13,6 +13,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from .library import (
     LABELS,
@@ -420,6 +421,20 @@ class Api:
                     if r.data.get("parentItem") in member_keys
                 ]
             return self._list(req, auth, lib, "items", members, req.path)
+        if kind == "items" and rest[1:] == ["tags"]:
+            self._allow(method, ("GET", "HEAD"))
+            record = lib.items.get(key)
+            if record is None:
+                raise ApiError(404, "Item not found")
+            return self._tag_list(lib, [record])
+        if kind == "collections" and rest[1:] == ["tags"]:
+            self._allow(method, ("GET", "HEAD"))
+            if key not in lib.collections:
+                raise ApiError(404, "Collection not found")
+            members = [
+                r for r in self._base(lib, "items", req) if key in (r.data.get("collections") or ())
+            ]
+            return self._tag_list(lib, members)
         if kind == "searches" and rest[1:] == ["items"]:
             raise ApiError(501, "Running saved searches is not supported by this emulator")
         raise ApiError(404, "Not found")
@@ -528,34 +543,37 @@ class Api:
         if rest:
             raise ApiError(404, "Not found")
         if req.method == "DELETE":
-            header_checked = self._check_library_isuv(req, lib)
-            del header_checked
+            self._check_library_isuv(req, lib)
             raw = first(req.query, "tag")
             if not raw:
                 raise ApiError(400, "'tag' parameter must be provided")
-            names = [n for n in raw.split(" || ") if n]
+            names = [n for n in re.split(r"\s+\|\|\s+", raw) if n]
             clock = VersionClock(lib, self.state.per_object_versions)
             self.state.delete_tags(lib, names, clock)
             return Response(204, b"", {"Last-Modified-Version": str(lib.version)})
         self._allow(req.method, ("GET", "HEAD", "DELETE"))
+        return self._tag_list(lib, self._base(lib, "items", req))
+
+    def _tag_list(self, lib: Library, records: list[Record]) -> Response:
+        """Tags of ``records`` with the number of items carrying each (``/tags``,
+        ``/items/<K>/tags``, ``/collections/<K>/tags``)."""
         counts: dict[tuple[str, int], int] = {}
-        for record in lib.items.values():
-            if record.data.get("deleted"):
-                continue
+        for record in records:
             for tag in record.data.get("tags", []):
                 ident = (tag["tag"], int(tag.get("type", 0)))
                 counts[ident] = counts.get(ident, 0) + 1
         rows = sorted(counts.items(), key=lambda kv: kv[0][0].lower())
+        username = self.renderer.username(lib.user_id)
         body = [
             {
                 "tag": name,
                 "links": {
                     "self": {
-                        "href": f"{self.base_url}/users/{lib.user_id}/tags/{name}",
+                        "href": f"{self.base_url}/users/{lib.user_id}/tags/{quote(name)}",
                         "type": "application/json",
                     },
                     "alternate": {
-                        "href": f"{self.renderer.site_url}/{self.renderer.username(lib.user_id)}/tags/{name}",
+                        "href": f"{self.renderer.site_url}/{username}/tags/{quote(name)}",
                         "type": "text/html",
                     },
                 },
