@@ -213,12 +213,15 @@ def clean_doi(doi: str | None) -> str | None:
 
 
 def item_arxiv(data: Mapping[str, Any]) -> str | None:
-    """arXiv id from ``archiveID``, our extra line, a translator's ``arXiv:`` line, or the URL."""
+    """arXiv id from ``archiveID`` or our ``pllm-arxiv`` line; for items pllm-sync never
+    wrote (adoption candidates) also from a translator's ``arXiv:`` line or the URL."""
     if m := _ARXIV_TEXT.match(str(data.get("archiveID") or "")):
         return m.group(1)
     extra = str(data.get("extra") or "")
     if v := extra_value(extra, EXTRA_ARXIV):
         return v
+    if extra_value(extra, EXTRA_ID):
+        return None
     for line in extra.splitlines():
         if m := _ARXIV_TEXT.match(line):
             return m.group(1)

@@ -35,8 +35,23 @@ _FIRST_HEADING = re.compile(
 _TAG = re.compile(r"<[^>]+>")
 
 
+_ESCAPES = (
+    # a backslash before punctuation would itself be read as an escape next time
+    (re.compile(r"\\(?=[!-/:-@\[-`{-~])"), r"\\\\"),
+    # text at a line start that would otherwise become a list, heading, quote or rule
+    (re.compile(r"(?m)^(\s*)([-+=]+|#{1,6}|>)(?=\s|$)"), r"\1\\\2"),
+    (re.compile(r"(?m)^(\s*)>"), r"\1\\>"),
+    (re.compile(r"(?m)^(\s*\d{1,9})([.)])(?=\s|$)"), r"\1\\\2"),
+    # text that would otherwise become an entity or a link
+    (re.compile(r"&(?=#?[A-Za-z0-9]+;)"), r"\\&"),
+    (re.compile(r"\[(?=[^\]]*\]\()"), r"\\["),
+)
+
+
 class _Converter(MarkdownConverter):
-    """markdownify with the code block language taken from ``class="language-x"``."""
+    """markdownify with the code block language taken from ``class="language-x"`` and just
+    enough escaping that text never turns into markup on the way back (``escape_misc``
+    would escape every ``+``, ``=`` or ``>`` in the user's prose)."""
 
     def __init__(self, **options: Any) -> None:
         super().__init__(
@@ -47,6 +62,14 @@ class _Converter(MarkdownConverter):
             code_language_callback=_code_language,
             **options,
         )
+
+    def escape(self, text: str, parent_tags: Any) -> str:
+        if not text:
+            return ""
+        for pattern, repl in _ESCAPES:
+            text = pattern.sub(repl, text)
+        # what markdownify's own escape does with its default options
+        return text.replace("*", r"\*").replace("_", r"\_")
 
 
 def _code_language(el: Any) -> str | None:

@@ -617,15 +617,22 @@ class ZoteroStore:
                 ref=pid,
                 data=data,
             )
+            complete = True
             for role, ck in kids.items():
                 co = outcomes.get(ck)
                 if co is not None and not co.ok:
                     report.failures.append(
-                        WriteFailure(ck, co.code or 0, f"{role}: {co.message}", title, pid)
+                        WriteFailure(key, co.code or 0, f"{role}: {co.message}", title, pid)
                     )
-                elif co is not None or ck in self._items:
+                    complete = False
+                elif (co is not None and co.ok) or (co is None and ck in self._items):
                     w.children[role] = (ck, self._items.get(ck, {}).get("version"))
-            report.results[pid] = w
+                else:
+                    complete = False  # never sent: the run stopped first
+            # Only a paper with all its parts is reported done; the rest is found again by
+            # its pllm-sync-id on the next run, which adds the missing parts.
+            if complete:
+                report.results[pid] = w
         report.requests = self.request_count - start
         report.library_version = self.library_version
         return report
@@ -733,3 +740,27 @@ class ZoteroStore:
             elif k not in report.results and not any(f.key == k for f in report.failures):
                 report.results[k] = Written(k, self._items[k].get("version"), "unchanged")
         return report
+
+    # ------------------------------------------------------------------ reads by key
+
+    def fetch_items(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Current ``data`` of the given items (trashed included), 50 keys per request.
+
+        The engine uses it for items the change feed did not return (unchanged in Zotero)
+        that a run must nevertheless update; unknown keys are simply absent."""
+        wanted = [k for k in dict.fromkeys(keys) if k]
+        rows, _ = self._fetch("items", wanted)
+        out = {k: r["data"] for k, r in rows.items()}
+        self._items.update(out)
+        return out
+
+    def fetch_children(self, parent_key: str) -> list[dict[str, Any]]:
+        """The current children (notes, attachments) of one item: one request."""
+        zot = self.http.zot
+        rows: list[dict[str, Any]] = self.http.pz(
+            lambda: zot.children(parent_key, includeTrashed=1), "reading an item's children"
+        )
+        out = [r["data"] for r in rows]
+        for d in out:
+            self._items[str(d["key"])] = d
+        return out
