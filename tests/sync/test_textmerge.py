@@ -180,8 +180,10 @@ def test_one_sided_change_is_taken_verbatim(t: tuple[str, str, str]) -> None:
 
 
 @given(TEXT, TEXT)
-def test_union_keeps_every_line_of_both(ours: str, theirs: str) -> None:
+def test_union_keeps_every_line_of_both_whatever_the_order(ours: str, theirs: str) -> None:
     r = merge_union(ours, theirs)
+    # the result does not depend on the order; each version keeps its label
+    assert merge_union(theirs, ours, ours_label="vault", theirs_label="zotero") == r
     got = Counter(split_lines(r.text))
     assert not Counter(split_lines(ours)) - got
     assert not Counter(split_lines(theirs)) - got

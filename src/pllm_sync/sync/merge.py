@@ -191,14 +191,13 @@ def _merge_scalar(
     no_base = base is MISSING
     from_catalog = False
     if no_base:
-        # No agreed value: the catalog's previous value, else its current one, stands in for
-        # the base, so a side that differs from the catalog counts as a user's edit.
-        if cat_old is not MISSING:
-            base = cat_old
-        elif cat_new is not MISSING:
+        # No agreed value: the catalog's current value stands in for the base, so a side that
+        # differs from the catalog counts as a user's edit (``catalog_base`` is ignored: it is
+        # only meaningful together with the base it was stored with).
+        if cat_new is not MISSING:
             base, proposal, from_catalog = cat_new, MISSING, cat_new is not None
         else:
-            base = None
+            base, proposal = None, MISSING
     elif cat_old is MISSING and base is not None:
         # The catalog's previous value is unknown (the paper was synced before the catalog
         # listed it): we cannot tell an upstream change from a user's earlier edit, so the

@@ -193,14 +193,12 @@ def merge_union(
         return TextMergeResult(ours, False)
     if not ours:
         return TextMergeResult(theirs, False)
-    # A clean union must not depend on which side is which (the alignment of repeated lines
-    # can), so it is computed in a fixed order; a conflict keeps the caller's order so the
-    # ``ours`` version is always the first between the markers.
-    lo, hi = sorted((ours, theirs))
-    clean = _union(lo, hi, ours_label, theirs_label)
-    if not clean.conflict:
-        return clean
-    return _union(ours, theirs, ours_label, theirs_label)
+    # The result must not depend on which side is which (the alignment of repeated lines can),
+    # so the union is computed in a fixed order of the two texts; each version keeps its own
+    # label, so in a conflict either version may come first between the markers.
+    if ours <= theirs:
+        return _union(ours, theirs, ours_label, theirs_label)
+    return _union(theirs, ours, theirs_label, ours_label)
 
 
 def _union(ours: str, theirs: str, ours_label: str, theirs_label: str) -> TextMergeResult:
