@@ -317,10 +317,11 @@ def test_state_loss_treats_the_catalog_as_base_for_catalog_fields() -> None:
 
 
 def test_state_loss_never_empties_a_field_a_side_left_empty() -> None:
-    z = {**CATALOG, "year": None, "venue": None}
-    v = {**CATALOG, "venue": "Findings"}
+    z = {**CATALOG, "year": None, "venue": None, "title": ""}
+    v = {**CATALOG, "venue": "Findings", "authors": ()}
     r = merge_paper(base=None, catalog=CATALOG, catalog_base=None, zotero=z, vault=v)
     assert r.merged["year"] == 2024 and r.merged["venue"] == "Findings"
+    assert r.merged["title"] == CATALOG["title"] and r.merged["authors"] == CATALOG["authors"]
     assert not r.conflicts
 
 

@@ -144,6 +144,10 @@ class _Decision:
     overridden: Any = MISSING
 
 
+def _empty(x: Any) -> bool:
+    return x is None or (isinstance(x, str | tuple | frozenset | set) and not x)
+
+
 def _catalog_proposal(new: Any, old: Any) -> Any:
     """The catalog's change for a field, or MISSING when it did not change it."""
     if new is MISSING:
@@ -205,7 +209,7 @@ def _merge_scalar(
         proposal = MISSING
 
     def change(x: Any) -> Any:
-        if x is MISSING or x == base or (no_base and x is None):
+        if x is MISSING or x == base or (no_base and _empty(x)):
             return MISSING  # with no base, an empty value loses nothing by being filled in
         return x
 
