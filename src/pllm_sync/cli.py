@@ -72,6 +72,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PllmSyncError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:  # e.g. `pllm-sync status | head`
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("interrupted; the next run picks up where this one stopped", file=sys.stderr)
         return 130

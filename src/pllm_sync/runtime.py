@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import string
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -16,7 +17,7 @@ from pathlib import Path
 from .config import Config, ZoteroConfig, load_config
 from .credentials import get_api_key
 from .paths import app_dirs
-from .sync.state import StateDB, default_state_path
+from .sync.state import LibraryRef, StateDB, default_state_path
 from .vault.store import VaultStore
 from .zotero.store import ZoteroStore
 
@@ -33,12 +34,25 @@ class Runtime:
     zotero: ZoteroStore | None
     sandbox_url: str | None = None
 
+    @property
+    def library_ref(self) -> LibraryRef | None:
+        """The state's name for the Zotero library; the sandbox's port changes every run, so
+        it is named by what it is rather than where it is served."""
+        if self.zotero is None:
+            return None
+        if self.sandbox_url:
+            return LibraryRef(
+                self.config.zotero.library_type, str(self.config.zotero.library_id), "sandbox"
+            )
+        return LibraryRef.from_config(self.config.zotero)
+
 
 def _sandbox_key(path: Path) -> str:
     """A per-install random key for the sandbox library (never a real Zotero key)."""
     if path.exists():
         return path.read_text(encoding="utf-8").strip()
-    key = secrets.token_urlsafe(18)[:24]
+    alphabet = string.ascii_letters + string.digits  # the shape of a real Zotero key
+    key = "".join(secrets.choice(alphabet) for _ in range(24))
     path.write_text(key, encoding="utf-8")
     path.chmod(0o600)
     return key

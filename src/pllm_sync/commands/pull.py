@@ -66,7 +66,9 @@ def _run(args: argparse.Namespace, *, pull_catalog: bool) -> int:
         state_lock = f"{'pull' if pull_catalog else 'sync'}"
         rt.state.acquire_lock(state_lock)
         try:
-            engine = SyncEngine(rt.config, rt.state, rt.vault, rt.zotero)
+            engine = SyncEngine(
+                rt.config, rt.state, rt.vault, rt.zotero, library_ref=rt.library_ref
+            )
             show = None if not args.no_progress else False
             result = engine.run(
                 RunOptions(pull_catalog=pull_catalog, dry_run=args.dry_run, show_progress=show)

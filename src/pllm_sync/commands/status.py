@@ -21,6 +21,7 @@ def _when(ts: float | None) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     from ..config import find_config_path, load_config
+    from ..paths import app_dirs
     from ..sync.state import StateDB, default_state_path
 
     cfg = load_config(args.config)
@@ -35,6 +36,9 @@ def run(args: argparse.Namespace) -> int:
             else "not connected (run `pllm-sync init`)"
         ),
     }
+    sandbox = app_dirs().data / "sandbox-zotero.sqlite3"
+    if sandbox.exists():
+        info["sandbox"] = f"{sandbox} (used with --zotero sandbox)"
     if path.exists():
         with StateDB.open(path) as st:
             papers = st.all_papers()

@@ -31,7 +31,9 @@ def run(args: argparse.Namespace) -> int:
     with open_runtime(args.config, zotero_mode=mode) as rt:
         rt.state.acquire_lock("watch")
         try:
-            engine = SyncEngine(rt.config, rt.state, rt.vault, rt.zotero)
+            engine = SyncEngine(
+                rt.config, rt.state, rt.vault, rt.zotero, library_ref=rt.library_ref
+            )
             if not rt.vault.exists():
                 rt.vault.ensure(from_template=True)
             sig = VaultSignal(str(rt.vault.root))

@@ -138,13 +138,14 @@ class SyncEngine:
         vault: VaultStore,
         zotero: ZoteroStore | None,
         catalog_loader: Callable[..., Catalog] = load_catalog,
+        library_ref: LibraryRef | None = None,
     ) -> None:
         self.cfg = config
         self.state = state
         self.vault = vault
         self.zotero = zotero
         self.catalog_loader = catalog_loader
-        self.lib = LibraryRef.from_config(config.zotero) if zotero else None
+        self.lib = library_ref or (LibraryRef.from_config(config.zotero) if zotero else None)
 
     # ------------------------------------------------------------------ reading
 
@@ -153,8 +154,6 @@ class SyncEngine:
         for w in catalog.warnings:
             log.info("catalog: %s", w)
         for f in getattr(catalog, "fetches", []):
-            if f.origin in ("bundled", "cache"):
-                log.warning("catalog %s: using the %s copy (%s)", f.name, f.origin, f.location)
             self.state.set_source_meta(
                 SourceMeta(
                     name=f.name,
