@@ -643,3 +643,17 @@ def test_published_venue_wins_across_listings() -> None:
     pllm = next(p for p in cat.papers if p.id == "arxiv:2409.20296")
     assert pllm.venue is not None and pllm.venue.label() == "ICLR 2025"
     assert pllm.year == 2025
+
+
+def test_title_link_role_comes_from_the_url() -> None:
+    doc = bullets(
+        "- [Personalized Model Merging](https://example.org/paper.html) - a project page",
+        "- [Data Tools](https://github.com/org/repo)",
+    )
+    first, second = doc.entries
+    assert (first.title, first.url, first.links) == (
+        "Personalized Model Merging",
+        "https://example.org/paper.html",
+        (),
+    )
+    assert (second.url, second.code_url) == (None, "https://github.com/org/repo")

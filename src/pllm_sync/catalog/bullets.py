@@ -118,12 +118,13 @@ def parse_bullet(
     found = find_links(rest)
     title_part: str
     if cand.title_link and found:
+        # ``- [Title](url)``: the label is the title, so the role comes from the URL alone
+        # (a title such as "Personalized Model ..." must not make it a model link).
         head = found[0]
         title_part = head.label
-        found = [FoundLink(head.label, head.url, start=head.start), *found[1:]]
-        role_hint = role_for("", head.url)
-        if role_hint == "link" or role_hint == "website":
-            found[0] = FoundLink("paper", head.url, start=head.start)
+        role = role_for("", head.url)
+        label = "paper" if role in ("link", "website") else role
+        found = [FoundLink(label, head.url, start=head.start), *found[1:]]
     elif found:
         title_part = rest[: found[0].start]
     else:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 
 from ..model import CatalogWarning
 from .bullets import BULLET, LONE_BULLET, classify, match_tag, parse_bullet, strip_bullets
@@ -181,7 +182,7 @@ def parse_document(text: str, source: str) -> ParsedDocument:
     fixed: list[Entry] = []
     for e in entries:
         if e.section[0] != root:  # entries above the H1 got the source name as root
-            e = _with_section(e, (root, *e.section[1:]))
+            e = replace(e, section=(root, *e.section[1:]))
         fixed.append(e)
     taxonomy = build_taxonomy(source, root, [e.section for e in fixed])
     return ParsedDocument(
@@ -192,9 +193,3 @@ def parse_document(text: str, source: str) -> ParsedDocument:
         warnings=warnings,
         lines=n,
     )
-
-
-def _with_section(e: Entry, section: tuple[str, ...]) -> Entry:
-    from dataclasses import replace
-
-    return replace(e, section=section)
