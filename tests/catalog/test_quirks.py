@@ -633,7 +633,7 @@ def test_same_title_with_conflicting_ids_is_reported() -> None:
     cat = build_catalog([parsed(SEEDS / "001_bullet-list.md", "vanillacreamer")])
     mc = [p for p in cat.papers if p.title.startswith("MC-LLaVA")]
     assert sorted(p.id for p in mc) == ["arxiv:2411.11706", "arxiv:2503.18854"]
-    assert any(w.line == 218 and "different arxiv id" in w.message for w in cat.warnings)
+    assert any(w.line == 218 and "different arXiv id" in w.message for w in cat.warnings)
 
 
 def test_published_venue_wins_across_listings() -> None:

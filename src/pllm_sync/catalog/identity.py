@@ -163,6 +163,9 @@ class _Group:
                 self._titles.append(t)
 
 
+_KIND_NAMES = {"arxiv": "arXiv", "doi": "DOI", "openreview": "OpenReview", "acl": "ACL Anthology"}
+
+
 def _where(e: Entry) -> str:
     return f"{e.source}:{e.line}"
 
@@ -199,7 +202,7 @@ def group_entries(entries: Sequence[Entry]) -> tuple[list[_Group], list[CatalogW
                     target = g
                     break
                 if clash is None:
-                    clash = (g, f"{item[0]} id {item[1]}")
+                    clash = (g, f"{_KIND_NAMES[item[0]]} id {item[1]}")
             if target:
                 break
         # 2. The same title, with no contradicting id.
@@ -230,7 +233,8 @@ def group_entries(entries: Sequence[Entry]) -> tuple[list[_Group], list[CatalogW
                     CatalogWarning(
                         e.source,
                         e.line,
-                        f"same title as {_where(other.first)} but a different {kind} id "
+                        f"same title as {_where(other.first)} but a different "
+                        f"{_KIND_NAMES[kind]} id "
                         f"({ours} here, {theirs} there); kept as separate papers",
                         e.title,
                     )
