@@ -212,3 +212,48 @@ def test_lost_response_at_any_request_converges(full: bool) -> None:
             store = make_store(emu, timeout=0.2, sleep=lambda s: time.sleep(0.5))
             run_import(store, catalog, SyncState())
             check_library(emu, catalog)
+
+
+def test_create_of_a_key_that_already_exists_counts_as_created(emu: ZoteroEmulator) -> None:
+    """A create resent with a new write token (say, by a rerun) meets its own object: the
+    per-index 412 is read back and treated as created, never as a second item."""
+    from pllm_sync.zotero.batch import BatchWriter, WriteOp
+
+    store = make_store(emu)
+    store.read(None)
+    obj = {"key": "ABCD2345", "version": 0, "itemType": "preprint", "title": "Once"}
+    first = BatchWriter(store.http, "items").write([WriteOp(obj=dict(obj))])
+    again = BatchWriter(store.http, "items").write([WriteOp(obj=dict(obj))])
+    assert first["ABCD2345"].ok and again["ABCD2345"].ok
+    assert again["ABCD2345"].version == first["ABCD2345"].version
+    assert list(emu.get_items()) == ["ABCD2345"]
+    assert [r.status for r in writes(emu)] == [200, 200]
+
+
+def test_transient_per_index_failures_are_retried(emu: ZoteroEmulator) -> None:
+    """Zotero's write report can fail single objects with 500, 429 or a lock (409): those are
+    sent again; a 400 is final and reported."""
+    from pllm_sync.zotero.batch import BatchWriter, WriteOp
+
+    store = make_store(emu)
+    store.read(None)
+    ops = [
+        WriteOp(obj={"key": k, "version": 0, "itemType": "preprint", "title": k}, label=k)
+        for k in ("AAAA2222", "BBBB2222", "CCCC2222", "DDDD2222", "EEEE2222")
+    ]
+    writer = BatchWriter(store.http, "items")
+    report = {
+        "successful": {"0": {"key": "AAAA2222", "version": 5, "data": {"key": "AAAA2222"}}},
+        "failed": {
+            "1": {"key": "BBBB2222", "code": 500, "message": "An error occurred"},
+            "2": {"key": "CCCC2222", "code": 429, "message": "Rate limited"},
+            "3": {"key": "DDDD2222", "code": 409, "message": "The target library is locked"},
+            "4": {"key": "EEEE2222", "code": 400, "message": "Invalid property 'x'"},
+        },
+    }
+    again = writer._report(ops, report)
+    assert [op.key for op in again] == ["BBBB2222", "CCCC2222", "DDDD2222"]
+    assert writer.outcomes["EEEE2222"].code == 400 and not writer.outcomes["EEEE2222"].ok
+    writer.write(again)
+    assert all(writer.outcomes[k].ok for k in ("BBBB2222", "CCCC2222", "DDDD2222"))
+    assert set(emu.get_items()) == {"BBBB2222", "CCCC2222", "DDDD2222"}

@@ -755,10 +755,11 @@ class ZoteroStore:
         return out
 
     def fetch_children(self, parent_key: str) -> list[dict[str, Any]]:
-        """The current children (notes, attachments) of one item: one request."""
+        """The current children (notes, attachments) of one item: one request per 100."""
         zot = self.http.zot
-        rows: list[dict[str, Any]] = self.http.pz(
-            lambda: zot.children(parent_key, includeTrashed=1), "reading an item's children"
+        rows, _ = self.http.pz_all(
+            partial(zot.children, parent_key, includeTrashed=1, limit=100),
+            "reading an item's children",
         )
         out = [r["data"] for r in rows]
         for d in out:
