@@ -105,6 +105,30 @@ def test_a_user_edit_that_matches_the_upstream_is_not_an_override() -> None:
     assert not r.overridden_upstream
 
 
+def test_a_side_already_holding_the_upstream_value_does_not_conflict_with_a_user_edit() -> None:
+    """An interrupted run wrote the catalog's new title to Zotero only; then the user edited
+    the title in the vault: the user's edit wins, as it would have without the interruption."""
+    r = merge(
+        catalog={**CATALOG, "title": "LaMP (v2)"},
+        zotero=synced(title="LaMP (v2)"),
+        vault=synced(title="My LaMP"),
+    )
+    assert not r.conflicts and r.merged["title"] == "My LaMP"
+    assert r.to_zotero == {"title": "My LaMP"} and r.overridden_upstream == {"title": "LaMP (v2)"}
+
+
+def test_a_marked_notes_merge_already_on_one_side_is_not_marked_again() -> None:
+    base = synced(notes=NOTE)
+    z = {**base, "notes": NOTE.replace("Useful baseline.", "Weak baseline.")}
+    v = {**base, "notes": NOTE.replace("Useful baseline.", "Strong baseline.")}
+    first = merge(base=base, zotero=z, vault=v)
+    # the run wrote Zotero, then stopped before the vault and the state
+    replay = merge(base=base, zotero={**z, "notes": first.merged["notes"]}, vault=v)
+    assert replay.merged["notes"] == first.merged["notes"]
+    assert replay.merged["notes"].count(MARKER_PREFIX) == 3
+    assert replay.to_vault == {"notes": first.merged["notes"]} and not replay.to_zotero
+
+
 def test_an_earlier_override_is_not_reverted_by_an_unchanged_catalog() -> None:
     """After the user's title won, the catalog (unchanged since) must not bring its own back."""
     base = synced(title="My title")

@@ -243,6 +243,25 @@ def test_merging_an_agreed_record_is_a_no_op(s: dict[str, Any]) -> None:
     assert not r.has_writes and not r.conflicts and r.merged == m and not r.changed_by
 
 
+@given(scenarios(), st.sampled_from(["zotero", "vault"]))
+def test_a_run_interrupted_after_one_side_replays_to_the_same_result(
+    s: dict[str, Any], first: str
+) -> None:
+    """A crash after writing one side, before the other side and the state: the next run
+    (same base, one side already written) must reach the same agreed record."""
+    r1 = merge_paper(**s)
+    other = "vault" if first == "zotero" else "zotero"
+    writes = r1.to_zotero if first == "zotero" else r1.to_vault
+    replay = {**s, first: apply(s[first], writes)}
+    r2 = merge_paper(**replay)
+    assert r2.merged == r1.merged
+    assert r2.open_fields == r1.open_fields
+    assert (r2.to_vault if other == "vault" else r2.to_zotero) == (
+        r1.to_vault if other == "vault" else r1.to_zotero
+    )
+    assert not (r2.to_zotero if first == "zotero" else r2.to_vault)
+
+
 SWAP = {"zotero": "vault", "vault": "zotero"}
 
 
@@ -414,9 +433,17 @@ class SyncCycles(RuleBasedStateMachine):
         self.vault["notes"] = "\n".join(kept).strip("\n")
         self._touch("vault")
 
-    @rule()
-    def sync(self) -> None:
-        s: dict[str, Any] = {
+    @rule(first=st.sampled_from(["zotero", "vault"]))
+    def interrupted_sync(self, first: str) -> None:
+        """A run that wrote one side, then died before the other side and the state."""
+        r = merge_paper(**self._inputs())
+        if first == "zotero":
+            self.zotero = {**USER_DEFAULTS, **apply(self.zotero, r.to_zotero)}
+        else:
+            self.vault = {**USER_DEFAULTS, **apply(self.vault, r.to_vault)}
+
+    def _inputs(self) -> dict[str, Any]:
+        return {
             "base": self.base,
             "catalog": self.catalog,
             "catalog_base": self.catalog_base,
@@ -426,6 +453,10 @@ class SyncCycles(RuleBasedStateMachine):
             "zotero_mtime": self.mtimes["zotero"],
             "vault_mtime": self.mtimes["vault"],
         }
+
+    @rule()
+    def sync(self) -> None:
+        s = self._inputs()
         r = merge_paper(**s)
         note(f"merge: {r}")
         check_no_loss(s, r)

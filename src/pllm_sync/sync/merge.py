@@ -26,12 +26,13 @@ See ``docs/merge.md`` for the table of rules.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
 from .record import SYNCED_FIELDS, Record, canonical_notes
-from .textmerge import has_conflict_markers, merge3, merge_union
+from .textmerge import has_conflict_markers, merge3, merge_union, split_lines
 
 Policy = Literal["ask", "zotero", "vault", "newest"]
 POLICIES: tuple[str, ...] = get_args(Policy)
@@ -202,7 +203,7 @@ def _merge_scalar(
             base, proposal, from_catalog = cat_new, MISSING, cat_new is not None
         else:
             base, proposal = None, MISSING
-    elif cat_old is MISSING and base is not None:
+    elif cat_old is MISSING and not _empty(base):
         # The catalog's previous value is unknown (the paper was synced before the catalog
         # listed it): we cannot tell an upstream change from a user's earlier edit, so the
         # catalog may only fill an empty field, never overwrite one.
@@ -214,6 +215,13 @@ def _merge_scalar(
         return x
 
     zc, vc = change(z), change(v)
+    if proposal is not MISSING and zc is not MISSING and vc is not MISSING and zc != vc:
+        # A side holding the catalog's new value carries the upstream change (perhaps written
+        # by an interrupted run), not an edit of its own: the other side's edit is the user's.
+        if zc == proposal:
+            zc = MISSING
+        elif vc == proposal:
+            vc = MISSING
     if zc is not MISSING and vc is not MISSING and zc != vc:
         d = _pick(name, base, z, v, policy, zotero_mtime, vault_mtime)
         if proposal is not MISSING and proposal != d.value:
@@ -272,6 +280,25 @@ def _merge_set(name: str, base: Any, cat_new: Any, cat_old: Any, z: Any, v: Any)
     return _Decision(merged, sides if merged != base_set or base is MISSING else frozenset())
 
 
+def _replayed(zt: str, vt: str, base: str) -> str | None:
+    """The side's text, if it already is a marked merge of both sides, else None.
+
+    A run that wrote a marked merge to one side and stopped before the other side and the
+    state (a crash, a lost connection) leaves that side holding the merge while the base is
+    the old one. Merging again would nest markers inside markers. When one text has markers
+    the base has not, the other has none, and every line the other side added since the base
+    is in it, that text is the merge to keep (nothing of the other side is missing from it).
+    """
+    if has_conflict_markers(base):
+        return None
+    for marked, other in ((zt, vt), (vt, zt)):
+        if has_conflict_markers(marked) and not has_conflict_markers(other):
+            added = Counter(split_lines(other)) - Counter(split_lines(base))
+            if not added - Counter(split_lines(marked)):
+                return marked
+    return None
+
+
 def _merge_notes(base: Any, z: Any, v: Any) -> _Decision:
     base, z, v = ("" if x is None else x for x in (base, z, v))
     if base is MISSING:
@@ -281,7 +308,7 @@ def _merge_notes(base: Any, z: Any, v: Any) -> _Decision:
         if len(texts) == 1 or texts[0][1] == texts[1][1]:
             return _Decision(texts[0][1], frozenset(s for s, _ in texts))
         r = merge_union(z, v)
-        value = canonical_notes(r.text)
+        value = _replayed(z, v, "") or canonical_notes(r.text)
         conflict = FieldConflict(NOTES, None, z, v, resolution="both-kept") if r.conflict else None
         return _Decision(value, frozenset({"zotero", "vault"}), conflict=conflict)
     zt = base if z is MISSING else z
@@ -294,7 +321,7 @@ def _merge_notes(base: Any, z: Any, v: Any) -> _Decision:
     if vt == base:
         return _Decision(zt, frozenset({"zotero"}))
     r = merge3(base, zt, vt)
-    value = canonical_notes(r.text)
+    value = (r.conflict and _replayed(zt, vt, base)) or canonical_notes(r.text)
     conflict = FieldConflict(NOTES, base, zt, vt, resolution="both-kept") if r.conflict else None
     return _Decision(value, frozenset({"zotero", "vault"}), conflict=conflict)
 
