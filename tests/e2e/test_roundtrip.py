@@ -247,3 +247,35 @@ def test_item_filed_by_hand_into_a_section_gets_a_note(pulled: Env) -> None:
     note = env.note_for("doi:10.1234/hand.1")
     assert frontmatter(note)["title"] == "Hand Filed Paper"
     assert "pllm-sync-id: doi:10.1234/hand.1" in env.emu.get_items()[key]["extra"]
+
+
+def test_notes_edited_on_both_sides_keep_both_texts(pulled: Env) -> None:
+    env = pulled
+    note = env.note_for(LAMP)
+    with note.open("a", encoding="utf-8") as fh:
+        fh.write("\nVerdict: undecided.\n")
+    assert env.run("sync", "--no-progress")[0] == 0
+    item = env.item_by_pid(LAMP)
+    znote = next(c for c in env.children(item["key"]) if c["itemType"] == "note")
+    env.emu.edit_item(znote["key"], {"note": znote["note"].replace("undecided", "strong accept")})
+    text = note.read_text(encoding="utf-8")
+    note.write_text(text.replace("undecided", "weak reject"), encoding="utf-8")
+    code, _, _ = env.run("sync", "--no-progress")
+    assert code == 7
+    text = note.read_text(encoding="utf-8")
+    assert "strong accept" in text and "weak reject" in text, "both texts kept in the note"
+    znote = next(c for c in env.children(item["key"]) if c["itemType"] == "note")
+    assert "strong accept" in znote["note"] and "weak reject" in znote["note"]
+    rows = json.loads(env.run("conflicts", "--json")[1])
+    assert [(r["paper"], r["field"]) for r in rows] == [(LAMP, "notes")]
+    assert frontmatter(note).get("sync-conflict") is True
+    # the user tidies up in the vault: markers gone, one verdict kept
+    body = text.split("<!-- pllm-sync:end -->", 1)[1]
+    kept = "\nVerdict: strong accept, after discussion.\n"
+    note.write_text(text.replace(body, kept), encoding="utf-8")
+    code, _, err = env.run("sync", "--no-progress")
+    assert code == 0, err
+    znote = next(c for c in env.children(item["key"]) if c["itemType"] == "note")
+    assert "after discussion" in znote["note"] and "weak reject" not in znote["note"]
+    assert json.loads(env.run("conflicts", "--json")[1]) == []
+    assert "sync-conflict" not in frontmatter(note)

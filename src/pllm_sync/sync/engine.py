@@ -108,6 +108,12 @@ class RunResult:
         }
 
 
+def _listed(res: MergeResult) -> set[str]:
+    """Fields the user must look at: open conflicts, and notes kept both (until the markers
+    are gone)."""
+    return set(res.open_fields) | ({"notes"} if res.has_marked_notes else set())
+
+
 def _item_mtime(item: dict[str, Any] | None) -> float | None:
     """Seconds since the epoch of an item's ``dateModified`` (for the ``newest`` policy)."""
     if not item or not item.get("dateModified"):
@@ -408,11 +414,8 @@ class SyncEngine:
     def _conflict_flag_changes(self, v: PaperView, result: MergeResult) -> bool:
         if v.note is None:
             return False
-        want = bool(result.open_fields) or self._has_open_conflicts(v.pid)
+        want = bool(_listed(result))
         return bool(v.note.conflict_flag) != want
-
-    def _has_open_conflicts(self, pid: str) -> bool:
-        return any(c.pllm_id == pid for c in self._open_conflicts)
 
     def _guard_deletes(self, plan: Plan, total: int) -> None:
         removing = sum(1 for a in plan.actions if a.kind == "trash")
@@ -608,19 +611,16 @@ class SyncEngine:
                     if v.catalog is not None:
                         st.catalog_base = v.catalog
                         st.tombstone = v.catalog.get("catalog") == "removed"
-                    for c in res.conflicts:
-                        if c.resolution is None and not any(
+                    for c in res.conflicts:  # open ones and notes kept both (marked)
+                        if not any(
                             o.pllm_id == v.pid and o.field == c.field for o in self._open_conflicts
                         ):
                             self.state.add_conflict(v.pid, c.field, c.base, c.zotero, c.vault)
                             applied["conflicts.new"] = applied.get("conflicts.new", 0) + 1
                 self.state.put_paper(st)
-            still = self._still_conflicted(decisions)
-            for row in self._open_conflicts:
-                if row.pllm_id in states and row.pllm_id not in zfailed | vfailed:
-                    self.state.resolve_stale_conflicts(
-                        row.pllm_id, [f for p, f in still if p == row.pllm_id]
-                    )
+            for d in decisions:
+                if d.result is not None and d.view.pid not in zfailed | vfailed:
+                    self.state.resolve_stale_conflicts(d.view.pid, _listed(d.result))
             if snap is not None and self.lib is not None and not zfailed:
                 lv = self.zotero.library_version if self.zotero else None
                 self.state.set_library_version(self.lib, lv or snap.library_version)
@@ -642,15 +642,6 @@ class SyncEngine:
             n = self.vault.write_index_notes(catalog.taxonomies, members)
             applied["vault.index"] = n
 
-    def _still_conflicted(self, decisions: Iterable[Decision]) -> set[tuple[str, str]]:
-        out = set()
-        for d in decisions:
-            if d.result is not None:
-                for c in d.result.conflicts:
-                    if c.resolution is None:
-                        out.add((d.view.pid, c.field))
-        return out
-
     def _save_scan(self, scan: VaultScan, states: dict[str, PaperState]) -> None:
         entries = [
             ScanEntry(
@@ -670,9 +661,7 @@ class SyncEngine:
     def _write_note(self, d: Decision, st: PaperState) -> NoteInfo | None:
         v, res = d.view, d.result
         assert res is not None
-        conflict = bool(res.open_fields) or (
-            self._has_open_conflicts(v.pid) and v.pid not in self._resolved_now(res)
-        )
+        conflict = bool(_listed(res))
         managed = self._managed(v, res.merged) if v.paper is not None or v.note is None else None
         if d.vault == "create" or v.note is None:
             info = self.vault.create_note(
@@ -698,10 +687,6 @@ class SyncEngine:
         st.note_path, st.note_size, st.note_mtime_ns = info.path, info.size, info.mtime_ns
         st.note_sha256 = info.sha256
         return info
-
-    @staticmethod
-    def _resolved_now(res: MergeResult) -> set[str]:
-        return set()
 
     def _hydrate(self, decisions: list[Decision], states: dict[str, PaperState]) -> set[str]:
         """Fetch the current data of items the change feed did not return (unchanged in
