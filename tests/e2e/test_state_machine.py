@@ -13,7 +13,6 @@ CI runs a bounded number of examples and steps; ``--run-slow`` runs many more.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
 import shutil
@@ -33,15 +32,17 @@ from pllm_sync.sync.record import canonical_tag
 from pllm_sync.testing.zotero_server import ZoteroEmulator
 from pllm_sync.zotero import client as zclient
 
-POOL = [(f"arxiv:2401.{i:05d}", f"2401.{i:05d}", f"Synthetic Paper Number {i}: A Study")
-        for i in range(1, 9)]
+POOL = [
+    (f"arxiv:2401.{i:05d}", f"2401.{i:05d}", f"Synthetic Paper Number {i}: A Study")
+    for i in range(1, 9)
+]
 SECTIONS = ["Alignment", "Retrieval", "Benchmarks"]
 STATUSES = ["unread", "reading", "read"]
 TAGS = ["alpha", "beta", "gamma", "delta"]
 COUNTER = itertools.count()
 
 
-class Crash(BaseException):  # noqa: N818 - a process death, not an error to handle
+class Crash(BaseException):
     """Simulates the process dying: not an Exception, so nothing in pllm-sync catches it."""
 
 
@@ -52,8 +53,9 @@ def render_list(papers: dict[str, tuple[str, str]]) -> str:
         for pid, (title, psec) in papers.items():
             if psec == sec:
                 arxiv = pid.split(":", 1)[1]
-                lines.append(f"+ **\\[2024 EMNLP\\]** {title}. "
-                             f"([Paper](https://arxiv.org/abs/{arxiv}))")
+                lines.append(
+                    f"+ **\\[2024 EMNLP\\]** {title}. ([Paper](https://arxiv.org/abs/{arxiv}))"
+                )
         lines.append("")
     return "\n".join(lines)
 
@@ -128,8 +130,7 @@ class SyncMachine(RuleBasedStateMachine):
 
     def zotero_note(self, key: str) -> dict[str, Any] | None:
         for d in self.emu.get_items(include_trashed=False).values():
-            if d.get("parentItem") == key and d["itemType"] == "note" \
-                    and "pllm-sync" in d["note"]:
+            if d.get("parentItem") == key and d["itemType"] == "note" and "pllm-sync" in d["note"]:
                 return d
         return None
 
@@ -202,8 +203,10 @@ class SyncMachine(RuleBasedStateMachine):
         fm, body = split_note(path.read_text(encoding="utf-8"))
         tags = [t for t in fm.get("tags") or [] if t != tag] + ([tag] if add else [])
         fm["tags"] = tags
-        path.write_text("---\n" + yaml.safe_dump(fm, sort_keys=False, allow_unicode=True)
-                        + "---" + body, encoding="utf-8")
+        path.write_text(
+            "---\n" + yaml.safe_dump(fm, sort_keys=False, allow_unicode=True) + "---" + body,
+            encoding="utf-8",
+        )
 
     @precondition(lambda self: self.synced_once)
     @rule(data=st.data(), tag=st.sampled_from(TAGS), add=st.booleans())
@@ -233,14 +236,20 @@ class SyncMachine(RuleBasedStateMachine):
                 return  # nothing to edit in Zotero yet
             html = note["note"]
             cut = html.rfind("</div>")
-            html = html[:cut] + f"<p>{line}</p>\n" + html[cut:] if cut >= 0 \
+            html = (
+                html[:cut] + f"<p>{line}</p>\n" + html[cut:]
+                if cut >= 0
                 else html + f"<p>{line}</p>"
+            )
             self.emu.edit_item(note["key"], {"note": html})
         self.notes_lines.setdefault(pid, set()).add(line)
 
     @precondition(lambda self: self.synced_once)
-    @rule(data=st.data(), status=st.sampled_from(STATUSES),
-          sides=st.sampled_from(["vault", "zotero", "both"]))
+    @rule(
+        data=st.data(),
+        status=st.sampled_from(STATUSES),
+        sides=st.sampled_from(["vault", "zotero", "both"]),
+    )
     def set_status(self, data: st.DataObject, status: str, sides: str) -> None:
         pids = self.both_sides()
         if not pids:
@@ -254,8 +263,10 @@ class SyncMachine(RuleBasedStateMachine):
             text = path.read_text(encoding="utf-8")
             fm2, body = split_note(text)
             fm2["status"] = status
-            path.write_text("---\n" + yaml.safe_dump(fm2, sort_keys=False, allow_unicode=True)
-                            + "---" + body, encoding="utf-8")
+            path.write_text(
+                "---\n" + yaml.safe_dump(fm2, sort_keys=False, allow_unicode=True) + "---" + body,
+                encoding="utf-8",
+            )
         if sides in ("zotero", "both"):
             zval = other if sides == "both" else status
             tags = [t for t in item["tags"] if not t["tag"].startswith("status/")]
@@ -278,12 +289,14 @@ class SyncMachine(RuleBasedStateMachine):
             if seen["n"] > k:
                 raise Crash
 
+        expected = self.expected_tags()
         zclient.ZoteroHttp._count = counting  # type: ignore[method-assign]
         try:
-            with contextlib.suppress(Crash):
-                self.cli("pull", "--no-progress")
+            code = self.pull_maybe_crashing()
         finally:
             zclient.ZoteroHttp._count = original  # type: ignore[method-assign]
+        if code is not None:  # it happened to finish: check it like any sync
+            self.check_after_sync(code, expected)
 
     @precondition(lambda self: self.synced_once)
     @rule(n=st.integers(min_value=0, max_value=3))
@@ -308,13 +321,22 @@ class SyncMachine(RuleBasedStateMachine):
             return orig_create(self_, *a, **kw)
 
         vstore.VaultStore.update_note = update  # type: ignore[method-assign]
+        expected = self.expected_tags()
         vstore.VaultStore.create_note = create  # type: ignore[method-assign]
         try:
-            with contextlib.suppress(Crash):
-                self.cli("pull", "--no-progress")
+            code = self.pull_maybe_crashing()
         finally:
             vstore.VaultStore.update_note = orig_update  # type: ignore[method-assign]
             vstore.VaultStore.create_note = orig_create  # type: ignore[method-assign]
+        if code is not None:
+            self.check_after_sync(code, expected)
+
+    def pull_maybe_crashing(self) -> int | None:
+        """A pull that may die midway: its exit code, or None when it crashed."""
+        try:
+            return self.cli("pull", "--no-progress")[0]
+        except Crash:
+            return None
 
     @precondition(lambda self: self.synced_once)
     @rule()
@@ -345,6 +367,9 @@ class SyncMachine(RuleBasedStateMachine):
     def sync_and_check(self) -> None:
         expected = self.expected_tags()
         code, _ = self.cli("pull", "--no-progress")
+        self.check_after_sync(code, expected)
+
+    def check_after_sync(self, code: int, expected: dict[str, frozenset[str]]) -> None:
         assert code in (0, 7), code
         self.synced_once = True
         items, notes = self.items(), self.notes()
@@ -354,7 +379,9 @@ class SyncMachine(RuleBasedStateMachine):
         conflicts = json.loads(self.cli("conflicts", "--json")[1] or "[]")
         open_fields = {(c["paper"], c["field"]) for c in conflicts if c["open"]}
         assert self.expect_conflict <= open_fields | self._agreeing(items, notes), (
-            self.expect_conflict, open_fields)
+            self.expect_conflict,
+            open_fields,
+        )
         for pid in set(items) & set(notes):
             fm, body = split_note(notes[pid].read_text(encoding="utf-8"))
             z_tags, v_tags = self.z_user_tags(items[pid]), self.v_user_tags(notes[pid])
@@ -381,11 +408,20 @@ class SyncMachine(RuleBasedStateMachine):
         self.emu.clear_log()
         code, _ = self.cli("pull", "--no-progress")
         assert code == 0, "after resolving, a sync completes cleanly"
-        writes = [(r.method, r.path) for r in self.emu.request_log
-                  if r.method in ("POST", "PUT", "PATCH", "DELETE")]
+        writes = [
+            (r.method, r.path)
+            for r in self.emu.request_log
+            if r.method in ("POST", "PUT", "PATCH", "DELETE")
+        ]
         assert writes == [], writes
         after = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in self.vault.rglob("*.md")}
         assert after == before, "a second sync rewrote files"
+        items, notes = self.items(), self.notes()
+        for pid in set(items) & set(notes):  # resolved conflicts carried the chosen value
+            fm, _ = split_note(notes[pid].read_text(encoding="utf-8"))
+            z = [t["tag"][7:] for t in items[pid]["tags"] if t["tag"].startswith("status/")]
+            assert (z[0] if z else None) == fm.get("status"), (pid, z, fm.get("status"))
+            assert self.z_user_tags(items[pid]) == self.v_user_tags(notes[pid]), pid
 
     def _agreeing(self, items: dict[str, Any], notes: dict[str, Path]) -> set[tuple[str, str]]:
         """(pid, status) pairs whose sides ended up equal anyway (e.g. the same value)."""
@@ -409,6 +445,7 @@ class SyncMachine(RuleBasedStateMachine):
 def test_sync_state_machine(full: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PLLM_SYNC_ZOTERO_API_KEY", "TESTKEY")
     machine = SyncMachine.TestCase
-    machine.settings = settings(max_examples=60 if full else 6,
-                                stateful_step_count=25 if full else 10, deadline=None)
+    machine.settings = settings(
+        max_examples=60 if full else 12, stateful_step_count=25 if full else 12, deadline=None
+    )
     machine().runTest()

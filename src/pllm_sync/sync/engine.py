@@ -562,8 +562,22 @@ class SyncEngine:
         applied = result.applied
         states: dict[str, PaperState] = {}
         for d in decisions:
-            st = d.view.state or PaperState(pllm_id=d.view.pid)
-            states[d.view.pid] = replace(st)
+            v = d.view
+            st = replace(v.state or PaperState(pllm_id=v.pid))
+            # Re-learn where each copy lives from what was read: after a lost state (or an
+            # item/note found again by its id) the stored keys and paths may be missing.
+            if v.zitem is not None:
+                st.zotero_key, st.zotero_version = str(v.zitem["key"]), v.zitem.get("version")
+                note = zmap.find_pllm_note(v.zchildren, st.zotero_note_key)
+                if note is not None:
+                    st.zotero_note_key, st.zotero_note_version = (
+                        str(note["key"]),
+                        note.get("version"),
+                    )
+            if v.note is not None:
+                st.note_path, st.note_size = v.note.path, v.note.size
+                st.note_mtime_ns, st.note_sha256 = v.note.mtime_ns, v.note.sha256
+            states[v.pid] = st
 
         # 1. Zotero, in batches; a paper's base only moves once its writes landed.
         zfailed: set[str] = set()
