@@ -279,3 +279,22 @@ def test_notes_edited_on_both_sides_keep_both_texts(pulled: Env) -> None:
     assert "after discussion" in znote["note"] and "weak reject" not in znote["note"]
     assert json.loads(env.run("conflicts", "--json")[1]) == []
     assert "sync-conflict" not in frontmatter(note)
+
+
+def test_users_own_collection_move_in_zotero_survives_the_next_pull(pulled: Env) -> None:
+    env = pulled
+    item = env.item_by_pid(LAMP)
+    cols = env.emu.get_collections()
+    by_name = {d["name"]: k for k, d in cols.items()}
+    target = by_name["Soft-Fused Prompting"]
+    assert target not in item["collections"]
+    moved = [*item["collections"][1:], target]  # leave one section, join another
+    env.emu.edit_item(item["key"], {"collections": moved})
+    assert env.run("sync", "--no-progress")[0] == 0
+    sections = " ".join(frontmatter(env.note_for(LAMP))["sections"])
+    assert "Soft-Fused Prompting" in sections
+    # the catalog did not change: the next pull keeps the user's move on both sides
+    env.emu.clear_log()
+    assert env.run("pull", "--no-progress")[0] == 0
+    assert sorted(env.item_by_pid(LAMP)["collections"]) == sorted(moved)
+    assert env.writes() == []
