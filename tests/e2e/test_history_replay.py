@@ -22,10 +22,17 @@ from .helpers import DATA, Env, frontmatter, pids_in_extra
 
 # versions where the lists changed shape (catalog-notes.md section 2): always replayed
 LANDMARKS = {
-    "jiahongliu21": {"654c288", "21b3d04", "d1617fb", "2c4ad7a", "01bd5b3", "e726acf",
-                     "0fd5c22"},
-    "vanillacreamer": {"6b8185a", "26071ee", "86ffa85", "68f0179", "5a83fb4", "f0ae2ad",
-                       "592e108", "86a6207"},
+    "jiahongliu21": {"654c288", "21b3d04", "d1617fb", "2c4ad7a", "01bd5b3", "e726acf", "0fd5c22"},
+    "vanillacreamer": {
+        "6b8185a",
+        "26071ee",
+        "86ffa85",
+        "68f0179",
+        "5a83fb4",
+        "f0ae2ad",
+        "592e108",
+        "86a6207",
+    },
 }
 
 
@@ -45,9 +52,12 @@ def sample(name: str, full: bool, every: int = 12) -> list[tuple[str, Path]]:
 
 
 @pytest.fixture
-def one_list_env(tmp_path: Path, zotero_emulator: ZoteroEmulator,
-                 capsys: pytest.CaptureFixture[str],
-                 monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
+def one_list_env(
+    tmp_path: Path,
+    zotero_emulator: ZoteroEmulator,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Env]:
     monkeypatch.setenv("PLLM_SYNC_ZOTERO_API_KEY", zotero_emulator.api_key)
     yield Env(root=tmp_path, emu=zotero_emulator, capsys=capsys)
 
