@@ -164,3 +164,12 @@ def test_scan_of_a_missing_vault_says_what_to_do(tmp_path: Path) -> None:
     store = VaultStore(VaultConfig(path=tmp_path / "nope"))
     with pytest.raises(VaultError, match="vault init"):
         store.scan()
+
+
+def test_cached_stats_with_plain_lists_still_give_canonical_records(store: VaultStore, age) -> None:
+    pid, _ = _note(store, age)
+    first = store.scan()
+    # A cache that went through plain JSON (sets and tuples became lists).
+    plain = {k: NoteStat(**json.loads(json.dumps(v.to_json()))) for k, v in first.stats.items()}
+    second = store.scan(plain)
+    assert second.reread == 0 and second.notes[pid] == first.notes[pid]

@@ -150,7 +150,10 @@ def canonical_raw(raw: Record) -> Record:
 
 def resolve_sections(raw: Record, key_for: Callable[[str], str | None]) -> Record:
     """The canonical record (see ``sync/record.py``): raw section entries mapped to section
-    keys. ``raw`` must come from :func:`canonical_raw`."""
+    keys. ``raw`` normally comes from :func:`canonical_raw`; anything else (e.g. a cache
+    entry that went through JSON as lists) is normalised first."""
+    if not (isinstance(raw.get("tags"), frozenset) and isinstance(raw.get("authors"), tuple)):
+        raw = canonical_raw(raw)
     rec = dict(raw)
     rec["sections"] = frozenset(k for k in (key_for(s) for s in raw.get("sections", ())) if k)
     return rec
