@@ -64,6 +64,7 @@ class PaperView:
     zotero_gone: str | None = None  # "trashed" | "deleted"
     note: NoteInfo | None = None
     vault_gone: bool = False
+    vault_unreadable: bool = False  # the note exists but could not be read this run
     user_added: str | None = None  # "vault" | "zotero" when a user created it by hand
 
     @property
@@ -85,7 +86,8 @@ class Decision:
     result: MergeResult | None
     zotero: str | None = None  # create | update | trash | restore
     vault: str | None = None  # create | update | trash
-    retire: bool = False  # forget the paper's live copies (deleted on purpose on one side)
+    retire_zotero: bool = False  # the Zotero copy is gone on purpose: do not recreate it
+    retire_vault: bool = False  # the note is gone on purpose: do not recreate it
 
 
 @dataclass
@@ -155,11 +157,11 @@ class SyncEngine:
 
     # ------------------------------------------------------------------ reading
 
-    def _load_catalog(self) -> Catalog:
+    def _load_catalog(self, dry_run: bool = False) -> Catalog:
         catalog = self.catalog_loader(self.cfg.catalog)
         for w in catalog.warnings:
             log.info("catalog: %s", w)
-        for f in getattr(catalog, "fetches", []):
+        for f in [] if dry_run else getattr(catalog, "fetches", []):
             self.state.set_source_meta(
                 SourceMeta(
                     name=f.name,
@@ -290,8 +292,8 @@ class SyncEngine:
                 if v.zitem is None and v.zotero_gone is None and st.zotero_key:
                     if snap.full:
                         v.zotero_gone = "deleted"  # a full listing without it: it is gone
-                    elif st.base is not None:
-                        v.zrecord = st.base
+                    elif st.zotero_record is not None or st.base is not None:
+                        v.zrecord = st.zotero_record or st.base
 
         # Vault: the scan sees every note (cached when unchanged).
         for pid, note in scan.notes.items():
@@ -305,10 +307,14 @@ class SyncEngine:
             if v.note is None:
                 v.note = note
                 v.user_added = v.user_added or "vault"
+        unreadable = {p.path for p in scan.problems}
         for pid, st in papers.items():
             v = views[pid]
             if v.note is None and st.note_path:
-                v.vault_gone = True
+                if st.note_path in unreadable or (self.vault.root / st.note_path).exists():
+                    v.vault_unreadable = True  # there but unreadable: never "deleted"
+                else:
+                    v.vault_gone = True
         return views
 
     @staticmethod
@@ -338,60 +344,73 @@ class SyncEngine:
     def _decide(self, v: PaperView, plan: Plan) -> Decision:
         st = v.state
         base = st.base if st else None
-        zside = self.zotero is not None
         vrec = v.note.record if v.note else None
-        # A paper deleted on purpose earlier stays retired unless the catalog revives it.
-        if (
-            st
-            and base is not None
-            and not st.zotero_key
-            and not st.note_path
-            and v.zitem is None
-            and v.note is None
-        ):
+        if v.vault_unreadable:
+            plan.warnings.append(
+                f"{v.pid}: its note {v.state.note_path if v.state else ''} "
+                "cannot be read (see the warnings above); left alone this run"
+            )
             return Decision(v, None)
+        # Which sides take part. A side the user removed on purpose stays removed until its
+        # copy comes back (an item restored from the trash, a note moved back).
+        zside = self.zotero is not None
+        z_back = v.zitem is not None and not v.zotero_gone
+        z_retired = zside and bool(st and st.zotero_retired) and not z_back
+        v_retired = bool(st and st.vault_retired) and v.note is None
+        z_gone_now = zside and v.zotero_gone is not None and not z_retired
+        v_gone_now = v.vault_gone and not v_retired
+        z_active = zside and not z_retired
+        v_active = not v_retired
+        d = Decision(v, None)
 
-        # Deletions: modify beats delete.
-        if v.vault_gone and self.cfg.sync.on_vault_delete == "zotero-trash" and zside:
-            if v.zrecord is not None and not _differs(v.zrecord, base):
+        if (z_gone_now or z_retired or not zside) and (v_gone_now or v_retired):
+            # gone (or given up) on every side: nothing to bring back
+            d.retire_zotero, d.retire_vault = zside, True
+            return d
+        if v_gone_now:
+            if self.cfg.sync.on_vault_delete == "ignore":
+                d.retire_vault, v_active = True, False
+            elif not z_active:
+                d.retire_vault = True
+                return d
+            elif v.zrecord is not None and not _differs(v.zrecord, base):
                 plan.add("zotero", "trash", v.pid, v.title, reason="note deleted in the vault")
-                return Decision(v, None, zotero="trash", retire=True)
-            if v.zrecord is not None:
+                d.zotero, d.retire_zotero, d.retire_vault = "trash", True, True
+                return d
+            else:
                 plan.warnings.append(
                     f"{v.pid}: note deleted in the vault but the Zotero item "
-                    "changed since; keeping both (modify beats delete)"
+                    "changed since; writing the note again (modify beats delete)"
                 )
-        elif v.vault_gone:
-            return Decision(v, None, retire=True)
-        if v.zotero_gone and self.cfg.sync.on_zotero_trash == "vault-trash":
-            if v.note is not None and not _differs(vrec, base):
+        if z_gone_now:
+            if self.cfg.sync.on_zotero_trash == "ignore":
+                d.retire_zotero, z_active = True, False
+            elif v.note is not None and not _differs(vrec, base):
                 plan.add("vault", "trash", v.pid, v.title, reason=f"item {v.zotero_gone} in Zotero")
-                return Decision(v, None, vault="trash", retire=True)
-            if v.note is not None:
+                d.vault, d.retire_zotero, d.retire_vault = "trash", True, True
+                return d
+            elif v.note is not None:
                 plan.warnings.append(
                     f"{v.pid}: item {v.zotero_gone} in Zotero but the note "
                     "changed since; restoring the item (modify beats delete)"
                 )
-        elif v.zotero_gone:
-            return Decision(v, None, retire=True)
+        if not z_active and not v_active:
+            return d
 
-        zrec = v.zrecord if zside else (base if base is not None else None)
-        if zside and v.zotero_gone:
-            zrec = None
-        vr = None if v.vault_gone else vrec
-        mtime_v = v.note.mtime_ns / 1e9 if v.note else None
+        zrec = v.zrecord if z_active and not v.zotero_gone else None
+        vr = vrec if v_active else None
         result = merge_paper(
             base=base,
             catalog=v.catalog,
             catalog_base=st.catalog_base if st else None,
-            zotero=zrec if zside else (base or v.catalog),
+            zotero=zrec,
             vault=vr,
             policy=self.cfg.sync.conflict,  # type: ignore[arg-type]
             zotero_mtime=_item_mtime(v.zitem),
-            vault_mtime=mtime_v,
+            vault_mtime=v.note.mtime_ns / 1e9 if v.note else None,
         )
-        d = Decision(v, result)
-        if zside:
+        d.result = result
+        if z_active:
             if zrec is None:
                 kind = "restore" if v.zotero_gone == "trashed" else "create"
                 d.zotero = kind
@@ -400,13 +419,16 @@ class SyncEngine:
                 d.zotero = "update"
                 kind = "tombstone" if result.to_zotero.get("catalog") == "removed" else "update"
                 plan.add("zotero", kind, v.pid, v.title, result.to_zotero, zrec)
-        if vr is None:
-            d.vault = "create"
-            plan.add("vault", "create", v.pid, v.title, result.merged)
-        elif result.to_vault or v.user_added == "vault" or self._conflict_flag_changes(v, result):
-            d.vault = "update"
-            kind = "tombstone" if result.to_vault.get("catalog") == "removed" else "update"
-            plan.add("vault", kind, v.pid, v.title, result.to_vault, vr)
+        if v_active:
+            if vr is None:
+                d.vault = "create"
+                plan.add("vault", "create", v.pid, v.title, result.merged)
+            elif (
+                result.to_vault or v.user_added == "vault" or self._conflict_flag_changes(v, result)
+            ):
+                d.vault = "update"
+                kind = "tombstone" if result.to_vault.get("catalog") == "removed" else "update"
+                plan.add("vault", kind, v.pid, v.title, result.to_vault, vr)
         for c in result.conflicts:
             plan.conflicts.append(ConflictNote(v.pid, v.title, c.field, c.base, c.zotero, c.vault))
         return d
@@ -437,7 +459,7 @@ class SyncEngine:
     def run(self, opts: RunOptions) -> RunResult:
         papers = self.state.all_papers()
         self._open_conflicts = self.state.list_conflicts(open_only=True)
-        catalog = self._load_catalog() if opts.pull_catalog else None
+        catalog = self._load_catalog(opts.dry_run) if opts.pull_catalog else None
         self._guard_vault(papers)
         if not self.vault.exists() and not opts.dry_run:
             self.vault.ensure(from_template=True)
@@ -470,6 +492,14 @@ class SyncEngine:
                 mapping = known
             since = self.state.get_library_version(self.lib)
             snap = self.zotero.read(since if papers else None)
+            gone = snap.deleted_collections | {
+                k for k, c in snap.collections.items() if c.get("deleted")
+            }
+            if gone and any(k in gone for k in section_map.values()):
+                # a collection deleted in Zotero: stop filing items into it (pull recreates it)
+                section_map = {s: k for s, k in section_map.items() if k not in gone}
+                if not opts.dry_run:
+                    self._section_map_save(section_map)
         cpaths = {k: section_path(s) for s, k in section_map.items()}
 
         scan = self._scan_vault(opts.show_progress)
@@ -591,11 +621,15 @@ class SyncEngine:
                 result,
             )
 
-        # 2. Vault, note by note (atomic writes).
+        # 2. Vault, note by note (atomic writes). A paper whose Zotero write failed gets no
+        # note update this run: its base did not move, so writing one side only would make
+        # the next run see a user edit that never happened.
         vfailed: set[str] = set()
         for d in progress(decisions, "vault", enabled=opts.show_progress):
             v, res = d.view, d.result
             st = states[v.pid]
+            if v.pid in zfailed and d.vault == "update":
+                continue
             try:
                 if d.vault == "trash" and v.note is not None:
                     self.vault.trash_note(v.note)
@@ -610,31 +644,35 @@ class SyncEngine:
                 result.errors.append(f"vault {v.note.path if v.note else v.pid}: {exc}")
                 log.error("vault: %s: %s", v.pid, exc)
 
-        # 3. Commit bases and conflicts.
+        # 3. Commit: what each side now holds always; the base only where every write landed.
         with self.state.transaction():
             for d in decisions:
                 v, res = d.view, d.result
                 st = states[v.pid]
-                if v.pid in zfailed or v.pid in vfailed:
-                    continue
-                if d.retire:
-                    st.zotero_key = None if d.zotero == "trash" or v.zotero_gone else st.zotero_key
-                    st.note_path = None if d.vault == "trash" or v.vault_gone else st.note_path
-                if res is not None:
+                zok = v.pid not in zfailed
+                if d.retire_zotero and zok:
+                    st.zotero_retired, st.zotero_key, st.zotero_record = True, None, None
+                elif d.zotero in ("create", "restore", "update") or v.zrecord is not None:
+                    st.zotero_retired = False
+                    st.zotero_record = self._zotero_now(d, zok)
+                if d.retire_vault and v.pid not in vfailed:
+                    st.vault_retired, st.note_path = True, None
+                elif v.note is not None or d.vault == "create":
+                    st.vault_retired = False
+                if res is not None and zok and v.pid not in vfailed:
                     st.base = complete_record(res.merged)
                     if v.catalog is not None:
                         st.catalog_base = v.catalog
                         st.tombstone = v.catalog.get("catalog") == "removed"
                     for c in res.conflicts:  # open ones and notes kept both (marked)
-                        if not any(
+                        known = any(
                             o.pllm_id == v.pid and o.field == c.field for o in self._open_conflicts
-                        ):
-                            self.state.add_conflict(v.pid, c.field, c.base, c.zotero, c.vault)
+                        )
+                        self.state.add_conflict(v.pid, c.field, c.base, c.zotero, c.vault)
+                        if not known:
                             applied["conflicts.new"] = applied.get("conflicts.new", 0) + 1
+                    self.state.resolve_stale_conflicts(v.pid, _listed(res))
                 self.state.put_paper(st)
-            for d in decisions:
-                if d.result is not None and d.view.pid not in zfailed | vfailed:
-                    self.state.resolve_stale_conflicts(d.view.pid, _listed(d.result))
             if snap is not None and self.lib is not None and not zfailed:
                 lv = self.zotero.library_version if self.zotero else None
                 self.state.set_library_version(self.lib, lv or snap.library_version)
@@ -701,6 +739,23 @@ class SyncEngine:
         st.note_path, st.note_size, st.note_mtime_ns = info.path, info.size, info.mtime_ns
         st.note_sha256 = info.sha256
         return info
+
+    @staticmethod
+    def _zotero_now(d: Decision, ok: bool) -> Record | None:
+        """The record the Zotero item holds after this run's writes (or before, if they
+        failed): what an item absent from the next change feed is known to hold."""
+        v, res = d.view, d.result
+        if res is None or not ok:
+            return (
+                v.zrecord if v.zrecord is not None else (v.state.zotero_record if v.state else None)
+            )
+        if d.zotero in ("create", "restore"):
+            return complete_record(res.merged)
+        if v.zrecord is None:
+            return None
+        held = dict(v.zrecord)
+        held.update({k: val for k, val in res.to_zotero.items()})
+        return complete_record(held)
 
     def _hydrate(self, decisions: list[Decision], states: dict[str, PaperState]) -> set[str]:
         """Fetch the current data of items the change feed did not return (unchanged in

@@ -140,6 +140,14 @@ class PaperState:
     tombstone: bool = False
     updated_at: float | None = None
     """Set by ``put_paper``."""
+    zotero_record: Record | None = None
+    """What the Zotero item held after the last run (read or written). An item absent from
+    the change feed still holds this, which is not the base while a conflict is open or a
+    write to the other side failed."""
+    zotero_retired: bool = False
+    """The user removed the Zotero copy on purpose: never recreate it unless it comes back."""
+    vault_retired: bool = False
+    """The user removed the note on purpose: never recreate it unless it comes back."""
 
 
 @dataclass(frozen=True)
@@ -313,9 +321,16 @@ def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
     return step
 
 
+_V3 = """
+ALTER TABLE papers ADD COLUMN zotero_record TEXT;
+ALTER TABLE papers ADD COLUMN zotero_retired INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE papers ADD COLUMN vault_retired INTEGER NOT NULL DEFAULT 0
+"""
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _script(_V1),  # 0 -> 1: papers, libraries, collections, sources, scan cache, conflicts
     _script(_V2),  # 1 -> 2: run journal, daemon lock, indexes for open conflicts and keys
+    _script(_V3),  # 2 -> 3: per-paper Zotero record and per-side retired flags
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -333,6 +348,9 @@ _PAPER_COLS = (
     "note_sha256",
     "tombstone",
     "updated_at",
+    "zotero_record",
+    "zotero_retired",
+    "vault_retired",
 )
 
 
@@ -495,6 +513,9 @@ class StateDB:
         d["base"] = _dec_opt(d["base"])
         d["catalog_base"] = _dec_opt(d["catalog_base"])
         d["tombstone"] = bool(d["tombstone"])
+        d["zotero_record"] = _dec_opt(d["zotero_record"])
+        d["zotero_retired"] = bool(d["zotero_retired"])
+        d["vault_retired"] = bool(d["vault_retired"])
         return PaperState(**d)
 
     def get_paper(self, pllm_id: str) -> PaperState | None:
@@ -524,6 +545,9 @@ class StateDB:
             paper.note_sha256,
             int(paper.tombstone),
             paper.updated_at,
+            _enc_opt(paper.zotero_record),
+            int(paper.zotero_retired),
+            int(paper.vault_retired),
         )
         self._x(
             f"INSERT OR REPLACE INTO papers ({', '.join(_PAPER_COLS)}) "
