@@ -60,6 +60,9 @@ def run(args: argparse.Namespace) -> int:
                     "status": last.status,
                     "started": _when(last.started_at),
                     "finished": _when(last.finished_at),
+                    "planned": (last.plan or {}).get("counts")
+                    if isinstance(last.plan, dict)
+                    else last.plan,
                     "applied": last.applied,
                 }
             )

@@ -39,6 +39,9 @@ from .state import LibraryRef, PaperState, ScanEntry, SourceMeta, StateDB
 
 log = logging.getLogger(__name__)
 
+JOURNAL_ACTIONS = 500
+"""How many planned actions (with their field diffs) a run's journal entry keeps."""
+
 SECTION_MAP_SUFFIX = "#sections"
 """State key suffix for the section-key -> collection-key map kept next to the slug map."""
 
@@ -510,7 +513,9 @@ class SyncEngine:
         result = RunResult(plan=plan, dry_run=opts.dry_run)
         if opts.dry_run:
             return result
-        run_id = self.state.start_run("pull" if opts.pull_catalog else "sync", plan.counts())
+        planned = plan.to_json()
+        planned["actions"] = planned["actions"][:JOURNAL_ACTIONS]  # the journal stays small
+        run_id = self.state.start_run("pull" if opts.pull_catalog else "sync", planned)
         result.run_id = run_id
         try:
             self._apply(decisions, catalog, snap, section_map, scan, result, opts)
