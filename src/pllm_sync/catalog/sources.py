@@ -10,12 +10,9 @@ The cache lives in ``app_dirs().cache / "catalogs"`` and is written atomically.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
-import os
-import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -26,8 +23,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .. import __version__
+from ..atomic import atomic_write
 from ..config import CatalogConfig, SourceConfig
-from ..errors import CatalogError
+from ..errors import CatalogError, PllmSyncError
 from ..model import slugify
 from ..paths import app_dirs
 
@@ -99,21 +97,6 @@ def _cache_paths(name: str, url: str) -> tuple[Path, Path]:
     return d / f"{key}.md", d / f"{key}.json"
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 @dataclass(frozen=True)
 class _Cached:
     text: str
@@ -146,9 +129,13 @@ def _read_cache(name: str, url: str) -> _Cached | None:
 def _write_cache(name: str, url: str, text: str, etag: str | None, lm: str | None) -> str:
     text_path, meta_path = _cache_paths(name, url)
     fetched_at = _now()
-    _atomic_write(text_path, text.encode("utf-8"))
     meta = {"url": url, "etag": etag, "last_modified": lm, "fetched_at": fetched_at}
-    _atomic_write(meta_path, json.dumps(meta, indent=2).encode("utf-8"))
+    try:  # a cache that cannot be written costs the next conditional GET, nothing more
+        text_path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(text_path, text.encode("utf-8"))
+        atomic_write(meta_path, json.dumps(meta, indent=2).encode("utf-8"))
+    except (OSError, PllmSyncError) as exc:
+        log.warning("catalog source %r: could not cache it in %s (%s)", name, text_path.parent, exc)
     return fetched_at
 
 

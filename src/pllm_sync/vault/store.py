@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from ..atomic import atomic_write
 from ..config import VaultConfig
 from ..errors import VaultError
 from ..model import Paper, Section, SectionPath, normalize_whitespace
@@ -32,7 +33,6 @@ from ..sync.record import SYNCED_FIELDS, Record, normalize_record, section_key
 from . import body as body_mod
 from . import frontmatter_block as fb
 from . import note as note_mod
-from .atomic import atomic_write
 from .body import ManagedContent
 from .names import is_litter, note_stem, short_hash, with_suffix
 from .sections import SECTION_KEY_PROPERTY, SectionLinks, render_index_region

@@ -18,8 +18,8 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
+from ..atomic import atomic_write
 from ..errors import VaultError
-from .atomic import atomic_write
 from .properties import PROPERTY_TYPES, merge_types
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from ..errors import VaultError
+from .errors import VaultError
 
 
 def _umask() -> int:
@@ -76,7 +76,7 @@ def atomic_write(path: Path, data: bytes, *, exclusive: bool = False) -> None:
     except OSError as exc:
         raise VaultError(
             f"cannot write {path}: {exc.strerror or exc}",
-            hint="check that the vault folder is writable and the disk is not full",
+            hint="check that the folder is writable and the disk is not full",
         ) from exc
     finally:
         if tmp is not None:
