@@ -1,0 +1,68 @@
+"""The daemon's scheduling: one worker, debounced vault changes, Zotero polls, catalog
+refreshes, and a failed pass that does not stop the daemon."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from pllm_sync.config import WatchConfig
+from pllm_sync.daemon.loop import WatchLoop
+from pllm_sync.daemon.watcher import VaultSignal, is_relevant, start_observer
+
+
+def test_relevant_paths_ignore_litter() -> None:
+    assert is_relevant("Papers/LaMP.md")
+    assert is_relevant("Moved/Deep/LaMP.md")
+    for litter in (
+        ".obsidian/workspace.md",
+        ".trash/x.md",
+        "Papers/.LaMP.md.tmp",
+        "Papers/LaMP.sync-conflict-20260101-123456-ABC.md",
+        "Papers/x.txt",
+        ".pllm-sync-trash/Papers/x.md",
+        "Papers/~$x.md",
+    ):
+        assert not is_relevant(litter), litter
+
+
+def test_vault_edit_is_debounced_into_one_pass(tmp_path: Path) -> None:
+    calls: list[tuple[bool, str]] = []
+    sig = VaultSignal(str(tmp_path))
+    obs = start_observer(str(tmp_path), sig)
+    cfg = WatchConfig(zotero_poll_seconds=3600, catalog_refresh_minutes=600, debounce_seconds=0.3)
+    loop = WatchLoop(cfg, sig, lambda pull, why: calls.append((pull, why)), tick=0.05)
+    t = threading.Thread(target=loop.run, kwargs={"max_seconds": 3.0})
+    t.start()
+    try:
+        time.sleep(0.3)
+        for i in range(5):  # a burst of saves, as an editor makes them
+            (tmp_path / "note.md").write_text(f"edit {i}")
+            time.sleep(0.05)
+        (tmp_path / ".obsidian").mkdir()
+        time.sleep(1.0)
+        (tmp_path / ".obsidian" / "workspace.json").write_text("{}")  # not a note
+    finally:
+        t.join()
+        obs.stop()
+        obs.join()
+    assert calls[0] == (True, "start"), "the daemon starts with a full pull"
+    assert calls.count((False, "vault change")) == 1, calls
+
+
+def test_polls_and_refreshes_on_schedule_and_survive_failures(tmp_path: Path) -> None:
+    calls: list[str] = []
+
+    def run_pass(pull: bool, why: str) -> None:
+        calls.append(why)
+        if why == "zotero poll" and calls.count("zotero poll") == 1:
+            raise RuntimeError("Zotero unreachable")
+
+    cfg = WatchConfig(zotero_poll_seconds=1, catalog_refresh_minutes=2.5 / 60, debounce_seconds=0.1)
+    loop = WatchLoop(cfg, VaultSignal(str(tmp_path)), run_pass, tick=0.05)
+    stats = loop.run(max_seconds=3.6)
+    assert calls[0] == "start"
+    assert calls.count("zotero poll") >= 2, "polling went on after a failed pass"
+    assert "catalog refresh" in calls
+    assert stats.failures == 1
