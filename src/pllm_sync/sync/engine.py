@@ -23,8 +23,9 @@ from ..progress import progress
 from ..vault.body import ManagedContent
 from ..vault.store import NoteInfo, NoteStat, VaultScan, VaultStore
 from ..zotero import mapping as zmap
+from ..zotero.notes_html import has_rich_content
 from ..zotero.store import ItemChange, NewItem, NoteUpsert, ZoteroSnapshot, ZoteroStore
-from .merge import MergeResult, merge_paper
+from .merge import FieldConflict, MergeResult, merge_paper
 from .plan import ConflictNote, Plan
 from .record import (
     SYNCED_FIELDS,
@@ -68,6 +69,7 @@ class PaperView:
     note: NoteInfo | None = None
     vault_gone: bool = False
     vault_unreadable: bool = False  # the note exists but could not be read this run
+    z_note_missing: bool = False  # our notes child vanished in Zotero: write it again
     user_added: str | None = None  # "vault" | "zotero" when a user created it by hand
 
     @property
@@ -286,6 +288,7 @@ class SyncEngine:
                 else:
                     note_key = v.state.zotero_note_key if v.state else None
                     v.zrecord = zmap.item_to_record(data, v.zchildren, cpaths, note_key=note_key)
+                    self._settle_zotero_notes(v)
             for key in snap.deleted_items:
                 gone_pid = key_to_pid.get(key)
                 if gone_pid and views[gone_pid].zitem is None:
@@ -319,6 +322,27 @@ class SyncEngine:
                 else:
                     v.vault_gone = True
         return views
+
+    @staticmethod
+    def _settle_zotero_notes(v: PaperView) -> None:
+        """Read the Zotero notes only when the notes child itself changed.
+
+        Converting an unchanged note's HTML back to markdown would hand the vault the
+        converter's spelling of the user's text; a notes child that vanished (trashed, moved
+        to another item) is not the user emptying their notes: the text is kept and the
+        child written again."""
+        st = v.state
+        stored = (st.zotero_record or st.base) if st else None
+        if st is None or stored is None or v.zrecord is None or not st.zotero_note_key:
+            return
+        live = zmap.find_pllm_note(v.zchildren, st.zotero_note_key)
+        if live is None:
+            v.zrecord["notes"] = stored.get("notes", "")
+            v.z_note_missing = True
+        elif live.get("key") == st.zotero_note_key and live.get("version") == (
+            st.zotero_note_version
+        ):
+            v.zrecord["notes"] = stored.get("notes", "")
 
     @staticmethod
     def _ids_from_record(rec: Record) -> PaperIds:
@@ -413,6 +437,8 @@ class SyncEngine:
             vault_mtime=v.note.mtime_ns / 1e9 if v.note else None,
         )
         d.result = result
+        if v.z_note_missing and result.merged.get("notes") and zrec is not None:
+            result.to_zotero["notes"] = result.merged["notes"]
         if z_active:
             if zrec is None:
                 kind = "restore" if v.zotero_gone == "trashed" else "create"
@@ -871,6 +897,8 @@ class SyncEngine:
                             label=f"{v.title} (code link)",
                         )
                     )
+            if "notes" in fields and d.zotero == "update" and self._rich_note(d, st, result.plan):
+                fields.pop("notes")
             if "notes" in fields:
                 note = zmap.find_pllm_note(v.zchildren, st.zotero_note_key)
                 notes.append(
@@ -920,6 +948,35 @@ class SyncEngine:
             failed |= self._failed_ids(rep.failures, owner)
             result.errors.extend(str(f) for f in rep.failures)
         return failed
+
+    @staticmethod
+    def _rich_note(d: Decision, st: PaperState, plan: Plan) -> bool:
+        """Refuse to overwrite a Zotero note holding what markdown cannot carry (images,
+        annotations, citations, colours): the difference becomes an open notes conflict,
+        both sides keep their text, and the base stays so it is found again next run."""
+        v, res = d.view, d.result
+        note = zmap.find_pllm_note(v.zchildren, st.zotero_note_key)
+        if res is None or note is None or not has_rich_content(str(note.get("note") or "")):
+            return False
+        base_notes = (st.base or {}).get("notes", "")
+        zotero_notes = (v.zrecord or {}).get("notes", "")
+        res.to_zotero.pop("notes", None)
+        res.merged["notes"] = base_notes
+        res.conflicts = [c for c in res.conflicts if c.field != "notes"]
+        vault_notes = (v.note.record if v.note else {}).get("notes", "")
+        res.conflicts.append(FieldConflict("notes", base_notes, zotero_notes, vault_notes))
+        plan.conflicts.append(
+            ConflictNote(v.pid, v.title, "notes", base_notes, zotero_notes, vault_notes)
+        )
+        if d.vault is None and v.note is not None:
+            d.vault = "update"  # to set the note's sync-conflict flag
+        log.warning(
+            "zotero: the notes of %s hold images, annotations or formatting that "
+            "markdown cannot carry; not overwritten (edit them in Zotero, or remove "
+            "that content there)",
+            v.pid,
+        )
+        return True
 
     @staticmethod
     def _failed_ids(

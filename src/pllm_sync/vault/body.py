@@ -33,6 +33,7 @@ from ..sync.record import canonical_notes
 
 BEGIN = "<!-- pllm-sync:begin (managed: edits here are replaced) -->"
 END = "<!-- pllm-sync:end -->"
+_MARKER_LINE = re.compile(r"(?m)^(<!--\s*pllm-sync:)")
 _BEGIN_RE = re.compile(r"<!--\s*pllm-sync:begin\b[^\r\n]*")
 _END_RE = re.compile(r"<!--\s*pllm-sync:end\s*-->[ \t]*(?:\r\n|\n|\r)?")
 
@@ -100,8 +101,11 @@ def _with_newline(text: str, nl: str) -> str:
 
 
 def set_notes(parts: BodyParts, notes: str, nl: str) -> str:
-    """The body with the user-notes part replaced so that ``notes_of`` gives ``notes``."""
-    target = canonical_notes(notes)
+    """The body with the user-notes part replaced so that ``notes_of`` gives ``notes``.
+
+    Incoming text that carries our own marker comments (pasted from a note into Zotero, say)
+    has them escaped, so it can never split or end the managed region."""
+    target = _MARKER_LINE.sub(r"\\\1", canonical_notes(notes))
     if notes_of(parts) == target and not parts.broken:
         return parts.before + parts.region + parts.after
     if not parts.has_region:

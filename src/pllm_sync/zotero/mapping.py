@@ -253,17 +253,25 @@ def year_of(date: str | None) -> int | None:
 
 
 def _status_of(tag: str) -> str | None:
+    """``status/<value>`` -> value. Any value: a reading state the user invented in the vault
+    (``to-read``) must come back as a status, not turn into a tag."""
     if tag.lower().startswith(STATUS_TAG):
-        v = tag[len(STATUS_TAG) :].strip().lower()
-        if v in STATUSES:
+        v = tag[len(STATUS_TAG) :].strip()
+        if v:
             return v
     return None
 
 
+def _status_order(status: str) -> tuple[int, str]:
+    """Known statuses in their order of progress first, then any others alphabetically."""
+    return (STATUSES.index(status) if status in STATUSES else len(STATUSES), status)
+
+
 def _rating_of(tag: str) -> int | None:
+    """``rating/<n>`` -> n, for any whole number (a 10-point scale is the user's choice)."""
     if tag.lower().startswith(RATING_TAG):
         v = tag[len(RATING_TAG) :].strip()
-        if v.isdigit() and 1 <= int(v) <= 5:
+        if v.isdigit():
             return int(v)
     return None
 
@@ -346,6 +354,29 @@ def creator_name(c: Mapping[str, Any]) -> str:
     if c.get("name"):
         return normalize_whitespace(str(c["name"]))
     return normalize_whitespace(f"{c.get('firstName', '')} {c.get('lastName', '')}")
+
+
+def _merge_creators(current: list[dict[str, Any]], authors: Iterable[str]) -> list[dict[str, Any]]:
+    """The creators list with ``authors`` as its authors, reusing the user's own creator
+    entries where the name matches (a split like ``Jan`` / ``van der Berg`` or a single-field
+    ``OpenAI Research Team`` is theirs to keep) and leaving editors and other roles where
+    they were."""
+    existing = {creator_name(c): c for c in current if c.get("creatorType") == "author"}
+    wanted = [
+        existing.get(normalize_whitespace(a)) or split_author(a) for a in authors if a and a.strip()
+    ]
+    out: list[dict[str, Any]] = []
+    placed = False
+    for c in current:
+        if c.get("creatorType") == "author":
+            if not placed:
+                out.extend(wanted)
+                placed = True
+        else:
+            out.append(c)
+    if not placed:
+        out = wanted + out
+    return out
 
 
 def item_authors(data: Mapping[str, Any]) -> tuple[str, ...]:
@@ -473,7 +504,7 @@ def item_to_record(
     ]
     extra = str(item_data.get("extra") or "")
     tags = _tag_names(item_data.get("tags") or ())
-    statuses = sorted({s for t in tags if (s := _status_of(t))}, key=STATUSES.index)
+    statuses = sorted({s for t in tags if (s := _status_of(t))}, key=_status_order)
     ratings = sorted({r for t in tags if (r := _rating_of(t))})
     att = find_code_attachment(kids)
     note = find_pllm_note(kids, note_key)
@@ -555,8 +586,7 @@ def record_to_item_changes(
     if "title" in ch:
         put("title", normalize_whitespace(ch["title"] or ""))
     if "authors" in ch:
-        others = [c for c in cur.get("creators") or () if c.get("creatorType") != "author"]
-        creators = [split_author(a) for a in ch["authors"] or () if a and a.strip()] + others
+        creators = _merge_creators(list(cur.get("creators") or ()), ch["authors"] or ())
         if creators != list(cur.get("creators") or ()):
             out["creators"] = creators
     if "year" in ch and ch["year"] != year_of(str(cur.get("date") or "")):

@@ -68,8 +68,10 @@ class _Converter(MarkdownConverter):
             return ""
         for pattern, repl in _ESCAPES:
             text = pattern.sub(repl, text)
-        # what markdownify's own escape does with its default options
-        return text.replace("*", r"\*").replace("_", r"\_")
+        # Escape '*' always; '_' only where it could open or close emphasis. An intraword
+        # '_' (my_note, #to_read, $x_1$) is never emphasis in CommonMark, and escaping it
+        # would break Obsidian links, tags and math in the user's notes.
+        return _UNDERSCORE.sub(r"\_", text.replace("*", r"\*"))
 
 
 def _code_language(el: Any) -> str | None:
@@ -84,9 +86,20 @@ def _code_language(el: Any) -> str | None:
     return None
 
 
+_UNDERSCORE = re.compile(r"(?<![^\W_])_|_(?![^\W_])")
+_LINK_DEFINITION = re.compile(r"(?m)^( {0,3})\[(?=[^\]\n]+\]:)")
+
+
 def markdown_to_html(markdown: str) -> str:
-    """Body HTML for ``markdown`` (no wrapper, no marker)."""
-    return _md.render(canonical_notes(markdown)) if markdown.strip() else ""
+    """Body HTML for ``markdown`` (no wrapper, no marker).
+
+    A line that CommonMark would swallow as a link reference definition (``[TODO]: reread``,
+    a footnote ``[^1]: Smith 2020``) is kept as text, so no line of the user's notes
+    disappears on its way to Zotero.
+    """
+    if not markdown.strip():
+        return ""
+    return str(_md.render(_LINK_DEFINITION.sub(r"\1\\[", canonical_notes(markdown))))
 
 
 def html_to_markdown(body: str) -> str:
@@ -137,3 +150,20 @@ def note_markdown(note: str) -> str:
     if m and _heading_is_marker(m.group(2)):
         inner = inner[m.end() :]
     return html_to_markdown(inner)
+
+
+_RICH = re.compile(
+    r"<(?:img|u|sub|sup|math)\b"  # images, underline, sub/superscript, MathML
+    r"|<[a-z][a-z0-9]*\b[^>]*\s(?:style=(?![\"']text-align:)|class=(?![\"']language-))"  # colour, highlight
+    r"|<[a-z][a-z0-9]*\b[^>]*\sdata-(?!pllm-sync\b)[a-z-]+=",  # annotations, citations
+    re.IGNORECASE,
+)
+
+
+def has_rich_content(note: str) -> bool:
+    """True when a note's HTML holds things markdown cannot carry (images, highlights and
+    citations with their links, colours, underline, sub/superscript, math).
+
+    Rewriting such a note from markdown would destroy them, so pllm-sync never overwrites
+    it: the difference is reported as a notes conflict instead."""
+    return bool(_RICH.search(note or ""))
