@@ -75,6 +75,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `pllm-sync status | head`
         sys.stderr.close()
         return 0
+    except OSError as exc:  # a file or folder the OS refused: name it, no traceback
+        where = f" {exc.filename}" if exc.filename else ""
+        print(
+            f"error: cannot access{where}: {exc.strerror or exc}\n  next step: check the "
+            "path, its permissions and free disk space, then run again",
+            file=sys.stderr,
+        )
+        return 5
     except KeyboardInterrupt:
         print("interrupted; the next run picks up where this one stopped", file=sys.stderr)
         return 130

@@ -319,6 +319,10 @@ def find_config_path(explicit: str | Path | None = None) -> Path | None:
     """The config file in force, or None when the embedded defaults apply."""
     if explicit:
         p = Path(explicit).expanduser()
+        if p.is_dir():
+            raise ConfigError(
+                f"{p} is a folder, not a config file", hint="pass the YAML file itself to --config"
+            )
         if not p.is_file():
             raise ConfigError(
                 f"config file not found: {p}", hint="check the path given to --config"

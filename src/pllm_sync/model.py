@@ -111,6 +111,20 @@ _WS = re.compile(r"\s+")
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
 
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """Text safe to show on a terminal: control, escape and bidi characters from the
+    internet become visible escapes instead of moving the cursor or retitling the window."""
+    return _UNPRINTABLE.sub(
+        lambda m: (
+            f"\\x{ord(m.group(0)):02x}" if ord(m.group(0)) < 256 else f"\\u{ord(m.group(0)):04x}"
+        ),
+        text,
+    )
+
+
 def normalize_whitespace(text: str) -> str:
     """Collapse every run of whitespace (NBSP included) to one space and trim."""
     return _WS.sub(" ", text.replace("\xa0", " ")).strip()
@@ -221,23 +235,32 @@ class Section:
     slug: str
     path: SectionPath
     children: list[Section] = field(default_factory=list)
+    _by_name: dict[str, Section] = field(default_factory=dict, repr=False, compare=False)
+    _slugs: set[str] = field(default_factory=set, repr=False, compare=False)
 
     @property
     def slug_path(self) -> tuple[str, ...]:
         return tuple(slugify(p) for p in self.path)
 
     def child(self, name: str) -> Section:
-        """Return the child called ``name``, creating it (with a unique slug) if missing."""
-        for c in self.children:
-            if c.name == name:
-                return c
+        """Return the child called ``name``, creating it (with a unique slug) if missing.
+
+        Indexed by name and slug, so a list with tens of thousands of sections (hostile or
+        not) builds its tree in linear time."""
+        if len(self._by_name) != len(self.children):  # children appended from outside
+            self._by_name = {c.name: c for c in self.children}
+            self._slugs = {c.slug for c in self.children}
+        found = self._by_name.get(name)
+        if found is not None:
+            return found
         slug = slugify(name)
-        taken = {c.slug for c in self.children}
         base, n = slug, 2
-        while slug in taken:
+        while slug in self._slugs:
             slug, n = f"{base}-{n}", n + 1
         node = Section(name=name, slug=slug, path=(*self.path, name))
         self.children.append(node)
+        self._by_name[name] = node
+        self._slugs.add(slug)
         return node
 
     def walk(self) -> Iterator[Section]:
@@ -259,7 +282,7 @@ class CatalogWarning:
     def __str__(self) -> str:
         where = f"{self.source}:{self.line}" if self.line else self.source
         snippet = f" | {self.text[:120]}" if self.text else ""
-        return f"{where}: {self.message}{snippet}"
+        return printable(f"{where}: {self.message}{snippet}")
 
 
 @dataclass

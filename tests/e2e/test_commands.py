@@ -74,6 +74,7 @@ def test_init_headless_writes_config_without_the_key(
         "--vault",
         str(tmp_path / "v"),
         "--no-keyring",
+        "--no-check",
     )
     assert code == 0, err
     text = cfg.read_text(encoding="utf-8")
@@ -83,6 +84,38 @@ def test_init_headless_writes_config_without_the_key(
     assert "user 4242" in out
     code, _, err = run(capsys, "--config", str(cfg), "init", "--library-id", "1")
     assert code == 2 and "--force" in err, "never overwrites a config silently"
+
+
+def test_init_checks_the_key_before_writing_anything(
+    tmp_path: Path,
+    zotero_emulator: ZoteroEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    cfg = tmp_path / "cfg.yaml"
+    args = [
+        "--config",
+        str(cfg),
+        "init",
+        "--library-id",
+        "1",
+        "--endpoint",
+        zotero_emulator.base_url,
+        "--vault",
+        str(tmp_path / "v"),
+        "--no-keyring",
+    ]
+    monkeypatch.setenv("PLLM_SYNC_ZOTERO_API_KEY", "WRONGKEYWRONGKEYWRONGKEY")
+    code, _, err = run(capsys, *args)
+    assert code == 4 and "Invalid key" in err and not cfg.exists()
+    assert "WRONGKEY" not in err
+    monkeypatch.setenv("PLLM_SYNC_ZOTERO_API_KEY", "READONLYKEY")
+    code, _, err = run(capsys, *args)
+    assert code == 4 and "write" in err and not cfg.exists()
+    monkeypatch.setenv("PLLM_SYNC_ZOTERO_API_KEY", zotero_emulator.api_key)
+    code, out, err = run(capsys, *args)
+    assert code == 0, err
+    assert "accepted" in out and "not stored" in out and cfg.exists()
 
 
 def test_api_key_never_leaks(

@@ -237,3 +237,40 @@ def test_resolve_take_zotero(env):
     {t["tag"] for t in item_any(env, A)[0]["tags"]}
     fm = frontmatter(env.note_for(A))
     assert fm.get("status") == "read", "take zotero did not carry Zotero's value"
+
+
+def test_unwritable_vault_stops_before_any_change(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pllm_sync.sync import engine
+
+    pull(env)
+    edit_frontmatter(env.note_for(A), status="read")
+    item = item_any(env, B)[0]
+    env.emu.edit_item(item["key"], {"tags": [*item["tags"], {"tag": "from-zotero"}]})
+    monkeypatch.setattr(engine.os, "access", lambda *_a, **_k: False)  # a read-only mount
+    env.emu.clear_log()
+    code, _, err = env.run("sync", "--no-progress")
+    assert code == 5 and "not writable" in err
+    assert env.writes() == [], "Zotero untouched as well"
+
+
+def test_interrupted_run_is_journalled_and_converges(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pllm_sync.vault.store import VaultStore
+
+    def interrupted(*_a: object, **_k: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(VaultStore, "create_note", interrupted)
+    code, _, _ = env.run("pull", "--no-progress")
+    assert code == 130
+    status = json.loads(env.run("status", "--json")[1])
+    assert status["last_run"]["status"] == "aborted"
+    monkeypatch.undo()
+    monkeypatch.setenv("PLLM_SYNC_ZOTERO_API_KEY", env.emu.api_key)
+    pull(env)
+    ids = [p for d in env.items().values() for p in [d["extra"]] if "pllm-sync-id" in p]
+    assert len(ids) == 3, "no duplicates after the interrupted run"
+    assert len(list(env.papers.glob("*.md"))) == 3

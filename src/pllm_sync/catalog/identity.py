@@ -16,7 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..model import (
     CatalogWarning,
@@ -178,19 +178,21 @@ def group_entries(entries: Sequence[Entry]) -> tuple[list[_Group], list[CatalogW
     by_title: dict[str, list[_Group]] = {}
     by_url: dict[str, list[_Group]] = {}
 
+    indexed: set[tuple[str, object, int]] = set()  # (index, key, group) already listed
+
+    def put(name: str, table: dict[Any, list[_Group]], key: Any, g: _Group) -> None:
+        # a set, not `g in list`: a hostile list with one id on 200k rows stays linear
+        if (name, key, id(g)) not in indexed:
+            indexed.add((name, key, id(g)))
+            table.setdefault(key, []).append(g)
+
     def index(g: _Group, e: Entry) -> None:
         for item in _id_items(e.ids):
-            lst = by_id.setdefault(item, [])
-            if g not in lst:
-                lst.append(g)
+            put("id", by_id, item, g)
         for t in e.titles:
-            lst = by_title.setdefault(normalize_title(t), [])
-            if g not in lst:
-                lst.append(g)
+            put("title", by_title, normalize_title(t), g)
         if e.url:
-            lst = by_url.setdefault(e.url.strip().rstrip("/").lower(), [])
-            if g not in lst:
-                lst.append(g)
+            put("url", by_url, e.url.strip().rstrip("/").lower(), g)
 
     for e in entries:
         target: _Group | None = None

@@ -39,6 +39,11 @@ def register(sub: Any) -> None:
         help=f"do not store the key; use ${ENV_VAR} at run time",
     )
     p.add_argument("--force", action="store_true", help="overwrite an existing config file")
+    p.add_argument(
+        "--no-check",
+        action="store_true",
+        help="do not ask Zotero whether the key and library id work (offline set-up)",
+    )
     p.set_defaults(func=run)
 
 
@@ -53,6 +58,16 @@ def _ask(prompt: str, default: str | None = None) -> str:
     suffix = f" [{default}]" if default else ""
     answer = input(f"{prompt}{suffix}: ").strip()
     return answer or (default or "")
+
+
+def _check_access(data: dict[str, Any], key: str) -> None:
+    """One request to Zotero: the key is valid, belongs to the library and may write.
+    Raises ZoteroError (exit 4) before anything is written."""
+    from ..zotero.store import ZoteroStore
+
+    cfg = parse_config(data, "init").zotero
+    ZoteroStore(cfg, key, attempts=1).check_access(write=True)
+    print(f"Zotero accepted the key for {cfg.library_type} library {cfg.library_id}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -86,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
         key = getpass.getpass("Zotero API key (input hidden): ").strip()
     else:
         key = None
+    if key and not args.no_check:
+        _check_access(data, key)
     if key and not args.no_keyring:
         try:
             store_api_key(args.library_type, library_id, key)
@@ -94,14 +111,22 @@ def run(args: argparse.Namespace) -> int:
                 f"could not store the API key in the keyring ({type(exc).__name__})",
                 hint=f"use --no-keyring and set ${ENV_VAR} when running",
             ) from exc
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(
-        "# written by `pllm-sync init`; see config.example.yaml for every key\n"
-        + yaml.safe_dump(data, sort_keys=False),
-        encoding="utf-8",
-    )
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(
+            "# written by `pllm-sync init`; see config.example.yaml for every key\n"
+            + yaml.safe_dump(data, sort_keys=False),
+            encoding="utf-8",
+        )
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write the config file {target}: {exc.strerror or exc}",
+            hint="pass a writable path with --config",
+        ) from exc
     print(f"config written to {target}")
     if not key:
         print(f"no API key stored: set ${ENV_VAR} or run `pllm-sync init --force` in a terminal")
+    elif args.no_keyring:
+        print(f"the API key was not stored (--no-keyring): set ${ENV_VAR} when running pllm-sync")
     print("next: `pllm-sync pull --dry-run` to preview, then `pllm-sync pull`")
     return 0

@@ -82,7 +82,20 @@ def _run(args: argparse.Namespace, *, pull_catalog: bool) -> int:
             print(result.plan.render())
         else:
             counts = ", ".join(f"{k}={v}" for k, v in sorted(result.applied.items()) if v)
-            print(f"done: {counts or 'nothing to change'}; vault at {rt.vault.root}")
+            if result.errors:
+                print(
+                    f"finished with {len(result.errors)} failed write(s) (listed on stderr; "
+                    f"the next run retries them); applied: {counts or 'nothing'}"
+                )
+            else:
+                print(f"done: {counts or 'nothing to change'}; vault at {rt.vault.root}")
+            warned = getattr(result, "catalog_warnings", 0)
+            if warned:
+                print(
+                    f"catalog: {warned} entries could not be read as given; "
+                    "`pllm-sync catalog` lists them with their line numbers",
+                    file=sys.stderr,
+                )
             if rt.sandbox_url:
                 print(
                     "Zotero sandbox library kept in the pllm-sync data dir "

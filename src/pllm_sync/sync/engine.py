@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..catalog import load_catalog
 from ..config import Config
-from ..errors import SafetyAbort
+from ..errors import SafetyAbort, VaultError
 from ..model import Catalog, Paper, PaperIds, paper_id_for
 from ..progress import progress
 from ..vault.body import ManagedContent
@@ -103,6 +104,7 @@ class RunResult:
     run_id: int | None = None
     dry_run: bool = False
     requests: int = 0
+    catalog_warnings: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -468,6 +470,20 @@ class SyncEngine:
         want = bool(_listed(result))
         return bool(v.note.conflict_flag) != want
 
+    def _guard_writable(self, plan: Plan) -> None:
+        """Stop before any change when the vault cannot be written (a read-only mount, a
+        folder owned by someone else), instead of failing note by note after Zotero moved."""
+        if not any(a.side == "vault" for a in plan.actions):
+            return
+        folder = self.vault.papers_dir if self.vault.papers_dir.is_dir() else self.vault.root
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise VaultError(
+                f"the vault folder {folder} is not writable; nothing was changed",
+                hint="check the folder's permissions or mount, or point vault.path elsewhere",
+            )
+
     def _guard_deletes(self, plan: Plan, total: int) -> None:
         removing = sum(1 for a in plan.actions if a.kind == "trash")
         if not removing:
@@ -536,17 +552,23 @@ class SyncEngine:
         decisions = [self._decide(v, plan) for v in views.values()]
         self._guard_deletes(plan, len(views))
 
-        result = RunResult(plan=plan, dry_run=opts.dry_run)
+        result = RunResult(
+            plan=plan,
+            dry_run=opts.dry_run,
+            catalog_warnings=len(catalog.warnings) if catalog else 0,
+        )
         if opts.dry_run:
             return result
+        self._guard_writable(plan)
         planned = plan.to_json()
         planned["actions"] = planned["actions"][:JOURNAL_ACTIONS]  # the journal stays small
         run_id = self.state.start_run("pull" if opts.pull_catalog else "sync", planned)
         result.run_id = run_id
         try:
             self._apply(decisions, catalog, snap, section_map, scan, result, opts)
-        except Exception as exc:
-            self.state.finish_run(run_id, "failed", {**result.applied, "error": str(exc)})
+        except BaseException as exc:  # an interrupt is recorded too, then re-raised
+            status = "failed" if isinstance(exc, Exception) else "aborted"
+            self.state.finish_run(run_id, status, {**result.applied, "error": repr(exc)})
             raise
         self.state.finish_run(run_id, "ok" if not result.errors else "failed", result.applied)
         if self.zotero is not None:
