@@ -102,7 +102,9 @@ def test_ignore_policy_does_not_recreate_a_deleted_note(env):
     assert not notes, "on_vault_delete: ignore, but the deleted note was written again"
 
 
-def test_zotero_edit_reaches_vault_after_a_refused_note_write(env, monkeypatch):
+def zotero_tag_then_refused_note_write(env, monkeypatch):
+    """A tag added in Zotero, then a sync during which A's note write is refused (the user
+    was typing in Obsidian); afterwards writes work again."""
     from pllm_sync.errors import VaultError
     from pllm_sync.vault.store import VaultStore
 
@@ -120,29 +122,17 @@ def test_zotero_edit_reaches_vault_after_a_refused_note_write(env, monkeypatch):
     monkeypatch.setattr(VaultStore, "update_note", boom)
     env.run("sync", "--no-progress")
     monkeypatch.setattr(VaultStore, "update_note", orig)
+
+
+def test_zotero_edit_reaches_vault_after_a_refused_note_write(env, monkeypatch):
+    zotero_tag_then_refused_note_write(env, monkeypatch)
     env.run("sync", "--no-progress")
     fm = frontmatter(env.note_for(A))
     assert "zotero-only" in (fm.get("tags") or []), "Zotero tag never reached the vault"
 
 
 def test_refused_note_write_then_vault_edit_keeps_zotero_tag(env, monkeypatch):
-    from pllm_sync.errors import VaultError
-    from pllm_sync.vault.store import VaultStore
-
-    pull(env)
-    key = item_any(env, A)[0]["key"]
-    tags = item_any(env, A)[0]["tags"]
-    env.emu.edit_item(key, {"tags": [*tags, {"tag": "zotero-only"}]})
-    orig = VaultStore.update_note
-
-    def boom(self, note, *a, **k):
-        if A in (note.pllm_id or ""):
-            raise VaultError("changed on disk")
-        return orig(self, note, *a, **k)
-
-    monkeypatch.setattr(VaultStore, "update_note", boom)
-    env.run("sync", "--no-progress")
-    monkeypatch.setattr(VaultStore, "update_note", orig)
+    zotero_tag_then_refused_note_write(env, monkeypatch)
     edit_frontmatter(env.note_for(A), tags=["vault-tag"])
     env.run("sync", "--no-progress")
     ztags = {t["tag"] for t in item_any(env, A)[0]["tags"]}

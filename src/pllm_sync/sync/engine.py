@@ -32,7 +32,6 @@ from .record import (
     SYNCED_FIELDS,
     Record,
     complete_record,
-    normalize_record,
     record_from_paper,
     section_key,
     section_path,
@@ -729,7 +728,7 @@ class SyncEngine:
             if snap is not None and self.lib is not None and not zfailed:
                 lv = self.zotero.library_version if self.zotero else None
                 self.state.set_library_version(self.lib, lv or snap.library_version)
-            self._save_scan(scan, states)
+            self._save_scan(scan)
 
         # 4. Index notes, rewritten only when their text changes.
         if catalog is not None:
@@ -747,7 +746,7 @@ class SyncEngine:
             n = self.vault.write_index_notes(catalog.taxonomies, members)
             applied["vault.index"] = n
 
-    def _save_scan(self, scan: VaultScan, states: dict[str, PaperState]) -> None:
+    def _save_scan(self, scan: VaultScan) -> None:
         entries = [
             ScanEntry(
                 relpath=rel,
@@ -1012,8 +1011,3 @@ class SyncEngine:
                 elif ref and creates and any(c.paper.id == ref for c in creates):
                     out.add(ref)
         return out
-
-
-def normalize(rec: Record) -> Record:
-    """Re-export for callers that build records by hand (tests, resolve)."""
-    return normalize_record(rec)
