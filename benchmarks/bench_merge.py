@@ -11,8 +11,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from pllm_sync.record import Record
 from pllm_sync.sync.merge import merge_paper
-from pllm_sync.sync.record import Record
 from pllm_sync.sync.state import PaperState, StateDB, encode_record
 from pllm_sync.sync.textmerge import merge3
 

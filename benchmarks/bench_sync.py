@@ -28,8 +28,10 @@ def synthetic_list(n: int) -> str:
     for i in range(n):
         if i % per == 0:
             lines += ["", f"## Section {i // per}", ""]
-        lines.append(f"+ **\\[2024 EMNLP\\]** Synthetic Paper {i}: On Personalization "
-                     f"Number {i}. ([Paper](https://arxiv.org/abs/2401.{i:05d}))")
+        lines.append(
+            f"+ **\\[2024 EMNLP\\]** Synthetic Paper {i}: On Personalization "
+            f"Number {i}. ([Paper](https://arxiv.org/abs/2401.{i:05d}))"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -51,11 +53,15 @@ def main_bench(n: int) -> None:
         os.environ["PLLM_SYNC_ZOTERO_API_KEY"] = emu.api_key
         (root / "list.md").write_text(synthetic_list(n), encoding="utf-8")
         cfg = root / "config.yaml"
-        cfg.write_text(yaml.safe_dump({
-            "catalog": {"sources": [{"name": "synthetic", "path": str(root / "list.md")}]},
-            "zotero": {"library_id": emu.user_id, "endpoint": emu.base_url},
-            "vault": {"path": str(root / "vault")},
-        }))
+        cfg.write_text(
+            yaml.safe_dump(
+                {
+                    "catalog": {"sources": [{"name": "synthetic", "path": str(root / "list.md")}]},
+                    "zotero": {"library_id": emu.user_id, "endpoint": emu.base_url},
+                    "vault": {"path": str(root / "vault")},
+                }
+            )
+        )
         t = run(cfg, "pull")
         reqs = len(emu.request_log)
         writes = sum(1 for r in emu.request_log if r.method in WRITES)
@@ -66,9 +72,11 @@ def main_bench(n: int) -> None:
         t = run(cfg, "sync")
         after = files(root / "vault")
         changed = sum(1 for k in after if before.get(k) != after[k])
-        print(f"no-op sync: {t:.2f} s, {len(emu.request_log)} HTTP requests "
-              f"({[r.method + ' ' + r.path.split('?')[0] for r in emu.request_log]}), "
-              f"{changed} files rewritten")
+        print(
+            f"no-op sync: {t:.2f} s, {len(emu.request_log)} HTTP requests "
+            f"({[r.method + ' ' + r.path.split('?')[0] for r in emu.request_log]}), "
+            f"{changed} files rewritten"
+        )
 
         emu.clear_log()
         t = run(cfg, "pull")
@@ -76,17 +84,21 @@ def main_bench(n: int) -> None:
 
         note = sorted((root / "vault" / "Papers").glob("*.md"))[n // 2]
         text = note.read_text(encoding="utf-8")
-        note.write_text(text.replace("status:", "status: read", 1) + "\nA thought.\n",
-                        encoding="utf-8")
+        note.write_text(
+            text.replace("status:", "status: read", 1) + "\nA thought.\n", encoding="utf-8"
+        )
         emu.clear_log()
         before = files(root / "vault")
         t = run(cfg, "sync")
         after = files(root / "vault")
         changed = sum(1 for k in after if before.get(k) != after[k])
-        writes = [r.method + " " + r.path.split("?")[0] for r in emu.request_log
-                  if r.method in WRITES]
-        print(f"one edited note: {t:.2f} s, {len(emu.request_log)} requests, Zotero writes "
-              f"{writes}, {changed} files rewritten")
+        writes = [
+            r.method + " " + r.path.split("?")[0] for r in emu.request_log if r.method in WRITES
+        ]
+        print(
+            f"one edited note: {t:.2f} s, {len(emu.request_log)} requests, Zotero writes "
+            f"{writes}, {changed} files rewritten"
+        )
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from pllm_sync.config import VaultConfig
 from pllm_sync.model import Paper, PaperIds, SourceRef, Venue
-from pllm_sync.sync.record import record_from_paper
+from pllm_sync.record import record_from_paper
 from pllm_sync.vault.store import VaultStore
 
 ROOT = ("Awesome Personalized Large Language Models (PLLMs)",)

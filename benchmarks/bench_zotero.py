@@ -23,7 +23,7 @@ import httpx2
 from pllm_sync.catalog.loader import load_catalog
 from pllm_sync.config import ZoteroConfig, default_config
 from pllm_sync.model import Catalog, Paper, PaperIds, Section, Venue, VenueKind, paper_id_for
-from pllm_sync.sync.record import record_from_paper, section_key
+from pllm_sync.record import record_from_paper, section_key
 from pllm_sync.testing.zotero_server import ZoteroEmulator
 from pllm_sync.zotero.store import NewItem, ZoteroStore
 

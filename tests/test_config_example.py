@@ -26,7 +26,11 @@ def test_example_config_documents_every_key() -> None:
 
     from pllm_sync import config as c
 
-    for section, cls in (("catalog", c.CatalogConfig), ("zotero", c.ZoteroConfig),
-                         ("vault", c.VaultConfig), ("sync", c.SyncConfig),
-                         ("watch", c.WatchConfig)):
+    for section, cls in (
+        ("catalog", c.CatalogConfig),
+        ("zotero", c.ZoteroConfig),
+        ("vault", c.VaultConfig),
+        ("sync", c.SyncConfig),
+        ("watch", c.WatchConfig),
+    ):
         assert set(data[section]) == {f.name for f in fields(cls)}, section

@@ -119,7 +119,7 @@ def test_section_paths_round_trip_through_the_synced_record(name: str) -> None:
     """Joined section paths (`` / ``) must split back into the same path in every version,
     so no section name may contain the separator (``Survey / Tutorial`` is read as
     ``Survey/Tutorial``)."""
-    from pllm_sync.sync.record import section_key, section_path
+    from pllm_sync.record import section_key, section_path
 
     for path in _all_files(name):
         for e in parsed(path, name).entries:

@@ -28,7 +28,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from pllm_sync.cli import main
 from pllm_sync.paths import app_dirs
-from pllm_sync.sync.record import canonical_tag
+from pllm_sync.record import canonical_tag
 from pllm_sync.testing.zotero_server import ZoteroEmulator
 from pllm_sync.zotero import client as zclient
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from pllm_sync.record import Record
 from pllm_sync.sync.merge import FieldConflict, MergeResult, merge_paper
-from pllm_sync.sync.record import Record
 from pllm_sync.sync.textmerge import MARKER_PREFIX, has_conflict_markers
 
 CATALOG: Record = {

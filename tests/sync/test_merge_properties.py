@@ -20,8 +20,8 @@ from hypothesis.stateful import (
     rule,
 )
 
+from pllm_sync.record import Record
 from pllm_sync.sync.merge import POLICIES, FieldConflict, MergeResult, Policy, merge_paper
-from pllm_sync.sync.record import Record
 from pllm_sync.sync.textmerge import MARKER_PREFIX, split_lines
 
 # --- strategies -----------------------------------------------------------------------------

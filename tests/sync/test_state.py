@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from pllm_sync.config import default_config
 from pllm_sync.errors import SafetyAbort
-from pllm_sync.sync.record import Record
+from pllm_sync.record import Record
 from pllm_sync.sync.state import (
     SCHEMA_VERSION,
     LibraryRef,

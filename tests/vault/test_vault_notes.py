@@ -17,7 +17,7 @@ from vault_helpers import lamp, make_paper
 from pllm_sync.config import VaultConfig
 from pllm_sync.errors import VaultError
 from pllm_sync.model import PaperIds, normalize_whitespace
-from pllm_sync.sync.record import record_from_paper
+from pllm_sync.record import record_from_paper
 from pllm_sync.vault.body import BEGIN, END, ManagedContent, render_region
 from pllm_sync.vault.store import VaultStore
 

@@ -9,7 +9,7 @@ from obsidiantools.api import Vault
 from vault_helpers import ROOT, lamp, make_paper
 
 from pllm_sync.model import PaperIds, Section
-from pllm_sync.sync.record import record_from_paper
+from pllm_sync.record import record_from_paper
 from pllm_sync.vault.store import VaultStore
 
 

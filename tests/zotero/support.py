@@ -14,7 +14,7 @@ import httpx2
 
 from pllm_sync.config import ZoteroConfig, default_config
 from pllm_sync.model import Catalog, Link, Paper, PaperIds, Section, Venue, VenueKind, paper_id_for
-from pllm_sync.sync.record import record_from_paper, section_key
+from pllm_sync.record import record_from_paper, section_key
 from pllm_sync.testing.zotero_server import ZoteroEmulator
 from pllm_sync.zotero.errors import ZoteroWriteError
 from pllm_sync.zotero.mapping import item_pllm_id, item_to_record

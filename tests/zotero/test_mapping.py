@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pllm_sync.model import Link, Paper, PaperIds, Venue, VenueKind, paper_id_for
-from pllm_sync.sync.record import STATUSES, normalize_record, record_from_paper
+from pllm_sync.record import STATUSES, normalize_record, record_from_paper
 from pllm_sync.zotero.mapping import (
     build_item,
     child_changes,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pllm_sync.sync.record import canonical_notes
+from pllm_sync.record import canonical_notes
 from pllm_sync.zotero.notes_html import (
     html_to_markdown,
     is_pllm_note,

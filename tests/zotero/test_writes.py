@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from pllm_sync.model import Paper, PaperIds, Venue, VenueKind
-from pllm_sync.sync.record import record_from_paper
+from pllm_sync.record import record_from_paper
 from pllm_sync.testing.zotero_server import ZoteroEmulator
 from pllm_sync.zotero.mapping import find_pllm_note, item_pllm_id, item_to_record
 from pllm_sync.zotero.notes_html import note_html

@@ -102,7 +102,7 @@ def clean_heading(raw: str) -> str:
     is kept by the taxonomy itself. Dates such as ``2026-04-02`` are not numbering.
     Spaces around ``/`` are removed: upstream wrote both ``Survey/Tutorial/Framework`` and
     ``Survey / Tutorial / Framework``, and `` / `` is the separator of joined section paths
-    (``sync.record.SECTION_SEP``), which a section name must not contain.
+    (``record.SECTION_SEP``), which a section name must not contain.
     """
     text, _ = strip_html(raw)
     text = strip_markdown(text.strip().rstrip("#"))

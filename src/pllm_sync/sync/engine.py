@@ -21,14 +21,7 @@ from ..config import Config
 from ..errors import SafetyAbort, VaultError
 from ..model import Catalog, Paper, PaperIds, paper_id_for
 from ..progress import progress
-from ..vault.body import ManagedContent
-from ..vault.store import NoteInfo, NoteStat, VaultScan, VaultStore
-from ..zotero import mapping as zmap
-from ..zotero.notes_html import has_rich_content
-from ..zotero.store import ItemChange, NewItem, NoteUpsert, ZoteroSnapshot, ZoteroStore
-from .merge import FieldConflict, MergeResult, merge_paper
-from .plan import ConflictNote, Plan
-from .record import (
+from ..record import (
     SYNCED_FIELDS,
     Record,
     complete_record,
@@ -36,6 +29,13 @@ from .record import (
     section_key,
     section_path,
 )
+from ..vault.body import ManagedContent
+from ..vault.store import NoteInfo, NoteStat, VaultScan, VaultStore
+from ..zotero import mapping as zmap
+from ..zotero.notes_html import has_rich_content
+from ..zotero.store import ItemChange, NewItem, NoteUpsert, ZoteroSnapshot, ZoteroStore
+from .merge import FieldConflict, MergeResult, merge_paper
+from .plan import ConflictNote, Plan
 from .state import LibraryRef, PaperState, ScanEntry, SourceMeta, StateDB
 
 log = logging.getLogger(__name__)

@@ -31,7 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-from .record import SYNCED_FIELDS, Record, canonical_notes
+from ..record import SYNCED_FIELDS, Record, canonical_notes
 from .textmerge import has_conflict_markers, merge3, merge_union, split_lines
 
 Policy = Literal["ask", "zotero", "vault", "newest"]

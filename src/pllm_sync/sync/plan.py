@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from .record import Record
+from ..record import Record
 
 
 def _show(value: Any) -> Any:

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import PllmSyncError, SafetyAbort
 from ..paths import app_dirs
-from .record import Record
+from ..record import Record
 
 if TYPE_CHECKING:
     from ..config import Config, ZoteroConfig

@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..sync.record import canonical_notes
+from ..record import canonical_notes
 
 BEGIN = "<!-- pllm-sync:begin (managed: edits here are replaced) -->"
 END = "<!-- pllm-sync:end -->"

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..model import Paper
-from ..sync.record import (
+from ..record import (
     MANAGED_TAG_PREFIX,
     SECTION_SEP,
     Record,
@@ -149,7 +149,7 @@ def canonical_raw(raw: Record) -> Record:
 
 
 def resolve_sections(raw: Record, key_for: Callable[[str], str | None]) -> Record:
-    """The canonical record (see ``sync/record.py``): raw section entries mapped to section
+    """The canonical record (see ``record.py``): raw section entries mapped to section
     keys. ``raw`` normally comes from :func:`canonical_raw`; anything else (e.g. a cache
     entry that went through JSON as lists) is normalised first."""
     if not (isinstance(raw.get("tags"), frozenset) and isinstance(raw.get("authors"), tuple)):

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from ..model import SectionPath
-from ..sync.record import SECTION_SEP, section_key, section_path
+from ..record import SECTION_SEP, section_key, section_path
 from .names import sanitize_name, short_hash
 from .yamlio import WikiLink
 

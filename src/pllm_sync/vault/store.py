@@ -29,7 +29,7 @@ from ..config import VaultConfig
 from ..errors import VaultError
 from ..model import Paper, Section, SectionPath, normalize_whitespace
 from ..progress import progress as progress_bar
-from ..sync.record import SYNCED_FIELDS, Record, normalize_record, section_key
+from ..record import SYNCED_FIELDS, Record, normalize_record, section_key
 from . import body as body_mod
 from . import frontmatter_block as fb
 from . import note as note_mod

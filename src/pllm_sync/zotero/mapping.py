@@ -7,7 +7,7 @@ which pllm-sync owns and rewrites; every other line of ``extra`` belongs to the 
 kept byte for byte.
 
 The reverse direction (``item_to_record``) must produce exactly the canonical forms of
-``sync.record`` — otherwise an untouched item would look edited and a no-op sync would write.
+``record`` — otherwise an untouched item would look edited and a no-op sync would write.
 The rules that make the two directions agree:
 
 - ``method`` and ``venue`` are read from ``extra`` only (``pllm-method``, ``pllm-venue``);
@@ -32,7 +32,7 @@ from collections.abc import Callable, Container, Iterable, Mapping
 from typing import Any
 
 from ..model import Paper, SectionPath, VenueKind, normalize_title, normalize_whitespace
-from ..sync.record import (
+from ..record import (
     MANAGED_TAG_PREFIX,
     STATUSES,
     Record,

@@ -20,7 +20,7 @@ from typing import Any
 from markdown_it import MarkdownIt
 from markdownify import MarkdownConverter
 
-from ..sync.record import canonical_notes
+from ..record import canonical_notes
 
 NOTE_TITLE = "pllm-sync notes"
 NOTE_ATTR = "data-pllm-sync"

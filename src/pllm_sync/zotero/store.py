@@ -26,7 +26,7 @@ import httpx2
 
 from ..config import ZoteroConfig
 from ..model import Paper, Section, SectionPath
-from ..sync.record import Record
+from ..record import Record
 from .batch import BatchWriter, OpOutcome, WriteOp
 from .client import Clock, Sleep, ZoteroHttp
 from .collections import Node, plan_level, section_paths, tree_nodes

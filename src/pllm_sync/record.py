@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..model import Paper, SectionPath, normalize_whitespace
+from .model import Paper, SectionPath, normalize_whitespace
 
 Record = dict[str, Any]
 
