@@ -97,13 +97,17 @@ def open_runtime(
             with sandbox_zotero(cfg) as (zcfg, key):
                 cfg = replace(cfg, zotero=zcfg)
                 vault = VaultStore(cfg.vault, zcfg.library_type, zcfg.library_id)
-                yield Runtime(cfg, state, vault, _zotero_store(zcfg, key), zcfg.endpoint)
+                rt = Runtime(cfg, state, vault, _zotero_store(zcfg, key), zcfg.endpoint)
+                state.bind_library(rt.library_ref)
+                yield rt
             return
         zotero = None
         if cfg.zotero.configured and not vault_only and zotero_mode != "off":
             api_key = get_api_key(cfg.zotero.library_type, str(cfg.zotero.library_id))
             zotero = _zotero_store(cfg.zotero, api_key or "")
-        yield Runtime(cfg, state, vault, zotero)
+        rt = Runtime(cfg, state, vault, zotero)
+        state.bind_library(rt.library_ref)
+        yield rt
 
 
 def _zotero_store(zcfg: ZoteroConfig, key: str) -> ZoteroStore:

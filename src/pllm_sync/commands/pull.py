@@ -7,6 +7,7 @@ import argparse
 import json
 import logging
 import sys
+import time
 from typing import Any
 
 from ..errors import ConflictsPending
@@ -65,6 +66,8 @@ def _run(args: argparse.Namespace, *, pull_catalog: bool) -> int:
             )
         state_lock = f"{'pull' if pull_catalog else 'sync'}"
         rt.state.acquire_lock(state_lock)
+        if not args.dry_run:
+            rt.vault.clean_temp_files(time.time())
         try:
             engine = SyncEngine(
                 rt.config, rt.state, rt.vault, rt.zotero, library_ref=rt.library_ref

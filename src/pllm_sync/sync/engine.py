@@ -494,8 +494,10 @@ class SyncEngine:
                 f"this run would move {removing} of {total} papers to the trash "
                 f"({pct:.0f}%), above the limit (sync.max_delete={limit}, "
                 f"sync.max_delete_percent={self.cfg.sync.max_delete_percent:g})",
-                hint="check whether notes or items vanished by accident; if the deletions "
-                "are intended, raise the limits in the config for one run",
+                hint="nothing was changed. Check whether notes or items vanished by accident "
+                "(a vault not mounted, notes moved away, a different library); list them "
+                "with `pllm-sync sync --dry-run`, and raise the limits for one run only if "
+                "every listed deletion is intended",
             )
 
     # ------------------------------------------------------------------ running
@@ -691,6 +693,22 @@ class SyncEngine:
                     info = self._write_note(d, st)
                     if info is not None:
                         applied[f"vault.{d.vault}"] = applied.get(f"vault.{d.vault}", 0) + 1
+                elif (
+                    v.note is not None
+                    and st.zotero_key
+                    and v.note.zotero_key != st.zotero_key
+                    and v.pid not in zfailed
+                ):  # the item is new in this library (a switched library): relink the note
+                    info = self.vault.update_note(v.note, {}, zotero_key=st.zotero_key)
+                    if info is not None:
+                        st.note_path, st.note_size, st.note_mtime_ns = (
+                            info.path,
+                            info.size,
+                            info.mtime_ns,
+                        )
+                        st.note_sha256 = info.sha256
+            except SafetyAbort:  # the vault itself went away: stop, write nothing more
+                raise
             except Exception as exc:  # one bad note must not stop the others
                 vfailed.add(v.pid)
                 result.errors.append(f"vault {v.note.path if v.note else v.pid}: {exc}")
