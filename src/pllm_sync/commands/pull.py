@@ -101,6 +101,9 @@ def _run(args: argparse.Namespace, *, pull_catalog: bool) -> int:
                     "Zotero sandbox library kept in the pllm-sync data dir "
                     "(`pllm-sync status` shows where)"
                 )
+        if not args.dry_run and not args.json:
+            for w in result.plan.warnings:
+                print(f"warning: {w}", file=sys.stderr)
         for err in result.errors:
             print(f"error: {err}", file=sys.stderr)
         if result.errors:
