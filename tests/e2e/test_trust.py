@@ -151,7 +151,6 @@ def test_a_copy_of_a_note_never_takes_its_identity(env: Env) -> None:
     assert not after.get("deleted")
 
 
-@pytest.mark.xfail(strict=True, reason="fixed in a following commit")
 def test_the_copy_that_remains_loses_nothing_when_the_original_goes(env: Env) -> None:
     original = env.note_for(A)
     copy = original.with_name(original.stem + " 1.md")

@@ -242,6 +242,17 @@ ROWS = [
         warns="copies are left alone",
     ),
     Row(
+        "a stale copy taking over after the known note vanished removes nothing",
+        lambda: replace(
+            synced(),
+            catalog=dict(BASE),
+            note=note(edited(BASE, tags=frozenset(), notes=""), path="Papers/T 1.md"),
+            note_from_copy=True,
+        ),
+        vault="update",  # the copy gets the tag and the notes back; Zotero keeps them
+        warns="without deleting anything",
+    ),
+    Row(
         "a paper whose catalog id changed rewrites the id on both sides",
         lambda: replace(synced(), renamed_from="title:abc"),
         zotero="update",

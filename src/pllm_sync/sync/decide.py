@@ -9,7 +9,11 @@ below is table-tested in ``tests/sync/test_decide.py`` without an emulator.
 
 The rules, in the order they are checked for one paper:
 
-1. A note that exists but cannot be read is left alone (never taken for a deleted note).
+1. **Copies.** Of several notes carrying one id, the path the state knows keeps the identity
+   (else :func:`choose_identity_note`); the copies are listed and left alone, and a copy that
+   vanishes deletes nothing. When the known note vanishes and a copy that sat beside it
+   remains, the copy is merged without a base: it may add, never remove.
+   A note that exists but cannot be read is left alone (never taken for a deleted note).
 2. A paper gone (or retired) on every side stays gone; a retired side stays retired until its
    copy comes back.
 3. **Restore both ways.** A paper retired on both sides (trashed on one side because the user
@@ -77,6 +81,7 @@ class PaperView:
     z_user_children: bool = False  # the item holds a child a user made (PDF, child note)
     user_added: str | None = None  # "vault" | "zotero" when a user created it by hand
     copies: tuple[str, ...] = ()  # other notes carrying the same pllm-sync-id
+    note_from_copy: bool = False  # the known note vanished; a copy that sat beside it remains
     renamed_from: str | None = None  # the paper's previous catalog id (identity followed)
 
     @property
@@ -172,6 +177,14 @@ def decide_paper(v: PaperView, cfg: DecideConfig, plan: Plan) -> Decision:
     base = st.base if st else None
     vrec = v.note.record if v.note else None
     d = Decision(v, None)
+    if v.note_from_copy and v.note is not None:
+        # rule 1: a copy may be stale (made before later edits); merged without a base it can
+        # add but never remove: its differences become additions or listed conflicts
+        base = None
+        plan.warnings.append(
+            f"{v.pid}: the note the last sync used is gone; its copy {v.note.path} takes "
+            "over and is merged without deleting anything"
+        )
     if v.copies:
         where = v.note.path if v.note else "?"
         plan.warnings.append(

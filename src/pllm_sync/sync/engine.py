@@ -104,6 +104,8 @@ class SyncEngine:
         self.zotero = zotero
         self.catalog_loader = catalog_loader
         self.lib = library_ref or (LibraryRef.from_config(config.zotero) if zotero else None)
+        self._previous_scan: dict[str, NoteStat] = {}
+        self._unfound: set[str] = set()  # ids whose item could not be read by key this run
 
     # ------------------------------------------------------------------ reading
 
@@ -151,6 +153,7 @@ class SyncEngine:
                     previous[e.relpath] = NoteStat(**e.record)
                 except TypeError:  # a cache row from an older version: just re-read the file
                     continue
+        self._previous_scan = previous
         scan = self.vault.scan(previous, progress=bool(show))
         for prob in scan.problems:
             log.warning("vault: %s", prob)
@@ -263,11 +266,22 @@ class SyncEngine:
             v = view(pid)
             v.note = note
             paths = scan.duplicates.get(pid)
+            known = v.state.note_path if v.state else None
             if paths:
-                keep = choose_identity_note(paths, v.state.note_path if v.state else None)
+                keep = choose_identity_note(paths, known)
                 v.copies = tuple(p for p in paths if p != keep)
                 if keep != note.path:
                     v.note = self.vault.read_note(keep)
+            prev = self._previous_scan.get(v.note.path)
+            v.note_from_copy = bool(
+                known
+                and known != v.note.path
+                and known not in scan.stats
+                and prev is not None
+                and prev.pllm_id == pid
+                and (known_prev := self._previous_scan.get(known)) is not None
+                and known_prev.pllm_id == pid
+            )
         for note in scan.new_notes:
             new_pid = self._user_added_note_id(note)
             if new_pid is None:
@@ -373,7 +387,7 @@ class SyncEngine:
         ]
         if not need:
             return first
-        self._unreadable: set[str] = self._hydrate(need)
+        self._unfound = self._hydrate(need)
         return decide(views, cfg)
 
     def _guard_writable(self, plan: Plan) -> None:
@@ -408,6 +422,7 @@ class SyncEngine:
     # ------------------------------------------------------------------ running
 
     def run(self, opts: RunOptions) -> RunResult:
+        self._unfound = set()
         papers = self.state.all_papers()
         self._open_conflicts = self.state.list_conflicts(open_only=True)
         catalog = self._load_catalog(opts.dry_run) if opts.pull_catalog else None
@@ -575,7 +590,7 @@ class SyncEngine:
         # 1. Zotero, in batches; a paper's base only moves once its writes landed.
         zfailed: set[str] = set()
         if self.zotero is not None:
-            zfailed = set(getattr(self, "_unreadable", set()))
+            zfailed = set(self._unfound)
             zfailed |= self._apply_zotero(
                 [d for d in decisions if d.view.pid not in zfailed],
                 states,
