@@ -313,7 +313,6 @@ def both_kept_notes_conflict(env: Env) -> tuple[Path, str, int]:
     return note, key, int(row["id"])
 
 
-@pytest.mark.xfail(strict=True, reason="fixed in a following commit")
 @pytest.mark.parametrize("take", ["zotero", "vault"])
 def test_resolving_a_notes_conflict_writes_the_chosen_text(env: Env, take: str) -> None:
     note, key, cid = both_kept_notes_conflict(env)
@@ -326,7 +325,6 @@ def test_resolving_a_notes_conflict_writes_the_chosen_text(env: Env, take: str) 
     assert json.loads(env.run("conflicts", "--json")[1]) == []
 
 
-@pytest.mark.xfail(strict=True, reason="fixed in a following commit")
 def test_resolving_for_the_vault_against_a_rich_zotero_note_refuses(env: Env) -> None:
     note = env.note_for(A)
     append(note, "\nFirst.\n")
