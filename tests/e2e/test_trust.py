@@ -36,7 +36,7 @@ LIST = """# Trust List
 
 ## Retrieval
 
-### Dense Methods
+### Dense/Sparse Methods
 
 + **\\[2024 EMNLP\\]** Synthetic Paper Three: A Study. ([Paper](https://arxiv.org/abs/2401.00003))
 + **\\[2024 EMNLP\\]** Synthetic Paper One: A Study. ([Paper](https://arxiv.org/abs/2401.00001))
@@ -225,8 +225,13 @@ def test_deleting_the_section_index_notes_removes_no_item_from_a_collection(env:
     assert code == 0, err
     after = {k: sorted(d["collections"]) for k, d in env.items().items()}
     assert after == before, "a plain sync changed collection membership"
+    assert "its collections are left as they are" in err
     code, _, err = sync(env)
     assert {k: sorted(d["collections"]) for k, d in env.items().items()} == before
+    code, _, err = env.run("pull", "--no-progress")  # a pull writes the index notes again
+    assert code == 0, err
+    assert {k: sorted(d["collections"]) for k, d in env.items().items()} == before
+    assert "left as they are" not in sync(env)[2]
 
 
 # --- item 9: an edit while the sync writes the paper ---------------------------------------

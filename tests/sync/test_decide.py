@@ -253,6 +253,15 @@ ROWS = [
         warns="without deleting anything",
     ),
     Row(
+        "note sections naming no known section change no collection",
+        lambda: replace(
+            synced(),
+            note=note({k: v for k, v in BASE.items() if k != "sections"}),
+            vault_sections_unknown=("Alignment-Sub",),
+        ),
+        warns="left as they are",
+    ),
+    Row(
         "a paper whose catalog id changed rewrites the id on both sides",
         lambda: replace(synced(), renamed_from="title:abc"),
         zotero="update",

@@ -27,9 +27,12 @@ The rules, in the order they are checked for one paper:
 5. **Item trashed or deleted in Zotero.** With ``on_zotero_trash: vault-trash`` the note goes
    to the vault's trash folder unless it changed since the last sync (then the item is
    restored). ``ignore`` retires the Zotero side.
-6. Otherwise the paper is merged field by field (``merge.merge_paper``) and every side that
+6. **Collections never follow vanished files.** A note's ``sections`` naming a section no index
+   note, collection or catalog knows (a link to a deleted index note, read as a path) say
+   nothing this run (``vault_sections_unknown``): the agreed membership stays.
+7. Otherwise the paper is merged field by field (``merge.merge_paper``) and every side that
    differs from the merged record is written.
-7. **Rich Zotero notes.** A notes change bound for a Zotero note that holds what markdown
+8. **Rich Zotero notes.** A notes change bound for a Zotero note that holds what markdown
    cannot carry (images, annotations, citations, colours) is not written: it becomes an open
    notes conflict and both sides keep their text.
 """
@@ -81,6 +84,7 @@ class PaperView:
     z_user_children: bool = False  # the item holds a child a user made (PDF, child note)
     user_added: str | None = None  # "vault" | "zotero" when a user created it by hand
     copies: tuple[str, ...] = ()  # other notes carrying the same pllm-sync-id
+    vault_sections_unknown: tuple[str, ...] = ()  # note sections naming no known section
     note_from_copy: bool = False  # the known note vanished; a copy that sat beside it remains
     renamed_from: str | None = None  # the paper's previous catalog id (identity followed)
 
@@ -191,6 +195,11 @@ def decide_paper(v: PaperView, cfg: DecideConfig, plan: Plan) -> Decision:
             f"{v.pid}: {len(v.copies) + 1} notes carry this paper's id; {where} keeps it, "
             f"the copies are left alone: {', '.join(v.copies)}"
         )
+    if v.vault_sections_unknown:
+        plan.warnings.append(
+            f"{v.pid}: its note links to sections no index note or collection knows "
+            f"({', '.join(v.vault_sections_unknown)}); its collections are left as they are"
+        )
     if v.vault_unreadable:
         plan.warnings.append(
             f"{v.pid}: its note {st.note_path if st else ''} "
@@ -268,6 +277,8 @@ def decide_paper(v: PaperView, cfg: DecideConfig, plan: Plan) -> Decision:
         vault_mtime=v.note.mtime_ns / 1e9 if v.note else None,
     )
     d.result = result
+    if v.vault_sections_unknown and vr is not None:
+        result.to_vault.pop("sections", None)  # links stay as the user left them
     if v.z_note_missing and result.merged.get("notes") and zrec is not None:
         result.to_zotero["notes"] = result.merged["notes"]
     if z_active:

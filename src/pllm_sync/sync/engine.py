@@ -290,6 +290,20 @@ class SyncEngine:
             if v.note is None:
                 v.note = note
                 v.user_added = v.user_added or "vault"
+        # Collections never follow links whose index notes vanished: a note's sections that
+        # name no known section (a link to a deleted or renamed index note read as a path)
+        # say nothing this run, so the merge keeps the agreed membership.
+        known_sections = {section_key(p) for p in cpaths.values()}
+        if catalog is not None:
+            known_sections |= {section_key(n.path) for n in catalog.section_nodes()}
+        for st in papers.values():
+            known_sections |= set((st.base or {}).get("sections") or ())
+        for v in views.values():
+            secs = v.note.record.get("sections") if v.note is not None else None
+            if v.note is not None and secs and not set(secs) <= known_sections:
+                rec = {k: val for k, val in v.note.record.items() if k != "sections"}
+                v.note = replace(v.note, record=rec)
+                v.vault_sections_unknown = tuple(sorted(set(secs) - known_sections))
         unreadable = {p.path for p in scan.problems}
         for pid, st in papers.items():
             v = views[pid]
