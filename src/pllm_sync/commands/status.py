@@ -21,7 +21,7 @@ def _when(ts: float | None) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     from ..config import find_config_path, load_config
-    from ..paths import app_dirs
+    from ..sandbox import sandbox_chosen, sandbox_db_path
     from ..sync.state import StateDB, default_state_path
 
     cfg = load_config(args.config)
@@ -33,12 +33,15 @@ def run(args: argparse.Namespace) -> int:
         "zotero": (
             f"{cfg.zotero.library_type} {cfg.zotero.library_id} at {cfg.zotero.endpoint}"
             if cfg.zotero.configured
+            else "the sandbox library (chosen with `pull --zotero sandbox`; "
+            "`pllm-sync init` connects your own)"
+            if sandbox_chosen(cfg)
             else "not connected (run `pllm-sync init`)"
         ),
     }
-    sandbox = app_dirs().data / "sandbox-zotero.sqlite3"
+    sandbox = sandbox_db_path()
     if sandbox.exists():
-        info["sandbox"] = f"{sandbox} (used with --zotero sandbox)"
+        info["sandbox"] = f"{sandbox} (browse it: `pllm-sync sandbox serve`)"
     if path.exists():
         with StateDB.open(path) as st:
             papers = st.all_papers()
