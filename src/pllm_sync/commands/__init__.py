@@ -12,4 +12,5 @@ COMMAND_MODULES = (
     "watch",
     "vault",
     "sandbox",
+    "doctor",
 )

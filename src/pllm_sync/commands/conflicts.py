@@ -12,6 +12,7 @@ import sys
 from typing import Any
 
 from ..errors import PllmSyncError
+from .hints import suggest
 
 
 def register(sub: Any) -> None:
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
                 st.resolve_conflict(row.id, f"take-{args.take}")
         print(f"conflict {args.id} ({row.pllm_id} {row.field}): {args.take} wins")
         if args.no_sync:
-            print("run `pllm-sync sync` to carry the value over")
+            print(f"run `{suggest(args, 'sync')}` to carry the value over")
             return 0
         from .pull import run_sync
 
@@ -117,5 +118,5 @@ def run(args: argparse.Namespace) -> int:
         )
         print(f"    zotero: {_show(r.zotero)}")
         print(f"    vault:  {_show(r.vault)}")
-    print("resolve with: pllm-sync conflicts resolve ID --take zotero|vault")
+    print(f"resolve with: `{suggest(args, 'conflicts resolve ID --take zotero|vault')}`")
     return 0

@@ -37,3 +37,8 @@ def announce_new_vault(root: Path, *, dry_run: bool, quiet: bool = False) -> Non
     if not quiet:
         verb = "would create" if dry_run else "creating"
         print(f"{verb} a new vault at {where} (vault.path)", file=sys.stderr)
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 paper``, ``2 papers``; ``many`` for irregular plurals (``entry``/``entries``)."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"

@@ -99,15 +99,16 @@ def _run(args: argparse.Namespace, *, pull_catalog: bool) -> int:
             if warned:
                 print(
                     f"catalog: {warned} entries could not be read as given; "
-                    "`pllm-sync catalog` lists them with their line numbers",
+                    f"`{suggest(args, 'catalog')}` lists them with their line numbers",
                     file=sys.stderr,
                 )
             if rt.sandbox_url:
                 print(
                     "Zotero: the sandbox library (kept in the pllm-sync data dir; "
-                    "`pllm-sync status` shows where). Plain `pllm-sync sync`, `watch` and "
-                    "`conflicts` use it too; `pllm-sync sandbox serve` lets any Zotero API "
-                    "client browse it; `pllm-sync init` connects your own library."
+                    f"`{suggest(args, 'status')}` shows where). Plain `sync`, `watch` and "
+                    f"`conflicts` use it too; `{suggest(args, 'sandbox serve')}` lets any "
+                    f"Zotero API client browse it; `{suggest(args, 'init')}` connects your "
+                    "own library."
                 )
         for err in result.errors:
             print(f"error: {err}", file=sys.stderr)

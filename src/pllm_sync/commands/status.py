@@ -23,6 +23,7 @@ def run(args: argparse.Namespace) -> int:
     from ..config import find_config_path, load_config
     from ..sandbox import sandbox_chosen, sandbox_db_path
     from ..sync.state import StateDB, default_state_path
+    from .hints import suggest
 
     cfg = load_config(args.config)
     path = default_state_path(cfg)
@@ -34,14 +35,14 @@ def run(args: argparse.Namespace) -> int:
             f"{cfg.zotero.library_type} {cfg.zotero.library_id} at {cfg.zotero.endpoint}"
             if cfg.zotero.configured
             else "the sandbox library (chosen with `pull --zotero sandbox`; "
-            "`pllm-sync init` connects your own)"
+            f"`{suggest(args, 'init')}` connects your own)"
             if sandbox_chosen(cfg)
-            else "not connected (run `pllm-sync init`)"
+            else f"not connected (run `{suggest(args, 'init')}`)"
         ),
     }
     sandbox = sandbox_db_path()
     if sandbox.exists():
-        info["sandbox"] = f"{sandbox} (browse it: `pllm-sync sandbox serve`)"
+        info["sandbox"] = f"{sandbox} (browse it: `{suggest(args, 'sandbox serve')}`)"
     if path.exists():
         with StateDB.open(path) as st:
             papers = st.all_papers()
