@@ -506,7 +506,11 @@ class Api:
             text = "\n".join(r.key for r in page) + "\n"
             return Response(200, text.encode(), {"Content-Type": "text/plain", **headers})
         counts = self.renderer.child_counts(lib) if kind == "items" else None
-        body = [self.renderer.render(kind, lib, r, child_counts=counts) for r in page]
+        ccounts = self.renderer.collection_counts(lib) if kind == "collections" else None
+        body = [
+            self.renderer.render(kind, lib, r, child_counts=counts, collection_counts=ccounts)
+            for r in page
+        ]
         return Response(200, dumps(body), {"Content-Type": "application/json", **headers})
 
     def _select_top(
