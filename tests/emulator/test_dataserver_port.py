@@ -672,3 +672,140 @@ def test_allow_emoji_in_collection_name(raw: Raw) -> None:
     """collection.test.js 'should allow emoji in name'."""
     key = create_collection(raw, "🐶")
     assert raw.get(f"{U}/collections/{key}").json()["data"]["name"] == "🐶"
+
+
+# ============================================================= object.test.js
+TOO_LONG = "1234567890" * 6554
+CONDITIONS = [{"condition": "title", "operator": "contains", "value": "value"}]
+
+
+def _three(raw: Raw, kind: str, names: tuple[str, str, str]) -> list[dict[str, Any]]:
+    if kind == "items":
+        out = []
+        for name in names:
+            json = template(raw, "book")
+            json["title"] = name
+            out.append(json)
+        return out
+    extra = {"conditions": CONDITIONS} if kind == "searches" else {}
+    return [{"name": name, **extra} for name in names]
+
+
+def _name(obj: dict[str, Any]) -> str:
+    return str(obj["data"].get("title", obj["data"].get("name")))
+
+
+def test_partial_write_failure(raw: Raw) -> None:
+    """object.test.js 'should handle partial write failure' (PHP testPartialWriteFailure)
+    and 'should not leave data from failed objects in a partial write'."""
+    for kind in ("collections", "items", "searches"):
+        raw.emu.state.clear_library(1)
+        resp = raw.post(f"{U}/{kind}", _three(raw, kind, ("First", TOO_LONG, "Third")))
+        report = resp.json()
+        assert set(report["success"]) == {"0", "2"}
+        failed(resp, 413, None, 1)
+        got = [_name(raw.get(f"{U}/{kind}/{report['success'][i]}").json()) for i in ("0", "2")]
+        assert got == ["First", "Third"]
+        assert raw.get(f"{U}/{kind}").headers["Total-Results"] == "2"
+
+
+def test_partial_write_failure_with_unchanged(raw: Raw) -> None:
+    """object.test.js 'should handle partial write failure with `unchanged`' (PHP
+    testPartialWriteFailureWithUnchanged)."""
+    for kind in ("collections", "items", "searches"):
+        raw.emu.state.clear_library(1)
+        first = raw.create(kind, _three(raw, kind, ("Name", "x", "y"))[:1])["successful"]["0"]
+        objects = [first["data"], *_three(raw, kind, ("-", TOO_LONG, "Test"))[1:]]
+        resp = raw.post(f"{U}/{kind}", objects)
+        report = resp.json()
+        assert report["unchanged"] == {"0": first["key"]}
+        failed(resp, 413, None, 1)
+        assert "2" in report["success"]
+        assert _name(raw.get(f"{U}/{kind}/{first['key']}").json()) == "Name"
+
+
+def test_consistent_library_version_after_partial_write(raw: Raw) -> None:
+    """object.test.js 'should return consistent library version after partial write'."""
+    for kind in ("collections", "items", "searches"):
+        raw.emu.state.clear_library(1)
+        resp = raw.post(f"{U}/{kind}", _three(raw, kind, ("Test", TOO_LONG, "-"))[:2])
+        listing = raw.get(f"{U}/{kind}")
+        assert raw.lmv(listing) == raw.lmv(resp)
+        assert listing.headers["Total-Results"] == "1"
+
+
+def test_multi_object_write_with_invalid_object(raw: Raw) -> None:
+    """object.test.js 'should handle multi-object write with invalid object' (PHP
+    testMultiObjectWriteInvalidObject)."""
+    for kind, singular in (
+        ("collections", "collection"),
+        ("items", "item"),
+        ("searches", "search"),
+    ):
+        resp = raw.post(f"{U}/{kind}", {"foo": "bar"})
+        assert (resp.status_code, resp.text) == (400, "Uploaded data must be a JSON array")
+        resp = raw.post(f"{U}/{kind}", [[], ""])
+        for index in (0, 1):
+            failed(
+                resp,
+                400,
+                f"Invalid value for index {index} in uploaded data; expected JSON {singular} object",
+                index,
+            )
+
+
+# ===================================================== more tag.test.js / item.test.js
+def test_keyed_item_with_tags(raw: Raw) -> None:
+    """tag.test.js 'should handle keyed item with tags' (PHP test_keyed_item_with_tags)."""
+    create_item(
+        raw, "book", {"key": "ABCD2345", "version": 0, "tags": [{"tag": "a"}, {"tag": "b"}]}
+    )
+    tags = get_data(raw, "ABCD2345")["tags"]
+    assert sorted(t["tag"] for t in tags) == ["a", "b"]
+
+
+def test_change_case_of_existing_tag(raw: Raw) -> None:
+    """tag.test.js 'should change case of existing tag' (PHP testTagCase)."""
+    data1 = create_item(raw, "book", {"tags": [{"tag": "a"}]})["data"]
+    data2 = create_item(raw, "book", {"tags": [{"tag": "a"}]})["data"]
+    version = data1["version"]
+    data1["tags"] = [{"tag": "A"}]
+    resp = post_items(raw, [data1])
+    assert "0" in resp.json()["successful"]
+    data1, data2 = get_data(raw, data1["key"]), get_data(raw, data2["key"])
+    assert data2["version"] == version + 1
+    assert data1["tags"] == [{"tag": "A"}] and data2["tags"] == [{"tag": "a"}]
+
+
+def test_tag_diacritics(raw: Raw) -> None:
+    """tag.test.js 'should handle tag diacritics' (PHP testTagDiacritics)."""
+    data = create_item(raw, "book", {"tags": [{"tag": "ëtest"}]})["data"]
+    version = data["version"]
+    data["tags"] = [{"tag": "ëtest"}, {"tag": "etest"}]
+    assert "0" in post_items(raw, [data]).json()["successful"]
+    data = get_data(raw, data["key"])
+    assert data["version"] == version + 1
+    assert sorted(t["tag"] for t in data["tags"]) == ["etest", "ëtest"]
+
+
+def test_edit_title_with_collection_and_tag_in_multiple_mode(raw: Raw) -> None:
+    """item.test.js 'should edit title with collection in multiple mode' and 'should edit
+    title with tag in multiple mode' (PHP testEditTitleWithCollectionInMultipleMode,
+    testEditTitleWithTagInMultipleMode)."""
+    collection = create_collection(raw, "Test")
+    json = create_item(raw, "book", {"title": "A", "collections": [collection]})["data"]
+    json["title"] = "B"
+    data = post_items(raw, [json]).json()["successful"]["0"]["data"]
+    assert data["title"] == "B" and collection in data["collections"]
+    json = create_item(raw, "book", {"title": "A", "tags": [{"tag": "B"}]})["data"]
+    json["title"] = "C"
+    data = post_items(raw, [json]).json()["successful"]["0"]["data"]
+    assert data["title"] == "C" and data["tags"] == [{"tag": "B"}]
+
+
+def test_null_value_is_an_empty_string(raw: Raw) -> None:
+    """item.test.js 'should treat null value as empty string' (PHP
+    test_should_treat_null_value_as_empty_string)."""
+    json = create_item(raw, "book", {"place": "New York"})["data"]
+    json["place"] = None
+    assert post_items(raw, [json]).json()["successful"]["0"]["data"]["place"] == ""
