@@ -109,3 +109,45 @@ def test_rate_limit_values_are_checked() -> None:
     with pytest.raises(ValueError, match="replenish_rate"):
         RateLimit(capacity=10, replenish_rate=0)
     assert RateLimit().retry_after == 10  # the real server's 100 burst, 10/s
+
+
+def test_standalone_rate_limit_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    from pllm_sync.testing.zotero_server.__main__ import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--rate-limit", "fast"])
+    assert exc.value.code == 2
+    assert "--rate-limit: expected CAPACITY/RATE such as 100/10" in capsys.readouterr().err
+
+
+def test_standalone_server_enforces_the_rate_limit() -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pllm_sync.testing.zotero_server",
+            "--rate-limit",
+            "2/0.001",
+            "--backoff",
+            "9",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip() + "/users/1/items"
+        with httpx2.Client(trust_env=False) as c:
+            got = [c.get(url, headers={"Zotero-API-Key": "TESTKEY"}) for _ in range(3)]
+        assert [r.status_code for r in got] == [200, 200, 429]
+        assert got[2].headers["Retry-After"] == "2000" and got[2].headers["Backoff"] == "9"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
