@@ -226,3 +226,18 @@ def test_413_for_a_tag_too_long_is_reported_per_paper_and_nothing_is_lost(env: E
     assert any(t["tag"].endswith("read") for t in item(env, B)["tags"])
     assert long_tag not in {t["tag"] for t in item(env, A)["tags"]}
     assert long_tag in (frontmatter(env.note_for(A)).get("tags") or [])
+
+
+def test_vault_notes_with_control_characters_converge(env: Env) -> None:
+    """Notes pasted with a form feed, a terminal escape and Windows line endings: Zotero
+    strips the control characters from the note HTML; the notes still settle."""
+    env.run("pull", "--no-progress")
+    note = env.note_for(A)
+    with note.open("a", encoding="utf-8", newline="") as fh:
+        fh.write("\r\nPasted\x0c from a PDF\x1b[0m.\r\nSecond line.\r\n")
+    code, out, err = sync(env)
+    assert code == 0, (out, err)
+    children = env.children(str(item(env, A)["key"]))
+    html = next(c["note"] for c in children if c["itemType"] == "note")
+    assert "Pasted from a PDF[0m." in html and "\x0c" not in html and "\r" not in html
+    assert_settled(env)
