@@ -72,10 +72,25 @@ def parse_authors(raw: str) -> tuple[str, ...]:
     text = re.sub(r"\([^()]{0,80}\)", "", text)  # ``Adam Roberts (Google)``
     if not text or len(text) > 2000:
         return ()
-    names = [n.strip(" .") for n in _AUTHOR_SPLIT.split(text) if n.strip(" .")]
+    names = _pair_inverted([n.strip(" .") for n in _AUTHOR_SPLIT.split(text) if n.strip(" .")])
     if not names or not all(_NAME.match(n) and 1 <= len(n.split()) <= 5 for n in names):
         return ()
     return tuple(dict.fromkeys(names))
+
+
+def _pair_inverted(items: list[str]) -> list[str]:
+    """``Simonyan, Karen, and Andrew Zisserman``: two one-word items in a row are one name
+    written surname first (``Karen Simonyan``)."""
+    out: list[str] = []
+    i = 0
+    while i < len(items):
+        if i + 1 < len(items) and " " not in items[i] and " " not in items[i + 1]:
+            out.append(f"{items[i + 1]} {items[i]}")
+            i += 2
+        else:
+            out.append(items[i])
+            i += 1
+    return out
 
 
 def split_lead(text: str) -> TitleParts:

@@ -21,7 +21,9 @@ _TAG = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)\b[^<>]{0,500}>")
 _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _IMAGE = re.compile(r"!\[[^\[\]]{0,300}\]\([^()\s]{0,2000}\)")
-_LINK = re.compile(r"\[([^\[\]]{0,1000})\]\([^()]{0,2000}\)")
+_LINK = re.compile(r"\[([^\[\]]{0,1000})\]\((?:[^()]|\([^()]{0,200}\)){0,2000}\)")
+"""A link; its target may hold one level of parentheses (``...ACL_%20(3).pdf``). The two
+alternatives start with different characters, so matching stays linear."""
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>~$])")
 _BOLD = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 _ITALIC_STAR = re.compile(r"(?<![\w*])\*(?=\S)([^*]+?)(?<=\S)\*(?![\w*])")

@@ -127,7 +127,8 @@ def parse_document(text: str, source: str) -> ParsedDocument:
                 in_html_table = True
             table = None
             continue
-        if stripped.startswith("|"):
+        if stripped.startswith("|") or (table is not None and "|" in stripped):
+            # GFM: once a table has started, a row may omit its leading pipe.
             if is_separator(line):
                 continue
             if table is None:
