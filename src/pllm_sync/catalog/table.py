@@ -205,12 +205,25 @@ def parse_row(
     section: SectionPath,
 ) -> tuple[Entry | None, list[CatalogWarning]]:
     """One data row of a paper table -> an entry, or None with a warning saying why."""
+    return parse_cells(source, lineno, split_row(line), line, cols, section)
+
+
+def parse_cells(
+    source: str,
+    lineno: int,
+    cells: list[str],
+    line: str,
+    cols: Columns,
+    section: SectionPath,
+    *,
+    style: str = "table",
+) -> tuple[Entry | None, list[CatalogWarning]]:
+    """One row given as cells (a pipe-table row, or an HTML ``<tr>`` made markdown)."""
     warnings: list[CatalogWarning] = []
 
     def warn(msg: str) -> None:
-        warnings.append(CatalogWarning(source, lineno, msg, line.strip()))
+        warnings.append(CatalogWarning(source, lineno, msg, line.strip()[:500]))
 
-    cells = split_row(line)
     if not any(cells):
         warn("empty table row; skipped")
         return None, warnings
@@ -281,7 +294,7 @@ def parse_row(
         source=source,
         line=lineno,
         section=section,
-        style="table",
+        style=style,
         title=title,
         aliases=aliases,
         method=method,
@@ -293,7 +306,7 @@ def parse_row(
         links=rl.others,
         ids=rl.ids,
         extra=tuple(extra),
-        raw=line.strip(),
+        raw=line.strip()[:2000],
     )
     return entry, warnings
 
