@@ -9,9 +9,12 @@ import logging
 import sys
 from typing import Any
 
+from ..catalog import load_catalog
 from ..errors import ConflictsPending
+from ..model import Catalog
 from ..sandbox import remember_sandbox
-from .hints import announce_new_vault, suggest
+from .hints import announce_new_vault, plural, suggest
+from .output import applied_summary, catalog_summary
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +73,19 @@ def _run(args: argparse.Namespace, *, pull_catalog: bool) -> int:
         state_lock = f"{'pull' if pull_catalog else 'sync'}"
         rt.state.acquire_lock(state_lock)
         try:
+            catalogs: list[Catalog] = []
+
+            def loader(*a: Any, **kw: Any) -> Catalog:
+                catalogs.append(load_catalog(*a, **kw))  # kept for the summary below
+                return catalogs[-1]
+
             engine = SyncEngine(
-                rt.config, rt.state, rt.vault, rt.zotero, library_ref=rt.library_ref
+                rt.config,
+                rt.state,
+                rt.vault,
+                rt.zotero,
+                catalog_loader=loader,
+                library_ref=rt.library_ref,
             )
             show = None if not args.no_progress else False
             result = engine.run(
@@ -87,19 +101,19 @@ def _run(args: argparse.Namespace, *, pull_catalog: bool) -> int:
         elif args.dry_run:
             print(result.plan.render())
         else:
-            counts = ", ".join(f"{k}={v}" for k, v in sorted(result.applied.items()) if v)
+            done = applied_summary(result.applied)
             if result.errors:
                 print(
-                    f"finished with {len(result.errors)} failed write(s) (listed on stderr; "
-                    f"the next run retries them); applied: {counts or 'nothing'}"
+                    f"finished with {plural(len(result.errors), 'failed write')} (listed on "
+                    f"stderr; the next run retries them); applied: {done}"
                 )
             else:
-                print(f"done: {counts or 'nothing to change'}; vault at {rt.vault.root}")
-            warned = getattr(result, "catalog_warnings", 0)
-            if warned:
+                print(f"done: {done}; vault at {rt.vault.root.resolve()}")
+            summary = catalog_summary(catalogs[-1].warnings) if catalogs else ""
+            if summary:
                 print(
-                    f"catalog: {warned} entries could not be read as given; "
-                    f"`{suggest(args, 'catalog')}` lists them with their line numbers",
+                    f"catalog: {summary}; `{suggest(args, 'catalog')}` lists them with their "
+                    "line numbers",
                     file=sys.stderr,
                 )
             if rt.sandbox_url:
@@ -114,10 +128,14 @@ def _run(args: argparse.Namespace, *, pull_catalog: bool) -> int:
             print(f"error: {err}", file=sys.stderr)
         if result.errors:
             return 1
-        if result.plan.conflicts and not args.dry_run:
-            n = len(result.plan.conflicts)
+        if result.plan.conflicts:
+            n = plural(len(result.plan.conflicts), "conflict")
             raise ConflictsPending(
-                f"{n} conflict(s) need a decision; both sides were kept",
-                hint="run `pllm-sync conflicts` to see and resolve them",
+                f"{n} would need a decision"
+                if args.dry_run
+                else f"{n} need a decision; both sides were kept",
+                hint="run `pllm-sync conflicts` to see and resolve them"
+                if not args.dry_run
+                else "run without --dry-run, then `pllm-sync conflicts`",
             )
         return 0
