@@ -832,6 +832,10 @@ class SyncEngine:
             if st.zotero_note_key:
                 keys.append(st.zotero_note_key)
         rows = self.zotero.fetch_items(keys)
+        by_parent: dict[str, list[dict[str, Any]]] = {}
+        for row in rows.values():
+            if row.get("parentItem"):
+                by_parent.setdefault(str(row["parentItem"]), []).append(row)
         missing: set[str] = set()
         for d in need:
             st = states[d.view.pid]
@@ -840,7 +844,7 @@ class SyncEngine:
                 missing.add(d.view.pid)
                 continue
             d.view.zitem = data
-            kids = [r for r in rows.values() if r.get("parentItem") == st.zotero_key]
+            kids = by_parent.get(str(st.zotero_key), [])
             res = d.result
             if res is not None and "code" in res.to_zotero:
                 kids = self.zotero.fetch_children(str(st.zotero_key))
