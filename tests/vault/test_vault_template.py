@@ -73,7 +73,7 @@ def test_template_contents_are_usable() -> None:
     types = json.loads((TEMPLATE / ".obsidian" / "types.json").read_text())
     assert types == {"types": PROPERTY_TYPES}
     base = yaml.safe_load((TEMPLATE / "Papers.base").read_text())
-    assert 'file.inFolder("Papers")' in base["filters"]["and"]
+    assert 'file.hasProperty("pllm-sync-id")' in base["filters"]["and"], "found by property"
     views = {v["name"]: v for v in base["views"]}
     assert views["By section"]["groupBy"]["property"] == "note.sections"
     assert views["By status"]["groupBy"]["property"] == "note.status"
@@ -147,6 +147,6 @@ def test_custom_folders_are_written_into_the_views(tmp_path: Path) -> None:
     cfg.write_text("vault:\n  path: v\n  papers_folder: Reading/Papers\n")
     assert main(["--config", str(cfg), "vault", "init"]) == 0
     base = (tmp_path / "v" / "Papers.base").read_text()
-    assert 'file.inFolder("Reading/Papers")' in base
+    assert 'file.hasProperty("pllm-sync-id")' in base and "inFolder" not in base
     assert (tmp_path / "v" / "Reading" / "Papers").is_dir()
     assert filecmp.cmp(tmp_path / "v" / "Home.md", TEMPLATE / "Home.md") is False
