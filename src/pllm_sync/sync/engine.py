@@ -30,6 +30,7 @@ from ..record import (
     section_path,
 )
 from ..vault.body import ManagedContent
+from ..vault.provenance import listed_in
 from ..vault.store import NoteInfo, NoteStat, VaultScan, VaultStore
 from ..zotero import mapping as zmap
 from ..zotero.notes_html import has_rich_content, is_pllm_note
@@ -538,7 +539,8 @@ class SyncEngine:
         if paper is not None:
             for role, urls in paper.urls_by_role().items():
                 links.extend((role, u) for u in urls)
-            prov = [f"{s}" for s in paper.sources]
+            upstream = {s.name: s.url for s in self.cfg.catalog.sources if s.url}
+            prov = [listed_in(s, upstream) for s in paper.sources]
         else:
             for role in ("url", "code"):
                 if merged.get(role):
