@@ -5,10 +5,13 @@ from __future__ import annotations
 
 COMMAND_MODULES = (
     "catalog",
+    "lists",
     "init",
     "pull",
     "status",
     "conflicts",
     "watch",
     "vault",
+    "sandbox",
+    "doctor",
 )
