@@ -277,3 +277,35 @@ def test_a_named_pipe_and_an_alias_bomb_are_skipped_with_a_warning(
     assert "pipe.md" in logged and "not a regular file" in logged
     assert note.name in logged and "alias" in logged
     assert not trashed(env), "an unreadable note trashed its item"
+
+
+# --- 12: hand-added notes -----------------------------------------------------------------
+
+
+def test_an_unquoted_arxiv_id_is_read_as_typed(env: Env) -> None:
+    pull(env)
+    (env.papers / "Hand Added Paper.md").write_text(
+        "---\ntitle: Hand Added Paper\narxiv: 2310.10100\n---\nmy notes\n"
+    )
+    code, out, err = env.run("sync", "--no-progress")
+    assert code == 0, (out, err)
+    item = env.item_by_pid("arxiv:2310.10100")
+    assert item["title"] == "Hand Added Paper"
+    assert "2310.101\n" not in item["extra"] and "arxiv:2310.101\n" not in item["extra"]
+    fm = frontmatter(env.papers / "Hand Added Paper.md")
+    assert fm["pllm-sync-id"] == "arxiv:2310.10100"
+
+
+def test_a_second_hand_added_note_for_a_paper_is_reported_naming_both(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    pull(env)
+    existing = env.note_for(B)
+    extra = env.papers / "My copy of paper two.md"
+    extra.write_text('---\ntitle: My copy\narxiv: "2401.00002"\n---\nthoughts\n')
+    code, out, err = env.run("sync", "--no-progress")
+    assert code == 0, (out, err)
+    said = caplog.text + err
+    assert extra.name in said and existing.name in said
+    assert extra.read_text() == '---\ntitle: My copy\narxiv: "2401.00002"\n---\nthoughts\n'
+    assert len([d for d in env.items().values() if B in d["extra"]]) == 1
