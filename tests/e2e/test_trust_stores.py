@@ -309,3 +309,33 @@ def test_a_second_hand_added_note_for_a_paper_is_reported_naming_both(
     assert extra.name in said and existing.name in said
     assert extra.read_text() == '---\ntitle: My copy\narxiv: "2401.00002"\n---\nthoughts\n'
     assert len([d for d in env.items().values() if B in d["extra"]]) == 1
+
+
+# --- 14: Templater code from every source ---------------------------------------------------
+
+
+def test_templater_code_from_headings_and_zotero_never_reaches_the_vault(env: Env) -> None:
+    env.lists["trust"].write_text(
+        LIST.replace("## Alignment", "## Alignment <% tp.system.prompt('x') %>")
+    )
+    pull(env)
+    item = env.item_by_pid(A)
+    env.emu.edit_item(
+        item["key"],
+        {
+            "title": "Synthetic Paper One <% tp.file.rename('pwned') %>",
+            "creators": [
+                {"creatorType": "author", "firstName": "<%* app.vault", "lastName": "Evil %>"}
+            ],
+        },
+    )
+    code, out, err = env.run("sync", "--no-progress")
+    assert code == 0, (out, err)
+    texts = {p: p.read_text() for p in env.vault.rglob("*.md")}
+    assert [str(p) for p in texts if "<%" in str(p) or "%>" in str(p)] == []
+    leaked = [str(p) for p, t in texts.items() if "<%" in t or "%>" in t]
+    assert leaked == [], "Templater code reached the vault"
+    fm = frontmatter(env.note_for(A))
+    assert "tp.file.rename" in fm["title"], "the title is kept, only made inert"
+    code, out, err = env.run("sync", "--no-progress")  # and it settles: no ping-pong
+    assert code == 0 and "nothing to change" in out, (out, err)
