@@ -339,3 +339,39 @@ def test_templater_code_from_headings_and_zotero_never_reaches_the_vault(env: En
     assert "tp.file.rename" in fm["title"], "the title is kept, only made inert"
     code, out, err = env.run("sync", "--no-progress")  # and it settles: no ping-pong
     assert code == 0 and "nothing to change" in out, (out, err)
+
+
+# --- 16: malformed JSON from the server ------------------------------------------------------
+
+
+def test_a_server_answering_html_gives_a_clear_error_not_a_traceback(env: Env) -> None:
+    """A captive portal or a broken proxy answers 200 with HTML instead of JSON."""
+    import http.server
+    import threading
+
+    class Portal(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"<html><body>Please log in to the hotel Wi-Fi</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Last-Modified-Version", "5")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Portal)
+    t = threading.Thread(target=server.serve_forever, daemon=True)
+    t.start()
+    try:
+        data = yaml.safe_load(env.config.read_text())
+        data["zotero"]["endpoint"] = f"http://127.0.0.1:{server.server_address[1]}"
+        env.config.write_text(yaml.safe_dump(data))
+        code, out, err = env.run("pull", "--no-progress")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert code == 4, (out, err)
+    assert "not the JSON expected" in err and "Traceback" not in err
