@@ -375,3 +375,34 @@ def test_a_server_answering_html_gives_a_clear_error_not_a_traceback(env: Env) -
         server.server_close()
     assert code == 4, (out, err)
     assert "not the JSON expected" in err and "Traceback" not in err
+
+
+# --- 10: text typed inside the managed region ----------------------------------------------
+
+
+def test_text_typed_inside_the_managed_region_is_moved_below_it_not_dropped(env: Env) -> None:
+    pull(env)
+    note = env.note_for(A)
+    text = note.read_text()
+    marker = "**Sections:**"
+    assert marker in text
+    text = text.replace(marker, "My key insight: use the\nsecond loss.\n\n" + marker, 1)
+    note.write_text(text)
+    # an unrelated update rewrites the region: the list adds a code link to the paper
+    env.lists["trust"].write_text(
+        LIST.replace(
+            "([Paper](https://arxiv.org/abs/2401.00001))",
+            "([Paper](https://arxiv.org/abs/2401.00001)) ([Code](https://github.com/o/r))",
+        )
+    )
+    pull(env)
+    after = note.read_text()
+    assert "github.com/o/r" in after, "the region was updated"
+    region_end = after.index("<!-- pllm-sync:end -->")
+    assert after.index("My key insight: use the\nsecond loss.") > region_end
+    assert "pllm-sync moved the text below out of the managed region on" in after
+    assert after.count("My key insight") == 1
+    pull(env)  # the moved text is now notes: it reaches Zotero and then settles
+    (child,) = [c for c in env.children(env.item_by_pid(A)["key"]) if c["itemType"] == "note"]
+    assert "My key insight" in child["note"]
+    assert "nothing to change" in pull(env)

@@ -144,6 +144,68 @@ def set_region(parts: BodyParts, region: str, nl: str) -> str | None:
     return parts.before + region + parts.after
 
 
+_ABSTRACT_HEAD = "> [!abstract]- Abstract"
+_LINKS_LABEL = "**Links:**"
+_LISTED_LABEL = "**Listed in:**"
+
+
+def stray_lines(region: str) -> list[str]:
+    """Lines inside a managed region that :func:`render_region` never writes: text the user
+    typed there. Our lines are the markers, the abstract callout (header and one line), the
+    links and sections lines, the "Listed in" list, and blank lines; a user line that mimics
+    one of them exactly is indistinguishable and is treated as ours."""
+    stray: list[str] = []
+    state = ""
+    for line in region.splitlines():
+        s = line.strip()
+        if not s:
+            state = "" if state == "listed" else state
+            if stray and stray[-1] != "":
+                stray.append("")
+            continue
+        if _BEGIN_RE.match(s) or _END_RE.match(s) or s == _ABSTRACT_HEAD:
+            state = "abstract" if s == _ABSTRACT_HEAD else ""
+            continue
+        if state == "abstract" and line.startswith("> "):
+            state = ""
+            continue
+        if s.startswith((_LINKS_LABEL, SECTIONS_LABEL)):
+            state = ""
+            continue
+        if s == _LISTED_LABEL:
+            state = "listed"
+            continue
+        if state == "listed" and line.startswith("- "):
+            continue
+        state = ""
+        stray.append(line)
+    while stray and stray[-1] == "":
+        stray.pop()
+    return stray
+
+
+def moved_notice(day: str) -> str:
+    return f"> [!warning] pllm-sync moved the text below out of the managed region on {day}"
+
+
+def rescue_stray_text(parts: BodyParts, nl: str, day: str) -> BodyParts:
+    """Before the region is rewritten: move text the user typed inside it to just below the
+    region, under a visible notice (never dropped). Unchanged when there is none."""
+    if not parts.has_region:
+        return parts
+    stray = stray_lines(parts.region)
+    if not stray:
+        return parts
+    block = "\n".join([moved_notice(day), "", *stray])
+    after = parts.after
+    rest = after.lstrip("\r\n")
+    moved = _with_newline("\n" + block + "\n", nl) + (nl + rest if rest else "")
+    region = parts.region
+    if not region.endswith(("\n", "\r")):
+        region += nl
+    return BodyParts(parts.before, region, moved, True)
+
+
 _UNSAFE_HTML = re.compile(r"<!--|-->")
 
 

@@ -734,6 +734,8 @@ class VaultStore:
         ]
         if managed is not None:
             region = body_mod.render_region(managed, links)
+            if not parts.region or parts.region.replace(nl, "\n") != region:
+                parts = body_mod.rescue_stray_text(parts, nl, dt.date.today().isoformat())
             new_body = body_mod.set_region(parts, region, nl)
             if new_body is None:
                 log.warning("%s: the pllm-sync markers are broken; managed region not updated", rel)
