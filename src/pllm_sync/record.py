@@ -74,12 +74,21 @@ def canonical_tag(tag: str) -> str | None:
     return t
 
 
+MAX_TAG_LENGTH = 255
+"""Zotero refuses a longer tag (HTTP 413 for the whole item), so such a tag is not synced:
+it stays in the note (see ``vault.note.tags_value``) and the scan warns about it."""
+
+
+def syncable_tag(tag: str) -> bool:
+    return len(tag) <= MAX_TAG_LENGTH
+
+
 def canonical_tags(tags: Any) -> frozenset[str]:
     out = set()
     for t in tags or ():
         if isinstance(t, str):
             c = canonical_tag(t)
-            if c and not c.startswith(MANAGED_TAG_PREFIX):
+            if c and not c.startswith(MANAGED_TAG_PREFIX) and syncable_tag(c):
                 out.add(c)
     return frozenset(out)
 

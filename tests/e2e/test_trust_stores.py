@@ -406,3 +406,31 @@ def test_text_typed_inside_the_managed_region_is_moved_below_it_not_dropped(env:
     (child,) = [c for c in env.children(env.item_by_pid(A)["key"]) if c["itemType"] == "note"]
     assert "My key insight" in child["note"]
     assert "nothing to change" in pull(env)
+
+
+# --- 16: a tag Zotero refuses ---------------------------------------------------------------
+
+
+def test_a_tag_too_long_for_zotero_stays_in_the_note_and_blocks_nothing(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    from .helpers import edit_frontmatter
+
+    pull(env)
+    note = env.note_for(A)
+    long_tag = "x" * 300
+    edit_frontmatter(note, tags=["ok-tag", long_tag])
+    code, out, err = env.run("sync", "--no-progress")
+    assert code == 0, (out, err)
+    said = caplog.text + err
+    assert note.name in said and "longer than the 255 characters" in said
+    tags = {t["tag"] for t in env.item_by_pid(A)["tags"]}
+    assert "ok-tag" in tags and long_tag not in tags, "the rest of the edit reached Zotero"
+    assert long_tag in frontmatter(note)["tags"], "the note keeps the tag"
+    item = env.item_by_pid(A)
+    env.emu.edit_item(item["key"], {"tags": [*item["tags"], {"tag": "from-zotero"}]})
+    code, out, err = env.run("sync", "--no-progress")
+    assert code == 0, (out, err)
+    assert {"ok-tag", long_tag, "from-zotero"} <= set(frontmatter(note)["tags"])
+    code, out, err = env.run("sync", "--no-progress")
+    assert code == 0 and "nothing to change" in out, (out, err)

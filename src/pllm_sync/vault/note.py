@@ -26,6 +26,7 @@ from ..record import (
     Record,
     canonical_tag,
     normalize_record,
+    syncable_tag,
 )
 from . import body as body_mod
 from . import frontmatter_block as fb
@@ -223,9 +224,18 @@ def _merge_list(
 
 def tags_value(existing: list[str], tags: Iterable[str]) -> list[str]:
     """The ``tags`` list for a set of user tags. Tags we cannot represent in the record
-    (``pllm/...``) that the user wrote stay."""
-    keep_managed = [t for t in existing if (canonical_tag(t) or "").startswith(MANAGED_TAG_PREFIX)]
-    return _merge_list(existing, tags, canonical_tag) + keep_managed
+    (``pllm/...``, and tags longer than Zotero takes) that the user wrote stay."""
+    keep = [
+        t
+        for t in existing
+        if (c := canonical_tag(t) or "").startswith(MANAGED_TAG_PREFIX) or not syncable_tag(c)
+    ]
+    return _merge_list(existing, tags, canonical_tag) + keep
+
+
+def unsyncable_tags(values: dict[str, Any]) -> list[str]:
+    """Tags in the note too long for Zotero (kept in the note, never synced)."""
+    return [t for t in _tag_list(values.get("tags")) if not syncable_tag(canonical_tag(t) or "")]
 
 
 def sections_value(

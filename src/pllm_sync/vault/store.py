@@ -30,7 +30,14 @@ from ..config import VaultConfig
 from ..errors import SafetyAbort, VaultError
 from ..model import Paper, Section, SectionPath, normalize_whitespace
 from ..progress import progress as progress_bar
-from ..record import SECTION_SEP, SYNCED_FIELDS, Record, normalize_record, section_key
+from ..record import (
+    MAX_TAG_LENGTH,
+    SECTION_SEP,
+    SYNCED_FIELDS,
+    Record,
+    normalize_record,
+    section_key,
+)
 from . import body as body_mod
 from . import frontmatter_block as fb
 from . import note as note_mod
@@ -433,6 +440,14 @@ class VaultStore:
             if not relevant:
                 return base
             return replace(base, kind="problem", line=p.line, problem=p.message)
+        for tag in note_mod.unsyncable_tags(parsed.values):
+            log.warning(
+                "%s: tag %r… is longer than the %d characters Zotero takes; kept in the note, "
+                "not synced -- shorten it to sync it",
+                rel,
+                tag[:40],
+                MAX_TAG_LENGTH,
+            )
         if parsed.pllm_id:
             return replace(
                 base,
