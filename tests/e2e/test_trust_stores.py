@@ -434,3 +434,46 @@ def test_a_tag_too_long_for_zotero_stays_in_the_note_and_blocks_nothing(
     assert {"ok-tag", long_tag, "from-zotero"} <= set(frontmatter(note)["tags"])
     code, out, err = env.run("sync", "--no-progress")
     assert code == 0 and "nothing to change" in out, (out, err)
+
+
+# --- 3: a change to the Zotero notes child keeps the vault's spelling -----------------------
+
+NOTES = (
+    "The update $\\theta_{t+1} = \\theta_t - \\eta g_t$ uses snake_case_names.\n"
+    "A second line of the same paragraph.\n"
+    "\n"
+    "* first point\n"
+    "* second point\n"
+    "\n"
+    "Last paragraph with *emphasis*.\n"
+)
+
+
+def _notes_child(env: Env, pid: str) -> dict[str, Any]:
+    (child,) = [c for c in env.children(env.item_by_pid(pid)["key"]) if c["itemType"] == "note"]
+    return child
+
+
+def _body_after_region(note: Path) -> str:
+    return note.read_text().split("<!-- pllm-sync:end -->\n", 1)[1]
+
+
+def test_a_zotero_notes_edit_changes_only_what_changed_in_zotero(env: Env) -> None:
+    pull(env)
+    note = env.note_for(A)
+    note.write_text(note.read_text() + "\n" + NOTES)
+    pull(env)
+    before = _body_after_region(note)
+    assert "$\\theta_{t+1}" in before and "* first point" in before
+    child = _notes_child(env, A)
+    env.emu.edit_item(child["key"], {"note": child["note"]})  # a re-save, no text change
+    pull(env)
+    assert _body_after_region(note) == before, "a re-save respelled the vault notes"
+    child = _notes_child(env, A)
+    env.emu.edit_item(
+        child["key"], {"note": child["note"].replace("</div>", "<p>Added in Zotero.</p></div>")}
+    )
+    pull(env)
+    after = _body_after_region(note)
+    assert after == before.rstrip("\n") + "\n\nAdded in Zotero.\n", after
+    assert "nothing to change" in pull(env)

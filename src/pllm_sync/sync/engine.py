@@ -33,7 +33,7 @@ from ..vault.body import ManagedContent
 from ..vault.provenance import listed_in
 from ..vault.store import NoteInfo, NoteStat, VaultScan, VaultStore
 from ..zotero import mapping as zmap
-from ..zotero.notes_html import has_rich_content, is_pllm_note
+from ..zotero.notes_html import has_rich_content, is_pllm_note, keep_spelling
 from ..zotero.store import ItemChange, NewItem, NoteUpsert, ZoteroSnapshot, ZoteroStore
 from .decide import (
     DecideConfig,
@@ -356,6 +356,9 @@ class SyncEngine:
             st.zotero_note_version
         ):
             v.zrecord["notes"] = stored.get("notes", "")
+        else:  # changed in Zotero: only the blocks Zotero changed take its spelling
+            base_notes = str((st.base or stored).get("notes") or "")
+            v.zrecord["notes"] = keep_spelling(base_notes, str(v.zrecord.get("notes") or ""))
 
     @staticmethod
     def _ids_from_record(rec: Record) -> PaperIds:
