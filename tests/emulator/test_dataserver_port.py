@@ -243,6 +243,74 @@ def test_convert_child_attachment_to_top_level_via_patch_without_parent_item_fal
     assert json["collections"] == [collection]
 
 
+def _child_note(raw: Raw) -> dict[str, Any]:
+    parent = create_item(raw, "book", {"title": "Test"})["key"]
+    key = create_note(raw, "<p>Test</p>", parent)
+    return get_data(raw, key)
+
+
+def test_edit_child_note(raw: Raw) -> None:
+    """item.test.js 'should edit child note' (PHP testEditChildNote)."""
+    json = _child_note(raw)
+    json["note"] = "<p>Test Test</p>"
+    assert raw.put(f"{U}/items/{json['key']}", json).status_code == 204
+    assert get_data(raw, json["key"])["note"] == "<p>Test Test</p>"
+
+
+def test_convert_child_note_to_parent_via_patch(raw: Raw) -> None:
+    """item.test.js 'should convert child note to parent via PATCH' (PHP
+    testConvertChildNoteToParentViaPatch)."""
+    json = _child_note(raw)
+    resp = raw.patch(
+        f"{U}/items/{json['key']}",
+        {"parentItem": False},
+        headers={"If-Unmodified-Since-Version": str(json["version"])},
+    )
+    assert resp.status_code == 204
+    assert "parentItem" not in get_data(raw, json["key"])
+
+
+def test_convert_child_note_to_top_level_and_add_to_collection(raw: Raw) -> None:
+    """item.test.js 'should convert child note to top level and add to collection via
+    PATCH' and '... via PUT' (PHP test_should_convert_child_note_to_top_level_and_add_to_
+    collection_via_PATCH / _via_PUT)."""
+    collection = create_collection(raw, "Test")
+    json = _child_note(raw)
+    resp = raw.patch(
+        f"{U}/items/{json['key']}",
+        {"parentItem": False, "collections": [collection]},
+        headers={"If-Unmodified-Since-Version": str(json["version"])},
+    )
+    assert resp.status_code == 204
+    data = get_data(raw, json["key"])
+    assert "parentItem" not in data and collection in data["collections"]
+    json = _child_note(raw)
+    del json["parentItem"]
+    json["collections"] = [collection]
+    resp = raw.put(
+        f"{U}/items/{json['key']}",
+        json,
+        headers={"If-Unmodified-Since-Version": str(json["version"])},
+    )
+    assert resp.status_code == 204
+    data = get_data(raw, json["key"])
+    assert "parentItem" not in data and collection in data["collections"]
+
+
+def test_top_level_attachment_moved_under_a_parent_leaves_its_collections(raw: Raw) -> None:
+    """Item.inc.php save, "Changing parent": a standalone item that becomes a child is
+    deleted from every collection it was in (no test of its own in the suite)."""
+    collection = create_collection(raw, "Test")
+    parent = create_item(raw, "book", {"title": "P"})["key"]
+    json = create_attachment(raw, "linked_url", {"collections": [collection]})
+    assert json["collections"] == [collection]
+    resp = raw.patch(f"{U}/items/{json['key']}", {"parentItem": parent, "version": json["version"]})
+    assert resp.status_code == 204, resp.text
+    data = get_data(raw, json["key"])
+    assert data["parentItem"] == parent and "collections" not in data
+    assert raw.get(f"{U}/collections/{collection}/items").json() == []
+
+
 def test_new_top_level_linked_attachments_are_accepted(raw: Raw) -> None:
     """item.test.js 'should reject new invalid top level attachment' (PHP
     testNewInvalidTopLevelAttachment): despite its name, linked_file and linked_url
