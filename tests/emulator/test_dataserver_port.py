@@ -190,6 +190,59 @@ def test_date_modified(raw: Raw) -> None:
     assert get_data(raw, key)["dateModified"] == "2013-03-03T21:33:53Z"
 
 
+def test_date_modified_tmp_zotero_client_hack(raw: Raw) -> None:
+    """item.test.js 'should handle dateModified tmp zotero client hack' (PHP
+    testDateModifiedTmpZoteroClientHack): a Zotero client's dateModified is kept as sent."""
+    firefox = {"User-Agent": "Firefox"}
+    old = "2012-01-01T00:00:00Z"
+    json = create_item(raw, "videoRecording", {"title": "Test", "dateModified": old})["data"]
+    key = json["key"]
+    json["title"] = "Test 2"
+    del json["dateModified"]
+    assert raw.put(f"{U}/items/{key}", json, headers=firefox).status_code == 204
+    json = get_data(raw, key)
+    modified2 = json["dateModified"]
+    assert modified2 != old
+    # If dateModified provided and hasn't changed, use that
+    raw.emu.edit_item(key, {"dateModified": old})
+    json = get_data(raw, key)
+    json["title"] = "Test 3"
+    json["dateModified"] = old.replace("T", " ").replace("Z", "")
+    assert raw.put(f"{U}/items/{key}", json, headers=firefox).status_code == 204
+    assert get_data(raw, key)["dateModified"] == old
+    # If dateModified is provided and has changed, use that
+    json = get_data(raw, key)
+    json["title"] = "Test 4"
+    json["dateModified"] = "2013-03-03T21:33:53Z"
+    assert raw.put(f"{U}/items/{key}", json, headers=firefox).status_code == 204
+    assert get_data(raw, key)["dateModified"] == "2013-03-03T21:33:53Z"
+
+
+def test_date_modified_no_change(raw: Raw) -> None:
+    """item.test.js 'should handle dateModified no change' (PHP testDateModifiedNoChange): a
+    Zotero client's edit with its dateModified, then membership and relations changes
+    without it, keep Date Modified."""
+    collection = create_collection(raw, "Test")
+    json = create_item(raw, "book", {"dateModified": "2012-01-01T00:00:00Z"})["data"]
+    modified = json["dateModified"]
+    changes: list[dict[str, Any]] = [
+        {"title": "A"},
+        {"collections": [collection]},
+        {"relations": {"dc:relation": "http://zotero.org/users/1/items/AAAAAAAA"}},
+    ]
+    for i, change in enumerate(changes, 1):
+        if i > 1:
+            del json["dateModified"]
+        json.update(change)
+        resp = post_items(
+            raw,
+            [json],
+            headers={"If-Unmodified-Since-Version": str(json["version"]), "User-Agent": "Firefox"},
+        )
+        json = resp.json()["successful"]["0"]["data"]
+        assert json["dateModified"] == modified, f"Date Modified changed on loop {i}"
+
+
 def test_date_modified_collection_change(raw: Raw) -> None:
     """item.test.js 'should handle dateModified collection change' (PHP
     testDateModifiedCollectionChange): membership alone does not move Date Modified."""
@@ -379,6 +432,28 @@ def test_ignore_null_for_existing_storage_properties(raw: Raw) -> None:
     assert post_items(raw, [json]).status_code == 200
     json = get_data(raw, key)
     assert (json["md5"], json["mtime"]) == ("c7487a750a97722ae1878ed46b215ebe", 1332807793000)
+
+
+def test_reject_stored_file_filename_with_a_directory_path(raw: Raw) -> None:
+    """item.test.js 'should reject a stored-file filename containing a directory path' and
+    'should allow a stored-file filename containing a bare backslash'."""
+    for filename in (
+        "D:/Foo/Bar/test.pdf",
+        "C:\\Users\\matth\\test.pdf",
+        "\\\\server\\share\\test.pdf",
+        "\\\\?\\C:\\Users\\x\\test.pdf",
+    ):
+        json = template(raw, "attachment", "imported_file")
+        json["filename"] = filename
+        failed(
+            post_items(raw, [json]),
+            400,
+            f"Stored-file filename '{filename}' cannot contain a directory path",
+        )
+    for filename in ("Sutton - 2.4 \\AA resolution.pdf", "foo\\bar.pdf"):
+        assert (
+            create_attachment(raw, "imported_file", {"filename": filename})["filename"] == filename
+        )
 
 
 def test_reject_embedded_image_without_parent(raw: Raw) -> None:

@@ -677,7 +677,13 @@ class Api:
                         f"Invalid value for index {index} in uploaded data; expected JSON {singular} object",
                     )
                 result = self.state.write_object(
-                    kind, lib, obj, clock=clock, mode="post", header_checked=header_checked
+                    kind,
+                    lib,
+                    obj,
+                    clock=clock,
+                    mode="post",
+                    header_checked=header_checked,
+                    zotero_client=_zotero_client(req),
                 )
             except ObjectError as exc:
                 failure: Json = {}
@@ -729,6 +735,7 @@ class Api:
                 mode="put" if req.method == "PUT" else "patch",
                 url_key=key,
                 version_validated=True,
+                zotero_client=_zotero_client(req),
             )
         except ObjectError as exc:
             raise ApiError(exc.code, exc.message) from None
@@ -745,6 +752,12 @@ class Api:
             raise ApiError(413, f"Cannot delete more than {MAX_BATCH} {kind} at a time")
         self.state.delete_objects(kind, lib, keys)
         return Response(204, b"", {"Last-Modified-Version": str(lib.version)})
+
+
+def _zotero_client(req: Request) -> bool:
+    """DS ``updateFromJSON``'s "tmp Zotero client hack" applies to Zotero's own clients."""
+    agent = req.header("user-agent") or ""
+    return "Firefox" in agent or "Zotero" in agent
 
 
 __all__ = ["Api", "Auth", "Request", "Response"]
