@@ -517,17 +517,18 @@ class Api:
         self, lib: Library, records: list[Record], params: ListParams, title_fields: set[str]
     ) -> list[Record]:
         """``/items/top`` (DS ``Items::search`` with ``$onlyTopLevel``): without ``itemKey``,
-        ``itemType``, ``q`` or ``tag`` only top-level items are searched; with any of them
-        every item is matched and each match stands for its top-level item (a child note
-        found by ``q`` returns its parent once). ``since`` compares the top-level item's own
-        version, and a trashed parent hides its children's matches."""
+        ``itemType`` or ``q`` only top-level items are searched; with any of them every item
+        is matched and each match stands for its top-level item (a child note found by ``q``
+        returns its parent once). ``tag`` and ``since`` always test the top-level item itself
+        (DS joins them on ``COALESCE(topLevelItemID, itemID)``), and a trashed parent hides
+        its children's matches."""
         visible = {r.key: r for r in records}
-        if not (params.keys or params.item_types or params.q or params.tags):
+        if not (params.keys or params.item_types or params.q):
             tops = [r for r in records if not r.data.get("parentItem")]
             return select(tops, params, kind="items", title_fields=title_fields, state=self.state)
         matched = select(
             records,
-            replace(params, since=None),
+            replace(params, since=None, tags=[]),
             kind="items",
             title_fields=title_fields,
             state=self.state,
@@ -542,7 +543,7 @@ class Api:
                 top = parent
             if top.key in visible:
                 found.setdefault(top.key, top)
-        only_order = replace(params, keys=None, item_types=[], tags=[], q=None)
+        only_order = replace(params, keys=None, item_types=[], q=None)
         if params.sort.endswith("KeyList"):
             only_order = replace(only_order, sort="dateModified")
         return select(
