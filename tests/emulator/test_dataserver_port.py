@@ -1024,3 +1024,32 @@ def test_quicksearch_with_multiple_words(raw: Raw) -> None:
     assert found("better title") == [key2]
     assert found('"great title"') == [key1]
     assert found('"better title"') == []
+
+
+# =============================================================== note.test.js
+NOTE_CONTENT = "1234567890" * 50001
+
+
+def test_reject_note_that_is_too_long(raw: Raw) -> None:
+    """note.test.js 'should reject note that is too long' and its variants with blank first
+    lines, blank HTML first lines, a title plus newlines, and the text within HTML tags (PHP
+    testNoteTooLong*); the message is HTML-escaped as DS's write report does."""
+    digits = "1234567890" * 8
+    cases = [
+        (NOTE_CONTENT, digits[:79]),
+        (" \n \n" + NOTE_CONTENT, digits[:79]),
+        ("\n<p>&nbsp;</p>\n<p>&nbsp;</p>\n" + NOTE_CONTENT, digits[:73]),
+        ("Full Text:\n\n" + NOTE_CONTENT, "Full Text: " + digits[:67]),
+        ("&nbsp;\n<p><!-- " + NOTE_CONTENT + " --></p>", "&lt;p&gt;&lt;!-- " + digits[:64]),
+    ]
+    for note, excerpt in cases:
+        json = template(raw, "note")
+        json["note"] = note
+        failed(post_items(raw, [json]), 413, f"Note '{excerpt}...' too long")
+
+
+def test_save_utf8mb4_note(raw: Raw) -> None:
+    """note.test.js 'should save utf8mb4 note' (PHP test_utf8mb4_note)."""
+    json = template(raw, "note")
+    json["note"] = "<p>🐻</p>"
+    assert post_items(raw, [json]).json()["successful"]["0"]["data"]["note"] == "<p>🐻</p>"

@@ -29,6 +29,7 @@ from .validation import (
     ObjectError,
     check_creators,
     check_field_value,
+    check_note_length,
     check_relations,
     check_tags,
     is_valid_key,
@@ -182,6 +183,7 @@ class ItemRules(RulesBase):
                     )
                 if not isinstance(value, str):
                     raise ObjectError(400, "'note' must be a string")
+                check_note_length(value)
                 note = value
             elif prop in ATTACHMENT_PROPS:
                 if not is_attachment:

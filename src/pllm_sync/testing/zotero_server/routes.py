@@ -694,7 +694,8 @@ class Api:
                 if given:
                     failure["key"] = given
                 failure["code"] = exc.code
-                failure["message"] = exc.message
+                # DS Results::generateReport: htmlspecialchars($message, ENT_COMPAT)
+                failure["message"] = html.escape(exc.message, quote=False).replace('"', "&quot;")
                 if exc.data is not None:
                     failure["data"] = exc.data
                 report.failed[name] = failure
