@@ -517,17 +517,18 @@ class Api:
         self, lib: Library, records: list[Record], params: ListParams, title_fields: set[str]
     ) -> list[Record]:
         """``/items/top`` (DS ``Items::search`` with ``$onlyTopLevel``): without ``itemKey``,
-        ``itemType``, ``q`` or ``tag`` only top-level items are searched; with any of them
-        every item is matched and each match stands for its top-level item (a child note
-        found by ``q`` returns its parent once). ``since`` compares the top-level item's own
-        version, and a trashed parent hides its children's matches."""
+        ``itemType`` or ``q`` only top-level items are searched; with any of them every item
+        is matched and each match stands for its top-level item (a child note found by ``q``
+        returns its parent once). ``tag`` and ``since`` always test the top-level item itself
+        (DS joins them on ``COALESCE(topLevelItemID, itemID)``), and a trashed parent hides
+        its children's matches."""
         visible = {r.key: r for r in records}
-        if not (params.keys or params.item_types or params.q or params.tags):
+        if not (params.keys or params.item_types or params.q):
             tops = [r for r in records if not r.data.get("parentItem")]
             return select(tops, params, kind="items", title_fields=title_fields, state=self.state)
         matched = select(
             records,
-            replace(params, since=None),
+            replace(params, since=None, tags=[]),
             kind="items",
             title_fields=title_fields,
             state=self.state,
@@ -542,7 +543,7 @@ class Api:
                 top = parent
             if top.key in visible:
                 found.setdefault(top.key, top)
-        only_order = replace(params, keys=None, item_types=[], tags=[], q=None)
+        only_order = replace(params, keys=None, item_types=[], q=None)
         if params.sort.endswith("KeyList"):
             only_order = replace(only_order, sort="dateModified")
         return select(
@@ -677,7 +678,13 @@ class Api:
                         f"Invalid value for index {index} in uploaded data; expected JSON {singular} object",
                     )
                 result = self.state.write_object(
-                    kind, lib, obj, clock=clock, mode="post", header_checked=header_checked
+                    kind,
+                    lib,
+                    obj,
+                    clock=clock,
+                    mode="post",
+                    header_checked=header_checked,
+                    zotero_client=_zotero_client(req),
                 )
             except ObjectError as exc:
                 failure: Json = {}
@@ -687,7 +694,8 @@ class Api:
                 if given:
                     failure["key"] = given
                 failure["code"] = exc.code
-                failure["message"] = exc.message
+                # DS Results::generateReport: htmlspecialchars($message, ENT_COMPAT)
+                failure["message"] = html.escape(exc.message, quote=False).replace('"', "&quot;")
                 if exc.data is not None:
                     failure["data"] = exc.data
                 report.failed[name] = failure
@@ -729,6 +737,7 @@ class Api:
                 mode="put" if req.method == "PUT" else "patch",
                 url_key=key,
                 version_validated=True,
+                zotero_client=_zotero_client(req),
             )
         except ObjectError as exc:
             raise ApiError(exc.code, exc.message) from None
@@ -745,6 +754,12 @@ class Api:
             raise ApiError(413, f"Cannot delete more than {MAX_BATCH} {kind} at a time")
         self.state.delete_objects(kind, lib, keys)
         return Response(204, b"", {"Last-Modified-Version": str(lib.version)})
+
+
+def _zotero_client(req: Request) -> bool:
+    """DS ``updateFromJSON``'s "tmp Zotero client hack" applies to Zotero's own clients."""
+    agent = req.header("user-agent") or ""
+    return "Firefox" in agent or "Zotero" in agent
 
 
 __all__ = ["Api", "Auth", "Request", "Response"]
