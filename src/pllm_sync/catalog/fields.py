@@ -28,6 +28,7 @@ _NUMBER_MARK = re.compile(r"^(?:\*\*|__)?\\?\[\s*\d{1,4}\s*\\?\](?:\*\*|__)?\s*"
 """``**[5]**`` reference numbers in front of an entry (reading-roadmap style)."""
 _NAME_SEP = re.compile(r"^\s*(?::|-|–|—)\s*")
 _AUTHOR_SPLIT = re.compile(r"\s*(?:,|;|\band\b|&)\s*")
+_GIVEN = re.compile(r"^[A-Z][\w'\-]+(?:\s+[A-Z]\.?){0,2}$")
 _ET_AL = re.compile(r"\bet\s*al\.?", re.IGNORECASE)
 _NAME = re.compile(r"^[^\d@/:()\[\]{}<>|=]{2,60}$")
 
@@ -80,12 +81,18 @@ def parse_authors(raw: str) -> tuple[str, ...]:
 
 
 def _pair_inverted(items: list[str]) -> list[str]:
-    """``Simonyan, Karen, and Andrew Zisserman``: two one-word items in a row are one name
-    written surname first (``Karen Simonyan``)."""
+    """``Simonyan, Karen, and Andrew Zisserman``, ``Hinton, Geoffrey E., and Ruslan R.
+    Salakhutdinov``: a one-word item followed by a given name (one word, maybe with
+    initials) is one name written surname first (``Karen Simonyan``)."""
     out: list[str] = []
     i = 0
     while i < len(items):
-        if i + 1 < len(items) and " " not in items[i] and " " not in items[i + 1]:
+        if (
+            i + 1 < len(items)
+            and " " not in items[i]
+            and _GIVEN.match(items[i + 1])
+            and (" " not in items[i + 1] or " " not in items[0])
+        ):
             out.append(f"{items[i + 1]} {items[i]}")
             i += 2
         else:
@@ -153,7 +160,7 @@ def authors_after(rest: str) -> tuple[str, ...]:
 
 def _first_italic_authors(rest: str) -> tuple[str, ...]:
     i = _ITALIC_RUN.search(rest)
-    if i is None or rest[: i.start()].strip(" .,:-"):
+    if i is None or len(rest[: i.start()].strip(" .,:-")) > 40:
         return ()
     # ``*Liang Chen et al. arXiv.*``: the venue often shares the italic run.
     body = re.sub(r"\.\s*[A-Za-z][\w\- ]{0,30}\.?\s*$", "", i.group("body"))

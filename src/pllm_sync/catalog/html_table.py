@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
-MAX_HTML_TABLE = 2_000_000
+MAX_HTML_TABLE = 64 * 1024 * 1024
 """Characters; a larger HTML block is not read as a table (with a warning)."""
 MAX_ROWSPAN = 200
 

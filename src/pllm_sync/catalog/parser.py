@@ -191,24 +191,22 @@ def parse_document(text: str, source: str) -> ParsedDocument:
         if not body.strip() or LONE_BULLET.match(line):
             continue
         cand = classify(body, bulleted)
-        if cand is None and bulleted and i < n and not _starts_block(lines[i]):
-            # ``1. **Title**`` with its authors and links on the following lines.
-            j, joined = i, [body]
-            while j < n and j < i + 8 and not _starts_block(lines[j]) and "<!--" not in lines[j]:
-                joined.append(lines[j].strip())
-                j += 1
-            cand = classify(" ".join(joined), bulleted)
+        if cand is None and bulleted:
+            # ``1. **Title**`` with its authors and links on the following lines (or in an
+            # indented paragraph of the same list item); a bounded look, so linear.
+            ahead = _item_lines(lines, i, line, bulleted, limit=8)
+            if ahead:
+                cand = classify(" ".join([body, *(lines[k].strip() for k in ahead)]), bulleted)
         if cand is None:
             continue
+        more = _item_lines(lines, i, line, bulleted)
         if headings.excluded():
             log.debug("%s:%d: entry-like line in a non-catalog section ignored", source, lineno)
             continue
-        parts = [body.strip()]
-        raw_parts = [line]
-        while i < n and not _starts_block(lines[i]) and "<!--" not in lines[i]:
-            parts.append(lines[i].strip())
-            raw_parts.append(lines[i])
-            i += 1
+        parts = [body.strip(), *(lines[k].strip() for k in more)]
+        raw_parts = [line, *(lines[k] for k in more)]
+        if more:
+            i = more[-1] + 1
         entry, ws = parse_bullet(
             source, lineno, " ".join(parts), cand, headings.path(), " ".join(raw_parts)
         )
@@ -342,3 +340,33 @@ def _sub_bullet_fields(lines: list[str], i: int, head: str, entry: Entry) -> tup
     return i, replace(
         entry, authors=authors, venue=venue, tag_year=tag_year, links=tuple(dict.fromkeys(links))
     )
+
+
+def _item_lines(
+    lines: list[str], i: int, head: str, bulleted: bool, limit: int | None = None
+) -> list[int]:
+    """Indices of the lines that continue the entry started by ``head`` (at ``i - 1``):
+    the following lines up to a block start, and, for a list item, an indented paragraph
+    after one blank line (``* **Title** Venue`` / blank / ``  *Authors* [[pdf](url)]``)."""
+    out: list[int] = []
+    j = i
+    n = len(lines) if limit is None else min(len(lines), i + limit)
+    while j < n and not _starts_block(lines[j]) and "<!--" not in lines[j]:
+        out.append(j)
+        j += 1
+    if (
+        bulleted
+        and j + 1 < n
+        and not lines[j].strip()
+        and lines[j + 1].strip()
+        and _indent(lines[j + 1]) > _indent(head)
+        and _indent(lines[j + 1]) >= 2
+        and not BULLET.match(lines[j + 1])
+        and not _starts_block(lines[j + 1])
+        and "<!--" not in lines[j + 1]
+    ):
+        j += 1
+        while j < n and not _starts_block(lines[j]) and "<!--" not in lines[j]:
+            out.append(j)
+            j += 1
+    return out
