@@ -77,6 +77,9 @@ def test_arxiv_recall_and_no_junk_titles(name: str) -> None:
         assert t.lower().strip("[]() ") not in JUNK, (name, e.line, t)
         assert "://" not in t and "](" not in t, (name, e.line, t)
         assert len(t) >= 2, (name, e.line, t)
+    # Titles are titles, not descriptions: (almost) none runs past 200 characters.
+    long = [e.line for e in doc.entries if len(e.title) > 200]
+    assert len(long) <= len(doc.entries) // 50, (name, long[:10])
 
 
 def test_typical_entries_of_each_shape_read_in_full() -> None:
