@@ -170,7 +170,7 @@ def _first_italic_authors(rest: str) -> tuple[str, ...]:
 _SUB_FIELD = re.compile(
     r"^(?:\*\*|__)?\s*(?P<key>authors?|by|venue|conference|journal|published(?: in| at)?|date"
     r"|year|institutions?|affiliations?|organi[sz]ations?|tl;?\s*dr|summary|code|paper|links?"
-    r"|project(?: page)?)\s*(?:\*\*|__)?\s*[:：]\s*(?:\*\*|__)?\s*(?P<value>.*)$",
+    r"|project(?: page)?|homepage|pdf|arxiv|video|demo|dataset|data)\s*(?:\*\*|__)?\s*[:：]\s*(?:\*\*|__)?\s*(?P<value>.*)$",
     re.IGNORECASE,
 )
 _SUB_KEYS = {
@@ -188,7 +188,23 @@ _SUB_KEYS = {
     "links": "links",
     "project": "links",
     "project page": "links",
+    "homepage": "links",
+    "pdf": "links",
+    "arxiv": "links",
+    "video": "links",
+    "demo": "links",
+    "dataset": "links",
+    "data": "links",
 }
+_PAPER_PREFIX = re.compile(
+    r"^(?:\*\*|__)?\s*(?:paper|pdf|arxiv)\s*(?:\*\*|__)?\s*[:：]\s*(?=\[)", re.I
+)
+
+
+def strip_field_prefix(body: str) -> str:
+    """``paper: [Visual Instruction Tuning](url)`` (a field bullet naming the paper) ->
+    the title link itself."""
+    return _PAPER_PREFIX.sub("", body, count=1)
 
 
 def sub_field(body: str) -> tuple[str, str] | None:

@@ -124,6 +124,10 @@ class Columns:
     def from_header(cls, cells: list[str]) -> Columns:
         roles = [column_role(c) for c in cells]
         keys = [strip_markdown(c).lower().strip() for c in cells]
+        named_col = next((i for i, k in enumerate(keys) if k in _NAME_HEADERS), None)
+        if "title" not in roles and "paper" in keys and named_col is not None:
+            # ``| Model | ... | Paper | Code |``: the model names the row, Paper is its link.
+            roles[named_col] = "title"
         if "title" not in roles and "paper" in keys:
             roles = ["title" if k == "paper" else r for k, r in zip(keys, roles, strict=True)]
         if "title" not in roles and "workshop" not in roles:
