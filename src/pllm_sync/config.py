@@ -74,6 +74,8 @@ class VaultConfig:
     papers_folder: str = "Papers"
     index_folder: str = "Sections"
     trash_folder: str = ".pllm-sync-trash"
+    whats_new: bool = True
+    """After a pull that brings new papers, add them to the "What's new" note."""
 
 
 @dataclass(frozen=True)
@@ -305,13 +307,16 @@ def parse_config(data: Any, origin: str, base_dir: Path | None = None) -> Config
         root_collection=v.string(z, "zotero", "root_collection", "pllm-sync"),
     )
 
-    vs = v.section(data, "vault", {"path", "papers_folder", "index_folder", "trash_folder"})
+    vs = v.section(
+        data, "vault", {"path", "papers_folder", "index_folder", "trash_folder", "whats_new"}
+    )
     vpath = Path(v.string(vs, "vault", "path", "pllm-vault")).expanduser()
     vault = VaultConfig(
         path=vpath if vpath.is_absolute() else base / vpath,
         papers_folder=_folder_name(v, vs, "papers_folder", "Papers"),
         index_folder=_folder_name(v, vs, "index_folder", "Sections"),
         trash_folder=_folder_name(v, vs, "trash_folder", ".pllm-sync-trash"),
+        whats_new=v.boolean(vs, "vault", "whats_new", True),
     )
 
     sy = v.section(

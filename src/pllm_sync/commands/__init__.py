@@ -12,4 +12,6 @@ COMMAND_MODULES = (
     "conflicts",
     "watch",
     "vault",
+    "sandbox",
+    "doctor",
 )
