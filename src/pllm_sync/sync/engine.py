@@ -508,8 +508,6 @@ class SyncEngine:
         self._open_conflicts = self.state.list_conflicts(open_only=True)
         catalog = self._load_catalog(opts.dry_run) if opts.pull_catalog else None
         self._guard_vault(papers)
-        if not self.vault.exists() and not opts.dry_run:
-            self.vault.ensure(from_template=True)
 
         snap: ZoteroSnapshot | None = None
         mapping: dict[str, str] = {}
@@ -549,6 +547,8 @@ class SyncEngine:
                     self._section_map_save(section_map)
         cpaths = {k: section_path(s) for s, k in section_map.items()}
 
+        if not self.vault.exists() and not opts.dry_run:  # only once Zotero said yes
+            self.vault.ensure(from_template=True)
         scan = self._scan_vault(opts.show_progress)
         views = self._collect(catalog, scan, snap, cpaths, papers)
         decisions = [self._decide(v, plan) for v in views.values()]

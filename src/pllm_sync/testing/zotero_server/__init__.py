@@ -22,6 +22,7 @@ from types import TracebackType
 from .app import EmulatorHTTPServer
 from .control import Control
 from .faults import FaultInjector
+from .groups import group_library_id
 from .library import (
     FULL_ACCESS,
     READ_ONLY_ACCESS,
@@ -35,7 +36,13 @@ from .routes import Api, Request, Response
 from .storage import MemoryStorage, SqliteStorage
 from .validation import ObjectError
 
-__all__ = ["FULL_ACCESS", "READ_ONLY_ACCESS", "RequestRecord", "ZoteroEmulator"]
+__all__ = [
+    "FULL_ACCESS",
+    "READ_ONLY_ACCESS",
+    "RequestRecord",
+    "ZoteroEmulator",
+    "group_library_id",
+]
 
 RequestHook = Callable[["ZoteroEmulator", str, str], None]
 
@@ -72,6 +79,7 @@ class ZoteroEmulator:
         username: str = "testuser",
         display_name: str | None = None,
         site_url: str = "https://www.zotero.org",
+        group_ids: tuple[int, ...] = (),
     ) -> None:
         self.host = host
         self.port = port
@@ -98,6 +106,8 @@ class ZoteroEmulator:
             self.state.put_key(api_key, user_id, FULL_ACCESS)
             if read_only_key is not None:
                 self.state.put_key(read_only_key, user_id, READ_ONLY_ACCESS)
+            for group_id in group_ids:  # served at /groups/<id>/ (see groups.py)
+                self.state.library(group_library_id(group_id))
             self.storage.flush(self.state)
 
     # -------------------------------------------------------------- lifecycle
