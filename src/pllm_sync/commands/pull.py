@@ -139,6 +139,9 @@ def _run(args: argparse.Namespace, *, pull_catalog: bool) -> int:
                     f"Zotero API client browse it; `{suggest(args, 'init')}` connects your "
                     "own library."
                 )
+        if not args.dry_run and not args.json:
+            for w in result.plan.warnings:
+                print(f"warning: {w}", file=sys.stderr)
         for err in result.errors:
             print(f"error: {err}", file=sys.stderr)
         if result.errors:

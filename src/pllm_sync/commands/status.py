@@ -72,6 +72,12 @@ def run(args: argparse.Namespace) -> int:
                 }
             )
             info["conflicts"] = len(conflicts)
+            warnings = (
+                (last.plan or {}).get("warnings") if last and isinstance(last.plan, dict) else None
+            )
+            if warnings:
+                # e.g. copies of a note carrying one id: listed until the user tidies up
+                info["warnings"] = {str(i + 1): w for i, w in enumerate(warnings[:50])}
             info["daemon"] = (
                 f"running (pid {lock.pid} on {lock.hostname}, {lock.owner}, since "
                 f"{_when(lock.acquired_at)})"
