@@ -40,7 +40,9 @@ def register(subparsers: Any) -> None:
         description="Follow a paper list. github:owner/repo (or a github.com repository URL) "
         "means the README on the repository's default branch.",
     )
-    a.add_argument("spec", metavar="URL|PATH|github:owner/repo")
+    a.add_argument(
+        "spec", metavar="URL|PATH|github:owner/repo", help="where the list's markdown lives"
+    )
     a.add_argument("--name", help="the list's name (its collection/index notes; never change it)")
     a.add_argument(
         "--include",
@@ -61,7 +63,7 @@ def register(subparsers: Any) -> None:
         "remove",
         help="stop following a list; papers no other list has are retired on the next pull",
     )
-    r.add_argument("name")
+    r.add_argument("name", help="the list's name, as `pllm-sync lists` shows it")
     r.set_defaults(func=run_remove)
 
 
