@@ -401,7 +401,7 @@ def load_config(explicit: str | Path | None = None) -> Config:
             f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})",
             hint="fix the YAML syntax at that line",
         ) from exc
-    cfg = parse_config(data, str(path), base_dir=path.parent)
+    cfg = parse_config(data, str(path), base_dir=path.absolute().parent)  # absolute paths
     return Config(
         catalog=cfg.catalog,
         zotero=cfg.zotero,
