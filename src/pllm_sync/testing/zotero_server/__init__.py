@@ -31,6 +31,7 @@ from .library import (
     Library,
     VersionClock,
 )
+from .local import LocalApi
 from .query import first
 from .ratelimit import Clock, Decision, RateLimit, RateLimiter
 from .render import Renderer
@@ -85,6 +86,7 @@ class ZoteroEmulator:
         site_url: str = "https://www.zotero.org",
         rate_limit: RateLimit | None = None,
         group_ids: tuple[int, ...] = (),
+        local: int | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -115,6 +117,12 @@ class ZoteroEmulator:
             for group_id in group_ids:  # served at /groups/<id>/ (see groups.py)
                 self.state.library(group_library_id(group_id))
             self.storage.flush(self.state)
+        # the desktop's local API (Zotero 7 or 10) in front of the Web API rules: local.py
+        self.local = (
+            LocalApi(self.state, user_id, local, lambda: self.renderer.base_url)
+            if local is not None
+            else None
+        )
 
     # -------------------------------------------------------------- lifecycle
     @property
@@ -204,7 +212,11 @@ class ZoteroEmulator:
                 hook(self, request.method, request.path)
             with self.state.lock:
                 try:
-                    response = self.api.handle(request)
+                    response = (
+                        self.local.handle(request, self.api.handle)
+                        if self.local is not None
+                        else self.api.handle(request)
+                    )
                 finally:
                     self.storage.flush(self.state)
             if fault is not None:
