@@ -133,7 +133,11 @@ def open_runtime(
             return
         zotero = None
         if cfg.zotero.configured and not vault_only and zotero_mode != "off":
-            api_key = get_api_key(cfg.zotero.library_type, str(cfg.zotero.library_id))
+            api_key = (  # the desktop grants a key per run in its own dialog
+                ""
+                if cfg.zotero.local
+                else get_api_key(cfg.zotero.library_type, str(cfg.zotero.library_id))
+            )
             zotero = _zotero_store(cfg.zotero, api_key or "")
         yield Runtime(cfg, state, vault, zotero)
 

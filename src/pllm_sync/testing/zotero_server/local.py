@@ -92,6 +92,9 @@ class LocalApi:
         if self.version < 10:
             return _text(501, "Write access is not yet supported")
         key = req.header("Zotero-API-Key")
+        bearer = req.header("Authorization") or ""
+        if not key and bearer.lower().startswith("bearer "):
+            key = bearer[len("bearer ") :].strip()
         if not key or key not in self.authorized:
             return _text(
                 401,
