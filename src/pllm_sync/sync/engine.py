@@ -446,8 +446,6 @@ class SyncEngine:
         self._open_conflicts = self.state.list_conflicts(open_only=True)
         catalog = self._load_catalog(opts.dry_run) if opts.pull_catalog else None
         self._guard_vault(papers)
-        if not self.vault.exists() and not opts.dry_run:
-            self.vault.ensure(from_template=True)
 
         snap: ZoteroSnapshot | None = None
         since: int | None = None
@@ -488,6 +486,8 @@ class SyncEngine:
                     self._section_map_save(section_map)
         cpaths = {k: section_path(s) for s, k in section_map.items()}
 
+        if not self.vault.exists() and not opts.dry_run:  # only once Zotero said yes
+            self.vault.ensure(from_template=True)
         scan = self._scan_vault(opts.show_progress)
         views = self._collect(catalog, scan, snap, cpaths, papers)
         decided = self._decide_all(list(views.values()))
