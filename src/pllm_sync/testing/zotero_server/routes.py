@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote
 
+from .groups import group_grant, group_library_id, is_group, parse_group_id
 from .library import (
     LABELS,
     ApiError,
@@ -81,6 +82,8 @@ class Auth:
         return self.key.access if self.key else {}
 
     def can_read(self, user_id: int) -> bool:
+        if self.key is not None and is_group(user_id):
+            return bool(group_grant(self.access(), user_id).get("library"))
         if self.key is None or self.key.user_id != user_id:
             return False
         user = self.access().get("user") or {}
@@ -89,6 +92,8 @@ class Auth:
     def can_write(self, user_id: int) -> bool:
         if not self.can_read(user_id):
             return False
+        if is_group(user_id):
+            return bool(group_grant(self.access(), user_id).get("write"))
         return bool((self.access().get("user") or {}).get("write"))
 
     def can_see_notes(self, user_id: int) -> bool:
@@ -138,8 +143,11 @@ class Api:
         if head == "items" and parts[1:] == ["new"]:
             return self._template(req)
         if head == "groups":
-            self._authenticate(req)
-            raise ApiError(404, "Not found")
+            auth = self._authenticate(req)
+            group_id = parse_group_id(parts[1]) if len(parts) >= 2 else None
+            if group_id is None or group_library_id(group_id) not in self.state.libraries:
+                raise ApiError(404, "Group not found")
+            return self._user_route(req, auth, group_library_id(group_id), parts[2:])
         if head != "users" or len(parts) < 2:
             raise ApiError(404, "Not found")
         try:
