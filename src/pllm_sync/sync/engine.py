@@ -30,10 +30,10 @@ from ..record import (
     section_path,
 )
 from ..vault.body import ManagedContent
-from ..vault.store import NoteInfo, NoteStat, VaultScan, VaultStore
+from ..vault.store import NoteInfo, NoteStat, VaultScan
 from ..zotero import mapping as zmap
 from ..zotero.notes_html import has_rich_content, is_pllm_note
-from ..zotero.store import ItemChange, NewItem, NoteUpsert, ZoteroSnapshot, ZoteroStore
+from ..zotero.store import ItemChange, NewItem, NoteUpsert, ZoteroSnapshot
 from .decide import (
     DecideConfig,
     Decided,
@@ -45,6 +45,7 @@ from .decide import (
 )
 from .merge import MergeResult
 from .plan import Plan
+from .ports import VaultPort, ZoteroPort
 from .state import LibraryRef, PaperState, ScanEntry, SourceMeta, StateDB
 
 log = logging.getLogger(__name__)
@@ -93,8 +94,8 @@ class SyncEngine:
         self,
         config: Config,
         state: StateDB,
-        vault: VaultStore,
-        zotero: ZoteroStore | None,
+        vault: VaultPort,
+        zotero: ZoteroPort | None,
         catalog_loader: Callable[..., Catalog] = load_catalog,
         library_ref: LibraryRef | None = None,
     ) -> None:
