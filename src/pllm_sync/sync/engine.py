@@ -331,13 +331,17 @@ class SyncEngine:
         the list in an earlier run) coming back under a new id. Only one-to-one matches are
         followed, and never onto an id that already has a copy of its own."""
         vanished: dict[str, list[str]] = {}
-        for pid, st in papers.items():
-            v = views.get(pid)
-            cb = st.catalog_base
-            if v is None or cb is None:
+        for pid, v in views.items():
+            if v.paper is not None:
+                continue  # listed now
+            st = v.state
+            if st is not None and st.catalog_base is not None:
+                title = str(st.catalog_base.get("title") or "")
+            elif st is None and (v.zitem is not None or v.note is not None):
+                title = v.title  # a copy found without state (after a lost state database)
+            else:
                 continue
-            if v.catalog is not None and v.catalog.get("catalog") == "removed":
-                vanished.setdefault(title_hash(str(cb.get("title") or "")), []).append(pid)
+            vanished.setdefault(title_hash(title), []).append(pid)
         appeared: dict[str, list[str]] = {}
         for pid, v in views.items():
             if v.paper is not None and pid not in papers and v.note is None:
@@ -347,14 +351,10 @@ class SyncEngine:
             if len(olds) != 1 or len(news) != 1:
                 continue
             old, new = views[olds[0]], views[news[0]]
-            if (
-                new.zitem is not None
-                and old.state
-                and new.zitem.get("key") != (old.state.zotero_key)
-            ):
+            old_key = old.state.zotero_key if old.state else (old.zitem or {}).get("key")
+            if new.zitem is not None and new.zitem.get("key") != old_key:
                 continue  # the new id already has an item of its own
-            assert old.state is not None
-            new.state = replace(old.state, pllm_id=new.pid)
+            new.state = replace(old.state, pllm_id=new.pid) if old.state else None
             new.renamed_from = old.pid
             if new.zitem is None:
                 new.zitem, new.zchildren = old.zitem, old.zchildren
