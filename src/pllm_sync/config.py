@@ -8,9 +8,10 @@ with the file, the dotted key and the fix, and nothing runs on a config that fai
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -18,6 +19,8 @@ from .errors import ConfigError
 from .paths import app_dirs
 
 CONFIG_ENV = "PLLM_SYNC_CONFIG"
+LOCAL_ENDPOINT = "http://localhost:23119/api"
+"""``zotero.endpoint: local``: the Zotero desktop's local API."""
 
 DEFAULT_SOURCES: tuple[dict[str, str], ...] = (
     {
@@ -43,6 +46,8 @@ class SourceConfig:
     name: str
     url: str | None = None
     path: Path | None = None
+    include: tuple[str, ...] = ()  # section-path globs to take (empty = every section)
+    exclude: tuple[str, ...] = ()  # section-path globs to leave out (wins over include)
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,8 @@ class CatalogConfig:
     sources: tuple[SourceConfig, ...]
     timeout_seconds: float = 20.0
     offline: bool = False
+    github_raw_base: str = "https://raw.githubusercontent.com"
+    """Where ``lists add github:owner/repo`` finds READMEs (tests point it at a local server)."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,14 @@ class ZoteroConfig:
     def configured(self) -> bool:
         return self.library_id is not None
 
+    @property
+    def local(self) -> bool:
+        """The Zotero desktop's local API (``endpoint: local``), not the Web API."""
+        parts = urlsplit(self.endpoint)
+        return parts.hostname in ("localhost", "127.0.0.1") and parts.path.rstrip("/").endswith(
+            "/api"
+        )
+
 
 @dataclass(frozen=True)
 class VaultConfig:
@@ -70,6 +85,8 @@ class VaultConfig:
     papers_folder: str = "Papers"
     index_folder: str = "Sections"
     trash_folder: str = ".pllm-sync-trash"
+    whats_new: bool = True
+    """After a pull that brings new papers, add them to the "What's new" note."""
 
 
 @dataclass(frozen=True)
@@ -180,6 +197,26 @@ def _folder_name(v: _Validator, sec: dict[str, Any], key: str, default: str) -> 
     return val
 
 
+def _patterns(v: _Validator, s: dict[str, Any], key: str) -> tuple[str, ...]:
+    """``include`` / ``exclude``: one glob or a list of globs over section paths."""
+    raw = s.get(key.rsplit(".", 1)[1])
+    if raw is None:
+        return ()
+    items = [raw] if isinstance(raw, str) else raw
+    if not isinstance(items, list) or not all(isinstance(x, str) and x.strip() for x in items):
+        v.error(key, "must be a section pattern or a list of them, e.g. ['Benchmark*']")
+        return ()
+    return tuple(x.strip() for x in items)
+
+
+def _raw_base(v: _Validator, cat: dict[str, Any]) -> str:
+    val = v.string(cat, "catalog", "github_raw_base", "https://raw.githubusercontent.com")
+    if not val.startswith(("http://", "https://")):
+        v.error("catalog.github_raw_base", f"must be an http(s) URL (got {val!r})")
+        return "https://raw.githubusercontent.com"
+    return val.rstrip("/")
+
+
 def parse_config(data: Any, origin: str, base_dir: Path | None = None) -> Config:
     """Validate a parsed YAML document into a ``Config``; raise ``ConfigError`` listing all
     problems."""
@@ -195,7 +232,7 @@ def parse_config(data: Any, origin: str, base_dir: Path | None = None) -> Config
         v.error(str(unknown), "unknown section (allowed: catalog, zotero, vault, sync, watch)")
     base = base_dir or Path.cwd()
 
-    cat = v.section(data, "catalog", {"sources", "timeout_seconds", "offline"})
+    cat = v.section(data, "catalog", {"sources", "timeout_seconds", "offline", "github_raw_base"})
     sources: list[SourceConfig] = []
     raw_sources = cat.get("sources", list(DEFAULT_SOURCES))
     if not isinstance(raw_sources, list) or not raw_sources:
@@ -207,8 +244,10 @@ def parse_config(data: Any, origin: str, base_dir: Path | None = None) -> Config
         if not isinstance(s, dict):
             v.error(key, "must be a mapping with name and url or path")
             continue
-        for unknown in sorted(set(s) - {"name", "url", "path"}):
-            v.error(f"{key}.{unknown}", "unknown key (allowed: name, url, path)")
+        for unknown in sorted(set(s) - {"name", "url", "path", "include", "exclude"}):
+            v.error(f"{key}.{unknown}", "unknown key (allowed: name, url, path, include, exclude)")
+        include = _patterns(v, s, f"{key}.include")
+        exclude = _patterns(v, s, f"{key}.exclude")
         name = s.get("name")
         if not isinstance(name, str) or not name.strip():
             v.error(f"{key}.name", "must be a non-empty string")
@@ -224,17 +263,25 @@ def parse_config(data: Any, origin: str, base_dir: Path | None = None) -> Config
             if not isinstance(url, str) or not url.startswith(("http://", "https://")):
                 v.error(f"{key}.url", f"must be an http(s) URL (got {url!r})")
                 continue
-            sources.append(SourceConfig(name=name, url=url))
+            sources.append(SourceConfig(name=name, url=url, include=include, exclude=exclude))
         else:
             if not isinstance(path, str):
                 v.error(f"{key}.path", "must be a string")
                 continue
             p = Path(path).expanduser()
-            sources.append(SourceConfig(name=name, path=p if p.is_absolute() else base / p))
+            sources.append(
+                SourceConfig(
+                    name=name,
+                    path=p if p.is_absolute() else base / p,
+                    include=include,
+                    exclude=exclude,
+                )
+            )
     catalog = CatalogConfig(
         sources=tuple(sources),
         timeout_seconds=v.number(cat, "catalog", "timeout_seconds", 20.0, minimum=0.1),
         offline=v.boolean(cat, "catalog", "offline", False),
+        github_raw_base=_raw_base(v, cat),
     )
 
     z = v.section(
@@ -262,6 +309,8 @@ def parse_config(data: Any, origin: str, base_dir: Path | None = None) -> Config
         else:
             lib_id = str(lib_id)
     endpoint = v.string(z, "zotero", "endpoint", "https://api.zotero.org")
+    if endpoint == "local":
+        endpoint = LOCAL_ENDPOINT
     if not endpoint.startswith(("http://", "https://")):
         v.error("zotero.endpoint", f"must be an http(s) base URL (got {endpoint!r})")
     zotero = ZoteroConfig(
@@ -270,14 +319,21 @@ def parse_config(data: Any, origin: str, base_dir: Path | None = None) -> Config
         endpoint=endpoint.rstrip("/"),
         root_collection=v.string(z, "zotero", "root_collection", "pllm-sync"),
     )
+    if zotero.local:  # the desktop serves the logged-in user's own library as user 0
+        if zotero.library_type != "user":
+            v.error("zotero.library_type", "the desktop's local API serves only your own library")
+        zotero = replace(zotero, library_id=zotero.library_id or "0")
 
-    vs = v.section(data, "vault", {"path", "papers_folder", "index_folder", "trash_folder"})
+    vs = v.section(
+        data, "vault", {"path", "papers_folder", "index_folder", "trash_folder", "whats_new"}
+    )
     vpath = Path(v.string(vs, "vault", "path", "pllm-vault")).expanduser()
     vault = VaultConfig(
         path=vpath if vpath.is_absolute() else base / vpath,
         papers_folder=_folder_name(v, vs, "papers_folder", "Papers"),
         index_folder=_folder_name(v, vs, "index_folder", "Sections"),
         trash_folder=_folder_name(v, vs, "trash_folder", ".pllm-sync-trash"),
+        whats_new=v.boolean(vs, "vault", "whats_new", True),
     )
 
     sy = v.section(
@@ -362,7 +418,7 @@ def load_config(explicit: str | Path | None = None) -> Config:
             f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})",
             hint="fix the YAML syntax at that line",
         ) from exc
-    cfg = parse_config(data, str(path), base_dir=path.parent)
+    cfg = parse_config(data, str(path), base_dir=path.absolute().parent)  # absolute paths
     return Config(
         catalog=cfg.catalog,
         zotero=cfg.zotero,

@@ -30,6 +30,7 @@ TAG = re.compile(
 )
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 _BARE_URL = re.compile(r"https?://[^\s()<>\[\]]{3,2000}")
+BARE_URL = _BARE_URL
 _ROLE = r"(?:paper|papers|pdf|code|github|link|website|project|data|dataset|demo)"
 _EMPTY_LINK_LIST = re.compile(rf"\(\s*{_ROLE}(?:\s*[,/]\s*{_ROLE})*\s*\)\s*$", re.IGNORECASE)
 _LINK_LEAD = frozenset({"", "**", "__", "*", "_", '"', "“", "***"})
@@ -189,6 +190,12 @@ def parse_bullet(
     for p in problems:
         warn(p)
     rl = assemble(found)
+    if rl.url is None:
+        # ``[[https://arxiv.org/abs/1810.08272)]``: a broken link still names the paper.
+        urls = [m.group(0).rstrip(".,;)]") for m in _BARE_URL.finditer(rest)]
+        paper = next((u for u in urls if is_paper_url(u)), None)
+        if paper is not None:
+            rl = assemble([FoundLink("paper", paper), *found])
     for p in rl.problems:
         warn(p)
     entry = Entry(

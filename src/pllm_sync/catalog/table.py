@@ -16,11 +16,12 @@ from dataclasses import dataclass
 
 from ..model import CatalogWarning, SectionPath
 from .entry import Entry
-from .links import find_links
-from .markdown_text import strip_markdown
+from .fields import parse_authors, strip_decorations
+from .links import ROLE_WORDS, FoundLink, find_links, is_web_url, role_for
+from .markdown_text import has_br, split_br, strip_markdown
 from .rowlinks import assemble
 from .titles import clean_title
-from .venues import parse_venue
+from .venues import date_tag_year, parse_venue
 
 _SEPARATOR_CELL = re.compile(r"^\s*:?-{1,}\s*:?\s*$")
 _METHOD_HEADERS = frozenset(
@@ -45,6 +46,33 @@ _VENUE_HEADERS = frozenset(
 _LINK_HEADERS = frozenset(
     {"link", "links", "url", "urls", "resources", "resource", "paper link", "pdf", "code"}
 )
+_MORE_LINK_HEADERS = frozenset(
+    {
+        "paper",
+        "papers",
+        "arxiv",
+        "repo",
+        "repository",
+        "github",
+        "project",
+        "project page",
+        "homepage",
+        "demo",
+        "video",
+        "videos",
+        "website",
+        "dataset",
+        "data",
+        "blog",
+        "slides",
+        "huggingface",
+    }
+)
+"""Columns that hold only links (``[[pdf]](url)``, ``[![arXiv](badge)](url)``) when the
+table has its own title column; without one a ``Paper`` column is the title."""
+_NAME_HEADERS = frozenset({"benchmark", "benchmarks", "dataset", "datasets", "model", "models"})
+"""Headers of the naming column of tables without a title column (``| Benchmark | Focus |``)."""
+_DATE_HEADERS = frozenset({"date", "time", "release", "release date", "year", "published date"})
 
 
 _CELL_SPLIT = re.compile(r"(?<!\\)\|")
@@ -77,6 +105,8 @@ def column_role(header: str) -> str:
         return "venue"
     if k in _LINK_HEADERS or "link" in k:
         return "link"
+    if k in _DATE_HEADERS:
+        return "date"
     if "affiliation" in k or "institution" in k:
         return "affiliation"
     if "author" in k:
@@ -93,10 +123,23 @@ class Columns:
     @classmethod
     def from_header(cls, cells: list[str]) -> Columns:
         roles = [column_role(c) for c in cells]
-        if "title" not in roles and "paper" in (strip_markdown(c).lower() for c in cells):
+        keys = [strip_markdown(c).lower().strip() for c in cells]
+        named_col = next((i for i, k in enumerate(keys) if k in _NAME_HEADERS), None)
+        if "title" not in roles and "paper" in keys and named_col is not None:
+            # ``| Model | ... | Paper | Code |``: the model names the row, Paper is its link.
+            roles[named_col] = "title"
+        if "title" not in roles and "paper" in keys:
+            roles = ["title" if k == "paper" else r for k, r in zip(keys, roles, strict=True)]
+        if "title" not in roles and "workshop" not in roles:
+            named = next((i for i, k in enumerate(keys) if k in _NAME_HEADERS), None)
+            if named is None:
+                named = next((i for i, r in enumerate(roles) if r == "method"), None)
+            if named is not None:
+                roles[named] = "title"
+        if "title" in roles:
             roles = [
-                "title" if strip_markdown(c).lower() == "paper" else r
-                for c, r in zip(cells, roles, strict=True)
+                "link" if k in _MORE_LINK_HEADERS and r != "title" else r
+                for k, r in zip(keys, roles, strict=True)
             ]
         return cls(tuple(roles))
 
@@ -166,12 +209,25 @@ def parse_row(
     section: SectionPath,
 ) -> tuple[Entry | None, list[CatalogWarning]]:
     """One data row of a paper table -> an entry, or None with a warning saying why."""
+    return parse_cells(source, lineno, split_row(line), line, cols, section)
+
+
+def parse_cells(
+    source: str,
+    lineno: int,
+    cells: list[str],
+    line: str,
+    cols: Columns,
+    section: SectionPath,
+    *,
+    style: str = "table",
+) -> tuple[Entry | None, list[CatalogWarning]]:
+    """One row given as cells (a pipe-table row, or an HTML ``<tr>`` made markdown)."""
     warnings: list[CatalogWarning] = []
 
     def warn(msg: str) -> None:
-        warnings.append(CatalogWarning(source, lineno, msg, line.strip()))
+        warnings.append(CatalogWarning(source, lineno, msg, line.strip()[:500]))
 
-    cells = split_row(line)
     if not any(cells):
         warn("empty table row; skipped")
         return None, warnings
@@ -194,8 +250,7 @@ def parse_row(
         cells = cells + [""] * (n - len(cells))
 
     def cell(role: str) -> str:
-        i = cols.index(role)
-        return cells[i] if i is not None else ""
+        return " ".join(c for c, r in zip(cells, cols.roles, strict=True) if r == role and c)
 
     title_raw = cell("title")
     method_raw = cell("method")
@@ -206,6 +261,11 @@ def parse_row(
         method_raw, title_raw = title_raw, cells[swapped]
         cells[swapped] = ""
         warn("row does not match the table header; the long text is taken as the title")
+    title_raw, authors = _title_part(title_raw)
+    title_raw = _without_role_links(_without_description(title_raw))
+    title_raw, tag_method, _org = strip_decorations(title_raw)
+    if tag_method and not strip_markdown(method_raw):
+        method_raw = tag_method
     title, aliases, problems = clean_title(title_raw)
     if not title:
         warn("table row has no paper title; skipped")
@@ -213,39 +273,109 @@ def parse_row(
     for p in problems:
         warn(p)
     link_text = cell("link")
-    venue_raw = cell("venue")
+    venue_raw = _SHORTCODE.sub("", cell("venue")).strip()
     if not strip_markdown(venue_raw) and link_text:
         # ``|  MiLP | Title |   |   Arxiv'24   [![Paper](...)`` - venue typed into the Link cell.
-        lead = link_text.split("[", 1)[0]
-        if strip_markdown(lead):
+        lead = _SHORTCODE.sub("", link_text.split("[", 1)[0])
+        if strip_markdown(lead).strip(" -–—/"):
             venue_raw = lead.strip()
             warn("venue found in the Link cell")
-    found = find_links(link_text)
-    if link_i is None or not found:
-        # A list without a Link column may link the title itself.
-        found = found + find_links(title_raw)
+    # The title's own link is the paper's; the link columns add the rest.
+    found = _title_links(cell("title")) + find_links(link_text)
     rl = assemble(found)
     for p in rl.problems:
         warn(p)
     method = strip_markdown(method_raw) or None
     extra: list[tuple[str, str]] = []
+    tag_year = None
     for i, role in enumerate(cols.roles):
         if role not in ("title", "method", "venue", "link") and cells[i].strip():
             extra.append((role, strip_markdown(cells[i])))
+        if role == "date" and tag_year is None:
+            tag_year = date_tag_year(strip_markdown(cells[i]))
+        if role == "authors" and not authors:
+            authors = parse_authors(cells[i])
     entry = Entry(
         source=source,
         line=lineno,
         section=section,
-        style="table",
+        style=style,
         title=title,
         aliases=aliases,
         method=method,
+        authors=authors,
         venue=parse_venue(venue_raw),
+        tag_year=tag_year,
         url=rl.url,
         code_url=rl.code_url,
         links=rl.others,
         ids=rl.ids,
         extra=tuple(extra),
-        raw=line.strip(),
+        raw=line.strip()[:2000],
     )
     return entry, warnings
+
+
+_SHORTCODE = re.compile(r":[a-z0-9_+\-]{1,40}:")
+"""``:heavy_minus_sign:`` and friends: emoji placeholders, not text."""
+_NUMBERED = re.compile(r"^\s*(?:\*\*|__)?\s*\d{1,3}\)\s+")
+_DESCRIPTION = re.compile(r"\S(?:\s{2,}(?=[A-Z])|\s+(?:-{1,2}|–|—)\s+(?=[a-z]))")
+"""Where a description starts after a title in the same cell: two spaces before a sentence
+(``Title  This paper ...``, the lost line break) or a dash before a lowercase verb
+(``Title - proposes a ...``)."""
+
+
+def _without_description(raw: str) -> str:
+    """``1) Title  This paper introduces ...`` / ``Title - proposes ...``: a title with its
+    description in the same cell -> ``Title``; a title that merely contains a dash
+    (``MINT-1T``, ``Title - A Survey``) is kept."""
+    text = _NUMBERED.sub("", raw, count=1) if _NUMBERED.match(raw) else raw
+    m = _DESCRIPTION.search(text)
+    if m is None:
+        return text
+    head, tail = text[: m.start() + 1], text[m.end() :]
+    if len(strip_markdown(tail)) >= 30 and 1 <= len(head.split()) <= 40:
+        return head
+    return text
+
+
+def _without_role_links(raw: str) -> str:
+    """``SciSafeEval [[paper](u)] [[GitHub](u)]``: the role links of a naming cell are links,
+    not part of its title."""
+    if "](" not in raw:
+        return raw
+    out = raw
+    for f in reversed(find_links(raw)):
+        key = strip_markdown(f.label).lower().strip("[]() ")
+        if f.badge or key in ROLE_WORDS or key in ("huggingface", "hugging face", "leaderboard"):
+            end = raw.find(")", raw.find("](", f.start)) + 1
+            if end > f.start:
+                out = out[: f.start] + out[end:]
+    return re.sub(r"\[\s*\]", "", out).strip()
+
+
+def _title_part(raw: str) -> tuple[str, tuple[str, ...]]:
+    """The title of a cell such as ``![Star](..) <br> [**Title**](url) <br> Doe, Roe``: the
+    ``<br>`` part holding the title link, and the names after it. Cells without a linked
+    part (``(old title) <br> new title``) are left to ``clean_title``."""
+    if not has_br(raw):
+        return raw, ()
+    parts = split_br(raw)
+    for i, part in enumerate(parts):
+        if any(not f.badge and is_web_url(f.url) for f in find_links(part)):
+            authors = parse_authors(parts[i + 1]) if i + 1 < len(parts) else ()
+            return part, authors
+    return raw, ()
+
+
+def _title_links(raw: str) -> list[FoundLink]:
+    """Links written on the title itself; the first one is the paper's (by its URL's role)."""
+    out: list[FoundLink] = []
+    for f in find_links(raw):
+        if f.badge or not is_web_url(f.url):
+            out.append(f)
+            continue
+        role = role_for("", f.url)
+        label = "paper" if role in ("link", "website") and not out else role
+        out.append(FoundLink(label, f.url, start=f.start, problem=f.problem))
+    return out

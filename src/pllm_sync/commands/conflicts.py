@@ -20,6 +20,12 @@ from ..errors import PllmSyncError
 from .hints import suggest
 
 
+class UnknownConflict(PllmSyncError):
+    """``conflicts resolve`` named a conflict that is not open: a bad command line."""
+
+    exit_code = 2
+
+
 def register(sub: Any) -> None:
     p = sub.add_parser("conflicts", help="list conflicts, or resolve one")
     p.add_argument("--json", action="store_true", help="print the conflicts as JSON on stdout")
@@ -126,6 +132,11 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     path = default_state_path(cfg)
     if not path.exists():
+        if getattr(args, "action", None) == "resolve":
+            raise UnknownConflict(
+                f"no open conflict with id {args.id}: no sync has run yet",
+                hint="run `pllm-sync sync` first",
+            )
         print("no sync has run yet: no conflicts")
         return 0
     if getattr(args, "action", None) == "resolve" and _is_notes(path, args.id):
@@ -134,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
         with StateDB.open(path) as st:
             row = st.get_conflict(args.id)
             if row is None or not row.open:
-                raise PllmSyncError(
+                raise UnknownConflict(
                     f"no open conflict with id {args.id}",
                     hint="run `pllm-sync conflicts` to list open conflicts",
                 )

@@ -22,6 +22,7 @@ from types import TracebackType
 from .app import EmulatorHTTPServer
 from .control import Control
 from .faults import FaultInjector
+from .groups import group_library_id
 from .library import (
     FULL_ACCESS,
     READ_ONLY_ACCESS,
@@ -30,12 +31,22 @@ from .library import (
     Library,
     VersionClock,
 )
+from .local import LocalApi
+from .query import first
+from .ratelimit import Clock, Decision, RateLimit, RateLimiter
 from .render import Renderer
 from .routes import Api, Request, Response
 from .storage import MemoryStorage, SqliteStorage
 from .validation import ObjectError
 
-__all__ = ["FULL_ACCESS", "READ_ONLY_ACCESS", "RequestRecord", "ZoteroEmulator"]
+__all__ = [
+    "FULL_ACCESS",
+    "READ_ONLY_ACCESS",
+    "RateLimit",
+    "RequestRecord",
+    "ZoteroEmulator",
+    "group_library_id",
+]
 
 RequestHook = Callable[["ZoteroEmulator", str, str], None]
 
@@ -57,7 +68,8 @@ class ZoteroEmulator:
 
     ``db_path`` keeps the state in SQLite (a sandbox library that survives restarts); without
     it everything lives in memory. ``per_object_versions=False`` switches to the legacy
-    one-version-per-request bumping. ``control=True`` serves the ``/_control`` API."""
+    one-version-per-request bumping. ``control=True`` serves the ``/_control`` API.
+    ``rate_limit`` switches on the server's request-rate limiting (see :class:`RateLimit`)."""
 
     def __init__(
         self,
@@ -72,6 +84,9 @@ class ZoteroEmulator:
         username: str = "testuser",
         display_name: str | None = None,
         site_url: str = "https://www.zotero.org",
+        rate_limit: RateLimit | None = None,
+        group_ids: tuple[int, ...] = (),
+        local: int | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -85,7 +100,8 @@ class ZoteroEmulator:
         )
         self.renderer = Renderer(self.state, "", site_url)
         self.api = Api(self.state, self.renderer)
-        self.control = Control(self.state)
+        self.rate_limiter = RateLimiter(rate_limit)
+        self.control = Control(self.state, self.rate_limiter)
         self.faults = FaultInjector()
         self.request_log: list[RequestRecord] = []
         self._log_lock = threading.Lock()
@@ -98,7 +114,15 @@ class ZoteroEmulator:
             self.state.put_key(api_key, user_id, FULL_ACCESS)
             if read_only_key is not None:
                 self.state.put_key(read_only_key, user_id, READ_ONLY_ACCESS)
+            for group_id in group_ids:  # served at /groups/<id>/ (see groups.py)
+                self.state.library(group_library_id(group_id))
             self.storage.flush(self.state)
+        # the desktop's local API (Zotero 7 or 10) in front of the Web API rules: local.py
+        self.local = (
+            LocalApi(self.state, user_id, local, lambda: self.renderer.base_url)
+            if local is not None
+            else None
+        )
 
     # -------------------------------------------------------------- lifecycle
     @property
@@ -161,7 +185,18 @@ class ZoteroEmulator:
         fault = self.faults.take(request.method, request.path)
         if fault is not None and fault.delay > 0:
             time.sleep(fault.delay)
-        if fault is not None and not fault.execute:
+        limited = None if fault is not None else self._rate_check(request, client_ip)
+        if limited is not None and limited.status is not None:
+            response = Response(
+                limited.status,
+                limited.message.encode("utf-8"),
+                {
+                    "Content-Type": "text/plain; charset=utf-8",
+                    "Zotero-API-Version": "3",
+                    **limited.headers,
+                },
+            )
+        elif fault is not None and not fault.execute:
             response = Response(
                 fault.status,
                 fault.body.encode("utf-8"),
@@ -177,11 +212,17 @@ class ZoteroEmulator:
                 hook(self, request.method, request.path)
             with self.state.lock:
                 try:
-                    response = self.api.handle(request)
+                    response = (
+                        self.local.handle(request, self.api.handle)
+                        if self.local is not None
+                        else self.api.handle(request)
+                    )
                 finally:
                     self.storage.flush(self.state)
             if fault is not None:
                 response.headers.update(fault.headers)
+            if limited is not None:
+                response.headers.update(limited.headers)
         record = RequestRecord(
             method=request.method,
             path=request.path,
@@ -193,6 +234,24 @@ class ZoteroEmulator:
         with self._log_lock:
             self.request_log.append(record)
         return response
+
+    def _rate_check(self, request: Request, client_ip: str) -> Decision | None:
+        """DS buckets: ``userID_address`` for a request with a known key, else the address."""
+        bucket = client_ip
+        key = request.header("zotero-api-key") or first(request.query, "key")
+        auth = request.header("authorization") or ""
+        if not key and auth.lower().startswith("bearer "):
+            key = auth[7:].strip()
+        if key:
+            with self.state.lock:
+                api_key = self.state.keys.get(key)
+            if api_key is not None:
+                bucket = f"{api_key.user_id}_{client_ip}"
+        return self.rate_limiter.check(bucket)
+
+    def set_rate_limit(self, limit: RateLimit | None, *, clock: Clock | None = None) -> None:
+        """Switch realistic rate limiting on (fresh buckets) or off (None)."""
+        self.rate_limiter.configure(limit, clock)
 
     # ---------------------------------------------------------- test controls
     def clear_log(self) -> None:
