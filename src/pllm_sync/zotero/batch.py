@@ -157,7 +157,9 @@ class BatchWriter:
                 if isuv is not None and isuv == self.http.read_version:
                     # Nobody wrote between our last known version and this write.
                     self.http.read_version = self.http.last_version
-                return requeue + self._report(live, resp.json())
+                return requeue + self._report(
+                    live, self.http.json_of(resp, f"writing to {self._path}")
+                )
             if resp.status_code == 412:
                 text = resp.text
                 if "Write token" in text:
