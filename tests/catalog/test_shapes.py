@@ -250,3 +250,20 @@ def test_a_huge_entry_is_read_in_bounded_time() -> None:
     doc = parse_document(md, "t")
     assert len(doc.entries) == 1
     assert doc.entries[0].ids.arxiv == "2401.00001"
+
+
+def test_the_survey_a_list_announces_in_its_introduction_or_news() -> None:
+    md = (
+        "# Papers\n> The organization follows our survey "
+        '[**"A Survey of Large Language Models"**](https://arxiv.org/abs/2303.18223).\n'
+        "## News\n- [2023/09] Our survey is released! See "
+        "[The Rise and Potential of Agents: A Survey](https://arxiv.org/abs/2309.07864).\n"
+        "- We moved to [a new website](https://example.com/site) for the survey.\n"
+        "## Section\n"
+        "> See also the survey [Some Other Survey On Agents](https://arxiv.org/abs/2401.00009)\n"
+    )
+    doc = parse_document(md, "t")
+    assert [(e.title, e.section) for e in doc.entries] == [
+        ("A Survey of Large Language Models", ("Papers",)),
+        ("The Rise and Potential of Agents: A Survey", ("Papers",)),
+    ]

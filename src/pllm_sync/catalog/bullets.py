@@ -33,6 +33,8 @@ _BARE_URL = re.compile(r"https?://[^\s()<>\[\]]{3,2000}")
 BARE_URL = _BARE_URL
 _ROLE = r"(?:paper|papers|pdf|code|github|link|website|project|data|dataset|demo)"
 _EMPTY_LINK_LIST = re.compile(rf"\(\s*{_ROLE}(?:\s*[,/]\s*{_ROLE})*\s*\)\s*$", re.IGNORECASE)
+_PAPER_WORDS = frozenset({"abs", "abstract", "preprint", "html", "paper link", "full paper"})
+"""Link words that name the paper only when the link goes to a paper host."""
 _LINK_LEAD = frozenset({"", "**", "__", "*", "_", '"', "“", "***"})
 """What may stand before a title link: ``**[Title](url)**``, ``"[Title](url)"``."""
 _BOLD_START = re.compile(r"^(?:\*\*|__)(?=\S)")
@@ -86,7 +88,7 @@ def classify(text: str, bulleted: bool) -> Candidate | None:
         and not head.badge
         and is_web_url(head.url)
         and _label_key(head.label) not in ROLE_WORDS
-        and (bulleted or _is_paper_title_link(head))
+        and (bulleted or _is_paper_title_link(head) or _only_this_link(text, head))
     ):
         return Candidate(tagged=False, title_link=True)
     if any(_is_role_link(f) for f in found):
@@ -104,6 +106,14 @@ def _is_paper_title_link(f: FoundLink) -> bool:
     return is_paper_url(f.url) and len(strip_markdown(f.label).split()) >= 3
 
 
+def _only_this_link(text: str, f: FoundLink) -> bool:
+    """A paragraph that is nothing but ``[Short Name](https://arxiv.org/abs/...)``."""
+    if not is_paper_url(f.url):
+        return False
+    end = text.find(")", text.find("](", f.start)) + 1
+    return end > 0 and not text[end:].strip(" *_.,;")
+
+
 def _bare_paper_url(text: str) -> bool:
     m = _BARE_URL.search(text)
     return m is not None and is_paper_url(m.group(0))
@@ -117,6 +127,8 @@ def _is_role_link(f: FoundLink) -> bool:
     label = _label_key(f.label)
     if label in ROLE_WORDS:
         return True
+    if label in _PAPER_WORDS and is_paper_url(f.url):
+        return True  # ``[[abs](https://arxiv.org/abs/...)]``
     return f.badge and bool(label) and role_for(f.label, "") != "link"
 
 

@@ -203,7 +203,7 @@ _SUB_KEYS = {
     "data": "links",
 }
 _PAPER_PREFIX = re.compile(
-    r"^(?:\*\*|__)?\s*(?:paper|pdf|arxiv)\s*(?:\*\*|__)?\s*[:：]\s*(?=\[)", re.I
+    r"^(?:\*\*|__)?\s*(?:paper|pdf|arxiv|paper link)\s*(?:\*\*|__)?\s*[:：]\s*(?=\[)", re.I
 )
 
 
