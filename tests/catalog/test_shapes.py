@@ -150,7 +150,7 @@ def test_date_and_venue_tags() -> None:
         ("Month Date Paper", 2024, None),
         ("Bold Venue Tag Paper", 2024, "NeurIPS"),
         ("Paren Venue Paper", 2024, "ACL"),
-        ("Fullwidth Date Paper", 2024, None),
+        ("Fullwidth Date Paper", 2023, None),  # the date tag, not the arXiv id's 2024
         ("Quoted Title Paper", 2024, None),
     ]
 

@@ -20,7 +20,7 @@ from .links import ROLE_WORDS, FoundLink, find_links, is_paper_url, is_web_url, 
 from .markdown_text import strip_markdown
 from .rowlinks import assemble
 from .titles import clean_title
-from .venues import known_venue, parse_tag, parse_venue
+from .venues import date_tag_year, known_venue, parse_tag, parse_venue
 
 BULLET = re.compile(r"^[ \t]{0,16}(?:(?:[-+*]|\d{1,3}[.)])[ \t]+)+")
 LONE_BULLET = re.compile(r"^[ \t]*(?:[-+*][ \t]*)+$")
@@ -38,6 +38,9 @@ _PAPER_WORDS = frozenset({"abs", "abstract", "preprint", "html", "paper link", "
 _LINK_LEAD = frozenset({"", "**", "__", "*", "_", '"', "“", "***"})
 """What may stand before a title link: ``**[Title](url)**``, ``"[Title](url)"``."""
 _BOLD_START = re.compile(r"^(?:\*\*|__)(?=\S)")
+_PAREN_DATE = re.compile(
+    r"[(（\[]\s*(?P<d>(?:19|20)\d{2}[./\-年]\s*\d{1,2}(?:[./\-月]\s*\d{1,2})?)\s*日?\s*[)）\]]"
+)
 _PAREN_VENUE = re.compile(
     r"[(（]\s*(?P<v>[A-Za-z][A-Za-z&\- ]{1,30}?\s*['’]?\s*(?:19|20)?\d{2}[A-Za-z ]{0,20})\s*[)）]"
 )
@@ -188,6 +191,10 @@ def parse_bullet(
         venue = _venue_in(lead.rest or after)
         if venue is not None and tag_year is None:
             tag_year = venue.year
+    if tag_year is None:
+        d = _PAREN_DATE.search(lead.rest or after or rest)
+        if d is not None:
+            tag_year = date_tag_year(d.group("d"))  # ``（2023.05.02）`` after the title
     bare_list = _EMPTY_LINK_LIST.search(title_part)
     if bare_list:  # ``Title. (Paper)``: the link list lost its URLs
         title_part = title_part[: bare_list.start()].rstrip()
