@@ -174,6 +174,15 @@ def check_zotero(cfg: Any, args: argparse.Namespace) -> list[Check]:
             ),
         ]
     lib = f"{cfg.zotero.library_type} library {cfg.zotero.library_id}"
+    if cfg.zotero.local:
+        key_check = Check(
+            "key", "ok", "none needed: Zotero asks you to Allow pllm-sync when a run writes"
+        )
+        try:
+            ZoteroStore(cfg.zotero, "", attempts=1).check_access(write=False)
+        except PllmSyncError as exc:
+            return [key_check, Check("zotero", "fail", exc.message, exc.hint, exc.exit_code)]
+        return [key_check, Check("zotero", "ok", f"the Zotero desktop at {cfg.zotero.endpoint}")]
     key = get_api_key(cfg.zotero.library_type, str(cfg.zotero.library_id), required=False)
     if not key:
         return [

@@ -204,6 +204,10 @@ class BatchWriter:
                         self._fail(op, code, msg)
                 elif code == 409 and op.parent and op.parent in {o.key for o in requeue}:
                     requeue.append(op)  # its parent is being retried: follow it
+                elif code == 409 and (refused := self._refused_parent(op)) is not None:
+                    # The server saved nothing of the refused parent earlier in this batch,
+                    # so it answers "Parent item … not found": name the parent's reason.
+                    self._fail(op, code, f"not written because its parent failed ({refused})")
                 else:
                     self._fail(op, code, msg)
             elif "success" in report and idx in (report.get("success") or {}):
@@ -213,6 +217,11 @@ class BatchWriter:
         if stale:
             requeue += self._refresh(stale)
         return requeue
+
+    def _refused_parent(self, op: WriteOp) -> str | None:
+        """The failure message of ``op``'s parent when it was refused already, else None."""
+        done = self.outcomes.get(op.parent) if op.parent else None
+        return done.message if done is not None and not done.ok else None
 
     # ------------------------------------------------------------------ re-reads
 
