@@ -11,4 +11,5 @@ COMMAND_MODULES = (
     "conflicts",
     "watch",
     "vault",
+    "enrich",
 )

@@ -7,9 +7,14 @@ import argparse
 import json
 import logging
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConflictsPending
+
+if TYPE_CHECKING:
+    from ..config import Config
+    from ..model import Catalog
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +56,22 @@ def run_sync(args: argparse.Namespace) -> int:
     return _run(args, pull_catalog=False)
 
 
-def _run(args: argparse.Namespace, *, pull_catalog: bool) -> int:
+def catalog_loader(
+    cfg: Config, *, refresh: bool = False, force: bool = False, show: bool | None = None
+) -> Callable[..., Catalog]:
+    """The catalog loader for a run: enriched with metadata unless that is switched off."""
+    from ..catalog import load_catalog
+
+    if not (force or cfg.metadata.active):
+        return load_catalog
+    from ..metadata.loader import enriching_loader
+
+    return enriching_loader(cfg.metadata, refresh=refresh, show=show)
+
+
+def _run(
+    args: argparse.Namespace, *, pull_catalog: bool, refresh: bool = False, force: bool = False
+) -> int:
     from ..runtime import open_runtime
     from ..sync.engine import RunOptions, SyncEngine
 
@@ -66,10 +86,15 @@ def _run(args: argparse.Namespace, *, pull_catalog: bool) -> int:
         state_lock = f"{'pull' if pull_catalog else 'sync'}"
         rt.state.acquire_lock(state_lock)
         try:
-            engine = SyncEngine(
-                rt.config, rt.state, rt.vault, rt.zotero, library_ref=rt.library_ref
-            )
             show = None if not args.no_progress else False
+            engine = SyncEngine(
+                rt.config,
+                rt.state,
+                rt.vault,
+                rt.zotero,
+                catalog_loader=catalog_loader(rt.config, refresh=refresh, force=force, show=show),
+                library_ref=rt.library_ref,
+            )
             result = engine.run(
                 RunOptions(pull_catalog=pull_catalog, dry_run=args.dry_run, show_progress=show)
             )

@@ -31,8 +31,15 @@ def run(args: argparse.Namespace) -> int:
     with open_runtime(args.config, zotero_mode=mode) as rt:
         rt.state.acquire_lock("watch")
         try:
+            from .pull import catalog_loader
+
             engine = SyncEngine(
-                rt.config, rt.state, rt.vault, rt.zotero, library_ref=rt.library_ref
+                rt.config,
+                rt.state,
+                rt.vault,
+                rt.zotero,
+                catalog_loader=catalog_loader(rt.config, show=False),
+                library_ref=rt.library_ref,
             )
             if not rt.vault.exists():
                 rt.vault.ensure(from_template=True)

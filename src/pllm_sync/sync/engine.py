@@ -604,9 +604,8 @@ class SyncEngine:
                     links.append(("paper" if role == "url" else "code", str(merged[role])))
         if merged.get("catalog") == "removed":
             prov.append("removed from the catalog")
-        return ManagedContent(
-            abstract=paper.abstract if paper else None, links=links, provenance=prov
-        )
+        abstract = merged.get("abstract", paper and paper.abstract)
+        return ManagedContent(abstract=abstract or None, links=links, provenance=prov)
 
     def _paper_for(self, v: PaperView, merged: Record) -> Paper:
         if v.paper is not None:

@@ -21,6 +21,13 @@ The rules that make the two directions agree:
   for arXiv papers as Zotero does, is read back as no DOI: it is derived from ``arxiv``.
 - ``tags`` are all of the item's tags except the managed ``pllm/…`` ones and the reading state
   tags ``status/<value>`` and ``rating/<1-5>``, which become ``status`` and ``rating``.
+- ``abstract`` is ``abstractNote``; ``citekey`` is ``citationKey`` (schema v41 has the field on
+  every paper type; Better BibTeX reads it).
+- Enriched papers (``pllm_sync.metadata``): arXiv categories become automatic tags
+  ``pllm/arxiv/<category>``; the date is the full date when the paper's year agrees with it;
+  a ``preprint`` whose venue becomes a conference or journal is *upgraded in place*: the same
+  item gets the new ``itemType`` (Zotero moves base fields and drops ``archiveID``; the arXiv
+  id is kept in ``extra``).
 """
 
 from __future__ import annotations
@@ -69,6 +76,7 @@ _EXTRA_ORDER = (
 _OUR_LINE = re.compile(r"^(pllm-[a-z0-9][a-z0-9-]*):[ \t]?(.*)$")
 
 METHOD_TAG = f"{MANAGED_TAG_PREFIX}method/"
+ARXIV_CAT_TAG = f"{MANAGED_TAG_PREFIX}arxiv/"
 VENUE_TAG = f"{MANAGED_TAG_PREFIX}venue/"
 REMOVED_TAG = f"{MANAGED_TAG_PREFIX}removed"
 STATUS_TAG = "status/"
@@ -524,6 +532,8 @@ def item_to_record(
             "arxiv": item_arxiv(item_data),
             "doi": item_doi(item_data),
             "authors": item_authors(item_data),
+            "abstract": str(item_data.get("abstractNote") or ""),
+            "citekey": str(item_data.get("citationKey") or ""),
             "tags": [c for t in tags if (c := _user_canonical(t))],
             "status": statuses[0] if statuses else None,
             "rating": ratings[-1] if ratings else None,
@@ -549,6 +559,29 @@ def item_type_for(paper: Paper) -> str:
     if paper.ids.openreview or paper.ids.acl:
         return "conferencePaper"
     return "preprint"
+
+
+def _upgraded_type(itype: str, changes: Record, paper: Paper | None) -> str | None:
+    """The published type a ``preprint`` item becomes when its venue changes to a conference
+    or journal (never the other way: a user's own type choice is left alone)."""
+    if itype != "preprint" or "venue" not in changes or not changes["venue"]:
+        return None
+    kind = paper.venue.kind if paper is not None and paper.venue else None
+    if (
+        kind is None
+        or paper is None
+        or paper.venue is None
+        or (paper.venue.label() != changes["venue"])
+    ):
+        from ..catalog.venues import parse_venue
+
+        parsed = parse_venue(str(changes["venue"]))
+        kind = parsed.kind if parsed else None
+    if kind in (VenueKind.CONFERENCE, VenueKind.WORKSHOP):
+        return "conferencePaper"
+    if kind is VenueKind.JOURNAL:
+        return "journalArticle"
+    return None
 
 
 _VENUE_FIELDS = {
@@ -583,18 +616,37 @@ def record_to_item_changes(
         if has_field(itype, field) and (cur.get(field) or "") != value:
             out[field] = value
 
+    upgrade = _upgraded_type(itype, ch, paper)
+    if upgrade is not None:
+        # Preprint -> published, in place: same key, same children. The server carries the
+        # fields over (base fields move, archiveID/repository are dropped), so the arXiv id
+        # moves to extra, and nothing invalid for the new type may be sent.
+        out["itemType"] = itype = upgrade
+        if arxiv_now := item_arxiv(cur):
+            extra_up[EXTRA_ARXIV] = [arxiv_now]
+
     if "title" in ch:
         put("title", normalize_whitespace(ch["title"] or ""))
     if "authors" in ch:
         creators = _merge_creators(list(cur.get("creators") or ()), ch["authors"] or ())
         if creators != list(cur.get("creators") or ()):
             out["creators"] = creators
-    if "year" in ch and ch["year"] != year_of(str(cur.get("date") or "")):
-        put("date", str(ch["year"]) if ch["year"] else "")
+    cur_date = str(cur.get("date") or "")
+    full = paper.date if paper is not None and paper.date else None
+    if "year" in ch and ch["year"] != year_of(cur_date):
+        put(
+            "date", (full if year_of(full) == ch["year"] else str(ch["year"])) if ch["year"] else ""
+        )
+    elif full and cur_date.strip() == str(year_of(full)) and full != cur_date:
+        put("date", full)  # the year it had, made precise by enrichment
+    if "abstract" in ch:
+        put("abstractNote", ch["abstract"] or "")
+    if "citekey" in ch:
+        put("citationKey", ch["citekey"] or "")
     if "arxiv" in ch or "doi" in ch:
         arxiv = ch["arxiv"] if "arxiv" in ch else item_arxiv(cur)
         doi = ch["doi"] if "doi" in ch else item_doi(cur)
-        if itype == "preprint":
+        if itype == "preprint" and upgrade is None:
             put("archiveID", f"arXiv:{arxiv}" if arxiv else "")
             if arxiv and not cur.get("repository"):
                 put("repository", "arXiv")
@@ -635,8 +687,12 @@ def record_to_item_changes(
         extra_up[EXTRA_ID] = [pllm_id]
     if extra_up:
         put("extra", set_extra(cur_extra, extra_up))
-    if {"tags", "status", "rating", "method", "venue", "catalog"} & set(ch):
+    cats = list(paper.categories) if paper is not None else []
+    if {"tags", "status", "rating", "method", "venue", "catalog"} & set(ch) or cats:
         tags = _rebuild_tags(ch, list(cur.get("tags") or ()))
+        if cats:
+            tags = [t for t in tags if not str(t.get("tag", "")).startswith(ARXIV_CAT_TAG)]
+            tags += [t for c in cats for t in _managed(ARXIV_CAT_TAG, c)]
         if _tag_set(tags) != _tag_set(cur.get("tags") or ()):
             out["tags"] = tags
     if "sections" in ch and collection_paths is not None and not cur.get("parentItem"):
@@ -691,7 +747,7 @@ def build_item(
             base["publisher"] = "Association for Computational Linguistics"
         elif cat == "openreview.net":
             base["publisher"] = "OpenReview.net"
-    if paper.abstract:
+    if paper.abstract and "abstract" not in record:
         base["abstractNote"] = paper.abstract
     fields = {k: record[k] for k in record if k != "sections"}
     for k in ("url", "arxiv", "doi"):
