@@ -112,12 +112,16 @@ def parse_paper(obj: Any) -> ScholarPaper | None:
     pv = _obj(obj.get("publicationVenue"))
     journal = _obj(obj.get("journal"))
     types = [t for t in obj.get("publicationTypes") or () if isinstance(t, str)]
+    jname = _s(journal.get("name"))
+    if jname and jname.lower() in _ARXIV_NAMES:
+        jname = None
+    journal_first = "JournalArticle" in types and "Conference" not in types
     names: list[str] = []
-    for n in (pv.get("name"), *(pv.get("alternate_names") or ()), obj.get("venue")):
+    for n in (pv.get("name"), *(pv.get("alternate_names") or ()), jname, obj.get("venue")):
         if (s := _s(n)) and s not in names:
             names.append(s)
-    jname = _s(journal.get("name"))
-    venue = _s(pv.get("name")) or _s(obj.get("venue")) or jname
+    venue = _s(pv.get("name")) or (jname if journal_first else None) or _s(obj.get("venue"))
+    venue = venue or jname
     on_arxiv_only = not venue or venue.lower() in _ARXIV_NAMES
     kind: str | None = None
     if not on_arxiv_only:
@@ -125,7 +129,7 @@ def parse_paper(obj: Any) -> ScholarPaper | None:
         if ptype == "conference" or "Conference" in types:
             kind = "conference"
         elif ptype == "journal" or "JournalArticle" in types:
-            kind = "journal" if (jname or "").lower() not in _ARXIV_NAMES else None
+            kind = "journal"
     doi = _s(ext.get("DOI"))
     if doi and doi.lower().startswith("10.48550/arxiv."):
         doi = None  # arXiv's own DataCite DOI: derived from the arXiv id, not a published DOI
