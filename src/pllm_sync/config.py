@@ -8,7 +8,7 @@ with the file, the dotted key and the fix, and nothing runs on a config that fai
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -434,11 +434,4 @@ def load_config(explicit: str | Path | None = None) -> Config:
             hint="fix the YAML syntax at that line",
         ) from exc
     cfg = parse_config(data, str(path), base_dir=path.parent)
-    return Config(
-        catalog=cfg.catalog,
-        zotero=cfg.zotero,
-        vault=cfg.vault,
-        sync=cfg.sync,
-        watch=cfg.watch,
-        path=path,
-    )
+    return replace(cfg, path=path)

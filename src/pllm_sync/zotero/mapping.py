@@ -561,6 +561,17 @@ def item_type_for(paper: Paper) -> str:
     return "preprint"
 
 
+_TRAILING_YEAR = re.compile(r"\s+(?:19|20)\d{2}$")
+
+
+def _container(field: str, label: str | None) -> str:
+    """What a venue field shows: a journal's name as Zotero's translators store it (no
+    year: "Nature Machine Intelligence"); conference fields keep the label ("NeurIPS 2023")."""
+    if not label:
+        return ""
+    return _TRAILING_YEAR.sub("", label) if field == "publicationTitle" else label
+
+
 def _upgraded_type(itype: str, changes: Record, paper: Paper | None) -> str | None:
     """The published type a ``preprint`` item becomes when its venue changes to a conference
     or journal (never the other way: a user's own type choice is left alone)."""
@@ -671,8 +682,8 @@ def record_to_item_changes(
         old = extra_value(cur_extra, EXTRA_VENUE)
         extra_up[EXTRA_VENUE] = [ch["venue"]] if ch["venue"] else []
         for f in _VENUE_FIELDS.get(itype, ()):
-            if (cur.get(f) or "") in ("", old):
-                put(f, ch["venue"] or "")
+            if (cur.get(f) or "") in ("", old, _container(f, old)):
+                put(f, _container(f, ch["venue"]))
     if paper is not None:
         extra_up[EXTRA_VENUE_RAW] = [paper.venue.raw] if paper.venue and paper.venue.raw else []
         for k in extra_lines(cur_extra):
