@@ -94,7 +94,7 @@ def test_pull_fills_creators_abstract_doi_citekey_and_a_second_pull_asks_nothing
     asked = meta.requests()
     assert asked == 2  # one arXiv batch, one Semantic Scholar batch
     e.emu.clear_log()
-    code, out, err = e.run("pull", "--no-progress")
+    code, _, err = e.run("pull", "--no-progress")
     assert code == 0, err
     assert meta.requests() == asked  # the second pull makes no metadata request
     assert not e.writes()
