@@ -83,6 +83,8 @@ def test_pull_fills_creators_abstract_doi_citekey_and_a_second_pull_asks_nothing
     assert item["citationKey"] == "vaswaniAttentionAllYou2017"
     assert item["itemType"] == "conferencePaper"
     assert {"tag": "pllm/arxiv/cs.CL", "type": 1} in item["tags"]
+    [pdf] = [k for k in e.children(item["key"]) if k["itemType"] == "attachment"]
+    assert pdf["linkMode"] == "linked_url" and pdf["url"] == "https://arxiv.org/pdf/1706.03762"
     fm = frontmatter(e.note_for(ATTENTION))
     assert fm["authors"][0] == "Ashish Vaswani" and fm["citekey"] == "vaswaniAttentionAllYou2017"
     assert "> [!abstract]- Abstract\n> The dominant sequence" in _body(e.note_for(ATTENTION))
@@ -160,3 +162,28 @@ def test_preprint_later_published_is_upgraded_in_place(env: tuple[Env, MetaServe
     e.emu.clear_log()
     assert e.run("pull", "--no-progress")[0] == 0
     assert not e.writes()
+
+
+def test_services_down_the_pull_goes_on_and_a_later_pull_fills_in(
+    env: tuple[Env, MetaServer],
+) -> None:
+    e, meta = env
+    meta.queued["/arxiv/query"] = [(500, b"<html>down</html>", {})]
+    meta.queued["/s2/paper/batch"] = [(503, b"", {})] * 3
+    code, _, err = e.run("pull", "--no-progress")
+    assert code == 0, err
+    assert err.count("arXiv cannot be reached now") == 1
+    assert err.count("Semantic Scholar cannot be reached now") == 1
+    item = e.item_by_pid(ATTENTION)
+    assert item["creators"] == [] and not item.get("abstractNote")
+    assert e.children(item["key"]) == [] or all(
+        k["itemType"] != "attachment" for k in e.children(item["key"])
+    )
+
+    code, _, err = e.run("pull", "--no-progress")
+    assert code == 0, err
+    item = e.item_by_pid(ATTENTION)
+    assert item["creators"] and item["abstractNote"] and item["citationKey"]
+    kids = [k for k in e.children(item["key"]) if k["itemType"] == "attachment"]
+    assert [k["title"] for k in kids] == ["PDF"]
+    assert "The dominant sequence" in _body(e.note_for(ATTENTION))

@@ -904,19 +904,23 @@ class SyncEngine:
                     )
                 )
             st = states[v.pid]
+            kids: list[dict[str, Any]] = []
             if "code" in fields:
-                for child in zmap.child_changes(
+                kids = zmap.child_changes(
                     {"code": fields["code"]}, key, v.zchildren, make_key=zmap.new_key
-                ):
-                    owner[str(child["key"])] = v.pid
-                    updates.append(
-                        ItemChange(
-                            key=str(child["key"]),
-                            version=int(child.get("version") or 0),
-                            data=child,
-                            label=f"{v.title} (code link)",
-                        )
+                )
+            if v.paper is not None and {"abstract", "authors"} & set(fields):
+                kids += zmap.pdf_changes(v.paper.pdf_url, key, v.zchildren, make_key=zmap.new_key)
+            for child in kids:
+                owner[str(child["key"])] = v.pid
+                updates.append(
+                    ItemChange(
+                        key=str(child["key"]),
+                        version=int(child.get("version") or 0),
+                        data=child,
+                        label=f"{v.title} ({str(child.get('title') or 'code').lower()} link)",
                     )
+                )
             if "notes" in fields and d.zotero == "update" and self._rich_note(d, st, result.plan):
                 fields.pop("notes")
             if "notes" in fields:

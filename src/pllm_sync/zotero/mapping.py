@@ -83,6 +83,7 @@ STATUS_TAG = "status/"
 RATING_TAG = "rating/"
 
 CODE_TITLE = "Code"
+PDF_TITLE = "PDF"
 ARXIV_DOI_PREFIX = "10.48550/arxiv."
 MAX_TAG = 255
 
@@ -412,6 +413,41 @@ def find_code_attachment(children: Iterable[Mapping[str, Any]]) -> Mapping[str, 
         ):
             return c
     return None
+
+
+def find_pdf_attachment(children: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """Any live PDF attachment: our linked "PDF", or a file or link the user or Zotero added."""
+    for c in _live(children):
+        if c.get("itemType") != "attachment":
+            continue
+        if c.get("contentType") == "application/pdf" or (
+            str(c.get("title") or "").strip().lower() in (PDF_TITLE.lower(), "preprint pdf")
+        ):
+            return c
+    return None
+
+
+def pdf_attachment_item(parent_key: str, url: str, key: str) -> ItemData:
+    """A linked-URL child attachment titled "PDF" pointing at the paper's PDF."""
+    item = code_attachment_item(parent_key, url, key)
+    item["title"] = PDF_TITLE
+    item["contentType"] = "application/pdf"
+    return item
+
+
+def pdf_changes(
+    url: str | None,
+    parent_key: str,
+    children: Iterable[Mapping[str, Any]],
+    *,
+    make_key: Callable[[], str],
+) -> list[ItemData]:
+    """The PDF link to add when metadata first arrives for an item that has no PDF yet (one
+    the user removed is not forced back on every run: this runs only when enrichment
+    changes the item)."""
+    if not url or find_pdf_attachment(children) is not None:
+        return []
+    return [pdf_attachment_item(parent_key, url, make_key())]
 
 
 def find_pllm_note(
