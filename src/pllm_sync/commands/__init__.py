@@ -11,5 +11,7 @@ COMMAND_MODULES = (
     "conflicts",
     "watch",
     "vault",
+    "sandbox",
+    "doctor",
     "enrich",
 )
