@@ -609,24 +609,16 @@ def _container(field: str, label: str | None) -> str:
 
 
 def _upgraded_type(itype: str, changes: Record, paper: Paper | None) -> str | None:
-    """The published type a ``preprint`` item becomes when its venue changes to a conference
-    or journal (never the other way: a user's own type choice is left alone)."""
-    if itype != "preprint" or "venue" not in changes or not changes["venue"]:
+    """The published type a ``preprint`` item becomes when the catalog's venue for it changes
+    to a conference or journal (never the other way, and never for a venue a user typed:
+    a user's own type choice is left alone)."""
+    if itype != "preprint" or not changes.get("venue") or paper is None or paper.venue is None:
         return None
-    kind = paper.venue.kind if paper is not None and paper.venue else None
-    if (
-        kind is None
-        or paper is None
-        or paper.venue is None
-        or (paper.venue.label() != changes["venue"])
-    ):
-        from ..catalog.venues import parse_venue
-
-        parsed = parse_venue(str(changes["venue"]))
-        kind = parsed.kind if parsed else None
-    if kind in (VenueKind.CONFERENCE, VenueKind.WORKSHOP):
+    if paper.venue.label() != changes["venue"]:
+        return None
+    if paper.venue.kind in (VenueKind.CONFERENCE, VenueKind.WORKSHOP):
         return "conferencePaper"
-    if kind is VenueKind.JOURNAL:
+    if paper.venue.kind is VenueKind.JOURNAL:
         return "journalArticle"
     return None
 
