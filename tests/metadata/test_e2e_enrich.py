@@ -187,3 +187,30 @@ def test_services_down_the_pull_goes_on_and_a_later_pull_fills_in(
     kids = [k for k in e.children(item["key"]) if k["itemType"] == "attachment"]
     assert [k["title"] for k in kids] == ["PDF"]
     assert "The dominant sequence" in _body(e.note_for(ATTENTION))
+
+
+def test_vault_edits_of_authors_and_abstract_win_and_reach_zotero(
+    env: tuple[Env, MetaServer],
+) -> None:
+    e, meta = env
+    assert e.run("pull", "--no-progress")[0] == 0
+    path = e.note_for(ATTENTION)
+    text = _body(path)
+    old = re.search(r"> \[!abstract\]- Abstract\n> (.*)\n", text)
+    assert old is not None
+    text = text.replace(old.group(1), "Fixed by hand in Obsidian.")
+    text = text.replace("- Ashish Vaswani\n", "- Ashish V. Vaswani\n", 1)
+    path.write_text(text, encoding="utf-8")
+    code, _, err = e.run("sync", "--no-progress")
+    assert code == 0, err
+    item = e.item_by_pid(ATTENTION)
+    assert item["abstractNote"] == "Fixed by hand in Obsidian."
+    assert (item["creators"][0]["firstName"], item["creators"][0]["lastName"]) == (
+        "Ashish V.",
+        "Vaswani",
+    )
+    _set_arxiv_abstract(meta, "1706.03762", "Yet another abstract from the service.")
+    assert e.run("enrich", "--refresh", "--no-progress")[0] == 0
+    assert "> Fixed by hand in Obsidian." in _body(e.note_for(ATTENTION))
+    assert frontmatter(e.note_for(ATTENTION))["authors"][0] == "Ashish V. Vaswani"
+    assert e.item_by_pid(ATTENTION)["abstractNote"] == "Fixed by hand in Obsidian."
