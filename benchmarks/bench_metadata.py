@@ -21,7 +21,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from metadata.server import MetaServer, fake_entry, serve  # noqa: E402
-
 from pllm_sync.catalog import load_catalog  # noqa: E402
 from pllm_sync.config import MetadataConfig, default_config  # noqa: E402
 from pllm_sync.metadata.cache import CitekeyRegistry, ResponseCache  # noqa: E402
@@ -129,9 +128,7 @@ def main() -> None:
         )
         cache = ResponseCache(tmp / "d.sqlite3")
         t0 = time.perf_counter()
-        out, rep = Resolver(real, cache, CitekeyRegistry(tmp / "l.sqlite3")).enrich(
-            catalog.papers
-        )
+        out, rep = Resolver(real, cache, CitekeyRegistry(tmp / "l.sqlite3")).enrich(catalog.papers)
         dt = time.perf_counter() - t0
         t0 = time.perf_counter()
         _, rep2 = Resolver(real, cache).enrich(catalog.papers)
