@@ -118,3 +118,25 @@ def test_retry_after_forms(value: str | None, expected: float | None) -> None:
 
 def test_retry_after_http_date() -> None:
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0
+
+
+def test_a_hanging_name_lookup_fails_within_the_connect_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+
+    release = threading.Event()
+    real = socket.getaddrinfo
+
+    def hanging(host: str, *a: object, **kw: object) -> object:
+        if host == "export.arxiv.org":
+            release.wait(10)
+        return real(host, *a, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", hanging)
+    client = PoliteClient("arXiv", connect_timeout=0.2)
+    try:
+        with pytest.raises(Unreachable, match="name lookup timed out"):
+            client.request("GET", "https://export.arxiv.org/api/query?id_list=1706.03762")
+    finally:
+        release.set()

@@ -12,7 +12,9 @@ from __future__ import annotations
 import email.utils
 import http.client
 import logging
+import socket
 import ssl
+import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping
@@ -101,7 +103,32 @@ class PoliteClient:
         self._sleep = sleep
         self._clock = clock
         self._last: float | None = None
+        self._resolved: set[str] = set()
         self.requests = 0
+
+    def _resolve(self, host: str, port: int | None) -> None:
+        """Look the host name up within the connect timeout. ``socket.create_connection``
+        has no timeout for the lookup itself, and a machine without a working resolver can
+        spend many seconds in it: that would slow an offline quick start."""
+        if host in self._resolved:
+            return
+        done: list[BaseException | None] = []
+
+        def lookup() -> None:
+            try:
+                socket.getaddrinfo(host, port or 443, type=socket.SOCK_STREAM)
+                done.append(None)
+            except BaseException as exc:  # reported to the caller below
+                done.append(exc)
+
+        worker = threading.Thread(target=lookup, name=f"resolve {host}", daemon=True)
+        worker.start()
+        worker.join(self.connect_timeout)
+        if not done:
+            raise Unreachable(f"{self.name}: {host}: name lookup timed out")
+        if done[0] is not None:
+            raise Unreachable(f"{self.name}: {host}: {done[0]}") from done[0]
+        self._resolved.add(host)
 
     def _space(self) -> None:
         if self._last is not None and self.min_interval > 0:
@@ -128,6 +155,7 @@ class PoliteClient:
             conn = http.client.HTTPConnection(
                 parts.hostname, parts.port, timeout=self.connect_timeout
             )
+        self._resolve(parts.hostname, parts.port)
         path = parts.path or "/"
         if parts.query:
             path += "?" + parts.query
