@@ -152,6 +152,7 @@ def test_preprint_later_published_is_upgraded_in_place(env: tuple[Env, MetaServe
     assert after["key"] == before["key"]
     assert after["itemType"] == "journalArticle"
     assert after["publicationTitle"] == "Nature Machine Intelligence"
+    assert after["publisher"] == "" and "archiveID" not in after
     assert after["DOI"] == "10.1038/s42256-024-00832-8"
     assert "pllm-arxiv: 2304.05376" in after["extra"]
     assert {k["key"] for k in e.children(after["key"])} >= kids

@@ -667,6 +667,8 @@ def record_to_item_changes(
         out["itemType"] = itype = upgrade
         if arxiv_now := item_arxiv(cur):
             extra_up[EXTRA_ARXIV] = [arxiv_now]
+        if str(cur.get("repository") or "").lower() == "arxiv":
+            out["publisher"] = ""  # `repository` would become the publisher: arXiv is not one
 
     if "title" in ch:
         put("title", normalize_whitespace(ch["title"] or ""))
