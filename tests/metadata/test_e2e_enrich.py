@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from e2e.helpers import Env, frontmatter
+from pllm_sync.paths import app_dirs
 from pllm_sync.testing.zotero_server import ZoteroEmulator
 
 from .server import MetaServer, all_recorded_entries, fake_entry, recorded_json, serve
@@ -215,3 +216,15 @@ def test_vault_edits_of_authors_and_abstract_win_and_reach_zotero(
     assert "> Fixed by hand in Obsidian." in _body(e.note_for(ATTENTION))
     assert frontmatter(e.note_for(ATTENTION))["authors"][0] == "Ashish V. Vaswani"
     assert e.item_by_pid(ATTENTION)["abstractNote"] == "Fixed by hand in Obsidian."
+
+
+def test_a_damaged_cache_only_warns(env: tuple[Env, MetaServer]) -> None:
+    e, _ = env
+
+    cache = app_dirs().cache / "metadata.sqlite3"
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_bytes(b"this is not a database" * 100)
+    code, _, err = e.run("pull", "--no-progress")
+    assert code == 0, err
+    assert "the cache file" in err and "cannot be used" in err
+    assert e.item_by_pid(ATTENTION)["abstractNote"]

@@ -27,7 +27,8 @@ class ResponseCache:
     ``s2:ARXIV:2304.05376``."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if str(path) != ":memory:":
+            path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.db = sqlite3.connect(str(path))
         self.db.execute(
