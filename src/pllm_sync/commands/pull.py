@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import logging
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -98,6 +99,8 @@ def _run(
         announce_new_vault(rt.vault.root, dry_run=args.dry_run, quiet=args.json)
         state_lock = f"{'pull' if pull_catalog else 'sync'}"
         rt.state.acquire_lock(state_lock)
+        if not args.dry_run:
+            rt.vault.clean_temp_files(time.time())
         had_papers = bool(rt.state.all_papers())
         try:
             show = None if not args.no_progress else False
