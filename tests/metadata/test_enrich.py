@@ -138,3 +138,14 @@ def test_arxiv_doi_of_a_published_paper_is_used_but_not_arxivs_own() -> None:
     assert enrich_paper(_paper(), e, None)[0].ids.doi is None
     e2 = ArxivEntry(**{**e.__dict__, "doi": "10.1000/ABC"})
     assert enrich_paper(_paper(), e2, None)[0].ids.doi == "10.1000/abc"
+
+
+def test_templater_code_from_a_service_is_made_inert() -> None:
+    evil = replace(
+        ATTENTION,
+        authors=("<% tp.system.exec('rm -rf ~') %>",),
+        abstract="Nice <%* await tp.file.delete() %> abstract",
+    )
+    p, _ = enrich_paper(_paper(), evil, None)
+    assert "<%" not in p.authors[0] and "%>" not in p.authors[0]
+    assert p.abstract is not None and "<%" not in p.abstract

@@ -18,7 +18,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..catalog.venues import known_venue
-from ..model import Paper, PaperIds, Venue, VenueKind, normalize_title
+from ..model import (
+    Paper,
+    PaperIds,
+    Venue,
+    VenueKind,
+    neutralise_template_code,
+    normalize_title,
+)
 from .arxiv import ArxivEntry
 from .scholar import ScholarPaper
 
@@ -85,6 +92,21 @@ def enrich_paper(
 
     a = arxiv if arxiv is not None and agrees("arXiv", arxiv.title) else None
     s = scholar if scholar is not None and agrees("Semantic Scholar", scholar.title) else None
+    # Text from the internet, bound for notes: Templater code in it must never run.
+    if a is not None:
+        a = replace(
+            a,
+            authors=tuple(neutralise_template_code(x) for x in a.authors),
+            abstract=neutralise_template_code(a.abstract),
+        )
+    if s is not None:
+        s = replace(
+            s,
+            authors=tuple(neutralise_template_code(x) for x in s.authors),
+            abstract=neutralise_template_code(s.abstract) if s.abstract else None,
+            venue=neutralise_template_code(s.venue) if s.venue else None,
+            venue_names=tuple(neutralise_template_code(x) for x in s.venue_names),
+        )
     if a is None and s is None:
         return paper, warnings
 
