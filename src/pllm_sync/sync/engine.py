@@ -612,9 +612,8 @@ class SyncEngine:
                     links.append(("paper" if role == "url" else "code", str(merged[role])))
         if merged.get("catalog") == "removed":
             prov.append("removed from the catalog")
-        return ManagedContent(
-            abstract=paper.abstract if paper else None, links=links, provenance=prov
-        )
+        abstract = merged.get("abstract", paper and paper.abstract)
+        return ManagedContent(abstract=abstract or None, links=links, provenance=prov)
 
     def _paper_for(self, v: PaperView, merged: Record) -> Paper:
         if v.paper is not None:
@@ -1002,19 +1001,23 @@ class SyncEngine:
                     )
                 )
             st = states[v.pid]
+            kids: list[dict[str, Any]] = []
             if "code" in fields:
-                for child in zmap.child_changes(
+                kids = zmap.child_changes(
                     {"code": fields["code"]}, key, v.zchildren, make_key=zmap.new_key
-                ):
-                    owner[str(child["key"])] = v.pid
-                    updates.append(
-                        ItemChange(
-                            key=str(child["key"]),
-                            version=int(child.get("version") or 0),
-                            data=child,
-                            label=f"{v.title} (code link)",
-                        )
+                )
+            if v.paper is not None and {"abstract", "authors"} & set(fields):
+                kids += zmap.pdf_changes(v.paper.pdf_url, key, v.zchildren, make_key=zmap.new_key)
+            for child in kids:
+                owner[str(child["key"])] = v.pid
+                updates.append(
+                    ItemChange(
+                        key=str(child["key"]),
+                        version=int(child.get("version") or 0),
+                        data=child,
+                        label=f"{v.title} ({str(child.get('title') or 'code').lower()} link)",
                     )
+                )
             if "notes" in fields:
                 note = zmap.find_pllm_note(v.zchildren, st.zotero_note_key)
                 notes.append(

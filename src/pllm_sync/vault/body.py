@@ -265,3 +265,43 @@ def replace_sections_line(region: str, section_links: list[str]) -> str:
     managed content was supplied). Unchanged when the line is missing."""
     line = sections_line(section_links)
     return _SECTIONS_LINE_RE.sub(lambda _m: line, region, count=1)
+
+
+ABSTRACT_HEAD = "> [!abstract]- Abstract"
+_ABSTRACT_RE = re.compile(
+    r"^> \[!abstract\][^\r\n]*(?:\r\n|\n|\r)((?:>[^\r\n]*(?:\r\n|\n|\r)?)*)", re.MULTILINE
+)
+
+
+def abstract_of(parts: BodyParts) -> str | None:
+    """The abstract the managed region shows (the record field ``abstract``), or None.
+
+    It is read back so that the vault has a say like Zotero: an abstract fixed here by hand
+    counts as the user's edit and wins over enrichment."""
+    if not parts.has_region:
+        return None
+    m = _ABSTRACT_RE.search(parts.region)
+    if not m:
+        return None
+    lines = [ln[1:] for ln in m.group(1).splitlines()]
+    text = " ".join(" ".join(lines).split())
+    return text.replace("&lt;!--", "<!--").replace("--&gt;", "-->") or None
+
+
+def replace_abstract(region: str, abstract: str | None) -> str:
+    """The region with only its abstract callout renewed, added (after the begin marker) or
+    removed; used when the abstract changes but no new managed content was supplied."""
+    text = " ".join((abstract or "").split())
+    block = f"{ABSTRACT_HEAD}\n> {neutralise(text)}\n\n" if text else ""
+    m = _ABSTRACT_RE.search(region)
+    if m:
+        end = m.end()
+        if region[end : end + 2] == "\r\n":
+            end += 2
+        elif region[end : end + 1] in ("\n", "\r"):
+            end += 1  # the blank line after the callout
+        return region[: m.start()] + block + region[end:]
+    if not block:
+        return region
+    first = region.find("\n") + 1
+    return region[:first] + block + region[first:]

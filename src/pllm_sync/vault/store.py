@@ -159,6 +159,11 @@ class NoteStat:
         return stat
 
 
+def _current_reading(stat: NoteStat) -> bool:
+    """A cached reading made before the record had ``abstract`` must be re-read once."""
+    return stat.record is None or "abstract" in stat.record
+
+
 @dataclass
 class VaultScan:
     """The result of a scan. ``duplicates`` maps an id found in several files to all of them,
@@ -381,7 +386,7 @@ class VaultStore:
         now = time.time_ns()
         for rel, path in progress_bar(files, "scanning vault", len(files), enabled=progress):
             prev = previous.get(rel)
-            if prev is not None and prev.trusted:
+            if prev is not None and prev.trusted and _current_reading(prev):
                 try:
                     st = os.stat(path)
                 except FileNotFoundError:
@@ -598,7 +603,7 @@ class VaultStore:
         )
         if managed is None:
             managed = ManagedContent(
-                abstract=paper.abstract,
+                abstract=rec.get("abstract", paper.abstract),
                 links=[(role, u) for role, urls in paper.urls_by_role().items() for u in urls],
                 provenance=[str(s) for s in paper.sources],
             )
@@ -698,7 +703,7 @@ class VaultStore:
         wanted = normalize_record({k: v for k, v in changes.items() if k in SYNCED_FIELDS})
         fm: dict[str, Any] = {}
         for fld, value in wanted.items():
-            if fld == "notes" or current.get(fld) == value:
+            if fld in ("notes", "abstract") or current.get(fld) == value:
                 continue
             if fld == "title":
                 fm["title"] = value
@@ -756,8 +761,13 @@ class VaultStore:
                 log.warning("%s: the pllm-sync markers are broken; managed region not updated", rel)
             else:
                 body = new_body
-        elif "sections" in fm and parts.has_region:
-            body = parts.before + body_mod.replace_sections_line(parts.region, links) + parts.after
+        elif parts.has_region and ("sections" in fm or "abstract" in wanted):
+            region = parts.region
+            if "sections" in fm:
+                region = body_mod.replace_sections_line(region, links)
+            if "abstract" in wanted and wanted["abstract"] != current.get("abstract"):
+                region = body_mod.replace_abstract(region, wanted["abstract"])
+            body = parts.before + region + parts.after
         return _join(head, body, nl)
 
     # --- trashing -------------------------------------------------------------------------
