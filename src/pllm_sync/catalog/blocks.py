@@ -135,6 +135,32 @@ def html_table_regions(lines: list[str], blocks: list[Block]) -> dict[int, int]:
     return regions
 
 
+def code_lines(lines: list[str], blocks: list[Block], *, indented: bool = False) -> list[bool]:
+    """Per line: inside fenced code (``indented``: or an indented code block). BibTeX
+    citations and examples live there; they are never entries."""
+    out = [False] * len(lines)
+    kinds = ("fence", "code_block") if indented else ("fence",)
+    for b in blocks:
+        if b.kind in kinds:
+            for k in range(b.start, min(b.end, len(lines))):
+                out[k] = True
+    return out
+
+
+def unclosed_fence(lines: list[str], blocks: list[Block]) -> bool:
+    """True when the last fenced block runs to the end of the file without a closing fence."""
+    last = next((b for b in reversed(blocks) if b.kind == "fence"), None)
+    if last is None or last.end < len(lines) - 1:
+        return False  # no fence, or text follows the last one (so it was closed)
+    if last.end - last.start < 2:
+        return True  # only the opening line
+    opener = lines[last.start].strip()
+    closer = lines[last.end - 1].strip()
+    ch = opener[0]
+    width = len(opener) - len(opener.lstrip(ch))
+    return not (closer.startswith(ch * width) and not closer.strip(ch))
+
+
 def _close_in(lines: list[str], start: int, end: int) -> int | None:
     """The end (exclusive) of the region when a line in ``start..end`` closes the table."""
     for k in range(start, end):

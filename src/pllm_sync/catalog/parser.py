@@ -18,7 +18,7 @@ import re
 from dataclasses import replace
 
 from ..model import CatalogWarning
-from .blocks import html_table_regions, read_blocks
+from .blocks import code_lines, html_table_regions, read_blocks, unclosed_fence
 from .bullets import BARE_URL as _BARE_URL
 from .bullets import (
     BULLET,
@@ -49,7 +49,6 @@ _BOLD_PARAGRAPH = re.compile(r"^(?:\*\*|__)(?=\S)[^*_]{8,}(?:\*\*|__)")
 _LOOSE_FIELD = re.compile(r"^(?P<key>[A-Za-z][\w \-]{0,24}?)\s*[:：]?\s+(?P<url>https?://\S+)\s*$")
 _SURVEY = re.compile(r"\b(?:survey|paper)\b", re.IGNORECASE)
 _HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*))?$")
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 
 
 def _split_lines(text: str) -> list[str]:
@@ -77,9 +76,10 @@ def parse_document(text: str, source: str) -> ParsedDocument:
     entries: list[Entry] = []
     warnings: list[CatalogWarning] = []
     headings = HeadingStack(source)
-    fence: str | None = None
     in_comment = False
-    html_tables = html_table_regions(lines, read_blocks(lines))
+    blocks = read_blocks(lines)
+    html_tables = html_table_regions(lines, blocks)
+    in_code = code_lines(lines, blocks)
     table: Columns | None = None
     last_paper_cols: Columns | None = None
 
@@ -104,13 +104,7 @@ def parse_document(text: str, source: str) -> ParsedDocument:
                 line = line[:start]
                 in_comment = True
         stripped = line.strip()
-        if fence is not None:
-            if stripped.startswith(fence) and not stripped.strip(fence[0]):
-                fence = None
-            continue
-        m = _FENCE.match(line)
-        if m:
-            fence = m.group(1)
+        if in_code[i - 1]:
             table = None
             continue
         if not stripped:
@@ -238,7 +232,7 @@ def parse_document(text: str, source: str) -> ParsedDocument:
             i, entry = _sub_bullet_fields(lines, i, line, entry)
         if entry is not None:
             entries.append(entry)
-    if fence is not None:
+    if unclosed_fence(lines, blocks):
         warn(n, "code block is never closed; the rest of the file was not read")
     if in_comment:
         warn(n, "HTML comment '<!--' is never closed; the rest of the file was not read")
