@@ -18,7 +18,14 @@ import re
 from dataclasses import replace
 
 from ..model import CatalogWarning
-from .blocks import code_lines, html_table_regions, read_blocks, unclosed_fence
+from .blocks import (
+    code_lines,
+    heading_lines,
+    html_table_regions,
+    quoted_lines,
+    read_blocks,
+    unclosed_fence,
+)
 from .bullets import BARE_URL as _BARE_URL
 from .bullets import (
     BULLET,
@@ -80,6 +87,8 @@ def parse_document(text: str, source: str) -> ParsedDocument:
     blocks = read_blocks(lines)
     html_tables = html_table_regions(lines, blocks)
     in_code = code_lines(lines, blocks)
+    heading_at = heading_lines(blocks)
+    quoted = quoted_lines(lines, blocks)
     table: Columns | None = None
     last_paper_cols: Columns | None = None
 
@@ -128,7 +137,7 @@ def parse_document(text: str, source: str) -> ParsedDocument:
                     lineno, f"line is {len(line)} characters long; not read as an entry", line[:120]
                 )
             continue
-        if stripped.startswith("#"):
+        if i - 1 in heading_at:
             h = _HEADING.match(line)
             if h:
                 table = None
@@ -157,7 +166,7 @@ def parse_document(text: str, source: str) -> ParsedDocument:
                 table = None
                 entries.append(survey)
                 continue
-        if stripped.startswith(">"):
+        if quoted[i - 1]:
             table = None
             continue
         if stripped.startswith("<"):
