@@ -186,6 +186,11 @@ def heading_lines(blocks: list[Block]) -> set[int]:
     return {b.start for b in blocks if b.kind == "heading" and not b.quoted}
 
 
+def table_heads(blocks: list[Block]) -> set[int]:
+    """The header lines of pipe tables (a header row over a ``---`` separator row)."""
+    return {b.start for b in blocks if b.kind == "table" and not b.quoted}
+
+
 def quoted_lines(lines: list[str], blocks: list[Block]) -> list[bool]:
     """Per line: inside a blockquote (contribution templates, inclusion criteria, notes)."""
     out = [False] * len(lines)

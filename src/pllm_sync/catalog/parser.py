@@ -24,6 +24,7 @@ from .blocks import (
     html_table_regions,
     quoted_lines,
     read_blocks,
+    table_heads,
     unclosed_fence,
 )
 from .bullets import BARE_URL as _BARE_URL
@@ -89,6 +90,7 @@ def parse_document(text: str, source: str) -> ParsedDocument:
     in_code = code_lines(lines, blocks)
     heading_at = heading_lines(blocks)
     quoted = quoted_lines(lines, blocks)
+    heads = table_heads(blocks)
     table: Columns | None = None
     last_paper_cols: Columns | None = None
 
@@ -178,10 +180,22 @@ def parse_document(text: str, source: str) -> ParsedDocument:
                 continue
             if table is None:
                 cells = split_row(line)
-                if i < n and is_separator(lines[i]):
+                # The token stream says where a table starts; a header whose separator row
+                # has another number of cells is no table to CommonMark (nor on GitHub),
+                # but its rows are still read, with a warning.
+                ragged = i - 1 not in heads and i < n and is_separator(lines[i])
+                if i - 1 in heads or ragged:
                     table = Columns.from_header(cells)
                     if table.is_paper_table:
                         last_paper_cols = table
+                        if ragged and not headings.excluded():
+                            warn(
+                                lineno,
+                                f"table header has {len(cells)} cells but its separator row "
+                                f"has {len(split_row(lines[i]))}; GitHub does not show it as "
+                                "a table",
+                                line[:120],
+                            )
                     i += 1  # the separator row
                     continue
                 if last_paper_cols is not None and len(last_paper_cols.roles) == len(cells):
