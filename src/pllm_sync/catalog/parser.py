@@ -1,14 +1,16 @@
-"""``parse_document``: one pass over a catalog README, line by line.
+"""``parse_document``: one pass over a catalog README, line by line, guided by its blocks.
 
-The scanner tracks only what decides whether a line can be an entry: fenced code (BibTeX
-citations), HTML comments, HTML blocks (the ``<table>`` table of contents), blockquotes
-(contribution templates, inclusion criteria), headings (section paths) and pipe tables
-(header mapping). Table rows go to ``table.parse_row``; everything else that looks like an
-entry goes to ``bullets.parse_bullet``. Style is decided per line, so a document may mix
-tables and bullets.
+What a line *is* comes from markdown-it's token stream (``blocks.read_blocks``): fenced
+code (BibTeX citations) and blockquotes (contribution templates) are skipped, ATX headings
+open sections, a pipe table's header is where markdown-it starts a table, and raw
+``<table>`` HTML blocks go whole to the ``html.parser`` reader. Within paragraphs and list
+items the reader still decides per line whether a line starts an entry and which following
+lines continue it; table rows go to ``table.parse_row``, everything else that looks like an
+entry to ``bullets.parse_bullet``. HTML comments are removed line by line.
 
-Work is linear in the input: each line is visited once, lines longer than ``MAX_LINE`` are
-reported and not parsed, and the link scanner matches brackets with a stack.
+Work is linear in the input: markdown-it's block phase is linear, each line is visited
+once, lines longer than ``MAX_LINE`` are reported and not parsed, and the link scanner
+matches brackets with a stack.
 """
 
 from __future__ import annotations
