@@ -191,6 +191,16 @@ def table_heads(blocks: list[Block]) -> set[int]:
     return {b.start for b in blocks if b.kind == "table" and not b.quoted}
 
 
+def html_lines(lines: list[str], blocks: list[Block]) -> list[bool]:
+    """Per line: inside a raw HTML block (layout, badges, a table of contents)."""
+    out = [False] * len(lines)
+    for b in blocks:
+        if b.kind == "html_block":
+            for k in range(b.start, min(b.end, len(lines))):
+                out[k] = True
+    return out
+
+
 def quoted_lines(lines: list[str], blocks: list[Block]) -> list[bool]:
     """Per line: inside a blockquote (contribution templates, inclusion criteria, notes)."""
     out = [False] * len(lines)

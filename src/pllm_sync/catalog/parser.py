@@ -23,6 +23,7 @@ from ..model import CatalogWarning
 from .blocks import (
     code_lines,
     heading_lines,
+    html_lines,
     html_table_regions,
     quoted_lines,
     read_blocks,
@@ -93,6 +94,7 @@ def parse_document(text: str, source: str) -> ParsedDocument:
     heading_at = heading_lines(blocks)
     quoted = quoted_lines(lines, blocks)
     heads = table_heads(blocks)
+    in_html = html_lines(lines, blocks)
     table: Columns | None = None
     last_paper_cols: Columns | None = None
 
@@ -173,7 +175,7 @@ def parse_document(text: str, source: str) -> ParsedDocument:
         if quoted[i - 1]:
             table = None
             continue
-        if stripped.startswith("<"):
+        if in_html[i - 1]:
             table = None
             continue
         if stripped.startswith("|") or (table is not None and "|" in stripped):
