@@ -27,6 +27,9 @@ from markdown_it import MarkdownIt
 
 _TABLE_OPEN = re.compile(r"<table\b", re.IGNORECASE)
 _TABLE_CLOSE = re.compile(r"</table\s*>", re.IGNORECASE)
+MAX_LINE = 20_000
+"""Longer lines are not catalog entries (real rows are < 2,000 characters); skipping them
+keeps a hostile or corrupted file from costing more than a linear scan."""
 _MAX_GAP = 3
 """Blank lines that may separate two HTML blocks of one ``<table>``."""
 
@@ -58,15 +61,19 @@ def _separate_html(lines: list[str]) -> tuple[list[str], list[int]]:
     heading or the code. README authors mean markdown there, and the reader has always read
     it so (section paths are identities). Inside a ``<table>`` nothing is inserted: text
     lines of a cell spread over many lines belong to the table.
+
+    A line longer than ``MAX_LINE`` that is not HTML (a whole HTML table on one line is
+    normal) is fed as a blank line: the reader never reads it, and markdown-it would spend
+    tokens on every cell of a hostile 20,000-column table row.
     """
     fed: list[str] = []
     orig: list[int] = []
     in_table = False
     last = len(lines) - 1
     for k, line in enumerate(lines):
-        fed.append(line)
-        orig.append(k)
         s = line.lstrip()
+        fed.append("" if len(line) > MAX_LINE and not s.startswith("<") else line)
+        orig.append(k)
         if not s.startswith("<"):
             continue
         if _TABLE_OPEN.search(line):

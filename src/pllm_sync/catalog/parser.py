@@ -21,6 +21,7 @@ from dataclasses import replace
 
 from ..model import CatalogWarning
 from .blocks import (
+    MAX_LINE,
     code_lines,
     heading_lines,
     html_lines,
@@ -51,9 +52,6 @@ from .venues import date_tag_year, parse_venue
 
 log = logging.getLogger(__name__)
 
-MAX_LINE = 20_000
-"""Longer lines are not catalog entries (real rows are < 2,000 characters); skipping them
-keeps a hostile or corrupted file from costing more than a linear scan."""
 
 _BOLD_PARAGRAPH = re.compile(r"^(?:\*\*|__)(?=\S)[^*_]{8,}(?:\*\*|__)")
 """A paragraph that opens with a bold run (``**Title** <br />`` / ``**Title** \\``)."""
