@@ -36,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from ..sync.engine import RunOptions, SyncEngine
     from .hints import announce_new_vault, plural
     from .output import applied_summary
+    from .pull import mirror_only
 
     mode = None if args.zotero == "config" else args.zotero
     with open_runtime(args.config, zotero_mode=mode) as rt:
@@ -45,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
             engine = SyncEngine(
                 rt.config, rt.state, rt.vault, rt.zotero, library_ref=rt.library_ref
             )
+            read_only = mirror_only(rt)
             if not rt.vault.exists():
                 announce_new_vault(rt.vault.root, dry_run=False)
                 rt.vault.ensure(from_template=True)
@@ -52,7 +54,9 @@ def run(args: argparse.Namespace) -> int:
             observer = start_observer(str(rt.vault.root), sig)
 
             def one_pass(pull: bool, reason: str) -> None:
-                res = engine.run(RunOptions(pull_catalog=pull, show_progress=False))
+                res = engine.run(
+                    RunOptions(pull_catalog=pull, show_progress=False, zotero_read_only=read_only)
+                )
                 log.info("watch (%s): %s", reason, applied_summary(res.applied))
 
             loop = WatchLoop(rt.config.watch, sig, one_pass)
