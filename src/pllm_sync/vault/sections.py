@@ -163,7 +163,12 @@ def root_alias(title: str, source: str) -> str:
 
 
 def render_home_region(
-    lists: list[ListSummary], begin: str, end: str, *, whats_new: str | None = None
+    lists: list[ListSummary],
+    begin: str,
+    end: str,
+    *,
+    whats_new: str | None = None,
+    whats_new_exists: bool = True,
 ) -> str:
     """The managed region of ``Home.md``: one line per list into its section tree, then the
     reading queue, the digest of new papers and the table of every paper."""
@@ -176,6 +181,11 @@ def render_home_region(
         out.append("No list pulled yet: run `pllm-sync pull`.")
     out += ["", "## Read", "", "- [[Reading queue]]: what is left to read"]
     if whats_new:
-        out.append(f"- [[{whats_new}]]: papers the lists added, newest pull first")
+        what = (
+            "papers the lists added, newest pull first"
+            if whats_new_exists
+            else "appears after a pull that brings new papers"
+        )
+        out.append(f"- [[{whats_new}]]: {what}")
     out += ["- [[Papers.base|All papers]]: by section, status and year", end]
     return "\n".join(out) + "\n"

@@ -811,7 +811,7 @@ class VaultStore:
         for key, (name, path, children, parent) in nodes.items():
             papers = list(dict.fromkeys(members.get(tuple(path), [])))
             region = render_index_region(
-                name,
+                root_alias(name, roots[key]) if key in roots else name,
                 self.links.link_for(parent) if parent and parent in nodes else None,
                 [self.links.link_for(c) for c in children],
                 papers,
@@ -844,7 +844,13 @@ class VaultStore:
         if not parts.has_region or parts.broken:
             return False
         digest = WHATS_NEW if self.config.whats_new else None
-        region = render_home_region(lists, body_mod.BEGIN, body_mod.END, whats_new=digest)
+        region = render_home_region(
+            lists,
+            body_mod.BEGIN,
+            body_mod.END,
+            whats_new=digest,
+            whats_new_exists=(self.root / f"{WHATS_NEW}.md").exists(),
+        )
         new = body_mod.set_region(parts, region, "\r\n" if "\r\n" in text else "\n")
         if new is None or new.encode("utf-8") == data:
             return False
