@@ -30,21 +30,34 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..catalog import load_catalog
     from ..daemon.loop import WatchLoop
     from ..daemon.watcher import VaultSignal, start_observer
+    from ..model import Catalog
     from ..runtime import open_runtime
     from ..sync.engine import RunOptions, SyncEngine
     from .hints import announce_new_vault, plural
     from .output import applied_summary
-    from .pull import mirror_only
+    from .pull import mirror_only, record_whats_new
 
     mode = None if args.zotero == "config" else args.zotero
     with open_runtime(args.config, zotero_mode=mode) as rt:
         rt.state.acquire_lock("watch")
         rt.vault.clean_temp_files(time.time())
         try:
+            catalogs: list[Catalog] = []
+
+            def loader(*a: Any, **kw: Any) -> Catalog:
+                catalogs[:] = [load_catalog(*a, **kw)]  # the latest, for the digest
+                return catalogs[0]
+
             engine = SyncEngine(
-                rt.config, rt.state, rt.vault, rt.zotero, library_ref=rt.library_ref
+                rt.config,
+                rt.state,
+                rt.vault,
+                rt.zotero,
+                catalog_loader=loader,
+                library_ref=rt.library_ref,
             )
             read_only = mirror_only(rt)
             if not rt.vault.exists():
@@ -54,10 +67,15 @@ def run(args: argparse.Namespace) -> int:
             observer = start_observer(str(rt.vault.root), sig)
 
             def one_pass(pull: bool, reason: str) -> None:
+                had_papers = bool(rt.state.all_papers())
                 res = engine.run(
                     RunOptions(pull_catalog=pull, show_progress=False, zotero_read_only=read_only)
                 )
                 log.info("watch (%s): %s", reason, applied_summary(res.applied))
+                if pull and had_papers and catalogs:
+                    digest = record_whats_new(rt, catalogs[0], res.plan.actions)
+                    if digest is not None:
+                        log.info("what's new: %d new papers, listed in %s", *digest)
 
             loop = WatchLoop(rt.config.watch, sig, one_pass)
             loop.install_signal_handlers()
