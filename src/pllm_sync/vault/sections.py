@@ -163,12 +163,7 @@ def root_alias(title: str, source: str) -> str:
 
 
 def render_home_region(
-    lists: list[ListSummary],
-    begin: str,
-    end: str,
-    *,
-    whats_new: str | None = None,
-    whats_new_exists: bool = True,
+    lists: list[ListSummary], begin: str, end: str, *, whats_new: str | None = None
 ) -> str:
     """The managed region of ``Home.md``: one line per list into its section tree, then the
     reading queue, the digest of new papers and the table of every paper."""
@@ -181,11 +176,7 @@ def render_home_region(
         out.append("No list pulled yet: run `pllm-sync pull`.")
     out += ["", "## Read", "", "- [[Reading queue]]: what is left to read"]
     if whats_new:
-        what = (
-            "papers the lists added, newest pull first"
-            if whats_new_exists
-            else "appears after a pull that brings new papers"
-        )
-        out.append(f"- [[{whats_new}]]: {what}")
+        # the same text whether the note exists yet or not: a no-op run rewrites nothing
+        out.append(f"- [[{whats_new}]]: the papers each pull adds, newest first")
     out += ["- [[Papers.base|All papers]]: by section, status and year", end]
     return "\n".join(out) + "\n"

@@ -844,13 +844,7 @@ class VaultStore:
         if not parts.has_region or parts.broken:
             return False
         digest = WHATS_NEW if self.config.whats_new else None
-        region = render_home_region(
-            lists,
-            body_mod.BEGIN,
-            body_mod.END,
-            whats_new=digest,
-            whats_new_exists=(self.root / f"{WHATS_NEW}.md").exists(),
-        )
+        region = render_home_region(lists, body_mod.BEGIN, body_mod.END, whats_new=digest)
         new = body_mod.set_region(parts, region, "\r\n" if "\r\n" in text else "\n")
         if new is None or new.encode("utf-8") == data:
             return False
