@@ -30,7 +30,6 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..catalog import load_catalog
     from ..daemon.loop import WatchLoop
     from ..daemon.watcher import VaultSignal, start_observer
     from ..model import Catalog
@@ -38,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from ..sync.engine import RunOptions, SyncEngine
     from .hints import announce_new_vault, plural
     from .output import applied_summary
-    from .pull import mirror_only, record_whats_new
+    from .pull import catalog_loader, mirror_only, record_whats_new
 
     mode = None if args.zotero == "config" else args.zotero
     with open_runtime(args.config, zotero_mode=mode) as rt:
@@ -46,9 +45,10 @@ def run(args: argparse.Namespace) -> int:
         rt.vault.clean_temp_files(time.time())
         try:
             catalogs: list[Catalog] = []
+            load = catalog_loader(rt.config, show=False)
 
             def loader(*a: Any, **kw: Any) -> Catalog:
-                catalogs[:] = [load_catalog(*a, **kw)]  # the latest, for the digest
+                catalogs[:] = [load(*a, **kw)]  # the latest, for the digest
                 return catalogs[0]
 
             engine = SyncEngine(
