@@ -270,6 +270,16 @@ ROWS = [
         retire_vault=True,
     ),
     Row(
+        "an item keeps syncing while its note is retired (on_vault_delete: ignore)",
+        lambda: PaperView(
+            pid=PID,
+            state=state(vault_retired=True),
+            zrecord=dict(BASE),
+            catalog=edited(BASE, title="Renamed Upstream"),
+        ),
+        zotero="update",
+    ),
+    Row(
         "with Zotero off a stale Zotero record changes nothing",
         lambda: replace(synced(), zrecord=edited(BASE, status="read"), zitem=dict(ITEM)),
         cfg=DecideConfig(zotero=False),
@@ -412,3 +422,14 @@ def test_a_rich_note_keeps_other_fields_in_the_zotero_action() -> None:
 )
 def test_a_field_on_one_side_only_differs(a: Record, b: Record) -> None:
     assert differs(a, b)
+
+
+def test_a_rich_note_touches_only_its_own_papers_actions() -> None:
+    rich = replace(synced(), note=note(edited(BASE, notes="my first line\nmore")), z_note_rich=True)
+    other = replace(
+        synced(), pid="arxiv:2401.00002", note=note(edited(BASE, notes="my first line\nmore"))
+    )
+    decided = decide([other, rich], DecideConfig())
+    acts = [(a.pid, a.side, [c.field for c in a.changes]) for a in decided.plan.actions]
+    assert ("arxiv:2401.00002", "zotero", ["notes"]) in acts
+    assert not any(pid == PID and side == "zotero" for pid, side, _ in acts)
