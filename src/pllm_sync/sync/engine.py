@@ -294,6 +294,15 @@ class SyncEngine:
             if v.note is None:
                 v.note = note
                 v.user_added = v.user_added or "vault"
+            else:
+                log.warning(
+                    "%s: a hand-added note for %s, which already has the note %s; left "
+                    "alone -- copy what you need into %s and delete the other",
+                    note.path,
+                    new_pid,
+                    v.note.path,
+                    v.note.path,
+                )
         # Collections never follow links whose index notes vanished: a note's sections that
         # name no known section (a link to a deleted or renamed index note read as a path)
         # say nothing this run, so the merge keeps the agreed membership.
