@@ -181,6 +181,27 @@ ROWS = [
         retire_vault=True,
     ),
     Row(
+        "an item found only in Zotero's trash with no state stays there",
+        lambda: PaperView(pid=PID, catalog=dict(BASE), zitem=dict(ITEM), zotero_gone="trashed"),
+        retire_zotero=True,
+        retire_vault=True,
+        warns="left there",
+    ),
+    Row(
+        "restoring a trashed item merges what it holds (its Zotero-only tag survives)",
+        lambda: replace(
+            synced(),
+            zitem=dict(ITEM),
+            zotero_gone="trashed",
+            zrecord=None,
+            zrecord_trashed=edited(BASE, tags=frozenset({"alpha", "zotero-only"})),
+            note=note(edited(BASE, status="read")),
+        ),
+        zotero="restore",
+        vault="update",
+        warns="modify beats delete",
+    ),
+    Row(
         "a note that comes back restores the item trashed for it",
         lambda: PaperView(
             pid=PID, state=state(zotero_retired=True, vault_retired=True), note=note()
@@ -433,3 +454,18 @@ def test_a_rich_note_touches_only_its_own_papers_actions() -> None:
     acts = [(a.pid, a.side, [c.field for c in a.changes]) for a in decided.plan.actions]
     assert ("arxiv:2401.00002", "zotero", ["notes"]) in acts
     assert not any(pid == PID and side == "zotero" for pid, side, _ in acts)
+
+
+def test_a_restore_keeps_what_the_trashed_item_held() -> None:
+    view = replace(
+        synced(),
+        zitem=dict(ITEM),
+        zotero_gone="trashed",
+        zrecord=None,
+        zrecord_trashed=edited(BASE, tags=frozenset({"alpha", "zotero-only"})),
+        note=note(edited(BASE, status="read")),
+    )
+    (d,) = decide([view], DecideConfig()).decisions
+    assert d.zotero == "restore" and d.result is not None
+    assert d.result.merged["tags"] == frozenset({"alpha", "zotero-only"})
+    assert d.result.merged["status"] == "read"

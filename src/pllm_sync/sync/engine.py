@@ -238,6 +238,9 @@ class SyncEngine:
                 v.zchildren = children.get(key, [])
                 if data.get("deleted"):
                     v.zotero_gone = "trashed"
+                    # what the trashed item holds: a restore merges it, so nothing the user
+                    # wrote in Zotero before trashing is overwritten by the restore
+                    v.zrecord_trashed = zmap.item_to_record(data, v.zchildren, cpaths)
                 else:
                     note_key = v.state.zotero_note_key if v.state else None
                     v.zrecord = zmap.item_to_record(data, v.zchildren, cpaths, note_key=note_key)
