@@ -396,3 +396,19 @@ def test_one_database_shared_by_threads(db: StateDB) -> None:
     for th in threads:
         th.join()
     assert len(db.all_papers()) == 200
+
+
+def test_status_counts_come_from_count_queries(db: StateDB) -> None:
+    """``status`` counts without loading every paper; the counts match the rows."""
+    assert db.paper_counts() == {"total": 0, "in_zotero": 0, "in_vault": 0, "removed_upstream": 0}
+    with db.transaction():
+        db.put_paper(PaperState("a", zotero_key="K1", note_path="Papers/a.md"))
+        db.put_paper(PaperState("b", zotero_key="K2"))
+        db.put_paper(PaperState("c", note_path="Papers/c.md", tombstone=True))
+        db.put_paper(PaperState("d"))
+    assert db.paper_counts() == {"total": 4, "in_zotero": 2, "in_vault": 2, "removed_upstream": 1}
+    assert db.count_open_conflicts() == 0
+    first = db.add_conflict("a", "title", "x", "y", "z")
+    db.add_conflict("b", "year", 1, 2, 3)
+    db.resolve_conflict(first, "zotero")
+    assert db.count_open_conflicts() == len(db.list_conflicts(open_only=True)) == 1

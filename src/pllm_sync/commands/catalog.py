@@ -11,11 +11,10 @@ import argparse
 import json
 import shutil
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..catalog import load_catalog
-from ..config import load_config
-from ..model import Paper
+if TYPE_CHECKING:  # the parser and its HTTP stack load only when the command runs
+    from ..model import Paper
 
 
 def register(subparsers: Any) -> None:
@@ -62,6 +61,9 @@ def render_table(papers: list[Paper], width: int | None = None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..catalog import load_catalog
+    from ..config import load_config
+
     cfg = load_config(args.config)
     catalog = load_catalog(cfg.catalog, only=args.source)
     if not getattr(args, "quiet", False):

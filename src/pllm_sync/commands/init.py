@@ -14,12 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from ..config import find_config_path, parse_config
-from ..credentials import ENV_VAR, store_api_key
+from ..credentials import ENV_VAR
 from ..errors import ConfigError
-from ..paths import app_dirs
 
 
 def register(sub: Any) -> None:
@@ -63,6 +59,7 @@ def _ask(prompt: str, default: str | None = None) -> str:
 def _check_access(data: dict[str, Any], key: str) -> None:
     """One request to Zotero: the key is valid, belongs to the library and may write.
     Raises ZoteroError (exit 4) before anything is written."""
+    from ..config import parse_config
     from ..zotero.store import ZoteroStore
 
     cfg = parse_config(data, "init").zotero
@@ -71,6 +68,13 @@ def _check_access(data: dict[str, Any], key: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here so that `--help` does not pay for YAML and the config machinery.
+    import yaml
+
+    from ..config import find_config_path, parse_config
+    from ..credentials import store_api_key
+    from ..paths import app_dirs
+
     target = Path(args.config) if args.config else app_dirs().config / "config.yaml"
     existing = (
         find_config_path(args.config)
