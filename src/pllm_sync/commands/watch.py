@@ -15,7 +15,12 @@ def register(sub: Any) -> None:
         help="run as a daemon: sync vault edits, Zotero changes and new "
         "catalog papers as they happen",
     )
-    p.add_argument("--zotero", choices=("config", "sandbox", "off"), default="config")
+    p.add_argument(
+        "--zotero",
+        choices=("config", "sandbox", "off"),
+        default="config",
+        help="which Zotero library to keep in step (as for `pllm-sync sync`)",
+    )
     p.add_argument("--max-seconds", type=float, help="stop after this long (for scripts/tests)")
     p.add_argument("--max-passes", type=int, help="stop after this many sync passes")
     p.set_defaults(func=run)
@@ -26,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from ..daemon.watcher import VaultSignal, start_observer
     from ..runtime import open_runtime
     from ..sync.engine import RunOptions, SyncEngine
+    from .hints import announce_new_vault
 
     mode = None if args.zotero == "config" else args.zotero
     with open_runtime(args.config, zotero_mode=mode) as rt:
@@ -35,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
                 rt.config, rt.state, rt.vault, rt.zotero, library_ref=rt.library_ref
             )
             if not rt.vault.exists():
+                announce_new_vault(rt.vault.root, dry_run=False)
                 rt.vault.ensure(from_template=True)
             sig = VaultSignal(str(rt.vault.root))
             observer = start_observer(str(rt.vault.root), sig)

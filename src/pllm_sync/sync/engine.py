@@ -200,6 +200,8 @@ class SyncEngine:
             )
 
     def _scan_vault(self, show: bool | None) -> VaultScan:
+        if not self.vault.exists():  # a dry run before the vault was made: nothing there yet
+            return VaultScan()
         previous: dict[str, NoteStat] = {}
         for e in self.state.get_scan_cache().values():
             if e.record is not None:
