@@ -20,6 +20,7 @@ import hashlib
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -350,11 +351,13 @@ class VaultStore:
             return replace(base, kind="candidate", record=rec)
         return base
 
-    def _info(self, rel: str, s: NoteStat) -> NoteInfo:
+    def _info(
+        self, rel: str, s: NoteStat, key_for: Callable[[str], str | None] | None = None
+    ) -> NoteInfo:
         return NoteInfo(
             path=rel,
             pllm_id=s.pllm_id,
-            record=note_mod.resolve_sections(s.record or {}, self.links.key_for),
+            record=note_mod.resolve_sections(s.record or {}, key_for or self.links.key_for),
             zotero_key=s.zotero_key,
             size=s.size,
             mtime_ns=s.mtime_ns,
@@ -366,6 +369,14 @@ class VaultStore:
         for rel, s in result.stats.items():
             if s.kind == "index" and s.section_key:
                 self.links.register(s.section_key, rel[: -len(".md")])
+        # Thousands of notes name the same few sections: resolve each entry once per scan.
+        memo: dict[str, str | None] = {}
+
+        def key_for(entry: str) -> str | None:
+            if entry not in memo:
+                memo[entry] = self.links.key_for(entry)
+            return memo[entry]
+
         for rel in sorted(result.stats):
             s = result.stats[rel]
             if s.kind == "paper" and s.pllm_id:
@@ -374,9 +385,9 @@ class VaultStore:
                         rel
                     )
                     continue
-                result.notes[s.pllm_id] = self._info(rel, s)
+                result.notes[s.pllm_id] = self._info(rel, s, key_for)
             elif s.kind == "candidate":
-                result.new_notes.append(self._info(rel, s))
+                result.new_notes.append(self._info(rel, s, key_for))
             elif s.kind == "problem":
                 result.problems.append(VaultProblem(rel, s.line, s.problem or "unreadable"))
         for pid, paths in result.duplicates.items():
