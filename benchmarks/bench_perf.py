@@ -429,11 +429,11 @@ def part_sync(n: int, idle: float) -> None:
         r = cli(env, *base, "sync", "--no-progress")
         after = {str(p): p.stat().st_mtime_ns for p in vault.rglob("*.md")}
         changed = sum(1 for k in after if before.get(k) != after[k])
-        requests = [q.method + " " + q.path.split("?")[0] for q in emu.request_log]
+        requests = [f"{q.method} {q.path} {q.status}" for q in emu.request_log]
         version = "0"
         for q in emu.request_log:
-            if "since=" in q.path:
-                version = q.path.split("since=")[1].split("&")[0]
+            if q.query.get("since"):
+                version = q.query["since"][0]
         host, port = emu.host, str(emu.port)
         f = best(
             lambda: timed(

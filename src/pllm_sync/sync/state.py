@@ -353,6 +353,13 @@ _PAPER_COLS = (
     "vault_retired",
 )
 
+_UPDATED_AT = _PAPER_COLS.index("updated_at")
+
+
+def _unstamped(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A paper row without its ``updated_at`` stamp, to tell whether a put changes it."""
+    return row[:_UPDATED_AT] + row[_UPDATED_AT + 1 :]
+
 
 @dataclass
 class _Result:
@@ -404,6 +411,9 @@ class StateDB:
         self._lock = threading.RLock()
         self._depth = 0
         self._holds_lock = False
+        # Paper rows as last read from the database (without ``updated_at``): a put of the
+        # same values is skipped, so a run that changes nothing writes nothing.
+        self._stored: dict[str, tuple[Any, ...]] = {}
 
     # -- opening -------------------------------------------------------------------------
 
@@ -487,6 +497,7 @@ class StateDB:
                 yield self
             except BaseException:
                 self._depth -= 1
+                self._stored.clear()  # what was read inside may have been rolled back
                 if depth == 0:
                     self._conn.execute("ROLLBACK")
                 else:
@@ -507,8 +518,8 @@ class StateDB:
 
     # -- papers --------------------------------------------------------------------------
 
-    @staticmethod
-    def _paper(row: tuple[Any, ...]) -> PaperState:
+    def _paper(self, row: tuple[Any, ...]) -> PaperState:
+        self._stored[row[0]] = _unstamped(row)
         d = dict(zip(_PAPER_COLS, row, strict=True))
         d["base"] = _dec_opt(d["base"])
         d["catalog_base"] = _dec_opt(d["catalog_base"])
@@ -544,8 +555,9 @@ class StateDB:
         }
 
     def put_paper(self, paper: PaperState) -> None:
-        """Insert or replace the paper's row (``updated_at`` is set to now)."""
-        paper.updated_at = time.time()
+        """Insert or replace the paper's row (``updated_at`` is set to now); a row that
+        would not change is not written."""
+        now = time.time()
         values = (
             paper.pllm_id,
             _enc_opt(paper.base),
@@ -559,11 +571,15 @@ class StateDB:
             paper.note_mtime_ns,
             paper.note_sha256,
             int(paper.tombstone),
-            paper.updated_at,
+            now,
             _enc_opt(paper.zotero_record),
             int(paper.zotero_retired),
             int(paper.vault_retired),
         )
+        if self._stored.get(paper.pllm_id) == _unstamped(values):
+            return
+        self._stored.pop(paper.pllm_id, None)
+        paper.updated_at = now
         self._x(
             f"INSERT OR REPLACE INTO papers ({', '.join(_PAPER_COLS)}) "
             f"VALUES ({', '.join('?' * len(_PAPER_COLS))})",
@@ -571,6 +587,7 @@ class StateDB:
         )
 
     def delete_paper(self, pllm_id: str) -> None:
+        self._stored.pop(pllm_id, None)
         self._x("DELETE FROM papers WHERE pllm_id = ?", (pllm_id,))
 
     # -- libraries and collections -------------------------------------------------------
@@ -583,7 +600,8 @@ class StateDB:
     def set_library_version(self, lib: LibraryRef, version: int | None) -> None:
         self._x(
             "INSERT INTO libraries (library, since) VALUES (?, ?) "
-            "ON CONFLICT (library) DO UPDATE SET since = excluded.since",
+            "ON CONFLICT (library) DO UPDATE SET since = excluded.since "
+            "WHERE libraries.since IS NOT excluded.since",
             (_lib_key(lib), version),
         )
 
@@ -754,13 +772,14 @@ class StateDB:
         """Resolve the paper's open conflicts on fields no longer in conflict (the user made
         the sides agree); returns how many were closed."""
         keep = set(still_open)
-        n = 0
-        with self.transaction():
-            for c in self.list_conflicts(open_only=True, pllm_id=pllm_id):
-                if c.field not in keep:
+        stale = [
+            c for c in self.list_conflicts(open_only=True, pllm_id=pllm_id) if c.field not in keep
+        ]
+        if stale:  # no savepoint for the (usual) paper without open conflicts
+            with self.transaction():
+                for c in stale:
                     self.resolve_conflict(c.id, resolution)
-                    n += 1
-        return n
+        return len(stale)
 
     # -- run journal ---------------------------------------------------------------------
 
