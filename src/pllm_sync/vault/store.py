@@ -191,6 +191,9 @@ class VaultStore:
         self._trash_rel = PurePosixPath(config.trash_folder).as_posix().strip("/")
         self.links = SectionLinks(config.index_folder)
         self._taken: set[str] | None = None
+        # The last scan's result: notes written afterwards are entered into its ``stats`` as
+        # they are written, so the scan cache saved after the run already knows them.
+        self._scan: VaultScan | None = None
 
     # --- vault ----------------------------------------------------------------------------
 
@@ -279,20 +282,44 @@ class VaultStore:
         now = time.time_ns()
         for rel, path in progress_bar(files, "scanning vault", len(files), enabled=progress):
             prev = previous.get(rel)
-            if prev is not None and prev.trusted:
+            if prev is not None:
                 try:
                     st = os.stat(path)
                 except FileNotFoundError:
                     continue
                 if st.st_size == prev.size and st.st_mtime_ns == prev.mtime_ns:
-                    result.stats[rel] = prev
-                    continue
+                    if prev.trusted:
+                        result.stats[rel] = prev
+                        continue
+                    # Written too recently to trust its timestamp (e.g. by the last run):
+                    # the same bytes are the same note, so a hash check replaces a re-parse.
+                    same = self._verify(path, prev, now)
+                    if same is not None:
+                        result.stats[rel] = same
+                        continue
             stat = self._read_stat(rel, path, now)
             if stat is not None:
                 result.stats[rel] = stat
                 result.reread += 1
         self._collect(result)
+        self._scan = result
         return result
+
+    def _verify(self, path: str, prev: NoteStat, now: int) -> NoteStat | None:
+        """``prev`` (marked trusted once old enough) when the file still holds the bytes it
+        was read from; None when it changed or cannot be read (then it is read in full)."""
+        try:
+            with open(path, "rb") as fh:
+                st = os.fstat(fh.fileno())
+                data = fh.read()
+        except OSError:
+            return None
+        if (st.st_size, st.st_mtime_ns) != (prev.size, prev.mtime_ns):
+            return None
+        if _sha256(data) != prev.sha256:
+            return None
+        trusted = now - st.st_mtime_ns > RACY_NS
+        return replace(prev, trusted=True) if trusted else prev
 
     def _read_stat(self, rel: str, path: str, now: int) -> NoteStat | None:
         try:
@@ -333,6 +360,12 @@ class VaultStore:
             if not relevant:
                 return base
             return replace(base, kind="problem", line=p.line, problem=p.message)
+        return self._stat_of(rel, parsed, base, in_papers)
+
+    def _stat_of(
+        self, rel: str, parsed: note_mod.ParsedNote, base: NoteStat, in_papers: bool
+    ) -> NoteStat:
+        """The scan's reading of a parsed note (``base`` holds its size, time and hash)."""
         if parsed.pllm_id:
             return replace(
                 base,
@@ -429,11 +462,22 @@ class VaultStore:
                 hint="fix the properties at that line in Obsidian",
             ) from p
 
-    def _info_from_bytes(self, rel: str, data: bytes, st: os.stat_result) -> NoteInfo:
+    def _info_from_bytes(
+        self, rel: str, data: bytes, st: os.stat_result, *, written: bool = False
+    ) -> NoteInfo:
+        """The note as the engine sees it. ``written``: pllm-sync just wrote these bytes, so
+        they also go into the last scan's readings (saved as the scan cache) from this one
+        parse; the next scan then only checks their hash instead of parsing them again."""
         parsed = self._parse(rel, data)
         raw = parsed.raw
         if parsed.pllm_id is None and not raw.get("title"):
             raw = {**raw, "title": normalize_whitespace(PurePosixPath(rel).stem)}
+        sha = _sha256(data)
+        if written and self._scan is not None:
+            base = NoteStat(st.st_size, st.st_mtime_ns, sha, "other", trusted=False)
+            self._scan.stats[rel] = self._stat_of(
+                rel, parsed, base, self._under(rel, self._papers_rel)
+            )
         return NoteInfo(
             path=rel,
             pllm_id=parsed.pllm_id,
@@ -441,7 +485,7 @@ class VaultStore:
             zotero_key=parsed.zotero_key,
             size=st.st_size,
             mtime_ns=st.st_mtime_ns,
-            sha256=_sha256(data),
+            sha256=sha,
             conflict_flag=parsed.conflict_flag,
         )
 
@@ -519,7 +563,7 @@ class VaultStore:
                 taken.add(fname.casefold())
                 continue
             taken.add(fname.casefold())
-            return self._info_from_bytes(self._rel(path), data, path.stat())
+            return self._info_from_bytes(self._rel(path), data, path.stat(), written=True)
         raise VaultError(
             f"no free file name for {paper.id} ({stem!r}) in {self.papers_dir}",
             hint="rename or remove the notes with that name, then run again",
@@ -572,7 +616,7 @@ class VaultStore:
                 hint="run the sync again; it will pick up the edit first",
             )
         atomic_write(path, new_data)
-        return self._info_from_bytes(rel, new_data, path.stat())
+        return self._info_from_bytes(rel, new_data, path.stat(), written=True)
 
     def _apply(
         self,
@@ -676,6 +720,8 @@ class VaultStore:
             ) from exc
         if self._taken is not None and src.parent == self.papers_dir:
             self._taken.discard(src.name.casefold())
+        if self._scan is not None:
+            self._scan.stats.pop(note.path, None)
         return self._rel(dest)
 
     # --- index notes ----------------------------------------------------------------------
