@@ -207,3 +207,21 @@ def test_cached_stats_with_plain_lists_still_give_canonical_records(store: Vault
     plain = {k: NoteStat(**json.loads(json.dumps(v.to_json()))) for k, v in first.stats.items()}
     second = store.scan(plain)
     assert second.reread == 0 and second.notes[pid] == first.notes[pid]
+
+
+def test_a_scan_that_found_nothing_new_has_no_cache_changes(store: VaultStore, age) -> None:
+    pid, path = _note(store, age)
+    other_id, other = _note(store, age, title="Other")
+    first = store.scan()
+    assert set(first.cache_changes()[0]) == {store._rel(path), store._rel(other)}
+    second = store.scan(first.stats)
+    assert second.cache_changes() == ({}, [])
+    # Only what changed is to be saved: an edited note, a deleted one, a written one.
+    path.write_bytes(path.read_bytes().replace(b"status:\n", b"status: read\n"))
+    other.unlink()
+    third = store.scan(second.stats)
+    written = store.create_note(make_paper("New", ids=PaperIds(doi="10.9/new")), {})
+    upserts, gone = third.cache_changes(cached=["Papers/stale row.md"])
+    assert set(upserts) == {store._rel(path), written.path}
+    assert gone == sorted([store._rel(other), "Papers/stale row.md"])
+    assert other_id not in third.notes and pid in third.notes

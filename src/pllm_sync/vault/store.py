@@ -20,7 +20,7 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -154,6 +154,16 @@ class VaultScan:
     problems: list[VaultProblem] = field(default_factory=list)
     duplicates: dict[str, list[str]] = field(default_factory=dict)
     reread: int = 0  # files opened and parsed in this scan (the rest came from the cache)
+    previous: dict[str, NoteStat] = field(default_factory=dict)  # the readings it was given
+
+    def cache_changes(self, cached: Iterable[str] = ()) -> tuple[dict[str, NoteStat], list[str]]:
+        """What the scan cache must change to hold ``stats``: the readings that are not the
+        very ones it was given (new, changed, re-read or written since), and the paths that
+        are gone (from ``previous`` and ``cached``, the paths the cache holds). A scan that
+        found nothing new returns nothing, so saving it writes nothing."""
+        upserts = {rel: s for rel, s in self.stats.items() if self.previous.get(rel) is not s}
+        gone = (set(self.previous) | set(cached)) - set(self.stats)
+        return upserts, sorted(gone)
 
 
 def _head(text: str, doc: fb.Document) -> str:
@@ -277,7 +287,7 @@ class VaultStore:
                 hint="run `pllm-sync vault init` or fix vault.path in the config",
             )
         previous = previous or {}
-        result = VaultScan()
+        result = VaultScan(previous=previous)
         files = self._walk()
         now = time.time_ns()
         for rel, path in progress_bar(files, "scanning vault", len(files), enabled=progress):
