@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ..atomic import atomic_write
+from ..atomic import WriteBatch, atomic_write
 from ..config import VaultConfig
 from ..errors import VaultError
 from ..model import Paper, Section, SectionPath, normalize_whitespace
@@ -204,6 +204,9 @@ class VaultStore:
         # The last scan's result: notes written afterwards are entered into its ``stats`` as
         # they are written, so the scan cache saved after the run already knows them.
         self._scan: VaultScan | None = None
+        # Between begin_batch() and commit_batch(): new notes staged for one durable commit.
+        self._batch: WriteBatch | None = None
+        self._staged: dict[Path, bytes] = {}
 
     # --- vault ----------------------------------------------------------------------------
 
@@ -567,6 +570,14 @@ class VaultStore:
             path = self.papers_dir / fname
             if path.resolve().parent != papers_real:  # defence in depth; names are sanitised
                 raise VaultError(f"refusing note name {fname!r}: it leaves the papers folder")
+            if self._batch is not None:
+                if os.path.lexists(path):
+                    taken.add(fname.casefold())
+                    continue
+                st = self._batch.add(path, data)
+                self._staged[path] = data
+                taken.add(fname.casefold())
+                return self._info_from_bytes(self._rel(path), data, st, written=True)
             try:
                 atomic_write(path, data, exclusive=True)
             except FileExistsError:
@@ -578,6 +589,52 @@ class VaultStore:
             f"no free file name for {paper.id} ({stem!r}) in {self.papers_dir}",
             hint="rename or remove the notes with that name, then run again",
         )
+
+    def begin_batch(self) -> None:
+        """From now on, new notes are staged and made durable together by
+        :meth:`commit_batch` (write, fsync in parallel, link, one folder fsync), which the
+        caller runs before it commits its own state. Updates are still written at once,
+        because they must not land after a check against the user's copy has gone stale."""
+        self.discard_batch()
+        self._batch = WriteBatch()
+
+    def commit_batch(self) -> int:
+        """Make the staged notes durable and visible; returns how many were written. A name
+        that a user took meanwhile keeps the user's file; that note goes under a free name
+        (the next scan finds it by its id)."""
+        batch, staged = self._batch, self._staged
+        self._batch, self._staged = None, {}
+        if batch is None:
+            return 0
+        taken = batch.commit()
+        for path in taken:
+            self._place_elsewhere(path, staged[path])
+        return len(staged)
+
+    def discard_batch(self) -> None:
+        """Drop staged notes that were never committed (a run that stopped midway)."""
+        if self._batch is not None:
+            self._batch.discard()
+        self._batch, self._staged = None, {}
+
+    def _place_elsewhere(self, path: Path, data: bytes) -> None:
+        old = self._rel(path)
+        for n in range(2, 1000):
+            alt = path.with_name(f"{path.stem} ({n}).md")
+            try:
+                atomic_write(alt, data, exclusive=True)
+            except FileExistsError:
+                continue
+            log.warning("%s appeared while being written; the new note is %s", old, alt.name)
+            if self._scan is not None:
+                stat = self._scan.stats.pop(old, None)
+                if stat is not None:
+                    new_st = alt.stat()
+                    self._scan.stats[self._rel(alt)] = replace(
+                        stat, size=new_st.st_size, mtime_ns=new_st.st_mtime_ns
+                    )
+            return
+        raise VaultError(f"no free file name for {old}", hint="tidy the papers folder")
 
     # --- updating -------------------------------------------------------------------------
 
