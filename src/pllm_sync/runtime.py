@@ -100,7 +100,9 @@ def open_runtime(
             with sandbox_zotero(cfg) as (zcfg, key):
                 cfg = replace(cfg, zotero=zcfg)
                 vault = VaultStore(cfg.vault, zcfg.library_type, zcfg.library_id)
-                yield Runtime(cfg, state, vault, _zotero_store(zcfg, key), zcfg.endpoint)
+                yield Runtime(
+                    cfg, state, vault, _zotero_store(zcfg, key, local=True), zcfg.endpoint
+                )
             return
         zotero = None
         if cfg.zotero.configured and not vault_only and zotero_mode != "off":
@@ -109,5 +111,12 @@ def open_runtime(
         yield Runtime(cfg, state, vault, zotero)
 
 
-def _zotero_store(zcfg: ZoteroConfig, key: str) -> ZoteroStore:
-    return ZoteroStore(zcfg, key)
+def _zotero_store(zcfg: ZoteroConfig, key: str, *, local: bool = False) -> ZoteroStore:
+    """``local``: the sandbox on 127.0.0.1, reached directly even when a proxy is set."""
+    if not local:
+        return ZoteroStore(zcfg, key)
+    import httpx2
+
+    return ZoteroStore(
+        zcfg, key, client=httpx2.Client(follow_redirects=True, timeout=30, trust_env=False)
+    )

@@ -13,6 +13,8 @@ import shutil
 import sys
 from typing import TYPE_CHECKING, Any
 
+from .hints import plural
+
 if TYPE_CHECKING:  # the parser and its HTTP stack load only when the command runs
     from ..model import Paper
 
@@ -63,6 +65,7 @@ def render_table(papers: list[Paper], width: int | None = None) -> str:
 def run(args: argparse.Namespace) -> int:
     from ..catalog import load_catalog
     from ..config import load_config
+    from .output import catalog_summary
 
     cfg = load_config(args.config)
     catalog = load_catalog(cfg.catalog, only=args.source)
@@ -76,8 +79,10 @@ def run(args: argparse.Namespace) -> int:
         print(render_table(catalog.papers))
     if not getattr(args, "quiet", False):
         sources = ", ".join(f"{f.name} ({f.origin})" for f in catalog.fetches)
+        summary = catalog_summary(catalog.warnings)
         print(
-            f"{len(catalog.papers)} papers from {sources}; {len(catalog.warnings)} warnings",
+            f"{plural(len(catalog.papers), 'paper')} from {sources}"
+            + (f"; {summary}" if summary else ""),
             file=sys.stderr,
         )
     return 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
+import threading
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -31,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
     from ..daemon.watcher import VaultSignal, start_observer
     from ..runtime import open_runtime
     from ..sync.engine import RunOptions, SyncEngine
-    from .hints import announce_new_vault
+    from .hints import announce_new_vault, plural
+    from .output import applied_summary
 
     mode = None if args.zotero == "config" else args.zotero
     with open_runtime(args.config, zotero_mode=mode) as rt:
@@ -48,21 +51,26 @@ def run(args: argparse.Namespace) -> int:
 
             def one_pass(pull: bool, reason: str) -> None:
                 res = engine.run(RunOptions(pull_catalog=pull, show_progress=False))
-                changed = {k: v for k, v in res.applied.items() if v}
-                if changed:
-                    log.warning("watch (%s): %s", reason, changed)
-                else:
-                    log.info("watch (%s): nothing to do", reason)
+                log.info("watch (%s): %s", reason, applied_summary(res.applied))
 
             loop = WatchLoop(rt.config.watch, sig, one_pass)
             loop.install_signal_handlers()
+            interrupted = threading.Event()
+
+            def on_ctrl_c(signum: int, frame: object) -> None:
+                interrupted.set()  # finish the pass in progress, then exit 130
+                loop.stop_event.set()
+
+            signal.signal(signal.SIGINT, on_ctrl_c)
             print(f"watching {rt.vault.root} (Ctrl-C to stop)", flush=True)
             try:
                 stats = loop.run(max_seconds=args.max_seconds, max_passes=args.max_passes)
             finally:
                 observer.stop()
                 observer.join(timeout=5)
-            print(f"stopped after {stats.passes} passes ({stats.failures} failed)")
+            print(
+                f"stopped after {plural(stats.passes, 'pass', 'passes')} ({stats.failures} failed)"
+            )
         finally:
             rt.state.release_lock()
-    return 0
+    return 130 if interrupted.is_set() else 0
