@@ -106,6 +106,7 @@ class SyncEngine:
         self.catalog_loader = catalog_loader
         self.lib = library_ref or (LibraryRef.from_config(config.zotero) if zotero else None)
         self._previous_scan: dict[str, NoteStat] = {}
+        self._cached_paths: set[str] = set()
         self._unfound: set[str] = set()  # ids whose item could not be read by key this run
 
     # ------------------------------------------------------------------ reading
@@ -150,7 +151,9 @@ class SyncEngine:
         if not self.vault.exists():  # a dry run before the vault was made: nothing there yet
             return VaultScan()
         previous: dict[str, NoteStat] = {}
-        for e in self.state.get_scan_cache().values():
+        cache = self.state.get_scan_cache()
+        self._cached_paths = set(cache)
+        for e in cache.values():
             if e.record is not None:
                 try:
                     previous[e.relpath] = NoteStat(**e.record)
@@ -508,6 +511,7 @@ class SyncEngine:
         try:
             self._apply(decided, catalog, snap, section_map, scan, result, opts)
         except BaseException as exc:  # an interrupt is recorded too, then re-raised
+            self.vault.discard_batch()  # notes never made durable: the next run writes them
             status = "failed" if isinstance(exc, Exception) else "aborted"
             self.state.finish_run(run_id, status, {**result.applied, "error": repr(exc)})
             raise
@@ -619,8 +623,10 @@ class SyncEngine:
 
         # 2. Vault, note by note (atomic writes). A paper whose Zotero write failed gets no
         # note update this run: its base did not move, so writing one side only would make
-        # the next run see a user edit that never happened.
+        # the next run see a user edit that never happened. New notes are staged and made
+        # durable together (parallel fsyncs, one per folder) before the state commit below.
         vfailed: set[str] = set()
+        self.vault.begin_batch()
         for d in progress(decisions, "vault", enabled=opts.show_progress):
             v, res = d.view, d.result
             st = states[v.pid]
@@ -642,6 +648,7 @@ class SyncEngine:
                 vfailed.add(v.pid)
                 result.errors.append(f"vault {v.note.path if v.note else v.pid}: {exc}")
                 log.error("vault: %s: %s", v.pid, exc)
+        self.vault.commit_batch()
 
         # 3. Commit: what each side now holds always; the base only where every write landed.
         with self.state.transaction():
@@ -751,6 +758,8 @@ class SyncEngine:
         return max(hits, key=lambda p: p.stat().st_mtime_ns) if hits else None
 
     def _save_scan(self, scan: VaultScan) -> None:
+        """Save only the scan-cache rows that changed (a no-op run writes none)."""
+        upserts, gone = scan.cache_changes(self._cached_paths)
         entries = [
             ScanEntry(
                 relpath=rel,
@@ -760,11 +769,13 @@ class SyncEngine:
                 pllm_id=stat.pllm_id,
                 record=dict(stat.__dict__),
             )
-            for rel, stat in scan.stats.items()
+            for rel, stat in upserts.items()
         ]
-        self.state.clear_scan_cache()
+        if gone:
+            self.state.delete_scan_cache(*gone)
         if entries:
             self.state.put_scan_cache(*entries)
+        self._cached_paths = set(scan.stats)
 
     def _write_note(self, d: Decision, st: PaperState) -> NoteInfo | None:
         v, res = d.view, d.result
