@@ -456,7 +456,12 @@ class SyncEngine:
         section_map: dict[str, str] = {}
         plan = Plan()
         if self.zotero is not None and self.lib is not None:
-            self.zotero.check_access(write=not opts.dry_run)
+            since = self.state.get_library_version(self.lib)
+            if since is None or not papers:
+                # First contact: check the key before anything else. Once a run has read
+                # this library, Zotero's own 403 on the read (or write) says the same, so a
+                # no-op costs one conditional request and a one-note edit three.
+                self.zotero.check_access(write=not opts.dry_run)
             known = self.state.get_collection_keys(self.lib)
             section_map = self._section_map_load()
             if catalog is not None:
@@ -477,7 +482,6 @@ class SyncEngine:
                         self._section_map_save(section_map)
             else:
                 mapping = known
-            since = self.state.get_library_version(self.lib)
             snap = self.zotero.read(since if papers else None)
             gone = snap.deleted_collections | {
                 k for k, c in snap.collections.items() if c.get("deleted")
@@ -506,16 +510,25 @@ class SyncEngine:
         self._guard_writable(plan)
         planned = plan.to_json()
         planned["actions"] = planned["actions"][:JOURNAL_ACTIONS]  # the journal stays small
-        run_id = self.state.start_run("pull" if opts.pull_catalog else "sync", planned)
+        command = "pull" if opts.pull_catalog else "sync"
+        # A sync with nothing to do is not journalled: the daemon runs one every poll, and a
+        # no-op must write nothing (the journal keeps the runs that did or planned something).
+        quiet = catalog is None and plan.empty and not plan.warnings
+        run_id = None if quiet else self.state.start_run(command, planned)
         result.run_id = run_id
         try:
             self._apply(decided, catalog, snap, section_map, scan, result, opts)
         except BaseException as exc:  # an interrupt is recorded too, then re-raised
             self.vault.discard_batch()  # notes never made durable: the next run writes them
             status = "failed" if isinstance(exc, Exception) else "aborted"
+            if run_id is None:
+                run_id = result.run_id = self.state.start_run(command, planned)
             self.state.finish_run(run_id, status, {**result.applied, "error": repr(exc)})
             raise
-        self.state.finish_run(run_id, "ok" if not result.errors else "failed", result.applied)
+        if run_id is None and (result.errors or any(result.applied.values())):
+            run_id = result.run_id = self.state.start_run(command, planned)
+        if run_id is not None:
+            self.state.finish_run(run_id, "ok" if not result.errors else "failed", result.applied)
         if self.zotero is not None:
             result.requests = self.zotero.request_count
         return result

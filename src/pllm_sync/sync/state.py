@@ -622,8 +622,13 @@ class StateDB:
         keys: Mapping[str, str],
         versions: Mapping[str, int | None] | None = None,
     ) -> None:
-        """Replace the library's whole path -> collection key map."""
+        """Replace the library's whole path -> collection key map (not written when it is
+        already that map)."""
         lk = _lib_key(lib)
+        current = self.get_collections(lib)
+        wanted = {p: CollectionState(k, (versions or {}).get(p)) for p, k in keys.items()}
+        if current == wanted:
+            return
         with self.transaction():
             self._x("DELETE FROM collections WHERE library = ?", (lk,))
             for path, key in keys.items():
