@@ -380,6 +380,15 @@ def _idle_watch(env: dict[str, str], cfg: Path, emu: Any, seconds: float, poll: 
             proc.wait()
 
 
+def _set_status(notes: list[Path], status: str) -> None:
+    """Edit notes as a user would: one frontmatter line changed."""
+    for p in notes:
+        text = p.read_text(encoding="utf-8")
+        head, sep, rest = text.partition("\nstatus:")
+        _line, nl, tail = rest.partition("\n")
+        p.write_text(f"{head}{sep} {status}{nl}{tail}", encoding="utf-8")
+
+
 def part_sync(n: int, idle: float) -> None:
     from pllm_sync.testing.zotero_server import ZoteroEmulator
 
@@ -469,6 +478,23 @@ def part_sync(n: int, idle: float) -> None:
         )
         if idle > 0:
             _idle_watch(env, cfg, emu, idle, poll)
+
+        notes = sorted((vault / "Papers").glob("*.md"))
+        _set_status(notes[len(notes) // 2 : len(notes) // 2 + 1], "reading")
+        emu.clear_log()
+        r = cli(env, *base, "sync", "--no-progress")
+        w = sum(1 for q in emu.request_log if q.method in WRITES)
+        show("one edited note", f"{r['wall']:.2f} s, {len(emu.request_log)} requests, {w} writes")
+
+        _set_status(notes, "read")
+        emu.clear_log()
+        r = cli(env, *base, "sync", "--no-progress")
+        w = sum(1 for q in emu.request_log if q.method in WRITES)
+        show(
+            f"mass edit of {len(notes)} notes",
+            f"{r['wall']:.1f} s, {len(emu.request_log)} requests, {w} writes",
+            f"{-(-len(notes) // 50)} writes of 50",
+        )
         shutil.rmtree(root / "home", ignore_errors=True)
 
 
