@@ -77,7 +77,7 @@ def _run(args: argparse.Namespace, *, pull_catalog: bool) -> int:
         announce_new_vault(rt.vault.root, dry_run=args.dry_run, quiet=args.json)
         state_lock = f"{'pull' if pull_catalog else 'sync'}"
         rt.state.acquire_lock(state_lock)
-        had_papers = bool(rt.state.all_papers())
+        had_papers = rt.state.paper_counts()["total"] > 0
         try:
             from ..catalog import load_catalog
 

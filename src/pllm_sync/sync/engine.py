@@ -664,6 +664,7 @@ class SyncEngine:
         self.vault.commit_batch()
 
         # 3. Commit: what each side now holds always; the base only where every write landed.
+        open_pids = {c.pllm_id for c in self._open_conflicts}
         with self.state.transaction():
             for d in decisions:
                 v, res = d.view, d.result
@@ -695,7 +696,8 @@ class SyncEngine:
                         self.state.add_conflict(v.pid, c.field, c.base, c.zotero, c.vault)
                         if not known:
                             applied["conflicts.new"] = applied.get("conflicts.new", 0) + 1
-                    self.state.resolve_stale_conflicts(v.pid, listed_fields(res))
+                    if res.conflicts or v.pid in open_pids:  # no query for the rest
+                        self.state.resolve_stale_conflicts(v.pid, listed_fields(res))
                 self.state.put_paper(st)
             if snap is not None and self.lib is not None and not zfailed:
                 lv = self.zotero.library_version if self.zotero else None

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import socket
 import sqlite3
 import threading
@@ -50,12 +51,16 @@ class StateError(PllmSyncError):
 # --- value encoding -------------------------------------------------------------------------
 
 _SET, _TUPLE, _DICT = "$set", "$tuple", "$dict"
+_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')  # what json.dumps escapes (ensure_ascii off)
 
 
 def _enc(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, frozenset | set):
+        if all(isinstance(x, str) and not _NEEDS_ESCAPE.search(x) for x in value):
+            # json.dumps(x) is '"' + x + '"' for these: the same order, without the dumps
+            return {_SET: sorted(value, key=lambda x: x + '"')}
         items = [_enc(x) for x in value]
         items.sort(key=lambda x: json.dumps(x, sort_keys=True, ensure_ascii=False))
         return {_SET: items}
@@ -104,11 +109,30 @@ def encode_record(record: Record) -> str:
     )
 
 
+def _tagged(obj: dict[str, Any]) -> Any:
+    """``json.loads`` hook: the tagged forms of :func:`_enc` back to sets, tuples, dicts
+    (the same values :func:`_dec` gives, built while parsing)."""
+    if len(obj) == 1:
+        ((tag, inner),) = obj.items()
+        if tag == _SET and isinstance(inner, list):
+            return frozenset(inner)
+        if tag == _TUPLE and isinstance(inner, list):
+            return tuple(inner)
+        if tag == _DICT and isinstance(inner, dict):
+            return inner
+    return obj
+
+
 def decode_record(text: str) -> Record:
-    data = json.loads(text)
+    if '"$dict"' in text:  # nested mappings: the tag-aware walk keeps user keys literal
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError("a stored record must be a JSON object")
+        return {k: _dec(v) for k, v in data.items()}
+    data = json.loads(text, object_hook=_tagged)
     if not isinstance(data, dict):
         raise ValueError("a stored record must be a JSON object")
-    return {k: _dec(v) for k, v in data.items()}
+    return data
 
 
 def _enc_opt(record: Record | None) -> str | None:
