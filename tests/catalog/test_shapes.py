@@ -172,3 +172,46 @@ def test_hostile_html_table_is_linear_and_safe() -> None:
     doc = parse_document(md, "t")
     assert len(doc.entries) == 2000
     assert all("<" not in e.title for e in doc.entries)
+
+
+def test_bold_title_paragraph_then_field_bullets() -> None:
+    md = (
+        "# L\n# Diffusion\n\n**Instance Level Control For Images**\n\n"
+        "- Homepage: https://example.github.io/inst/\n\n"
+        f"- Paper: https://arxiv.org/abs/{A1}\n- Code: https://github.com/x/inst\n\n"
+        "**A Bold Paragraph Title** <br />\nAnn Poe, Bob Lee.\n"
+        f"[[paper](https://arxiv.org/abs/{A2})][[code](https://github.com/x/y)]\n"
+    )
+    es = _entries(md)
+    assert [(e.title, e.ids.arxiv, e.code_url) for e in es] == [
+        ("Instance Level Control For Images", A1, "https://github.com/x/inst"),
+        ("A Bold Paragraph Title", A2, "https://github.com/x/y"),
+    ]
+    assert es[1].authors == ("Ann Poe", "Bob Lee")
+
+
+def test_loose_list_item_with_its_links_in_an_indented_paragraph() -> None:
+    md = (
+        "# L\n## Contents\n### Tools\n"
+        "* **Adaptive Chameleon or Stubborn Sloth** Preprint 2023.\n\n"
+        f"  *Jian Xie, Kai Zhang* [[pdf](https://arxiv.org/pdf/{A1}.pdf)]\n\n"
+        f"- paper: [Visual Instruction Tuning](https://arxiv.org/abs/{A2})\n"
+    )
+    es = _entries(md)
+    assert [(e.title, e.authors, e.section[-1]) for e in es] == [
+        ("Adaptive Chameleon or Stubborn Sloth", ("Jian Xie", "Kai Zhang"), "Tools"),
+        ("Visual Instruction Tuning", (), "Tools"),
+    ]
+
+
+def test_html_table_with_a_two_row_header_and_colspan() -> None:
+    md = (
+        "# L\n<table>\n<tr><td rowspan='2'>Model</td><td colspan='2'>Memory</td>"
+        "<td rowspan='2'>Paper</td><td rowspan='2'>Code</td></tr>\n"
+        "<tr><td>Operation</td><td>Structure</td></tr>\n"
+        f"<tr><td>SayCan</td><td>-</td><td>-</td><td><a href='https://arxiv.org/abs/{A1}'>"
+        "Paper</a></td><td><a href='https://say-can.github.io/'>Code</a></td></tr>\n"
+        "</table>\n"
+    )
+    es = _entries(md)
+    assert [(e.title, e.ids.arxiv) for e in es] == [("SayCan", A1)]

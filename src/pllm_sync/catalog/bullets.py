@@ -30,6 +30,7 @@ TAG = re.compile(
 )
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 _BARE_URL = re.compile(r"https?://[^\s()<>\[\]]{3,2000}")
+BARE_URL = _BARE_URL
 _ROLE = r"(?:paper|papers|pdf|code|github|link|website|project|data|dataset|demo)"
 _EMPTY_LINK_LIST = re.compile(rf"\(\s*{_ROLE}(?:\s*[,/]\s*{_ROLE})*\s*\)\s*$", re.IGNORECASE)
 _LINK_LEAD = frozenset({"", "**", "__", "*", "_", '"', "“", "***"})

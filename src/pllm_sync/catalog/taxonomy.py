@@ -37,6 +37,7 @@ NON_CATALOG_SECTIONS = frozenset(
     }
 )
 """Headings whose content is never catalog entries, whatever it looks like."""
+_CONTENTS = frozenset({"table of contents", "contents", "toc"})
 
 
 class HeadingStack:
@@ -65,8 +66,15 @@ class HeadingStack:
         return (self.root_name, *(name for _, name in self._stack))
 
     def excluded(self) -> bool:
-        """True inside a section that never holds entries (Related Workshops, Citation...)."""
-        return any(name.lower() in NON_CATALOG_SECTIONS for _, name in self._stack)
+        """True inside a section that never holds entries (Related Workshops, Citation...).
+        A table of contents excludes only its own lines: lists that file every paper below
+        a ``## Contents`` heading keep them."""
+        if self._stack and self._stack[-1][1].lower() in _CONTENTS:
+            return True
+        return any(
+            name.lower() in NON_CATALOG_SECTIONS and name.lower() not in _CONTENTS
+            for _, name in self._stack
+        )
 
 
 def build_taxonomy(source: str, root_name: str, paths: list[SectionPath]) -> Section:

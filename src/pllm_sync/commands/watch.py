@@ -6,6 +6,7 @@ import argparse
 import logging
 import signal
 import threading
+import time
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     mode = None if args.zotero == "config" else args.zotero
     with open_runtime(args.config, zotero_mode=mode) as rt:
         rt.state.acquire_lock("watch")
+        rt.vault.clean_temp_files(time.time())
         try:
             engine = SyncEngine(
                 rt.config, rt.state, rt.vault, rt.zotero, library_ref=rt.library_ref

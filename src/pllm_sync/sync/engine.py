@@ -435,8 +435,10 @@ class SyncEngine:
                 f"this run would move {removing} of {total} papers to the trash "
                 f"({pct:.0f}%), above the limit (sync.max_delete={limit}, "
                 f"sync.max_delete_percent={self.cfg.sync.max_delete_percent:g})",
-                hint="check whether notes or items vanished by accident; if the deletions "
-                "are intended, raise the limits in the config for one run",
+                hint="nothing was changed. Check whether notes or items vanished by accident "
+                "(a vault not mounted, notes moved away, a different library); list them "
+                "with `pllm-sync sync --dry-run`, and raise the limits for one run only if "
+                "every listed deletion is intended",
             )
 
     # ------------------------------------------------------------------ running
@@ -447,8 +449,6 @@ class SyncEngine:
         self._open_conflicts = self.state.list_conflicts(open_only=True)
         catalog = self._load_catalog(opts.dry_run) if opts.pull_catalog else None
         self._guard_vault(papers)
-        if not self.vault.exists() and not opts.dry_run:
-            self.vault.ensure(from_template=True)
 
         snap: ZoteroSnapshot | None = None
         since: int | None = None
@@ -457,10 +457,11 @@ class SyncEngine:
         plan = Plan()
         if self.zotero is not None and self.lib is not None:
             since = self.state.get_library_version(self.lib)
-            if since is None or not papers:
+            if since is None or not papers or self.zotero.config.local:
                 # First contact: check the key before anything else. Once a run has read
                 # this library, Zotero's own 403 on the read (or write) says the same, so a
-                # no-op costs one conditional request and a one-note edit three.
+                # no-op costs one conditional request and a one-note edit three. (The desktop's
+                # local API hands out its write key with the check: always asked there.)
                 self.zotero.check_access(write=not opts.dry_run)
             known = self.state.get_collection_keys(self.lib)
             section_map = self._section_map_load()
@@ -493,6 +494,8 @@ class SyncEngine:
                     self._section_map_save(section_map)
         cpaths = {k: section_path(s) for s, k in section_map.items()}
 
+        if not self.vault.exists() and not opts.dry_run:  # only once Zotero said yes
+            self.vault.ensure(from_template=True)
         scan = self._scan_vault(opts.show_progress)
         views = self._collect(catalog, scan, snap, cpaths, papers)
         decided = self._decide_all(list(views.values()))
@@ -657,6 +660,22 @@ class SyncEngine:
                     info = self._write_note(d, st)
                     if info is not None:
                         applied[f"vault.{d.vault}"] = applied.get(f"vault.{d.vault}", 0) + 1
+                elif (
+                    v.note is not None
+                    and st.zotero_key
+                    and v.note.zotero_key != st.zotero_key
+                    and v.pid not in zfailed
+                ):  # the item is new in this library (a switched library): relink the note
+                    info = self.vault.update_note(v.note, {}, zotero_key=st.zotero_key)
+                    if info is not None:
+                        st.note_path, st.note_size, st.note_mtime_ns = (
+                            info.path,
+                            info.size,
+                            info.mtime_ns,
+                        )
+                        st.note_sha256 = info.sha256
+            except SafetyAbort:  # the vault itself went away: stop, write nothing more
+                raise
             except Exception as exc:  # one bad note must not stop the others
                 vfailed.add(v.pid)
                 result.errors.append(f"vault {v.note.path if v.note else v.pid}: {exc}")

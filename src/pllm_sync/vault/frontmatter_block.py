@@ -29,6 +29,12 @@ _OPEN = re.compile(r"\A(\ufeff?)---[ \t]*(\r\n|\n|\r)")
 _CLOSE = re.compile(r"---[ \t]*(?:\r\n|\n|\r)?\Z")
 
 
+MAX_EXPANDED_NODES = 10_000
+"""A frontmatter whose YAML expands (through ``&anchor``/``*alias`` references) to more values
+than this is refused: an "alias bomb" of a few lines would otherwise expand to billions of
+values in every reader that walks it."""
+
+
 class FrontmatterProblem(Exception):
     """The frontmatter cannot be read or cannot be edited safely; ``line`` is 1-based in the
     file (None when not tied to a line)."""
@@ -130,6 +136,42 @@ def _yaml_problem(exc: yaml.MarkedYAMLError, first_line: int, n_lines: int) -> F
     return FrontmatterProblem(msg, line)
 
 
+def _check_expansion(root: Node, first_line: int) -> None:
+    """Refuse a YAML tree that expands to more than ``MAX_EXPANDED_NODES`` values or refers
+    to itself. The composed tree shares aliased nodes, so this walk is linear in the text
+    (each node's expanded size is computed once) while a plain walk would be exponential."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(node: Node) -> int:
+        nid = id(node)
+        if nid in sizes:
+            return sizes[nid]
+        if nid in active:
+            raise FrontmatterProblem(
+                "a YAML alias in the properties refers to itself; remove the `*` reference",
+                first_line + node.start_mark.line,
+            )
+        active.add(nid)
+        total = 1
+        if isinstance(node, SequenceNode):
+            total += sum(size(n) for n in node.value)
+        elif isinstance(node, MappingNode):
+            total += sum(size(k) + size(v) for k, v in node.value)
+        active.discard(nid)
+        sizes[nid] = min(total, MAX_EXPANDED_NODES + 1)
+        if total > MAX_EXPANDED_NODES:
+            raise FrontmatterProblem(
+                f"the properties expand to more than {MAX_EXPANDED_NODES} values through YAML "
+                "aliases (`&name` / `*name`); refused as a possible alias bomb, note left "
+                "untouched -- write the values out instead of using aliases",
+                first_line + node.start_mark.line,
+            )
+        return total
+
+    size(root)
+
+
 def _content_end(node: Node) -> yaml.Mark:
     """Where a value's own content ends: for block collections, the end of the last item
     (their end mark lies at the next token, past any trailing comments)."""
@@ -162,6 +204,7 @@ def parse(text: str, *, quick_key: str | None = None) -> Document:
         raise FrontmatterProblem(f"invalid YAML in frontmatter: {exc}", first_line) from exc
     if node is None:
         return doc
+    _check_expansion(node, first_line)
     if not isinstance(node, MappingNode):
         raise FrontmatterProblem(
             "frontmatter is not a mapping of properties", first_line + node.start_mark.line

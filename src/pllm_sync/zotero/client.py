@@ -127,9 +127,16 @@ class ZoteroHttp:
         self.retry_delay = retry_delay
         self.backoff = Backoff(sleep, clock)
         self.request_count = 0
-        self.http = client or httpx2.Client(follow_redirects=True, timeout=30)
+        self.local = config.local
+        self.server_id: str | None = None
+        """The desktop's ``Zotero-Server-ID`` (local API only), sent on every write."""
+        self.http = client or httpx2.Client(
+            follow_redirects=True, timeout=30, trust_env=not self.local
+        )
         self.http.event_hooks["request"].append(self._count)
-        zot = PllmZotero(config.library_id, config.library_type, api_key, client=self.http)
+        zot = PllmZotero(
+            config.library_id, config.library_type, api_key, client=self.http, local=self.local
+        )
         zot.pllm_backoff = self.backoff
         zot.endpoint = self.endpoint
         self.zot = zot
@@ -163,6 +170,11 @@ class ZoteroHttp:
         tries = attempts or self.attempts
         url = self.endpoint + path
         hdrs = {**self.zot.default_headers(), **(headers or {})}
+        if self.local and method not in ("GET", "HEAD"):
+            if self.server_id:
+                hdrs["Zotero-Server-ID"] = self.server_id
+            if self._api_key:
+                hdrs["Zotero-API-Key"] = self._api_key  # the form the desktop documents
         last_reason = ""
         for attempt in range(tries):
             self.backoff.wait()
@@ -274,7 +286,16 @@ class ZoteroHttp:
             raise zerr.invalid_key()
         raise self.fail(resp, "checking the API key")
 
+    def use_key(self, key: str) -> None:
+        """Send ``key`` from now on (the local API's per-run write key)."""
+        self._api_key = key
+        self.zot.api_key = key
+
     def check_access(self, write: bool = True) -> dict[str, Any]:
+        if self.local:
+            from .local_api import check_local_access
+
+            return check_local_access(self, write)
         info = self.key_info()
         access = info.get("access") or {}
         lib = str(self.config.library_id)

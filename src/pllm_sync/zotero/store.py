@@ -204,6 +204,8 @@ class ZoteroStore:
 
     def read(self, since: int | None) -> ZoteroSnapshot:
         """A full snapshot (``since=None``) or the changes since a library version."""
+        if self.http.local:
+            since = None  # no /deleted locally: list everything; what is gone was deleted
         snap: ZoteroSnapshot | None = None
         for attempt in range(MAX_READ_RESTARTS):
             snap, versions = self._read_full() if since is None else self._read_since(since)

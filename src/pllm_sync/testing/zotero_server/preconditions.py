@@ -136,7 +136,9 @@ class RulesBase:
                     "JSON 'version' 0, or PUT method)",
                 )
             if version is not None and version > 0:
-                raise ApiError(404, f"{label} not found (expected version {version})")
+                # DS checkSingleObjectWriteVersion: e412 (the batch path's per-object answer
+                # is a 404 "doesn't exist ... use 0 instead", see Zotero_API).
+                raise ApiError(412, f"{label} not found (expected version {version})")
             return
         if version is None:
             raise ApiError(
