@@ -116,3 +116,32 @@ def test_one_edited_note_costs_at_most_three_requests_and_one_write(env: Env) ->
     assert len(env.writes()) == 1, requests
     changed = [k for k, v in env.snapshot().items() if files.get(k) != v]
     assert changed == [], "the note already says what Zotero now holds"
+
+
+def test_a_quiet_daemon_poll_reads_nothing_else_and_a_zotero_edit_still_lands(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _settled(env)
+    scans: list[int] = []
+    with open_runtime(str(env.config)) as rt:
+        rt.state.acquire_lock("watch")
+        engine = SyncEngine(rt.config, rt.state, rt.vault, rt.zotero, library_ref=rt.library_ref)
+        original = rt.vault.scan
+
+        def counting_scan(*a: Any, **kw: Any) -> Any:
+            scans.append(1)
+            return original(*a, **kw)
+
+        monkeypatch.setattr(rt.vault, "scan", counting_scan)
+        poll = RunOptions(pull_catalog=False, show_progress=False, if_zotero_changed=True)
+        env.emu.clear_log()
+        engine.run(poll)
+        assert [r.status for r in env.emu.request_log] == [304]
+        assert scans == [], "a quiet poll does not even look at the vault"
+
+        item = env.item_by_pid(ONE)
+        env.emu.edit_item(item["key"], {"tags": [*item["tags"], {"tag": "status/read"}]})
+        engine.run(poll)
+        rt.state.release_lock()
+    assert scans == [1]
+    assert "status: read" in env.note_for(ONE).read_text(encoding="utf-8")

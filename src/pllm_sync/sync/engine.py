@@ -64,6 +64,10 @@ class RunOptions:
     pull_catalog: bool = True
     dry_run: bool = False
     show_progress: bool | None = None
+    if_zotero_changed: bool = False
+    """Only when Zotero changed since the last run (one conditional request; nothing else
+    is read or written when it did not): the daemon's poll, while its watcher reports no
+    vault change."""
 
 
 @dataclass
@@ -444,6 +448,8 @@ class SyncEngine:
     # ------------------------------------------------------------------ running
 
     def run(self, opts: RunOptions) -> RunResult:
+        if opts.if_zotero_changed and not opts.pull_catalog and self._zotero_unchanged():
+            return RunResult(plan=Plan(), dry_run=opts.dry_run)
         self._unfound = set()
         papers = self.state.all_papers()
         self._open_conflicts = self.state.list_conflicts(open_only=True)
@@ -535,6 +541,12 @@ class SyncEngine:
         if self.zotero is not None:
             result.requests = self.zotero.request_count
         return result
+
+    def _zotero_unchanged(self) -> bool:
+        if self.zotero is None or self.lib is None:
+            return False
+        since = self.state.get_library_version(self.lib)
+        return since is not None and self.zotero.unchanged_since(since)
 
     # ------------------------------------------------------------------ section maps
 

@@ -202,6 +202,22 @@ class ZoteroStore:
 
     # ------------------------------------------------------------------ reads
 
+    def unchanged_since(self, since: int) -> bool:
+        """One conditional request: True when nothing in the library changed since the
+        version ``since`` (Zotero answers 304), False when something did."""
+        http = self.http
+        resp = http.request(
+            "GET",
+            f"{http.prefix}/items",
+            params={"since": since, "format": "versions", "includeTrashed": 1, "limit": 1},
+            headers={"If-Modified-Since-Version": str(since)},
+        )
+        if resp.status_code == 304:
+            return True
+        if resp.status_code != 200:
+            raise http.fail(resp, "checking for changes")
+        return False
+
     def read(self, since: int | None) -> ZoteroSnapshot:
         """A full snapshot (``since=None``) or the changes since a library version."""
         if self.http.local:
