@@ -53,8 +53,10 @@ from pllm_sync.cli import main
 code = main(argv)
 ru = resource.getrusage(resource.RUSAGE_SELF)
 io = dict(line.split(": ") for line in open("/proc/self/io").read().splitlines())
+# VmHWM: this process's own peak (ru_maxrss keeps the parent's peak across fork+exec)
+hwm = [l for l in open("/proc/self/status").read().splitlines() if l.startswith("VmHWM")]
 with open(out, "w") as fh:
-    json.dump({"code": code, "cpu": ru.ru_utime + ru.ru_stime, "rss_kb": ru.ru_maxrss,
+    json.dump({"code": code, "cpu": ru.ru_utime + ru.ru_stime, "rss_kb": int(hwm[0].split()[1]),
                "write_bytes": int(io["write_bytes"]), "wchar": int(io["wchar"])}, fh)
 sys.exit(code)
 """
@@ -433,6 +435,11 @@ def part_sync(n: int, idle: float) -> None:
         )
         show("  requests / bytes", f"{reqs} ({writes} writes), {mb(r['write_bytes'])} to disk")
 
+        r = cli(env, *base, "sync", "--no-progress")
+        show(
+            "first sync after the pull",
+            f"{r['wall']:.2f} s, {mb(r['write_bytes'])} written (the pull's notes checked once)",
+        )
         emu.clear_log()
         before = {str(p): p.stat().st_mtime_ns for p in vault.rglob("*.md")}
         r = cli(env, *base, "sync", "--no-progress")
