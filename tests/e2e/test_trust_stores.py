@@ -277,3 +277,101 @@ def test_a_named_pipe_and_an_alias_bomb_are_skipped_with_a_warning(
     assert "pipe.md" in logged and "not a regular file" in logged
     assert note.name in logged and "alias" in logged
     assert not trashed(env), "an unreadable note trashed its item"
+
+
+# --- 12: hand-added notes -----------------------------------------------------------------
+
+
+def test_an_unquoted_arxiv_id_is_read_as_typed(env: Env) -> None:
+    pull(env)
+    (env.papers / "Hand Added Paper.md").write_text(
+        "---\ntitle: Hand Added Paper\narxiv: 2310.10100\n---\nmy notes\n"
+    )
+    code, out, err = env.run("sync", "--no-progress")
+    assert code == 0, (out, err)
+    item = env.item_by_pid("arxiv:2310.10100")
+    assert item["title"] == "Hand Added Paper"
+    assert "2310.101\n" not in item["extra"] and "arxiv:2310.101\n" not in item["extra"]
+    fm = frontmatter(env.papers / "Hand Added Paper.md")
+    assert fm["pllm-sync-id"] == "arxiv:2310.10100"
+
+
+def test_a_second_hand_added_note_for_a_paper_is_reported_naming_both(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    pull(env)
+    existing = env.note_for(B)
+    extra = env.papers / "My copy of paper two.md"
+    extra.write_text('---\ntitle: My copy\narxiv: "2401.00002"\n---\nthoughts\n')
+    code, out, err = env.run("sync", "--no-progress")
+    assert code == 0, (out, err)
+    said = caplog.text + err
+    assert extra.name in said and existing.name in said
+    assert extra.read_text() == '---\ntitle: My copy\narxiv: "2401.00002"\n---\nthoughts\n'
+    assert len([d for d in env.items().values() if B in d["extra"]]) == 1
+
+
+# --- 14: Templater code from every source ---------------------------------------------------
+
+
+def test_templater_code_from_headings_and_zotero_never_reaches_the_vault(env: Env) -> None:
+    env.lists["trust"].write_text(
+        LIST.replace("## Alignment", "## Alignment <% tp.system.prompt('x') %>")
+    )
+    pull(env)
+    item = env.item_by_pid(A)
+    env.emu.edit_item(
+        item["key"],
+        {
+            "title": "Synthetic Paper One <% tp.file.rename('pwned') %>",
+            "creators": [
+                {"creatorType": "author", "firstName": "<%* app.vault", "lastName": "Evil %>"}
+            ],
+        },
+    )
+    code, out, err = env.run("sync", "--no-progress")
+    assert code == 0, (out, err)
+    texts = {p: p.read_text() for p in env.vault.rglob("*.md")}
+    assert [str(p) for p in texts if "<%" in str(p) or "%>" in str(p)] == []
+    leaked = [str(p) for p, t in texts.items() if "<%" in t or "%>" in t]
+    assert leaked == [], "Templater code reached the vault"
+    fm = frontmatter(env.note_for(A))
+    assert "tp.file.rename" in fm["title"], "the title is kept, only made inert"
+    code, out, err = env.run("sync", "--no-progress")  # and it settles: no ping-pong
+    assert code == 0 and "nothing to change" in out, (out, err)
+
+
+# --- 16: malformed JSON from the server ------------------------------------------------------
+
+
+def test_a_server_answering_html_gives_a_clear_error_not_a_traceback(env: Env) -> None:
+    """A captive portal or a broken proxy answers 200 with HTML instead of JSON."""
+    import http.server
+    import threading
+
+    class Portal(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"<html><body>Please log in to the hotel Wi-Fi</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Last-Modified-Version", "5")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Portal)
+    t = threading.Thread(target=server.serve_forever, daemon=True)
+    t.start()
+    try:
+        data = yaml.safe_load(env.config.read_text())
+        data["zotero"]["endpoint"] = f"http://127.0.0.1:{server.server_address[1]}"
+        env.config.write_text(yaml.safe_dump(data))
+        code, out, err = env.run("pull", "--no-progress")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert code == 4, (out, err)
+    assert "not the JSON expected" in err and "Traceback" not in err

@@ -1053,3 +1053,24 @@ def test_save_utf8mb4_note(raw: Raw) -> None:
     json = template(raw, "note")
     json["note"] = "<p>🐻</p>"
     assert post_items(raw, [json]).json()["successful"]["0"]["data"]["note"] == "<p>🐻</p>"
+
+
+def test_single_object_write_accepts_a_version_newer_than_the_objects(raw: Raw) -> None:
+    """ApiController::checkSingleObjectWriteVersion refuses only an *older* version
+    (``$obj->version > $version``); the library version, newer than the object's, passes."""
+    json = create_item(raw, "book", {"title": "A"})["data"]
+    create_item(raw, "book", {"title": "B"})  # the library moves past the item
+    library = raw.lmv(raw.get(f"{U}/items"))
+    assert library > json["version"]
+    resp = raw.patch(
+        f"{U}/items/{json['key']}",
+        {"title": "C"},
+        headers={"If-Unmodified-Since-Version": str(library)},
+    )
+    assert resp.status_code == 204
+    stale = raw.patch(
+        f"{U}/items/{json['key']}",
+        {"title": "D"},
+        headers={"If-Unmodified-Since-Version": str(json["version"])},
+    )
+    assert stale.status_code == 412

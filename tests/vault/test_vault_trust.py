@@ -137,3 +137,11 @@ def test_only_our_old_temp_files_are_cleaned(tmp_path: Path) -> None:
     assert clean_stale_temp_files([tmp_path], older_than=1000) == 1
     assert not ours.exists() and fresh.exists() and theirs.exists()
     assert is_temp_litter(".x.md.abcdefgh.tmp") and not is_temp_litter("x.tmp")
+
+
+def test_ids_are_read_as_typed_numbers_elsewhere_stay_numbers() -> None:
+    from pllm_sync.vault.note import parse_note
+
+    p = parse_note("---\narxiv: 2310.10100\ndoi: 10.1000\nyear: 2024\nrating: 4\n---\n")
+    assert p.raw["arxiv"] == "2310.10100" and p.raw["doi"] == "10.1000"
+    assert p.raw["year"] == 2024 and p.raw["rating"] == 4

@@ -33,6 +33,10 @@ _ET_AL = re.compile(r"\bet\s*al\.?", re.IGNORECASE)
 _NAME = re.compile(r"^[^\d@/:()\[\]{}<>|=]{2,60}$")
 
 
+MAX_LEAD = 4000
+"""Characters of an entry's leading text that are searched for a title and authors."""
+
+
 @dataclass(frozen=True)
 class TitleParts:
     """What one entry's leading text holds besides its title."""
@@ -109,7 +113,9 @@ def split_lead(text: str) -> TitleParts:
     Venue``: an italic run after the title holds the authors. Otherwise all of it is the
     title (the caller cleans it).
     """
-    body, method, org = strip_decorations(text)
+    # Titles and author lists are short; a huge run of continuation lines is not read
+    # further, which keeps the searches below bounded on hostile input.
+    body, method, org = strip_decorations(text[:MAX_LEAD])
     w = _WHOLE_QUOTED.match(body)
     if w:
         body = w.group("title")
@@ -197,7 +203,7 @@ _SUB_KEYS = {
     "data": "links",
 }
 _PAPER_PREFIX = re.compile(
-    r"^(?:\*\*|__)?\s*(?:paper|pdf|arxiv)\s*(?:\*\*|__)?\s*[:：]\s*(?=\[)", re.I
+    r"^(?:\*\*|__)?\s*(?:paper|pdf|arxiv|paper link)\s*(?:\*\*|__)?\s*[:：]\s*(?=\[)", re.I
 )
 
 

@@ -19,11 +19,19 @@ from dataclasses import replace
 
 from ..model import CatalogWarning
 from .bullets import BARE_URL as _BARE_URL
-from .bullets import BULLET, LONE_BULLET, classify, match_tag, parse_bullet, strip_bullets
+from .bullets import (
+    BULLET,
+    LONE_BULLET,
+    Candidate,
+    classify,
+    match_tag,
+    parse_bullet,
+    strip_bullets,
+)
 from .entry import Entry, ParsedDocument
 from .fields import parse_authors, strip_field_prefix, sub_field
 from .html_table import MAX_HTML_TABLE, html_table_rows
-from .links import find_links, to_links
+from .links import find_links, is_paper_url, to_links
 from .markdown_text import clean_heading, strip_comments, strip_heading_number, strip_markdown
 from .table import Columns, is_separator, parse_cells, parse_row, split_row
 from .taxonomy import HeadingStack, build_taxonomy
@@ -37,6 +45,8 @@ keeps a hostile or corrupted file from costing more than a linear scan."""
 
 _BOLD_PARAGRAPH = re.compile(r"^(?:\*\*|__)(?=\S)[^*_]{8,}(?:\*\*|__)")
 """A paragraph that opens with a bold run (``**Title** <br />`` / ``**Title** \\``)."""
+_LOOSE_FIELD = re.compile(r"^(?P<key>[A-Za-z][\w \-]{0,24}?)\s*[:：]?\s+(?P<url>https?://\S+)\s*$")
+_SURVEY = re.compile(r"\b(?:survey|paper)\b", re.IGNORECASE)
 _HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*))?$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _HTML_TABLE_OPEN = re.compile(r"<table\b", re.IGNORECASE)
@@ -156,6 +166,12 @@ def parse_document(text: str, source: str) -> ParsedDocument:
                         entries.append(replace(entry, style="heading"))
                     continue
                 headings.push(len(h.group(1)), clean_heading(h.group(2) or ""))
+                continue
+        if "](" in stripped and headings.announces() and _SURVEY.search(stripped):
+            survey = _announced_survey(source, lineno, stripped, headings.root_name)
+            if survey is not None:
+                table = None
+                entries.append(survey)
                 continue
         if stripped.startswith(">"):
             table = None
@@ -408,6 +424,9 @@ def _field_list(lines: list[str], i: int) -> tuple[list[int], list[str]]:
             continue
         body, bulleted = strip_bullets(lines[j])
         f = sub_field(body) if bulleted else None
+        if f is None and bulleted:
+            loose = _LOOSE_FIELD.match(body.strip())  # ``Homeoage: url``, ``Paper  url``
+            f = ("links", loose.group("url")) if loose else None
         if f is None:
             break
         key, value = f
@@ -433,3 +452,25 @@ def _looks_like_header(cells: list[str]) -> bool:
         and all("](" not in c and len(c) <= 40 for c in cells)
         and Columns.from_header(cells).is_paper_table
     )
+
+
+def _announced_survey(source: str, lineno: int, line: str, root: str) -> Entry | None:
+    """``Our survey [**"A Survey of Large Language Models"**](https://arxiv.org/abs/...)``
+    in a list's introduction or news: the survey the list is built on is one of its
+    papers. Only a link of four words or more to a paper host, in a line saying "survey"."""
+    for f in find_links(line):
+        label = strip_markdown(f.label).strip(" \"“”'")
+        if f.badge or not is_paper_url(f.url) or len(label.split()) < 4:
+            continue
+        if not (_SURVEY.search(label) or _SURVEY.search(line[: f.start])):
+            continue
+        entry, _ = parse_bullet(
+            source,
+            lineno,
+            f"[{label}]({f.url})",
+            Candidate(tagged=False, title_link=True),
+            (root,),
+            line,
+        )
+        return entry
+    return None

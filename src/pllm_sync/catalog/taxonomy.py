@@ -65,6 +65,14 @@ class HeadingStack:
     def path(self) -> SectionPath:
         return (self.root_name, *(name for _, name in self._stack))
 
+    def announces(self) -> bool:
+        """True in the introduction (above the first section) or a News/Updates section,
+        where a list announces the survey it is built on."""
+        if not self._stack:
+            return True
+        name = self._stack[-1][1].lower()
+        return len(self._stack) == 1 and ("news" in name or "update" in name)
+
     def excluded(self) -> bool:
         """True inside a section that never holds entries (Related Workshops, Citation...).
         A table of contents excludes only its own lines: lists that file every paper below

@@ -199,22 +199,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _leave_sandbox(previous: Config) -> None:
-    """Moving from the sandbox to a real library: the state forgets the sandbox's item keys,
-    so the next pull files every paper into the new library (matched by pllm-sync id, never
-    duplicated) instead of reading the sandbox items' absence as deletions. Notes, their
-    text and properties, and the sandbox library itself are kept."""
-    from ..sync.state import StateDB, default_state_path
-
-    path = default_state_path(previous)
-    if path.exists():
-        with StateDB.open(path) as st, st.transaction():
-            for paper in st.all_papers().values():
-                if paper.zotero_key or paper.zotero_record is not None or paper.zotero_retired:
-                    paper.zotero_key = paper.zotero_version = None
-                    paper.zotero_note_key = paper.zotero_note_version = None
-                    paper.zotero_record = None
-                    paper.zotero_retired = False
-                    st.put_paper(paper)
+    """Moving from the sandbox to a real library: plain commands stop using the sandbox. The
+    state keeps each paper's Zotero side per library, so the next pull files every paper into
+    the new library (adopted by its pllm-sync id, never duplicated) and never reads the
+    sandbox items' absence as deletions. Notes and the sandbox library itself are kept."""
     forget_sandbox(previous)
     print(
         "left the sandbox: the next pull adds every paper to your library; your notes stay "

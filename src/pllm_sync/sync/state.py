@@ -457,6 +457,19 @@ def _adopt_legacy_state(legacy: Path, path: Path) -> None:
     log.warning("state database %s moved to %s (state now follows the vault)", legacy, path)
 
 
+def _set_wal(conn: sqlite3.Connection, wait: float = 10.0) -> str:
+    """Switch to WAL, waiting for a concurrent first run that holds the database (changing
+    the journal mode does not always go through the busy handler)."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def _lib_key(lib: LibraryRef) -> str:
     return f"{lib.library_type}:{lib.library_id}@{lib.endpoint.rstrip('/')}"
 
@@ -507,7 +520,7 @@ class StateDB:
             ) from exc
         try:
             conn.execute("PRAGMA busy_timeout = 10000")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            mode = _set_wal(conn)
             if str(mode).lower() != "wal":
                 log.warning("state database %s: WAL mode unavailable (%s)", p, mode)
             conn.execute("PRAGMA synchronous = FULL")

@@ -14,7 +14,7 @@ through unchanged.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -180,11 +180,16 @@ def _content_end(node: Node) -> yaml.Mark:
     return node.end_mark
 
 
-def parse(text: str, *, quick_key: str | None = None) -> Document:
+_NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+
+
+def parse(text: str, *, quick_key: str | None = None, text_keys: Collection[str] = ()) -> Document:
     """Split ``text`` and parse its frontmatter into values and key spans.
 
     ``quick_key``: when given and that string does not occur in the frontmatter at all, the
     YAML is not parsed (values stay empty) -- a cheap skip for notes that cannot be ours.
+    ``text_keys``: keys whose plain (unquoted) numbers are read as the text the user typed:
+    ``arxiv: 2310.10100`` is the id "2310.10100", not the float 2310.101.
     Raises :class:`FrontmatterProblem` for YAML that does not parse, is not a mapping, or
     repeats a key.
     """
@@ -223,10 +228,13 @@ def parse(text: str, *, quick_key: str | None = None) -> Document:
                 raise FrontmatterProblem(f"property {key!r} appears twice", first_line + kline)
             if knode.start_mark.column != 0 and doc.editable is None:
                 doc.editable = "the properties are indented"
-            try:
-                doc.values[key] = loader.construct_object(vnode, deep=True)
-            except yaml.MarkedYAMLError as exc:
-                raise _yaml_problem(exc, first_line, len(doc.yaml_lines)) from exc
+            if key in text_keys and isinstance(vnode, ScalarNode) and vnode.tag in _NUMBER_TAGS:
+                doc.values[key] = str(vnode.value)
+            else:
+                try:
+                    doc.values[key] = loader.construct_object(vnode, deep=True)
+                except yaml.MarkedYAMLError as exc:
+                    raise _yaml_problem(exc, first_line, len(doc.yaml_lines)) from exc
             end_mark = _content_end(vnode)
             end = end_mark.line + 1 if end_mark.column > 0 else end_mark.line
             end = max(end, kline + 1)

@@ -99,6 +99,16 @@ def library_label(config: ZoteroConfig) -> str:
     return f"{config.library_type} library {config.library_id}"
 
 
+def malformed(what: str, detail: str) -> ZoteroError:
+    return ZoteroError(
+        f"Zotero answered with something that is not the JSON expected while {what} "
+        f"({detail or 'empty body'})",
+        hint="a proxy or captive portal may stand between you and Zotero, or the server had "
+        "a hiccup: check zotero.endpoint and your network, then run again (nothing was "
+        "written for what failed; a rerun converges)",
+    )
+
+
 class ZoteroHttp:
     """One library's connection: counting, backoff, retries and error mapping."""
 
@@ -229,6 +239,17 @@ class ZoteroHttp:
             "(run with --verbose)",
         )
 
+    def json_of(self, resp: httpx2.Response, what: str, kind: type = dict) -> Any:
+        """The JSON body of a successful response, or a clear ZoteroError (exit code 4) when
+        it is not JSON of the expected shape (a proxy's HTML page, a cut-off answer)."""
+        try:
+            data = resp.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, kind):
+            raise malformed(what, self.redact(resp.text.strip())[:120])
+        return data
+
     # -------------------------------------------------------------- pyzotero reads
 
     def pz(self, call: Callable[[], T], what: str) -> T:
@@ -242,6 +263,8 @@ class ZoteroHttp:
                     self.backoff.pause(self.retry_delay * 2**attempt)
                     continue
                 raise zerr.unreachable(self.endpoint, type(exc).__name__) from None
+            except ValueError as exc:  # pyzotero decoding a body that is not JSON
+                raise malformed(what, self.redact(str(exc))[:120]) from None
             except PyZoteroError as exc:
                 resp = self.zot.request
                 status = resp.status_code if resp is not None else None
@@ -278,7 +301,7 @@ class ZoteroHttp:
         """``GET /keys/current``: who the key belongs to and what it may do."""
         resp = self.request("GET", "/keys/current", attempts=2, library_version=False)
         if resp.status_code == 200:
-            info: dict[str, Any] = resp.json()
+            info: dict[str, Any] = self.json_of(resp, "checking the API key")
             return info
         if resp.status_code in (403, 404) and "Invalid key" in resp.text:
             raise zerr.invalid_key()

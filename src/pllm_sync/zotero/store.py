@@ -320,7 +320,7 @@ class ZoteroStore:
             return ZoteroSnapshot(library_version=since, unchanged=True), [since]
         if resp.status_code != 200:
             raise http.fail(resp, "reading item versions")
-        item_versions: dict[str, int] = resp.json()
+        item_versions: dict[str, int] = http.json_of(resp, "reading item versions")
         versions = [http.last_version or since]
         col_versions: dict[str, int] = http.pz(
             lambda: zot.collection_versions(since=since, includeTrashed=1),

@@ -146,7 +146,7 @@ class RulesBase:
                 "Either If-Unmodified-Since-Version or object version property must be provided "
                 "for key-based writes",
             )
-        if existing.version != version:
+        if existing.version > version:  # DS: a newer version than the object's is accepted
             raise ApiError(
                 412,
                 f"{label} has been modified since specified version "
