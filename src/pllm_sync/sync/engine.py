@@ -523,7 +523,7 @@ class SyncEngine:
         plan = Plan()
         if self.zotero is not None and self.lib is not None:
             since = self.state.get_library_version(self.lib)
-            if since is None or not papers or self.zotero.config.local:
+            if since is None or not papers or self.zotero.local:
                 # First contact: check the key before anything else. Once a run has read
                 # this library, Zotero's own 403 on the read (or write) says the same, so a
                 # no-op costs one conditional request and a one-note edit three. (The desktop's

@@ -196,6 +196,11 @@ class ZoteroStore:
         by this store. After a 412 the library moved on unseen, and this stays behind."""
         return self.http.read_version
 
+    @property
+    def local(self) -> bool:
+        """True for the desktop's local API (its write key comes with the access check)."""
+        return bool(self.config.local)
+
     def check_access(self, write: bool = True) -> None:
         """Verify key, library and permissions before anything else (one request)."""
         self.http.check_access(write)
