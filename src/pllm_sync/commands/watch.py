@@ -45,8 +45,15 @@ def run(args: argparse.Namespace) -> int:
         rt.state.acquire_lock("watch")
         rt.vault.clean_temp_files(time.time())
         try:
+            from .pull import catalog_loader
+
             engine = SyncEngine(
-                rt.config, rt.state, rt.vault, rt.zotero, library_ref=rt.library_ref
+                rt.config,
+                rt.state,
+                rt.vault,
+                rt.zotero,
+                catalog_loader=catalog_loader(rt.config, show=False),
+                library_ref=rt.library_ref,
             )
             if not rt.vault.exists():
                 announce_new_vault(rt.vault.root, dry_run=False)
