@@ -12,7 +12,6 @@ import frontmatter
 import pytest
 import yaml
 from ruamel.yaml import YAML
-from vault_helpers import lamp, make_paper
 
 from pllm_sync.config import VaultConfig
 from pllm_sync.errors import VaultError
@@ -20,6 +19,8 @@ from pllm_sync.model import PaperIds, normalize_whitespace
 from pllm_sync.record import record_from_paper
 from pllm_sync.vault.body import BEGIN, END, ManagedContent, render_region
 from pllm_sync.vault.store import VaultStore
+
+from .vault_helpers import lamp, make_paper
 
 # title -> expected file name (golden). Every one must stay inside Papers/.
 TRICKY_TITLES = {

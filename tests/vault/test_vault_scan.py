@@ -9,13 +9,14 @@ import shutil
 from pathlib import Path
 
 import pytest
-from vault_helpers import ROOT, lamp, make_paper
 
 from pllm_sync.config import VaultConfig
 from pllm_sync.errors import VaultError
 from pllm_sync.model import PaperIds, Section
 from pllm_sync.record import record_from_paper
 from pllm_sync.vault.store import NoteStat, VaultStore
+
+from .vault_helpers import ROOT, lamp, make_paper
 
 
 def _note(store: VaultStore, age, title: str = "LaMP") -> tuple[str, Path]:
