@@ -9,7 +9,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from vault_helpers import ROOT, lamp, make_paper
 
 from pllm_sync.config import VaultConfig
 from pllm_sync.errors import VaultError
@@ -17,8 +16,11 @@ from pllm_sync.model import PaperIds, Section
 from pllm_sync.record import record_from_paper
 from pllm_sync.vault.store import NoteStat, VaultStore
 
+from .conftest import Age
+from .vault_helpers import ROOT, lamp, make_paper
 
-def _note(store: VaultStore, age, title: str = "LaMP") -> tuple[str, Path]:
+
+def _note(store: VaultStore, age: Age, title: str = "LaMP") -> tuple[str, Path]:
     paper = lamp() if title == "LaMP" else make_paper(title, ids=PaperIds(doi=f"10.9/{title}"))
     info = store.create_note(paper, record_from_paper(paper))
     path = store.root / info.path
@@ -26,7 +28,7 @@ def _note(store: VaultStore, age, title: str = "LaMP") -> tuple[str, Path]:
     return paper.id, path
 
 
-def test_moved_and_renamed_note_is_found_by_id(store: VaultStore, age) -> None:
+def test_moved_and_renamed_note_is_found_by_id(store: VaultStore, age: Age) -> None:
     pid, path = _note(store, age)
     before = store.scan().notes[pid]
     dest = store.root / "Reading" / "2024" / "the LaMP paper.md"
@@ -37,7 +39,7 @@ def test_moved_and_renamed_note_is_found_by_id(store: VaultStore, age) -> None:
     assert after.record == before.record
 
 
-def test_litter_and_hidden_folders_are_ignored(store: VaultStore, age) -> None:
+def test_litter_and_hidden_folders_are_ignored(store: VaultStore, age: Age) -> None:
     pid, path = _note(store, age)
     litter = [
         ".obsidian/plugins/x/copy.md",
@@ -62,7 +64,9 @@ def test_litter_and_hidden_folders_are_ignored(store: VaultStore, age) -> None:
     assert set(scan.stats) == {store._rel(path)}
 
 
-def test_invalid_yaml_is_reported_with_its_line_and_left_untouched(store: VaultStore, age) -> None:
+def test_invalid_yaml_is_reported_with_its_line_and_left_untouched(
+    store: VaultStore, age: Age
+) -> None:
     pid, _good = _note(store, age)
     bad = store.papers_dir / "broken.md"
     bad.write_bytes(
@@ -82,7 +86,7 @@ def test_invalid_yaml_is_reported_with_its_line_and_left_untouched(store: VaultS
     assert again.problems == scan.problems and again.reread == 0
 
 
-def test_unchanged_notes_are_not_reread(store: VaultStore, age) -> None:
+def test_unchanged_notes_are_not_reread(store: VaultStore, age: Age) -> None:
     pid, path = _note(store, age)
     first = store.scan()
     assert first.reread == 1
@@ -99,7 +103,7 @@ def test_unchanged_notes_are_not_reread(store: VaultStore, age) -> None:
     assert pid not in store.scan().notes
 
 
-def test_changed_notes_are_reread(store: VaultStore, age) -> None:
+def test_changed_notes_are_reread(store: VaultStore, age: Age) -> None:
     pid, path = _note(store, age)
     first = store.scan()
     path.write_bytes(path.read_bytes().replace(b"status:\n", b"status: read\n"))
@@ -150,7 +154,7 @@ def test_notes_written_after_a_scan_enter_its_readings(store: VaultStore) -> Non
     assert info.path not in third.stats
 
 
-def test_stats_survive_json(store: VaultStore, age) -> None:
+def test_stats_survive_json(store: VaultStore, age: Age) -> None:
     pid, _ = _note(store, age)
     first = store.scan()
     persisted = json.loads(json.dumps({k: v.to_json() for k, v in first.stats.items()}))
@@ -160,7 +164,7 @@ def test_stats_survive_json(store: VaultStore, age) -> None:
     assert second.notes[pid] == first.notes[pid]
 
 
-def test_duplicate_ids_are_reported_and_the_first_path_wins(store: VaultStore, age) -> None:
+def test_duplicate_ids_are_reported_and_the_first_path_wins(store: VaultStore, age: Age) -> None:
     pid, path = _note(store, age)
     copy = store.root / "Archive" / "copy.md"
     copy.parent.mkdir()
@@ -170,7 +174,7 @@ def test_duplicate_ids_are_reported_and_the_first_path_wins(store: VaultStore, a
     assert scan.notes[pid].path == "Archive/copy.md"
 
 
-def test_section_links_in_any_form_map_back_to_keys(store: VaultStore, age) -> None:
+def test_section_links_in_any_form_map_back_to_keys(store: VaultStore, age: Age) -> None:
     root = Section(ROOT[0], "awesome", ROOT)
     child = root.child("1. Survey / Tutorial")
     paper = make_paper("Survey paper", sections=(child.path,), ids=PaperIds(doi="10.2/s"))
@@ -200,7 +204,9 @@ def test_scan_of_a_missing_vault_says_what_to_do(tmp_path: Path) -> None:
         store.scan()
 
 
-def test_cached_stats_with_plain_lists_still_give_canonical_records(store: VaultStore, age) -> None:
+def test_cached_stats_with_plain_lists_still_give_canonical_records(
+    store: VaultStore, age: Age
+) -> None:
     pid, _ = _note(store, age)
     first = store.scan()
     # A cache that went through plain JSON (sets and tuples became lists).
