@@ -16,6 +16,7 @@ FORBIDDEN: dict[str, set[str]] = {
     "zotero": {"sync", "vault", "catalog", "daemon", "commands", "cli"},
     "vault": {"sync", "zotero", "daemon", "commands", "cli"},
     "sync": {"commands", "cli", "daemon"},
+    "metadata": {"sync", "zotero", "vault", "daemon", "commands", "cli"},
 }
 
 

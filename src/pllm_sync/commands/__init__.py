@@ -14,4 +14,5 @@ COMMAND_MODULES = (
     "vault",
     "sandbox",
     "doctor",
+    "enrich",
 )

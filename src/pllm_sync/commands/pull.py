@@ -9,21 +9,22 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..catalog import load_catalog
 from ..errors import ConflictsPending
-from ..model import Catalog
 from ..sandbox import remember_sandbox
-from ..vault.digest import NewPaper, add_to_digest
-from ..vault.provenance import upstream_line_url
 from .hints import announce_new_vault, plural, suggest
 from .output import applied_summary, catalog_summary
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the catalog stack loads only when a command runs (`--help` stays fast)
+    from ..model import Catalog
     from ..runtime import Runtime
     from ..sync.plan import Action
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,22 @@ def run_sync(args: argparse.Namespace) -> int:
     return _run(args, pull_catalog=False)
 
 
-def _run(args: argparse.Namespace, *, pull_catalog: bool) -> int:
+def catalog_loader(
+    cfg: Config, *, refresh: bool = False, force: bool = False, show: bool | None = None
+) -> Callable[..., Catalog]:
+    """The catalog loader for a run: enriched with metadata unless that is switched off."""
+    from ..catalog import load_catalog
+
+    if not (force or cfg.metadata.active):
+        return load_catalog
+    from ..metadata.loader import enriching_loader
+
+    return enriching_loader(cfg.metadata, refresh=refresh, show=show)
+
+
+def _run(
+    args: argparse.Namespace, *, pull_catalog: bool, refresh: bool = False, force: bool = False
+) -> int:
     from ..runtime import open_runtime
     from ..sync.engine import RunOptions, SyncEngine
 
@@ -83,12 +99,14 @@ def _run(args: argparse.Namespace, *, pull_catalog: bool) -> int:
         rt.state.acquire_lock(state_lock)
         if not args.dry_run:
             rt.vault.clean_temp_files(time.time())
-        had_papers = bool(rt.state.all_papers())
+        had_papers = rt.state.paper_counts()["total"] > 0
         try:
+            show = None if not args.no_progress else False
             catalogs: list[Catalog] = []
+            load = catalog_loader(rt.config, refresh=refresh, force=force, show=show)
 
             def loader(*a: Any, **kw: Any) -> Catalog:
-                catalogs.append(load_catalog(*a, **kw))  # kept for the summary below
+                catalogs.append(load(*a, **kw))  # kept for the summary below
                 return catalogs[-1]
 
             engine = SyncEngine(
@@ -99,7 +117,6 @@ def _run(args: argparse.Namespace, *, pull_catalog: bool) -> int:
                 catalog_loader=loader,
                 library_ref=rt.library_ref,
             )
-            show = None if not args.no_progress else False
             result = engine.run(
                 RunOptions(pull_catalog=pull_catalog, dry_run=args.dry_run, show_progress=show)
             )
@@ -172,6 +189,9 @@ def record_whats_new(
     papers = catalog.by_id()
     roots = {root.path[0]: source for source, root in catalog.taxonomies.items() if root.path}
     upstream = {s.name: s.url for s in rt.config.catalog.sources if s.url}
+    from ..vault.digest import NewPaper, add_to_digest
+    from ..vault.provenance import upstream_line_url
+
     entries: list[NewPaper] = []
     for action in actions:
         paper = papers.get(action.pid)

@@ -11,6 +11,9 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
+FULL_PASS_EVERY = 10
+"""Every this many Zotero polls, a whole pass runs even when nothing seems to have changed."""
+
 
 def register(sub: Any) -> None:
     p = sub.add_parser(
@@ -42,8 +45,15 @@ def run(args: argparse.Namespace) -> int:
         rt.state.acquire_lock("watch")
         rt.vault.clean_temp_files(time.time())
         try:
+            from .pull import catalog_loader
+
             engine = SyncEngine(
-                rt.config, rt.state, rt.vault, rt.zotero, library_ref=rt.library_ref
+                rt.config,
+                rt.state,
+                rt.vault,
+                rt.zotero,
+                catalog_loader=catalog_loader(rt.config, show=False),
+                library_ref=rt.library_ref,
             )
             if not rt.vault.exists():
                 announce_new_vault(rt.vault.root, dry_run=False)
@@ -51,8 +61,20 @@ def run(args: argparse.Namespace) -> int:
             sig = VaultSignal(str(rt.vault.root))
             observer = start_observer(str(rt.vault.root), sig)
 
+            polls = 0
+
             def one_pass(pull: bool, reason: str) -> None:
-                res = engine.run(RunOptions(pull_catalog=pull, show_progress=False))
+                # A Zotero poll with no vault event is one conditional request when Zotero
+                # did not change; every FULL_PASS_EVERY-th poll still runs a whole pass, in
+                # case the file watcher missed an edit.
+                nonlocal polls
+                quick = False
+                if reason == "zotero poll":
+                    polls += 1
+                    quick = polls % FULL_PASS_EVERY != 0
+                res = engine.run(
+                    RunOptions(pull_catalog=pull, show_progress=False, if_zotero_changed=quick)
+                )
                 log.info("watch (%s): %s", reason, applied_summary(res.applied))
 
             loop = WatchLoop(rt.config.watch, sig, one_pass)

@@ -37,6 +37,7 @@ from .mapping import (
     build_item,
     code_attachment_item,
     find_code_attachment,
+    find_pdf_attachment,
     find_pllm_note,
     is_regular_item,
     item_match_keys,
@@ -44,6 +45,7 @@ from .mapping import (
     new_key,
     note_item,
     paper_match_keys,
+    pdf_attachment_item,
     set_extra,
 )
 from .notes_html import note_html
@@ -196,11 +198,32 @@ class ZoteroStore:
         by this store. After a 412 the library moved on unseen, and this stays behind."""
         return self.http.read_version
 
+    @property
+    def local(self) -> bool:
+        """True for the desktop's local API (its write key comes with the access check)."""
+        return bool(self.config.local)
+
     def check_access(self, write: bool = True) -> None:
         """Verify key, library and permissions before anything else (one request)."""
         self.http.check_access(write)
 
     # ------------------------------------------------------------------ reads
+
+    def unchanged_since(self, since: int) -> bool:
+        """One conditional request: True when nothing in the library changed since the
+        version ``since`` (Zotero answers 304), False when something did."""
+        http = self.http
+        resp = http.request(
+            "GET",
+            f"{http.prefix}/items",
+            params={"since": since, "format": "versions", "includeTrashed": 1, "limit": 1},
+            headers={"If-Modified-Since-Version": str(since)},
+        )
+        if resp.status_code == 304:
+            return True
+        if resp.status_code != 200:
+            raise http.fail(resp, "checking for changes")
+        return False
 
     def read(self, since: int | None) -> ZoteroSnapshot:
         """A full snapshot (``since=None``) or the changes since a library version."""
@@ -573,6 +596,11 @@ class ZoteroStore:
                 kids["code"] = fresh_key()
                 ops.append(
                     WriteOp(obj=code_attachment_item(key, code, kids["code"]), label=title, ref=pid)
+                )
+            pdf = e.paper.pdf_url
+            if pdf and find_pdf_attachment(existing_kids) is None:
+                ops.append(
+                    WriteOp(obj=pdf_attachment_item(key, pdf, fresh_key()), label=title, ref=pid)
                 )
             note = find_pllm_note(existing_kids)
             if note is not None:
