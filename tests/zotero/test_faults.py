@@ -112,7 +112,7 @@ def test_concurrent_edit_gives_412_then_reread_and_retry(emu: ZoteroEmulator) ->
     """Another device edits the library between our read and our write: the batch gets a
     library 412, the store re-reads what it was writing and retries; nothing is lost."""
     other = emu.create_item({"itemType": "book", "title": "Someone else's book"})
-    fired = []
+    fired: list[str] = []
 
     def edit_once(e: ZoteroEmulator, method: str, path: str) -> None:
         if method == "POST" and path.endswith("/items") and not fired:
