@@ -112,12 +112,46 @@ def test_changed_notes_are_reread(store: VaultStore, age: Age) -> None:
     assert second.notes[pid].record["status"] == "read"
 
 
-def test_just_modified_files_are_not_trusted_from_cache(store: VaultStore) -> None:
+def test_just_modified_files_are_checked_by_content(store: VaultStore) -> None:
     paper = lamp()
-    store.create_note(paper, record_from_paper(paper))  # mtime: now
+    info = store.create_note(paper, record_from_paper(paper))  # mtime: now
     first = store.scan()
     assert not next(iter(first.stats.values())).trusted
-    assert store.scan(first.stats).reread == 1  # same tick could hide an edit: re-read
+    # The same bytes: the cached reading is used after a hash check, without a parse.
+    second = store.scan(first.stats)
+    assert second.reread == 0 and second.notes[paper.id] == first.notes[paper.id]
+    # An edit in the same timestamp tick (same size, same mtime) is still seen.
+    path = store.root / info.path
+    st = path.stat()
+    data = path.read_bytes()
+    assert b'title: "LaMP' in data
+    path.write_bytes(data.replace(b'title: "LaMP', b'title: "LAMP', 1))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    third = store.scan(first.stats)
+    assert third.reread == 1
+    assert third.notes[paper.id].record["title"].startswith("LAMP")
+
+
+def test_notes_written_after_a_scan_enter_its_readings(store: VaultStore) -> None:
+    """What pllm-sync writes is known to the scan cache at once: the next scan neither
+    parses it again nor misses it."""
+    scan = store.scan()
+    paper = lamp()
+    info = store.create_note(paper, record_from_paper(paper))
+    assert scan.stats[info.path].pllm_id == paper.id
+    assert scan.stats[info.path].sha256 == info.sha256
+    second = store.scan(scan.stats)
+    assert second.reread == 0 and second.notes[paper.id] == info
+
+    updated = store.update_note(second.notes[paper.id], {"status": "read"})
+    assert updated is not None
+    assert second.stats[info.path].sha256 == updated.sha256
+    third = store.scan(second.stats)
+    assert third.reread == 0
+    assert third.notes[paper.id].record["status"] == "read"
+
+    store.trash_note(third.notes[paper.id])
+    assert info.path not in third.stats
 
 
 def test_stats_survive_json(store: VaultStore, age: Age) -> None:
@@ -179,3 +213,21 @@ def test_cached_stats_with_plain_lists_still_give_canonical_records(
     plain = {k: NoteStat(**json.loads(json.dumps(v.to_json()))) for k, v in first.stats.items()}
     second = store.scan(plain)
     assert second.reread == 0 and second.notes[pid] == first.notes[pid]
+
+
+def test_a_scan_that_found_nothing_new_has_no_cache_changes(store: VaultStore, age) -> None:
+    pid, path = _note(store, age)
+    other_id, other = _note(store, age, title="Other")
+    first = store.scan()
+    assert set(first.cache_changes()[0]) == {store._rel(path), store._rel(other)}
+    second = store.scan(first.stats)
+    assert second.cache_changes() == ({}, [])
+    # Only what changed is to be saved: an edited note, a deleted one, a written one.
+    path.write_bytes(path.read_bytes().replace(b"status:\n", b"status: read\n"))
+    other.unlink()
+    third = store.scan(second.stats)
+    written = store.create_note(make_paper("New", ids=PaperIds(doi="10.9/new")), {})
+    upserts, gone = third.cache_changes(cached=["Papers/stale row.md"])
+    assert set(upserts) == {store._rel(path), written.path}
+    assert gone == sorted([store._rel(other), "Papers/stale row.md"])
+    assert other_id not in third.notes and pid in third.notes

@@ -18,6 +18,7 @@ import re
 from dataclasses import replace
 
 from ..model import CatalogWarning
+from .blocks import html_table_regions, read_blocks
 from .bullets import BARE_URL as _BARE_URL
 from .bullets import (
     BULLET,
@@ -49,8 +50,6 @@ _LOOSE_FIELD = re.compile(r"^(?P<key>[A-Za-z][\w \-]{0,24}?)\s*[:：]?\s+(?P<url
 _SURVEY = re.compile(r"\b(?:survey|paper)\b", re.IGNORECASE)
 _HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*))?$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_HTML_TABLE_OPEN = re.compile(r"<table\b", re.IGNORECASE)
-_HTML_TABLE_CLOSE = re.compile(r"</table\s*>", re.IGNORECASE)
 
 
 def _split_lines(text: str) -> list[str]:
@@ -80,9 +79,7 @@ def parse_document(text: str, source: str) -> ParsedDocument:
     headings = HeadingStack(source)
     fence: str | None = None
     in_comment = False
-    in_html_table = False
-    html_start = 0
-    html_lines: list[str] = []
+    html_tables = html_table_regions(lines, read_blocks(lines))
     table: Columns | None = None
     last_paper_cols: Columns | None = None
 
@@ -116,26 +113,19 @@ def parse_document(text: str, source: str) -> ParsedDocument:
             fence = m.group(1)
             table = None
             continue
-        if in_html_table:
-            # As in CommonMark, an HTML block ends at its closing tag or at a blank line
-            # (unless more HTML follows it), so a table that is never closed cannot hide
-            # the rest of the file.
-            html_lines.append(line)
-            if _HTML_TABLE_CLOSE.search(line) or (not stripped and not _html_follows(lines, i)):
-                in_html_table = False
-                _read_html_table(source, html_start, html_lines, headings, entries, warnings)
-            continue
         if not stripped:
             table = None
             continue
-        if stripped.startswith("<") and _HTML_TABLE_OPEN.search(line):
+        html_end = html_tables.get(lineno - 1)
+        if html_end is not None and not in_comment:
+            # A raw ``<table>`` block, as markdown-it delimits it (blocks.html_table_regions).
             # Before the length check: a whole HTML table on one line is normal, and the
             # HTML tokenizer is linear.
-            html_start, html_lines, table = lineno, [line], None
-            if _HTML_TABLE_CLOSE.search(line):
-                _read_html_table(source, html_start, html_lines, headings, entries, warnings)
-            else:
-                in_html_table = True
+            table = None
+            _read_html_table(
+                source, lineno, lines[lineno - 1 : html_end], headings, entries, warnings
+            )
+            i = html_end
             continue
         if len(line) > MAX_LINE:
             table = None
@@ -248,8 +238,6 @@ def parse_document(text: str, source: str) -> ParsedDocument:
             i, entry = _sub_bullet_fields(lines, i, line, entry)
         if entry is not None:
             entries.append(entry)
-    if in_html_table:
-        _read_html_table(source, html_start, html_lines, headings, entries, warnings)
     if fence is not None:
         warn(n, "code block is never closed; the rest of the file was not read")
     if in_comment:
@@ -276,15 +264,6 @@ def parse_document(text: str, source: str) -> ParsedDocument:
         warnings=warnings,
         lines=n,
     )
-
-
-def _html_follows(lines: list[str], i: int) -> bool:
-    """True when the next non-blank line (from index ``i``) continues HTML markup."""
-    for j in range(i, min(i + 3, len(lines))):
-        s = lines[j].strip()
-        if s:
-            return s.startswith("<")
-    return False
 
 
 def _only_links(line: str) -> bool:

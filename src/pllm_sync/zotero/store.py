@@ -198,11 +198,32 @@ class ZoteroStore:
         by this store. After a 412 the library moved on unseen, and this stays behind."""
         return self.http.read_version
 
+    @property
+    def local(self) -> bool:
+        """True for the desktop's local API (its write key comes with the access check)."""
+        return bool(self.config.local)
+
     def check_access(self, write: bool = True) -> None:
         """Verify key, library and permissions before anything else (one request)."""
         self.http.check_access(write)
 
     # ------------------------------------------------------------------ reads
+
+    def unchanged_since(self, since: int) -> bool:
+        """One conditional request: True when nothing in the library changed since the
+        version ``since`` (Zotero answers 304), False when something did."""
+        http = self.http
+        resp = http.request(
+            "GET",
+            f"{http.prefix}/items",
+            params={"since": since, "format": "versions", "includeTrashed": 1, "limit": 1},
+            headers={"If-Modified-Since-Version": str(since)},
+        )
+        if resp.status_code == 304:
+            return True
+        if resp.status_code != 200:
+            raise http.fail(resp, "checking for changes")
+        return False
 
     def read(self, since: int | None) -> ZoteroSnapshot:
         """A full snapshot (``since=None``) or the changes since a library version."""
