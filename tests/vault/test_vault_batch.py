@@ -9,12 +9,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from vault_helpers import make_paper
 
 from pllm_sync.atomic import WriteBatch
 from pllm_sync.model import Paper, PaperIds
 from pllm_sync.record import record_from_paper
 from pllm_sync.vault.store import VaultStore
+
+from .vault_helpers import make_paper
 
 
 def _papers(n: int) -> list[Paper]:
