@@ -245,6 +245,9 @@ class SyncEngine:
                 v.zchildren = children.get(key, [])
                 if data.get("deleted"):
                     v.zotero_gone = "trashed"
+                    # what the trashed item holds: a restore merges it, so nothing the user
+                    # wrote in Zotero before trashing is overwritten by the restore
+                    v.zrecord_trashed = zmap.item_to_record(data, v.zchildren, cpaths)
                 else:
                     note_key = v.state.zotero_note_key if v.state else None
                     v.zrecord = zmap.item_to_record(data, v.zchildren, cpaths, note_key=note_key)
@@ -383,6 +386,21 @@ class SyncEngine:
             new.vault_sections_unknown = old.vault_sections_unknown
             new.note_from_copy = old.note_from_copy
             del views[old.pid]
+        # A copy of a note made before its paper's id changed still carries the old id: with
+        # no state, no item and no catalog entry of its own, it is a copy of the listed paper
+        # of the same title, listed and left alone (never a new item).
+        listed = {
+            title_hash(v.paper.title): pid
+            for pid, v in views.items()
+            if v.paper is not None and v.note is not None
+        }
+        for pid, v in list(views.items()):
+            if v.state or v.zitem or v.paper or v.note is None or v.user_added or v.copies:
+                continue
+            twin = listed.get(title_hash(v.title))
+            if twin is not None and twin != pid:
+                views[twin].copies = (*views[twin].copies, v.note.path)
+                del views[pid]
 
     @staticmethod
     def _user_child(child: dict[str, Any], st: PaperState) -> bool:
