@@ -160,14 +160,24 @@ def real_lists() -> None:
         print(f"{p.stem[:47]:<48}{len(text) // 1024:>6}{n:>9}{t * 1e3:>10.1f}{t / n * 1e6:>10.1f}")
 
 
+def _parse_all(texts: list[str]) -> None:
+    for x in texts:
+        parse_document(x, "s")
+
+
+def _blocks_all(texts: list[str]) -> None:
+    from pllm_sync.catalog.blocks import read_blocks
+    from pllm_sync.catalog.parser import _split_lines
+
+    for x in texts:
+        read_blocks(_split_lines(x))
+
+
 def token_share() -> None:
     """How much of a parse is markdown-it's block pass (``catalog.blocks.read_blocks``):
     the block structure comes from its token stream (issue 10), the rest is the line reader.
     Both timed in one process, interleaved, so machine load hits both alike."""
     from pathlib import Path
-
-    from pllm_sync.catalog.blocks import read_blocks
-    from pllm_sync.catalog.parser import _split_lines
 
     folder = Path(__file__).resolve().parents[1] / "tests" / "data" / "lists"
     groups: list[tuple[str, list[str]]] = []
@@ -179,8 +189,8 @@ def token_share() -> None:
     )
     print(f"\n{'text':<22}{'parse ms':>10}{'blocks ms':>11}{'share':>7}")
     for name, texts in groups:
-        t_parse = best_of(5, lambda texts=texts: [parse_document(x, "s") for x in texts])
-        t_blocks = best_of(5, lambda texts=texts: [read_blocks(_split_lines(x)) for x in texts])
+        t_parse = best_of(5, partial(_parse_all, texts))
+        t_blocks = best_of(5, partial(_blocks_all, texts))
         print(f"{name:<22}{t_parse * 1e3:>10.1f}{t_blocks * 1e3:>11.1f}{t_blocks / t_parse:>7.0%}")
 
 
