@@ -335,9 +335,31 @@ class SyncEngine:
                     v.vault_unreadable = True  # there but unreadable: never "deleted"
                 else:
                     v.vault_gone = True
+        self._finish_interrupted_renames(views)
         if catalog is not None:
             self._follow_renamed_papers(views, papers)
         return views
+
+    @staticmethod
+    def _finish_interrupted_renames(views: dict[str, PaperView]) -> None:
+        """A paper whose catalog id changed in a run where its note was not rewritten (the
+        note changed during the run, a crash): the state and the item already carry the new
+        id, the note at the path the state knows still carries the old one. That note is
+        the paper's (its id is rewritten), never a paper of its own with a second item."""
+        by_path = {v.note.path: pid for pid, v in views.items() if v.note is not None}
+        for pid, v in list(views.items()):
+            st = v.state
+            if v.note is not None or st is None or not st.note_path:
+                continue
+            other = by_path.get(st.note_path)
+            if other is None or other == pid or other not in views:
+                continue
+            o = views[other]
+            if o.state is not None or o.paper is not None or o.zitem is not None or o.copies:
+                continue
+            v.note, v.renamed_from = o.note, other
+            v.vault_gone = v.vault_unreadable = False
+            del views[other]
 
     @staticmethod
     def _follow_renamed_papers(views: dict[str, PaperView], papers: dict[str, PaperState]) -> None:
@@ -364,7 +386,13 @@ class SyncEngine:
             vanished.setdefault(title_hash(title), []).append(pid)
         appeared: dict[str, list[str]] = {}
         for pid, v in views.items():
-            if v.paper is not None and pid not in papers and v.note is None:
+            # A new id may already have a note: a copy made while the paper had this id,
+            # before the list changed it away and back (no item, no copies of its own).
+            if (
+                v.paper is not None
+                and pid not in papers
+                and (v.note is None or (v.zitem is None and not v.copies))
+            ):
                 appeared.setdefault(title_hash(v.paper.title), []).append(pid)
         for th, olds in vanished.items():
             news = appeared.get(th, [])
@@ -374,6 +402,11 @@ class SyncEngine:
             old_key = old.state.zotero_key if old.state else (old.zitem or {}).get("key")
             if new.zitem is not None and new.zitem.get("key") != old_key:
                 continue  # the new id already has an item of its own
+            stale_copy: tuple[str, ...] = ()
+            if new.note is not None:
+                if old.note is None:
+                    continue  # nothing to take over: the note the new id has stays its own
+                stale_copy = (new.note.path,)  # the paper's note keeps the identity
             new.state = replace(old.state, pllm_id=new.pid) if old.state else None
             new.renamed_from = old.pid
             if new.zitem is None:
@@ -382,7 +415,7 @@ class SyncEngine:
                 new.z_note_missing, new.z_note_rich = old.z_note_missing, old.z_note_rich
                 new.z_user_children = old.z_user_children
             new.note, new.vault_gone = old.note, old.vault_gone
-            new.vault_unreadable, new.copies = old.vault_unreadable, old.copies
+            new.vault_unreadable, new.copies = old.vault_unreadable, (*old.copies, *stale_copy)
             new.vault_sections_unknown = old.vault_sections_unknown
             new.note_from_copy = old.note_from_copy
             del views[old.pid]
