@@ -422,7 +422,7 @@ def part_sync(n: int, idle: float) -> None:
         r = cli(env, *base, "pull", "--no-progress")
         reqs = len(emu.request_log)
         writes = sum(1 for q in emu.request_log if q.method in WRITES)
-        notes = sum(1 for _ in vault.rglob("*.md"))
+        n_notes = sum(1 for _ in vault.rglob("*.md"))
         f = best(
             lambda: timed([PY, "-c", WRITE_FLOOR, str(vault), str(root / f"copy{time.time_ns()}")]),
             1,
@@ -430,7 +430,7 @@ def part_sync(n: int, idle: float) -> None:
         show(
             "first pull",
             f"{r['wall']:.1f} s wall, {r['cpu']:.1f} s CPU, {r['rss_kb'] / 1024:.0f} MiB",
-            f"disk part {f:.2f} s ({notes} notes)",
+            f"disk part {f:.2f} s ({n_notes} notes)",
             ratio(r["wall"], f),
         )
         show("  requests / bytes", f"{reqs} ({writes} writes), {mb(r['write_bytes'])} to disk")

@@ -215,7 +215,7 @@ def test_cached_stats_with_plain_lists_still_give_canonical_records(
     assert second.reread == 0 and second.notes[pid] == first.notes[pid]
 
 
-def test_a_scan_that_found_nothing_new_has_no_cache_changes(store: VaultStore, age) -> None:
+def test_a_scan_that_found_nothing_new_has_no_cache_changes(store: VaultStore, age: Age) -> None:
     pid, path = _note(store, age)
     other_id, other = _note(store, age, title="Other")
     first = store.scan()

@@ -49,9 +49,43 @@ def _parser() -> MarkdownIt:
     return md
 
 
+def _separate_html(lines: list[str]) -> tuple[list[str], list[int]]:
+    """``lines`` with a blank line after each HTML line that markdown follows directly, and
+    the original index of every line.
+
+    CommonMark runs an HTML block on to the next blank line, so ``</table>`` or
+    ``<p align="center">`` followed at once by ``## Section`` or a fence would swallow the
+    heading or the code. README authors mean markdown there, and the reader has always read
+    it so (section paths are identities). Inside a ``<table>`` nothing is inserted: text
+    lines of a cell spread over many lines belong to the table.
+    """
+    fed: list[str] = []
+    orig: list[int] = []
+    in_table = False
+    last = len(lines) - 1
+    for k, line in enumerate(lines):
+        fed.append(line)
+        orig.append(k)
+        s = line.lstrip()
+        if not s.startswith("<"):
+            continue
+        if _TABLE_OPEN.search(line):
+            in_table = True
+        if _TABLE_CLOSE.search(line):
+            in_table = False
+        if in_table or k == last:
+            continue
+        nxt = lines[k + 1].lstrip()
+        if nxt and not nxt.startswith("<"):
+            fed.append("")
+            orig.append(k)
+    return fed, orig
+
+
 def read_blocks(lines: list[str]) -> list[Block]:
     """The leaf blocks of ``lines`` in document order (containers are flattened away)."""
-    tokens = _parser().parse("\n".join(lines))
+    fed, orig = _separate_html(lines)
+    tokens = _parser().parse("\n".join(fed))
     out: list[Block] = []
     depth = quotes = 0
     in_table = False
@@ -68,17 +102,29 @@ def read_blocks(lines: list[str]) -> list[Block]:
         elif t == "table_open":
             in_table = True
             if tok.map:
-                out.append(Block("table", tok.map[0], tok.map[1], depth, quotes > 0))
+                out.append(Block("table", *_span(orig, tok.map), depth, quotes > 0))
         elif t == "table_close":
             in_table = False
         elif in_table:
             continue
-        elif tok.map and t in ("heading_open", "paragraph_open"):
-            kind = "heading" if t == "heading_open" else "paragraph"
-            out.append(Block(kind, tok.map[0], tok.map[1], depth, quotes > 0))
+        elif tok.map and t == "heading_open":
+            # A setext heading (``Title`` over ``---``) is read as the text it is.
+            kind = "heading" if tok.markup.startswith("#") else "setext"
+            out.append(Block(kind, *_span(orig, tok.map), depth, quotes > 0))
+        elif tok.map and t == "paragraph_open":
+            out.append(Block("paragraph", *_span(orig, tok.map), depth, quotes > 0))
         elif tok.map and t in ("html_block", "fence", "code_block", "hr"):
-            out.append(Block(t, tok.map[0], tok.map[1], depth, quotes > 0))
+            out.append(Block(t, *_span(orig, tok.map), depth, quotes > 0))
     return out
+
+
+def _span(orig: list[int], m: list[int]) -> tuple[int, int]:
+    """A token's fed line range as a range of original lines."""
+    if not orig:
+        return 0, 0
+    a = min(m[0], len(orig) - 1)
+    b = min(max(m[1] - 1, m[0]), len(orig) - 1)
+    return orig[a], orig[b] + 1
 
 
 def html_table_regions(lines: list[str], blocks: list[Block]) -> dict[int, int]:
@@ -133,6 +179,62 @@ def html_table_regions(lines: list[str], blocks: list[Block]) -> dict[int, int]:
             pending = Block(last.kind, end, last.end, last.depth, last.quoted)
         regions[start] = end
     return regions
+
+
+def heading_lines(blocks: list[Block]) -> set[int]:
+    """The lines of ATX headings (``## Section``) outside blockquotes."""
+    return {b.start for b in blocks if b.kind == "heading" and not b.quoted}
+
+
+def table_heads(blocks: list[Block]) -> set[int]:
+    """The header lines of pipe tables (a header row over a ``---`` separator row)."""
+    return {b.start for b in blocks if b.kind == "table" and not b.quoted}
+
+
+def html_lines(lines: list[str], blocks: list[Block]) -> list[bool]:
+    """Per line: inside a raw HTML block (layout, badges, a table of contents)."""
+    out = [False] * len(lines)
+    for b in blocks:
+        if b.kind == "html_block":
+            for k in range(b.start, min(b.end, len(lines))):
+                out[k] = True
+    return out
+
+
+def quoted_lines(lines: list[str], blocks: list[Block]) -> list[bool]:
+    """Per line: inside a blockquote (contribution templates, inclusion criteria, notes)."""
+    out = [False] * len(lines)
+    for b in blocks:
+        if b.quoted:
+            for k in range(b.start, min(b.end, len(lines))):
+                out[k] = True
+    return out
+
+
+def code_lines(lines: list[str], blocks: list[Block], *, indented: bool = False) -> list[bool]:
+    """Per line: inside fenced code (``indented``: or an indented code block). BibTeX
+    citations and examples live there; they are never entries."""
+    out = [False] * len(lines)
+    kinds = ("fence", "code_block") if indented else ("fence",)
+    for b in blocks:
+        if b.kind in kinds:
+            for k in range(b.start, min(b.end, len(lines))):
+                out[k] = True
+    return out
+
+
+def unclosed_fence(lines: list[str], blocks: list[Block]) -> bool:
+    """True when the last fenced block runs to the end of the file without a closing fence."""
+    last = next((b for b in reversed(blocks) if b.kind == "fence"), None)
+    if last is None or last.end < len(lines) - 1:
+        return False  # no fence, or text follows the last one (so it was closed)
+    if last.end - last.start < 2:
+        return True  # only the opening line
+    opener = lines[last.start].strip()
+    closer = lines[last.end - 1].strip()
+    ch = opener[0]
+    width = len(opener) - len(opener.lstrip(ch))
+    return not (closer.startswith(ch * width) and not closer.strip(ch))
 
 
 def _close_in(lines: list[str], start: int, end: int) -> int | None:

@@ -117,8 +117,14 @@ def _run(
                 catalog_loader=loader,
                 library_ref=rt.library_ref,
             )
+            read_only = mirror_only(rt, quiet=args.json)
             result = engine.run(
-                RunOptions(pull_catalog=pull_catalog, dry_run=args.dry_run, show_progress=show)
+                RunOptions(
+                    pull_catalog=pull_catalog,
+                    dry_run=args.dry_run,
+                    show_progress=show,
+                    zotero_read_only=read_only,
+                )
             )
         finally:
             rt.state.release_lock()
@@ -213,3 +219,21 @@ def record_whats_new(
     day = dt.date.today().isoformat()
     where = add_to_digest(rt.vault.root, day, entries)
     return (len({e.note for e in entries}), where) if where else None
+
+
+def mirror_only(rt: Runtime, *, quiet: bool = False) -> bool:
+    """A group library the key may only read is mirrored into the vault one way (said once
+    per run); a user library that cannot be written stays an error (fix the key)."""
+    zot = rt.zotero
+    if zot is None or rt.config.zotero.library_type != "group":
+        return False
+    zot.check_access(write=False)  # a wrong key or library: the usual clear error first
+    if zot.writable():
+        return False
+    if not quiet:
+        print(
+            f"your key may only read group library {rt.config.zotero.library_id}: mirroring "
+            "it into the vault one way; edits you make in the vault stay in the vault",
+            file=sys.stderr,
+        )
+    return True

@@ -35,26 +35,34 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..daemon.loop import WatchLoop
     from ..daemon.watcher import VaultSignal, start_observer
+    from ..model import Catalog
     from ..runtime import open_runtime
     from ..sync.engine import RunOptions, SyncEngine
     from .hints import announce_new_vault, plural
     from .output import applied_summary
+    from .pull import catalog_loader, mirror_only, record_whats_new
 
     mode = None if args.zotero == "config" else args.zotero
     with open_runtime(args.config, zotero_mode=mode) as rt:
         rt.state.acquire_lock("watch")
         rt.vault.clean_temp_files(time.time())
         try:
-            from .pull import catalog_loader
+            catalogs: list[Catalog] = []
+            load = catalog_loader(rt.config, show=False)
+
+            def loader(*a: Any, **kw: Any) -> Catalog:
+                catalogs[:] = [load(*a, **kw)]  # the latest, for the digest
+                return catalogs[0]
 
             engine = SyncEngine(
                 rt.config,
                 rt.state,
                 rt.vault,
                 rt.zotero,
-                catalog_loader=catalog_loader(rt.config, show=False),
+                catalog_loader=loader,
                 library_ref=rt.library_ref,
             )
+            read_only = mirror_only(rt)
             if not rt.vault.exists():
                 announce_new_vault(rt.vault.root, dry_run=False)
                 rt.vault.ensure(from_template=True)
@@ -72,10 +80,20 @@ def run(args: argparse.Namespace) -> int:
                 if reason == "zotero poll":
                     polls += 1
                     quick = polls % FULL_PASS_EVERY != 0
+                had_papers = pull and rt.state.paper_counts()["total"] > 0
                 res = engine.run(
-                    RunOptions(pull_catalog=pull, show_progress=False, if_zotero_changed=quick)
+                    RunOptions(
+                        pull_catalog=pull,
+                        show_progress=False,
+                        if_zotero_changed=quick,
+                        zotero_read_only=read_only,
+                    )
                 )
                 log.info("watch (%s): %s", reason, applied_summary(res.applied))
+                if pull and had_papers and catalogs:
+                    digest = record_whats_new(rt, catalogs[0], res.plan.actions)
+                    if digest is not None:
+                        log.info("what's new: %d new papers, listed in %s", *digest)
 
             loop = WatchLoop(rt.config.watch, sig, one_pass)
             loop.install_signal_handlers()

@@ -69,6 +69,10 @@ class RunOptions:
     """Only when Zotero changed since the last run (one conditional request; nothing else
     is read or written when it did not): the daemon's poll, while its watcher reports no
     vault change."""
+    zotero_read_only: bool = False
+    """A key that may only read (a group member without editing rights): Zotero is mirrored
+    into the vault one way; vault edits stay in the vault, pending, and nothing is written
+    to Zotero (the base of a field moves only where the vault now holds Zotero's value)."""
 
 
 @dataclass
@@ -582,10 +586,16 @@ class SyncEngine:
                 # this library, Zotero's own 403 on the read (or write) says the same, so a
                 # no-op costs one conditional request and a one-note edit three. (The desktop's
                 # local API hands out its write key with the check: always asked there.)
-                self.zotero.check_access(write=not opts.dry_run)
+                self.zotero.check_access(write=not (opts.dry_run or opts.zotero_read_only))
             known = self.state.get_collection_keys(self.lib)
             section_map = self._section_map_load()
-            if catalog is not None:
+            if catalog is not None and opts.zotero_read_only:
+                mapping = self.zotero.find_collections(catalog.taxonomies, known)
+                section_map = {
+                    section_key(path): key
+                    for key, path in self.zotero.collection_paths(mapping).items()
+                }
+            elif catalog is not None:
                 if opts.dry_run:
                     missing = [
                         n for n in catalog.section_nodes() if section_key(n.path) not in section_map
@@ -757,7 +767,15 @@ class SyncEngine:
         # the paper keeps its pending change and its error, and the library moves on.
         zfailed: set[str] = set()
         zheld: set[str] = set()
-        if self.zotero is not None:
+        zskipped: set[str] = set()  # read-only: Zotero writes not made, on purpose
+        if self.zotero is not None and opts.zotero_read_only:
+            zskipped = {d.view.pid for d in decisions if d.zotero or d.retire_zotero}
+            zskipped |= {
+                d.view.pid for d in decisions if d.result is not None and d.result.to_zotero
+            }
+            if zskipped:
+                applied["zotero.withheld"] = len(zskipped)
+        elif self.zotero is not None:
             zfailed = set(self._unfound)
             failed, zheld = self._apply_zotero(
                 [d for d in decisions if d.view.pid not in zfailed],
@@ -820,7 +838,7 @@ class SyncEngine:
             for d in decisions:
                 v, res = d.view, d.result
                 st = states[v.pid]
-                zok = v.pid not in zfailed
+                zok = v.pid not in zfailed and v.pid not in zskipped
                 if d.retire_zotero and zok:
                     # the key stays: an item restored from the trash (or a note that comes
                     # back) is recognised, and its item restored rather than created anew

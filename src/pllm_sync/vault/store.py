@@ -971,7 +971,7 @@ class VaultStore:
         for key, (name, path, children, parent) in nodes.items():
             papers = list(dict.fromkeys(members.get(tuple(path), [])))
             region = render_index_region(
-                name,
+                root_alias(name, roots[key]) if key in roots else name,
                 self.links.link_for(parent) if parent and parent in nodes else None,
                 [self.links.link_for(c) for c in children],
                 papers,

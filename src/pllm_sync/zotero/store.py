@@ -466,6 +466,34 @@ class ZoteroStore:
             )
         return mapping
 
+    def find_collections(
+        self, taxonomies: Mapping[str, Section], known: Mapping[str, str]
+    ) -> dict[str, str]:
+        """``ensure_collections`` without writing (a key that may only read): slug path →
+        key for the part of the tree that exists."""
+        self._load_collections()
+        nodes = tree_nodes(self.config.root_collection, taxonomies)
+        self._nodes = {n.slug: n for n in nodes}
+        mapping: dict[str, str] = {}
+        claimed: set[str] = set()
+        for depth in sorted({n.depth for n in nodes}):
+            plan_level(
+                [n for n in nodes if n.depth == depth], mapping, self._collections, known, claimed
+            )
+        return {slug: key for slug, key in mapping.items() if key in self._collections}
+
+    def writable(self) -> bool:
+        """Whether the key may write to this library (the local API: always; it asks)."""
+        if self.http.local:
+            return True
+        info = self.http.key_info()
+        access = info.get("access") or {}
+        if self.config.library_type == "user":
+            return bool((access.get("user") or {}).get("write"))
+        groups = access.get("groups") or {}
+        grant = groups.get(str(self.config.library_id)) or groups.get("all") or {}
+        return bool(grant.get("write"))
+
     def _absorb_collections(self, outcomes: Mapping[str, OpOutcome]) -> None:
         for key, o in outcomes.items():
             if o.ok:
