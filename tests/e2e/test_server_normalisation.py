@@ -241,3 +241,35 @@ def test_vault_notes_with_control_characters_converge(env: Env) -> None:
     html = next(c["note"] for c in children if c["itemType"] == "note")
     assert "Pasted from a PDF[0m." in html and "\x0c" not in html and "\r" not in html
     assert_settled(env)
+
+
+def test_a_refusal_that_retrying_cannot_heal_does_not_hold_the_library_back(env: Env) -> None:
+    """An author name typed in Obsidian longer than Zotero allows (413 "Creator … too long"
+    for that one item): the user is told once per run which paper and why, the note keeps the
+    name (the change stays pending), the rest lands, and the library version advances, so
+    the next runs do not re-read the whole change feed and fail forever (issue 8)."""
+    env.run("pull", "--no-progress")
+    long_name = "Ada " + "L" * 300
+    edit_frontmatter(env.note_for(A), authors=[long_name])
+    edit_frontmatter(env.note_for(B), status="read")
+    for _run in range(2):
+        code, out, err = sync(env)
+        assert code != 0, (out, err)
+        text = out + err
+        assert text.count("too long") == 1, text
+        assert "Synthetic Paper One" in text and "(413)" in text, text
+        assert state_library_version(env) == env.emu.library_version()
+    assert any(t["tag"].endswith("read") for t in item(env, B)["tags"])
+    assert long_name in (frontmatter(env.note_for(A)).get("authors") or [])
+    # With no new edit in Zotero, the run after the refusal reads nothing more from the feed.
+    env.emu.clear_log()
+    sync(env)
+    feed = [r for r in env.emu.request_log if r.method == "GET" and "since=" in r.path]
+    assert all("since=0" not in r.path for r in feed), [r.path for r in feed]
+    # The user shortens the name: it lands and everything settles.
+    edit_frontmatter(env.note_for(A), authors=["Ada Lovelace"])
+    code, out, err = sync(env)
+    assert code == 0, (out, err)
+    assert [c.get("lastName") or c.get("name") for c in item(env, A)["creators"]] == ["Lovelace"]
+    assert_settled(env)
+    assert state_library_version(env) == env.emu.library_version()

@@ -12,7 +12,9 @@ Invariants after every completed sync:
   when the user brings it back (the note moved back, the item restored from the trash);
 - copies of a note are never written and never duplicate an item; a renamed or moved note
   keeps its paper; a paper whose catalog id changes keeps one item and one note;
-- a failed write and an edit made while a sync runs converge on the next sync.
+- a failed write and an edit made while a sync runs converge on the next sync;
+- a run while the vault folder is away stops (exit 6) and changes nothing; two config files
+  naming the same vault and library share one state (runs alternate between them).
 
 CI runs a bounded number of examples and steps; ``--run-slow`` runs many more.
 """
@@ -114,6 +116,7 @@ class SyncMachine(RuleBasedStateMachine):
         self.linkless: set[str] = set()  # pool ids the list shows without their arXiv link
         self.returning: set[str] = set()  # pool ids the user brought back (note or item)
         self.expect_status: dict[str, str] = {}  # statuses typed during a run: must stay
+        self.config = self.tmp / "config.yaml"  # the config file runs use (see switch_config)
 
     def teardown(self) -> None:
         self.emu.stop()
@@ -133,7 +136,7 @@ class SyncMachine(RuleBasedStateMachine):
         old, olderr = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = out, io.StringIO()
         try:
-            code = main(["--config", str(self.tmp / "config.yaml"), *args])
+            code = main(["--config", str(self.config), *args])
         finally:
             sys.stdout, sys.stderr = old, olderr
         return code, out.getvalue()
@@ -213,6 +216,11 @@ class SyncMachine(RuleBasedStateMachine):
             "sync": {"max_delete": 100, "max_delete_percent": 100},
         }
         (self.tmp / "config.yaml").write_text(yaml.safe_dump(cfg), encoding="utf-8")
+        # A second config file for the same vault (spelt another way) and library.
+        alt = self.tmp / "elsewhere" / "pllm-sync.yaml"
+        alt.parent.mkdir()
+        cfg["vault"] = {"path": str(alt.parent / ".." / "vault")}
+        alt.write_text(yaml.safe_dump(cfg), encoding="utf-8")
         self.sync_and_check()
 
     # ------------------------------------------------------------------ catalog edits
@@ -561,6 +569,36 @@ class SyncMachine(RuleBasedStateMachine):
             p.unlink()
         self.state_lost = True
         self.expect_conflict.clear()
+
+    @rule()
+    def switch_config(self) -> None:
+        """Runs from now on use the other config file naming the same vault and library:
+        one state, one lock, so no paper is created twice and nothing looks deleted."""
+        first = self.tmp / "config.yaml"
+        self.config = self.tmp / "elsewhere" / "pllm-sync.yaml" if self.config == first else first
+
+    @precondition(lambda self: self.synced_once and not self.state_lost)
+    @rule()
+    def hide_the_vault(self) -> None:
+        """The vault folder vanishes for a run (an unmounted drive, a renamed folder): the
+        run stops with exit code 6 and changes nothing; when the vault is back, nothing is
+        lost or deleted (the invariants of the next sync check that)."""
+        hidden = self.tmp / "vault-hidden"
+        self.vault.rename(hidden)
+        files = {p: p.read_bytes() for p in hidden.rglob("*") if p.is_file()}
+        version = self.emu.library_version()
+        try:
+            code, _ = self.cli("pull", "--no-progress")
+        finally:
+            created = self.vault.exists()
+            if not created:
+                hidden.rename(self.vault)
+        assert code == 6, code
+        assert not created, "the run created a new vault in place of the hidden one"
+        assert self.emu.library_version() == version, "Zotero changed while the vault was away"
+        assert {p: p.read_bytes() for p in self.vault.rglob("*") if p.is_file()} == {
+            self.vault / p.relative_to(hidden): b for p, b in files.items()
+        }
 
     # ------------------------------------------------------------------ syncing
 

@@ -410,3 +410,70 @@ def test_a_copy_made_before_an_id_change_never_becomes_a_paper(env: Env) -> None
         assert len(env.items()) == 4, "the old copy became a second item"
         assert copy.name in err, "the copy is listed"
     assert env.note_for("arxiv:2401.00004") == note
+
+
+def test_a_copy_made_under_an_id_the_paper_gets_back_stays_a_copy(env: Env) -> None:
+    """Found by the state machine: a copy of a note, then the list drops the paper's arXiv
+    link and adds it back. The copy still carries the first id; when the paper returns to
+    that id, the paper's own note and item carry it on (no second item from the copy)."""
+    note = env.note_for(A)
+    copy = note.with_name(note.stem + " 1.md")
+    shutil.copyfile(note, copy)
+    copied = copy.read_bytes()
+    key = item_any(env, A)["key"]
+    linked = "Synthetic Paper One: A Study. ([Paper](https://arxiv.org/abs/2401.00001))"
+    env.lists["trust"].write_text(
+        LIST.replace(linked, "Synthetic Paper One: A Study."), encoding="utf-8"
+    )
+    assert env.run("pull", "--no-progress")[0] == 0
+    env.lists["trust"].write_text(LIST, encoding="utf-8")
+    for _ in range(2):
+        code, _, err = env.run("pull", "--no-progress")
+        assert code == 0, err
+        assert len(env.items()) == 3, "the copy became a second item"
+        assert item_any(env, A)["key"] == key
+        assert copy.read_bytes() == copied, "a copy was written"
+    assert frontmatter(note)["pllm-sync-id"] == A
+    env.emu.clear_log()
+    assert env.run("pull", "--no-progress")[0] == 0
+    assert env.writes() == [], "converged"
+
+
+def test_an_id_change_whose_note_changed_during_the_run_keeps_one_item(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by the state machine: the list drops a paper's arXiv link (its id changes) and
+    the user edits its note while that pull writes Zotero, so the note is not rewritten with
+    the new id. The next run still knows the note as the paper's: no second item, the
+    user's edit kept, the note carries the new id."""
+    from pllm_sync.zotero.store import ZoteroStore
+
+    note = env.note_for(A)
+    key = item_any(env, A)["key"]
+    linked = "Synthetic Paper One: A Study. ([Paper](https://arxiv.org/abs/2401.00001))"
+    env.lists["trust"].write_text(
+        LIST.replace(linked, "Synthetic Paper One: A Study."), encoding="utf-8"
+    )
+    edit_frontmatter(note, tags=["during"])  # so the pull writes Zotero
+    orig = ZoteroStore.update_items
+
+    def and_user_types(self: ZoteroStore, *a: Any, **k: Any) -> Any:
+        rep = orig(self, *a, **k)
+        edit_frontmatter(note, status="reading")  # typed while the pull runs
+        return rep
+
+    monkeypatch.setattr(ZoteroStore, "update_items", and_user_types)
+    env.run("pull", "--no-progress")
+    monkeypatch.setattr(ZoteroStore, "update_items", orig)
+    for _ in range(2):
+        code, out, err = env.run("pull", "--no-progress")
+        assert code == 0, (out, err)
+        assert len(env.items()) == 3, "the note became a second item"
+    (new_pid,) = [p for p in pids_in_extra(env.items()) if p.startswith("title:")]
+    assert item_any(env, new_pid)["key"] == key
+    assert env.note_for(new_pid) == note
+    fm = frontmatter(note)
+    assert fm["pllm-sync-id"] == new_pid and fm["status"] == "reading"
+    env.emu.clear_log()
+    assert env.run("pull", "--no-progress")[0] == 0
+    assert env.writes() == [], "converged"

@@ -339,9 +339,31 @@ class SyncEngine:
                     v.vault_unreadable = True  # there but unreadable: never "deleted"
                 else:
                     v.vault_gone = True
+        self._finish_interrupted_renames(views)
         if catalog is not None:
             self._follow_renamed_papers(views, papers)
         return views
+
+    @staticmethod
+    def _finish_interrupted_renames(views: dict[str, PaperView]) -> None:
+        """A paper whose catalog id changed in a run where its note was not rewritten (the
+        note changed during the run, a crash): the state and the item already carry the new
+        id, the note at the path the state knows still carries the old one. That note is
+        the paper's (its id is rewritten), never a paper of its own with a second item."""
+        by_path = {v.note.path: pid for pid, v in views.items() if v.note is not None}
+        for pid, v in list(views.items()):
+            st = v.state
+            if v.note is not None or st is None or not st.note_path:
+                continue
+            other = by_path.get(st.note_path)
+            if other is None or other == pid or other not in views:
+                continue
+            o = views[other]
+            if o.state is not None or o.paper is not None or o.zitem is not None or o.copies:
+                continue
+            v.note, v.renamed_from = o.note, other
+            v.vault_gone = v.vault_unreadable = False
+            del views[other]
 
     @staticmethod
     def _follow_renamed_papers(views: dict[str, PaperView], papers: dict[str, PaperState]) -> None:
@@ -368,7 +390,13 @@ class SyncEngine:
             vanished.setdefault(title_hash(title), []).append(pid)
         appeared: dict[str, list[str]] = {}
         for pid, v in views.items():
-            if v.paper is not None and pid not in papers and v.note is None:
+            # A new id may already have a note: a copy made while the paper had this id,
+            # before the list changed it away and back (no item, no copies of its own).
+            if (
+                v.paper is not None
+                and pid not in papers
+                and (v.note is None or (v.zitem is None and not v.copies))
+            ):
                 appeared.setdefault(title_hash(v.paper.title), []).append(pid)
         for th, olds in vanished.items():
             news = appeared.get(th, [])
@@ -378,6 +406,11 @@ class SyncEngine:
             old_key = old.state.zotero_key if old.state else (old.zitem or {}).get("key")
             if new.zitem is not None and new.zitem.get("key") != old_key:
                 continue  # the new id already has an item of its own
+            stale_copy: tuple[str, ...] = ()
+            if new.note is not None:
+                if old.note is None:
+                    continue  # nothing to take over: the note the new id has stays its own
+                stale_copy = (new.note.path,)  # the paper's note keeps the identity
             new.state = replace(old.state, pllm_id=new.pid) if old.state else None
             new.renamed_from = old.pid
             if new.zitem is None:
@@ -386,7 +419,7 @@ class SyncEngine:
                 new.z_note_missing, new.z_note_rich = old.z_note_missing, old.z_note_rich
                 new.z_user_children = old.z_user_children
             new.note, new.vault_gone = old.note, old.vault_gone
-            new.vault_unreadable, new.copies = old.vault_unreadable, old.copies
+            new.vault_unreadable, new.copies = old.vault_unreadable, (*old.copies, *stale_copy)
             new.vault_sections_unknown = old.vault_sections_unknown
             new.note_from_copy = old.note_from_copy
             del views[old.pid]
@@ -728,7 +761,12 @@ class SyncEngine:
             states[v.pid] = st
 
         # 1. Zotero, in batches; a paper's base only moves once its writes landed.
+        # ``zheld``: the papers whose failure may heal by retrying (a conflict, a lock, the
+        # network, an item not found); they hold the library version back so the next run
+        # reads their items again. A refusal of the object itself (400, 413) will not heal:
+        # the paper keeps its pending change and its error, and the library moves on.
         zfailed: set[str] = set()
+        zheld: set[str] = set()
         zskipped: set[str] = set()  # read-only: Zotero writes not made, on purpose
         if self.zotero is not None and opts.zotero_read_only:
             zskipped = {d.view.pid for d in decisions if d.zotero or d.retire_zotero}
@@ -739,13 +777,15 @@ class SyncEngine:
                 applied["zotero.withheld"] = len(zskipped)
         elif self.zotero is not None:
             zfailed = set(self._unfound)
-            zfailed |= self._apply_zotero(
+            failed, zheld = self._apply_zotero(
                 [d for d in decisions if d.view.pid not in zfailed],
                 states,
                 section_map,
                 applied,
                 result,
             )
+            zfailed |= failed
+            zheld |= self._unfound
 
         # 2. Vault, note by note (atomic writes). A paper whose Zotero write failed gets no
         # note update this run: its base did not move, so writing one side only would make
@@ -830,7 +870,7 @@ class SyncEngine:
                 self.state.put_paper(st)
                 if v.renamed_from and v.renamed_from != v.pid:
                     self.state.delete_paper(v.renamed_from)  # identity followed the paper
-            if snap is not None and self.lib is not None and not zfailed:
+            if snap is not None and self.lib is not None and not zheld:
                 lv = self.zotero.library_version if self.zotero else None
                 self.state.set_library_version(self.lib, lv or snap.library_version)
             self._save_scan(scan)
@@ -1023,11 +1063,13 @@ class SyncEngine:
         section_map: dict[str, str],
         applied: dict[str, int],
         result: RunResult,
-    ) -> set[str]:
-        """Zotero writes for the whole run, batched per kind; returns the ids that failed."""
+    ) -> tuple[set[str], set[str]]:
+        """Zotero writes for the whole run, batched per kind; returns the ids that failed
+        and, among them, those whose failure may heal by retrying (see ``_retryable``)."""
         assert self.zotero is not None
         cpaths = {k: section_path(s) for s, k in section_map.items()}
         failed: set[str] = set()
+        held: set[str] = set()
         creates: list[NewItem] = []
         updates: list[ItemChange] = []
         notes: list[NoteUpsert] = []
@@ -1114,7 +1156,7 @@ class SyncEngine:
                     states[pid].zotero_note_key = w.children["note"][0]
                     states[pid].zotero_note_version = w.children["note"][1]
                 applied[f"zotero.{w.action}"] = applied.get(f"zotero.{w.action}", 0) + 1
-            failed |= self._failed_ids(rep.failures, owner, creates)
+            self._failed_ids(rep.failures, owner, failed, held, creates)
             result.errors.extend(str(f) for f in rep.failures)
         if updates:
             rep = self.zotero.update_items(updates)
@@ -1124,7 +1166,7 @@ class SyncEngine:
                     states[upid].zotero_version = w.version
             n = sum(1 for w in rep.results.values() if w.action != "unchanged")
             applied["zotero.update"] = applied.get("zotero.update", 0) + n
-            failed |= self._failed_ids(rep.failures, owner)
+            self._failed_ids(rep.failures, owner, failed, held)
             result.errors.extend(str(f) for f in rep.failures)
         if notes:
             rep = self.zotero.upsert_notes(notes)
@@ -1134,24 +1176,46 @@ class SyncEngine:
                     states[npid].zotero_note_key = key
                     states[npid].zotero_note_version = w.version
             applied["zotero.notes"] = applied.get("zotero.notes", 0) + len(rep.results)
-            failed |= self._failed_ids(rep.failures, owner)
+            self._failed_ids(rep.failures, owner, failed, held)
             result.errors.extend(str(f) for f in rep.failures)
         if trash:
             rep = self.zotero.trash(trash)
             applied["zotero.trash"] = applied.get("zotero.trash", 0) + len(rep.results)
-            failed |= self._failed_ids(rep.failures, owner)
+            self._failed_ids(rep.failures, owner, failed, held)
             result.errors.extend(str(f) for f in rep.failures)
-        return failed
+        return failed, held
 
     @staticmethod
+    def _retryable(f: Any) -> bool:
+        """Whether a write failure may heal by running again. 400 and 413 refuse the object
+        itself (an unknown field, a value too long): the same write fails every run, so
+        holding the library version back for it would re-read the feed forever. A child
+        refused because its parent was refused follows the parent."""
+        if f.code in (400, 413):
+            return False
+        return not (f.code == 409 and str(f.message).startswith("not written because its parent"))
+
+    @classmethod
     def _failed_ids(
-        failures: Iterable[Any], owner: dict[str, str], creates: list[NewItem] | None = None
-    ) -> set[str]:
-        out: set[str] = set()
+        cls,
+        failures: Iterable[Any],
+        owner: dict[str, str],
+        failed: set[str],
+        held: set[str],
+        creates: list[NewItem] | None = None,
+    ) -> None:
+        """Add the ids of the papers ``failures`` belong to to ``failed``, and to ``held``
+        when the failure may heal by retrying (an unowned one holds the whole run back)."""
         for f in failures:
+            pid: str | None = None
             for ref in (f.ref, f.key):
                 if ref and ref in owner:
-                    out.add(owner[ref])
+                    pid = owner[ref]
                 elif ref and creates and any(c.paper.id == ref for c in creates):
-                    out.add(ref)
-        return out
+                    pid = ref
+                if pid is not None:
+                    break
+            if pid is not None:
+                failed.add(pid)
+            if cls._retryable(f):
+                held.add(pid if pid is not None else "")

@@ -133,8 +133,9 @@ class BatchWriter:
         self.outcomes[op.key] = OpOutcome(op.key, True, version, data, op=op)
 
     def _fail(self, op: WriteOp, code: int, message: str) -> None:
+        # info, not warning: every failure reaches the user once, in the write report
         name = f" {op.label!r}" if op.label else ""
-        log.warning("Zotero %s %s%s not written: %s (%s)", self._title, op.key, name, message, code)
+        log.info("Zotero %s %s%s not written: %s (%s)", self._title, op.key, name, message, code)
         self.outcomes[op.key] = OpOutcome(op.key, False, code=code, message=message, op=op)
 
     # ------------------------------------------------------------------ one request
