@@ -32,5 +32,6 @@ def test_example_config_documents_every_key() -> None:
         ("vault", c.VaultConfig),
         ("sync", c.SyncConfig),
         ("watch", c.WatchConfig),
+        ("api", c.ApiConfig),
     ):
         assert set(data[section]) == {f.name for f in fields(cls)}, section

@@ -58,6 +58,9 @@ class ZoteroConfig:
     library_type: str = "user"
     endpoint: str = "https://api.zotero.org"
     root_collection: str = "pllm-sync"
+    stream_url: str = "wss://stream.zotero.org"
+    """Zotero's streaming API (websocket) that tells ``watch`` about changes at once;
+    ``off`` leaves only polling."""
 
     @property
     def configured(self) -> bool:
@@ -86,6 +89,22 @@ class WatchConfig:
     zotero_poll_seconds: float = 30.0
     catalog_refresh_minutes: float = 60.0
     debounce_seconds: float = 2.0
+    reconcile_minutes: float = 15.0
+    """Full vault scan and Zotero poll while the stream is connected: the safety net for an
+    event the watcher or the stream missed."""
+
+
+DEFAULT_API_PORT = 23120
+"""The local API's fixed default port, so a plugin finds the daemon without configuration:
+next to Zotero's own connector port (23119), outside the ephemeral range."""
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    """The daemon's local HTTP API for plugin front ends (loopback only, bearer token)."""
+
+    enabled: bool = True
+    port: int = DEFAULT_API_PORT
 
 
 @dataclass(frozen=True)
@@ -95,6 +114,7 @@ class Config:
     vault: VaultConfig = field(default_factory=VaultConfig)
     sync: SyncConfig = field(default_factory=SyncConfig)
     watch: WatchConfig = field(default_factory=WatchConfig)
+    api: ApiConfig = field(default_factory=ApiConfig)
     path: Path | None = None  # the file it came from, if any
 
     @property
@@ -191,8 +211,8 @@ def parse_config(data: Any, origin: str, base_dir: Path | None = None) -> Config
             hint="see config.example.yaml for the layout",
         )
     v = _Validator(origin)
-    for unknown in sorted(set(data) - {"catalog", "zotero", "vault", "sync", "watch"}):
-        v.error(str(unknown), "unknown section (allowed: catalog, zotero, vault, sync, watch)")
+    for unknown in sorted(set(data) - {"catalog", "zotero", "vault", "sync", "watch", "api"}):
+        v.error(str(unknown), "unknown section (allowed: catalog, zotero, vault, sync, watch, api)")
     base = base_dir or Path.cwd()
 
     cat = v.section(data, "catalog", {"sources", "timeout_seconds", "offline"})
@@ -238,7 +258,9 @@ def parse_config(data: Any, origin: str, base_dir: Path | None = None) -> Config
     )
 
     z = v.section(
-        data, "zotero", {"library_id", "library_type", "endpoint", "root_collection", "api_key"}
+        data,
+        "zotero",
+        {"library_id", "library_type", "endpoint", "root_collection", "stream_url", "api_key"},
     )
     if "api_key" in z:
         v.error(
@@ -264,11 +286,15 @@ def parse_config(data: Any, origin: str, base_dir: Path | None = None) -> Config
     endpoint = v.string(z, "zotero", "endpoint", "https://api.zotero.org")
     if not endpoint.startswith(("http://", "https://")):
         v.error("zotero.endpoint", f"must be an http(s) base URL (got {endpoint!r})")
+    stream_url = v.string(z, "zotero", "stream_url", "wss://stream.zotero.org")
+    if stream_url != "off" and not stream_url.startswith(("ws://", "wss://")):
+        v.error("zotero.stream_url", f"must be a ws(s):// URL or off (got {stream_url!r})")
     zotero = ZoteroConfig(
         library_id=lib_id,
         library_type=v.string(z, "zotero", "library_type", "user", ("user", "group")),
         endpoint=endpoint.rstrip("/"),
         root_collection=v.string(z, "zotero", "root_collection", "pllm-sync"),
+        stream_url=stream_url.rstrip("/"),
     )
 
     vs = v.section(data, "vault", {"path", "papers_folder", "index_folder", "trash_folder"})
@@ -298,13 +324,23 @@ def parse_config(data: Any, origin: str, base_dir: Path | None = None) -> Config
     )
 
     w = v.section(
-        data, "watch", {"zotero_poll_seconds", "catalog_refresh_minutes", "debounce_seconds"}
+        data,
+        "watch",
+        {"zotero_poll_seconds", "catalog_refresh_minutes", "debounce_seconds", "reconcile_minutes"},
     )
     watch = WatchConfig(
         zotero_poll_seconds=v.number(w, "watch", "zotero_poll_seconds", 30.0, minimum=1),
         catalog_refresh_minutes=v.number(w, "watch", "catalog_refresh_minutes", 60.0, minimum=1),
         debounce_seconds=v.number(w, "watch", "debounce_seconds", 2.0),
+        reconcile_minutes=v.number(w, "watch", "reconcile_minutes", 15.0, minimum=0.01),
     )
+
+    a = v.section(data, "api", {"enabled", "port"})
+    port = a.get("port", DEFAULT_API_PORT)
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        v.error("api.port", f"must be a port number 0-65535, 0 = any free port (got {port!r})")
+        port = DEFAULT_API_PORT
+    api = ApiConfig(enabled=v.boolean(a, "api", "enabled", True), port=port)
 
     if v.problems:
         listing = "\n  ".join(v.problems)
@@ -312,7 +348,7 @@ def parse_config(data: Any, origin: str, base_dir: Path | None = None) -> Config
             f"{origin}: invalid config:\n  {listing}",
             hint="fix the keys above; config.example.yaml documents every key",
         )
-    return Config(catalog=catalog, zotero=zotero, vault=vault, sync=sync, watch=watch)
+    return Config(catalog=catalog, zotero=zotero, vault=vault, sync=sync, watch=watch, api=api)
 
 
 def find_config_path(explicit: str | Path | None = None) -> Path | None:
@@ -369,5 +405,6 @@ def load_config(explicit: str | Path | None = None) -> Config:
         vault=cfg.vault,
         sync=cfg.sync,
         watch=cfg.watch,
+        api=cfg.api,
         path=path,
     )

@@ -33,6 +33,7 @@ class Runtime:
     vault: VaultStore
     zotero: ZoteroStore | None
     sandbox_url: str | None = None
+    api_key: str | None = None  # for the streaming API subscription (never logged)
 
     @property
     def library_ref(self) -> LibraryRef | None:
@@ -73,13 +74,21 @@ def sandbox_zotero(cfg: Config) -> Iterator[tuple[ZoteroConfig, str]]:
         username="sandbox",
     )
     emu.start()
+    from .testing.zotero_server.stream import StreamServer
+
+    stream = StreamServer(emu).start()  # `watch` hears of sandbox edits as from Zotero
     try:
         log.info("sandbox Zotero library at %s (data in %s)", emu.base_url, dirs.data)
         zcfg = replace(
-            cfg.zotero, library_id=str(SANDBOX_USER), library_type="user", endpoint=emu.base_url
+            cfg.zotero,
+            library_id=str(SANDBOX_USER),
+            library_type="user",
+            endpoint=emu.base_url,
+            stream_url=stream.url,
         )
         yield zcfg, key
     finally:
+        stream.stop()
         emu.stop()
 
 
@@ -97,13 +106,15 @@ def open_runtime(
             with sandbox_zotero(cfg) as (zcfg, key):
                 cfg = replace(cfg, zotero=zcfg)
                 vault = VaultStore(cfg.vault, zcfg.library_type, zcfg.library_id)
-                yield Runtime(cfg, state, vault, _zotero_store(zcfg, key), zcfg.endpoint)
+                yield Runtime(
+                    cfg, state, vault, _zotero_store(zcfg, key), zcfg.endpoint, api_key=key
+                )
             return
-        zotero = None
+        zotero, api_key = None, None
         if cfg.zotero.configured and not vault_only and zotero_mode != "off":
             api_key = get_api_key(cfg.zotero.library_type, str(cfg.zotero.library_id))
             zotero = _zotero_store(cfg.zotero, api_key or "")
-        yield Runtime(cfg, state, vault, zotero)
+        yield Runtime(cfg, state, vault, zotero, api_key=api_key)
 
 
 def _zotero_store(zcfg: ZoteroConfig, key: str) -> ZoteroStore:

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from pllm_sync.config import WatchConfig
-from pllm_sync.daemon.loop import WatchLoop
+from pllm_sync.daemon.loop import Job, WatchLoop
 from pllm_sync.daemon.watcher import VaultSignal, is_relevant, start_observer
 
 
@@ -32,7 +32,7 @@ def test_vault_edit_is_debounced_into_one_pass(tmp_path: Path) -> None:
     sig = VaultSignal(str(tmp_path))
     obs = start_observer(str(tmp_path), sig)
     cfg = WatchConfig(zotero_poll_seconds=3600, catalog_refresh_minutes=600, debounce_seconds=0.3)
-    loop = WatchLoop(cfg, sig, lambda pull, why: calls.append((pull, why)), tick=0.05)
+    loop = WatchLoop(cfg, sig, lambda job: calls.append((job.pull, job.reason)), tick=0.05)
     t = threading.Thread(target=loop.run, kwargs={"max_seconds": 3.0})
     t.start()
     try:
@@ -54,7 +54,8 @@ def test_vault_edit_is_debounced_into_one_pass(tmp_path: Path) -> None:
 def test_polls_and_refreshes_on_schedule_and_survive_failures(tmp_path: Path) -> None:
     calls: list[str] = []
 
-    def run_pass(pull: bool, why: str) -> None:
+    def run_pass(job: Job) -> None:
+        why = job.reason
         calls.append(why)
         if why == "zotero poll" and calls.count("zotero poll") == 1:
             raise RuntimeError("Zotero unreachable")

@@ -52,6 +52,10 @@ class RunOptions:
     pull_catalog: bool = True
     dry_run: bool = False
     show_progress: bool | None = None
+    # The daemon's hook: only these vault paths may have changed since the last scan (from
+    # watcher events), so the scan reads them and takes every other note from its cache.
+    # None = walk the whole vault.
+    changed_paths: frozenset[str] | None = None
 
 
 @dataclass
@@ -199,7 +203,9 @@ class SyncEngine:
                 hint="restore the notes (or fix vault.papers_folder); nothing was changed",
             )
 
-    def _scan_vault(self, show: bool | None) -> VaultScan:
+    def _scan_vault(
+        self, show: bool | None, changed: frozenset[str] | None = None
+    ) -> VaultScan:
         previous: dict[str, NoteStat] = {}
         for e in self.state.get_scan_cache().values():
             if e.record is not None:
@@ -207,7 +213,7 @@ class SyncEngine:
                     previous[e.relpath] = NoteStat(**e.record)
                 except TypeError:  # a cache row from an older version: just re-read the file
                     continue
-        scan = self.vault.scan(previous, progress=bool(show))
+        scan = self.vault.scan(previous, progress=bool(show), changed=changed)
         for prob in scan.problems:
             log.warning("vault: %s", prob)
         return scan
@@ -546,7 +552,10 @@ class SyncEngine:
                     self._section_map_save(section_map)
         cpaths = {k: section_path(s) for s, k in section_map.items()}
 
-        scan = self._scan_vault(opts.show_progress)
+        changed = opts.changed_paths
+        if changed is not None:  # the notes the state knows may have moved since its scan
+            changed = changed | {p.note_path for p in papers.values() if p.note_path}
+        scan = self._scan_vault(opts.show_progress, changed)
         views = self._collect(catalog, scan, snap, cpaths, papers)
         decisions = [self._decide(v, plan) for v in views.values()]
         self._guard_deletes(plan, len(views))

@@ -20,6 +20,7 @@ import hashlib
 import logging
 import os
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -262,11 +263,20 @@ class VaultStore:
         return out
 
     def scan(
-        self, previous: dict[str, NoteStat] | None = None, *, progress: bool = False
+        self,
+        previous: dict[str, NoteStat] | None = None,
+        *,
+        progress: bool = False,
+        changed: Collection[str] | None = None,
     ) -> VaultScan:
         """Find every paper note in the vault (wherever the user moved it), every hand-added
         paper in the papers folder, and every unreadable note; reuse ``previous`` readings of
-        files whose size and mtime did not change."""
+        files whose size and mtime did not change.
+
+        ``changed`` (the daemon's watcher events) names the paths that may be new since
+        ``previous``: the vault is not walked; the files of ``previous`` are only stat'ed
+        (re-read when their size or mtime moved, e.g. after the daemon's own write), so one
+        saved note costs one read."""
         if not self.root.is_dir():
             raise VaultError(
                 f"vault folder not found: {self.root}",
@@ -274,7 +284,11 @@ class VaultStore:
             )
         previous = previous or {}
         result = VaultScan()
-        files = self._walk()
+        if changed is not None:
+            changed = set(changed)
+            files = self._named(previous, changed)
+        else:
+            files = self._walk()
         now = time.time_ns()
         for rel, path in progress_bar(files, "scanning vault", len(files), enabled=progress):
             prev = previous.get(rel)
@@ -292,6 +306,32 @@ class VaultStore:
                 result.reread += 1
         self._collect(result)
         return result
+
+    def _named(
+        self, previous: dict[str, NoteStat], changed: Collection[str]
+    ) -> list[tuple[str, str]]:
+        """The files of the last scan plus ``changed`` ones that exist now (a changed path
+        that is gone was moved or deleted). Paths outside the vault or in skipped folders
+        are ignored, as the walk would."""
+        names = set(previous)
+        for rel in changed:
+            p = PurePosixPath(rel)
+            if p.is_absolute() or ".." in p.parts or not rel.endswith(".md"):
+                continue
+            if any(part.startswith(".") for part in p.parts[:-1]) or self._under(
+                rel, self._trash_rel
+            ):
+                continue
+            if is_litter(p.name):
+                continue
+            names.add(rel)
+        out = []
+        for rel in sorted(names):
+            path = str(self.root.joinpath(*PurePosixPath(rel).parts))
+            if rel in changed and not os.path.isfile(path):
+                continue
+            out.append((rel, path))
+        return out
 
     def _read_stat(self, rel: str, path: str, now: int) -> NoteStat | None:
         try:

@@ -1,0 +1,102 @@
+"""How a front end finds the daemon, and how two daemons are kept off one vault and library.
+
+``daemon-<config>.json`` in the state dir names the API url, pid, API version and the token
+file; it is written (atomically, mode 600) when the API is up and removed on exit. A stale one
+(its pid gone) reads as "not running". The lock is an OS file lock (``flock``) held for the
+daemon's life: the kernel drops it when the process dies, even by SIGKILL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import IO, Any
+
+from ..atomic import atomic_write
+from ..config import Config
+from ..errors import SafetyAbort
+from ..paths import app_dirs
+
+
+def daemon_file(cfg: Config) -> Path:
+    return app_dirs().data / f"daemon-{cfg.state_name}.json"
+
+
+def lock_file(cfg: Config) -> Path:
+    """One lock per vault and library, whichever config names them."""
+    z = cfg.zotero
+    ident = f"{Path(cfg.vault.path).resolve()}|{z.library_type}:{z.library_id}@{z.endpoint}"
+    return app_dirs().data / f"daemon-{hashlib.sha1(ident.encode()).hexdigest()[:12]}.lock"
+
+
+def write_daemon_file(cfg: Config, info: dict[str, Any]) -> Path:
+    path = daemon_file(cfg)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, (json.dumps(info, indent=2) + "\n").encode())
+    os.chmod(path, 0o600)
+    return path
+
+
+def remove_daemon_file(cfg: Config) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        daemon_file(cfg).unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def read_daemon_file(cfg: Config) -> dict[str, Any] | None:
+    """The running daemon's discovery info, or None (no file, unreadable, or pid gone)."""
+    try:
+        info = json.loads(daemon_file(cfg).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(info, dict) or not isinstance(info.get("pid"), int):
+        return None
+    return info if _alive(info["pid"]) else None
+
+
+class DaemonLock:
+    """``flock`` on the lock file; ``acquire`` fails at once when another daemon holds it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fh: IO[str] | None = None
+
+    def acquire(self) -> DaemonLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the daemon's life
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            fh.close()
+            raise SafetyAbort(
+                f"another `pllm-sync watch` ({holder}) already serves this vault and library",
+                hint="stop it first (`pllm-sync service stop` or kill that pid); only one "
+                "daemon may sync a vault and library",
+            ) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()}\n")
+        fh.flush()
+        self._fh = fh
+        return self
+
+    def release(self) -> None:
+        if self._fh is not None:
+            fcntl.flock(self._fh.fileno(), fcntl.LOCK_UN)
+            self._fh.close()
+            self._fh = None

@@ -1,0 +1,102 @@
+"""One pass of the daemon: run the engine for a job, report it as events, and remember the
+hash of every note the state now knows, so the watcher events of the daemon's own writes
+are recognised and cause no further pass."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Any
+
+from ..api.events import EventBus
+from ..sync.engine import JOURNAL_ACTIONS, RunOptions, SyncEngine
+from ..sync.state import StateDB
+from ..vault.store import VaultStore
+from .loop import Job
+
+log = logging.getLogger(__name__)
+
+
+def file_sha256(path: str) -> str | None:
+    try:
+        with open(path, "rb") as fh:
+            return hashlib.sha256(fh.read()).hexdigest()
+    except OSError:
+        return None
+
+
+class PassRunner:
+    def __init__(
+        self, engine: SyncEngine, state: StateDB, vault: VaultStore, events: EventBus
+    ) -> None:
+        self.engine = engine
+        self.state = state
+        self.vault = vault
+        self.events = events
+        self.known: dict[str, str] = {}
+        self.refresh_known()
+
+    def refresh_known(self) -> None:
+        """Note path -> the content hash the state holds for it (after the last pass)."""
+        self.known = {
+            p.note_path: p.note_sha256
+            for p in self.state.all_papers().values()
+            if p.note_path and p.note_sha256
+        }
+
+    def is_own_write(self, rel: str) -> bool:
+        """The note holds exactly what the last pass wrote or read: nothing to sync."""
+        want = self.known.get(rel)
+        return want is not None and file_sha256(str(self.vault.root / rel)) == want
+
+    def _open_conflicts(self) -> dict[int, Any]:
+        return {c.id: c for c in self.state.list_conflicts(open_only=True)}
+
+    def __call__(self, job: Job) -> None:
+        if job.before is not None:
+            job.before()
+        before = self._open_conflicts()
+        self.events.publish("run.started", run=job.to_json())
+        opts = RunOptions(
+            pull_catalog=job.pull,
+            dry_run=job.dry_run,
+            show_progress=False,
+            changed_paths=frozenset(job.paths) if job.paths is not None else None,
+        )
+        try:
+            res = self.engine.run(opts)
+        except Exception as exc:
+            job.errors.append(str(exc))
+            job.status = "failed"
+            self.events.publish("error", run=job.id, message=str(exc))
+            self.events.publish("run.done", run=job.to_json())
+            raise
+        finally:
+            if not job.dry_run:
+                self.refresh_known()
+        plan = res.plan.to_json()
+        plan["actions"] = plan["actions"][:JOURNAL_ACTIONS]
+        job.plan, job.applied, job.state_run_id = plan, dict(res.applied), res.run_id
+        job.errors.extend(res.errors)
+        after = self._open_conflicts()
+        for cid in sorted(after.keys() - before.keys()):
+            c = after[cid]
+            self.events.publish("conflict.opened", conflict=cid, paper=c.pllm_id, field=c.field)
+        for cid in sorted(before.keys() - after.keys()):
+            self.events.publish("conflict.resolved", conflict=cid, paper=before[cid].pllm_id)
+        changed = {k: v for k, v in res.applied.items() if v}
+        if changed:
+            log.warning("watch (%s): %s", job.reason, changed)
+        else:
+            log.info("watch (%s): nothing to do", job.reason)
+        job.status = "done" if not job.errors else "failed"
+        self.events.publish("run.done", run=job.to_json())
+
+    def apply_merged(self, pllm_id: str, field: str, value: Any) -> None:
+        """Write a merged conflict value into the paper's note (the pass then carries it to
+        Zotero, see ``DaemonBackend.resolve``)."""
+        paper = self.state.get_paper(pllm_id)
+        if paper is None or not paper.note_path:
+            raise LookupError(f"paper {pllm_id} has no note to write the merged value into")
+        note = self.vault.read_note(paper.note_path)
+        self.vault.update_note(note, {field: value})
