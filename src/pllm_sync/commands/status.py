@@ -19,6 +19,19 @@ def _when(ts: float | None) -> str | None:
     return dt.datetime.fromtimestamp(ts).isoformat(timespec="seconds") if ts else None
 
 
+def _daemon(cfg: Any, lock_pid: int | None) -> dict[str, Any]:
+    """What a front end needs to find the running daemon (from its daemon.json)."""
+    from ..daemon.discovery import read_daemon_file
+
+    found = read_daemon_file(cfg)
+    return {
+        "running": found is not None or lock_pid is not None,
+        "pid": found["pid"] if found else lock_pid,
+        "api_url": found.get("url") if found else None,
+        "api_token_file": found.get("api_token_file") if found else None,
+    }
+
+
 def run(args: argparse.Namespace) -> int:
     from ..config import find_config_path, load_config
     from ..paths import app_dirs
@@ -67,15 +80,10 @@ def run(args: argparse.Namespace) -> int:
                 }
             )
             info["conflicts"] = len(conflicts)
-            info["daemon"] = (
-                f"running (pid {lock.pid} on {lock.hostname}, {lock.owner}, since "
-                f"{_when(lock.acquired_at)})"
-                if lock
-                else "not running"
-            )
+            info["daemon"] = _daemon(cfg, lock.pid if lock and lock.owner == "watch" else None)
     else:
         info["last_run"] = None
-        info["daemon"] = "not running"
+        info["daemon"] = _daemon(cfg, None)
         info["conflicts"] = 0
     if args.json:
         json.dump(info, sys.stdout, indent=2, default=str)
