@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import shlex
 import sys
 from collections.abc import Sequence
 
@@ -60,6 +61,14 @@ def setup_logging(verbose: int, quiet: bool) -> None:
     root.propagate = False
 
 
+def with_config(text: str, config: str | None) -> str:
+    """Make every `pllm-sync ...` step in a message carry this run's ``--config``, so the
+    next step works when copied as printed."""
+    if not config:
+        return text
+    return text.replace("`pllm-sync ", f"`pllm-sync --config {shlex.quote(config)} ")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -70,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except PllmSyncError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {with_config(str(exc), args.config)}", file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:  # e.g. `pllm-sync status | head`
         sys.stderr.close()

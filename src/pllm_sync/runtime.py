@@ -17,13 +17,14 @@ from pathlib import Path
 from .config import Config, ZoteroConfig, load_config
 from .credentials import get_api_key
 from .paths import app_dirs
+from .sandbox import SANDBOX_USER, sandbox_chosen, sandbox_db_path, sandbox_key_path
 from .sync.state import LibraryRef, StateDB, default_state_path
 from .vault.store import VaultStore
 from .zotero.store import ZoteroStore
 
 log = logging.getLogger(__name__)
 
-SANDBOX_USER = 1
+__all__ = ["SANDBOX_USER", "Runtime", "open_runtime", "sandbox_zotero"]
 
 
 @dataclass
@@ -60,17 +61,17 @@ def _sandbox_key(path: Path) -> str:
 
 
 @contextmanager
-def sandbox_zotero(cfg: Config) -> Iterator[tuple[ZoteroConfig, str]]:
+def sandbox_zotero(cfg: Config, port: int = 0) -> Iterator[tuple[ZoteroConfig, str]]:
     """Serve a persistent sandbox library with the bundled emulator for the duration."""
     from .testing.zotero_server import ZoteroEmulator
 
     dirs = app_dirs().ensure()
-    key = _sandbox_key(dirs.data / "sandbox.key")
+    key = _sandbox_key(sandbox_key_path())
     emu = ZoteroEmulator(
-        port=0,
+        port=port,
         user_id=SANDBOX_USER,
         api_key=key,
-        db_path=dirs.data / "sandbox-zotero.sqlite3",
+        db_path=sandbox_db_path(),
         username="sandbox",
     )
     emu.start()
@@ -98,6 +99,8 @@ def open_runtime(
 ) -> Iterator[Runtime]:
     """Load the config and open everything a sync run needs; close it all afterwards."""
     cfg = load_config(config_path)
+    if zotero_mode is None and not vault_only and sandbox_chosen(cfg):
+        zotero_mode = "sandbox"  # chosen by `pull --zotero sandbox`, until `init`
     state_path = default_state_path(cfg)
     state_path.parent.mkdir(parents=True, exist_ok=True)
     with StateDB.open(state_path) as state:

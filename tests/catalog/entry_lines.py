@@ -11,6 +11,8 @@ _ROLE_LINK = re.compile(
     r"\[(?:paper|code|website|link|data|dataset|pdf|github|project|home|demo)\]\(\s*https?://",
     re.IGNORECASE,
 )
+_BOLD_WITH_URL = re.compile(r"^\*\*[^*]{10,}\*\*\s*\[?https?://(?:www\.)?arxiv\.org/")
+"""``* **Survey title** [https://arxiv.org/abs/...]``: the survey a list announces."""
 _BULLET = re.compile(r"^\s*(?:[-+*]\s+)+")
 _SEPARATOR = re.compile(r"^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$")
 
@@ -21,7 +23,7 @@ def entry_lines(text: str) -> set[int]:
     Table rows: lines starting with ``|`` that are not a separator, not the header row just
     above a separator, and not in a table whose header lacks a ``title`` column (Related
     Workshops). Other lines: after any bullet markers, a ``[year ...]`` tag at the start or a
-    ``[Paper](http...)``-style link anywhere. Skipped: code fences, blockquotes, HTML comments.
+    ``[Paper](http...)``-style link anywhere, or a bullet of a bold title and a bare arXiv URL. Skipped: code fences, blockquotes, HTML comments.
     """
     lines = text.replace("\r\n", "\n").split("\n")
     out: set[int] = set()
@@ -60,6 +62,7 @@ def entry_lines(text: str) -> set[int]:
             continue
         prev_table_row = False
         body = _BULLET.sub("", s)
-        if _TAG.match(body) or _ROLE_LINK.search(body):
+        bulleted = body != s
+        if _TAG.match(body) or _ROLE_LINK.search(body) or (bulleted and _BOLD_WITH_URL.match(body)):
             out.add(i + 1)
     return out

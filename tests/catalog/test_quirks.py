@@ -193,7 +193,13 @@ def test_toc_html_comments_and_bibtex_are_not_entries() -> None:
         ]
     )
     doc = parse_document(md, "t")
-    assert [(e.line, e.title) for e in doc.entries] == [(16, "Real Paper")]
+    # The survey the list announces in its introduction is a paper of the list (issue 10);
+    # the TOC, the HTML table, the comment and the BibTeX block are not.
+    assert [(e.line, e.title) for e in doc.entries] == [
+        (5, "A Survey of Personalized LLMs"),
+        (16, "Real Paper"),
+    ]
+    assert doc.entries[0].ids.arxiv == "2502.11528"
     assert doc.warnings == []
 
 

@@ -18,6 +18,7 @@ def test_table_list_head_counts_per_section() -> None:
     doc = parsed(HEAD["jiahongliu21"], "jiahongliu21")
     assert doc.title == "Awesome Personalized Large Language Models (PLLMs)"
     assert counts_by_section(doc) == {
+        (): 1,  # line 12: the list's own survey, announced in the introduction
         (PP, "Profile-Augmented Prompting (PAG)"): 8,  # lines 58-65
         (PP, "Retrieval-Augmented Prompting (RAG)"): 23,  # 72-94
         (PP, "Soft-Fused Prompting"): 12,  # 102-113
@@ -33,7 +34,7 @@ def test_table_list_head_counts_per_section() -> None:
         ("Benchmark",): 29,  # 250-278
         ("Applications",): 5,  # 285-289 (Related Workshops 296-301 is not a paper table)
     }
-    assert len(doc.entries) == 142
+    assert len(doc.entries) == 143
 
 
 def test_bullet_list_head_counts_per_section() -> None:
@@ -52,6 +53,7 @@ def test_bullet_list_head_counts_per_section() -> None:
 def test_table_seed_counts_per_section() -> None:
     doc = parsed(SEEDS / "000_table-list.md", "jiahongliu21")
     assert counts_by_section(doc) == {
+        (): 1,  # line 12: the list's own survey, announced in the introduction
         (PP, "Profile-Augmented Prompting (PAG)"): 7,  # lines 52-58
         (PP, "Retrieval-Augmented Prompting (RAG)"): 14,  # 65-78
         (PP, "Soft-Fused Prompting"): 9,  # 84-92
@@ -110,11 +112,11 @@ def test_taxonomy_root_is_keyed_by_source_name() -> None:
 
 
 def test_head_papers_after_dedup() -> None:
-    """142 table rows are 129 papers: 13 rows repeat a paper listed in another section (one of
+    """143 table entries (142 rows and the survey of the introduction) are 130 papers: 13 rows repeat a paper listed in another section (one of
     them is UniCTokens again, as UnifyBench, with the same poster URL), while EGISES and
     PerSEval share an arXiv id and stay two papers. The bullet list's 144 rows are 143 papers
     (PersonaVLM is in sections 2 and 3)."""
     a = build_catalog([parsed(HEAD["jiahongliu21"], "jiahongliu21")])
     b = build_catalog([parsed(HEAD["vanillacreamer"], "vanillacreamer")])
-    assert len(a.papers) == 129
+    assert len(a.papers) == 130
     assert len(b.papers) == 143

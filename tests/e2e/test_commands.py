@@ -55,7 +55,7 @@ def test_vault_only_without_zotero(
     cfg.write_text("catalog: {offline: true}\n", encoding="utf-8")
     code, _out, err = run(capsys, "--config", str(cfg), "pull")
     assert code == 0
-    assert "pllm-sync init" in err, "says how to connect Zotero"
+    assert f"pllm-sync --config {cfg} init" in err, "says how to connect Zotero"
     assert len(list((tmp_path / "pllm-vault" / "Papers").glob("*.md"))) > 200
 
 

@@ -13,13 +13,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..model import CatalogWarning, SectionPath, VenueKind
+from ..model import CatalogWarning, SectionPath, Venue, VenueKind
 from .entry import Entry
-from .links import ROLE_WORDS, FoundLink, find_links, is_web_url, role_for
+from .fields import authors_after, split_lead, strip_number_mark
+from .links import ROLE_WORDS, FoundLink, find_links, is_paper_url, is_web_url, role_for
 from .markdown_text import strip_markdown
 from .rowlinks import assemble
 from .titles import clean_title
-from .venues import known_venue, parse_tag
+from .venues import known_venue, parse_tag, parse_venue
 
 BULLET = re.compile(r"^[ \t]{0,16}(?:(?:[-+*]|\d{1,3}[.)])[ \t]+)+")
 LONE_BULLET = re.compile(r"^[ \t]*(?:[-+*][ \t]*)+$")
@@ -31,6 +32,12 @@ _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 _BARE_URL = re.compile(r"https?://[^\s()<>\[\]]{3,2000}")
 _ROLE = r"(?:paper|papers|pdf|code|github|link|website|project|data|dataset|demo)"
 _EMPTY_LINK_LIST = re.compile(rf"\(\s*{_ROLE}(?:\s*[,/]\s*{_ROLE})*\s*\)\s*$", re.IGNORECASE)
+_LINK_LEAD = frozenset({"", "**", "__", "*", "_", '"', "“", "***"})
+"""What may stand before a title link: ``**[Title](url)**``, ``"[Title](url)"``."""
+_BOLD_START = re.compile(r"^(?:\*\*|__)(?=\S)")
+_PAREN_VENUE = re.compile(
+    r"[(（]\s*(?P<v>[A-Za-z][A-Za-z&\- ]{1,30}?\s*['’]?\s*(?:19|20)?\d{2}[A-Za-z ]{0,20})\s*[)）]"
+)
 
 
 def strip_bullets(line: str) -> tuple[str, bool]:
@@ -64,17 +71,21 @@ def classify(text: str, bulleted: bool) -> Candidate | None:
     """None for lines that are not entries (prose, TOC anchors, lone bullets)."""
     if match_tag(text):
         return Candidate(tagged=True, title_link=False)
+    text = strip_number_mark(text)
     if "](" not in text:
+        if bulleted and _BOLD_START.match(text) and _bare_paper_url(text):
+            # ``* **Survey Title** [https://arxiv.org/abs/...]`` (a list's own survey)
+            return Candidate(tagged=False, title_link=False)
         return None
     found = find_links(text)
     head = found[0] if found else None
     if (
-        bulleted
-        and head is not None
-        and head.start == 0
+        head is not None
+        and text[: head.start].strip() in _LINK_LEAD
         and not head.badge
         and is_web_url(head.url)
-        and head.label.strip().lower() not in ROLE_WORDS
+        and _label_key(head.label) not in ROLE_WORDS
+        and (bulleted or _is_paper_title_link(head))
     ):
         return Candidate(tagged=False, title_link=True)
     if any(_is_role_link(f) for f in found):
@@ -82,12 +93,27 @@ def classify(text: str, bulleted: bool) -> Candidate | None:
     return None
 
 
+def _label_key(label: str) -> str:
+    return strip_markdown(label).lower().strip().strip("[]()").strip()
+
+
+def _is_paper_title_link(f: FoundLink) -> bool:
+    """A paragraph that opens with ``[**Title**](arxiv...)``: a title of a few words that
+    links a paper host (prose rarely opens with a link to a paper)."""
+    return is_paper_url(f.url) and len(strip_markdown(f.label).split()) >= 3
+
+
+def _bare_paper_url(text: str) -> bool:
+    m = _BARE_URL.search(text)
+    return m is not None and is_paper_url(m.group(0))
+
+
 def _is_role_link(f: FoundLink) -> bool:
     """``[Paper](https://...)`` or a ``[![Paper](badge)](https://...)`` badge; not prose links
     (``[MAINTENANCE.md](./MAINTENANCE.md)``) nor decorative badges (``![Awesome](...)``)."""
     if not is_web_url(f.url):
         return False
-    label = strip_markdown(f.label).lower().strip()
+    label = _label_key(f.label)
     if label in ROLE_WORDS:
         return True
     return f.badge and bool(label) and role_for(f.label, "") != "link"
@@ -115,8 +141,11 @@ def parse_bullet(
         assert m is not None
         tag_year, venue = parse_tag(m.group("body").strip())
         rest = text[m.end() :]
+    else:
+        rest = strip_number_mark(text)
     found = find_links(rest)
     title_part: str
+    after = ""
     if cand.title_link and found:
         # ``- [Title](url)``: the label is the title, so the role comes from the URL alone
         # (a title such as "Personalized Model ..." must not make it a model link).
@@ -125,6 +154,10 @@ def parse_bullet(
         role = role_for("", head.url)
         label = "paper" if role in ("link", "website") else role
         found = [FoundLink(label, head.url, start=head.start), *found[1:]]
+        nxt = found[1].start if len(found) > 1 else len(rest)
+        after = rest[head.start : nxt]
+        after = after[after.find("](") + 2 :]
+        after = after[after.find(")") + 1 :]
     elif found:
         title_part = rest[: found[0].start]
     else:
@@ -134,7 +167,14 @@ def parse_bullet(
             title_part = rest[: bare.start()]
         else:
             title_part = rest
-    title_part = title_part.rstrip().rstrip("(").rstrip()
+    title_part = title_part.rstrip().rstrip("([").rstrip()
+    lead = split_lead(title_part)
+    title_part = lead.title
+    authors = lead.authors or authors_after(after)
+    if venue is None:
+        venue = _venue_in(lead.rest or after)
+        if venue is not None and tag_year is None:
+            tag_year = venue.year
     bare_list = _EMPTY_LINK_LIST.search(title_part)
     if bare_list:  # ``Title. (Paper)``: the link list lost its URLs
         title_part = title_part[: bare_list.start()].rstrip()
@@ -158,6 +198,8 @@ def parse_bullet(
         style="bullet",
         title=title,
         aliases=aliases,
+        method=lead.method,
+        authors=authors,
         venue=venue,
         tag_year=tag_year,
         url=rl.url,
@@ -167,3 +209,14 @@ def parse_bullet(
         raw=raw.strip(),
     )
     return entry, warnings
+
+
+def _venue_in(text: str) -> Venue | None:
+    """``(ACL 2024)`` / ``（NeurIPS'23）`` after a title: a venue only when it names one."""
+    m = _PAREN_VENUE.search(text) if text else None
+    if m is None:
+        return None
+    v = parse_venue(m.group("v"))
+    if v is None or v.name is None or known_venue(v.name) is None:
+        return None
+    return v

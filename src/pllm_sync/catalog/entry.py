@@ -25,6 +25,7 @@ class Entry:
     title: str
     aliases: tuple[str, ...] = ()
     method: str | None = None
+    authors: tuple[str, ...] = ()
     venue: Venue | None = None
     tag_year: int | None = None
     url: str | None = None

@@ -326,6 +326,7 @@ def paper_from_group(g: _Group, paper_id: str) -> Paper:
         id=paper_id,
         title=first.title,
         method=next((e.method for e in entries if e.method), None),
+        authors=next((e.authors for e in entries if e.authors), ()),
         venue=venue,
         year=year,
         url=url,

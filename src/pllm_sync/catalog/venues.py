@@ -151,7 +151,8 @@ _NOTES: tuple[tuple[re.Pattern[str], str | None], ...] = (
     (re.compile(r"\bunder\s+review\b", re.I), None),
 )
 _MONTH_YEAR = re.compile(r"\(\s*\d{1,2}\s*/\s*((?:19|20)\d{2})\s*\)")
-_ARXIV_YYMM = re.compile(r"\b(arxiv)[\s\-_]*(\d{2})(\d{2})(\d{2})?(?!\d)", re.I)
+_ARXIV_YYMM = re.compile(r"\b(arxiv)[\s\-_]*(\d{2})(0[1-9]|1[0-2])(\d{2})?(?!\d)", re.I)
+"""``Arxiv-2503`` (March 2025). The month must be a month, so ``arXiv 2023`` is a year."""
 _APOS_YEAR = re.compile(r"\s*['’‘`´]\s*(\d{2})(?!\d)")
 _FULL_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 _WORKSHOP = re.compile(r"\bworkshops?\b", re.I)
@@ -277,6 +278,29 @@ def parse_venue(raw: str | None) -> Venue | None:
 
 
 _TAG_YEAR = re.compile(r"^\s*((?:19|20)\d{2})\b")
+_MONTHS = (
+    "jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|january|february|march|april|june"
+    "|july|august|september|october|november|december"
+)
+_DATE_ONLY = re.compile(
+    rf"^\s*(?:(?P<y1>(?:19|20)\d{{2}})(?:\s*[./\-年]\s*\d{{1,2}}(?:\s*[./\-月]\s*\d{{1,2}})?)?"
+    rf"|(?:{_MONTHS})\.?\s*,?\s*(?P<y2>(?:19|20)\d{{2}})"
+    rf"|\d{{1,2}}\s*[./\-]\s*\d{{1,2}}\s*[./\-]\s*(?P<y3>(?:19|20)\d{{2}})"
+    rf"|(?P<y4>\d{{2}})\.(?:0[1-9]|1[0-2]))\s*日?\s*$",
+    re.IGNORECASE,
+)
+
+
+def date_tag_year(text: str) -> int | None:
+    """The year of a tag or cell that is only a date: ``2025/04``, ``2023.05.02``,
+    ``Mar 2024``, ``2026-06-30``, ``07/07/2023``, ``24.01`` (YY.MM). None for anything else,
+    so ``2024 NeurIPS`` stays a venue tag."""
+    m = _DATE_ONLY.match(text)
+    if not m:
+        return None
+    if m.group("y4"):
+        return 2000 + int(m.group("y4"))
+    return int(m.group("y1") or m.group("y2") or m.group("y3"))
 
 
 def parse_tag(body: str) -> tuple[int | None, Venue | None]:
@@ -286,6 +310,9 @@ def parse_tag(body: str) -> tuple[int | None, Venue | None]:
     2025: the list's year is when it was added, the YYMM is when it appeared); otherwise the
     tag year is the venue year.
     """
+    date_year = date_tag_year(body)
+    if date_year is not None:
+        return date_year, None
     m = _TAG_YEAR.match(body)
     tag_year = int(m.group(1)) if m else None
     venue = parse_venue(body)

@@ -11,4 +11,6 @@ COMMAND_MODULES = (
     "conflicts",
     "watch",
     "vault",
+    "sandbox",
+    "doctor",
 )

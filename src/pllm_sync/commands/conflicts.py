@@ -12,19 +12,32 @@ import sys
 from typing import Any
 
 from ..errors import PllmSyncError
+from .hints import suggest
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser("conflicts", help="list conflicts, or resolve one")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the conflicts as JSON on stdout")
     p.add_argument("--all", action="store_true", help="include resolved conflicts")
     p.set_defaults(func=run)
     sp = p.add_subparsers(dest="action")
     r = sp.add_parser("resolve", help="pick the side whose value wins for one conflict")
-    r.add_argument("id", type=int)
-    r.add_argument("--take", choices=("zotero", "vault"), required=True)
-    r.add_argument("--no-sync", action="store_true", help="only record the choice")
-    r.add_argument("--zotero", choices=("config", "sandbox", "off"), default="config")
+    r.add_argument("id", type=int, help="the conflict's number, as `pllm-sync conflicts` lists it")
+    r.add_argument(
+        "--take",
+        choices=("zotero", "vault"),
+        required=True,
+        help="the side whose value wins",
+    )
+    r.add_argument(
+        "--no-sync", action="store_true", help="only record the choice; the next sync applies it"
+    )
+    r.add_argument(
+        "--zotero",
+        choices=("config", "sandbox", "off"),
+        default="config",
+        help="the library the follow-up sync uses (as for `pllm-sync sync`)",
+    )
     r.set_defaults(func=run)
 
 
@@ -61,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
                 st.resolve_conflict(row.id, f"take-{args.take}")
         print(f"conflict {args.id} ({row.pllm_id} {row.field}): {args.take} wins")
         if args.no_sync:
-            print("run `pllm-sync sync` to carry the value over")
+            print(f"run `{suggest(args, 'sync')}` to carry the value over")
             return 0
         from .pull import run_sync
 
@@ -105,5 +118,5 @@ def run(args: argparse.Namespace) -> int:
         )
         print(f"    zotero: {_show(r.zotero)}")
         print(f"    vault:  {_show(r.vault)}")
-    print("resolve with: pllm-sync conflicts resolve ID --take zotero|vault")
+    print(f"resolve with: `{suggest(args, 'conflicts resolve ID --take zotero|vault')}`")
     return 0

@@ -16,10 +16,13 @@ from typing import Any
 
 import yaml
 
-from ..config import find_config_path, parse_config
+from ..atomic import atomic_write
+from ..config import Config, default_config, find_config_path, load_config, parse_config
 from ..credentials import ENV_VAR, store_api_key
 from ..errors import ConfigError
 from ..paths import app_dirs
+from ..sandbox import forget_sandbox, sandbox_chosen, sandbox_db_path
+from .hints import suggest
 
 
 def register(sub: Any) -> None:
@@ -70,6 +73,21 @@ def _check_access(data: dict[str, Any], key: str) -> None:
     print(f"Zotero accepted the key for {cfg.library_type} library {cfg.library_id}")
 
 
+def _existing_data(path: Path | None) -> dict[str, Any]:
+    """The existing config as a mapping (empty when there is none); init only replaces the
+    Zotero library and the vault path in it and keeps every other key."""
+    if path is None:
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(
+            f"cannot read the existing config {path}: {exc}",
+            hint="fix it, or move it away and run `pllm-sync init` again",
+        ) from exc
+    return data if isinstance(data, dict) else {}
+
+
 def run(args: argparse.Namespace) -> int:
     target = Path(args.config) if args.config else app_dirs().config / "config.yaml"
     existing = (
@@ -77,20 +95,28 @@ def run(args: argparse.Namespace) -> int:
         if args.config and Path(args.config).exists()
         else (target if target.exists() else None)
     )
-    if existing and not args.force:
+    old = _existing_data(existing)
+    old_zotero: dict[str, Any] = old["zotero"] if isinstance(old.get("zotero"), dict) else {}
+    old_vault: dict[str, Any] = old["vault"] if isinstance(old.get("vault"), dict) else {}
+    if existing and old_zotero.get("library_id") is not None and not args.force:
         raise ConfigError(
-            f"a config already exists at {existing}", hint="edit it, or pass --force to replace it"
+            f"a config already exists at {existing} and names Zotero library "
+            f"{old_zotero.get('library_id')}",
+            hint="edit it, or pass --force to replace its Zotero library and vault path",
         )
     library_id = args.library_id or _ask("Zotero library id (zotero.org/settings/keys)")
-    vault = args.vault or _ask("Obsidian vault folder", str(Path.cwd() / "pllm-vault"))
-    data = {
-        "zotero": {
-            "library_id": library_id,
-            "library_type": args.library_type,
-            "endpoint": args.endpoint,
-        },
-        "vault": {"path": str(Path(vault).expanduser().resolve())},
+    default_vault = (
+        str(load_config(existing).vault.path) if existing else str(Path.cwd() / "pllm-vault")
+    )
+    vault = args.vault or _ask("Obsidian vault folder", default_vault)
+    data = dict(old)
+    data["zotero"] = {
+        **old_zotero,
+        "library_id": library_id,
+        "library_type": args.library_type,
+        "endpoint": args.endpoint,
     }
+    data["vault"] = {**old_vault, "path": str(Path(vault).expanduser().resolve())}
     parse_config(data, "init")  # validate before writing anything
     key: str | None
     if args.api_key_stdin:
@@ -111,22 +137,56 @@ def run(args: argparse.Namespace) -> int:
                 f"could not store the API key in the keyring ({type(exc).__name__})",
                 hint=f"use --no-keyring and set ${ENV_VAR} when running",
             ) from exc
+    previous = load_config(existing) if existing else default_config()
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(
-            "# written by `pllm-sync init`; see config.example.yaml for every key\n"
-            + yaml.safe_dump(data, sort_keys=False),
-            encoding="utf-8",
+        if existing is not None:
+            backup = existing.with_name(existing.name + ".bak")
+            backup.write_bytes(existing.read_bytes())
+        atomic_write(
+            target,
+            (
+                "# written by `pllm-sync init`; see config.example.yaml for every key\n"
+                + yaml.safe_dump(data, sort_keys=False)
+            ).encode("utf-8"),
         )
     except OSError as exc:
         raise ConfigError(
             f"cannot write the config file {target}: {exc.strerror or exc}",
             hint="pass a writable path with --config",
         ) from exc
-    print(f"config written to {target}")
+    print(f"config written to {target.resolve()}")
+    if existing is not None:
+        print(f"  (the previous version is kept as {backup.resolve()})")
+    if sandbox_chosen(previous):
+        _leave_sandbox(previous)
     if not key:
         print(f"no API key stored: set ${ENV_VAR} or run `pllm-sync init --force` in a terminal")
     elif args.no_keyring:
         print(f"the API key was not stored (--no-keyring): set ${ENV_VAR} when running pllm-sync")
-    print("next: `pllm-sync pull --dry-run` to preview, then `pllm-sync pull`")
+    print(f"next: `{suggest(args, 'pull --dry-run')}` to preview, then `{suggest(args, 'pull')}`")
     return 0
+
+
+def _leave_sandbox(previous: Config) -> None:
+    """Moving from the sandbox to a real library: the state forgets the sandbox's item keys,
+    so the next pull files every paper into the new library (matched by pllm-sync id, never
+    duplicated) instead of reading the sandbox items' absence as deletions. Notes, their
+    text and properties, and the sandbox library itself are kept."""
+    from ..sync.state import StateDB, default_state_path
+
+    path = default_state_path(previous)
+    if path.exists():
+        with StateDB.open(path) as st, st.transaction():
+            for paper in st.all_papers().values():
+                if paper.zotero_key or paper.zotero_record is not None or paper.zotero_retired:
+                    paper.zotero_key = paper.zotero_version = None
+                    paper.zotero_note_key = paper.zotero_note_version = None
+                    paper.zotero_record = None
+                    paper.zotero_retired = False
+                    st.put_paper(paper)
+    forget_sandbox(previous)
+    print(
+        "left the sandbox: the next pull adds every paper to your library; your notes stay "
+        f"as they are and the sandbox library stays in {sandbox_db_path().parent}"
+    )

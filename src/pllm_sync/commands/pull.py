@@ -10,6 +10,8 @@ import sys
 from typing import Any
 
 from ..errors import ConflictsPending
+from ..sandbox import remember_sandbox
+from .hints import announce_new_vault, suggest
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +27,9 @@ def _add_common(p: argparse.ArgumentParser) -> None:
         "--zotero",
         choices=("config", "sandbox", "off"),
         default="config",
-        help="config: the library in the config (default); sandbox: a persistent "
-        "local library served by the bundled emulator, to try pllm-sync offline; "
-        "off: vault only",
+        help="config (default): the library in the config, or the sandbox once chosen and "
+        "until `pllm-sync init` connects a library; sandbox: a persistent local library "
+        "served by the bundled emulator, to try pllm-sync offline; off: vault only",
     )
     p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
 
@@ -57,12 +59,14 @@ def _run(args: argparse.Namespace, *, pull_catalog: bool) -> int:
 
     mode = None if args.zotero == "config" else args.zotero
     with open_runtime(args.config, zotero_mode=mode) as rt:
-        if rt.zotero is None and not args.json:
+        if rt.zotero is None and args.zotero != "off" and not args.json:
             print(
-                "Zotero is not connected: syncing the vault only. Run `pllm-sync init` to "
-                "connect your library, or try `pllm-sync pull --zotero sandbox`.",
+                "Zotero is not connected: syncing the vault only. Run "
+                f"`{suggest(args, 'init')}` to connect your library, or try "
+                f"`{suggest(args, 'pull --zotero sandbox')}`.",
                 file=sys.stderr,
             )
+        announce_new_vault(rt.vault.root, dry_run=args.dry_run, quiet=args.json)
         state_lock = f"{'pull' if pull_catalog else 'sync'}"
         rt.state.acquire_lock(state_lock)
         try:
@@ -75,6 +79,8 @@ def _run(args: argparse.Namespace, *, pull_catalog: bool) -> int:
             )
         finally:
             rt.state.release_lock()
+        if rt.sandbox_url and args.zotero == "sandbox" and not args.dry_run:
+            remember_sandbox(rt.config)
         if args.json:
             json.dump(result.to_json(), sys.stdout, indent=2, ensure_ascii=False, default=str)
             print()
@@ -93,13 +99,16 @@ def _run(args: argparse.Namespace, *, pull_catalog: bool) -> int:
             if warned:
                 print(
                     f"catalog: {warned} entries could not be read as given; "
-                    "`pllm-sync catalog` lists them with their line numbers",
+                    f"`{suggest(args, 'catalog')}` lists them with their line numbers",
                     file=sys.stderr,
                 )
             if rt.sandbox_url:
                 print(
-                    "Zotero sandbox library kept in the pllm-sync data dir "
-                    "(`pllm-sync status` shows where)"
+                    "Zotero: the sandbox library (kept in the pllm-sync data dir; "
+                    f"`{suggest(args, 'status')}` shows where). Plain `sync`, `watch` and "
+                    f"`conflicts` use it too; `{suggest(args, 'sandbox serve')}` lets any "
+                    f"Zotero API client browse it; `{suggest(args, 'init')}` connects your "
+                    "own library."
                 )
         for err in result.errors:
             print(f"error: {err}", file=sys.stderr)

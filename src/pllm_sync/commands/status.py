@@ -34,8 +34,9 @@ def _daemon(cfg: Any, lock_pid: int | None) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     from ..config import find_config_path, load_config
-    from ..paths import app_dirs
+    from ..sandbox import sandbox_chosen, sandbox_db_path
     from ..sync.state import StateDB, default_state_path
+    from .hints import suggest
 
     cfg = load_config(args.config)
     path = default_state_path(cfg)
@@ -46,12 +47,15 @@ def run(args: argparse.Namespace) -> int:
         "zotero": (
             f"{cfg.zotero.library_type} {cfg.zotero.library_id} at {cfg.zotero.endpoint}"
             if cfg.zotero.configured
-            else "not connected (run `pllm-sync init`)"
+            else "the sandbox library (chosen with `pull --zotero sandbox`; "
+            f"`{suggest(args, 'init')}` connects your own)"
+            if sandbox_chosen(cfg)
+            else f"not connected (run `{suggest(args, 'init')}`)"
         ),
     }
-    sandbox = app_dirs().data / "sandbox-zotero.sqlite3"
+    sandbox = sandbox_db_path()
     if sandbox.exists():
-        info["sandbox"] = f"{sandbox} (used with --zotero sandbox)"
+        info["sandbox"] = f"{sandbox} (browse it: `{suggest(args, 'sandbox serve')}`)"
     if path.exists():
         with StateDB.open(path) as st:
             papers = st.all_papers()

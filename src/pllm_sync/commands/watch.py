@@ -24,7 +24,12 @@ def register(sub: Any) -> None:
         help="run as a daemon: sync vault edits, Zotero changes and new "
         "catalog papers as they happen; serve the local API for plugins",
     )
-    p.add_argument("--zotero", choices=("config", "sandbox", "off"), default="config")
+    p.add_argument(
+        "--zotero",
+        choices=("config", "sandbox", "off"),
+        default="config",
+        help="which Zotero library to keep in step (as for `pllm-sync sync`)",
+    )
     p.add_argument("--max-seconds", type=float, help="stop after this long (for scripts/tests)")
     p.add_argument("--max-passes", type=int, help="stop after this many sync passes")
     p.add_argument("--log-file", help="also log to this rotating file (the service does)")
@@ -64,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
     from ..runtime import open_runtime
     from ..sync.engine import SyncEngine
     from ..zotero.stream import StreamClient, library_topic
+    from .hints import announce_new_vault
 
     if args.log_file:
         setup_file_logging(args.log_file)
@@ -75,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
         rt.state.acquire_lock("watch")
         stack.callback(rt.state.release_lock)
         if not rt.vault.exists():
+            announce_new_vault(rt.vault.root, dry_run=False)
             rt.vault.ensure(from_template=True)
         events = EventBus()
         engine = SyncEngine(cfg, rt.state, rt.vault, rt.zotero, library_ref=rt.library_ref)

@@ -206,6 +206,8 @@ class SyncEngine:
     def _scan_vault(
         self, show: bool | None, changed: frozenset[str] | None = None
     ) -> VaultScan:
+        if not self.vault.exists():  # a dry run before the vault was made: nothing there yet
+            return VaultScan()
         previous: dict[str, NoteStat] = {}
         for e in self.state.get_scan_cache().values():
             if e.record is not None:
@@ -839,6 +841,10 @@ class SyncEngine:
             if st.zotero_note_key:
                 keys.append(st.zotero_note_key)
         rows = self.zotero.fetch_items(keys)
+        by_parent: dict[str, list[dict[str, Any]]] = {}
+        for row in rows.values():
+            if row.get("parentItem"):
+                by_parent.setdefault(str(row["parentItem"]), []).append(row)
         missing: set[str] = set()
         for d in need:
             st = states[d.view.pid]
@@ -847,7 +853,7 @@ class SyncEngine:
                 missing.add(d.view.pid)
                 continue
             d.view.zitem = data
-            kids = [r for r in rows.values() if r.get("parentItem") == st.zotero_key]
+            kids = by_parent.get(str(st.zotero_key), [])
             res = d.result
             if res is not None and "code" in res.to_zotero:
                 kids = self.zotero.fetch_children(str(st.zotero_key))

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import partial
@@ -90,28 +91,40 @@ class BatchWriter:
     # ------------------------------------------------------------------ driver
 
     def write(self, ops: Iterable[WriteOp]) -> dict[str, OpOutcome]:
-        """Send ``ops`` in order (a parent always before its children), ≤50 per request."""
-        pending = list(ops)
+        """Send ``ops`` in order (a parent always before its children), ≤50 per request.
+
+        Each round takes ops from the front of the queue until a chunk is full, so a round
+        costs the size of its chunk (plus children held back for a parent still queued), not
+        the size of the whole queue: scheduling is linear in the number of ops."""
+        pending: deque[WriteOp] = deque(ops)
+        unresolved: Counter[str] = Counter(op.key for op in pending)
         while pending:
             chunk: list[WriteOp] = []
-            rest: list[WriteOp] = []
-            unresolved = {op.key for op in pending}
-            for op in pending:
+            in_chunk: set[str] = set()
+            held: list[WriteOp] = []
+            while pending and len(chunk) < MAX_BATCH:
+                op = pending.popleft()
                 parent = op.parent
                 done = self.outcomes.get(parent) if parent else None
-                if done is not None and not done.ok and parent not in unresolved:
+                if done is not None and not done.ok and not unresolved[parent or ""]:
+                    unresolved[op.key] -= 1
                     self._fail(op, 409, f"not written because its parent failed ({done.message})")
-                elif (
-                    parent and parent in unresolved and parent not in {o.key for o in chunk}
-                ) or len(chunk) >= MAX_BATCH:
-                    rest.append(op)
+                elif parent and unresolved[parent] and parent not in in_chunk:
+                    held.append(op)
                 else:
                     chunk.append(op)
+                    in_chunk.add(op.key)
             if not chunk:
-                for op in rest:
+                for op in held:
                     self._fail(op, 409, "its parent could not be written")
                 break
-            pending = rest + self._post(chunk)
+            pending.extendleft(reversed(held))
+            for op in chunk:
+                unresolved[op.key] -= 1
+            again = self._post(chunk)
+            for op in again:
+                unresolved[op.key] += 1
+            pending.extend(again)
         return self.outcomes
 
     # ------------------------------------------------------------------ outcomes

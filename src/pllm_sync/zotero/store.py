@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -327,16 +328,17 @@ class ZoteroStore:
         more, v = self._fetch("items", missing_parents)
         versions += v
         fetched.update(more)
-        parents = [r for r in fetched.values() if not r["data"].get("parentItem")]
+        have: Counter[str] = Counter(
+            str(c["data"]["parentItem"])
+            for c in fetched.values()
+            if c["data"].get("parentItem") and not c["data"].get("deleted")
+        )
         need = []
-        for r in parents:
+        for r in fetched.values():
+            if r["data"].get("parentItem"):
+                continue
             key = str(r["data"]["key"])
-            have = sum(
-                1
-                for c in fetched.values()
-                if c["data"].get("parentItem") == key and not c["data"].get("deleted")
-            )
-            if int((r.get("meta") or {}).get("numChildren", 0) or 0) > have:
+            if int((r.get("meta") or {}).get("numChildren", 0) or 0) > have[key]:
                 need.append(key)
         if len(need) > CHILDREN_FETCH_LIMIT:
             everything, v = http.pz_all(

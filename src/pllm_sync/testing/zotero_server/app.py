@@ -28,6 +28,17 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         super().__init__(address, _Handler)
         self.app = app
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that hangs up mid-response (Ctrl-C on a sync, curl piped into head) is
+        normal: note it at debug level instead of printing the stdlib's traceback."""
+        import sys
+
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError | TimeoutError):
+            log.debug("client %s went away: %s", client_address, exc)
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"

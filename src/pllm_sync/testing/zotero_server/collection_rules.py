@@ -73,7 +73,9 @@ class CollectionRules(RulesBase):
             elif value == key:
                 raise ObjectError(400, "Collection cannot be a parent of itself")
             elif value not in lib.collections:
-                raise ObjectError(409, f"Parent collection {value} not found")
+                raise ObjectError(
+                    409, f"Parent collection {value} not found", {"collection": value}
+                )
             else:
                 parent = value
         if "relations" in body:

@@ -16,6 +16,7 @@ from .model import (
     VersionClock,
     WriteResult,
     new_key,
+    normalize_access_date,
     normalize_timestamp,
     now_iso,
     truthy_flag,
@@ -63,6 +64,16 @@ class ItemRules(RulesBase):
 
         old = existing.data if existing else None
         partial = mode != "put"
+        if (
+            partial
+            and old is not None
+            and old.get("parentItem")
+            and "parentItem" not in body
+            and body.get("collections")
+        ):
+            # DS validateJSONItem: "Implicit parentItem: false for PATCH if collections
+            # provided" (a child cannot be in collections, so the client means to move it).
+            body = {**body, "parentItem": False}
         if old is None and "itemType" not in body:
             raise ObjectError(400, "'itemType' property not provided")
         item_type = body.get("itemType", old["itemType"] if old else None)
@@ -156,7 +167,7 @@ class ItemRules(RulesBase):
             elif prop == "relations":
                 relations = check_relations(value, for_collection=False)
             elif prop == "parentItem":
-                parent = self._check_parent(lib, value, key, regular)
+                parent = self._check_parent(lib, value, body.get("key"), regular)
             elif prop == "deleted":
                 deleted = truthy_flag("deleted", value)
             elif prop == "inPublications":
@@ -174,19 +185,33 @@ class ItemRules(RulesBase):
                     raise ObjectError(400, f"'{prop}' is valid only for attachment items")
                 if prop == "linkMode" and value not in LINK_MODES:
                     raise ObjectError(400, f"'{value}' is not a valid linkMode")
+                mode_now = str(body.get("linkMode") or attachment.get("linkMode") or "")
+                if prop in ATTACHMENT_FILE_PROPS and not (
+                    mode_now.startswith("imported_") or mode_now == "embedded_image"
+                ):
+                    # DS validateJSONItem: checked whenever the property is present.
+                    raise ObjectError(
+                        400, f"'{prop}' is valid only for imported and embedded-image attachments"
+                    )
+                if prop == "path" and mode_now != "linked_file":
+                    raise ObjectError(
+                        400, f"'{prop}' is valid only for linked file attachment items"
+                    )
+                if prop in ("md5", "mtime") and value is None and old is not None:
+                    continue  # "should ignore null for existing storage properties"
                 attachment[prop] = value
             elif prop in schema.all_fields:
                 if not regular and prop not in info.fields:
                     raise ObjectError(400, f"'{prop}' is not a valid field for type '{item_type}'")
                 name = resolve_field(schema, item_type, prop)
                 fields[name] = check_field_value(name, value)
+                if name == "accessDate":
+                    fields[name] = normalize_access_date(fields[name])
             else:
                 raise ObjectError(400, f"Invalid property '{prop}'")
 
         if parent and regular:
-            raise ObjectError(400, "Child item must be note or attachment")
-        if parent and parent == key:
-            raise ObjectError(400, "Item cannot be its own parent")
+            raise ObjectError(400, "Child item must be note, attachment, or annotation")
         if parent:
             if "collections" in body and collections:
                 raise ObjectError(400, "Child items cannot be assigned to collections")
@@ -194,18 +219,18 @@ class ItemRules(RulesBase):
         elif "collections" in body:
             for ckey in collections:
                 if ckey not in lib.collections:
-                    raise ObjectError(409, f"Collection {ckey} not found")
+                    raise ObjectError(409, f"Collection {ckey} not found", {"collection": ckey})
         if is_attachment:
             self._check_attachment(attachment, old, top_level=not parent)
 
         added = old["dateAdded"] if old else now_iso()
-        if "dateAdded" in body and body["dateAdded"] not in (None, ""):
+        if "dateAdded" in body and body["dateAdded"] is not None:
             stamp = normalize_timestamp("dateAdded", body["dateAdded"])
             if old is not None and stamp != old["dateAdded"]:
                 raise ObjectError(400, "'dateAdded' cannot be modified for existing items")
             added = stamp
         explicit_modified: str | None = None
-        if "dateModified" in body and body["dateModified"] not in (None, ""):
+        if "dateModified" in body and body["dateModified"] is not None:
             explicit_modified = normalize_timestamp("dateModified", body["dateModified"])
 
         final_key = key or new_key(lib.items)
@@ -239,7 +264,12 @@ class ItemRules(RulesBase):
             old is None or explicit_modified != old["dateModified"]
         ):
             data["dateModified"] = explicit_modified
-        elif old is not None:
+        elif old is not None and _changed_beyond(
+            data, old, ("collections", "relations", "inPublications")
+        ):
+            # DS updateFromJSON skips the Date Modified update when only collections,
+            # relations or inPublications changed (test "should handle dateModified
+            # collection change").
             data["dateModified"] = now_iso()
         lib.put("items", Record(data, data["dateAdded"], data["dateModified"]))
         clock.written.add(final_key)
@@ -333,20 +363,27 @@ class ItemRules(RulesBase):
                 out[base] = value
         return out
 
-    def _check_parent(
-        self, lib: Library, value: object, key: str | None, regular: bool
-    ) -> str | None:
+    def _check_parent(self, lib: Library, value: object, key: object, regular: bool) -> str | None:
         if value in (None, False, ""):
             return None
         if not isinstance(value, str) or not is_valid_key(value):
-            raise ObjectError(400, "'parentItem' must be a valid item key")
+            raise ObjectError(400, "'parentItem' must be a valid item key or false")
+        if value == key:
+            raise ObjectError(
+                400,
+                f"Item {value} cannot be a child of itself\n\nCheck your database integrity "
+                "from the Advanced → Files and Folders pane of the Zotero preferences.",
+            )
         if regular:
-            raise ObjectError(400, "Child item must be note or attachment")
+            raise ObjectError(400, "Child item must be note, attachment, or annotation")
         parent = lib.items.get(value)
         if parent is None:
-            raise ObjectError(409, f"Parent item {value} not found")
+            # Also when the parent failed earlier in the same batch: it was never saved.
+            raise ObjectError(409, f"Parent item {value} not found", {"parentItem": value})
         if not self.is_regular(parent.data):
-            raise ObjectError(409, "Parent item cannot be a note or attachment")
+            raise ObjectError(
+                409, "Parent item cannot be a note or attachment", {"parentItem": value}
+            )
         return value
 
     def _check_attachment(self, attachment: Json, old: Json | None, *, top_level: bool) -> None:
@@ -357,10 +394,6 @@ class ItemRules(RulesBase):
             raise ObjectError(400, "'linkMode' property not provided")
         if mode not in LINK_MODES:
             raise ObjectError(400, f"'{mode}' is not a valid linkMode")
-        imported = str(mode).startswith("imported_")
-        for prop in ATTACHMENT_FILE_PROPS:
-            if attachment.get(prop) not in (None, "") and not imported:
-                raise ObjectError(400, f"'{prop}' is valid only for imported attachment items")
         for prop in ("contentType", "charset", "filename", "path", "md5"):
             val = attachment.get(prop)
             if val is not None and not isinstance(val, str):
@@ -371,12 +404,15 @@ class ItemRules(RulesBase):
         mtime = attachment.get("mtime")
         if mtime not in (None, "") and (isinstance(mtime, bool) or not isinstance(mtime, int)):
             raise ObjectError(400, "'mtime' must be an integer")
-        # Web attachments other than PDFs cannot be top-level items.
-        if top_level and (
-            mode == "linked_url"
-            or (mode == "imported_url" and attachment.get("contentType") != "application/pdf")
-        ):
-            raise ObjectError(400, "Only file attachments and PDFs can be top-level items")
+        if top_level and mode == "embedded_image":
+            raise ObjectError(400, "Embedded-image attachment must have a parent item")
+
+
+def _changed_beyond(new: Json, old: Json, ignored: tuple[str, ...]) -> bool:
+    """True when ``new`` differs from ``old`` in more than ``ignored`` (and the version and
+    Date Modified themselves)."""
+    skip = ("version", "dateModified", *ignored)
+    return _without(new, *skip) != _without(old, *skip)
 
 
 def _without(data: Json, *names: str) -> Json:

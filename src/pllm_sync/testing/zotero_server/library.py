@@ -39,7 +39,7 @@ from .model import (
     now_iso,
     parse_version,
 )
-from .validation import Schema, load_schema
+from .validation import Schema, clean_json, load_schema
 
 __all__ = [
     "DELETE_LOG_KINDS",
@@ -141,6 +141,9 @@ class EmulatorState(ItemRules, CollectionRules):
     # ------------------------------------------------------------------ helpers
     # ================================================================== shared
     def write_object(self, kind: str, lib: Library, body: object, **kw: Any) -> WriteResult:
+        # The server strips control characters from every string it decodes (DS
+        # ApiController::jsonDecode -> cleanStringRecursive) before any rule sees them.
+        body = clean_json(body)
         if kind == "items":
             return self.write_item(lib, body, **kw)
         if kind == "collections":

@@ -12,7 +12,7 @@ import re
 import secrets
 from collections.abc import Container
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from .validation import ATTACHMENT_FILE_PROPS, ObjectError
@@ -36,8 +36,14 @@ READ_ONLY_ACCESS: Json = {
 
 LABELS = {"items": "Item", "collections": "Collection", "searches": "Search"}
 ATTACHMENT_PROPS = ("linkMode", "contentType", "charset", "path", *ATTACHMENT_FILE_PROPS)
-_SQL_DATE_RE = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(Z|[+-]00:?00)?$"
+_SQL_DATETIME_RE = re.compile(
+    r"^-?\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]) ([01]\d|2[0-3]):[0-5]\d:[0-5]\d$"
+)
+_SQL_DATE_RE = re.compile(r"^-?\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
+# PHP's DateTime::ISO8601 format, "Y-m-d\TH:i:sO": a time zone is required ("Z", "+0400",
+# "+04:00"); fractions of a second are not accepted.
+_ISO8601_RE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(Z|[+-]\d{2}(?::?\d{2})?)$"
 )
 
 
@@ -66,22 +72,60 @@ def now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def normalize_timestamp(name: str, value: object) -> str:
-    """Accept ISO 8601 (``Z`` or ``+00:00``) and SQL ``YYYY-MM-DD hh:mm:ss`` (UTC), return the
-    API's ``YYYY-MM-DDThh:mm:ssZ``."""
-    if not isinstance(value, str):
-        raise ObjectError(400, f"'{name}' must be a string")
-    if value.strip() == "CURRENT_TIMESTAMP":
-        return now_iso()
-    match = _SQL_DATE_RE.match(value.strip())
+def iso8601_to_utc(value: str) -> str | None:
+    """DS ``Zotero_Date::isISO8601`` + ``iso8601ToSQL``: an ISO 8601 time with a zone, as
+    ``YYYY-MM-DDThh:mm:ssZ`` in UTC, or None when ``value`` is not one."""
+    match = _ISO8601_RE.match(value)
     if not match:
+        return None
+    y, mo, d, h, mi, s, zone = match.groups()
+    try:
+        stamp = datetime(int(y), int(mo), int(d), int(h), int(mi), int(s), tzinfo=UTC)
+    except ValueError:
+        return None
+    if zone != "Z":
+        sign = 1 if zone[0] == "+" else -1
+        digits = zone[1:].replace(":", "")
+        hours, minutes = int(digits[:2]), int(digits[2:] or 0)
+        stamp -= sign * timedelta(hours=hours, minutes=minutes)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def normalize_timestamp(name: str, value: object) -> str:
+    """``dateAdded`` / ``dateModified`` (DS ``validateJSONItem``, ``Item::setField``): ISO
+    8601 with a time zone or SQL ``YYYY-MM-DD hh:mm:ss`` (UTC), returned as the API's
+    ``YYYY-MM-DDThh:mm:ssZ`` in UTC."""
+    text = value if isinstance(value, str) else str(value)
+    if _SQL_DATETIME_RE.match(text):
+        return text.replace(" ", "T") + "Z"
+    utc = iso8601_to_utc(text)
+    if utc is None:
+        raise ObjectError(
+            400, f"'{name}' must be in ISO 8601 or UTC 'YYYY-MM-DD hh:mm:ss' format ({text})"
+        )
+    return utc
+
+
+def normalize_access_date(value: str) -> str:
+    """``accessDate`` (DS ``validateJSONItem``, ``setField``, ``toJSON``): ``""``,
+    ``CURRENT_TIMESTAMP``, SQL date or date-time (UTC) or ISO 8601 with a zone; stored in UTC
+    and returned as ``YYYY-MM-DDThh:mm:ssZ`` (a bare date stays ``YYYY-MM-DD``)."""
+    if value == "":
+        return ""
+    if value == "CURRENT_TIMESTAMP":
+        return now_iso()
+    if _SQL_DATETIME_RE.match(value):
+        return value.replace(" ", "T") + "Z"
+    if _SQL_DATE_RE.match(value):
+        return value
+    utc = iso8601_to_utc(value)
+    if utc is None:
         raise ObjectError(
             400,
-            f"'{name}' must be in ISO 8601 or UTC 'YYYY-MM-DD[ hh:mm:ss]' format or "
+            f"'accessDate' must be in ISO 8601 or UTC 'YYYY-MM-DD[ hh:mm:ss]' format or "
             f"'CURRENT_TIMESTAMP' ({value})",
         )
-    y, mo, d, h, mi, s = match.groups()[:6]
-    return f"{y}-{mo}-{d}T{h}:{mi}:{s}Z"
+    return utc
 
 
 def parse_version(value: object, what: str = "JSON 'version' property") -> int:

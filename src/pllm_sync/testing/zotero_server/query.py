@@ -119,12 +119,12 @@ def parse_list_params(query: dict[str, list[str]], kind: str) -> ListParams:
     key_param = KEY_PARAMS.get(kind)
     raw_keys = first(query, key_param) if key_param else None
     if key_param is not None and raw_keys is not None:
-        keys = raw_keys.strip(",").split(",")
-        for key in keys:
-            if not is_valid_key(key):
-                raise ApiError(400, f"Invalid '{key_param}' value '{raw_keys}'")
-        params.keys = keys
-        nd[key_param] = ",".join(keys)
+        # DS parseQueryParams: invalid keys are ignored (they never match an object). An
+        # empty list is no filter at all, as in DS (``if ($itemKeys)``).
+        keys = [k for k in raw_keys.strip(",").split(",") if is_valid_key(k)]
+        params.keys = keys or None
+        if keys:
+            nd[key_param] = ",".join(keys)
         # Explicit object keys force the limit (DS MAX_OBJECT_KEYS).
         params.limit = MAX_LIMIT
         nd["limit"] = str(MAX_LIMIT)

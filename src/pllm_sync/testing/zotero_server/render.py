@@ -204,17 +204,33 @@ class Renderer:
             "data": data,
         }
 
-    def collection(self, lib: Library, record: Record) -> Json:
+    def collection_counts(self, lib: Library) -> dict[str, tuple[int, int]]:
+        """``(numCollections, numItems)`` per collection key, non-trashed only, computed once
+        per listing (one pass over collections and items instead of one per collection)."""
+        subs: dict[str, int] = {}
+        for r in lib.collections.values():
+            parent = r.data.get("parentCollection")
+            if parent and not r.data.get("deleted"):
+                subs[parent] = subs.get(parent, 0) + 1
+        items: dict[str, int] = {}
+        for r in lib.items.values():
+            if r.data.get("deleted"):
+                continue
+            for key in set(r.data.get("collections") or ()):
+                items[key] = items.get(key, 0) + 1
+        return {k: (subs.get(k, 0), items.get(k, 0)) for k in lib.collections}
+
+    def collection(
+        self,
+        lib: Library,
+        record: Record,
+        *,
+        counts: dict[str, tuple[int, int]] | None = None,
+    ) -> Json:
         data = record.data
         parent = data.get("parentCollection")
-        num_collections = sum(
-            1 for r in self.state.subcollections_of(lib, record.key) if not r.data.get("deleted")
-        )
-        num_items = sum(
-            1
-            for r in lib.items.values()
-            if record.key in (r.data.get("collections") or ()) and not r.data.get("deleted")
-        )
+        table = counts if counts is not None else self.collection_counts(lib)
+        num_collections, num_items = table.get(record.key, (0, 0))
         return {
             "key": record.key,
             "version": record.version,
@@ -244,9 +260,11 @@ class Renderer:
         *,
         fresh: bool = False,
         child_counts: dict[str, int] | None = None,
+        collection_counts: dict[str, tuple[int, int]] | None = None,
     ) -> Json:
         if kind == "items":
             return self.item(lib, record, fresh=fresh, child_counts=child_counts)
         if kind == "collections":
-            return self.collection(lib, record)
+            # A just-created collection holds nothing yet: skip the count.
+            return self.collection(lib, record, counts={} if fresh else collection_counts)
         return self.search(lib, record)

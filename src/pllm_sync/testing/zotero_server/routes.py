@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote
 
@@ -374,7 +374,10 @@ class Api:
                 return self._multi_delete(req, lib, kind)
             self._allow(method, ("GET", "HEAD", "POST", "DELETE"))
             return self._list(req, auth, lib, kind, self._base(lib, kind, req), req.path)
-        if rest == ["top"] and kind in ("items", "collections"):
+        if rest == ["top"] and kind == "items":
+            self._allow(method, ("GET", "HEAD"))
+            return self._list(req, auth, lib, kind, self._base(lib, kind, req), req.path, top=True)
+        if rest == ["top"] and kind == "collections":
             self._allow(method, ("GET", "HEAD"))
             records = [r for r in self._base(lib, kind, req) if not self._parent(kind, r)]
             return self._list(req, auth, lib, kind, records, req.path)
@@ -471,6 +474,7 @@ class Api:
         path: str,
         *,
         force_trash: bool = False,
+        top: bool = False,
     ) -> Response:
         params: ListParams = parse_list_params(req.query, kind)
         if kind == "items" and not auth.can_see_notes(lib.user_id):
@@ -480,7 +484,10 @@ class Api:
             for info in self.state.schema.types.values()
             if "title" in info.base_of
         }
-        chosen = select(records, params, kind=kind, title_fields=title_fields, state=self.state)
+        if top:
+            chosen = self._select_top(lib, records, params, title_fields)
+        else:
+            chosen = select(records, params, kind=kind, title_fields=title_fields, state=self.state)
         total = len(chosen)
         end = None if params.limit is None else params.start + params.limit
         page = chosen[params.start : end]
@@ -499,8 +506,52 @@ class Api:
             text = "\n".join(r.key for r in page) + "\n"
             return Response(200, text.encode(), {"Content-Type": "text/plain", **headers})
         counts = self.renderer.child_counts(lib) if kind == "items" else None
-        body = [self.renderer.render(kind, lib, r, child_counts=counts) for r in page]
+        ccounts = self.renderer.collection_counts(lib) if kind == "collections" else None
+        body = [
+            self.renderer.render(kind, lib, r, child_counts=counts, collection_counts=ccounts)
+            for r in page
+        ]
         return Response(200, dumps(body), {"Content-Type": "application/json", **headers})
+
+    def _select_top(
+        self, lib: Library, records: list[Record], params: ListParams, title_fields: set[str]
+    ) -> list[Record]:
+        """``/items/top`` (DS ``Items::search`` with ``$onlyTopLevel``): without ``itemKey``,
+        ``itemType``, ``q`` or ``tag`` only top-level items are searched; with any of them
+        every item is matched and each match stands for its top-level item (a child note
+        found by ``q`` returns its parent once). ``since`` compares the top-level item's own
+        version, and a trashed parent hides its children's matches."""
+        visible = {r.key: r for r in records}
+        if not (params.keys or params.item_types or params.q or params.tags):
+            tops = [r for r in records if not r.data.get("parentItem")]
+            return select(tops, params, kind="items", title_fields=title_fields, state=self.state)
+        matched = select(
+            records,
+            replace(params, since=None),
+            kind="items",
+            title_fields=title_fields,
+            state=self.state,
+        )
+        found: dict[str, Record] = {}
+        for record in matched:
+            top = record
+            while top.data.get("parentItem"):
+                parent = lib.items.get(str(top.data["parentItem"]))
+                if parent is None:
+                    break
+                top = parent
+            if top.key in visible:
+                found.setdefault(top.key, top)
+        only_order = replace(params, keys=None, item_types=[], tags=[], q=None)
+        if params.sort.endswith("KeyList"):
+            only_order = replace(only_order, sort="dateModified")
+        return select(
+            list(found.values()),
+            only_order,
+            kind="items",
+            title_fields=title_fields,
+            state=self.state,
+        )
 
     def _single(self, req: Request, auth: Auth, lib: Library, kind: str, key: str) -> Response:
         record = lib.objects[kind].get(key)
@@ -688,10 +739,8 @@ class Api:
         self._check_library_isuv(req, lib)
         param = KEY_PARAMS[kind]
         raw = first(req.query, param)
-        keys = raw.strip(",").split(",") if raw is not None else []
-        for key in keys:
-            if not is_valid_key(key):
-                raise ApiError(400, f"Invalid '{param}' value '{raw}'")
+        # Invalid keys are ignored (DS parseQueryParams), so they delete nothing.
+        keys = [k for k in (raw or "").strip(",").split(",") if is_valid_key(k)]
         if len(keys) > MAX_BATCH:
             raise ApiError(413, f"Cannot delete more than {MAX_BATCH} {kind} at a time")
         self.state.delete_objects(kind, lib, keys)

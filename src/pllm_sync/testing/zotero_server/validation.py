@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -144,23 +145,56 @@ def check_field_value(name: str, value: object) -> str:
     return text
 
 
+PHP_TRIM = " \t\n\r\0\x0b"
+"""The characters PHP's ``trim()`` strips (the server's validation uses it)."""
+
+_CONTROL = {c: None for c in [*range(0, 9), *range(11, 32), 127]}
+
+
+def clean_string(text: str) -> str:
+    """DS ``Zotero_Utilities::cleanString``: control characters (U+0000-U+001F except tab and
+    line feed, and U+007F) are removed from every string of an uploaded JSON body."""
+    return text.translate(_CONTROL)
+
+
+def clean_json(value: Any) -> Any:
+    """DS ``cleanStringRecursive``: :func:`clean_string` on every string value (not on keys)."""
+    if isinstance(value, str):
+        return clean_string(value)
+    if isinstance(value, list):
+        return [clean_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: clean_json(v) for k, v in value.items()}
+    return value
+
+
+def unicode_trim(text: str) -> str:
+    """DS ``Zotero_Utilities::unicodeTrim``: strip separators (``\\pZ``) and other
+    (``\\pC``: controls, format characters such as the BOM) from both ends."""
+    start, end = 0, len(text)
+    while start < end and unicodedata.category(text[start])[0] in "ZC":
+        start += 1
+    while end > start and unicodedata.category(text[end - 1])[0] in "ZC":
+        end -= 1
+    return text[start:end]
+
+
 def check_creators(
     schema: Schema, item_type: str, creators: object, *, is_new: bool
 ) -> list[dict[str, str]]:
-    """Validate and normalise ``creators`` (DS ``Items::validateJSONItem``). A single
-    nameless creator on a new item is dropped, because the API's own item template carries
-    one."""
+    """Validate and normalise ``creators`` (DS ``Items::validateJSONItem`` then
+    ``updateFromJSON``). A single nameless creator on a new item is ignored, because the API's
+    own item template carries one. A creator whose names are empty once Unicode-trimmed (e.g.
+    only a BOM) ends the list: the server's loop ``break``s there, so it and every creator
+    after it are dropped. Names are stored Unicode-trimmed (``Zotero_Creator::__set``)."""
     if not isinstance(creators, list):
         raise ObjectError(400, "'creators' property must be an array")
     info = schema.type_info(item_type)
-    out: list[dict[str, str]] = []
     for creator in creators:
-        if not isinstance(creator, dict) or not creator:
-            raise ObjectError(400, "Creator object is empty")
-        if "creatorType" not in creator:
+        if not isinstance(creator, dict) or "creatorType" not in creator:
             raise ObjectError(400, "creator object must contain 'creatorType'")
         names = [creator.get(p) for p in ("name", "firstName", "lastName")]
-        if all(not isinstance(v, str) or v.strip() == "" for v in names):
+        if all(not isinstance(v, str) or v.strip(PHP_TRIM) == "" for v in names):
             if len(creators) == 1 and is_new:
                 continue
             raise ObjectError(400, "creator object must contain 'firstName'/'lastName' or 'name'")
@@ -193,52 +227,78 @@ def check_creators(
                     f"Creator '{prop}' value is too long",
                     {"field": prop, "value": value[:50]},
                 )
+    out: list[dict[str, str]] = []
+    for creator in creators:
         ctype = str(creator["creatorType"])
         if "name" in creator:
-            out.append({"creatorType": ctype, "name": str(creator["name"]).strip()})
+            name = unicode_trim(str(creator["name"] or ""))
+            if name == "":
+                break
+            out.append({"creatorType": ctype, "name": name})
         else:
-            out.append(
-                {
-                    "creatorType": ctype,
-                    "firstName": str(creator.get("firstName") or "").strip(),
-                    "lastName": str(creator.get("lastName") or "").strip(),
-                }
-            )
+            first = unicode_trim(str(creator.get("firstName") or ""))
+            last = unicode_trim(str(creator.get("lastName") or ""))
+            if first == "" and last == "":
+                break
+            out.append({"creatorType": ctype, "firstName": first, "lastName": last})
     return out
 
 
 def check_tags(tags: object) -> list[dict[str, Any]]:
+    """DS ``validateJSONItem`` (shape) then ``Item::setTags`` (empty or whitespace-only tags
+    are dropped, names trimmed) and ``Zotero_Tag`` (over 255 characters: 413 with the tag)."""
     if not isinstance(tags, list):
         raise ObjectError(400, "'tags' property must be an array")
-    out: list[dict[str, Any]] = []
-    seen: set[str] = set()
     for tag in tags:
-        if isinstance(tag, str):  # the server also takes bare strings
-            tag = {"tag": tag}
-        if not isinstance(tag, dict) or not tag:
+        if not isinstance(tag, dict):
+            raise ObjectError(400, "Tag must be an object")
+        if not tag:
             raise ObjectError(400, "Tag object is empty")
         for prop, value in tag.items():
             if prop == "tag":
-                if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+                if value is None or isinstance(value, (list, dict)):
                     raise ObjectError(400, "Invalid tag name")
-                if str(value) == "":
-                    raise ObjectError(400, "Tag cannot be empty")
             elif prop == "type":
-                if isinstance(value, bool) or str(value).strip() not in ("0", "1"):
-                    raise ObjectError(400, f"Invalid tag type '{value}'")
+                if not _is_numeric(value):
+                    raise ObjectError(400, f"Invalid tag type '{_php_str(value)}'")
             else:
                 raise ObjectError(400, f"Invalid tag property '{prop}'")
-        name = str(tag.get("tag", "")).strip()
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for tag in tags:
+        name = _php_str(tag.get("tag", "")).strip(PHP_TRIM)
         if name == "":
-            raise ObjectError(400, "Tag cannot be empty")
+            continue
         if len(name) > MAX_TAG_LENGTH:
-            raise ObjectError(413, "Tag is too long", {"tag": name[:50]})
-        ttype = int(str(tag.get("type", 0)).strip())
+            raise ObjectError(413, f"Tag '{name[:50]}…' too long", {"tag": name})
+        ttype = int(float(_php_str(tag.get("type", 0)) or 0))
         if name in seen:
             continue
         seen.add(name)
-        out.append({"tag": name, "type": 1} if ttype == 1 else {"tag": name})
+        out.append({"tag": name, "type": ttype} if ttype else {"tag": name})
     return out
+
+
+def _php_str(value: object) -> str:
+    if value is True:
+        return "1"
+    if value is False or value is None:
+        return ""
+    return str(value)
+
+
+def _is_numeric(value: object) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return True
+    if isinstance(value, str):
+        try:
+            float(value.strip())
+        except ValueError:
+            return False
+        return value.strip() != ""
+    return False
 
 
 def check_relations(relations: object, *, for_collection: bool) -> dict[str, Any]:

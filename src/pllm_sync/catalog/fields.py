@@ -1,0 +1,133 @@
+"""The parts of one entry's text around its links: title, authors, method tag, organisation.
+
+Every shape (table cell, bullet, paragraph, heading, HTML cell) ends up with a run of inline
+markdown such as ``🔥[DeepSeek-V2] DeepSeek-V2: A Strong ... Model(@DeepSeek-AI)``,
+``**Title.** *Jane Doe et al. arXiv.*``, ``Doe, Jane. "**Title**." Nature (2015)`` or
+``Title. _Jane Doe et al._ ACL 2024.``; these helpers split it the same way for all of them.
+Each is a handful of anchored regex matches on bounded text, so they stay linear.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .markdown_text import strip_markdown
+
+_LEAD_SYMBOLS = re.compile(
+    r"^(?:[\s\u2600-\u27bf\u2b00-\u2bff\U0001f000-\U0001faff\ufe0f\u200d]|:[a-z0-9_+\-]{1,30}:)+"
+)
+"""Emoji (``🔥🔥``, ``⭐️``) and GitHub shortcodes (``:star:``) before a title."""
+_TAG_PREFIX = re.compile(r"^\[(?P<tag>[^\[\]\n]{1,80})\](?!\()\s*")
+_ORG_SUFFIX = re.compile(r"\(\s*@\s*(?P<org>[^()\n]{1,80})\)\s*$")
+_BOLD_LEAD = re.compile(r"^(\*\*|__)(?P<title>(?:(?!\1).){3,600}?)\1")
+_QUOTED = re.compile(r"[\"“”](?P<title>[^\"“”\n]{8,600}?)[\"“”]")
+_ITALIC_RUN = re.compile(r"(?<![\w*_])(\*|_)(?=\S)(?P<body>[^*_\n]{2,600}?)(?<=\S)\1(?![\w*_])")
+_NUMBER_MARK = re.compile(r"^(?:\*\*|__)?\\?\[\s*\d{1,4}\s*\\?\](?:\*\*|__)?\s*")
+"""``**[5]**`` reference numbers in front of an entry (reading-roadmap style)."""
+_NAME_SEP = re.compile(r"^\s*(?::|-|–|—)\s*")
+_AUTHOR_SPLIT = re.compile(r"\s*(?:,|;|\band\b|&)\s*")
+_ET_AL = re.compile(r"\bet\s*al\.?", re.IGNORECASE)
+_NAME = re.compile(r"^[^\d@/:()\[\]{}<>|=]{2,60}$")
+
+
+@dataclass(frozen=True)
+class TitleParts:
+    """What one entry's leading text holds besides its title."""
+
+    title: str
+    method: str | None = None
+    org: str | None = None
+    authors: tuple[str, ...] = ()
+    rest: str = ""
+
+
+def strip_number_mark(text: str) -> str:
+    return _NUMBER_MARK.sub("", text, count=1)
+
+
+def strip_decorations(raw: str) -> tuple[str, str | None, str | None]:
+    """``🔥🔥[DeepSeek-V2] DeepSeek-V2: ...(@DeepSeek-AI)`` -> (title text, method, org).
+
+    A ``[Tag]`` prefix only counts when it is not a link and text follows it; the caller
+    has already taken date/venue tags off.
+    """
+    text = _LEAD_SYMBOLS.sub("", raw, count=1)
+    method = None
+    m = _TAG_PREFIX.match(text)
+    if m and text[m.end() :].strip():
+        method = strip_markdown(m.group("tag")) or None
+        text = text[m.end() :]
+    org = None
+    o = _ORG_SUFFIX.search(text)
+    if o and text[: o.start()].strip():
+        org = o.group("org").strip()
+        text = text[: o.start()]
+    return text.strip(), method, org
+
+
+def parse_authors(raw: str) -> tuple[str, ...]:
+    """``Jane Doe, John Roe and Ann Poe et al.`` -> names; () unless it reads as names."""
+    text = _ET_AL.sub("", strip_markdown(raw)).strip(" .,;")
+    text = re.sub(r"\([^()]{0,80}\)", "", text)  # ``Adam Roberts (Google)``
+    if not text or len(text) > 2000:
+        return ()
+    names = [n.strip(" .") for n in _AUTHOR_SPLIT.split(text) if n.strip(" .")]
+    if not names or not all(_NAME.match(n) and 1 <= len(n.split()) <= 5 for n in names):
+        return ()
+    return tuple(dict.fromkeys(names))
+
+
+def split_lead(text: str) -> TitleParts:
+    """Title and authors from the text before an entry's links.
+
+    ``**Title** *Authors*``: the bold run is the title. ``Authors. "Title." Venue``: the
+    quoted run is the title when what precedes it reads as names. ``Title. _Authors_
+    Venue``: an italic run after the title holds the authors. Otherwise all of it is the
+    title (the caller cleans it).
+    """
+    body, method, org = strip_decorations(text)
+    b = _BOLD_LEAD.match(body)
+    if b:
+        rest = body[b.end() :]
+        name = strip_markdown(b.group("title"))
+        after_name = _NAME_SEP.match(rest)
+        if after_name and len(name.split()) <= 3:
+            # ``**AHA**: "AHA: A Vision-Language-Model ..."`` / ``**LEO**: Title``: the bold
+            # run names the method and the title follows.
+            tail = rest[after_name.end() :]
+            q = _QUOTED.match(tail)
+            if q:
+                return TitleParts(q.group("title"), method or name, org, (), tail[q.end() :])
+            if len(strip_markdown(tail).split()) >= 3:
+                inner = split_lead(tail)
+                return TitleParts(inner.title, method or name, org, inner.authors, inner.rest)
+        authors = _first_italic_authors(rest)
+        return TitleParts(b.group("title"), method, org, authors, rest)
+    q = _QUOTED.search(body)
+    if q and q.start() > 0:
+        before = body[: q.start()].strip()
+        authors = parse_authors(before)
+        if authors:
+            return TitleParts(q.group("title"), method, org, authors, body[q.end() :])
+    i = _ITALIC_RUN.search(body)
+    if i and i.start() > 0:
+        authors = parse_authors(i.group("body"))
+        head = body[: i.start()].strip()
+        if authors and len(strip_markdown(head).split()) >= 2:
+            return TitleParts(head, method, org, authors, body[i.end() :])
+    return TitleParts(body, method, org)
+
+
+def authors_after(rest: str) -> tuple[str, ...]:
+    """Authors in an italic run right after a title (``[Title](url) *Doe, Roe.* ACL``)."""
+    return _first_italic_authors(rest)
+
+
+def _first_italic_authors(rest: str) -> tuple[str, ...]:
+    i = _ITALIC_RUN.search(rest)
+    if i is None or rest[: i.start()].strip(" .,:-"):
+        return ()
+    # ``*Liang Chen et al. arXiv.*``: the venue often shares the italic run.
+    body = re.sub(r"\.\s*[A-Za-z][\w\- ]{0,30}\.?\s*$", "", i.group("body"))
+    return parse_authors(body)

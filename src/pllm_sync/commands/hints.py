@@ -1,0 +1,44 @@
+"""Next-step hints that work as printed: a command suggested to the user carries the same
+``--config`` the current run was given, so copying it runs against the same setup."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+from ..errors import VaultError
+
+
+def suggest(args: argparse.Namespace, command: str) -> str:
+    """``pllm-sync [--config PATH] COMMAND`` for this run's config, shell-quoted."""
+    config = getattr(args, "config", None)
+    prefix = f"pllm-sync --config {shlex.quote(str(config))}" if config else "pllm-sync"
+    return f"{prefix} {command}"
+
+
+def announce_new_vault(root: Path, *, dry_run: bool, quiet: bool = False) -> None:
+    """Say so before a run creates the vault folder, and refuse when even its parent is
+    missing: that is more likely a typo in ``vault.path`` than a wish for new folders."""
+    if root.is_dir():
+        return
+    where = root.resolve()
+    if root.exists():
+        raise VaultError(
+            f"vault.path {where} exists and is not a folder",
+            hint="point vault.path in the config at a folder",
+        )
+    if not where.parent.is_dir():
+        raise VaultError(
+            f"neither the vault folder {where} nor its parent {where.parent} exists",
+            hint="check vault.path in the config for a typo, or create the parent folder",
+        )
+    if not quiet:
+        verb = "would create" if dry_run else "creating"
+        print(f"{verb} a new vault at {where} (vault.path)", file=sys.stderr)
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 paper``, ``2 papers``; ``many`` for irregular plurals (``entry``/``entries``)."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"
