@@ -250,7 +250,7 @@ class WatchLoop:
     def run(self, *, max_seconds: float | None = None, max_passes: int | None = None) -> LoopStats:
         start = time.monotonic()
         reconcile = self.cfg.reconcile_minutes * 60
-        next_poll = start + self.cfg.zotero_poll_seconds
+        last_read = start  # the last time Zotero was asked (poll or stream-driven read)
         next_pull = start + self.cfg.catalog_refresh_minutes * 60
         next_reconcile = start + reconcile
         first = self.new_job("start", pull=True)
@@ -265,16 +265,17 @@ class WatchLoop:
             if now >= next_pull:
                 self.submit(self.new_job("catalog refresh", pull=True))
                 next_pull = now + self.cfg.catalog_refresh_minutes * 60
-                next_poll = now + self.cfg.zotero_poll_seconds
+                last_read = now
             vault_job = self._vault_job()
             if vault_job is not None:
                 self.submit(vault_job)
+            # The poll interval follows the stream: when it drops, polling resumes at once.
             if self._take_zotero_change():
                 self.submit(self.new_job("zotero change", paths=set()))
-                next_poll = now + self._poll_interval()
-            elif now >= next_poll:
+                last_read = now
+            elif now - last_read >= self._poll_interval():
                 self.submit(self.new_job("zotero poll", paths=set()))
-                next_poll = now + self._poll_interval()
+                last_read = now
             if now >= next_reconcile:
                 self.submit(self.new_job("reconcile", paths=None))
                 next_reconcile = now + reconcile

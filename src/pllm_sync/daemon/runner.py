@@ -45,9 +45,10 @@ class PassRunner:
         }
 
     def is_own_write(self, rel: str) -> bool:
-        """The note holds exactly what the last pass wrote or read: nothing to sync."""
-        want = self.known.get(rel)
-        return want is not None and file_sha256(str(self.vault.root / rel)) == want
+        """Nothing to sync at ``rel``: the note holds exactly what the last pass wrote or
+        read, or it is gone and no paper's note lives there any more (e.g. the "deleted"
+        half of a move the watcher reports late, after the pass that saw the new path)."""
+        return file_sha256(str(self.vault.root / rel)) == self.known.get(rel)
 
     def _open_conflicts(self) -> dict[int, Any]:
         return {c.id: c for c in self.state.list_conflicts(open_only=True)}
