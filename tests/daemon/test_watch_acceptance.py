@@ -40,12 +40,7 @@ def items(sb: Sandbox, *, trashed: bool = False) -> dict[str, dict[str, Any]]:
 
 
 def item_for(sb: Sandbox, arxiv: str) -> dict[str, Any]:
-    [found] = [d for d in items(sb) if False] or [
-        d
-        for d in sb.emu.get_items().values()
-        if arxiv in str(d.get("extra", "")) + str(d.get("url", ""))
-        and d["itemType"] not in ("note", "attachment")
-    ]
+    [found] = [d for d in items(sb).values() if arxiv in str(d.get("url", ""))]
     return found
 
 
@@ -197,3 +192,63 @@ def test_api_sync_run_and_events(daemon: Daemon) -> None:
     assert status == 202
     done = wait_for(lambda: (r := daemon.get(f"/v1/runs/{run['id']}"))["status"] == "done" and r)
     assert done["plan"]["counts"] == {"conflicts": 0}, "nothing to do after the first pass"
+
+
+def _bulk_edit(vault: Path, n: int, status: str) -> None:
+    for i in range(n):
+        set_status(note(vault, i), status)
+
+
+@pytest.mark.slow  # ~8 s: 500 notes created, then edited
+def test_500_notes_edited_at_once_make_one_batched_pass(tmp_path: Path, sandbox: Sandbox) -> None:
+    n = 500
+    cat = make_catalog(tmp_path / "list.md", n, sections=5)
+    cfg = write_config(tmp_path, sandbox.emu, cat, sandbox.stream.url)
+    d = start_daemon(cfg, sandbox.emu, timeout=60)
+    try:
+        vault = tmp_path / "vault"
+        done = settle(d, 0)
+        sandbox.emu.clear_log()
+        _bulk_edit(vault, n, "skimmed")
+        wait_for(
+            lambda: all("status/skimmed" in tags(i) for i in items(sandbox).values()), timeout=60
+        )
+        runs = d.wait_idle(done, timeout=60)
+        new = runs[: len(runs) - done]
+        updated = sum((r["applied"] or {}).get("zotero.update", 0) for r in new)
+        assert updated == n and len(new) <= 2, [(r["reason"], r["applied"]) for r in new]
+        writes = [r for r in sandbox.emu.request_log if r.method == "POST"]
+        assert len(writes) <= n // 50 + 2, "batched 50 per request"
+    finally:
+        d.stop()
+
+
+def test_kill_9_mid_batch_then_restart_converges_without_duplicates(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    n = 120
+    cat = make_catalog(tmp_path / "list.md", n, sections=3)
+    cfg = write_config(tmp_path, sandbox.emu, cat, sandbox.stream.url)
+    d = start_daemon(cfg, sandbox.emu, timeout=60)
+    vault = tmp_path / "vault"
+    settle(d, 0)
+    # Slow Zotero down so the pass is surely mid-batch when it is killed.
+    sandbox.emu.on_request(lambda emu, method, path: time.sleep(0.3) if method == "POST" else None)
+    _bulk_edit(vault, n, "read")
+    wait_for(lambda: any(r.method == "POST" for r in sandbox.emu.request_log[-5:]), timeout=30)
+    d.proc.send_signal(signal.SIGKILL)
+    d.proc.wait(10)
+    sandbox.emu.on_request(None)
+    partial = sum("status/read" in tags(i) for i in items(sandbox).values())
+    assert partial < n, "the kill landed mid-batch"
+
+    d2 = start_daemon(cfg, sandbox.emu, timeout=60)  # the OS lock died with the process
+    try:
+        wait_for(lambda: all("status/read" in tags(i) for i in items(sandbox).values()), timeout=60)
+        d2.wait_idle(0, timeout=60)
+        live = items(sandbox)
+        assert len(live) == n and not items(sandbox, trashed=True), "no duplicates, none lost"
+        assert len(list(vault.rglob("M* - *.md"))) == n
+        assert all("status: read" in note(vault, i).read_text() for i in range(n))
+    finally:
+        d2.stop()
