@@ -13,4 +13,5 @@ COMMAND_MODULES = (
     "vault",
     "sandbox",
     "doctor",
+    "service",
 )

@@ -85,7 +85,7 @@ class DaemonLock:
             fh.close()
             raise SafetyAbort(
                 f"another `pllm-sync watch` ({holder}) already serves this vault and library",
-                hint="stop it first (`pllm-sync service stop` or kill that pid); only one "
+                hint="stop it first (`pllm-sync service uninstall`, or end that pid); only one "
                 "daemon may sync a vault and library",
             ) from None
         fh.seek(0)
