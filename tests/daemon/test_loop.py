@@ -67,3 +67,59 @@ def test_polls_and_refreshes_on_schedule_and_survive_failures(tmp_path: Path) ->
     assert calls.count("zotero poll") >= 2, "polling went on after a failed pass"
     assert "catalog refresh" in calls
     assert stats.failures == 1
+
+
+def test_own_writes_cause_no_pass_and_a_failed_pass_makes_the_next_one_full(
+    tmp_path: Path,
+) -> None:
+    jobs: list[Job] = []
+
+    def run_pass(job: Job) -> None:
+        jobs.append(job)
+        if job.reason == "vault change" and len(jobs) == 2:
+            raise RuntimeError("Zotero is down")
+
+    sig = VaultSignal(str(tmp_path), ignore_folders=("Sections",))
+    cfg = WatchConfig(zotero_poll_seconds=3600, catalog_refresh_minutes=600, debounce_seconds=0.05)
+    loop = WatchLoop(
+        cfg, sig, run_pass, tick=0.02, is_own_write=lambda p: p.startswith("Papers/ours")
+    )
+    t = threading.Thread(target=loop.run, kwargs={"max_seconds": 2.0})
+    t.start()
+    try:
+        time.sleep(0.2)
+        sig.paths.add("Papers/ours.md")  # as the observer would record them
+        sig.paths.add("Papers/mine.md")
+        sig.last_change = time.monotonic()
+        time.sleep(0.4)
+        sig.paths.add("Papers/ours2.md")  # only the daemon's own write: no pass
+        sig.last_change = time.monotonic()
+        time.sleep(0.4)
+        loop.zotero_changed(7)
+        time.sleep(0.4)
+    finally:
+        t.join()
+    assert [j.reason for j in jobs] == ["start", "vault change", "zotero change"]
+    assert jobs[1].paths == {"Papers/mine.md"}, "own writes are dropped from the pass"
+    assert jobs[2].paths is None, "after a failed pass the next one scans everything"
+    assert loop.stats.own_writes_skipped == 2
+
+
+def test_stream_updates_for_versions_already_held_cause_no_pass(tmp_path: Path) -> None:
+    jobs: list[Job] = []
+    cfg = WatchConfig(zotero_poll_seconds=3600, catalog_refresh_minutes=600, debounce_seconds=0.05)
+    loop = WatchLoop(
+        cfg, VaultSignal(str(tmp_path)), jobs.append, tick=0.02, zotero_seen=lambda: 10
+    )
+    t = threading.Thread(target=loop.run, kwargs={"max_seconds": 1.0})
+    t.start()
+    try:
+        time.sleep(0.2)
+        loop.zotero_changed(9)
+        loop.zotero_changed(10)  # the daemon's own writes
+        time.sleep(0.3)
+        loop.zotero_changed(11)  # someone else's
+        time.sleep(0.3)
+    finally:
+        t.join()
+    assert [j.reason for j in jobs] == ["start", "zotero change"]

@@ -127,6 +127,7 @@ class WatchLoop:
         self._ids = itertools.count(1)
         self._zotero_changed = False
         self._zotero_announced: int | None = None
+        self._force_full = False
         self.current: Job | None = None
 
     # ------------------------------------------------------------------ from other threads
@@ -223,6 +224,7 @@ class WatchLoop:
             job.status = "failed"
             job.errors.append(str(exc))
             self.stats.failures += 1
+            self._force_full = True  # the edits it carried must not be forgotten
             log.error("watch: %s pass failed: %s", job.reason, exc)
         finally:
             job.finished_at = time.time()
@@ -245,7 +247,10 @@ class WatchLoop:
 
     def _next(self) -> Job | None:
         with self._lock:
-            return self._queue.pop(0) if self._queue else None
+            job = self._queue.pop(0) if self._queue else None
+        if job is not None and self._force_full:
+            job.paths, self._force_full = None, False  # after a failure: scan everything
+        return job
 
     def run(self, *, max_seconds: float | None = None, max_passes: int | None = None) -> LoopStats:
         start = time.monotonic()
