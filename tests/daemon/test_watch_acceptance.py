@@ -188,9 +188,48 @@ def test_api_refuses_strangers_and_status_finds_the_daemon(
 
 
 def test_api_sync_run_and_events(daemon: Daemon) -> None:
+    """A front end's view: it reads the event stream with fetch() and the bearer header,
+    starts a pass, and sees it queued, started, progressing and done, in id order."""
+    import http.client
+    import threading
+    from urllib.parse import urlsplit
+
+    seen: list[dict[str, Any]] = []
+    ready = threading.Event()
+
+    def reader() -> None:
+        u = urlsplit(daemon.url)
+        conn = http.client.HTTPConnection(u.hostname or "", u.port, timeout=20)
+        conn.request("GET", "/v1/events", headers={"Authorization": f"Bearer {daemon.token}"})
+        resp = conn.getresponse()
+        ready.set()
+        current: dict[str, Any] = {}
+        while True:
+            line = resp.fp.readline().decode().rstrip("\n")
+            if line.startswith("id: "):
+                current["id"] = int(line[4:])
+            elif line.startswith("data: "):
+                current.update(json.loads(line[6:]))
+            elif not line and "id" in current:
+                seen.append(current)
+                if current["type"] == "run.done":
+                    break
+                current = {}
+        conn.close()
+
+    t = threading.Thread(target=reader, daemon=True)
+    t.start()
+    ready.wait(10)
     status, run, _ = daemon.request("POST", "/v1/sync", {"dry_run": True})
     assert status == 202
-    done = wait_for(lambda: (r := daemon.get(f"/v1/runs/{run['id']}"))["status"] == "done" and r)
+    t.join(20)
+    assert [e["type"] for e in seen][:2] == ["run.queued", "run.started"]
+    assert "run.progress" in {e["type"] for e in seen}
+    assert seen[-1]["type"] == "run.done" and seen[-1]["run"]["id"] == run["id"]
+    ids = [e["id"] for e in seen]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    done = daemon.get(f"/v1/runs/{run['id']}")
+    assert done["status"] == "done"
     assert done["plan"]["counts"] == {"conflicts": 0}, "nothing to do after the first pass"
 
 

@@ -46,6 +46,7 @@ class Job:
     plan: dict[str, Any] | None = None
     applied: dict[str, Any] | None = None
     errors: list[str] = field(default_factory=list)
+    progress: dict[str, Any] | None = None  # {"step", "done", "total"} while it runs
 
     def mergeable(self, other: Job) -> bool:
         return (
@@ -77,6 +78,7 @@ class Job:
             "plan": self.plan,
             "applied": self.applied,
             "errors": list(self.errors),
+            "progress": self.progress,
         }
 
 

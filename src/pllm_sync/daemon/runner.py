@@ -8,6 +8,7 @@ import hashlib
 import logging
 from typing import Any
 
+from .. import progress as progress_mod
 from ..api.events import EventBus
 from ..sync.engine import JOURNAL_ACTIONS, RunOptions, SyncEngine
 from ..sync.state import StateDB
@@ -64,6 +65,12 @@ class PassRunner:
             show_progress=False,
             changed_paths=frozenset(job.paths) if job.paths is not None else None,
         )
+
+        def on_progress(step: str, done: int, total: int | None) -> None:
+            job.progress = {"step": step, "done": done, "total": total}
+            self.events.publish("run.progress", run=job.id, **job.progress)
+
+        progress_mod.set_listener(on_progress)
         try:
             res = self.engine.run(opts)
         except Exception as exc:
@@ -73,6 +80,7 @@ class PassRunner:
             self.events.publish("run.done", run=job.to_json())
             raise
         finally:
+            progress_mod.set_listener(None)
             if not job.dry_run:
                 self.refresh_known()
         plan = res.plan.to_json()
