@@ -65,12 +65,17 @@ class Api:
     def done(self) -> list[dict[str, Any]]:
         return [r for r in self.get("/v1/status")["last_runs"] if r["status"] != "running"]
 
-    def idle(self, after: int, timeout: float = 120) -> list[dict[str, Any]]:
+    def newest(self) -> str | None:
+        runs = self.get("/v1/status")["last_runs"]
+        return str(runs[0]["id"]) if runs else None
+
+    def idle(self, after: str | None, timeout: float = 120) -> list[dict[str, Any]]:
+        """Wait for a pass newer than ``after`` (a run id) and nothing running or queued."""
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             st = self.get("/v1/status")
             runs = st["last_runs"]
-            if len(runs) > after and st["running"] is None and st["queue"] == 0:
+            if runs and runs[0]["id"] != after and st["running"] is None and st["queue"] == 0:
                 return list(runs)
             time.sleep(0.05)
         raise TimeoutError("the daemon did not settle")
@@ -145,14 +150,14 @@ def bench(papers: int, idle_notes: int, rounds: int, idle_seconds: float) -> Non
             while not (dfile.exists() and json.loads(dfile.read_text())["pid"] == proc.pid):
                 time.sleep(0.05)
             api = Api(json.loads(dfile.read_text()))
-            runs = api.idle(0)
+            runs = api.idle(None)
             time.sleep(3)
-            runs = api.idle(len(runs) - 1)
+            runs = api.idle(None)
             notes = sorted((vault / "Papers").glob("*.md"))
 
             save_lat, pass_times = [], []
             for r in range(rounds):
-                n = len(runs)
+                n = api.newest()
                 with lock:
                     writes.clear()
                 t0 = time.monotonic()
@@ -163,7 +168,6 @@ def bench(papers: int, idle_notes: int, rounds: int, idle_seconds: float) -> Non
                 save_lat.append(first - t0 - DEBOUNCE)
                 pass_times.append(runs[0]["finished_at"] - runs[0]["started_at"])
                 time.sleep(0.5)
-                runs = api.idle(len(runs) - 1)
 
             edit_lat = []
             items = {
@@ -179,7 +183,7 @@ def bench(papers: int, idle_notes: int, rounds: int, idle_seconds: float) -> Non
                 if at >= 0:
                     note_of[text[at + 30 : at + 38]] = p
             for r in range(rounds):
-                n = len(runs)
+                n = api.newest()
                 idx = 1000 + r if papers > 1100 else r + rounds
                 key, data = by_url[f"https://arxiv.org/abs/2401.{idx:05d}"]
                 tag = f"bench-{r}"

@@ -107,14 +107,15 @@ class Daemon:
     def finished(self) -> int:
         return len([r for r in self.runs() if r["status"] in ("done", "failed")])
 
-    def wait_idle(self, after: int, timeout: float = 20.0) -> list[dict[str, Any]]:
-        """Wait until more than ``after`` passes finished and nothing runs or waits."""
+    def wait_idle(self, after: str | None, timeout: float = 20.0) -> list[dict[str, Any]]:
+        """Wait until a pass newer than run ``after`` finished and nothing runs or waits;
+        returns the recent runs, newest first."""
 
         def idle() -> list[dict[str, Any]] | None:
             st = self.get("/v1/status")
-            done = [r for r in st["last_runs"] if r["status"] in ("done", "failed")]
-            if len(done) > after and st["running"] is None and st["queue"] == 0:
-                return done
+            runs = st["last_runs"]
+            if runs and runs[0]["id"] != after and st["running"] is None and st["queue"] == 0:
+                return list(runs)
             return None
 
         return list(wait_for(idle, timeout))
@@ -131,6 +132,16 @@ class Daemon:
 
     def output(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+def since(runs: list[dict[str, Any]], run_id: str | None) -> list[dict[str, Any]]:
+    """The runs newer than ``run_id`` (``runs`` newest first)."""
+    out = []
+    for r in runs:
+        if r["id"] == run_id:
+            break
+        out.append(r)
+    return out
 
 
 def write_config(

@@ -18,7 +18,15 @@ import pytest
 from pllm_sync.config import load_config
 from pllm_sync.daemon.discovery import daemon_file
 
-from .harness import Daemon, Sandbox, make_catalog, start_daemon, wait_for, write_config
+from .harness import (
+    Daemon,
+    Sandbox,
+    make_catalog,
+    since,
+    start_daemon,
+    wait_for,
+    write_config,
+)
 
 
 @pytest.fixture
@@ -59,15 +67,16 @@ def set_status(path: Path, status: str) -> None:
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
-def settle(d: Daemon, done_before: int, quiet: float = 1.0) -> int:
+def settle(d: Daemon, after: str | None, quiet: float = 1.0) -> str:
     """Wait for the passes an edit causes, then make sure no further pass follows (the
-    daemon's own writes must not wake it). Returns the number of finished passes."""
-    runs = d.wait_idle(done_before)
+    daemon's own writes must not wake it). Returns the newest run's id."""
+    runs = d.wait_idle(after)
+    newest = str(runs[0]["id"])
     time.sleep(quiet)
-    after = d.wait_idle(len(runs) - 1)
-    extra = [(r["reason"], r["applied"], r["plan"]) for r in after[: len(after) - len(runs) + 1]]
-    assert len(after) == len(runs), extra
-    return len(runs)
+    later = d.runs()
+    extra = [(r["reason"], r["applied"], r["plan"]) for r in since(later, newest)]
+    assert not extra, extra
+    return newest
 
 
 @pytest.fixture
@@ -85,7 +94,7 @@ def test_vault_saves_moves_and_deletes_reach_zotero_without_echo_passes(
     daemon: Daemon, sandbox: Sandbox
 ) -> None:
     vault = daemon.root / "vault"
-    done = settle(daemon, 0)
+    done = settle(daemon, None)
     assert len(items(sandbox)) == 6
 
     # an in-place save
@@ -129,14 +138,14 @@ def test_zotero_edits_arrive_by_stream_and_by_poll_when_the_stream_is_cut(
     d = start_daemon(cfg, sandbox.emu)
     try:
         vault = tmp_path / "vault"
-        done = settle(d, 0)
+        done = settle(d, None)
         wait_for(lambda: d.get("/v1/status")["daemon"]["stream"]["connected"])
         item = item_for(sandbox, "2401.00000")
         sandbox.emu.edit_item(item["key"], {"tags": [*item["tags"], {"tag": "by-stream"}]})
         wait_for(lambda: "by-stream" in note(vault, 0).read_text())
         runs = d.wait_idle(done)
         assert runs[0]["reason"] == "zotero change", "the stream, not a poll, brought it"
-        done = len(runs)
+        done = runs[0]["id"]
 
         sandbox.stream.cut(refuse=True)
         wait_for(lambda: not d.get("/v1/status")["daemon"]["stream"]["connected"])
@@ -246,14 +255,13 @@ def test_500_notes_edited_at_once_make_one_batched_pass(tmp_path: Path, sandbox:
     d = start_daemon(cfg, sandbox.emu, timeout=60)
     try:
         vault = tmp_path / "vault"
-        done = settle(d, 0)
+        done = settle(d, None)
         sandbox.emu.clear_log()
         _bulk_edit(vault, n, "skimmed")
         wait_for(
             lambda: all("status/skimmed" in tags(i) for i in items(sandbox).values()), timeout=60
         )
-        runs = d.wait_idle(done, timeout=60)
-        new = runs[: len(runs) - done]
+        new = since(d.wait_idle(done, timeout=60), done)
         updated = sum((r["applied"] or {}).get("zotero.update", 0) for r in new)
         assert updated == n and len(new) <= 2, [(r["reason"], r["applied"]) for r in new]
         writes = [r for r in sandbox.emu.request_log if r.method == "POST"]
@@ -270,7 +278,7 @@ def test_kill_9_mid_batch_then_restart_converges_without_duplicates(
     cfg = write_config(tmp_path, sandbox.emu, cat, sandbox.stream.url)
     d = start_daemon(cfg, sandbox.emu, timeout=60)
     vault = tmp_path / "vault"
-    settle(d, 0)
+    settle(d, None)
     # Slow Zotero down so the pass is surely mid-batch when it is killed.
     sandbox.emu.on_request(lambda emu, method, path: time.sleep(0.3) if method == "POST" else None)
     _bulk_edit(vault, n, "read")
@@ -284,7 +292,7 @@ def test_kill_9_mid_batch_then_restart_converges_without_duplicates(
     d2 = start_daemon(cfg, sandbox.emu, timeout=60)  # the OS lock died with the process
     try:
         wait_for(lambda: all("status/read" in tags(i) for i in items(sandbox).values()), timeout=60)
-        d2.wait_idle(0, timeout=60)
+        d2.wait_idle(None, timeout=60)
         live = items(sandbox)
         assert len(live) == n and not items(sandbox, trashed=True), "no duplicates, none lost"
         assert len(list(vault.rglob("M* - *.md"))) == n
