@@ -123,3 +123,18 @@ def test_stream_updates_for_versions_already_held_cause_no_pass(tmp_path: Path) 
     finally:
         t.join()
     assert [j.reason for j in jobs] == ["start", "zotero change"]
+
+
+def test_a_failed_watcher_is_followed_by_a_full_scan(tmp_path: Path) -> None:
+    jobs: list[Job] = []
+    health = iter([True, True, False])
+    cfg = WatchConfig(zotero_poll_seconds=3600, catalog_refresh_minutes=600, debounce_seconds=0.05)
+    loop = WatchLoop(
+        cfg,
+        VaultSignal(str(tmp_path)),
+        jobs.append,
+        tick=0.02,
+        watcher_ok=lambda: next(health, True),
+    )
+    loop.run(max_seconds=0.5)
+    assert [(j.reason, j.paths) for j in jobs] == [("start", None), ("watcher restarted", None)]

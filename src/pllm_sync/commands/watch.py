@@ -100,11 +100,20 @@ def run(args: argparse.Namespace) -> int:
             ),
         )
         loop.install_signal_handlers()
-        observer = start_observer(str(rt.vault.root), sig)
+        observers = [start_observer(str(rt.vault.root), sig)]
+
+        def watcher_ok() -> bool:
+            """True while the watcher runs; else start a new one (the loop then scans)."""
+            if observers[-1].is_alive():
+                return True
+            observers.append(start_observer(str(rt.vault.root), sig))
+            return False
+
+        loop.watcher_ok = watcher_ok
 
         def stop_observer() -> None:
-            observer.stop()
-            observer.join(timeout=5)
+            observers[-1].stop()
+            observers[-1].join(timeout=5)
 
         stack.callback(stop_observer)
         z = cfg.zotero

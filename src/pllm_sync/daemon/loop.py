@@ -110,6 +110,7 @@ class WatchLoop:
         stream_connected: Callable[[], bool] | None = None,
         on_queued: Callable[[Job], object] | None = None,
         zotero_seen: Callable[[], int | None] | None = None,
+        watcher_ok: Callable[[], bool] | None = None,
     ) -> None:
         self.cfg = cfg
         self.signal = signal_
@@ -119,6 +120,7 @@ class WatchLoop:
         self.stream_connected = stream_connected or (lambda: False)
         self.on_queued = on_queued
         self.zotero_seen = zotero_seen or (lambda: None)
+        self.watcher_ok = watcher_ok
         self.stop_event = threading.Event()
         self.stopped_by: int | None = None
         self.stats = LoopStats()
@@ -273,6 +275,10 @@ class WatchLoop:
                 self.submit(self.new_job("catalog refresh", pull=True))
                 next_pull = now + self.cfg.catalog_refresh_minutes * 60
                 last_read = now
+            if self.watcher_ok is not None and not self.watcher_ok():
+                # The watcher died (and was restarted): events may be lost, scan everything.
+                log.error("watch: the vault watcher failed; restarted it, scanning the vault")
+                self.submit(self.new_job("watcher restarted", paths=None))
             vault_job = self._vault_job()
             if vault_job is not None:
                 self.submit(vault_job)
