@@ -43,6 +43,8 @@ class SourceConfig:
     name: str
     url: str | None = None
     path: Path | None = None
+    include: tuple[str, ...] = ()  # section-path globs to take (empty = every section)
+    exclude: tuple[str, ...] = ()  # section-path globs to leave out (wins over include)
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,8 @@ class CatalogConfig:
     sources: tuple[SourceConfig, ...]
     timeout_seconds: float = 20.0
     offline: bool = False
+    github_raw_base: str = "https://raw.githubusercontent.com"
+    """Where ``lists add github:owner/repo`` finds READMEs (tests point it at a local server)."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,8 @@ class VaultConfig:
     papers_folder: str = "Papers"
     index_folder: str = "Sections"
     trash_folder: str = ".pllm-sync-trash"
+    whats_new: bool = True
+    """After a pull that brings new papers, add them to the "What's new" note."""
 
 
 @dataclass(frozen=True)
@@ -200,6 +206,26 @@ def _folder_name(v: _Validator, sec: dict[str, Any], key: str, default: str) -> 
     return val
 
 
+def _patterns(v: _Validator, s: dict[str, Any], key: str) -> tuple[str, ...]:
+    """``include`` / ``exclude``: one glob or a list of globs over section paths."""
+    raw = s.get(key.rsplit(".", 1)[1])
+    if raw is None:
+        return ()
+    items = [raw] if isinstance(raw, str) else raw
+    if not isinstance(items, list) or not all(isinstance(x, str) and x.strip() for x in items):
+        v.error(key, "must be a section pattern or a list of them, e.g. ['Benchmark*']")
+        return ()
+    return tuple(x.strip() for x in items)
+
+
+def _raw_base(v: _Validator, cat: dict[str, Any]) -> str:
+    val = v.string(cat, "catalog", "github_raw_base", "https://raw.githubusercontent.com")
+    if not val.startswith(("http://", "https://")):
+        v.error("catalog.github_raw_base", f"must be an http(s) URL (got {val!r})")
+        return "https://raw.githubusercontent.com"
+    return val.rstrip("/")
+
+
 def parse_config(data: Any, origin: str, base_dir: Path | None = None) -> Config:
     """Validate a parsed YAML document into a ``Config``; raise ``ConfigError`` listing all
     problems."""
@@ -215,7 +241,7 @@ def parse_config(data: Any, origin: str, base_dir: Path | None = None) -> Config
         v.error(str(unknown), "unknown section (allowed: catalog, zotero, vault, sync, watch, api)")
     base = base_dir or Path.cwd()
 
-    cat = v.section(data, "catalog", {"sources", "timeout_seconds", "offline"})
+    cat = v.section(data, "catalog", {"sources", "timeout_seconds", "offline", "github_raw_base"})
     sources: list[SourceConfig] = []
     raw_sources = cat.get("sources", list(DEFAULT_SOURCES))
     if not isinstance(raw_sources, list) or not raw_sources:
@@ -227,8 +253,10 @@ def parse_config(data: Any, origin: str, base_dir: Path | None = None) -> Config
         if not isinstance(s, dict):
             v.error(key, "must be a mapping with name and url or path")
             continue
-        for unknown in sorted(set(s) - {"name", "url", "path"}):
-            v.error(f"{key}.{unknown}", "unknown key (allowed: name, url, path)")
+        for unknown in sorted(set(s) - {"name", "url", "path", "include", "exclude"}):
+            v.error(f"{key}.{unknown}", "unknown key (allowed: name, url, path, include, exclude)")
+        include = _patterns(v, s, f"{key}.include")
+        exclude = _patterns(v, s, f"{key}.exclude")
         name = s.get("name")
         if not isinstance(name, str) or not name.strip():
             v.error(f"{key}.name", "must be a non-empty string")
@@ -244,17 +272,25 @@ def parse_config(data: Any, origin: str, base_dir: Path | None = None) -> Config
             if not isinstance(url, str) or not url.startswith(("http://", "https://")):
                 v.error(f"{key}.url", f"must be an http(s) URL (got {url!r})")
                 continue
-            sources.append(SourceConfig(name=name, url=url))
+            sources.append(SourceConfig(name=name, url=url, include=include, exclude=exclude))
         else:
             if not isinstance(path, str):
                 v.error(f"{key}.path", "must be a string")
                 continue
             p = Path(path).expanduser()
-            sources.append(SourceConfig(name=name, path=p if p.is_absolute() else base / p))
+            sources.append(
+                SourceConfig(
+                    name=name,
+                    path=p if p.is_absolute() else base / p,
+                    include=include,
+                    exclude=exclude,
+                )
+            )
     catalog = CatalogConfig(
         sources=tuple(sources),
         timeout_seconds=v.number(cat, "catalog", "timeout_seconds", 20.0, minimum=0.1),
         offline=v.boolean(cat, "catalog", "offline", False),
+        github_raw_base=_raw_base(v, cat),
     )
 
     z = v.section(
@@ -297,13 +333,16 @@ def parse_config(data: Any, origin: str, base_dir: Path | None = None) -> Config
         stream_url=stream_url.rstrip("/"),
     )
 
-    vs = v.section(data, "vault", {"path", "papers_folder", "index_folder", "trash_folder"})
+    vs = v.section(
+        data, "vault", {"path", "papers_folder", "index_folder", "trash_folder", "whats_new"}
+    )
     vpath = Path(v.string(vs, "vault", "path", "pllm-vault")).expanduser()
     vault = VaultConfig(
         path=vpath if vpath.is_absolute() else base / vpath,
         papers_folder=_folder_name(v, vs, "papers_folder", "Papers"),
         index_folder=_folder_name(v, vs, "index_folder", "Sections"),
         trash_folder=_folder_name(v, vs, "trash_folder", ".pllm-sync-trash"),
+        whats_new=v.boolean(vs, "vault", "whats_new", True),
     )
 
     sy = v.section(

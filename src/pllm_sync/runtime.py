@@ -110,7 +110,12 @@ def open_runtime(
                 cfg = replace(cfg, zotero=zcfg)
                 vault = VaultStore(cfg.vault, zcfg.library_type, zcfg.library_id)
                 yield Runtime(
-                    cfg, state, vault, _zotero_store(zcfg, key), zcfg.endpoint, api_key=key
+                    cfg,
+                    state,
+                    vault,
+                    _zotero_store(zcfg, key, local=True),
+                    zcfg.endpoint,
+                    api_key=key,
                 )
             return
         zotero, api_key = None, None
@@ -120,5 +125,12 @@ def open_runtime(
         yield Runtime(cfg, state, vault, zotero, api_key=api_key)
 
 
-def _zotero_store(zcfg: ZoteroConfig, key: str) -> ZoteroStore:
-    return ZoteroStore(zcfg, key)
+def _zotero_store(zcfg: ZoteroConfig, key: str, *, local: bool = False) -> ZoteroStore:
+    """``local``: the sandbox on 127.0.0.1, reached directly even when a proxy is set."""
+    if not local:
+        return ZoteroStore(zcfg, key)
+    import httpx2
+
+    return ZoteroStore(
+        zcfg, key, client=httpx2.Client(follow_redirects=True, timeout=30, trust_env=False)
+    )

@@ -218,3 +218,64 @@ def test_watch_daemon_carries_edits_both_ways(
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 143, err  # SIGTERM: the pass finished, then 128 + 15
     assert "stopped after" in out
+
+
+def test_exit_codes_follow_the_readme_table(
+    tmp_path: Path,
+    zotero_emulator: ZoteroEmulator,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    isolated_home: Path,
+) -> None:
+    """A dry run that finds conflicts exits 7; resolving an unknown conflict is a bad command
+    line (2); Ctrl-C on watch exits 130 without a traceback; the log dir receives the run."""
+    monkeypatch.setenv("PLLM_SYNC_ZOTERO_API_KEY", zotero_emulator.api_key)
+    env = Env(root=tmp_path, emu=zotero_emulator, capsys=capsys)
+    env.lists["jiahongliu21"] = tmp_path / "l.md"
+    env.set_list("jiahongliu21", NEWEST["jiahongliu21"])
+    env.write_config()
+    assert env.run("conflicts", "resolve", "1", "--take", "vault")[0] == 2
+    assert env.run("pull", "--no-progress")[0] == 0
+    assert "INFO" in (isolated_home / "logs" / "pllm-sync.log").read_text(encoding="utf-8")
+    pid = "arxiv:2304.11406"
+    item = env.item_by_pid(pid)
+    zotero_emulator.edit_item(item["key"], {"tags": [*item["tags"], {"tag": "rating/5"}]})
+    edit_frontmatter(env.note_for(pid), rating=2)
+    code, out, err = env.run("sync", "--dry-run")
+    assert code == 7, err
+    assert "conflicts: 1" in out and "1 conflict would need a decision" in err
+    assert "rating/5" in {t["tag"] for t in env.item_by_pid(pid)["tags"]}
+    code, _, err = env.run("conflicts", "resolve", "99", "--take", "vault")
+    assert code == 2 and "no open conflict with id 99" in err
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pllm_sync.cli", "--config", str(env.config), "watch"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PLLM_SYNC_HOME": str(isolated_home)},
+    )
+    try:
+        assert proc.stdout is not None
+        assert "watching" in proc.stdout.readline()
+        time.sleep(0.5)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+
+
+def test_vault_path_is_created_only_after_saying_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("catalog: {offline: true}\nvault: {path: typo/nested/vault}\n", encoding="utf-8")
+    code, _, err = run(capsys, "--config", str(cfg), "pull")
+    assert code == 5 and f"{tmp_path / 'typo'}" in err and "typo" in err
+    assert not (tmp_path / "typo").exists(), "a missing parent is likely a typo: nothing made"
+    cfg.write_text("catalog: {offline: true}\nvault: {path: fresh}\n", encoding="utf-8")
+    code, _, err = run(capsys, "--config", str(cfg), "pull")
+    assert code == 0, err
+    assert f"creating a new vault at {tmp_path / 'fresh'}" in err

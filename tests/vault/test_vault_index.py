@@ -30,7 +30,7 @@ def test_index_notes_are_written_once_and_link_both_ways(store: VaultStore) -> N
     text = idx.read_text()
     assert text.startswith("---\npllm-sync-section: Awesome PLLMs / Personalized Prompting\n---\n")
     assert f"- [[{info.name}]]" in text
-    assert "[[Sections/Awesome PLLMs|Awesome PLLMs]]" in text  # up
+    assert "[[Sections/Awesome PLLMs|Awesome PLLMs (list jiahongliu21)]]" in text  # up
     assert (
         "[[Sections/Awesome PLLMs/Personalized Prompting/Profile-Augmented Prompting (PAG)"
         "|Profile-Augmented Prompting (PAG)]]" in text

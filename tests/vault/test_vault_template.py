@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import filecmp
 import json
+import shutil
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -16,27 +20,60 @@ from pllm_sync.vault.template import template_dir, template_files
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "vault_template"
-PACKAGED = REPO / "src" / "pllm_sync" / "data" / "vault_template"
 
 
 def _files(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
-def test_packaged_template_is_an_identical_copy() -> None:
-    """The package ships a copy of vault_template/ (pip installs only package data).
-    After editing vault_template/, run: rm -r src/pllm_sync/data/vault_template &&
-    cp -a vault_template src/pllm_sync/data/vault_template"""
-    assert _files(TEMPLATE) == _files(PACKAGED)
+def test_one_copy_of_the_template() -> None:
+    """A source checkout reads the top-level vault_template/ itself; no second copy in src/
+    can drift from it (setup.py copies it into wheels)."""
+    assert not (REPO / "src" / "pllm_sync" / "data" / "vault_template").exists()
     assert {rel for rel, _ in template_files()} == set(_files(TEMPLATE))
-    assert Path(str(template_dir())).resolve() == PACKAGED.resolve()
+    assert Path(str(template_dir())).resolve() == TEMPLATE.resolve()
+
+
+def test_a_built_wheel_carries_the_template(tmp_path: Path) -> None:
+    """`pip install .` installs a wheel: it must hold every template file, dot-folders too."""
+    tree = tmp_path / "src"
+    for rel in ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "LICENSE"):
+        (tree / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / rel, tree / rel)
+    shutil.copytree(
+        REPO / "src", tree / "src", ignore=shutil.ignore_patterns("*.egg-info", "__pycache__")
+    )
+    shutil.copytree(TEMPLATE, tree / "vault_template")
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            str(tree),
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path / "dist"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tree,
+    )
+    assert res.returncode == 0, res.stderr
+    (wheel,) = (tmp_path / "dist").glob("*.whl")
+    prefix = "pllm_sync/data/vault_template/"
+    with zipfile.ZipFile(wheel) as zf:
+        shipped = {n[len(prefix) :]: zf.read(n) for n in zf.namelist() if n.startswith(prefix)}
+    assert shipped == _files(TEMPLATE)
 
 
 def test_template_contents_are_usable() -> None:
     types = json.loads((TEMPLATE / ".obsidian" / "types.json").read_text())
     assert types == {"types": PROPERTY_TYPES}
     base = yaml.safe_load((TEMPLATE / "Papers.base").read_text())
-    assert 'file.inFolder("Papers")' in base["filters"]["and"]
+    assert 'file.hasProperty("pllm-sync-id")' in base["filters"]["and"], "found by property"
     views = {v["name"]: v for v in base["views"]}
     assert views["By section"]["groupBy"]["property"] == "note.sections"
     assert views["By status"]["groupBy"]["property"] == "note.status"
@@ -110,6 +147,6 @@ def test_custom_folders_are_written_into_the_views(tmp_path: Path) -> None:
     cfg.write_text("vault:\n  path: v\n  papers_folder: Reading/Papers\n")
     assert main(["--config", str(cfg), "vault", "init"]) == 0
     base = (tmp_path / "v" / "Papers.base").read_text()
-    assert 'file.inFolder("Reading/Papers")' in base
+    assert 'file.hasProperty("pllm-sync-id")' in base and "inFolder" not in base
     assert (tmp_path / "v" / "Reading" / "Papers").is_dir()
     assert filecmp.cmp(tmp_path / "v" / "Home.md", TEMPLATE / "Home.md") is False

@@ -189,6 +189,12 @@ def parse_bullet(
     for p in problems:
         warn(p)
     rl = assemble(found)
+    if rl.url is None:
+        # ``[[https://arxiv.org/abs/1810.08272)]``: a broken link still names the paper.
+        urls = [m.group(0).rstrip(".,;)]") for m in _BARE_URL.finditer(rest)]
+        paper = next((u for u in urls if is_paper_url(u)), None)
+        if paper is not None:
+            rl = assemble([FoundLink("paper", paper), *found])
     for p in rl.problems:
         warn(p)
     entry = Entry(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .markdown_text import strip_markdown
+from .markdown_text import has_br, split_br, strip_markdown
 
 _LEAD_SYMBOLS = re.compile(
     r"^(?:[\s\u2600-\u27bf\u2b00-\u2bff\U0001f000-\U0001faff\ufe0f\u200d]|:[a-z0-9_+\-]{1,30}:)+"
@@ -22,6 +22,7 @@ _TAG_PREFIX = re.compile(r"^\[(?P<tag>[^\[\]\n]{1,80})\](?!\()\s*")
 _ORG_SUFFIX = re.compile(r"\(\s*@\s*(?P<org>[^()\n]{1,80})\)\s*$")
 _BOLD_LEAD = re.compile(r"^(\*\*|__)(?P<title>(?:(?!\1).){3,600}?)\1")
 _QUOTED = re.compile(r"[\"“”](?P<title>[^\"“”\n]{8,600}?)[\"“”]")
+_WHOLE_QUOTED = re.compile(r"^\s*[\"“](?P<title>[^\"“”\n]{3,600}?)[,.;:]?\s*[\"”][\s,.;:]*$")
 _ITALIC_RUN = re.compile(r"(?<![\w*_])(\*|_)(?=\S)(?P<body>[^*_\n]{2,600}?)(?<=\S)\1(?![\w*_])")
 _NUMBER_MARK = re.compile(r"^(?:\*\*|__)?\\?\[\s*\d{1,4}\s*\\?\](?:\*\*|__)?\s*")
 """``**[5]**`` reference numbers in front of an entry (reading-roadmap style)."""
@@ -72,10 +73,25 @@ def parse_authors(raw: str) -> tuple[str, ...]:
     text = re.sub(r"\([^()]{0,80}\)", "", text)  # ``Adam Roberts (Google)``
     if not text or len(text) > 2000:
         return ()
-    names = [n.strip(" .") for n in _AUTHOR_SPLIT.split(text) if n.strip(" .")]
+    names = _pair_inverted([n.strip(" .") for n in _AUTHOR_SPLIT.split(text) if n.strip(" .")])
     if not names or not all(_NAME.match(n) and 1 <= len(n.split()) <= 5 for n in names):
         return ()
     return tuple(dict.fromkeys(names))
+
+
+def _pair_inverted(items: list[str]) -> list[str]:
+    """``Simonyan, Karen, and Andrew Zisserman``: two one-word items in a row are one name
+    written surname first (``Karen Simonyan``)."""
+    out: list[str] = []
+    i = 0
+    while i < len(items):
+        if i + 1 < len(items) and " " not in items[i] and " " not in items[i + 1]:
+            out.append(f"{items[i + 1]} {items[i]}")
+            i += 2
+        else:
+            out.append(items[i])
+            i += 1
+    return out
 
 
 def split_lead(text: str) -> TitleParts:
@@ -87,6 +103,17 @@ def split_lead(text: str) -> TitleParts:
     title (the caller cleans it).
     """
     body, method, org = strip_decorations(text)
+    w = _WHOLE_QUOTED.match(body)
+    if w:
+        body = w.group("title")
+    if has_br(body):
+        parts = split_br(body)
+        if len(parts) >= 2 and not parts[0].startswith("("):
+            # ``Title <br> Doe, Roe <br> ACL 2024``
+            names = parse_authors(parts[1])
+            if names:
+                inner = split_lead(parts[0])
+                return TitleParts(inner.title, method or inner.method, org, names, parts[-1])
     b = _BOLD_LEAD.match(body)
     if b:
         rest = body[b.end() :]
@@ -131,3 +158,39 @@ def _first_italic_authors(rest: str) -> tuple[str, ...]:
     # ``*Liang Chen et al. arXiv.*``: the venue often shares the italic run.
     body = re.sub(r"\.\s*[A-Za-z][\w\- ]{0,30}\.?\s*$", "", i.group("body"))
     return parse_authors(body)
+
+
+_SUB_FIELD = re.compile(
+    r"^(?:\*\*|__)?\s*(?P<key>authors?|by|venue|conference|journal|published(?: in| at)?|date"
+    r"|year|institutions?|affiliations?|organi[sz]ations?|tl;?\s*dr|summary|code|paper|links?"
+    r"|project(?: page)?)\s*(?:\*\*|__)?\s*[:：]\s*(?:\*\*|__)?\s*(?P<value>.*)$",
+    re.IGNORECASE,
+)
+_SUB_KEYS = {
+    "author": "authors",
+    "authors": "authors",
+    "by": "authors",
+    "venue": "venue",
+    "conference": "venue",
+    "journal": "venue",
+    "date": "date",
+    "year": "date",
+    "code": "links",
+    "paper": "links",
+    "link": "links",
+    "links": "links",
+    "project": "links",
+    "project page": "links",
+}
+
+
+def sub_field(body: str) -> tuple[str, str] | None:
+    """``Authors: Doe, Roe`` -> ("authors", "Doe, Roe"); ``Published in: ACL 2024`` -> venue;
+    institutions, TL;DR and summaries -> ("note", ...). None for any other text."""
+    m = _SUB_FIELD.match(body.strip())
+    if m is None:
+        return None
+    key = m.group("key").lower()
+    if key.startswith("published"):
+        return "venue", m.group("value")
+    return _SUB_KEYS.get(key, "note"), m.group("value")

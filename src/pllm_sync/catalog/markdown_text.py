@@ -21,7 +21,11 @@ _TAG = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)\b[^<>]{0,500}>")
 _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _IMAGE = re.compile(r"!\[[^\[\]]{0,300}\]\([^()\s]{0,2000}\)")
-_LINK = re.compile(r"\[([^\[\]]{0,1000})\]\([^()]{0,2000}\)")
+_LINK = re.compile(
+    r"\[((?:[^\[\]\\]|\\.){0,1000})\]\((?:[^()]|\([^()]{0,200}\)){0,2000}\)", re.DOTALL
+)
+"""A link; its label may hold escaped brackets and its target one level of parentheses (``...ACL_%20(3).pdf``). The two
+alternatives start with different characters, so matching stays linear."""
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>~$])")
 _BOLD = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 _ITALIC_STAR = re.compile(r"(?<![\w*])\*(?=\S)([^*]+?)(?<=\S)\*(?![\w*])")
@@ -109,6 +113,11 @@ def clean_heading(raw: str) -> str:
     text, _ = remove_control_chars(text)
     text = _SLASH.sub("/", text)
     return _HEADING_NUMBER.sub("", text).strip()
+
+
+def strip_heading_number(raw: str) -> str:
+    """A heading's text without its leading numbering (``12. [Title](url)`` -> the link)."""
+    return _HEADING_NUMBER.sub("", raw.strip().rstrip("#").strip())
 
 
 def split_br(text: str) -> list[str]:

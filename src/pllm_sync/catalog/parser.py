@@ -20,9 +20,13 @@ from dataclasses import replace
 from ..model import CatalogWarning
 from .bullets import BULLET, LONE_BULLET, classify, match_tag, parse_bullet, strip_bullets
 from .entry import Entry, ParsedDocument
-from .markdown_text import clean_heading, strip_comments
-from .table import Columns, is_separator, parse_row, split_row
+from .fields import parse_authors, sub_field
+from .html_table import MAX_HTML_TABLE, html_table_rows
+from .links import find_links, to_links
+from .markdown_text import clean_heading, strip_comments, strip_heading_number, strip_markdown
+from .table import Columns, is_separator, parse_cells, parse_row, split_row
 from .taxonomy import HeadingStack, build_taxonomy
+from .venues import date_tag_year, parse_venue
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +68,8 @@ def parse_document(text: str, source: str) -> ParsedDocument:
     fence: str | None = None
     in_comment = False
     in_html_table = False
+    html_start = 0
+    html_lines: list[str] = []
     table: Columns | None = None
     last_paper_cols: Columns | None = None
 
@@ -98,13 +104,25 @@ def parse_document(text: str, source: str) -> ParsedDocument:
             table = None
             continue
         if in_html_table:
-            # As in CommonMark, an HTML block ends at its closing tag or at a blank line,
-            # so a table that is never closed cannot hide the rest of the file.
-            if _HTML_TABLE_CLOSE.search(line) or not stripped:
+            # As in CommonMark, an HTML block ends at its closing tag or at a blank line
+            # (unless more HTML follows it), so a table that is never closed cannot hide
+            # the rest of the file.
+            html_lines.append(line)
+            if _HTML_TABLE_CLOSE.search(line) or (not stripped and not _html_follows(lines, i)):
                 in_html_table = False
+                _read_html_table(source, html_start, html_lines, headings, entries, warnings)
             continue
         if not stripped:
             table = None
+            continue
+        if stripped.startswith("<") and _HTML_TABLE_OPEN.search(line):
+            # Before the length check: a whole HTML table on one line is normal, and the
+            # HTML tokenizer is linear.
+            html_start, html_lines, table = lineno, [line], None
+            if _HTML_TABLE_CLOSE.search(line):
+                _read_html_table(source, html_start, html_lines, headings, entries, warnings)
+            else:
+                in_html_table = True
             continue
         if len(line) > MAX_LINE:
             table = None
@@ -116,18 +134,34 @@ def parse_document(text: str, source: str) -> ParsedDocument:
         if stripped.startswith("#"):
             h = _HEADING.match(line)
             if h:
-                headings.push(len(h.group(1)), clean_heading(h.group(2) or ""))
                 table = None
+                body = strip_heading_number(h.group(2) or "")
+                cand = classify(body, False) if "](" in body else None
+                if cand is not None and not headings.excluded():
+                    # ``### 12. [Title](https://arxiv.org/abs/...)``: one heading per paper;
+                    # the badge/link lines right under it belong to it, the summary not.
+                    parts, raw_parts = [body], [line]
+                    while i < n and lines[i].strip() and _only_links(lines[i]):
+                        parts.append(lines[i].strip())
+                        raw_parts.append(lines[i])
+                        i += 1
+                    entry, ws = parse_bullet(
+                        source, lineno, " ".join(parts), cand, headings.path(), " ".join(raw_parts)
+                    )
+                    warnings.extend(ws)
+                    if entry is not None:
+                        entries.append(replace(entry, style="heading"))
+                    continue
+                headings.push(len(h.group(1)), clean_heading(h.group(2) or ""))
                 continue
         if stripped.startswith(">"):
             table = None
             continue
         if stripped.startswith("<"):
-            if _HTML_TABLE_OPEN.search(line) and not _HTML_TABLE_CLOSE.search(line):
-                in_html_table = True
             table = None
             continue
-        if stripped.startswith("|"):
+        if stripped.startswith("|") or (table is not None and "|" in stripped):
+            # GFM: once a table has started, a row may omit its leading pipe.
             if is_separator(line):
                 continue
             if table is None:
@@ -157,6 +191,13 @@ def parse_document(text: str, source: str) -> ParsedDocument:
         if not body.strip() or LONE_BULLET.match(line):
             continue
         cand = classify(body, bulleted)
+        if cand is None and bulleted and i < n and not _starts_block(lines[i]):
+            # ``1. **Title**`` with its authors and links on the following lines.
+            j, joined = i, [body]
+            while j < n and j < i + 8 and not _starts_block(lines[j]) and "<!--" not in lines[j]:
+                joined.append(lines[j].strip())
+                j += 1
+            cand = classify(" ".join(joined), bulleted)
         if cand is None:
             continue
         if headings.excluded():
@@ -172,12 +213,22 @@ def parse_document(text: str, source: str) -> ParsedDocument:
             source, lineno, " ".join(parts), cand, headings.path(), " ".join(raw_parts)
         )
         warnings.extend(ws)
+        if entry is not None and bulleted:
+            i, entry = _sub_bullet_fields(lines, i, line, entry)
         if entry is not None:
             entries.append(entry)
+    if in_html_table:
+        _read_html_table(source, html_start, html_lines, headings, entries, warnings)
     if fence is not None:
         warn(n, "code block is never closed; the rest of the file was not read")
     if in_comment:
         warn(n, "HTML comment '<!--' is never closed; the rest of the file was not read")
+    if not entries and ("](http" in text or "href=" in text):
+        warn(
+            1,
+            "no paper entries found in this list; its entries may use a layout the reader "
+            "does not know (see docs/catalog.md, 'Shapes the reader knows')",
+        )
     root = headings.root_name
     fixed: list[Entry] = []
     for e in entries:
@@ -192,4 +243,102 @@ def parse_document(text: str, source: str) -> ParsedDocument:
         taxonomy=taxonomy,
         warnings=warnings,
         lines=n,
+    )
+
+
+def _html_follows(lines: list[str], i: int) -> bool:
+    """True when the next non-blank line (from index ``i``) continues HTML markup."""
+    for j in range(i, min(i + 3, len(lines))):
+        s = lines[j].strip()
+        if s:
+            return s.startswith("<")
+    return False
+
+
+def _only_links(line: str) -> bool:
+    """A line of badges/links only (``[![arXiv](..)](..) [![Code](..)](..)``)."""
+    s = line.strip()
+    if "](" not in s or s.startswith(("#", "|", ">")):
+        return False
+    found = find_links(s)
+    rest = s
+    for f in reversed(found):
+        rest = rest[: f.start]
+    return bool(found) and not strip_markdown(rest).strip(" |,;-·") and len(found) >= 1
+
+
+def _read_html_table(
+    source: str,
+    start: int,
+    block_lines: list[str],
+    headings: HeadingStack,
+    entries: list[Entry],
+    warnings: list[CatalogWarning],
+) -> None:
+    """Entries from one ``<table>`` block (rows as cells; header from ``<th>`` cells)."""
+    block = "\n".join(block_lines)
+    if len(block) > MAX_HTML_TABLE:
+        warnings.append(
+            CatalogWarning(source, start, f"HTML table of {len(block)} characters not read", "")
+        )
+        return
+    if headings.excluded() or "href" not in block:
+        return
+    cols: Columns | None = None
+    header_seen = warned = False
+    for row in html_table_rows(block):
+        lineno = start + row.line - 1
+        if row.header:
+            cols, header_seen = Columns.from_header(row.cells), True
+            continue
+        if not header_seen:
+            cols = Columns.guess(row.cells)
+            if cols.is_paper_table and not warned:
+                warned = True
+                warnings.append(
+                    CatalogWarning(
+                        source, lineno, "HTML table has no header row; columns guessed", ""
+                    )
+                )
+        if cols is None or not cols.is_paper_table:
+            continue
+        raw = " | ".join(row.cells)
+        entry, ws = parse_cells(
+            source, lineno, list(row.cells), raw, cols, headings.path(), style="html"
+        )
+        warnings.extend(ws)
+        if entry is not None:
+            entries.append(entry)
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" \t"))
+
+
+def _sub_bullet_fields(lines: list[str], i: int, head: str, entry: Entry) -> tuple[int, Entry]:
+    """Nested ``- Authors: ...`` / ``- Venue: ...`` / ``- TL;DR: ...`` bullets under an entry
+    describe it; read them into the entry (and not as entries of their own)."""
+    depth = _indent(head)
+    authors, venue, tag_year, links = entry.authors, entry.venue, entry.tag_year, list(entry.links)
+    while i < len(lines):
+        line = lines[i]
+        if not line.strip() or _indent(line) <= depth or len(line) > MAX_LINE:
+            break
+        body, bulleted = strip_bullets(line)
+        f = sub_field(body) if bulleted else None
+        if f is None:
+            break
+        key, value = f
+        if key == "authors" and not authors:
+            authors = parse_authors(value)
+        elif key == "venue" and venue is None:
+            venue = parse_venue(strip_markdown(value))
+            tag_year = tag_year or (venue.year if venue else None)
+        elif key == "date" and tag_year is None:
+            tag_year = date_tag_year(strip_markdown(value))
+        elif key == "links":
+            links.extend(lk for lk in to_links(find_links(value)) if lk.url != entry.url)
+        i += 1
+    return i, replace(
+        entry, authors=authors, venue=venue, tag_year=tag_year, links=tuple(dict.fromkeys(links))
     )

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 
 from ..model import CatalogWarning, SectionPath
 from .entry import Entry
-from .links import find_links
-from .markdown_text import strip_markdown
+from .fields import parse_authors, strip_decorations
+from .links import FoundLink, find_links, is_web_url, role_for
+from .markdown_text import has_br, split_br, strip_markdown
 from .rowlinks import assemble
 from .titles import clean_title
-from .venues import parse_venue
+from .venues import date_tag_year, parse_venue
 
 _SEPARATOR_CELL = re.compile(r"^\s*:?-{1,}\s*:?\s*$")
 _METHOD_HEADERS = frozenset(
@@ -45,6 +46,33 @@ _VENUE_HEADERS = frozenset(
 _LINK_HEADERS = frozenset(
     {"link", "links", "url", "urls", "resources", "resource", "paper link", "pdf", "code"}
 )
+_MORE_LINK_HEADERS = frozenset(
+    {
+        "paper",
+        "papers",
+        "arxiv",
+        "repo",
+        "repository",
+        "github",
+        "project",
+        "project page",
+        "homepage",
+        "demo",
+        "video",
+        "videos",
+        "website",
+        "dataset",
+        "data",
+        "blog",
+        "slides",
+        "huggingface",
+    }
+)
+"""Columns that hold only links (``[[pdf]](url)``, ``[![arXiv](badge)](url)``) when the
+table has its own title column; without one a ``Paper`` column is the title."""
+_NAME_HEADERS = frozenset({"benchmark", "benchmarks", "dataset", "datasets", "model", "models"})
+"""Headers of the naming column of tables without a title column (``| Benchmark | Focus |``)."""
+_DATE_HEADERS = frozenset({"date", "time", "release", "release date", "year", "published date"})
 
 
 _CELL_SPLIT = re.compile(r"(?<!\\)\|")
@@ -77,6 +105,8 @@ def column_role(header: str) -> str:
         return "venue"
     if k in _LINK_HEADERS or "link" in k:
         return "link"
+    if k in _DATE_HEADERS:
+        return "date"
     if "affiliation" in k or "institution" in k:
         return "affiliation"
     if "author" in k:
@@ -93,10 +123,19 @@ class Columns:
     @classmethod
     def from_header(cls, cells: list[str]) -> Columns:
         roles = [column_role(c) for c in cells]
-        if "title" not in roles and "paper" in (strip_markdown(c).lower() for c in cells):
+        keys = [strip_markdown(c).lower().strip() for c in cells]
+        if "title" not in roles and "paper" in keys:
+            roles = ["title" if k == "paper" else r for k, r in zip(keys, roles, strict=True)]
+        if "title" not in roles and "workshop" not in roles:
+            named = next((i for i, k in enumerate(keys) if k in _NAME_HEADERS), None)
+            if named is None:
+                named = next((i for i, r in enumerate(roles) if r == "method"), None)
+            if named is not None:
+                roles[named] = "title"
+        if "title" in roles:
             roles = [
-                "title" if strip_markdown(c).lower() == "paper" else r
-                for c, r in zip(cells, roles, strict=True)
+                "link" if k in _MORE_LINK_HEADERS and r != "title" else r
+                for k, r in zip(keys, roles, strict=True)
             ]
         return cls(tuple(roles))
 
@@ -166,12 +205,25 @@ def parse_row(
     section: SectionPath,
 ) -> tuple[Entry | None, list[CatalogWarning]]:
     """One data row of a paper table -> an entry, or None with a warning saying why."""
+    return parse_cells(source, lineno, split_row(line), line, cols, section)
+
+
+def parse_cells(
+    source: str,
+    lineno: int,
+    cells: list[str],
+    line: str,
+    cols: Columns,
+    section: SectionPath,
+    *,
+    style: str = "table",
+) -> tuple[Entry | None, list[CatalogWarning]]:
+    """One row given as cells (a pipe-table row, or an HTML ``<tr>`` made markdown)."""
     warnings: list[CatalogWarning] = []
 
     def warn(msg: str) -> None:
-        warnings.append(CatalogWarning(source, lineno, msg, line.strip()))
+        warnings.append(CatalogWarning(source, lineno, msg, line.strip()[:500]))
 
-    cells = split_row(line)
     if not any(cells):
         warn("empty table row; skipped")
         return None, warnings
@@ -194,8 +246,7 @@ def parse_row(
         cells = cells + [""] * (n - len(cells))
 
     def cell(role: str) -> str:
-        i = cols.index(role)
-        return cells[i] if i is not None else ""
+        return " ".join(c for c, r in zip(cells, cols.roles, strict=True) if r == role and c)
 
     title_raw = cell("title")
     method_raw = cell("method")
@@ -206,6 +257,10 @@ def parse_row(
         method_raw, title_raw = title_raw, cells[swapped]
         cells[swapped] = ""
         warn("row does not match the table header; the long text is taken as the title")
+    title_raw, authors = _title_part(title_raw)
+    title_raw, tag_method, _org = strip_decorations(title_raw)
+    if tag_method and not strip_markdown(method_raw):
+        method_raw = tag_method
     title, aliases, problems = clean_title(title_raw)
     if not title:
         warn("table row has no paper title; skipped")
@@ -220,32 +275,64 @@ def parse_row(
         if strip_markdown(lead):
             venue_raw = lead.strip()
             warn("venue found in the Link cell")
-    found = find_links(link_text)
-    if link_i is None or not found:
-        # A list without a Link column may link the title itself.
-        found = found + find_links(title_raw)
+    # The title's own link is the paper's; the link columns add the rest.
+    found = _title_links(cell("title")) + find_links(link_text)
     rl = assemble(found)
     for p in rl.problems:
         warn(p)
     method = strip_markdown(method_raw) or None
     extra: list[tuple[str, str]] = []
+    tag_year = None
     for i, role in enumerate(cols.roles):
         if role not in ("title", "method", "venue", "link") and cells[i].strip():
             extra.append((role, strip_markdown(cells[i])))
+        if role == "date" and tag_year is None:
+            tag_year = date_tag_year(strip_markdown(cells[i]))
+        if role == "authors" and not authors:
+            authors = parse_authors(cells[i])
     entry = Entry(
         source=source,
         line=lineno,
         section=section,
-        style="table",
+        style=style,
         title=title,
         aliases=aliases,
         method=method,
+        authors=authors,
         venue=parse_venue(venue_raw),
+        tag_year=tag_year,
         url=rl.url,
         code_url=rl.code_url,
         links=rl.others,
         ids=rl.ids,
         extra=tuple(extra),
-        raw=line.strip(),
+        raw=line.strip()[:2000],
     )
     return entry, warnings
+
+
+def _title_part(raw: str) -> tuple[str, tuple[str, ...]]:
+    """The title of a cell such as ``![Star](..) <br> [**Title**](url) <br> Doe, Roe``: the
+    ``<br>`` part holding the title link, and the names after it. Cells without a linked
+    part (``(old title) <br> new title``) are left to ``clean_title``."""
+    if not has_br(raw):
+        return raw, ()
+    parts = split_br(raw)
+    for i, part in enumerate(parts):
+        if any(not f.badge and is_web_url(f.url) for f in find_links(part)):
+            authors = parse_authors(parts[i + 1]) if i + 1 < len(parts) else ()
+            return part, authors
+    return raw, ()
+
+
+def _title_links(raw: str) -> list[FoundLink]:
+    """Links written on the title itself; the first one is the paper's (by its URL's role)."""
+    out: list[FoundLink] = []
+    for f in find_links(raw):
+        if f.badge or not is_web_url(f.url):
+            out.append(f)
+            continue
+        role = role_for("", f.url)
+        label = "paper" if role in ("link", "website") and not out else role
+        out.append(FoundLink(label, f.url, start=f.start, problem=f.problem))
+    return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 COMMAND_MODULES = (
     "catalog",
+    "lists",
     "init",
     "pull",
     "status",

@@ -16,6 +16,8 @@ from typing import Any
 from ..catalog import load_catalog
 from ..config import load_config
 from ..model import Paper
+from .hints import plural
+from .output import catalog_summary
 
 
 def register(subparsers: Any) -> None:
@@ -74,8 +76,10 @@ def run(args: argparse.Namespace) -> int:
         print(render_table(catalog.papers))
     if not getattr(args, "quiet", False):
         sources = ", ".join(f"{f.name} ({f.origin})" for f in catalog.fetches)
+        summary = catalog_summary(catalog.warnings)
         print(
-            f"{len(catalog.papers)} papers from {sources}; {len(catalog.warnings)} warnings",
+            f"{plural(len(catalog.papers), 'paper')} from {sources}"
+            + (f"; {summary}" if summary else ""),
             file=sys.stderr,
         )
     return 0

@@ -1,7 +1,12 @@
 """``pllm-sync conflicts [resolve ID --take zotero|vault]``.
 
-Resolving marks the losing side's value as the base, so the next sync sees only the chosen
-side as changed and carries its value over; nothing is written until that sync runs.
+Resolving a field conflict marks the losing side's value as the base, so the next sync sees
+only the chosen side as changed and carries its value over. A notes conflict cannot work that
+way (both sides may already hold the same text with both versions marked, so there is no
+"changed side"): the chosen text is written into the note, the base is set to what Zotero
+holds, and the sync carries the note's text to Zotero. A rich Zotero note (images,
+annotations) cannot take the vault's text: that choice is refused with a message, and the
+conflict stays open.
 """
 
 from __future__ import annotations
@@ -13,6 +18,12 @@ from typing import Any
 
 from ..errors import PllmSyncError
 from .hints import suggest
+
+
+class UnknownConflict(PllmSyncError):
+    """``conflicts resolve`` named a conflict that is not open: a bad command line."""
+
+    exit_code = 2
 
 
 def register(sub: Any) -> None:
@@ -48,6 +59,72 @@ def _show(v: Any) -> str:
     return text if len(text) < 70 else text[:67] + "..."
 
 
+def _is_notes(path: Any, conflict_id: int) -> bool:
+    from ..sync.state import StateDB
+
+    with StateDB.open(path) as st:
+        row = st.get_conflict(conflict_id)
+    return row is not None and row.open and row.field == "notes"
+
+
+def _resolve_notes(args: argparse.Namespace) -> int:
+    """Write the chosen notes text to the note, make Zotero's text the base, then sync."""
+    from ..runtime import open_runtime
+    from ..zotero.notes_html import has_rich_content
+
+    mode = None if args.zotero == "config" else args.zotero
+    with open_runtime(args.config, zotero_mode=mode) as rt:
+        st = rt.state
+        row = st.get_conflict(args.id)
+        paper = st.get_paper(row.pllm_id) if row else None
+        if row is None or paper is None:
+            raise PllmSyncError(f"no open conflict with id {args.id}")
+        key = paper.zotero_note_key
+        if args.take == "vault" and rt.zotero is not None and key:
+            html = str(rt.zotero.fetch_items([key]).get(key, {}).get("note") or "")
+            if has_rich_content(html):
+                raise PllmSyncError(
+                    f"conflict {args.id} ({row.pllm_id} notes): the Zotero note holds "
+                    "images, annotations or formatting that markdown cannot carry, so the "
+                    "vault's text cannot replace it; nothing was changed",
+                    hint="edit the notes in Zotero (or remove that content there), or run "
+                    f"`pllm-sync conflicts resolve {args.id} --take zotero`",
+                )
+        chosen = str((row.zotero if args.take == "zotero" else row.vault) or "")
+        if paper.note_path:
+            note = rt.vault.read_note(paper.note_path)
+            rt.vault.update_note(note, {"notes": chosen}, conflict_flag=False)
+        held = (paper.zotero_record or paper.base or {}).get("notes", "")
+        with st.transaction():
+            paper.base = {**(paper.base or {}), "notes": held}
+            st.put_paper(paper)
+            st.resolve_conflict(row.id, f"take-{args.take}")
+    print(f"conflict {args.id} ({row.pllm_id} notes): {args.take} wins; the note now holds it")
+    if args.no_sync:
+        print("run `pllm-sync sync` to carry it to Zotero")
+        return 0
+    from .pull import run_sync
+
+    ns = argparse.Namespace(
+        config=args.config, dry_run=False, json=False, zotero=args.zotero, no_progress=True
+    )
+    code = run_sync(ns)
+    with open_runtime(args.config, zotero_mode="off") as rt:
+        again = [
+            c
+            for c in rt.state.list_conflicts(open_only=True)
+            if c.pllm_id == row.pllm_id and c.field == "notes"
+        ]
+    if again:
+        print(
+            f"error: the notes of {row.pllm_id} are still in conflict after the sync; "
+            "see `pllm-sync conflicts`",
+            file=sys.stderr,
+        )
+        return 1
+    return code
+
+
 def run(args: argparse.Namespace) -> int:
     from ..config import load_config
     from ..sync.state import StateDB, default_state_path
@@ -55,13 +132,20 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     path = default_state_path(cfg)
     if not path.exists():
+        if getattr(args, "action", None) == "resolve":
+            raise UnknownConflict(
+                f"no open conflict with id {args.id}: no sync has run yet",
+                hint="run `pllm-sync sync` first",
+            )
         print("no sync has run yet: no conflicts")
         return 0
+    if getattr(args, "action", None) == "resolve" and _is_notes(path, args.id):
+        return _resolve_notes(args)
     if getattr(args, "action", None) == "resolve":
         with StateDB.open(path) as st:
             row = st.get_conflict(args.id)
             if row is None or not row.open:
-                raise PllmSyncError(
+                raise UnknownConflict(
                     f"no open conflict with id {args.id}",
                     hint="run `pllm-sync conflicts` to list open conflicts",
                 )

@@ -28,9 +28,18 @@ from .hints import suggest
 def register(sub: Any) -> None:
     p = sub.add_parser("init", help="connect your Zotero library and choose the vault folder")
     p.add_argument("--library-id", help="numeric Zotero user or group id")
-    p.add_argument("--library-type", choices=("user", "group"), default="user")
+    p.add_argument(
+        "--library-type",
+        choices=("user", "group"),
+        default="user",
+        help="a personal library (user, default) or a shared group library",
+    )
     p.add_argument("--vault", help="vault folder (default ./pllm-vault)")
-    p.add_argument("--endpoint", default="https://api.zotero.org")
+    p.add_argument(
+        "--endpoint",
+        default="https://api.zotero.org",
+        help="the Zotero API base URL (default: the Zotero Web API)",
+    )
     p.add_argument(
         "--api-key-stdin",
         action="store_true",

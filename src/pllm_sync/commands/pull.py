@@ -4,14 +4,25 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import logging
 import sys
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from ..catalog import load_catalog
 from ..errors import ConflictsPending
+from ..model import Catalog
 from ..sandbox import remember_sandbox
-from .hints import announce_new_vault, suggest
+from ..vault.digest import NewPaper, add_to_digest
+from ..vault.provenance import upstream_line_url
+from .hints import announce_new_vault, plural, suggest
+from .output import applied_summary, catalog_summary
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
+    from ..sync.plan import Action
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +80,21 @@ def _run(args: argparse.Namespace, *, pull_catalog: bool) -> int:
         announce_new_vault(rt.vault.root, dry_run=args.dry_run, quiet=args.json)
         state_lock = f"{'pull' if pull_catalog else 'sync'}"
         rt.state.acquire_lock(state_lock)
+        had_papers = bool(rt.state.all_papers())
         try:
+            catalogs: list[Catalog] = []
+
+            def loader(*a: Any, **kw: Any) -> Catalog:
+                catalogs.append(load_catalog(*a, **kw))  # kept for the summary below
+                return catalogs[-1]
+
             engine = SyncEngine(
-                rt.config, rt.state, rt.vault, rt.zotero, library_ref=rt.library_ref
+                rt.config,
+                rt.state,
+                rt.vault,
+                rt.zotero,
+                catalog_loader=loader,
+                library_ref=rt.library_ref,
             )
             show = None if not args.no_progress else False
             result = engine.run(
@@ -81,25 +104,31 @@ def _run(args: argparse.Namespace, *, pull_catalog: bool) -> int:
             rt.state.release_lock()
         if rt.sandbox_url and args.zotero == "sandbox" and not args.dry_run:
             remember_sandbox(rt.config)
+        digest = None
+        if pull_catalog and catalogs and had_papers and not args.dry_run:
+            digest = record_whats_new(rt, catalogs[-1], result.plan.actions)
         if args.json:
             json.dump(result.to_json(), sys.stdout, indent=2, ensure_ascii=False, default=str)
             print()
         elif args.dry_run:
             print(result.plan.render())
         else:
-            counts = ", ".join(f"{k}={v}" for k, v in sorted(result.applied.items()) if v)
+            done = applied_summary(result.applied)
             if result.errors:
                 print(
-                    f"finished with {len(result.errors)} failed write(s) (listed on stderr; "
-                    f"the next run retries them); applied: {counts or 'nothing'}"
+                    f"finished with {plural(len(result.errors), 'failed write')} (listed on "
+                    f"stderr; the next run retries them); applied: {done}"
                 )
             else:
-                print(f"done: {counts or 'nothing to change'}; vault at {rt.vault.root}")
-            warned = getattr(result, "catalog_warnings", 0)
-            if warned:
+                print(f"done: {done}; vault at {rt.vault.root.resolve()}")
+            if digest is not None:
+                count, path = digest
+                print(f"what's new: {plural(count, 'new paper')}, listed in {path}")
+            summary = catalog_summary(catalogs[-1].warnings) if catalogs else ""
+            if summary:
                 print(
-                    f"catalog: {warned} entries could not be read as given; "
-                    f"`{suggest(args, 'catalog')}` lists them with their line numbers",
+                    f"catalog: {summary}; `{suggest(args, 'catalog')}` lists them with their "
+                    "line numbers",
                     file=sys.stderr,
                 )
             if rt.sandbox_url:
@@ -110,14 +139,54 @@ def _run(args: argparse.Namespace, *, pull_catalog: bool) -> int:
                     f"Zotero API client browse it; `{suggest(args, 'init')}` connects your "
                     "own library."
                 )
+        if not args.dry_run and not args.json:
+            for w in result.plan.warnings:
+                print(f"warning: {w}", file=sys.stderr)
         for err in result.errors:
             print(f"error: {err}", file=sys.stderr)
         if result.errors:
             return 1
-        if result.plan.conflicts and not args.dry_run:
-            n = len(result.plan.conflicts)
+        if result.plan.conflicts:
+            n = plural(len(result.plan.conflicts), "conflict")
             raise ConflictsPending(
-                f"{n} conflict(s) need a decision; both sides were kept",
-                hint="run `pllm-sync conflicts` to see and resolve them",
+                f"{n} would need a decision"
+                if args.dry_run
+                else f"{n} need a decision; both sides were kept",
+                hint="run `pllm-sync conflicts` to see and resolve them"
+                if not args.dry_run
+                else "run without --dry-run, then `pllm-sync conflicts`",
             )
         return 0
+
+
+def record_whats_new(
+    rt: Runtime, catalog: Catalog, actions: list[Action]
+) -> tuple[int, Path] | None:
+    """Add the papers this pull brought (notes created for catalog papers) to the vault's
+    "What's new" note; None when there were none or the digest is turned off."""
+    if not rt.config.vault.whats_new:
+        return None
+    papers = catalog.by_id()
+    roots = {root.path[0]: source for source, root in catalog.taxonomies.items() if root.path}
+    upstream = {s.name: s.url for s in rt.config.catalog.sources if s.url}
+    entries: list[NewPaper] = []
+    for action in actions:
+        paper = papers.get(action.pid)
+        if action.side != "vault" or action.kind != "create" or paper is None:
+            continue
+        st = rt.state.get_paper(action.pid)
+        if st is None or not st.note_path:
+            continue  # the write failed: listed on stderr, retried next run
+        note = st.note_path.removesuffix(".md")
+        lines = {ref.source: ref.line for ref in paper.sources}
+        for path in paper.sections or ((),):
+            source = roots.get(path[0]) if path else None
+            source = source or (paper.sources[0].source if paper.sources else "catalog")
+            line = lines.get(source)
+            url = upstream_line_url(upstream.get(source), line) if line else None
+            entries.append(NewPaper(paper.title, note, source, " / ".join(path[1:]), url))
+    if not entries:
+        return None
+    day = dt.date.today().isoformat()
+    where = add_to_digest(rt.vault.root, day, entries)
+    return (len({e.note for e in entries}), where) if where else None

@@ -11,7 +11,7 @@ from typing import Any
 
 def register(sub: Any) -> None:
     p = sub.add_parser("status", help="show the last run, paper counts, conflicts and the daemon")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the status as JSON on stdout")
     p.set_defaults(func=run)
 
 
@@ -40,10 +40,11 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config)
     path = default_state_path(cfg)
+    cfg_path = find_config_path(args.config)
     info: dict[str, Any] = {
-        "config": str(find_config_path(args.config) or "(embedded defaults)"),
-        "state": str(path),
-        "vault": str(cfg.vault.path),
+        "config": str(cfg_path.absolute()) if cfg_path else "(embedded defaults)",
+        "state": str(path.absolute()),
+        "vault": str(cfg.vault.path.absolute()),
         "zotero": (
             f"{cfg.zotero.library_type} {cfg.zotero.library_id} at {cfg.zotero.endpoint}"
             if cfg.zotero.configured
@@ -84,6 +85,12 @@ def run(args: argparse.Namespace) -> int:
                 }
             )
             info["conflicts"] = len(conflicts)
+            warnings = (
+                (last.plan or {}).get("warnings") if last and isinstance(last.plan, dict) else None
+            )
+            if warnings:
+                # e.g. copies of a note carrying one id: listed until the user tidies up
+                info["warnings"] = {str(i + 1): w for i, w in enumerate(warnings[:50])}
             info["daemon"] = _daemon(cfg, lock.pid if lock and lock.owner == "watch" else None)
     else:
         info["last_run"] = None
@@ -97,7 +104,22 @@ def run(args: argparse.Namespace) -> int:
         if isinstance(v, dict):
             print(f"{k}:")
             for k2, v2 in v.items():
-                print(f"  {k2}: {v2}")
+                print(f"  {k2}: {_human(k2, v2)}")
         else:
-            print(f"{k}: {v}")
+            print(f"{k}: {_human(k, v)}")
     return 0
+
+
+def _human(key: str, value: Any) -> str:
+    """A status value as a person reads it: counts in words, never a Python repr."""
+    from .output import applied_summary
+
+    if value is None:
+        return "never" if key == "last_run" else "-"
+    if isinstance(value, dict):
+        if key == "applied":
+            return applied_summary(value)
+        return ", ".join(f"{k} {v}" for k, v in value.items() if v) or "nothing"
+    if isinstance(value, list | tuple):
+        return ", ".join(map(str, value)) or "-"
+    return str(value)

@@ -43,14 +43,13 @@ def setup_file_logging(path: str) -> None:
 
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     handler = RotatingFileHandler(path, maxBytes=1_000_000, backupCount=5, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
+    )
+    handler.setLevel(logging.INFO)
     root = logging.getLogger("pllm_sync")
     root.addHandler(handler)
-    if root.level > logging.INFO or root.level == logging.NOTSET:
-        root.setLevel(logging.INFO)
-        for h in root.handlers:
-            if h is not handler:
-                h.setLevel(logging.WARNING)
+    root.setLevel(min(root.level or logging.INFO, logging.INFO))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -69,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     from ..runtime import open_runtime
     from ..sync.engine import SyncEngine
     from ..zotero.stream import StreamClient, library_topic
-    from .hints import announce_new_vault
+    from .hints import announce_new_vault, plural
 
     if args.log_file:
         setup_file_logging(args.log_file)
@@ -162,7 +161,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"watching {rt.vault.root} (Ctrl-C to stop){where}", flush=True)
         stats = loop.run(max_seconds=args.max_seconds, max_passes=args.max_passes)
         print(
-            f"stopped after {stats.passes} passes ({stats.failures} failed, "
+            f"stopped after {plural(stats.passes, 'pass', 'passes')} ({stats.failures} failed, "
             f"{stats.own_writes_skipped} own writes ignored)",
             flush=True,
         )

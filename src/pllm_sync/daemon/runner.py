@@ -94,10 +94,7 @@ class PassRunner:
         for cid in sorted(before.keys() - after.keys()):
             self.events.publish("conflict.resolved", conflict=cid, paper=before[cid].pllm_id)
         changed = {k: v for k, v in res.applied.items() if v}
-        if changed:
-            log.warning("watch (%s): %s", job.reason, changed)
-        else:
-            log.info("watch (%s): nothing to do", job.reason)
+        log.info("watch (%s): %s", job.reason, changed or "nothing to do")
         job.status = "done" if not job.errors else "failed"
         self.events.publish("run.done", run=job.to_json())
 

@@ -14,6 +14,7 @@ import logging
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from ..catalog import load_catalog
@@ -22,7 +23,6 @@ from ..errors import SafetyAbort, VaultError
 from ..model import Catalog, Paper, PaperIds, paper_id_for
 from ..progress import progress
 from ..record import (
-    SYNCED_FIELDS,
     Record,
     complete_record,
     record_from_paper,
@@ -30,18 +30,30 @@ from ..record import (
     section_path,
 )
 from ..vault.body import ManagedContent
+from ..vault.provenance import listed_in
 from ..vault.store import NoteInfo, NoteStat, VaultScan, VaultStore
 from ..zotero import mapping as zmap
-from ..zotero.notes_html import has_rich_content
+from ..zotero.notes_html import has_rich_content, is_pllm_note
 from ..zotero.store import ItemChange, NewItem, NoteUpsert, ZoteroSnapshot, ZoteroStore
-from .merge import FieldConflict, MergeResult, merge_paper
-from .plan import ConflictNote, Plan
+from .decide import (
+    DecideConfig,
+    Decided,
+    Decision,
+    PaperView,
+    choose_identity_note,
+    decide,
+    listed_fields,
+)
+from .merge import MergeResult
+from .plan import Plan
 from .state import LibraryRef, PaperState, ScanEntry, SourceMeta, StateDB
 
 log = logging.getLogger(__name__)
 
 JOURNAL_ACTIONS = 500
 """How many planned actions (with their field diffs) a run's journal entry keeps."""
+
+_UNSET = object()
 
 SECTION_MAP_SUFFIX = "#sections"
 """State key suffix for the section-key -> collection-key map kept next to the slug map."""
@@ -56,47 +68,6 @@ class RunOptions:
     # watcher events), so the scan reads them and takes every other note from its cache.
     # None = walk the whole vault.
     changed_paths: frozenset[str] | None = None
-
-
-@dataclass
-class PaperView:
-    """Everything known about one paper before merging."""
-
-    pid: str
-    paper: Paper | None = None
-    catalog: Record | None = None
-    state: PaperState | None = None
-    zitem: dict[str, Any] | None = None
-    zchildren: list[dict[str, Any]] = field(default_factory=list)
-    zrecord: Record | None = None
-    zotero_gone: str | None = None  # "trashed" | "deleted"
-    note: NoteInfo | None = None
-    vault_gone: bool = False
-    vault_unreadable: bool = False  # the note exists but could not be read this run
-    z_note_missing: bool = False  # our notes child vanished in Zotero: write it again
-    user_added: str | None = None  # "vault" | "zotero" when a user created it by hand
-
-    @property
-    def title(self) -> str:
-        for rec in (
-            self.catalog,
-            self.zrecord,
-            self.note.record if self.note else None,
-            self.state.base if self.state else None,
-        ):
-            if rec and rec.get("title"):
-                return str(rec["title"])
-        return self.pid
-
-
-@dataclass
-class Decision:
-    view: PaperView
-    result: MergeResult | None
-    zotero: str | None = None  # create | update | trash | restore
-    vault: str | None = None  # create | update | trash
-    retire_zotero: bool = False  # the Zotero copy is gone on purpose: do not recreate it
-    retire_vault: bool = False  # the note is gone on purpose: do not recreate it
 
 
 @dataclass
@@ -120,32 +91,6 @@ class RunResult:
         }
 
 
-def _listed(res: MergeResult) -> set[str]:
-    """Fields the user must look at: open conflicts, and notes kept both (until the markers
-    are gone)."""
-    return set(res.open_fields) | ({"notes"} if res.has_marked_notes else set())
-
-
-def _item_mtime(item: dict[str, Any] | None) -> float | None:
-    """Seconds since the epoch of an item's ``dateModified`` (for the ``newest`` policy)."""
-    if not item or not item.get("dateModified"):
-        return None
-    import datetime as dt
-
-    try:
-        return dt.datetime.fromisoformat(
-            str(item["dateModified"]).replace("Z", "+00:00")
-        ).timestamp()
-    except ValueError:
-        return None
-
-
-def _differs(a: Record | None, b: Record | None) -> bool:
-    if a is None or b is None:
-        return a is not b
-    return any(a.get(k) != b.get(k) for k in SYNCED_FIELDS if k in a or k in b)
-
-
 class SyncEngine:
     """Wires state, catalog, Zotero store and vault store into one run."""
 
@@ -164,6 +109,8 @@ class SyncEngine:
         self.zotero = zotero
         self.catalog_loader = catalog_loader
         self.lib = library_ref or (LibraryRef.from_config(config.zotero) if zotero else None)
+        self._previous_scan: dict[str, NoteStat] = {}
+        self._unfound: set[str] = set()  # ids whose item could not be read by key this run
 
     # ------------------------------------------------------------------ reading
 
@@ -215,6 +162,7 @@ class SyncEngine:
                     previous[e.relpath] = NoteStat(**e.record)
                 except TypeError:  # a cache row from an older version: just re-read the file
                     continue
+        self._previous_scan = previous
         scan = self.vault.scan(previous, progress=bool(show), changed=changed)
         for prob in scan.problems:
             log.warning("vault: %s", prob)
@@ -230,6 +178,7 @@ class SyncEngine:
         cpaths: dict[str, tuple[str, ...]],
         papers: dict[str, PaperState],
     ) -> dict[str, PaperView]:
+        """Read every side into plain per-paper views (the input of the pure ``decide``)."""
         views: dict[str, PaperView] = {}
 
         def view(pid: str) -> PaperView:
@@ -298,22 +247,50 @@ class SyncEngine:
                     note_key = v.state.zotero_note_key if v.state else None
                     v.zrecord = zmap.item_to_record(data, v.zchildren, cpaths, note_key=note_key)
                     self._settle_zotero_notes(v)
+                    self._note_richness(v)
+                    if v.state is not None:
+                        st_v = v.state
+                        v.z_user_children = any(self._user_child(k, st_v) for k in v.zchildren)
             for key in snap.deleted_items:
                 gone_pid = key_to_pid.get(key)
                 if gone_pid and views[gone_pid].zitem is None:
                     views[gone_pid].zotero_gone = "deleted"
             for pid, st in papers.items():
                 v = views[pid]
-                if v.zitem is None and v.zotero_gone is None and st.zotero_key:
+                if (
+                    v.zitem is None
+                    and v.zotero_gone is None
+                    and st.zotero_key
+                    and not st.zotero_retired
+                ):
                     if snap.full:
                         v.zotero_gone = "deleted"  # a full listing without it: it is gone
                     elif st.zotero_record is not None or st.base is not None:
                         v.zrecord = st.zotero_record or st.base
 
-        # Vault: the scan sees every note (cached when unchanged).
+        # Vault: the scan sees every note (cached when unchanged). Of several notes carrying
+        # one id (a "Make a copy", an iCloud conflict copy), the one the state knows keeps
+        # the identity; the others are listed and left alone.
         for pid, note in scan.notes.items():
             v = view(pid)
             v.note = note
+            paths = scan.duplicates.get(pid)
+            known = v.state.note_path if v.state else None
+            if paths:
+                keep = choose_identity_note(paths, known)
+                v.copies = tuple(p for p in paths if p != keep)
+                if keep != note.path:
+                    v.note = self.vault.read_note(keep)
+            prev = self._previous_scan.get(v.note.path)
+            v.note_from_copy = bool(
+                known
+                and known != v.note.path
+                and known not in scan.stats
+                and prev is not None
+                and prev.pllm_id == pid
+                and (known_prev := self._previous_scan.get(known)) is not None
+                and known_prev.pllm_id == pid
+            )
         for note in scan.new_notes:
             new_pid = self._user_added_note_id(note)
             if new_pid is None:
@@ -322,6 +299,20 @@ class SyncEngine:
             if v.note is None:
                 v.note = note
                 v.user_added = v.user_added or "vault"
+        # Collections never follow links whose index notes vanished: a note's sections that
+        # name no known section (a link to a deleted or renamed index note read as a path)
+        # say nothing this run, so the merge keeps the agreed membership.
+        known_sections = {section_key(p) for p in cpaths.values()}
+        if catalog is not None:
+            known_sections |= {section_key(n.path) for n in catalog.section_nodes()}
+        for st in papers.values():
+            known_sections |= set((st.base or {}).get("sections") or ())
+        for v in views.values():
+            secs = v.note.record.get("sections") if v.note is not None else None
+            if v.note is not None and secs and not set(secs) <= known_sections:
+                rec = {k: val for k, val in v.note.record.items() if k != "sections"}
+                v.note = replace(v.note, record=rec)
+                v.vault_sections_unknown = tuple(sorted(set(secs) - known_sections))
         unreadable = {p.path for p in scan.problems}
         for pid, st in papers.items():
             v = views[pid]
@@ -331,6 +322,16 @@ class SyncEngine:
                 else:
                     v.vault_gone = True
         return views
+
+    @staticmethod
+    def _user_child(child: dict[str, Any], st: PaperState) -> bool:
+        """A child of an item that a user made (a PDF, a child note), not pllm-sync's notes
+        child or code link."""
+        if child.get("deleted") or child.get("key") == st.zotero_note_key:
+            return False
+        if child.get("itemType") == "note":
+            return not is_pllm_note(str(child.get("note") or ""))
+        return not (child.get("linkMode") == "linked_url" and child.get("title") == "Code")
 
     @staticmethod
     def _settle_zotero_notes(v: PaperView) -> None:
@@ -377,105 +378,40 @@ class SyncEngine:
 
     # ------------------------------------------------------------------ planning
 
-    def _decide(self, v: PaperView, plan: Plan) -> Decision:
-        st = v.state
-        base = st.base if st else None
-        vrec = v.note.record if v.note else None
-        if v.vault_unreadable:
-            plan.warnings.append(
-                f"{v.pid}: its note {v.state.note_path if v.state else ''} "
-                "cannot be read (see the warnings above); left alone this run"
-            )
-            return Decision(v, None)
-        # Which sides take part. A side the user removed on purpose stays removed until its
-        # copy comes back (an item restored from the trash, a note moved back).
-        zside = self.zotero is not None
-        z_back = v.zitem is not None and not v.zotero_gone
-        z_retired = zside and bool(st and st.zotero_retired) and not z_back
-        v_retired = bool(st and st.vault_retired) and v.note is None
-        z_gone_now = zside and v.zotero_gone is not None and not z_retired
-        v_gone_now = v.vault_gone and not v_retired
-        z_active = zside and not z_retired
-        v_active = not v_retired
-        d = Decision(v, None)
+    # ------------------------------------------------------------------ deciding
 
-        if (z_gone_now or z_retired or not zside) and (v_gone_now or v_retired):
-            # gone (or given up) on every side: nothing to bring back
-            d.retire_zotero, d.retire_vault = zside, True
-            return d
-        if v_gone_now:
-            if self.cfg.sync.on_vault_delete == "ignore":
-                d.retire_vault, v_active = True, False
-            elif not z_active:
-                d.retire_vault = True
-                return d
-            elif v.zrecord is not None and not _differs(v.zrecord, base):
-                plan.add("zotero", "trash", v.pid, v.title, reason="note deleted in the vault")
-                d.zotero, d.retire_zotero, d.retire_vault = "trash", True, True
-                return d
-            else:
-                plan.warnings.append(
-                    f"{v.pid}: note deleted in the vault but the Zotero item "
-                    "changed since; writing the note again (modify beats delete)"
-                )
-        if z_gone_now:
-            if self.cfg.sync.on_zotero_trash == "ignore":
-                d.retire_zotero, z_active = True, False
-            elif v.note is not None and not _differs(vrec, base):
-                plan.add("vault", "trash", v.pid, v.title, reason=f"item {v.zotero_gone} in Zotero")
-                d.vault, d.retire_zotero, d.retire_vault = "trash", True, True
-                return d
-            elif v.note is not None:
-                plan.warnings.append(
-                    f"{v.pid}: item {v.zotero_gone} in Zotero but the note "
-                    "changed since; restoring the item (modify beats delete)"
-                )
-        if not z_active and not v_active:
-            return d
-
-        zrec = v.zrecord if z_active and not v.zotero_gone else None
-        vr = vrec if v_active else None
-        result = merge_paper(
-            base=base,
-            catalog=v.catalog,
-            catalog_base=st.catalog_base if st else None,
-            zotero=zrec,
-            vault=vr,
-            policy=self.cfg.sync.conflict,  # type: ignore[arg-type]
-            zotero_mtime=_item_mtime(v.zitem),
-            vault_mtime=v.note.mtime_ns / 1e9 if v.note else None,
+    def decide_config(self) -> DecideConfig:
+        sy = self.cfg.sync
+        return DecideConfig(
+            zotero=self.zotero is not None,
+            conflict=sy.conflict,  # type: ignore[arg-type]
+            on_vault_delete=sy.on_vault_delete,
+            on_zotero_trash=sy.on_zotero_trash,
         )
-        d.result = result
-        if v.z_note_missing and result.merged.get("notes") and zrec is not None:
-            result.to_zotero["notes"] = result.merged["notes"]
-        if z_active:
-            if zrec is None:
-                kind = "restore" if v.zotero_gone == "trashed" else "create"
-                d.zotero = kind
-                plan.add("zotero", kind, v.pid, v.title, result.merged)
-            elif result.to_zotero or v.user_added == "zotero":
-                d.zotero = "update"
-                kind = "tombstone" if result.to_zotero.get("catalog") == "removed" else "update"
-                plan.add("zotero", kind, v.pid, v.title, result.to_zotero, zrec)
-        if v_active:
-            if vr is None:
-                d.vault = "create"
-                plan.add("vault", "create", v.pid, v.title, result.merged)
-            elif (
-                result.to_vault or v.user_added == "vault" or self._conflict_flag_changes(v, result)
-            ):
-                d.vault = "update"
-                kind = "tombstone" if result.to_vault.get("catalog") == "removed" else "update"
-                plan.add("vault", kind, v.pid, v.title, result.to_vault, vr)
-        for c in result.conflicts:
-            plan.conflicts.append(ConflictNote(v.pid, v.title, c.field, c.base, c.zotero, c.vault))
-        return d
 
-    def _conflict_flag_changes(self, v: PaperView, result: MergeResult) -> bool:
-        if v.note is None:
-            return False
-        want = bool(_listed(result))
-        return bool(v.note.conflict_flag) != want
+    def _decide_all(self, views: list[PaperView]) -> Decided:
+        """Decide the run (pure), reading by key the Zotero items the first pass wants to
+        write but the change feed did not return, then decide again on the completed views.
+
+        Reading happens here, before any write and in dry runs too, so that judgements which
+        need the item's current children (a rich notes child, a user's new attachment) are
+        part of the plan a dry run shows, not taken while applying."""
+        cfg = self.decide_config()
+        first = decide(views, cfg)
+        if self.zotero is None:
+            return first
+        need = [
+            d
+            for d in first.decisions
+            if d.zotero in ("update", "trash", "restore")
+            and (d.view.zitem is None or d.zotero == "trash")
+            and d.view.state is not None
+            and d.view.state.zotero_key
+        ]
+        if not need:
+            return first
+        self._unfound = self._hydrate(need)
+        return decide(views, cfg)
 
     def _guard_writable(self, plan: Plan) -> None:
         """Stop before any change when the vault cannot be written (a read-only mount, a
@@ -509,6 +445,7 @@ class SyncEngine:
     # ------------------------------------------------------------------ running
 
     def run(self, opts: RunOptions) -> RunResult:
+        self._unfound = set()
         papers = self.state.all_papers()
         self._open_conflicts = self.state.list_conflicts(open_only=True)
         catalog = self._load_catalog(opts.dry_run) if opts.pull_catalog else None
@@ -517,6 +454,7 @@ class SyncEngine:
             self.vault.ensure(from_template=True)
 
         snap: ZoteroSnapshot | None = None
+        since: int | None = None
         mapping: dict[str, str] = {}
         section_map: dict[str, str] = {}
         plan = Plan()
@@ -559,7 +497,9 @@ class SyncEngine:
             changed = changed | {p.note_path for p in papers.values() if p.note_path}
         scan = self._scan_vault(opts.show_progress, changed)
         views = self._collect(catalog, scan, snap, cpaths, papers)
-        decisions = [self._decide(v, plan) for v in views.values()]
+        decided = self._decide_all(list(views.values()))
+        decided.plan.collections_to_create = plan.collections_to_create
+        plan = decided.plan
         self._guard_deletes(plan, len(views))
 
         result = RunResult(
@@ -575,7 +515,7 @@ class SyncEngine:
         run_id = self.state.start_run("pull" if opts.pull_catalog else "sync", planned)
         result.run_id = run_id
         try:
-            self._apply(decisions, catalog, snap, section_map, scan, result, opts)
+            self._apply(decided, catalog, snap, section_map, scan, result, opts)
         except BaseException as exc:  # an interrupt is recorded too, then re-raised
             status = "failed" if isinstance(exc, Exception) else "aborted"
             self.state.finish_run(run_id, status, {**result.applied, "error": repr(exc)})
@@ -608,7 +548,8 @@ class SyncEngine:
         if paper is not None:
             for role, urls in paper.urls_by_role().items():
                 links.extend((role, u) for u in urls)
-            prov = [f"{s}" for s in paper.sources]
+            upstream = {s.name: s.url for s in self.cfg.catalog.sources if s.url}
+            prov = [listed_in(s, upstream) for s in paper.sources]
         else:
             for role in ("url", "code"):
                 if merged.get(role):
@@ -644,7 +585,7 @@ class SyncEngine:
 
     def _apply(
         self,
-        decisions: list[Decision],
+        decided: Decided,
         catalog: Catalog | None,
         snap: ZoteroSnapshot | None,
         section_map: dict[str, str],
@@ -653,6 +594,7 @@ class SyncEngine:
         opts: RunOptions,
     ) -> None:
         applied = result.applied
+        decisions = decided.decisions
         states: dict[str, PaperState] = {}
         for d in decisions:
             v = d.view
@@ -675,7 +617,7 @@ class SyncEngine:
         # 1. Zotero, in batches; a paper's base only moves once its writes landed.
         zfailed: set[str] = set()
         if self.zotero is not None:
-            zfailed = self._hydrate(decisions, states)
+            zfailed = set(self._unfound)
             zfailed |= self._apply_zotero(
                 [d for d in decisions if d.view.pid not in zfailed],
                 states,
@@ -698,6 +640,9 @@ class SyncEngine:
                     self.vault.trash_note(v.note)
                     st.note_path = None
                     applied["vault.trash"] = applied.get("vault.trash", 0) + 1
+                elif d.vault == "restore" and res is not None:
+                    info = self._restore_note(d, st)
+                    applied["vault.restore"] = applied.get("vault.restore", 0) + 1
                 elif d.vault in ("create", "update") and res is not None:
                     info = self._write_note(d, st)
                     if info is not None:
@@ -714,15 +659,20 @@ class SyncEngine:
                 st = states[v.pid]
                 zok = v.pid not in zfailed
                 if d.retire_zotero and zok:
-                    st.zotero_retired, st.zotero_key, st.zotero_record = True, None, None
+                    # the key stays: an item restored from the trash (or a note that comes
+                    # back) is recognised, and its item restored rather than created anew
+                    st.zotero_retired, st.zotero_record = True, None
                 elif d.zotero in ("create", "restore", "update") or v.zrecord is not None:
                     st.zotero_retired = False
                     st.zotero_record = self._zotero_now(d, zok)
                 if d.retire_vault and v.pid not in vfailed:
                     st.vault_retired, st.note_path = True, None
-                elif v.note is not None or d.vault == "create":
+                elif v.note is not None or d.vault in ("create", "restore"):
                     st.vault_retired = False
-                if res is not None and zok and v.pid not in vfailed:
+                vok = v.pid not in vfailed and not (v.pid in zfailed and d.vault == "update")
+                if res is not None and not (zok and vok):
+                    st.base = self._landed_base(st.base, res, zok, vok)
+                if res is not None and zok and vok:
                     st.base = complete_record(res.merged)
                     if v.catalog is not None:
                         st.catalog_base = v.catalog
@@ -734,7 +684,7 @@ class SyncEngine:
                         self.state.add_conflict(v.pid, c.field, c.base, c.zotero, c.vault)
                         if not known:
                             applied["conflicts.new"] = applied.get("conflicts.new", 0) + 1
-                    self.state.resolve_stale_conflicts(v.pid, _listed(res))
+                    self.state.resolve_stale_conflicts(v.pid, listed_fields(res))
                 self.state.put_paper(st)
             if snap is not None and self.lib is not None and not zfailed:
                 lv = self.zotero.library_version if self.zotero else None
@@ -757,6 +707,58 @@ class SyncEngine:
             n = self.vault.write_index_notes(catalog.taxonomies, members)
             applied["vault.index"] = n
 
+    @staticmethod
+    def _landed_base(base: Record | None, res: MergeResult, zok: bool, vok: bool) -> Record | None:
+        """The base after a run where one side's writes failed: a field moves to its merged
+        value when both sides now hold it (it needed no write on the failed side).
+
+        Without this, the tool's own write that landed on one side (say, the vault's edit
+        carried to Zotero) would be taken next run for that side's user edit, and clash with
+        the user's newer edit of the other side (a spurious conflict, or under
+        ``conflict: zotero`` the newer edit reverted)."""
+        out: Record = dict(base) if base is not None else {}
+        moved = False
+        for name, value in res.merged.items():
+            if name in res.open_fields:
+                continue
+            landed = (zok or name not in res.to_zotero) and (vok or name not in res.to_vault)
+            if landed and out.get(name, _UNSET) != value:
+                out[name], moved = value, True
+        if base is None and not moved:
+            return None
+        return out
+
+    def _restore_note(self, d: Decision, st: PaperState) -> NoteInfo | None:
+        """Bring a note back for an item restored from Zotero's trash: the copy in the vault's
+        trash folder when it is there (the user's text and layout), else a new note."""
+        v, res = d.view, d.result
+        assert res is not None
+        found = self._find_trashed_note(v.pid)
+        if found is None:
+            return self._write_note(replace(d, vault="create"), st)
+        dest_rel = st.note_path or found.relative_to(self.vault.trash_dir).as_posix()
+        dest = self.vault.root / dest_rel
+        if dest.exists():
+            dest = self.vault.papers_dir / found.name
+        n = 2
+        while dest.exists():
+            dest = dest.with_name(f"{found.stem} ({n}).md")
+            n += 1
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(found, dest)
+        note = self.vault.read_note(dest.relative_to(self.vault.root).as_posix())
+        restored = replace(d.view, note=note)
+        return self._write_note(replace(d, view=restored, vault="update"), st)
+
+    def _find_trashed_note(self, pid: str) -> Path | None:
+        """The newest note in the vault's trash folder carrying ``pid``."""
+        trash = self.vault.trash_dir
+        if not trash.is_dir():
+            return None
+        marker = f"pllm-sync-id: {pid}\n".encode()
+        hits = [p for p in trash.rglob("*.md") if p.is_file() and marker in p.read_bytes()]
+        return max(hits, key=lambda p: p.stat().st_mtime_ns) if hits else None
+
     def _save_scan(self, scan: VaultScan) -> None:
         entries = [
             ScanEntry(
@@ -776,7 +778,7 @@ class SyncEngine:
     def _write_note(self, d: Decision, st: PaperState) -> NoteInfo | None:
         v, res = d.view, d.result
         assert res is not None
-        conflict = bool(_listed(res))
+        conflict = bool(listed_fields(res))
         managed = self._managed(v, res.merged) if v.paper is not None or v.note is None else None
         if d.vault == "create" or v.note is None:
             info = self.vault.create_note(
@@ -820,23 +822,15 @@ class SyncEngine:
         held.update({k: val for k, val in res.to_zotero.items()})
         return complete_record(held)
 
-    def _hydrate(self, decisions: list[Decision], states: dict[str, PaperState]) -> set[str]:
+    def _hydrate(self, need: list[Decision]) -> set[str]:
         """Fetch the current data of items the change feed did not return (unchanged in
-        Zotero) but that this run must update, 50 keys per request; returns ids whose item
-        could not be found (they are retried next run)."""
+        Zotero) but that this run must write, 50 keys per request; returns ids whose item
+        could not be found (they are retried next run; a restore creates the item anew)."""
         assert self.zotero is not None
-        need = [
-            d
-            for d in decisions
-            if d.zotero in ("update", "trash")
-            and d.view.zitem is None
-            and states[d.view.pid].zotero_key
-        ]
-        if not need:
-            return set()
         keys: list[str] = []
         for d in need:
-            st = states[d.view.pid]
+            st = d.view.state
+            assert st is not None
             keys.append(str(st.zotero_key))
             if st.zotero_note_key:
                 keys.append(st.zotero_note_key)
@@ -847,18 +841,32 @@ class SyncEngine:
                 by_parent.setdefault(str(row["parentItem"]), []).append(row)
         missing: set[str] = set()
         for d in need:
-            st = states[d.view.pid]
+            st = d.view.state
+            assert st is not None
             data = rows.get(str(st.zotero_key))
             if data is None:
-                missing.add(d.view.pid)
+                if d.zotero != "restore":
+                    missing.add(d.view.pid)
                 continue
             d.view.zitem = data
+            if data.get("deleted"):
+                d.view.zotero_gone = d.view.zotero_gone or "trashed"
             kids = by_parent.get(str(st.zotero_key), [])
             res = d.result
-            if res is not None and "code" in res.to_zotero:
+            if d.zotero in ("trash", "restore") or (res is not None and "code" in res.to_zotero):
+                # a trash must see every child (modify beats delete covers the user's PDFs
+                # and child notes); a restore and a code link rewrite their own children
                 kids = self.zotero.fetch_children(str(st.zotero_key))
             d.view.zchildren = kids
+            d.view.z_user_children = any(self._user_child(k, st) for k in kids)
+            self._note_richness(d.view)
         return missing
+
+    @staticmethod
+    def _note_richness(v: PaperView) -> None:
+        st = v.state
+        note = zmap.find_pllm_note(v.zchildren, st.zotero_note_key if st else None)
+        v.z_note_rich = note is not None and has_rich_content(str(note.get("note") or ""))
 
     def _apply_zotero(
         self,
@@ -933,8 +941,6 @@ class SyncEngine:
                             label=f"{v.title} (code link)",
                         )
                     )
-            if "notes" in fields and d.zotero == "update" and self._rich_note(d, st, result.plan):
-                fields.pop("notes")
             if "notes" in fields:
                 note = zmap.find_pllm_note(v.zchildren, st.zotero_note_key)
                 notes.append(
@@ -984,35 +990,6 @@ class SyncEngine:
             failed |= self._failed_ids(rep.failures, owner)
             result.errors.extend(str(f) for f in rep.failures)
         return failed
-
-    @staticmethod
-    def _rich_note(d: Decision, st: PaperState, plan: Plan) -> bool:
-        """Refuse to overwrite a Zotero note holding what markdown cannot carry (images,
-        annotations, citations, colours): the difference becomes an open notes conflict,
-        both sides keep their text, and the base stays so it is found again next run."""
-        v, res = d.view, d.result
-        note = zmap.find_pllm_note(v.zchildren, st.zotero_note_key)
-        if res is None or note is None or not has_rich_content(str(note.get("note") or "")):
-            return False
-        base_notes = (st.base or {}).get("notes", "")
-        zotero_notes = (v.zrecord or {}).get("notes", "")
-        res.to_zotero.pop("notes", None)
-        res.merged["notes"] = base_notes
-        res.conflicts = [c for c in res.conflicts if c.field != "notes"]
-        vault_notes = (v.note.record if v.note else {}).get("notes", "")
-        res.conflicts.append(FieldConflict("notes", base_notes, zotero_notes, vault_notes))
-        plan.conflicts.append(
-            ConflictNote(v.pid, v.title, "notes", base_notes, zotero_notes, vault_notes)
-        )
-        if d.vault is None and v.note is not None:
-            d.vault = "update"  # to set the note's sync-conflict flag
-        log.warning(
-            "zotero: the notes of %s hold images, annotations or formatting that "
-            "markdown cannot carry; not overwritten (edit them in Zotero, or remove "
-            "that content there)",
-            v.pid,
-        )
-        return True
 
     @staticmethod
     def _failed_ids(

@@ -67,6 +67,16 @@ def cut_utf8(text: str, max_bytes: int) -> str:
     return out
 
 
+def cut_at_word(text: str, max_bytes: int) -> str:
+    """Like ``cut_utf8``, but a long title loses whole words ("Persona Vectors Rival" rather
+    than "Persona Vectors Riv"), unless that would drop more than a third of what fits."""
+    cut = cut_utf8(text, max_bytes)
+    if cut == text or text[len(cut)].isspace():
+        return cut
+    space = cut.rfind(" ")
+    return cut[:space] if space >= len(cut) * 2 // 3 else cut
+
+
 def sanitize_name(text: str, max_bytes: int = MAX_NAME_BYTES) -> str:
     """Turn untrusted text into one safe path component (without extension).
 
@@ -81,7 +91,7 @@ def sanitize_name(text: str, max_bytes: int = MAX_NAME_BYTES) -> str:
     t = _DOTS.sub("…", t)
     t = _DASHES.sub(" - ", t)
     t = t.strip(" .-")
-    t = cut_utf8(t, max_bytes).rstrip(" .-")
+    t = cut_at_word(t, max_bytes).rstrip(" .-")
     if t.split(".")[0].strip().upper() in _WINDOWS_RESERVED:
         t = cut_utf8(t, max_bytes - 1) + "_"
     return t

@@ -141,3 +141,41 @@ def render_index_region(
     out += [f"- [[{p}]]" for p in papers] or ["No papers listed here."]
     out.append(end)
     return "\n".join(out) + "\n"
+
+
+HOME_NOTE = "Home.md"
+
+
+@dataclass(frozen=True)
+class ListSummary:
+    """One list's root in the Home note: the link to its section tree and its size."""
+
+    link: str
+    papers: int
+    sections: int
+
+
+def root_alias(title: str, source: str) -> str:
+    """How a list's root section is shown: its title and the source it came from, so two
+    lists with near-identical titles (both default lists are "Awesome Personalized Large
+    Language Models") are told apart at a glance."""
+    return link_text(f"{title} (list {source})")
+
+
+def render_home_region(
+    lists: list[ListSummary], begin: str, end: str, *, whats_new: str | None = None
+) -> str:
+    """The managed region of ``Home.md``: one line per list into its section tree, then the
+    reading queue, the digest of new papers and the table of every paper."""
+    out = [begin, "## Lists", ""]
+    for item in lists:
+        papers = f"{item.papers} paper{'' if item.papers == 1 else 's'}"
+        sections = f"{item.sections} section{'' if item.sections == 1 else 's'}"
+        out.append(f"- {item.link}: {papers} in {sections}")
+    if not lists:
+        out.append("No list pulled yet: run `pllm-sync pull`.")
+    out += ["", "## Read", "", "- [[Reading queue]]: what is left to read"]
+    if whats_new:
+        out.append(f"- [[{whats_new}]]: papers the lists added, newest pull first")
+    out += ["- [[Papers.base|All papers]]: by section, status and year", end]
+    return "\n".join(out) + "\n"

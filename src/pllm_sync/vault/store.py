@@ -30,13 +30,22 @@ from ..config import VaultConfig
 from ..errors import VaultError
 from ..model import Paper, Section, SectionPath, normalize_whitespace
 from ..progress import progress as progress_bar
-from ..record import SYNCED_FIELDS, Record, normalize_record, section_key
+from ..record import SECTION_SEP, SYNCED_FIELDS, Record, normalize_record, section_key
 from . import body as body_mod
 from . import frontmatter_block as fb
 from . import note as note_mod
 from .body import ManagedContent
+from .digest import WHATS_NEW
 from .names import is_litter, note_stem, short_hash, with_suffix
-from .sections import SECTION_KEY_PROPERTY, SectionLinks, render_index_region
+from .sections import (
+    HOME_NOTE,
+    SECTION_KEY_PROPERTY,
+    ListSummary,
+    SectionLinks,
+    render_home_region,
+    render_index_region,
+    root_alias,
+)
 from .template import TemplateReport, merge_template
 from .yamlio import WikiLink, dump_mapping
 
@@ -729,13 +738,18 @@ class VaultStore:
                     old_children.extend(c for c in children if c not in old_children)
                 else:
                     nodes[key] = (node.name or path[-1], path, children, parent)
+        roots = {
+            section_key(root.path or (source,)): source
+            for source, root in catalog_taxonomies.items()
+        }
         used: dict[str, str] = {}
         for key, (_name, path, _children, _parent) in nodes.items():
             target = self.links.default_target(path)
             if target.casefold() in used and used[target.casefold()] != key:
                 target = f"{target} ({short_hash(key)})"
             used[target.casefold()] = key
-            self.links.register(key, target, alias=path[-1])
+            alias = root_alias(path[-1], roots[key]) if key in roots else path[-1]
+            self.links.register(key, target, alias=alias)
         written = 0
         for key, (name, path, children, parent) in nodes.items():
             papers = list(dict.fromkeys(members.get(tuple(path), [])))
@@ -749,7 +763,36 @@ class VaultStore:
             )
             if self._write_index_note(key, self.links.target_for(key) + ".md", region):
                 written += 1
+        summaries = []
+        for key in roots:
+            path = nodes[key][1]
+            under = [p for p in members if tuple(p[: len(path)]) == tuple(path)]
+            listed = {n for p in under for n in members[p]}
+            n_sections = sum(1 for k in nodes if k.startswith(key + SECTION_SEP))
+            summaries.append(ListSummary(str(self.links.link_for(key)), len(listed), n_sections))
+        if self._write_home(summaries):
+            written += 1
         return written
+
+    def _write_home(self, lists: list[ListSummary]) -> bool:
+        """Renew the managed region of ``Home.md`` (links into each list's section tree);
+        a Home note without the pllm-sync markers is the user's and is left alone."""
+        path = self.root / HOME_NOTE
+        try:
+            data = path.read_bytes()
+            text = data.decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            return False
+        parts = body_mod.split_body(text)
+        if not parts.has_region or parts.broken:
+            return False
+        digest = WHATS_NEW if self.config.whats_new else None
+        region = render_home_region(lists, body_mod.BEGIN, body_mod.END, whats_new=digest)
+        new = body_mod.set_region(parts, region, "\r\n" if "\r\n" in text else "\n")
+        if new is None or new.encode("utf-8") == data:
+            return False
+        atomic_write(path, new.encode("utf-8"))
+        return True
 
     def _write_index_note(self, key: str, rel: str, region: str) -> bool:
         path = self._abs(rel)

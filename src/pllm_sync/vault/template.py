@@ -1,7 +1,7 @@
 """Create a vault from the bundled template, or merge the template into an existing vault.
 
-The template (``vault_template/`` at the top of the repository; shipped as package data in
-``pllm_sync/data/vault_template/``) is a vault a researcher can open as is: a home note, the
+The template (``vault_template/`` at the top of the repository, the one copy; ``setup.py``
+copies it into the wheel as ``pllm_sync/data/vault_template/``) is a vault a researcher can open as is: a home note, the
 reading queue, a Bases view of all papers, a template for papers added by hand and the
 property types. Merging never overwrites a user's file: a file that exists is left alone,
 whatever its content; only ``.obsidian/types.json`` is merged, key by key, with the user's
@@ -40,9 +40,16 @@ class TemplateReport:
     types_kept: list[str] = field(default_factory=list)  # user typed them differently
 
 
+CHECKOUT_TEMPLATE = Path(__file__).resolve().parents[3] / "vault_template"
+
+
 def template_dir() -> Traversable:
-    """The bundled template (package data; identical to the repository's ``vault_template/``)."""
-    return resources.files("pllm_sync").joinpath("data", "vault_template")
+    """The template: the copy an installed wheel carries, else (a source checkout or an
+    editable install) the repository's own ``vault_template/``."""
+    packaged = resources.files("pllm_sync").joinpath("data", "vault_template")
+    if packaged.is_dir():
+        return packaged
+    return CHECKOUT_TEMPLATE
 
 
 def template_files(root: Traversable | None = None) -> Iterator[tuple[str, Traversable]]:

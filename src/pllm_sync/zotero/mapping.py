@@ -43,6 +43,7 @@ from ..record import (
 )
 from .notes_html import is_pllm_note, note_html, note_markdown, roundtrip_markdown
 from .schema import has_field
+from .server_text import clean_text, creator_text
 
 log = logging.getLogger(__name__)
 
@@ -362,9 +363,10 @@ def _merge_creators(current: list[dict[str, Any]], authors: Iterable[str]) -> li
     ``OpenAI Research Team`` is theirs to keep) and leaving editors and other roles where
     they were."""
     existing = {creator_name(c): c for c in current if c.get("creatorType") == "author"}
-    wanted = [
-        existing.get(normalize_whitespace(a)) or split_author(a) for a in authors if a and a.strip()
-    ]
+    # Send names as the server stores them: a name it would trim to nothing (a BOM, a
+    # control character) would make it drop that creator and every one after it.
+    names = [creator_text(normalize_whitespace(a)) for a in authors if a]
+    wanted = [existing.get(n) or split_author(n) for n in names if n]
     out: list[dict[str, Any]] = []
     placed = False
     for c in current:
@@ -580,6 +582,8 @@ def record_to_item_changes(
     extra_up: dict[str, list[str]] = {}
 
     def put(field: str, value: Any) -> None:
+        if isinstance(value, str):
+            value = clean_text(value)  # what the server will store
         if has_field(itype, field) and (cur.get(field) or "") != value:
             out[field] = value
 

@@ -30,12 +30,14 @@ from .library import (
     Library,
     VersionClock,
 )
+from .query import first
+from .ratelimit import Clock, Decision, RateLimit, RateLimiter
 from .render import Renderer
 from .routes import Api, Request, Response
 from .storage import MemoryStorage, SqliteStorage
 from .validation import ObjectError
 
-__all__ = ["FULL_ACCESS", "READ_ONLY_ACCESS", "RequestRecord", "ZoteroEmulator"]
+__all__ = ["FULL_ACCESS", "READ_ONLY_ACCESS", "RateLimit", "RequestRecord", "ZoteroEmulator"]
 
 RequestHook = Callable[["ZoteroEmulator", str, str], None]
 
@@ -57,7 +59,8 @@ class ZoteroEmulator:
 
     ``db_path`` keeps the state in SQLite (a sandbox library that survives restarts); without
     it everything lives in memory. ``per_object_versions=False`` switches to the legacy
-    one-version-per-request bumping. ``control=True`` serves the ``/_control`` API."""
+    one-version-per-request bumping. ``control=True`` serves the ``/_control`` API.
+    ``rate_limit`` switches on the server's request-rate limiting (see :class:`RateLimit`)."""
 
     def __init__(
         self,
@@ -72,6 +75,7 @@ class ZoteroEmulator:
         username: str = "testuser",
         display_name: str | None = None,
         site_url: str = "https://www.zotero.org",
+        rate_limit: RateLimit | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -85,7 +89,8 @@ class ZoteroEmulator:
         )
         self.renderer = Renderer(self.state, "", site_url)
         self.api = Api(self.state, self.renderer)
-        self.control = Control(self.state)
+        self.rate_limiter = RateLimiter(rate_limit)
+        self.control = Control(self.state, self.rate_limiter)
         self.faults = FaultInjector()
         self.request_log: list[RequestRecord] = []
         self._log_lock = threading.Lock()
@@ -163,7 +168,18 @@ class ZoteroEmulator:
         fault = self.faults.take(request.method, request.path)
         if fault is not None and fault.delay > 0:
             time.sleep(fault.delay)
-        if fault is not None and not fault.execute:
+        limited = None if fault is not None else self._rate_check(request, client_ip)
+        if limited is not None and limited.status is not None:
+            response = Response(
+                limited.status,
+                limited.message.encode("utf-8"),
+                {
+                    "Content-Type": "text/plain; charset=utf-8",
+                    "Zotero-API-Version": "3",
+                    **limited.headers,
+                },
+            )
+        elif fault is not None and not fault.execute:
             response = Response(
                 fault.status,
                 fault.body.encode("utf-8"),
@@ -184,6 +200,8 @@ class ZoteroEmulator:
                     self.storage.flush(self.state)
             if fault is not None:
                 response.headers.update(fault.headers)
+            if limited is not None:
+                response.headers.update(limited.headers)
             if request.method not in ("GET", "HEAD", "OPTIONS"):
                 self._notify_writes()
         record = RequestRecord(
@@ -197,6 +215,24 @@ class ZoteroEmulator:
         with self._log_lock:
             self.request_log.append(record)
         return response
+
+    def _rate_check(self, request: Request, client_ip: str) -> Decision | None:
+        """DS buckets: ``userID_address`` for a request with a known key, else the address."""
+        bucket = client_ip
+        key = request.header("zotero-api-key") or first(request.query, "key")
+        auth = request.header("authorization") or ""
+        if not key and auth.lower().startswith("bearer "):
+            key = auth[7:].strip()
+        if key:
+            with self.state.lock:
+                api_key = self.state.keys.get(key)
+            if api_key is not None:
+                bucket = f"{api_key.user_id}_{client_ip}"
+        return self.rate_limiter.check(bucket)
+
+    def set_rate_limit(self, limit: RateLimit | None, *, clock: Clock | None = None) -> None:
+        """Switch realistic rate limiting on (fresh buckets) or off (None)."""
+        self.rate_limiter.configure(limit, clock)
 
     # ---------------------------------------------------------- test controls
     def clear_log(self) -> None:

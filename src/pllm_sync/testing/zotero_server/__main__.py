@@ -12,7 +12,7 @@ import sys
 import threading
 from types import FrameType
 
-from . import ZoteroEmulator
+from . import RateLimit, ZoteroEmulator
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,10 +33,31 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="one library version per write request instead of one per object",
     )
+    parser.add_argument(
+        "--rate-limit",
+        metavar="CAPACITY/RATE",
+        default=None,
+        help="limit requests like api.zotero.org: a bucket of CAPACITY requests refilled at "
+        "RATE per second (the real server: 100/10); empty -> 429 with Retry-After",
+    )
+    parser.add_argument(
+        "--backoff",
+        type=int,
+        default=None,
+        metavar="SECONDS",
+        help="with --rate-limit: send 'Backoff: SECONDS' while a bucket is below half full",
+    )
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr)
 
+    rate_limit = None
+    if args.rate_limit is not None:
+        try:
+            capacity, rate = args.rate_limit.split("/")
+            rate_limit = RateLimit(float(capacity), float(rate), backoff=args.backoff)
+        except ValueError as exc:
+            parser.error(f"--rate-limit: expected CAPACITY/RATE such as 100/10 ({exc})")
     emu = ZoteroEmulator(
         host=args.host,
         port=args.port,
@@ -47,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         control=args.control,
         per_object_versions=not args.legacy_versions,
         username=args.username,
+        rate_limit=rate_limit,
     )
     stop = threading.Event()
 

@@ -10,13 +10,15 @@ from __future__ import annotations
 import json
 
 from .library import FULL_ACCESS, ApiError, EmulatorState, Json, new_api_key
+from .ratelimit import RateLimit, RateLimiter
 from .render import dumps
 from .routes import Request, Response, error_text
 
 
 class Control:
-    def __init__(self, state: EmulatorState) -> None:
+    def __init__(self, state: EmulatorState, limiter: RateLimiter | None = None) -> None:
         self.state = state
+        self.limiter = limiter
 
     def handle(self, req: Request) -> Response:
         try:
@@ -58,6 +60,8 @@ class Control:
             if parts[2:] == ["clear"] and method == "POST":
                 state.clear_library(user_id)
                 return Response(204)
+        if parts == ["rate_limit"] and self.limiter is not None:
+            return self._rate_limit(req, self.limiter)
         if len(parts) == 2 and parts[0] == "keys" and method == "PUT":
             api_key = state.keys.get(parts[1])
             if api_key is None:
@@ -68,6 +72,24 @@ class Control:
             state.put_key(api_key.key, api_key.user_id, access)
             return Response(204)
         raise ApiError(404, "Not found")
+
+    @staticmethod
+    def _rate_limit(req: Request, limiter: RateLimiter) -> Response:
+        """``GET`` the current limit (``null`` when off), ``PUT`` one on, ``DELETE`` it."""
+        if req.method == "GET":
+            limit = limiter.limit
+            body = dumps(limit.to_json() if limit is not None else None)
+            return Response(200, body, {"Content-Type": "application/json"})
+        if req.method == "PUT":
+            try:
+                limiter.configure(RateLimit.from_json(_json(req)))
+            except (TypeError, ValueError) as exc:
+                raise ApiError(400, f"Invalid rate limit: {exc}") from None
+            return Response(204)
+        if req.method == "DELETE":
+            limiter.configure(None)
+            return Response(204)
+        raise ApiError(405, "Method not allowed")
 
 
 def _user_id(text: str) -> int:

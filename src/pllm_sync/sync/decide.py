@@ -1,0 +1,353 @@
+"""Every decision of a sync run, made in one pure pass before anything is written.
+
+The engine *collects* the catalog, the Zotero snapshot, the vault scan and the state into
+plain ``PaperView`` values; :func:`decide` turns them into a :class:`Decided` plan (per paper:
+what to write, create, trash, restore or retire on each side, which conflicts stay open, and
+what to warn about); the engine then only *applies* that plan. No IO happens here and no store
+object is touched, so a dry run and a real run take exactly the same decisions, and every rule
+below is table-tested in ``tests/sync/test_decide.py`` without an emulator.
+
+The rules, in the order they are checked for one paper:
+
+1. **Copies.** Of several notes carrying one id, the path the state knows keeps the identity
+   (else :func:`choose_identity_note`); the copies are listed and left alone, and a copy that
+   vanishes deletes nothing. When the known note vanishes and a copy that sat beside it
+   remains, the copy is merged without a base: it may add, never remove.
+   A note that exists but cannot be read is left alone (never taken for a deleted note).
+2. A paper gone (or retired) on every side stays gone; a retired side stays retired until its
+   copy comes back.
+3. **Restore both ways.** A paper retired on both sides (trashed on one side because the user
+   deleted it on the other) whose note comes back gets its item restored from Zotero's trash;
+   one whose item comes back from Zotero's trash gets its note restored (from the vault's
+   trash folder when it is there, else written again).
+4. **Note deleted in the vault.** With ``on_vault_delete: zotero-trash`` the item goes to
+   Zotero's trash, unless the item changed since the last sync or holds children a user made
+   (a PDF, a child note): modify beats delete, the note is written again (trash such an item
+   in Zotero to remove the paper). ``ignore`` retires the vault side.
+5. **Item trashed or deleted in Zotero.** With ``on_zotero_trash: vault-trash`` the note goes
+   to the vault's trash folder unless it changed since the last sync (then the item is
+   restored). ``ignore`` retires the Zotero side.
+6. **Collections never follow vanished files.** A note's ``sections`` naming a section no index
+   note, collection or catalog knows (a link to a deleted index note, read as a path) say
+   nothing this run (``vault_sections_unknown``): the agreed membership stays.
+7. Otherwise the paper is merged field by field (``merge.merge_paper``) and every side that
+   differs from the merged record is written.
+8. **Rich Zotero notes.** A notes change bound for a Zotero note that holds what markdown
+   cannot carry (images, annotations, citations, colours) is not written: it becomes an open
+   notes conflict and both sides keep their text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..model import Paper
+from ..record import SYNCED_FIELDS, Record
+from ..vault.store import NoteInfo
+from .merge import FieldConflict, MergeResult, Policy, merge_paper
+from .plan import ConflictNote, Plan
+from .state import PaperState
+
+
+@dataclass(frozen=True)
+class DecideConfig:
+    """The configuration values the rules depend on (and nothing else)."""
+
+    zotero: bool = True
+    """Zotero takes part in this run (``--zotero off`` leaves it out)."""
+    conflict: Policy = "ask"
+    on_vault_delete: str = "zotero-trash"
+    on_zotero_trash: str = "vault-trash"
+
+
+@dataclass
+class PaperView:
+    """Everything known about one paper before deciding, as plain values."""
+
+    pid: str
+    paper: Paper | None = None
+    catalog: Record | None = None
+    state: PaperState | None = None
+    zitem: dict[str, Any] | None = None
+    zchildren: list[dict[str, Any]] = field(default_factory=list)
+    zrecord: Record | None = None
+    zotero_gone: str | None = None  # "trashed" | "deleted"
+    note: NoteInfo | None = None
+    vault_gone: bool = False
+    vault_unreadable: bool = False  # the note exists but could not be read this run
+    z_note_missing: bool = False  # our notes child vanished in Zotero: write it again
+    z_note_rich: bool = False  # our Zotero notes child holds what markdown cannot carry
+    z_user_children: bool = False  # the item holds a child a user made (PDF, child note)
+    user_added: str | None = None  # "vault" | "zotero" when a user created it by hand
+    copies: tuple[str, ...] = ()  # other notes carrying the same pllm-sync-id
+    vault_sections_unknown: tuple[str, ...] = ()  # note sections naming no known section
+    note_from_copy: bool = False  # the known note vanished; a copy that sat beside it remains
+    renamed_from: str | None = None  # the paper's previous catalog id (identity followed)
+
+    @property
+    def title(self) -> str:
+        for rec in (
+            self.catalog,
+            self.zrecord,
+            self.note.record if self.note else None,
+            self.state.base if self.state else None,
+        ):
+            if rec and rec.get("title"):
+                return str(rec["title"])
+        return self.pid
+
+
+@dataclass
+class Decision:
+    """What the run does for one paper; ``apply`` executes exactly this."""
+
+    view: PaperView
+    result: MergeResult | None
+    zotero: str | None = None  # create | update | trash | restore
+    vault: str | None = None  # create | update | trash | restore
+    retire_zotero: bool = False  # the Zotero copy is gone on purpose: do not recreate it
+    retire_vault: bool = False  # the note is gone on purpose: do not recreate it
+    rich_note_kept: bool = False  # a notes change was withheld from a rich Zotero note
+
+
+@dataclass
+class Decided:
+    plan: Plan
+    decisions: list[Decision]
+
+
+_COPY_SUFFIX = re.compile(r"(?:[ _-]+(?:\d+|copy|conflict.*)|\s*\(\d+\))$", re.IGNORECASE)
+
+
+def choose_identity_note(paths: Iterable[str], known: str | None) -> str:
+    """Of several notes carrying one ``pllm-sync-id``, the one that keeps the identity.
+
+    The path the state knows wins (the copy a user or a cloud client made is not the note we
+    synced). Without one: a name without a copy suffix (``Title 1``, ``Title (2)``,
+    ``Title copy``, ``Title conflict ...``) beats one with, then the shorter name, then path
+    order: a deterministic choice that does not depend on how file names sort."""
+    options = sorted(dict.fromkeys(paths))
+    if not options:
+        raise ValueError("no paths to choose from")
+    if known in options:
+        return str(known)
+
+    def rank(path: str) -> tuple[bool, int, str]:
+        stem = path.rsplit("/", 1)[-1].removesuffix(".md")
+        return (bool(_COPY_SUFFIX.search(stem)), len(stem), path)
+
+    return min(options, key=rank)
+
+
+def listed_fields(res: MergeResult) -> set[str]:
+    """Fields the user must look at: open conflicts, and notes kept both (until the markers
+    are gone)."""
+    return set(res.open_fields) | ({"notes"} if res.has_marked_notes else set())
+
+
+def item_mtime(item: dict[str, Any] | None) -> float | None:
+    """Seconds since the epoch of an item's ``dateModified`` (for the ``newest`` policy)."""
+    if not item or not item.get("dateModified"):
+        return None
+    try:
+        return dt.datetime.fromisoformat(
+            str(item["dateModified"]).replace("Z", "+00:00")
+        ).timestamp()
+    except ValueError:
+        return None
+
+
+def differs(a: Record | None, b: Record | None) -> bool:
+    """Whether two records differ on any synced field (None differs from any record)."""
+    if a is None or b is None:
+        return a is not b
+    return any(a.get(k) != b.get(k) for k in SYNCED_FIELDS if k in a or k in b)
+
+
+def decide(views: Iterable[PaperView], cfg: DecideConfig) -> Decided:
+    """The plan for one run: pure, deterministic, one decision per view (in input order)."""
+    plan = Plan()
+    decisions = [decide_paper(v, cfg, plan) for v in views]
+    return Decided(plan, decisions)
+
+
+def decide_paper(v: PaperView, cfg: DecideConfig, plan: Plan) -> Decision:
+    """Decide one paper (the rules of the module docstring), adding its actions to ``plan``."""
+    st = v.state
+    base = st.base if st else None
+    vrec = v.note.record if v.note else None
+    d = Decision(v, None)
+    if v.note_from_copy and v.note is not None:
+        # rule 1: a copy may be stale (made before later edits); merged without a base it can
+        # add but never remove: its differences become additions or listed conflicts
+        base = None
+        plan.warnings.append(
+            f"{v.pid}: the note the last sync used is gone; its copy {v.note.path} takes "
+            "over and is merged without deleting anything"
+        )
+    if v.copies:
+        where = v.note.path if v.note else "?"
+        plan.warnings.append(
+            f"{v.pid}: {len(v.copies) + 1} notes carry this paper's id; {where} keeps it, "
+            f"the copies are left alone: {', '.join(v.copies)}"
+        )
+    if v.vault_sections_unknown:
+        plan.warnings.append(
+            f"{v.pid}: its note links to sections no index note or collection knows "
+            f"({', '.join(v.vault_sections_unknown)}); its collections are left as they are"
+        )
+    if v.vault_unreadable:
+        plan.warnings.append(
+            f"{v.pid}: its note {st.note_path if st else ''} "
+            "cannot be read (see the warnings above); left alone this run"
+        )
+        return d
+    # Which sides take part. A side the user removed on purpose stays removed until its
+    # copy comes back (an item restored from the trash, a note moved back).
+    zside = cfg.zotero
+    z_back = v.zitem is not None and not v.zotero_gone
+    both_retired = bool(st and st.zotero_retired and st.vault_retired)
+    z_retired = zside and bool(st and st.zotero_retired) and not z_back
+    v_retired = bool(st and st.vault_retired) and v.note is None
+    restore_item = restore_note = False
+    if zside and both_retired and v.note is not None and not z_back:
+        # rule 3: the note came back (moved out and back, a cloud stub filled in): the item
+        # we trashed for it comes back too
+        z_retired, restore_item = False, True
+    elif zside and both_retired and z_back and v.note is None:
+        v_retired, restore_note = False, True  # rule 3: the item came back from the trash
+    z_gone_now = zside and v.zotero_gone is not None and not z_retired and not restore_item
+    v_gone_now = v.vault_gone and not v_retired and not restore_note
+    z_active = zside and not z_retired
+    v_active = not v_retired
+
+    if (z_gone_now or z_retired or not zside) and (v_gone_now or v_retired):
+        # gone (or given up) on every side: nothing to bring back
+        d.retire_zotero, d.retire_vault = zside, True
+        return d
+    if v_gone_now:
+        if cfg.on_vault_delete == "ignore":
+            d.retire_vault, v_active = True, False
+        elif not z_active:
+            d.retire_vault = True
+            return d
+        elif v.zrecord is not None and not differs(v.zrecord, base) and not v.z_user_children:
+            plan.add("zotero", "trash", v.pid, v.title, reason="note deleted in the vault")
+            d.zotero, d.retire_zotero, d.retire_vault = "trash", True, True
+            return d
+        else:
+            why = (
+                "the item holds the user's attachments or child notes"
+                if v.z_user_children and not differs(v.zrecord, base)
+                else "the Zotero item changed since"
+            )
+            plan.warnings.append(
+                f"{v.pid}: note deleted in the vault but {why}; writing the note again "
+                "(modify beats delete)"
+            )
+    if z_gone_now:
+        if cfg.on_zotero_trash == "ignore":
+            d.retire_zotero, z_active = True, False
+        elif v.note is not None and not differs(vrec, base):
+            plan.add("vault", "trash", v.pid, v.title, reason=f"item {v.zotero_gone} in Zotero")
+            d.vault, d.retire_zotero, d.retire_vault = "trash", True, True
+            return d
+        elif v.note is not None:
+            plan.warnings.append(
+                f"{v.pid}: item {v.zotero_gone} in Zotero but the note "
+                "changed since; restoring the item (modify beats delete)"
+            )
+    if not z_active and not v_active:
+        return d
+
+    zrec = v.zrecord if z_active and not v.zotero_gone and not restore_item else None
+    vr = vrec if v_active else None
+    result = merge_paper(
+        base=base,
+        catalog=v.catalog,
+        catalog_base=st.catalog_base if st else None,
+        zotero=zrec,
+        vault=vr,
+        policy=cfg.conflict,
+        zotero_mtime=item_mtime(v.zitem),
+        vault_mtime=v.note.mtime_ns / 1e9 if v.note else None,
+    )
+    d.result = result
+    if v.vault_sections_unknown and vr is not None:
+        result.to_vault.pop("sections", None)  # links stay as the user left them
+    if v.z_note_missing and result.merged.get("notes") and zrec is not None:
+        result.to_zotero["notes"] = result.merged["notes"]
+    if z_active:
+        if zrec is None:
+            kind = "restore" if (v.zotero_gone == "trashed" or restore_item) else "create"
+            d.zotero = kind
+            why = "its note came back" if restore_item else ""
+            plan.add("zotero", kind, v.pid, v.title, result.merged, reason=why)
+        elif result.to_zotero or v.user_added == "zotero" or v.renamed_from:
+            d.zotero = "update"
+            kind = "tombstone" if result.to_zotero.get("catalog") == "removed" else "update"
+            plan.add("zotero", kind, v.pid, v.title, result.to_zotero, zrec)
+    if d.zotero == "update" and "notes" in result.to_zotero and v.z_note_rich:
+        _keep_rich_note(d, plan)
+    if v_active:
+        if vr is None:
+            d.vault = "restore" if restore_note else "create"
+            why = "its item came back from Zotero's trash" if restore_note else ""
+            plan.add("vault", d.vault, v.pid, v.title, result.merged, reason=why)
+        elif (
+            result.to_vault
+            or v.user_added == "vault"
+            or v.renamed_from
+            or conflict_flag_changes(v, result)
+        ):
+            d.vault = "update"
+            kind = "tombstone" if result.to_vault.get("catalog") == "removed" else "update"
+            plan.add("vault", kind, v.pid, v.title, result.to_vault, vr)
+    if v.renamed_from:
+        plan.warnings.append(
+            f"{v.pid}: the catalog changed this paper's id from {v.renamed_from}; its item "
+            "and note keep their data and take the new id"
+        )
+    for c in result.conflicts:
+        plan.conflicts.append(ConflictNote(v.pid, v.title, c.field, c.base, c.zotero, c.vault))
+    return d
+
+
+def conflict_flag_changes(v: PaperView, result: MergeResult) -> bool:
+    """The note's ``sync-conflict`` flag must be set or cleared."""
+    if v.note is None:
+        return False
+    return bool(v.note.conflict_flag) != bool(listed_fields(result))
+
+
+def _keep_rich_note(d: Decision, plan: Plan) -> None:
+    """Rule 7: refuse to overwrite a Zotero note holding what markdown cannot carry; the
+    difference becomes an open notes conflict, both sides keep their text, and the base stays
+    so it is found again next run."""
+    v, res = d.view, d.result
+    assert res is not None
+    st = v.state
+    base_notes = (st.base if st and st.base else {}).get("notes", "")
+    zotero_notes = (v.zrecord or {}).get("notes", "")
+    vault_notes = (v.note.record if v.note else {}).get("notes", "")
+    res.to_zotero.pop("notes", None)
+    res.to_vault.pop("notes", None)
+    res.merged["notes"] = base_notes
+    res.conflicts = [c for c in res.conflicts if c.field != "notes"]
+    res.conflicts.append(FieldConflict("notes", base_notes, zotero_notes, vault_notes))
+    d.rich_note_kept = True
+    if not res.to_zotero and not v.user_added and not v.renamed_from:
+        d.zotero = None
+        plan.actions = [a for a in plan.actions if not (a.pid == v.pid and a.side == "zotero")]
+    else:
+        for a in plan.actions:
+            if a.pid == v.pid and a.side == "zotero":
+                a.changes = [c for c in a.changes if c.field != "notes"]
+    plan.warnings.append(
+        f"{v.pid}: the Zotero notes hold images, annotations or formatting that markdown "
+        "cannot carry; not overwritten (edit them in Zotero, or remove that content there)"
+    )

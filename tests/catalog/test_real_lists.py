@@ -1,0 +1,122 @@
+"""Real awesome lists of many shapes (tests/data/lists, sources in SOURCES.md): the reader
+finds (nearly) every arXiv paper each one links, and never makes a title of a link word.
+
+Recall = arXiv ids the parsed entries carry / arXiv ids a plain regex finds anywhere in the
+file (so the list's own news items and badges count against us too). Floors are the measured
+figures, so any regression fails.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from pllm_sync.catalog import Entry, ParsedDocument, parse_document
+
+LISTS_DIR = Path(__file__).resolve().parents[1] / "data" / "lists"
+_ARXIV = re.compile(r"(?:arxiv\.org|alphaxiv\.org)/(?:abs|pdf|html)/(\d{4}\.\d{4,5})", re.I)
+JUNK = frozenset(
+    {"paper", "papers", "pdf", "code", "link", "links", "arxiv", "github", "project", "website"}
+)
+
+FLOORS = {
+    "BradyFU__Awesome-Multimodal-Large-Language-Models": 1.0,  # tables, title links + <br>
+    "DefTruth__Awesome-LLM-Inference": 1.0,  # [[pdf]] column, [Tag] prefix, (@Org), emoji
+    "DmitryRyumin__CVPR-2023-24-Papers": 1.0,  # plain titles, badge-only link columns
+    "GT-RIPL__Awesome-LLM-Robotics": 1.0,  # * **Name**: "Quoted title", *venue*
+    "Hannibal046__Awesome-LLM": 1.0,  # date/keyword/institute tables + bullets
+    "MLGroupJLU__LLM-eval-survey": 1.0,  # numbered Title. _Authors_ Venue; Benchmark tables
+    "WooooDyy__LLM-Agent-Paper-List": 0.995,  # - [2023/10] **Title** *Authors* [[paper]]
+    "Xnhyacinth__Awesome-LLM-Long-Context-Modeling": 1.0,  # numbered, badges, multi-line
+    "atfortes__Awesome-LLM-Reasoning": 1.0,  # 1. **[Title.](url)** [[code]]
+    "dair-ai__ML-Papers-of-the-Week": 1.0,  # | **Paper** | **Links** | with descriptions
+    "floodsung__Deep-Learning-Papers-Reading-Roadmap": 1.0,  # **[5]** Authors. "**Title**."
+    "hemingkx__SpeculativeDecodingPapers": 1.0,  # bullets with badges
+    "horseee__Awesome-Efficient-LLM": 1.0,  # badges <br> :star: [Title](url) <br> authors
+    "thunlp__ToolLearningPapers": 1.0,  # numbered Title. *Authors.* arXiv 2023. [[paper]]
+    "ydyjya__Awesome-LLM-Safety": 1.0,  # | Date | Institute | Publication | Paper |
+}
+
+
+@cache
+def _doc(name: str) -> tuple[str, ParsedDocument]:
+    text = (LISTS_DIR / f"{name}.md").read_text(encoding="utf-8")
+    return text, parse_document(text, name)
+
+
+def _found_ids(doc: ParsedDocument) -> set[str]:
+    got: set[str] = set()
+    for e in doc.entries:
+        urls = [u for u in (e.url, e.code_url) if u] + [lk.url for lk in e.links]
+        for u in urls:
+            got.update(_ARXIV.findall(u))
+        if e.ids.arxiv:
+            got.add(e.ids.arxiv)
+    return got
+
+
+def test_every_stored_list_has_a_floor() -> None:
+    stored = {p.stem for p in LISTS_DIR.glob("*__*.md")}
+    assert stored == set(FLOORS)
+    sources = (LISTS_DIR / "SOURCES.md").read_text(encoding="utf-8")
+    assert all(f"{name}.md" in sources for name in stored)
+
+
+@pytest.mark.parametrize("name", sorted(FLOORS))
+def test_arxiv_recall_and_no_junk_titles(name: str) -> None:
+    text, doc = _doc(name)
+    want = set(_ARXIV.findall(text))
+    got = _found_ids(doc) & want
+    recall = len(got) / len(want)
+    assert recall >= FLOORS[name], f"{name}: {recall:.1%}; missing {sorted(want - got)[:10]}"
+    for e in doc.entries:
+        t = e.title.strip()
+        assert t.lower().strip("[]() ") not in JUNK, (name, e.line, t)
+        assert "://" not in t and "](" not in t, (name, e.line, t)
+        assert len(t) >= 2, (name, e.line, t)
+
+
+def test_typical_entries_of_each_shape_read_in_full() -> None:
+    """One entry per shape, checked field by field."""
+
+    def entry(name: str, arxiv: str) -> Entry:
+        _, doc = _doc(name)
+        return next(e for e in doc.entries if e.ids.arxiv == arxiv)
+
+    e = entry("DefTruth__Awesome-LLM-Inference", "2405.04434")
+    assert e.title == (
+        "DeepSeek-V2: A Strong, Economical, and Efficient Mixture-of-Experts Language Model"
+    )
+    assert e.method == "DeepSeek-V2"
+    assert e.code_url == "https://github.com/deepseek-ai/DeepSeek-V2"
+    assert e.year == 2024
+
+    e = entry("floodsung__Deep-Learning-Papers-Reading-Roadmap", "1409.1556")
+    assert e.title == "Very deep convolutional networks for large-scale image recognition"
+    assert e.authors == ("Karen Simonyan", "Andrew Zisserman")
+
+    e = entry("GT-RIPL__Awesome-LLM-Robotics", "2410.00371")
+    assert e.method == "AHA"
+    assert e.title.startswith("AHA: A Vision-Language-Model for Detecting")
+
+    e = entry("DmitryRyumin__CVPR-2023-24-Papers", "2211.06597")
+    assert e.title == "OpenGait: Revisiting Gait Recognition Toward Better Practicality"
+    assert e.code_url == "https://github.com/ShiqiYu/OpenGait"
+
+    e = entry("horseee__Awesome-Efficient-LLM", "2306.11695")
+    assert e.title == "A Simple and Effective Pruning Approach for Large Language Models"
+    assert e.authors[:2] == ("Mingjie Sun", "Zhuang Liu")
+
+    e = entry("WooooDyy__LLM-Agent-Paper-List", "2310.02071")
+    assert e.title.startswith("Towards End-to-End Embodied Decision Making")
+    assert e.tag_year == 2023 and e.venue is None
+
+    e = entry("atfortes__Awesome-LLM-Reasoning", "2503.12605")
+    assert e.title == "Multimodal Chain-of-Thought Reasoning: A Comprehensive Survey"
+
+    e = entry("MLGroupJLU__LLM-eval-survey", "2302.04023")
+    assert e.title.startswith("A Multitask, Multilingual, Multimodal Evaluation of ChatGPT")
+    assert e.authors == ("Yejin Bang",)

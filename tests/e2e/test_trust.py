@@ -1,0 +1,351 @@
+"""Issue 8 ("Trust"), the engine's half: each scenario once lost, duplicated or hid a user's
+data. Every test drives the CLI against the emulator and a real vault.
+
+- a dry run takes the decisions the real run takes (rich Zotero notes included);
+- copies of a note never take the identity from the note the state knows, and a copy that
+  vanishes deletes nothing;
+- a note absent for one sync and back restores its item; an item restored from Zotero's
+  trash restores its note;
+- collection membership never follows index notes that vanished;
+- the tool's own Zotero write is not taken for a Zotero edit when the note changed mid-run;
+- a deleted note does not trash an item the user has since given a PDF or child note;
+- ``conflicts resolve`` on a notes conflict writes the chosen text, or refuses.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pllm_sync.testing.zotero_server import ZoteroEmulator
+from pllm_sync.zotero.mapping import item_to_record
+
+from .helpers import Env, edit_frontmatter, frontmatter
+
+LIST = """# Trust List
+
+## Alignment
+
++ **\\[2024 EMNLP\\]** Synthetic Paper One: A Study. ([Paper](https://arxiv.org/abs/2401.00001))
++ **\\[2024 EMNLP\\]** Synthetic Paper Two: A Study. ([Paper](https://arxiv.org/abs/2401.00002))
+
+## Retrieval
+
+### Dense/Sparse Methods
+
++ **\\[2024 EMNLP\\]** Synthetic Paper Three: A Study. ([Paper](https://arxiv.org/abs/2401.00003))
++ **\\[2024 EMNLP\\]** Synthetic Paper One: A Study. ([Paper](https://arxiv.org/abs/2401.00001))
+"""
+A, B, C = "arxiv:2401.00001", "arxiv:2401.00002", "arxiv:2401.00003"
+RICH = (
+    '<p><img alt="" data-attachment-key="ABCD2345"></p><p><span class="highlight" '
+    'data-annotation="%7B%7D">"a quote"</span></p></div>'
+)
+
+
+@pytest.fixture
+def env(
+    tmp_path: Path,
+    zotero_emulator: ZoteroEmulator,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Env]:
+    monkeypatch.setenv("PLLM_SYNC_ZOTERO_API_KEY", zotero_emulator.api_key)
+    e = Env(root=tmp_path, emu=zotero_emulator, capsys=capsys)
+    p = tmp_path / "list.md"
+    p.write_text(LIST, encoding="utf-8")
+    e.lists["trust"] = p
+    e.write_config(max_delete_percent=100)
+    code, _, err = e.run("pull", "--no-progress")
+    assert code == 0, err
+    yield e
+
+
+def sync(env: Env, *args: str) -> tuple[int, str, str]:
+    return env.run("sync", "--no-progress", *args)
+
+
+def append(path: Path, text: str) -> None:
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(text)
+
+
+def user_part(path: Path) -> str:
+    return path.read_text(encoding="utf-8").split("<!-- pllm-sync:end -->", 1)[1]
+
+
+def item_any(env: Env, pid: str) -> dict[str, Any]:
+    (found,) = [
+        d
+        for d in [*env.items(trashed=False).values(), *env.items(trashed=True).values()]
+        if f"pllm-sync-id: {pid}" in (d.get("extra") or "")
+    ]
+    return found
+
+
+def znote(env: Env, key: str) -> dict[str, Any]:
+    return next(c for c in env.children(key) if c["itemType"] == "note")
+
+
+def zrec(item: dict[str, Any]) -> dict[str, Any]:
+    return dict(item_to_record(item, [], {}))
+
+
+def ztags(item: dict[str, Any]) -> set[str]:
+    return {t["tag"] for t in item["tags"]}
+
+
+def plan_of(out: str) -> dict[str, Any]:
+    plan = json.loads(out)["plan"]
+    assert isinstance(plan, dict)
+    return {k: plan[k] for k in ("counts", "actions", "conflicts")}
+
+
+# --- the mechanism: one pure decision pass --------------------------------------------------
+
+
+def test_dry_run_plans_what_the_real_run_does_with_a_rich_zotero_note(env: Env) -> None:
+    note = env.note_for(A)
+    append(note, "\nFirst thoughts.\n")
+    assert sync(env)[0] == 0
+    key = env.item_by_pid(A)["key"]
+    z = znote(env, key)
+    env.emu.edit_item(z["key"], {"note": z["note"].replace("</div>", RICH)})
+    assert sync(env)[0] == 0
+    append(note, "\nSecond thoughts.\n")
+    edit_frontmatter(env.note_for(B), status="read")
+    code, dry, _ = sync(env, "--dry-run", "--json")
+    assert code == 0
+    code, real, _ = sync(env, "--json")
+    assert code == 7, "the real run lists the notes conflict"
+    planned, done = plan_of(dry), plan_of(real)
+    assert [(c["id"], c["field"]) for c in planned["conflicts"]] == [(A, "notes")]
+    assert planned == done, "a dry run must take the real run's decisions"
+    assert "data-annotation" in znote(env, key)["note"], "the rich note was not overwritten"
+
+
+# --- item 1: copies of a note -------------------------------------------------------------
+
+
+def test_a_copy_of_a_note_never_takes_its_identity(env: Env) -> None:
+    original = env.note_for(A)
+    copy = original.with_name(original.stem + " 1.md")
+    shutil.copyfile(original, copy)  # "Make a copy" in Obsidian
+    code, _, err = sync(env)
+    assert code == 0, err
+    assert "copies are left alone" in err and copy.name in err, "the copy is listed"
+    item = env.item_by_pid(A)
+    env.emu.edit_item(item["key"], {"tags": [*item["tags"], {"tag": "zotero-added"}]})
+    assert sync(env)[0] == 0
+    assert "zotero-added" in frontmatter(original)["tags"], "the original keeps the identity"
+    copy.unlink()  # the user tidies up the copy
+    code, _, err = sync(env)
+    assert code == 0, err
+    after = env.item_by_pid(A)
+    assert "zotero-added" in ztags(after), "deleting a copy removed a tag in Zotero"
+    assert not after.get("deleted")
+
+
+def test_the_copy_that_remains_loses_nothing_when_the_original_goes(env: Env) -> None:
+    original = env.note_for(A)
+    copy = original.with_name(original.stem + " 1.md")
+    shutil.copyfile(original, copy)
+    assert sync(env)[0] == 0
+    append(original, "\nWritten after the copy was made.\n")
+    assert sync(env)[0] == 0
+    item = env.item_by_pid(A)
+    assert "Written after the copy" in znote(env, item["key"])["note"]
+    original.unlink()  # the stale copy is what is left
+    sync(env)
+    item = env.item_by_pid(A)
+    assert not item.get("deleted")
+    assert "Written after the copy" in znote(env, item["key"])["note"], "notes text was lost"
+    assert "Written after the copy" in copy.read_text(encoding="utf-8")
+
+
+def test_copies_are_listed_by_status(env: Env) -> None:
+    original = env.note_for(A)
+    shutil.copyfile(original, original.with_name(original.stem + " 2.md"))
+    sync(env)
+    out = env.run("status")[1]
+    assert original.stem + " 2.md" in out
+
+
+# --- item 2: absent for one sync, then back -----------------------------------------------
+
+
+def test_a_note_moved_out_and_back_restores_its_item(env: Env, tmp_path: Path) -> None:
+    note = env.note_for(A)
+    away = tmp_path / "away.md"
+    shutil.move(note, away)
+    assert sync(env)[0] == 0
+    assert item_any(env, A).get("deleted"), "a deleted note trashes its item (recoverably)"
+    shutil.move(away, note)
+    code, _, err = sync(env)
+    assert code == 0, err
+    item = item_any(env, A)
+    assert not item.get("deleted"), "the note came back but its item stayed in the trash"
+    edit_frontmatter(note, status="read")
+    assert sync(env)[0] == 0
+    assert zrec(env.item_by_pid(A))["status"] == "read", "later edits sync again"
+    assert len([p for p in env.papers.glob("*.md") if A in p.read_text()]) == 1
+
+
+def test_an_item_restored_from_zotero_trash_restores_its_note(env: Env) -> None:
+    note = env.note_for(A)
+    append(note, "\nMy own words.\n")
+    assert sync(env)[0] == 0
+    key = env.item_by_pid(A)["key"]
+    env.emu.trash_item(key)
+    assert sync(env)[0] == 0
+    assert not note.exists(), "the note went to the vault's trash"
+    env.emu.edit_item(key, {"deleted": 0})
+    code, _, err = sync(env)
+    assert code == 0, err
+    back = env.note_for(A)
+    assert "My own words." in user_part(back), "the note came back with the user's text"
+    assert back == note, "restored to where it was"
+    edit_frontmatter(back, status="read")
+    assert sync(env)[0] == 0
+    assert not env.item_by_pid(A).get("deleted")
+
+
+# --- item 4: collections never follow vanished index notes ---------------------------------
+
+
+def test_deleting_the_section_index_notes_removes_no_item_from_a_collection(env: Env) -> None:
+    before = {k: sorted(d["collections"]) for k, d in env.items().items()}
+    shutil.rmtree(env.vault / "Sections")
+    code, _, err = sync(env)
+    assert code == 0, err
+    after = {k: sorted(d["collections"]) for k, d in env.items().items()}
+    assert after == before, "a plain sync changed collection membership"
+    assert "its collections are left as they are" in err
+    code, _, err = sync(env)
+    assert {k: sorted(d["collections"]) for k, d in env.items().items()} == before
+    code, _, err = env.run("pull", "--no-progress")  # a pull writes the index notes again
+    assert code == 0, err
+    assert {k: sorted(d["collections"]) for k, d in env.items().items()} == before
+    assert "left as they are" not in sync(env)[2]
+
+
+# --- item 9: an edit while the sync writes the paper ---------------------------------------
+
+
+@pytest.mark.parametrize("policy", ["ask", "zotero"])
+def test_an_edit_during_the_run_is_not_reverted(
+    env: Env, monkeypatch: pytest.MonkeyPatch, policy: str
+) -> None:
+    from pllm_sync.zotero.store import ZoteroStore
+
+    env.write_config(max_delete_percent=100, conflict=policy)
+    note = env.note_for(A)
+    item = env.item_by_pid(A)
+    env.emu.edit_item(item["key"], {"tags": [*item["tags"], {"tag": "from-zotero"}]})
+    edit_frontmatter(note, status="read")
+    orig = ZoteroStore.update_items
+
+    def and_user_types(self: ZoteroStore, *a: Any, **k: Any) -> Any:
+        rep = orig(self, *a, **k)
+        edit_frontmatter(note, status="reading")  # typed while the sync runs
+        return rep
+
+    monkeypatch.setattr(ZoteroStore, "update_items", and_user_types)
+    sync(env)
+    monkeypatch.setattr(ZoteroStore, "update_items", orig)
+    code, out, err = sync(env)
+    assert code == 0, (out, err)
+    assert frontmatter(note)["status"] == "reading", "the user's newest edit was reverted"
+    assert "from-zotero" in frontmatter(note)["tags"]
+    assert json.loads(env.run("conflicts", "--json")[1]) == [], "a spurious conflict"
+    code, out, err = sync(env)
+    assert code == 0 and frontmatter(note)["status"] == "reading"
+
+
+# --- item 11: modify beats delete covers children ------------------------------------------
+
+
+@pytest.mark.parametrize("child", ["attachment", "note"])
+def test_deleting_a_note_keeps_an_item_that_got_a_child(env: Env, child: str) -> None:
+    key = env.item_by_pid(A)["key"]
+    if child == "attachment":
+        env.emu.create_item(
+            {
+                "itemType": "attachment",
+                "parentItem": key,
+                "linkMode": "imported_file",
+                "title": "Full Text PDF",
+                "contentType": "application/pdf",
+                "filename": "paper.pdf",
+            }
+        )
+    else:
+        env.emu.create_item({"itemType": "note", "parentItem": key, "note": "<p>mine</p>"})
+    assert sync(env)[0] == 0
+    env.note_for(A).unlink()
+    code, _, err = sync(env)
+    assert code == 0, err
+    assert not item_any(env, A).get("deleted"), "an item with the user's new child was trashed"
+    assert "modify beats delete" in err
+    assert env.note_for(A).exists(), "the note is written again"
+
+
+def test_deleting_a_note_still_trashes_an_untouched_item(env: Env) -> None:
+    env.note_for(B).unlink()
+    assert sync(env)[0] == 0
+    assert item_any(env, B).get("deleted")
+
+
+# --- item 13: resolving a notes conflict ---------------------------------------------------
+
+
+def both_kept_notes_conflict(env: Env) -> tuple[Path, str, int]:
+    note = env.note_for(A)
+    append(note, "\nShared line.\n")
+    assert sync(env)[0] == 0
+    key = env.item_by_pid(A)["key"]
+    z = znote(env, key)
+    env.emu.edit_item(z["key"], {"note": z["note"].replace("Shared line.", "Zotero line.")})
+    text = note.read_text(encoding="utf-8").replace("Shared line.", "Vault line.")
+    note.write_text(text, encoding="utf-8")
+    assert sync(env)[0] == 7
+    (row,) = json.loads(env.run("conflicts", "--json")[1])
+    return note, key, int(row["id"])
+
+
+@pytest.mark.parametrize("take", ["zotero", "vault"])
+def test_resolving_a_notes_conflict_writes_the_chosen_text(env: Env, take: str) -> None:
+    note, key, cid = both_kept_notes_conflict(env)
+    code, out, err = env.run("conflicts", "resolve", str(cid), "--take", take)
+    assert code == 0, (out, err)
+    want, gone = ("Zotero line.", "Vault line.") if take == "zotero" else ("Vault", "Zotero")
+    assert want in user_part(note) and gone not in user_part(note), user_part(note)
+    assert want in znote(env, key)["note"] and gone not in znote(env, key)["note"]
+    assert "<<<<" not in user_part(note)
+    assert json.loads(env.run("conflicts", "--json")[1]) == []
+
+
+def test_resolving_for_the_vault_against_a_rich_zotero_note_refuses(env: Env) -> None:
+    note = env.note_for(A)
+    append(note, "\nFirst.\n")
+    assert sync(env)[0] == 0
+    key = env.item_by_pid(A)["key"]
+    z = znote(env, key)
+    env.emu.edit_item(z["key"], {"note": z["note"].replace("</div>", RICH)})
+    assert sync(env)[0] == 0
+    append(note, "\nSecond.\n")
+    assert sync(env)[0] == 7
+    (row,) = json.loads(env.run("conflicts", "--json")[1])
+    code, out, err = env.run("conflicts", "resolve", str(row["id"]), "--take", "vault")
+    assert code != 0, "must not report success while changing nothing"
+    assert "Zotero" in err
+    assert [r["id"] for r in json.loads(env.run("conflicts", "--json")[1])] == [row["id"]]
+    code, out, err = env.run("conflicts", "resolve", str(row["id"]), "--take", "zotero")
+    assert code == 0, (out, err)
+    assert "Second." not in user_part(note) and "a quote" in user_part(note)
+    assert "data-annotation" in znote(env, key)["note"]

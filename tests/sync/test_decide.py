@@ -1,0 +1,342 @@
+"""Table tests for every rule of the pure decision pass (``sync/decide.py``): plain views in,
+a plan out, no emulator and no files. Each row is a situation a user runs into."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import pytest
+
+from pllm_sync.record import Record, complete_record
+from pllm_sync.sync.decide import (
+    DecideConfig,
+    PaperView,
+    choose_identity_note,
+    decide,
+    differs,
+    listed_fields,
+)
+from pllm_sync.sync.state import PaperState
+from pllm_sync.vault.store import NoteInfo
+
+PID = "arxiv:2401.00001"
+BASE: Record = complete_record(
+    {
+        "title": "Synthetic Paper One",
+        "arxiv": "2401.00001",
+        "tags": frozenset({"alpha"}),
+        "status": "unread",
+        "notes": "my first line",
+        "sections": frozenset({"Alignment"}),
+    }
+)
+
+
+def note(rec: Record = BASE, path: str = "Papers/Synthetic Paper One.md") -> NoteInfo:
+    return NoteInfo(
+        path=path,
+        pllm_id=PID,
+        record=dict(rec),
+        zotero_key="ITEM0001",
+        size=10,
+        mtime_ns=1,
+        sha256="x",
+    )
+
+
+def state(**kw: Any) -> PaperState:
+    values: dict[str, Any] = {
+        "base": dict(BASE),
+        "catalog_base": dict(BASE),
+        "zotero_key": "ITEM0001",
+        "zotero_note_key": "NOTE0001",
+        "note_path": "Papers/Synthetic Paper One.md",
+        "zotero_record": dict(BASE),
+    }
+    return PaperState(pllm_id=PID, **{**values, **kw})
+
+
+ITEM: dict[str, Any] = {"key": "ITEM0001", "version": 5, "itemType": "preprint"}
+
+
+def synced(**kw: Any) -> PaperView:
+    """A paper in step on both sides (the item unchanged, so read at its base)."""
+    return PaperView(pid=PID, state=state(), zrecord=dict(BASE), note=note(), **kw)
+
+
+def edited(rec: Record, **changes: Any) -> Record:
+    return {**rec, **changes}
+
+
+@dataclass
+class Row:
+    name: str
+    view: Callable[[], PaperView]
+    zotero: str | None = None
+    vault: str | None = None
+    retire_zotero: bool = False
+    retire_vault: bool = False
+    cfg: DecideConfig = field(default_factory=DecideConfig)
+    open_conflicts: frozenset[str] = frozenset()
+    warns: str | None = None  # a word every warning list must contain
+
+
+ROWS = [
+    Row("in step: nothing to do", synced),
+    Row(
+        "edit in the vault goes to Zotero",
+        lambda: replace(synced(), note=note(edited(BASE, status="read"))),
+        zotero="update",
+    ),
+    Row(
+        "edit in Zotero goes to the vault",
+        lambda: replace(synced(), zrecord=edited(BASE, status="read"), zitem=dict(ITEM)),
+        vault="update",
+    ),
+    Row(
+        "the same field changed differently on both sides stays open under ask",
+        lambda: replace(
+            synced(),
+            zrecord=edited(BASE, status="read"),
+            zitem=dict(ITEM),
+            note=note(edited(BASE, status="reading")),
+        ),
+        vault="update",  # only the sync-conflict flag
+        open_conflicts=frozenset({"status"}),
+    ),
+    Row(
+        "an unreadable note is left alone, never taken as deleted",
+        lambda: PaperView(pid=PID, state=state(), zrecord=dict(BASE), vault_unreadable=True),
+        warns="cannot be read",
+    ),
+    Row(
+        "a note deleted in the vault trashes the unchanged item",
+        lambda: PaperView(pid=PID, state=state(), zrecord=dict(BASE), vault_gone=True),
+        zotero="trash",
+        retire_zotero=True,
+        retire_vault=True,
+    ),
+    Row(
+        "a note deleted while the item changed: modify beats delete",
+        lambda: PaperView(
+            pid=PID,
+            state=state(),
+            zrecord=edited(BASE, tags=frozenset({"alpha", "zotero-added"})),
+            zitem=dict(ITEM),
+            vault_gone=True,
+        ),
+        vault="create",
+        warns="modify beats delete",
+    ),
+    Row(
+        "a note deleted after the user added a PDF to the item: modify beats delete",
+        lambda: PaperView(
+            pid=PID,
+            state=state(),
+            zrecord=dict(BASE),
+            vault_gone=True,
+            z_user_children=True,
+        ),
+        vault="create",
+        warns="attachments or child notes",
+    ),
+    Row(
+        "a note deleted under on_vault_delete: ignore retires the vault side only",
+        lambda: PaperView(pid=PID, state=state(), zrecord=dict(BASE), vault_gone=True),
+        retire_vault=True,
+        cfg=DecideConfig(on_vault_delete="ignore"),
+    ),
+    Row(
+        "an item trashed in Zotero trashes the unchanged note",
+        lambda: replace(synced(), zitem=dict(ITEM), zotero_gone="trashed", zrecord=None),
+        vault="trash",
+        retire_zotero=True,
+        retire_vault=True,
+    ),
+    Row(
+        "an item trashed while the note changed: the item is restored",
+        lambda: replace(
+            synced(),
+            zitem=dict(ITEM),
+            zotero_gone="trashed",
+            zrecord=None,
+            note=note(edited(BASE, status="read")),
+        ),
+        zotero="restore",
+        warns="modify beats delete",
+    ),
+    Row(
+        "an item trashed under on_zotero_trash: ignore retires the Zotero side only",
+        lambda: replace(synced(), zitem=dict(ITEM), zotero_gone="trashed", zrecord=None),
+        retire_zotero=True,
+        cfg=DecideConfig(on_zotero_trash="ignore"),
+    ),
+    Row(
+        "deleted on both sides stays deleted",
+        lambda: PaperView(pid=PID, state=state(), zotero_gone="deleted", vault_gone=True),
+        retire_zotero=True,
+        retire_vault=True,
+    ),
+    Row(
+        "a note that comes back restores the item trashed for it",
+        lambda: PaperView(
+            pid=PID, state=state(zotero_retired=True, vault_retired=True), note=note()
+        ),
+        zotero="restore",
+    ),
+    Row(
+        "an item restored from Zotero's trash restores its note",
+        lambda: PaperView(
+            pid=PID,
+            state=state(zotero_retired=True, vault_retired=True),
+            zitem=dict(ITEM),
+            zrecord=dict(BASE),
+        ),
+        vault="restore",
+    ),
+    Row(
+        "a Zotero side retired on purpose is not recreated",
+        lambda: PaperView(pid=PID, state=state(zotero_retired=True), note=note()),
+    ),
+    Row(
+        "a vault side retired on purpose is not recreated",
+        lambda: PaperView(pid=PID, state=state(vault_retired=True), zrecord=dict(BASE)),
+    ),
+    Row(
+        "with Zotero off only the vault is written",
+        lambda: replace(synced(), catalog=edited(BASE, title="Renamed Upstream")),
+        vault="update",
+        cfg=DecideConfig(zotero=False),
+    ),
+    Row(
+        "a new paper is created on both sides",
+        lambda: PaperView(pid=PID, catalog=dict(BASE)),
+        zotero="create",
+        vault="create",
+    ),
+    Row(
+        "notes bound for a rich Zotero note are withheld and listed",
+        lambda: replace(
+            synced(), note=note(edited(BASE, notes="my first line\nmore")), z_note_rich=True
+        ),
+        open_conflicts=frozenset({"notes"}),
+        vault="update",  # the sync-conflict flag
+        warns="markdown cannot carry",
+    ),
+    Row(
+        "a rich Zotero note does not stop other fields",
+        lambda: replace(
+            synced(),
+            note=note(edited(BASE, notes="my first line\nmore", status="read")),
+            z_note_rich=True,
+        ),
+        zotero="update",
+        vault="update",
+        open_conflicts=frozenset({"notes"}),
+    ),
+    Row(
+        "copies of a note are warned about",
+        lambda: replace(synced(), copies=("Papers/Synthetic Paper One 1.md",)),
+        warns="copies are left alone",
+    ),
+    Row(
+        "a stale copy taking over after the known note vanished removes nothing",
+        lambda: replace(
+            synced(),
+            catalog=dict(BASE),
+            note=note(edited(BASE, tags=frozenset(), notes=""), path="Papers/T 1.md"),
+            note_from_copy=True,
+        ),
+        vault="update",  # the copy gets the tag and the notes back; Zotero keeps them
+        warns="without deleting anything",
+    ),
+    Row(
+        "note sections naming no known section change no collection",
+        lambda: replace(
+            synced(),
+            note=note({k: v for k, v in BASE.items() if k != "sections"}),
+            vault_sections_unknown=("Alignment-Sub",),
+        ),
+        warns="left as they are",
+    ),
+    Row(
+        "a paper whose catalog id changed rewrites the id on both sides",
+        lambda: replace(synced(), renamed_from="title:abc"),
+        zotero="update",
+        vault="update",
+        warns="changed this paper's id",
+    ),
+]
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[r.name for r in ROWS])
+def test_rule(row: Row) -> None:
+    decided = decide([row.view()], row.cfg)
+    (d,) = decided.decisions
+    assert (d.zotero, d.vault) == (row.zotero, row.vault)
+    assert (d.retire_zotero, d.retire_vault) == (row.retire_zotero, row.retire_vault)
+    opened = listed_fields(d.result) if d.result is not None else set()
+    assert opened == set(row.open_conflicts)
+    assert {c.field for c in decided.plan.conflicts} == set(row.open_conflicts)
+    if row.warns:
+        assert any(row.warns in w for w in decided.plan.warnings), decided.plan.warnings
+    kinds = {(a.side, a.kind) for a in decided.plan.actions}
+    for side, kind in (("zotero", d.zotero), ("vault", d.vault)):
+        if kind is not None:
+            assert any(s == side for s, _ in kinds), (side, kinds)
+        else:
+            assert not any(s == side for s, _ in kinds), (side, kinds)
+
+
+def test_rich_note_conflict_keeps_both_texts() -> None:
+    view = replace(
+        synced(), note=note(edited(BASE, notes="my first line\nvault")), z_note_rich=True
+    )
+    (d,) = decide([view], DecideConfig()).decisions
+    assert d.rich_note_kept and d.result is not None
+    assert "notes" not in d.result.to_zotero and "notes" not in d.result.to_vault
+    (c,) = d.result.conflicts
+    assert (c.zotero, c.vault) == ("my first line", "my first line\nvault")
+
+
+def test_decide_is_pure_and_deterministic() -> None:
+    """The same views give the same plan twice, and deciding changes no view."""
+    views = [row.view() for row in ROWS]
+    snapshot = [repr(v) for v in views]
+    a = decide(views, DecideConfig())
+    b = decide(views, DecideConfig())
+    assert a.plan.to_json() == b.plan.to_json()
+    assert [repr(v) for v in views] == snapshot
+
+
+def test_decisions_follow_input_order() -> None:
+    views = [replace(synced(), pid=f"p{i}") for i in range(5)]
+    assert [d.view.pid for d in decide(views, DecideConfig()).decisions] == [
+        f"p{i}" for i in range(5)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("paths", "known", "keeps"),
+    [
+        (["P/Title 1.md", "P/Title.md"], "P/Title.md", "P/Title.md"),
+        (["P/Title 1.md", "P/Title.md"], "P/Title 1.md", "P/Title 1.md"),
+        (["P/Title 1.md", "P/Title.md"], None, "P/Title.md"),
+        (["P/Title 2.md", "P/Title.md"], "P/Gone.md", "P/Title.md"),
+        (["P/Title (2).md", "P/Title.md"], None, "P/Title.md"),
+        (["P/Title copy.md", "P/Title.md"], None, "P/Title.md"),
+        (["P/A/Title.md", "P/B/Title.md"], None, "P/A/Title.md"),
+        (["P/Title 3.md", "P/Title 2.md"], None, "P/Title 2.md"),
+    ],
+)
+def test_choose_identity_note(paths: list[str], known: str | None, keeps: str) -> None:
+    assert choose_identity_note(paths, known) == keeps
+    assert choose_identity_note(list(reversed(paths)), known) == keeps
+
+
+def test_differs() -> None:
+    assert not differs(BASE, dict(BASE))
+    assert differs(BASE, edited(BASE, status="read"))
+    assert differs(None, BASE) and not differs(None, None)
