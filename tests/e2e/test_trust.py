@@ -120,7 +120,7 @@ def test_dry_run_plans_what_the_real_run_does_with_a_rich_zotero_note(env: Env) 
     append(note, "\nSecond thoughts.\n")
     edit_frontmatter(env.note_for(B), status="read")
     code, dry, _ = sync(env, "--dry-run", "--json")
-    assert code == 0
+    assert code == 7, "a dry run that finds a conflict says so in its exit code"
     code, real, _ = sync(env, "--json")
     assert code == 7, "the real run lists the notes conflict"
     planned, done = plan_of(dry), plan_of(real)

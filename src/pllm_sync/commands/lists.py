@@ -40,7 +40,11 @@ def register(subparsers: Any) -> None:
         description="Follow a paper list. github:owner/repo (or a github.com repository URL) "
         "means the README on the repository's default branch.",
     )
-    a.add_argument("spec", metavar="URL|PATH|github:owner/repo")
+    a.add_argument(
+        "spec",
+        metavar="URL|PATH|github:owner/repo",
+        help="the list to follow: a URL, a local markdown file, or a GitHub repository's README",
+    )
     a.add_argument("--name", help="the list's name (its collection/index notes; never change it)")
     a.add_argument(
         "--include",
@@ -61,7 +65,7 @@ def register(subparsers: Any) -> None:
         "remove",
         help="stop following a list; papers no other list has are retired on the next pull",
     )
-    r.add_argument("name")
+    r.add_argument("name", help="the name `pllm-sync lists` shows for the list")
     r.set_defaults(func=run_remove)
 
 
