@@ -85,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
         events = EventBus()
         engine = SyncEngine(cfg, rt.state, rt.vault, rt.zotero, library_ref=rt.library_ref)
         runner = PassRunner(engine, rt.state, rt.vault, events)
+        stack.callback(runner.close)
         sig = VaultSignal(str(rt.vault.root), ignore_folders=(cfg.vault.index_folder,))
         stream: StreamClient | None = None
         loop = WatchLoop(

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from pathlib import Path
 from typing import Any
 
+from .. import atomic
 from .. import progress as progress_mod
 from ..api.events import EventBus
 from ..sync.engine import JOURNAL_ACTIONS, RunOptions, SyncEngine
@@ -16,6 +18,9 @@ from ..vault.store import VaultStore
 from .loop import Job
 
 log = logging.getLogger(__name__)
+
+WRITTEN_KEEP = 20_000
+"""How many of its own recent writes the daemon remembers (paths, with content hashes)."""
 
 
 def file_sha256(path: str) -> str | None:
@@ -35,7 +40,23 @@ class PassRunner:
         self.vault = vault
         self.events = events
         self.known: dict[str, str] = {}
+        self.written: dict[str, str] = {}  # vault path -> hash of the bytes we last wrote
+        self._root = str(vault.root.resolve())
         self.refresh_known()
+        atomic.add_write_listener(self._on_write)
+
+    def close(self) -> None:
+        atomic.remove_write_listener(self._on_write)
+
+    def _on_write(self, path: Path, data: bytes) -> None:
+        full = str(path.resolve())
+        if not full.startswith(self._root + "/"):
+            return
+        rel = full[len(self._root) + 1 :]
+        self.written.pop(rel, None)
+        self.written[rel] = hashlib.sha256(data).hexdigest()
+        while len(self.written) > WRITTEN_KEEP:
+            self.written.pop(next(iter(self.written)))
 
     def refresh_known(self) -> None:
         """Note path -> the content hash the state holds for it (after the last pass)."""
@@ -46,10 +67,14 @@ class PassRunner:
         }
 
     def is_own_write(self, rel: str) -> bool:
-        """Nothing to sync at ``rel``: the note holds exactly what the last pass wrote or
-        read, or it is gone and no paper's note lives there any more (e.g. the "deleted"
+        """Nothing to sync at ``rel``: the file holds exactly the bytes the daemon last wrote
+        there (a note, an index note, Home, the digest) or what the state knows the note
+        holds, or it is gone and no paper's note lives there any more (e.g. the "deleted"
         half of a move the watcher reports late, after the pass that saw the new path)."""
-        return file_sha256(str(self.vault.root / rel)) == self.known.get(rel)
+        current = file_sha256(str(self.vault.root / rel))
+        if current is not None and current == self.written.get(rel):
+            return True
+        return current == self.known.get(rel)
 
     def _open_conflicts(self) -> dict[int, Any]:
         return {c.id: c for c in self.state.list_conflicts(open_only=True)}
