@@ -35,6 +35,7 @@ from ..vault.store import NoteInfo, NoteStat, VaultScan, VaultStore
 from ..zotero import mapping as zmap
 from ..zotero.notes_html import has_rich_content, is_pllm_note
 from ..zotero.store import ItemChange, NewItem, NoteUpsert, ZoteroSnapshot, ZoteroStore
+from . import incremental
 from .decide import (
     DecideConfig,
     Decided,
@@ -110,6 +111,9 @@ class SyncEngine:
         self.catalog_loader = catalog_loader
         self.lib = library_ref or (LibraryRef.from_config(config.zotero) if zotero else None)
         self._previous_scan: dict[str, NoteStat] = {}
+        # The scan cache as this engine last saved it; the daemon holds the lock, so its next
+        # incremental pass can skip decoding it from the state again. None = read the state.
+        self._scan_memo: dict[str, NoteStat] | None = None
         self._unfound: set[str] = set()  # ids whose item could not be read by key this run
 
     # ------------------------------------------------------------------ reading
@@ -150,18 +154,19 @@ class SyncEngine:
                 hint="restore the notes (or fix vault.papers_folder); nothing was changed",
             )
 
-    def _scan_vault(
-        self, show: bool | None, changed: frozenset[str] | None = None
-    ) -> VaultScan:
+    def _scan_vault(self, show: bool | None, changed: frozenset[str] | None = None) -> VaultScan:
         if not self.vault.exists():  # a dry run before the vault was made: nothing there yet
             return VaultScan()
         previous: dict[str, NoteStat] = {}
-        for e in self.state.get_scan_cache().values():
-            if e.record is not None:
-                try:
-                    previous[e.relpath] = NoteStat(**e.record)
-                except TypeError:  # a cache row from an older version: just re-read the file
-                    continue
+        if changed is not None and self._scan_memo is not None:
+            previous = self._scan_memo  # the daemon's pass: what this engine saved last time
+        else:
+            for e in self.state.get_scan_cache().values():
+                if e.record is not None:
+                    try:
+                        previous[e.relpath] = NoteStat(**e.record)
+                    except TypeError:  # a row from an older version: just re-read the file
+                        continue
         self._previous_scan = previous
         scan = self.vault.scan(previous, progress=bool(show), changed=changed)
         for prob in scan.problems:
@@ -497,10 +502,17 @@ class SyncEngine:
             changed = changed | {p.note_path for p in papers.values() if p.note_path}
         scan = self._scan_vault(opts.show_progress, changed)
         views = self._collect(catalog, scan, snap, cpaths, papers)
+        total = len(views)
+        if opts.changed_paths is not None and catalog is None:  # the daemon's incremental pass
+            views = incremental.scope(
+                views,
+                zotero=self.zotero is not None,
+                conflicted={c.pllm_id for c in self._open_conflicts},
+            )
         decided = self._decide_all(list(views.values()))
         decided.plan.collections_to_create = plan.collections_to_create
         plan = decided.plan
-        self._guard_deletes(plan, len(views))
+        self._guard_deletes(plan, total)
 
         result = RunResult(
             plan=plan,
@@ -517,6 +529,7 @@ class SyncEngine:
         try:
             self._apply(decided, catalog, snap, section_map, scan, result, opts)
         except BaseException as exc:  # an interrupt is recorded too, then re-raised
+            self._scan_memo = None
             status = "failed" if isinstance(exc, Exception) else "aborted"
             self.state.finish_run(run_id, status, {**result.applied, "error": repr(exc)})
             raise
@@ -689,7 +702,7 @@ class SyncEngine:
             if snap is not None and self.lib is not None and not zfailed:
                 lv = self.zotero.library_version if self.zotero else None
                 self.state.set_library_version(self.lib, lv or snap.library_version)
-            self._save_scan(scan)
+            self._save_scan(scan, only_changes=opts.changed_paths is not None)
 
         # 4. Index notes, rewritten only when their text changes.
         if catalog is not None:
@@ -759,7 +772,14 @@ class SyncEngine:
         hits = [p for p in trash.rglob("*.md") if p.is_file() and marker in p.read_bytes()]
         return max(hits, key=lambda p: p.stat().st_mtime_ns) if hits else None
 
-    def _save_scan(self, scan: VaultScan) -> None:
+    def _save_scan(self, scan: VaultScan, *, only_changes: bool = False) -> None:
+        if only_changes:  # the daemon's pass: only the rows of files re-read, added or gone
+            upserts, gone = incremental.scan_changes(self._previous_scan, scan)
+            if gone:
+                self.state.delete_scan_cache(*gone)
+            self.state.put_scan_cache(*(self._scan_entry(r, s) for r, s in upserts.items()))
+            self._scan_memo = dict(scan.stats)
+            return
         entries = [
             ScanEntry(
                 relpath=rel,
@@ -774,6 +794,18 @@ class SyncEngine:
         self.state.clear_scan_cache()
         if entries:
             self.state.put_scan_cache(*entries)
+        self._scan_memo = dict(scan.stats)
+
+    @staticmethod
+    def _scan_entry(rel: str, stat: NoteStat) -> ScanEntry:
+        return ScanEntry(
+            relpath=rel,
+            size=stat.size,
+            mtime_ns=stat.mtime_ns,
+            sha256=stat.sha256,
+            pllm_id=stat.pllm_id,
+            record=dict(stat.__dict__),
+        )
 
     def _write_note(self, d: Decision, st: PaperState) -> NoteInfo | None:
         v, res = d.view, d.result
