@@ -62,7 +62,7 @@ class PassRunner:
         """Note path -> the content hash the state holds for it (after the last pass)."""
         self.known = {
             p.note_path: p.note_sha256
-            for p in self.state.all_papers().values()
+            for p in self.engine.load_papers(reuse=True).values()
             if p.note_path and p.note_sha256
         }
 

@@ -114,6 +114,7 @@ class SyncEngine:
         # The scan cache as this engine last saved it; the daemon holds the lock, so its next
         # incremental pass can skip decoding it from the state again. None = read the state.
         self._scan_memo: dict[str, NoteStat] | None = None
+        self._papers_memo: dict[str, PaperState] | None = None
         self._unfound: set[str] = set()  # ids whose item could not be read by key this run
 
     # ------------------------------------------------------------------ reading
@@ -449,9 +450,26 @@ class SyncEngine:
 
     # ------------------------------------------------------------------ running
 
+    def load_papers(self, *, reuse: bool = False) -> dict[str, PaperState]:
+        """Every paper's state. ``reuse`` (the daemon, which holds the lock): keep the states
+        loaded last time whose ``updated_at`` did not move, decode only the others."""
+        memo = self._papers_memo
+        if not reuse or memo is None:
+            papers = self.state.all_papers()
+        else:
+            papers = {}
+            for pid, stamp in self.state.paper_stamps().items():
+                old = memo.get(pid)
+                if old is not None and old.updated_at == stamp:
+                    papers[pid] = old
+                elif (fresh := self.state.get_paper(pid)) is not None:
+                    papers[pid] = fresh
+        self._papers_memo = papers
+        return papers
+
     def run(self, opts: RunOptions) -> RunResult:
         self._unfound = set()
-        papers = self.state.all_papers()
+        papers = self.load_papers(reuse=opts.changed_paths is not None)
         self._open_conflicts = self.state.list_conflicts(open_only=True)
         catalog = self._load_catalog(opts.dry_run) if opts.pull_catalog else None
         self._guard_vault(papers)

@@ -335,8 +335,9 @@ class VaultStore:
                 continue
             names.add(rel)
         out = []
+        root = str(self.root)
         for rel in sorted(names):
-            path = str(self.root.joinpath(*PurePosixPath(rel).parts))
+            path = os.path.join(root, *rel.split("/"))
             if rel in changed and not os.path.isfile(path):
                 continue
             out.append((rel, path))
