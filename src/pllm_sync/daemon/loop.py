@@ -296,7 +296,11 @@ class WatchLoop:
             if job is not None:
                 self._do(job)
                 continue
-            self._wake.wait(self.tick)
+            wait = self.tick
+            due = self.signal.quiet_in(self.cfg.debounce_seconds)
+            if due is not None:
+                wait = min(wait, due + 0.001)
+            self._wake.wait(wait)
             self._wake.clear()
         return self.stats
 

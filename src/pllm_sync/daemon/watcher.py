@@ -76,6 +76,14 @@ class VaultSignal(FileSystemEventHandler):
         """True (and reset) when a change happened and nothing changed for ``debounce`` s."""
         return self.take_changes(debounce) is not None
 
+    def quiet_in(self, debounce: float) -> float | None:
+        """Seconds until the pending changes have been quiet for ``debounce`` (None: none
+        pending), so the loop wakes exactly then instead of on its next tick."""
+        with self._lock:
+            if self.last_change is None:
+                return None
+            return max(0.0, self.last_change + debounce - time.monotonic())
+
     def take_changes(self, debounce: float) -> tuple[set[str], bool] | None:
         """``(paths, full)`` once changes happened and nothing changed for ``debounce`` s."""
         with self._lock:

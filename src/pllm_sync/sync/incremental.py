@@ -33,7 +33,7 @@ def touched(v: PaperView, *, zotero: bool, conflicted: Collection[str]) -> bool:
     if zotero and not st.zotero_retired:
         if not st.zotero_key:
             return True  # its item was never created (an earlier write failed)
-        if differs(st.zotero_record, st.base):
+        if st.zotero_record != st.base and differs(st.zotero_record, st.base):
             return True  # Zotero does not hold the agreed value yet (a pending write)
     return False
 

@@ -337,7 +337,7 @@ class VaultStore:
         out = []
         root = str(self.root)
         for rel in sorted(names):
-            path = os.path.join(root, *rel.split("/"))
+            path = f"{root}/{rel}" if os.sep == "/" else os.path.join(root, *rel.split("/"))
             if rel in changed and not os.path.isfile(path):
                 continue
             out.append((rel, path))
