@@ -195,10 +195,15 @@ def start_daemon(config: Path, emu: ZoteroEmulator, *, timeout: float = 30.0) ->
             return None
         return info if info.get("pid") == proc.pid else None
 
-    info = wait_for(ready, timeout)
-    token = Path(info["api_token_file"]).read_text().strip()
-    d = Daemon(root, proc, info, token, config, log)
-    wait_for(lambda: d.finished() >= 1, timeout)
+    try:
+        info = wait_for(ready, timeout)
+        token = Path(info["api_token_file"]).read_text().strip()
+        d = Daemon(root, proc, info, token, config, log)
+        wait_for(lambda: d.finished() >= 1, timeout)
+    except BaseException:
+        proc.kill()  # never leave a daemon behind a failed start
+        proc.wait(10)
+        raise
     return d
 
 

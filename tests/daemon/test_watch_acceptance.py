@@ -87,7 +87,9 @@ def daemon(tmp_path: Path, sandbox: Sandbox) -> Iterator[Daemon]:
     try:
         yield d
     finally:
-        d.stop(signal.SIGKILL) if d.proc.poll() is None else None
+        if d.proc.poll() is None:
+            d.proc.kill()
+            d.proc.wait(10)
 
 
 def test_vault_saves_moves_and_deletes_reach_zotero_without_echo_passes(
@@ -284,14 +286,18 @@ def test_kill_9_mid_batch_then_restart_converges_without_duplicates(
     cfg = write_config(tmp_path, sandbox.emu, cat, sandbox.stream.url)
     d = start_daemon(cfg, sandbox.emu, timeout=60)
     vault = tmp_path / "vault"
-    settle(d, None)
-    # Slow Zotero down so the pass is surely mid-batch when it is killed.
-    sandbox.emu.on_request(lambda emu, method, path: time.sleep(0.3) if method == "POST" else None)
-    _bulk_edit(vault, n, "read")
-    wait_for(lambda: any(r.method == "POST" for r in sandbox.emu.request_log[-5:]), timeout=30)
-    d.proc.send_signal(signal.SIGKILL)
-    d.proc.wait(10)
-    sandbox.emu.on_request(None)
+    try:
+        settle(d, None)
+        # Slow Zotero down so the pass is surely mid-batch when it is killed.
+        sandbox.emu.on_request(
+            lambda emu, method, path: time.sleep(0.3) if method == "POST" else None
+        )
+        _bulk_edit(vault, n, "read")
+        wait_for(lambda: any(r.method == "POST" for r in sandbox.emu.request_log[-5:]), timeout=30)
+    finally:
+        d.proc.send_signal(signal.SIGKILL)
+        d.proc.wait(10)
+        sandbox.emu.on_request(None)
     partial = sum("status/read" in tags(i) for i in items(sandbox).values())
     assert partial < n, "the kill landed mid-batch"
 
