@@ -1,4 +1,6 @@
-"""Catalog parse cost: both default lists, and synthetic lists 10x and 100x longer.
+"""Catalog parse cost: both default lists and synthetic lists 10x and 100x longer; every
+entry shape the reader knows at 100, 1,000 and 10,000 entries; the real lists in
+tests/data/lists.
 
 Run: ``python benchmarks/bench_catalog.py``. Prints, per list and scale, the number of
 entries, the best-of-N time of ``parse_document`` and of ``build_catalog``, and the time
@@ -72,6 +74,91 @@ def scaled(text: str, source: str, k: int) -> str:
     return "\n".join(out)
 
 
+def _aid(i: int) -> str:
+    return f"28{i // 100000 % 100:02d}.{i % 100000:05d}"
+
+
+SHAPES: dict[str, Callable[[int], str]] = {
+    "md table, link columns": lambda i: (
+        f"| 🔥[M{i}] Table Paper {i} about things(@Org) | ACL 2024 | 2024-05 | "
+        f"[[pdf]](https://arxiv.org/pdf/{_aid(i)}) | [![Star](https://img.shields.io/github/"
+        f"stars/o/r{i}.svg)](https://github.com/o/r{i}) |"
+    ),
+    "html table row per line": lambda i: (
+        f'<tr><td><a href="https://arxiv.org/abs/{_aid(i)}">Html Paper {i} about things</a>'
+        f'</td><td>NeurIPS 2023</td><td><a href="https://github.com/o/r{i}">'
+        '<img src="https://img.shields.io/badge/code-x" alt="Code"></a></td></tr>'
+    ),
+    "html table multi-line": lambda i: (
+        f'  <tr>\n    <td>\n      <a href="https://arxiv.org/abs/{_aid(i)}">Spread Paper {i}'
+        "</a>\n    </td>\n    <td>ICLR 2024</td>\n  </tr>"
+    ),
+    "bullets with tags": lambda i: (
+        f"- [2023/10] **Bullet Paper {i} about things** *Ann Poe et al. arXiv.* "
+        f"[[paper](https://arxiv.org/abs/{_aid(i)})] [[code](https://github.com/o/r{i})]"
+    ),
+    "numbered multi-line": lambda i: (
+        f"{i % 900 + 1}. **Numbered Paper {i} about things**\n   *Jane Doe, John Roe.* "
+        f"ACL 2024.\n   [[paper](https://arxiv.org/abs/{_aid(i)})]"
+    ),
+    "sub-bullets": lambda i: (
+        f"- [Sub Paper {i} about things](https://arxiv.org/abs/{_aid(i)})\n"
+        "  - Authors: Carl Fox, Dana Wu\n  - Venue: NeurIPS 2023\n  - TL;DR: short."
+    ),
+    "paragraphs": lambda i: (
+        f"[**Paragraph Paper {i} about things**](https://arxiv.org/abs/{_aid(i)})\n"
+        f"[![Code](https://img.shields.io/badge/Code-x)](https://github.com/o/r{i})\n"
+    ),
+    "heading per paper": lambda i: (
+        f"### {i % 900 + 1}. [Heading Paper {i} about things](https://arxiv.org/abs/{_aid(i)})"
+        "\nA one-line summary of the paper.\n"
+    ),
+}
+_PROLOGUE = {
+    "md table, link columns": "| Title | Venue | Date | Paper | Code |\n| --- | --- | --- | --- | --- |",
+    "html table row per line": "<table>\n<tr><th>Title</th><th>Venue</th><th>Code</th></tr>",
+    "html table multi-line": "<table>\n  <tr><th>Title</th><th>Venue</th></tr>",
+}
+_EPILOGUE = {"html table row per line": "</table>", "html table multi-line": "</table>"}
+
+
+def shape_doc(shape: str, n: int) -> str:
+    body = [SHAPES[shape](i) for i in range(n)]
+    sep = "\n\n" if shape == "paragraphs" else "\n"
+    return "\n".join(
+        [
+            "# Shape",
+            "## Section",
+            _PROLOGUE.get(shape, ""),
+            sep.join(body),
+            _EPILOGUE.get(shape, ""),
+        ]
+    )
+
+
+def shapes() -> None:
+    print(f"\n{'shape':<26}{'entries':>9}{'parse ms':>10}{'us/entry':>10}")
+    for shape in SHAPES:
+        for n in (100, 1_000, 10_000):
+            text = shape_doc(shape, n)
+            got = len(parse_document(text, "shape").entries)
+            assert got == n, (shape, n, got)
+            t = best_of(5 if n < 10_000 else 3, lambda text=text: parse_document(text, "shape"))
+            print(f"{shape:<26}{n:>9}{t * 1e3:>10.1f}{t / n * 1e6:>10.1f}")
+
+
+def real_lists() -> None:
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[1] / "tests" / "data" / "lists"
+    print(f"\n{'real list':<48}{'KB':>6}{'entries':>9}{'parse ms':>10}{'us/entry':>10}")
+    for p in sorted(folder.glob("*__*.md")):
+        text = p.read_text(encoding="utf-8")
+        n = len(parse_document(text, p.stem).entries)
+        t = best_of(3, lambda text=text, name=p.stem: parse_document(text, name))
+        print(f"{p.stem[:47]:<48}{len(text) // 1024:>6}{n:>9}{t * 1e3:>10.1f}{t / n * 1e6:>10.1f}")
+
+
 def main() -> None:
     print(
         f"{'list':<16}{'scale':>6}{'entries':>9}{'parse ms':>10}{'us/entry':>10}"
@@ -101,6 +188,8 @@ def main() -> None:
         ),
     )
     print(f"both default lists, parse + build: {t_both * 1e3:.1f} ms")
+    shapes()
+    real_lists()
 
 
 if __name__ == "__main__":

@@ -4,16 +4,26 @@ bytes, never half a file.
 The new content goes to a hidden temp file in the same folder (so ``os.replace`` is a rename
 within one filesystem), is flushed and fsynced, takes the old file's permission bits, and then
 replaces the target in one step; the folder is fsynced so the rename survives a power cut.
-The temp name starts with a dot and ends in ``.tmp``, which every vault scan ignores.
+The temp name starts with a dot and ends in ``.tmp``, which every vault scan ignores; a run
+killed between creating and renaming it leaves litter that :func:`clean_stale_temp_files`
+removes at the next run (only names of our own pattern, older than the run).
+
+The replaced file keeps its owner, group and mode: a note shared through a group-writable
+folder (or written by root for a user) must not change hands because pllm-sync touched it.
+When the owner cannot be kept (we may not give a file away), the new bytes are written into
+the existing file instead of replacing it -- not atomic, but never a change of owner.
+A symlinked note is written through the link (the target changes, the link stays a link).
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import re
 import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .errors import VaultError
@@ -31,6 +41,14 @@ def add_write_listener(fn: WriteListener) -> None:
 def remove_write_listener(fn: WriteListener) -> None:
     if fn in _listeners:
         _listeners.remove(fn)
+
+
+log = logging.getLogger(__name__)
+
+TEMP_SUFFIX = ".pllm.tmp"
+"""Every temp file we create ends in this (and starts with a dot), so litter from a killed run
+is told apart from anyone else's ``.tmp`` files."""
+_TEMP_RE = re.compile(r"\A\..+\.[a-z0-9_]{8}(?:\.pllm)?\.tmp\Z")  # older versions: no .pllm
 
 
 def _umask() -> int:
@@ -55,26 +73,50 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _write_in_place(path: Path, data: bytes) -> None:
+    """Overwrite the existing file's bytes (keeps owner, mode, ACLs and hard links)."""
+    with open(path, "r+b") as fh:
+        fh.write(data)
+        fh.truncate()
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
 def atomic_write(path: Path, data: bytes, *, exclusive: bool = False) -> None:
     """Write ``data`` to ``path`` atomically.
 
     ``exclusive``: fail with ``FileExistsError`` instead of replacing an existing file (used
     for new notes, so a file that appeared meanwhile is never overwritten).
     """
+    if not exclusive and path.is_symlink():
+        path = Path(os.path.realpath(path))
     folder = path.parent
-    try:
-        mode = stat.S_IMODE(path.stat().st_mode) if not exclusive else _DEFAULT_MODE
-    except FileNotFoundError:
-        mode = _DEFAULT_MODE
+    old: os.stat_result | None = None
+    if not exclusive:
+        with contextlib.suppress(FileNotFoundError):
+            old = path.stat()
+    mode = stat.S_IMODE(old.st_mode) if old is not None else _DEFAULT_MODE
     tmp: Path | None = None
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name[:40]}.", suffix=".tmp", dir=folder)
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{path.name[:40]}.", suffix=TEMP_SUFFIX, dir=folder
+        )
         tmp = Path(tmp_name)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)
+        if old is not None and os.name == "posix":
+            tst = tmp.stat()
+            if (tst.st_uid, tst.st_gid) != (old.st_uid, old.st_gid):
+                try:
+                    os.chown(tmp, old.st_uid, old.st_gid)
+                    os.chmod(tmp, mode)  # chown may clear set-id bits
+                except PermissionError:
+                    log.debug("%s: cannot keep its owner by rename; writing in place", path)
+                    _write_in_place(path, data)
+                    return
         if exclusive:
             try:
                 os.link(tmp, path)  # fails if the target exists, unlike rename
@@ -100,3 +142,31 @@ def atomic_write(path: Path, data: bytes, *, exclusive: bool = False) -> None:
     _fsync_dir(folder)
     for fn in list(_listeners):
         fn(path, data)
+
+
+def is_temp_litter(name: str) -> bool:
+    """True for a temp file name that :func:`atomic_write` makes."""
+    return bool(_TEMP_RE.match(name))
+
+
+def clean_stale_temp_files(folders: Iterable[Path], older_than: float) -> int:
+    """Remove our own temp files (by name pattern) last modified before ``older_than`` (a
+    ``time.time()`` value, normally the run's start) from ``folders`` and their subfolders;
+    hidden folders (``.obsidian``, ``.git``) are not entered. Returns how many went."""
+    removed = 0
+    for top in folders:
+        for dirpath, dirnames, filenames in os.walk(top):
+            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            for name in filenames:
+                if not is_temp_litter(name):
+                    continue
+                p = Path(dirpath, name)
+                try:
+                    if p.lstat().st_mtime < older_than and p.is_file():
+                        p.unlink()
+                        removed += 1
+                except OSError as exc:
+                    log.warning("cannot remove stale temp file %s: %s", p, exc)
+    if removed:
+        log.info("removed %d temp files left by an interrupted run", removed)
+    return removed

@@ -8,9 +8,10 @@ with the file, the dotted key and the fix, and nothing runs on a config that fai
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -18,6 +19,8 @@ from .errors import ConfigError
 from .paths import app_dirs
 
 CONFIG_ENV = "PLLM_SYNC_CONFIG"
+LOCAL_ENDPOINT = "http://localhost:23119/api"
+"""``zotero.endpoint: local``: the Zotero desktop's local API."""
 
 DEFAULT_SOURCES: tuple[dict[str, str], ...] = (
     {
@@ -69,6 +72,14 @@ class ZoteroConfig:
     @property
     def configured(self) -> bool:
         return self.library_id is not None
+
+    @property
+    def local(self) -> bool:
+        """The Zotero desktop's local API (``endpoint: local``), not the Web API."""
+        parts = urlsplit(self.endpoint)
+        return parts.hostname in ("localhost", "127.0.0.1") and parts.path.rstrip("/").endswith(
+            "/api"
+        )
 
 
 @dataclass(frozen=True)
@@ -320,6 +331,8 @@ def parse_config(data: Any, origin: str, base_dir: Path | None = None) -> Config
         else:
             lib_id = str(lib_id)
     endpoint = v.string(z, "zotero", "endpoint", "https://api.zotero.org")
+    if endpoint == "local":
+        endpoint = LOCAL_ENDPOINT
     if not endpoint.startswith(("http://", "https://")):
         v.error("zotero.endpoint", f"must be an http(s) base URL (got {endpoint!r})")
     stream_url = v.string(z, "zotero", "stream_url", "wss://stream.zotero.org")
@@ -332,6 +345,10 @@ def parse_config(data: Any, origin: str, base_dir: Path | None = None) -> Config
         root_collection=v.string(z, "zotero", "root_collection", "pllm-sync"),
         stream_url=stream_url.rstrip("/"),
     )
+    if zotero.local:  # the desktop serves the logged-in user's own library as user 0
+        if zotero.library_type != "user":
+            v.error("zotero.library_type", "the desktop's local API serves only your own library")
+        zotero = replace(zotero, library_id=zotero.library_id or "0")
 
     vs = v.section(
         data, "vault", {"path", "papers_folder", "index_folder", "trash_folder", "whats_new"}
@@ -437,7 +454,7 @@ def load_config(explicit: str | Path | None = None) -> Config:
             f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})",
             hint="fix the YAML syntax at that line",
         ) from exc
-    cfg = parse_config(data, str(path), base_dir=path.parent)
+    cfg = parse_config(data, str(path), base_dir=path.absolute().parent)  # absolute paths
     return Config(
         catalog=cfg.catalog,
         zotero=cfg.zotero,

@@ -125,6 +125,19 @@ def printable(text: str) -> str:
     )
 
 
+_TEMPLATE_CODE = re.compile(r"<%|%>")
+
+
+def neutralise_template_code(text: str) -> str:
+    """Text from outside (a catalog title or heading, a Zotero title, creator or venue) made
+    inert for Obsidian's Templater plugin, which runs ``<% ... %>`` in a note it processes:
+    each delimiter is split by a space (``< %``, ``% >``) so it reads the same and never runs.
+    The one function every boundary applies (catalog/, zotero/ mapping)."""
+    if "<%" not in text and "%>" not in text:
+        return text
+    return _TEMPLATE_CODE.sub(lambda m: " ".join(m.group(0)), text)
+
+
 def normalize_whitespace(text: str) -> str:
     """Collapse every run of whitespace (NBSP included) to one space and trim."""
     return _WS.sub(" ", text.replace("\xa0", " ")).strip()

@@ -32,7 +32,7 @@ def app_dirs() -> AppDirs:
     """The user directories, honouring ``PLLM_SYNC_HOME`` when it is set."""
     home = os.environ.get("PLLM_SYNC_HOME")
     if home:
-        base = Path(home).expanduser()
+        base = Path(home).expanduser().absolute()  # messages name absolute paths
         return AppDirs(base / "config", base / "data", base / "cache", base / "logs")
     return AppDirs(
         Path(platformdirs.user_config_dir(APP)),

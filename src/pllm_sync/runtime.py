@@ -17,7 +17,14 @@ from pathlib import Path
 from .config import Config, ZoteroConfig, load_config
 from .credentials import get_api_key
 from .paths import app_dirs
-from .sandbox import SANDBOX_USER, sandbox_chosen, sandbox_db_path, sandbox_key_path
+from .sandbox import (
+    SANDBOX_USER,
+    sandbox_chosen,
+    sandbox_claim,
+    sandbox_db_path,
+    sandbox_key_path,
+    serving_sandbox,
+)
 from .sync.state import LibraryRef, StateDB, default_state_path
 from .vault.store import VaultStore
 from .zotero.store import ZoteroStore
@@ -61,12 +68,31 @@ def _sandbox_key(path: Path) -> str:
 
 
 @contextmanager
-def sandbox_zotero(cfg: Config, port: int = 0) -> Iterator[tuple[ZoteroConfig, str]]:
-    """Serve a persistent sandbox library with the bundled emulator for the duration."""
-    from .testing.zotero_server import ZoteroEmulator
+def sandbox_zotero(
+    cfg: Config, port: int = 0, serve_as: str | None = None
+) -> Iterator[tuple[ZoteroConfig, str]]:
+    """Serve a persistent sandbox library with the bundled emulator for the duration, or use
+    the one `pllm-sync sandbox serve` is serving. ``serve_as``: this is that command."""
 
     dirs = app_dirs().ensure()
     key = _sandbox_key(sandbox_key_path())
+    with sandbox_claim(url_if_serving=serve_as is None) as served:
+        if served is not None:  # `pllm-sync sandbox serve` holds it: go through it
+            log.info("using the sandbox library served at %s", served)
+            yield _sandbox_config(cfg, served), key
+            return
+        yield from _serve_sandbox(cfg, key, port, dirs.data, serve_as)
+
+
+def _sandbox_config(cfg: Config, url: str) -> ZoteroConfig:
+    return replace(cfg.zotero, library_id=str(SANDBOX_USER), library_type="user", endpoint=url)
+
+
+def _serve_sandbox(
+    cfg: Config, key: str, port: int, data: Path, serve_as: str | None
+) -> Iterator[tuple[ZoteroConfig, str]]:
+    from .testing.zotero_server import ZoteroEmulator
+
     emu = ZoteroEmulator(
         port=port,
         user_id=SANDBOX_USER,
@@ -79,15 +105,13 @@ def sandbox_zotero(cfg: Config, port: int = 0) -> Iterator[tuple[ZoteroConfig, s
 
     stream = StreamServer(emu).start()  # `watch` hears of sandbox edits as from Zotero
     try:
-        log.info("sandbox Zotero library at %s (data in %s)", emu.base_url, dirs.data)
-        zcfg = replace(
-            cfg.zotero,
-            library_id=str(SANDBOX_USER),
-            library_type="user",
-            endpoint=emu.base_url,
-            stream_url=stream.url,
-        )
-        yield zcfg, key
+        log.info("sandbox Zotero library at %s (data in %s)", emu.base_url, data)
+        zcfg = replace(_sandbox_config(cfg, emu.base_url), stream_url=stream.url)
+        if serve_as is None:
+            yield zcfg, key
+        else:
+            with serving_sandbox(emu.base_url):
+                yield zcfg, key
     finally:
         stream.stop()
         emu.stop()
@@ -109,7 +133,7 @@ def open_runtime(
             with sandbox_zotero(cfg) as (zcfg, key):
                 cfg = replace(cfg, zotero=zcfg)
                 vault = VaultStore(cfg.vault, zcfg.library_type, zcfg.library_id)
-                yield Runtime(
+                rt = Runtime(
                     cfg,
                     state,
                     vault,
@@ -117,12 +141,20 @@ def open_runtime(
                     zcfg.endpoint,
                     api_key=key,
                 )
+                state.bind_library(rt.library_ref)
+                yield rt
             return
         zotero, api_key = None, None
         if cfg.zotero.configured and not vault_only and zotero_mode != "off":
-            api_key = get_api_key(cfg.zotero.library_type, str(cfg.zotero.library_id))
+            api_key = (  # the desktop grants a key per run in its own dialog
+                ""
+                if cfg.zotero.local
+                else get_api_key(cfg.zotero.library_type, str(cfg.zotero.library_id))
+            )
             zotero = _zotero_store(cfg.zotero, api_key or "")
-        yield Runtime(cfg, state, vault, zotero, api_key=api_key)
+        rt = Runtime(cfg, state, vault, zotero, api_key=api_key)
+        state.bind_library(rt.library_ref)
+        yield rt
 
 
 def _zotero_store(zcfg: ZoteroConfig, key: str, *, local: bool = False) -> ZoteroStore:

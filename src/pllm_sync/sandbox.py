@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from .atomic import atomic_write
@@ -71,3 +74,66 @@ def forget_sandbox(cfg: Config) -> None:
         return
     path = app_dirs().ensure().data / CHOICE_FILE
     atomic_write(path, (json.dumps(choices, indent=2, sort_keys=True) + "\n").encode())
+
+
+SERVE_FILE = "sandbox-serve.json"
+
+
+@contextmanager
+def sandbox_claim(url_if_serving: bool = True) -> Iterator[str | None]:
+    """Hold the sandbox library for this process, or find the `sandbox serve` that holds it.
+
+    Two emulators over one SQLite file would each keep their own idea of the library (and its
+    version counter) and overwrite each other. So one process serves it at a time: this yields
+    None when we hold it (start an emulator), or the URL of a running `pllm-sync sandbox serve`
+    to use instead. Raises :class:`SafetyAbort` when another sync holds it."""
+    from .errors import SafetyAbort
+
+    data = app_dirs().ensure().data
+    fh = open(data / "sandbox.lock", "a+b")  # noqa: SIM115 - held for the whole block
+    try:
+        try:
+            import fcntl
+
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except ImportError:  # not POSIX: no lock (one pllm-sync at a time, as documented)
+            pass
+        except OSError:
+            serving = _read_serve_file(data / SERVE_FILE)
+            if url_if_serving and serving is not None:
+                yield serving
+                return
+            raise SafetyAbort(
+                "the sandbox library is in use by another pllm-sync process",
+                hint="wait for it to finish (or stop `pllm-sync watch` / `pllm-sync sandbox "
+                "serve`), then run again",
+            ) from None
+        yield None
+    finally:
+        fh.close()
+
+
+def _read_serve_file(path: Path) -> str | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        pid, url = int(data["pid"]), str(data["url"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass
+    return url
+
+
+@contextmanager
+def serving_sandbox(url: str) -> Iterator[None]:
+    """Announce a `sandbox serve` at ``url`` so other pllm-sync runs use it meanwhile."""
+    path = app_dirs().ensure().data / SERVE_FILE
+    atomic_write(path, json.dumps({"pid": os.getpid(), "url": url}).encode())
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)

@@ -244,3 +244,43 @@ def test_broken_config_is_named_with_its_line_and_left_alone(
     code, _, err = run(capsys, "--config", str(cfg), "lists", "remove", "x")
     assert code == 2 and str(cfg) in err
     assert cfg.read_bytes() == before
+
+
+def test_without_a_config_file_add_creates_one_in_the_config_dir(
+    tmp_path: Path, repo: Repo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pllm_sync.paths import app_dirs
+
+    lst = tmp_path / "reading.md"
+    lst.write_text(AGENTS, encoding="utf-8")
+    code, out, err = run(capsys, "lists", "add", str(lst))
+    assert code == 0, err
+    created = app_dirs().config / "config.yaml"
+    assert str(created) in out
+    names = [s.name for s in load_config(created).catalog.sources]
+    assert names == ["jiahongliu21", "vanillacreamer", "reading"]
+
+
+def test_show_says_how_to_fetch_a_list_never_fetched(
+    cfg_path: Path, repo: Repo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = cfg_path.read_text(encoding="utf-8").replace(
+        "  offline: false\n",
+        "  offline: false\n  # later\n",
+    )
+    cfg_path.write_text(text, encoding="utf-8")
+    url = f"{repo.base}/someone/agent-papers/HEAD/README.md"
+    assert run(capsys, "--config", str(cfg_path), "lists", "add", url, "--name", "agents")[0] == 0
+    import shutil
+
+    from pllm_sync.catalog.sources import cache_dir
+
+    shutil.rmtree(cache_dir())
+    repo.hits.clear()
+    code, out, _ = run(capsys, "--config", str(cfg_path), "lists")
+    assert code == 0
+    assert "not fetched yet" in out and "lists --refresh" in out
+    assert repo.hits == []  # showing never touches the network
+    code, out, _ = run(capsys, "--config", str(cfg_path), "lists", "--refresh")
+    assert code == 0 and repo.hits == ["/someone/agent-papers/HEAD/README.md"]
+    assert "not fetched yet" not in out

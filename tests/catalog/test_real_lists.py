@@ -1,9 +1,12 @@
 """Real awesome lists of many shapes (tests/data/lists, sources in SOURCES.md): the reader
 finds (nearly) every arXiv paper each one links, and never makes a title of a link word.
 
-Recall = arXiv ids the parsed entries carry / arXiv ids a plain regex finds anywhere in the
-file (so the list's own news items and badges count against us too). Floors are the measured
-figures, so any regression fails.
+Recall = arXiv ids the parsed entries carry / arXiv ids a plain regex finds in the file
+outside HTML comments and fenced code (so the list's own news items and badges count
+against us too). Floors are the measured
+figures, so any regression fails. The last eight lists were collected after the reader was
+tuned on the first fifteen, to see how it does on lists it has not seen; their figures
+before any change made for them are noted (SOURCES.md marks them "held out").
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ FLOORS = {
     "GT-RIPL__Awesome-LLM-Robotics": 1.0,  # * **Name**: "Quoted title", *venue*
     "Hannibal046__Awesome-LLM": 1.0,  # date/keyword/institute tables + bullets
     "MLGroupJLU__LLM-eval-survey": 1.0,  # numbered Title. _Authors_ Venue; Benchmark tables
-    "WooooDyy__LLM-Agent-Paper-List": 0.995,  # - [2023/10] **Title** *Authors* [[paper]]
+    "WooooDyy__LLM-Agent-Paper-List": 1.0,  # - [2023/10] **Title** *Authors* [[paper]]
     "Xnhyacinth__Awesome-LLM-Long-Context-Modeling": 1.0,  # numbered, badges, multi-line
     "atfortes__Awesome-LLM-Reasoning": 1.0,  # 1. **[Title.](url)** [[code]]
     "dair-ai__ML-Papers-of-the-Week": 1.0,  # | **Paper** | **Links** | with descriptions
@@ -38,7 +41,31 @@ FLOORS = {
     "horseee__Awesome-Efficient-LLM": 1.0,  # badges <br> :star: [Title](url) <br> authors
     "thunlp__ToolLearningPapers": 1.0,  # numbered Title. *Authors.* arXiv 2023. [[paper]]
     "ydyjya__Awesome-LLM-Safety": 1.0,  # | Date | Institute | Publication | Paper |
+    # Held out (collected after the reader above; first figure before any change for them):
+    "Meirtz__Awesome-LLM-Model-Editing": 1.0,  # 100% before
+    "Paitesanshi__LLM-Agent-Survey": 1.0,  # 56.8% before: HTML table, two-row header
+    "RUCAIBox__LLMSurvey": 1.0,  # 99.6% before (its survey, announced in a blockquote)
+    "amusi__CVPR2024-Papers-with-Code": 1.0,  # 0% before: **Title** then - Paper: URL
+    "jxzhangjhu__Awesome-LLM-Uncertainty-Reliability-Robustness": 1.0,  # 97.5% before
+    "terryum__awesome-deep-learning-papers": 1.0,  # 0% before: papers under ## Contents
+    "yaodongC__awesome-instruction-dataset": 1.0,  # 0% before: - paper: [Title](url)
+    "zjunlp__KnowledgeEditingPapers": 0.969,  # 92.9% before: **Title** <br /> authors
+    # Second held-out round (figures before any change for them):
+    "zjunlp__LLMAgentPapers": 1.0,  # 6.7% before: 1. **Title** / blank / *Authors* [[abs]]
+    "Shichun-Liu__Agent-Memory-Paper-List": 1.0,  # 100% before
+    "eugeneyan__applied-ml": 1.0,  # 100% before
+    "yzfly__Awesome-AGI": 1.0,  # 100% before
 }
+
+
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_FENCE = re.compile(r"^```.*?^```", re.S | re.M)
+
+
+def _reference_ids(text: str) -> set[str]:
+    """arXiv ids a plain regex finds, outside HTML comments (commented-out entries) and
+    fenced code (BibTeX), which no reader should take for entries."""
+    return set(_ARXIV.findall(_FENCE.sub("", _COMMENT.sub("", text))))
 
 
 @cache
@@ -68,7 +95,7 @@ def test_every_stored_list_has_a_floor() -> None:
 @pytest.mark.parametrize("name", sorted(FLOORS))
 def test_arxiv_recall_and_no_junk_titles(name: str) -> None:
     text, doc = _doc(name)
-    want = set(_ARXIV.findall(text))
+    want = _reference_ids(text)
     got = _found_ids(doc) & want
     recall = len(got) / len(want)
     assert recall >= FLOORS[name], f"{name}: {recall:.1%}; missing {sorted(want - got)[:10]}"
@@ -77,6 +104,9 @@ def test_arxiv_recall_and_no_junk_titles(name: str) -> None:
         assert t.lower().strip("[]() ") not in JUNK, (name, e.line, t)
         assert "://" not in t and "](" not in t, (name, e.line, t)
         assert len(t) >= 2, (name, e.line, t)
+    # Titles are titles, not descriptions: (almost) none runs past 200 characters.
+    long = [e.line for e in doc.entries if len(e.title) > 200]
+    assert len(long) <= len(doc.entries) // 50, (name, long[:10])
 
 
 def test_typical_entries_of_each_shape_read_in_full() -> None:

@@ -150,7 +150,7 @@ def test_date_and_venue_tags() -> None:
         ("Month Date Paper", 2024, None),
         ("Bold Venue Tag Paper", 2024, "NeurIPS"),
         ("Paren Venue Paper", 2024, "ACL"),
-        ("Fullwidth Date Paper", 2024, None),
+        ("Fullwidth Date Paper", 2023, None),  # the date tag, not the arXiv id's 2024
         ("Quoted Title Paper", 2024, None),
     ]
 
@@ -172,3 +172,98 @@ def test_hostile_html_table_is_linear_and_safe() -> None:
     doc = parse_document(md, "t")
     assert len(doc.entries) == 2000
     assert all("<" not in e.title for e in doc.entries)
+
+
+def test_bold_title_paragraph_then_field_bullets() -> None:
+    md = (
+        "# L\n# Diffusion\n\n**Instance Level Control For Images**\n\n"
+        "- Homepage: https://example.github.io/inst/\n\n"
+        f"- Paper: https://arxiv.org/abs/{A1}\n- Code: https://github.com/x/inst\n\n"
+        "**A Bold Paragraph Title** <br />\nAnn Poe, Bob Lee.\n"
+        f"[[paper](https://arxiv.org/abs/{A2})][[code](https://github.com/x/y)]\n"
+    )
+    es = _entries(md)
+    assert [(e.title, e.ids.arxiv, e.code_url) for e in es] == [
+        ("Instance Level Control For Images", A1, "https://github.com/x/inst"),
+        ("A Bold Paragraph Title", A2, "https://github.com/x/y"),
+    ]
+    assert es[1].authors == ("Ann Poe", "Bob Lee")
+
+
+def test_loose_list_item_with_its_links_in_an_indented_paragraph() -> None:
+    md = (
+        "# L\n## Contents\n### Tools\n"
+        "* **Adaptive Chameleon or Stubborn Sloth** Preprint 2023.\n\n"
+        f"  *Jian Xie, Kai Zhang* [[pdf](https://arxiv.org/pdf/{A1}.pdf)]\n\n"
+        f"- paper: [Visual Instruction Tuning](https://arxiv.org/abs/{A2})\n"
+    )
+    es = _entries(md)
+    assert [(e.title, e.authors, e.section[-1]) for e in es] == [
+        ("Adaptive Chameleon or Stubborn Sloth", ("Jian Xie", "Kai Zhang"), "Tools"),
+        ("Visual Instruction Tuning", (), "Tools"),
+    ]
+
+
+def test_html_table_with_a_two_row_header_and_colspan() -> None:
+    md = (
+        "# L\n<table>\n<tr><td rowspan='2'>Model</td><td colspan='2'>Memory</td>"
+        "<td rowspan='2'>Paper</td><td rowspan='2'>Code</td></tr>\n"
+        "<tr><td>Operation</td><td>Structure</td></tr>\n"
+        f"<tr><td>SayCan</td><td>-</td><td>-</td><td><a href='https://arxiv.org/abs/{A1}'>"
+        "Paper</a></td><td><a href='https://say-can.github.io/'>Code</a></td></tr>\n"
+        "</table>\n"
+    )
+    es = _entries(md)
+    assert [(e.title, e.ids.arxiv) for e in es] == [("SayCan", A1)]
+
+
+def test_every_link_gets_a_kind() -> None:
+    md = (
+        "# L\n| Title | Links |\n| --- | --- |\n"
+        "| Kinds Paper | [![arXiv](https://img.shields.io/badge/arXiv-x)](https://arxiv.org/abs/2401.00001)"
+        " [pdf](https://openaccess.thecvf.com/content/x_paper.pdf)"
+        " [DOI](https://doi.org/10.1145/123.456) [OpenReview](https://openreview.net/forum?id=abc)"
+        " [ACL](https://aclanthology.org/2024.acl-long.1/) [Code](https://github.com/a/b)"
+        " [Project](https://a.github.io/b/) [Data](https://huggingface.co/datasets/a/b)"
+        " [Video](https://www.youtube.com/watch?v=x) |\n"
+    )
+    (e,) = _entries(md)
+    assert [k for k, _ in e.link_kinds] == [
+        "arxiv",
+        "code",
+        "pdf",
+        "doi",
+        "openreview",
+        "acl",
+        "project",
+        "dataset",
+        "video",
+    ]
+
+
+def test_a_huge_entry_is_read_in_bounded_time() -> None:
+    """A tagged line followed by 200,000 characters of emphasis and quote markers: the title
+    and author searches look at a bounded prefix, so this stays linear."""
+    filler = '*a* _b_ "c" **d** ' * 12_000
+    lines = "\n".join(filler[k : k + 15_000] for k in range(0, len(filler), 15_000))
+    md = "# L\n- [2024/01] Title " + lines + "\n[[paper](https://arxiv.org/abs/2401.00001)]\n"
+    doc = parse_document(md, "t")
+    assert len(doc.entries) == 1
+    assert doc.entries[0].ids.arxiv == "2401.00001"
+
+
+def test_the_survey_a_list_announces_in_its_introduction_or_news() -> None:
+    md = (
+        "# Papers\n> The organization follows our survey "
+        '[**"A Survey of Large Language Models"**](https://arxiv.org/abs/2303.18223).\n'
+        "## News\n- [2023/09] Our survey is released! See "
+        "[The Rise and Potential of Agents: A Survey](https://arxiv.org/abs/2309.07864).\n"
+        "- We moved to [a new website](https://example.com/site) for the survey.\n"
+        "## Section\n"
+        "> See also the survey [Some Other Survey On Agents](https://arxiv.org/abs/2401.00009)\n"
+    )
+    doc = parse_document(md, "t")
+    assert [(e.title, e.section) for e in doc.entries] == [
+        ("A Survey of Large Language Models", ("Papers",)),
+        ("The Rise and Potential of Agents: A Survey", ("Papers",)),
+    ]

@@ -4,6 +4,7 @@ the exit code of their kind, and nothing is changed."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import sqlite3
 from pathlib import Path
@@ -93,14 +94,19 @@ def test_damaged_state_and_stale_lock(
     write_config(cfg, None, tmp_path / "vault")
     state = default_state_path(load_config(cfg))
     StateDB.open(state).close()
-    with sqlite3.connect(state) as conn:  # a run that was killed: its pid is gone
+    with sqlite3.connect(state) as conn:  # a lock row from before the OS lock: ignored
         conn.execute(
             "INSERT INTO lock (id, owner, pid, hostname, acquired_at) VALUES (1, ?, ?, ?, 0)",
-            ("sync", 2**22 + 12345, socket.gethostname()),
+            ("sync", os.getpid(), socket.gethostname()),
         )
     code, found = checks(cli, "--config", str(cfg))
     assert code == 0
-    assert found["lock"]["status"] == "warn" and "no longer running" in found["lock"]["detail"]
+    assert found["lock"]["status"] == "ok" and found["lock"]["detail"] == "free"
+    with StateDB.open(state) as db:
+        db.acquire_lock("watch")
+        _, found = checks(cli, "--config", str(cfg))
+        assert "held by watch" in found["lock"]["detail"]
+        assert found["daemon"]["detail"].startswith("running")
 
     data = bytearray(state.read_bytes())
     data[100:4096] = b"\xff" * (4096 - 100)  # scribble over the first page's b-tree

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import shutil
 from pathlib import Path
 
 import pytest
@@ -46,3 +47,18 @@ def test_every_suggested_command_runs_as_printed(
         seen |= new
         todo += sorted(new)
     assert any("catalog" in h for h in seen) and any("sandbox" in h for h in seen), seen
+
+
+def test_guard_messages_name_absolute_paths(
+    cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PLLM_SYNC_HOME", "home")  # relative on purpose
+    Path("c.yaml").write_text("catalog: {offline: true}\nvault: {path: v}\n", encoding="utf-8")
+    assert cli("--config", "c.yaml", "pull", "--zotero", "off")[0] == 0
+    shutil.rmtree("v")
+    code, _, err = cli("--config", "c.yaml", "sync", "--zotero", "off")
+    assert code == 6, err
+    assert f"the vault at {tmp_path / 'v'} is missing" in err
+    code, out, _ = cli("--config", "c.yaml", "status")
+    assert f"state: {tmp_path / 'home'}" in out

@@ -56,7 +56,8 @@ def test_readme_command_table_matches_help() -> None:
     rows = readme_rows()
     assert rows
     documented = set()
-    for row in rows:
+    forms = [form for row in rows for form in row.split(" \\| ")]  # `a \| b`: two forms
+    for row in forms:
         words = row.replace("\\|", "|").replace("[", " ").replace("]", " ").split()
         path: tuple[str, ...] = ()
         while words and (*path, words[0]) in commands:
@@ -121,3 +122,14 @@ def test_catalog_summary_counts_unreadable_and_duplicates_apart(
     warnings: list[CatalogWarning], text: str
 ) -> None:
     assert catalog_summary(warnings) == text
+
+
+def test_dry_run_values_read_without_python_reprs() -> None:
+    from pllm_sync.sync.plan import FieldChange, cut_title
+
+    assert FieldChange("status", None, "read").render() == '    status: (empty) -> "read"'
+    assert FieldChange("tags", [], ["a", "b"]).render() == "    tags: (empty) -> a, b"
+    assert FieldChange("rating", 2, 5).render() == "    rating: 2 -> 5"
+    long = "A Survey of Personalized Large Language Models: Progress and Future Directions"
+    assert cut_title(long) == "A Survey of Personalized Large Language Models: Progress and Future…"
+    assert cut_title("Short") == "Short"

@@ -162,3 +162,41 @@ def test_sandbox_serve_prints_a_url_and_key_any_client_can_use(
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     assert "Traceback" not in err
+
+
+def test_a_sync_goes_through_a_running_sandbox_serve(
+    offline_config: Path, isolated_home: Path, cli: Run, tmp_path: Path
+) -> None:
+    """One process serves the sandbox at a time: a sync meanwhile uses the served one (two
+    emulators over one SQLite file would overwrite each other); a second serve is refused."""
+    cfg = str(offline_config)
+    assert cli("--config", cfg, "pull", "--zotero", "sandbox")[0] == 0
+    proc = subprocess.Popen(
+        [*PLLM_SYNC, "--config", cfg, "sandbox", "serve", "--max-seconds", "60"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PLLM_SYNC_HOME": str(isolated_home)},
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().split(" at ", 1)[1].strip()
+        key = re.search(r"key: (\S+)", proc.stdout.readline())
+        assert key
+        set_status(note_for(tmp_path / "pllm-vault", PID), "read")
+        code, _, err = cli("--config", cfg, "-v", "sync", "--no-progress")
+        assert code == 0, err
+        assert f"using the sandbox library served at {url}" in err
+        zot = zotero.Zotero(1, "user", key.group(1))
+        zot.endpoint = url
+        found = [
+            d for d in zot.everything(zot.top()) if f"pllm-sync-id: {PID}" in d["data"]["extra"]
+        ]
+        assert "status/read" in {t["tag"] for t in found[0]["data"]["tags"]}
+        code, _, err = cli("--config", cfg, "sandbox", "serve", "--max-seconds", "1")
+        assert code == 6 and "in use" in err
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert cli("--config", cfg, "sync", "--no-progress")[0] == 0, "the sandbox is free again"

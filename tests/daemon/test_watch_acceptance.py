@@ -192,7 +192,7 @@ def test_api_refuses_strangers_and_status_finds_the_daemon(
         timeout=30,
         env={**os.environ, "PLLM_SYNC_ZOTERO_API_KEY": sandbox.emu.api_key},
     )
-    assert second.returncode == 6 and "already serves" in second.stderr
+    assert second.returncode == 6 and "another pllm-sync (watch" in second.stderr
 
     assert daemon.stop(signal.SIGINT) == 130
     assert not daemon_file(load_config(daemon.config)).exists(), "daemon.json goes on exit"

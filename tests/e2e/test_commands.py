@@ -278,4 +278,4 @@ def test_vault_path_is_created_only_after_saying_so(
     cfg.write_text("catalog: {offline: true}\nvault: {path: fresh}\n", encoding="utf-8")
     code, _, err = run(capsys, "--config", str(cfg), "pull")
     assert code == 0, err
-    assert f"creating a new vault at {tmp_path / 'fresh'}" in err
+    assert f"vault folder {tmp_path / 'fresh'} (vault.path) does not exist yet" in err

@@ -159,7 +159,7 @@ def test_dry_run_changes_nothing_and_shows_field_diffs(pulled: Env) -> None:
     env.emu.clear_log()
     code, out, _ = env.run("sync", "--dry-run")
     assert code == 0
-    assert "status: None -> 'reading'" in out
+    assert 'status: (empty) -> "reading"' in out
     assert env.writes() == []
     assert env.snapshot() == before
     code, out, _ = env.run("sync", "--dry-run", "--json")

@@ -6,7 +6,13 @@ Invariants after every completed sync:
 - no user-written tag or notes line is lost (an oracle of plain set algebra, independent of
   the merge code: tags = (base - removed on either side) | added on either side);
 - a scalar changed differently on both sides is a recorded conflict, neither side overwritten;
-- no duplicate items or notes; and a second sync writes nothing anywhere.
+- no duplicate items or notes; and a second sync writes nothing anywhere;
+- a paper the user deleted on one side (a note deleted or moved out, an item trashed) is
+  either gone on both sides or back on both (modify beats delete), and comes back on both
+  when the user brings it back (the note moved back, the item restored from the trash);
+- copies of a note are never written and never duplicate an item; a renamed or moved note
+  keeps its paper; a paper whose catalog id changes keeps one item and one note;
+- a failed write and an edit made while a sync runs converge on the next sync.
 
 CI runs a bounded number of examples and steps; ``--run-slow`` runs many more.
 """
@@ -27,6 +33,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from pllm_sync.cli import main
+from pllm_sync.model import PaperIds, paper_id_for
 from pllm_sync.paths import app_dirs
 from pllm_sync.record import canonical_tag
 from pllm_sync.testing.zotero_server import ZoteroEmulator
@@ -46,18 +53,28 @@ class Crash(BaseException):
     """Simulates the process dying: not an Exception, so nothing in pllm-sync catches it."""
 
 
-def render_list(papers: dict[str, tuple[str, str]]) -> str:
+def render_list(papers: dict[str, tuple[str, str]], linkless: set[str] | None = None) -> str:
     lines = ["# State Machine List", ""]
     for sec in SECTIONS:
         lines += [f"## {sec}", ""]
         for pid, (title, psec) in papers.items():
             if psec == sec:
                 arxiv = pid.split(":", 1)[1]
-                lines.append(
-                    f"+ **\\[2024 EMNLP\\]** {title}. ([Paper](https://arxiv.org/abs/{arxiv}))"
+                link = (
+                    "" if pid in (linkless or ()) else f" ([Paper](https://arxiv.org/abs/{arxiv}))"
                 )
+                lines.append(f"+ **\\[2024 EMNLP\\]** {title}.{link}")
         lines.append("")
     return "\n".join(lines)
+
+
+TITLE_IDS = {paper_id_for(PaperIds(), f"{title}."): pid for pid, _, title in POOL}
+TITLE_IDS.update({paper_id_for(PaperIds(), title): pid for pid, _, title in POOL})
+
+
+def pool_id(pid: str) -> str:
+    """The pool's (arXiv) id of a paper, whichever id the catalog gives it now."""
+    return TITLE_IDS.get(pid, pid)
 
 
 def split_note(text: str) -> tuple[dict[str, Any], str]:
@@ -76,6 +93,12 @@ class SyncMachine(RuleBasedStateMachine):
         self.state_lost = False
         self.expect_conflict: set[tuple[str, str]] = set()
         self.synced_once = False
+        self.gone: set[str] = set()  # pool ids the user deleted on one side, not yet settled
+        self.away: dict[str, Path] = {}  # pool id -> a note the user moved out of the vault
+        self.copies: dict[Path, bytes] = {}  # copies of notes the user made, and their bytes
+        self.linkless: set[str] = set()  # pool ids the list shows without their arXiv link
+        self.returning: set[str] = set()  # pool ids the user brought back (note or item)
+        self.expect_status: dict[str, str] = {}  # statuses typed during a run: must stay
 
     def teardown(self) -> None:
         self.emu.stop()
@@ -101,10 +124,13 @@ class SyncMachine(RuleBasedStateMachine):
         return code, out.getvalue()
 
     def write_catalog(self) -> None:
-        (self.tmp / "list.md").write_text(render_list(self.catalog), encoding="utf-8")
+        (self.tmp / "list.md").write_text(
+            render_list(self.catalog, self.linkless), encoding="utf-8"
+        )
 
     def notes(self) -> dict[str, Path]:
-        out: dict[str, Path] = {}
+        """Pool id -> the note carrying it (a copy only when no other note does)."""
+        found: dict[str, list[Path]] = {}
         for p in self.vault.rglob("*.md"):
             if ".pllm-sync-trash" in p.parts or "Sections" in p.parts:
                 continue
@@ -112,8 +138,12 @@ class SyncMachine(RuleBasedStateMachine):
             if text.startswith("---"):
                 fm, _ = split_note(text)
                 if fm and fm.get("pllm-sync-id"):
-                    assert fm["pllm-sync-id"] not in out, "two notes for one paper"
-                    out[fm["pllm-sync-id"]] = p
+                    found.setdefault(pool_id(str(fm["pllm-sync-id"])), []).append(p)
+        out: dict[str, Path] = {}
+        for pid, paths in found.items():
+            real = [p for p in paths if p not in self.copies]
+            assert len(real) <= 1, ("two notes for one paper", real)
+            out[pid] = real[0] if real else sorted(paths)[0]
         return out
 
     def items(self) -> dict[str, dict[str, Any]]:
@@ -123,7 +153,7 @@ class SyncMachine(RuleBasedStateMachine):
                 continue
             for line in d["extra"].splitlines():
                 if line.startswith("pllm-sync-id: "):
-                    pid = line.split(": ", 1)[1]
+                    pid = pool_id(line.split(": ", 1)[1])
                     assert pid not in out, f"duplicate Zotero item for {pid}"
                     out[pid] = d
         return out
@@ -255,6 +285,7 @@ class SyncMachine(RuleBasedStateMachine):
         if not pids:
             return
         pid = data.draw(st.sampled_from(pids))
+        self.expect_status.pop(pid, None)
         path, item = self.notes()[pid], self.items()[pid]
         fm, _ = split_note(path.read_text(encoding="utf-8"))
         current = fm.get("status")
@@ -331,6 +362,180 @@ class SyncMachine(RuleBasedStateMachine):
         if code is not None:
             self.check_after_sync(code, expected)
 
+    @precondition(lambda self: self.synced_once)
+    @rule(k=st.integers(min_value=0, max_value=2))
+    def fail_a_write(self, k: int) -> None:
+        """Zotero refuses one write request of a pull (after letting ``k`` through)."""
+        self.emu.inject(400, count=1, after=k, method="POST")
+        try:
+            code, _ = self.cli("pull", "--no-progress")
+        finally:
+            self.emu.clear_faults()
+        assert code in (0, 1, 4, 7), code  # a refused write fails the run or one paper
+
+    @precondition(lambda self: self.synced_once)
+    @rule(data=st.data(), status=st.sampled_from(STATUSES))
+    def edit_during_a_run(self, data: st.DataObject, status: str) -> None:
+        """The user changes a note's status while a pull writes Zotero; the next sync must
+        keep that newest edit (no revert, no spurious conflict)."""
+        from pllm_sync.zotero.store import ZoteroStore
+
+        pid = self._live(data, without_copies=False)
+        if pid is None:
+            return
+        path = self.notes()[pid]
+        orig = ZoteroStore.update_items
+        done = {"edited": False}
+
+        def and_edit(self_: ZoteroStore, *a: Any, **kw: Any) -> Any:
+            rep = orig(self_, *a, **kw)
+            if not done["edited"]:
+                done["edited"] = True
+                fm, body = split_note(path.read_text(encoding="utf-8"))
+                fm["status"] = status
+                path.write_text(
+                    "---\n"
+                    + yaml.safe_dump(fm, sort_keys=False, allow_unicode=True)
+                    + "---"
+                    + body,
+                    encoding="utf-8",
+                )
+            return rep
+
+        self.notes_lines.setdefault(pid, set())
+        # make sure the pull writes Zotero: a tag added in the vault
+        fm, body = split_note(path.read_text(encoding="utf-8"))
+        fm["tags"] = sorted({*(fm.get("tags") or []), "during"})
+        path.write_text(
+            "---\n" + yaml.safe_dump(fm, sort_keys=False, allow_unicode=True) + "---" + body,
+            encoding="utf-8",
+        )
+        expected = self.expected_tags()
+        ZoteroStore.update_items = and_edit  # type: ignore[method-assign]
+        try:
+            code, _ = self.cli("pull", "--no-progress")
+        finally:
+            ZoteroStore.update_items = orig  # type: ignore[method-assign]
+        assert code in (0, 1, 7), code
+        if done["edited"]:
+            self.expect_status[pid] = status
+        del expected
+
+    # ------------------------------------------------------------------ deletions and copies
+
+    def _live(self, data: st.DataObject, *, without_copies: bool = True) -> str | None:
+        """A paper on both sides that the user has not deleted (and has no copies)."""
+        copied = {self._copy_of(p) for p in self.copies}
+        pids = [
+            p
+            for p in self.both_sides()
+            if p not in self.gone and p not in self.away and not (without_copies and p in copied)
+        ]
+        return data.draw(st.sampled_from(pids)) if pids else None
+
+    def _copy_of(self, path: Path) -> str | None:
+        fm, _ = split_note(self.copies[path].decode("utf-8"))
+        return pool_id(str(fm.get("pllm-sync-id")))
+
+    @precondition(lambda self: self.synced_once)
+    @rule(data=st.data(), keep=st.booleans())
+    def delete_note(self, data: st.DataObject, keep: bool) -> None:
+        """The user deletes a note, or moves it out of the vault (to bring it back later)."""
+        pid = self._live(data)
+        if pid is None:
+            return
+        path = self.notes()[pid]
+        znote = self.zotero_note(self.items()[pid]["key"])
+        held = znote["note"] if znote else ""
+        self.notes_lines[pid] = {ln for ln in self.notes_lines.get(pid, ()) if ln in held}
+        if keep:
+            dest = self.tmp / "away" / path.name
+            dest.parent.mkdir(exist_ok=True)
+            shutil.move(path, dest)
+            self.away[pid] = dest
+        else:
+            path.unlink()
+        self.gone.add(pid)
+
+    @precondition(lambda self: bool(self.away))
+    @rule(data=st.data())
+    def move_note_back(self, data: st.DataObject) -> None:
+        pid = data.draw(st.sampled_from(sorted(self.away)))
+        src = self.away.pop(pid)
+        if pid in self.notes():
+            src.unlink()  # the paper came back meanwhile: the user drops the old copy
+            return
+        dest = self.vault / "Papers" / src.name
+        if dest.exists():
+            src.unlink()
+            return
+        shutil.move(src, dest)
+        self.returning.add(pid)
+
+    @precondition(lambda self: self.synced_once)
+    @rule(data=st.data())
+    def trash_item(self, data: st.DataObject) -> None:
+        pid = self._live(data)
+        if pid is None:
+            return
+        note = self.notes()[pid].read_text(encoding="utf-8")
+        self.notes_lines[pid] = {ln for ln in self.notes_lines.get(pid, ()) if ln in note}
+        self.emu.trash_item(self.items()[pid]["key"])
+        self.gone.add(pid)
+
+    @precondition(lambda self: bool(self.gone))
+    @rule(data=st.data())
+    def restore_item(self, data: st.DataObject) -> None:
+        """The user restores a trashed item from Zotero's trash."""
+        trashed = {
+            pool_id(line.split(": ", 1)[1]): d
+            for d in self.emu.get_items(include_trashed=True).values()
+            if d.get("deleted") and d["itemType"] not in ("note", "attachment")
+            for line in d["extra"].splitlines()
+            if line.startswith("pllm-sync-id: ")
+        }
+        pids = sorted(set(trashed) & self.gone - set(self.away))
+        if not pids:
+            return
+        pid = data.draw(st.sampled_from(pids))
+        self.emu.edit_item(trashed[pid]["key"], {"deleted": 0})
+        self.returning.add(pid)
+
+    @precondition(lambda self: self.synced_once)
+    @rule(data=st.data())
+    def copy_note(self, data: st.DataObject) -> None:
+        """ "Make a copy" in Obsidian, or an iCloud conflict copy: same id, another name."""
+        pid = self._live(data, without_copies=False)
+        if pid is None:
+            return
+        path = self.notes()[pid]
+        dest = path.with_name(f"{path.stem} {len(self.copies) + 1}.md")
+        shutil.copyfile(path, dest)
+        self.copies[dest] = dest.read_bytes()
+
+    @precondition(lambda self: self.synced_once)
+    @rule(data=st.data(), into_folder=st.booleans())
+    def rename_or_move_note(self, data: st.DataObject, into_folder: bool) -> None:
+        pid = self._live(data)
+        if pid is None:
+            return
+        path = self.notes()[pid]
+        if into_folder:
+            dest = self.vault / "Reading" / path.name
+            dest.parent.mkdir(exist_ok=True)
+        else:
+            dest = path.with_name(f"renamed {next(COUNTER)}.md")
+        shutil.move(path, dest)
+
+    @rule(data=st.data())
+    def catalog_changes_an_id(self, data: st.DataObject) -> None:
+        """The list adds or drops a paper's arXiv link: its catalog id changes."""
+        if not self.catalog:
+            return
+        pid = data.draw(st.sampled_from(sorted(self.catalog)))
+        self.linkless ^= {pid}
+        self.write_catalog()
+
     def pull_maybe_crashing(self) -> int | None:
         """A pull that may die midway: its exit code, or None when it crashed."""
         try:
@@ -375,7 +580,20 @@ class SyncMachine(RuleBasedStateMachine):
         items, notes = self.items(), self.notes()
         # every listed paper on both sides; removed ones tombstoned
         for pid in self.catalog:
-            assert pid in items and pid in notes, pid
+            if pid not in self.gone and pid not in self.away:
+                assert pid in items and pid in notes, pid
+        for pid in sorted(self.gone):
+            # deleted on one side: gone on both, or back on both (modify beats delete)
+            assert (pid in items) == (pid in notes), (pid, pid in items, pid in notes)
+            if pid in items:
+                self.gone.discard(pid)
+        for pid in sorted(self.returning):
+            assert pid in items and pid in notes, (pid, "brought back but not restored")
+            self.gone.discard(pid)
+        self.returning.clear()
+        for path, data in self.copies.items():
+            if path.exists():
+                assert path.read_bytes() == data, (path, "a copy was written")
         conflicts = json.loads(self.cli("conflicts", "--json")[1] or "[]")
         open_fields = {(c["paper"], c["field"]) for c in conflicts if c["open"]}
         assert self.expect_conflict <= open_fields | self._agreeing(items, notes), (
@@ -396,6 +614,11 @@ class SyncMachine(RuleBasedStateMachine):
             zstatus = [t["tag"][7:] for t in items[pid]["tags"] if t["tag"].startswith("status/")]
             if (pid, "status") not in open_fields:
                 assert (zstatus[0] if zstatus else None) == fm.get("status"), pid
+                if pid in self.expect_status:
+                    want = self.expect_status.pop(pid)
+                    assert fm.get("status") == want, (pid, "an edit during a run was reverted")
+            else:
+                self.expect_status.pop(pid, None)
         # settle conflicts like a user would, then nothing is left to do
         for c in conflicts:
             if c["open"]:

@@ -25,7 +25,7 @@ import pytest
 from pllm_sync.testing.zotero_server import ZoteroEmulator
 from pllm_sync.zotero.mapping import item_to_record
 
-from .helpers import Env, edit_frontmatter, frontmatter
+from .helpers import Env, edit_frontmatter, frontmatter, pids_in_extra
 
 LIST = """# Trust List
 
@@ -349,3 +349,41 @@ def test_resolving_for_the_vault_against_a_rich_zotero_note_refuses(env: Env) ->
     assert code == 0, (out, err)
     assert "Second." not in user_part(note) and "a quote" in user_part(note)
     assert "data-annotation" in znote(env, key)["note"]
+
+
+# --- item 5: identity follows the paper across a catalog id change -------------------------
+
+
+def test_a_paper_whose_catalog_id_changes_keeps_its_item_and_note(env: Env) -> None:
+    plain = "+ **\\[2024 EMNLP\\]** Synthetic Paper Four: Without A Link.\n"
+    linked = (
+        "+ **\\[2024 EMNLP\\]** Synthetic Paper Four: Without A Link. "
+        "([Paper](https://arxiv.org/abs/2401.00004))\n"
+    )
+    env.lists["trust"].write_text(LIST + plain, encoding="utf-8")
+    assert env.run("pull", "--no-progress")[0] == 0
+    (old_pid,) = [p for p in pids_in_extra(env.items()) if p.startswith("title:")]
+    note = env.note_for(old_pid)
+    edit_frontmatter(note, status="read")
+    append(note, "\nMy notes on paper four.\n")
+    item = env.item_by_pid(old_pid)
+    env.emu.edit_item(item["key"], {"tags": [*item["tags"], {"tag": "zotero-added"}]})
+    assert sync(env)[0] == 0
+    env.lists["trust"].write_text(LIST + linked, encoding="utf-8")  # the list adds the link
+    code, _, err = env.run("pull", "--no-progress")
+    assert code == 0, err
+    new_pid = "arxiv:2401.00004"
+    assert old_pid not in pids_in_extra(env.items(trashed=False)), "the old id stays behind"
+    after = env.item_by_pid(new_pid)
+    assert after["key"] == item["key"], "the same Zotero item carries the paper on"
+    moved = env.note_for(new_pid)
+    assert moved == note, "the same note carries the paper on"
+    fm = frontmatter(moved)
+    assert fm["status"] == "read" and "zotero-added" in fm["tags"]
+    assert fm["arxiv"] == "2401.00004" and fm["catalog"] == "listed"
+    assert "My notes on paper four." in user_part(moved)
+    assert len(env.items()) == 4 and not env.items(trashed=True)
+    code, _, err = env.run("pull", "--no-progress")
+    env.emu.clear_log()
+    assert env.run("pull", "--no-progress")[0] == 0
+    assert env.writes() == [], "converged"

@@ -155,9 +155,11 @@ def test_writes_to_missing_objects(raw: Raw) -> None:
         "or PUT method)"
     )
     resp = raw.patch("/users/1/items/TPMBJWVP", {**body, "version": 123})
-    assert (resp.status_code, resp.text) == (404, "Item not found (expected version 123)")
+    assert (resp.status_code, resp.text) == (412, "Item not found (expected version 123)")
     resp = raw.patch("/users/1/items/TPMBJWVH", body, headers={"If-Unmodified-Since-Version": "9"})
-    assert resp.status_code == 404
+    assert (
+        resp.status_code == 412
+    )  # DS test "should reject patch missing object with version header"
     assert raw.patch("/users/1/items/TPMBWVZP", {**body, "version": 0}).status_code == 204
     assert raw.put("/users/1/items/TPMBWVZQ", body).status_code == 204
     assert raw.get("/users/1/items/TPMBWVZQ").json()["data"]["title"] == "T"

@@ -81,6 +81,7 @@ class Row:
     cfg: DecideConfig = field(default_factory=DecideConfig)
     open_conflicts: frozenset[str] = frozenset()
     warns: str | None = None  # a word every warning list must contain
+    kinds: frozenset[tuple[str, str]] | None = None  # the exact (side, kind) of the actions
 
 
 ROWS = [
@@ -253,6 +254,34 @@ ROWS = [
         warns="without deleting anything",
     ),
     Row(
+        "a notes edit in the vault goes to an ordinary Zotero note",
+        lambda: replace(synced(), note=note(edited(BASE, notes="my first line\nmore"))),
+        zotero="update",
+    ),
+    Row(
+        "a vanished Zotero notes child is written again",
+        lambda: replace(synced(), z_note_missing=True),
+        zotero="update",
+    ),
+    Row(
+        "a note deleted while the Zotero side is retired: gone on both sides",
+        lambda: PaperView(pid=PID, state=state(zotero_retired=True), vault_gone=True),
+        retire_zotero=True,
+        retire_vault=True,
+    ),
+    Row(
+        "with Zotero off a stale Zotero record changes nothing",
+        lambda: replace(synced(), zrecord=edited(BASE, status="read"), zitem=dict(ITEM)),
+        cfg=DecideConfig(zotero=False),
+    ),
+    Row(
+        "a paper that left the catalog is tombstoned on both sides",
+        lambda: replace(synced(), catalog=edited(BASE, catalog="removed")),
+        zotero="update",
+        vault="update",
+        kinds=frozenset({("zotero", "tombstone"), ("vault", "tombstone")}),
+    ),
+    Row(
         "note sections naming no known section change no collection",
         lambda: replace(
             synced(),
@@ -283,6 +312,10 @@ def test_rule(row: Row) -> None:
     if row.warns:
         assert any(row.warns in w for w in decided.plan.warnings), decided.plan.warnings
     kinds = {(a.side, a.kind) for a in decided.plan.actions}
+    if row.kinds is not None:
+        assert kinds == row.kinds
+    rich = any("markdown cannot carry" in w for w in decided.plan.warnings)
+    assert d.rich_note_kept == rich
     for side, kind in (("zotero", d.zotero), ("vault", d.vault)):
         if kind is not None:
             assert any(s == side for s, _ in kinds), (side, kinds)
@@ -340,3 +373,42 @@ def test_differs() -> None:
     assert not differs(BASE, dict(BASE))
     assert differs(BASE, edited(BASE, status="read"))
     assert differs(None, BASE) and not differs(None, None)
+
+
+def test_a_rich_note_edited_on_both_sides_is_one_open_conflict() -> None:
+    view = replace(
+        synced(),
+        zitem=dict(ITEM),
+        zrecord=edited(BASE, notes="my first line\nzotero", status="read"),
+        note=note(edited(BASE, notes="my first line\nvault")),
+        z_note_rich=True,
+    )
+    decided = decide([view], DecideConfig())
+    (d,) = decided.decisions
+    assert d.result is not None
+    assert [(c.field, c.resolution) for c in d.result.conflicts] == [("notes", None)]
+    assert "notes" not in d.result.to_zotero and "notes" not in d.result.to_vault
+    changes = [c.field for a in decided.plan.actions if a.side == "zotero" for c in a.changes]
+    assert "notes" not in changes
+
+
+def test_a_rich_note_keeps_other_fields_in_the_zotero_action() -> None:
+    view = replace(
+        synced(),
+        note=note(edited(BASE, notes="my first line\nmore", status="read")),
+        z_note_rich=True,
+    )
+    decided = decide([view], DecideConfig())
+    (act,) = [a for a in decided.plan.actions if a.side == "zotero"]
+    assert [c.field for c in act.changes] == ["status"]
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ({"title": "T"}, {"title": "T", "status": "read"}),
+        ({"title": "T", "status": "read"}, {"title": "T"}),
+    ],
+)
+def test_a_field_on_one_side_only_differs(a: Record, b: Record) -> None:
+    assert differs(a, b)

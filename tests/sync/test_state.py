@@ -30,6 +30,7 @@ from pllm_sync.sync.state import (
     default_state_path,
     encode_record,
     encode_value,
+    vault_state_name,
 )
 
 RECORD: Record = {
@@ -176,10 +177,28 @@ def test_scan_cache(db: StateDB) -> None:
     assert db.get_scan_cache() == {}
 
 
-def test_default_path_is_per_config() -> None:
+def test_default_path_is_per_vault() -> None:
     p = default_state_path(default_config())
-    assert p.name == f"state-{default_config().state_name}.sqlite3"
+    assert p.name == f"state-vault-{vault_state_name(default_config().vault.path)}.sqlite3"
     assert "pllm-home" in str(p)  # under the isolated PLLM_SYNC_HOME
+
+
+def test_a_database_at_the_old_per_config_place_is_moved_to_the_vaults(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from pllm_sync.config import VaultConfig
+    from pllm_sync.paths import app_dirs
+
+    cfg = replace(
+        default_config(), path=tmp_path / "c.yaml", vault=VaultConfig(path=tmp_path / "v")
+    )
+    legacy = app_dirs().data / f"state-{cfg.state_name}.sqlite3"
+    with StateDB.open(legacy) as db:
+        db.put_paper(PaperState("kept", base={"title": "T"}))
+    path = default_state_path(cfg)
+    assert path != legacy and not legacy.exists()
+    with StateDB.open(path) as db:
+        assert db.get_paper("kept") is not None
 
 
 # --- transactions ---------------------------------------------------------------------------
@@ -261,6 +280,59 @@ def test_a_version_1_database_is_migrated_keeping_its_data(tmp_path: Path) -> No
         assert last is not None and last.id == run
 
 
+def test_version_3_rows_get_the_only_library_they_ever_saw(tmp_path: Path) -> None:
+    """Schema 4 ties a paper's Zotero half to one library (issue 8, item 8): an old database
+    that only ever synced one library keeps its keys for that library, and another library
+    reads them as absent instead of as deleted items."""
+    path = tmp_path / "v3.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.executescript(V1_SCHEMA)
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    old_lib = LibraryRef("user", "1", "sandbox")
+    with StateDB.open(path) as db:  # build a version-3 database the way version 3 wrote it
+        db._conn.execute("DROP TABLE papers")
+        db._conn.execute(
+            "CREATE TABLE papers (pllm_id TEXT PRIMARY KEY, base TEXT, catalog_base TEXT, "
+            "zotero_key TEXT, zotero_version INTEGER, zotero_note_key TEXT, "
+            "zotero_note_version INTEGER, note_path TEXT, note_size INTEGER, "
+            "note_mtime_ns INTEGER, note_sha256 TEXT, tombstone INTEGER NOT NULL DEFAULT 0, "
+            "updated_at REAL, zotero_record TEXT, zotero_retired INTEGER NOT NULL DEFAULT 0, "
+            "vault_retired INTEGER NOT NULL DEFAULT 0)"
+        )
+        db._conn.execute(
+            "INSERT INTO papers (pllm_id, base, zotero_key, zotero_retired, note_path) "
+            "VALUES ('p', ?, 'KEY23456', 1, 'Papers/p.md')",
+            (encode_record(RECORD),),
+        )
+        db.set_library_version(old_lib, 7)
+        db._conn.execute("PRAGMA user_version = 3")
+    with StateDB.open(path) as db:
+        assert db.schema_version == SCHEMA_VERSION == 4
+        db.bind_library(old_lib)
+        p = db.get_paper("p")
+        assert p is not None and p.zotero_key == "KEY23456" and p.zotero_retired
+        db.bind_library(LibraryRef("user", "42", "https://api.zotero.org"))
+        p = db.get_paper("p")
+        assert p is not None and p.zotero_key is None and not p.zotero_retired
+        assert p.base == RECORD and p.note_path == "Papers/p.md"  # the vault half stays
+
+
+def test_zotero_state_is_kept_per_library(db: StateDB) -> None:
+    a, b = LibraryRef("user", "1", "sandbox"), LibraryRef("user", "2", "https://x")
+    db.bind_library(a)
+    db.put_paper(PaperState("p", base={"title": "T"}, zotero_key="AAAAAAAA", zotero_version=3))
+    db.bind_library(b)
+    assert db.all_papers()["p"].zotero_key is None
+    db.bind_library(None)  # vault only: rows as they are, and writing keeps their library
+    p = db.all_papers()["p"]
+    assert p.zotero_key == "AAAAAAAA"
+    db.put_paper(p)
+    db.bind_library(b)
+    assert db.all_papers()["p"].zotero_key is None
+
+
 def test_a_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "new.sqlite3"
     conn = sqlite3.connect(path)
@@ -334,42 +406,51 @@ def test_run_journal(db: StateDB) -> None:
 # --- lock -----------------------------------------------------------------------------------
 
 
-def test_lock_keeps_a_second_run_out_until_released(tmp_path: Path) -> None:
+_HOLD_LOCK = """
+import sys, time
+from pllm_sync.sync.state import StateDB
+db = StateDB.open(sys.argv[1])
+db.acquire_lock("watch")
+print("locked", flush=True)
+time.sleep(60)
+"""
+
+
+def test_lock_keeps_a_second_run_out_and_dies_with_its_holder(tmp_path: Path) -> None:
+    """An OS lock: a run elsewhere is refused with its name; when that process dies (kill -9,
+    a reboot), the lock is free without anyone clearing it (issue 8, item 16)."""
+    path = tmp_path / "s.sqlite3"
+    StateDB.open(path).close()
+    child = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_LOCK, str(path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "locked"
+        with StateDB.open(path) as db:
+            holder = db.lock_holder()
+            assert holder is not None and holder.owner == "watch" and holder.pid == child.pid
+            with pytest.raises(SafetyAbort, match="another pllm-sync") as exc:
+                db.acquire_lock("sync")
+            assert "watch" in str(exc.value) and exc.value.hint
+    finally:
+        child.kill()
+        child.wait()
+    with StateDB.open(path) as db:
+        assert db.lock_holder() is None
+        db.acquire_lock("sync")  # no manual clean-up needed
+        holder = db.lock_holder()
+        assert holder is not None and holder.owner == "sync" and holder.pid == os.getpid()
+
+
+def test_lock_is_reentrant_within_one_process(tmp_path: Path) -> None:
     path = tmp_path / "s.sqlite3"
     with StateDB.open(path) as a, StateDB.open(path) as b:
         a.acquire_lock("watch")
-        holder = a.lock_holder()
-        assert holder is not None and holder.owner == "watch" and holder.pid == os.getpid()
-        b.acquire_lock("sync")  # same process: re-entrant
-        # a live process elsewhere on this host holds it
-        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-        try:
-            a._conn.execute("UPDATE lock SET pid = ?", (child.pid,))
-            with pytest.raises(SafetyAbort, match="holds the lock") as exc:
-                b.acquire_lock("sync")
-            assert exc.value.hint and "watch" in exc.value.hint
-        finally:
-            child.kill()
-            child.wait()
-        # the holder died: the lock is stale and taken over
         b.acquire_lock("sync")
-        holder = b.lock_holder()
-        assert holder is not None and holder.owner == "sync"
         b.release_lock()
-        assert b.lock_holder() is None
-
-
-def test_a_lock_from_another_host_is_respected_until_forced(db: StateDB) -> None:
-    db._conn.execute(
-        "INSERT INTO lock (id, owner, pid, hostname, acquired_at) "
-        "VALUES (1, 'watch', 1, 'other-host', 0)"
-    )
-    with pytest.raises(SafetyAbort, match="other-host"):
-        db.acquire_lock("sync")
-    db.release_lock()  # not ours: stays
-    assert db.lock_holder() is not None
-    db.release_lock(force=True)
-    db.acquire_lock("sync")
+        assert a.lock_holder() is not None
+        a.release_lock()
+        assert a.lock_holder() is None
 
 
 def test_closing_releases_our_lock(tmp_path: Path) -> None:
@@ -378,6 +459,39 @@ def test_closing_releases_our_lock(tmp_path: Path) -> None:
         db.acquire_lock("watch")
     with StateDB.open(path) as db:
         assert db.lock_holder() is None
+
+
+_OPEN = """
+import sys, time
+from pllm_sync.sync.state import StateDB
+start = float(sys.argv[2])
+while time.time() < start:
+    pass
+StateDB.open(sys.argv[1]).close()
+"""
+
+
+def test_concurrent_first_runs_do_not_call_a_healthy_database_damaged(tmp_path: Path) -> None:
+    """Two first runs create the schema at once: the loser waits and finds it done
+    (issue 8, item 16)."""
+    import time
+
+    for attempt in range(3):
+        path = tmp_path / f"s{attempt}.sqlite3"
+        start = time.time() + 1.0
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", _OPEN, str(path), str(start)],
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(3)
+        ]
+        for p in procs:
+            _, err = p.communicate(timeout=60)
+            assert p.returncode == 0, err
+        with StateDB.open(path) as db:
+            assert db.schema_version == SCHEMA_VERSION
 
 
 def test_one_database_shared_by_threads(db: StateDB) -> None:

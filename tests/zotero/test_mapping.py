@@ -354,3 +354,22 @@ def test_translator_made_item_matches_for_adoption() -> None:
     rec = item_to_record(zot, [], {})
     assert rec["arxiv"] == "1810.04805" and rec["doi"] is None and rec["year"] == 2019
     assert rec["method"] is None  # shortTitle is Zotero's, not a method
+
+
+def test_templater_code_in_zotero_titles_creators_and_venue_is_made_inert() -> None:
+    from pllm_sync.zotero.mapping import item_to_record
+
+    rec = item_to_record(
+        {
+            "key": "ABCD2345",
+            "itemType": "journalArticle",
+            "title": "A <% tp.date.now() %> paper",
+            "creators": [{"creatorType": "author", "name": "<%* x %>"}],
+            "extra": "Venue: <% y %>",
+            "tags": [],
+        },
+        [],
+        {},
+    )
+    assert rec["title"] == "A < % tp.date.now() % > paper"
+    assert rec["authors"] == ("< %* x % >",)

@@ -20,7 +20,7 @@ from .links import ROLE_WORDS, FoundLink, find_links, is_paper_url, is_web_url, 
 from .markdown_text import strip_markdown
 from .rowlinks import assemble
 from .titles import clean_title
-from .venues import known_venue, parse_tag, parse_venue
+from .venues import date_tag_year, known_venue, parse_tag, parse_venue
 
 BULLET = re.compile(r"^[ \t]{0,16}(?:(?:[-+*]|\d{1,3}[.)])[ \t]+)+")
 LONE_BULLET = re.compile(r"^[ \t]*(?:[-+*][ \t]*)+$")
@@ -30,11 +30,17 @@ TAG = re.compile(
 )
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 _BARE_URL = re.compile(r"https?://[^\s()<>\[\]]{3,2000}")
+BARE_URL = _BARE_URL
 _ROLE = r"(?:paper|papers|pdf|code|github|link|website|project|data|dataset|demo)"
 _EMPTY_LINK_LIST = re.compile(rf"\(\s*{_ROLE}(?:\s*[,/]\s*{_ROLE})*\s*\)\s*$", re.IGNORECASE)
+_PAPER_WORDS = frozenset({"abs", "abstract", "preprint", "html", "paper link", "full paper"})
+"""Link words that name the paper only when the link goes to a paper host."""
 _LINK_LEAD = frozenset({"", "**", "__", "*", "_", '"', "“", "***"})
 """What may stand before a title link: ``**[Title](url)**``, ``"[Title](url)"``."""
 _BOLD_START = re.compile(r"^(?:\*\*|__)(?=\S)")
+_PAREN_DATE = re.compile(
+    r"[(（\[]\s*(?P<d>(?:19|20)\d{2}[./\-年]\s*\d{1,2}(?:[./\-月]\s*\d{1,2})?)\s*日?\s*[)）\]]"
+)
 _PAREN_VENUE = re.compile(
     r"[(（]\s*(?P<v>[A-Za-z][A-Za-z&\- ]{1,30}?\s*['’]?\s*(?:19|20)?\d{2}[A-Za-z ]{0,20})\s*[)）]"
 )
@@ -85,7 +91,7 @@ def classify(text: str, bulleted: bool) -> Candidate | None:
         and not head.badge
         and is_web_url(head.url)
         and _label_key(head.label) not in ROLE_WORDS
-        and (bulleted or _is_paper_title_link(head))
+        and (bulleted or _is_paper_title_link(head) or _only_this_link(text, head))
     ):
         return Candidate(tagged=False, title_link=True)
     if any(_is_role_link(f) for f in found):
@@ -103,6 +109,14 @@ def _is_paper_title_link(f: FoundLink) -> bool:
     return is_paper_url(f.url) and len(strip_markdown(f.label).split()) >= 3
 
 
+def _only_this_link(text: str, f: FoundLink) -> bool:
+    """A paragraph that is nothing but ``[Short Name](https://arxiv.org/abs/...)``."""
+    if not is_paper_url(f.url):
+        return False
+    end = text.find(")", text.find("](", f.start)) + 1
+    return end > 0 and not text[end:].strip(" *_.,;")
+
+
 def _bare_paper_url(text: str) -> bool:
     m = _BARE_URL.search(text)
     return m is not None and is_paper_url(m.group(0))
@@ -116,6 +130,8 @@ def _is_role_link(f: FoundLink) -> bool:
     label = _label_key(f.label)
     if label in ROLE_WORDS:
         return True
+    if label in _PAPER_WORDS and is_paper_url(f.url):
+        return True  # ``[[abs](https://arxiv.org/abs/...)]``
     return f.badge and bool(label) and role_for(f.label, "") != "link"
 
 
@@ -175,6 +191,10 @@ def parse_bullet(
         venue = _venue_in(lead.rest or after)
         if venue is not None and tag_year is None:
             tag_year = venue.year
+    if tag_year is None:
+        d = _PAREN_DATE.search(lead.rest or after or rest)
+        if d is not None:
+            tag_year = date_tag_year(d.group("d"))  # ``（2023.05.02）`` after the title
     bare_list = _EMPTY_LINK_LIST.search(title_part)
     if bare_list:  # ``Title. (Paper)``: the link list lost its URLs
         title_part = title_part[: bare_list.start()].rstrip()

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from ..model import CatalogWarning, Link, PaperIds, Section, SectionPath, SourceRef, Venue
 from .identity import arxiv_year
+from .links import link_kind
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,19 @@ class Entry:
         if self.tag_year:
             return self.tag_year
         return arxiv_year(self.ids.arxiv)
+
+    @property
+    def link_kinds(self) -> tuple[tuple[str, str], ...]:
+        """Every link of the entry as ``(kind, url)``: the paper URL, the code URL, then the
+        others; kinds from ``links.link_kind`` (arxiv, pdf, doi, openreview, acl, paper,
+        code, project, dataset, video, other)."""
+        out: list[tuple[str, str]] = []
+        if self.url:
+            out.append((link_kind("paper", self.url), self.url))
+        if self.code_url:
+            out.append(("code", self.code_url))
+        out.extend((link_kind(lk.role, lk.url), lk.url) for lk in self.links)
+        return tuple(out)
 
     @property
     def titles(self) -> tuple[str, ...]:

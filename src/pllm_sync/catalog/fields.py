@@ -28,8 +28,13 @@ _NUMBER_MARK = re.compile(r"^(?:\*\*|__)?\\?\[\s*\d{1,4}\s*\\?\](?:\*\*|__)?\s*"
 """``**[5]**`` reference numbers in front of an entry (reading-roadmap style)."""
 _NAME_SEP = re.compile(r"^\s*(?::|-|–|—)\s*")
 _AUTHOR_SPLIT = re.compile(r"\s*(?:,|;|\band\b|&)\s*")
+_GIVEN = re.compile(r"^[A-Z][\w'\-]+(?:\s+[A-Z]\.?){0,2}$")
 _ET_AL = re.compile(r"\bet\s*al\.?", re.IGNORECASE)
 _NAME = re.compile(r"^[^\d@/:()\[\]{}<>|=]{2,60}$")
+
+
+MAX_LEAD = 4000
+"""Characters of an entry's leading text that are searched for a title and authors."""
 
 
 @dataclass(frozen=True)
@@ -80,12 +85,18 @@ def parse_authors(raw: str) -> tuple[str, ...]:
 
 
 def _pair_inverted(items: list[str]) -> list[str]:
-    """``Simonyan, Karen, and Andrew Zisserman``: two one-word items in a row are one name
-    written surname first (``Karen Simonyan``)."""
+    """``Simonyan, Karen, and Andrew Zisserman``, ``Hinton, Geoffrey E., and Ruslan R.
+    Salakhutdinov``: a one-word item followed by a given name (one word, maybe with
+    initials) is one name written surname first (``Karen Simonyan``)."""
     out: list[str] = []
     i = 0
     while i < len(items):
-        if i + 1 < len(items) and " " not in items[i] and " " not in items[i + 1]:
+        if (
+            i + 1 < len(items)
+            and " " not in items[i]
+            and _GIVEN.match(items[i + 1])
+            and (" " not in items[i + 1] or " " not in items[0])
+        ):
             out.append(f"{items[i + 1]} {items[i]}")
             i += 2
         else:
@@ -102,7 +113,9 @@ def split_lead(text: str) -> TitleParts:
     Venue``: an italic run after the title holds the authors. Otherwise all of it is the
     title (the caller cleans it).
     """
-    body, method, org = strip_decorations(text)
+    # Titles and author lists are short; a huge run of continuation lines is not read
+    # further, which keeps the searches below bounded on hostile input.
+    body, method, org = strip_decorations(text[:MAX_LEAD])
     w = _WHOLE_QUOTED.match(body)
     if w:
         body = w.group("title")
@@ -153,7 +166,7 @@ def authors_after(rest: str) -> tuple[str, ...]:
 
 def _first_italic_authors(rest: str) -> tuple[str, ...]:
     i = _ITALIC_RUN.search(rest)
-    if i is None or rest[: i.start()].strip(" .,:-"):
+    if i is None or len(rest[: i.start()].strip(" .,:-")) > 40:
         return ()
     # ``*Liang Chen et al. arXiv.*``: the venue often shares the italic run.
     body = re.sub(r"\.\s*[A-Za-z][\w\- ]{0,30}\.?\s*$", "", i.group("body"))
@@ -163,7 +176,7 @@ def _first_italic_authors(rest: str) -> tuple[str, ...]:
 _SUB_FIELD = re.compile(
     r"^(?:\*\*|__)?\s*(?P<key>authors?|by|venue|conference|journal|published(?: in| at)?|date"
     r"|year|institutions?|affiliations?|organi[sz]ations?|tl;?\s*dr|summary|code|paper|links?"
-    r"|project(?: page)?)\s*(?:\*\*|__)?\s*[:：]\s*(?:\*\*|__)?\s*(?P<value>.*)$",
+    r"|project(?: page)?|homepage|pdf|arxiv|video|demo|dataset|data)\s*(?:\*\*|__)?\s*[:：]\s*(?:\*\*|__)?\s*(?P<value>.*)$",
     re.IGNORECASE,
 )
 _SUB_KEYS = {
@@ -181,7 +194,23 @@ _SUB_KEYS = {
     "links": "links",
     "project": "links",
     "project page": "links",
+    "homepage": "links",
+    "pdf": "links",
+    "arxiv": "links",
+    "video": "links",
+    "demo": "links",
+    "dataset": "links",
+    "data": "links",
 }
+_PAPER_PREFIX = re.compile(
+    r"^(?:\*\*|__)?\s*(?:paper|pdf|arxiv|paper link)\s*(?:\*\*|__)?\s*[:：]\s*(?=\[)", re.I
+)
+
+
+def strip_field_prefix(body: str) -> str:
+    """``paper: [Visual Instruction Tuning](url)`` (a field bullet naming the paper) ->
+    the title link itself."""
+    return _PAPER_PREFIX.sub("", body, count=1)
 
 
 def sub_field(body: str) -> tuple[str, str] | None:

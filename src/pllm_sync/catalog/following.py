@@ -101,18 +101,13 @@ def summarise(src: SourceConfig, cfg: CatalogConfig, *, refresh: bool) -> ListSu
     try:
         fetch, doc = read_list(src, cfg, refresh=refresh)
     except PllmSyncError as exc:
+        why = str(exc)
+        if src.url and not refresh and not cfg.offline:
+            why = "not fetched yet; `pllm-sync lists --refresh` or `pllm-sync pull` fetches it"
         return ListSummary(
-            src.name,
-            location,
-            None,
-            None,
-            None,
-            None,
-            "unread",
-            src.include,
-            src.exclude,
-            str(exc),
+            src.name, location, None, None, None, None, "unread", src.include, src.exclude, why
         )
+
     papers, id_warnings = papers_from_entries(doc.entries)
     sections = sum(1 for _ in doc.taxonomy.walk()) - 1
     last = fetch.fetched_at if src.url else "(local file)"

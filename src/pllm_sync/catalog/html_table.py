@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
-MAX_HTML_TABLE = 2_000_000
+MAX_HTML_TABLE = 64 * 1024 * 1024
 """Characters; a larger HTML block is not read as a table (with a warning)."""
 MAX_ROWSPAN = 200
 
@@ -31,6 +31,7 @@ class _Cell:
     parts: list[str] = field(default_factory=list)
     header: bool = False
     rowspan: int = 1
+    colspan: int = 1
 
 
 class _TableParser(HTMLParser):
@@ -61,11 +62,11 @@ class _TableParser(HTMLParser):
                 self._row = []
                 self._row_line = self.getpos()[0]
             self._end_cell()
-            try:
-                span = int((a.get("rowspan") or "1").strip() or 1)
-            except ValueError:
-                span = 1
-            self._cell = _Cell(header=tag == "th", rowspan=max(1, min(span, MAX_ROWSPAN)))
+            self._cell = _Cell(
+                header=tag == "th",
+                rowspan=_span(a.get("rowspan")),
+                colspan=_span(a.get("colspan"), 20),
+            )
             return
         if self._cell is None:
             return
@@ -144,10 +145,20 @@ class _TableParser(HTMLParser):
                 cells.append(text)
                 if c.rowspan > 1:
                     self._spans[col] = (text, c.rowspan - 1)
+                for _ in range(c.colspan - 1):  # the spanned columns exist, empty
+                    col += 1
+                    cells.append("")
             col += 1
         if any(cells):
             self.rows.append(HtmlRow(self._row_line, cells, header))
         self._row = None
+
+
+def _span(raw: str | None, limit: int = MAX_ROWSPAN) -> int:
+    try:
+        return max(1, min(int((raw or "1").strip() or 1), limit))
+    except ValueError:
+        return 1
 
 
 def html_table_rows(block: str) -> list[HtmlRow]:

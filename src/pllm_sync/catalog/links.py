@@ -50,6 +50,14 @@ _PAPER_HOSTS = (
     "iclr.cc",
     "icml.cc",
     "nature.com",
+    "openaccess.thecvf.com",
+    "ecva.net",
+    "jmlr.org",
+    "ijcai.org",
+    "aaai.org",
+    "biorxiv.org",
+    "medrxiv.org",
+    "ncbi.nlm.nih.gov",
 )
 _CODE_HOSTS = ("github.com", "gitlab.com", "bitbucket.org", "gitee.com")
 
@@ -326,3 +334,62 @@ def to_links(found: list[FoundLink]) -> list[Link]:
         seen.add(key)
         out.append(Link(role=role_for(f.label, f.url), url=f.url))
     return out
+
+
+LINK_KINDS = (
+    "arxiv",
+    "pdf",
+    "doi",
+    "openreview",
+    "acl",
+    "paper",
+    "code",
+    "project",
+    "dataset",
+    "video",
+    "other",
+)
+"""The fine-grained link kinds (issue 10) ``link_kind`` gives, most specific first."""
+
+
+@lru_cache(maxsize=8192)
+def link_kind(role: str, url: str) -> str:
+    """A link's kind from its stored role and URL: a paper link is ``arxiv``, ``doi``,
+    ``openreview`` or ``acl`` when its host says so, ``pdf`` when it is a PDF, else
+    ``paper``; code stays ``code``; website/home/project pages are ``project``; datasets
+    and data ``dataset``; videos ``video``; the rest ``other``. The stored ``role`` is not
+    changed (notes and items keep theirs); this is a finer view of it."""
+    low = url.lower()
+    host = _host(low)
+    path = urlsplit(low).path if "//" in low else low
+    if role in ("paper", "link", "website", "home") or is_paper_url(url):
+        if host.endswith(("arxiv.org", "alphaxiv.org")) or (
+            "/papers/" in path
+            and host
+            in (
+                "huggingface.co",
+                "hf.co",
+            )
+        ):
+            return "arxiv"
+        if host.endswith("doi.org") or "/doi/" in path:
+            return "doi"
+        if host.endswith("openreview.net"):
+            return "openreview"
+        if host.endswith(("aclanthology.org", "aclweb.org")):
+            return "acl"
+        if path.endswith(".pdf") or "/pdf/" in path:
+            return "pdf"
+        if role == "paper" or is_paper_url(url):
+            return "paper"
+    if role == "code" or (role == "link" and is_code_url(url)):
+        return "code"
+    if role in ("website", "home", "blog", "demo") or (
+        role == "link" and host.endswith("github.io")
+    ):
+        return "project"
+    if role in ("dataset", "data"):
+        return "dataset"
+    if role == "video":
+        return "video"
+    return "other"

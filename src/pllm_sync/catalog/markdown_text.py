@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from ..model import normalize_whitespace
+from ..model import neutralise_template_code, normalize_whitespace
 
 # Inline HTML that is pure layout; anything else we drop is reported by ``strip_html``.
 _LAYOUT_TAGS = frozenset(
@@ -111,7 +111,7 @@ def clean_heading(raw: str) -> str:
     text, _ = strip_html(raw)
     text = strip_markdown(text.strip().rstrip("#"))
     text, _ = remove_control_chars(text)
-    text = _SLASH.sub("/", text)
+    text = _SLASH.sub("/", neutralise_template_code(text))
     return _HEADING_NUMBER.sub("", text).strip()
 
 

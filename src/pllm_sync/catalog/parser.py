@@ -18,11 +18,20 @@ import re
 from dataclasses import replace
 
 from ..model import CatalogWarning
-from .bullets import BULLET, LONE_BULLET, classify, match_tag, parse_bullet, strip_bullets
+from .bullets import BARE_URL as _BARE_URL
+from .bullets import (
+    BULLET,
+    LONE_BULLET,
+    Candidate,
+    classify,
+    match_tag,
+    parse_bullet,
+    strip_bullets,
+)
 from .entry import Entry, ParsedDocument
-from .fields import parse_authors, sub_field
+from .fields import parse_authors, strip_field_prefix, sub_field
 from .html_table import MAX_HTML_TABLE, html_table_rows
-from .links import find_links, to_links
+from .links import find_links, is_paper_url, to_links
 from .markdown_text import clean_heading, strip_comments, strip_heading_number, strip_markdown
 from .table import Columns, is_separator, parse_cells, parse_row, split_row
 from .taxonomy import HeadingStack, build_taxonomy
@@ -34,6 +43,10 @@ MAX_LINE = 20_000
 """Longer lines are not catalog entries (real rows are < 2,000 characters); skipping them
 keeps a hostile or corrupted file from costing more than a linear scan."""
 
+_BOLD_PARAGRAPH = re.compile(r"^(?:\*\*|__)(?=\S)[^*_]{8,}(?:\*\*|__)")
+"""A paragraph that opens with a bold run (``**Title** <br />`` / ``**Title** \\``)."""
+_LOOSE_FIELD = re.compile(r"^(?P<key>[A-Za-z][\w \-]{0,24}?)\s*[:：]?\s+(?P<url>https?://\S+)\s*$")
+_SURVEY = re.compile(r"\b(?:survey|paper)\b", re.IGNORECASE)
 _HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*))?$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _HTML_TABLE_OPEN = re.compile(r"<table\b", re.IGNORECASE)
@@ -154,6 +167,12 @@ def parse_document(text: str, source: str) -> ParsedDocument:
                     continue
                 headings.push(len(h.group(1)), clean_heading(h.group(2) or ""))
                 continue
+        if "](" in stripped and headings.announces() and _SURVEY.search(stripped):
+            survey = _announced_survey(source, lineno, stripped, headings.root_name)
+            if survey is not None:
+                table = None
+                entries.append(survey)
+                continue
         if stripped.startswith(">"):
             table = None
             continue
@@ -190,25 +209,37 @@ def parse_document(text: str, source: str) -> ParsedDocument:
         body, bulleted = strip_bullets(line)
         if not body.strip() or LONE_BULLET.match(line):
             continue
+        body = strip_field_prefix(body)
         cand = classify(body, bulleted)
-        if cand is None and bulleted and i < n and not _starts_block(lines[i]):
-            # ``1. **Title**`` with its authors and links on the following lines.
-            j, joined = i, [body]
-            while j < n and j < i + 8 and not _starts_block(lines[j]) and "<!--" not in lines[j]:
-                joined.append(lines[j].strip())
-                j += 1
-            cand = classify(" ".join(joined), bulleted)
+        bold_para = not bulleted and _BOLD_PARAGRAPH.match(body) is not None
+        if cand is None and (bulleted or bold_para):
+            # ``1. **Title**`` with its authors and links on the following lines (or in an
+            # indented paragraph of the same list item), and paragraphs that open with a
+            # bold title; a bounded look, so linear.
+            ahead = _item_lines(lines, i, line, bulleted, limit=8)
+            if ahead:
+                cand = classify(" ".join([body, *(lines[k].strip() for k in ahead)]), bulleted)
+        fields: list[str] = []
+        field_lines: list[int] = []
+        if cand is None and bold_para:
+            # ``**Title**`` then a list of ``- Paper: https://...`` / ``- Code: ...`` fields
+            field_lines, fields = _field_list(lines, i)
+            if fields:
+                cand = classify(" ".join([body, *fields]), False)
         if cand is None:
             continue
+        more = _item_lines(lines, i, line, bulleted)
         if headings.excluded():
             log.debug("%s:%d: entry-like line in a non-catalog section ignored", source, lineno)
             continue
-        parts = [body.strip()]
-        raw_parts = [line]
-        while i < n and not _starts_block(lines[i]) and "<!--" not in lines[i]:
-            parts.append(lines[i].strip())
-            raw_parts.append(lines[i])
-            i += 1
+        if fields:
+            more, extra_text = field_lines, fields
+        else:
+            extra_text = []
+        parts = [body.strip(), *(extra_text or (lines[k].strip() for k in more))]
+        raw_parts = [line, *(lines[k] for k in more)]
+        if more:
+            i = more[-1] + 1
         entry, ws = parse_bullet(
             source, lineno, " ".join(parts), cand, headings.path(), " ".join(raw_parts)
         )
@@ -286,11 +317,15 @@ def _read_html_table(
         return
     cols: Columns | None = None
     header_seen = warned = False
+    in_head = True
     for row in html_table_rows(block):
         lineno = start + row.line - 1
-        if row.header:
+        if row.header or (in_head and _looks_like_header(row.cells)):
+            # Consecutive header rows (a two-row header with rowspan/colspan): the last
+            # one, with the spanned labels carried down, names the columns.
             cols, header_seen = Columns.from_header(row.cells), True
             continue
+        in_head = False
         if not header_seen:
             cols = Columns.guess(row.cells)
             if cols.is_paper_table and not warned:
@@ -342,3 +377,100 @@ def _sub_bullet_fields(lines: list[str], i: int, head: str, entry: Entry) -> tup
     return i, replace(
         entry, authors=authors, venue=venue, tag_year=tag_year, links=tuple(dict.fromkeys(links))
     )
+
+
+def _item_lines(
+    lines: list[str], i: int, head: str, bulleted: bool, limit: int | None = None
+) -> list[int]:
+    """Indices of the lines that continue the entry started by ``head`` (at ``i - 1``):
+    the following lines up to a block start, and, for a list item, an indented paragraph
+    after one blank line (``* **Title** Venue`` / blank / ``  *Authors* [[pdf](url)]``)."""
+    out: list[int] = []
+    j = i
+    n = len(lines) if limit is None else min(len(lines), i + limit)
+    while j < n and not _starts_block(lines[j]) and "<!--" not in lines[j]:
+        out.append(j)
+        j += 1
+    if (
+        bulleted
+        and j + 1 < n
+        and not lines[j].strip()
+        and lines[j + 1].strip()
+        and _indent(lines[j + 1]) > _indent(head)
+        and _indent(lines[j + 1]) >= 2
+        and not BULLET.match(lines[j + 1])
+        and not _starts_block(lines[j + 1])
+        and "<!--" not in lines[j + 1]
+    ):
+        j += 1
+        while j < n and not _starts_block(lines[j]) and "<!--" not in lines[j]:
+            out.append(j)
+            j += 1
+    return out
+
+
+def _field_list(lines: list[str], i: int) -> tuple[list[int], list[str]]:
+    """After a bold title line (index ``i - 1``): an optional blank line, then bullets of
+    ``Key: value`` fields. Returns their indices and each as link text for the entry
+    (``Paper: https://...`` -> ``[paper](https://...)``); nothing when no field has a URL."""
+    j = i
+    if j < len(lines) and not lines[j].strip():
+        j += 1
+    idx: list[int] = []
+    out: list[str] = []
+    while j < len(lines) and j < i + 40 and len(lines[j]) <= MAX_LINE:
+        if not lines[j].strip() and j + 1 < len(lines) and BULLET.match(lines[j + 1]):
+            j += 1  # a loose list: fields separated by blank lines
+            continue
+        body, bulleted = strip_bullets(lines[j])
+        f = sub_field(body) if bulleted else None
+        if f is None and bulleted:
+            loose = _LOOSE_FIELD.match(body.strip())  # ``Homeoage: url``, ``Paper  url``
+            f = ("links", loose.group("url")) if loose else None
+        if f is None:
+            break
+        key, value = f
+        idx.append(j)
+        label = body.split(":", 1)[0].strip(" *_").lower()
+        url = _BARE_URL.search(value)
+        if "](" in value:
+            out.append(value)
+        elif url is not None:
+            out.append(
+                f"[{label if key != 'links' or label != 'link' else 'link'}]({url.group(0)})"
+            )
+        j += 1
+    if not any("](" in t for t in out):
+        return [], []
+    return idx, out
+
+
+def _looks_like_header(cells: list[str]) -> bool:
+    """A first ``<td>`` row of short labels without links (``Model | Paper | Code``)."""
+    return (
+        len(cells) >= 2
+        and all("](" not in c and len(c) <= 40 for c in cells)
+        and Columns.from_header(cells).is_paper_table
+    )
+
+
+def _announced_survey(source: str, lineno: int, line: str, root: str) -> Entry | None:
+    """``Our survey [**"A Survey of Large Language Models"**](https://arxiv.org/abs/...)``
+    in a list's introduction or news: the survey the list is built on is one of its
+    papers. Only a link of four words or more to a paper host, in a line saying "survey"."""
+    for f in find_links(line):
+        label = strip_markdown(f.label).strip(" \"“”'")
+        if f.badge or not is_paper_url(f.url) or len(label.split()) < 4:
+            continue
+        if not (_SURVEY.search(label) or _SURVEY.search(line[: f.start])):
+            continue
+        entry, _ = parse_bullet(
+            source,
+            lineno,
+            f"[{label}]({f.url})",
+            Candidate(tagged=False, title_link=True),
+            (root,),
+            line,
+        )
+        return entry
+    return None

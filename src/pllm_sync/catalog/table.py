@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from ..model import CatalogWarning, SectionPath
 from .entry import Entry
 from .fields import parse_authors, strip_decorations
-from .links import FoundLink, find_links, is_web_url, role_for
+from .links import ROLE_WORDS, FoundLink, find_links, is_web_url, role_for
 from .markdown_text import has_br, split_br, strip_markdown
 from .rowlinks import assemble
 from .titles import clean_title
@@ -124,6 +124,10 @@ class Columns:
     def from_header(cls, cells: list[str]) -> Columns:
         roles = [column_role(c) for c in cells]
         keys = [strip_markdown(c).lower().strip() for c in cells]
+        named_col = next((i for i, k in enumerate(keys) if k in _NAME_HEADERS), None)
+        if "title" not in roles and "paper" in keys and named_col is not None:
+            # ``| Model | ... | Paper | Code |``: the model names the row, Paper is its link.
+            roles[named_col] = "title"
         if "title" not in roles and "paper" in keys:
             roles = ["title" if k == "paper" else r for k, r in zip(keys, roles, strict=True)]
         if "title" not in roles and "workshop" not in roles:
@@ -258,6 +262,7 @@ def parse_cells(
         cells[swapped] = ""
         warn("row does not match the table header; the long text is taken as the title")
     title_raw, authors = _title_part(title_raw)
+    title_raw = _without_role_links(_without_description(title_raw))
     title_raw, tag_method, _org = strip_decorations(title_raw)
     if tag_method and not strip_markdown(method_raw):
         method_raw = tag_method
@@ -268,11 +273,11 @@ def parse_cells(
     for p in problems:
         warn(p)
     link_text = cell("link")
-    venue_raw = cell("venue")
+    venue_raw = _SHORTCODE.sub("", cell("venue")).strip()
     if not strip_markdown(venue_raw) and link_text:
         # ``|  MiLP | Title |   |   Arxiv'24   [![Paper](...)`` - venue typed into the Link cell.
-        lead = link_text.split("[", 1)[0]
-        if strip_markdown(lead):
+        lead = _SHORTCODE.sub("", link_text.split("[", 1)[0])
+        if strip_markdown(lead).strip(" -–—/"):
             venue_raw = lead.strip()
             warn("venue found in the Link cell")
     # The title's own link is the paper's; the link columns add the rest.
@@ -309,6 +314,44 @@ def parse_cells(
         raw=line.strip()[:2000],
     )
     return entry, warnings
+
+
+_SHORTCODE = re.compile(r":[a-z0-9_+\-]{1,40}:")
+"""``:heavy_minus_sign:`` and friends: emoji placeholders, not text."""
+_NUMBERED = re.compile(r"^\s*(?:\*\*|__)?\s*\d{1,3}\)\s+")
+_DESCRIPTION = re.compile(r"\S(?:\s{2,}(?=[A-Z])|\s+(?:-{1,2}|–|—)\s+(?=[a-z]))")
+"""Where a description starts after a title in the same cell: two spaces before a sentence
+(``Title  This paper ...``, the lost line break) or a dash before a lowercase verb
+(``Title - proposes a ...``)."""
+
+
+def _without_description(raw: str) -> str:
+    """``1) Title  This paper introduces ...`` / ``Title - proposes ...``: a title with its
+    description in the same cell -> ``Title``; a title that merely contains a dash
+    (``MINT-1T``, ``Title - A Survey``) is kept."""
+    text = _NUMBERED.sub("", raw, count=1) if _NUMBERED.match(raw) else raw
+    m = _DESCRIPTION.search(text)
+    if m is None:
+        return text
+    head, tail = text[: m.start() + 1], text[m.end() :]
+    if len(strip_markdown(tail)) >= 30 and 1 <= len(head.split()) <= 40:
+        return head
+    return text
+
+
+def _without_role_links(raw: str) -> str:
+    """``SciSafeEval [[paper](u)] [[GitHub](u)]``: the role links of a naming cell are links,
+    not part of its title."""
+    if "](" not in raw:
+        return raw
+    out = raw
+    for f in reversed(find_links(raw)):
+        key = strip_markdown(f.label).lower().strip("[]() ")
+        if f.badge or key in ROLE_WORDS or key in ("huggingface", "hugging face", "leaderboard"):
+            end = raw.find(")", raw.find("](", f.start)) + 1
+            if end > f.start:
+                out = out[: f.start] + out[end:]
+    return re.sub(r"\[\s*\]", "", out).strip()
 
 
 def _title_part(raw: str) -> tuple[str, tuple[str, ...]]:

@@ -37,6 +37,7 @@ NON_CATALOG_SECTIONS = frozenset(
     }
 )
 """Headings whose content is never catalog entries, whatever it looks like."""
+_CONTENTS = frozenset({"table of contents", "contents", "toc"})
 
 
 class HeadingStack:
@@ -64,9 +65,24 @@ class HeadingStack:
     def path(self) -> SectionPath:
         return (self.root_name, *(name for _, name in self._stack))
 
+    def announces(self) -> bool:
+        """True in the introduction (above the first section) or a News/Updates section,
+        where a list announces the survey it is built on."""
+        if not self._stack:
+            return True
+        name = self._stack[-1][1].lower()
+        return len(self._stack) == 1 and ("news" in name or "update" in name)
+
     def excluded(self) -> bool:
-        """True inside a section that never holds entries (Related Workshops, Citation...)."""
-        return any(name.lower() in NON_CATALOG_SECTIONS for _, name in self._stack)
+        """True inside a section that never holds entries (Related Workshops, Citation...).
+        A table of contents excludes only its own lines: lists that file every paper below
+        a ``## Contents`` heading keep them."""
+        if self._stack and self._stack[-1][1].lower() in _CONTENTS:
+            return True
+        return any(
+            name.lower() in NON_CATALOG_SECTIONS and name.lower() not in _CONTENTS
+            for _, name in self._stack
+        )
 
 
 def build_taxonomy(source: str, root_name: str, paths: list[SectionPath]) -> Section:

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import re
 
+from ..model import neutralise_template_code
 from .markdown_text import has_br, remove_control_chars, split_br, strip_html, strip_markdown
 
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 """Zero-width and bidirectional-override characters: they can make a title read as
 something else (or as nothing) and have no place in a paper title."""
-_TEMPLATE_CODE = re.compile(r"<%|%>")
-"""Templater runs ``<% ... %>`` found in a new note; split so it is plain text."""
 _PAREN_ALIAS = re.compile(r"^\((?P<old>.+)\)$", re.DOTALL)
 _TRAILING_DOT = re.compile(r"(?<!\.)\.\s*$")
 
@@ -50,8 +49,9 @@ def clean_title(raw: str) -> tuple[str, tuple[str, ...], list[str]]:
     text, invisible = _INVISIBLE.subn("", text)
     if invisible:
         problems.append("removed invisible or text-direction characters from the title")
-    text, code = _TEMPLATE_CODE.subn(lambda m: " ".join(m.group(0)), text)
-    if code:
+    inert = neutralise_template_code(text)
+    if inert != text:
+        text = inert
         problems.append(
             "neutralised template code (<% %>) in the title, which Obsidian's "
             "Templater plugin would run"

@@ -42,7 +42,12 @@ def register(subparsers: Any) -> None:
 
 
 def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+    """Shorten to ``width`` characters, at a word boundary when one is near."""
+    if len(text) <= width:
+        return text
+    cut = text[: max(width - 1, 0)]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > width * 2 // 3 else cut) + "…"
 
 
 def render_table(papers: list[Paper], width: int | None = None) -> str:

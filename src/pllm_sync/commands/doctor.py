@@ -103,8 +103,9 @@ def check_inotify(root: Path) -> Check:
 
 
 def check_state(path: Path) -> tuple[Check, Check, Check]:
-    """Integrity, lock and daemon, from the state database opened read-only."""
-    from ..sync.state import _pid_alive
+    """Integrity, lock and daemon, from the state database opened read-only and the run
+    lock's file (an OS lock: held exactly while its process lives)."""
+    from ..runlock import RunLock
 
     if not path.exists():
         none = f"{path} (no sync has run yet)"
@@ -134,26 +135,12 @@ def check_state(path: Path) -> tuple[Check, Check, Check]:
                 Check("daemon", "warn", "unknown (state damaged)"),
             )
         state = Check("state", "ok", f"{path} (integrity ok)")
-        try:
-            row = conn.execute("SELECT owner, pid, hostname FROM lock WHERE id = 1").fetchone()
-        except sqlite3.DatabaseError:
-            row = None
     finally:
         conn.close()
-    if row is None:
+    held = RunLock(path.with_name(path.name + ".lock")).holder()
+    if held is None:
         return state, Check("lock", "ok", "free"), Check("daemon", "ok", "not running")
-    owner, pid, host = str(row[0]), int(row[1]), str(row[2])
-    import socket
-
-    here = host == socket.gethostname()
-    if here and not _pid_alive(pid):
-        lock = Check(
-            "lock",
-            "warn",
-            f"left by {owner} (pid {pid}), which is no longer running",
-            "nothing to do: the next run takes it over",
-        )
-        return state, lock, Check("daemon", "ok", "not running")
+    owner, pid, host = held.owner, held.pid, held.hostname
     lock = Check("lock", "ok", f"held by {owner} (pid {pid} on {host})")
     daemon = (
         Check("daemon", "ok", f"running (pid {pid} on {host})")
@@ -187,6 +174,15 @@ def check_zotero(cfg: Any, args: argparse.Namespace) -> list[Check]:
             ),
         ]
     lib = f"{cfg.zotero.library_type} library {cfg.zotero.library_id}"
+    if cfg.zotero.local:
+        key_check = Check(
+            "key", "ok", "none needed: Zotero asks you to Allow pllm-sync when a run writes"
+        )
+        try:
+            ZoteroStore(cfg.zotero, "", attempts=1).check_access(write=False)
+        except PllmSyncError as exc:
+            return [key_check, Check("zotero", "fail", exc.message, exc.hint, exc.exit_code)]
+        return [key_check, Check("zotero", "ok", f"the Zotero desktop at {cfg.zotero.endpoint}")]
     key = get_api_key(cfg.zotero.library_type, str(cfg.zotero.library_id), required=False)
     if not key:
         return [

@@ -35,8 +35,8 @@ def announce_new_vault(root: Path, *, dry_run: bool, quiet: bool = False) -> Non
             hint="check vault.path in the config for a typo, or create the parent folder",
         )
     if not quiet:
-        verb = "would create" if dry_run else "creating"
-        print(f"{verb} a new vault at {where} (vault.path)", file=sys.stderr)
+        verb = "a real run would create it" if dry_run else "this run creates it"
+        print(f"the vault folder {where} (vault.path) does not exist yet: {verb}", file=sys.stderr)
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:

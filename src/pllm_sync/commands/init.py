@@ -17,7 +17,15 @@ from typing import Any
 import yaml
 
 from ..atomic import atomic_write
-from ..config import Config, default_config, find_config_path, load_config, parse_config
+from ..config import (
+    LOCAL_ENDPOINT,
+    Config,
+    ZoteroConfig,
+    default_config,
+    find_config_path,
+    load_config,
+    parse_config,
+)
 from ..credentials import ENV_VAR, store_api_key
 from ..errors import ConfigError
 from ..paths import app_dirs
@@ -38,7 +46,8 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--endpoint",
         default="https://api.zotero.org",
-        help="the Zotero API base URL (default: the Zotero Web API)",
+        help="the Zotero API base URL (default: the Zotero Web API); `local`: the Zotero "
+        "desktop on this computer (Zotero 10 for writes), no account or key needed",
     )
     p.add_argument(
         "--api-key-stdin",
@@ -113,7 +122,12 @@ def run(args: argparse.Namespace) -> int:
             f"{old_zotero.get('library_id')}",
             hint="edit it, or pass --force to replace its Zotero library and vault path",
         )
-    library_id = args.library_id or _ask("Zotero library id (zotero.org/settings/keys)")
+    local = ZoteroConfig(
+        endpoint=LOCAL_ENDPOINT if args.endpoint == "local" else args.endpoint
+    ).local
+    library_id = args.library_id or (
+        "0" if local else _ask("Zotero library id (zotero.org/settings/keys)")
+    )
     default_vault = (
         str(load_config(existing).vault.path) if existing else str(Path.cwd() / "pllm-vault")
     )
@@ -128,7 +142,14 @@ def run(args: argparse.Namespace) -> int:
     data["vault"] = {**old_vault, "path": str(Path(vault).expanduser().resolve())}
     parse_config(data, "init")  # validate before writing anything
     key: str | None
-    if args.api_key_stdin:
+    if local:  # the desktop grants write access in its own dialog, per run: no key to keep
+        if not args.no_check:
+            from ..zotero.store import ZoteroStore
+
+            ZoteroStore(parse_config(data, "init").zotero, "", attempts=1).check_access(write=False)
+            print("the Zotero desktop answered; it will ask you to Allow pllm-sync to write")
+        key = None
+    elif args.api_key_stdin:
         key = sys.stdin.readline().strip()
     elif os.environ.get(ENV_VAR):
         key = os.environ[ENV_VAR]
@@ -169,7 +190,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"  (the previous version is kept as {backup.resolve()})")
     if sandbox_chosen(previous):
         _leave_sandbox(previous)
-    if not key:
+    if not key and not local:
         print(f"no API key stored: set ${ENV_VAR} or run `pllm-sync init --force` in a terminal")
     elif args.no_keyring:
         print(f"the API key was not stored (--no-keyring): set ${ENV_VAR} when running pllm-sync")
@@ -178,22 +199,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _leave_sandbox(previous: Config) -> None:
-    """Moving from the sandbox to a real library: the state forgets the sandbox's item keys,
-    so the next pull files every paper into the new library (matched by pllm-sync id, never
-    duplicated) instead of reading the sandbox items' absence as deletions. Notes, their
-    text and properties, and the sandbox library itself are kept."""
-    from ..sync.state import StateDB, default_state_path
-
-    path = default_state_path(previous)
-    if path.exists():
-        with StateDB.open(path) as st, st.transaction():
-            for paper in st.all_papers().values():
-                if paper.zotero_key or paper.zotero_record is not None or paper.zotero_retired:
-                    paper.zotero_key = paper.zotero_version = None
-                    paper.zotero_note_key = paper.zotero_note_version = None
-                    paper.zotero_record = None
-                    paper.zotero_retired = False
-                    st.put_paper(paper)
+    """Moving from the sandbox to a real library: plain commands stop using the sandbox. The
+    state keeps each paper's Zotero side per library, so the next pull files every paper into
+    the new library (adopted by its pllm-sync id, never duplicated) and never reads the
+    sandbox items' absence as deletions. Notes and the sandbox library itself are kept."""
     forget_sandbox(previous)
     print(
         "left the sandbox: the next pull adds every paper to your library; your notes stay "

@@ -55,7 +55,7 @@ def run_serve(args: argparse.Namespace) -> int:
     fresh = not sandbox_db_path().exists()
     with ExitStack() as stack:
         try:
-            zcfg, key = stack.enter_context(sandbox_zotero(cfg, port=args.port))
+            zcfg, key = stack.enter_context(sandbox_zotero(cfg, port=args.port, serve_as="serve"))
         except OSError as exc:
             raise PllmSyncError(
                 f"cannot serve on 127.0.0.1:{args.port}: {exc.strerror or exc}",
@@ -75,12 +75,15 @@ def run_serve(args: argparse.Namespace) -> int:
         lines.append("serving; Ctrl-C to stop")
         print("\n".join(lines), flush=True)
         done = threading.Event()
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, lambda signum, frame: done.set())
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, lambda *_: done.set()) if main else None
         try:
             done.wait(args.max_seconds)  # None: until interrupted
         except KeyboardInterrupt:
             print("stopped (Ctrl-C)", file=sys.stderr)
             return 130
+        finally:
+            if main:
+                signal.signal(signal.SIGTERM, previous)
     print("stopped")
     return 0

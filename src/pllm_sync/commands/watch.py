@@ -79,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
         stack.callback(lock.release)
         rt.state.acquire_lock("watch")
         stack.callback(rt.state.release_lock)
+        rt.vault.clean_temp_files(time.time())  # litter of a run that was killed
         if not rt.vault.exists():
             announce_new_vault(rt.vault.root, dry_run=False)
             rt.vault.ensure(from_template=True)

@@ -3,23 +3,23 @@
 ``daemon-<config>.json`` in the state dir names the API url, pid, API version and the token
 file; it is written (atomically, mode 600) when the API is up and removed on exit. A stale one
 (its pid gone) reads as "not running". The lock is an OS file lock (``flock``) held for the
-daemon's life: the kernel drops it when the process dies, even by SIGKILL.
+daemon's life (the run lock's implementation): the kernel drops it when the process dies,
+even by SIGKILL.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from ..atomic import atomic_write
 from ..config import Config
-from ..errors import SafetyAbort
 from ..paths import app_dirs
+from ..runlock import RunLock
 
 
 def daemon_file(cfg: Config) -> Path:
@@ -68,35 +68,16 @@ def read_daemon_file(cfg: Config) -> dict[str, Any] | None:
 
 
 class DaemonLock:
-    """``flock`` on the lock file; ``acquire`` fails at once when another daemon holds it."""
+    """The OS file lock (:class:`pllm_sync.runlock.RunLock`) on this vault and library: a
+    second daemon fails at once, even under another config naming the same pair."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._fh: IO[str] | None = None
+        self._lock = RunLock(path)
 
     def acquire(self) -> DaemonLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the daemon's life
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            fh.seek(0)
-            holder = fh.read().strip() or "another process"
-            fh.close()
-            raise SafetyAbort(
-                f"another `pllm-sync watch` ({holder}) already serves this vault and library",
-                hint="stop it first (`pllm-sync service uninstall`, or end that pid); only one "
-                "daemon may sync a vault and library",
-            ) from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(f"pid {os.getpid()}\n")
-        fh.flush()
-        self._fh = fh
+        self._lock.acquire("watch")
         return self
 
     def release(self) -> None:
-        if self._fh is not None:
-            fcntl.flock(self._fh.fileno(), fcntl.LOCK_UN)
-            self._fh.close()
-            self._fh = None
+        self._lock.release()

@@ -232,9 +232,6 @@ def decide_paper(v: PaperView, cfg: DecideConfig, plan: Plan) -> Decision:
     if v_gone_now:
         if cfg.on_vault_delete == "ignore":
             d.retire_vault, v_active = True, False
-        elif not z_active:
-            d.retire_vault = True
-            return d
         elif v.zrecord is not None and not differs(v.zrecord, base) and not v.z_user_children:
             plan.add("zotero", "trash", v.pid, v.title, reason="note deleted in the vault")
             d.zotero, d.retire_zotero, d.retire_vault = "trash", True, True

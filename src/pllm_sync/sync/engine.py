@@ -20,7 +20,7 @@ from typing import Any
 from ..catalog import load_catalog
 from ..config import Config
 from ..errors import SafetyAbort, VaultError
-from ..model import Catalog, Paper, PaperIds, paper_id_for
+from ..model import Catalog, Paper, PaperIds, paper_id_for, title_hash
 from ..progress import progress
 from ..record import (
     Record,
@@ -31,10 +31,10 @@ from ..record import (
 )
 from ..vault.body import ManagedContent
 from ..vault.provenance import listed_in
-from ..vault.store import NoteInfo, NoteStat, VaultScan, VaultStore
+from ..vault.store import NoteInfo, NoteStat, VaultScan
 from ..zotero import mapping as zmap
 from ..zotero.notes_html import has_rich_content, is_pllm_note
-from ..zotero.store import ItemChange, NewItem, NoteUpsert, ZoteroSnapshot, ZoteroStore
+from ..zotero.store import ItemChange, NewItem, NoteUpsert, ZoteroSnapshot
 from . import incremental
 from .decide import (
     DecideConfig,
@@ -47,6 +47,7 @@ from .decide import (
 )
 from .merge import MergeResult
 from .plan import Plan
+from .ports import VaultPort, ZoteroPort
 from .state import LibraryRef, PaperState, ScanEntry, SourceMeta, StateDB
 
 log = logging.getLogger(__name__)
@@ -99,8 +100,8 @@ class SyncEngine:
         self,
         config: Config,
         state: StateDB,
-        vault: VaultStore,
-        zotero: ZoteroStore | None,
+        vault: VaultPort,
+        zotero: ZoteroPort | None,
         catalog_loader: Callable[..., Catalog] = load_catalog,
         library_ref: LibraryRef | None = None,
     ) -> None:
@@ -305,6 +306,15 @@ class SyncEngine:
             if v.note is None:
                 v.note = note
                 v.user_added = v.user_added or "vault"
+            else:
+                log.warning(
+                    "%s: a hand-added note for %s, which already has the note %s; left "
+                    "alone -- copy what you need into %s and delete the other",
+                    note.path,
+                    new_pid,
+                    v.note.path,
+                    v.note.path,
+                )
         # Collections never follow links whose index notes vanished: a note's sections that
         # name no known section (a link to a deleted or renamed index note read as a path)
         # say nothing this run, so the merge keeps the agreed membership.
@@ -327,7 +337,57 @@ class SyncEngine:
                     v.vault_unreadable = True  # there but unreadable: never "deleted"
                 else:
                     v.vault_gone = True
+        if catalog is not None:
+            self._follow_renamed_papers(views, papers)
         return views
+
+    @staticmethod
+    def _follow_renamed_papers(views: dict[str, PaperView], papers: dict[str, PaperState]) -> None:
+        """Identity follows the paper across a catalog id change.
+
+        A list that adds or fixes a paper's arXiv link changes its id (``title:…`` becomes
+        ``arxiv:…``). In one run the old id leaves the catalog and the new one appears with
+        the same normalised title: the new id takes over the old paper's state, item and note
+        (both are rewritten with the new id), instead of a second item and note next to a
+        tombstone holding the user's data. The same holds for a tombstone (a paper that left
+        the list in an earlier run) coming back under a new id. Only one-to-one matches are
+        followed, and never onto an id that already has a copy of its own."""
+        vanished: dict[str, list[str]] = {}
+        for pid, v in views.items():
+            if v.paper is not None:
+                continue  # listed now
+            st = v.state
+            if st is not None and st.catalog_base is not None:
+                title = str(st.catalog_base.get("title") or "")
+            elif st is None and (v.zitem is not None or v.note is not None):
+                title = v.title  # a copy found without state (after a lost state database)
+            else:
+                continue
+            vanished.setdefault(title_hash(title), []).append(pid)
+        appeared: dict[str, list[str]] = {}
+        for pid, v in views.items():
+            if v.paper is not None and pid not in papers and v.note is None:
+                appeared.setdefault(title_hash(v.paper.title), []).append(pid)
+        for th, olds in vanished.items():
+            news = appeared.get(th, [])
+            if len(olds) != 1 or len(news) != 1:
+                continue
+            old, new = views[olds[0]], views[news[0]]
+            old_key = old.state.zotero_key if old.state else (old.zitem or {}).get("key")
+            if new.zitem is not None and new.zitem.get("key") != old_key:
+                continue  # the new id already has an item of its own
+            new.state = replace(old.state, pllm_id=new.pid) if old.state else None
+            new.renamed_from = old.pid
+            if new.zitem is None:
+                new.zitem, new.zchildren = old.zitem, old.zchildren
+                new.zrecord, new.zotero_gone = old.zrecord, old.zotero_gone
+                new.z_note_missing, new.z_note_rich = old.z_note_missing, old.z_note_rich
+                new.z_user_children = old.z_user_children
+            new.note, new.vault_gone = old.note, old.vault_gone
+            new.vault_unreadable, new.copies = old.vault_unreadable, old.copies
+            new.vault_sections_unknown = old.vault_sections_unknown
+            new.note_from_copy = old.note_from_copy
+            del views[old.pid]
 
     @staticmethod
     def _user_child(child: dict[str, Any], st: PaperState) -> bool:
@@ -444,8 +504,10 @@ class SyncEngine:
                 f"this run would move {removing} of {total} papers to the trash "
                 f"({pct:.0f}%), above the limit (sync.max_delete={limit}, "
                 f"sync.max_delete_percent={self.cfg.sync.max_delete_percent:g})",
-                hint="check whether notes or items vanished by accident; if the deletions "
-                "are intended, raise the limits in the config for one run",
+                hint="nothing was changed. Check whether notes or items vanished by accident "
+                "(a vault not mounted, notes moved away, a different library); list them "
+                "with `pllm-sync sync --dry-run`, and raise the limits for one run only if "
+                "every listed deletion is intended",
             )
 
     # ------------------------------------------------------------------ running
@@ -473,8 +535,6 @@ class SyncEngine:
         self._open_conflicts = self.state.list_conflicts(open_only=True)
         catalog = self._load_catalog(opts.dry_run) if opts.pull_catalog else None
         self._guard_vault(papers)
-        if not self.vault.exists() and not opts.dry_run:
-            self.vault.ensure(from_template=True)
 
         snap: ZoteroSnapshot | None = None
         since: int | None = None
@@ -515,6 +575,8 @@ class SyncEngine:
                     self._section_map_save(section_map)
         cpaths = {k: section_path(s) for s, k in section_map.items()}
 
+        if not self.vault.exists() and not opts.dry_run:  # only once Zotero said yes
+            self.vault.ensure(from_template=True)
         changed = opts.changed_paths
         if changed is not None:  # the notes the state knows may have moved since its scan
             changed = changed | {p.note_path for p in papers.values() if p.note_path}
@@ -678,6 +740,22 @@ class SyncEngine:
                     info = self._write_note(d, st)
                     if info is not None:
                         applied[f"vault.{d.vault}"] = applied.get(f"vault.{d.vault}", 0) + 1
+                elif (
+                    v.note is not None
+                    and st.zotero_key
+                    and v.note.zotero_key != st.zotero_key
+                    and v.pid not in zfailed
+                ):  # the item is new in this library (a switched library): relink the note
+                    info = self.vault.update_note(v.note, {}, zotero_key=st.zotero_key)
+                    if info is not None:
+                        st.note_path, st.note_size, st.note_mtime_ns = (
+                            info.path,
+                            info.size,
+                            info.mtime_ns,
+                        )
+                        st.note_sha256 = info.sha256
+            except SafetyAbort:  # the vault itself went away: stop, write nothing more
+                raise
             except Exception as exc:  # one bad note must not stop the others
                 vfailed.add(v.pid)
                 result.errors.append(f"vault {v.note.path if v.note else v.pid}: {exc}")
@@ -717,6 +795,8 @@ class SyncEngine:
                             applied["conflicts.new"] = applied.get("conflicts.new", 0) + 1
                     self.state.resolve_stale_conflicts(v.pid, listed_fields(res))
                 self.state.put_paper(st)
+                if v.renamed_from and v.renamed_from != v.pid:
+                    self.state.delete_paper(v.renamed_from)  # identity followed the paper
             if snap is not None and self.lib is not None and not zfailed:
                 lv = self.zotero.library_version if self.zotero else None
                 self.state.set_library_version(self.lib, lv or snap.library_version)
@@ -848,7 +928,7 @@ class SyncEngine:
                 zotero_key=st.zotero_key,
                 managed=managed,
                 conflict_flag=conflict,
-                pllm_id=v.pid if v.user_added == "vault" else None,
+                pllm_id=v.pid if v.user_added == "vault" or v.renamed_from else None,
             )
             info = changed if changed is not None else v.note
         st.note_path, st.note_size, st.note_mtime_ns = info.path, info.size, info.mtime_ns
@@ -963,7 +1043,7 @@ class SyncEngine:
                 v.zitem,
                 collection_paths=cpaths,
                 paper=v.paper,
-                pllm_id=v.pid if v.user_added == "zotero" else None,
+                pllm_id=v.pid if v.user_added == "zotero" or v.renamed_from else None,
             )
             if d.zotero == "restore":
                 data = {**data, "key": key, "version": v.zitem["version"], "deleted": 0}

@@ -23,6 +23,26 @@ def _show(value: Any) -> Any:
     return value
 
 
+def _human(value: Any) -> str:
+    """A value as a person reads it in a dry run: no Python reprs (``None``, ``['a']``)."""
+    if value is None or value == "" or value == []:
+        return "(empty)"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, str):
+        return f'"{value}"'
+    return str(value)
+
+
+def cut_title(title: str, width: int = 70) -> str:
+    """A title shortened at a word boundary, with an ellipsis when it was cut."""
+    if len(title) <= width:
+        return title
+    cut = title[: width - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > width // 2 else cut).rstrip(" ,;:-") + "…"
+
+
 @dataclass
 class FieldChange:
     field: str
@@ -36,7 +56,7 @@ class FieldChange:
         old, new = _show(self.old), _show(self.new)
         if self.field == "notes":
             return f"    notes: {len(str(old or ''))} -> {len(str(new or ''))} chars"
-        return f"    {self.field}: {old!r} -> {new!r}"
+        return f"    {self.field}: {_human(old)} -> {_human(new)}"
 
 
 @dataclass
@@ -133,7 +153,7 @@ class Plan:
             lines.append(f"{side}: {head}")
             for a in acts[:limit]:
                 why = f" ({a.reason})" if a.reason else ""
-                lines.append(f"  {a.kind} {a.pid}: {a.title[:70]}{why}")
+                lines.append(f"  {a.kind} {a.pid}: {cut_title(a.title)}{why}")
                 if a.kind != "create":
                     lines.extend(c.render() for c in a.changes)
             if len(acts) > limit:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socket
 import sqlite3
 import threading
 import time
@@ -31,9 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import PllmSyncError, SafetyAbort
+from ..errors import PllmSyncError
 from ..paths import app_dirs
 from ..record import Record
+from ..runlock import LockInfo, RunLock
 
 if TYPE_CHECKING:
     from ..config import Config, ZoteroConfig
@@ -225,14 +225,6 @@ class RunRecord:
     applied: Any
 
 
-@dataclass(frozen=True)
-class LockInfo:
-    owner: str
-    pid: int
-    hostname: str
-    acquired_at: float
-
-
 # --- schema ---------------------------------------------------------------------------------
 
 _V1 = """
@@ -327,10 +319,20 @@ ALTER TABLE papers ADD COLUMN zotero_retired INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE papers ADD COLUMN vault_retired INTEGER NOT NULL DEFAULT 0
 """
 
+_V4 = """
+ALTER TABLE papers ADD COLUMN zotero_library TEXT;
+UPDATE papers SET zotero_library = (SELECT library FROM libraries)
+    WHERE (SELECT COUNT(*) FROM libraries) = 1
+"""
+# 3 -> 4: the Zotero half of a paper's row names its library. A database that only ever saw
+# one library gives every row that library; otherwise the rows stay NULL ("any library"),
+# which is how every older version read them.
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _script(_V1),  # 0 -> 1: papers, libraries, collections, sources, scan cache, conflicts
     _script(_V2),  # 1 -> 2: run journal, daemon lock, indexes for open conflicts and keys
     _script(_V3),  # 2 -> 3: per-paper Zotero record and per-side retired flags
+    _script(_V4),  # 3 -> 4: per-paper Zotero state belongs to one library
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -351,7 +353,17 @@ _PAPER_COLS = (
     "zotero_record",
     "zotero_retired",
     "vault_retired",
+    "zotero_library",
 )
+_ZOTERO_COLS = (
+    "zotero_key",
+    "zotero_version",
+    "zotero_note_key",
+    "zotero_note_version",
+    "zotero_record",
+    "zotero_retired",
+)
+"""The Zotero half of a paper's row: it describes one library (``zotero_library``)."""
 
 
 @dataclass
@@ -367,27 +379,68 @@ class _Result:
         return self.rows
 
 
+def vault_state_name(vault_path: str | Path) -> str:
+    """A stable name for a vault's state: a hash of its resolved path, so every config file
+    that names the same vault (through any spelling or symlink) shares one state and lock."""
+    import hashlib
+
+    real = os.path.realpath(Path(vault_path).expanduser())
+    return hashlib.sha1(real.encode("utf-8")).hexdigest()[:12]
+
+
 def default_state_path(config: Config) -> Path:
-    """Where the state of this config lives: one database per config file."""
-    return app_dirs().data / f"state-{config.state_name}.sqlite3"
+    """Where the state of this config's vault lives: one database (and one run lock) per
+    vault, whatever config file names it; the Zotero side of each paper is kept per library
+    inside it. A database found at the old per-config-file location is moved here first."""
+    path = app_dirs().data / f"state-vault-{vault_state_name(config.vault.path)}.sqlite3"
+    if not path.exists():
+        legacy = app_dirs().data / f"state-{config.state_name}.sqlite3"
+        if legacy.exists():
+            _adopt_legacy_state(legacy, path)
+    return path
+
+
+def _adopt_legacy_state(legacy: Path, path: Path) -> None:
+    """Copy a per-config database (pllm-sync before state followed the vault) to the vault's
+    place with SQLite's backup API (consistent even with a WAL beside it), then rename the
+    old file so it is not adopted twice."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".adopting")
+    try:
+        src = sqlite3.connect(legacy)
+        try:
+            dst = sqlite3.connect(tmp)
+            try:
+                src.backup(dst)
+            finally:
+                dst.close()
+        finally:
+            src.close()
+        os.replace(tmp, path)
+        os.replace(legacy, legacy.with_name(legacy.name + ".moved-to-" + path.name))
+    except (OSError, sqlite3.Error) as exc:
+        raise StateError(
+            f"cannot move the state database {legacy} to {path}: {exc}",
+            hint="check that the pllm-sync data folder is writable",
+        ) from exc
+    log.warning("state database %s moved to %s (state now follows the vault)", legacy, path)
+
+
+def _set_wal(conn: sqlite3.Connection, wait: float = 10.0) -> str:
+    """Switch to WAL, waiting for a concurrent first run that holds the database (changing
+    the journal mode does not always go through the busy handler)."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _lib_key(lib: LibraryRef) -> str:
     return f"{lib.library_type}:{lib.library_id}@{lib.endpoint.rstrip('/')}"
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by someone else
-    except OSError:
-        return False
-    return True
 
 
 class StateDB:
@@ -404,6 +457,17 @@ class StateDB:
         self._lock = threading.RLock()
         self._depth = 0
         self._holds_lock = False
+        self._run_lock = RunLock(self.lock_path)
+        self._library: str | None = None
+
+    def bind_library(self, lib: LibraryRef | None) -> None:
+        """Name the Zotero library this run syncs with. A paper's Zotero keys, versions,
+        record and retired flag are kept for one library: read for another library they are
+        absent (the paper is new there: its item is created, or adopted by its id), so
+        switching the config from the sandbox to a real library never reads the old
+        library's keys as items deleted from the new one. Unbound (vault only), rows are read
+        and written as they are."""
+        self._library = None if lib is None else _lib_key(lib)
 
     # -- opening -------------------------------------------------------------------------
 
@@ -421,7 +485,7 @@ class StateDB:
             ) from exc
         try:
             conn.execute("PRAGMA busy_timeout = 10000")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            mode = _set_wal(conn)
             if str(mode).lower() != "wal":
                 log.warning("state database %s: WAL mode unavailable (%s)", p, mode)
             conn.execute("PRAGMA synchronous = FULL")
@@ -453,6 +517,11 @@ class StateDB:
             )
         while version < SCHEMA_VERSION:
             with self.transaction():
+                # Another process may have run this step since we read the version (two first
+                # runs at once): re-read it under the write lock BEGIN IMMEDIATE holds.
+                version = self.schema_version
+                if version >= SCHEMA_VERSION:
+                    break
                 MIGRATIONS[version](self._conn)
                 version += 1
                 self._conn.execute(f"PRAGMA user_version = {version}")
@@ -507,8 +576,7 @@ class StateDB:
 
     # -- papers --------------------------------------------------------------------------
 
-    @staticmethod
-    def _paper(row: tuple[Any, ...]) -> PaperState:
+    def _paper(self, row: tuple[Any, ...]) -> PaperState:
         d = dict(zip(_PAPER_COLS, row, strict=True))
         d["base"] = _dec_opt(d["base"])
         d["catalog_base"] = _dec_opt(d["catalog_base"])
@@ -516,6 +584,10 @@ class StateDB:
         d["zotero_record"] = _dec_opt(d["zotero_record"])
         d["zotero_retired"] = bool(d["zotero_retired"])
         d["vault_retired"] = bool(d["vault_retired"])
+        lib = d.pop("zotero_library")
+        if lib is not None and self._library is not None and lib != self._library:
+            for col in _ZOTERO_COLS:
+                d[col] = False if col == "zotero_retired" else None
         return PaperState(**d)
 
     def get_paper(self, pllm_id: str) -> PaperState | None:
@@ -554,10 +626,16 @@ class StateDB:
             _enc_opt(paper.zotero_record),
             int(paper.zotero_retired),
             int(paper.vault_retired),
+            self._library,
+        )
+        updates = ", ".join(
+            f"{c} = COALESCE(excluded.{c}, {c})" if c == "zotero_library" else f"{c} = excluded.{c}"
+            for c in _PAPER_COLS[1:]
         )
         self._x(
-            f"INSERT OR REPLACE INTO papers ({', '.join(_PAPER_COLS)}) "
-            f"VALUES ({', '.join('?' * len(_PAPER_COLS))})",
+            f"INSERT INTO papers ({', '.join(_PAPER_COLS)}) "
+            f"VALUES ({', '.join('?' * len(_PAPER_COLS))}) "
+            f"ON CONFLICT (pllm_id) DO UPDATE SET {updates}",
             values,
         )
 
@@ -792,48 +870,21 @@ class StateDB:
 
     # -- daemon lock ---------------------------------------------------------------------
 
+    @property
+    def lock_path(self) -> Path:
+        """The run lock's file, next to the database (one lock per state, so per vault)."""
+        return self.path.with_name(self.path.name + ".lock")
+
     def lock_holder(self) -> LockInfo | None:
-        row = self._x("SELECT owner, pid, hostname, acquired_at FROM lock WHERE id = 1").fetchone()
-        return None if row is None else LockInfo(*row)
+        return self._run_lock.holder()
 
     def acquire_lock(self, owner: str) -> None:
-        """Take the run lock, or raise ``SafetyAbort`` naming who holds it.
-
-        A lock whose process is gone (same host, pid not running) is stale and taken over.
-        A lock held from another host cannot be checked and is respected.
-        """
-        me, host = os.getpid(), socket.gethostname()
-        with self.transaction():
-            held = self.lock_holder()
-            if held is not None and not (held.pid == me and held.hostname == host):
-                if held.hostname == host and not _pid_alive(held.pid):
-                    log.warning(
-                        "taking over a stale lock held by %s (pid %d is gone)",
-                        held.owner,
-                        held.pid,
-                    )
-                else:
-                    raise SafetyAbort(
-                        f"another pllm-sync ({held.owner}, pid {held.pid} on {held.hostname}) "
-                        f"holds the lock on {self.path}",
-                        hint="stop the other run (e.g. the `pllm-sync watch` daemon) first; "
-                        f"if it ran on {held.hostname} and is gone, clear the lock with "
-                        f"`sqlite3 '{self.path}' 'DELETE FROM lock'`",
-                    )
-            self._x(
-                "INSERT OR REPLACE INTO lock (id, owner, pid, hostname, acquired_at) "
-                "VALUES (1, ?, ?, ?, ?)",
-                (owner, me, host, time.time()),
-            )
+        """Take the run lock (an OS file lock, see :mod:`pllm_sync.runlock`), or raise
+        ``SafetyAbort`` naming who holds it. A lock whose process ended is free by itself."""
+        self._run_lock.acquire(owner)
         self._holds_lock = True
 
-    def release_lock(self, force: bool = False) -> None:
-        """Release our lock (``force``: whoever holds it, for a manual unlock)."""
-        if force:
-            self._x("DELETE FROM lock WHERE id = 1")
-        else:
-            self._x(
-                "DELETE FROM lock WHERE id = 1 AND pid = ? AND hostname = ?",
-                (os.getpid(), socket.gethostname()),
-            )
+    def release_lock(self) -> None:
+        """Release our hold on the run lock."""
+        self._run_lock.release()
         self._holds_lock = False

@@ -14,7 +14,7 @@ through unchanged.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +27,12 @@ from . import yamlio
 _LINE = re.compile(r"[^\r\n\x85\u2028\u2029]*(?:\r\n|[\r\n\x85\u2028\u2029]|\Z)")
 _OPEN = re.compile(r"\A(\ufeff?)---[ \t]*(\r\n|\n|\r)")
 _CLOSE = re.compile(r"---[ \t]*(?:\r\n|\n|\r)?\Z")
+
+
+MAX_EXPANDED_NODES = 10_000
+"""A frontmatter whose YAML expands (through ``&anchor``/``*alias`` references) to more values
+than this is refused: an "alias bomb" of a few lines would otherwise expand to billions of
+values in every reader that walks it."""
 
 
 class FrontmatterProblem(Exception):
@@ -130,6 +136,42 @@ def _yaml_problem(exc: yaml.MarkedYAMLError, first_line: int, n_lines: int) -> F
     return FrontmatterProblem(msg, line)
 
 
+def _check_expansion(root: Node, first_line: int) -> None:
+    """Refuse a YAML tree that expands to more than ``MAX_EXPANDED_NODES`` values or refers
+    to itself. The composed tree shares aliased nodes, so this walk is linear in the text
+    (each node's expanded size is computed once) while a plain walk would be exponential."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(node: Node) -> int:
+        nid = id(node)
+        if nid in sizes:
+            return sizes[nid]
+        if nid in active:
+            raise FrontmatterProblem(
+                "a YAML alias in the properties refers to itself; remove the `*` reference",
+                first_line + node.start_mark.line,
+            )
+        active.add(nid)
+        total = 1
+        if isinstance(node, SequenceNode):
+            total += sum(size(n) for n in node.value)
+        elif isinstance(node, MappingNode):
+            total += sum(size(k) + size(v) for k, v in node.value)
+        active.discard(nid)
+        sizes[nid] = min(total, MAX_EXPANDED_NODES + 1)
+        if total > MAX_EXPANDED_NODES:
+            raise FrontmatterProblem(
+                f"the properties expand to more than {MAX_EXPANDED_NODES} values through YAML "
+                "aliases (`&name` / `*name`); refused as a possible alias bomb, note left "
+                "untouched -- write the values out instead of using aliases",
+                first_line + node.start_mark.line,
+            )
+        return total
+
+    size(root)
+
+
 def _content_end(node: Node) -> yaml.Mark:
     """Where a value's own content ends: for block collections, the end of the last item
     (their end mark lies at the next token, past any trailing comments)."""
@@ -138,11 +180,16 @@ def _content_end(node: Node) -> yaml.Mark:
     return node.end_mark
 
 
-def parse(text: str, *, quick_key: str | None = None) -> Document:
+_NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+
+
+def parse(text: str, *, quick_key: str | None = None, text_keys: Collection[str] = ()) -> Document:
     """Split ``text`` and parse its frontmatter into values and key spans.
 
     ``quick_key``: when given and that string does not occur in the frontmatter at all, the
     YAML is not parsed (values stay empty) -- a cheap skip for notes that cannot be ours.
+    ``text_keys``: keys whose plain (unquoted) numbers are read as the text the user typed:
+    ``arxiv: 2310.10100`` is the id "2310.10100", not the float 2310.101.
     Raises :class:`FrontmatterProblem` for YAML that does not parse, is not a mapping, or
     repeats a key.
     """
@@ -162,6 +209,7 @@ def parse(text: str, *, quick_key: str | None = None) -> Document:
         raise FrontmatterProblem(f"invalid YAML in frontmatter: {exc}", first_line) from exc
     if node is None:
         return doc
+    _check_expansion(node, first_line)
     if not isinstance(node, MappingNode):
         raise FrontmatterProblem(
             "frontmatter is not a mapping of properties", first_line + node.start_mark.line
@@ -180,10 +228,13 @@ def parse(text: str, *, quick_key: str | None = None) -> Document:
                 raise FrontmatterProblem(f"property {key!r} appears twice", first_line + kline)
             if knode.start_mark.column != 0 and doc.editable is None:
                 doc.editable = "the properties are indented"
-            try:
-                doc.values[key] = loader.construct_object(vnode, deep=True)
-            except yaml.MarkedYAMLError as exc:
-                raise _yaml_problem(exc, first_line, len(doc.yaml_lines)) from exc
+            if key in text_keys and isinstance(vnode, ScalarNode) and vnode.tag in _NUMBER_TAGS:
+                doc.values[key] = str(vnode.value)
+            else:
+                try:
+                    doc.values[key] = loader.construct_object(vnode, deep=True)
+                except yaml.MarkedYAMLError as exc:
+                    raise _yaml_problem(exc, first_line, len(doc.yaml_lines)) from exc
             end_mark = _content_end(vnode)
             end = end_mark.line + 1 if end_mark.column > 0 else end_mark.line
             end = max(end, kline + 1)

@@ -56,6 +56,8 @@ OWNED_KEYS: tuple[str, ...] = (
 )
 _STRING_FIELDS = ("title", "venue", "method", "arxiv", "doi", "url", "code", "status")
 _INT_FIELDS = ("year", "rating")
+TEXT_KEYS = frozenset((ID_KEY, *_STRING_FIELDS))
+"""Keys read as the text typed even when YAML would see a number (``arxiv: 2310.10100``)."""
 CANDIDATE_KEYS = ("arxiv", "doi", "url")
 """A note without an id but with one of these is a paper the user added by hand."""
 
@@ -184,7 +186,7 @@ class ParsedNote:
 def parse_note(text: str, *, quick: bool = False) -> ParsedNote:
     """Parse a note (raises ``FrontmatterProblem`` for unreadable frontmatter). ``quick``:
     skip the YAML when the frontmatter cannot contain our id."""
-    doc = fb.parse(text, quick_key=ID_KEY if quick else None)
+    doc = fb.parse(text, quick_key=ID_KEY if quick else None, text_keys=TEXT_KEYS)
     parts = body_mod.split_body(doc.body)
     values = doc.values
     pid = _scalar_text(values.get(ID_KEY))

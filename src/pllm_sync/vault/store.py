@@ -19,15 +19,16 @@ import datetime as dt
 import hashlib
 import logging
 import os
+import stat as stat_mod
 import time
 from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ..atomic import atomic_write
+from ..atomic import atomic_write, clean_stale_temp_files
 from ..config import VaultConfig
-from ..errors import VaultError
+from ..errors import SafetyAbort, VaultError
 from ..model import Paper, Section, SectionPath, normalize_whitespace
 from ..progress import progress as progress_bar
 from ..record import SECTION_SEP, SYNCED_FIELDS, Record, normalize_record, section_key
@@ -182,6 +183,10 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+class VaultGone(SafetyAbort):
+    """The vault folder vanished or was swapped during a run: stop before writing."""
+
+
 class VaultStore:
     """Reads and writes paper notes and index notes in one Obsidian vault."""
 
@@ -200,6 +205,42 @@ class VaultStore:
         self._trash_rel = PurePosixPath(config.trash_folder).as_posix().strip("/")
         self.links = SectionLinks(config.index_folder)
         self._taken: set[str] | None = None
+        self._root_id: tuple[int, int] | None = None
+
+    def _pin_root(self) -> None:
+        """Remember which folder the vault is (device and inode), so a write can tell that
+        the vault went away (an unmounted drive, a renamed folder) since the scan."""
+        try:
+            st = os.stat(self.root)
+        except OSError:
+            return
+        self._root_id = (st.st_dev, st.st_ino)
+
+    def check_root(self) -> None:
+        """Refuse to write when the vault folder vanished or was replaced since the scan:
+        writing would recreate it (an empty folder at the old place, or on the mount point)
+        and the real vault's notes, once back, would look deleted. Raises ``VaultGone``
+        (a guard: the run stops, exit code 6). A store that never saw its vault (no scan,
+        no ``ensure``) has nothing to compare with and creates folders as needed."""
+        if self._root_id is None:
+            return
+        try:
+            st = os.stat(self.root)
+        except OSError:
+            st = None
+        if st is None or not stat_mod.S_ISDIR(st.st_mode):
+            raise VaultGone(
+                f"the vault folder {self.root} disappeared during the run; stopped before "
+                "writing into a folder that is not the vault",
+                hint="mount or restore the vault (or fix vault.path) and run again; nothing "
+                "is taken as deleted while it is away",
+            )
+        if self._root_id is not None and (st.st_dev, st.st_ino) != self._root_id:
+            raise VaultGone(
+                f"the vault folder {self.root} was replaced by another folder during the run "
+                "(a drive unmounted or remounted?); stopped",
+                hint="check that the right vault is at that path and run again",
+            )
 
     # --- vault ----------------------------------------------------------------------------
 
@@ -220,12 +261,21 @@ class VaultStore:
                 )
             self.papers_dir.mkdir(parents=True, exist_ok=True)
             self.index_dir.mkdir(parents=True, exist_ok=True)
+            self._pin_root()
         except OSError as exc:
             raise VaultError(
                 f"cannot create the vault at {self.root}: {exc.strerror or exc}",
                 hint="check vault.path in the config and that its parent folder is writable",
             ) from exc
         return report
+
+    def clean_temp_files(self, older_than: float) -> int:
+        """Remove temp files a killed run left in the vault (only our own, by their name
+        pattern, and only older than ``older_than``, the start of this run, which holds the
+        run lock: no live run can own them)."""
+        if not self.root.is_dir():
+            return 0
+        return clean_stale_temp_files([self.root, self.trash_dir], older_than)
 
     def _rel(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
@@ -247,9 +297,24 @@ class VaultStore:
 
     def _walk(self) -> list[tuple[str, str]]:
         """Every markdown file that may be a note, sorted by relative path. Hidden folders
-        (``.obsidian``, ``.trash``, ``.git``, our trash), symlinks and litter are skipped."""
+        (``.obsidian``, ``.trash``, ``.git``, our trash) and litter are skipped.
+
+        Symlinks, decided (docs/vault.md, "Symlinks"): a link whose target lies inside the
+        vault is skipped, since the target is read at its own place (reading both would make
+        every note a duplicate of itself); a link that leaves the vault -- a symlinked
+        ``Papers/``, a folder linked in from elsewhere -- is followed as Obsidian follows it,
+        so its notes are never mistaken for deleted ones. A folder reached twice (a link loop,
+        two links to one place) is read once. Anything named ``*.md`` that is not a regular
+        file (a named pipe, a socket, a device, a dangling link) is skipped with a warning:
+        opening a pipe would block the run forever."""
         out: list[tuple[str, str]] = []
+        root_real = os.path.realpath(self.root)
+        seen: set[str] = {root_real}
         stack: list[tuple[str | Path, str]] = [(self.root, "")]
+
+        def inside(real: str) -> bool:
+            return real == root_real or real.startswith(root_real.rstrip(os.sep) + os.sep)
+
         while stack:
             folder, prefix = stack.pop()
             try:
@@ -260,13 +325,34 @@ class VaultStore:
             for entry in entries:
                 name = entry.name
                 rel = f"{prefix}{name}"
-                if entry.is_symlink():
-                    continue
-                if entry.is_dir():
+                link = entry.is_symlink()
+                real = os.path.realpath(entry.path) if link else ""
+                if link and inside(real):
+                    continue  # read at its real place in the vault
+                try:
+                    is_dir = entry.is_dir()
+                except OSError:
+                    is_dir = False
+                if is_dir:
                     if name.startswith(".") or rel == self._trash_rel:
                         continue
+                    if link:
+                        if real in seen:
+                            continue
+                        seen.add(real)
                     stack.append((entry.path, rel + "/"))
                 elif name.endswith(".md") and not is_litter(name):
+                    try:
+                        regular = entry.is_file()
+                    except OSError:
+                        regular = False
+                    if not regular:
+                        log.warning(
+                            "%s: not a regular file (a named pipe, device or broken link); "
+                            "skipped -- remove it or rename it so it does not end in .md",
+                            rel,
+                        )
+                        continue
                     out.append((rel, entry.path))
         out.sort(key=lambda item: item[0])
         return out
@@ -291,6 +377,7 @@ class VaultStore:
                 f"vault folder not found: {self.root}",
                 hint="run `pllm-sync vault init` or fix vault.path in the config",
             )
+        self._pin_root()
         previous = previous or {}
         result = VaultScan()
         if changed is not None:
@@ -345,8 +432,13 @@ class VaultStore:
 
     def _read_stat(self, rel: str, path: str, now: int) -> NoteStat | None:
         try:
-            with open(path, "rb") as fh:
+            # O_NONBLOCK: a named pipe swapped in after the walk must not hang the scan
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+            with open(fd, "rb") as fh:
                 st = os.fstat(fh.fileno())
+                if not stat_mod.S_ISREG(st.st_mode):
+                    log.warning("%s: not a regular file; skipped", rel)
+                    return None
                 data = fh.read()
         except FileNotFoundError:
             return None  # deleted while we scanned
@@ -515,6 +607,7 @@ class VaultStore:
     ) -> NoteInfo:
         """Write a new note for ``paper`` in the papers folder (name from method + title,
         made unique; an existing file is never replaced)."""
+        self.check_root()
         for p in paper.sections:
             self.links.register_path(p)
         rec = normalize_record({k: v for k, v in record.items() if k in SYNCED_FIELDS})
@@ -586,6 +679,7 @@ class VaultStore:
         since ``note`` was read, so a concurrent edit is never overwritten.
         """
         rel = note.path
+        self.check_root()
         data, st = self._read(rel)
         if _sha256(data) != note.sha256:
             raise VaultError(
@@ -623,6 +717,7 @@ class VaultStore:
         conflict_flag: bool | None,
         pllm_id: str | None,
     ) -> str:
+        self.check_root()
         doc = parsed.doc
         values = doc.values
         current = note_mod.resolve_sections(parsed.raw, self.links.key_for)
@@ -694,6 +789,7 @@ class VaultStore:
     def trash_note(self, note: NoteInfo) -> str:
         """Move the note into the trash folder (inside the vault; never deleted). Returns the
         new vault-relative path."""
+        self.check_root()
         src = self._abs(note.path)
         if not src.exists():
             raise VaultError(
@@ -727,6 +823,7 @@ class VaultStore:
         """Write one index note per taxonomy node (papers as ``[[note name]]`` links, parent
         and subsections as links); a note whose content would not change is not written.
         Text outside the managed region of an index note is the user's and is kept."""
+        self.check_root()
         nodes: dict[str, tuple[str, SectionPath, list[str], str | None]] = {}
         for source, root in catalog_taxonomies.items():
             for node in root.walk():
@@ -796,6 +893,7 @@ class VaultStore:
         return True
 
     def _write_index_note(self, key: str, rel: str, region: str) -> bool:
+        self.check_root()
         path = self._abs(rel)
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)

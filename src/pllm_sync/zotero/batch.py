@@ -157,7 +157,9 @@ class BatchWriter:
                 if isuv is not None and isuv == self.http.read_version:
                     # Nobody wrote between our last known version and this write.
                     self.http.read_version = self.http.last_version
-                return requeue + self._report(live, resp.json())
+                return requeue + self._report(
+                    live, self.http.json_of(resp, f"writing to {self._path}")
+                )
             if resp.status_code == 412:
                 text = resp.text
                 if "Write token" in text:
@@ -202,6 +204,10 @@ class BatchWriter:
                         self._fail(op, code, msg)
                 elif code == 409 and op.parent and op.parent in {o.key for o in requeue}:
                     requeue.append(op)  # its parent is being retried: follow it
+                elif code == 409 and (refused := self._refused_parent(op)) is not None:
+                    # The server saved nothing of the refused parent earlier in this batch,
+                    # so it answers "Parent item … not found": name the parent's reason.
+                    self._fail(op, code, f"not written because its parent failed ({refused})")
                 else:
                     self._fail(op, code, msg)
             elif "success" in report and idx in (report.get("success") or {}):
@@ -211,6 +217,11 @@ class BatchWriter:
         if stale:
             requeue += self._refresh(stale)
         return requeue
+
+    def _refused_parent(self, op: WriteOp) -> str | None:
+        """The failure message of ``op``'s parent when it was refused already, else None."""
+        done = self.outcomes.get(op.parent) if op.parent else None
+        return done.message if done is not None and not done.ok else None
 
     # ------------------------------------------------------------------ re-reads
 

@@ -99,6 +99,16 @@ def library_label(config: ZoteroConfig) -> str:
     return f"{config.library_type} library {config.library_id}"
 
 
+def malformed(what: str, detail: str) -> ZoteroError:
+    return ZoteroError(
+        f"Zotero answered with something that is not the JSON expected while {what} "
+        f"({detail or 'empty body'})",
+        hint="a proxy or captive portal may stand between you and Zotero, or the server had "
+        "a hiccup: check zotero.endpoint and your network, then run again (nothing was "
+        "written for what failed; a rerun converges)",
+    )
+
+
 class ZoteroHttp:
     """One library's connection: counting, backoff, retries and error mapping."""
 
@@ -127,9 +137,16 @@ class ZoteroHttp:
         self.retry_delay = retry_delay
         self.backoff = Backoff(sleep, clock)
         self.request_count = 0
-        self.http = client or httpx2.Client(follow_redirects=True, timeout=30)
+        self.local = config.local
+        self.server_id: str | None = None
+        """The desktop's ``Zotero-Server-ID`` (local API only), sent on every write."""
+        self.http = client or httpx2.Client(
+            follow_redirects=True, timeout=30, trust_env=not self.local
+        )
         self.http.event_hooks["request"].append(self._count)
-        zot = PllmZotero(config.library_id, config.library_type, api_key, client=self.http)
+        zot = PllmZotero(
+            config.library_id, config.library_type, api_key, client=self.http, local=self.local
+        )
         zot.pllm_backoff = self.backoff
         zot.endpoint = self.endpoint
         self.zot = zot
@@ -163,6 +180,11 @@ class ZoteroHttp:
         tries = attempts or self.attempts
         url = self.endpoint + path
         hdrs = {**self.zot.default_headers(), **(headers or {})}
+        if self.local and method not in ("GET", "HEAD"):
+            if self.server_id:
+                hdrs["Zotero-Server-ID"] = self.server_id
+            if self._api_key:
+                hdrs["Zotero-API-Key"] = self._api_key  # the form the desktop documents
         last_reason = ""
         for attempt in range(tries):
             self.backoff.wait()
@@ -217,6 +239,17 @@ class ZoteroHttp:
             "(run with --verbose)",
         )
 
+    def json_of(self, resp: httpx2.Response, what: str, kind: type = dict) -> Any:
+        """The JSON body of a successful response, or a clear ZoteroError (exit code 4) when
+        it is not JSON of the expected shape (a proxy's HTML page, a cut-off answer)."""
+        try:
+            data = resp.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, kind):
+            raise malformed(what, self.redact(resp.text.strip())[:120])
+        return data
+
     # -------------------------------------------------------------- pyzotero reads
 
     def pz(self, call: Callable[[], T], what: str) -> T:
@@ -230,6 +263,8 @@ class ZoteroHttp:
                     self.backoff.pause(self.retry_delay * 2**attempt)
                     continue
                 raise zerr.unreachable(self.endpoint, type(exc).__name__) from None
+            except ValueError as exc:  # pyzotero decoding a body that is not JSON
+                raise malformed(what, self.redact(str(exc))[:120]) from None
             except PyZoteroError as exc:
                 resp = self.zot.request
                 status = resp.status_code if resp is not None else None
@@ -266,7 +301,7 @@ class ZoteroHttp:
         """``GET /keys/current``: who the key belongs to and what it may do."""
         resp = self.request("GET", "/keys/current", attempts=2, library_version=False)
         if resp.status_code == 200:
-            info: dict[str, Any] = resp.json()
+            info: dict[str, Any] = self.json_of(resp, "checking the API key")
             return info
         if resp.status_code in (403, 404) and "Invalid key" in resp.text:
             raise zerr.invalid_key()
@@ -274,7 +309,16 @@ class ZoteroHttp:
             raise zerr.invalid_key()
         raise self.fail(resp, "checking the API key")
 
+    def use_key(self, key: str) -> None:
+        """Send ``key`` from now on (the local API's per-run write key)."""
+        self._api_key = key
+        self.zot.api_key = key
+
     def check_access(self, write: bool = True) -> dict[str, Any]:
+        if self.local:
+            from .local_api import check_local_access
+
+            return check_local_access(self, write)
         info = self.key_info()
         access = info.get("access") or {}
         lib = str(self.config.library_id)

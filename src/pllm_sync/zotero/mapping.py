@@ -31,7 +31,14 @@ import secrets
 from collections.abc import Callable, Container, Iterable, Mapping
 from typing import Any
 
-from ..model import Paper, SectionPath, VenueKind, normalize_title, normalize_whitespace
+from ..model import (
+    Paper,
+    SectionPath,
+    VenueKind,
+    neutralise_template_code,
+    normalize_title,
+    normalize_whitespace,
+)
 from ..record import (
     MANAGED_TAG_PREFIX,
     STATUSES,
@@ -517,15 +524,15 @@ def item_to_record(
     }
     return normalize_record(
         {
-            "title": str(item_data.get("title") or ""),
-            "method": extra_value(extra, EXTRA_METHOD),
-            "venue": extra_value(extra, EXTRA_VENUE),
+            "title": _inert(str(item_data.get("title") or "")),
+            "method": _inert(extra_value(extra, EXTRA_METHOD)),
+            "venue": _inert(extra_value(extra, EXTRA_VENUE)),
             "year": year_of(str(item_data.get("date") or "")),
             "url": item_url(item_data),
             "code": (att.get("url") or None) if att else extra_value(extra, EXTRA_CODE),
             "arxiv": item_arxiv(item_data),
             "doi": item_doi(item_data),
-            "authors": item_authors(item_data),
+            "authors": tuple(neutralise_template_code(a) for a in item_authors(item_data)),
             "tags": [c for t in tags if (c := _user_canonical(t))],
             "status": statuses[0] if statuses else None,
             "rating": ratings[-1] if ratings else None,
@@ -537,6 +544,10 @@ def item_to_record(
 
 
 # ---------------------------------------------------------------------------- record -> item
+
+
+def _inert(text: str | None) -> str | None:
+    return None if text is None else neutralise_template_code(text)
 
 
 def item_type_for(paper: Paper) -> str:

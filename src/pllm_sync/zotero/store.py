@@ -204,6 +204,8 @@ class ZoteroStore:
 
     def read(self, since: int | None) -> ZoteroSnapshot:
         """A full snapshot (``since=None``) or the changes since a library version."""
+        if self.http.local:
+            since = None  # no /deleted locally: list everything; what is gone was deleted
         snap: ZoteroSnapshot | None = None
         for attempt in range(MAX_READ_RESTARTS):
             snap, versions = self._read_full() if since is None else self._read_since(since)
@@ -302,7 +304,7 @@ class ZoteroStore:
             return ZoteroSnapshot(library_version=since, unchanged=True), [since]
         if resp.status_code != 200:
             raise http.fail(resp, "reading item versions")
-        item_versions: dict[str, int] = resp.json()
+        item_versions: dict[str, int] = http.json_of(resp, "reading item versions")
         versions = [http.last_version or since]
         col_versions: dict[str, int] = http.pz(
             lambda: zot.collection_versions(since=since, includeTrashed=1),

@@ -22,6 +22,7 @@ from types import TracebackType
 from .app import EmulatorHTTPServer
 from .control import Control
 from .faults import FaultInjector
+from .groups import group_library_id
 from .library import (
     FULL_ACCESS,
     READ_ONLY_ACCESS,
@@ -30,6 +31,7 @@ from .library import (
     Library,
     VersionClock,
 )
+from .local import LocalApi
 from .query import first
 from .ratelimit import Clock, Decision, RateLimit, RateLimiter
 from .render import Renderer
@@ -37,7 +39,14 @@ from .routes import Api, Request, Response
 from .storage import MemoryStorage, SqliteStorage
 from .validation import ObjectError
 
-__all__ = ["FULL_ACCESS", "READ_ONLY_ACCESS", "RateLimit", "RequestRecord", "ZoteroEmulator"]
+__all__ = [
+    "FULL_ACCESS",
+    "READ_ONLY_ACCESS",
+    "RateLimit",
+    "RequestRecord",
+    "ZoteroEmulator",
+    "group_library_id",
+]
 
 RequestHook = Callable[["ZoteroEmulator", str, str], None]
 
@@ -76,6 +85,8 @@ class ZoteroEmulator:
         display_name: str | None = None,
         site_url: str = "https://www.zotero.org",
         rate_limit: RateLimit | None = None,
+        group_ids: tuple[int, ...] = (),
+        local: int | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -104,7 +115,15 @@ class ZoteroEmulator:
             self.state.put_key(api_key, user_id, FULL_ACCESS)
             if read_only_key is not None:
                 self.state.put_key(read_only_key, user_id, READ_ONLY_ACCESS)
+            for group_id in group_ids:  # served at /groups/<id>/ (see groups.py)
+                self.state.library(group_library_id(group_id))
             self.storage.flush(self.state)
+        # the desktop's local API (Zotero 7 or 10) in front of the Web API rules: local.py
+        self.local = (
+            LocalApi(self.state, user_id, local, lambda: self.renderer.base_url)
+            if local is not None
+            else None
+        )
 
     # -------------------------------------------------------------- lifecycle
     @property
@@ -195,7 +214,11 @@ class ZoteroEmulator:
                 hook(self, request.method, request.path)
             with self.state.lock:
                 try:
-                    response = self.api.handle(request)
+                    response = (
+                        self.local.handle(request, self.api.handle)
+                        if self.local is not None
+                        else self.api.handle(request)
+                    )
                 finally:
                     self.storage.flush(self.state)
             if fault is not None:

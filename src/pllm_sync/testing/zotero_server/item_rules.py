@@ -29,6 +29,7 @@ from .validation import (
     ObjectError,
     check_creators,
     check_field_value,
+    check_note_length,
     check_relations,
     check_tags,
     is_valid_key,
@@ -47,12 +48,15 @@ class ItemRules(RulesBase):
         url_key: str | None = None,
         header_checked: bool = False,
         version_validated: bool = False,
+        zotero_client: bool = False,
     ) -> WriteResult:
         """Create or update one item from API JSON.
 
         ``mode`` ``post`` and ``patch`` have PATCH semantics (omitted properties untouched),
         ``put`` replaces the item. Raises :class:`ObjectError` without touching state when
-        the object is rejected."""
+        the object is rejected. ``zotero_client`` (a ``User-Agent`` naming Zotero or Firefox)
+        turns on DS's "tmp Zotero client hack": a ``dateModified`` it sends is stored as
+        sent, changed or not."""
         body = unwrap(body)
         if not isinstance(body, dict):
             raise ObjectError(400, "Invalid value in uploaded data; expected JSON item object")
@@ -179,6 +183,7 @@ class ItemRules(RulesBase):
                     )
                 if not isinstance(value, str):
                     raise ObjectError(400, "'note' must be a string")
+                check_note_length(value)
                 note = value
             elif prop in ATTACHMENT_PROPS:
                 if not is_attachment:
@@ -199,6 +204,10 @@ class ItemRules(RulesBase):
                     )
                 if prop in ("md5", "mtime") and value is None and old is not None:
                     continue  # "should ignore null for existing storage properties"
+                if prop == "filename" and isinstance(value, str) and _has_directory(value):
+                    raise ObjectError(
+                        400, f"Stored-file filename '{value}' cannot contain a directory path"
+                    )
                 attachment[prop] = value
             elif prop in schema.all_fields:
                 if not regular and prop not in info.fields:
@@ -261,7 +270,7 @@ class ItemRules(RulesBase):
         version = clock.next()
         data["version"] = version
         if explicit_modified is not None and (
-            old is None or explicit_modified != old["dateModified"]
+            zotero_client or old is None or explicit_modified != old["dateModified"]
         ):
             data["dateModified"] = explicit_modified
         elif old is not None and _changed_beyond(
@@ -406,6 +415,16 @@ class ItemRules(RulesBase):
             raise ObjectError(400, "'mtime' must be an integer")
         if top_level and mode == "embedded_image":
             raise ObjectError(400, "Embedded-image attachment must have a parent item")
+
+
+def _has_directory(filename: str) -> bool:
+    """DS ``Item`` attachmentFilename: a forward slash, or a drive-letter or UNC prefix (a
+    bare backslash is a legal filename character)."""
+    return (
+        "/" in filename
+        or bool(re.match(r"^[a-zA-Z]:[\\/]", filename))
+        or filename.startswith("\\\\")
+    )
 
 
 def _changed_beyond(new: Json, old: Json, ignored: tuple[str, ...]) -> bool:

@@ -146,6 +146,7 @@ class EmulatorState(ItemRules, CollectionRules):
         body = clean_json(body)
         if kind == "items":
             return self.write_item(lib, body, **kw)
+        kw.pop("zotero_client", None)
         if kind == "collections":
             return self.write_collection(lib, body, **kw)
         return self.write_search(lib, body, **kw)

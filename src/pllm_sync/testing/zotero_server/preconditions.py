@@ -136,7 +136,9 @@ class RulesBase:
                     "JSON 'version' 0, or PUT method)",
                 )
             if version is not None and version > 0:
-                raise ApiError(404, f"{label} not found (expected version {version})")
+                # DS checkSingleObjectWriteVersion: e412 (the batch path's per-object answer
+                # is a 404 "doesn't exist ... use 0 instead", see Zotero_API).
+                raise ApiError(412, f"{label} not found (expected version {version})")
             return
         if version is None:
             raise ApiError(
@@ -144,7 +146,7 @@ class RulesBase:
                 "Either If-Unmodified-Since-Version or object version property must be provided "
                 "for key-based writes",
             )
-        if existing.version != version:
+        if existing.version > version:  # DS: a newer version than the object's is accepted
             raise ApiError(
                 412,
                 f"{label} has been modified since specified version "

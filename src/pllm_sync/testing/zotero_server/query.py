@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from .library import ApiError, Json, Record
-from .render import creator_summary
+from .render import creator_summary, parse_date
 from .validation import is_valid_key
 
 DEFAULT_LIMIT = 25
@@ -224,23 +224,56 @@ def _match_item_type(data: Json, spec: str) -> bool:
 
 
 def _match_tag(data: Json, spec: str) -> bool:
+    """Tag names compare case-insensitively (DS ``Zotero_Tags::getIDs`` with
+    ``$caseInsensitive``)."""
     negation, values = _search_set(spec)
-    names = {t["tag"] for t in data.get("tags", [])}
-    return bool(names.intersection(values)) != negation
+    names = {str(t["tag"]).casefold() for t in data.get("tags", [])}
+    return bool(names.intersection(v.casefold() for v in values)) != negation
+
+
+_SEARCH_SPLIT = re.compile(r"""\s*("[^"]*")\s*|"\s|\s"|^"|"$|'\s|\s'|^'|'$|\s""", re.M)
+
+
+def parse_search_string(q: str) -> list[str]:
+    """DS ``Zotero_Utilities::parseSearchString``: words, and phrases in double quotes;
+    every part must match."""
+    parts: list[str] = []
+    for part in _SEARCH_SPLIT.split(q):
+        if not part:
+            continue
+        if len(part) >= 2 and part[0] == '"' and part[-1] == '"':
+            part = part[1:-1]
+        parts.append(part)
+    return parts
+
+
+def _note_title(data: Json) -> str:
+    text = re.sub(r"<[^>]+>", "\n", str(data.get("note", "")))
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
 
 
 def _match_q(data: Json, q: str, qmode: str, title_fields: set[str]) -> bool:
-    needle = q.lower()
+    """DS ``Items::search`` quick search: each part of ``q`` must be found in a title, a
+    note's title, a creator's full name, or equal the year of the date (``everything`` also
+    searches every other field, standing in for full text)."""
     hay: list[str] = []
     for name, value in data.items():
         if isinstance(value, str) and (qmode == "everything" or name in title_fields):
-            hay.append(value)
+            hay.append(value.lower())
+    if data.get("itemType") in ("note", "attachment"):
+        hay.append(_note_title(data).lower())
     for creator in data.get("creators", []):
-        hay.extend(str(v) for k, v in creator.items() if k != "creatorType")
-    date = data.get("date", "")
-    if isinstance(date, str):
-        hay.append(date[:4])
-    return any(needle in h.lower() for h in hay)
+        full = (
+            creator.get("name") or f"{creator.get('firstName', '')} {creator.get('lastName', '')}"
+        )
+        hay.append(str(full).strip().lower())
+    parsed = parse_date(str(data.get("date") or "")) if data.get("date") else None
+    year = parsed[:4] if parsed else ""
+    for part in parse_search_string(q):
+        needle = part.lower()
+        if part != year and not any(needle in h for h in hay):
+            return False
+    return True
 
 
 def select(
@@ -258,6 +291,12 @@ def select(
         if params.since is not None and record.version <= params.since:
             continue
         if params.keys is not None and record.key not in params.keys:
+            continue
+        if (
+            kind == "collections"
+            and params.q
+            and params.q.lower() not in str(data.get("name", "")).lower()
+        ):
             continue
         if kind == "items":
             if params.item_types and not all(

@@ -8,6 +8,8 @@ import json
 import re
 from typing import Any
 
+from . import groups
+from .groups import group_id_of, is_group
 from .library import EmulatorState, Json, Library, Record
 
 MONTHS = {
@@ -121,6 +123,8 @@ class Renderer:
         return user.username if user else str(user_id)
 
     def library_block(self, user_id: int) -> Json:
+        if is_group(user_id):
+            return groups.library_block(group_id_of(user_id), self.base_url, self.site_url)
         user = self.state.users.get(user_id)
         name = user.display_name if user else str(user_id)
         return {
@@ -136,19 +140,22 @@ class Renderer:
         }
 
     def _links(self, user_id: int, kind: str, key: str, up: tuple[str, str] | None) -> Json:
+        prefix, site = f"users/{user_id}", self.username(user_id)
+        if is_group(user_id):
+            prefix = site = f"groups/{group_id_of(user_id)}"
         links: Json = {
             "self": {
-                "href": f"{self.base_url}/users/{user_id}/{kind}/{key}",
+                "href": f"{self.base_url}/{prefix}/{kind}/{key}",
                 "type": "application/json",
             },
             "alternate": {
-                "href": f"{self.site_url}/{self.username(user_id)}/{kind}/{key}",
+                "href": f"{self.site_url}/{site}/{kind}/{key}",
                 "type": "text/html",
             },
         }
         if up is not None:
             links["up"] = {
-                "href": f"{self.base_url}/users/{user_id}/{up[0]}/{up[1]}",
+                "href": f"{self.base_url}/{prefix}/{up[0]}/{up[1]}",
                 "type": "application/json",
             }
         return links

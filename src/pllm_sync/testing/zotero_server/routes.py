@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote
 
+from .groups import group_grant, group_library_id, is_group, parse_group_id
 from .library import (
     LABELS,
     ApiError,
@@ -81,6 +82,8 @@ class Auth:
         return self.key.access if self.key else {}
 
     def can_read(self, user_id: int) -> bool:
+        if self.key is not None and is_group(user_id):
+            return bool(group_grant(self.access(), user_id).get("library"))
         if self.key is None or self.key.user_id != user_id:
             return False
         user = self.access().get("user") or {}
@@ -89,6 +92,8 @@ class Auth:
     def can_write(self, user_id: int) -> bool:
         if not self.can_read(user_id):
             return False
+        if is_group(user_id):
+            return bool(group_grant(self.access(), user_id).get("write"))
         return bool((self.access().get("user") or {}).get("write"))
 
     def can_see_notes(self, user_id: int) -> bool:
@@ -138,8 +143,11 @@ class Api:
         if head == "items" and parts[1:] == ["new"]:
             return self._template(req)
         if head == "groups":
-            self._authenticate(req)
-            raise ApiError(404, "Not found")
+            auth = self._authenticate(req)
+            group_id = parse_group_id(parts[1]) if len(parts) >= 2 else None
+            if group_id is None or group_library_id(group_id) not in self.state.libraries:
+                raise ApiError(404, "Group not found")
+            return self._user_route(req, auth, group_library_id(group_id), parts[2:])
         if head != "users" or len(parts) < 2:
             raise ApiError(404, "Not found")
         try:
@@ -517,17 +525,18 @@ class Api:
         self, lib: Library, records: list[Record], params: ListParams, title_fields: set[str]
     ) -> list[Record]:
         """``/items/top`` (DS ``Items::search`` with ``$onlyTopLevel``): without ``itemKey``,
-        ``itemType``, ``q`` or ``tag`` only top-level items are searched; with any of them
-        every item is matched and each match stands for its top-level item (a child note
-        found by ``q`` returns its parent once). ``since`` compares the top-level item's own
-        version, and a trashed parent hides its children's matches."""
+        ``itemType`` or ``q`` only top-level items are searched; with any of them every item
+        is matched and each match stands for its top-level item (a child note found by ``q``
+        returns its parent once). ``tag`` and ``since`` always test the top-level item itself
+        (DS joins them on ``COALESCE(topLevelItemID, itemID)``), and a trashed parent hides
+        its children's matches."""
         visible = {r.key: r for r in records}
-        if not (params.keys or params.item_types or params.q or params.tags):
+        if not (params.keys or params.item_types or params.q):
             tops = [r for r in records if not r.data.get("parentItem")]
             return select(tops, params, kind="items", title_fields=title_fields, state=self.state)
         matched = select(
             records,
-            replace(params, since=None),
+            replace(params, since=None, tags=[]),
             kind="items",
             title_fields=title_fields,
             state=self.state,
@@ -542,7 +551,7 @@ class Api:
                 top = parent
             if top.key in visible:
                 found.setdefault(top.key, top)
-        only_order = replace(params, keys=None, item_types=[], tags=[], q=None)
+        only_order = replace(params, keys=None, item_types=[], q=None)
         if params.sort.endswith("KeyList"):
             only_order = replace(only_order, sort="dateModified")
         return select(
@@ -677,7 +686,13 @@ class Api:
                         f"Invalid value for index {index} in uploaded data; expected JSON {singular} object",
                     )
                 result = self.state.write_object(
-                    kind, lib, obj, clock=clock, mode="post", header_checked=header_checked
+                    kind,
+                    lib,
+                    obj,
+                    clock=clock,
+                    mode="post",
+                    header_checked=header_checked,
+                    zotero_client=_zotero_client(req),
                 )
             except ObjectError as exc:
                 failure: Json = {}
@@ -687,7 +702,8 @@ class Api:
                 if given:
                     failure["key"] = given
                 failure["code"] = exc.code
-                failure["message"] = exc.message
+                # DS Results::generateReport: htmlspecialchars($message, ENT_COMPAT)
+                failure["message"] = html.escape(exc.message, quote=False).replace('"', "&quot;")
                 if exc.data is not None:
                     failure["data"] = exc.data
                 report.failed[name] = failure
@@ -729,6 +745,7 @@ class Api:
                 mode="put" if req.method == "PUT" else "patch",
                 url_key=key,
                 version_validated=True,
+                zotero_client=_zotero_client(req),
             )
         except ObjectError as exc:
             raise ApiError(exc.code, exc.message) from None
@@ -745,6 +762,12 @@ class Api:
             raise ApiError(413, f"Cannot delete more than {MAX_BATCH} {kind} at a time")
         self.state.delete_objects(kind, lib, keys)
         return Response(204, b"", {"Last-Modified-Version": str(lib.version)})
+
+
+def _zotero_client(req: Request) -> bool:
+    """DS ``updateFromJSON``'s "tmp Zotero client hack" applies to Zotero's own clients."""
+    agent = req.header("user-agent") or ""
+    return "Firefox" in agent or "Zotero" in agent
 
 
 __all__ = ["Api", "Auth", "Request", "Response"]

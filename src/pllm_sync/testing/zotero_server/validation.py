@@ -9,6 +9,7 @@ because clients and our tests match on them.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import unicodedata
@@ -322,6 +323,36 @@ def check_relations(relations: object, *, for_collection: bool) -> dict[str, Any
             continue
         out[predicate] = values[0] if len(values) == 1 else list(values)
     return out
+
+
+MAX_NOTE_LENGTH = 500000
+MAX_NOTE_TITLE = 79
+_NOTE_TRIM = " \t\n\r\0\x0b\xa0"
+
+
+def _strip_tags(text: str) -> str:
+    """Close to PHP ``strip_tags``: comments and tags go, an unclosed one to the end."""
+    text = re.sub(r"<!--.*?(?:-->|$)", "", text, flags=re.S)
+    return re.sub(r"<[^>]*(?:>|$)", "", text, flags=re.S)
+
+
+def _utf8_cut(text: str, size: int) -> str:
+    return text.encode("utf-8")[:size].decode("utf-8", "ignore")
+
+
+def check_note_length(note: str) -> None:
+    """DS ``Item::setNote``: over 500,000 characters is a 413 naming the note by its title
+    (``Zotero_Notes::noteToTitle``, newlines folded), or by its raw start when it has none."""
+    if len(note) <= MAX_NOTE_LENGTH:
+        return
+    text = note.strip(PHP_TRIM)[: MAX_NOTE_TITLE * 5]
+    text = re.sub(r"</p>\s*<p>", "</p>\n<p>", text)
+    text = html.unescape(_strip_tags(text))
+    excerpt = re.sub(r"\s+", " ", _utf8_cut(text, MAX_NOTE_TITLE)).strip(_NOTE_TRIM)
+    if excerpt == "":
+        raw = re.sub(r"\s+", " ", note.strip(PHP_TRIM)[:MAX_NOTE_TITLE])
+        excerpt = html.unescape(raw).strip(_NOTE_TRIM)
+    raise ObjectError(413, f"Note '{excerpt}...' too long")
 
 
 def check_collection_name(name: object) -> str:

@@ -1,0 +1,107 @@
+"""What the engine needs from the two stores, as small structural interfaces.
+
+The engine is written against these protocols, not against ``VaultStore`` and
+``ZoteroStore``: the real stores satisfy them as they are (checked by mypy wherever the engine
+is built), and a test can hand the engine an in-memory double with the same methods. The
+decisions themselves need neither (``decide.py`` takes plain values); these ports are the
+boundary of ``collect`` (reads) and ``apply`` (writes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..model import Paper, Section, SectionPath
+from ..record import Record
+from ..vault.body import ManagedContent
+from ..vault.store import NoteInfo, NoteStat, VaultScan
+from ..zotero.store import ItemChange, NewItem, NoteUpsert, WriteReport, ZoteroSnapshot
+
+
+class VaultPort(Protocol):
+    """The vault as the engine uses it: scan, read one note, write, trash, index notes."""
+
+    @property
+    def root(self) -> Path: ...
+
+    @property
+    def papers_dir(self) -> Path: ...
+
+    @property
+    def trash_dir(self) -> Path: ...
+
+    def exists(self) -> bool: ...
+
+    def ensure(self, from_template: bool = True) -> object: ...
+
+    def scan(
+        self,
+        previous: dict[str, NoteStat] | None = None,
+        *,
+        progress: bool = False,
+        changed: Collection[str] | None = None,
+    ) -> VaultScan: ...
+
+    def read_note(self, rel: str) -> NoteInfo: ...
+
+    def create_note(
+        self,
+        paper: Paper,
+        record: Record,
+        *,
+        zotero_key: str | None = None,
+        managed: ManagedContent | None = None,
+    ) -> NoteInfo: ...
+
+    def update_note(
+        self,
+        note: NoteInfo,
+        changes: Record,
+        *,
+        zotero_key: str | None = None,
+        managed: ManagedContent | None = None,
+        conflict_flag: bool | None = None,
+        pllm_id: str | None = None,
+    ) -> NoteInfo | None: ...
+
+    def trash_note(self, note: NoteInfo) -> str: ...
+
+    def write_index_notes(
+        self,
+        catalog_taxonomies: dict[str, Section],
+        members: dict[tuple[str, ...], list[str]],
+    ) -> int: ...
+
+
+class ZoteroPort(Protocol):
+    """Zotero as the engine uses it: the change feed, reads by key and batched writes."""
+
+    @property
+    def request_count(self) -> int: ...
+
+    @property
+    def library_version(self) -> int | None: ...
+
+    def check_access(self, write: bool = True) -> None: ...
+
+    def read(self, since: int | None) -> ZoteroSnapshot: ...
+
+    def ensure_collections(
+        self, taxonomies: Mapping[str, Section], known: Mapping[str, str]
+    ) -> dict[str, str]: ...
+
+    def collection_paths(self, mapping: Mapping[str, str]) -> dict[str, SectionPath]: ...
+
+    def fetch_items(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]: ...
+
+    def fetch_children(self, parent_key: str) -> list[dict[str, Any]]: ...
+
+    def create_papers(self, entries: Iterable[NewItem]) -> WriteReport: ...
+
+    def update_items(self, changes: Iterable[ItemChange]) -> WriteReport: ...
+
+    def upsert_notes(self, notes: Iterable[NoteUpsert]) -> WriteReport: ...
+
+    def trash(self, keys: Iterable[str]) -> WriteReport: ...

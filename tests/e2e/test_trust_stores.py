@@ -1,0 +1,377 @@
+"""Issue 8 ("Trust"), the store side: each scenario once lost, duplicated or corrupted a
+researcher's data, or hung or blocked every run. Each test drives the CLI against the emulator.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from pllm_sync.config import load_config
+from pllm_sync.sync.state import default_state_path
+from pllm_sync.testing.zotero_server import ZoteroEmulator
+
+from .helpers import Env, frontmatter
+
+LIST = """# Trust List
+
+## Alignment
+
++ **\\[2024 EMNLP\\]** Synthetic Paper One: A Study. ([Paper](https://arxiv.org/abs/2401.00001))
++ **\\[2024 EMNLP\\]** Synthetic Paper Two: A Study. ([Paper](https://arxiv.org/abs/2401.00002))
++ **\\[2024 EMNLP\\]** Synthetic Paper Three: A Study. ([Paper](https://arxiv.org/abs/2401.00003))
+"""
+FOURTH = (
+    "+ **\\[2024 EMNLP\\]** Synthetic Paper Four: A Study. "
+    "([Paper](https://arxiv.org/abs/2401.00004))\n"
+)
+A, B, C = "arxiv:2401.00001", "arxiv:2401.00002", "arxiv:2401.00003"
+
+
+@pytest.fixture
+def env(
+    tmp_path: Path,
+    zotero_emulator: ZoteroEmulator,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Env]:
+    monkeypatch.setenv("PLLM_SYNC_ZOTERO_API_KEY", zotero_emulator.api_key)
+    e = Env(root=tmp_path, emu=zotero_emulator, capsys=capsys)
+    p = tmp_path / "list.md"
+    p.write_text(LIST)
+    e.lists["trust"] = p
+    e.write_config()
+    yield e
+
+
+def pull(env: Env, *args: str) -> str:
+    code, out, err = env.run("pull", "--no-progress", *args)
+    assert code == 0, (out, err)
+    return out
+
+
+def trashed(env: Env) -> list[dict[str, Any]]:
+    return list(env.items(trashed=True).values())
+
+
+# --- 6: state and lock follow the vault, not the config file ------------------------------
+
+
+def test_a_second_config_for_the_same_vault_shares_state_and_lock(env: Env) -> None:
+    pull(env)
+    _, plan_a, _ = env.run("sync", "--dry-run", "--no-progress")
+    other = env.root / "elsewhere" / "copy.yaml"
+    other.parent.mkdir()
+    shutil.copyfile(env.config, other)
+    env.config.rename(env.root / "moved.yaml")  # moving the config keeps the state too
+    env.capsys.readouterr()
+    from pllm_sync.cli import main
+
+    code = main(["--config", str(other), "sync", "--dry-run", "--no-progress"])
+    plan_b, err_b = env.capsys.readouterr()
+    assert code == 0, err_b
+    assert plan_b == plan_a, "another config for the same vault saw a different state"
+    assert "warning" not in err_b.lower()
+    # and one lock: a run through the first config keeps the second one out
+    cfg = load_config(str(env.root / "moved.yaml"))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_LOCK, str(default_state_path(cfg))],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ},
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        code = main(["--config", str(other), "sync", "--no-progress"])
+        _, err = env.capsys.readouterr()
+        assert code == 6 and "another pllm-sync" in err
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+_HOLD_LOCK = """
+import sys, time
+from pllm_sync.sync.state import StateDB
+db = StateDB.open(sys.argv[1])
+db.acquire_lock("watch")
+print("locked", flush=True)
+time.sleep(60)
+"""
+
+
+# --- 7: the vault disappears mid-run -----------------------------------------------------
+
+
+def test_a_vault_that_vanishes_mid_run_is_not_recreated_nor_taken_as_deleted(
+    env: Env,
+) -> None:
+    pull(env)
+    env.lists["trust"].write_text(LIST + FOURTH)
+    away = env.root / "vault-unmounted"
+
+    def unmount(emu: ZoteroEmulator, method: str, path: str) -> None:
+        if method == "POST" and env.vault.exists():
+            env.vault.rename(away)  # the drive goes away while Zotero is written
+
+    env.emu.on_request(unmount)
+    code, _, err = env.run("pull", "--no-progress")
+    env.emu.on_request(None)
+    assert code == 6, err
+    assert "disappeared" in err
+    assert not env.vault.exists(), "the vault folder was recreated while it was away"
+    away.rename(env.vault)  # the drive is back
+    pull(env)
+    assert not trashed(env), "papers were taken as deleted once the vault came back"
+    for pid in (A, B, C, "arxiv:2401.00004"):
+        env.note_for(pid)
+        env.item_by_pid(pid)
+
+
+# --- 8: switching the Zotero library ------------------------------------------------------
+
+
+def test_switching_the_library_plans_no_trash_and_fills_the_new_library(env: Env) -> None:
+    pull(env)
+    first_keys = {pid: env.item_by_pid(pid)["key"] for pid in (A, B, C)}
+    real = ZoteroEmulator(user_id=2, api_key=env.emu.api_key)
+    real.start()
+    try:
+        data = yaml.safe_load(env.config.read_text())
+        data["zotero"] = {"library_id": real.user_id, "endpoint": real.base_url}
+        env.config.write_text(yaml.safe_dump(data))
+        code, plan, err = env.run("sync", "--dry-run", "--no-progress")
+        assert code == 0, err
+        assert "trash" not in plan.lower(), plan
+        code, out, err = env.run("sync", "--no-progress")
+        assert code == 0, (out, err)
+        items = [d for d in real.get_items().values() if d["itemType"] != "note"]
+        assert sorted(d["extra"].split("pllm-sync-id: ")[1].split("\n")[0] for d in items) == [
+            A,
+            B,
+            C,
+        ]
+        for pid in (A, B, C):
+            note = env.note_for(pid)
+            assert "Trash" not in str(note)
+            key = next(d["key"] for d in items if pid in d["extra"])
+            assert key in str(frontmatter(note).get("zotero"))
+        assert not trashed(env), "the old library lost items"
+        assert {pid: env.item_by_pid(pid)["key"] for pid in (A, B, C)} == first_keys
+    finally:
+        real.stop()
+
+
+# --- 16: lock after a reboot, owner of a rewritten note, temp litter ------------------------
+
+
+def test_a_lock_row_left_by_a_reused_pid_does_not_block_runs(env: Env) -> None:
+    """After a reboot the pid in an old lock row can belong to a live, unrelated process."""
+    pull(env)
+    path = default_state_path(load_config(str(env.config)))
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "INSERT OR REPLACE INTO lock (id, owner, pid, hostname, acquired_at) "
+        "VALUES (1, 'watch', ?, ?, 0)",
+        (os.getppid(), socket.gethostname()),
+    )
+    conn.commit()
+    conn.close()
+    code, out, err = env.run("sync", "--no-progress")
+    assert code == 0, (out, err)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another user needs root")
+def test_a_rewritten_note_keeps_its_owner_and_mode(env: Env) -> None:
+    pull(env)
+    note = env.note_for(A)
+    os.chown(note, 1234, 2345)
+    note.chmod(0o640)
+    item = env.item_by_pid(A)
+    env.emu.edit_item(item["key"], {"tags": [*item["tags"], {"tag": "from-zotero"}]})
+    code, out, err = env.run("sync", "--no-progress")
+    assert code == 0, (out, err)
+    assert "from-zotero" in (frontmatter(note).get("tags") or [])
+    st = note.stat()
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (1234, 2345, 0o640)
+
+
+def test_temp_files_left_by_a_killed_run_are_cleaned_and_nothing_else(env: Env) -> None:
+    pull(env)
+    litter = [
+        env.papers / ".Synthetic Paper One.md.k3j4h5g6.tmp",  # from older versions
+        env.papers / ".Synthetic Paper Two.md.a1b2c3d4.pllm.tmp",
+        env.vault / "Sections" / ".Alignment.md.zz99yy88.pllm.tmp",
+    ]
+    theirs = [env.papers / "draft.tmp", env.papers / ".obsidian-thing.tmp"]
+    old = time.time() - 3600
+    for p in litter + theirs:
+        p.write_text("half a note")
+        os.utime(p, (old, old))
+    code, out, err = env.run("sync", "--no-progress")
+    assert code == 0, (out, err)
+    assert [p for p in litter if p.exists()] == []
+    assert all(p.exists() for p in theirs), "removed a file that is not ours"
+
+
+# --- 15: symlinks -------------------------------------------------------------------------
+
+
+def test_a_symlinked_papers_folder_and_a_symlinked_reading_folder_trash_nothing(
+    env: Env,
+) -> None:
+    env.write_config(max_delete_percent=100, max_delete=100)  # no guard to hide behind
+    pull(env)
+    note = env.note_for(A)
+    cloud = env.root / "cloud"
+    cloud.mkdir()
+    shutil.move(str(env.papers), cloud / "Papers")
+    env.papers.symlink_to(cloud / "Papers", target_is_directory=True)
+    reading = env.root / "elsewhere"
+    reading.mkdir()
+    shutil.move(str(env.papers / note.name), reading / note.name)
+    (env.vault / "Reading").symlink_to(reading, target_is_directory=True)
+    code, out, err = env.run("sync", "--no-progress")
+    assert code == 0, (out, err)
+    assert not trashed(env), "a note behind a symlink was taken as deleted"
+    assert f"pllm-sync-id: {A}" in (env.vault / "Reading" / note.name).read_text()
+    assert not list((env.vault / ".pllm-sync-trash").rglob("*.md"))
+    item = env.item_by_pid(B)
+    env.emu.edit_item(item["key"], {"tags": [*item["tags"], {"tag": "linked"}]})
+    code, out, err = env.run("sync", "--no-progress")
+    assert code == 0, (out, err)
+    (b_note,) = [
+        p for p in (cloud / "Papers").glob("*.md") if f"pllm-sync-id: {B}\n" in p.read_text()
+    ]
+    assert "linked" in (frontmatter(b_note).get("tags") or [])
+    assert env.papers.is_symlink()
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_named_pipe_and_an_alias_bomb_are_skipped_with_a_warning(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    pull(env)
+    note = env.note_for(A)
+    os.mkfifo(env.papers / "pipe.md")
+    lines = note.read_text().split("\n")
+    bomb = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"] + [
+        f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)
+    ]
+    note.write_text("\n".join([lines[0], *bomb, "method: *a8", *lines[1:]]))
+    code, out, err = env.run("sync", "--no-progress")
+    assert code == 0, (out, err)
+    logged = caplog.text + err
+    assert "pipe.md" in logged and "not a regular file" in logged
+    assert note.name in logged and "alias" in logged
+    assert not trashed(env), "an unreadable note trashed its item"
+
+
+# --- 12: hand-added notes -----------------------------------------------------------------
+
+
+def test_an_unquoted_arxiv_id_is_read_as_typed(env: Env) -> None:
+    pull(env)
+    (env.papers / "Hand Added Paper.md").write_text(
+        "---\ntitle: Hand Added Paper\narxiv: 2310.10100\n---\nmy notes\n"
+    )
+    code, out, err = env.run("sync", "--no-progress")
+    assert code == 0, (out, err)
+    item = env.item_by_pid("arxiv:2310.10100")
+    assert item["title"] == "Hand Added Paper"
+    assert "2310.101\n" not in item["extra"] and "arxiv:2310.101\n" not in item["extra"]
+    fm = frontmatter(env.papers / "Hand Added Paper.md")
+    assert fm["pllm-sync-id"] == "arxiv:2310.10100"
+
+
+def test_a_second_hand_added_note_for_a_paper_is_reported_naming_both(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    pull(env)
+    existing = env.note_for(B)
+    extra = env.papers / "My copy of paper two.md"
+    extra.write_text('---\ntitle: My copy\narxiv: "2401.00002"\n---\nthoughts\n')
+    code, out, err = env.run("sync", "--no-progress")
+    assert code == 0, (out, err)
+    said = caplog.text + err
+    assert extra.name in said and existing.name in said
+    assert extra.read_text() == '---\ntitle: My copy\narxiv: "2401.00002"\n---\nthoughts\n'
+    assert len([d for d in env.items().values() if B in d["extra"]]) == 1
+
+
+# --- 14: Templater code from every source ---------------------------------------------------
+
+
+def test_templater_code_from_headings_and_zotero_never_reaches_the_vault(env: Env) -> None:
+    env.lists["trust"].write_text(
+        LIST.replace("## Alignment", "## Alignment <% tp.system.prompt('x') %>")
+    )
+    pull(env)
+    item = env.item_by_pid(A)
+    env.emu.edit_item(
+        item["key"],
+        {
+            "title": "Synthetic Paper One <% tp.file.rename('pwned') %>",
+            "creators": [
+                {"creatorType": "author", "firstName": "<%* app.vault", "lastName": "Evil %>"}
+            ],
+        },
+    )
+    code, out, err = env.run("sync", "--no-progress")
+    assert code == 0, (out, err)
+    texts = {p: p.read_text() for p in env.vault.rglob("*.md")}
+    assert [str(p) for p in texts if "<%" in str(p) or "%>" in str(p)] == []
+    leaked = [str(p) for p, t in texts.items() if "<%" in t or "%>" in t]
+    assert leaked == [], "Templater code reached the vault"
+    fm = frontmatter(env.note_for(A))
+    assert "tp.file.rename" in fm["title"], "the title is kept, only made inert"
+    code, out, err = env.run("sync", "--no-progress")  # and it settles: no ping-pong
+    assert code == 0 and "nothing to change" in out, (out, err)
+
+
+# --- 16: malformed JSON from the server ------------------------------------------------------
+
+
+def test_a_server_answering_html_gives_a_clear_error_not_a_traceback(env: Env) -> None:
+    """A captive portal or a broken proxy answers 200 with HTML instead of JSON."""
+    import http.server
+    import threading
+
+    class Portal(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"<html><body>Please log in to the hotel Wi-Fi</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Last-Modified-Version", "5")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Portal)
+    t = threading.Thread(target=server.serve_forever, daemon=True)
+    t.start()
+    try:
+        data = yaml.safe_load(env.config.read_text())
+        data["zotero"]["endpoint"] = f"http://127.0.0.1:{server.server_address[1]}"
+        env.config.write_text(yaml.safe_dump(data))
+        code, out, err = env.run("pull", "--no-progress")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert code == 4, (out, err)
+    assert "not the JSON expected" in err and "Traceback" not in err
