@@ -103,6 +103,7 @@ def bench(papers: int, idle_notes: int, rounds: int, idle_seconds: float) -> Non
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         os.environ["PLLM_SYNC_HOME"] = str(root / "home")
+        os.environ["PLLM_SYNC_METADATA"] = "off"  # no arXiv / Semantic Scholar lookups here
         emu = ZoteroEmulator().start()
         stream = StreamServer(emu).start()
         os.environ["PLLM_SYNC_ZOTERO_API_KEY"] = emu.api_key

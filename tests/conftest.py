@@ -66,4 +66,7 @@ def isolated_home(
     monkeypatch.delenv("PLLM_SYNC_CONFIG", raising=False)
     monkeypatch.delenv("PLLM_SYNC_ZOTERO_API_KEY", raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    # No test reaches the internet: metadata enrichment is off unless a test points it at
+    # a local server (tests/metadata) and clears this.
+    monkeypatch.setenv("PLLM_SYNC_METADATA", "off")
     yield home

@@ -16,6 +16,7 @@ def test_example_config_is_valid_and_matches_defaults() -> None:
     assert cfg.catalog == default.catalog
     assert cfg.sync == default.sync
     assert cfg.watch == default.watch
+    assert cfg.metadata == default.metadata
     assert cfg.zotero == default.zotero
     assert cfg.vault.papers_folder == default.vault.papers_folder
 
@@ -33,5 +34,6 @@ def test_example_config_documents_every_key() -> None:
         ("sync", c.SyncConfig),
         ("watch", c.WatchConfig),
         ("api", c.ApiConfig),
+        ("metadata", c.MetadataConfig),
     ):
         assert set(data[section]) == {f.name for f in fields(cls)}, section

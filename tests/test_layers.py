@@ -16,7 +16,8 @@ FORBIDDEN: dict[str, set[str]] = {
     "zotero": {"sync", "vault", "catalog", "daemon", "commands", "cli"},
     "vault": {"sync", "zotero", "daemon", "commands", "cli"},
     "sync": {"commands", "cli", "daemon", "api"},
-    "api": {"sync", "daemon", "commands", "cli", "vault", "zotero", "catalog"},
+    "api": {"sync", "daemon", "commands", "cli", "vault", "zotero", "catalog", "metadata"},
+    "metadata": {"sync", "zotero", "vault", "daemon", "commands", "cli"},
 }
 
 

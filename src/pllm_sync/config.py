@@ -124,6 +124,33 @@ class ApiConfig:
     port: int = DEFAULT_API_PORT
 
 
+METADATA_ENV = "PLLM_SYNC_METADATA"
+"""``off`` disables metadata enrichment whatever the config says (scripts, CI, tests)."""
+
+
+@dataclass(frozen=True)
+class MetadataConfig:
+    """Enrichment from arXiv and Semantic Scholar (see ``pllm_sync.metadata``)."""
+
+    enabled: bool = True
+    arxiv_url: str = "https://export.arxiv.org/api/query"
+    semanticscholar_url: str | None = "https://api.semanticscholar.org/graph/v1"
+    arxiv_interval_seconds: float = 3.0
+    semanticscholar_interval_seconds: float = 1.1
+    connect_timeout_seconds: float = 3.0
+    timeout_seconds: float = 30.0
+    backoff_seconds: float = 5.0
+    cache_days: float = 30.0
+    preprint_recheck_days: float = 7.0
+    missing_recheck_days: float = 7.0
+    title_lookups: int = 100
+    title_threshold: float = 0.5
+
+    @property
+    def active(self) -> bool:
+        return self.enabled and os.environ.get(METADATA_ENV, "").lower() not in ("off", "0")
+
+
 @dataclass(frozen=True)
 class Config:
     catalog: CatalogConfig
@@ -132,6 +159,7 @@ class Config:
     sync: SyncConfig = field(default_factory=SyncConfig)
     watch: WatchConfig = field(default_factory=WatchConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
+    metadata: MetadataConfig = field(default_factory=MetadataConfig)
     path: Path | None = None  # the file it came from, if any
 
     @property
@@ -248,8 +276,9 @@ def parse_config(data: Any, origin: str, base_dir: Path | None = None) -> Config
             hint="see config.example.yaml for the layout",
         )
     v = _Validator(origin)
-    for unknown in sorted(set(data) - {"catalog", "zotero", "vault", "sync", "watch", "api"}):
-        v.error(str(unknown), "unknown section (allowed: catalog, zotero, vault, sync, watch, api)")
+    sections = {"catalog", "zotero", "vault", "sync", "watch", "api", "metadata"}
+    for unknown in sorted(set(data) - sections):
+        v.error(str(unknown), f"unknown section (allowed: {', '.join(sorted(sections))})")
     base = base_dir or Path.cwd()
 
     cat = v.section(data, "catalog", {"sources", "timeout_seconds", "offline", "github_raw_base"})
@@ -397,6 +426,7 @@ def parse_config(data: Any, origin: str, base_dir: Path | None = None) -> Config
         v.error("api.port", f"must be a port number 0-65535, 0 = any free port (got {port!r})")
         port = DEFAULT_API_PORT
     api = ApiConfig(enabled=v.boolean(a, "api", "enabled", True), port=port)
+    metadata = _metadata_config(v, data)
 
     if v.problems:
         listing = "\n  ".join(v.problems)
@@ -404,7 +434,53 @@ def parse_config(data: Any, origin: str, base_dir: Path | None = None) -> Config
             f"{origin}: invalid config:\n  {listing}",
             hint="fix the keys above; config.example.yaml documents every key",
         )
-    return Config(catalog=catalog, zotero=zotero, vault=vault, sync=sync, watch=watch, api=api)
+    return Config(
+        catalog=catalog,
+        zotero=zotero,
+        vault=vault,
+        sync=sync,
+        watch=watch,
+        api=api,
+        metadata=metadata,
+    )
+
+
+def _metadata_config(v: _Validator, data: dict[str, Any]) -> MetadataConfig:
+    d = MetadataConfig()
+    numbers = (
+        "arxiv_interval_seconds",
+        "semanticscholar_interval_seconds",
+        "connect_timeout_seconds",
+        "timeout_seconds",
+        "backoff_seconds",
+        "cache_days",
+        "preprint_recheck_days",
+        "missing_recheck_days",
+        "title_lookups",
+        "title_threshold",
+    )
+    m = v.section(data, "metadata", {"enabled", "arxiv_url", "semanticscholar_url", *numbers})
+    urls: dict[str, str | None] = {}
+    for key, default in (
+        ("arxiv_url", d.arxiv_url),
+        ("semanticscholar_url", d.semanticscholar_url),
+    ):
+        raw = m.get(key, default)
+        if raw is None and key == "semanticscholar_url":
+            urls[key] = None  # null: do not use the service
+            continue
+        if not isinstance(raw, str) or not raw.startswith(("http://", "https://")):
+            v.error(f"metadata.{key}", f"must be an http(s) URL (got {raw!r})")
+            raw = default
+        urls[key] = raw.rstrip("/") if raw else raw
+    vals = {k: v.number(m, "metadata", k, float(getattr(d, k)), minimum=0) for k in numbers}
+    return MetadataConfig(
+        enabled=v.boolean(m, "metadata", "enabled", True),
+        arxiv_url=urls["arxiv_url"] or d.arxiv_url,
+        semanticscholar_url=urls["semanticscholar_url"],
+        title_lookups=int(vals.pop("title_lookups")),
+        **vals,
+    )
 
 
 def find_config_path(explicit: str | Path | None = None) -> Path | None:
@@ -455,12 +531,4 @@ def load_config(explicit: str | Path | None = None) -> Config:
             hint="fix the YAML syntax at that line",
         ) from exc
     cfg = parse_config(data, str(path), base_dir=path.absolute().parent)  # absolute paths
-    return Config(
-        catalog=cfg.catalog,
-        zotero=cfg.zotero,
-        vault=cfg.vault,
-        sync=cfg.sync,
-        watch=cfg.watch,
-        api=cfg.api,
-        path=path,
-    )
+    return replace(cfg, path=path)

@@ -193,6 +193,11 @@ class Paper:
     sources: tuple[SourceRef, ...] = ()
     authors: tuple[str, ...] = ()
     abstract: str | None = None
+    # Filled by metadata enrichment (``pllm_sync.metadata``), never by the list parsers:
+    date: str | None = None  # ISO date of the version described (YYYY-MM-DD or YYYY-MM)
+    citekey: str | None = None  # Better BibTeX-style citation key, stable once given
+    categories: tuple[str, ...] = ()  # arXiv categories, e.g. ("cs.CL", "cs.AI")
+    pdf_url: str | None = None  # where the PDF is (arXiv's unversioned PDF link)
 
     def urls_by_role(self) -> dict[str, list[str]]:
         """Every link grouped by role, with ``paper`` and ``code`` first when present."""

@@ -17,6 +17,9 @@ Canonical forms:
   managed tags (``pllm/...``) are not part of it.
 - ``sections``: ``frozenset[str]``, each a section path joined with `` / ``.
 - ``notes``: str, the user's own notes as markdown, normalised by ``canonical_notes``.
+- ``abstract``, ``citekey``: ``str | None`` (whitespace-normalised). Filled by metadata
+  enrichment through the catalog; the abstract lives in Zotero's ``abstractNote`` and the
+  note's managed region, the key in Zotero's ``citationKey`` and the note's ``citekey``.
 - ``catalog``: ``"listed"`` or ``"removed"``.
 """
 
@@ -39,8 +42,14 @@ CATALOG_FIELDS: tuple[str, ...] = (
     "arxiv",
     "doi",
     "authors",
+    "abstract",
+    "citekey",
 )
 """Fields the catalog is the upstream for (three-way merged between Zotero and vault)."""
+
+ENRICHED_FIELDS: frozenset[str] = frozenset({"authors", "abstract", "citekey", "doi"})
+"""Catalog fields that metadata enrichment fills: once a user's own value stands (the agreed
+value differs from what the upstream said), later upstream changes no longer replace it."""
 
 USER_FIELDS: tuple[str, ...] = ("tags", "status", "rating", "notes")
 """Fields only users write, on either side."""
@@ -74,12 +83,21 @@ def canonical_tag(tag: str) -> str | None:
     return t
 
 
+MAX_TAG_LENGTH = 255
+"""Zotero refuses a longer tag (HTTP 413 for the whole item), so such a tag is not synced:
+it stays in the note (see ``vault.note.tags_value``) and the scan warns about it."""
+
+
+def syncable_tag(tag: str) -> bool:
+    return len(tag) <= MAX_TAG_LENGTH
+
+
 def canonical_tags(tags: Any) -> frozenset[str]:
     out = set()
     for t in tags or ():
         if isinstance(t, str):
             c = canonical_tag(t)
-            if c and not c.startswith(MANAGED_TAG_PREFIX):
+            if c and not c.startswith(MANAGED_TAG_PREFIX) and syncable_tag(c):
                 out.add(c)
     return frozenset(out)
 
@@ -177,6 +195,8 @@ def record_from_paper(paper: Paper, *, removed: bool = False) -> Record:
             "arxiv": paper.ids.arxiv,
             "doi": paper.ids.doi,
             "authors": paper.authors,
+            "abstract": paper.abstract,
+            "citekey": paper.citekey,
             "sections": frozenset(section_key(p) for p in paper.sections),
             "catalog": "removed" if removed else "listed",
         }

@@ -55,6 +55,9 @@ FLOORS = {
     "Shichun-Liu__Agent-Memory-Paper-List": 1.0,  # 100% before
     "eugeneyan__applied-ml": 1.0,  # 100% before
     "yzfly__Awesome-AGI": 1.0,  # 100% before
+    # Third round: 74.1% before (- **Model** [[Org]](..) / indented Title [[ICLR'23]](arxiv));
+    # the rest are wrapped links to other pages.
+    "zhengzangw__awesome-huge-models": 0.94,
 }
 
 

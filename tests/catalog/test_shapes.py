@@ -267,3 +267,20 @@ def test_the_survey_a_list_announces_in_its_introduction_or_news() -> None:
         ("A Survey of Large Language Models", ("Papers",)),
         ("The Rise and Potential of Agents: A Survey", ("Papers",)),
     ]
+
+
+def test_link_less_bold_titles_with_authors_and_venue_labelled_links() -> None:
+    md = (
+        "# L\n## Surveys\n"
+        "- **Multimodal Deep Learning Explained;** Matthias Aßenmacher et al\n"
+        "- **GLM-130B** [[BAAI]](https://example.org/glm) Oct. 2022\n"
+        "   GLM-130B: An Open Bilingual Pre-trained Model [[ICLR'23]](https://arxiv.org/pdf/2210.02414.pdf)\n"
+        "- [Section link](#surveys)\n"
+    )
+    doc = parse_document(md, "t")
+    got = [(e.title, e.authors, e.ids.arxiv) for e in doc.entries]
+    assert got == [
+        ("Multimodal Deep Learning Explained", ("Matthias Aßenmacher",), None),
+        ("GLM-130B", (), "2210.02414"),
+    ]
+    assert doc.entries[0].url is None  # kept as a paper without links (title-hash id)

@@ -211,20 +211,20 @@ def test_409_for_a_parent_deleted_during_the_write_keeps_the_notes(env: Env) -> 
     assert state_library_version(env) == env.emu.library_version()
 
 
-def test_413_for_a_tag_too_long_is_reported_per_paper_and_nothing_is_lost(env: Env) -> None:
-    """A 300-character tag typed in Obsidian: Zotero refuses that one item with 413 (the
-    message names the tag); the other paper's edit lands, the user is told which paper, and
-    the tag stays in the vault. (Whether such a tag should be shortened so it stops failing
-    is the stores' decision, tracked separately.)"""
+def test_a_tag_too_long_for_zotero_is_reported_and_nothing_is_lost(env: Env) -> None:
+    """A 300-character tag typed in Obsidian, which Zotero would refuse with 413: the note
+    keeps it and is named in a warning, the tag is not sent, and the rest of both papers'
+    edits land (issue 8, item 16: it must not fail every run)."""
     env.run("pull", "--no-progress")
     long_tag = "t" * 300
     edit_frontmatter(env.note_for(A), tags=["fine", long_tag])
     edit_frontmatter(env.note_for(B), status="read")
     code, _out, err = sync(env)
-    assert code != 0
-    assert "'Synthetic Paper One: A Study'" in err and f"Tag '{'t' * 50}…' too long" in err, err
+    assert code == 0, err
+    assert env.note_for(A).name in err and "longer than the 255 characters" in err, err
     assert any(t["tag"].endswith("read") for t in item(env, B)["tags"])
-    assert long_tag not in {t["tag"] for t in item(env, A)["tags"]}
+    tags_a = {t["tag"] for t in item(env, A)["tags"]}
+    assert long_tag not in tags_a and "fine" in tags_a
     assert long_tag in (frontmatter(env.note_for(A)).get("tags") or [])
 
 

@@ -375,3 +375,105 @@ def test_a_server_answering_html_gives_a_clear_error_not_a_traceback(env: Env) -
         server.server_close()
     assert code == 4, (out, err)
     assert "not the JSON expected" in err and "Traceback" not in err
+
+
+# --- 10: text typed inside the managed region ----------------------------------------------
+
+
+def test_text_typed_inside_the_managed_region_is_moved_below_it_not_dropped(env: Env) -> None:
+    pull(env)
+    note = env.note_for(A)
+    text = note.read_text()
+    marker = "**Sections:**"
+    assert marker in text
+    text = text.replace(marker, "My key insight: use the\nsecond loss.\n\n" + marker, 1)
+    note.write_text(text)
+    # an unrelated update rewrites the region: the list adds a code link to the paper
+    env.lists["trust"].write_text(
+        LIST.replace(
+            "([Paper](https://arxiv.org/abs/2401.00001))",
+            "([Paper](https://arxiv.org/abs/2401.00001)) ([Code](https://github.com/o/r))",
+        )
+    )
+    pull(env)
+    after = note.read_text()
+    assert "github.com/o/r" in after, "the region was updated"
+    region_end = after.index("<!-- pllm-sync:end -->")
+    assert after.index("My key insight: use the\nsecond loss.") > region_end
+    assert "pllm-sync moved the text below out of the managed region on" in after
+    assert after.count("My key insight") == 1
+    pull(env)  # the moved text is now notes: it reaches Zotero and then settles
+    (child,) = [c for c in env.children(env.item_by_pid(A)["key"]) if c["itemType"] == "note"]
+    assert "My key insight" in child["note"]
+    assert "nothing to change" in pull(env)
+
+
+# --- 16: a tag Zotero refuses ---------------------------------------------------------------
+
+
+def test_a_tag_too_long_for_zotero_stays_in_the_note_and_blocks_nothing(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    from .helpers import edit_frontmatter
+
+    pull(env)
+    note = env.note_for(A)
+    long_tag = "x" * 300
+    edit_frontmatter(note, tags=["ok-tag", long_tag])
+    code, out, err = env.run("sync", "--no-progress")
+    assert code == 0, (out, err)
+    said = caplog.text + err
+    assert note.name in said and "longer than the 255 characters" in said
+    tags = {t["tag"] for t in env.item_by_pid(A)["tags"]}
+    assert "ok-tag" in tags and long_tag not in tags, "the rest of the edit reached Zotero"
+    assert long_tag in frontmatter(note)["tags"], "the note keeps the tag"
+    item = env.item_by_pid(A)
+    env.emu.edit_item(item["key"], {"tags": [*item["tags"], {"tag": "from-zotero"}]})
+    code, out, err = env.run("sync", "--no-progress")
+    assert code == 0, (out, err)
+    assert {"ok-tag", long_tag, "from-zotero"} <= set(frontmatter(note)["tags"])
+    code, out, err = env.run("sync", "--no-progress")
+    assert code == 0 and "nothing to change" in out, (out, err)
+
+
+# --- 3: a change to the Zotero notes child keeps the vault's spelling -----------------------
+
+NOTES = (
+    "The update $\\theta_{t+1} = \\theta_t - \\eta g_t$ uses snake_case_names.\n"
+    "A second line of the same paragraph.\n"
+    "\n"
+    "* first point\n"
+    "* second point\n"
+    "\n"
+    "Last paragraph with *emphasis*.\n"
+)
+
+
+def _notes_child(env: Env, pid: str) -> dict[str, Any]:
+    (child,) = [c for c in env.children(env.item_by_pid(pid)["key"]) if c["itemType"] == "note"]
+    return child
+
+
+def _body_after_region(note: Path) -> str:
+    return note.read_text().split("<!-- pllm-sync:end -->\n", 1)[1]
+
+
+def test_a_zotero_notes_edit_changes_only_what_changed_in_zotero(env: Env) -> None:
+    pull(env)
+    note = env.note_for(A)
+    note.write_text(note.read_text() + "\n" + NOTES)
+    pull(env)
+    before = _body_after_region(note)
+    assert "$\\theta_{t+1}" in before and "* first point" in before
+    child = _notes_child(env, A)
+    env.emu.edit_item(child["key"], {"note": child["note"]})  # a re-save, no text change
+    pull(env)
+    assert _body_after_region(note) == before, "a re-save respelled the vault notes"
+    child = _notes_child(env, A)
+    env.emu.edit_item(
+        child["key"], {"note": child["note"].replace("</div>", "<p>Added in Zotero.</p></div>")}
+    )
+    pull(env)
+    after = _body_after_region(note)
+    assert after == before.rstrip("\n") + "\n\nAdded in Zotero.\n", after
+    assert "nothing to change" in pull(env)

@@ -133,7 +133,7 @@ USER_NOTE = (
     "catalog: listed\r\n"
     "---\r\n"
     f"{BEGIN}\r\n"
-    "old managed text\r\n"
+    "**Links:** [paper](<https://old.example>)\r\n"
     f"{END}\r\n"
     "\r\n"
     "My notes\r\n"
@@ -182,7 +182,7 @@ def test_refresh_preserves_every_user_byte(store: VaultStore, age) -> None:
             'aliases:\r\n  - "LaMP: When Large Language Models Meet Personalization"\r\n'
             "---\r\n",
         )
-        .replace(f"{BEGIN}\r\nold managed text\r\n{END}\r\n", region)
+        .replace(f"{BEGIN}\r\n**Links:** [paper](<https://old.example>)\r\n{END}\r\n", region)
     )
     assert path.read_bytes() == expected.encode("utf-8")
     assert new.path == "Papers/my renamed LaMP.md"  # a retitle never renames the file

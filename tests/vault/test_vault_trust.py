@@ -145,3 +145,19 @@ def test_ids_are_read_as_typed_numbers_elsewhere_stay_numbers() -> None:
     p = parse_note("---\narxiv: 2310.10100\ndoi: 10.1000\nyear: 2024\nrating: 4\n---\n")
     assert p.raw["arxiv"] == "2310.10100" and p.raw["doi"] == "10.1000"
     assert p.raw["year"] == 2024 and p.raw["rating"] == 4
+
+
+def test_stray_lines_are_told_from_the_region_we_render() -> None:
+    from pllm_sync.vault import body as b
+
+    region = b.render_region(
+        b.ManagedContent(abstract="Abs.", links=[("paper", "https://x.org")], provenance=["l 1"]),
+        ["[[A]]"],
+    )
+    assert b.stray_lines(region) == []
+    typed = region.replace("**Sections:**", "mine\n\n- [ ] todo\n**Sections:**")
+    assert b.stray_lines(typed) == ["mine", "", "- [ ] todo"]
+    parts = b.rescue_stray_text(b.split_body(typed + "\nnotes\n"), "\n", "2026-12-01")
+    body = b.set_region(parts, region, "\n")
+    assert body is not None and body.startswith(region)
+    assert b.notes_of(b.split_body(body)).endswith("mine\n\n- [ ] todo\n\nnotes")

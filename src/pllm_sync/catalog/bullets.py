@@ -82,6 +82,9 @@ def classify(text: str, bulleted: bool) -> Candidate | None:
         if bulleted and _BOLD_START.match(text) and _bare_paper_url(text):
             # ``* **Survey Title** [https://arxiv.org/abs/...]`` (a list's own survey)
             return Candidate(tagged=False, title_link=False)
+        if bulleted and _bold_title_with_authors(text):
+            # ``- **Title;** Jane Doe et al`` (a list without links: the title is the paper)
+            return Candidate(tagged=False, title_link=False)
         return None
     found = find_links(text)
     head = found[0] if found else None
@@ -109,12 +112,32 @@ def _is_paper_title_link(f: FoundLink) -> bool:
     return is_paper_url(f.url) and len(strip_markdown(f.label).split()) >= 3
 
 
+def _venue_label(label: str) -> bool:
+    """``ICLR'23``, ``NeurIPS 2022``, ``arXiv``: a link label that names a venue."""
+    if len(label) > 30:
+        return False
+    v = parse_venue(label)
+    return v is not None and v.name is not None and known_venue(v.name) is not None
+
+
 def _only_this_link(text: str, f: FoundLink) -> bool:
     """A paragraph that is nothing but ``[Short Name](https://arxiv.org/abs/...)``."""
     if not is_paper_url(f.url):
         return False
     end = text.find(")", text.find("](", f.start)) + 1
     return end > 0 and not text[end:].strip(" *_.,;")
+
+
+def _bold_title_with_authors(text: str) -> bool:
+    lead = split_lead(text)
+    return (
+        bool(lead.authors)
+        and len(strip_markdown(lead.title).split()) >= 3
+        and (
+            not strip_markdown(lead.rest).strip(" .;,")
+            or lead.rest.lstrip(" .;,:")[:1] not in ("[", "(")
+        )
+    )
 
 
 def _bare_paper_url(text: str) -> bool:
@@ -130,8 +153,8 @@ def _is_role_link(f: FoundLink) -> bool:
     label = _label_key(f.label)
     if label in ROLE_WORDS:
         return True
-    if label in _PAPER_WORDS and is_paper_url(f.url):
-        return True  # ``[[abs](https://arxiv.org/abs/...)]``
+    if is_paper_url(f.url) and (label in _PAPER_WORDS or _venue_label(label)):
+        return True  # ``[[abs](https://arxiv.org/abs/...)]``, ``[[ICLR'23]](arxiv...)``
     return f.badge and bool(label) and role_for(f.label, "") != "link"
 
 

@@ -22,7 +22,7 @@ class Entry:
     source: str
     line: int
     section: SectionPath
-    style: str  # "table" or "bullet"
+    style: str  # "table", "bullet", "html" (an HTML table row) or "heading" (one per paper)
     title: str
     aliases: tuple[str, ...] = ()
     method: str | None = None

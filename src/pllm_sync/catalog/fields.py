@@ -142,8 +142,8 @@ def split_lead(text: str) -> TitleParts:
             if len(strip_markdown(tail).split()) >= 3:
                 inner = split_lead(tail)
                 return TitleParts(inner.title, method or name, org, inner.authors, inner.rest)
-        authors = _first_italic_authors(rest)
-        return TitleParts(b.group("title"), method, org, authors, rest)
+        authors = _first_italic_authors(rest) or _plain_authors(rest)
+        return TitleParts(b.group("title").rstrip(" ;,"), method, org, authors, rest)
     q = _QUOTED.search(body)
     if q and q.start() > 0:
         before = body[: q.start()].strip()
@@ -157,6 +157,14 @@ def split_lead(text: str) -> TitleParts:
         if authors and len(strip_markdown(head).split()) >= 2:
             return TitleParts(head, method, org, authors, body[i.end() :])
     return TitleParts(body, method, org)
+
+
+def _plain_authors(rest: str) -> tuple[str, ...]:
+    """``**Title;** Jane Doe, John Roe et al`` -> names, when all of the rest reads as names."""
+    text = rest.strip(" ;,.:")
+    if not text or "[" in text or "(" in text or len(text) > 600:
+        return ()
+    return parse_authors(text)
 
 
 def authors_after(rest: str) -> tuple[str, ...]:

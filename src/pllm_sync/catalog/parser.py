@@ -254,10 +254,11 @@ def parse_document(text: str, source: str) -> ParsedDocument:
         warn(n, "code block is never closed; the rest of the file was not read")
     if in_comment:
         warn(n, "HTML comment '<!--' is never closed; the rest of the file was not read")
-    if not entries and ("](http" in text or "href=" in text):
+    if not entries and text.replace("\ufeff", "").strip():
         warn(
             1,
-            "no paper entries found in this list; its entries may use a layout the reader "
+            "no paper entries found in this list; it may not be a paper list, or its entries "
+            "use a layout the reader "
             "does not know (see docs/catalog.md, 'Shapes the reader knows')",
         )
     root = headings.root_name
@@ -327,6 +328,10 @@ def _read_html_table(
             continue
         in_head = False
         if not header_seen:
+            # Without a header, only rows that link a paper host are read (layout tables
+            # of prose and pictures are common in READMEs).
+            if not any(is_paper_url(f.url) for c in row.cells for f in find_links(c)):
+                continue
             cols = Columns.guess(row.cells)
             if cols.is_paper_table and not warned:
                 warned = True

@@ -334,6 +334,8 @@ def _without_description(raw: str) -> str:
     if m is None:
         return text
     head, tail = text[: m.start() + 1], text[m.end() :]
+    if head.count("[") != head.count("]") or head.count("(") != head.count(")"):
+        return text  # never cut inside a link
     if len(strip_markdown(tail)) >= 30 and 1 <= len(head.split()) <= 40:
         return head
     return text

@@ -15,4 +15,5 @@ COMMAND_MODULES = (
     "sandbox",
     "doctor",
     "service",
+    "enrich",
 )

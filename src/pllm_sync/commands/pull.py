@@ -9,6 +9,7 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,9 @@ from .output import applied_summary, catalog_summary
 if TYPE_CHECKING:
     from ..runtime import Runtime
     from ..sync.plan import Action
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +69,21 @@ def run_sync(args: argparse.Namespace) -> int:
     return _run(args, pull_catalog=False)
 
 
-def _run(args: argparse.Namespace, *, pull_catalog: bool) -> int:
+def catalog_loader(
+    cfg: Config, *, refresh: bool = False, force: bool = False, show: bool | None = None
+) -> Callable[..., Catalog]:
+    """The catalog loader for a run: enriched with metadata unless that is switched off."""
+
+    if not (force or cfg.metadata.active):
+        return load_catalog
+    from ..metadata.loader import enriching_loader
+
+    return enriching_loader(cfg.metadata, refresh=refresh, show=show)
+
+
+def _run(
+    args: argparse.Namespace, *, pull_catalog: bool, refresh: bool = False, force: bool = False
+) -> int:
     from ..runtime import open_runtime
     from ..sync.engine import RunOptions, SyncEngine
 
@@ -85,10 +103,12 @@ def _run(args: argparse.Namespace, *, pull_catalog: bool) -> int:
             rt.vault.clean_temp_files(time.time())
         had_papers = bool(rt.state.all_papers())
         try:
+            show = None if not args.no_progress else False
             catalogs: list[Catalog] = []
+            load = catalog_loader(rt.config, refresh=refresh, force=force, show=show)
 
             def loader(*a: Any, **kw: Any) -> Catalog:
-                catalogs.append(load_catalog(*a, **kw))  # kept for the summary below
+                catalogs.append(load(*a, **kw))  # kept for the summary below
                 return catalogs[-1]
 
             engine = SyncEngine(
@@ -99,7 +119,6 @@ def _run(args: argparse.Namespace, *, pull_catalog: bool) -> int:
                 catalog_loader=loader,
                 library_ref=rt.library_ref,
             )
-            show = None if not args.no_progress else False
             result = engine.run(
                 RunOptions(pull_catalog=pull_catalog, dry_run=args.dry_run, show_progress=show)
             )

@@ -84,7 +84,16 @@ def run(args: argparse.Namespace) -> int:
             announce_new_vault(rt.vault.root, dry_run=False)
             rt.vault.ensure(from_template=True)
         events = EventBus()
-        engine = SyncEngine(cfg, rt.state, rt.vault, rt.zotero, library_ref=rt.library_ref)
+        from .pull import catalog_loader
+
+        engine = SyncEngine(
+            cfg,
+            rt.state,
+            rt.vault,
+            rt.zotero,
+            catalog_loader=catalog_loader(cfg, show=False),
+            library_ref=rt.library_ref,
+        )
         runner = PassRunner(engine, rt.state, rt.vault, events)
         stack.callback(runner.close)
         sig = VaultSignal(str(rt.vault.root), ignore_folders=(cfg.vault.index_folder,))

@@ -33,7 +33,7 @@ from ..vault.body import ManagedContent
 from ..vault.provenance import listed_in
 from ..vault.store import NoteInfo, NoteStat, VaultScan
 from ..zotero import mapping as zmap
-from ..zotero.notes_html import has_rich_content, is_pllm_note
+from ..zotero.notes_html import has_rich_content, is_pllm_note, keep_spelling
 from ..zotero.store import ItemChange, NewItem, NoteUpsert, ZoteroSnapshot
 from . import incremental
 from .decide import (
@@ -419,6 +419,9 @@ class SyncEngine:
             st.zotero_note_version
         ):
             v.zrecord["notes"] = stored.get("notes", "")
+        else:  # changed in Zotero: only the blocks Zotero changed take its spelling
+            base_notes = str((st.base or stored).get("notes") or "")
+            v.zrecord["notes"] = keep_spelling(base_notes, str(v.zrecord.get("notes") or ""))
 
     @staticmethod
     def _ids_from_record(rec: Record) -> PaperIds:
@@ -649,9 +652,8 @@ class SyncEngine:
                     links.append(("paper" if role == "url" else "code", str(merged[role])))
         if merged.get("catalog") == "removed":
             prov.append("removed from the catalog")
-        return ManagedContent(
-            abstract=paper.abstract if paper else None, links=links, provenance=prov
-        )
+        abstract = merged.get("abstract", paper and paper.abstract)
+        return ManagedContent(abstract=abstract or None, links=links, provenance=prov)
 
     def _paper_for(self, v: PaperView, merged: Record) -> Paper:
         if v.paper is not None:
@@ -1058,19 +1060,23 @@ class SyncEngine:
                     )
                 )
             st = states[v.pid]
+            kids: list[dict[str, Any]] = []
             if "code" in fields:
-                for child in zmap.child_changes(
+                kids = zmap.child_changes(
                     {"code": fields["code"]}, key, v.zchildren, make_key=zmap.new_key
-                ):
-                    owner[str(child["key"])] = v.pid
-                    updates.append(
-                        ItemChange(
-                            key=str(child["key"]),
-                            version=int(child.get("version") or 0),
-                            data=child,
-                            label=f"{v.title} (code link)",
-                        )
+                )
+            if v.paper is not None and {"abstract", "authors"} & set(fields):
+                kids += zmap.pdf_changes(v.paper.pdf_url, key, v.zchildren, make_key=zmap.new_key)
+            for child in kids:
+                owner[str(child["key"])] = v.pid
+                updates.append(
+                    ItemChange(
+                        key=str(child["key"]),
+                        version=int(child.get("version") or 0),
+                        data=child,
+                        label=f"{v.title} ({str(child.get('title') or 'code').lower()} link)",
                     )
+                )
             if "notes" in fields:
                 note = zmap.find_pllm_note(v.zchildren, st.zotero_note_key)
                 notes.append(

@@ -31,7 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-from ..record import SYNCED_FIELDS, Record, canonical_notes
+from ..record import ENRICHED_FIELDS, SYNCED_FIELDS, Record, canonical_notes
 from .textmerge import has_conflict_markers, merge3, merge_union, split_lines
 
 Policy = Literal["ask", "zotero", "vault", "newest"]
@@ -193,6 +193,7 @@ def _merge_scalar(
     vault_mtime: float | None,
 ) -> _Decision:
     proposal = _catalog_proposal(cat_new, cat_old)
+    sticky: Any = MISSING
     no_base = base is MISSING
     from_catalog = False
     if no_base:
@@ -207,6 +208,13 @@ def _merge_scalar(
         # The catalog's previous value is unknown (the paper was synced before the catalog
         # listed it): we cannot tell an upstream change from a user's earlier edit, so the
         # catalog may only fill an empty field, never overwrite one.
+        proposal = MISSING
+    elif name in ENRICHED_FIELDS and cat_old is not MISSING and base != cat_old:
+        # The agreed value is not what the upstream said last time: a user's own value
+        # stands (an abstract fixed in Zotero, authors corrected in the vault). Enrichment
+        # never replaces it, however its answer changes later.
+        if proposal is not MISSING:
+            sticky = proposal
         proposal = MISSING
 
     def change(x: Any) -> Any:
@@ -239,7 +247,10 @@ def _merge_scalar(
         return d
     if proposal is not MISSING and proposal != base:
         return _Decision(proposal, frozenset({"catalog"}))
-    return _Decision(base, frozenset({"catalog"}) if from_catalog else frozenset())
+    d = _Decision(base, frozenset({"catalog"}) if from_catalog else frozenset())
+    if sticky is not MISSING and sticky != base:
+        d.overridden = sticky
+    return d
 
 
 def _as_set(x: Any) -> frozenset[Any]:

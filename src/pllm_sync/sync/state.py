@@ -1,10 +1,11 @@
-"""The sync state: one SQLite database per config, holding what the last sync agreed on.
+"""The sync state: one SQLite database per vault, holding what the last sync agreed on.
 
 It keeps, per paper, the base record (the last agreed value of every synced field) and the
-catalog's record at that time, the Zotero keys and versions and the vault note's fingerprint;
-per library, the last seen library version and the collection keys; per catalog source, the
-HTTP cache validators; the vault scan cache; the conflicts shown to the user; a journal of
-runs; and the daemon's lock.
+catalog's record at that time, the Zotero keys and versions (for one library: another library
+reads them as absent) and the vault note's fingerprint; per library, the last seen library
+version and the collection keys; per catalog source, the HTTP cache validators; the vault scan
+cache; the conflicts shown to the user; and a journal of runs. The run lock is an OS file lock
+next to the database (:mod:`pllm_sync.runlock`); the old ``lock`` table is no longer used.
 
 Why SQLite: atomic transactions let the engine commit the state only after the side effects
 it records (``transaction()``), so a crash leaves a state the next run converges from. WAL

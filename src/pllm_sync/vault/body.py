@@ -144,6 +144,68 @@ def set_region(parts: BodyParts, region: str, nl: str) -> str | None:
     return parts.before + region + parts.after
 
 
+_ABSTRACT_HEAD = "> [!abstract]- Abstract"
+_LINKS_LABEL = "**Links:**"
+_LISTED_LABEL = "**Listed in:**"
+
+
+def stray_lines(region: str) -> list[str]:
+    """Lines inside a managed region that :func:`render_region` never writes: text the user
+    typed there. Our lines are the markers, the abstract callout (header and one line), the
+    links and sections lines, the "Listed in" list, and blank lines; a user line that mimics
+    one of them exactly is indistinguishable and is treated as ours."""
+    stray: list[str] = []
+    state = ""
+    for line in region.splitlines():
+        s = line.strip()
+        if not s:
+            state = "" if state == "listed" else state
+            if stray and stray[-1] != "":
+                stray.append("")
+            continue
+        if _BEGIN_RE.match(s) or _END_RE.match(s) or s == _ABSTRACT_HEAD:
+            state = "abstract" if s == _ABSTRACT_HEAD else ""
+            continue
+        if state == "abstract" and line.startswith("> "):
+            state = ""
+            continue
+        if s.startswith((_LINKS_LABEL, SECTIONS_LABEL)):
+            state = ""
+            continue
+        if s == _LISTED_LABEL:
+            state = "listed"
+            continue
+        if state == "listed" and line.startswith("- "):
+            continue
+        state = ""
+        stray.append(line)
+    while stray and stray[-1] == "":
+        stray.pop()
+    return stray
+
+
+def moved_notice(day: str) -> str:
+    return f"> [!warning] pllm-sync moved the text below out of the managed region on {day}"
+
+
+def rescue_stray_text(parts: BodyParts, nl: str, day: str) -> BodyParts:
+    """Before the region is rewritten: move text the user typed inside it to just below the
+    region, under a visible notice (never dropped). Unchanged when there is none."""
+    if not parts.has_region:
+        return parts
+    stray = stray_lines(parts.region)
+    if not stray:
+        return parts
+    block = "\n".join([moved_notice(day), "", *stray])
+    after = parts.after
+    rest = after.lstrip("\r\n")
+    moved = _with_newline("\n" + block + "\n", nl) + (nl + rest if rest else "")
+    region = parts.region
+    if not region.endswith(("\n", "\r")):
+        region += nl
+    return BodyParts(parts.before, region, moved, True)
+
+
 _UNSAFE_HTML = re.compile(r"<!--|-->")
 
 
@@ -203,3 +265,43 @@ def replace_sections_line(region: str, section_links: list[str]) -> str:
     managed content was supplied). Unchanged when the line is missing."""
     line = sections_line(section_links)
     return _SECTIONS_LINE_RE.sub(lambda _m: line, region, count=1)
+
+
+ABSTRACT_HEAD = "> [!abstract]- Abstract"
+_ABSTRACT_RE = re.compile(
+    r"^> \[!abstract\][^\r\n]*(?:\r\n|\n|\r)((?:>[^\r\n]*(?:\r\n|\n|\r)?)*)", re.MULTILINE
+)
+
+
+def abstract_of(parts: BodyParts) -> str | None:
+    """The abstract the managed region shows (the record field ``abstract``), or None.
+
+    It is read back so that the vault has a say like Zotero: an abstract fixed here by hand
+    counts as the user's edit and wins over enrichment."""
+    if not parts.has_region:
+        return None
+    m = _ABSTRACT_RE.search(parts.region)
+    if not m:
+        return None
+    lines = [ln[1:] for ln in m.group(1).splitlines()]
+    text = " ".join(" ".join(lines).split())
+    return text.replace("&lt;!--", "<!--").replace("--&gt;", "-->") or None
+
+
+def replace_abstract(region: str, abstract: str | None) -> str:
+    """The region with only its abstract callout renewed, added (after the begin marker) or
+    removed; used when the abstract changes but no new managed content was supplied."""
+    text = " ".join((abstract or "").split())
+    block = f"{ABSTRACT_HEAD}\n> {neutralise(text)}\n\n" if text else ""
+    m = _ABSTRACT_RE.search(region)
+    if m:
+        end = m.end()
+        if region[end : end + 2] == "\r\n":
+            end += 2
+        elif region[end : end + 1] in ("\n", "\r"):
+            end += 1  # the blank line after the callout
+        return region[: m.start()] + block + region[end:]
+    if not block:
+        return region
+    first = region.find("\n") + 1
+    return region[:first] + block + region[first:]

@@ -3,8 +3,11 @@ record, and how a change to the record becomes the smallest possible edit of the
 
 Keys we own (lowercase-kebab, in the order a new note gets them)::
 
-    pllm-sync-id title aliases authors year venue method arxiv doi url code zotero
+    pllm-sync-id title aliases authors year venue method arxiv doi citekey url code zotero
     sections tags status rating added catalog [sync-conflict]
+
+The record field ``abstract`` is not a key: it is read from (and written to) the abstract
+callout of the managed region.
 
 Every other key belongs to the user and is never read for the record, moved or rewritten.
 Of our keys, ``aliases`` is shared (we only ever add a retitled paper's old title) and
@@ -26,6 +29,7 @@ from ..record import (
     Record,
     canonical_tag,
     normalize_record,
+    syncable_tag,
 )
 from . import body as body_mod
 from . import frontmatter_block as fb
@@ -43,6 +47,7 @@ OWNED_KEYS: tuple[str, ...] = (
     "method",
     "arxiv",
     "doi",
+    "citekey",
     "url",
     "code",
     "zotero",
@@ -54,7 +59,17 @@ OWNED_KEYS: tuple[str, ...] = (
     "catalog",
     CONFLICT_KEY,
 )
-_STRING_FIELDS = ("title", "venue", "method", "arxiv", "doi", "url", "code", "status")
+_STRING_FIELDS = (
+    "title",
+    "venue",
+    "method",
+    "arxiv",
+    "doi",
+    "citekey",
+    "url",
+    "code",
+    "status",
+)
 _INT_FIELDS = ("year", "rating")
 TEXT_KEYS = frozenset((ID_KEY, *_STRING_FIELDS))
 """Keys read as the text typed even when YAML would see a number (``arxiv: 2310.10100``)."""
@@ -127,7 +142,7 @@ def _int(v: Any) -> int | None:
     return None
 
 
-def raw_record(values: dict[str, Any], notes: str) -> Record:
+def raw_record(values: dict[str, Any], notes: str, abstract: str | None = None) -> Record:
     """The record as the frontmatter states it, except ``sections``, which stays the tuple of
     raw entries (links) until :func:`resolve_sections` maps them to keys. JSON-friendly."""
     rec: Record = {f: _scalar_text(values.get(f)) for f in _STRING_FIELDS}
@@ -139,6 +154,7 @@ def raw_record(values: dict[str, Any], notes: str) -> Record:
     rec["sections"] = _text_list(values.get("sections"))
     rec["catalog"] = "removed" if _scalar_text(values.get("catalog")) == "removed" else "listed"
     rec["notes"] = notes
+    rec["abstract"] = abstract
     return rec
 
 
@@ -195,7 +211,9 @@ def parse_note(text: str, *, quick: bool = False) -> ParsedNote:
         doc=doc,
         parts=parts,
         pllm_id=pid or None,
-        raw=canonical_raw(raw_record(values, body_mod.notes_of(parts))),
+        raw=canonical_raw(
+            raw_record(values, body_mod.notes_of(parts), body_mod.abstract_of(parts))
+        ),
         zotero_key=zotero_key_of(values.get("zotero")),
         conflict_flag=values.get(CONFLICT_KEY) is True,
     )
@@ -223,9 +241,18 @@ def _merge_list(
 
 def tags_value(existing: list[str], tags: Iterable[str]) -> list[str]:
     """The ``tags`` list for a set of user tags. Tags we cannot represent in the record
-    (``pllm/...``) that the user wrote stay."""
-    keep_managed = [t for t in existing if (canonical_tag(t) or "").startswith(MANAGED_TAG_PREFIX)]
-    return _merge_list(existing, tags, canonical_tag) + keep_managed
+    (``pllm/...``, and tags longer than Zotero takes) that the user wrote stay."""
+    keep = [
+        t
+        for t in existing
+        if (c := canonical_tag(t) or "").startswith(MANAGED_TAG_PREFIX) or not syncable_tag(c)
+    ]
+    return _merge_list(existing, tags, canonical_tag) + keep
+
+
+def unsyncable_tags(values: dict[str, Any]) -> list[str]:
+    """Tags in the note too long for Zotero (kept in the note, never synced)."""
+    return [t for t in _tag_list(values.get("tags")) if not syncable_tag(canonical_tag(t) or "")]
 
 
 def sections_value(
@@ -267,6 +294,7 @@ def frontmatter_for_new(
         "method": r.get("method", paper.method),
         "arxiv": r.get("arxiv", paper.ids.arxiv),
         "doi": r.get("doi", paper.ids.doi),
+        "citekey": r.get("citekey", paper.citekey),
         "url": r.get("url", paper.url),
         "code": r.get("code", paper.code_url),
     }

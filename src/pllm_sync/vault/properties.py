@@ -25,6 +25,7 @@ PROPERTY_TYPES: dict[str, str] = {
     "method": "text",
     "arxiv": "text",
     "doi": "text",
+    "citekey": "text",
     "url": "text",
     "code": "text",
     "zotero": "text",

@@ -31,7 +31,14 @@ from ..config import VaultConfig
 from ..errors import SafetyAbort, VaultError
 from ..model import Paper, Section, SectionPath, normalize_whitespace
 from ..progress import progress as progress_bar
-from ..record import SECTION_SEP, SYNCED_FIELDS, Record, normalize_record, section_key
+from ..record import (
+    MAX_TAG_LENGTH,
+    SECTION_SEP,
+    SYNCED_FIELDS,
+    Record,
+    normalize_record,
+    section_key,
+)
 from . import body as body_mod
 from . import frontmatter_block as fb
 from . import note as note_mod
@@ -151,6 +158,11 @@ class NoteStat:
         if stat.record is not None:
             stat = replace(stat, record=note_mod.canonical_raw(stat.record))
         return stat
+
+
+def _current_reading(stat: NoteStat) -> bool:
+    """A cached reading made before the record had ``abstract`` must be re-read once."""
+    return stat.record is None or "abstract" in stat.record
 
 
 @dataclass
@@ -388,7 +400,7 @@ class VaultStore:
         now = time.time_ns()
         for rel, path in progress_bar(files, "scanning vault", len(files), enabled=progress):
             prev = previous.get(rel)
-            if prev is not None and prev.trusted:
+            if prev is not None and prev.trusted and _current_reading(prev):
                 try:
                     st = os.stat(path)
                 except FileNotFoundError:
@@ -474,6 +486,14 @@ class VaultStore:
             if not relevant:
                 return base
             return replace(base, kind="problem", line=p.line, problem=p.message)
+        for tag in note_mod.unsyncable_tags(parsed.values):
+            log.warning(
+                "%s: tag %r… is longer than the %d characters Zotero takes; kept in the note, "
+                "not synced -- shorten it to sync it",
+                rel,
+                tag[:40],
+                MAX_TAG_LENGTH,
+            )
         if parsed.pllm_id:
             return replace(
                 base,
@@ -624,7 +644,7 @@ class VaultStore:
         )
         if managed is None:
             managed = ManagedContent(
-                abstract=paper.abstract,
+                abstract=rec.get("abstract", paper.abstract),
                 links=[(role, u) for role, urls in paper.urls_by_role().items() for u in urls],
                 provenance=[str(s) for s in paper.sources],
             )
@@ -724,7 +744,7 @@ class VaultStore:
         wanted = normalize_record({k: v for k, v in changes.items() if k in SYNCED_FIELDS})
         fm: dict[str, Any] = {}
         for fld, value in wanted.items():
-            if fld == "notes" or current.get(fld) == value:
+            if fld in ("notes", "abstract") or current.get(fld) == value:
                 continue
             if fld == "title":
                 fm["title"] = value
@@ -775,13 +795,20 @@ class VaultStore:
         ]
         if managed is not None:
             region = body_mod.render_region(managed, links)
+            if not parts.region or parts.region.replace(nl, "\n") != region:
+                parts = body_mod.rescue_stray_text(parts, nl, dt.date.today().isoformat())
             new_body = body_mod.set_region(parts, region, nl)
             if new_body is None:
                 log.warning("%s: the pllm-sync markers are broken; managed region not updated", rel)
             else:
                 body = new_body
-        elif "sections" in fm and parts.has_region:
-            body = parts.before + body_mod.replace_sections_line(parts.region, links) + parts.after
+        elif parts.has_region and ("sections" in fm or "abstract" in wanted):
+            region = parts.region
+            if "sections" in fm:
+                region = body_mod.replace_sections_line(region, links)
+            if "abstract" in wanted and wanted["abstract"] != current.get("abstract"):
+                region = body_mod.replace_abstract(region, wanted["abstract"])
+            body = parts.before + region + parts.after
         return _join(head, body, nl)
 
     # --- trashing -------------------------------------------------------------------------

@@ -21,6 +21,13 @@ The rules that make the two directions agree:
   for arXiv papers as Zotero does, is read back as no DOI: it is derived from ``arxiv``.
 - ``tags`` are all of the item's tags except the managed ``pllm/…`` ones and the reading state
   tags ``status/<value>`` and ``rating/<1-5>``, which become ``status`` and ``rating``.
+- ``abstract`` is ``abstractNote``; ``citekey`` is ``citationKey`` (schema v41 has the field on
+  every paper type; Better BibTeX reads it).
+- Enriched papers (``pllm_sync.metadata``): arXiv categories become automatic tags
+  ``pllm/arxiv/<category>``; the date is the full date when the paper's year agrees with it;
+  a ``preprint`` whose venue becomes a conference or journal is *upgraded in place*: the same
+  item gets the new ``itemType`` (Zotero moves base fields and drops ``archiveID``; the arXiv
+  id is kept in ``extra``).
 """
 
 from __future__ import annotations
@@ -77,12 +84,14 @@ _EXTRA_ORDER = (
 _OUR_LINE = re.compile(r"^(pllm-[a-z0-9][a-z0-9-]*):[ \t]?(.*)$")
 
 METHOD_TAG = f"{MANAGED_TAG_PREFIX}method/"
+ARXIV_CAT_TAG = f"{MANAGED_TAG_PREFIX}arxiv/"
 VENUE_TAG = f"{MANAGED_TAG_PREFIX}venue/"
 REMOVED_TAG = f"{MANAGED_TAG_PREFIX}removed"
 STATUS_TAG = "status/"
 RATING_TAG = "rating/"
 
 CODE_TITLE = "Code"
+PDF_TITLE = "PDF"
 ARXIV_DOI_PREFIX = "10.48550/arxiv."
 MAX_TAG = 255
 
@@ -415,6 +424,41 @@ def find_code_attachment(children: Iterable[Mapping[str, Any]]) -> Mapping[str, 
     return None
 
 
+def find_pdf_attachment(children: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """Any live PDF attachment: our linked "PDF", or a file or link the user or Zotero added."""
+    for c in _live(children):
+        if c.get("itemType") != "attachment":
+            continue
+        if c.get("contentType") == "application/pdf" or (
+            str(c.get("title") or "").strip().lower() in (PDF_TITLE.lower(), "preprint pdf")
+        ):
+            return c
+    return None
+
+
+def pdf_attachment_item(parent_key: str, url: str, key: str) -> ItemData:
+    """A linked-URL child attachment titled "PDF" pointing at the paper's PDF."""
+    item = code_attachment_item(parent_key, url, key)
+    item["title"] = PDF_TITLE
+    item["contentType"] = "application/pdf"
+    return item
+
+
+def pdf_changes(
+    url: str | None,
+    parent_key: str,
+    children: Iterable[Mapping[str, Any]],
+    *,
+    make_key: Callable[[], str],
+) -> list[ItemData]:
+    """The PDF link to add when metadata first arrives for an item that has no PDF yet (one
+    the user removed is not forced back on every run: this runs only when enrichment
+    changes the item)."""
+    if not url or find_pdf_attachment(children) is not None:
+        return []
+    return [pdf_attachment_item(parent_key, url, make_key())]
+
+
 def find_pllm_note(
     children: Iterable[Mapping[str, Any]], note_key: str | None = None
 ) -> Mapping[str, Any] | None:
@@ -533,6 +577,8 @@ def item_to_record(
             "arxiv": item_arxiv(item_data),
             "doi": item_doi(item_data),
             "authors": tuple(neutralise_template_code(a) for a in item_authors(item_data)),
+            "abstract": _inert(str(item_data.get("abstractNote") or "")),
+            "citekey": _inert(str(item_data.get("citationKey") or "")),
             "tags": [c for t in tags if (c := _user_canonical(t))],
             "status": statuses[0] if statuses else None,
             "rating": ratings[-1] if ratings else None,
@@ -562,6 +608,32 @@ def item_type_for(paper: Paper) -> str:
     if paper.ids.openreview or paper.ids.acl:
         return "conferencePaper"
     return "preprint"
+
+
+_TRAILING_YEAR = re.compile(r"\s+(?:19|20)\d{2}$")
+
+
+def _container(field: str, label: str | None) -> str:
+    """What a venue field shows: a journal's name as Zotero's translators store it (no
+    year: "Nature Machine Intelligence"); conference fields keep the label ("NeurIPS 2023")."""
+    if not label:
+        return ""
+    return _TRAILING_YEAR.sub("", label) if field == "publicationTitle" else label
+
+
+def _upgraded_type(itype: str, changes: Record, paper: Paper | None) -> str | None:
+    """The published type a ``preprint`` item becomes when the catalog's venue for it changes
+    to a conference or journal (never the other way, and never for a venue a user typed:
+    a user's own type choice is left alone)."""
+    if itype != "preprint" or not changes.get("venue") or paper is None or paper.venue is None:
+        return None
+    if paper.venue.label() != changes["venue"]:
+        return None
+    if paper.venue.kind in (VenueKind.CONFERENCE, VenueKind.WORKSHOP):
+        return "conferencePaper"
+    if paper.venue.kind is VenueKind.JOURNAL:
+        return "journalArticle"
+    return None
 
 
 _VENUE_FIELDS = {
@@ -598,18 +670,39 @@ def record_to_item_changes(
         if has_field(itype, field) and (cur.get(field) or "") != value:
             out[field] = value
 
+    upgrade = _upgraded_type(itype, ch, paper)
+    if upgrade is not None:
+        # Preprint -> published, in place: same key, same children. The server carries the
+        # fields over (base fields move, archiveID/repository are dropped), so the arXiv id
+        # moves to extra, and nothing invalid for the new type may be sent.
+        out["itemType"] = itype = upgrade
+        if arxiv_now := item_arxiv(cur):
+            extra_up[EXTRA_ARXIV] = [arxiv_now]
+        if str(cur.get("repository") or "").lower() == "arxiv":
+            out["publisher"] = ""  # `repository` would become the publisher: arXiv is not one
+
     if "title" in ch:
         put("title", normalize_whitespace(ch["title"] or ""))
     if "authors" in ch:
         creators = _merge_creators(list(cur.get("creators") or ()), ch["authors"] or ())
         if creators != list(cur.get("creators") or ()):
             out["creators"] = creators
-    if "year" in ch and ch["year"] != year_of(str(cur.get("date") or "")):
-        put("date", str(ch["year"]) if ch["year"] else "")
+    cur_date = str(cur.get("date") or "")
+    full = paper.date if paper is not None and paper.date else None
+    if "year" in ch and ch["year"] != year_of(cur_date):
+        put(
+            "date", (full if year_of(full) == ch["year"] else str(ch["year"])) if ch["year"] else ""
+        )
+    elif full and cur_date.strip() == str(year_of(full)) and full != cur_date:
+        put("date", full)  # the year it had, made precise by enrichment
+    if "abstract" in ch:
+        put("abstractNote", ch["abstract"] or "")
+    if "citekey" in ch:
+        put("citationKey", ch["citekey"] or "")
     if "arxiv" in ch or "doi" in ch:
         arxiv = ch["arxiv"] if "arxiv" in ch else item_arxiv(cur)
         doi = ch["doi"] if "doi" in ch else item_doi(cur)
-        if itype == "preprint":
+        if itype == "preprint" and upgrade is None:
             put("archiveID", f"arXiv:{arxiv}" if arxiv else "")
             if arxiv and not cur.get("repository"):
                 put("repository", "arXiv")
@@ -634,8 +727,8 @@ def record_to_item_changes(
         old = extra_value(cur_extra, EXTRA_VENUE)
         extra_up[EXTRA_VENUE] = [ch["venue"]] if ch["venue"] else []
         for f in _VENUE_FIELDS.get(itype, ()):
-            if (cur.get(f) or "") in ("", old):
-                put(f, ch["venue"] or "")
+            if (cur.get(f) or "") in ("", old, _container(f, old)):
+                put(f, _container(f, ch["venue"]))
     if paper is not None:
         extra_up[EXTRA_VENUE_RAW] = [paper.venue.raw] if paper.venue and paper.venue.raw else []
         for k in extra_lines(cur_extra):
@@ -650,8 +743,12 @@ def record_to_item_changes(
         extra_up[EXTRA_ID] = [pllm_id]
     if extra_up:
         put("extra", set_extra(cur_extra, extra_up))
-    if {"tags", "status", "rating", "method", "venue", "catalog"} & set(ch):
+    cats = list(paper.categories) if paper is not None else []
+    if {"tags", "status", "rating", "method", "venue", "catalog"} & set(ch) or cats:
         tags = _rebuild_tags(ch, list(cur.get("tags") or ()))
+        if cats:
+            tags = [t for t in tags if not str(t.get("tag", "")).startswith(ARXIV_CAT_TAG)]
+            tags += [t for c in cats for t in _managed(ARXIV_CAT_TAG, c)]
         if _tag_set(tags) != _tag_set(cur.get("tags") or ()):
             out["tags"] = tags
     if "sections" in ch and collection_paths is not None and not cur.get("parentItem"):
@@ -706,7 +803,7 @@ def build_item(
             base["publisher"] = "Association for Computational Linguistics"
         elif cat == "openreview.net":
             base["publisher"] = "OpenReview.net"
-    if paper.abstract:
+    if paper.abstract and "abstract" not in record:
         base["abstractNote"] = paper.abstract
     fields = {k: record[k] for k in record if k != "sections"}
     for k in ("url", "arxiv", "doi"):

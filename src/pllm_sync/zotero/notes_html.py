@@ -13,6 +13,7 @@ heading ``pllm-sync notes`` (which survives editing, and names the note in Zoter
 
 from __future__ import annotations
 
+import difflib
 import html
 import re
 from typing import Any
@@ -112,6 +113,44 @@ def html_to_markdown(body: str) -> str:
 def roundtrip_markdown(markdown: str) -> str:
     """``markdown`` as it reads back from Zotero: the fixed point sides should compare in."""
     return html_to_markdown(markdown_to_html(markdown))
+
+
+_BLANK_LINES = re.compile(r"\n[ \t]*\n+")
+
+
+def _blocks(markdown: str) -> list[str]:
+    text = canonical_notes(markdown)
+    return [b for b in _BLANK_LINES.split(text) if b.strip()] if text else []
+
+
+def keep_spelling(base: str, converted: str) -> str:
+    """The notes as Zotero now holds them (``converted``: its HTML converted to markdown),
+    spelled the way the vault wrote them (``base``) wherever Zotero did not change the text.
+
+    Markdown -> HTML -> markdown is not the identity (``$\\theta_{t+1}$`` comes back as
+    ``$\\theta\\_{t+1}$``, hard breaks and list markers change), so taking the converted text
+    whole would respell every line of a note because of one edit, or of none (a re-save in
+    Zotero). Instead the base is cut into blocks (paragraphs, lists: text between blank
+    lines); each block's round trip is compared with the converted blocks, and a block Zotero
+    did not change keeps the base's bytes; changed and new blocks come from Zotero. When the
+    blocks do not round-trip one by one (a fenced block with blank lines inside, say), the
+    converted text is returned as before."""
+    if not base.strip() or not converted.strip():
+        return converted
+    whole = roundtrip_markdown(base)
+    if whole == converted:
+        return canonical_notes(base)
+    blocks = _blocks(base)
+    trips = [roundtrip_markdown(b) for b in blocks]
+    if canonical_notes("\n\n".join(trips)) != whole:
+        return converted
+    new_blocks = _blocks(converted)
+    matcher = difflib.SequenceMatcher(a=trips, b=new_blocks, autojunk=False)
+    out: list[str] = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        out += blocks[i1:i2] if tag == "equal" else new_blocks[j1:j2]
+    merged = canonical_notes("\n\n".join(out))
+    return merged if roundtrip_markdown(merged) == converted else converted
 
 
 def note_html(markdown: str) -> str:

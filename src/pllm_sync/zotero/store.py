@@ -37,6 +37,7 @@ from .mapping import (
     build_item,
     code_attachment_item,
     find_code_attachment,
+    find_pdf_attachment,
     find_pllm_note,
     is_regular_item,
     item_match_keys,
@@ -44,6 +45,7 @@ from .mapping import (
     new_key,
     note_item,
     paper_match_keys,
+    pdf_attachment_item,
     set_extra,
 )
 from .notes_html import note_html
@@ -573,6 +575,11 @@ class ZoteroStore:
                 kids["code"] = fresh_key()
                 ops.append(
                     WriteOp(obj=code_attachment_item(key, code, kids["code"]), label=title, ref=pid)
+                )
+            pdf = e.paper.pdf_url
+            if pdf and find_pdf_attachment(existing_kids) is None:
+                ops.append(
+                    WriteOp(obj=pdf_attachment_item(key, pdf, fresh_key()), label=title, ref=pid)
                 )
             note = find_pllm_note(existing_kids)
             if note is not None:
