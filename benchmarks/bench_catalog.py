@@ -17,6 +17,7 @@ import gc
 import re
 import time
 from collections.abc import Callable
+from functools import partial
 from importlib import resources
 
 from pllm_sync.catalog import build_catalog, identity, links, markdown_text, parse_document, venues
@@ -143,7 +144,7 @@ def shapes() -> None:
             text = shape_doc(shape, n)
             got = len(parse_document(text, "shape").entries)
             assert got == n, (shape, n, got)
-            t = best_of(5 if n < 10_000 else 3, lambda text=text: parse_document(text, "shape"))
+            t = best_of(5 if n < 10_000 else 3, partial(parse_document, text, "shape"))
             print(f"{shape:<26}{n:>9}{t * 1e3:>10.1f}{t / n * 1e6:>10.1f}")
 
 
@@ -155,7 +156,7 @@ def real_lists() -> None:
     for p in sorted(folder.glob("*__*.md")):
         text = p.read_text(encoding="utf-8")
         n = len(parse_document(text, p.stem).entries)
-        t = best_of(3, lambda text=text, name=p.stem: parse_document(text, name))
+        t = best_of(3, partial(parse_document, text, p.stem))
         print(f"{p.stem[:47]:<48}{len(text) // 1024:>6}{n:>9}{t * 1e3:>10.1f}{t / n * 1e6:>10.1f}")
 
 
@@ -172,8 +173,8 @@ def main() -> None:
             doc = parse_document(big, source)
             n = len(doc.entries)
             runs = 7 if k < 100 else 3
-            t_parse = best_of(runs, lambda big=big, source=source: parse_document(big, source))
-            t_build = best_of(runs, lambda doc=doc: build_catalog([doc]))
+            t_parse = best_of(runs, partial(parse_document, big, source))
+            t_build = best_of(runs, partial(build_catalog, [doc]))
             print(
                 f"{source:<16}{k:>5}x{n:>9}{t_parse * 1e3:>10.1f}{t_parse / n * 1e6:>10.1f}"
                 f"{t_build * 1e3:>10.1f}{t_build / n * 1e6:>10.1f}"

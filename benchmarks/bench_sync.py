@@ -92,12 +92,12 @@ def main_bench(n: int) -> None:
         t = run(cfg, "sync")
         after = files(root / "vault")
         changed = sum(1 for k in after if before.get(k) != after[k])
-        writes = [
+        write_calls = [
             r.method + " " + r.path.split("?")[0] for r in emu.request_log if r.method in WRITES
         ]
         print(
             f"one edited note: {t:.2f} s, {len(emu.request_log)} requests, Zotero writes "
-            f"{writes}, {changed} files rewritten"
+            f"{write_calls}, {changed} files rewritten"
         )
 
 

@@ -13,6 +13,7 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -87,7 +88,7 @@ def test_history_replay(name: str, one_list_env: Env, full: bool) -> None:
         ids = pids_in_extra(items)
         dup = [k for k, n in Counter(ids).items() if n > 1]
         assert not dup, f"{sha}: duplicate Zotero items {dup}"
-        notes: dict[str, dict[str, object]] = {}
+        notes: dict[str, dict[str, Any]] = {}
         for p in env.vault.rglob("*.md"):
             if ".pllm-sync-trash" in p.parts or "Sections" in p.parts:
                 continue

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,12 +45,13 @@ def env(
     yield e
 
 
-def pull(env, *a):
+def pull(env: Env, *a: str) -> None:
     code, out, err = env.run("pull", "--no-progress", *a)
     assert code == 0, (out, err)
 
 
-def item_any(env, pid):
+def item_any(env: Env, pid: str) -> list[dict[str, Any]]:
+    """Zotero items carrying ``pid`` in their Extra field, trashed ones included."""
     return [
         d
         for d in env.emu.get_items(include_trashed=True).values()
@@ -57,7 +59,7 @@ def item_any(env, pid):
     ]
 
 
-def test_note_with_broken_yaml_does_not_trash_its_item(env):
+def test_note_with_broken_yaml_does_not_trash_its_item(env: Env) -> None:
     env.write_config(max_delete_percent=100)
     pull(env)
     note = env.note_for(A)
@@ -66,7 +68,7 @@ def test_note_with_broken_yaml_does_not_trash_its_item(env):
     assert not item_any(env, A)[0].get("deleted"), "a note with broken YAML trashed its Zotero item"
 
 
-def test_paper_deleted_on_both_sides_stays_deleted(env):
+def test_paper_deleted_on_both_sides_stays_deleted(env: Env) -> None:
     pull(env)
     env.note_for(A).unlink()
     env.emu.trash_item(item_any(env, A)[0]["key"])
@@ -76,7 +78,7 @@ def test_paper_deleted_on_both_sides_stays_deleted(env):
     assert item_any(env, A)[0].get("deleted"), "item trashed by the user was restored"
 
 
-def test_vault_delete_survives_a_failed_write_elsewhere(env):
+def test_vault_delete_survives_a_failed_write_elsewhere(env: Env) -> None:
     env.write_config(max_delete_percent=100)
     pull(env)
     env.note_for(A).unlink()
@@ -92,7 +94,7 @@ def test_vault_delete_survives_a_failed_write_elsewhere(env):
     assert item_any(env, A)[0].get("deleted"), "trashed item was restored"
 
 
-def test_ignore_policy_does_not_recreate_a_deleted_note(env):
+def test_ignore_policy_does_not_recreate_a_deleted_note(env: Env) -> None:
     env.write_config(on_vault_delete="ignore")
     pull(env)
     env.note_for(A).unlink()
@@ -102,11 +104,11 @@ def test_ignore_policy_does_not_recreate_a_deleted_note(env):
     assert not notes, "on_vault_delete: ignore, but the deleted note was written again"
 
 
-def zotero_tag_then_refused_note_write(env, monkeypatch):
+def zotero_tag_then_refused_note_write(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
     """A tag added in Zotero, then a sync during which A's note write is refused (the user
     was typing in Obsidian); afterwards writes work again."""
     from pllm_sync.errors import VaultError
-    from pllm_sync.vault.store import VaultStore
+    from pllm_sync.vault.store import NoteInfo, VaultStore
 
     pull(env)
     key = item_any(env, A)[0]["key"]
@@ -114,7 +116,7 @@ def zotero_tag_then_refused_note_write(env, monkeypatch):
     env.emu.edit_item(key, {"tags": [*tags, {"tag": "zotero-only"}]})
     orig = VaultStore.update_note
 
-    def boom(self, note, *a, **k):
+    def boom(self: VaultStore, note: NoteInfo, *a: Any, **k: Any) -> NoteInfo | None:
         if A in (note.pllm_id or ""):
             raise VaultError("changed on disk since it was scanned; not overwritten")
         return orig(self, note, *a, **k)
@@ -124,14 +126,18 @@ def zotero_tag_then_refused_note_write(env, monkeypatch):
     monkeypatch.setattr(VaultStore, "update_note", orig)
 
 
-def test_zotero_edit_reaches_vault_after_a_refused_note_write(env, monkeypatch):
+def test_zotero_edit_reaches_vault_after_a_refused_note_write(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
     zotero_tag_then_refused_note_write(env, monkeypatch)
     env.run("sync", "--no-progress")
     fm = frontmatter(env.note_for(A))
     assert "zotero-only" in (fm.get("tags") or []), "Zotero tag never reached the vault"
 
 
-def test_refused_note_write_then_vault_edit_keeps_zotero_tag(env, monkeypatch):
+def test_refused_note_write_then_vault_edit_keeps_zotero_tag(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
     zotero_tag_then_refused_note_write(env, monkeypatch)
     edit_frontmatter(env.note_for(A), tags=["vault-tag"])
     env.run("sync", "--no-progress")
@@ -139,7 +145,7 @@ def test_refused_note_write_then_vault_edit_keeps_zotero_tag(env, monkeypatch):
     assert "zotero-only" in ztags, "the user's Zotero tag was removed"
 
 
-def test_resolve_take_zotero_uses_current_values(env):
+def test_resolve_take_zotero_uses_current_values(env: Env) -> None:
     pull(env)
     key = item_any(env, A)[0]["key"]
     tags = item_any(env, A)[0]["tags"]
@@ -155,7 +161,7 @@ def test_resolve_take_zotero_uses_current_values(env):
     assert frontmatter(env.note_for(A)).get("status") == "read"
 
 
-def test_dry_run_writes_no_state(env):
+def test_dry_run_writes_no_state(env: Env) -> None:
     import sqlite3
 
     from pllm_sync.paths import app_dirs
@@ -166,7 +172,7 @@ def test_dry_run_writes_no_state(env):
     assert not rows, "dry run wrote source meta to the state DB"
 
 
-def test_fixed_yaml_note_keeps_item_out_of_trash(env):
+def test_fixed_yaml_note_keeps_item_out_of_trash(env: Env) -> None:
     env.write_config(max_delete_percent=100)
     pull(env)
     note = env.note_for(A)
@@ -181,15 +187,15 @@ def test_fixed_yaml_note_keeps_item_out_of_trash(env):
     )
 
 
-def test_vault_delete_survives_a_412_elsewhere(env):
+def test_vault_delete_survives_a_412_elsewhere(env: Env) -> None:
     env.write_config(max_delete_percent=100)
     pull(env)
     env.note_for(A).unlink()
     edit_frontmatter(env.note_for(B), status="read")
     bkey = item_any(env, B)[0]["key"]
-    fired = []
+    fired: list[int] = []
 
-    def hook(emu, method, path):
+    def hook(emu: ZoteroEmulator, method: str, path: str) -> None:
         if method == "POST" and path.endswith("/items") and not fired:
             fired.append(1)
             tags = emu.get_items()[bkey]["tags"]
@@ -204,7 +210,7 @@ def test_vault_delete_survives_a_412_elsewhere(env):
     assert not notes, "deleted note came back after another paper's Zotero write failed"
 
 
-def test_open_conflict_survives_the_next_run(env):
+def test_open_conflict_survives_the_next_run(env: Env) -> None:
     pull(env)
     key = item_any(env, A)[0]["key"]
     tags = item_any(env, A)[0]["tags"]
@@ -216,7 +222,7 @@ def test_open_conflict_survives_the_next_run(env):
     assert "status/read" in ztags, "Zotero's side of an open conflict was overwritten"
 
 
-def test_resolve_take_zotero(env):
+def test_resolve_take_zotero(env: Env) -> None:
     pull(env)
     key = item_any(env, A)[0]["key"]
     tags = item_any(env, A)[0]["tags"]
@@ -232,13 +238,13 @@ def test_resolve_take_zotero(env):
 def test_unwritable_vault_stops_before_any_change(
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pllm_sync.sync import engine
-
     pull(env)
     edit_frontmatter(env.note_for(A), status="read")
     item = item_any(env, B)[0]
     env.emu.edit_item(item["key"], {"tags": [*item["tags"], {"tag": "from-zotero"}]})
-    monkeypatch.setattr(engine.os, "access", lambda *_a, **_k: False)  # a read-only mount
+    monkeypatch.setattr(  # a read-only mount, as the engine's writability check sees it
+        "pllm_sync.sync.engine.os.access", lambda *_a, **_k: False
+    )
     env.emu.clear_log()
     code, _, err = env.run("sync", "--no-progress")
     assert code == 5 and "not writable" in err

@@ -23,9 +23,11 @@ import itertools
 import json
 import shutil
 import tempfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
+import httpx2
 import pytest
 import yaml
 from hypothesis import settings
@@ -47,6 +49,19 @@ SECTIONS = ["Alignment", "Retrieval", "Benchmarks"]
 STATUSES = ["unread", "reading", "read"]
 TAGS = ["alpha", "beta", "gamma", "delta"]
 COUNTER = itertools.count()
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _after(guard: Callable[[], None], fn: Callable[P, R]) -> Callable[P, R]:
+    """``fn`` with ``guard()`` run before each call: the crash point, same signature."""
+
+    def guarded(*a: P.args, **kw: P.kwargs) -> R:
+        guard()
+        return fn(*a, **kw)
+
+    return guarded
 
 
 class Crash(BaseException):
@@ -314,8 +329,9 @@ class SyncMachine(RuleBasedStateMachine):
         seen = {"n": 0}
         original = zclient.ZoteroHttp._count
 
-        def counting(http: zclient.ZoteroHttp, request: Any) -> None:
-            original(http, request)
+        # the replacement's first parameter is named ``self`` so its type matches the method's
+        def counting(self: zclient.ZoteroHttp, request: httpx2.Request) -> None:
+            original(self, request)
             seen["n"] += 1
             if seen["n"] > k:
                 raise Crash
@@ -343,14 +359,8 @@ class SyncMachine(RuleBasedStateMachine):
             if calls["n"] > n:
                 raise Crash
 
-        def update(self_: Any, *a: Any, **kw: Any) -> Any:
-            guard()
-            return orig_update(self_, *a, **kw)
-
-        def create(self_: Any, *a: Any, **kw: Any) -> Any:
-            guard()
-            return orig_create(self_, *a, **kw)
-
+        update = _after(guard, orig_update)
+        create = _after(guard, orig_create)
         vstore.VaultStore.update_note = update  # type: ignore[method-assign]
         expected = self.expected_tags()
         vstore.VaultStore.create_note = create  # type: ignore[method-assign]
@@ -378,7 +388,7 @@ class SyncMachine(RuleBasedStateMachine):
     def edit_during_a_run(self, data: st.DataObject, status: str) -> None:
         """The user changes a note's status while a pull writes Zotero; the next sync must
         keep that newest edit (no revert, no spurious conflict)."""
-        from pllm_sync.zotero.store import ZoteroStore
+        from pllm_sync.zotero.store import ItemChange, WriteReport, ZoteroStore
 
         pid = self._live(data, without_copies=False)
         if pid is None:
@@ -387,8 +397,9 @@ class SyncMachine(RuleBasedStateMachine):
         orig = ZoteroStore.update_items
         done = {"edited": False}
 
-        def and_edit(self_: ZoteroStore, *a: Any, **kw: Any) -> Any:
-            rep = orig(self_, *a, **kw)
+        # the replacement's first parameter is named ``self`` so its type matches the method's
+        def and_edit(self: ZoteroStore, changes: Iterable[ItemChange]) -> WriteReport:
+            rep = orig(self, changes)
             if not done["edited"]:
                 done["edited"] = True
                 fm, body = split_note(path.read_text(encoding="utf-8"))

@@ -387,3 +387,26 @@ def test_a_paper_whose_catalog_id_changes_keeps_its_item_and_note(env: Env) -> N
     env.emu.clear_log()
     assert env.run("pull", "--no-progress")[0] == 0
     assert env.writes() == [], "converged"
+
+
+def test_a_copy_made_before_an_id_change_never_becomes_a_paper(env: Env) -> None:
+    plain = "+ **\\[2024 EMNLP\\]** Synthetic Paper Four: Without A Link.\n"
+    linked = (
+        "+ **\\[2024 EMNLP\\]** Synthetic Paper Four: Without A Link. "
+        "([Paper](https://arxiv.org/abs/2401.00004))\n"
+    )
+    env.lists["trust"].write_text(LIST + plain, encoding="utf-8")
+    assert env.run("pull", "--no-progress")[0] == 0
+    (old_pid,) = [p for p in pids_in_extra(env.items()) if p.startswith("title:")]
+    note = env.note_for(old_pid)
+    copy = note.with_name(note.stem + " 1.md")
+    shutil.copyfile(note, copy)
+    env.lists["trust"].write_text(LIST + linked, encoding="utf-8")
+    code, _, err = env.run("pull", "--no-progress")
+    assert code == 0, err
+    for _ in range(2):
+        code, _, err = env.run("pull", "--no-progress")
+        assert code == 0, err
+        assert len(env.items()) == 4, "the old copy became a second item"
+        assert copy.name in err, "the copy is listed"
+    assert env.note_for("arxiv:2401.00004") == note

@@ -4,6 +4,7 @@ user's own library; unknown groups 404 like the server."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import httpx2
 import pytest
@@ -26,8 +27,8 @@ def emu() -> Iterator[ZoteroEmulator]:
 def test_group_permissions(emu: ZoteroEmulator) -> None:
     with httpx2.Client(base_url=emu.base_url, trust_env=False) as http:
 
-        def call(method: str, path: str, key: str, **kw: object) -> httpx2.Response:
-            return http.request(method, path, headers={"Zotero-API-Key": key}, **kw)  # type: ignore[arg-type]
+        def call(method: str, path: str, key: str, **kw: Any) -> httpx2.Response:
+            return http.request(method, path, headers={"Zotero-API-Key": key}, **kw)
 
         made = call("POST", "/groups/5/items", "ADMINKEY", json=[BOOK])
         assert made.status_code == 200, made.text

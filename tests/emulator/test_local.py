@@ -48,7 +48,8 @@ def test_local_rules(desktop: ZoteroEmulator) -> None:
             "/users/0/items", json=[BOOK], headers={"Zotero-API-Key": key, "Zotero-Server-ID": sid}
         )
         assert ok.status_code == 200 and ok.json()["successful"]
-        desktop.local.deny = True  # type: ignore[union-attr]
+        assert desktop.local is not None
+        desktop.local.deny = True
         assert http.post("/local/authorize", json={"appName": "x"}).status_code == 403
     with httpx2.Client(base_url=desktop.base_url, trust_env=False) as http:
         assert http.get("/users/42/items", headers={"Zotero-API-Key": "WEBKEY"}).status_code == 404

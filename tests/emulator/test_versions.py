@@ -3,6 +3,8 @@ checkJSONObjectVersion) and its API test suite (tests/remote/tests/3/version.tes
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx2
 import pytest
 
@@ -275,7 +277,7 @@ def test_failed_object_does_not_consume_a_version(raw: Raw) -> None:
 
 @pytest.mark.parametrize("kind", ["items", "collections", "searches"])
 def test_outdated_version_messages_name_the_object_type(raw: Raw, kind: str) -> None:
-    bodies = {
+    bodies: dict[str, dict[str, Any]] = {
         "items": {"itemType": "book"},
         "collections": {"name": "N"},
         "searches": {

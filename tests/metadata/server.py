@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pllm_sync.model import normalize_title
 
@@ -132,8 +132,11 @@ class MetaServer:
         return 404, b'{"error":"no such route"}', {}
 
 
+S = TypeVar("S", bound=MetaServer)
+
+
 @contextmanager
-def serve(server: MetaServer) -> Iterator[MetaServer]:
+def serve(server: S) -> Iterator[S]:
     """Run ``server`` on 127.0.0.1 (a free port) for the duration."""
 
     class Handler(BaseHTTPRequestHandler):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -27,14 +28,14 @@ PREPRINT: ScholarPaper = _PREPRINT
 
 
 def _paper(**kw: object) -> Paper:
-    base: dict[str, object] = {
+    base: dict[str, Any] = {
         "id": "arxiv:1706.03762",
         "title": "Attention Is All You Need",
         "ids": PaperIds(arxiv="1706.03762"),
         "sources": (SourceRef("jiahongliu21", 42),),
     }
     base.update(kw)
-    return Paper(**base)  # type: ignore[arg-type]
+    return Paper(**base)
 
 
 def test_arxiv_fills_authors_abstract_date_categories_pdf() -> None:

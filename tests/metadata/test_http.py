@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
+from typing import Any
 
 import pytest
 
@@ -20,8 +21,8 @@ from .server import MetaServer, recorded
 TOO_MANY = recorded("semanticscholar/error_429_too-many-requests.json")
 
 
-def _client(sleeps: list[float], **kw: float) -> PoliteClient:
-    return PoliteClient("test", sleep=sleeps.append, backoff=2.0, **kw)  # type: ignore[arg-type]
+def _client(sleeps: list[float], **kw: Any) -> PoliteClient:
+    return PoliteClient("test", sleep=sleeps.append, backoff=2.0, **kw)
 
 
 def test_slow_server_times_out(meta: MetaServer) -> None:
@@ -128,10 +129,10 @@ def test_a_hanging_name_lookup_fails_within_the_connect_timeout(
     release = threading.Event()
     real = socket.getaddrinfo
 
-    def hanging(host: str, *a: object, **kw: object) -> object:
+    def hanging(host: str, *a: Any, **kw: Any) -> Any:
         if host == "export.arxiv.org":
             release.wait(10)
-        return real(host, *a, **kw)  # type: ignore[arg-type]
+        return real(host, *a, **kw)
 
     monkeypatch.setattr(socket, "getaddrinfo", hanging)
     client = PoliteClient("arXiv", connect_timeout=0.2)

@@ -181,6 +181,27 @@ ROWS = [
         retire_vault=True,
     ),
     Row(
+        "an item found only in Zotero's trash with no state stays there",
+        lambda: PaperView(pid=PID, catalog=dict(BASE), zitem=dict(ITEM), zotero_gone="trashed"),
+        retire_zotero=True,
+        retire_vault=True,
+        warns="left there",
+    ),
+    Row(
+        "restoring a trashed item merges what it holds (its Zotero-only tag survives)",
+        lambda: replace(
+            synced(),
+            zitem=dict(ITEM),
+            zotero_gone="trashed",
+            zrecord=None,
+            zrecord_trashed=edited(BASE, tags=frozenset({"alpha", "zotero-only"})),
+            note=note(edited(BASE, status="read")),
+        ),
+        zotero="restore",
+        vault="update",
+        warns="modify beats delete",
+    ),
+    Row(
         "a note that comes back restores the item trashed for it",
         lambda: PaperView(
             pid=PID, state=state(zotero_retired=True, vault_retired=True), note=note()
@@ -268,6 +289,16 @@ ROWS = [
         lambda: PaperView(pid=PID, state=state(zotero_retired=True), vault_gone=True),
         retire_zotero=True,
         retire_vault=True,
+    ),
+    Row(
+        "an item keeps syncing while its note is retired (on_vault_delete: ignore)",
+        lambda: PaperView(
+            pid=PID,
+            state=state(vault_retired=True),
+            zrecord=dict(BASE),
+            catalog=edited(BASE, title="Renamed Upstream"),
+        ),
+        zotero="update",
     ),
     Row(
         "with Zotero off a stale Zotero record changes nothing",
@@ -412,3 +443,29 @@ def test_a_rich_note_keeps_other_fields_in_the_zotero_action() -> None:
 )
 def test_a_field_on_one_side_only_differs(a: Record, b: Record) -> None:
     assert differs(a, b)
+
+
+def test_a_rich_note_touches_only_its_own_papers_actions() -> None:
+    rich = replace(synced(), note=note(edited(BASE, notes="my first line\nmore")), z_note_rich=True)
+    other = replace(
+        synced(), pid="arxiv:2401.00002", note=note(edited(BASE, notes="my first line\nmore"))
+    )
+    decided = decide([other, rich], DecideConfig())
+    acts = [(a.pid, a.side, [c.field for c in a.changes]) for a in decided.plan.actions]
+    assert ("arxiv:2401.00002", "zotero", ["notes"]) in acts
+    assert not any(pid == PID and side == "zotero" for pid, side, _ in acts)
+
+
+def test_a_restore_keeps_what_the_trashed_item_held() -> None:
+    view = replace(
+        synced(),
+        zitem=dict(ITEM),
+        zotero_gone="trashed",
+        zrecord=None,
+        zrecord_trashed=edited(BASE, tags=frozenset({"alpha", "zotero-only"})),
+        note=note(edited(BASE, status="read")),
+    )
+    (d,) = decide([view], DecideConfig()).decisions
+    assert d.zotero == "restore" and d.result is not None
+    assert d.result.merged["tags"] == frozenset({"alpha", "zotero-only"})
+    assert d.result.merged["status"] == "read"

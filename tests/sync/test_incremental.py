@@ -1,5 +1,5 @@
 """The daemon's incremental pass decides only the papers something touched: table tests of
-``touched`` (pure) and of the scan-cache rows it rewrites."""
+``touched`` (pure)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from pllm_sync.sync.decide import PaperView
-from pllm_sync.sync.incremental import scan_changes, scope, touched
+from pllm_sync.sync.incremental import scope, touched
 from pllm_sync.sync.state import PaperState
-from pllm_sync.vault.store import NoteInfo, NoteStat, VaultScan
+from pllm_sync.vault.store import NoteInfo
 
 BASE = {"title": "LaMP", "status": "read", "tags": frozenset({"x"})}
 
@@ -88,12 +88,3 @@ def test_open_conflicts_and_vault_only_mode() -> None:
     assert not touched(pending, zotero=False, conflicted=()), "no Zotero: nothing pending there"
     views = {"p": settled(), "q": replace(settled(note=_note(sha256="h9")), pid="q")}
     assert list(scope(views, zotero=True, conflicted=())) == ["q"]
-
-
-def test_scan_changes_rewrites_only_new_reread_and_gone_rows() -> None:
-    a = NoteStat(1, 1, "a", "paper")
-    b = NoteStat(2, 2, "b", "paper")
-    previous = {"A.md": a, "B.md": b, "Gone.md": a}
-    scan = VaultScan(stats={"A.md": a, "B.md": replace(b, sha256="b2"), "New.md": b})
-    upserts, gone = scan_changes(previous, scan)
-    assert sorted(upserts) == ["B.md", "New.md"] and gone == ["Gone.md"]

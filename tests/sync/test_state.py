@@ -510,3 +510,65 @@ def test_one_database_shared_by_threads(db: StateDB) -> None:
     for th in threads:
         th.join()
     assert len(db.all_papers()) == 200
+
+
+def test_status_counts_come_from_count_queries(db: StateDB) -> None:
+    """``status`` counts without loading every paper; the counts match the rows."""
+    assert db.paper_counts() == {"total": 0, "in_zotero": 0, "in_vault": 0, "removed_upstream": 0}
+    with db.transaction():
+        db.put_paper(PaperState("a", zotero_key="K1", note_path="Papers/a.md"))
+        db.put_paper(PaperState("b", zotero_key="K2"))
+        db.put_paper(PaperState("c", note_path="Papers/c.md", tombstone=True))
+        db.put_paper(PaperState("d"))
+    assert db.paper_counts() == {"total": 4, "in_zotero": 2, "in_vault": 2, "removed_upstream": 1}
+    assert db.count_open_conflicts() == 0
+    first = db.add_conflict("a", "title", "x", "y", "z")
+    db.add_conflict("b", "year", 1, 2, 3)
+    db.resolve_conflict(first, "zotero")
+    assert db.count_open_conflicts() == len(db.list_conflicts(open_only=True)) == 1
+
+
+def test_a_put_that_changes_nothing_writes_nothing(db: StateDB) -> None:
+    """A no-op run puts every paper back as it was: no row may be written for that."""
+    with db.transaction():
+        db.put_paper(PaperState("a", base=RECORD, zotero_key="K1", note_path="Papers/a.md"))
+        db.put_paper(PaperState("b", tombstone=True))
+    papers = db.all_papers()
+    stamp = papers["a"].updated_at
+    changes = db._conn.total_changes
+    with db.transaction():
+        for p in papers.values():
+            db.put_paper(p)
+    assert db._conn.total_changes == changes
+    assert db.get_paper("a") == papers["a"] and papers["a"].updated_at == stamp
+
+    papers["a"].zotero_version = 7
+    db.put_paper(papers["a"])
+    assert db._conn.total_changes == changes + 1
+    got = db.get_paper("a")
+    assert got is not None and got.zotero_version == 7
+
+
+def test_a_rolled_back_put_is_written_again(db: StateDB) -> None:
+    db.put_paper(PaperState("a", zotero_key="K1"))
+    paper = db.all_papers()["a"]
+    paper.zotero_key = "K2"
+    with pytest.raises(RuntimeError), db.transaction():
+        db.put_paper(paper)
+        raise RuntimeError("crash before commit")
+    kept = db.get_paper("a")
+    assert kept is not None and kept.zotero_key == "K1"
+    db.put_paper(paper)
+    again = db.get_paper("a")
+    assert again is not None and again.zotero_key == "K2"
+
+
+@given(st.frozensets(st.text(max_size=6), max_size=8))
+def test_set_encoding_orders_as_json_text_does(value: frozenset[str]) -> None:
+    """Stored bytes never change with the implementation: sets stay sorted by their JSON."""
+    import json
+
+    reference = sorted(value, key=lambda x: json.dumps(x, ensure_ascii=False))
+    assert json.loads(encode_value(value)) == {"$set": reference}
+    assert decode_value(encode_value(value)) == value
+    assert decode_record(encode_record({"tags": value})) == {"tags": value}

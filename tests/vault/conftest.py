@@ -11,6 +11,9 @@ import pytest
 from pllm_sync.config import VaultConfig
 from pllm_sync.vault.store import VaultStore
 
+Age = Callable[[Path], None]
+"""The ``age`` fixture's type: ages one file so a scan trusts its cached reading."""
+
 
 @pytest.fixture
 def store(tmp_path: Path) -> VaultStore:
@@ -20,7 +23,7 @@ def store(tmp_path: Path) -> VaultStore:
 
 
 @pytest.fixture
-def age() -> Callable[[Path], None]:
+def age() -> Age:
     """Set a file's mtime 10 s into the past, so a scan trusts its cached reading
     (files modified within the last 2 s are re-read on purpose)."""
 

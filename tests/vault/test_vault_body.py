@@ -49,7 +49,7 @@ def test_region_text_cannot_fake_markers() -> None:
     assert "](<javascript" not in region
 
 
-texts = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=200)
+texts = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=200)
 
 
 @given(texts, texts)

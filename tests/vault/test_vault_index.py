@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vault_helpers import ROOT, lamp, make_paper
-
 from pllm_sync.model import PaperIds, Section
 from pllm_sync.record import record_from_paper
 from pllm_sync.vault.body import END
 from pllm_sync.vault.store import VaultStore
+
+from .vault_helpers import ROOT, lamp, make_paper
 
 
 def _tree() -> tuple[Section, Section, Section]:

@@ -12,7 +12,6 @@ import frontmatter
 import pytest
 import yaml
 from ruamel.yaml import YAML
-from vault_helpers import lamp, make_paper
 
 from pllm_sync.config import VaultConfig
 from pllm_sync.errors import VaultError
@@ -20,6 +19,9 @@ from pllm_sync.model import PaperIds, normalize_whitespace
 from pllm_sync.record import record_from_paper
 from pllm_sync.vault.body import BEGIN, END, ManagedContent, render_region
 from pllm_sync.vault.store import VaultStore
+
+from .conftest import Age
+from .vault_helpers import lamp, make_paper
 
 # title -> expected file name (golden). Every one must stay inside Papers/.
 TRICKY_TITLES = {
@@ -149,7 +151,7 @@ def _user_note(store: VaultStore, age: Callable[[Path], None]) -> Path:
     return path
 
 
-def test_user_note_reads_as_the_user_wrote_it(store: VaultStore, age) -> None:
+def test_user_note_reads_as_the_user_wrote_it(store: VaultStore, age: Age) -> None:
     _user_note(store, age)
     rec = store.scan().notes["arxiv:2304.11406"].record
     assert rec["status"] == "reading"
@@ -159,7 +161,7 @@ def test_user_note_reads_as_the_user_wrote_it(store: VaultStore, age) -> None:
     assert rec["notes"] == "My notes\n---\nmore after a rule, no trailing newline"
 
 
-def test_refresh_preserves_every_user_byte(store: VaultStore, age) -> None:
+def test_refresh_preserves_every_user_byte(store: VaultStore, age: Age) -> None:
     path = _user_note(store, age)
     note = store.scan().notes["arxiv:2304.11406"]
     managed = ManagedContent(abstract="New abstract.", links=[("paper", "https://x.org/p")])
@@ -201,7 +203,7 @@ def test_refresh_preserves_every_user_byte(store: VaultStore, age) -> None:
     assert path.stat().st_mtime_ns == before
 
 
-def test_setting_notes_rewrites_only_the_text_after_the_region(store: VaultStore, age) -> None:
+def test_setting_notes_rewrites_only_the_text_after_the_region(store: VaultStore, age: Age) -> None:
     path = _user_note(store, age)
     note = store.scan().notes["arxiv:2304.11406"]
     new = store.update_note(note, {"notes": "From Zotero\n\nsecond paragraph"})
@@ -211,7 +213,7 @@ def test_setting_notes_rewrites_only_the_text_after_the_region(store: VaultStore
     assert text == head + "\r\nFrom Zotero\r\n\r\nsecond paragraph\r\n"
 
 
-def test_text_before_the_region_is_kept_when_notes_are_set(store: VaultStore, age) -> None:
+def test_text_before_the_region_is_kept_when_notes_are_set(store: VaultStore, age: Age) -> None:
     path = _user_note(store, age)
     path.write_bytes(USER_NOTE.replace(BEGIN, "Top remark\r\n\r\n" + BEGIN).encode())
     age(path)
@@ -224,7 +226,7 @@ def test_text_before_the_region_is_kept_when_notes_are_set(store: VaultStore, ag
     assert text.endswith(END + "\r\n\r\nMy notes changed\r\n")
 
 
-def test_tags_and_sections_keep_the_users_order_and_spelling(store: VaultStore, age) -> None:
+def test_tags_and_sections_keep_the_users_order_and_spelling(store: VaultStore, age: Age) -> None:
     path = _user_note(store, age)
     note = store.scan().notes["arxiv:2304.11406"]
     new = store.update_note(note, {"tags": {"nlp", "to-read", "agents"}})
@@ -267,7 +269,7 @@ def test_invalid_yaml_note_is_refused_for_update(store: VaultStore) -> None:
     assert path.read_bytes() == bad
 
 
-def test_adopting_a_hand_added_note(store: VaultStore, age) -> None:
+def test_adopting_a_hand_added_note(store: VaultStore, age: Age) -> None:
     path = store.papers_dir / "my paper.md"
     path.write_text("---\ntitle: Mine\narxiv: 2401.12345\nstatus: unread\n---\nnotes\n")
     age(path)
@@ -300,7 +302,9 @@ def test_note_paths_outside_the_vault_are_refused(store: VaultStore) -> None:
         store.update_note(replace(info, path="../escape.md"), {"title": "x"})
 
 
-def test_a_note_that_is_only_frontmatter_gets_a_region_and_notes(store: VaultStore, age) -> None:
+def test_a_note_that_is_only_frontmatter_gets_a_region_and_notes(
+    store: VaultStore, age: Age
+) -> None:
     path = store.papers_dir / "bare.md"
     path.write_bytes(b"---\npllm-sync-id: doi:10.5/bare\ntitle: Bare\n---")  # no final newline
     age(path)

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 from obsidiantools.api import Vault
-from vault_helpers import ROOT, lamp, make_paper
 
 from pllm_sync.model import PaperIds, Section
 from pllm_sync.record import record_from_paper
 from pllm_sync.vault.store import VaultStore
+
+from .vault_helpers import ROOT, lamp, make_paper
 
 
 def test_obsidiantools_sees_front_matter_tags_and_links(

@@ -9,7 +9,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from vault_helpers import ROOT, lamp, make_paper
 
 from pllm_sync.config import VaultConfig
 from pllm_sync.errors import VaultError
@@ -17,8 +16,11 @@ from pllm_sync.model import PaperIds, Section
 from pllm_sync.record import record_from_paper
 from pllm_sync.vault.store import NoteStat, VaultStore
 
+from .conftest import Age
+from .vault_helpers import ROOT, lamp, make_paper
 
-def _note(store: VaultStore, age, title: str = "LaMP") -> tuple[str, Path]:
+
+def _note(store: VaultStore, age: Age, title: str = "LaMP") -> tuple[str, Path]:
     paper = lamp() if title == "LaMP" else make_paper(title, ids=PaperIds(doi=f"10.9/{title}"))
     info = store.create_note(paper, record_from_paper(paper))
     path = store.root / info.path
@@ -26,7 +28,7 @@ def _note(store: VaultStore, age, title: str = "LaMP") -> tuple[str, Path]:
     return paper.id, path
 
 
-def test_moved_and_renamed_note_is_found_by_id(store: VaultStore, age) -> None:
+def test_moved_and_renamed_note_is_found_by_id(store: VaultStore, age: Age) -> None:
     pid, path = _note(store, age)
     before = store.scan().notes[pid]
     dest = store.root / "Reading" / "2024" / "the LaMP paper.md"
@@ -37,7 +39,7 @@ def test_moved_and_renamed_note_is_found_by_id(store: VaultStore, age) -> None:
     assert after.record == before.record
 
 
-def test_litter_and_hidden_folders_are_ignored(store: VaultStore, age) -> None:
+def test_litter_and_hidden_folders_are_ignored(store: VaultStore, age: Age) -> None:
     pid, path = _note(store, age)
     litter = [
         ".obsidian/plugins/x/copy.md",
@@ -62,7 +64,9 @@ def test_litter_and_hidden_folders_are_ignored(store: VaultStore, age) -> None:
     assert set(scan.stats) == {store._rel(path)}
 
 
-def test_invalid_yaml_is_reported_with_its_line_and_left_untouched(store: VaultStore, age) -> None:
+def test_invalid_yaml_is_reported_with_its_line_and_left_untouched(
+    store: VaultStore, age: Age
+) -> None:
     pid, _good = _note(store, age)
     bad = store.papers_dir / "broken.md"
     bad.write_bytes(
@@ -82,7 +86,7 @@ def test_invalid_yaml_is_reported_with_its_line_and_left_untouched(store: VaultS
     assert again.problems == scan.problems and again.reread == 0
 
 
-def test_unchanged_notes_are_not_reread(store: VaultStore, age) -> None:
+def test_unchanged_notes_are_not_reread(store: VaultStore, age: Age) -> None:
     pid, path = _note(store, age)
     first = store.scan()
     assert first.reread == 1
@@ -99,7 +103,7 @@ def test_unchanged_notes_are_not_reread(store: VaultStore, age) -> None:
     assert pid not in store.scan().notes
 
 
-def test_changed_notes_are_reread(store: VaultStore, age) -> None:
+def test_changed_notes_are_reread(store: VaultStore, age: Age) -> None:
     pid, path = _note(store, age)
     first = store.scan()
     path.write_bytes(path.read_bytes().replace(b"status:\n", b"status: read\n"))
@@ -108,15 +112,49 @@ def test_changed_notes_are_reread(store: VaultStore, age) -> None:
     assert second.notes[pid].record["status"] == "read"
 
 
-def test_just_modified_files_are_not_trusted_from_cache(store: VaultStore) -> None:
+def test_just_modified_files_are_checked_by_content(store: VaultStore) -> None:
     paper = lamp()
-    store.create_note(paper, record_from_paper(paper))  # mtime: now
+    info = store.create_note(paper, record_from_paper(paper))  # mtime: now
     first = store.scan()
     assert not next(iter(first.stats.values())).trusted
-    assert store.scan(first.stats).reread == 1  # same tick could hide an edit: re-read
+    # The same bytes: the cached reading is used after a hash check, without a parse.
+    second = store.scan(first.stats)
+    assert second.reread == 0 and second.notes[paper.id] == first.notes[paper.id]
+    # An edit in the same timestamp tick (same size, same mtime) is still seen.
+    path = store.root / info.path
+    st = path.stat()
+    data = path.read_bytes()
+    assert b'title: "LaMP' in data
+    path.write_bytes(data.replace(b'title: "LaMP', b'title: "LAMP', 1))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    third = store.scan(first.stats)
+    assert third.reread == 1
+    assert third.notes[paper.id].record["title"].startswith("LAMP")
 
 
-def test_stats_survive_json(store: VaultStore, age) -> None:
+def test_notes_written_after_a_scan_enter_its_readings(store: VaultStore) -> None:
+    """What pllm-sync writes is known to the scan cache at once: the next scan neither
+    parses it again nor misses it."""
+    scan = store.scan()
+    paper = lamp()
+    info = store.create_note(paper, record_from_paper(paper))
+    assert scan.stats[info.path].pllm_id == paper.id
+    assert scan.stats[info.path].sha256 == info.sha256
+    second = store.scan(scan.stats)
+    assert second.reread == 0 and second.notes[paper.id] == info
+
+    updated = store.update_note(second.notes[paper.id], {"status": "read"})
+    assert updated is not None
+    assert second.stats[info.path].sha256 == updated.sha256
+    third = store.scan(second.stats)
+    assert third.reread == 0
+    assert third.notes[paper.id].record["status"] == "read"
+
+    store.trash_note(third.notes[paper.id])
+    assert info.path not in third.stats
+
+
+def test_stats_survive_json(store: VaultStore, age: Age) -> None:
     pid, _ = _note(store, age)
     first = store.scan()
     persisted = json.loads(json.dumps({k: v.to_json() for k, v in first.stats.items()}))
@@ -126,7 +164,7 @@ def test_stats_survive_json(store: VaultStore, age) -> None:
     assert second.notes[pid] == first.notes[pid]
 
 
-def test_duplicate_ids_are_reported_and_the_first_path_wins(store: VaultStore, age) -> None:
+def test_duplicate_ids_are_reported_and_the_first_path_wins(store: VaultStore, age: Age) -> None:
     pid, path = _note(store, age)
     copy = store.root / "Archive" / "copy.md"
     copy.parent.mkdir()
@@ -136,7 +174,7 @@ def test_duplicate_ids_are_reported_and_the_first_path_wins(store: VaultStore, a
     assert scan.notes[pid].path == "Archive/copy.md"
 
 
-def test_section_links_in_any_form_map_back_to_keys(store: VaultStore, age) -> None:
+def test_section_links_in_any_form_map_back_to_keys(store: VaultStore, age: Age) -> None:
     root = Section(ROOT[0], "awesome", ROOT)
     child = root.child("1. Survey / Tutorial")
     paper = make_paper("Survey paper", sections=(child.path,), ids=PaperIds(doi="10.2/s"))
@@ -166,10 +204,30 @@ def test_scan_of_a_missing_vault_says_what_to_do(tmp_path: Path) -> None:
         store.scan()
 
 
-def test_cached_stats_with_plain_lists_still_give_canonical_records(store: VaultStore, age) -> None:
+def test_cached_stats_with_plain_lists_still_give_canonical_records(
+    store: VaultStore, age: Age
+) -> None:
     pid, _ = _note(store, age)
     first = store.scan()
     # A cache that went through plain JSON (sets and tuples became lists).
     plain = {k: NoteStat(**json.loads(json.dumps(v.to_json()))) for k, v in first.stats.items()}
     second = store.scan(plain)
     assert second.reread == 0 and second.notes[pid] == first.notes[pid]
+
+
+def test_a_scan_that_found_nothing_new_has_no_cache_changes(store: VaultStore, age: Age) -> None:
+    pid, path = _note(store, age)
+    other_id, other = _note(store, age, title="Other")
+    first = store.scan()
+    assert set(first.cache_changes()[0]) == {store._rel(path), store._rel(other)}
+    second = store.scan(first.stats)
+    assert second.cache_changes() == ({}, [])
+    # Only what changed is to be saved: an edited note, a deleted one, a written one.
+    path.write_bytes(path.read_bytes().replace(b"status:\n", b"status: read\n"))
+    other.unlink()
+    third = store.scan(second.stats)
+    written = store.create_note(make_paper("New", ids=PaperIds(doi="10.9/new")), {})
+    upserts, gone = third.cache_changes(cached=["Papers/stale row.md"])
+    assert set(upserts) == {store._rel(path), written.path}
+    assert gone == sorted([store._rel(other), "Papers/stale row.md"])
+    assert other_id not in third.notes and pid in third.notes

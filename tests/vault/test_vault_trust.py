@@ -11,12 +11,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from vault_helpers import lamp
 
 from pllm_sync.atomic import atomic_write, clean_stale_temp_files, is_temp_litter
 from pllm_sync.record import record_from_paper
 from pllm_sync.vault import frontmatter_block as fb
 from pllm_sync.vault.store import VaultGone, VaultStore
+
+from .vault_helpers import lamp
 
 BOMB = "\n".join(
     [

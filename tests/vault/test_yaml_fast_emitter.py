@@ -16,9 +16,10 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
-from test_vault_yaml import TRICKY
 
 from pllm_sync.vault import yamlio
+
+from .test_vault_yaml import TRICKY
 
 EXTRA = [
     "-x",

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from pllm_sync.errors import ZoteroError
+from pllm_sync.model import Catalog
 from pllm_sync.testing.zotero_server import ZoteroEmulator
 from pllm_sync.zotero.store import ItemChange
 
@@ -24,10 +25,10 @@ from .support import (
 SMALL = synthetic_catalog(110, seed=3, fanout=(3, 3))
 
 
-def _clean_request_count(catalog: object) -> int:
+def _clean_request_count(catalog: Catalog) -> int:
     with ZoteroEmulator() as emu:
         store = make_store(emu)
-        run_import(store, catalog, SyncState())  # type: ignore[arg-type]
+        run_import(store, catalog, SyncState())
         return len(emu.request_log)
 
 
@@ -112,7 +113,7 @@ def test_concurrent_edit_gives_412_then_reread_and_retry(emu: ZoteroEmulator) ->
     """Another device edits the library between our read and our write: the batch gets a
     library 412, the store re-reads what it was writing and retries; nothing is lost."""
     other = emu.create_item({"itemType": "book", "title": "Someone else's book"})
-    fired = []
+    fired: list[str] = []
 
     def edit_once(e: ZoteroEmulator, method: str, path: str) -> None:
         if method == "POST" and path.endswith("/items") and not fired:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pllm_sync.zotero.mapping import item_authors, item_to_record, record_to_item_changes
 from pllm_sync.zotero.notes_html import has_rich_content, note_html, roundtrip_markdown
 
 
 def test_creator_entries_the_user_edited_are_reused() -> None:
-    item = {
+    item: dict[str, Any] = {
         "key": "AAAAAAAA",
         "version": 3,
         "itemType": "preprint",

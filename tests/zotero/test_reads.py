@@ -84,7 +84,7 @@ def test_library_moving_during_a_read_restarts_it(emu: ZoteroEmulator) -> None:
     state = _imported(emu)
     keys = list(state.items.values())
     emu.edit_item(keys[0], {"title": "change 1", "version": emu.get_items()[keys[0]]["version"]})
-    edits = []
+    edits: list[str] = []
 
     def edit_during_read(e: ZoteroEmulator, method: str, path: str) -> None:
         if method == "GET" and path.endswith("/deleted") and not edits:

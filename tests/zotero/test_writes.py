@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from pllm_sync.model import Paper, PaperIds, Venue, VenueKind
 from pllm_sync.record import record_from_paper
@@ -25,7 +26,7 @@ ARXIV_PAPER = Paper(
 
 
 def _translator_item(emu: ZoteroEmulator, **over: object) -> str:
-    data = {
+    data: dict[str, Any] = {
         "itemType": "preprint",
         "title": "BERT: Pre-training of Deep Bidirectional Transformers for Language Understanding",
         "repository": "arXiv",

@@ -1,14 +1,16 @@
-"""``parse_document``: one pass over a catalog README, line by line.
+"""``parse_document``: one pass over a catalog README, line by line, guided by its blocks.
 
-The scanner tracks only what decides whether a line can be an entry: fenced code (BibTeX
-citations), HTML comments, HTML blocks (the ``<table>`` table of contents), blockquotes
-(contribution templates, inclusion criteria), headings (section paths) and pipe tables
-(header mapping). Table rows go to ``table.parse_row``; everything else that looks like an
-entry goes to ``bullets.parse_bullet``. Style is decided per line, so a document may mix
-tables and bullets.
+What a line *is* comes from markdown-it's token stream (``blocks.read_blocks``): fenced
+code (BibTeX citations) and blockquotes (contribution templates) are skipped, ATX headings
+open sections, a pipe table's header is where markdown-it starts a table, and raw
+``<table>`` HTML blocks go whole to the ``html.parser`` reader. Within paragraphs and list
+items the reader still decides per line whether a line starts an entry and which following
+lines continue it; table rows go to ``table.parse_row``, everything else that looks like an
+entry to ``bullets.parse_bullet``. HTML comments are removed line by line.
 
-Work is linear in the input: each line is visited once, lines longer than ``MAX_LINE`` are
-reported and not parsed, and the link scanner matches brackets with a stack.
+Work is linear in the input: markdown-it's block phase is linear, each line is visited
+once, lines longer than ``MAX_LINE`` are reported and not parsed, and the link scanner
+matches brackets with a stack.
 """
 
 from __future__ import annotations
@@ -18,6 +20,16 @@ import re
 from dataclasses import replace
 
 from ..model import CatalogWarning
+from .blocks import (
+    code_lines,
+    heading_lines,
+    html_lines,
+    html_table_regions,
+    quoted_lines,
+    read_blocks,
+    table_heads,
+    unclosed_fence,
+)
 from .bullets import BARE_URL as _BARE_URL
 from .bullets import (
     BULLET,
@@ -48,9 +60,6 @@ _BOLD_PARAGRAPH = re.compile(r"^(?:\*\*|__)(?=\S)[^*_]{8,}(?:\*\*|__)")
 _LOOSE_FIELD = re.compile(r"^(?P<key>[A-Za-z][\w \-]{0,24}?)\s*[:：]?\s+(?P<url>https?://\S+)\s*$")
 _SURVEY = re.compile(r"\b(?:survey|paper)\b", re.IGNORECASE)
 _HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*))?$")
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_HTML_TABLE_OPEN = re.compile(r"<table\b", re.IGNORECASE)
-_HTML_TABLE_CLOSE = re.compile(r"</table\s*>", re.IGNORECASE)
 
 
 def _split_lines(text: str) -> list[str]:
@@ -78,11 +87,14 @@ def parse_document(text: str, source: str) -> ParsedDocument:
     entries: list[Entry] = []
     warnings: list[CatalogWarning] = []
     headings = HeadingStack(source)
-    fence: str | None = None
     in_comment = False
-    in_html_table = False
-    html_start = 0
-    html_lines: list[str] = []
+    blocks = read_blocks(lines)
+    html_tables = html_table_regions(lines, blocks)
+    in_code = code_lines(lines, blocks)
+    heading_at = heading_lines(blocks)
+    quoted = quoted_lines(lines, blocks)
+    heads = table_heads(blocks)
+    in_html = html_lines(lines, blocks)
     table: Columns | None = None
     last_paper_cols: Columns | None = None
 
@@ -107,35 +119,22 @@ def parse_document(text: str, source: str) -> ParsedDocument:
                 line = line[:start]
                 in_comment = True
         stripped = line.strip()
-        if fence is not None:
-            if stripped.startswith(fence) and not stripped.strip(fence[0]):
-                fence = None
-            continue
-        m = _FENCE.match(line)
-        if m:
-            fence = m.group(1)
+        if in_code[i - 1]:
             table = None
-            continue
-        if in_html_table:
-            # As in CommonMark, an HTML block ends at its closing tag or at a blank line
-            # (unless more HTML follows it), so a table that is never closed cannot hide
-            # the rest of the file.
-            html_lines.append(line)
-            if _HTML_TABLE_CLOSE.search(line) or (not stripped and not _html_follows(lines, i)):
-                in_html_table = False
-                _read_html_table(source, html_start, html_lines, headings, entries, warnings)
             continue
         if not stripped:
             table = None
             continue
-        if stripped.startswith("<") and _HTML_TABLE_OPEN.search(line):
+        html_end = html_tables.get(lineno - 1)
+        if html_end is not None and not in_comment:
+            # A raw ``<table>`` block, as markdown-it delimits it (blocks.html_table_regions).
             # Before the length check: a whole HTML table on one line is normal, and the
             # HTML tokenizer is linear.
-            html_start, html_lines, table = lineno, [line], None
-            if _HTML_TABLE_CLOSE.search(line):
-                _read_html_table(source, html_start, html_lines, headings, entries, warnings)
-            else:
-                in_html_table = True
+            table = None
+            _read_html_table(
+                source, lineno, lines[lineno - 1 : html_end], headings, entries, warnings
+            )
+            i = html_end
             continue
         if len(line) > MAX_LINE:
             table = None
@@ -144,7 +143,7 @@ def parse_document(text: str, source: str) -> ParsedDocument:
                     lineno, f"line is {len(line)} characters long; not read as an entry", line[:120]
                 )
             continue
-        if stripped.startswith("#"):
+        if i - 1 in heading_at:
             h = _HEADING.match(line)
             if h:
                 table = None
@@ -173,10 +172,10 @@ def parse_document(text: str, source: str) -> ParsedDocument:
                 table = None
                 entries.append(survey)
                 continue
-        if stripped.startswith(">"):
+        if quoted[i - 1]:
             table = None
             continue
-        if stripped.startswith("<"):
+        if in_html[i - 1]:
             table = None
             continue
         if stripped.startswith("|") or (table is not None and "|" in stripped):
@@ -185,10 +184,22 @@ def parse_document(text: str, source: str) -> ParsedDocument:
                 continue
             if table is None:
                 cells = split_row(line)
-                if i < n and is_separator(lines[i]):
+                # The token stream says where a table starts; a header whose separator row
+                # has another number of cells is no table to CommonMark (nor on GitHub),
+                # but its rows are still read, with a warning.
+                ragged = i - 1 not in heads and i < n and is_separator(lines[i])
+                if i - 1 in heads or ragged:
                     table = Columns.from_header(cells)
                     if table.is_paper_table:
                         last_paper_cols = table
+                        if ragged and not headings.excluded():
+                            warn(
+                                lineno,
+                                f"table header has {len(cells)} cells but its separator row "
+                                f"has {len(split_row(lines[i]))}; GitHub does not show it as "
+                                "a table",
+                                line[:120],
+                            )
                     i += 1  # the separator row
                     continue
                 if last_paper_cols is not None and len(last_paper_cols.roles) == len(cells):
@@ -248,9 +259,7 @@ def parse_document(text: str, source: str) -> ParsedDocument:
             i, entry = _sub_bullet_fields(lines, i, line, entry)
         if entry is not None:
             entries.append(entry)
-    if in_html_table:
-        _read_html_table(source, html_start, html_lines, headings, entries, warnings)
-    if fence is not None:
+    if unclosed_fence(lines, blocks):
         warn(n, "code block is never closed; the rest of the file was not read")
     if in_comment:
         warn(n, "HTML comment '<!--' is never closed; the rest of the file was not read")
@@ -276,15 +285,6 @@ def parse_document(text: str, source: str) -> ParsedDocument:
         warnings=warnings,
         lines=n,
     )
-
-
-def _html_follows(lines: list[str], i: int) -> bool:
-    """True when the next non-blank line (from index ``i``) continues HTML markup."""
-    for j in range(i, min(i + 3, len(lines))):
-        s = lines[j].strip()
-        if s:
-            return s.startswith("<")
-    return False
 
 
 def _only_links(line: str) -> bool:

@@ -11,13 +11,12 @@ import argparse
 import json
 import shutil
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..catalog import load_catalog
-from ..config import load_config
-from ..model import Paper
 from .hints import plural
-from .output import catalog_summary
+
+if TYPE_CHECKING:  # the parser and its HTTP stack load only when the command runs
+    from ..model import Paper
 
 
 def register(subparsers: Any) -> None:
@@ -69,6 +68,10 @@ def render_table(papers: list[Paper], width: int | None = None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..catalog import load_catalog
+    from ..config import load_config
+    from .output import catalog_summary
+
     cfg = load_config(args.config)
     catalog = load_catalog(cfg.catalog, only=args.source)
     if not getattr(args, "quiet", False):

@@ -87,7 +87,17 @@ def _check_access(data: dict[str, Any], key: str) -> None:
     from ..zotero.store import ZoteroStore
 
     cfg = parse_config(data, "init").zotero
-    ZoteroStore(cfg, key, attempts=1).check_access(write=True)
+    store = ZoteroStore(cfg, key, attempts=1)
+    if cfg.library_type == "group":
+        store.check_access(write=False)
+        if not store.writable():
+            print(
+                f"the key may only read group library {cfg.library_id}: pllm-sync will mirror "
+                "it into your vault one way (your vault edits stay in the vault)"
+            )
+            return
+    else:
+        store.check_access(write=True)
     print(f"Zotero accepted the key for {cfg.library_type} library {cfg.library_id}")
 
 

@@ -13,15 +13,16 @@ import argparse
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..catalog import ParsedDocument, build_catalog
-from ..catalog.following import ListSummary, named, new_source, read_list, summarise
-from ..catalog.identity import papers_from_entries
-from ..config import Config, load_config
-from ..config_edit import add_source, remove_source
+from ..config import load_config
 from ..errors import PllmSyncError
 from ..paths import app_dirs
+
+if TYPE_CHECKING:  # the catalog stack loads only when a command runs (`--help` stays fast)
+    from ..catalog import ParsedDocument
+    from ..catalog.following import ListSummary
+    from ..config import Config
 
 
 def register(subparsers: Any) -> None:
@@ -111,6 +112,8 @@ def render(summaries: list[ListSummary]) -> str:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    from ..catalog.following import summarise
+
     cfg = load_config(args.config)
     summaries = [summarise(s, cfg.catalog, refresh=args.refresh) for s in cfg.catalog.sources]
     print(render(summaries))
@@ -120,6 +123,9 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_add(args: argparse.Namespace) -> int:
+    from ..catalog.following import named, new_source, read_list
+    from ..catalog.identity import papers_from_entries
+
     cfg = load_config(args.config)
     path = _config_file(args, cfg)
     src = named(new_source(args.spec, args.name, cfg.catalog.github_raw_base))
@@ -138,6 +144,8 @@ def run_add(args: argparse.Namespace) -> int:
     source = replace(src.as_source(), include=tuple(args.include), exclude=tuple(args.exclude))
     fetch, doc = read_list(source, cfg.catalog, refresh=True)
     papers, _ = papers_from_entries(doc.entries)
+    from ..config_edit import add_source
+
     add_source(path, entry)
     sections = sum(1 for _ in doc.taxonomy.walk()) - 1
     print(
@@ -159,6 +167,9 @@ def run_add(args: argparse.Namespace) -> int:
 def _retired_by_removal(cfg: Config, name: str) -> tuple[int, int] | None:
     """(papers only ``name`` lists, papers it lists) in the combined catalog, from the
     cached copies (no network); None when some list has no readable copy."""
+    from ..catalog import build_catalog
+    from ..catalog.following import read_list
+
     docs: list[ParsedDocument] = []
     for s in cfg.catalog.sources:
         try:
@@ -176,6 +187,8 @@ def run_remove(args: argparse.Namespace) -> int:
     path = _config_file(args, cfg)
     known = any(s.name == args.name for s in cfg.catalog.sources)
     counts = _retired_by_removal(cfg, args.name) if known else None
+    from ..config_edit import remove_source
+
     remove_source(path, args.name)
     print(f"stopped following {args.name!r} (removed from {path})")
     if counts is not None:

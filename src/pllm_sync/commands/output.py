@@ -27,6 +27,7 @@ _APPLIED: dict[str, tuple[str, str, str]] = {
     "zotero.restore": ("Zotero item", "Zotero items", "restored"),
     "zotero.notes": ("Zotero note", "Zotero notes", "written"),
     "zotero.note": ("Zotero note", "Zotero notes", "written"),
+    "zotero.withheld": ("paper", "papers", "not written to Zotero (read-only key)"),
 }
 
 

@@ -13,16 +13,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..catalog import load_catalog
 from ..errors import ConflictsPending
-from ..model import Catalog
 from ..sandbox import remember_sandbox
-from ..vault.digest import NewPaper, add_to_digest
-from ..vault.provenance import upstream_line_url
 from .hints import announce_new_vault, plural, suggest
 from .output import applied_summary, catalog_summary
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the catalog stack loads only when a command runs (`--help` stays fast)
+    from ..model import Catalog
     from ..runtime import Runtime
     from ..sync.plan import Action
 
@@ -73,6 +70,7 @@ def catalog_loader(
     cfg: Config, *, refresh: bool = False, force: bool = False, show: bool | None = None
 ) -> Callable[..., Catalog]:
     """The catalog loader for a run: enriched with metadata unless that is switched off."""
+    from ..catalog import load_catalog
 
     if not (force or cfg.metadata.active):
         return load_catalog
@@ -101,7 +99,7 @@ def _run(
         rt.state.acquire_lock(state_lock)
         if not args.dry_run:
             rt.vault.clean_temp_files(time.time())
-        had_papers = bool(rt.state.all_papers())
+        had_papers = rt.state.paper_counts()["total"] > 0
         try:
             show = None if not args.no_progress else False
             catalogs: list[Catalog] = []
@@ -119,8 +117,14 @@ def _run(
                 catalog_loader=loader,
                 library_ref=rt.library_ref,
             )
+            read_only = mirror_only(rt, quiet=args.json)
             result = engine.run(
-                RunOptions(pull_catalog=pull_catalog, dry_run=args.dry_run, show_progress=show)
+                RunOptions(
+                    pull_catalog=pull_catalog,
+                    dry_run=args.dry_run,
+                    show_progress=show,
+                    zotero_read_only=read_only,
+                )
             )
         finally:
             rt.state.release_lock()
@@ -191,6 +195,9 @@ def record_whats_new(
     papers = catalog.by_id()
     roots = {root.path[0]: source for source, root in catalog.taxonomies.items() if root.path}
     upstream = {s.name: s.url for s in rt.config.catalog.sources if s.url}
+    from ..vault.digest import NewPaper, add_to_digest
+    from ..vault.provenance import upstream_line_url
+
     entries: list[NewPaper] = []
     for action in actions:
         paper = papers.get(action.pid)
@@ -212,3 +219,21 @@ def record_whats_new(
     day = dt.date.today().isoformat()
     where = add_to_digest(rt.vault.root, day, entries)
     return (len({e.note for e in entries}), where) if where else None
+
+
+def mirror_only(rt: Runtime, *, quiet: bool = False) -> bool:
+    """A group library the key may only read is mirrored into the vault one way (said once
+    per run); a user library that cannot be written stays an error (fix the key)."""
+    zot = rt.zotero
+    if zot is None or rt.config.zotero.library_type != "group":
+        return False
+    zot.check_access(write=False)  # a wrong key or library: the usual clear error first
+    if zot.writable():
+        return False
+    if not quiet:
+        print(
+            f"your key may only read group library {rt.config.zotero.library_id}: mirroring "
+            "it into the vault one way; edits you make in the vault stay in the vault",
+            file=sys.stderr,
+        )
+    return True

@@ -59,16 +59,9 @@ def run(args: argparse.Namespace) -> int:
         info["sandbox"] = f"{sandbox} (browse it: `{suggest(args, 'sandbox serve')}`)"
     if path.exists():
         with StateDB.open(path) as st:
-            papers = st.all_papers()
             last = st.last_run()
             lock = st.lock_holder()
-            conflicts = st.list_conflicts(open_only=True)
-            info["papers"] = {
-                "total": len(papers),
-                "in_zotero": sum(1 for p in papers.values() if p.zotero_key),
-                "in_vault": sum(1 for p in papers.values() if p.note_path),
-                "removed_upstream": sum(1 for p in papers.values() if p.tombstone),
-            }
+            info["papers"] = st.paper_counts()
             info["last_run"] = (
                 None
                 if last is None
@@ -84,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
                     "applied": last.applied,
                 }
             )
-            info["conflicts"] = len(conflicts)
+            info["conflicts"] = st.count_open_conflicts()
             warnings = (
                 (last.plan or {}).get("warnings") if last and isinstance(last.plan, dict) else None
             )

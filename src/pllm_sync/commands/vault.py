@@ -6,12 +6,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..config import load_config
-from ..errors import VaultError
-from ..vault.store import VaultStore
-from ..vault.template import TemplateReport, merge_template
+if TYPE_CHECKING:  # the vault stack loads only when the command runs
+    from ..vault.template import TemplateReport
 
 
 def register(subparsers: Any) -> None:
@@ -49,6 +47,11 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def run_init(args: argparse.Namespace) -> int:
+    from ..config import load_config
+    from ..errors import VaultError
+    from ..vault.store import VaultStore
+    from ..vault.template import merge_template
+
     config = load_config(args.config)
     vault_cfg = config.vault
     if args.path:

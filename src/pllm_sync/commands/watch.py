@@ -17,6 +17,9 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
+FULL_PASS_EVERY = 10
+"""Every this many Zotero polls, a whole pass runs even when nothing seems to have changed."""
+
 
 def register(sub: Any) -> None:
     p = sub.add_parser(
@@ -65,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     from ..daemon.loop import WatchLoop
     from ..daemon.runner import PassRunner
     from ..daemon.watcher import VaultSignal, start_observer
+    from ..model import Catalog
     from ..runtime import open_runtime
     from ..sync.engine import SyncEngine
     from ..zotero.stream import StreamClient, library_topic
@@ -84,17 +88,35 @@ def run(args: argparse.Namespace) -> int:
             announce_new_vault(rt.vault.root, dry_run=False)
             rt.vault.ensure(from_template=True)
         events = EventBus()
-        from .pull import catalog_loader
+        from ..model import Catalog
+        from .pull import catalog_loader, mirror_only, record_whats_new
+
+        catalogs: list[Catalog] = []
+        load = catalog_loader(cfg, show=False)
+
+        def loader(*a: Any, **kw: Any) -> Catalog:
+            catalogs[:] = [load(*a, **kw)]  # the latest, for the what's-new digest
+            return catalogs[0]
 
         engine = SyncEngine(
-            cfg,
+            cfg, rt.state, rt.vault, rt.zotero, catalog_loader=loader, library_ref=rt.library_ref
+        )
+
+        def after_pull(actions: Any) -> None:
+            if catalogs:
+                digest = record_whats_new(rt, catalogs[0], actions)
+                if digest is not None:
+                    log.info("what's new: %d new papers, listed in %s", *digest)
+
+        runner = PassRunner(
+            engine,
             rt.state,
             rt.vault,
-            rt.zotero,
-            catalog_loader=catalog_loader(cfg, show=False),
-            library_ref=rt.library_ref,
+            events,
+            zotero_read_only=mirror_only(rt),
+            full_poll_every=FULL_PASS_EVERY,
+            after_pull=after_pull,
         )
-        runner = PassRunner(engine, rt.state, rt.vault, events)
         stack.callback(runner.close)
         sig = VaultSignal(str(rt.vault.root), ignore_folders=(cfg.vault.index_folder,))
         stream: StreamClient | None = None

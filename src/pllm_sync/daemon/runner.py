@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,20 @@ def file_sha256(path: str) -> str | None:
 
 class PassRunner:
     def __init__(
-        self, engine: SyncEngine, state: StateDB, vault: VaultStore, events: EventBus
+        self,
+        engine: SyncEngine,
+        state: StateDB,
+        vault: VaultStore,
+        events: EventBus,
+        *,
+        zotero_read_only: bool = False,
+        full_poll_every: int = 10,
+        after_pull: Callable[[Any], None] | None = None,
     ) -> None:
+        self.zotero_read_only = zotero_read_only
+        self.full_poll_every = full_poll_every
+        self.after_pull = after_pull
+        self.polls = 0
         self.engine = engine
         self.state = state
         self.vault = vault
@@ -84,11 +97,18 @@ class PassRunner:
             job.before()
         before = self._open_conflicts()
         self.events.publish("run.started", run=job.to_json())
+        quick = False
+        if job.reason == "zotero poll":  # one conditional request when Zotero did not move;
+            self.polls += 1  # every full_poll_every-th poll still runs a whole pass
+            quick = self.polls % self.full_poll_every != 0
+        had_papers = job.pull and bool(self.engine.load_papers(reuse=True))
         opts = RunOptions(
             pull_catalog=job.pull,
             dry_run=job.dry_run,
             show_progress=False,
             changed_paths=frozenset(job.paths) if job.paths is not None else None,
+            if_zotero_changed=quick,
+            zotero_read_only=self.zotero_read_only,
         )
 
         def on_progress(step: str, done: int, total: int | None) -> None:
@@ -112,6 +132,8 @@ class PassRunner:
         plan["actions"] = plan["actions"][:JOURNAL_ACTIONS]
         job.plan, job.applied, job.state_run_id = plan, dict(res.applied), res.run_id
         job.errors.extend(res.errors)
+        if job.pull and had_papers and not job.dry_run and self.after_pull is not None:
+            self.after_pull(res.plan.actions)
         after = self._open_conflicts()
         for cid in sorted(after.keys() - before.keys()):
             c = after[cid]

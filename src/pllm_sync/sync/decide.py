@@ -14,7 +14,8 @@ The rules, in the order they are checked for one paper:
    vanishes deletes nothing. When the known note vanishes and a copy that sat beside it
    remains, the copy is merged without a base: it may add, never remove.
    A note that exists but cannot be read is left alone (never taken for a deleted note).
-2. A paper gone (or retired) on every side stays gone; a retired side stays retired until its
+2. A paper gone (or retired) on every side stays gone (so does one found only in Zotero's
+   trash when nothing is known about it: no state, no note); a retired side stays retired until its
    copy comes back.
 3. **Restore both ways.** A paper retired on both sides (trashed on one side because the user
    deleted it on the other) whose note comes back gets its item restored from Zotero's trash;
@@ -76,6 +77,7 @@ class PaperView:
     zchildren: list[dict[str, Any]] = field(default_factory=list)
     zrecord: Record | None = None
     zotero_gone: str | None = None  # "trashed" | "deleted"
+    zrecord_trashed: Record | None = None  # what a trashed item holds (merged on restore)
     note: NoteInfo | None = None
     vault_gone: bool = False
     vault_unreadable: bool = False  # the note exists but could not be read this run
@@ -225,6 +227,15 @@ def decide_paper(v: PaperView, cfg: DecideConfig, plan: Plan) -> Decision:
     z_active = zside and not z_retired
     v_active = not v_retired
 
+    if st is None and v.zotero_gone and v.note is None:
+        # no state (a first run, a lost database): an item found only in Zotero's trash,
+        # with no note, is the user's deletion, not a paper to bring back
+        plan.warnings.append(
+            f"{v.pid}: its item is in Zotero's trash and nothing is known about it; left "
+            "there (restore it in Zotero to sync it again)"
+        )
+        d.retire_zotero, d.retire_vault = zside, True
+        return d
     if (z_gone_now or z_retired or not zside) and (v_gone_now or v_retired):
         # gone (or given up) on every side: nothing to bring back
         d.retire_zotero, d.retire_vault = zside, True
@@ -262,6 +273,9 @@ def decide_paper(v: PaperView, cfg: DecideConfig, plan: Plan) -> Decision:
         return d
 
     zrec = v.zrecord if z_active and not v.zotero_gone and not restore_item else None
+    restoring = z_active and (v.zotero_gone == "trashed" or restore_item)
+    if restoring:
+        zrec = v.zrecord_trashed  # merged, so the restore loses nothing Zotero held
     vr = vrec if v_active else None
     result = merge_paper(
         base=base,
@@ -279,8 +293,8 @@ def decide_paper(v: PaperView, cfg: DecideConfig, plan: Plan) -> Decision:
     if v.z_note_missing and result.merged.get("notes") and zrec is not None:
         result.to_zotero["notes"] = result.merged["notes"]
     if z_active:
-        if zrec is None:
-            kind = "restore" if (v.zotero_gone == "trashed" or restore_item) else "create"
+        if zrec is None or restoring:
+            kind = "restore" if restoring else "create"
             d.zotero = kind
             why = "its note came back" if restore_item else ""
             plan.add("zotero", kind, v.pid, v.title, result.merged, reason=why)

@@ -70,6 +70,14 @@ class RunOptions:
     # watcher events), so the scan reads them and takes every other note from its cache.
     # None = walk the whole vault.
     changed_paths: frozenset[str] | None = None
+    if_zotero_changed: bool = False
+    """Only when Zotero changed since the last run (one conditional request; nothing else
+    is read or written when it did not): the daemon's poll, while its watcher reports no
+    vault change."""
+    zotero_read_only: bool = False
+    """A key that may only read (a group member without editing rights): Zotero is mirrored
+    into the vault one way; vault edits stay in the vault, pending, and nothing is written
+    to Zotero (the base of a field moves only where the vault now holds Zotero's value)."""
 
 
 @dataclass
@@ -116,6 +124,7 @@ class SyncEngine:
         # incremental pass can skip decoding it from the state again. None = read the state.
         self._scan_memo: dict[str, NoteStat] | None = None
         self._papers_memo: dict[str, PaperState] | None = None
+        self._cached_paths: set[str] = set()
         self._unfound: set[str] = set()  # ids whose item could not be read by key this run
 
     # ------------------------------------------------------------------ reading
@@ -162,12 +171,15 @@ class SyncEngine:
         previous: dict[str, NoteStat] = {}
         if changed is not None and self._scan_memo is not None:
             previous = self._scan_memo  # the daemon's pass: what this engine saved last time
+            self._cached_paths = set(previous)
         else:
-            for e in self.state.get_scan_cache().values():
+            cache = self.state.get_scan_cache()
+            self._cached_paths = set(cache)
+            for e in cache.values():
                 if e.record is not None:
                     try:
                         previous[e.relpath] = NoteStat(**e.record)
-                    except TypeError:  # a row from an older version: just re-read the file
+                    except TypeError:  # a cache row from an older version: just re-read the file
                         continue
         self._previous_scan = previous
         scan = self.vault.scan(previous, progress=bool(show), changed=changed)
@@ -250,6 +262,9 @@ class SyncEngine:
                 v.zchildren = children.get(key, [])
                 if data.get("deleted"):
                     v.zotero_gone = "trashed"
+                    # what the trashed item holds: a restore merges it, so nothing the user
+                    # wrote in Zotero before trashing is overwritten by the restore
+                    v.zrecord_trashed = zmap.item_to_record(data, v.zchildren, cpaths)
                 else:
                     note_key = v.state.zotero_note_key if v.state else None
                     v.zrecord = zmap.item_to_record(data, v.zchildren, cpaths, note_key=note_key)
@@ -388,6 +403,21 @@ class SyncEngine:
             new.vault_sections_unknown = old.vault_sections_unknown
             new.note_from_copy = old.note_from_copy
             del views[old.pid]
+        # A copy of a note made before its paper's id changed still carries the old id: with
+        # no state, no item and no catalog entry of its own, it is a copy of the listed paper
+        # of the same title, listed and left alone (never a new item).
+        listed = {
+            title_hash(v.paper.title): pid
+            for pid, v in views.items()
+            if v.paper is not None and v.note is not None
+        }
+        for pid, v in list(views.items()):
+            if v.state or v.zitem or v.paper or v.note is None or v.user_added or v.copies:
+                continue
+            twin = listed.get(title_hash(v.title))
+            if twin is not None and twin != pid:
+                views[twin].copies = (*views[twin].copies, v.note.path)
+                del views[pid]
 
     @staticmethod
     def _user_child(child: dict[str, Any], st: PaperState) -> bool:
@@ -533,6 +563,8 @@ class SyncEngine:
         return papers
 
     def run(self, opts: RunOptions) -> RunResult:
+        if opts.if_zotero_changed and not opts.pull_catalog and self._zotero_unchanged():
+            return RunResult(plan=Plan(), dry_run=opts.dry_run)
         self._unfound = set()
         papers = self.load_papers(reuse=opts.changed_paths is not None)
         self._open_conflicts = self.state.list_conflicts(open_only=True)
@@ -545,10 +577,22 @@ class SyncEngine:
         section_map: dict[str, str] = {}
         plan = Plan()
         if self.zotero is not None and self.lib is not None:
-            self.zotero.check_access(write=not opts.dry_run)
+            since = self.state.get_library_version(self.lib)
+            if since is None or not papers or self.zotero.local:
+                # First contact: check the key before anything else. Once a run has read
+                # this library, Zotero's own 403 on the read (or write) says the same, so a
+                # no-op costs one conditional request and a one-note edit three. (The desktop's
+                # local API hands out its write key with the check: always asked there.)
+                self.zotero.check_access(write=not (opts.dry_run or opts.zotero_read_only))
             known = self.state.get_collection_keys(self.lib)
             section_map = self._section_map_load()
-            if catalog is not None:
+            if catalog is not None and opts.zotero_read_only:
+                mapping = self.zotero.find_collections(catalog.taxonomies, known)
+                section_map = {
+                    section_key(path): key
+                    for key, path in self.zotero.collection_paths(mapping).items()
+                }
+            elif catalog is not None:
                 if opts.dry_run:
                     missing = [
                         n for n in catalog.section_nodes() if section_key(n.path) not in section_map
@@ -566,7 +610,6 @@ class SyncEngine:
                         self._section_map_save(section_map)
             else:
                 mapping = known
-            since = self.state.get_library_version(self.lib)
             snap = self.zotero.read(since if papers else None)
             gone = snap.deleted_collections | {
                 k for k, c in snap.collections.items() if c.get("deleted")
@@ -607,19 +650,35 @@ class SyncEngine:
         self._guard_writable(plan)
         planned = plan.to_json()
         planned["actions"] = planned["actions"][:JOURNAL_ACTIONS]  # the journal stays small
-        run_id = self.state.start_run("pull" if opts.pull_catalog else "sync", planned)
+        command = "pull" if opts.pull_catalog else "sync"
+        # A sync with nothing to do is not journalled: the daemon runs one every poll, and a
+        # no-op must write nothing (the journal keeps the runs that did or planned something).
+        quiet = catalog is None and plan.empty and not plan.warnings
+        run_id = None if quiet else self.state.start_run(command, planned)
         result.run_id = run_id
         try:
             self._apply(decided, catalog, snap, section_map, scan, result, opts)
         except BaseException as exc:  # an interrupt is recorded too, then re-raised
             self._scan_memo = None
+            self.vault.discard_batch()  # notes never made durable: the next run writes them
             status = "failed" if isinstance(exc, Exception) else "aborted"
+            if run_id is None:
+                run_id = result.run_id = self.state.start_run(command, planned)
             self.state.finish_run(run_id, status, {**result.applied, "error": repr(exc)})
             raise
-        self.state.finish_run(run_id, "ok" if not result.errors else "failed", result.applied)
+        if run_id is None and (result.errors or any(result.applied.values())):
+            run_id = result.run_id = self.state.start_run(command, planned)
+        if run_id is not None:
+            self.state.finish_run(run_id, "ok" if not result.errors else "failed", result.applied)
         if self.zotero is not None:
             result.requests = self.zotero.request_count
         return result
+
+    def _zotero_unchanged(self) -> bool:
+        if self.zotero is None or self.lib is None:
+            return False
+        since = self.state.get_library_version(self.lib)
+        return since is not None and self.zotero.unchanged_since(since)
 
     # ------------------------------------------------------------------ section maps
 
@@ -711,7 +770,15 @@ class SyncEngine:
 
         # 1. Zotero, in batches; a paper's base only moves once its writes landed.
         zfailed: set[str] = set()
-        if self.zotero is not None:
+        zskipped: set[str] = set()  # read-only: Zotero writes not made, on purpose
+        if self.zotero is not None and opts.zotero_read_only:
+            zskipped = {d.view.pid for d in decisions if d.zotero or d.retire_zotero}
+            zskipped |= {
+                d.view.pid for d in decisions if d.result is not None and d.result.to_zotero
+            }
+            if zskipped:
+                applied["zotero.withheld"] = len(zskipped)
+        elif self.zotero is not None:
             zfailed = set(self._unfound)
             zfailed |= self._apply_zotero(
                 [d for d in decisions if d.view.pid not in zfailed],
@@ -723,8 +790,10 @@ class SyncEngine:
 
         # 2. Vault, note by note (atomic writes). A paper whose Zotero write failed gets no
         # note update this run: its base did not move, so writing one side only would make
-        # the next run see a user edit that never happened.
+        # the next run see a user edit that never happened. New notes are staged and made
+        # durable together (parallel fsyncs, one per folder) before the state commit below.
         vfailed: set[str] = set()
+        self.vault.begin_batch()
         for d in progress(decisions, "vault", enabled=opts.show_progress):
             v, res = d.view, d.result
             st = states[v.pid]
@@ -762,13 +831,15 @@ class SyncEngine:
                 vfailed.add(v.pid)
                 result.errors.append(f"vault {v.note.path if v.note else v.pid}: {exc}")
                 log.error("vault: %s: %s", v.pid, exc)
+        self.vault.commit_batch()
 
         # 3. Commit: what each side now holds always; the base only where every write landed.
+        open_pids = {c.pllm_id for c in self._open_conflicts}
         with self.state.transaction():
             for d in decisions:
                 v, res = d.view, d.result
                 st = states[v.pid]
-                zok = v.pid not in zfailed
+                zok = v.pid not in zfailed and v.pid not in zskipped
                 if d.retire_zotero and zok:
                     # the key stays: an item restored from the trash (or a note that comes
                     # back) is recognised, and its item restored rather than created anew
@@ -795,14 +866,15 @@ class SyncEngine:
                         self.state.add_conflict(v.pid, c.field, c.base, c.zotero, c.vault)
                         if not known:
                             applied["conflicts.new"] = applied.get("conflicts.new", 0) + 1
-                    self.state.resolve_stale_conflicts(v.pid, listed_fields(res))
+                    if res.conflicts or v.pid in open_pids:  # no query for the rest
+                        self.state.resolve_stale_conflicts(v.pid, listed_fields(res))
                 self.state.put_paper(st)
                 if v.renamed_from and v.renamed_from != v.pid:
                     self.state.delete_paper(v.renamed_from)  # identity followed the paper
             if snap is not None and self.lib is not None and not zfailed:
                 lv = self.zotero.library_version if self.zotero else None
                 self.state.set_library_version(self.lib, lv or snap.library_version)
-            self._save_scan(scan, only_changes=opts.changed_paths is not None)
+            self._save_scan(scan)
 
         # 4. Index notes, rewritten only when their text changes.
         if catalog is not None:
@@ -872,14 +944,9 @@ class SyncEngine:
         hits = [p for p in trash.rglob("*.md") if p.is_file() and marker in p.read_bytes()]
         return max(hits, key=lambda p: p.stat().st_mtime_ns) if hits else None
 
-    def _save_scan(self, scan: VaultScan, *, only_changes: bool = False) -> None:
-        if only_changes:  # the daemon's pass: only the rows of files re-read, added or gone
-            upserts, gone = incremental.scan_changes(self._previous_scan, scan)
-            if gone:
-                self.state.delete_scan_cache(*gone)
-            self.state.put_scan_cache(*(self._scan_entry(r, s) for r, s in upserts.items()))
-            self._scan_memo = dict(scan.stats)
-            return
+    def _save_scan(self, scan: VaultScan) -> None:
+        """Save only the scan-cache rows that changed (a no-op run writes none)."""
+        upserts, gone = scan.cache_changes(self._cached_paths)
         entries = [
             ScanEntry(
                 relpath=rel,
@@ -889,23 +956,14 @@ class SyncEngine:
                 pllm_id=stat.pllm_id,
                 record=dict(stat.__dict__),
             )
-            for rel, stat in scan.stats.items()
+            for rel, stat in upserts.items()
         ]
-        self.state.clear_scan_cache()
+        if gone:
+            self.state.delete_scan_cache(*gone)
         if entries:
             self.state.put_scan_cache(*entries)
+        self._cached_paths = set(scan.stats)
         self._scan_memo = dict(scan.stats)
-
-    @staticmethod
-    def _scan_entry(rel: str, stat: NoteStat) -> ScanEntry:
-        return ScanEntry(
-            relpath=rel,
-            size=stat.size,
-            mtime_ns=stat.mtime_ns,
-            sha256=stat.sha256,
-            pllm_id=stat.pllm_id,
-            record=dict(stat.__dict__),
-        )
 
     def _write_note(self, d: Decision, st: PaperState) -> NoteInfo | None:
         v, res = d.view, d.result

@@ -1,5 +1,5 @@
 """The daemon's incremental pass: which papers a pass for a few saved notes or one Zotero
-update has to decide, and which scan-cache rows it has to rewrite.
+update has to decide.
 
 A pass of ``watch`` knows what may have changed: the notes its watcher named (read by the
 scan; every other known note is only stat'ed) and the items in Zotero's change feed. A paper
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from ..vault.store import NoteStat, VaultScan
 from .decide import PaperView, differs
 
 
@@ -42,12 +41,3 @@ def scope(
     views: dict[str, PaperView], *, zotero: bool, conflicted: Collection[str]
 ) -> dict[str, PaperView]:
     return {pid: v for pid, v in views.items() if touched(v, zotero=zotero, conflicted=conflicted)}
-
-
-def scan_changes(
-    previous: dict[str, NoteStat], scan: VaultScan
-) -> tuple[dict[str, NoteStat], list[str]]:
-    """The scan-cache rows to write (new or re-read files) and to delete (files gone)."""
-    upserts = {rel: s for rel, s in scan.stats.items() if previous.get(rel) != s}
-    gone = [rel for rel in previous if rel not in scan.stats]
-    return upserts, gone

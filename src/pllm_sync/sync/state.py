@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -51,12 +52,16 @@ class StateError(PllmSyncError):
 # --- value encoding -------------------------------------------------------------------------
 
 _SET, _TUPLE, _DICT = "$set", "$tuple", "$dict"
+_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')  # what json.dumps escapes (ensure_ascii off)
 
 
 def _enc(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, frozenset | set):
+        if all(isinstance(x, str) and not _NEEDS_ESCAPE.search(x) for x in value):
+            # json.dumps(x) is '"' + x + '"' for these: the same order, without the dumps
+            return {_SET: sorted(value, key=lambda x: x + '"')}
         items = [_enc(x) for x in value]
         items.sort(key=lambda x: json.dumps(x, sort_keys=True, ensure_ascii=False))
         return {_SET: items}
@@ -105,11 +110,30 @@ def encode_record(record: Record) -> str:
     )
 
 
+def _tagged(obj: dict[str, Any]) -> Any:
+    """``json.loads`` hook: the tagged forms of :func:`_enc` back to sets, tuples, dicts
+    (the same values :func:`_dec` gives, built while parsing)."""
+    if len(obj) == 1:
+        ((tag, inner),) = obj.items()
+        if tag == _SET and isinstance(inner, list):
+            return frozenset(inner)
+        if tag == _TUPLE and isinstance(inner, list):
+            return tuple(inner)
+        if tag == _DICT and isinstance(inner, dict):
+            return inner
+    return obj
+
+
 def decode_record(text: str) -> Record:
-    data = json.loads(text)
+    if '"$dict"' in text:  # nested mappings: the tag-aware walk keeps user keys literal
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError("a stored record must be a JSON object")
+        return {k: _dec(v) for k, v in data.items()}
+    data = json.loads(text, object_hook=_tagged)
     if not isinstance(data, dict):
         raise ValueError("a stored record must be a JSON object")
-    return {k: _dec(v) for k, v in data.items()}
+    return data
 
 
 def _enc_opt(record: Record | None) -> str | None:
@@ -366,6 +390,13 @@ _ZOTERO_COLS = (
 )
 """The Zotero half of a paper's row: it describes one library (``zotero_library``)."""
 
+_UPDATED_AT = _PAPER_COLS.index("updated_at")
+
+
+def _unstamped(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A paper row without its ``updated_at`` stamp, to tell whether a put changes it."""
+    return row[:_UPDATED_AT] + row[_UPDATED_AT + 1 :]
+
 
 @dataclass
 class _Result:
@@ -458,6 +489,9 @@ class StateDB:
         self._lock = threading.RLock()
         self._depth = 0
         self._holds_lock = False
+        # Paper rows as last read from the database (without ``updated_at``): a put of the
+        # same values is skipped, so a run that changes nothing writes nothing.
+        self._stored: dict[str, tuple[Any, ...]] = {}
         self._run_lock = RunLock(self.lock_path)
         self._library: str | None = None
 
@@ -469,6 +503,7 @@ class StateDB:
         library's keys as items deleted from the new one. Unbound (vault only), rows are read
         and written as they are."""
         self._library = None if lib is None else _lib_key(lib)
+        self._stored.clear()  # rows read for another library are not what a put compares
 
     # -- opening -------------------------------------------------------------------------
 
@@ -557,6 +592,7 @@ class StateDB:
                 yield self
             except BaseException:
                 self._depth -= 1
+                self._stored.clear()  # what was read inside may have been rolled back
                 if depth == 0:
                     self._conn.execute("ROLLBACK")
                 else:
@@ -578,6 +614,7 @@ class StateDB:
     # -- papers --------------------------------------------------------------------------
 
     def _paper(self, row: tuple[Any, ...]) -> PaperState:
+        self._stored[row[0]] = _unstamped(row)
         d = dict(zip(_PAPER_COLS, row, strict=True))
         d["base"] = _dec_opt(d["base"])
         d["catalog_base"] = _dec_opt(d["catalog_base"])
@@ -607,9 +644,25 @@ class StateDB:
         rows = self._x("SELECT pllm_id, updated_at FROM papers").fetchall()
         return {str(pid): ts for pid, ts in rows}
 
+    def paper_counts(self) -> dict[str, int]:
+        """How many papers the state knows, and how many are in Zotero, in the vault and
+        removed upstream: one COUNT query, so ``status`` stays instant at any size."""
+        row = self._x(
+            "SELECT COUNT(*), COUNT(zotero_key), COUNT(note_path), "
+            "COALESCE(SUM(tombstone != 0), 0) FROM papers"
+        ).fetchone()
+        total, in_zotero, in_vault, removed = row if row else (0, 0, 0, 0)
+        return {
+            "total": int(total),
+            "in_zotero": int(in_zotero),
+            "in_vault": int(in_vault),
+            "removed_upstream": int(removed),
+        }
+
     def put_paper(self, paper: PaperState) -> None:
-        """Insert or replace the paper's row (``updated_at`` is set to now)."""
-        paper.updated_at = time.time()
+        """Insert or replace the paper's row (``updated_at`` is set to now); a row that
+        would not change is not written."""
+        now = time.time()
         values = (
             paper.pllm_id,
             _enc_opt(paper.base),
@@ -623,7 +676,7 @@ class StateDB:
             paper.note_mtime_ns,
             paper.note_sha256,
             int(paper.tombstone),
-            paper.updated_at,
+            now,
             _enc_opt(paper.zotero_record),
             int(paper.zotero_retired),
             int(paper.vault_retired),
@@ -633,6 +686,10 @@ class StateDB:
             f"{c} = COALESCE(excluded.{c}, {c})" if c == "zotero_library" else f"{c} = excluded.{c}"
             for c in _PAPER_COLS[1:]
         )
+        if self._stored.get(paper.pllm_id) == _unstamped(values):
+            return
+        self._stored.pop(paper.pllm_id, None)
+        paper.updated_at = now
         self._x(
             f"INSERT INTO papers ({', '.join(_PAPER_COLS)}) "
             f"VALUES ({', '.join('?' * len(_PAPER_COLS))}) "
@@ -641,6 +698,7 @@ class StateDB:
         )
 
     def delete_paper(self, pllm_id: str) -> None:
+        self._stored.pop(pllm_id, None)
         self._x("DELETE FROM papers WHERE pllm_id = ?", (pllm_id,))
 
     # -- libraries and collections -------------------------------------------------------
@@ -653,7 +711,8 @@ class StateDB:
     def set_library_version(self, lib: LibraryRef, version: int | None) -> None:
         self._x(
             "INSERT INTO libraries (library, since) VALUES (?, ?) "
-            "ON CONFLICT (library) DO UPDATE SET since = excluded.since",
+            "ON CONFLICT (library) DO UPDATE SET since = excluded.since "
+            "WHERE libraries.since IS NOT excluded.since",
             (_lib_key(lib), version),
         )
 
@@ -674,8 +733,13 @@ class StateDB:
         keys: Mapping[str, str],
         versions: Mapping[str, int | None] | None = None,
     ) -> None:
-        """Replace the library's whole path -> collection key map."""
+        """Replace the library's whole path -> collection key map (not written when it is
+        already that map)."""
         lk = _lib_key(lib)
+        current = self.get_collections(lib)
+        wanted = {p: CollectionState(k, (versions or {}).get(p)) for p, k in keys.items()}
+        if current == wanted:
+            return
         with self.transaction():
             self._x("DELETE FROM collections WHERE library = ?", (lk,))
             for path, key in keys.items():
@@ -796,6 +860,10 @@ class StateDB:
             sql += " WHERE " + " AND ".join(where)
         return [self._conflict(r) for r in self._x(sql + " ORDER BY id", params).fetchall()]
 
+    def count_open_conflicts(self) -> int:
+        row = self._x("SELECT COUNT(*) FROM conflicts WHERE resolved_at IS NULL").fetchone()
+        return int(row[0]) if row else 0
+
     def get_conflict(self, conflict_id: int) -> ConflictRow | None:
         row = self._x(
             f"SELECT {self._CONFLICT_COLS} FROM conflicts WHERE id = ?", (conflict_id,)
@@ -820,13 +888,14 @@ class StateDB:
         """Resolve the paper's open conflicts on fields no longer in conflict (the user made
         the sides agree); returns how many were closed."""
         keep = set(still_open)
-        n = 0
-        with self.transaction():
-            for c in self.list_conflicts(open_only=True, pllm_id=pllm_id):
-                if c.field not in keep:
+        stale = [
+            c for c in self.list_conflicts(open_only=True, pllm_id=pllm_id) if c.field not in keep
+        ]
+        if stale:  # no savepoint for the (usual) paper without open conflicts
+            with self.transaction():
+                for c in stale:
                     self.resolve_conflict(c.id, resolution)
-                    n += 1
-        return n
+        return len(stale)
 
     # -- run journal ---------------------------------------------------------------------
 

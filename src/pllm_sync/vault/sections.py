@@ -176,6 +176,7 @@ def render_home_region(
         out.append("No list pulled yet: run `pllm-sync pull`.")
     out += ["", "## Read", "", "- [[Reading queue]]: what is left to read"]
     if whats_new:
-        out.append(f"- [[{whats_new}]]: papers the lists added, newest pull first")
+        # the same text whether the note exists yet or not: a no-op run rewrites nothing
+        out.append(f"- [[{whats_new}]]: the papers each pull adds, newest first")
     out += ["- [[Papers.base|All papers]]: by section, status and year", end]
     return "\n".join(out) + "\n"

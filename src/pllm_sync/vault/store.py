@@ -21,12 +21,12 @@ import logging
 import os
 import stat as stat_mod
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ..atomic import atomic_write, clean_stale_temp_files
+from ..atomic import WriteBatch, atomic_write, clean_stale_temp_files
 from ..config import VaultConfig
 from ..errors import SafetyAbort, VaultError
 from ..model import Paper, Section, SectionPath, normalize_whitespace
@@ -176,6 +176,16 @@ class VaultScan:
     problems: list[VaultProblem] = field(default_factory=list)
     duplicates: dict[str, list[str]] = field(default_factory=dict)
     reread: int = 0  # files opened and parsed in this scan (the rest came from the cache)
+    previous: dict[str, NoteStat] = field(default_factory=dict)  # the readings it was given
+
+    def cache_changes(self, cached: Iterable[str] = ()) -> tuple[dict[str, NoteStat], list[str]]:
+        """What the scan cache must change to hold ``stats``: the readings that are not the
+        very ones it was given (new, changed, re-read or written since), and the paths that
+        are gone (from ``previous`` and ``cached``, the paths the cache holds). A scan that
+        found nothing new returns nothing, so saving it writes nothing."""
+        upserts = {rel: s for rel, s in self.stats.items() if self.previous.get(rel) is not s}
+        gone = (set(self.previous) | set(cached)) - set(self.stats)
+        return upserts, sorted(gone)
 
 
 def _head(text: str, doc: fb.Document) -> str:
@@ -217,6 +227,12 @@ class VaultStore:
         self._trash_rel = PurePosixPath(config.trash_folder).as_posix().strip("/")
         self.links = SectionLinks(config.index_folder)
         self._taken: set[str] | None = None
+        # The last scan's result: notes written afterwards are entered into its ``stats`` as
+        # they are written, so the scan cache saved after the run already knows them.
+        self._scan: VaultScan | None = None
+        # Between begin_batch() and commit_batch(): new notes staged for one durable commit.
+        self._batch: WriteBatch | None = None
+        self._staged: dict[Path, bytes] = {}
         self._root_id: tuple[int, int] | None = None
 
     def _pin_root(self) -> None:
@@ -391,7 +407,7 @@ class VaultStore:
             )
         self._pin_root()
         previous = previous or {}
-        result = VaultScan()
+        result = VaultScan(previous=previous)
         if changed is not None:
             changed = set(changed)
             files = self._named(previous, changed)
@@ -400,19 +416,27 @@ class VaultStore:
         now = time.time_ns()
         for rel, path in progress_bar(files, "scanning vault", len(files), enabled=progress):
             prev = previous.get(rel)
-            if prev is not None and prev.trusted and _current_reading(prev):
+            if prev is not None and _current_reading(prev):
                 try:
                     st = os.stat(path)
                 except FileNotFoundError:
                     continue
                 if st.st_size == prev.size and st.st_mtime_ns == prev.mtime_ns:
-                    result.stats[rel] = prev
-                    continue
+                    if prev.trusted:
+                        result.stats[rel] = prev
+                        continue
+                    # Written too recently to trust its timestamp (e.g. by the last run):
+                    # the same bytes are the same note, so a hash check replaces a re-parse.
+                    same = self._verify(path, prev, now)
+                    if same is not None:
+                        result.stats[rel] = same
+                        continue
             stat = self._read_stat(rel, path, now)
             if stat is not None:
                 result.stats[rel] = stat
                 result.reread += 1
         self._collect(result)
+        self._scan = result
         return result
 
     def _named(
@@ -441,6 +465,25 @@ class VaultStore:
                 continue
             out.append((rel, path))
         return out
+
+    def _verify(self, path: str, prev: NoteStat, now: int) -> NoteStat | None:
+        """``prev`` (marked trusted once old enough) when the file still holds the bytes it
+        was read from; None when it changed or cannot be read (then it is read in full)."""
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+            with open(fd, "rb") as fh:
+                st = os.fstat(fh.fileno())
+                if not stat_mod.S_ISREG(st.st_mode):
+                    return None
+                data = fh.read()
+        except OSError:
+            return None
+        if (st.st_size, st.st_mtime_ns) != (prev.size, prev.mtime_ns):
+            return None
+        if _sha256(data) != prev.sha256:
+            return None
+        trusted = now - st.st_mtime_ns > RACY_NS
+        return replace(prev, trusted=True) if trusted else prev
 
     def _read_stat(self, rel: str, path: str, now: int) -> NoteStat | None:
         try:
@@ -486,6 +529,12 @@ class VaultStore:
             if not relevant:
                 return base
             return replace(base, kind="problem", line=p.line, problem=p.message)
+        return self._stat_of(rel, parsed, base, in_papers)
+
+    def _stat_of(
+        self, rel: str, parsed: note_mod.ParsedNote, base: NoteStat, in_papers: bool
+    ) -> NoteStat:
+        """The scan's reading of a parsed note (``base`` holds its size, time and hash)."""
         for tag in note_mod.unsyncable_tags(parsed.values):
             log.warning(
                 "%s: tag %r… is longer than the %d characters Zotero takes; kept in the note, "
@@ -512,11 +561,13 @@ class VaultStore:
             return replace(base, kind="candidate", record=rec)
         return base
 
-    def _info(self, rel: str, s: NoteStat) -> NoteInfo:
+    def _info(
+        self, rel: str, s: NoteStat, key_for: Callable[[str], str | None] | None = None
+    ) -> NoteInfo:
         return NoteInfo(
             path=rel,
             pllm_id=s.pllm_id,
-            record=note_mod.resolve_sections(s.record or {}, self.links.key_for),
+            record=note_mod.resolve_sections(s.record or {}, key_for or self.links.key_for),
             zotero_key=s.zotero_key,
             size=s.size,
             mtime_ns=s.mtime_ns,
@@ -528,6 +579,14 @@ class VaultStore:
         for rel, s in result.stats.items():
             if s.kind == "index" and s.section_key:
                 self.links.register(s.section_key, rel[: -len(".md")])
+        # Thousands of notes name the same few sections: resolve each entry once per scan.
+        memo: dict[str, str | None] = {}
+
+        def key_for(entry: str) -> str | None:
+            if entry not in memo:
+                memo[entry] = self.links.key_for(entry)
+            return memo[entry]
+
         for rel in sorted(result.stats):
             s = result.stats[rel]
             if s.kind == "paper" and s.pllm_id:
@@ -536,9 +595,9 @@ class VaultStore:
                         rel
                     )
                     continue
-                result.notes[s.pllm_id] = self._info(rel, s)
+                result.notes[s.pllm_id] = self._info(rel, s, key_for)
             elif s.kind == "candidate":
-                result.new_notes.append(self._info(rel, s))
+                result.new_notes.append(self._info(rel, s, key_for))
             elif s.kind == "problem":
                 result.problems.append(VaultProblem(rel, s.line, s.problem or "unreadable"))
         for pid, paths in result.duplicates.items():
@@ -580,11 +639,22 @@ class VaultStore:
                 hint="fix the properties at that line in Obsidian",
             ) from p
 
-    def _info_from_bytes(self, rel: str, data: bytes, st: os.stat_result) -> NoteInfo:
+    def _info_from_bytes(
+        self, rel: str, data: bytes, st: os.stat_result, *, written: bool = False
+    ) -> NoteInfo:
+        """The note as the engine sees it. ``written``: pllm-sync just wrote these bytes, so
+        they also go into the last scan's readings (saved as the scan cache) from this one
+        parse; the next scan then only checks their hash instead of parsing them again."""
         parsed = self._parse(rel, data)
         raw = parsed.raw
         if parsed.pllm_id is None and not raw.get("title"):
             raw = {**raw, "title": normalize_whitespace(PurePosixPath(rel).stem)}
+        sha = _sha256(data)
+        if written and self._scan is not None:
+            base = NoteStat(st.st_size, st.st_mtime_ns, sha, "other", trusted=False)
+            self._scan.stats[rel] = self._stat_of(
+                rel, parsed, base, self._under(rel, self._papers_rel)
+            )
         return NoteInfo(
             path=rel,
             pllm_id=parsed.pllm_id,
@@ -592,7 +662,7 @@ class VaultStore:
             zotero_key=parsed.zotero_key,
             size=st.st_size,
             mtime_ns=st.st_mtime_ns,
-            sha256=_sha256(data),
+            sha256=sha,
             conflict_flag=parsed.conflict_flag,
         )
 
@@ -665,17 +735,77 @@ class VaultStore:
             path = self.papers_dir / fname
             if path.resolve().parent != papers_real:  # defence in depth; names are sanitised
                 raise VaultError(f"refusing note name {fname!r}: it leaves the papers folder")
+            if self._batch is not None:
+                if os.path.lexists(path):
+                    taken.add(fname.casefold())
+                    continue
+                st = self._batch.add(path, data)
+                self._staged[path] = data
+                taken.add(fname.casefold())
+                return self._info_from_bytes(self._rel(path), data, st, written=True)
             try:
                 atomic_write(path, data, exclusive=True)
             except FileExistsError:
                 taken.add(fname.casefold())
                 continue
             taken.add(fname.casefold())
-            return self._info_from_bytes(self._rel(path), data, path.stat())
+            return self._info_from_bytes(self._rel(path), data, path.stat(), written=True)
         raise VaultError(
             f"no free file name for {paper.id} ({stem!r}) in {self.papers_dir}",
             hint="rename or remove the notes with that name, then run again",
         )
+
+    def begin_batch(self) -> None:
+        """From now on, new notes are staged and made durable together by
+        :meth:`commit_batch` (write, fsync in parallel, link, one folder fsync), which the
+        caller runs before it commits its own state. Updates are still written at once,
+        because they must not land after a check against the user's copy has gone stale."""
+        self.discard_batch()
+        self._batch = WriteBatch()
+
+    def commit_batch(self) -> int:
+        """Make the staged notes durable and visible; returns how many were written. A name
+        that a user took meanwhile keeps the user's file; that note goes under a free name
+        (the next scan finds it by its id)."""
+        batch, staged = self._batch, self._staged
+        self._batch, self._staged = None, {}
+        if batch is None:
+            return 0
+        if staged:
+            try:
+                self.check_root()  # the vault may have gone away while the run wrote
+            except BaseException:
+                batch.discard()
+                raise
+        taken = batch.commit()
+        for path in taken:
+            self._place_elsewhere(path, staged[path])
+        return len(staged)
+
+    def discard_batch(self) -> None:
+        """Drop staged notes that were never committed (a run that stopped midway)."""
+        if self._batch is not None:
+            self._batch.discard()
+        self._batch, self._staged = None, {}
+
+    def _place_elsewhere(self, path: Path, data: bytes) -> None:
+        old = self._rel(path)
+        for n in range(2, 1000):
+            alt = path.with_name(f"{path.stem} ({n}).md")
+            try:
+                atomic_write(alt, data, exclusive=True)
+            except FileExistsError:
+                continue
+            log.warning("%s appeared while being written; the new note is %s", old, alt.name)
+            if self._scan is not None:
+                stat = self._scan.stats.pop(old, None)
+                if stat is not None:
+                    new_st = alt.stat()
+                    self._scan.stats[self._rel(alt)] = replace(
+                        stat, size=new_st.st_size, mtime_ns=new_st.st_mtime_ns
+                    )
+            return
+        raise VaultError(f"no free file name for {old}", hint="tidy the papers folder")
 
     # --- updating -------------------------------------------------------------------------
 
@@ -725,7 +855,7 @@ class VaultStore:
                 hint="run the sync again; it will pick up the edit first",
             )
         atomic_write(path, new_data)
-        return self._info_from_bytes(rel, new_data, path.stat())
+        return self._info_from_bytes(rel, new_data, path.stat(), written=True)
 
     def _apply(
         self,
@@ -838,6 +968,8 @@ class VaultStore:
             ) from exc
         if self._taken is not None and src.parent == self.papers_dir:
             self._taken.discard(src.name.casefold())
+        if self._scan is not None:
+            self._scan.stats.pop(note.path, None)
         return self._rel(dest)
 
     # --- index notes ----------------------------------------------------------------------
@@ -879,7 +1011,7 @@ class VaultStore:
         for key, (name, path, children, parent) in nodes.items():
             papers = list(dict.fromkeys(members.get(tuple(path), [])))
             region = render_index_region(
-                name,
+                root_alias(name, roots[key]) if key in roots else name,
                 self.links.link_for(parent) if parent and parent in nodes else None,
                 [self.links.link_for(c) for c in children],
                 papers,

@@ -40,10 +40,10 @@ def invalid_key() -> ZoteroError:
 def no_write_access(library: str) -> ZoteroError:
     if library.startswith("group"):
         return ZoteroError(
-            f"the API key may read {library} but not write to it, so nothing was changed "
-            "(a read-only mirror into the vault is not supported yet)",
-            hint=f"ask a group admin for editing rights, and allow write access to the group "
-            f"for this key at {KEYS_URL}",
+            f"the API key may read {library} but not write to it",
+            hint="ask a group admin for editing rights and allow write access to the group for "
+            f"this key at {KEYS_URL}; meanwhile `pllm-sync pull` mirrors the group into your "
+            "vault one way",
         )
     return ZoteroError(
         f"the API key has no write access to {library}",

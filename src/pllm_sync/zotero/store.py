@@ -198,11 +198,32 @@ class ZoteroStore:
         by this store. After a 412 the library moved on unseen, and this stays behind."""
         return self.http.read_version
 
+    @property
+    def local(self) -> bool:
+        """True for the desktop's local API (its write key comes with the access check)."""
+        return bool(self.config.local)
+
     def check_access(self, write: bool = True) -> None:
         """Verify key, library and permissions before anything else (one request)."""
         self.http.check_access(write)
 
     # ------------------------------------------------------------------ reads
+
+    def unchanged_since(self, since: int) -> bool:
+        """One conditional request: True when nothing in the library changed since the
+        version ``since`` (Zotero answers 304), False when something did."""
+        http = self.http
+        resp = http.request(
+            "GET",
+            f"{http.prefix}/items",
+            params={"since": since, "format": "versions", "includeTrashed": 1, "limit": 1},
+            headers={"If-Modified-Since-Version": str(since)},
+        )
+        if resp.status_code == 304:
+            return True
+        if resp.status_code != 200:
+            raise http.fail(resp, "checking for changes")
+        return False
 
     def read(self, since: int | None) -> ZoteroSnapshot:
         """A full snapshot (``since=None``) or the changes since a library version."""
@@ -444,6 +465,34 @@ class ZoteroStore:
                 partial=mapping,
             )
         return mapping
+
+    def find_collections(
+        self, taxonomies: Mapping[str, Section], known: Mapping[str, str]
+    ) -> dict[str, str]:
+        """``ensure_collections`` without writing (a key that may only read): slug path →
+        key for the part of the tree that exists."""
+        self._load_collections()
+        nodes = tree_nodes(self.config.root_collection, taxonomies)
+        self._nodes = {n.slug: n for n in nodes}
+        mapping: dict[str, str] = {}
+        claimed: set[str] = set()
+        for depth in sorted({n.depth for n in nodes}):
+            plan_level(
+                [n for n in nodes if n.depth == depth], mapping, self._collections, known, claimed
+            )
+        return {slug: key for slug, key in mapping.items() if key in self._collections}
+
+    def writable(self) -> bool:
+        """Whether the key may write to this library (the local API: always; it asks)."""
+        if self.http.local:
+            return True
+        info = self.http.key_info()
+        access = info.get("access") or {}
+        if self.config.library_type == "user":
+            return bool((access.get("user") or {}).get("write"))
+        groups = access.get("groups") or {}
+        grant = groups.get(str(self.config.library_id)) or groups.get("all") or {}
+        return bool(grant.get("write"))
 
     def _absorb_collections(self, outcomes: Mapping[str, OpOutcome]) -> None:
         for key, o in outcomes.items():

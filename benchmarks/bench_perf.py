@@ -1,0 +1,531 @@
+"""Where pllm-sync runs most, each figure next to its floor measured in the same run.
+
+    python benchmarks/bench_perf.py                      # 5,000 papers, 50,000-note scan
+    python benchmarks/bench_perf.py --papers 1000 5000 20000 --scan 10000 50000 --idle 60
+    python benchmarks/bench_perf.py --only help yaml sched
+
+Parts (``--only`` picks some):
+
+- ``help``: ``pllm-sync --help`` as a whole process vs a bare ``python -c pass``.
+- ``yaml``: emitting 5,000 new-note frontmatters: our emitter vs PyYAML's pure-Python
+  serializer vs libyaml's C emitter (the floor).
+- ``scan``: warm vault scan (cache given) vs ``os.scandir`` + ``os.stat`` of the same files.
+- ``sched``: ``BatchWriter`` scheduling alone (requests answered in memory) at 1k-50k ops,
+  to show it is linear.
+- ``sync``: per catalog size, each as a separate process against the bundled emulator:
+  first ``pull`` (wall, CPU, peak RSS, bytes written, requests) vs writing the same notes
+  durably (the disk part of its floor); no-op ``sync`` vs stat of every note + one
+  conditional request; ``status`` vs the COUNT queries it needs; ``--help``; then an idle
+  ``watch`` (CPU share, bytes written, requests per poll).
+
+Bytes written come from the child's own ``/proc/self/io`` (``write_bytes``: what reached the
+block layer; ``wchar``: what went through ``write()``). Timings on a shared machine are upper
+bounds; ratios are to floors measured in the same run, under the same load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+PY = sys.executable
+WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+
+# A child that runs the CLI and reports its own resource use to a JSON file.
+CHILD = r"""
+import json, os, resource, sys, time
+out, argv = sys.argv[1], sys.argv[2:]
+from pllm_sync.cli import main
+code = main(argv)
+ru = resource.getrusage(resource.RUSAGE_SELF)
+io = dict(line.split(": ") for line in open("/proc/self/io").read().splitlines())
+# VmHWM: this process's own peak (ru_maxrss keeps the parent's peak across fork+exec)
+hwm = [l for l in open("/proc/self/status").read().splitlines() if l.startswith("VmHWM")]
+with open(out, "w") as fh:
+    json.dump({"code": code, "cpu": ru.ru_utime + ru.ru_stime, "rss_kb": int(hwm[0].split()[1]),
+               "write_bytes": int(io["write_bytes"]), "wchar": int(io["wchar"])}, fh)
+sys.exit(code)
+"""
+
+# The no-op floor: stat every note and make one conditional request.
+NOOP_FLOOR = r"""
+import http.client, os, sys, time
+root, host, port, user, key, version = sys.argv[1:7]
+n = 0
+stack = [root]
+while stack:
+    for e in os.scandir(stack.pop()):
+        if e.is_dir(follow_symlinks=False):
+            if not e.name.startswith("."):
+                stack.append(e.path)
+        elif e.name.endswith(".md"):
+            os.stat(e.path); n += 1
+c = http.client.HTTPConnection(host, int(port))
+c.request("GET", f"/users/{user}/items?since={version}&format=versions&includeTrashed=1",
+          headers={"Zotero-API-Key": key, "If-Modified-Since-Version": version,
+                   "Zotero-API-Version": "3"})
+r = c.getresponse(); r.read()
+assert r.status == 304, r.status
+"""
+
+# The disk floor of a pull: the same note bytes, written durably in a batch (temps, fsync
+# in parallel threads, renames, one directory fsync per folder).
+WRITE_FLOOR = r"""
+import os, sys
+from concurrent.futures import ThreadPoolExecutor
+src, dst = sys.argv[1], sys.argv[2]
+files = []
+for dirpath, _dirs, names in os.walk(src):
+    for name in names:
+        if name.endswith(".md"):
+            p = os.path.join(dirpath, name)
+            files.append((os.path.join(dst, os.path.relpath(p, src)), open(p, "rb").read()))
+folders = {os.path.dirname(p) for p, _ in files}
+for f in folders:
+    os.makedirs(f, exist_ok=True)
+def write(item):
+    path, data = item
+    tmp = os.path.join(os.path.dirname(path), "." + os.path.basename(path) + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    os.write(fd, data); os.fsync(fd); os.close(fd)
+    return tmp, path
+with ThreadPoolExecutor(8) as ex:
+    done = list(ex.map(write, files))
+for tmp, path in done:
+    os.rename(tmp, path)
+for f in folders:
+    fd = os.open(f, os.O_RDONLY); os.fsync(fd); os.close(fd)
+"""
+
+STATUS_FLOOR = r"""
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute("SELECT COUNT(*), COUNT(zotero_key), COUNT(note_path), SUM(tombstone) FROM papers").fetchone()
+c.execute("SELECT COUNT(*) FROM conflicts WHERE resolved_at IS NULL").fetchone()
+c.execute("SELECT * FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+"""
+
+
+def best(fn: Callable[[], float], n: int = 3) -> float:
+    return min(fn() for _ in range(n))
+
+
+def timed(cmd: list[str], env: dict[str, str] | None = None) -> float:
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t
+
+
+def cli(env: dict[str, str], *args: str) -> dict[str, Any]:
+    """Run the CLI in a child process; its wall time, CPU, peak RSS and bytes written."""
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as fh:
+        out = fh.name
+    try:
+        t = time.perf_counter()
+        subprocess.run(
+            [PY, "-c", CHILD, out, *args], check=True, env=env, stdout=subprocess.DEVNULL
+        )
+        res: dict[str, Any] = json.loads(Path(out).read_text())
+        res["wall"] = time.perf_counter() - t
+        return res
+    finally:
+        os.unlink(out)
+
+
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:.1f}x" if b > 0 else "-"
+
+
+def mb(n: float) -> str:
+    return f"{n / 1e6:.1f} MB"
+
+
+def show(label: str, value: str, floor: str = "", r: str = "") -> None:
+    print(f"  {label:<34} {value:<44} {floor:<30} {r}", flush=True)
+
+
+# --------------------------------------------------------------------------- synthetic data
+
+
+def synthetic_list(n: int) -> str:
+    lines = ["# Synthetic List", ""]
+    per = max(1, n // 20)
+    for i in range(n):
+        if i % per == 0:
+            lines += ["", f"## Section {i // per}", ""]
+        code = f" [[Code](https://github.com/example/m{i})]" if i % 2 else ""
+        lines.append(
+            f"+ **\\[2024 EMNLP\\]** Synthetic Paper {i}: On Personalization "
+            f"Number {i}. ([Paper](https://arxiv.org/abs/2401.{i:05d})){code}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def frontmatters(n: int) -> list[dict[str, Any]]:
+    import datetime as dt
+
+    from pllm_sync.vault.yamlio import WikiLink
+
+    return [
+        {
+            "pllm-sync-id": f"arxiv-2401.{i:05d}",
+            "title": f"Paper {i}: Personalizing Large Language Models with Method {i % 97}",
+            "aliases": [],
+            "authors": ["Ada Lovelace", "Alan Turing", "Émile Zola"],
+            "year": 2020 + i % 5,
+            "venue": f"ACL {2020 + i % 5}",
+            "method": f"M{i}",
+            "arxiv": f"2401.{i:05d}",
+            "doi": None,
+            "url": f"https://arxiv.org/abs/2401.{i:05d}",
+            "code": f"https://github.com/example/m{i}" if i % 2 else None,
+            "sections": [WikiLink(f"[[Sections/Personalized Prompting {i % 7}|Prompting]]")],
+            "tags": ["llm", "personalization"],
+            "status": None,
+            "rating": None,
+            "added": dt.date(2026, 12, 1),
+            "catalog": "listed",
+        }
+        for i in range(n)
+    ]
+
+
+# --------------------------------------------------------------------------- parts
+
+
+def part_help() -> None:
+    print("--help as a whole process", flush=True)
+    t = best(lambda: timed([PY, "-m", "pllm_sync.cli", "--help"]), 5)
+    f = best(lambda: timed([PY, "-c", "pass"]), 5)
+    show("--help", f"{t:.3f} s", f"bare interpreter {f:.3f} s", ratio(t, f))
+
+
+def part_yaml(n: int = 5000) -> None:
+    from pllm_sync.vault import yamlio
+
+    print(f"YAML emit of {n} frontmatters", flush=True)
+    fms = frontmatters(n)
+
+    def run(fn: Callable[[dict[str, Any]], str]) -> float:
+        t = time.perf_counter()
+        for fm in fms:
+            fn(fm)
+        return time.perf_counter() - t
+
+    def libyaml(fm: dict[str, Any]) -> str:
+        return yaml.dump(
+            {k: ([str(x) for x in v] if k == "sections" else v) for k, v in fm.items()},
+            Dumper=yaml.CSafeDumper,
+            allow_unicode=True,
+            sort_keys=False,
+            width=2**31 - 1,
+        )
+
+    ours = best(lambda: run(yamlio.dump_mapping))
+    pure = best(lambda: run(yamlio._dump_serializer), 1)
+    floor = best(lambda: run(libyaml))
+    same = all(yamlio.dump_mapping(fm) == yamlio._dump_serializer(fm) for fm in fms[:500])
+    show(
+        "dump_mapping (direct emitter)",
+        f"{ours:.3f} s",
+        f"libyaml {floor:.3f} s",
+        ratio(ours, floor),
+    )
+    show(
+        "PyYAML pure-Python serializer",
+        f"{pure:.3f} s",
+        f"libyaml {floor:.3f} s",
+        ratio(pure, floor),
+    )
+    show("byte-identical to the serializer", str(same))
+
+
+def _make_notes(root: Path, n: int) -> None:
+    from pllm_sync.vault.note import render_new_note
+
+    papers = root / "Papers"
+    papers.mkdir(parents=True)
+    region = "<!-- pllm-sync:begin -->\n## Abstract\n\nWe study personalization.\n<!-- pllm-sync:end -->\n"
+    past = time.time() - 3600
+    for i, fm in enumerate(frontmatters(n)):
+        p = papers / f"Paper {i}.md"
+        p.write_text(render_new_note(fm, region, f"My notes on {i}."), encoding="utf-8")
+        os.utime(p, (past, past))
+
+
+def part_scan(sizes: Iterable[int]) -> None:
+    from pllm_sync.config import VaultConfig
+    from pllm_sync.vault.store import VaultStore
+
+    for n in sizes:
+        print(f"vault scan, {n} notes", flush=True)
+        with tempfile.TemporaryDirectory(prefix="bench-perf-scan-") as tmp:
+            root = Path(tmp) / "vault"
+            _make_notes(root, n)
+            store = VaultStore(VaultConfig(path=root))
+            t = time.perf_counter()
+            cold = store.scan()
+            t_cold = time.perf_counter() - t
+            prev = cold.stats
+
+            def warm(root: Path = root, prev: dict[str, Any] = prev) -> float:
+                t = time.perf_counter()
+                res = VaultStore(VaultConfig(path=root)).scan(prev)
+                assert res.reread == 0, res.reread
+                return time.perf_counter() - t
+
+            def floor(root: Path = root) -> float:
+                t = time.perf_counter()
+                stack = [str(root)]
+                while stack:
+                    for e in os.scandir(stack.pop()):
+                        if e.is_dir(follow_symlinks=False):
+                            stack.append(e.path)
+                        elif e.name.endswith(".md"):
+                            os.stat(e.path)
+                return time.perf_counter() - t
+
+            t_warm, t_floor = best(warm), best(floor)
+            show("cold scan", f"{t_cold:.2f} s ({n / t_cold:,.0f} notes/s)")
+            show(
+                "warm scan",
+                f"{t_warm:.3f} s",
+                f"scandir+stat {t_floor:.3f} s",
+                ratio(t_warm, t_floor),
+            )
+
+
+def part_sched(sizes: Iterable[int]) -> None:
+    from pllm_sync.zotero.batch import BatchWriter, WriteOp
+
+    class Offline(BatchWriter):
+        """Answers every request in memory, so only the scheduling is timed."""
+
+        posts = 0
+
+        def _post(self, chunk: list[WriteOp]) -> list[WriteOp]:
+            self.posts += 1
+            for op in chunk:
+                self._ok(op, 1, None)
+            return []
+
+    print("BatchWriter scheduling (parents with code-link children)", flush=True)
+    for n in sizes:
+        ops: list[WriteOp] = []
+        for i in range(n // 2):
+            ops.append(WriteOp({"key": f"P{i:07d}", "version": 0}))
+            ops.append(WriteOp({"key": f"C{i:07d}", "version": 0, "parentItem": f"P{i:07d}"}))
+        w = Offline(http=SimpleNamespace(prefix="/users/1"), kind="items")  # type: ignore[arg-type]
+        t = time.perf_counter()
+        w.write(ops)
+        dt_ = time.perf_counter() - t
+        show(f"{n:>6} ops", f"{dt_:.3f} s, {dt_ / n * 1e6:.1f} µs/op, {w.posts} requests")
+
+
+def _idle_watch(env: dict[str, str], cfg: Path, emu: Any, seconds: float, poll: float) -> None:
+    proc = subprocess.Popen(
+        [PY, "-m", "pllm_sync.cli", "-q", "--config", str(cfg), "watch"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert proc.stdout is not None
+        proc.stdout.readline()  # "watching ..." once the first pass is done
+        time.sleep(poll + 2)  # let the first poll settle
+
+        def sample() -> tuple[float, int, int]:
+            stat = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks = os.sysconf("SC_CLK_TCK")
+            cpu = (int(stat[11]) + int(stat[12])) / ticks
+            io = dict(
+                line.split(": ") for line in Path(f"/proc/{proc.pid}/io").read_text().splitlines()
+            )
+            return cpu, int(io["write_bytes"]), int(io["wchar"])
+
+        emu.clear_log()
+        c0, w0, ch0 = sample()
+        t0 = time.perf_counter()
+        time.sleep(seconds)
+        c1, w1, ch1 = sample()
+        el = time.perf_counter() - t0
+        reqs = list(emu.request_log)
+        polls = max(1, round(el / poll))
+        per_min = 60 / el
+        show(
+            f"idle watch ({el:.0f} s, poll {poll:.0f} s)",
+            f"{(c1 - c0) / el * 100:.2f}% of a core, {mb((w1 - w0) * per_min)}/min "
+            f"to disk ({mb((ch1 - ch0) * per_min)}/min write())",
+            "~0",
+            f"{len(reqs) / polls:.1f} requests/poll",
+        )
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _set_status(notes: list[Path], status: str) -> None:
+    """Edit notes as a user would: one frontmatter line changed."""
+    for p in notes:
+        text = p.read_text(encoding="utf-8")
+        head, sep, rest = text.partition("\nstatus:")
+        _line, nl, tail = rest.partition("\n")
+        p.write_text(f"{head}{sep} {status}{nl}{tail}", encoding="utf-8")
+
+
+def part_sync(n: int, idle: float) -> None:
+    from pllm_sync.testing.zotero_server import ZoteroEmulator
+
+    print(f"sync, {n} papers (separate processes against the emulator)", flush=True)
+    with tempfile.TemporaryDirectory(prefix="bench-perf-sync-") as tmp, ZoteroEmulator() as emu:
+        root = Path(tmp)
+        env = {
+            **os.environ,
+            "PLLM_SYNC_HOME": str(root / "home"),
+            "PLLM_SYNC_ZOTERO_API_KEY": emu.api_key,
+        }
+        env.pop("PLLM_SYNC_CONFIG", None)
+        (root / "list.md").write_text(synthetic_list(n), encoding="utf-8")
+        cfg = root / "config.yaml"
+        poll = 5.0
+        cfg.write_text(
+            yaml.safe_dump(
+                {
+                    "catalog": {"sources": [{"name": "synthetic", "path": str(root / "list.md")}]},
+                    "zotero": {"library_id": emu.user_id, "endpoint": emu.base_url},
+                    "vault": {"path": str(root / "vault")},
+                    "watch": {"zotero_poll_seconds": poll},
+                }
+            )
+        )
+        base = ["-q", "--config", str(cfg)]
+        vault = root / "vault"
+
+        r = cli(env, *base, "pull", "--no-progress")
+        reqs = len(emu.request_log)
+        writes = sum(1 for q in emu.request_log if q.method in WRITES)
+        n_notes = sum(1 for _ in vault.rglob("*.md"))
+        f = best(
+            lambda: timed([PY, "-c", WRITE_FLOOR, str(vault), str(root / f"copy{time.time_ns()}")]),
+            1,
+        )
+        show(
+            "first pull",
+            f"{r['wall']:.1f} s wall, {r['cpu']:.1f} s CPU, {r['rss_kb'] / 1024:.0f} MiB",
+            f"disk part {f:.2f} s ({n_notes} notes)",
+            ratio(r["wall"], f),
+        )
+        show("  requests / bytes", f"{reqs} ({writes} writes), {mb(r['write_bytes'])} to disk")
+
+        r = cli(env, *base, "sync", "--no-progress")
+        show(
+            "first sync after the pull",
+            f"{r['wall']:.2f} s, {mb(r['write_bytes'])} written (the pull's notes checked once)",
+        )
+        emu.clear_log()
+        before = {str(p): p.stat().st_mtime_ns for p in vault.rglob("*.md")}
+        r = cli(env, *base, "sync", "--no-progress")
+        after = {str(p): p.stat().st_mtime_ns for p in vault.rglob("*.md")}
+        changed = sum(1 for k in after if before.get(k) != after[k])
+        requests = [f"{q.method} {q.path} {q.status}" for q in emu.request_log]
+        version = "0"
+        for q in emu.request_log:
+            if q.query.get("since"):
+                version = q.query["since"][0]
+        host, port = emu.host, str(emu.port)
+        f = best(
+            lambda: timed(
+                [
+                    PY,
+                    "-c",
+                    NOOP_FLOOR,
+                    str(vault),
+                    host,
+                    port,
+                    str(emu.user_id),
+                    emu.api_key,
+                    version,
+                ]
+            )
+        )
+        show(
+            "no-op sync",
+            f"{r['wall']:.2f} s, {r['rss_kb'] / 1024:.0f} MiB, {mb(r['write_bytes'])} written",
+            f"stat+1 request {f:.3f} s",
+            ratio(r["wall"], f),
+        )
+        show("  requests / files", f"{len(requests)} {requests}, {changed} files rewritten")
+
+        state = next((root / "home").rglob("state*.sqlite3"))
+        r = cli(env, *base, "status")
+        f = best(lambda: timed([PY, "-c", STATUS_FLOOR, str(state)]))
+        show(
+            "status",
+            f"{r['wall']:.3f} s, {r['rss_kb'] / 1024:.0f} MiB",
+            f"COUNT queries {f:.3f} s",
+            ratio(r["wall"], f),
+        )
+        if idle > 0:
+            _idle_watch(env, cfg, emu, idle, poll)
+
+        notes = sorted((vault / "Papers").glob("*.md"))
+        _set_status(notes[len(notes) // 2 : len(notes) // 2 + 1], "reading")
+        emu.clear_log()
+        r = cli(env, *base, "sync", "--no-progress")
+        w = sum(1 for q in emu.request_log if q.method in WRITES)
+        show("one edited note", f"{r['wall']:.2f} s, {len(emu.request_log)} requests, {w} writes")
+
+        _set_status(notes, "read")
+        emu.clear_log()
+        r = cli(env, *base, "sync", "--no-progress")
+        w = sum(1 for q in emu.request_log if q.method in WRITES)
+        show(
+            f"mass edit of {len(notes)} notes",
+            f"{r['wall']:.1f} s, {len(emu.request_log)} requests, {w} writes",
+            f"{-(-len(notes) // 50)} writes of 50",
+        )
+        shutil.rmtree(root / "home", ignore_errors=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--papers", type=int, nargs="*", default=[5000])
+    ap.add_argument("--scan", type=int, nargs="*", default=[50000])
+    ap.add_argument("--sched", type=int, nargs="*", default=[1000, 5000, 20000, 50000])
+    ap.add_argument("--idle", type=float, default=30.0, help="seconds of idle watch (0: skip)")
+    ap.add_argument("--only", nargs="*", default=["help", "yaml", "sched", "scan", "sync"])
+    args = ap.parse_args()
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
+    if "help" in args.only:
+        part_help()
+    if "yaml" in args.only:
+        part_yaml()
+    if "sched" in args.only:
+        part_sched(args.sched)
+    if "scan" in args.only:
+        part_scan(args.scan)
+    if "sync" in args.only:
+        for n in args.papers:
+            part_sync(n, args.idle)
+
+
+if __name__ == "__main__":
+    main()

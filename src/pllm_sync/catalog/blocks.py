@@ -1,0 +1,245 @@
+"""The block structure of a catalog README, from markdown-it's token stream.
+
+markdown-it-py (CommonMark plus GFM tables) already knows where every block starts and ends
+(``token.map`` gives its line range): fenced code, raw HTML blocks, blockquotes, headings,
+tables, list items and paragraphs. ``read_blocks`` walks that stream once and returns the
+blocks as plain ``Block`` records (kind, 0-based line range, list depth, whether inside a
+blockquote), so the reader dispatches on CommonMark's idea of a block instead of
+re-deriving it line by line.
+
+Only the block phase runs: the core ``inline`` rule is disabled, because the entry readers
+(``fields``, ``links``, ``titles``, ``venues``) work on the inline source text of a block,
+and inline parsing would cost more than the whole block pass. markdown-it is linear in its
+input, so hostile text stays cheap.
+
+``html_table_regions`` is the first consumer: the lines of each raw ``<table>`` (one HTML
+block, or several HTML blocks separated by a few blank lines, as a table with blank lines
+inside is written), handed to the ``html.parser``-based reader in ``html_table``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from markdown_it import MarkdownIt
+
+_TABLE_OPEN = re.compile(r"<table\b", re.IGNORECASE)
+_TABLE_CLOSE = re.compile(r"</table\s*>", re.IGNORECASE)
+_MAX_GAP = 3
+"""Blank lines that may separate two HTML blocks of one ``<table>``."""
+
+
+@dataclass(frozen=True)
+class Block:
+    """One leaf block of the document (``start`` inclusive, ``end`` exclusive, 0-based)."""
+
+    kind: str  # "heading", "table", "paragraph", "html_block", "fence", "code_block", "hr"
+    start: int
+    end: int
+    depth: int  # open list items around it (0 = top level)
+    quoted: bool  # inside a blockquote
+
+
+@lru_cache(maxsize=1)
+def _parser() -> MarkdownIt:
+    md = MarkdownIt("commonmark").enable("table")
+    md.core.ruler.disable(["inline", "text_join"])
+    return md
+
+
+def _separate_html(lines: list[str]) -> tuple[list[str], list[int]]:
+    """``lines`` with a blank line after each HTML line that markdown follows directly, and
+    the original index of every line.
+
+    CommonMark runs an HTML block on to the next blank line, so ``</table>`` or
+    ``<p align="center">`` followed at once by ``## Section`` or a fence would swallow the
+    heading or the code. README authors mean markdown there, and the reader has always read
+    it so (section paths are identities). Inside a ``<table>`` nothing is inserted: text
+    lines of a cell spread over many lines belong to the table.
+    """
+    fed: list[str] = []
+    orig: list[int] = []
+    in_table = False
+    last = len(lines) - 1
+    for k, line in enumerate(lines):
+        fed.append(line)
+        orig.append(k)
+        s = line.lstrip()
+        if not s.startswith("<"):
+            continue
+        if _TABLE_OPEN.search(line):
+            in_table = True
+        if _TABLE_CLOSE.search(line):
+            in_table = False
+        if in_table or k == last:
+            continue
+        nxt = lines[k + 1].lstrip()
+        if nxt and not nxt.startswith("<"):
+            fed.append("")
+            orig.append(k)
+    return fed, orig
+
+
+def read_blocks(lines: list[str]) -> list[Block]:
+    """The leaf blocks of ``lines`` in document order (containers are flattened away)."""
+    fed, orig = _separate_html(lines)
+    tokens = _parser().parse("\n".join(fed))
+    out: list[Block] = []
+    depth = quotes = 0
+    in_table = False
+    for tok in tokens:
+        t = tok.type
+        if t == "list_item_open":
+            depth += 1
+        elif t == "list_item_close":
+            depth -= 1
+        elif t == "blockquote_open":
+            quotes += 1
+        elif t == "blockquote_close":
+            quotes -= 1
+        elif t == "table_open":
+            in_table = True
+            if tok.map:
+                out.append(Block("table", *_span(orig, tok.map), depth, quotes > 0))
+        elif t == "table_close":
+            in_table = False
+        elif in_table:
+            continue
+        elif tok.map and t == "heading_open":
+            # A setext heading (``Title`` over ``---``) is read as the text it is.
+            kind = "heading" if tok.markup.startswith("#") else "setext"
+            out.append(Block(kind, *_span(orig, tok.map), depth, quotes > 0))
+        elif tok.map and t == "paragraph_open":
+            out.append(Block("paragraph", *_span(orig, tok.map), depth, quotes > 0))
+        elif tok.map and t in ("html_block", "fence", "code_block", "hr"):
+            out.append(Block(t, *_span(orig, tok.map), depth, quotes > 0))
+    return out
+
+
+def _span(orig: list[int], m: list[int]) -> tuple[int, int]:
+    """A token's fed line range as a range of original lines."""
+    if not orig:
+        return 0, 0
+    a = min(m[0], len(orig) - 1)
+    b = min(max(m[1] - 1, m[0]), len(orig) - 1)
+    return orig[a], orig[b] + 1
+
+
+def html_table_regions(lines: list[str], blocks: list[Block]) -> dict[int, int]:
+    """``{first line: end line}`` (0-based, end exclusive) of every raw HTML ``<table>``.
+
+    A region starts at the first line of an HTML block that opens a ``<table`` and ends at
+    the line that closes it. CommonMark ends an HTML block at a blank line, so a table with
+    blank lines inside arrives as several blocks: the region runs on through the next block
+    when it follows within a few blank lines and starts with markup (``<tr>``, or a
+    ``<a href>`` line that CommonMark reads as a paragraph). A table never closed ends with
+    its last block, so it cannot hide the rest of the file.
+    """
+    regions: dict[int, int] = {}
+    i = 0
+    n = len(blocks)
+    pending: Block | None = None  # the rest of a block after a table closed inside it
+    while pending is not None or i < n:
+        if pending is not None:
+            b, pending = pending, None
+        else:
+            b = blocks[i]
+            i += 1
+        if b.kind != "html_block" or b.quoted:
+            continue
+        start = next(
+            (
+                k
+                for k in range(b.start, b.end)
+                if lines[k].lstrip().startswith("<") and _TABLE_OPEN.search(lines[k])
+            ),
+            None,
+        )
+        if start is None:
+            continue
+        end = _close_in(lines, start, b.end)
+        last = b
+        while end is None and i < n:
+            nxt = blocks[i]
+            if (
+                nxt.quoted
+                or nxt.kind not in ("html_block", "paragraph")
+                or nxt.start - last.end > _MAX_GAP
+                or not lines[nxt.start].lstrip().startswith("<")
+            ):
+                break
+            i += 1
+            end = _close_in(lines, nxt.start, nxt.end)
+            last = nxt
+        if end is None:
+            end = last.end
+        elif end < last.end:
+            pending = Block(last.kind, end, last.end, last.depth, last.quoted)
+        regions[start] = end
+    return regions
+
+
+def heading_lines(blocks: list[Block]) -> set[int]:
+    """The lines of ATX headings (``## Section``) outside blockquotes."""
+    return {b.start for b in blocks if b.kind == "heading" and not b.quoted}
+
+
+def table_heads(blocks: list[Block]) -> set[int]:
+    """The header lines of pipe tables (a header row over a ``---`` separator row)."""
+    return {b.start for b in blocks if b.kind == "table" and not b.quoted}
+
+
+def html_lines(lines: list[str], blocks: list[Block]) -> list[bool]:
+    """Per line: inside a raw HTML block (layout, badges, a table of contents)."""
+    out = [False] * len(lines)
+    for b in blocks:
+        if b.kind == "html_block":
+            for k in range(b.start, min(b.end, len(lines))):
+                out[k] = True
+    return out
+
+
+def quoted_lines(lines: list[str], blocks: list[Block]) -> list[bool]:
+    """Per line: inside a blockquote (contribution templates, inclusion criteria, notes)."""
+    out = [False] * len(lines)
+    for b in blocks:
+        if b.quoted:
+            for k in range(b.start, min(b.end, len(lines))):
+                out[k] = True
+    return out
+
+
+def code_lines(lines: list[str], blocks: list[Block], *, indented: bool = False) -> list[bool]:
+    """Per line: inside fenced code (``indented``: or an indented code block). BibTeX
+    citations and examples live there; they are never entries."""
+    out = [False] * len(lines)
+    kinds = ("fence", "code_block") if indented else ("fence",)
+    for b in blocks:
+        if b.kind in kinds:
+            for k in range(b.start, min(b.end, len(lines))):
+                out[k] = True
+    return out
+
+
+def unclosed_fence(lines: list[str], blocks: list[Block]) -> bool:
+    """True when the last fenced block runs to the end of the file without a closing fence."""
+    last = next((b for b in reversed(blocks) if b.kind == "fence"), None)
+    if last is None or last.end < len(lines) - 1:
+        return False  # no fence, or text follows the last one (so it was closed)
+    if last.end - last.start < 2:
+        return True  # only the opening line
+    opener = lines[last.start].strip()
+    closer = lines[last.end - 1].strip()
+    ch = opener[0]
+    width = len(opener) - len(opener.lstrip(ch))
+    return not (closer.startswith(ch * width) and not closer.strip(ch))
+
+
+def _close_in(lines: list[str], start: int, end: int) -> int | None:
+    """The end (exclusive) of the region when a line in ``start..end`` closes the table."""
+    for k in range(start, end):
+        if _TABLE_CLOSE.search(lines[k]):
+            return k + 1
+    return None

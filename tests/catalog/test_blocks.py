@@ -1,0 +1,82 @@
+"""Block structure comes from markdown-it's token stream (issue 10): what CommonMark calls
+code, a quote or a table is what the reader treats as one, wherever it sits."""
+
+from __future__ import annotations
+
+from pllm_sync.catalog import parse_document
+
+ENTRY = "**\\[2024 EMNLP\\]** {title}. ([Paper](https://arxiv.org/abs/2401.0000{n}))"
+
+
+def _titles(text: str) -> list[tuple[int, str]]:
+    return [(e.line, e.title) for e in parse_document(text, "t").entries]
+
+
+def test_code_fenced_inside_a_list_item_is_not_read() -> None:
+    text = "\n".join(
+        [
+            "# L",
+            "## S",
+            "- " + ENTRY.format(title="Real Paper", n=1),
+            "",
+            "    ```",
+            "    + " + ENTRY.format(title="Example In Code", n=2),
+            "    ```",
+        ]
+    )
+    assert _titles(text) == [(3, "Real Paper")]
+
+
+def test_a_lazy_line_of_a_blockquote_is_part_of_the_quote() -> None:
+    text = "\n".join(
+        [
+            "# L",
+            "## S",
+            "> Add your paper in this form:",
+            ENTRY.format(title="Template Paper", n=1),
+            "",
+            "+ " + ENTRY.format(title="Real Paper", n=2),
+        ]
+    )
+    assert _titles(text) == [(6, "Real Paper")]
+
+
+def test_heading_and_code_right_after_an_html_table_are_markdown() -> None:
+    text = "\n".join(
+        [
+            "# L",
+            "<table><tr><td><a href='#s'>S</a></td></tr>",
+            "</table>",
+            "## S",
+            "+ " + ENTRY.format(title="Real Paper", n=1),
+            "## Citation",
+            "```bibtex",
+            "+ " + ENTRY.format(title="In BibTeX", n=2),
+            "```",
+        ]
+    )
+    doc = parse_document(text, "t")
+    assert [(e.line, e.section, e.title) for e in doc.entries] == [(5, ("L", "S"), "Real Paper")]
+
+
+def test_table_whose_separator_row_is_short_is_read_with_a_warning() -> None:
+    text = "\n".join(
+        [
+            "# L",
+            "## S",
+            "| Title | Link |",
+            "|---|",
+            "| A Paper About Things | [Paper](https://arxiv.org/abs/2401.00001) |",
+        ]
+    )
+    doc = parse_document(text, "t")
+    assert [(e.line, e.title) for e in doc.entries] == [(5, "A Paper About Things")]
+    (w,) = doc.warnings
+    assert w.line == 3 and "separator row" in w.message
+
+
+def test_setext_underline_is_not_a_section() -> None:
+    text = "\n".join(
+        ["# L", "## S", "Some intro", "---", "+ " + ENTRY.format(title="Real Paper", n=1)]
+    )
+    assert [e.section for e in parse_document(text, "t").entries] == [("L", "S")]

@@ -1,0 +1,124 @@
+"""A pull killed (no clean-up, like a power cut of the process) at each step of the batched
+note writes converges on the next run: every paper has one note and one Zotero item, and the
+text a user wrote in an existing note is still there."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pllm_sync.testing.zotero_server import ZoteroEmulator
+
+from .helpers import Env
+
+HEAD = """# Crash List
+
+## Alignment
+
++ **\\[2024 EMNLP\\]** Crash Paper One: A Study. ([Paper](https://arxiv.org/abs/2401.00001))
+"""
+MORE = "".join(
+    f"+ **\\[2024 EMNLP\\]** Crash Paper {n}: More. ([Paper](https://arxiv.org/abs/2401.0000{n}))\n"
+    for n in range(2, 7)
+)
+ONE = "arxiv:2401.00001"
+USER_TEXT = "My own thoughts, typed before the crash."
+
+# The child runs `pull` and dies (os._exit) at one step of the batched note writes.
+CHILD = r"""
+import os, sys
+from pllm_sync import atomic
+from pllm_sync.vault import store
+step, argv = sys.argv[1], sys.argv[2:]
+def die(*_a, **_k):
+    os._exit(9)
+if step == "fsync":  # temps written, nothing fsynced or linked
+    atomic._fsync_all = die
+elif step == "link":  # two notes linked, the rest still temps
+    orig, seen = atomic._link_new, []
+    def link(tmp, path):
+        if len(seen) == 2:
+            os._exit(9)
+        seen.append(path)
+        return orig(tmp, path)
+    atomic._link_new = link
+elif step == "state":  # every note durable, the state not yet committed
+    orig_commit = store.VaultStore.commit_batch
+    def commit(self):
+        orig_commit(self)
+        os._exit(9)
+    store.VaultStore.commit_batch = commit
+from pllm_sync.cli import main
+sys.exit(main(argv))
+"""
+
+
+@pytest.fixture
+def env(
+    tmp_path: Path,
+    zotero_emulator: ZoteroEmulator,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Env]:
+    monkeypatch.setenv("PLLM_SYNC_ZOTERO_API_KEY", zotero_emulator.api_key)
+    e = Env(root=tmp_path, emu=zotero_emulator, capsys=capsys)
+    p = tmp_path / "list.md"
+    p.write_text(HEAD, encoding="utf-8")
+    e.lists["crash"] = p
+    e.write_config()
+    yield e
+
+
+def _ids_in_notes(env: Env) -> Counter[str]:
+    found: Counter[str] = Counter()
+    for p in env.vault.rglob("*.md"):
+        if ".pllm-sync-trash" in p.parts:
+            continue
+        m = re.search(r"^pllm-sync-id: (\S+)$", p.read_text(encoding="utf-8"), re.M)
+        if m:
+            found[m.group(1)] += 1
+    return found
+
+
+def _ids_in_zotero(env: Env) -> Counter[str]:
+    found: Counter[str] = Counter()
+    for d in env.emu.get_items().values():
+        m = re.search(r"pllm-sync-id: (\S+)", d.get("extra") or "")
+        if m and not d.get("deleted"):
+            found[m.group(1)] += 1
+    return found
+
+
+@pytest.mark.parametrize("step", ["fsync", "link", "state"])
+def test_a_pull_killed_while_writing_notes_converges(env: Env, step: str) -> None:
+    code, _, err = env.run("pull", "--no-progress")
+    assert code == 0, err
+    note = env.note_for(ONE)
+    with note.open("a", encoding="utf-8") as fh:
+        fh.write(f"\n{USER_TEXT}\n")
+    env.lists["crash"].write_text(HEAD + MORE, encoding="utf-8")  # five new papers
+
+    args = ["--config", str(env.config), "-q", "pull", "--no-progress"]
+    child = subprocess.run(
+        [sys.executable, "-c", CHILD, step, *args], env=dict(os.environ), check=False
+    )
+    assert child.returncode == 9, "the child was killed at that step"
+    leftovers = [p for p in env.papers.iterdir() if not p.name.endswith(".md")]
+    assert all(p.name.startswith(".") for p in leftovers), leftovers  # hidden temps only
+
+    code, _, err = env.run("pull", "--no-progress")
+    assert code == 0, err
+    code, _, err = env.run("sync", "--no-progress")
+    assert code == 0, err
+    wanted = {ONE, *(f"arxiv:2401.0000{n}" for n in range(2, 7))}
+    assert _ids_in_notes(env) == dict.fromkeys(wanted, 1), "one note per paper"
+    assert _ids_in_zotero(env) == dict.fromkeys(wanted, 1), "one item per paper"
+    assert USER_TEXT in env.note_for(ONE).read_text(encoding="utf-8")
+    assert not [p for p in env.papers.iterdir() if not p.name.endswith(".md")], "litter gone"

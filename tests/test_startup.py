@@ -1,0 +1,51 @@
+"""`--help` and `status` start fast: they never load the heavy stacks (HTML conversion, the
+Zotero client, the catalog parser and its HTTP stack, YAML emitting) that only a sync needs.
+Checked by what is imported, not by timing."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+HEAVY = (
+    "markdownify",
+    "bs4",
+    "pyzotero",
+    "httpx2",
+    "urllib.request",
+    "pllm_sync.catalog",
+    "pllm_sync.vault.store",
+    "pllm_sync.zotero",
+    "pllm_sync.sync.engine",
+)
+
+
+def _loaded_after(code: str, home: Path) -> set[str]:
+    script = (
+        "import sys, json, contextlib, io\n"
+        "from pllm_sync.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):\n"
+        f"    try:\n        {code}\n    except SystemExit:\n        pass\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PLLM_SYNC_CONFIG"}
+    env["PLLM_SYNC_HOME"] = str(home)
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env
+    ).stdout
+    return set(json.loads(out.splitlines()[-1]))
+
+
+def test_help_loads_no_heavy_module(tmp_path: Path) -> None:
+    loaded = _loaded_after("main(['--help'])", tmp_path)
+    assert "pllm_sync.commands.status" in loaded  # the commands were registered
+    assert not [m for m in HEAVY if m in loaded]
+
+
+def test_status_loads_no_heavy_module(tmp_path: Path) -> None:
+    loaded = _loaded_after("main(['status'])", tmp_path)
+    assert "pllm_sync.sync.state" in loaded  # status did run
+    assert not [m for m in HEAVY if m in loaded]
