@@ -197,6 +197,11 @@ def test_sync_run_conflicts_resolve_and_papers(live_api: LiveApi) -> None:
         live_api, "POST", f"/v1/conflicts/{c['id']}/resolve", {"take": "both"}, live_api.auth
     )
     assert bad[0] == 400
+    # an id past SQLite's integer range is simply not there (found by the fuzzer as a 500)
+    huge = call(
+        live_api, "POST", f"/v1/conflicts/{2**63}/resolve", {"take": "vault"}, live_api.auth
+    )
+    assert huge[0] == 404
     status, res, _ = call(
         live_api, "POST", f"/v1/conflicts/{c['id']}/resolve", {"take": "zotero"}, live_api.auth
     )

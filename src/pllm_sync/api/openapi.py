@@ -196,7 +196,7 @@ def openapi_document() -> dict[str, Any]:
                             "name": "conflict_id",
                             "in": "path",
                             "required": True,
-                            "schema": {"type": "integer", "minimum": 0},
+                            "schema": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
                         }
                     ],
                     "requestBody": {
