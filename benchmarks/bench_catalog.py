@@ -1,6 +1,6 @@
 """Catalog parse cost: both default lists and synthetic lists 10x and 100x longer; every
 entry shape the reader knows at 100, 1,000 and 10,000 entries; the real lists in
-tests/data/lists.
+tests/data/lists; the share of markdown-it's block pass in a parse.
 
 Run: ``python benchmarks/bench_catalog.py``. Prints, per list and scale, the number of
 entries, the best-of-N time of ``parse_document`` and of ``build_catalog``, and the time
@@ -160,6 +160,40 @@ def real_lists() -> None:
         print(f"{p.stem[:47]:<48}{len(text) // 1024:>6}{n:>9}{t * 1e3:>10.1f}{t / n * 1e6:>10.1f}")
 
 
+def _parse_all(texts: list[str]) -> None:
+    for x in texts:
+        parse_document(x, "s")
+
+
+def _blocks_all(texts: list[str]) -> None:
+    from pllm_sync.catalog.blocks import read_blocks
+    from pllm_sync.catalog.parser import _split_lines
+
+    for x in texts:
+        read_blocks(_split_lines(x))
+
+
+def token_share() -> None:
+    """How much of a parse is markdown-it's block pass (``catalog.blocks.read_blocks``):
+    the block structure comes from its token stream (issue 10), the rest is the line reader.
+    Both timed in one process, interleaved, so machine load hits both alike."""
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[1] / "tests" / "data" / "lists"
+    groups: list[tuple[str, list[str]]] = []
+    for source in ("jiahongliu21", "vanillacreamer"):
+        base = resources.files("pllm_sync").joinpath("data", "catalogs", f"{source}.md")
+        groups.append((f"{source} 10x", [scaled(base.read_text(encoding="utf-8"), source, 10)]))
+    groups.append(
+        ("28 real lists", [p.read_text(encoding="utf-8") for p in sorted(folder.glob("*__*.md"))])
+    )
+    print(f"\n{'text':<22}{'parse ms':>10}{'blocks ms':>11}{'share':>7}")
+    for name, texts in groups:
+        t_parse = best_of(5, partial(_parse_all, texts))
+        t_blocks = best_of(5, partial(_blocks_all, texts))
+        print(f"{name:<22}{t_parse * 1e3:>10.1f}{t_blocks * 1e3:>11.1f}{t_blocks / t_parse:>7.0%}")
+
+
 def main() -> None:
     print(
         f"{'list':<16}{'scale':>6}{'entries':>9}{'parse ms':>10}{'us/entry':>10}"
@@ -189,6 +223,7 @@ def main() -> None:
         ),
     )
     print(f"both default lists, parse + build: {t_both * 1e3:.1f} ms")
+    token_share()
     shapes()
     real_lists()
 

@@ -33,6 +33,7 @@ def test_example_config_documents_every_key() -> None:
         ("vault", c.VaultConfig),
         ("sync", c.SyncConfig),
         ("watch", c.WatchConfig),
+        ("api", c.ApiConfig),
         ("metadata", c.MetadataConfig),
     ):
         assert set(data[section]) == {f.name for f in fields(cls)}, section

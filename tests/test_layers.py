@@ -15,7 +15,8 @@ FORBIDDEN: dict[str, set[str]] = {
     "catalog": {"sync", "zotero", "vault", "daemon", "commands", "cli"},
     "zotero": {"sync", "vault", "catalog", "daemon", "commands", "cli"},
     "vault": {"sync", "zotero", "daemon", "commands", "cli"},
-    "sync": {"commands", "cli", "daemon"},
+    "sync": {"commands", "cli", "daemon", "api"},
+    "api": {"sync", "daemon", "commands", "cli", "vault", "zotero", "catalog", "metadata"},
     "metadata": {"sync", "zotero", "vault", "daemon", "commands", "cli"},
 }
 

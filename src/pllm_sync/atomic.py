@@ -23,10 +23,25 @@ import os
 import re
 import stat
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .errors import VaultError
+
+WriteListener = Callable[[Path, bytes], None]
+_listeners: list[WriteListener] = []
+
+
+def add_write_listener(fn: WriteListener) -> None:
+    """Call ``fn(path, data)`` after every successful write (the daemon uses it to recognise
+    its own writes when the file watcher reports them)."""
+    _listeners.append(fn)
+
+
+def remove_write_listener(fn: WriteListener) -> None:
+    if fn in _listeners:
+        _listeners.remove(fn)
+
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +140,8 @@ def atomic_write(path: Path, data: bytes, *, exclusive: bool = False) -> None:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
     _fsync_dir(folder)
+    for fn in list(_listeners):
+        fn(path, data)
 
 
 def is_temp_litter(name: str) -> bool:

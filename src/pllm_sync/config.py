@@ -65,6 +65,9 @@ class ZoteroConfig:
     library_type: str = "user"
     endpoint: str = "https://api.zotero.org"
     root_collection: str = "pllm-sync"
+    stream_url: str = "wss://stream.zotero.org"
+    """Zotero's streaming API (websocket) that tells ``watch`` about changes at once;
+    ``off`` leaves only polling."""
 
     @property
     def configured(self) -> bool:
@@ -103,6 +106,22 @@ class WatchConfig:
     zotero_poll_seconds: float = 30.0
     catalog_refresh_minutes: float = 60.0
     debounce_seconds: float = 2.0
+    reconcile_minutes: float = 15.0
+    """Full vault scan and Zotero poll while the stream is connected: the safety net for an
+    event the watcher or the stream missed."""
+
+
+DEFAULT_API_PORT = 23120
+"""The local API's fixed default port, so a plugin finds the daemon without configuration:
+next to Zotero's own connector port (23119), outside the ephemeral range."""
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    """The daemon's local HTTP API for plugin front ends (loopback only, bearer token)."""
+
+    enabled: bool = True
+    port: int = DEFAULT_API_PORT
 
 
 METADATA_ENV = "PLLM_SYNC_METADATA"
@@ -139,6 +158,7 @@ class Config:
     vault: VaultConfig = field(default_factory=VaultConfig)
     sync: SyncConfig = field(default_factory=SyncConfig)
     watch: WatchConfig = field(default_factory=WatchConfig)
+    api: ApiConfig = field(default_factory=ApiConfig)
     metadata: MetadataConfig = field(default_factory=MetadataConfig)
     path: Path | None = None  # the file it came from, if any
 
@@ -256,7 +276,7 @@ def parse_config(data: Any, origin: str, base_dir: Path | None = None) -> Config
             hint="see config.example.yaml for the layout",
         )
     v = _Validator(origin)
-    sections = {"catalog", "zotero", "vault", "sync", "watch", "metadata"}
+    sections = {"catalog", "zotero", "vault", "sync", "watch", "api", "metadata"}
     for unknown in sorted(set(data) - sections):
         v.error(str(unknown), f"unknown section (allowed: {', '.join(sorted(sections))})")
     base = base_dir or Path.cwd()
@@ -314,7 +334,9 @@ def parse_config(data: Any, origin: str, base_dir: Path | None = None) -> Config
     )
 
     z = v.section(
-        data, "zotero", {"library_id", "library_type", "endpoint", "root_collection", "api_key"}
+        data,
+        "zotero",
+        {"library_id", "library_type", "endpoint", "root_collection", "stream_url", "api_key"},
     )
     if "api_key" in z:
         v.error(
@@ -342,11 +364,15 @@ def parse_config(data: Any, origin: str, base_dir: Path | None = None) -> Config
         endpoint = LOCAL_ENDPOINT
     if not endpoint.startswith(("http://", "https://")):
         v.error("zotero.endpoint", f"must be an http(s) base URL (got {endpoint!r})")
+    stream_url = v.string(z, "zotero", "stream_url", "wss://stream.zotero.org")
+    if stream_url != "off" and not stream_url.startswith(("ws://", "wss://")):
+        v.error("zotero.stream_url", f"must be a ws(s):// URL or off (got {stream_url!r})")
     zotero = ZoteroConfig(
         library_id=lib_id,
         library_type=v.string(z, "zotero", "library_type", "user", ("user", "group")),
         endpoint=endpoint.rstrip("/"),
         root_collection=v.string(z, "zotero", "root_collection", "pllm-sync"),
+        stream_url=stream_url.rstrip("/"),
     )
     if zotero.local:  # the desktop serves the logged-in user's own library as user 0
         if zotero.library_type != "user":
@@ -383,14 +409,23 @@ def parse_config(data: Any, origin: str, base_dir: Path | None = None) -> Config
     )
 
     w = v.section(
-        data, "watch", {"zotero_poll_seconds", "catalog_refresh_minutes", "debounce_seconds"}
+        data,
+        "watch",
+        {"zotero_poll_seconds", "catalog_refresh_minutes", "debounce_seconds", "reconcile_minutes"},
     )
     watch = WatchConfig(
         zotero_poll_seconds=v.number(w, "watch", "zotero_poll_seconds", 30.0, minimum=1),
         catalog_refresh_minutes=v.number(w, "watch", "catalog_refresh_minutes", 60.0, minimum=1),
         debounce_seconds=v.number(w, "watch", "debounce_seconds", 2.0),
+        reconcile_minutes=v.number(w, "watch", "reconcile_minutes", 15.0, minimum=0.01),
     )
 
+    a = v.section(data, "api", {"enabled", "port"})
+    port = a.get("port", DEFAULT_API_PORT)
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        v.error("api.port", f"must be a port number 0-65535, 0 = any free port (got {port!r})")
+        port = DEFAULT_API_PORT
+    api = ApiConfig(enabled=v.boolean(a, "api", "enabled", True), port=port)
     metadata = _metadata_config(v, data)
 
     if v.problems:
@@ -400,7 +435,13 @@ def parse_config(data: Any, origin: str, base_dir: Path | None = None) -> Config
             hint="fix the keys above; config.example.yaml documents every key",
         )
     return Config(
-        catalog=catalog, zotero=zotero, vault=vault, sync=sync, watch=watch, metadata=metadata
+        catalog=catalog,
+        zotero=zotero,
+        vault=vault,
+        sync=sync,
+        watch=watch,
+        api=api,
+        metadata=metadata,
     )
 
 

@@ -41,6 +41,7 @@ class Runtime:
     vault: VaultStore
     zotero: ZoteroStore | None
     sandbox_url: str | None = None
+    api_key: str | None = None  # for the streaming API subscription (never logged)
 
     @property
     def library_ref(self) -> LibraryRef | None:
@@ -100,14 +101,19 @@ def _serve_sandbox(
         username="sandbox",
     )
     emu.start()
+    from .testing.zotero_server.stream import StreamServer
+
+    stream = StreamServer(emu).start()  # `watch` hears of sandbox edits as from Zotero
     try:
         log.info("sandbox Zotero library at %s (data in %s)", emu.base_url, data)
+        zcfg = replace(_sandbox_config(cfg, emu.base_url), stream_url=stream.url)
         if serve_as is None:
-            yield _sandbox_config(cfg, emu.base_url), key
+            yield zcfg, key
         else:
             with serving_sandbox(emu.base_url):
-                yield _sandbox_config(cfg, emu.base_url), key
+                yield zcfg, key
     finally:
+        stream.stop()
         emu.stop()
 
 
@@ -127,11 +133,18 @@ def open_runtime(
             with sandbox_zotero(cfg) as (zcfg, key):
                 cfg = replace(cfg, zotero=zcfg)
                 vault = VaultStore(cfg.vault, zcfg.library_type, zcfg.library_id)
-                rt = Runtime(cfg, state, vault, _zotero_store(zcfg, key, local=True), zcfg.endpoint)
+                rt = Runtime(
+                    cfg,
+                    state,
+                    vault,
+                    _zotero_store(zcfg, key, local=True),
+                    zcfg.endpoint,
+                    api_key=key,
+                )
                 state.bind_library(rt.library_ref)
                 yield rt
             return
-        zotero = None
+        zotero, api_key = None, None
         if cfg.zotero.configured and not vault_only and zotero_mode != "off":
             api_key = (  # the desktop grants a key per run in its own dialog
                 ""
@@ -139,7 +152,7 @@ def open_runtime(
                 else get_api_key(cfg.zotero.library_type, str(cfg.zotero.library_id))
             )
             zotero = _zotero_store(cfg.zotero, api_key or "")
-        rt = Runtime(cfg, state, vault, zotero)
+        rt = Runtime(cfg, state, vault, zotero, api_key=api_key)
         state.bind_library(rt.library_ref)
         yield rt
 

@@ -11,6 +11,7 @@ before any change made for them are noted (SOURCES.md marks them "held out").
 
 from __future__ import annotations
 
+import os
 import re
 from functools import cache
 from pathlib import Path
@@ -19,7 +20,10 @@ import pytest
 
 from pllm_sync.catalog import Entry, ParsedDocument, parse_document
 
-LISTS_DIR = Path(__file__).resolve().parents[1] / "data" / "lists"
+SOURCES_DIR = Path(__file__).resolve().parents[1] / "data" / "lists"
+# The READMEs themselves are not committed (SOURCES.md says why and where they come from):
+# put them in tests/data/lists, or point PLLM_SYNC_REAL_LISTS at a folder holding them.
+LISTS_DIR = Path(os.environ.get("PLLM_SYNC_REAL_LISTS") or SOURCES_DIR)
 _ARXIV = re.compile(r"(?:arxiv\.org|alphaxiv\.org)/(?:abs|pdf|html)/(\d{4}\.\d{4,5})", re.I)
 JUNK = frozenset(
     {"paper", "papers", "pdf", "code", "link", "links", "arxiv", "github", "project", "website"}
@@ -73,7 +77,10 @@ def _reference_ids(text: str) -> set[str]:
 
 @cache
 def _doc(name: str) -> tuple[str, ParsedDocument]:
-    text = (LISTS_DIR / f"{name}.md").read_text(encoding="utf-8")
+    path = LISTS_DIR / f"{name}.md"
+    if not path.is_file():
+        pytest.skip(f"{path.name} is not on this machine (see tests/data/lists/SOURCES.md)")
+    text = path.read_text(encoding="utf-8")
     return text, parse_document(text, name)
 
 
@@ -88,11 +95,11 @@ def _found_ids(doc: ParsedDocument) -> set[str]:
     return got
 
 
-def test_every_stored_list_has_a_floor() -> None:
+def test_every_list_has_a_floor_and_a_source() -> None:
     stored = {p.stem for p in LISTS_DIR.glob("*__*.md")}
-    assert stored == set(FLOORS)
-    sources = (LISTS_DIR / "SOURCES.md").read_text(encoding="utf-8")
-    assert all(f"{name}.md" in sources for name in stored)
+    assert stored <= set(FLOORS), "a list on disk without a recall floor"
+    sources = (SOURCES_DIR / "SOURCES.md").read_text(encoding="utf-8")
+    assert all(f"{name}.md" in sources for name in FLOORS), "a floor without its source"
 
 
 @pytest.mark.parametrize("name", sorted(FLOORS))

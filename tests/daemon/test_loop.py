@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from pllm_sync.config import WatchConfig
-from pllm_sync.daemon.loop import WatchLoop
+from pllm_sync.daemon.loop import Job, WatchLoop
 from pllm_sync.daemon.watcher import VaultSignal, is_relevant, start_observer
 
 
@@ -32,7 +32,7 @@ def test_vault_edit_is_debounced_into_one_pass(tmp_path: Path) -> None:
     sig = VaultSignal(str(tmp_path))
     obs = start_observer(str(tmp_path), sig)
     cfg = WatchConfig(zotero_poll_seconds=3600, catalog_refresh_minutes=600, debounce_seconds=0.3)
-    loop = WatchLoop(cfg, sig, lambda pull, why: calls.append((pull, why)), tick=0.05)
+    loop = WatchLoop(cfg, sig, lambda job: calls.append((job.pull, job.reason)), tick=0.05)
     t = threading.Thread(target=loop.run, kwargs={"max_seconds": 3.0})
     t.start()
     try:
@@ -54,7 +54,8 @@ def test_vault_edit_is_debounced_into_one_pass(tmp_path: Path) -> None:
 def test_polls_and_refreshes_on_schedule_and_survive_failures(tmp_path: Path) -> None:
     calls: list[str] = []
 
-    def run_pass(pull: bool, why: str) -> None:
+    def run_pass(job: Job) -> None:
+        why = job.reason
         calls.append(why)
         if why == "zotero poll" and calls.count("zotero poll") == 1:
             raise RuntimeError("Zotero unreachable")
@@ -66,3 +67,74 @@ def test_polls_and_refreshes_on_schedule_and_survive_failures(tmp_path: Path) ->
     assert calls.count("zotero poll") >= 2, "polling went on after a failed pass"
     assert "catalog refresh" in calls
     assert stats.failures == 1
+
+
+def test_own_writes_cause_no_pass_and_a_failed_pass_makes_the_next_one_full(
+    tmp_path: Path,
+) -> None:
+    jobs: list[Job] = []
+
+    def run_pass(job: Job) -> None:
+        jobs.append(job)
+        if job.reason == "vault change" and len(jobs) == 2:
+            raise RuntimeError("Zotero is down")
+
+    sig = VaultSignal(str(tmp_path), ignore_folders=("Sections",))
+    cfg = WatchConfig(zotero_poll_seconds=3600, catalog_refresh_minutes=600, debounce_seconds=0.05)
+    loop = WatchLoop(
+        cfg, sig, run_pass, tick=0.02, is_own_write=lambda p: p.startswith("Papers/ours")
+    )
+    t = threading.Thread(target=loop.run, kwargs={"max_seconds": 2.0})
+    t.start()
+    try:
+        time.sleep(0.2)
+        sig.paths.add("Papers/ours.md")  # as the observer would record them
+        sig.paths.add("Papers/mine.md")
+        sig.last_change = time.monotonic()
+        time.sleep(0.4)
+        sig.paths.add("Papers/ours2.md")  # only the daemon's own write: no pass
+        sig.last_change = time.monotonic()
+        time.sleep(0.4)
+        loop.zotero_changed(7)
+        time.sleep(0.4)
+    finally:
+        t.join()
+    assert [j.reason for j in jobs] == ["start", "vault change", "zotero change"]
+    assert jobs[1].paths == {"Papers/mine.md"}, "own writes are dropped from the pass"
+    assert jobs[2].paths is None, "after a failed pass the next one scans everything"
+    assert loop.stats.own_writes_skipped == 2
+
+
+def test_stream_updates_for_versions_already_held_cause_no_pass(tmp_path: Path) -> None:
+    jobs: list[Job] = []
+    cfg = WatchConfig(zotero_poll_seconds=3600, catalog_refresh_minutes=600, debounce_seconds=0.05)
+    loop = WatchLoop(
+        cfg, VaultSignal(str(tmp_path)), jobs.append, tick=0.02, zotero_seen=lambda: 10
+    )
+    t = threading.Thread(target=loop.run, kwargs={"max_seconds": 1.0})
+    t.start()
+    try:
+        time.sleep(0.2)
+        loop.zotero_changed(9)
+        loop.zotero_changed(10)  # the daemon's own writes
+        time.sleep(0.3)
+        loop.zotero_changed(11)  # someone else's
+        time.sleep(0.3)
+    finally:
+        t.join()
+    assert [j.reason for j in jobs] == ["start", "zotero change"]
+
+
+def test_a_failed_watcher_is_followed_by_a_full_scan(tmp_path: Path) -> None:
+    jobs: list[Job] = []
+    health = iter([True, True, False])
+    cfg = WatchConfig(zotero_poll_seconds=3600, catalog_refresh_minutes=600, debounce_seconds=0.05)
+    loop = WatchLoop(
+        cfg,
+        VaultSignal(str(tmp_path)),
+        jobs.append,
+        tick=0.02,
+        watcher_ok=lambda: next(health, True),
+    )
+    loop.run(max_seconds=0.5)
+    assert [(j.reason, j.paths) for j in jobs] == [("start", None), ("watcher restarted", None)]

@@ -45,7 +45,12 @@ class Env:
     def write_config(self, **sync: Any) -> None:
         data: dict[str, Any] = {
             "catalog": {"sources": [{"name": n, "path": str(p)} for n, p in self.lists.items()]},
-            "zotero": {"library_id": self.emu.user_id, "endpoint": self.emu.base_url},
+            "zotero": {
+                "library_id": self.emu.user_id,
+                "endpoint": self.emu.base_url,
+                "stream_url": "off",  # this emulator serves no /stream; tests/daemon cover it
+            },
+            "api": {"port": 0},  # a `watch` here never takes the fixed default port
             "vault": {"path": str(self.vault)},
         }
         if sync:

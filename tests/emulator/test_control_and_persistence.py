@@ -248,3 +248,42 @@ def test_standalone_server_prints_its_url_and_stops_on_sigterm(tmp_path: Path) -
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
+
+
+def test_standalone_server_streams_writes_with_stream_flag() -> None:
+    """``--stream`` serves the streaming API beside the Web API, so a client outside the test
+    suite (curl, a plugin) can watch the library change."""
+    from websockets.sync.client import connect
+
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pllm_sync.testing.zotero_server", "--api-key", "K", "--stream"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        base = proc.stdout.readline().strip()
+        ws_url = proc.stdout.readline().strip()
+        assert ws_url.startswith("ws://127.0.0.1:") and ws_url.endswith("/stream")
+        with connect(ws_url) as ws:
+            assert json.loads(ws.recv(timeout=5))["event"] == "connected"
+            ws.send(
+                json.dumps({"action": "createSubscriptions", "subscriptions": [{"apiKey": "K"}]})
+            )
+            assert json.loads(ws.recv(timeout=5))["event"] == "subscriptionsCreated"
+            with httpx2.Client(trust_env=False) as c:
+                resp = c.post(
+                    f"{base}/users/1/items",
+                    content=json.dumps([{"itemType": "book"}]),
+                    headers={"Zotero-API-Key": "K"},
+                )
+                assert resp.status_code == 200
+            msg = json.loads(ws.recv(timeout=5))
+            assert msg["event"] == "topicUpdated" and msg["topic"] == "/users/1"
+            assert msg["version"] == int(resp.headers["Last-Modified-Version"])
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0

@@ -145,6 +145,15 @@ def check_convergence(s: dict[str, Any], r: MergeResult) -> tuple[Record, Record
     return z2, v2
 
 
+def _from_upstream(s: dict[str, Any], k: str, val: Any) -> bool:
+    """A side holding the upstream's new value got it from us (an interrupted run), so it
+    is not a user's edit."""
+    cat, old = s["catalog"], s["catalog_base"]
+    if not present(cat, k) or val is None or cat[k] != val:
+        return False
+    return not present(old, k) or old[k] != cat[k]
+
+
 def check_no_loss(s: dict[str, Any], r: MergeResult) -> None:
     base: Record | None = s["base"]
     m = r.merged
@@ -188,6 +197,9 @@ def check_no_loss(s: dict[str, Any], r: MergeResult) -> None:
         if base is not None and k in base:
             zc = present(s["zotero"], k) and s["zotero"][k] != base[k]
             vc = present(s["vault"], k) and s["vault"][k] != base[k]
+            if zc and vc:
+                zc = not _from_upstream(s, k, s["zotero"][k])
+                vc = not _from_upstream(s, k, s["vault"][k])
             if zc and not vc:
                 assert m[k] == s["zotero"][k]
             if vc and not zc:

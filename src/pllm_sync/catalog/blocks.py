@@ -27,6 +27,9 @@ from markdown_it import MarkdownIt
 
 _TABLE_OPEN = re.compile(r"<table\b", re.IGNORECASE)
 _TABLE_CLOSE = re.compile(r"</table\s*>", re.IGNORECASE)
+MAX_LINE = 20_000
+"""Longer lines are not catalog entries (real rows are < 2,000 characters); skipping them
+keeps a hostile or corrupted file from costing more than a linear scan."""
 _MAX_GAP = 3
 """Blank lines that may separate two HTML blocks of one ``<table>``."""
 
@@ -58,15 +61,19 @@ def _separate_html(lines: list[str]) -> tuple[list[str], list[int]]:
     heading or the code. README authors mean markdown there, and the reader has always read
     it so (section paths are identities). Inside a ``<table>`` nothing is inserted: text
     lines of a cell spread over many lines belong to the table.
+
+    A line longer than ``MAX_LINE`` that is not HTML (a whole HTML table on one line is
+    normal) is fed as a blank line: the reader never reads it, and markdown-it would spend
+    tokens on every cell of a hostile 20,000-column table row.
     """
     fed: list[str] = []
     orig: list[int] = []
     in_table = False
     last = len(lines) - 1
     for k, line in enumerate(lines):
-        fed.append(line)
-        orig.append(k)
         s = line.lstrip()
+        fed.append("" if len(line) > MAX_LINE and not s.startswith("<") else line)
+        orig.append(k)
         if not s.startswith("<"):
             continue
         if _TABLE_OPEN.search(line):
@@ -181,46 +188,33 @@ def html_table_regions(lines: list[str], blocks: list[Block]) -> dict[int, int]:
     return regions
 
 
-def heading_lines(blocks: list[Block]) -> set[int]:
-    """The lines of ATX headings (``## Section``) outside blockquotes."""
-    return {b.start for b in blocks if b.kind == "heading" and not b.quoted}
+def line_kinds(lines: list[str], blocks: list[Block]) -> list[str]:
+    """What the token stream says each line is, for the reader to dispatch on:
 
-
-def table_heads(blocks: list[Block]) -> set[int]:
-    """The header lines of pipe tables (a header row over a ``---`` separator row)."""
-    return {b.start for b in blocks if b.kind == "table" and not b.quoted}
-
-
-def html_lines(lines: list[str], blocks: list[Block]) -> list[bool]:
-    """Per line: inside a raw HTML block (layout, badges, a table of contents)."""
-    out = [False] * len(lines)
+    - ``"code"``: inside fenced code (BibTeX citations, examples; also in a list item);
+    - ``"quote"``: inside a blockquote, lazy continuation lines included;
+    - ``"html"``: inside a raw HTML block (``html_table_regions`` finds the tables);
+    - ``"heading"``: an ATX heading line;
+    - ``"table_head"``: the header row of a pipe table (a separator row follows);
+    - ``""``: anything else: paragraph and list-item text, table body rows, blank lines.
+    """
+    kinds = [""] * len(lines)
     for b in blocks:
-        if b.kind == "html_block":
-            for k in range(b.start, min(b.end, len(lines))):
-                out[k] = True
-    return out
-
-
-def quoted_lines(lines: list[str], blocks: list[Block]) -> list[bool]:
-    """Per line: inside a blockquote (contribution templates, inclusion criteria, notes)."""
-    out = [False] * len(lines)
-    for b in blocks:
-        if b.quoted:
-            for k in range(b.start, min(b.end, len(lines))):
-                out[k] = True
-    return out
-
-
-def code_lines(lines: list[str], blocks: list[Block], *, indented: bool = False) -> list[bool]:
-    """Per line: inside fenced code (``indented``: or an indented code block). BibTeX
-    citations and examples live there; they are never entries."""
-    out = [False] * len(lines)
-    kinds = ("fence", "code_block") if indented else ("fence",)
-    for b in blocks:
-        if b.kind in kinds:
-            for k in range(b.start, min(b.end, len(lines))):
-                out[k] = True
-    return out
+        if b.kind == "fence":
+            kind = "code"
+        elif b.quoted:
+            kind = "quote"
+        elif b.kind == "html_block":
+            kind = "html"
+        elif b.kind in ("heading", "table"):
+            if b.start < len(lines):
+                kinds[b.start] = "heading" if b.kind == "heading" else "table_head"
+            continue
+        else:
+            continue
+        for k in range(b.start, min(b.end, len(lines))):
+            kinds[k] = kind
+    return kinds
 
 
 def unclosed_fence(lines: list[str], blocks: list[Block]) -> bool:

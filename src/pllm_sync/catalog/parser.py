@@ -21,13 +21,10 @@ from dataclasses import replace
 
 from ..model import CatalogWarning
 from .blocks import (
-    code_lines,
-    heading_lines,
-    html_lines,
+    MAX_LINE,
     html_table_regions,
-    quoted_lines,
+    line_kinds,
     read_blocks,
-    table_heads,
     unclosed_fence,
 )
 from .bullets import BARE_URL as _BARE_URL
@@ -51,9 +48,6 @@ from .venues import date_tag_year, parse_venue
 
 log = logging.getLogger(__name__)
 
-MAX_LINE = 20_000
-"""Longer lines are not catalog entries (real rows are < 2,000 characters); skipping them
-keeps a hostile or corrupted file from costing more than a linear scan."""
 
 _BOLD_PARAGRAPH = re.compile(r"^(?:\*\*|__)(?=\S)[^*_]{8,}(?:\*\*|__)")
 """A paragraph that opens with a bold run (``**Title** <br />`` / ``**Title** \\``)."""
@@ -90,11 +84,7 @@ def parse_document(text: str, source: str) -> ParsedDocument:
     in_comment = False
     blocks = read_blocks(lines)
     html_tables = html_table_regions(lines, blocks)
-    in_code = code_lines(lines, blocks)
-    heading_at = heading_lines(blocks)
-    quoted = quoted_lines(lines, blocks)
-    heads = table_heads(blocks)
-    in_html = html_lines(lines, blocks)
+    kinds = line_kinds(lines, blocks)
     table: Columns | None = None
     last_paper_cols: Columns | None = None
 
@@ -119,7 +109,8 @@ def parse_document(text: str, source: str) -> ParsedDocument:
                 line = line[:start]
                 in_comment = True
         stripped = line.strip()
-        if in_code[i - 1]:
+        kind = kinds[i - 1]
+        if kind == "code":
             table = None
             continue
         if not stripped:
@@ -143,7 +134,7 @@ def parse_document(text: str, source: str) -> ParsedDocument:
                     lineno, f"line is {len(line)} characters long; not read as an entry", line[:120]
                 )
             continue
-        if i - 1 in heading_at:
+        if kind == "heading":
             h = _HEADING.match(line)
             if h:
                 table = None
@@ -172,10 +163,10 @@ def parse_document(text: str, source: str) -> ParsedDocument:
                 table = None
                 entries.append(survey)
                 continue
-        if quoted[i - 1]:
+        if kind == "quote":
             table = None
             continue
-        if in_html[i - 1]:
+        if kind == "html":
             table = None
             continue
         if stripped.startswith("|") or (table is not None and "|" in stripped):
@@ -187,8 +178,9 @@ def parse_document(text: str, source: str) -> ParsedDocument:
                 # The token stream says where a table starts; a header whose separator row
                 # has another number of cells is no table to CommonMark (nor on GitHub),
                 # but its rows are still read, with a warning.
-                ragged = i - 1 not in heads and i < n and is_separator(lines[i])
-                if i - 1 in heads or ragged:
+                head = kind == "table_head"
+                ragged = not head and i < n and is_separator(lines[i])
+                if head or ragged:
                     table = Columns.from_header(cells)
                     if table.is_paper_table:
                         last_paper_cols = table

@@ -14,5 +14,6 @@ COMMAND_MODULES = (
     "vault",
     "sandbox",
     "doctor",
+    "service",
     "enrich",
 )

@@ -19,6 +19,19 @@ def _when(ts: float | None) -> str | None:
     return dt.datetime.fromtimestamp(ts).isoformat(timespec="seconds") if ts else None
 
 
+def _daemon(cfg: Any, lock_pid: int | None) -> dict[str, Any]:
+    """What a front end needs to find the running daemon (from its daemon.json)."""
+    from ..daemon.discovery import read_daemon_file
+
+    found = read_daemon_file(cfg)
+    return {
+        "running": found is not None or lock_pid is not None,
+        "pid": found["pid"] if found else lock_pid,
+        "api_url": found.get("url") if found else None,
+        "api_token_file": found.get("api_token_file") if found else None,
+    }
+
+
 def run(args: argparse.Namespace) -> int:
     from ..config import find_config_path, load_config
     from ..sandbox import sandbox_chosen, sandbox_db_path
@@ -71,15 +84,10 @@ def run(args: argparse.Namespace) -> int:
             if warnings:
                 # e.g. copies of a note carrying one id: listed until the user tidies up
                 info["warnings"] = {str(i + 1): w for i, w in enumerate(warnings[:50])}
-            info["daemon"] = (
-                f"running (pid {lock.pid} on {lock.hostname}, {lock.owner}, since "
-                f"{_when(lock.acquired_at)})"
-                if lock
-                else "not running"
-            )
+            info["daemon"] = _daemon(cfg, lock.pid if lock and lock.owner == "watch" else None)
     else:
         info["last_run"] = None
-        info["daemon"] = "not running"
+        info["daemon"] = _daemon(cfg, None)
         info["conflicts"] = 0
     if args.json:
         json.dump(info, sys.stdout, indent=2, default=str)

@@ -1,12 +1,18 @@
-"""``pllm-sync watch``: keep Zotero and the vault in step until stopped."""
+"""``pllm-sync watch``: keep Zotero and the vault in step until stopped.
+
+Wires the daemon's parts together: the OS lock (one daemon per vault and library), the vault
+watcher, the Zotero stream client, the worker loop, the local API and its discovery file.
+SIGINT/SIGTERM let the running pass finish, then exit 130/143.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
-import threading
 import time
+from contextlib import ExitStack
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -19,7 +25,7 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "watch",
         help="run as a daemon: sync vault edits, Zotero changes and new "
-        "catalog papers as they happen",
+        "catalog papers as they happen; serve the local API for plugins",
     )
     p.add_argument(
         "--zotero",
@@ -29,90 +35,171 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--max-seconds", type=float, help="stop after this long (for scripts/tests)")
     p.add_argument("--max-passes", type=int, help="stop after this many sync passes")
+    p.add_argument("--log-file", help="also log to this rotating file (the service does)")
     p.set_defaults(func=run)
 
 
+def setup_file_logging(path: str) -> None:
+    """A rotating log file (5 x 1 MB) next to stderr, for the daemon run as a service."""
+    from logging.handlers import RotatingFileHandler
+    from pathlib import Path
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    handler = RotatingFileHandler(path, maxBytes=1_000_000, backupCount=5, encoding="utf-8")
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
+    )
+    handler.setLevel(logging.INFO)
+    root = logging.getLogger("pllm_sync")
+    root.addHandler(handler)
+    root.setLevel(min(root.level or logging.INFO, logging.INFO))
+
+
 def run(args: argparse.Namespace) -> int:
+    from ..api import API_VERSION
+    from ..api.events import EventBus
+    from ..daemon.backend import DaemonBackend
+    from ..daemon.discovery import (
+        DaemonLock,
+        lock_file,
+        remove_daemon_file,
+        write_daemon_file,
+    )
     from ..daemon.loop import WatchLoop
+    from ..daemon.runner import PassRunner
     from ..daemon.watcher import VaultSignal, start_observer
     from ..model import Catalog
     from ..runtime import open_runtime
-    from ..sync.engine import RunOptions, SyncEngine
+    from ..sync.engine import SyncEngine
+    from ..zotero.stream import StreamClient, library_topic
     from .hints import announce_new_vault, plural
-    from .output import applied_summary
-    from .pull import catalog_loader, mirror_only, record_whats_new
 
+    if args.log_file:
+        setup_file_logging(args.log_file)
     mode = None if args.zotero == "config" else args.zotero
-    with open_runtime(args.config, zotero_mode=mode) as rt:
+    with open_runtime(args.config, zotero_mode=mode) as rt, ExitStack() as stack:
+        cfg = rt.config
+        lock = DaemonLock(lock_file(cfg)).acquire()
+        stack.callback(lock.release)
         rt.state.acquire_lock("watch")
-        rt.vault.clean_temp_files(time.time())
-        try:
-            catalogs: list[Catalog] = []
-            load = catalog_loader(rt.config, show=False)
+        stack.callback(rt.state.release_lock)
+        rt.vault.clean_temp_files(time.time())  # litter of a run that was killed
+        if not rt.vault.exists():
+            announce_new_vault(rt.vault.root, dry_run=False)
+            rt.vault.ensure(from_template=True)
+        events = EventBus()
+        from ..model import Catalog
+        from .pull import catalog_loader, mirror_only, record_whats_new
 
-            def loader(*a: Any, **kw: Any) -> Catalog:
-                catalogs[:] = [load(*a, **kw)]  # the latest, for the digest
-                return catalogs[0]
+        catalogs: list[Catalog] = []
+        load = catalog_loader(cfg, show=False)
 
-            engine = SyncEngine(
-                rt.config,
+        def loader(*a: Any, **kw: Any) -> Catalog:
+            catalogs[:] = [load(*a, **kw)]  # the latest, for the what's-new digest
+            return catalogs[0]
+
+        engine = SyncEngine(
+            cfg, rt.state, rt.vault, rt.zotero, catalog_loader=loader, library_ref=rt.library_ref
+        )
+
+        def after_pull(actions: Any) -> None:
+            if catalogs:
+                digest = record_whats_new(rt, catalogs[0], actions)
+                if digest is not None:
+                    log.info("what's new: %d new papers, listed in %s", *digest)
+
+        runner = PassRunner(
+            engine,
+            rt.state,
+            rt.vault,
+            events,
+            zotero_read_only=mirror_only(rt),
+            full_poll_every=FULL_PASS_EVERY,
+            after_pull=after_pull,
+        )
+        stack.callback(runner.close)
+        sig = VaultSignal(str(rt.vault.root), ignore_folders=(cfg.vault.index_folder,))
+        stream: StreamClient | None = None
+        loop = WatchLoop(
+            cfg.watch,
+            sig,
+            runner,
+            is_own_write=runner.is_own_write,
+            stream_connected=lambda: stream is not None and stream.connected,
+            on_queued=lambda job: events.publish("run.queued", run=job.to_json()),
+            zotero_seen=lambda: (
+                rt.state.get_library_version(lib) if (lib := rt.library_ref) else None
+            ),
+        )
+        loop.install_signal_handlers()
+        observers = [start_observer(str(rt.vault.root), sig)]
+
+        def watcher_ok() -> bool:
+            """True while the watcher runs; else start a new one (the loop then scans)."""
+            if observers[-1].is_alive():
+                return True
+            observers.append(start_observer(str(rt.vault.root), sig))
+            return False
+
+        loop.watcher_ok = watcher_ok
+
+        def stop_observer() -> None:
+            observers[-1].stop()
+            observers[-1].join(timeout=5)
+
+        stack.callback(stop_observer)
+        z = cfg.zotero
+        if rt.zotero is not None and rt.api_key and z.stream_url != "off":
+            stream = StreamClient(
+                z.stream_url,
+                rt.api_key,
+                library_topic(z.library_type, str(z.library_id)),
+                loop.zotero_changed,
+            ).start()
+            stack.callback(stream.stop)
+        api_url = None
+        if cfg.api.enabled:
+            from ..api.app import create_app
+            from ..api.auth import load_or_create_token
+            from ..api.server import ApiServer
+
+            token, token_file = load_or_create_token()
+            backend = DaemonBackend(
+                loop,
                 rt.state,
-                rt.vault,
-                rt.zotero,
-                catalog_loader=loader,
-                library_ref=rt.library_ref,
+                events,
+                vault_root=str(rt.vault.root),
+                zotero=f"{z.library_type} {z.library_id}" if rt.zotero is not None else None,
+                zotero_link=lambda key: f"zotero://select/library/items/{key}",
+                stream_info=lambda: stream.info() if stream else {"connected": False},
+                apply_merged=runner.apply_merged,
             )
-            read_only = mirror_only(rt)
-            if not rt.vault.exists():
-                announce_new_vault(rt.vault.root, dry_run=False)
-                rt.vault.ensure(from_template=True)
-            sig = VaultSignal(str(rt.vault.root))
-            observer = start_observer(str(rt.vault.root), sig)
-
-            polls = 0
-
-            def one_pass(pull: bool, reason: str) -> None:
-                # A Zotero poll with no vault event is one conditional request when Zotero
-                # did not change; every FULL_PASS_EVERY-th poll still runs a whole pass, in
-                # case the file watcher missed an edit.
-                nonlocal polls
-                quick = False
-                if reason == "zotero poll":
-                    polls += 1
-                    quick = polls % FULL_PASS_EVERY != 0
-                had_papers = pull and rt.state.paper_counts()["total"] > 0
-                res = engine.run(
-                    RunOptions(
-                        pull_catalog=pull,
-                        show_progress=False,
-                        if_zotero_changed=quick,
-                        zotero_read_only=read_only,
-                    )
-                )
-                log.info("watch (%s): %s", reason, applied_summary(res.applied))
-                if pull and had_papers and catalogs:
-                    digest = record_whats_new(rt, catalogs[0], res.plan.actions)
-                    if digest is not None:
-                        log.info("what's new: %d new papers, listed in %s", *digest)
-
-            loop = WatchLoop(rt.config.watch, sig, one_pass)
-            loop.install_signal_handlers()
-            interrupted = threading.Event()
-
-            def on_ctrl_c(signum: int, frame: object) -> None:
-                interrupted.set()  # finish the pass in progress, then exit 130
-                loop.stop_event.set()
-
-            signal.signal(signal.SIGINT, on_ctrl_c)
-            print(f"watching {rt.vault.root} (Ctrl-C to stop)", flush=True)
-            try:
-                stats = loop.run(max_seconds=args.max_seconds, max_passes=args.max_passes)
-            finally:
-                observer.stop()
-                observer.join(timeout=5)
-            print(
-                f"stopped after {plural(stats.passes, 'pass', 'passes')} ({stats.failures} failed)"
+            server = ApiServer(create_app(backend, token), cfg.api.port).start()
+            stack.callback(server.stop)
+            api_url = server.url
+            write_daemon_file(
+                cfg,
+                {
+                    "url": api_url,
+                    "pid": os.getpid(),
+                    "api_version": API_VERSION,
+                    "api_token_file": str(token_file),
+                    "vault": str(rt.vault.root),
+                    "config": str(cfg.path) if cfg.path else None,
+                    "started_at": time.time(),
+                },
             )
-        finally:
-            rt.state.release_lock()
-    return 130 if interrupted.is_set() else 0
+            stack.callback(remove_daemon_file, cfg)
+        where = f"; API at {api_url}" if api_url else ""
+        print(f"watching {rt.vault.root} (Ctrl-C to stop){where}", flush=True)
+        stats = loop.run(max_seconds=args.max_seconds, max_passes=args.max_passes)
+        print(
+            f"stopped after {plural(stats.passes, 'pass', 'passes')} ({stats.failures} failed, "
+            f"{stats.own_writes_skipped} own writes ignored)",
+            flush=True,
+        )
+    if loop.stopped_by == signal.SIGINT:
+        return 130
+    if loop.stopped_by == signal.SIGTERM:
+        return 143
+    return 0

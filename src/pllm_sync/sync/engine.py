@@ -35,6 +35,7 @@ from ..vault.store import NoteInfo, NoteStat, VaultScan
 from ..zotero import mapping as zmap
 from ..zotero.notes_html import has_rich_content, is_pllm_note, keep_spelling
 from ..zotero.store import ItemChange, NewItem, NoteUpsert, ZoteroSnapshot
+from . import incremental
 from .decide import (
     DecideConfig,
     Decided,
@@ -65,6 +66,10 @@ class RunOptions:
     pull_catalog: bool = True
     dry_run: bool = False
     show_progress: bool | None = None
+    # The daemon's hook: only these vault paths may have changed since the last scan (from
+    # watcher events), so the scan reads them and takes every other note from its cache.
+    # None = walk the whole vault.
+    changed_paths: frozenset[str] | None = None
     if_zotero_changed: bool = False
     """Only when Zotero changed since the last run (one conditional request; nothing else
     is read or written when it did not): the daemon's poll, while its watcher reports no
@@ -115,6 +120,10 @@ class SyncEngine:
         self.catalog_loader = catalog_loader
         self.lib = library_ref or (LibraryRef.from_config(config.zotero) if zotero else None)
         self._previous_scan: dict[str, NoteStat] = {}
+        # The scan cache as this engine last saved it; the daemon holds the lock, so its next
+        # incremental pass can skip decoding it from the state again. None = read the state.
+        self._scan_memo: dict[str, NoteStat] | None = None
+        self._papers_memo: dict[str, PaperState] | None = None
         self._cached_paths: set[str] = set()
         self._unfound: set[str] = set()  # ids whose item could not be read by key this run
 
@@ -156,20 +165,24 @@ class SyncEngine:
                 hint="restore the notes (or fix vault.papers_folder); nothing was changed",
             )
 
-    def _scan_vault(self, show: bool | None) -> VaultScan:
+    def _scan_vault(self, show: bool | None, changed: frozenset[str] | None = None) -> VaultScan:
         if not self.vault.exists():  # a dry run before the vault was made: nothing there yet
             return VaultScan()
         previous: dict[str, NoteStat] = {}
-        cache = self.state.get_scan_cache()
-        self._cached_paths = set(cache)
-        for e in cache.values():
-            if e.record is not None:
-                try:
-                    previous[e.relpath] = NoteStat(**e.record)
-                except TypeError:  # a cache row from an older version: just re-read the file
-                    continue
+        if changed is not None and self._scan_memo is not None:
+            previous = self._scan_memo  # the daemon's pass: what this engine saved last time
+            self._cached_paths = set(previous)
+        else:
+            cache = self.state.get_scan_cache()
+            self._cached_paths = set(cache)
+            for e in cache.values():
+                if e.record is not None:
+                    try:
+                        previous[e.relpath] = NoteStat(**e.record)
+                    except TypeError:  # a cache row from an older version: just re-read the file
+                        continue
         self._previous_scan = previous
-        scan = self.vault.scan(previous, progress=bool(show))
+        scan = self.vault.scan(previous, progress=bool(show), changed=changed)
         for prob in scan.problems:
             log.warning("vault: %s", prob)
         return scan
@@ -567,11 +580,28 @@ class SyncEngine:
 
     # ------------------------------------------------------------------ running
 
+    def load_papers(self, *, reuse: bool = False) -> dict[str, PaperState]:
+        """Every paper's state. ``reuse`` (the daemon, which holds the lock): keep the states
+        loaded last time whose ``updated_at`` did not move, decode only the others."""
+        memo = self._papers_memo
+        if not reuse or memo is None:
+            papers = self.state.all_papers()
+        else:
+            papers = {}
+            for pid, stamp in self.state.paper_stamps().items():
+                old = memo.get(pid)
+                if old is not None and old.updated_at == stamp:
+                    papers[pid] = old
+                elif (fresh := self.state.get_paper(pid)) is not None:
+                    papers[pid] = fresh
+        self._papers_memo = papers
+        return papers
+
     def run(self, opts: RunOptions) -> RunResult:
         if opts.if_zotero_changed and not opts.pull_catalog and self._zotero_unchanged():
             return RunResult(plan=Plan(), dry_run=opts.dry_run)
         self._unfound = set()
-        papers = self.state.all_papers()
+        papers = self.load_papers(reuse=opts.changed_paths is not None)
         self._open_conflicts = self.state.list_conflicts(open_only=True)
         catalog = self._load_catalog(opts.dry_run) if opts.pull_catalog else None
         self._guard_vault(papers)
@@ -628,12 +658,22 @@ class SyncEngine:
 
         if not self.vault.exists() and not opts.dry_run:  # only once Zotero said yes
             self.vault.ensure(from_template=True)
-        scan = self._scan_vault(opts.show_progress)
+        changed = opts.changed_paths
+        if changed is not None:  # the notes the state knows may have moved since its scan
+            changed = changed | {p.note_path for p in papers.values() if p.note_path}
+        scan = self._scan_vault(opts.show_progress, changed)
         views = self._collect(catalog, scan, snap, cpaths, papers)
+        total = len(views)
+        if opts.changed_paths is not None and catalog is None:  # the daemon's incremental pass
+            views = incremental.scope(
+                views,
+                zotero=self.zotero is not None,
+                conflicted={c.pllm_id for c in self._open_conflicts},
+            )
         decided = self._decide_all(list(views.values()))
         decided.plan.collections_to_create = plan.collections_to_create
         plan = decided.plan
-        self._guard_deletes(plan, len(views))
+        self._guard_deletes(plan, total)
 
         result = RunResult(
             plan=plan,
@@ -654,6 +694,7 @@ class SyncEngine:
         try:
             self._apply(decided, catalog, snap, section_map, scan, result, opts)
         except BaseException as exc:  # an interrupt is recorded too, then re-raised
+            self._scan_memo = None
             self.vault.discard_batch()  # notes never made durable: the next run writes them
             status = "failed" if isinstance(exc, Exception) else "aborted"
             if run_id is None:
@@ -964,6 +1005,7 @@ class SyncEngine:
         if entries:
             self.state.put_scan_cache(*entries)
         self._cached_paths = set(scan.stats)
+        self._scan_memo = dict(scan.stats)
 
     def _write_note(self, d: Decision, st: PaperState) -> NoteInfo | None:
         v, res = d.view, d.result

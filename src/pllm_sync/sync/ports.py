@@ -9,7 +9,7 @@ boundary of ``collect`` (reads) and ``apply`` (writes).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -37,7 +37,11 @@ class VaultPort(Protocol):
     def ensure(self, from_template: bool = True) -> object: ...
 
     def scan(
-        self, previous: dict[str, NoteStat] | None = None, *, progress: bool = False
+        self,
+        previous: dict[str, NoteStat] | None = None,
+        *,
+        progress: bool = False,
+        changed: Collection[str] | None = None,
     ) -> VaultScan: ...
 
     def read_note(self, rel: str) -> NoteInfo: ...

@@ -638,6 +638,12 @@ class StateDB:
         rows = self._x(f"SELECT {', '.join(_PAPER_COLS)} FROM papers ORDER BY pllm_id")
         return {p.pllm_id: p for p in map(self._paper, rows.fetchall())}
 
+    def paper_stamps(self) -> dict[str, float | None]:
+        """Each paper's ``updated_at``, undecoded: a long-lived reader (the daemon's engine)
+        re-reads only the papers whose stamp moved since it last loaded them."""
+        rows = self._x("SELECT pllm_id, updated_at FROM papers").fetchall()
+        return {str(pid): ts for pid, ts in rows}
+
     def paper_counts(self) -> dict[str, int]:
         """How many papers the state knows, and how many are in Zotero, in the vault and
         removed upstream: one COUNT query, so ``status`` stays instant at any size."""

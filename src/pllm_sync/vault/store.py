@@ -21,7 +21,7 @@ import logging
 import os
 import stat as stat_mod
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -386,11 +386,20 @@ class VaultStore:
         return out
 
     def scan(
-        self, previous: dict[str, NoteStat] | None = None, *, progress: bool = False
+        self,
+        previous: dict[str, NoteStat] | None = None,
+        *,
+        progress: bool = False,
+        changed: Collection[str] | None = None,
     ) -> VaultScan:
         """Find every paper note in the vault (wherever the user moved it), every hand-added
         paper in the papers folder, and every unreadable note; reuse ``previous`` readings of
-        files whose size and mtime did not change."""
+        files whose size and mtime did not change.
+
+        ``changed`` (the daemon's watcher events) names the paths that may be new since
+        ``previous``: the vault is not walked; the files of ``previous`` are only stat'ed
+        (re-read when their size or mtime moved, e.g. after the daemon's own write), so one
+        saved note costs one read."""
         if not self.root.is_dir():
             raise VaultError(
                 f"vault folder not found: {self.root}",
@@ -399,7 +408,11 @@ class VaultStore:
         self._pin_root()
         previous = previous or {}
         result = VaultScan(previous=previous)
-        files = self._walk()
+        if changed is not None:
+            changed = set(changed)
+            files = self._named(previous, changed)
+        else:
+            files = self._walk()
         now = time.time_ns()
         for rel, path in progress_bar(files, "scanning vault", len(files), enabled=progress):
             prev = previous.get(rel)
@@ -425,6 +438,33 @@ class VaultStore:
         self._collect(result)
         self._scan = result
         return result
+
+    def _named(
+        self, previous: dict[str, NoteStat], changed: Collection[str]
+    ) -> list[tuple[str, str]]:
+        """The files of the last scan plus ``changed`` ones that exist now (a changed path
+        that is gone was moved or deleted). Paths outside the vault or in skipped folders
+        are ignored, as the walk would."""
+        names = set(previous)
+        for rel in changed:
+            p = PurePosixPath(rel)
+            if p.is_absolute() or ".." in p.parts or not rel.endswith(".md"):
+                continue
+            if any(part.startswith(".") for part in p.parts[:-1]) or self._under(
+                rel, self._trash_rel
+            ):
+                continue
+            if is_litter(p.name):
+                continue
+            names.add(rel)
+        out = []
+        root = str(self.root)
+        for rel in sorted(names):
+            path = f"{root}/{rel}" if os.sep == "/" else os.path.join(root, *rel.split("/"))
+            if rel in changed and not os.path.isfile(path):
+                continue
+            out.append((rel, path))
+        return out
 
     def _verify(self, path: str, prev: NoteStat, now: int) -> NoteStat | None:
         """``prev`` (marked trusted once old enough) when the file still holds the bytes it

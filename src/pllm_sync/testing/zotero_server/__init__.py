@@ -106,6 +106,7 @@ class ZoteroEmulator:
         self.request_log: list[RequestRecord] = []
         self._log_lock = threading.Lock()
         self._hook: RequestHook | None = None
+        self._write_listeners: list[Callable[[], None]] = []
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
         with self.state.lock:
@@ -182,6 +183,7 @@ class ZoteroEmulator:
                     return self.control.handle(request)
                 finally:
                     self.storage.flush(self.state)
+                    self._notify_writes()
         fault = self.faults.take(request.method, request.path)
         if fault is not None and fault.delay > 0:
             time.sleep(fault.delay)
@@ -223,6 +225,8 @@ class ZoteroEmulator:
                 response.headers.update(fault.headers)
             if limited is not None:
                 response.headers.update(limited.headers)
+            if request.method not in ("GET", "HEAD", "OPTIONS"):
+                self._notify_writes()
         record = RequestRecord(
             method=request.method,
             path=request.path,
@@ -292,6 +296,23 @@ class ZoteroEmulator:
     def clear_faults(self) -> None:
         self.faults.clear()
 
+    def add_write_listener(self, fn: Callable[[], None]) -> None:
+        """Call ``fn()`` after every write (the streaming API's hook)."""
+        self._write_listeners.append(fn)
+
+    def remove_write_listener(self, fn: Callable[[], None]) -> None:
+        if fn in self._write_listeners:
+            self._write_listeners.remove(fn)
+
+    def _notify_writes(self) -> None:
+        for fn in list(self._write_listeners):
+            try:
+                fn()
+            except Exception:  # a listener must never break the API
+                import logging
+
+                logging.getLogger(__name__).exception("write listener failed")
+
     def on_request(self, hook: RequestHook | None) -> None:
         """Run ``hook(emu, method, path)`` before each API request is handled."""
         self._hook = hook
@@ -340,7 +361,9 @@ class ZoteroEmulator:
                 raise ValueError(f"{exc.code}: {exc.message}") from None
             finally:
                 self.storage.flush(self.state)
-            return result.key, lib.objects[kind][result.key].version
+            out = result.key, lib.objects[kind][result.key].version
+        self._notify_writes()
+        return out
 
     def edit_item(self, key: str, changes: Json, user_id: int | None = None) -> int:
         """PATCH-like edit as if made on another device; returns the item's version."""
@@ -374,6 +397,7 @@ class ZoteroEmulator:
                 self.state.delete_objects(kind, lib, [key])
             finally:
                 self.storage.flush(self.state)
+        self._notify_writes()
 
     def delete_item(self, key: str, user_id: int | None = None) -> None:
         self._delete("items", key, user_id)
@@ -388,7 +412,8 @@ class ZoteroEmulator:
             lib = self._lib(user_id)
             version = lib.bump()
             self.storage.flush(self.state)
-            return version
+        self._notify_writes()
+        return version
 
 
 def _copy(data: Json) -> Json:

@@ -1,7 +1,8 @@
 """Run the emulator standalone: ``python -m pllm_sync.testing.zotero_server --port 0 ...``.
 
-Prints the base URL (``http://127.0.0.1:PORT``) as the first line of stdout, then serves until
-SIGTERM or SIGINT."""
+Prints the base URL (``http://127.0.0.1:PORT``) as the first line of stdout (and, with
+``--stream``, the streaming API's ``ws://`` URL as the second), then serves until SIGTERM or
+SIGINT."""
 
 from __future__ import annotations
 
@@ -47,6 +48,16 @@ def main(argv: list[str] | None = None) -> int:
         metavar="SECONDS",
         help="with --rate-limit: send 'Backoff: SECONDS' while a bucket is below half full",
     )
+    parser.add_argument(
+        "--stream",
+        nargs="?",
+        const=0,
+        type=int,
+        default=None,
+        metavar="PORT",
+        help="also serve the streaming API (websocket at /stream) on its own port "
+        "(default: a free one); its URL is printed as the second line",
+    )
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr)
@@ -78,12 +89,21 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     emu.start()
+    stream = None
+    if args.stream is not None:
+        from .stream import StreamServer
+
+        stream = StreamServer(emu, host=args.host, port=args.stream).start()
     sys.stdout.write(emu.base_url + "\n")
+    if stream is not None:
+        sys.stdout.write(stream.url + "\n")
     sys.stdout.flush()
     try:
         while not stop.wait(0.5):
             pass
     finally:
+        if stream is not None:
+            stream.stop()
         emu.stop()
     return 0
 

@@ -1,0 +1,155 @@
+"""One pass of the daemon: run the engine for a job, report it as events, and remember the
+hash of every note the state now knows, so the watcher events of the daemon's own writes
+are recognised and cause no further pass."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .. import atomic
+from .. import progress as progress_mod
+from ..api.events import EventBus
+from ..sync.engine import JOURNAL_ACTIONS, RunOptions, SyncEngine
+from ..sync.state import StateDB
+from ..vault.store import VaultStore
+from .loop import Job
+
+log = logging.getLogger(__name__)
+
+WRITTEN_KEEP = 20_000
+"""How many of its own recent writes the daemon remembers (paths, with content hashes)."""
+
+
+def file_sha256(path: str) -> str | None:
+    try:
+        with open(path, "rb") as fh:
+            return hashlib.sha256(fh.read()).hexdigest()
+    except OSError:
+        return None
+
+
+class PassRunner:
+    def __init__(
+        self,
+        engine: SyncEngine,
+        state: StateDB,
+        vault: VaultStore,
+        events: EventBus,
+        *,
+        zotero_read_only: bool = False,
+        full_poll_every: int = 10,
+        after_pull: Callable[[Any], None] | None = None,
+    ) -> None:
+        self.zotero_read_only = zotero_read_only
+        self.full_poll_every = full_poll_every
+        self.after_pull = after_pull
+        self.polls = 0
+        self.engine = engine
+        self.state = state
+        self.vault = vault
+        self.events = events
+        self.known: dict[str, str] = {}
+        self.written: dict[str, str] = {}  # vault path -> hash of the bytes we last wrote
+        self._root = str(vault.root.resolve())
+        self.refresh_known()
+        atomic.add_write_listener(self._on_write)
+
+    def close(self) -> None:
+        atomic.remove_write_listener(self._on_write)
+
+    def _on_write(self, path: Path, data: bytes) -> None:
+        full = str(path.resolve())
+        if not full.startswith(self._root + "/"):
+            return
+        rel = full[len(self._root) + 1 :]
+        self.written.pop(rel, None)
+        self.written[rel] = hashlib.sha256(data).hexdigest()
+        while len(self.written) > WRITTEN_KEEP:
+            self.written.pop(next(iter(self.written)))
+
+    def refresh_known(self) -> None:
+        """Note path -> the content hash the state holds for it (after the last pass)."""
+        self.known = {
+            p.note_path: p.note_sha256
+            for p in self.engine.load_papers(reuse=True).values()
+            if p.note_path and p.note_sha256
+        }
+
+    def is_own_write(self, rel: str) -> bool:
+        """Nothing to sync at ``rel``: the file holds exactly the bytes the daemon last wrote
+        there (a note, an index note, Home, the digest) or what the state knows the note
+        holds, or it is gone and no paper's note lives there any more (e.g. the "deleted"
+        half of a move the watcher reports late, after the pass that saw the new path)."""
+        current = file_sha256(str(self.vault.root / rel))
+        if current is not None and current == self.written.get(rel):
+            return True
+        return current == self.known.get(rel)
+
+    def _open_conflicts(self) -> dict[int, Any]:
+        return {c.id: c for c in self.state.list_conflicts(open_only=True)}
+
+    def __call__(self, job: Job) -> None:
+        if job.before is not None:
+            job.before()
+        before = self._open_conflicts()
+        self.events.publish("run.started", run=job.to_json())
+        quick = False
+        if job.reason == "zotero poll":  # one conditional request when Zotero did not move;
+            self.polls += 1  # every full_poll_every-th poll still runs a whole pass
+            quick = self.polls % self.full_poll_every != 0
+        had_papers = job.pull and bool(self.engine.load_papers(reuse=True))
+        opts = RunOptions(
+            pull_catalog=job.pull,
+            dry_run=job.dry_run,
+            show_progress=False,
+            changed_paths=frozenset(job.paths) if job.paths is not None else None,
+            if_zotero_changed=quick,
+            zotero_read_only=self.zotero_read_only,
+        )
+
+        def on_progress(step: str, done: int, total: int | None) -> None:
+            job.progress = {"step": step, "done": done, "total": total}
+            self.events.publish("run.progress", run=job.id, **job.progress)
+
+        progress_mod.set_listener(on_progress)
+        try:
+            res = self.engine.run(opts)
+        except Exception as exc:
+            job.errors.append(str(exc))
+            job.status = "failed"
+            self.events.publish("error", run=job.id, message=str(exc))
+            self.events.publish("run.done", run=job.to_json())
+            raise
+        finally:
+            progress_mod.set_listener(None)
+            if not job.dry_run:
+                self.refresh_known()
+        plan = res.plan.to_json()
+        plan["actions"] = plan["actions"][:JOURNAL_ACTIONS]
+        job.plan, job.applied, job.state_run_id = plan, dict(res.applied), res.run_id
+        job.errors.extend(res.errors)
+        if job.pull and had_papers and not job.dry_run and self.after_pull is not None:
+            self.after_pull(res.plan.actions)
+        after = self._open_conflicts()
+        for cid in sorted(after.keys() - before.keys()):
+            c = after[cid]
+            self.events.publish("conflict.opened", conflict=cid, paper=c.pllm_id, field=c.field)
+        for cid in sorted(before.keys() - after.keys()):
+            self.events.publish("conflict.resolved", conflict=cid, paper=before[cid].pllm_id)
+        changed = {k: v for k, v in res.applied.items() if v}
+        log.info("watch (%s): %s", job.reason, changed or "nothing to do")
+        job.status = "done" if not job.errors else "failed"
+        self.events.publish("run.done", run=job.to_json())
+
+    def apply_merged(self, pllm_id: str, field: str, value: Any) -> None:
+        """Write a merged conflict value into the paper's note (the pass then carries it to
+        Zotero, see ``DaemonBackend.resolve``)."""
+        paper = self.state.get_paper(pllm_id)
+        if paper is None or not paper.note_path:
+            raise LookupError(f"paper {pllm_id} has no note to write the merged value into")
+        note = self.vault.read_note(paper.note_path)
+        self.vault.update_note(note, {field: value})
