@@ -477,3 +477,50 @@ def test_an_id_change_whose_note_changed_during_the_run_keeps_one_item(
     env.emu.clear_log()
     assert env.run("pull", "--no-progress")[0] == 0
     assert env.writes() == [], "converged"
+
+
+class _Crash(BaseException):
+    """The process dying mid-run: not an Exception, so nothing in pllm-sync catches it."""
+
+
+def test_an_id_change_cut_short_then_a_lost_state_keeps_one_item(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by the state machine: the list drops a paper's arXiv link, the pull dies after
+    writing Zotero (the item carries the new id, the note still the old one), then the state
+    database is lost. The next runs join the note and the item again: one item, one note."""
+    from pllm_sync.paths import app_dirs
+    from pllm_sync.vault.store import VaultStore
+
+    note = env.note_for(A)
+    append(note, "\nMy notes on paper one.\n")
+    assert env.run("pull", "--no-progress")[0] == 0
+    key = item_any(env, A)["key"]
+    linked = "Synthetic Paper One: A Study. ([Paper](https://arxiv.org/abs/2401.00001))"
+    env.lists["trust"].write_text(
+        LIST.replace(linked, "Synthetic Paper One: A Study."), encoding="utf-8"
+    )
+
+    def crash(*_a: Any, **_k: Any) -> Any:
+        raise _Crash
+
+    orig = VaultStore.update_note
+    monkeypatch.setattr(VaultStore, "update_note", crash)
+    with pytest.raises(_Crash):
+        env.run("pull", "--no-progress")
+    monkeypatch.setattr(VaultStore, "update_note", orig)
+    for p in app_dirs().data.glob("state-*"):
+        p.unlink()
+    for _ in range(2):
+        code, out, err = env.run("pull", "--no-progress")
+        assert code == 0, (out, err)
+        assert len(env.items()) == 3, "the note became a second item"
+    (new_pid,) = [p for p in pids_in_extra(env.items()) if p.startswith("title:")]
+    assert item_any(env, new_pid)["key"] == key
+    assert env.note_for(new_pid) == note
+    assert "My notes on paper one." in user_part(note)
+    notes = [p for p in env.papers.rglob("*.md") if "Synthetic Paper One" in p.read_text()]
+    assert notes == [note], notes
+    env.emu.clear_log()
+    assert env.run("pull", "--no-progress")[0] == 0
+    assert env.writes() == [], "converged"

@@ -417,8 +417,10 @@ class SyncEngine:
                 continue
             old, new = views[olds[0]], views[news[0]]
             old_key = old.state.zotero_key if old.state else (old.zitem or {}).get("key")
-            if new.zitem is not None and new.zitem.get("key") != old_key:
+            if new.zitem is not None and old_key is not None and new.zitem.get("key") != old_key:
                 continue  # the new id already has an item of its own
+            # (with no item of the old id's, the new id's item is the paper's: a rename cut
+            # short after Zotero was written, then the state database lost)
             stale_copy: tuple[str, ...] = ()
             if new.note is not None:
                 if old.note is None:
