@@ -111,6 +111,25 @@ class Env:
         }
 
 
+def make_env(
+    tmp_path: Path,
+    emu: ZoteroEmulator,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    lists: dict[str, str],
+    **sync: Any,
+) -> Env:
+    """An ``Env`` whose config follows ``lists`` (name -> markdown text, each written to
+    ``<name>.md``), with the emulator's key in the environment as a headless run has it."""
+    monkeypatch.setenv("PLLM_SYNC_ZOTERO_API_KEY", emu.api_key)
+    e = Env(root=tmp_path, emu=emu, capsys=capsys)
+    for name, text in lists.items():
+        e.lists[name] = tmp_path / f"{name}.md"
+        e.lists[name].write_text(text, encoding="utf-8")
+    e.write_config(**sync)
+    return e
+
+
 def pids_in_extra(items: dict[str, dict[str, Any]]) -> list[str]:
     out = []
     for d in items.values():

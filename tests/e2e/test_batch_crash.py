@@ -16,7 +16,7 @@ import pytest
 
 from pllm_sync.testing.zotero_server import ZoteroEmulator
 
-from .helpers import Env
+from .helpers import Env, make_env
 
 HEAD = """# Crash List
 
@@ -67,12 +67,7 @@ def env(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Env]:
-    monkeypatch.setenv("PLLM_SYNC_ZOTERO_API_KEY", zotero_emulator.api_key)
-    e = Env(root=tmp_path, emu=zotero_emulator, capsys=capsys)
-    p = tmp_path / "list.md"
-    p.write_text(HEAD, encoding="utf-8")
-    e.lists["crash"] = p
-    e.write_config()
+    e = make_env(tmp_path, zotero_emulator, capsys, monkeypatch, {"crash": HEAD})
     yield e
 
 

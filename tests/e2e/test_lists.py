@@ -11,7 +11,7 @@ import pytest
 
 from pllm_sync.testing.zotero_server import ZoteroEmulator
 
-from .helpers import Env, frontmatter
+from .helpers import Env, frontmatter, make_env
 
 ALPHA = (
     "# Awesome Papers\n## Reasoning\n"
@@ -33,12 +33,7 @@ def env(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Env]:
-    monkeypatch.setenv("PLLM_SYNC_ZOTERO_API_KEY", zotero_emulator.api_key)
-    e = Env(root=tmp_path, emu=zotero_emulator, capsys=capsys)
-    for name, text in (("alpha", ALPHA), ("beta", BETA)):
-        e.lists[name] = tmp_path / f"{name}.md"
-        e.lists[name].write_text(text, encoding="utf-8")
-    e.write_config()
+    e = make_env(tmp_path, zotero_emulator, capsys, monkeypatch, {"alpha": ALPHA, "beta": BETA})
     yield e
 
 

@@ -16,7 +16,7 @@ from pllm_sync.runtime import open_runtime
 from pllm_sync.sync.engine import RunOptions, SyncEngine
 from pllm_sync.testing.zotero_server import ZoteroEmulator
 
-from .helpers import Env, edit_frontmatter
+from .helpers import Env, edit_frontmatter, make_env
 
 LIST = """# Quiet List
 
@@ -39,12 +39,7 @@ def env(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Env]:
-    monkeypatch.setenv("PLLM_SYNC_ZOTERO_API_KEY", zotero_emulator.api_key)
-    e = Env(root=tmp_path, emu=zotero_emulator, capsys=capsys)
-    p = tmp_path / "list.md"
-    p.write_text(LIST, encoding="utf-8")
-    e.lists["quiet"] = p
-    e.write_config()
+    e = make_env(tmp_path, zotero_emulator, capsys, monkeypatch, {"quiet": LIST})
     yield e
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from pllm_sync.testing.zotero_server import ZoteroEmulator
 
-from .helpers import Env, edit_frontmatter, frontmatter
+from .helpers import Env, edit_frontmatter, frontmatter, make_env
 
 LIST = """# Review List
 
@@ -36,12 +36,7 @@ def env(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Env]:
-    monkeypatch.setenv("PLLM_SYNC_ZOTERO_API_KEY", zotero_emulator.api_key)
-    e = Env(root=tmp_path, emu=zotero_emulator, capsys=capsys)
-    p = tmp_path / "list.md"
-    p.write_text(LIST)
-    e.lists["review"] = p
-    e.write_config()
+    e = make_env(tmp_path, zotero_emulator, capsys, monkeypatch, {"review": LIST})
     yield e
 
 

@@ -25,7 +25,7 @@ import pytest
 from pllm_sync.testing.zotero_server import ZoteroEmulator
 from pllm_sync.zotero.mapping import item_to_record
 
-from .helpers import Env, edit_frontmatter, frontmatter, pids_in_extra
+from .helpers import Env, edit_frontmatter, frontmatter, make_env, pids_in_extra
 
 LIST = """# Trust List
 
@@ -55,12 +55,9 @@ def env(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Env]:
-    monkeypatch.setenv("PLLM_SYNC_ZOTERO_API_KEY", zotero_emulator.api_key)
-    e = Env(root=tmp_path, emu=zotero_emulator, capsys=capsys)
-    p = tmp_path / "list.md"
-    p.write_text(LIST, encoding="utf-8")
-    e.lists["trust"] = p
-    e.write_config(max_delete_percent=100)
+    e = make_env(
+        tmp_path, zotero_emulator, capsys, monkeypatch, {"trust": LIST}, max_delete_percent=100
+    )
     code, _, err = e.run("pull", "--no-progress")
     assert code == 0, err
     yield e

@@ -22,7 +22,7 @@ from pllm_sync.config import load_config
 from pllm_sync.sync.state import default_state_path
 from pllm_sync.testing.zotero_server import ZoteroEmulator
 
-from .helpers import Env, frontmatter
+from .helpers import Env, frontmatter, make_env
 
 LIST = """# Trust List
 
@@ -46,12 +46,7 @@ def env(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Env]:
-    monkeypatch.setenv("PLLM_SYNC_ZOTERO_API_KEY", zotero_emulator.api_key)
-    e = Env(root=tmp_path, emu=zotero_emulator, capsys=capsys)
-    p = tmp_path / "list.md"
-    p.write_text(LIST)
-    e.lists["trust"] = p
-    e.write_config()
+    e = make_env(tmp_path, zotero_emulator, capsys, monkeypatch, {"trust": LIST})
     yield e
 
 
