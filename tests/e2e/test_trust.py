@@ -348,16 +348,26 @@ def test_resolving_for_the_vault_against_a_rich_zotero_note_refuses(env: Env) ->
     assert "data-annotation" in znote(env, key)["note"]
 
 
+FOUR_PLAIN = "+ **\\[2024 EMNLP\\]** Synthetic Paper Four: Without A Link.\n"
+FOUR_LINKED = (
+    "+ **\\[2024 EMNLP\\]** Synthetic Paper Four: Without A Link. "
+    "([Paper](https://arxiv.org/abs/2401.00004))\n"
+)
+
+
+def drop_link_of_a(env: Env) -> None:
+    """The list drops paper A's arXiv link, so its id becomes a title id."""
+    linked = "Synthetic Paper One: A Study. ([Paper](https://arxiv.org/abs/2401.00001))"
+    env.lists["trust"].write_text(
+        LIST.replace(linked, "Synthetic Paper One: A Study."), encoding="utf-8"
+    )
+
+
 # --- item 5: identity follows the paper across a catalog id change -------------------------
 
 
 def test_a_paper_whose_catalog_id_changes_keeps_its_item_and_note(env: Env) -> None:
-    plain = "+ **\\[2024 EMNLP\\]** Synthetic Paper Four: Without A Link.\n"
-    linked = (
-        "+ **\\[2024 EMNLP\\]** Synthetic Paper Four: Without A Link. "
-        "([Paper](https://arxiv.org/abs/2401.00004))\n"
-    )
-    env.lists["trust"].write_text(LIST + plain, encoding="utf-8")
+    env.lists["trust"].write_text(LIST + FOUR_PLAIN, encoding="utf-8")
     assert env.run("pull", "--no-progress")[0] == 0
     (old_pid,) = [p for p in pids_in_extra(env.items()) if p.startswith("title:")]
     note = env.note_for(old_pid)
@@ -366,7 +376,7 @@ def test_a_paper_whose_catalog_id_changes_keeps_its_item_and_note(env: Env) -> N
     item = env.item_by_pid(old_pid)
     env.emu.edit_item(item["key"], {"tags": [*item["tags"], {"tag": "zotero-added"}]})
     assert sync(env)[0] == 0
-    env.lists["trust"].write_text(LIST + linked, encoding="utf-8")  # the list adds the link
+    env.lists["trust"].write_text(LIST + FOUR_LINKED, encoding="utf-8")  # the list adds the link
     code, _, err = env.run("pull", "--no-progress")
     assert code == 0, err
     new_pid = "arxiv:2401.00004"
@@ -387,18 +397,13 @@ def test_a_paper_whose_catalog_id_changes_keeps_its_item_and_note(env: Env) -> N
 
 
 def test_a_copy_made_before_an_id_change_never_becomes_a_paper(env: Env) -> None:
-    plain = "+ **\\[2024 EMNLP\\]** Synthetic Paper Four: Without A Link.\n"
-    linked = (
-        "+ **\\[2024 EMNLP\\]** Synthetic Paper Four: Without A Link. "
-        "([Paper](https://arxiv.org/abs/2401.00004))\n"
-    )
-    env.lists["trust"].write_text(LIST + plain, encoding="utf-8")
+    env.lists["trust"].write_text(LIST + FOUR_PLAIN, encoding="utf-8")
     assert env.run("pull", "--no-progress")[0] == 0
     (old_pid,) = [p for p in pids_in_extra(env.items()) if p.startswith("title:")]
     note = env.note_for(old_pid)
     copy = note.with_name(note.stem + " 1.md")
     shutil.copyfile(note, copy)
-    env.lists["trust"].write_text(LIST + linked, encoding="utf-8")
+    env.lists["trust"].write_text(LIST + FOUR_LINKED, encoding="utf-8")
     code, _, err = env.run("pull", "--no-progress")
     assert code == 0, err
     for _ in range(2):
@@ -418,10 +423,7 @@ def test_a_copy_made_under_an_id_the_paper_gets_back_stays_a_copy(env: Env) -> N
     shutil.copyfile(note, copy)
     copied = copy.read_bytes()
     key = item_any(env, A)["key"]
-    linked = "Synthetic Paper One: A Study. ([Paper](https://arxiv.org/abs/2401.00001))"
-    env.lists["trust"].write_text(
-        LIST.replace(linked, "Synthetic Paper One: A Study."), encoding="utf-8"
-    )
+    drop_link_of_a(env)
     assert env.run("pull", "--no-progress")[0] == 0
     env.lists["trust"].write_text(LIST, encoding="utf-8")
     for _ in range(2):
@@ -447,10 +449,7 @@ def test_an_id_change_whose_note_changed_during_the_run_keeps_one_item(
 
     note = env.note_for(A)
     key = item_any(env, A)["key"]
-    linked = "Synthetic Paper One: A Study. ([Paper](https://arxiv.org/abs/2401.00001))"
-    env.lists["trust"].write_text(
-        LIST.replace(linked, "Synthetic Paper One: A Study."), encoding="utf-8"
-    )
+    drop_link_of_a(env)
     edit_frontmatter(note, tags=["during"])  # so the pull writes Zotero
     orig = ZoteroStore.update_items
 
@@ -493,10 +492,7 @@ def test_an_id_change_cut_short_then_a_lost_state_keeps_one_item(
     append(note, "\nMy notes on paper one.\n")
     assert env.run("pull", "--no-progress")[0] == 0
     key = item_any(env, A)["key"]
-    linked = "Synthetic Paper One: A Study. ([Paper](https://arxiv.org/abs/2401.00001))"
-    env.lists["trust"].write_text(
-        LIST.replace(linked, "Synthetic Paper One: A Study."), encoding="utf-8"
-    )
+    drop_link_of_a(env)
 
     def crash(*_a: Any, **_k: Any) -> Any:
         raise _Crash
