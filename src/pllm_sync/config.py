@@ -509,18 +509,23 @@ def find_config_path(explicit: str | Path | None = None) -> Path | None:
     return p if p.is_file() else None
 
 
-def load_config(explicit: str | Path | None = None) -> Config:
-    """Find, read and validate the config; embedded defaults when there is none."""
-    path = find_config_path(explicit)
-    if path is None:
-        return default_config()
+def read_config_text(path: Path) -> str:
+    """The config file's text, or a ConfigError that names the file and the fix."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(
             f"cannot read config {path}: {exc}",
             hint="check the file's permissions and that it is UTF-8 text",
         ) from exc
+
+
+def load_config(explicit: str | Path | None = None) -> Config:
+    """Find, read and validate the config; embedded defaults when there is none."""
+    path = find_config_path(explicit)
+    if path is None:
+        return default_config()
+    text = read_config_text(path)
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

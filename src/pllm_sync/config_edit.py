@@ -20,7 +20,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
 from .atomic import atomic_write
-from .config import DEFAULT_SOURCES, parse_config
+from .config import DEFAULT_SOURCES, parse_config, read_config_text
 from .errors import ConfigError
 
 
@@ -33,13 +33,7 @@ def _yaml() -> YAML:
 
 
 def _load(path: Path) -> tuple[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8") if path.exists() else ""
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(
-            f"cannot read config {path}: {exc}",
-            hint="check the file's permissions and that it is UTF-8 text",
-        ) from exc
+    text = read_config_text(path) if path.exists() else ""
     try:
         data = _yaml().load(text) if text.strip() else None
     except YAMLError as exc:
