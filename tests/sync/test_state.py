@@ -385,6 +385,14 @@ def test_resolving_an_unknown_conflict_says_where_to_look(db: StateDB) -> None:
     assert exc.value.hint and "pllm-sync conflicts" in exc.value.hint
 
 
+def test_an_id_past_sqlites_range_is_an_unknown_conflict(db: StateDB) -> None:
+    """A typo or a fuzzer's id (2**63) must read as "no such conflict", not crash the CLI
+    or the API with SQLite's OverflowError."""
+    assert db.get_conflict(2**63) is None and db.get_conflict(-1) is None
+    with pytest.raises(StateError):
+        db.resolve_conflict(2**63, "zotero")
+
+
 # --- run journal ----------------------------------------------------------------------------
 
 

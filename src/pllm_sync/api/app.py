@@ -107,7 +107,6 @@ async def _json_body(request: Request) -> dict[str, Any]:
 
 
 Handler = Callable[[Request], Awaitable[Response]]
-SQLITE_MAX_INT = 2**63 - 1
 
 
 def _guarded(fn: Handler) -> Handler:
@@ -152,10 +151,7 @@ def create_app(backend: Backend, token: str, *, heartbeat: float = 15.0) -> ASGI
             raise ValueError('take must be "zotero" or "vault"')
         if (take is None) == ("value" not in body):
             raise ValueError('give either {"take": "zotero"|"vault"} or {"value": merged}')
-        conflict_id = request.path_params["conflict_id"]
-        if conflict_id > SQLITE_MAX_INT:  # no such row could exist; SQLite cannot even look
-            raise LookupError(f"no conflict {conflict_id}")
-        result = backend.resolve(conflict_id, take, body.get("value"))
+        result = backend.resolve(request.path_params["conflict_id"], take, body.get("value"))
         return JSONResponse(result, status_code=202)
 
     async def papers(request: Request) -> Response:

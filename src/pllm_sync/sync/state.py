@@ -41,6 +41,8 @@ if TYPE_CHECKING:
     from ..config import Config, ZoteroConfig
 
 log = logging.getLogger(__name__)
+SQLITE_MAX_INT = 2**63 - 1
+"""The largest id a row can have: a larger Python int cannot even be bound to a query."""
 
 
 class StateError(PllmSyncError):
@@ -865,6 +867,8 @@ class StateDB:
         return int(row[0]) if row else 0
 
     def get_conflict(self, conflict_id: int) -> ConflictRow | None:
+        if not 0 <= conflict_id <= SQLITE_MAX_INT:  # no such row; SQLite could not even look
+            return None
         row = self._x(
             f"SELECT {self._CONFLICT_COLS} FROM conflicts WHERE id = ?", (conflict_id,)
         ).fetchone()
@@ -872,11 +876,15 @@ class StateDB:
 
     def resolve_conflict(self, conflict_id: int, resolution: str) -> None:
         """Mark a conflict resolved (e.g. ``"zotero"``, ``"vault"``, ``"sides-agree"``)."""
-        cur = self._x(
-            "UPDATE conflicts SET resolved_at = ?, resolution = ? WHERE id = ?",
-            (time.time(), resolution, conflict_id),
+        cur = (
+            self._x(
+                "UPDATE conflicts SET resolved_at = ?, resolution = ? WHERE id = ?",
+                (time.time(), resolution, conflict_id),
+            )
+            if 0 <= conflict_id <= SQLITE_MAX_INT
+            else None
         )
-        if cur.rowcount == 0:
+        if cur is None or cur.rowcount == 0:
             raise StateError(
                 f"no conflict with id {conflict_id}",
                 hint="`pllm-sync conflicts` lists the open conflicts and their ids",
