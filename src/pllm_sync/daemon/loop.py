@@ -9,8 +9,6 @@ Jobs that wait together are merged (a burst of saves and a Zotero update make on
 
 from __future__ import annotations
 
-import ctypes
-import gc
 import itertools
 import logging
 import signal
@@ -25,29 +23,6 @@ from ..config import WatchConfig
 from .watcher import VaultSignal
 
 log = logging.getLogger(__name__)
-
-
-def _malloc_trim() -> Callable[[int], int] | None:
-    """glibc's ``malloc_trim``, or None elsewhere (macOS, musl)."""
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        fn: Callable[[int], int] = libc.malloc_trim
-        return fn
-    except (OSError, AttributeError):
-        return None
-
-
-_TRIM = _malloc_trim()
-
-
-def release_memory() -> None:
-    """Give a pass's garbage back to the OS: the daemon idles for hours between passes, and
-    glibc otherwise keeps the freed heap of a full pass (measured with 10,024 notes: idle RSS
-    167 MB -> 163 MB; most of the rest is live: imports, the scan memo and paper states)."""
-    gc.collect()
-    if _TRIM is not None:
-        _TRIM(0)
-
 
 KEEP_JOBS = 200
 """Finished jobs the loop remembers for the API (``/v1/runs/{id}``)."""
@@ -258,7 +233,6 @@ class WatchLoop:
         finally:
             job.finished_at = time.time()
             self.current = None
-            release_memory()
 
     def _vault_job(self) -> Job | None:
         changes = self.signal.take_changes(self.cfg.debounce_seconds)
