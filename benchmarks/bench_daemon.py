@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from bench_sync import synthetic_list
 
 from pllm_sync.cli import main
 from pllm_sync.config import load_config
@@ -34,19 +35,6 @@ from pllm_sync.testing.zotero_server import ZoteroEmulator
 from pllm_sync.testing.zotero_server.stream import StreamServer
 
 DEBOUNCE = 2.0  # the default: Obsidian writes a note ~2 s after typing stops
-
-
-def synthetic_list(n: int) -> str:
-    lines = ["# Synthetic List", ""]
-    per = max(1, n // 20)
-    for i in range(n):
-        if i % per == 0:
-            lines += ["", f"## Section {i // per}", ""]
-        lines.append(
-            f"+ **\\[2024 EMNLP\\]** Synthetic Paper {i}: On Personalization "
-            f"Number {i}. ([Paper](https://arxiv.org/abs/2401.{i:05d}))"
-        )
-    return "\n".join(lines) + "\n"
 
 
 class Api:

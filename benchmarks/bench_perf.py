@@ -40,6 +40,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import yaml
+from bench_sync import synthetic_list
 
 HERE = Path(__file__).resolve().parent
 PY = sys.executable
@@ -159,20 +160,6 @@ def show(label: str, value: str, floor: str = "", r: str = "") -> None:
 
 
 # --------------------------------------------------------------------------- synthetic data
-
-
-def synthetic_list(n: int) -> str:
-    lines = ["# Synthetic List", ""]
-    per = max(1, n // 20)
-    for i in range(n):
-        if i % per == 0:
-            lines += ["", f"## Section {i // per}", ""]
-        code = f" [[Code](https://github.com/example/m{i})]" if i % 2 else ""
-        lines.append(
-            f"+ **\\[2024 EMNLP\\]** Synthetic Paper {i}: On Personalization "
-            f"Number {i}. ([Paper](https://arxiv.org/abs/2401.{i:05d})){code}"
-        )
-    return "\n".join(lines) + "\n"
 
 
 def frontmatters(n: int) -> list[dict[str, Any]]:
@@ -403,7 +390,7 @@ def part_sync(n: int, idle: float) -> None:
             "PLLM_SYNC_ZOTERO_API_KEY": emu.api_key,
         }
         env.pop("PLLM_SYNC_CONFIG", None)
-        (root / "list.md").write_text(synthetic_list(n), encoding="utf-8")
+        (root / "list.md").write_text(synthetic_list(n, code_links=True), encoding="utf-8")
         cfg = root / "config.yaml"
         poll = 5.0
         cfg.write_text(

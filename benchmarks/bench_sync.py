@@ -22,15 +22,18 @@ from pllm_sync.testing.zotero_server import ZoteroEmulator
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-def synthetic_list(n: int) -> str:
+def synthetic_list(n: int, *, code_links: bool = False) -> str:
+    """A bullet list of ``n`` papers in 20 sections (shared by the other benchmarks);
+    ``code_links`` gives every other paper a code link, as real lists do."""
     lines = ["# Synthetic List", ""]
     per = max(1, n // 20)
     for i in range(n):
         if i % per == 0:
             lines += ["", f"## Section {i // per}", ""]
+        code = f" [[Code](https://github.com/example/m{i})]" if code_links and i % 2 else ""
         lines.append(
             f"+ **\\[2024 EMNLP\\]** Synthetic Paper {i}: On Personalization "
-            f"Number {i}. ([Paper](https://arxiv.org/abs/2401.{i:05d}))"
+            f"Number {i}. ([Paper](https://arxiv.org/abs/2401.{i:05d})){code}"
         )
     return "\n".join(lines) + "\n"
 
