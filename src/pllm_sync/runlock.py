@@ -44,7 +44,8 @@ _HELD: dict[str, list[int]] = {}
 """Lock file (real path) -> [file descriptor, how many handles in this process hold it]."""
 
 
-def _try_lock(fd: int, *, shared: bool = False) -> bool:
+def try_lock(fd: int, *, shared: bool = False) -> bool:
+    """Take the OS lock on ``fd`` without waiting; False when another holder has it."""
     if fcntl is not None:
         try:
             fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
@@ -105,7 +106,7 @@ class RunLock:
                 return
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-            if not _try_lock(fd):
+            if not try_lock(fd):
                 info = _read_info(fd)
                 os.close(fd)
                 who = (
@@ -168,7 +169,7 @@ class RunLock:
         except FileNotFoundError:
             return None
         try:
-            if _try_lock(fd, shared=True):
+            if try_lock(fd, shared=True):
                 _unlock(fd)
                 return None
             return _read_info(fd)

@@ -88,17 +88,12 @@ def sandbox_claim(url_if_serving: bool = True) -> Iterator[str | None]:
     None when we hold it (start an emulator), or the URL of a running `pllm-sync sandbox serve`
     to use instead. Raises :class:`SafetyAbort` when another sync holds it."""
     from .errors import SafetyAbort
+    from .runlock import try_lock
 
     data = app_dirs().ensure().data
     fh = open(data / "sandbox.lock", "a+b")  # noqa: SIM115 - held for the whole block
     try:
-        try:
-            import fcntl
-
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except ImportError:  # not POSIX: no lock (one pllm-sync at a time, as documented)
-            pass
-        except OSError:
+        if not try_lock(fh.fileno()):
             serving = _read_serve_file(data / SERVE_FILE)
             if url_if_serving and serving is not None:
                 yield serving
