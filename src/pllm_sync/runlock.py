@@ -44,6 +44,17 @@ _HELD: dict[str, list[int]] = {}
 """Lock file (real path) -> [file descriptor, how many handles in this process hold it]."""
 
 
+def pid_alive(pid: int) -> bool:
+    """Whether a process with ``pid`` exists (one we may not signal counts as alive)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def try_lock(fd: int, *, shared: bool = False) -> bool:
     """Take the OS lock on ``fd`` without waiting; False when another holder has it."""
     if fcntl is not None:

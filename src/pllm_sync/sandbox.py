@@ -19,6 +19,7 @@ from pathlib import Path
 from .atomic import atomic_write
 from .config import Config
 from .paths import app_dirs
+from .runlock import pid_alive, try_lock
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,6 @@ def sandbox_claim(url_if_serving: bool = True) -> Iterator[str | None]:
     None when we hold it (start an emulator), or the URL of a running `pllm-sync sandbox serve`
     to use instead. Raises :class:`SafetyAbort` when another sync holds it."""
     from .errors import SafetyAbort
-    from .runlock import try_lock
 
     data = app_dirs().ensure().data
     fh = open(data / "sandbox.lock", "a+b")  # noqa: SIM115 - held for the whole block
@@ -114,13 +114,7 @@ def _read_serve_file(path: Path) -> str | None:
         pid, url = int(data["pid"]), str(data["url"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        pass
-    return url
+    return url if pid_alive(pid) else None
 
 
 @contextmanager

@@ -19,7 +19,7 @@ from typing import Any
 from ..atomic import atomic_write
 from ..config import Config
 from ..paths import app_dirs
-from ..runlock import RunLock
+from ..runlock import RunLock, pid_alive
 
 
 def daemon_file(cfg: Config) -> Path:
@@ -46,16 +46,6 @@ def remove_daemon_file(cfg: Config) -> None:
         daemon_file(cfg).unlink()
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def read_daemon_file(cfg: Config) -> dict[str, Any] | None:
     """The running daemon's discovery info, or None (no file, unreadable, or pid gone)."""
     try:
@@ -64,7 +54,7 @@ def read_daemon_file(cfg: Config) -> dict[str, Any] | None:
         return None
     if not isinstance(info, dict) or not isinstance(info.get("pid"), int):
         return None
-    return info if _alive(info["pid"]) else None
+    return info if pid_alive(info["pid"]) else None
 
 
 class DaemonLock:
