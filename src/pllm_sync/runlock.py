@@ -164,10 +164,6 @@ class RunLock:
             _unlock(fd)
             os.close(fd)
 
-    @property
-    def held_here(self) -> bool:
-        return self._mine
-
     def holder(self) -> LockInfo | None:
         """Who holds the lock now (None when nobody does)."""
         key = self._key()

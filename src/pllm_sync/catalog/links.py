@@ -336,22 +336,6 @@ def to_links(found: list[FoundLink]) -> list[Link]:
     return out
 
 
-LINK_KINDS = (
-    "arxiv",
-    "pdf",
-    "doi",
-    "openreview",
-    "acl",
-    "paper",
-    "code",
-    "project",
-    "dataset",
-    "video",
-    "other",
-)
-"""The fine-grained link kinds (issue 10) ``link_kind`` gives, most specific first."""
-
-
 @lru_cache(maxsize=8192)
 def link_kind(role: str, url: str) -> str:
     """A link's kind from its stored role and URL: a paper link is ``arxiv``, ``doi``,

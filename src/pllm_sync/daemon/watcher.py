@@ -72,10 +72,6 @@ class VaultSignal(FileSystemEventHandler):
             self.events += 1
             self.full = True
 
-    def take_if_quiet(self, debounce: float) -> bool:
-        """True (and reset) when a change happened and nothing changed for ``debounce`` s."""
-        return self.take_changes(debounce) is not None
-
     def quiet_in(self, debounce: float) -> float | None:
         """Seconds until the pending changes have been quiet for ``debounce`` (None: none
         pending), so the loop wakes exactly then instead of on its next tick."""
