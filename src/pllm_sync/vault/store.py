@@ -275,6 +275,28 @@ class VaultStore:
     def exists(self) -> bool:
         return self.root.is_dir()
 
+    def papers_present(self) -> bool:
+        """Whether the papers folder is there and holds anything: a vault emptied or
+        unmounted under a state that knows notes must stop the run, not read as deletions."""
+        return self.papers_dir.is_dir() and any(self.papers_dir.iterdir())
+
+    def has_file(self, rel: str) -> bool:
+        """Whether something is at ``rel`` (a note the scan could not read is still there)."""
+        return (self.root / rel).exists()
+
+    def check_writable(self) -> None:
+        """Refuse (``VaultError``) before any change when the vault cannot be written (a
+        read-only mount, a folder owned by someone else), instead of failing note by note
+        after Zotero moved."""
+        folder = self.papers_dir if self.papers_dir.is_dir() else self.root
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise VaultError(
+                f"the vault folder {folder} is not writable; nothing was changed",
+                hint="check the folder's permissions or mount, or point vault.path elsewhere",
+            )
+
     def ensure(self, from_template: bool = True) -> TemplateReport | None:
         """Create the vault if missing and, with ``from_template``, merge the template into it
         (never overwriting a file). Always makes sure the papers and index folders exist."""
@@ -971,6 +993,30 @@ class VaultStore:
         if self._scan is not None:
             self._scan.stats.pop(note.path, None)
         return self._rel(dest)
+
+    def restore_trashed(self, pid: str, dest_rel: str | None) -> NoteInfo | None:
+        """Move the newest note carrying ``pid`` out of the trash folder, to ``dest_rel`` (the
+        path it had) or, when that is taken or unknown, to its old place or the papers folder
+        under a free name; None when the trash holds no such note."""
+        trash = self.trash_dir
+        if not trash.is_dir():
+            return None
+        marker = f"pllm-sync-id: {pid}\n".encode()
+        hits = [p for p in trash.rglob("*.md") if p.is_file() and marker in p.read_bytes()]
+        if not hits:
+            return None
+        found = max(hits, key=lambda p: p.stat().st_mtime_ns)
+        dest = self.root / (dest_rel or found.relative_to(trash).as_posix())
+        if dest.exists():
+            dest = self.papers_dir / found.name
+        n = 2
+        while dest.exists():
+            dest = dest.with_name(f"{found.stem} ({n}).md")
+            n += 1
+        self.check_root()
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(found, dest)
+        return self.read_note(self._rel(dest))
 
     # --- index notes ----------------------------------------------------------------------
 
