@@ -114,12 +114,21 @@ class MemoryVault:
         self.present = False
         self.writable = True
         self.tool_writes = 0
-        self._clock = 1_700_000_000 * 10**9
+        self._now = [1_700_000_000 * 10**9]  # shared with reopen()ed stores: one clock
         self._papers_rel = self._text._papers_rel
         self._index_rel = self._text._index_rel
         self._trash_rel = self._text._trash_rel
         self._scan: VaultScan | None = None
         self._batch: dict[str, bytes] | None = None
+
+    def reopen(self) -> MemoryVault:
+        """The same files seen by a new store, as the next CLI run opens the vault again
+        (nothing the last run's store remembered, such as section links, carries over)."""
+        other = MemoryVault(self.config, self._text.library_type, self._text.library_id)
+        other.files, other.mtimes, other.folders = self.files, self.mtimes, self.folders
+        other.present, other.writable = self.present, self.writable
+        other._now = self._now
+        return other
 
     # --- paths ---------------------------------------------------------------------------
 
@@ -135,9 +144,13 @@ class MemoryVault:
     def trash_dir(self) -> Path:
         return self._text.trash_dir
 
+    @property
+    def _clock(self) -> int:
+        return self._now[0]
+
     def _tick(self) -> int:
-        self._clock += 10**9
-        return self._clock
+        self._now[0] += 10**9
+        return self._now[0]
 
     def _put(self, rel: str, data: bytes, *, mtime: int | None = None) -> None:
         self.files[rel] = data
