@@ -120,6 +120,7 @@ class MemoryVault:
         self._trash_rel = self._text._trash_rel
         self._scan: VaultScan | None = None
         self._batch: dict[str, bytes] | None = None
+        self._taken: set[str] | None = None
 
     def reopen(self) -> MemoryVault:
         """The same files seen by a new store, as the next CLI run opens the vault again
@@ -163,6 +164,7 @@ class MemoryVault:
 
     def write(self, rel: str, text: str) -> None:
         """A user (or another program) saves ``rel``."""
+        self._taken = None
         self.present = True
         self._put(rel, text.encode("utf-8"))
 
@@ -170,15 +172,18 @@ class MemoryVault:
         return self.files[rel].decode("utf-8")
 
     def delete(self, rel: str) -> None:
+        self._taken = None
         del self.files[rel]
         del self.mtimes[rel]
 
     def move(self, src: str, dst: str) -> None:
         """A rename keeps the bytes and the modification time, as on disk."""
+        self._taken = None
         self.files[dst], self.mtimes[dst] = self.files.pop(src), self.mtimes.pop(src)
 
     def copy(self, src: str, dst: str) -> None:
         """A copy ("Make a copy", a cloud conflict copy) is a new file."""
+        self._taken = None
         self._put(dst, self.files[src])
 
     def paths(self, folder: str = "") -> list[str]:
@@ -322,16 +327,13 @@ class MemoryVault:
             paper, record, zotero_key=zotero_key, managed=managed
         )
         prefix = f"{self._papers_rel}/" if self._papers_rel else ""
-        taken = {
-            p[len(prefix) :].split("/", 1)[0].casefold()
-            for p in (*self.files, *(self._batch or {}))
-            if p.startswith(prefix)
-        }
+        taken = self._taken_names(prefix)
         for name in names:
             fname = f"{name}.md"
             if fname.casefold() in taken:
                 continue
             rel = prefix + fname
+            taken.add(fname.casefold())
             if self._batch is not None:
                 self._batch[rel] = data
                 self.mtimes[rel] = self._tick()
@@ -343,6 +345,17 @@ class MemoryVault:
             f"no free file name for {paper.id} ({names[0]!r}) in {self.papers_dir}",
             hint="rename or remove the notes with that name, then run again",
         )
+
+    def _taken_names(self, prefix: str) -> set[str]:
+        """The names in the papers folder (files and folders, case-folded), listed once per
+        run as the real store lists them; a user's change to the files forgets the list."""
+        if self._taken is None:
+            self._taken = {
+                p[len(prefix) :].split("/", 1)[0].casefold()
+                for p in (*self.files, *(self._batch or {}))
+                if p.startswith(prefix)
+            }
+        return self._taken
 
     def update_note(
         self,
