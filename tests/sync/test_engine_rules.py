@@ -360,6 +360,21 @@ def test_the_mass_delete_guard_stops_before_any_change(tmp_path: Path) -> None:
     assert w.item(A).get("deleted") and w.item(B).get("deleted")
 
 
+# --- item 7: the vault goes away ------------------------------------------------------------
+
+
+def test_a_vault_that_went_away_is_not_taken_for_deleted_notes(world: World) -> None:
+    files, version = dict(world.vault.files), world.lib.version
+    world.vault.present = False  # an unmounted drive
+    with pytest.raises(SafetyAbort, match=r"the vault at .* is missing"):
+        world.run()
+    assert world.lib.version == version and not [d for d in world.items() if d.get("deleted")]
+    assert world.vault.files == files and not world.vault.present, "nothing recreated"
+    world.vault.present = True
+    world.sync()
+    assert not [d for d in world.items() if d.get("deleted")]
+
+
 # --- a stale write (another device edits during the run) ------------------------------------
 
 
