@@ -426,6 +426,23 @@ def test_a_batch_is_seen_only_once_committed(v: V, catalog: Catalog) -> None:
     assert dropped.path not in v.files.paths()
 
 
+def test_a_name_taken_meanwhile_keeps_the_users_file(v: V, catalog: Catalog) -> None:
+    one, two = paper(catalog, 0), paper(catalog, 1)
+    v.port.begin_batch()
+    staged = v.port.create_note(one, record_from_paper(one))
+    v.files.write(staged.path, "the user's own note\n")  # saved while the batch was open
+    v.port.commit_batch()
+    assert v.files.read(staged.path) == "the user's own note\n"
+    assert v.port.scan().notes[one.id].path == staged.path.replace(".md", " (2).md")
+    rel = _create(v, two)
+    note = v.port.scan().notes[two.id]
+    v.port.trash_note(note)
+    v.files.write(rel, "a new note of the user's under that name\n")
+    back = v.port.restore_trashed(two.id, rel)
+    assert back is not None and back.path == rel.replace(".md", " (2).md")
+    assert v.files.read(rel) == "a new note of the user's under that name\n"
+
+
 def test_index_notes_are_rewritten_only_when_they_change(v: V, catalog: Catalog) -> None:
     members: dict[tuple[str, ...], list[str]] = {
         ("Contract List", "Alignment"): ["Paper One - A Study"]

@@ -28,6 +28,7 @@ import copy
 import hashlib
 import logging
 from collections.abc import Collection, Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -119,7 +120,7 @@ class MemoryVault:
         self._index_rel = self._text._index_rel
         self._trash_rel = self._text._trash_rel
         self._scan: VaultScan | None = None
-        self._batch: dict[str, bytes] | None = None
+        self._batch: dict[str, tuple[bytes, int]] | None = None  # staged: (bytes, mtime)
         self._taken: set[str] | None = None
 
     def reopen(self) -> MemoryVault:
@@ -280,12 +281,15 @@ class MemoryVault:
 
     # --- VaultPort: reading and writing notes ---------------------------------------------
 
-    def _info(self, rel: str, data: bytes, *, written: bool = False) -> NoteInfo:
+    def _info(
+        self, rel: str, data: bytes, *, written: bool = False, mtime: int | None = None
+    ) -> NoteInfo:
         parsed = self._text._parse(rel, data)
         raw = parsed.raw
         if parsed.pllm_id is None and not raw.get("title"):
             raw = {**raw, "title": normalize_whitespace(PurePosixPath(rel).stem)}
-        mtime = self.mtimes.get(rel, self._clock)
+        if mtime is None:
+            mtime = self.mtimes.get(rel, self._clock)
         if written and self._scan is not None:
             base = NoteStat(len(data), mtime, _sha256(data), "other", trusted=False)
             self._scan.stats[rel] = self._text._stat_of(
@@ -335,11 +339,10 @@ class MemoryVault:
             rel = prefix + fname
             taken.add(fname.casefold())
             if self._batch is not None:
-                self._batch[rel] = data
-                self.mtimes[rel] = self._tick()
-            else:
-                self._put(rel, data)
-                self.tool_writes += 1
+                self._batch[rel] = (data, self._tick())
+                return self._info(rel, data, written=True, mtime=self._batch[rel][1])
+            self._put(rel, data)
+            self.tool_writes += 1
             return self._info(rel, data, written=True)
         raise VaultError(
             f"no free file name for {paper.id} ({names[0]!r}) in {self.papers_dir}",
@@ -423,25 +426,27 @@ class MemoryVault:
         """Make the staged notes visible; a name a user took meanwhile keeps the user's file
         and the note goes under a free name, as the real store does."""
         staged, self._batch = self._batch or {}, None
-        for rel, data in staged.items():
+        for rel, (data, mtime) in staged.items():
             dest = PurePosixPath(rel)
             n = 2
             while dest.as_posix() in self.files:
                 dest = dest.with_name(f"{PurePosixPath(rel).stem} ({n}).md")
                 n += 1
-            self.files[dest.as_posix()] = data
-            self.mtimes[dest.as_posix()] = self.mtimes.pop(rel, self._tick())
             self.tool_writes += 1
-            if dest.as_posix() != rel and self._scan is not None:
-                stat = self._scan.stats.pop(rel, None)
-                if stat is not None:
-                    self._scan.stats[dest.as_posix()] = stat
+            if dest.as_posix() == rel:
+                self.files[rel], self.mtimes[rel] = data, mtime
+                continue
+            log.warning("%s appeared while being written; the new note is %s", rel, dest.name)
+            self._put(dest.as_posix(), data)
+            self._taken = None
+            stat = self._scan.stats.pop(rel, None) if self._scan is not None else None
+            if stat is not None and self._scan is not None:
+                self._scan.stats[dest.as_posix()] = replace(
+                    stat, mtime_ns=self.mtimes[dest.as_posix()]
+                )
         return len(staged)
 
     def discard_batch(self) -> None:
-        for rel in self._batch or {}:
-            if rel not in self.files:
-                self.mtimes.pop(rel, None)
         self._batch = None
 
     def write_index_notes(
