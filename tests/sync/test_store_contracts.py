@@ -18,7 +18,7 @@ import pytest
 
 from pllm_sync.catalog.loader import load_catalog
 from pllm_sync.config import CatalogConfig, SourceConfig, VaultConfig, ZoteroConfig
-from pllm_sync.errors import VaultError
+from pllm_sync.errors import VaultError, ZoteroError
 from pllm_sync.model import Catalog, Paper
 from pllm_sync.record import record_from_paper, section_key
 from pllm_sync.sync.ports import VaultPort, ZoteroPort
@@ -105,6 +105,29 @@ def z(request: pytest.FixtureRequest) -> Iterator[Z]:
         yield Z(ZoteroStore(cfg, emu.api_key, client=client, sleep=lambda _s: None), emu)
     finally:
         client.close()
+
+
+@pytest.fixture(params=["memory", "real"])
+def read_only(request: pytest.FixtureRequest) -> Iterator[ZoteroPort]:
+    """A key that may read but not write."""
+    if request.param == "memory":
+        yield MemoryZotero(writable=False)
+        return
+    emu: ZoteroEmulator = request.getfixturevalue("zotero_emulator")
+    client = httpx2.Client(trust_env=False, timeout=30)
+    cfg = ZoteroConfig(library_id=str(emu.user_id), endpoint=emu.base_url)
+    try:
+        yield ZoteroStore(cfg, "READONLYKEY", client=client, sleep=lambda _s: None)
+    finally:
+        client.close()
+
+
+def test_access_is_checked_before_anything_else(read_only: ZoteroPort) -> None:
+    assert read_only.library_version is None, "nothing read yet"
+    read_only.check_access(write=False)
+    with pytest.raises(ZoteroError, match="write"):
+        read_only.check_access(write=True)
+    assert read_only.request_count >= 2
 
 
 def test_create_papers_makes_an_item_with_its_children_once(z: Z, catalog: Catalog) -> None:
