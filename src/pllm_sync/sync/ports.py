@@ -23,16 +23,15 @@ from ..zotero.store import ItemChange, NewItem, NoteUpsert, WriteReport, ZoteroS
 
 
 class VaultPort(Protocol):
-    """The vault as the engine uses it: scan, read one note, write, trash, index notes."""
+    """The vault as the engine uses it: scan, read one note, write, trash, restore, index
+    notes. ``root`` and ``papers_dir`` only name the vault in messages; every file the engine
+    needs to know about is asked for through a method."""
 
     @property
     def root(self) -> Path: ...
 
     @property
     def papers_dir(self) -> Path: ...
-
-    @property
-    def trash_dir(self) -> Path: ...
 
     def exists(self) -> bool: ...
 
