@@ -157,8 +157,8 @@ class SyncEngine:
             )
         if not self.vault.papers_present():
             raise SafetyAbort(
-                f"the papers folder {self.vault.papers_dir} is empty or missing, but the last sync left "
-                f"{had_notes} notes there",
+                f"the papers folder {self.vault.papers_dir} is empty or missing, but the last "
+                f"sync left {had_notes} notes there",
                 hint="restore the notes (or fix vault.papers_folder); nothing was changed",
             )
 
