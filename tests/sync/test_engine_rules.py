@@ -65,6 +65,7 @@ class World:
         self.list = self.tmp / "trust.md"
         self.list.write_text(LIST, encoding="utf-8")
         self.state = StateDB.open(self.tmp / "state.sqlite")
+        self.vault.ensure(from_template=False)  # the folders; the template adds no rule
 
     @property
     def config(self) -> Config:
