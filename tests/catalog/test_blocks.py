@@ -80,3 +80,24 @@ def test_setext_underline_is_not_a_section() -> None:
         ["# L", "## S", "Some intro", "---", "+ " + ENTRY.format(title="Real Paper", n=1)]
     )
     assert [e.section for e in parse_document(text, "t").entries] == [("L", "S")]
+
+
+def test_table_rows_are_the_rows_markdown_it_reads() -> None:
+    """A row without outer pipes and with an escaped pipe belongs to the table; a list
+    item right under the table ends it (it is a bullet entry, not a row titled ``- ...``)."""
+    text = "\n".join(
+        [
+            "# L",
+            "## S",
+            "| Title | Link |",
+            "|---|---|",
+            "A \\| B Paper Title | [Paper](https://arxiv.org/abs/2401.00001)",
+            "- [List Paper Title Here](https://arxiv.org/abs/2401.00002) | note",
+        ]
+    )
+    doc = parse_document(text, "t")
+    assert [(e.line, e.style, e.title) for e in doc.entries] == [
+        (5, "table", "A | B Paper Title"),
+        (6, "bullet", "List Paper Title Here"),
+    ]
+    assert doc.warnings == []

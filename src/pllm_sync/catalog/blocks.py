@@ -20,10 +20,11 @@ inside is written), handed to the ``html.parser``-based reader in ``html_table``
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from markdown_it import MarkdownIt
+from markdown_it.rules_block.table import escapedSplit
 
 _TABLE_OPEN = re.compile(r"<table\b", re.IGNORECASE)
 _TABLE_CLOSE = re.compile(r"</table\s*>", re.IGNORECASE)
@@ -35,6 +36,15 @@ _MAX_GAP = 3
 
 
 @dataclass(frozen=True)
+class TableRow:
+    """One row of a pipe table as the token stream gives it: its line (0-based) and cells."""
+
+    line: int
+    cells: tuple[str, ...]
+    header: bool
+
+
+@dataclass(frozen=True)
 class Block:
     """One leaf block of the document (``start`` inclusive, ``end`` exclusive, 0-based)."""
 
@@ -43,6 +53,7 @@ class Block:
     end: int
     depth: int  # open list items around it (0 = top level)
     quoted: bool  # inside a blockquote
+    rows: tuple[TableRow, ...] = ()  # a table's rows, header first
 
 
 @lru_cache(maxsize=1)
@@ -96,6 +107,10 @@ def read_blocks(lines: list[str]) -> list[Block]:
     out: list[Block] = []
     depth = quotes = 0
     in_table = False
+    table: Block | None = None
+    rows: list[TableRow] = []
+    row: list[str] = []
+    row_line = 0
     for tok in tokens:
         t = tok.type
         if t == "list_item_open":
@@ -108,11 +123,19 @@ def read_blocks(lines: list[str]) -> list[Block]:
             quotes -= 1
         elif t == "table_open":
             in_table = True
-            if tok.map:
-                out.append(Block("table", *_span(orig, tok.map), depth, quotes > 0))
+            rows = []
+            table = Block("table", *_span(orig, tok.map), depth, quotes > 0) if tok.map else None
         elif t == "table_close":
             in_table = False
+            if table is not None:
+                out.append(replace(table, rows=tuple(rows)))
         elif in_table:
+            if t == "tr_open" and tok.map:
+                row, row_line = [], orig[min(tok.map[0], len(orig) - 1)]
+            elif t == "inline":
+                row.append(tok.content)
+            elif t == "tr_close":
+                rows.append(_row(lines[row_line], row_line, row, header=not rows))
             continue
         elif tok.map and t == "heading_open":
             # A setext heading (``Title`` over ``---``) is read as the text it is.
@@ -123,6 +146,29 @@ def read_blocks(lines: list[str]) -> list[Block]:
         elif tok.map and t in ("html_block", "fence", "code_block", "hr"):
             out.append(Block(t, *_span(orig, tok.map), depth, quotes > 0))
     return out
+
+
+def split_cells(line: str) -> list[str]:
+    """The cells of a pipe-table row, split by markdown-it's own splitter (``\\|`` is a
+    pipe inside a cell; the outer pipes are optional)."""
+    cells = escapedSplit(line.strip())
+    if cells and cells[0] == "":
+        cells.pop(0)
+    if cells and cells[-1] == "":
+        cells.pop()
+    return [c.strip() for c in cells]
+
+
+def _row(source: str, line: int, cells: list[str], *, header: bool) -> TableRow:
+    """A row with as many cells as its source line has: markdown-it pads a short row with
+    empty cells and drops the cells beyond the header's width, and the reader warns about
+    both (and reads surplus cells as links)."""
+    written = split_cells(source)
+    if len(written) > len(cells):
+        cells = cells + written[len(cells) :]
+    elif len(written) < len(cells):
+        cells = cells[: len(written)]
+    return TableRow(line, tuple(cells), header)
 
 
 def _span(orig: list[int], m: list[int]) -> tuple[int, int]:
@@ -195,8 +241,8 @@ def line_kinds(lines: list[str], blocks: list[Block]) -> list[str]:
     - ``"quote"``: inside a blockquote, lazy continuation lines included;
     - ``"html"``: inside a raw HTML block (``html_table_regions`` finds the tables);
     - ``"heading"``: an ATX heading line;
-    - ``"table_head"``: the header row of a pipe table (a separator row follows);
-    - ``""``: anything else: paragraph and list-item text, table body rows, blank lines.
+    - ``""``: anything else: paragraph and list-item text, table rows (``Block.rows``),
+      blank lines.
     """
     kinds = [""] * len(lines)
     for b in blocks:
@@ -206,9 +252,9 @@ def line_kinds(lines: list[str], blocks: list[Block]) -> list[str]:
             kind = "quote"
         elif b.kind == "html_block":
             kind = "html"
-        elif b.kind in ("heading", "table"):
+        elif b.kind == "heading":
             if b.start < len(lines):
-                kinds[b.start] = "heading" if b.kind == "heading" else "table_head"
+                kinds[b.start] = "heading"
             continue
         else:
             continue

@@ -25,6 +25,7 @@ from .blocks import (
     html_table_regions,
     line_kinds,
     read_blocks,
+    split_cells,
     unclosed_fence,
 )
 from .bullets import BARE_URL as _BARE_URL
@@ -42,7 +43,7 @@ from .fields import parse_authors, strip_field_prefix, sub_field
 from .html_table import MAX_HTML_TABLE, html_table_rows
 from .links import find_links, is_paper_url, to_links
 from .markdown_text import clean_heading, strip_comments, strip_heading_number, strip_markdown
-from .table import Columns, is_separator, parse_cells, parse_row, split_row
+from .table import Columns, is_separator, parse_cells
 from .taxonomy import HeadingStack, build_taxonomy
 from .venues import date_tag_year, parse_venue
 
@@ -85,6 +86,7 @@ def parse_document(text: str, source: str) -> ParsedDocument:
     blocks = read_blocks(lines)
     html_tables = html_table_regions(lines, blocks)
     kinds = line_kinds(lines, blocks)
+    table_rows = {r.line: r for b in blocks for r in b.rows}
     table: Columns | None = None
     last_paper_cols: Columns | None = None
 
@@ -169,26 +171,46 @@ def parse_document(text: str, source: str) -> ParsedDocument:
         if kind == "html":
             table = None
             continue
+        trow = table_rows.get(lineno - 1)
+        if trow is not None:
+            # A pipe-table row as markdown-it delimits the table (GFM: rows may omit the
+            # outer pipes; the table ends at a blank line or another block).
+            cells = list(trow.cells) if line == lines[lineno - 1] else split_cells(line)
+            if trow.header:
+                table = Columns.from_header(cells)
+                if table.is_paper_table:
+                    last_paper_cols = table
+                i += 1  # the separator row
+                continue
+            if table is None or is_separator(cells):
+                continue
+            if table.is_paper_table and not headings.excluded():
+                entry, ws = parse_cells(source, lineno, cells, line, table, headings.path())
+                warnings.extend(ws)
+                if entry is not None:
+                    entries.append(entry)
+            continue
+        if table is not None and (lineno - 2) in table_rows:
+            table = None  # markdown-it ended the table here (a list item, a paragraph...)
         if stripped.startswith("|") or (table is not None and "|" in stripped):
-            # GFM: once a table has started, a row may omit its leading pipe.
-            if is_separator(line):
+            # Pipe rows that are no table to markdown-it: a header whose separator row has
+            # another cell count, rows without a header (a paragraph).
+            if is_separator(split_cells(line)):
                 continue
             if table is None:
-                cells = split_row(line)
-                # The token stream says where a table starts; a header whose separator row
-                # has another number of cells is no table to CommonMark (nor on GitHub),
-                # but its rows are still read, with a warning.
-                head = kind == "table_head"
-                ragged = not head and i < n and is_separator(lines[i])
-                if head or ragged:
+                cells = split_cells(line)
+                # A header whose separator row has another number of cells is no table to
+                # CommonMark (nor on GitHub), but its rows are still read, with a warning.
+                ragged = i < n and is_separator(split_cells(lines[i]))
+                if ragged:
                     table = Columns.from_header(cells)
                     if table.is_paper_table:
                         last_paper_cols = table
-                        if ragged and not headings.excluded():
+                        if not headings.excluded():
                             warn(
                                 lineno,
                                 f"table header has {len(cells)} cells but its separator row "
-                                f"has {len(split_row(lines[i]))}; GitHub does not show it as "
+                                f"has {len(split_cells(lines[i]))}; GitHub does not show it as "
                                 "a table",
                                 line[:120],
                             )
@@ -203,7 +225,9 @@ def parse_document(text: str, source: str) -> ParsedDocument:
                 if table.is_paper_table and not headings.excluded():
                     warn(lineno, f"table has no header row; columns {how}", line[:120])
             if table.is_paper_table and not headings.excluded():
-                entry, ws = parse_row(source, lineno, line, table, headings.path())
+                entry, ws = parse_cells(
+                    source, lineno, split_cells(line), line, table, headings.path()
+                )
                 warnings.extend(ws)
                 if entry is not None:
                     entries.append(entry)
