@@ -101,3 +101,25 @@ def test_table_rows_are_the_rows_markdown_it_reads() -> None:
         (6, "bullet", "List Paper Title Here"),
     ]
     assert doc.warnings == []
+
+
+def test_sections_are_markdown_it_headings() -> None:
+    """Heading level and text come from the heading token: a closing ``##`` sequence and a
+    comment are not part of the section name; a ``#`` without a space is text."""
+    text = "\n".join(
+        [
+            "# L",
+            "## 1. Alignment ##",
+            "- " + ENTRY.format(title="First Paper", n=1),
+            "### Data <!-- renamed later -->",
+            "- " + ENTRY.format(title="Second Paper", n=2),
+            "#NotAHeading",
+            "- " + ENTRY.format(title="Third Paper", n=3),
+        ]
+    )
+    doc = parse_document(text, "t")
+    assert [(e.title, e.section) for e in doc.entries] == [
+        ("First Paper", ("L", "Alignment")),
+        ("Second Paper", ("L", "Alignment", "Data")),
+        ("Third Paper", ("L", "Alignment", "Data")),
+    ]

@@ -54,6 +54,8 @@ class Block:
     depth: int  # open list items around it (0 = top level)
     quoted: bool  # inside a blockquote
     rows: tuple[TableRow, ...] = ()  # a table's rows, header first
+    level: int = 0  # a heading's level (``###`` -> 3)
+    text: str = ""  # a heading's inline text (closing ``#`` sequence removed)
 
 
 @lru_cache(maxsize=1)
@@ -111,7 +113,7 @@ def read_blocks(lines: list[str]) -> list[Block]:
     rows: list[TableRow] = []
     row: list[str] = []
     row_line = 0
-    for tok in tokens:
+    for k, tok in enumerate(tokens):
         t = tok.type
         if t == "list_item_open":
             depth += 1
@@ -140,12 +142,23 @@ def read_blocks(lines: list[str]) -> list[Block]:
         elif tok.map and t == "heading_open":
             # A setext heading (``Title`` over ``---``) is read as the text it is.
             kind = "heading" if tok.markup.startswith("#") else "setext"
-            out.append(Block(kind, *_span(orig, tok.map), depth, quotes > 0))
+            text = tokens[k + 1].content if k + 1 < len(tokens) else ""
+            out.append(
+                Block(
+                    kind, *_span(orig, tok.map), depth, quotes > 0, level=len(tok.markup), text=text
+                )
+            )
         elif tok.map and t == "paragraph_open":
             out.append(Block("paragraph", *_span(orig, tok.map), depth, quotes > 0))
         elif tok.map and t in ("html_block", "fence", "code_block", "hr"):
             out.append(Block(t, *_span(orig, tok.map), depth, quotes > 0))
     return out
+
+
+def heading_of(line: str) -> Block | None:
+    """The heading a single line is (level and text), when markdown-it reads it as one."""
+    blocks = [b for b in read_blocks([line]) if b.kind == "heading"]
+    return blocks[0] if blocks else None
 
 
 def split_cells(line: str) -> list[str]:

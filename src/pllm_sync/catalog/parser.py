@@ -22,6 +22,7 @@ from dataclasses import replace
 from ..model import CatalogWarning
 from .blocks import (
     MAX_LINE,
+    heading_of,
     html_table_regions,
     line_kinds,
     read_blocks,
@@ -54,7 +55,6 @@ _BOLD_PARAGRAPH = re.compile(r"^(?:\*\*|__)(?=\S)[^*_]{8,}(?:\*\*|__)")
 """A paragraph that opens with a bold run (``**Title** <br />`` / ``**Title** \\``)."""
 _LOOSE_FIELD = re.compile(r"^(?P<key>[A-Za-z][\w \-]{0,24}?)\s*[:：]?\s+(?P<url>https?://\S+)\s*$")
 _SURVEY = re.compile(r"\b(?:survey|paper)\b", re.IGNORECASE)
-_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*))?$")
 
 
 def _split_lines(text: str) -> list[str]:
@@ -87,6 +87,7 @@ def parse_document(text: str, source: str) -> ParsedDocument:
     html_tables = html_table_regions(lines, blocks)
     kinds = line_kinds(lines, blocks)
     table_rows = {r.line: r for b in blocks for r in b.rows}
+    heading_at = {b.start: b for b in blocks if b.kind == "heading"}
     table: Columns | None = None
     last_paper_cols: Columns | None = None
 
@@ -137,10 +138,12 @@ def parse_document(text: str, source: str) -> ParsedDocument:
                 )
             continue
         if kind == "heading":
-            h = _HEADING.match(line)
-            if h:
+            h = heading_at.get(lineno - 1)
+            if h is not None and line != lines[lineno - 1]:
+                h = heading_of(line)  # a comment removed from the heading line
+            if h is not None:
                 table = None
-                body = strip_heading_number(h.group(2) or "")
+                body = strip_heading_number(h.text)
                 cand = classify(body, False) if "](" in body else None
                 if cand is not None and not headings.excluded():
                     # ``### 12. [Title](https://arxiv.org/abs/...)``: one heading per paper;
@@ -157,7 +160,7 @@ def parse_document(text: str, source: str) -> ParsedDocument:
                     if entry is not None:
                         entries.append(replace(entry, style="heading"))
                     continue
-                headings.push(len(h.group(1)), clean_heading(h.group(2) or ""))
+                headings.push(h.level, clean_heading(h.text))
                 continue
         if "](" in stripped and headings.announces() and _SURVEY.search(stripped):
             survey = _announced_survey(source, lineno, stripped, headings.root_name)
