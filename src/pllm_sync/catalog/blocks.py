@@ -155,12 +155,6 @@ def read_blocks(lines: list[str]) -> list[Block]:
     return out
 
 
-def heading_of(line: str) -> Block | None:
-    """The heading a single line is (level and text), when markdown-it reads it as one."""
-    blocks = [b for b in read_blocks([line]) if b.kind == "heading"]
-    return blocks[0] if blocks else None
-
-
 def split_cells(line: str) -> list[str]:
     """The cells of a pipe-table row, split by markdown-it's own splitter (``\\|`` is a
     pipe inside a cell; the outer pipes are optional)."""

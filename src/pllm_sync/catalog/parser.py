@@ -22,7 +22,6 @@ from dataclasses import replace
 from ..model import CatalogWarning
 from .blocks import (
     MAX_LINE,
-    heading_of,
     html_table_regions,
     line_kinds,
     read_blocks,
@@ -77,12 +76,11 @@ def _starts_block(line: str) -> bool:
 
 def parse_document(text: str, source: str) -> ParsedDocument:
     """Parse one catalog README. Pure: no IO, never raises on bad input (it warns)."""
-    lines = _split_lines(text)
+    lines, in_comment = _without_comments(_split_lines(text))
     n = len(lines)
     entries: list[Entry] = []
     warnings: list[CatalogWarning] = []
     headings = HeadingStack(source)
-    in_comment = False
     blocks = read_blocks(lines)
     html_tables = html_table_regions(lines, blocks)
     kinds = line_kinds(lines, blocks)
@@ -99,18 +97,6 @@ def parse_document(text: str, source: str) -> ParsedDocument:
         lineno = i + 1
         line = lines[i]
         i += 1
-        if in_comment:
-            end = line.find("-->")
-            if end < 0:
-                continue
-            line = line[end + 3 :]
-            in_comment = False
-        if "<!--" in line:
-            line = strip_comments(line)
-            start = line.find("<!--")
-            if start >= 0:
-                line = line[:start]
-                in_comment = True
         stripped = line.strip()
         kind = kinds[i - 1]
         if kind == "code":
@@ -120,7 +106,7 @@ def parse_document(text: str, source: str) -> ParsedDocument:
             table = None
             continue
         html_end = html_tables.get(lineno - 1)
-        if html_end is not None and not in_comment:
+        if html_end is not None:
             # A raw ``<table>`` block, as markdown-it delimits it (blocks.html_table_regions).
             # Before the length check: a whole HTML table on one line is normal, and the
             # HTML tokenizer is linear.
@@ -139,8 +125,6 @@ def parse_document(text: str, source: str) -> ParsedDocument:
             continue
         if kind == "heading":
             h = heading_at.get(lineno - 1)
-            if h is not None and line != lines[lineno - 1]:
-                h = heading_of(line)  # a comment removed from the heading line
             if h is not None:
                 table = None
                 body = strip_heading_number(h.text)
@@ -178,7 +162,7 @@ def parse_document(text: str, source: str) -> ParsedDocument:
         if trow is not None:
             # A pipe-table row as markdown-it delimits the table (GFM: rows may omit the
             # outer pipes; the table ends at a blank line or another block).
-            cells = list(trow.cells) if line == lines[lineno - 1] else split_cells(line)
+            cells = list(trow.cells)
             if trow.header:
                 table = Columns.from_header(cells)
                 if table.is_paper_table:
@@ -306,6 +290,31 @@ def parse_document(text: str, source: str) -> ParsedDocument:
     )
 
 
+def _without_comments(lines: list[str]) -> tuple[list[str], bool]:
+    """``lines`` with HTML comments removed (a comment spanning lines leaves its lines
+    empty, so line numbers stay), and whether the last comment is never closed. Done before
+    markdown-it sees the text: commented-out entries and ``<!-- START -->`` markers are not
+    part of any block."""
+    out: list[str] = []
+    in_comment = False
+    for line in lines:
+        if in_comment:
+            end = line.find("-->")
+            if end < 0:
+                out.append("")
+                continue
+            line = line[end + 3 :]
+            in_comment = False
+        if "<!--" in line:
+            line = strip_comments(line)
+            start = line.find("<!--")
+            if start >= 0:
+                line = line[:start]
+                in_comment = True
+        out.append(line)
+    return out, in_comment
+
+
 def _only_links(line: str) -> bool:
     """A line of badges/links only (``[![arXiv](..)](..) [![Code](..)](..)``)."""
     s = line.strip()
@@ -412,7 +421,7 @@ def _item_lines(
     out: list[int] = []
     j = i
     n = len(lines) if limit is None else min(len(lines), i + limit)
-    while j < n and not _starts_block(lines[j]) and "<!--" not in lines[j]:
+    while j < n and not _starts_block(lines[j]):
         out.append(j)
         j += 1
     if (
@@ -424,10 +433,9 @@ def _item_lines(
         and _indent(lines[j + 1]) >= 2
         and not BULLET.match(lines[j + 1])
         and not _starts_block(lines[j + 1])
-        and "<!--" not in lines[j + 1]
     ):
         j += 1
-        while j < n and not _starts_block(lines[j]) and "<!--" not in lines[j]:
+        while j < n and not _starts_block(lines[j]):
             out.append(j)
             j += 1
     return out
