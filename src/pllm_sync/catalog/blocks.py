@@ -56,6 +56,8 @@ class Block:
     rows: tuple[TableRow, ...] = ()  # a table's rows, header first
     level: int = 0  # a heading's level (``###`` -> 3)
     text: str = ""  # a heading's inline text (closing ``#`` sequence removed)
+    head: str | None = None  # a paragraph that opens a list item: its first line's text
+    item_end: int = 0  # ... and the end of that list item (exclusive, 0-based)
 
 
 @lru_cache(maxsize=1)
@@ -113,10 +115,13 @@ def read_blocks(lines: list[str]) -> list[Block]:
     rows: list[TableRow] = []
     row: list[str] = []
     row_line = 0
+    item: list[int] | None = None  # the map of a list item whose first block is not yet seen
     for k, tok in enumerate(tokens):
         t = tok.type
+        opens, item = item, item if t in ("bullet_list_open", "ordered_list_open") else None
         if t == "list_item_open":
             depth += 1
+            item = tok.map
         elif t == "list_item_close":
             depth -= 1
         elif t == "blockquote_open":
@@ -149,7 +154,14 @@ def read_blocks(lines: list[str]) -> list[Block]:
                 )
             )
         elif tok.map and t == "paragraph_open":
-            out.append(Block("paragraph", *_span(orig, tok.map), depth, quotes > 0))
+            block = Block("paragraph", *_span(orig, tok.map), depth, quotes > 0)
+            if opens is not None and k + 1 < len(tokens):
+                first = tokens[k + 1].content.split("\n", 1)[0].rstrip()
+                line = lines[block.start].rstrip()
+                block = replace(
+                    block, head=line[len(line) - len(first) :], item_end=_span(orig, opens)[1]
+                )
+            out.append(block)
         elif tok.map and t in ("html_block", "fence", "code_block", "hr"):
             out.append(Block(t, *_span(orig, tok.map), depth, quotes > 0))
     return out

@@ -86,6 +86,7 @@ def parse_document(text: str, source: str) -> ParsedDocument:
     kinds = line_kinds(lines, blocks)
     table_rows = {r.line: r for b in blocks for r in b.rows}
     heading_at = {b.start: b for b in blocks if b.kind == "heading"}
+    item_heads = {b.start: b for b in blocks if b.head is not None}
     table: Columns | None = None
     last_paper_cols: Columns | None = None
 
@@ -220,8 +221,11 @@ def parse_document(text: str, source: str) -> ParsedDocument:
                     entries.append(entry)
             continue
         table = None
-        body, bulleted = strip_bullets(line)
-        if not body.strip() or LONE_BULLET.match(line):
+        item = item_heads.get(lineno - 1)
+        # A list item's first line (``+ + x``, ``1. x``, ``1) x``: markers as markdown-it
+        # reads them) is a bullet; any other line of a paragraph is read as it stands.
+        body, bulleted = (item.head or "", True) if item is not None else (stripped, False)
+        if not body.strip():
             continue
         body = strip_field_prefix(body)
         cand = classify(body, bulleted)
