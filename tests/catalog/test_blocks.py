@@ -123,3 +123,22 @@ def test_sections_are_markdown_it_headings() -> None:
         ("Second Paper", ("L", "Alignment", "Data")),
         ("Third Paper", ("L", "Alignment", "Data")),
     ]
+
+
+def test_indented_code_is_not_read_but_a_nested_item_is() -> None:
+    """Four spaces after a blank line outside a list is code to markdown-it (and GitHub
+    shows it so); the same indentation under a list item is a nested item."""
+    text = "\n".join(
+        [
+            "# L",
+            "## S",
+            "Some prose.",
+            "",
+            "    + " + ENTRY.format(title="Example In Code", n=1),
+            "",
+            "- Group",
+            "",
+            "    + " + ENTRY.format(title="Nested Paper", n=2),
+        ]
+    )
+    assert _titles(text) == [(9, "Nested Paper")]

@@ -256,7 +256,8 @@ def html_table_regions(lines: list[str], blocks: list[Block]) -> dict[int, int]:
 def line_kinds(lines: list[str], blocks: list[Block]) -> list[str]:
     """What the token stream says each line is, for the reader to dispatch on:
 
-    - ``"code"``: inside fenced code (BibTeX citations, examples; also in a list item);
+    - ``"code"``: inside fenced or indented code (BibTeX citations, examples; also in a
+      list item);
     - ``"quote"``: inside a blockquote, lazy continuation lines included;
     - ``"html"``: inside a raw HTML block (``html_table_regions`` finds the tables);
     - ``"heading"``: an ATX heading line;
@@ -265,7 +266,7 @@ def line_kinds(lines: list[str], blocks: list[Block]) -> list[str]:
     """
     kinds = [""] * len(lines)
     for b in blocks:
-        if b.kind == "fence":
+        if b.kind in ("fence", "code_block"):
             kind = "code"
         elif b.quoted:
             kind = "quote"

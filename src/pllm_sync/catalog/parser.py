@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from ..model import CatalogWarning
 from .blocks import (
     MAX_LINE,
+    Block,
     html_table_regions,
     line_kinds,
     read_blocks,
@@ -62,14 +63,43 @@ def _split_lines(text: str) -> list[str]:
     return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
+@dataclass(frozen=True)
+class TextBlocks:
+    """Where the text of a paragraph or list item ends, from the token stream."""
+
+    para_end: list[int]
+    """Per line: the end (exclusive) of the paragraph holding it (the line itself when none)."""
+    loose: dict[int, Block]
+    """First line of a list item -> the item's second paragraph (a loose item)."""
+
+    @classmethod
+    def of(cls, blocks: list[Block], n: int) -> TextBlocks:
+        para_end = list(range(1, n + 1))
+        loose: dict[int, Block] = {}
+        for k, b in enumerate(blocks):
+            if b.kind in ("paragraph", "setext"):
+                for j in range(b.start, min(b.end, n)):
+                    para_end[j] = min(b.end, n)
+            nxt = blocks[k + 1] if k + 1 < len(blocks) else None
+            if (
+                b.head is not None
+                and nxt is not None
+                and nxt.kind == "paragraph"
+                and nxt.head is None
+                and nxt.depth == b.depth
+                and nxt.start < b.item_end
+            ):
+                loose[b.start] = nxt
+        return cls(para_end, loose)
+
+
 def _starts_block(line: str) -> bool:
-    """True when ``line`` cannot continue the previous paragraph or list item."""
+    """True when ``line``, a line of a paragraph (markdown-it has ended the paragraph at
+    blank lines, list items, headings and fences), still does not continue the entry
+    above it: it starts an entry of its own (a paragraph of ``**[2024 EMNLP]** ...``
+    lines is several entries), is a marker-only ``+`` line, or is a line of markup."""
     s = line.strip()
-    if not s or len(line) > MAX_LINE:
-        return True
-    if s[0] in "#|><" or s.startswith(("```", "~~~")):
-        return True
-    if BULLET.match(line) or LONE_BULLET.match(line):
+    if not s or s[0] in "#|><" or LONE_BULLET.match(line):
         return True
     return match_tag(s) is not None
 
@@ -87,6 +117,7 @@ def parse_document(text: str, source: str) -> ParsedDocument:
     table_rows = {r.line: r for b in blocks for r in b.rows}
     heading_at = {b.start: b for b in blocks if b.kind == "heading"}
     item_heads = {b.start: b for b in blocks if b.head is not None}
+    paras = TextBlocks.of(blocks, n)
     table: Columns | None = None
     last_paper_cols: Columns | None = None
 
@@ -234,7 +265,7 @@ def parse_document(text: str, source: str) -> ParsedDocument:
             # ``1. **Title**`` with its authors and links on the following lines (or in an
             # indented paragraph of the same list item), and paragraphs that open with a
             # bold title; a bounded look, so linear.
-            ahead = _item_lines(lines, i, line, bulleted, limit=8)
+            ahead = _item_lines(lines, i, paras, bulleted, limit=8)
             if ahead:
                 cand = classify(" ".join([body, *(lines[k].strip() for k in ahead)]), bulleted)
         fields: list[str] = []
@@ -246,7 +277,7 @@ def parse_document(text: str, source: str) -> ParsedDocument:
                 cand = classify(" ".join([body, *fields]), False)
         if cand is None:
             continue
-        more = _item_lines(lines, i, line, bulleted)
+        more = _item_lines(lines, i, paras, bulleted)
         if headings.excluded():
             log.debug("%s:%d: entry-like line in a non-catalog section ignored", source, lineno)
             continue
@@ -417,29 +448,23 @@ def _sub_bullet_fields(lines: list[str], i: int, head: str, entry: Entry) -> tup
 
 
 def _item_lines(
-    lines: list[str], i: int, head: str, bulleted: bool, limit: int | None = None
+    lines: list[str], i: int, text: TextBlocks, bulleted: bool, limit: int | None = None
 ) -> list[int]:
-    """Indices of the lines that continue the entry started by ``head`` (at ``i - 1``):
-    the following lines up to a block start, and, for a list item, an indented paragraph
-    after one blank line (``* **Title** Venue`` / blank / ``  *Authors* [[pdf](url)]``)."""
+    """Indices of the lines that continue the entry started at ``i - 1``: the rest of its
+    paragraph up to a line that starts another entry, and, for a list item, the item's next
+    paragraph after one blank line (``* **Title** Venue`` / blank / ``  *Authors* [..]``)."""
+    end = text.para_end[i - 1]
+    stop = end if limit is None else min(end, i + limit)
     out: list[int] = []
     j = i
-    n = len(lines) if limit is None else min(len(lines), i + limit)
-    while j < n and not _starts_block(lines[j]):
+    while j < stop and not _starts_block(lines[j]):
         out.append(j)
         j += 1
-    if (
-        bulleted
-        and j + 1 < n
-        and not lines[j].strip()
-        and lines[j + 1].strip()
-        and _indent(lines[j + 1]) > _indent(head)
-        and _indent(lines[j + 1]) >= 2
-        and not BULLET.match(lines[j + 1])
-        and not _starts_block(lines[j + 1])
-    ):
-        j += 1
-        while j < n and not _starts_block(lines[j]):
+    nxt = text.loose.get(i - 1) if bulleted and j == end else None
+    if nxt is not None and nxt.start == end + 1 and not lines[end].strip():
+        stop = nxt.end if limit is None else min(nxt.end, i + limit)
+        j = nxt.start
+        while j < stop and not _starts_block(lines[j]):
             out.append(j)
             j += 1
     return out
