@@ -31,13 +31,11 @@ from .blocks import (
 )
 from .bullets import BARE_URL as _BARE_URL
 from .bullets import (
-    BULLET,
     LONE_BULLET,
     Candidate,
     classify,
     match_tag,
     parse_bullet,
-    strip_bullets,
 )
 from .entry import Entry, ParsedDocument
 from .fields import parse_authors, strip_field_prefix, sub_field
@@ -272,7 +270,7 @@ def parse_document(text: str, source: str) -> ParsedDocument:
         field_lines: list[int] = []
         if cand is None and bold_para:
             # ``**Title**`` then a list of ``- Paper: https://...`` / ``- Code: ...`` fields
-            field_lines, fields = _field_list(lines, i)
+            field_lines, fields = _field_list(lines, i, item_heads)
             if fields:
                 cand = classify(" ".join([body, *fields]), False)
         if cand is None:
@@ -294,7 +292,7 @@ def parse_document(text: str, source: str) -> ParsedDocument:
         )
         warnings.extend(ws)
         if entry is not None and bulleted:
-            i, entry = _sub_bullet_fields(lines, i, line, entry)
+            i, entry = _sub_bullet_fields(i, item_heads[lineno - 1], item_heads, entry)
         if entry is not None:
             entries.append(entry)
     if unclosed_fence(lines, blocks):
@@ -414,21 +412,16 @@ def _read_html_table(
             entries.append(entry)
 
 
-def _indent(line: str) -> int:
-    return len(line) - len(line.lstrip(" \t"))
-
-
-def _sub_bullet_fields(lines: list[str], i: int, head: str, entry: Entry) -> tuple[int, Entry]:
+def _sub_bullet_fields(
+    i: int, head: Block, items: dict[int, Block], entry: Entry
+) -> tuple[int, Entry]:
     """Nested ``- Authors: ...`` / ``- Venue: ...`` / ``- TL;DR: ...`` bullets under an entry
-    describe it; read them into the entry (and not as entries of their own)."""
-    depth = _indent(head)
+    describe it; read them into the entry (and not as entries of their own). They are the
+    list items nested in the entry's item (markdown-it's nesting), right below it."""
     authors, venue, tag_year, links = entry.authors, entry.venue, entry.tag_year, list(entry.links)
-    while i < len(lines):
-        line = lines[i]
-        if not line.strip() or _indent(line) <= depth or len(line) > MAX_LINE:
-            break
-        body, bulleted = strip_bullets(line)
-        f = sub_field(body) if bulleted else None
+    while i < head.item_end:
+        sub = items.get(i)
+        f = sub_field(sub.head or "") if sub is not None and sub.depth > head.depth else None
         if f is None:
             break
         key, value = f
@@ -470,22 +463,25 @@ def _item_lines(
     return out
 
 
-def _field_list(lines: list[str], i: int) -> tuple[list[int], list[str]]:
-    """After a bold title line (index ``i - 1``): an optional blank line, then bullets of
-    ``Key: value`` fields. Returns their indices and each as link text for the entry
+def _field_list(lines: list[str], i: int, items: dict[int, Block]) -> tuple[list[int], list[str]]:
+    """After a bold title line (index ``i - 1``): an optional blank line, then list items
+    of ``Key: value`` fields. Returns their indices and each as link text for the entry
     (``Paper: https://...`` -> ``[paper](https://...)``); nothing when no field has a URL."""
     j = i
     if j < len(lines) and not lines[j].strip():
         j += 1
     idx: list[int] = []
     out: list[str] = []
-    while j < len(lines) and j < i + 40 and len(lines[j]) <= MAX_LINE:
-        if not lines[j].strip() and j + 1 < len(lines) and BULLET.match(lines[j + 1]):
+    while j < len(lines) and j < i + 40:
+        if not lines[j].strip() and j + 1 in items:
             j += 1  # a loose list: fields separated by blank lines
             continue
-        body, bulleted = strip_bullets(lines[j])
-        f = sub_field(body) if bulleted else None
-        if f is None and bulleted:
+        item = items.get(j)
+        if item is None:
+            break
+        body = item.head or ""
+        f = sub_field(body)
+        if f is None:
             loose = _LOOSE_FIELD.match(body.strip())  # ``Homeoage: url``, ``Paper  url``
             f = ("links", loose.group("url")) if loose else None
         if f is None:
