@@ -3,18 +3,20 @@
 markdown-it-py (CommonMark plus GFM tables) already knows where every block starts and ends
 (``token.map`` gives its line range): fenced code, raw HTML blocks, blockquotes, headings,
 tables, list items and paragraphs. ``read_blocks`` walks that stream once and returns the
-blocks as plain ``Block`` records (kind, 0-based line range, list depth, whether inside a
-blockquote), so the reader dispatches on CommonMark's idea of a block instead of
-re-deriving it line by line.
+leaf blocks as plain ``Block`` records (kind, 0-based line range, list depth, whether inside
+a blockquote) with what the reader needs of their tokens: a heading's level and inline
+text, a table's rows and cells, and for a paragraph that opens a list item the text after
+the item's markers and where the item ends. The reader (``parser``) walks these blocks.
 
 Only the block phase runs: the core ``inline`` rule is disabled, because the entry readers
-(``fields``, ``links``, ``titles``, ``venues``) work on the inline source text of a block,
-and inline parsing would cost more than the whole block pass. markdown-it is linear in its
-input, so hostile text stays cheap.
+(``fields``, ``links``, ``titles``, ``venues``) work on the inline source text of a block
+(the ``inline`` tokens' ``content``, which the block phase fills), and inline parsing would
+cost more than the whole block pass. markdown-it is linear in its input, so hostile text
+stays cheap.
 
-``html_table_regions`` is the first consumer: the lines of each raw ``<table>`` (one HTML
-block, or several HTML blocks separated by a few blank lines, as a table with blank lines
-inside is written), handed to the ``html.parser``-based reader in ``html_table``.
+``html_table_regions`` gives the lines of each raw ``<table>`` (one HTML block, or several
+HTML blocks separated by a few blank lines, as a table with blank lines inside is
+written), handed to the ``html.parser``-based reader in ``html_table``.
 """
 
 from __future__ import annotations
@@ -251,36 +253,6 @@ def html_table_regions(lines: list[str], blocks: list[Block]) -> dict[int, int]:
             pending = Block(last.kind, end, last.end, last.depth, last.quoted)
         regions[start] = end
     return regions
-
-
-def line_kinds(lines: list[str], blocks: list[Block]) -> list[str]:
-    """What the token stream says each line is, for the reader to dispatch on:
-
-    - ``"code"``: inside fenced or indented code (BibTeX citations, examples; also in a
-      list item);
-    - ``"quote"``: inside a blockquote, lazy continuation lines included;
-    - ``"html"``: inside a raw HTML block (``html_table_regions`` finds the tables);
-    - ``"heading"``: an ATX heading line;
-    - ``""``: anything else: paragraph and list-item text, table rows (``Block.rows``),
-      blank lines.
-    """
-    kinds = [""] * len(lines)
-    for b in blocks:
-        if b.kind in ("fence", "code_block"):
-            kind = "code"
-        elif b.quoted:
-            kind = "quote"
-        elif b.kind == "html_block":
-            kind = "html"
-        elif b.kind == "heading":
-            if b.start < len(lines):
-                kinds[b.start] = "heading"
-            continue
-        else:
-            continue
-        for k in range(b.start, min(b.end, len(lines))):
-            kinds[k] = kind
-    return kinds
 
 
 def unclosed_fence(lines: list[str], blocks: list[Block]) -> bool:

@@ -1,12 +1,19 @@
-"""``parse_document``: one pass over a catalog README, line by line, guided by its blocks.
+"""``parse_document``: one walk over a catalog README's blocks, from markdown-it's tokens.
 
-What a line *is* comes from markdown-it's token stream (``blocks.read_blocks``): fenced
-code (BibTeX citations) and blockquotes (contribution templates) are skipped, ATX headings
-open sections, a pipe table's header is where markdown-it starts a table, and raw
-``<table>`` HTML blocks go whole to the ``html.parser`` reader. Within paragraphs and list
-items the reader still decides per line whether a line starts an entry and which following
-lines continue it; table rows go to ``table.parse_row``, everything else that looks like an
-entry to ``bullets.parse_bullet``. HTML comments are removed line by line.
+The block structure comes from markdown-it's token stream (``blocks.read_blocks``); the
+reader visits the blocks in document order and dispatches on their kind: fenced and
+indented code and blockquotes are skipped (BibTeX citations, contribution templates), ATX
+headings open sections (or are one paper each), pipe tables give their rows and cells,
+raw ``<table>`` HTML goes to the ``html.parser`` reader, and paragraphs (a list item's
+text, or a paragraph of its own) give entries. Every entry goes through one of two
+builders of the same ``Entry``: ``table.parse_cells`` (pipe and HTML table rows) and
+``bullets.parse_bullet`` (list items, paragraphs, headings). HTML comments are removed
+before markdown-it sees the text.
+
+Inside a paragraph the reader still decides per line whether a line starts an entry (a
+paragraph of several ``**[2024 EMNLP]** ...`` lines is several entries, a pipe row without
+a table header is a row); the lines that continue an entry never leave its paragraph, its
+list item's next paragraph, or its nested field items.
 
 Work is linear in the input: markdown-it's block phase is linear, each line is visited
 once, lines longer than ``MAX_LINE`` are reported and not parsed, and the link scanner
@@ -24,7 +31,6 @@ from .blocks import (
     MAX_LINE,
     Block,
     html_table_regions,
-    line_kinds,
     read_blocks,
     split_cells,
     unclosed_fence,
@@ -106,209 +112,24 @@ def parse_document(text: str, source: str) -> ParsedDocument:
     """Parse one catalog README. Pure: no IO, never raises on bad input (it warns)."""
     lines, in_comment = _without_comments(_split_lines(text))
     n = len(lines)
-    entries: list[Entry] = []
-    warnings: list[CatalogWarning] = []
-    headings = HeadingStack(source)
     blocks = read_blocks(lines)
-    html_tables = html_table_regions(lines, blocks)
-    kinds = line_kinds(lines, blocks)
-    table_rows = {r.line: r for b in blocks for r in b.rows}
-    heading_at = {b.start: b for b in blocks if b.kind == "heading"}
-    item_heads = {b.start: b for b in blocks if b.head is not None}
-    paras = TextBlocks.of(blocks, n)
-    table: Columns | None = None
-    last_paper_cols: Columns | None = None
-
-    def warn(lineno: int, msg: str, snippet: str = "") -> None:
-        warnings.append(CatalogWarning(source, lineno, msg, snippet.strip()))
-
-    i = 0
-    while i < n:
-        lineno = i + 1
-        line = lines[i]
-        i += 1
-        stripped = line.strip()
-        kind = kinds[i - 1]
-        if kind == "code":
-            table = None
-            continue
-        if not stripped:
-            table = None
-            continue
-        html_end = html_tables.get(lineno - 1)
-        if html_end is not None:
-            # A raw ``<table>`` block, as markdown-it delimits it (blocks.html_table_regions).
-            # Before the length check: a whole HTML table on one line is normal, and the
-            # HTML tokenizer is linear.
-            table = None
-            _read_html_table(
-                source, lineno, lines[lineno - 1 : html_end], headings, entries, warnings
-            )
-            i = html_end
-            continue
-        if len(line) > MAX_LINE:
-            table = None
-            if "|" in line or "[" in line:
-                warn(
-                    lineno, f"line is {len(line)} characters long; not read as an entry", line[:120]
-                )
-            continue
-        if kind == "heading":
-            h = heading_at.get(lineno - 1)
-            if h is not None:
-                table = None
-                body = strip_heading_number(h.text)
-                cand = classify(body, False) if "](" in body else None
-                if cand is not None and not headings.excluded():
-                    # ``### 12. [Title](https://arxiv.org/abs/...)``: one heading per paper;
-                    # the badge/link lines right under it belong to it, the summary not.
-                    parts, raw_parts = [body], [line]
-                    while i < n and lines[i].strip() and _only_links(lines[i]):
-                        parts.append(lines[i].strip())
-                        raw_parts.append(lines[i])
-                        i += 1
-                    entry, ws = parse_bullet(
-                        source, lineno, " ".join(parts), cand, headings.path(), " ".join(raw_parts)
-                    )
-                    warnings.extend(ws)
-                    if entry is not None:
-                        entries.append(replace(entry, style="heading"))
-                    continue
-                headings.push(h.level, clean_heading(h.text))
-                continue
-        if "](" in stripped and headings.announces() and _SURVEY.search(stripped):
-            survey = _announced_survey(source, lineno, stripped, headings.root_name)
-            if survey is not None:
-                table = None
-                entries.append(survey)
-                continue
-        if kind == "quote":
-            table = None
-            continue
-        if kind == "html":
-            table = None
-            continue
-        trow = table_rows.get(lineno - 1)
-        if trow is not None:
-            # A pipe-table row as markdown-it delimits the table (GFM: rows may omit the
-            # outer pipes; the table ends at a blank line or another block).
-            cells = list(trow.cells)
-            if trow.header:
-                table = Columns.from_header(cells)
-                if table.is_paper_table:
-                    last_paper_cols = table
-                i += 1  # the separator row
-                continue
-            if table is None or is_separator(cells):
-                continue
-            if table.is_paper_table and not headings.excluded():
-                entry, ws = parse_cells(source, lineno, cells, line, table, headings.path())
-                warnings.extend(ws)
-                if entry is not None:
-                    entries.append(entry)
-            continue
-        if table is not None and (lineno - 2) in table_rows:
-            table = None  # markdown-it ended the table here (a list item, a paragraph...)
-        if stripped.startswith("|") or (table is not None and "|" in stripped):
-            # Pipe rows that are no table to markdown-it: a header whose separator row has
-            # another cell count, rows without a header (a paragraph).
-            if is_separator(split_cells(line)):
-                continue
-            if table is None:
-                cells = split_cells(line)
-                # A header whose separator row has another number of cells is no table to
-                # CommonMark (nor on GitHub), but its rows are still read, with a warning.
-                ragged = i < n and is_separator(split_cells(lines[i]))
-                if ragged:
-                    table = Columns.from_header(cells)
-                    if table.is_paper_table:
-                        last_paper_cols = table
-                        if not headings.excluded():
-                            warn(
-                                lineno,
-                                f"table header has {len(cells)} cells but its separator row "
-                                f"has {len(split_cells(lines[i]))}; GitHub does not show it as "
-                                "a table",
-                                line[:120],
-                            )
-                    i += 1  # the separator row
-                    continue
-                if last_paper_cols is not None and len(last_paper_cols.roles) == len(cells):
-                    table = last_paper_cols
-                    how = "taken from the previous table"
-                else:
-                    table = Columns.guess(cells)
-                    how = "guessed from the cells"
-                if table.is_paper_table and not headings.excluded():
-                    warn(lineno, f"table has no header row; columns {how}", line[:120])
-            if table.is_paper_table and not headings.excluded():
-                entry, ws = parse_cells(
-                    source, lineno, split_cells(line), line, table, headings.path()
-                )
-                warnings.extend(ws)
-                if entry is not None:
-                    entries.append(entry)
-            continue
-        table = None
-        item = item_heads.get(lineno - 1)
-        # A list item's first line (``+ + x``, ``1. x``, ``1) x``: markers as markdown-it
-        # reads them) is a bullet; any other line of a paragraph is read as it stands.
-        body, bulleted = (item.head or "", True) if item is not None else (stripped, False)
-        if not body.strip():
-            continue
-        body = strip_field_prefix(body)
-        cand = classify(body, bulleted)
-        bold_para = not bulleted and _BOLD_PARAGRAPH.match(body) is not None
-        if cand is None and (bulleted or bold_para):
-            # ``1. **Title**`` with its authors and links on the following lines (or in an
-            # indented paragraph of the same list item), and paragraphs that open with a
-            # bold title; a bounded look, so linear.
-            ahead = _item_lines(lines, i, paras, bulleted, limit=8)
-            if ahead:
-                cand = classify(" ".join([body, *(lines[k].strip() for k in ahead)]), bulleted)
-        fields: list[str] = []
-        field_lines: list[int] = []
-        if cand is None and bold_para:
-            # ``**Title**`` then a list of ``- Paper: https://...`` / ``- Code: ...`` fields
-            field_lines, fields = _field_list(lines, i, item_heads)
-            if fields:
-                cand = classify(" ".join([body, *fields]), False)
-        if cand is None:
-            continue
-        more = _item_lines(lines, i, paras, bulleted)
-        if headings.excluded():
-            log.debug("%s:%d: entry-like line in a non-catalog section ignored", source, lineno)
-            continue
-        if fields:
-            more, extra_text = field_lines, fields
-        else:
-            extra_text = []
-        parts = [body.strip(), *(extra_text or (lines[k].strip() for k in more))]
-        raw_parts = [line, *(lines[k] for k in more)]
-        if more:
-            i = more[-1] + 1
-        entry, ws = parse_bullet(
-            source, lineno, " ".join(parts), cand, headings.path(), " ".join(raw_parts)
-        )
-        warnings.extend(ws)
-        if entry is not None and bulleted:
-            i, entry = _sub_bullet_fields(i, item_heads[lineno - 1], item_heads, entry)
-        if entry is not None:
-            entries.append(entry)
+    reader = _Reader(source, lines, blocks)
+    reader.read()
+    warnings = reader.warnings
     if unclosed_fence(lines, blocks):
-        warn(n, "code block is never closed; the rest of the file was not read")
+        reader.warn(n, "code block is never closed; the rest of the file was not read")
     if in_comment:
-        warn(n, "HTML comment '<!--' is never closed; the rest of the file was not read")
-    if not entries and text.replace("\ufeff", "").strip():
-        warn(
+        reader.warn(n, "HTML comment '<!--' is never closed; the rest of the file was not read")
+    if not reader.entries and text.replace("\ufeff", "").strip():
+        reader.warn(
             1,
             "no paper entries found in this list; it may not be a paper list, or its entries "
             "use a layout the reader "
             "does not know (see docs/catalog.md, 'Shapes the reader knows')",
         )
-    root = headings.root_name
+    root = reader.headings.root_name
     fixed: list[Entry] = []
-    for e in entries:
+    for e in reader.entries:
         if e.section[0] != root:  # entries above the H1 got the source name as root
             e = replace(e, section=(root, *e.section[1:]))
         fixed.append(e)
@@ -321,6 +142,268 @@ def parse_document(text: str, source: str) -> ParsedDocument:
         warnings=warnings,
         lines=n,
     )
+
+
+class _Reader:
+    """One walk over the blocks of the token stream, in document order; each kind of block
+    has its reader, and every entry goes through ``parse_cells`` (table and HTML rows) or
+    ``parse_bullet`` (list items, paragraphs, headings)."""
+
+    def __init__(self, source: str, lines: list[str], blocks: list[Block]) -> None:
+        self.source = source
+        self.lines = lines
+        self.blocks = blocks
+        self.entries: list[Entry] = []
+        self.warnings: list[CatalogWarning] = []
+        self.headings = HeadingStack(source)
+        self.html_tables = html_table_regions(lines, blocks)
+        self.items = {b.start: b for b in blocks if b.head is not None}
+        self.paras = TextBlocks.of(blocks, len(lines))
+        self.last_paper_cols: Columns | None = None
+        self.done = 0  # lines before this one are read (entries may take following blocks)
+
+    def warn(self, lineno: int, msg: str, snippet: str = "") -> None:
+        self.warnings.append(CatalogWarning(self.source, lineno, msg, snippet.strip()))
+
+    def read(self) -> None:
+        for b in self.blocks:
+            self._gap(b.start)
+            if b.end <= self.done:
+                continue
+            if b.kind in ("fence", "code_block"):
+                pass
+            elif b.kind == "html_block" and not b.quoted:
+                self._html(b)
+            elif b.quoted or b.kind in ("html_block", "hr"):
+                for k in range(max(b.start, self.done), b.end):
+                    if not self._too_long(k):
+                        self._survey(k)
+            elif b.kind == "heading":
+                self._heading(b)
+            elif b.kind == "table":
+                self._table(b)
+            else:  # paragraph, setext heading text
+                self._paragraph(b)
+            self.done = max(self.done, b.end)
+        self._gap(len(self.lines))
+
+    def _gap(self, until: int) -> None:
+        """Lines outside every block up to ``until``: blank, or too long to be read (the
+        block pass is fed a blank line for them)."""
+        for k in range(self.done, until):
+            self._too_long(k)
+        self.done = max(self.done, until)
+
+    def _too_long(self, k: int) -> bool:
+        """Lines longer than ``MAX_LINE`` are not read (warned when they could be rows)."""
+        line = self.lines[k]
+        if len(line) <= MAX_LINE:
+            return False
+        if "|" in line or "[" in line:
+            self.warn(
+                k + 1, f"line is {len(line)} characters long; not read as an entry", line[:120]
+            )
+        return True
+
+    def _survey(self, k: int) -> bool:
+        """``Our survey [**"Title"**](arxiv)`` in the introduction: an entry at the root."""
+        stripped = self.lines[k].strip()
+        if "](" in stripped and self.headings.announces() and _SURVEY.search(stripped):
+            survey = _announced_survey(self.source, k + 1, stripped, self.headings.root_name)
+            if survey is not None:
+                self.entries.append(survey)
+                return True
+        return False
+
+    def _html(self, b: Block) -> None:
+        """A raw HTML block: ``<table>`` regions go to the HTML table reader (a region may
+        run on through the blocks that follow it); the rest is layout."""
+        k = max(b.start, self.done)
+        while k < b.end:
+            end = self.html_tables.get(k)
+            if end is not None:
+                # Before the length check: a whole HTML table on one line is normal, and
+                # the HTML tokenizer is linear.
+                _read_html_table(
+                    self.source,
+                    k + 1,
+                    self.lines[k:end],
+                    self.headings,
+                    self.entries,
+                    self.warnings,
+                )
+                k = end
+                self.done = max(self.done, end)
+                continue
+            if not self._too_long(k):
+                self._survey(k)
+            k += 1
+
+    def _heading(self, b: Block) -> None:
+        """A section, or one heading per paper (``### 12. [Title](https://arxiv...)``)."""
+        lines, lineno = self.lines, b.start + 1
+        body = strip_heading_number(b.text)
+        cand = classify(body, False) if "](" in body else None
+        if cand is None or self.headings.excluded():
+            self.headings.push(b.level, clean_heading(b.text))
+            return
+        # The badge/link lines right under it belong to it, the summary not.
+        parts, raw_parts = [body], [lines[b.start]]
+        i = b.end
+        while i < len(lines) and lines[i].strip() and _only_links(lines[i]):
+            parts.append(lines[i].strip())
+            raw_parts.append(lines[i])
+            i += 1
+        self.done = max(self.done, i)
+        entry, ws = parse_bullet(
+            self.source, lineno, " ".join(parts), cand, self.headings.path(), " ".join(raw_parts)
+        )
+        self.warnings.extend(ws)
+        if entry is not None:
+            self.entries.append(replace(entry, style="heading"))
+
+    def _table(self, b: Block) -> None:
+        """A pipe table as markdown-it reads it: the header names the columns, every body
+        row is an entry or a warning."""
+        table: Columns | None = None
+        for row in b.rows:
+            if row.line < self.done:
+                continue
+            if self._too_long(row.line) or self._survey(row.line):
+                table = None
+                continue
+            cells = list(row.cells)
+            if row.header:
+                table = Columns.from_header(cells)
+                if table.is_paper_table:
+                    self.last_paper_cols = table
+                continue
+            if table is None or is_separator(cells):
+                continue
+            if table.is_paper_table and not self.headings.excluded():
+                self._row(row.line, cells, table)
+
+    def _row(self, k: int, cells: list[str], table: Columns) -> None:
+        entry, ws = parse_cells(
+            self.source, k + 1, cells, self.lines[k], table, self.headings.path()
+        )
+        self.warnings.extend(ws)
+        if entry is not None:
+            self.entries.append(entry)
+
+    def _paragraph(self, b: Block) -> None:
+        """The lines of a paragraph (a list item's text, or a paragraph of its own): pipe
+        rows that are no table to markdown-it, and entries, each with its continuation."""
+        lines = self.lines
+        table: Columns | None = None
+        i = max(b.start, self.done)
+        while i < b.end:
+            k = i
+            line = lines[k]
+            stripped = line.strip()
+            i += 1
+            if not stripped or self._too_long(k) or self._survey(k):
+                table = None
+                continue
+            if stripped.startswith("|") or (table is not None and "|" in stripped):
+                # Pipe rows that are no table to markdown-it: a header whose separator row
+                # has another cell count, rows without a header.
+                cells = split_cells(line)
+                if is_separator(cells):
+                    continue
+                if table is None:
+                    table, header = self._loose_header(k, cells)
+                    if header:
+                        i += 1  # the separator row
+                        continue
+                if table.is_paper_table and not self.headings.excluded():
+                    self._row(k, cells, table)
+                continue
+            table = None
+            i = self._text_entry(k)
+        self.done = max(self.done, i)
+
+    def _loose_header(self, k: int, cells: list[str]) -> tuple[Columns, bool]:
+        """Columns for pipe rows outside a markdown-it table, and whether line ``k`` is
+        their header (its separator row has another cell count: no table to CommonMark nor
+        on GitHub, but its rows are still read, with a warning)."""
+        lines, lineno = self.lines, k + 1
+        if k + 1 < len(lines) and is_separator(split_cells(lines[k + 1])):
+            table = Columns.from_header(cells)
+            if table.is_paper_table:
+                self.last_paper_cols = table
+                if not self.headings.excluded():
+                    self.warn(
+                        lineno,
+                        f"table header has {len(cells)} cells but its separator row "
+                        f"has {len(split_cells(lines[k + 1]))}; GitHub does not show it as "
+                        "a table",
+                        lines[k][:120],
+                    )
+            return table, True
+        last = self.last_paper_cols
+        if last is not None and len(last.roles) == len(cells):
+            table, how = last, "taken from the previous table"
+        else:
+            table, how = Columns.guess(cells), "guessed from the cells"
+        if table.is_paper_table and not self.headings.excluded():
+            self.warn(lineno, f"table has no header row; columns {how}", lines[k][:120])
+        return table, False
+
+    def _text_entry(self, k: int) -> int:
+        """Line ``k`` of a paragraph as the start of an entry; returns the next line to read.
+
+        A list item's first line (``+ + x``, ``1. x``, ``1) x``: markers as markdown-it
+        reads them) is a bullet; any other line of a paragraph is read as it stands."""
+        lines, lineno, i = self.lines, k + 1, k + 1
+        line = lines[k]
+        item = self.items.get(k)
+        body, bulleted = (item.head or "", True) if item is not None else (line.strip(), False)
+        if not body.strip():
+            return i
+        body = strip_field_prefix(body)
+        cand = classify(body, bulleted)
+        bold_para = not bulleted and _BOLD_PARAGRAPH.match(body) is not None
+        if cand is None and (bulleted or bold_para):
+            # ``1. **Title**`` with its authors and links on the following lines (or in an
+            # indented paragraph of the same list item), and paragraphs that open with a
+            # bold title; a bounded look, so linear.
+            ahead = _item_lines(lines, i, self.paras, bulleted, limit=8)
+            if ahead:
+                cand = classify(" ".join([body, *(lines[j].strip() for j in ahead)]), bulleted)
+        fields: list[str] = []
+        field_lines: list[int] = []
+        if cand is None and bold_para:
+            # ``**Title**`` then a list of ``- Paper: https://...`` / ``- Code: ...`` fields
+            field_lines, fields = _field_list(lines, i, self.items)
+            if fields:
+                cand = classify(" ".join([body, *fields]), False)
+        if cand is None:
+            return i
+        more = _item_lines(lines, i, self.paras, bulleted)
+        if self.headings.excluded():
+            log.debug(
+                "%s:%d: entry-like line in a non-catalog section ignored", self.source, lineno
+            )
+            return i
+        if fields:
+            more, extra_text = field_lines, fields
+        else:
+            extra_text = []
+        parts = [body.strip(), *(extra_text or (lines[j].strip() for j in more))]
+        raw_parts = [line, *(lines[j] for j in more)]
+        if more:
+            i = more[-1] + 1
+        entry, ws = parse_bullet(
+            self.source, lineno, " ".join(parts), cand, self.headings.path(), " ".join(raw_parts)
+        )
+        self.warnings.extend(ws)
+        if entry is not None and item is not None:
+            i, entry = _sub_bullet_fields(i, item, self.items, entry)
+        if entry is not None:
+            self.entries.append(entry)
+        self.done = max(self.done, i)
+        return i
 
 
 def _without_comments(lines: list[str]) -> tuple[list[str], bool]:
