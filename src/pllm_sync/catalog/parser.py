@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from ..model import CatalogWarning
 from .blocks import (
@@ -35,29 +35,25 @@ from .blocks import (
     split_cells,
     unclosed_fence,
 )
-from .bullets import BARE_URL as _BARE_URL
 from .bullets import (
-    LONE_BULLET,
     Candidate,
     classify,
-    match_tag,
     parse_bullet,
 )
 from .entry import Entry, ParsedDocument
-from .fields import parse_authors, strip_field_prefix, sub_field
+from .fields import strip_field_prefix
 from .html_table import MAX_HTML_TABLE, html_table_rows
-from .links import find_links, is_paper_url, to_links
+from .items import ItemText, field_list, item_lines, sub_bullet_fields
+from .links import find_links, is_paper_url
 from .markdown_text import clean_heading, strip_comments, strip_heading_number, strip_markdown
 from .table import Columns, is_separator, parse_cells
 from .taxonomy import HeadingStack, build_taxonomy
-from .venues import date_tag_year, parse_venue
 
 log = logging.getLogger(__name__)
 
 
 _BOLD_PARAGRAPH = re.compile(r"^(?:\*\*|__)(?=\S)[^*_]{8,}(?:\*\*|__)")
 """A paragraph that opens with a bold run (``**Title** <br />`` / ``**Title** \\``)."""
-_LOOSE_FIELD = re.compile(r"^(?P<key>[A-Za-z][\w \-]{0,24}?)\s*[:：]?\s+(?P<url>https?://\S+)\s*$")
 _SURVEY = re.compile(r"\b(?:survey|paper)\b", re.IGNORECASE)
 
 
@@ -65,47 +61,6 @@ def _split_lines(text: str) -> list[str]:
     # Not str.splitlines(): it also splits on \x0c, \x1c, \u2028..., which would shift
     # every line number after such a character away from what an editor shows.
     return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n").split("\n")
-
-
-@dataclass(frozen=True)
-class TextBlocks:
-    """Where the text of a paragraph or list item ends, from the token stream."""
-
-    para_end: list[int]
-    """Per line: the end (exclusive) of the paragraph holding it (the line itself when none)."""
-    loose: dict[int, Block]
-    """First line of a list item -> the item's second paragraph (a loose item)."""
-
-    @classmethod
-    def of(cls, blocks: list[Block], n: int) -> TextBlocks:
-        para_end = list(range(1, n + 1))
-        loose: dict[int, Block] = {}
-        for k, b in enumerate(blocks):
-            if b.kind in ("paragraph", "setext"):
-                for j in range(b.start, min(b.end, n)):
-                    para_end[j] = min(b.end, n)
-            nxt = blocks[k + 1] if k + 1 < len(blocks) else None
-            if (
-                b.head is not None
-                and nxt is not None
-                and nxt.kind == "paragraph"
-                and nxt.head is None
-                and nxt.depth == b.depth
-                and nxt.start < b.item_end
-            ):
-                loose[b.start] = nxt
-        return cls(para_end, loose)
-
-
-def _starts_block(line: str) -> bool:
-    """True when ``line``, a line of a paragraph (markdown-it has ended the paragraph at
-    blank lines, list items, headings and fences), still does not continue the entry
-    above it: it starts an entry of its own (a paragraph of ``**[2024 EMNLP]** ...``
-    lines is several entries), is a marker-only ``+`` line, or is a line of markup."""
-    s = line.strip()
-    if not s or s[0] in "#|><" or LONE_BULLET.match(line):
-        return True
-    return match_tag(s) is not None
 
 
 def parse_document(text: str, source: str) -> ParsedDocument:
@@ -158,7 +113,7 @@ class _Reader:
         self.headings = HeadingStack(source)
         self.html_tables = html_table_regions(lines, blocks)
         self.items = {b.start: b for b in blocks if b.head is not None}
-        self.paras = TextBlocks.of(blocks, len(lines))
+        self.paras = ItemText.of(blocks, len(lines))
         self.last_paper_cols: Columns | None = None
         self.done = 0  # lines before this one are read (entries may take following blocks)
 
@@ -368,19 +323,19 @@ class _Reader:
             # ``1. **Title**`` with its authors and links on the following lines (or in an
             # indented paragraph of the same list item), and paragraphs that open with a
             # bold title; a bounded look, so linear.
-            ahead = _item_lines(lines, i, self.paras, bulleted, limit=8)
+            ahead = item_lines(lines, i, self.paras, bulleted, limit=8)
             if ahead:
                 cand = classify(" ".join([body, *(lines[j].strip() for j in ahead)]), bulleted)
         fields: list[str] = []
         field_lines: list[int] = []
         if cand is None and bold_para:
             # ``**Title**`` then a list of ``- Paper: https://...`` / ``- Code: ...`` fields
-            field_lines, fields = _field_list(lines, i, self.items)
+            field_lines, fields = field_list(lines, i, self.items)
             if fields:
                 cand = classify(" ".join([body, *fields]), False)
         if cand is None:
             return i
-        more = _item_lines(lines, i, self.paras, bulleted)
+        more = item_lines(lines, i, self.paras, bulleted)
         if self.headings.excluded():
             log.debug(
                 "%s:%d: entry-like line in a non-catalog section ignored", self.source, lineno
@@ -399,7 +354,7 @@ class _Reader:
         )
         self.warnings.extend(ws)
         if entry is not None and item is not None:
-            i, entry = _sub_bullet_fields(i, item, self.items, entry)
+            i, entry = sub_bullet_fields(i, item, self.items, entry)
         if entry is not None:
             self.entries.append(entry)
         self.done = max(self.done, i)
@@ -493,96 +448,6 @@ def _read_html_table(
         warnings.extend(ws)
         if entry is not None:
             entries.append(entry)
-
-
-def _sub_bullet_fields(
-    i: int, head: Block, items: dict[int, Block], entry: Entry
-) -> tuple[int, Entry]:
-    """Nested ``- Authors: ...`` / ``- Venue: ...`` / ``- TL;DR: ...`` bullets under an entry
-    describe it; read them into the entry (and not as entries of their own). They are the
-    list items nested in the entry's item (markdown-it's nesting), right below it."""
-    authors, venue, tag_year, links = entry.authors, entry.venue, entry.tag_year, list(entry.links)
-    while i < head.item_end:
-        sub = items.get(i)
-        f = sub_field(sub.head or "") if sub is not None and sub.depth > head.depth else None
-        if f is None:
-            break
-        key, value = f
-        if key == "authors" and not authors:
-            authors = parse_authors(value)
-        elif key == "venue" and venue is None:
-            venue = parse_venue(strip_markdown(value))
-            tag_year = tag_year or (venue.year if venue else None)
-        elif key == "date" and tag_year is None:
-            tag_year = date_tag_year(strip_markdown(value))
-        elif key == "links":
-            links.extend(lk for lk in to_links(find_links(value)) if lk.url != entry.url)
-        i += 1
-    return i, replace(
-        entry, authors=authors, venue=venue, tag_year=tag_year, links=tuple(dict.fromkeys(links))
-    )
-
-
-def _item_lines(
-    lines: list[str], i: int, text: TextBlocks, bulleted: bool, limit: int | None = None
-) -> list[int]:
-    """Indices of the lines that continue the entry started at ``i - 1``: the rest of its
-    paragraph up to a line that starts another entry, and, for a list item, the item's next
-    paragraph after one blank line (``* **Title** Venue`` / blank / ``  *Authors* [..]``)."""
-    end = text.para_end[i - 1]
-    stop = end if limit is None else min(end, i + limit)
-    out: list[int] = []
-    j = i
-    while j < stop and not _starts_block(lines[j]):
-        out.append(j)
-        j += 1
-    nxt = text.loose.get(i - 1) if bulleted and j == end else None
-    if nxt is not None and nxt.start == end + 1 and not lines[end].strip():
-        stop = nxt.end if limit is None else min(nxt.end, i + limit)
-        j = nxt.start
-        while j < stop and not _starts_block(lines[j]):
-            out.append(j)
-            j += 1
-    return out
-
-
-def _field_list(lines: list[str], i: int, items: dict[int, Block]) -> tuple[list[int], list[str]]:
-    """After a bold title line (index ``i - 1``): an optional blank line, then list items
-    of ``Key: value`` fields. Returns their indices and each as link text for the entry
-    (``Paper: https://...`` -> ``[paper](https://...)``); nothing when no field has a URL."""
-    j = i
-    if j < len(lines) and not lines[j].strip():
-        j += 1
-    idx: list[int] = []
-    out: list[str] = []
-    while j < len(lines) and j < i + 40:
-        if not lines[j].strip() and j + 1 in items:
-            j += 1  # a loose list: fields separated by blank lines
-            continue
-        item = items.get(j)
-        if item is None:
-            break
-        body = item.head or ""
-        f = sub_field(body)
-        if f is None:
-            loose = _LOOSE_FIELD.match(body.strip())  # ``Homeoage: url``, ``Paper  url``
-            f = ("links", loose.group("url")) if loose else None
-        if f is None:
-            break
-        key, value = f
-        idx.append(j)
-        label = body.split(":", 1)[0].strip(" *_").lower()
-        url = _BARE_URL.search(value)
-        if "](" in value:
-            out.append(value)
-        elif url is not None:
-            out.append(
-                f"[{label if key != 'links' or label != 'link' else 'link'}]({url.group(0)})"
-            )
-        j += 1
-    if not any("](" in t for t in out):
-        return [], []
-    return idx, out
 
 
 def _looks_like_header(cells: list[str]) -> bool:
