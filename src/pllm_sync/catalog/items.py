@@ -29,13 +29,14 @@ class ItemText:
     """Where the text of a paragraph or list item ends, from the token stream."""
 
     para_end: list[int]
-    """Per line: the end (exclusive) of the paragraph holding it (the line itself when none)."""
+    """Per line: the end (exclusive) of the paragraph holding it (the line itself, so an
+    empty range, when it is in no paragraph)."""
     loose: dict[int, Block]
     """First line of a list item -> the item's second paragraph (a loose item)."""
 
     @classmethod
     def of(cls, blocks: list[Block], n: int) -> ItemText:
-        para_end = list(range(1, n + 1))
+        para_end = list(range(n))
         loose: dict[int, Block] = {}
         for k, b in enumerate(blocks):
             if b.kind in ("paragraph", "setext"):

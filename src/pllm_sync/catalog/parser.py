@@ -202,10 +202,12 @@ class _Reader:
         if cand is None or self.headings.excluded():
             self.headings.push(b.level, clean_heading(b.text))
             return
-        # The badge/link lines right under it belong to it, the summary not.
+        # The badge/link lines that open the paragraph right under it belong to it, the
+        # summary not.
         parts, raw_parts = [body], [lines[b.start]]
         i = b.end
-        while i < len(lines) and lines[i].strip() and _only_links(lines[i]):
+        end = self.paras.para_end[i] if i < len(lines) else i
+        while i < end and _only_links(lines[i]):
             parts.append(lines[i].strip())
             raw_parts.append(lines[i])
             i += 1
