@@ -9,7 +9,8 @@ data. Every test drives the CLI against the emulator and a real vault.
 - collection membership never follows index notes that vanished;
 - the tool's own Zotero write is not taken for a Zotero edit when the note changed mid-run;
 - a deleted note does not trash an item the user has since given a PDF or child note;
-- ``conflicts resolve`` on a notes conflict writes the chosen text, or refuses.
+- ``conflicts resolve`` on a notes conflict writes the chosen text, or refuses;
+- a copy left under a renamed paper's old id stays a copy in a plain ``sync`` too.
 """
 
 from __future__ import annotations
@@ -516,4 +517,31 @@ def test_an_id_change_cut_short_then_a_lost_state_keeps_one_item(
     assert notes == [note], notes
     env.emu.clear_log()
     assert env.run("pull", "--no-progress")[0] == 0
+    assert env.writes() == [], "converged"
+
+
+def test_a_copy_left_under_a_renamed_papers_old_id_stays_a_copy_in_a_sync(env: Env) -> None:
+    """Found by the state machine: a copy of a note, then the list drops the paper's arXiv
+    link (a pull moves the paper to its new id). The copy still carries the old id, which
+    now has no state, item or catalog entry; a plain ``sync`` (which reads no catalog, as
+    ``conflicts resolve`` and the daemon run it) must still see it as a copy: no second
+    item, the copy never written."""
+    note = env.note_for(A)
+    copy = note.with_name(note.stem + " 1.md")
+    shutil.copyfile(note, copy)
+    copied = copy.read_bytes()
+    key = item_any(env, A)["key"]
+    drop_link_of_a(env)
+    assert env.run("pull", "--no-progress")[0] == 0
+    (new_pid,) = [p for p in pids_in_extra(env.items()) if p.startswith("title:")]
+    for command in ("sync", "pull", "sync"):
+        code, out, err = env.run(command, "--no-progress")
+        assert code == 0, (command, out, err)
+        assert sorted(pids_in_extra(env.items())) == sorted([new_pid, B, C]), command
+        assert item_any(env, new_pid)["key"] == key
+        assert copy.read_bytes() == copied, "a copy was written"
+        assert copy.name in err, "the copy is listed"
+    assert env.note_for(new_pid) == note
+    env.emu.clear_log()
+    assert sync(env)[0] == 0
     assert env.writes() == [], "converged"

@@ -202,6 +202,18 @@ ROWS = [
         papers=lambda: {NEW: state(NEW)},
     ),
     Row(
+        "... in a plain sync too: the state's catalog record says the paper is listed",
+        lambda: [
+            PaperView(
+                pid=NEW, catalog=catalog(), state=state(NEW), zitem=item(NEW), note=note(NEW)
+            ),
+            PaperView(pid=OLD, note=note(OLD, COPY)),
+        ],
+        {NEW: Want(note=NOTE, item_key=KEY, copies=(COPY,), state_id=NEW)},
+        papers=lambda: {NEW: state(NEW)},
+        catalog_read=False,
+    ),
+    Row(
         "a note of another title with an unknown id stays a paper of its own",
         lambda: [
             listed(NEW, state=state(NEW), zitem=item(NEW), note=note(NEW)),

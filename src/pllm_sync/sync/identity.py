@@ -40,8 +40,8 @@ def join_identities(
     without it no id can have appeared."""
     out = finish_interrupted_renames(views)
     if catalog_read:
-        out = list_stale_copies(follow_renamed_papers(out, papers))
-    return out
+        out = follow_renamed_papers(out, papers)
+    return list_stale_copies(out)
 
 
 def finish_interrupted_renames(views: Mapping[str, PaperView]) -> dict[str, PaperView]:
