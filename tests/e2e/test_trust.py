@@ -545,3 +545,44 @@ def test_a_copy_left_under_a_renamed_papers_old_id_stays_a_copy_in_a_sync(env: E
     env.emu.clear_log()
     assert sync(env)[0] == 0
     assert env.writes() == [], "converged"
+
+
+def test_an_id_change_whose_note_changed_during_the_run_keeps_one_item_beside_a_copy(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rename of the test above, with a copy of the note made before: the note at the
+    path the state knows is still the paper's (its copy, carrying the same old id, is
+    listed and left alone), never a new paper with a second item."""
+    from pllm_sync.zotero.store import ZoteroStore
+
+    note = env.note_for(A)
+    copy = note.with_name(note.stem + " 1.md")
+    shutil.copyfile(note, copy)
+    copied = copy.read_bytes()
+    key = item_any(env, A)["key"]
+    drop_link_of_a(env)
+    edit_frontmatter(note, tags=["during"])  # so the pull writes Zotero
+    orig = ZoteroStore.update_items
+
+    def and_user_types(self: ZoteroStore, *a: Any, **k: Any) -> Any:
+        rep = orig(self, *a, **k)
+        edit_frontmatter(note, status="reading")  # typed while the pull runs
+        return rep
+
+    monkeypatch.setattr(ZoteroStore, "update_items", and_user_types)
+    env.run("pull", "--no-progress")
+    monkeypatch.setattr(ZoteroStore, "update_items", orig)
+    (new_pid,) = [p for p in pids_in_extra(env.items()) if p.startswith("title:")]
+    for command in ("sync", "pull"):
+        code, out, err = env.run(command, "--no-progress")
+        assert code == 0, (command, out, err)
+        assert sorted(pids_in_extra(env.items())) == sorted([new_pid, B, C]), command
+        assert copy.read_bytes() == copied, "a copy was written"
+        assert copy.name in err, "the copy is listed"
+    assert item_any(env, new_pid)["key"] == key
+    assert env.note_for(new_pid) == note
+    fm = frontmatter(note)
+    assert fm["status"] == "reading" and "during" in fm["tags"]
+    env.emu.clear_log()
+    assert env.run("pull", "--no-progress")[0] == 0
+    assert env.writes() == [], "converged"

@@ -184,6 +184,15 @@ ROWS = [
         catalog_read=False,
     ),
     Row(
+        "... beside a copy of that note made before: the copy stays a copy",
+        lambda: [
+            listed(NEW, state=state(NEW), zitem=item(NEW), vault_gone=True),
+            PaperView(pid=OLD, note=note(OLD), copies=(COPY,)),
+        ],
+        {NEW: Want(note=NOTE, renamed_from=OLD, item_key=KEY, copies=(COPY,), state_id=NEW)},
+        papers=lambda: {NEW: state(NEW)},
+    ),
+    Row(
         "... but never onto a note that belongs to a paper of its own (it has an item)",
         lambda: [
             listed(NEW, state=state(NEW), vault_gone=True),

@@ -48,7 +48,8 @@ def finish_interrupted_renames(views: Mapping[str, PaperView]) -> dict[str, Pape
     """A paper whose catalog id changed in a run where its note was not rewritten (the
     note changed during the run, a crash): the state and the item already carry the new
     id, the note at the path the state knows still carries the old one. That note is
-    the paper's (its id is rewritten), never a paper of its own with a second item."""
+    the paper's (its id is rewritten), never a paper of its own with a second item; copies
+    of it made before (the same old id) stay copies."""
     out = dict(views)
     by_path = {v.note.path: pid for pid, v in views.items() if v.note is not None}
     for pid, v in views.items():
@@ -61,10 +62,16 @@ def finish_interrupted_renames(views: Mapping[str, PaperView]) -> dict[str, Pape
         if other is None or other == pid or other not in out:
             continue
         o = out[other]
-        if o.state is not None or o.paper is not None or o.zitem is not None or o.copies:
+        if o.state is not None or o.paper is not None or o.zitem is not None:
             continue
+        # copies of that note carry the same old id: they stay copies, now of this paper
         out[pid] = replace(
-            out[pid], note=o.note, renamed_from=other, vault_gone=False, vault_unreadable=False
+            out[pid],
+            note=o.note,
+            renamed_from=other,
+            vault_gone=False,
+            vault_unreadable=False,
+            copies=(*out[pid].copies, *o.copies),
         )
         del out[other]
     return out
