@@ -14,12 +14,14 @@ from pllm_sync.model import Paper, PaperIds, paper_id_for
 from pllm_sync.record import Record
 from pllm_sync.sync.decide import PaperView
 from pllm_sync.sync.identity import (
+    copy_takes_over,
     join_identities,
+    second_item_wins,
     user_added_item_id,
     user_added_note_id,
 )
 from pllm_sync.sync.state import PaperState
-from pllm_sync.vault.store import NoteInfo
+from pllm_sync.vault.store import NoteInfo, NoteStat
 
 TITLE = "Synthetic Paper One: A Study"
 OLD = "arxiv:2401.00001"  # the id the list gave the paper until it dropped the arXiv link
@@ -333,3 +335,57 @@ COLLECTIONS = {"COLL0001": ("sm", "Alignment")}
 )
 def test_user_added_item_id(data: dict[str, Any], want: str | None) -> None:
     assert user_added_item_id(data, COLLECTIONS) == want
+
+
+LIVE = {"key": KEY}
+TRASHED = {"key": KEY, "deleted": 1}
+OTHER = {"key": "ITEM0002"}
+OTHER_TRASHED = {"key": "ITEM0002", "deleted": 1}
+
+
+@pytest.mark.parametrize(
+    ("st", "held", "other", "wins"),
+    [
+        pytest.param(state(OLD), OTHER, LIVE, True, id="the item the state knows wins"),
+        pytest.param(state(OLD), LIVE, OTHER, False, id="the item the state knows stays"),
+        pytest.param(None, TRASHED, OTHER, True, id="a live item beats a trashed one"),
+        pytest.param(None, OTHER_TRASHED, TRASHED, False, id="both trashed: the first stays"),
+        pytest.param(None, LIVE, OTHER, False, id="both live, no state: the first stays"),
+        pytest.param(
+            state(OLD), OTHER, TRASHED, True, id="the known item wins even from the trash"
+        ),
+    ],
+)
+def test_second_item_wins(
+    st: PaperState | None, held: dict[str, Any], other: dict[str, Any], wins: bool
+) -> None:
+    assert second_item_wins(st, held, other) is wins
+
+
+def stat(pid: str | None) -> NoteStat:
+    return NoteStat(size=1, mtime_ns=1, sha256="x", kind="paper", pllm_id=pid)
+
+
+BOTH_THERE = {NOTE: stat(OLD), COPY: stat(OLD)}
+
+
+@pytest.mark.parametrize(
+    ("path", "known", "present", "previous", "takes_over"),
+    [
+        pytest.param(COPY, NOTE, {COPY}, BOTH_THERE, True, id="the note gone, its copy stays"),
+        pytest.param(COPY, NOTE, {COPY, NOTE}, BOTH_THERE, False, id="the note still there"),
+        pytest.param(NOTE, NOTE, {NOTE}, BOTH_THERE, False, id="it is the known note"),
+        pytest.param(COPY, None, {COPY}, BOTH_THERE, False, id="no known note"),
+        pytest.param(COPY, NOTE, {COPY}, {NOTE: stat(OLD)}, False, id="renamed: no copy beside"),
+        pytest.param(
+            COPY, NOTE, {COPY}, {NOTE: stat(OLD), COPY: stat(NEW)}, False, id="another id beside"
+        ),
+        pytest.param(
+            COPY, NOTE, {COPY}, {NOTE: stat(NEW), COPY: stat(OLD)}, False, id="known had another"
+        ),
+    ],
+)
+def test_copy_takes_over(
+    path: str, known: str | None, present: set[str], previous: dict[str, NoteStat], takes_over: bool
+) -> None:
+    assert copy_takes_over(OLD, path, known, present, previous) is takes_over

@@ -45,7 +45,13 @@ from .decide import (
     decide,
     listed_fields,
 )
-from .identity import join_identities, user_added_item_id, user_added_note_id
+from .identity import (
+    copy_takes_over,
+    join_identities,
+    second_item_wins,
+    user_added_item_id,
+    user_added_note_id,
+)
 from .merge import MergeResult
 from .plan import Plan
 from .ports import VaultPort, ZoteroPort
@@ -247,9 +253,7 @@ class SyncEngine:
                     view(item_pid).user_added = "zotero"
                 v = view(item_pid)
                 if v.zitem is not None:
-                    keep_new = bool(v.state and v.state.zotero_key == key) or (
-                        bool(v.zitem.get("deleted")) and not data.get("deleted")
-                    )
+                    keep_new = second_item_wins(v.state, v.zitem, data)
                     log.warning(
                         "zotero: two items carry pllm-sync id %s (%s, %s)",
                         item_pid,
@@ -305,15 +309,8 @@ class SyncEngine:
                 v.copies = tuple(p for p in paths if p != keep)
                 if keep != note.path:
                     v.note = self.vault.read_note(keep)
-            prev = self._previous_scan.get(v.note.path)
-            v.note_from_copy = bool(
-                known
-                and known != v.note.path
-                and known not in scan.stats
-                and prev is not None
-                and prev.pllm_id == pid
-                and (known_prev := self._previous_scan.get(known)) is not None
-                and known_prev.pllm_id == pid
+            v.note_from_copy = copy_takes_over(
+                pid, v.note.path, known, set(scan.stats), self._previous_scan
             )
         for note in scan.new_notes:
             new_pid = user_added_note_id(note)

@@ -8,6 +8,9 @@ functions take the collected ``PaperView`` values and the stored ``PaperState`` 
 no IO, no store object) and return the views joined so that each paper has one view: the new
 id takes over the old id's state, item and note, and a stale copy is listed as a copy of its
 paper instead of becoming a paper of its own. ``decide`` then plans each joined view.
+The smaller judgements of collect live here too: which of two items carrying one id is the
+paper's, whether a copy takes over from a note that vanished, and which id a note or item a
+user added by hand gets.
 
 The input views are never changed; a view that changes is a copy (``dataclasses.replace``).
 Every rule has a table test in ``tests/sync/test_identity.py``.
@@ -15,13 +18,13 @@ Every rule has a table test in ``tests/sync/test_identity.py``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 from typing import Any
 
 from ..model import PaperIds, paper_id_for, title_hash
 from ..record import Record
-from ..vault.store import NoteInfo
+from ..vault.store import NoteInfo, NoteStat
 from ..zotero import mapping as zmap
 from .decide import PaperView
 from .state import PaperState
@@ -176,6 +179,39 @@ def list_stale_copies(views: Mapping[str, PaperView]) -> dict[str, PaperView]:
             out[twin] = replace(out[twin], copies=(*out[twin].copies, v.note.path))
             del out[pid]
     return out
+
+
+def second_item_wins(
+    st: PaperState | None, held: Mapping[str, Any], other: Mapping[str, Any]
+) -> bool:
+    """Of two Zotero items carrying one ``pllm-sync-id`` (a duplicate made by hand, a sync
+    of another tool), whether ``other`` replaces the ``held`` one as the paper's item: the
+    item the state knows wins, and a live item beats a trashed one."""
+    return bool(st and st.zotero_key == other.get("key")) or (
+        bool(held.get("deleted")) and not other.get("deleted")
+    )
+
+
+def copy_takes_over(
+    pid: str,
+    path: str,
+    known: str | None,
+    present: Collection[str],
+    previous: Mapping[str, NoteStat],
+) -> bool:
+    """Whether the note at ``path`` carrying ``pid`` is a copy taking over from the note the
+    last sync used (``known``), which is gone: both carried ``pid`` at the last scan (the
+    copy sat beside it). ``decide`` merges such a copy without a base (it may add, never
+    remove: a stale copy cannot delete what was added since it was made)."""
+    if not known or known == path or known in present:
+        return False
+    prev, known_prev = previous.get(path), previous.get(known)
+    return (
+        prev is not None
+        and prev.pllm_id == pid
+        and known_prev is not None
+        and known_prev.pllm_id == pid
+    )
 
 
 def _ids_from_record(rec: Record) -> PaperIds:
