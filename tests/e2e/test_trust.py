@@ -10,7 +10,8 @@ data. Every test drives the CLI against the emulator and a real vault.
 - the tool's own Zotero write is not taken for a Zotero edit when the note changed mid-run;
 - a deleted note does not trash an item the user has since given a PDF or child note;
 - ``conflicts resolve`` on a notes conflict writes the chosen text, or refuses;
-- a copy left under a renamed paper's old id stays a copy in a plain ``sync`` too.
+- a copy left under a renamed paper's old id stays a copy in a plain ``sync`` too (also
+  after a lost state).
 """
 
 from __future__ import annotations
@@ -545,6 +546,29 @@ def test_a_copy_left_under_a_renamed_papers_old_id_stays_a_copy_in_a_sync(env: E
     env.emu.clear_log()
     assert sync(env)[0] == 0
     assert env.writes() == [], "converged"
+
+
+def test_a_copy_left_under_an_old_id_stays_a_copy_after_a_lost_state(env: Env) -> None:
+    """As above, then the state database is lost and a plain ``sync`` runs: with no catalog
+    and no state, the paper's item (found by the id its note carries) tells the copy apart
+    from a paper of its own."""
+    from pllm_sync.paths import app_dirs
+
+    note = env.note_for(A)
+    copy = note.with_name(note.stem + " 1.md")
+    shutil.copyfile(note, copy)
+    copied = copy.read_bytes()
+    drop_link_of_a(env)
+    assert env.run("pull", "--no-progress")[0] == 0
+    (new_pid,) = [p for p in pids_in_extra(env.items()) if p.startswith("title:")]
+    for p in app_dirs().data.glob("state-*"):
+        p.unlink()
+    for command in ("sync", "pull"):
+        code, out, err = env.run(command, "--no-progress")
+        assert code == 0, (command, out, err)
+        assert sorted(pids_in_extra(env.items())) == sorted([new_pid, B, C]), command
+        assert copy.read_bytes() == copied, "a copy was written"
+    assert env.note_for(new_pid) == note
 
 
 def test_an_id_change_whose_note_changed_during_the_run_keeps_one_item_beside_a_copy(

@@ -243,7 +243,25 @@ ROWS = [
         papers=lambda: {NEW: state(NEW)},
     ),
     Row(
-        "a copy of a tombstone's title is no copy of a listed paper: left to decide",
+        "... and after a lost state database, by the paper's item (a plain sync)",
+        lambda: [
+            PaperView(pid=NEW, zitem=item(NEW), note=note(NEW)),
+            PaperView(pid=OLD, note=note(OLD, COPY)),
+        ],
+        {NEW: Want(note=NOTE, item_key=KEY, copies=(COPY,))},
+        catalog_read=False,
+    ),
+    Row(
+        "... but not by an item in Zotero's trash",
+        lambda: [
+            PaperView(pid=NEW, zitem=item(NEW), zotero_gone="trashed", note=note(NEW)),
+            PaperView(pid=OLD, note=note(OLD, COPY)),
+        ],
+        {NEW: Want(note=NOTE, item_key=KEY), OLD: Want(note=COPY)},
+        catalog_read=False,
+    ),
+    Row(
+        "a copy of a tombstone (its item live) is a copy too, never a second item",
         lambda: [
             PaperView(
                 pid=NEW,
@@ -254,7 +272,7 @@ ROWS = [
             ),
             PaperView(pid=OLD, note=note(OLD, COPY)),
         ],
-        {NEW: Want(note=NOTE, item_key=KEY), OLD: Want(note=COPY)},
+        {NEW: Want(note=NOTE, item_key=KEY, copies=(COPY,))},
         papers=lambda: {NEW: state(NEW, listed="removed")},
         catalog_read=False,
     ),

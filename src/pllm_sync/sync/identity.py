@@ -159,18 +159,22 @@ def follow_renamed_papers(
 
 def list_stale_copies(views: Mapping[str, PaperView]) -> dict[str, PaperView]:
     """A copy of a note made before its paper's id changed still carries the old id: with
-    no state, no item and no catalog entry of its own, it is a copy of the listed paper of
-    the same title that has a note, listed and left alone (never a new item).
+    no state, no item and no catalog entry of its own, it is a copy of the paper of the
+    same title that has a note and is listed or has a live item; the copy is listed and
+    left alone (never a new item).
 
     The paper is known as listed from the catalog when a run reads it, else from the
-    catalog record its state keeps: a plain ``sync`` (the daemon, ``conflicts resolve``)
-    judges such a copy exactly as a ``pull`` does."""
+    catalog record its state keeps, and by its item when the state was lost: a plain
+    ``sync`` (the daemon, ``conflicts resolve``) judges such a copy as a ``pull`` does."""
     out = dict(views)
-    listed = {
-        title_hash(str(v.catalog.get("title") or "")): pid
-        for pid, v in out.items()
-        if v.note is not None and v.catalog is not None and v.catalog.get("catalog") == "listed"
-    }
+    listed: dict[str, str] = {}
+    for pid, v in out.items():
+        if v.note is None:
+            continue
+        if v.catalog is not None and v.catalog.get("catalog") == "listed":
+            listed[title_hash(str(v.catalog.get("title") or ""))] = pid
+        elif v.zitem is not None and not v.zotero_gone:
+            listed.setdefault(title_hash(v.title), pid)
     for pid, v in views.items():
         if v.state or v.zitem or v.paper or v.note is None or v.user_added or v.copies:
             continue
