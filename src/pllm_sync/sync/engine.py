@@ -683,8 +683,7 @@ class SyncEngine:
         if opts.dry_run:
             return result
         self._guard_writable(plan)
-        planned = plan.to_json()
-        planned["actions"] = planned["actions"][:JOURNAL_ACTIONS]  # the journal stays small
+        planned = plan.to_json(limit=JOURNAL_ACTIONS)  # the journal stays small
         command = "pull" if opts.pull_catalog else "sync"
         # A sync with nothing to do is not journalled: the daemon runs one every poll, and a
         # no-op must write nothing (the journal keeps the runs that did or planned something).

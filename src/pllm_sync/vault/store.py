@@ -21,7 +21,7 @@ import logging
 import os
 import stat as stat_mod
 import time
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -199,6 +199,15 @@ def _join(head: str, body: str, nl: str) -> str:
     if body and head and not head.endswith(("\n", "\r")):
         head += nl
     return head + body
+
+
+def _note_names(stem: str, pid: str) -> Iterator[str]:
+    """File names to try for a new note, best first (made one by one: nearly always the
+    first is free)."""
+    yield f"{stem}.md"
+    yield f"{with_suffix(stem, pid)}.md"
+    for n in range(2, 50):
+        yield f"{with_suffix(stem, f'{pid}#{n}')}.md"
 
 
 def _sha256(data: bytes) -> str:
@@ -640,12 +649,20 @@ class VaultStore:
             ) from p
 
     def _info_from_bytes(
-        self, rel: str, data: bytes, st: os.stat_result, *, written: bool = False
+        self,
+        rel: str,
+        data: bytes,
+        st: os.stat_result,
+        parsed: note_mod.ParsedNote | None = None,
+        *,
+        written: bool = False,
     ) -> NoteInfo:
-        """The note as the engine sees it. ``written``: pllm-sync just wrote these bytes, so
-        they also go into the last scan's readings (saved as the scan cache) from this one
-        parse; the next scan then only checks their hash instead of parsing them again."""
-        parsed = self._parse(rel, data)
+        """The note as the engine sees it (``parsed``: its reading when the caller has it).
+        ``written``: pllm-sync just wrote these bytes, so they also go into the last scan's
+        readings (saved as the scan cache) from this one reading; the next scan then only
+        checks their hash instead of parsing them again."""
+        if parsed is None:
+            parsed = self._parse(rel, data)
         raw = parsed.raw
         if parsed.pllm_id is None and not raw.get("title"):
             raw = {**raw, "title": normalize_whitespace(PurePosixPath(rel).stem)}
@@ -719,22 +736,19 @@ class VaultStore:
                 provenance=[str(s) for s in paper.sources],
             )
         region = body_mod.render_region(managed, list(links))
-        data = note_mod.render_new_note(fm, region, rec.get("notes", "")).encode("utf-8")
+        text, parsed = note_mod.render_new_note_read(fm, region, rec.get("notes", ""))
+        data = text.encode("utf-8")
 
         self.papers_dir.mkdir(parents=True, exist_ok=True)
         stem = note_stem(fm.get("method"), fm["title"], paper.id)
-        candidates = [stem, with_suffix(stem, paper.id)] + [
-            with_suffix(stem, f"{paper.id}#{n}") for n in range(2, 50)
-        ]
         taken = self._taken_names()
-        papers_real = self.papers_dir.resolve()
-        for name in candidates:
-            fname = f"{name}.md"
+        for fname in _note_names(stem, paper.id):
             if fname.casefold() in taken:
                 continue
-            path = self.papers_dir / fname
-            if path.resolve().parent != papers_real:  # defence in depth; names are sanitised
+            # defence in depth (names are sanitised): one plain name, nothing above it
+            if fname in (".", "..") or os.path.basename(fname) != fname or "/" in fname:
                 raise VaultError(f"refusing note name {fname!r}: it leaves the papers folder")
+            path = self.papers_dir / fname
             if self._batch is not None:
                 if os.path.lexists(path):
                     taken.add(fname.casefold())
@@ -742,14 +756,14 @@ class VaultStore:
                 st = self._batch.add(path, data)
                 self._staged[path] = data
                 taken.add(fname.casefold())
-                return self._info_from_bytes(self._rel(path), data, st, written=True)
+                return self._info_from_bytes(self._rel(path), data, st, parsed, written=True)
             try:
                 atomic_write(path, data, exclusive=True)
             except FileExistsError:
                 taken.add(fname.casefold())
                 continue
             taken.add(fname.casefold())
-            return self._info_from_bytes(self._rel(path), data, path.stat(), written=True)
+            return self._info_from_bytes(self._rel(path), data, path.stat(), parsed, written=True)
         raise VaultError(
             f"no free file name for {paper.id} ({stem!r}) in {self.papers_dir}",
             hint="rename or remove the notes with that name, then run again",
