@@ -526,8 +526,7 @@ class SyncEngine:
         if opts.dry_run:
             return result
         self._guard_writable(plan)
-        planned = plan.to_json()
-        planned["actions"] = planned["actions"][:JOURNAL_ACTIONS]  # the journal stays small
+        planned = plan.to_json(limit=JOURNAL_ACTIONS)  # the journal stays small
         command = "pull" if opts.pull_catalog else "sync"
         # A sync with nothing to do is not journalled: the daemon runs one every poll, and a
         # no-op must write nothing (the journal keeps the runs that did or planned something).
@@ -673,10 +672,11 @@ class SyncEngine:
             zfailed |= failed
             zheld |= self._unfound
 
-        # 2. Vault, note by note (atomic writes). A paper whose Zotero write failed gets no
-        # note update this run: its base did not move, so writing one side only would make
-        # the next run see a user edit that never happened. New notes are staged and made
-        # durable together (parallel fsyncs, one per folder) before the state commit below.
+        # 2. Vault, note by note. A paper whose Zotero write failed gets no note update this
+        # run: its base did not move, so writing one side only would make the next run see
+        # a user edit that never happened. New and updated notes are staged and made durable
+        # together (written and fsynced by worker threads, one fsync per folder) before the
+        # state commit below; an update whose note the user saved meanwhile is not written.
         vfailed: set[str] = set()
         self.vault.begin_batch()
         for d in progress(decisions, "vault", enabled=opts.show_progress):
@@ -716,7 +716,17 @@ class SyncEngine:
                 vfailed.add(v.pid)
                 result.errors.append(f"vault {v.note.path if v.note else v.pid}: {exc}")
                 log.error("vault: %s: %s", v.pid, exc)
-        self.vault.commit_batch()
+        refused = self.vault.commit_batch()
+        for d in decisions if refused else ():
+            v = d.view
+            if v.note is not None and v.note.path in refused:
+                vfailed.add(v.pid)  # as the scan read it: the next run reads the edit first
+                st = states[v.pid]
+                st.note_size, st.note_mtime_ns = v.note.size, v.note.mtime_ns
+                st.note_sha256 = v.note.sha256
+                result.errors.append(
+                    f"vault {v.note.path}: changed on disk while being updated; not overwritten"
+                )
 
         # 3. Commit: what each side now holds always; the base only where every write landed.
         open_pids = {c.pllm_id for c in self._open_conflicts}
