@@ -442,11 +442,28 @@ def test_a_batch_is_seen_only_once_committed(v: V, catalog: Catalog) -> None:
     v.port.begin_batch()
     info = v.port.create_note(paper(catalog, 0), record_from_paper(paper(catalog, 0)))
     assert info.path not in v.files.paths()
-    assert v.port.commit_batch() == 1 and info.path in v.files.paths()
+    assert v.port.commit_batch() == [] and info.path in v.files.paths()
     v.port.begin_batch()
     dropped = v.port.create_note(paper(catalog, 1), record_from_paper(paper(catalog, 1)))
     v.port.discard_batch()
     assert dropped.path not in v.files.paths()
+
+
+def test_a_staged_update_never_overwrites_a_save_made_during_the_run(
+    v: V, catalog: Catalog
+) -> None:
+    one, two = paper(catalog, 0), paper(catalog, 1)
+    rel1, rel2 = _create(v, one), _create(v, two)
+    scan = v.port.scan()
+    v.port.begin_batch()
+    for pid in (one.id, two.id):
+        assert v.port.update_note(scan.notes[pid], {"status": "read"}) is not None
+    assert "status: read" not in v.files.read(rel1), "not visible before the commit"
+    v.files.write(rel1, v.files.read(rel1) + "\nSaved during the run.\n")
+    assert v.port.commit_batch() == [rel1], "the update of the saved note is refused"
+    assert "Saved during the run." in v.files.read(rel1)
+    assert "status: read" not in v.files.read(rel1)
+    assert "status: read" in v.files.read(rel2)
 
 
 def test_a_name_taken_meanwhile_keeps_the_users_file(v: V, catalog: Catalog) -> None:

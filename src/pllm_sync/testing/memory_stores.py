@@ -40,7 +40,7 @@ from ..vault import note as note_mod
 from ..vault.body import ManagedContent
 from ..vault.names import is_litter
 from ..vault.sections import HOME_NOTE
-from ..vault.store import RACY_NS, NoteInfo, NoteStat, VaultScan, VaultStore
+from ..vault.store import RACY_NS, NoteInfo, NoteStat, VaultScan, VaultStore, _note_names
 from ..zotero import errors as zerr
 from ..zotero.batch import _applied, _untouched
 from ..zotero.collections import Node, plan_level, section_paths, tree_nodes
@@ -120,7 +120,9 @@ class MemoryVault:
         self._index_rel = self._text._index_rel
         self._trash_rel = self._text._trash_rel
         self._scan: VaultScan | None = None
-        self._batch: dict[str, tuple[bytes, int]] | None = None  # staged: (bytes, mtime)
+        # Between begin_batch() and commit_batch(): notes staged, by path, as (bytes, their
+        # time, the (size, time) of the file they replace, None for a new note).
+        self._batch: dict[str, tuple[bytes, int, tuple[int, int] | None]] | None = None
         self._taken: set[str] | None = None
 
     def reopen(self) -> MemoryVault:
@@ -327,25 +329,24 @@ class MemoryVault:
         managed: ManagedContent | None = None,
     ) -> NoteInfo:
         self.check_writable()
-        data, names = self._text.render_new_note(
+        data, _parsed, stem = self._text.render_new_note(
             paper, record, zotero_key=zotero_key, managed=managed
         )
         prefix = f"{self._papers_rel}/" if self._papers_rel else ""
         taken = self._taken_names(prefix)
-        for name in names:
-            fname = f"{name}.md"
+        for fname in _note_names(stem, paper.id):
             if fname.casefold() in taken:
                 continue
             rel = prefix + fname
             taken.add(fname.casefold())
             if self._batch is not None:
-                self._batch[rel] = (data, self._tick())
+                self._batch[rel] = (data, self._tick(), None)
                 return self._info(rel, data, written=True, mtime=self._batch[rel][1])
             self._put(rel, data)
             self.tool_writes += 1
             return self._info(rel, data, written=True)
         raise VaultError(
-            f"no free file name for {paper.id} ({names[0]!r}) in {self.papers_dir}",
+            f"no free file name for {paper.id} ({stem!r}) in {self.papers_dir}",
             hint="rename or remove the notes with that name, then run again",
         )
 
@@ -371,7 +372,8 @@ class MemoryVault:
         pllm_id: str | None = None,
     ) -> NoteInfo | None:
         rel = note.path
-        data = self._data(rel)
+        staged = self._batch.get(rel) if self._batch is not None else None
+        data = staged[0] if staged is not None else self._data(rel)
         if _sha256(data) != note.sha256:
             raise VaultError(
                 f"{rel}: changed on disk since it was scanned; not overwritten",
@@ -379,12 +381,17 @@ class MemoryVault:
             )
         parsed = self._text._parse(rel, data)
         new = self._text._apply(rel, parsed, changes, zotero_key, managed, conflict_flag, pllm_id)
-        if new.encode("utf-8") == data:
+        new_data = new.encode("utf-8")
+        if new_data == data:
             return None
         self.check_writable()
-        self._put(rel, new.encode("utf-8"))
+        if self._batch is not None:  # made visible by commit_batch, unless the user saved
+            old = staged[2] if staged is not None else (len(data), self.mtimes[rel])
+            self._batch[rel] = (new_data, self._tick(), old)
+            return self._info(rel, new_data, written=True, mtime=self._batch[rel][1])
+        self._put(rel, new_data)
         self.tool_writes += 1
-        return self._info(rel, self.files[rel], written=True)
+        return self._info(rel, new_data, written=True)
 
     def trash_note(self, note: NoteInfo) -> str:
         if note.path not in self.files:
@@ -422,11 +429,23 @@ class MemoryVault:
     def begin_batch(self) -> None:
         self._batch = {}
 
-    def commit_batch(self) -> int:
-        """Make the staged notes visible; a name a user took meanwhile keeps the user's file
-        and the note goes under a free name, as the real store does."""
+    def commit_batch(self) -> list[str]:
+        """Make the staged notes visible, as the real store does: a name a user took
+        meanwhile keeps the user's file and the new note goes under a free name; an update
+        whose note the user saved during the run is not written, and its path returned."""
         staged, self._batch = self._batch or {}, None
-        for rel, (data, mtime) in staged.items():
+        refused: list[str] = []
+        for rel, (data, mtime, old) in staged.items():
+            if old is not None:
+                if rel not in self.files or (len(self.files[rel]), self.mtimes[rel]) != old:
+                    log.warning("%s: changed on disk while being updated; not overwritten", rel)
+                    if self._scan is not None:
+                        self._scan.stats.pop(rel, None)
+                    refused.append(rel)
+                    continue
+                self.files[rel], self.mtimes[rel] = data, mtime
+                self.tool_writes += 1
+                continue
             dest = PurePosixPath(rel)
             n = 2
             while dest.as_posix() in self.files:
@@ -444,7 +463,7 @@ class MemoryVault:
                 self._scan.stats[dest.as_posix()] = replace(
                     stat, mtime_ns=self.mtimes[dest.as_posix()]
                 )
-        return len(staged)
+        return refused
 
     def discard_batch(self) -> None:
         self._batch = None
