@@ -35,7 +35,7 @@ from ..vault.store import NoteInfo, NoteStat, VaultScan
 from ..zotero import mapping as zmap
 from ..zotero.notes_html import has_rich_content, is_pllm_note, keep_spelling
 from ..zotero.store import ItemChange, NewItem, NoteUpsert, ZoteroSnapshot
-from . import incremental
+from . import incremental, settled
 from .decide import (
     DecideConfig,
     Decided,
@@ -601,6 +601,16 @@ class SyncEngine:
         if opts.if_zotero_changed and not opts.pull_catalog and self._zotero_unchanged():
             return RunResult(plan=Plan(), dry_run=opts.dry_run)
         self._unfound = set()
+        changes_at_start = self.state.changes()
+        mark = self._settle_key(opts)
+        early: ZoteroSnapshot | None = None
+        if mark is not None and self.state.settled() == mark:
+            still, early = self._still_settled()
+            if still:  # every input is the settled run's: its plan (empty) is this run's
+                result = RunResult(plan=Plan(), dry_run=opts.dry_run)
+                if self.zotero is not None:
+                    result.requests = self.zotero.request_count
+                return result
         papers = self.load_papers(reuse=opts.changed_paths is not None)
         self._open_conflicts = self.state.list_conflicts(open_only=True)
         catalog = self._load_catalog(opts.dry_run) if opts.pull_catalog else None
@@ -645,7 +655,11 @@ class SyncEngine:
                         self._section_map_save(section_map)
             else:
                 mapping = known
-            snap = self.zotero.read(since if papers else None)
+            snap = (
+                early
+                if early is not None and papers
+                else self.zotero.read(since if papers else None)
+            )
             gone = snap.deleted_collections | {
                 k for k, c in snap.collections.items() if c.get("deleted")
             }
@@ -705,9 +719,50 @@ class SyncEngine:
             run_id = result.run_id = self.state.start_run(command, planned)
         if run_id is not None:
             self.state.finish_run(run_id, "ok" if not result.errors else "failed", result.applied)
+        if mark is not None and settled.settles(
+            plan,
+            errors=len(result.errors),
+            applied=any(result.applied.values()),
+            snap=snap,
+            zotero=self.zotero is not None,
+            scan=scan,
+            wrote=self.state.changes() != changes_at_start,
+        ):
+            self.state.set_settled(mark)
         if self.zotero is not None:
             result.requests = self.zotero.request_count
         return result
+
+    def _settle_key(self, opts: RunOptions) -> str | None:
+        """The settled mark this run would leave or honour (see ``settled.py``); None for a
+        run that never settles: a pull (it reads the catalog), the daemon's incremental pass
+        (it scans only the named notes), the desktop's local API (no conditional read)."""
+        if opts.pull_catalog or opts.changed_paths is not None:
+            return None
+        if self.zotero is not None and (self.lib is None or self.zotero.local):
+            return None
+        return settled.fingerprint(
+            self.cfg,
+            self.lib,
+            zotero=self.zotero is not None,
+            read_only=opts.zotero_read_only,
+            vault_root=self.vault.root,
+        )
+
+    def _still_settled(self) -> tuple[bool, ZoteroSnapshot | None]:
+        """Steps 3 of ``settled.py``: Zotero's one conditional read said nothing changed and
+        the vault holds the files of the scan cache, unchanged. The read is returned so a run
+        that must decide after all does not ask again."""
+        snap: ZoteroSnapshot | None = None
+        if self.zotero is not None:
+            assert self.lib is not None
+            since = self.state.get_library_version(self.lib)
+            if since is None:
+                return False, None
+            snap = self.zotero.read(since)
+            if not snap.unchanged:
+                return False, snap
+        return self.vault.unchanged_since(self.state.scan_cache_stats()), snap
 
     def _zotero_unchanged(self) -> bool:
         if self.zotero is None or self.lib is None:

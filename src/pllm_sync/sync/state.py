@@ -355,11 +355,30 @@ UPDATE papers SET zotero_library = (SELECT library FROM libraries)
 # one library gives every row that library; otherwise the rows stay NULL ("any library"),
 # which is how every older version read them.
 
+_SETTLED_TABLES = ("papers", "scan_cache", "conflicts", "collections", "libraries")
+
+
+def _v5(conn: sqlite3.Connection) -> None:
+    """4 -> 5: the mark a sync with nothing to do leaves (see ``StateDB.settled``). Any
+    write to what a sync reads from the state drops it, in SQLite itself, whichever code
+    writes (a trigger per table and statement kind)."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS settled (id INTEGER PRIMARY KEY CHECK (id = 1), fingerprint TEXT)"
+    )
+    for table in _SETTLED_TABLES:
+        for op in ("INSERT", "UPDATE", "DELETE"):
+            conn.execute(
+                f"CREATE TRIGGER IF NOT EXISTS settled_{table}_{op.lower()} AFTER {op} ON {table} "
+                "BEGIN DELETE FROM settled; END"
+            )
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _script(_V1),  # 0 -> 1: papers, libraries, collections, sources, scan cache, conflicts
     _script(_V2),  # 1 -> 2: run journal, daemon lock, indexes for open conflicts and keys
     _script(_V3),  # 2 -> 3: per-paper Zotero record and per-side retired flags
     _script(_V4),  # 3 -> 4: per-paper Zotero state belongs to one library
+    _v5,  # 4 -> 5: the settled mark, dropped by triggers on every state write
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -803,6 +822,33 @@ class StateDB:
 
     def clear_scan_cache(self) -> None:
         self._x("DELETE FROM scan_cache")
+
+    def scan_cache_stats(self) -> dict[str, tuple[int, int]]:
+        """Each cached note's size and mtime, without decoding its reading (the settled
+        check of a no-op sync compares these with the files)."""
+        rows = self._x("SELECT relpath, size, mtime_ns FROM scan_cache").fetchall()
+        return {str(rel): (int(size), int(mtime)) for rel, size, mtime in rows}
+
+    # -- the settled mark ----------------------------------------------------------------
+
+    def settled(self) -> str | None:
+        """The fingerprint a sync with nothing to do left, or None. Triggers drop it when any
+        paper, scan-cache, conflict, collection or library row is written afterwards, so a
+        mark that is present says the state is exactly what that sync read."""
+        row = self._x("SELECT fingerprint FROM settled WHERE id = 1").fetchone()
+        return None if row is None else str(row[0])
+
+    def set_settled(self, fingerprint: str) -> None:
+        if self.settled() != fingerprint:
+            self._x(
+                "INSERT OR REPLACE INTO settled (id, fingerprint) VALUES (1, ?)", (fingerprint,)
+            )
+
+    def changes(self) -> int:
+        """Rows written through this connection so far (triggers included): a run compares
+        it before and after to know it wrote nothing."""
+        with self._lock:
+            return int(self._conn.total_changes)
 
     # -- conflicts -----------------------------------------------------------------------
 
