@@ -69,14 +69,24 @@ def run_sync(args: argparse.Namespace) -> int:
 def catalog_loader(
     cfg: Config, *, refresh: bool = False, force: bool = False, show: bool | None = None
 ) -> Callable[..., Catalog]:
-    """The catalog loader for a run: enriched with metadata unless that is switched off."""
-    from ..catalog import load_catalog
+    """The catalog loader for a run: enriched with metadata unless that is switched off.
+    Built on its first call, so a sync (which reads no catalog) never imports the catalog
+    reader or the metadata services."""
+    built: list[Callable[..., Catalog]] = []
 
-    if not (force or cfg.metadata.active):
-        return load_catalog
-    from ..metadata.loader import enriching_loader
+    def load(*args: Any, **kwargs: Any) -> Catalog:
+        if not built:
+            from ..catalog import load_catalog
 
-    return enriching_loader(cfg.metadata, refresh=refresh, show=show)
+            if not (force or cfg.metadata.active):
+                built.append(load_catalog)
+            else:
+                from ..metadata.loader import enriching_loader
+
+                built.append(enriching_loader(cfg.metadata, refresh=refresh, show=show))
+        return built[0](*args, **kwargs)
+
+    return load
 
 
 def _run(

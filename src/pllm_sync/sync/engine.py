@@ -17,7 +17,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..catalog import load_catalog
 from ..config import Config
 from ..errors import SafetyAbort, VaultError
 from ..model import Catalog, Paper, PaperIds, paper_id_for, title_hash
@@ -101,6 +100,13 @@ class RunResult:
         }
 
 
+def _read_catalog(*args: Any, **kwargs: Any) -> Catalog:
+    """The plain catalog reader, imported when a run reads the catalog (a sync does not)."""
+    from ..catalog import load_catalog
+
+    return load_catalog(*args, **kwargs)
+
+
 class SyncEngine:
     """Wires state, catalog, Zotero store and vault store into one run."""
 
@@ -110,14 +116,14 @@ class SyncEngine:
         state: StateDB,
         vault: VaultPort,
         zotero: ZoteroPort | None,
-        catalog_loader: Callable[..., Catalog] = load_catalog,
+        catalog_loader: Callable[..., Catalog] | None = None,
         library_ref: LibraryRef | None = None,
     ) -> None:
         self.cfg = config
         self.state = state
         self.vault = vault
         self.zotero = zotero
-        self.catalog_loader = catalog_loader
+        self.catalog_loader = catalog_loader or _read_catalog
         self.lib = library_ref or (LibraryRef.from_config(config.zotero) if zotero else None)
         self._previous_scan: dict[str, NoteStat] = {}
         # The scan cache as this engine last saved it; the daemon holds the lock, so its next
