@@ -8,6 +8,8 @@ import json
 import os
 import random
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -322,3 +324,25 @@ def test_the_plan_with_the_mark_equals_the_plan_without_it(settled: Env) -> None
         _sync(env)
         _settle(env)
     assert set(sum(trials, ())) == set(mutations), "every kind of change was tried"
+
+
+def test_a_settled_no_op_sync_loads_none_of_the_heavy_stacks(settled: Env) -> None:
+    """What a no-op never uses is never imported (checked by module, not by timing)."""
+    script = (
+        "import sys, json, contextlib, io\n"
+        "from pllm_sync.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    code = main(['--config', {str(settled.config)!r}, 'sync', '--no-progress'])\n"
+        "print(json.dumps([code, sorted(sys.modules)]))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PLLM_SYNC_CONFIG"}
+    settled.emu.clear_log()
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env
+    ).stdout
+    code, loaded = json.loads(out.splitlines()[-1])
+    assert code == 0
+    assert [r.status for r in settled.emu.request_log] == [304]
+    heavy = ("pyzotero", "markdownify", "bs4", "markdown_it", "tqdm", "pllm_sync.catalog")
+    assert not [m for m in loaded if m.split(".")[0] in heavy or m.startswith(heavy)]
+    assert "pllm_sync.metadata.loader" not in loaded
