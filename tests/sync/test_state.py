@@ -580,3 +580,22 @@ def test_set_encoding_orders_as_json_text_does(value: frozenset[str]) -> None:
     assert json.loads(encode_value(value)) == {"$set": reference}
     assert decode_value(encode_value(value)) == value
     assert decode_record(encode_record({"tags": value})) == {"tags": value}
+
+
+def test_the_last_run_summary_holds_the_plans_counts_and_warnings_only(db: StateDB) -> None:
+    """``status`` reads the last run's counts and warnings without decoding its actions."""
+    assert db.last_run_summary() is None
+    plan = {
+        "counts": {"vault.create": 2, "conflicts": 0},
+        "actions": [{"pid": f"p{i}", "changes": [{"field": "tags"}]} for i in range(3)],
+        "warnings": ["p1: 2 notes carry this paper's id"],
+    }
+    run = db.start_run("pull", plan)
+    db.finish_run(run, "ok", {"vault.create": 2})
+    full, summary = db.last_run(), db.last_run_summary()
+    assert full is not None and summary is not None
+    assert summary.plan == {"counts": plan["counts"], "warnings": plan["warnings"]}
+    assert (summary.id, summary.status, summary.applied) == (full.id, "ok", {"vault.create": 2})
+    db.start_run("sync", None)
+    summary = db.last_run_summary()
+    assert summary is not None and summary.plan == {"counts": None, "warnings": None}

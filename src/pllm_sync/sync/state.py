@@ -984,6 +984,20 @@ class StateDB:
         runs = self.list_runs(limit=1)
         return runs[0] if runs else None
 
+    def last_run_summary(self) -> RunRecord | None:
+        """The last run with only the counts and warnings of its plan: ``status`` does not
+        decode the up to ``JOURNAL_ACTIONS`` planned actions of a big pull to show them."""
+        try:
+            rows = self._x(
+                "SELECT id, command, started_at, finished_at, status, json_object("
+                "'counts', json(json_extract(plan, '$.\"$dict\".counts')), "
+                "'warnings', json(json_extract(plan, '$.\"$dict\".warnings'))), applied "
+                "FROM runs ORDER BY id DESC LIMIT 1"
+            ).fetchall()
+        except sqlite3.OperationalError:  # an SQLite built without its JSON functions
+            return self.last_run()
+        return self._run(rows[0]) if rows else None
+
     def list_runs(self, limit: int = 20) -> list[RunRecord]:
         rows = self._x(
             "SELECT id, command, started_at, finished_at, status, plan, applied FROM runs "
