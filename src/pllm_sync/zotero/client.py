@@ -80,6 +80,8 @@ def _header_seconds(headers: Mapping[str, str]) -> float | None:
 
 
 if TYPE_CHECKING:
+    import ssl
+
     from pyzotero.zotero import Zotero
 
 
@@ -104,6 +106,23 @@ def _pllm_zotero() -> type[Zotero]:
             self.pllm_backoff.wait()
 
     return PllmZotero
+
+
+_LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+def tls_for(endpoint: str) -> bool | ssl.SSLContext:
+    """What the HTTP client verifies TLS with. A loopback endpoint (the desktop's local API,
+    the sandbox, a test emulator) speaks plain HTTP: it gets a verifying context without
+    trust anchors, cheap to make (loading the system's CA bundle costs more than a whole
+    no-op sync's stat walk) and failing closed should TLS ever be asked of it. Any other
+    endpoint (``https://localhost`` too) verifies against the system's anchors as usual."""
+    url = httpx2.URL(endpoint) if "://" in endpoint else None
+    if url is None or url.scheme != "http" or url.host not in _LOOPBACK:
+        return True
+    import ssl
+
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED, check_hostname, no CAs
 
 
 @cache
@@ -163,7 +182,10 @@ class ZoteroHttp:
         self.server_id: str | None = None
         """The desktop's ``Zotero-Server-ID`` (local API only), sent on every write."""
         self.http = client or httpx2.Client(
-            follow_redirects=True, timeout=30, trust_env=not self.local
+            follow_redirects=True,
+            timeout=30,
+            trust_env=not self.local,
+            verify=tls_for(self.endpoint),
         )
         self.http.event_hooks["request"].append(self._count)
         self._zot: Zotero | None = None
