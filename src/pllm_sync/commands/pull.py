@@ -107,9 +107,8 @@ def _run(
         announce_new_vault(rt.vault.root, dry_run=args.dry_run, quiet=args.json)
         state_lock = f"{'pull' if pull_catalog else 'sync'}"
         rt.state.acquire_lock(state_lock)
-        if not args.dry_run:
-            rt.vault.clean_temp_files(time.time())
-        had_papers = rt.state.paper_counts()["total"] > 0
+        started = time.time()
+        had_papers = pull_catalog and rt.state.paper_counts()["total"] > 0
         try:
             show = None if not args.no_progress else False
             catalogs: list[Catalog] = []
@@ -136,6 +135,11 @@ def _run(
                     zotero_read_only=read_only,
                 )
             )
+            if not args.dry_run and not result.settled:
+                # litter of a killed run (older than this one, which holds the lock); a
+                # settled run skips the walk: no run since the mark left anything to clean
+                # that a later full run will not
+                rt.vault.clean_temp_files(started)
         finally:
             rt.state.release_lock()
         if rt.sandbox_url and args.zotero == "sandbox" and not args.dry_run:

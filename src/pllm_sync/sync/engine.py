@@ -88,6 +88,8 @@ class RunResult:
     dry_run: bool = False
     requests: int = 0
     catalog_warnings: int = 0
+    settled: bool = False
+    """Nothing changed since a sync that decided nothing (``settled.py``): not decided."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -613,7 +615,7 @@ class SyncEngine:
         if mark is not None and self.state.settled() == mark:
             still, early = self._still_settled()
             if still:  # every input is the settled run's: its plan (empty) is this run's
-                result = RunResult(plan=Plan(), dry_run=opts.dry_run)
+                result = RunResult(plan=Plan(), dry_run=opts.dry_run, settled=True)
                 if self.zotero is not None:
                     result.requests = self.zotero.request_count
                 return result
