@@ -346,3 +346,18 @@ def test_a_settled_no_op_sync_loads_none_of_the_heavy_stacks(settled: Env) -> No
     heavy = ("pyzotero", "markdownify", "bs4", "markdown_it", "tqdm", "pllm_sync.catalog")
     assert not [m for m in loaded if m.split(".")[0] in heavy or m.startswith(heavy)]
     assert "pllm_sync.metadata.loader" not in loaded
+
+
+def test_a_run_that_warns_never_settles_so_the_warning_repeats(
+    settled: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A hand-added note for a paper that already has one is reported on every run."""
+    env = settled
+    extra = env.papers / "My copy of paper two.md"
+    extra.write_text('---\ntitle: My copy\narxiv: "2401.00002"\n---\nthoughts\n')
+    _age_vault(env)
+    for _ in range(3):
+        caplog.clear()
+        _, _, err = env.run("sync", "--no-progress")
+        assert extra.name in caplog.text + err
+    assert _mark() is None

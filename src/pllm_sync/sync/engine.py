@@ -609,7 +609,7 @@ class SyncEngine:
         if opts.if_zotero_changed and not opts.pull_catalog and self._zotero_unchanged():
             return RunResult(plan=Plan(), dry_run=opts.dry_run)
         self._unfound = set()
-        changes_at_start = self.state.changes()
+        changes_at_start, warnings_at_start = self.state.changes(), settled.warnings_logged()
         mark = self._settle_key(opts)
         early: ZoteroSnapshot | None = None
         if mark is not None and self.state.settled() == mark:
@@ -735,6 +735,7 @@ class SyncEngine:
             zotero=self.zotero is not None,
             scan=scan,
             wrote=self.state.changes() != changes_at_start,
+            warned=settled.warnings_logged() != warnings_at_start,
         ):
             self.state.set_settled(mark)
         if self.zotero is not None:

@@ -7,9 +7,9 @@ makes that argument checkable without building a single paper view:
 
 1. A full sync (not ``pull``, not the daemon's incremental pass) that read an empty change
    feed, re-read no note (every reading came from the scan cache, and every one was old
-   enough to be trusted), decided an empty plan with no warning, and wrote **no row** (the
-   connection's change counter did not move) leaves the mark: a fingerprint of the config
-   and the code (:func:`fingerprint`).
+   enough to be trusted), decided an empty plan, warned about nothing (in the plan or the
+   log) and wrote **no row** (the connection's change counter did not move) leaves the
+   mark: a fingerprint of the config and the code (:func:`fingerprint`).
 2. SQLite triggers drop the mark on any later write to what a sync reads from the state
    (papers, scan cache, conflicts, collections, library versions), whoever writes it.
 3. The next sync finds the mark with its own fingerprint (same config, same code), asks
@@ -28,6 +28,7 @@ that the plan with the mark equals the plan without it.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from dataclasses import replace
 from pathlib import Path
@@ -90,6 +91,30 @@ def fingerprint(
     return hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()
 
 
+class _WarningCount(logging.Handler):
+    """Counts the warnings pllm-sync logs: a run that warned (a hand-added note for a paper
+    that has one, a file that is not a regular file) does not settle, so every later run
+    warns again as it did before the mark existed."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+
+
+_WARNINGS = _WarningCount()
+
+
+def warnings_logged() -> int:
+    """How many warnings pllm-sync has logged in this process (from the first call on)."""
+    logger = logging.getLogger("pllm_sync")
+    if _WARNINGS not in logger.handlers:  # the CLI replaces the handlers when it starts
+        logger.addHandler(_WARNINGS)
+    return _WARNINGS.count
+
+
 def settles(
     plan: Plan,
     *,
@@ -99,9 +124,10 @@ def settles(
     zotero: bool,
     scan: VaultScan,
     wrote: bool,
+    warned: bool = False,
 ) -> bool:
     """Whether a finished full sync may leave the mark (step 1 of the module docstring)."""
-    if not plan.empty or plan.warnings or errors or applied or wrote:
+    if not plan.empty or plan.warnings or errors or applied or wrote or warned:
         return False
     if zotero and (snap is None or not snap.unchanged):
         return False
