@@ -599,3 +599,21 @@ def test_the_last_run_summary_holds_the_plans_counts_and_warnings_only(db: State
     db.start_run("sync", None)
     summary = db.last_run_summary()
     assert summary is not None and summary.plan == {"counts": None, "warnings": None}
+
+
+def test_status_counts_come_from_indexes_not_from_the_paper_rows(db: StateDB) -> None:
+    """A paper row holds records many pages long: ``status`` must not read every row."""
+    for i in range(3):
+        db.put_paper(
+            PaperState(
+                pllm_id=f"p{i}", base=RECORD, zotero_key=f"K{i}" if i else None, note_path="n"
+            )
+        )
+    seen: list[str] = []
+    db._conn.set_trace_callback(seen.append)
+    assert db.paper_counts() == {"total": 3, "in_zotero": 2, "in_vault": 3, "removed_upstream": 0}
+    db._conn.set_trace_callback(None)
+    assert seen
+    for sql in seen:
+        plan = " ".join(str(r) for r in db._conn.execute("EXPLAIN QUERY PLAN " + sql))
+        assert "COVERING INDEX" in plan, (sql, plan)
