@@ -218,6 +218,16 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> float:
     return time.perf_counter() - t
 
 
+def cpu_of(cmd: list[str], env: dict[str, str] | None = None) -> float:
+    """The child's CPU seconds (user + system): steadier than wall time on a shared machine."""
+    before = os.times()
+    subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
+    after = os.times()
+    return (after.children_user - before.children_user) + (
+        after.children_system - before.children_system
+    )
+
+
 def cli(env: dict[str, str], *args: str) -> dict[str, Any]:
     """Run the CLI in a child process; its wall time, CPU, peak RSS and bytes written."""
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as fh:
@@ -560,40 +570,35 @@ def part_sync(n: int, idle: float, pull_only: bool = False) -> None:
             if q.query.get("since"):
                 version = q.query["since"][0]
         host, port = emu.host, str(emu.port)
-        f = best(
-            lambda: timed(
-                [
-                    PY,
-                    "-c",
-                    NOOP_FLOOR,
-                    str(vault),
-                    host,
-                    port,
-                    str(emu.user_id),
-                    emu.api_key,
-                    version,
-                ]
-            )
-        )
+        floor_cmd = [PY, "-c", NOOP_FLOOR, str(vault), host, port, str(emu.user_id)]
+        floor_cmd += [emu.api_key, version]
+        f = best(lambda: timed(floor_cmd))
+        f_cpu = min(cpu_of(floor_cmd) for _ in range(3))
         show(
             "no-op sync (settled)",
             f"{r['wall']:.2f} s, {r['rss_kb'] / 1024:.0f} MiB, {mb(r['write_bytes'])} written",
             f"stat+1 request {f:.3f} s",
             ratio(r["wall"], f),
         )
+        cpu = min(float(x["cpu"]) for x in runs)
+        show("  CPU", f"{cpu:.3f} s", f"floor {f_cpu:.3f} s", ratio(cpu, f_cpu))
         show(
             "  requests / files",
             f"{n_requests:g} a run {requests}, {changed} files rewritten",
         )
 
-        r = min((cli(env, *base, "status") for _ in range(3)), key=lambda x: float(x["wall"]))
+        st_runs = [cli(env, *base, "status") for _ in range(3)]
+        r = min(st_runs, key=lambda x: float(x["wall"]))
         f = best(lambda: timed([PY, "-c", STATUS_FLOOR, str(state)]))
+        f_cpu = min(cpu_of([PY, "-c", STATUS_FLOOR, str(state)]) for _ in range(3))
         show(
             "status",
             f"{r['wall']:.3f} s, {r['rss_kb'] / 1024:.0f} MiB",
             f"COUNT queries {f:.3f} s",
             ratio(r["wall"], f),
         )
+        cpu = min(float(x["cpu"]) for x in st_runs)
+        show("  CPU", f"{cpu:.3f} s", f"floor {f_cpu:.3f} s", ratio(cpu, f_cpu))
         if idle > 0:
             _idle_watch(env, cfg, emu, idle, poll)
 
