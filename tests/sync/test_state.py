@@ -617,3 +617,23 @@ def test_status_counts_come_from_indexes_not_from_the_paper_rows(db: StateDB) ->
     for sql in seen:
         plan = " ".join(str(r) for r in db._conn.execute("EXPLAIN QUERY PLAN " + sql))
         assert "COVERING INDEX" in plan, (sql, plan)
+
+
+def test_the_settled_mark_is_refused_after_any_write_since_the_run_began(
+    db: StateDB, tmp_path: Path
+) -> None:
+    """A run leaves the mark only when nothing wrote the database since it read it: not this
+    connection, and not another one (a `conflicts resolve` runs without the run lock)."""
+    start = db.changes()
+    assert db.set_settled("fp", unchanged_since=start) and db.settled() == "fp"
+    start = db.changes()
+    db.put_paper(PaperState(pllm_id="p", base=RECORD))
+    assert db.settled() is None, "the trigger dropped it"
+    assert not db.set_settled("fp", unchanged_since=start) and db.settled() is None
+    start = db.changes()
+    other = sqlite3.connect(tmp_path / "state.sqlite3")
+    other.execute("UPDATE papers SET note_path = 'x'")
+    other.commit()
+    other.close()
+    assert not db.set_settled("fp", unchanged_since=start) and db.settled() is None
+    assert db.set_settled("fp", unchanged_since=db.changes()) and db.settled() == "fp"

@@ -576,10 +576,9 @@ class SyncEngine:
             snap=snap,
             zotero=self.zotero is not None,
             scan=scan,
-            wrote=self.state.changes() != changes_at_start,
             warned=settled.warnings_logged() != warnings_at_start,
         ):
-            self.state.set_settled(mark)
+            self.state.set_settled(mark, unchanged_since=changes_at_start)
         if self.zotero is not None:
             result.requests = self.zotero.request_count
         return result

@@ -8,8 +8,9 @@ makes that argument checkable without building a single paper view:
 1. A full sync (not ``pull``, not the daemon's incremental pass) that read an empty change
    feed, re-read no note (every reading came from the scan cache, and every one was old
    enough to be trusted), decided an empty plan, warned about nothing (in the plan or the
-   log) and wrote **no row** (the connection's change counter did not move) leaves the
-   mark: a fingerprint of the config and the code (:func:`fingerprint`).
+   log) and wrote **no row** (the connection's change counter did not move, and no other
+   connection committed meanwhile: SQLite's ``data_version``) leaves the mark: a
+   fingerprint of the config and the code (:func:`fingerprint`).
 2. SQLite triggers drop the mark on any later write to what a sync reads from the state
    (papers, scan cache, conflicts, collections, library versions), whoever writes it.
 3. The next sync finds the mark with its own fingerprint (same config, same code), asks
@@ -123,11 +124,11 @@ def settles(
     snap: ZoteroSnapshot | None,
     zotero: bool,
     scan: VaultScan,
-    wrote: bool,
     warned: bool = False,
 ) -> bool:
-    """Whether a finished full sync may leave the mark (step 1 of the module docstring)."""
-    if not plan.empty or plan.warnings or errors or applied or wrote or warned:
+    """Whether a finished full sync may leave the mark (step 1 of the module docstring);
+    that it wrote no row is checked when the mark is written (``StateDB.set_settled``)."""
+    if not plan.empty or plan.warnings or errors or applied or warned:
         return False
     if zotero and (snap is None or not snap.unchanged):
         return False

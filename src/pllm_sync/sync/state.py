@@ -841,17 +841,29 @@ class StateDB:
         row = self._x("SELECT fingerprint FROM settled WHERE id = 1").fetchone()
         return None if row is None else str(row[0])
 
-    def set_settled(self, fingerprint: str) -> None:
-        if self.settled() != fingerprint:
-            self._x(
-                "INSERT OR REPLACE INTO settled (id, fingerprint) VALUES (1, ?)", (fingerprint,)
-            )
+    def set_settled(self, fingerprint: str, unchanged_since: tuple[int, int]) -> bool:
+        """Leave the mark, unless the database changed since ``unchanged_since`` (a value of
+        ``changes()``): a row written by this connection, or a commit by any other (another
+        command writing without the run lock, such as ``conflicts resolve``). Checked and
+        written under the write lock, so no commit slips in between."""
+        with self.transaction():
+            if self.changes() != unchanged_since:
+                return False
+            if self.settled() != fingerprint:
+                self._x(
+                    "INSERT OR REPLACE INTO settled (id, fingerprint) VALUES (1, ?)",
+                    (fingerprint,),
+                )
+            return True
 
-    def changes(self) -> int:
-        """Rows written through this connection so far (triggers included): a run compares
-        it before and after to know it wrote nothing."""
+    def changes(self) -> tuple[int, int]:
+        """Rows written through this connection so far (triggers included) and SQLite's
+        ``data_version`` (moves with every commit by another connection): equal values
+        before and after a run mean nothing wrote the database in between."""
         with self._lock:
-            return int(self._conn.total_changes)
+            own = int(self._conn.total_changes)
+            others = int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+            return own, others
 
     # -- conflicts -----------------------------------------------------------------------
 
