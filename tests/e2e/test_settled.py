@@ -4,6 +4,7 @@ still gets the full decision. Each test drives the CLI against the emulator."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import random
@@ -343,7 +344,8 @@ def test_a_settled_no_op_sync_loads_none_of_the_heavy_stacks(settled: Env) -> No
     code, loaded = json.loads(out.splitlines()[-1])
     assert code == 0
     assert [r.status for r in settled.emu.request_log] == [304]
-    heavy = ("pyzotero", "markdownify", "bs4", "markdown_it", "tqdm", "pllm_sync.catalog")
+    heavy: tuple[str, ...] = ("pyzotero", "markdownify", "bs4", "markdown_it", "tqdm")
+    heavy += ("pllm_sync.catalog", "importlib.metadata")
     heavy += ("httpx2", "httpcore2", "anyio", "h11", "truststore")  # one GET: http.client
     assert not [m for m in loaded if m.split(".")[0] in heavy or m.startswith(heavy)]
     assert "pllm_sync.metadata.loader" not in loaded
@@ -362,6 +364,13 @@ def test_a_lean_answer_other_than_304_is_asked_again_through_the_client(
     assert "nothing to change" in _sync(env)
     assert [r.status for r in env.emu.request_log] == [503, 304]
     assert decisions == []
+    lean, client = env.emu.request_log
+    assert lean.query == client.query and lean.path == client.path  # the same question
+    for name in ("User-Agent", "Zotero-API-Version", "Authorization", "If-Modified-Since-Version"):
+        assert lean.request_headers.get(name) == client.request_headers[name], name
+    assert lean.request_headers["User-Agent"] == "Pyzotero/" + importlib.metadata.version(
+        "pyzotero"
+    )
 
     monkeypatch.setattr("pllm_sync.zotero.lean.TIMEOUT", 0.3)  # the client's stays 30 s
     env.emu.clear_log()
