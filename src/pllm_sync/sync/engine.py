@@ -996,7 +996,7 @@ class SyncEngine:
                 mtime_ns=stat.mtime_ns,
                 sha256=stat.sha256,
                 pllm_id=stat.pllm_id,
-                record=dict(stat.__dict__),
+                record=stat.as_dict(),
             )
             for rel, stat in upserts.items()
         ]

@@ -22,7 +22,7 @@ import os
 import stat as stat_mod
 import time
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -91,7 +91,7 @@ class VaultProblem:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NoteInfo:
     """One paper note as the engine sees it. ``path`` is relative to the vault root (POSIX)."""
 
@@ -110,13 +110,14 @@ class NoteInfo:
         return PurePosixPath(self.path).stem
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NoteStat:
     """What one scan learnt about one markdown file, persisted by the engine between runs.
 
     ``kind``: ``paper`` (has our id), ``candidate`` (a paper the user added by hand),
     ``index`` (an index note), ``problem`` (unreadable; ``problem``/``line`` say why) or
     ``other`` (not ours). ``record`` keeps section entries raw (resolved on every scan).
+    Slotted: the daemon keeps one per markdown file in the vault between passes.
     """
 
     size: int
@@ -136,9 +137,13 @@ class NoteStat:
     def hash(self) -> str:
         return self.sha256
 
+    def as_dict(self) -> dict[str, Any]:
+        """The fields by name (what ``NoteStat(**d)`` takes back)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
     def to_json(self) -> dict[str, Any]:
         """A JSON-serializable form (sets and tuples become lists)."""
-        out = {k: v for k, v in self.__dict__.items() if k != "record"}
+        out = {k: v for k, v in self.as_dict().items() if k != "record"}
         if self.record is not None:
             out["record"] = {
                 k: sorted(v)
