@@ -88,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
             announce_new_vault(rt.vault.root, dry_run=False)
             rt.vault.ensure(from_template=True)
         events = EventBus()
+        from ..catalog.caches import clear_parse_caches
         from ..model import Catalog
         from .pull import catalog_loader, mirror_only, record_whats_new
 
@@ -103,9 +104,10 @@ def run(args: argparse.Namespace) -> int:
         )
 
         def after_pull(actions: Any) -> None:
-            # Let go of the catalog: the idle daemon would otherwise hold every parsed entry
-            # until the next refresh (megabytes for a large list).
+            # Let go of the catalog and the parse caches: the idle daemon would otherwise
+            # hold every parsed entry until the next refresh (megabytes for a large list).
             catalog = catalogs.pop() if catalogs else None
+            clear_parse_caches()
             if catalog is not None and actions:
                 digest = record_whats_new(rt, catalog, actions)
                 if digest is not None:

@@ -232,9 +232,11 @@ class VaultStore:
         self._trash_rel = PurePosixPath(config.trash_folder).as_posix().strip("/")
         self.links = SectionLinks(config.index_folder)
         self._taken: set[str] | None = None
-        # The last scan's result: notes written afterwards are entered into its ``stats`` as
-        # they are written, so the scan cache saved after the run already knows them.
-        self._scan: VaultScan | None = None
+        # The last scan's readings (its ``stats``, not its notes): notes written afterwards
+        # are entered as they are written, so the scan cache saved after the run already
+        # knows them. Only the readings: a long-lived store (the daemon's) would otherwise
+        # hold every note's record twice between passes.
+        self._stats: dict[str, NoteStat] | None = None
         # Between begin_batch() and commit_batch(): new notes staged for one durable commit.
         self._batch: WriteBatch | None = None
         self._staged: dict[Path, bytes] = {}
@@ -441,7 +443,7 @@ class VaultStore:
                 result.stats[rel] = stat
                 result.reread += 1
         self._collect(result)
-        self._scan = result
+        self._stats = result.stats
         return result
 
     def _named(
@@ -655,11 +657,9 @@ class VaultStore:
         if parsed.pllm_id is None and not raw.get("title"):
             raw = {**raw, "title": normalize_whitespace(PurePosixPath(rel).stem)}
         sha = _sha256(data)
-        if written and self._scan is not None:
+        if written and self._stats is not None:
             base = NoteStat(st.st_size, st.st_mtime_ns, sha, "other", trusted=False)
-            self._scan.stats[rel] = self._stat_of(
-                rel, parsed, base, self._under(rel, self._papers_rel)
-            )
+            self._stats[rel] = self._stat_of(rel, parsed, base, self._under(rel, self._papers_rel))
         return NoteInfo(
             path=rel,
             pllm_id=parsed.pllm_id,
@@ -802,11 +802,11 @@ class VaultStore:
             except FileExistsError:
                 continue
             log.warning("%s appeared while being written; the new note is %s", old, alt.name)
-            if self._scan is not None:
-                stat = self._scan.stats.pop(old, None)
+            if self._stats is not None:
+                stat = self._stats.pop(old, None)
                 if stat is not None:
                     new_st = alt.stat()
-                    self._scan.stats[self._rel(alt)] = replace(
+                    self._stats[self._rel(alt)] = replace(
                         stat, size=new_st.st_size, mtime_ns=new_st.st_mtime_ns
                     )
             return
@@ -973,8 +973,8 @@ class VaultStore:
             ) from exc
         if self._taken is not None and src.parent == self.papers_dir:
             self._taken.discard(src.name.casefold())
-        if self._scan is not None:
-            self._scan.stats.pop(note.path, None)
+        if self._stats is not None:
+            self._stats.pop(note.path, None)
         return self._rel(dest)
 
     # --- index notes ----------------------------------------------------------------------
