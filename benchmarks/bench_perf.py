@@ -3,6 +3,7 @@
     python benchmarks/bench_perf.py                      # 5,000 papers, 50,000-note scan
     python benchmarks/bench_perf.py --papers 1000 5000 20000 --scan 10000 50000 --idle 60
     python benchmarks/bench_perf.py --only help yaml sched
+    python benchmarks/bench_perf.py --only pull --papers 1000 5000 20000 50000
 
 Parts (``--only`` picks some):
 
@@ -12,9 +13,11 @@ Parts (``--only`` picks some):
 - ``scan``: warm vault scan (cache given) vs ``os.scandir`` + ``os.stat`` of the same files.
 - ``sched``: ``BatchWriter`` scheduling alone (requests answered in memory) at 1k-50k ops,
   to show it is linear.
+- ``pull``: only the first pull of ``sync`` (and its floor), per catalog size.
 - ``sync``: per catalog size, each as a separate process against the bundled emulator:
-  first ``pull`` (wall, CPU, peak RSS, bytes written, requests) vs writing the same notes
-  durably (the disk part of its floor); no-op ``sync`` vs stat of every note + one
+  first ``pull`` (wall, CPU, peak RSS, bytes written, requests) vs its floor: the pull's own
+  requests replayed against a fresh emulator (the server's work and the HTTP) + the same
+  notes written durably in a batch + a bare interpreter start; no-op ``sync`` vs stat of every note + one
   conditional request; ``status`` vs the COUNT queries it needs; ``--help``; then an idle
   ``watch`` (CPU share, bytes written, requests per poll).
 
@@ -83,19 +86,38 @@ r = c.getresponse(); r.read()
 assert r.status == 304, r.status
 """
 
-# The disk floor of a pull: the same note bytes, written durably in a batch (temps, fsync
-# in parallel threads, renames, one directory fsync per folder).
-WRITE_FLOOR = r"""
-import os, sys
+# The floor of a first pull, from its two measured parts, in one child process: (1) the
+# same HTTP requests the pull made (bodies and headers as sent, recorded by the emulator),
+# replayed on one keep-alive connection against a fresh emulator, answers read but not
+# parsed: the emulator's work of creating the items in batches of 50 plus the HTTP; (2) the
+# same note bytes written durably in a batch (temps, fsync in parallel threads, renames,
+# one directory fsync per folder). Inputs are loaded before the clock starts; the child
+# prints both times as JSON. A bare interpreter start is added by the caller.
+PULL_FLOOR = r"""
+import http.client, json, os, resource, sys, time
 from concurrent.futures import ThreadPoolExecutor
-src, dst = sys.argv[1], sys.argv[2]
+def cpu():
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+reqs_file, host, port, src, dst = sys.argv[1:6]
+reqs = json.load(open(reqs_file))
 files = []
 for dirpath, _dirs, names in os.walk(src):
     for name in names:
         if name.endswith(".md"):
             p = os.path.join(dirpath, name)
             files.append((os.path.join(dst, os.path.relpath(p, src)), open(p, "rb").read()))
-folders = {os.path.dirname(p) for p, _ in files}
+folders = sorted({os.path.dirname(p) for p, _ in files})
+
+t0, c0 = time.perf_counter(), cpu()
+c = http.client.HTTPConnection(host, int(port))
+statuses = []
+for method, url, headers, body in reqs:
+    c.request(method, url, body=body.encode("latin-1") if body else None, headers=headers)
+    r = c.getresponse(); r.read()
+    statuses.append(r.status)
+t1, c1 = time.perf_counter(), cpu()
+
 for f in folders:
     os.makedirs(f, exist_ok=True)
 def write(item):
@@ -110,7 +132,67 @@ for tmp, path in done:
     os.rename(tmp, path)
 for f in folders:
     fd = os.open(f, os.O_RDONLY); os.fsync(fd); os.close(fd)
+t2, c2 = time.perf_counter(), cpu()
+print(json.dumps({"http": t1 - t0, "disk": t2 - t1, "http_cpu": c1 - c0, "disk_cpu": c2 - c1,
+                  "statuses": statuses, "notes": len(files)}))
 """
+
+_SKIP_HEADERS = {"host", "content-length", "connection", "accept-encoding", "user-agent", "accept"}
+
+
+def _record_requests(emu: Any) -> list[tuple[str, str, dict[str, str], str, int]]:
+    """Record every request ``emu`` serves from now on (method, URL, headers, body, status),
+    for :data:`PULL_FLOOR` to replay."""
+    from urllib.parse import urlencode
+
+    seen: list[tuple[str, str, dict[str, str], str, int]] = []
+    serve = emu.serve
+
+    def recording(request: Any, client_ip: str, raw_headers: dict[str, str]) -> Any:
+        response = serve(request, client_ip, raw_headers)
+        query = urlencode(request.query, doseq=True)
+        url = request.path + (f"?{query}" if query else "")
+        headers = {k: v for k, v in raw_headers.items() if k.lower() not in _SKIP_HEADERS}
+        seen.append((request.method, url, headers, request.body.decode("latin-1"), response.status))
+        return response
+
+    emu.serve = recording
+    return seen
+
+
+def pull_floor(
+    recorded: list[tuple[str, str, dict[str, str], str, int]], vault: Path, work: Path
+) -> dict[str, float]:
+    """The two measured parts of a first pull's floor (see :data:`PULL_FLOOR`), replayed
+    against a fresh emulator; checks the replay got the answers the pull got."""
+    from pllm_sync.testing.zotero_server import ZoteroEmulator
+
+    reqs_file = work / f"requests{time.time_ns()}.json"
+    reqs_file.write_text(json.dumps([r[:4] for r in recorded]))
+    with ZoteroEmulator() as fresh:
+        c0 = time.process_time()  # this process only serves the emulator meanwhile
+        out = subprocess.run(
+            [
+                PY,
+                "-c",
+                PULL_FLOOR,
+                str(reqs_file),
+                fresh.host,
+                str(fresh.port),
+                str(vault),
+                str(work / f"copy{time.time_ns()}"),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        server_cpu = time.process_time() - c0
+    res: dict[str, Any] = json.loads(out.stdout)
+    want = [r[4] for r in recorded]
+    assert res["statuses"] == want, "the replay was not answered as the pull was"
+    cpu = res["http_cpu"] + res["disk_cpu"] + server_cpu
+    return {"http": res["http"], "disk": res["disk"], "notes": res["notes"], "cpu": cpu}
+
 
 STATUS_FLOOR = r"""
 import sqlite3, sys
@@ -378,7 +460,7 @@ def _set_status(notes: list[Path], status: str) -> None:
         p.write_text(f"{head}{sep} {status}{nl}{tail}", encoding="utf-8")
 
 
-def part_sync(n: int, idle: float) -> None:
+def part_sync(n: int, idle: float, pull_only: bool = False) -> None:
     from pllm_sync.testing.zotero_server import ZoteroEmulator
 
     print(f"sync, {n} papers (separate processes against the emulator)", flush=True)
@@ -406,21 +488,36 @@ def part_sync(n: int, idle: float) -> None:
         base = ["-q", "--config", str(cfg)]
         vault = root / "vault"
 
+        recorded = _record_requests(emu)
+        c0 = time.process_time()  # this process only serves the emulator meanwhile
         r = cli(env, *base, "pull", "--no-progress")
+        server_cpu = time.process_time() - c0
+        del emu.serve  # stop recording
         reqs = len(emu.request_log)
         writes = sum(1 for q in emu.request_log if q.method in WRITES)
-        n_notes = sum(1 for _ in vault.rglob("*.md"))
-        f = best(
-            lambda: timed([PY, "-c", WRITE_FLOOR, str(vault), str(root / f"copy{time.time_ns()}")]),
-            1,
-        )
+        parts = pull_floor(recorded, vault, root)
+        bare = best(lambda: timed([PY, "-c", "pass"]), 3)
+        f = parts["http"] + parts["disk"] + bare
         show(
             "first pull",
-            f"{r['wall']:.1f} s wall, {r['cpu']:.1f} s CPU, {r['rss_kb'] / 1024:.0f} MiB",
-            f"disk part {f:.2f} s ({n_notes} notes)",
+            f"{r['wall']:.2f} s wall, {r['cpu']:.2f} s CPU, {r['rss_kb'] / 1024:.0f} MiB",
+            f"floor {f:.2f} s",
             ratio(r["wall"], f),
         )
+        show(
+            "  floor parts",
+            f"HTTP replay {parts['http']:.2f} s + notes written durably {parts['disk']:.2f} s "
+            f"({parts['notes']:.0f} notes) + interpreter {bare:.3f} s",
+        )
+        show(
+            "  CPU, client + emulator",
+            f"{r['cpu']:.2f} + {server_cpu:.2f} s",
+            f"floor {parts['cpu']:.2f} s",
+            ratio(r["cpu"] + server_cpu, parts["cpu"]),
+        )
         show("  requests / bytes", f"{reqs} ({writes} writes), {mb(r['write_bytes'])} to disk")
+        if pull_only:
+            return
 
         r = cli(env, *base, "sync", "--no-progress")
         show(
@@ -509,9 +606,9 @@ def main() -> None:
         part_sched(args.sched)
     if "scan" in args.only:
         part_scan(args.scan)
-    if "sync" in args.only:
+    if "sync" in args.only or "pull" in args.only:
         for n in args.papers:
-            part_sync(n, args.idle)
+            part_sync(n, args.idle, pull_only="sync" not in args.only)
 
 
 if __name__ == "__main__":

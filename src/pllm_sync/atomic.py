@@ -21,9 +21,13 @@ import contextlib
 import logging
 import os
 import re
+import secrets
 import stat
 import tempfile
+import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import VaultError
@@ -172,27 +176,54 @@ def clean_stale_temp_files(folders: Iterable[Path], older_than: float) -> int:
     return removed
 
 
-class WriteBatch:
-    """Many new files made durable together, each still atomic and never replacing a file.
+@dataclass
+class _Staged:
+    """One file of a :class:`WriteBatch`: its bytes go to a temp beside ``path`` on a worker
+    thread (``temp`` resolves to the temp's path once written and fsynced)."""
 
-    ``add`` writes a file's bytes to a hidden temp beside it (no fsync yet) and returns the
-    temp's stat: size and mtime are what the file will have, since a rename keeps them.
-    ``commit`` then fsyncs every temp in parallel threads (the disk sees one queue of
-    flushes instead of one flush per file in turn), links each temp to its name (refusing to
-    replace a file that appeared meanwhile, as ``atomic_write(..., exclusive=True)`` does),
+    path: Path
+    data: bytes
+    mtime_ns: int
+    temp: Future[tuple[Path, bool]]  # (temp path, the owner could not be kept: write in place)
+    expect: tuple[int, int] | None = None  # a replacement: the (size, mtime) it must still have
+    dropped: bool = False
+
+
+@dataclass
+class BatchResult:
+    """What :meth:`WriteBatch.commit` could not do: ``taken``, new files whose name a file
+    took meanwhile (their bytes are dropped; the caller writes them elsewhere); ``refused``,
+    replacements whose file changed since it was read (left as the user has it)."""
+
+    taken: list[Path] = field(default_factory=list)
+    refused: list[Path] = field(default_factory=list)
+
+
+class WriteBatch:
+    """Many files made durable together, each still atomic.
+
+    ``add`` (a new file, never replacing one) and ``add_replacement`` (a new version of a
+    file that was read) hand a file's bytes to a pool of worker threads, which write each to
+    a hidden temp beside its target and fsync it while the caller goes on (the disk sees one
+    queue of flushes, and the caller's CPU work overlaps them). The temp's mtime is set to
+    the moment ``add`` was called, so the caller knows the file's size and mtime at once.
+    ``commit`` waits for the workers, links each new file to its name (refusing to replace a
+    file that appeared meanwhile, as ``atomic_write(..., exclusive=True)`` does), renames each
+    replacement over its file if that file still has the size and mtime it was read with,
     and fsyncs each folder once. The caller commits its own state only after ``commit``.
 
-    A crash at any step leaves every target either absent or complete: before the links only
-    hidden ``.tmp`` files exist (every scan ignores them); after some links, those files are
-    whole and fsynced. Used as a context manager, an exception discards the temps.
+    A crash at any step leaves every target either as it was or complete: before the
+    renames only hidden ``.tmp`` files exist (every scan ignores them); after some, those
+    files are whole and fsynced. Used as a context manager, an exception discards the temps.
     """
 
     def __init__(self, workers: int = 8) -> None:
         self.workers = workers
-        self._pending: list[tuple[Path, Path]] = []  # (temp, target)
+        self._pending: list[_Staged] = []
+        self._pool: ThreadPoolExecutor | None = None
 
     def __len__(self) -> int:
-        return len(self._pending)
+        return sum(1 for s in self._pending if not s.dropped)
 
     def __enter__(self) -> WriteBatch:
         return self
@@ -203,84 +234,159 @@ class WriteBatch:
         else:
             self.discard()
 
-    def add(self, path: Path, data: bytes) -> os.stat_result:
-        """Stage ``data`` as the new file ``path``; returns the stat it will have."""
-        try:
-            fd, tmp_name = tempfile.mkstemp(
-                prefix=f".{path.name[:40]}.", suffix=TEMP_SUFFIX, dir=path.parent
-            )
-        except OSError as exc:
-            raise VaultError(
-                f"cannot write {path}: {exc.strerror or exc}",
-                hint="check that the folder is writable and the disk is not full",
-            ) from exc
-        tmp = Path(tmp_name)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fchmod(fh.fileno(), _DEFAULT_MODE)
-                st = os.fstat(fh.fileno())
-        except OSError as exc:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-            raise VaultError(
-                f"cannot write {path}: {exc.strerror or exc}",
-                hint="check that the folder is writable and the disk is not full",
-            ) from exc
-        self._pending.append((tmp, path))
-        return st
+    def _stage(self, path: Path, data: bytes, mode: int, owner: tuple[int, int] | None) -> _Staged:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="pllm-write")
+        mtime_ns = time.time_ns()
+        temp = self._pool.submit(_write_temp, path, data, mtime_ns, mode, owner)
+        staged = _Staged(path, data, mtime_ns, temp)
+        self._pending.append(staged)
+        return staged
 
-    def commit(self) -> list[Path]:
-        """Make every staged file durable and visible; returns the targets that could not
-        be created because a file of that name appeared meanwhile (their bytes are dropped;
-        the caller writes them elsewhere)."""
+    def add(self, path: Path, data: bytes) -> tuple[int, int]:
+        """Stage ``data`` as the new file ``path``; returns the (size, mtime_ns) it will
+        have."""
+        staged = self._stage(path, data, _DEFAULT_MODE, None)
+        return len(data), staged.mtime_ns
+
+    def add_replacement(self, path: Path, data: bytes, old: os.stat_result) -> tuple[int, int]:
+        """Stage ``data`` as the new content of ``path``, which was read when it had the stat
+        ``old``: it keeps its mode and owner, and is replaced at commit only if its size and
+        mtime are still ``old``'s. Returns the (size, mtime_ns) it will have."""
+        staged = self._stage(path, data, stat.S_IMODE(old.st_mode), (old.st_uid, old.st_gid))
+        staged.expect = (old.st_size, old.st_mtime_ns)
+        return len(data), staged.mtime_ns
+
+    def drop(self, path: Path) -> None:
+        """Forget what was staged for ``path`` (it is staged anew, or not written after all)."""
+        for s in self._pending:
+            if s.path == path:
+                s.dropped = True
+
+    def commit(self) -> BatchResult:
+        """Make every staged file durable and visible (see the class docstring)."""
         pending, self._pending = self._pending, []
+        result = BatchResult()
         if not pending:
-            return []
+            self._close()
+            return result
         try:
-            _fsync_all([tmp for tmp, _ in pending], self.workers)
-            taken: list[Path] = []
-            for tmp, path in pending:
-                if not _link_new(tmp, path):
-                    taken.append(path)
-            for folder in sorted({path.parent for _, path in pending}):
+            for s in pending:
+                s.temp.result()  # every temp is whole before any file is renamed
+            written: list[_Staged] = []
+            for s in pending:
+                tmp, in_place = s.temp.result()
+                if s.dropped:
+                    continue
+                if s.expect is None:
+                    if _link_new(tmp, s.path):
+                        written.append(s)
+                    else:
+                        result.taken.append(s.path)
+                    continue
+                try:
+                    now = os.stat(s.path)
+                except FileNotFoundError:
+                    now = None
+                if now is None or (now.st_size, now.st_mtime_ns) != s.expect:
+                    result.refused.append(s.path)
+                elif in_place:
+                    _write_in_place(s.path, s.data)
+                    written.append(s)
+                else:
+                    _replace(tmp, s.path)
+                    written.append(s)
+            for folder in sorted({s.path.parent for s in written}):
                 _fsync_dir(folder)
-            return taken
         except OSError as exc:
             raise VaultError(
-                f"cannot write notes in {pending[0][1].parent}: {exc.strerror or exc}",
+                f"cannot write notes in {pending[0].path.parent}: {exc.strerror or exc}",
                 hint="check that the folder is writable and the disk is not full",
             ) from exc
         finally:
-            for tmp, _ in pending:
-                with contextlib.suppress(FileNotFoundError):
-                    tmp.unlink()
+            self._close()
+            for s in pending:
+                _unlink_temp(s)
+        for s in written:
+            for fn in list(_listeners):
+                fn(s.path, s.data)
+        return result
 
     def discard(self) -> None:
-        """Drop every staged file (nothing was linked yet)."""
+        """Drop every staged file (nothing was linked or renamed yet)."""
         pending, self._pending = self._pending, []
-        for tmp, _ in pending:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
+        for s in pending:
+            s.temp.cancel()
+        self._close()
+        for s in pending:
+            _unlink_temp(s)
+
+    def _close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
 
-def _fsync_all(paths: list[Path], workers: int) -> None:
-    def sync(p: Path) -> None:
-        fd = os.open(p, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-    if len(paths) == 1 or workers <= 1:
-        for p in paths:
-            sync(p)
+def _unlink_temp(s: _Staged) -> None:
+    if s.temp.cancelled() or s.temp.exception() is not None:
         return
-    from concurrent.futures import ThreadPoolExecutor
+    with contextlib.suppress(FileNotFoundError):
+        s.temp.result()[0].unlink()
 
-    with ThreadPoolExecutor(max_workers=min(workers, len(paths))) as pool:
-        list(pool.map(sync, paths))
+
+_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+_TEMP_FLAGS |= getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+
+
+def _write_temp(
+    path: Path, data: bytes, mtime_ns: int, mode: int, owner: tuple[int, int] | None
+) -> tuple[Path, bool]:
+    """A worker's part: ``data`` in a new hidden temp beside ``path`` (the name
+    :func:`atomic_write` would give it), with ``mode``, the given mtime and, when it can be
+    given, ``owner``; fsynced. Returns the temp and whether the owner could not be kept (the
+    target is then written in place, as :func:`atomic_write` does)."""
+    prefix = f".{path.name[:40]}."
+    for _ in range(100):
+        tmp = path.parent / f"{prefix}{secrets.token_hex(4)}{TEMP_SUFFIX}"
+        try:
+            fd = os.open(tmp, _TEMP_FLAGS, 0o600)
+            break
+        except FileExistsError:
+            continue
+    else:  # pragma: no cover - 100 random names taken
+        raise FileExistsError(f"no free temp file name beside {path}")
+    in_place = False
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        if os.name == "posix":
+            os.fchmod(fd, mode)
+            if owner is not None:
+                st = os.fstat(fd)
+                if (st.st_uid, st.st_gid) != owner:
+                    try:
+                        os.fchown(fd, *owner)
+                        os.fchmod(fd, mode)  # chown may clear set-id bits
+                    except PermissionError:
+                        in_place = True
+        os.utime(fd if os.utime in os.supports_fd else tmp, ns=(mtime_ns, mtime_ns))
+        _fsync_fd(fd)
+    except BaseException:
+        os.close(fd)
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    os.close(fd)
+    return tmp, in_place
+
+
+def _fsync_fd(fd: int) -> None:
+    os.fsync(fd)
+
+
+def _replace(tmp: Path, path: Path) -> None:
+    os.replace(tmp, path)
 
 
 def _link_new(tmp: Path, path: Path) -> bool:

@@ -40,7 +40,7 @@ step, argv = sys.argv[1], sys.argv[2:]
 def die(*_a, **_k):
     os._exit(9)
 if step == "fsync":  # temps written, nothing fsynced or linked
-    atomic._fsync_all = die
+    atomic._fsync_fd = die
 elif step == "link":  # two notes linked, the rest still temps
     orig, seen = atomic._link_new, []
     def link(tmp, path):
@@ -49,6 +49,8 @@ elif step == "link":  # two notes linked, the rest still temps
         seen.append(path)
         return orig(tmp, path)
     atomic._link_new = link
+elif step == "replace":  # new notes linked, the updated note not yet renamed over its file
+    atomic._replace = die
 elif step == "state":  # every note durable, the state not yet committed
     orig_commit = store.VaultStore.commit_batch
     def commit(self):
@@ -91,14 +93,15 @@ def _ids_in_zotero(env: Env) -> Counter[str]:
     return found
 
 
-@pytest.mark.parametrize("step", ["fsync", "link", "state"])
+@pytest.mark.parametrize("step", ["fsync", "link", "replace", "state"])
 def test_a_pull_killed_while_writing_notes_converges(env: Env, step: str) -> None:
     code, _, err = env.run("pull", "--no-progress")
     assert code == 0, err
     note = env.note_for(ONE)
     with note.open("a", encoding="utf-8") as fh:
         fh.write(f"\n{USER_TEXT}\n")
-    env.lists["crash"].write_text(HEAD + MORE, encoding="utf-8")  # five new papers
+    # five new papers, and the first one retitled: its note is updated in the same batch
+    env.lists["crash"].write_text(HEAD.replace("A Study", "A Revised Study") + MORE, "utf-8")
 
     args = ["--config", str(env.config), "-q", "pull", "--no-progress"]
     child = subprocess.run(
@@ -115,5 +118,42 @@ def test_a_pull_killed_while_writing_notes_converges(env: Env, step: str) -> Non
     wanted = {ONE, *(f"arxiv:2401.0000{n}" for n in range(2, 7))}
     assert _ids_in_notes(env) == dict.fromkeys(wanted, 1), "one note per paper"
     assert _ids_in_zotero(env) == dict.fromkeys(wanted, 1), "one item per paper"
-    assert USER_TEXT in env.note_for(ONE).read_text(encoding="utf-8")
+    text = env.note_for(ONE).read_text(encoding="utf-8")
+    assert USER_TEXT in text
+    assert re.search(r"^title: .*A Revised Study", text, re.M), "the update landed"
     assert not [p for p in env.papers.iterdir() if not p.name.endswith(".md")], "litter gone"
+
+
+def test_a_note_saved_while_the_run_writes_it_is_kept_and_synced_next(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Updates are staged and renamed over their notes at the end of the vault pass: a note
+    the user saves in between keeps the user's bytes, the paper's base does not move, and
+    the next sync brings both edits together (neither is lost, Zotero is not reverted)."""
+    from pllm_sync.vault.store import VaultStore
+
+    code, _, err = env.run("pull", "--no-progress")
+    assert code == 0, err
+    item = env.item_by_pid(ONE)
+    env.emu.edit_item(item["key"], {"title": "Crash Paper One: Retitled in Zotero"})
+    note = env.note_for(ONE)
+    orig_commit = VaultStore.commit_batch
+
+    def save_then_commit(self: VaultStore) -> list[str]:
+        with note.open("a", encoding="utf-8") as fh:  # the user saves during the run
+            fh.write(f"\n{USER_TEXT}\n")
+        return orig_commit(self)
+
+    monkeypatch.setattr(VaultStore, "commit_batch", save_then_commit)
+    code, _, err = env.run("sync", "--no-progress")
+    assert code != 0 and "changed on disk while being updated" in err
+    text = note.read_text(encoding="utf-8")
+    assert USER_TEXT in text and "Retitled in Zotero" not in text  # the user's file as saved
+
+    monkeypatch.setattr(VaultStore, "commit_batch", orig_commit)
+    code, _, err = env.run("sync", "--no-progress")
+    assert code == 0, err
+    text = note.read_text(encoding="utf-8")
+    assert USER_TEXT in text and re.search(r"^title: .*Retitled in Zotero", text, re.M)
+    assert env.item_by_pid(ONE)["title"] == "Crash Paper One: Retitled in Zotero"
+    assert _ids_in_notes(env) == {ONE: 1}

@@ -9,7 +9,9 @@ data. Every test drives the CLI against the emulator and a real vault.
 - collection membership never follows index notes that vanished;
 - the tool's own Zotero write is not taken for a Zotero edit when the note changed mid-run;
 - a deleted note does not trash an item the user has since given a PDF or child note;
-- ``conflicts resolve`` on a notes conflict writes the chosen text, or refuses.
+- ``conflicts resolve`` on a notes conflict writes the chosen text, or refuses;
+- a copy left under a renamed paper's old id stays a copy in a plain ``sync`` too (also
+  after a lost state).
 """
 
 from __future__ import annotations
@@ -514,6 +516,97 @@ def test_an_id_change_cut_short_then_a_lost_state_keeps_one_item(
     assert "My notes on paper one." in user_part(note)
     notes = [p for p in env.papers.rglob("*.md") if "Synthetic Paper One" in p.read_text()]
     assert notes == [note], notes
+    env.emu.clear_log()
+    assert env.run("pull", "--no-progress")[0] == 0
+    assert env.writes() == [], "converged"
+
+
+def test_a_copy_left_under_a_renamed_papers_old_id_stays_a_copy_in_a_sync(env: Env) -> None:
+    """Found by the state machine: a copy of a note, then the list drops the paper's arXiv
+    link (a pull moves the paper to its new id). The copy still carries the old id, which
+    now has no state, item or catalog entry; a plain ``sync`` (which reads no catalog, as
+    ``conflicts resolve`` and the daemon run it) must still see it as a copy: no second
+    item, the copy never written."""
+    note = env.note_for(A)
+    copy = note.with_name(note.stem + " 1.md")
+    shutil.copyfile(note, copy)
+    copied = copy.read_bytes()
+    key = item_any(env, A)["key"]
+    drop_link_of_a(env)
+    assert env.run("pull", "--no-progress")[0] == 0
+    (new_pid,) = [p for p in pids_in_extra(env.items()) if p.startswith("title:")]
+    for command in ("sync", "pull", "sync"):
+        code, out, err = env.run(command, "--no-progress")
+        assert code == 0, (command, out, err)
+        assert sorted(pids_in_extra(env.items())) == sorted([new_pid, B, C]), command
+        assert item_any(env, new_pid)["key"] == key
+        assert copy.read_bytes() == copied, "a copy was written"
+        assert copy.name in err, "the copy is listed"
+    assert env.note_for(new_pid) == note
+    env.emu.clear_log()
+    assert sync(env)[0] == 0
+    assert env.writes() == [], "converged"
+
+
+def test_a_copy_left_under_an_old_id_stays_a_copy_after_a_lost_state(env: Env) -> None:
+    """As above, then the state database is lost and a plain ``sync`` runs: with no catalog
+    and no state, the paper's item (found by the id its note carries) tells the copy apart
+    from a paper of its own."""
+    from pllm_sync.paths import app_dirs
+
+    note = env.note_for(A)
+    copy = note.with_name(note.stem + " 1.md")
+    shutil.copyfile(note, copy)
+    copied = copy.read_bytes()
+    drop_link_of_a(env)
+    assert env.run("pull", "--no-progress")[0] == 0
+    (new_pid,) = [p for p in pids_in_extra(env.items()) if p.startswith("title:")]
+    for p in app_dirs().data.glob("state-*"):
+        p.unlink()
+    for command in ("sync", "pull"):
+        code, out, err = env.run(command, "--no-progress")
+        assert code == 0, (command, out, err)
+        assert sorted(pids_in_extra(env.items())) == sorted([new_pid, B, C]), command
+        assert copy.read_bytes() == copied, "a copy was written"
+    assert env.note_for(new_pid) == note
+
+
+def test_an_id_change_whose_note_changed_during_the_run_keeps_one_item_beside_a_copy(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rename of the test above, with a copy of the note made before: the note at the
+    path the state knows is still the paper's (its copy, carrying the same old id, is
+    listed and left alone), never a new paper with a second item."""
+    from pllm_sync.zotero.store import ZoteroStore
+
+    note = env.note_for(A)
+    copy = note.with_name(note.stem + " 1.md")
+    shutil.copyfile(note, copy)
+    copied = copy.read_bytes()
+    key = item_any(env, A)["key"]
+    drop_link_of_a(env)
+    edit_frontmatter(note, tags=["during"])  # so the pull writes Zotero
+    orig = ZoteroStore.update_items
+
+    def and_user_types(self: ZoteroStore, *a: Any, **k: Any) -> Any:
+        rep = orig(self, *a, **k)
+        edit_frontmatter(note, status="reading")  # typed while the pull runs
+        return rep
+
+    monkeypatch.setattr(ZoteroStore, "update_items", and_user_types)
+    env.run("pull", "--no-progress")
+    monkeypatch.setattr(ZoteroStore, "update_items", orig)
+    (new_pid,) = [p for p in pids_in_extra(env.items()) if p.startswith("title:")]
+    for command in ("sync", "pull"):
+        code, out, err = env.run(command, "--no-progress")
+        assert code == 0, (command, out, err)
+        assert sorted(pids_in_extra(env.items())) == sorted([new_pid, B, C]), command
+        assert copy.read_bytes() == copied, "a copy was written"
+        assert copy.name in err, "the copy is listed"
+    assert item_any(env, new_pid)["key"] == key
+    assert env.note_for(new_pid) == note
+    fm = frontmatter(note)
+    assert fm["status"] == "reading" and "during" in fm["tags"]
     env.emu.clear_log()
     assert env.run("pull", "--no-progress")[0] == 0
     assert env.writes() == [], "converged"

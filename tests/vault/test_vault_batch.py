@@ -27,7 +27,7 @@ def test_batched_notes_appear_only_when_committed(store: VaultStore) -> None:
     store.begin_batch()
     infos = [store.create_note(p, record_from_paper(p)) for p in _papers(5)]
     assert not list(store.papers_dir.glob("*.md"))  # staged as hidden temps only
-    assert store.commit_batch() == 5
+    assert store.commit_batch() == []  # nothing refused
     assert sorted(p.name for p in store.papers_dir.iterdir()) == sorted(
         i.path.rsplit("/", 1)[-1] for i in infos
     )
@@ -62,7 +62,10 @@ def test_a_discarded_batch_leaves_nothing(store: VaultStore) -> None:
     assert list(store.papers_dir.iterdir()) == []
 
 
-# A child that stages notes and is killed (os._exit, no clean-up) at one step of the commit.
+# A child that stages five new notes and five replacements of existing ones, and is killed
+# (os._exit, no clean-up) at one step: after staging, between a temp's write and its fsync
+# (on a worker thread), after two links, after two renames, before the folder fsync, or
+# after the commit but before the caller's own state commit.
 CHILD = r"""
 import os, sys
 from pathlib import Path
@@ -70,21 +73,27 @@ from pllm_sync import atomic
 folder, step = Path(sys.argv[1]), sys.argv[2]
 def die(*_a, **_k):
     os._exit(9)
-if step == "fsync":
-    atomic._fsync_all = die
-elif step == "link":
-    orig, seen = atomic._link_new, []
-    def link(tmp, path):
+def after_two(name):
+    orig, seen = getattr(atomic, name), []
+    def hook(tmp, path):
         if len(seen) == 2:
             os._exit(9)
         seen.append(path)
         return orig(tmp, path)
-    atomic._link_new = link
+    setattr(atomic, name, hook)
+if step == "fsync":
+    atomic._fsync_fd = die
+elif step == "link":
+    after_two("_link_new")
+elif step == "replace":
+    after_two("_replace")
 elif step == "dirsync":
     atomic._fsync_dir = die
 batch = atomic.WriteBatch()
 for i in range(5):
     batch.add(folder / f"note {i}.md", (f"note {i}\n" * 200).encode())
+    old = folder / f"old {i}.md"
+    batch.add_replacement(old, (f"new {i}\n" * 300).encode(), old.stat())
 if step == "staged":
     os._exit(9)
 batch.commit()
@@ -92,22 +101,108 @@ os._exit(9)  # killed before the caller's state commit
 """
 
 
-@pytest.mark.parametrize("step", ["staged", "fsync", "link", "dirsync", "committed"])
+@pytest.mark.parametrize("step", ["staged", "fsync", "link", "replace", "dirsync", "committed"])
 def test_a_kill_at_any_step_leaves_whole_notes_or_none(tmp_path: Path, step: str) -> None:
+    for i in range(5):
+        (tmp_path / f"old {i}.md").write_text(f"old {i}\n" * 100)
     proc = subprocess.run([sys.executable, "-c", CHILD, str(tmp_path), step], check=False)
     assert proc.returncode == 9
-    notes = sorted(tmp_path.glob("*.md"))
+    notes = sorted(tmp_path.glob("note *.md"))
     for p in notes:
         i = int(p.stem.split()[-1])
         assert p.read_text() == f"note {i}\n" * 200  # never a partial note
-    expected = {"staged": 0, "fsync": 0, "link": 2, "dirsync": 5, "committed": 5}[step]
-    assert len(notes) == expected
+    # Files are linked or renamed in the order they were staged (note 0, old 0, note 1, ...).
+    created = {"staged": 0, "fsync": 0, "link": 2, "replace": 3, "dirsync": 5, "committed": 5}
+    replaced = {"staged": 0, "fsync": 0, "link": 2, "replace": 2, "dirsync": 5, "committed": 5}
+    assert len(notes) == created[step]
+    olds = [(tmp_path / f"old {i}.md").read_text() for i in range(5)]
+    for i, text in enumerate(olds):  # each replaced file is the old or the new one, whole
+        assert text in (f"old {i}\n" * 100, f"new {i}\n" * 300)
+    assert sum(1 for i, text in enumerate(olds) if text.startswith("new")) == replaced[step]
     # Whatever is left besides the notes is hidden .tmp litter, which scans ignore.
     assert all(
         p.name.startswith(".") and p.name.endswith(".tmp")
         for p in tmp_path.iterdir()
         if p.suffix != ".md"
     )
+
+
+def test_a_replacement_of_a_file_changed_meanwhile_is_refused(tmp_path: Path) -> None:
+    target = tmp_path / "a.md"
+    target.write_bytes(b"as read")
+    with WriteBatch() as batch:
+        batch.add_replacement(target, b"ours", target.stat())
+        target.write_bytes(b"the user's save")  # a different size: a different file
+        result = batch.commit()
+    assert result.refused == [target]
+    assert target.read_bytes() == b"the user's save"
+    assert os.listdir(tmp_path) == ["a.md"]
+
+
+def test_a_replacement_keeps_the_mode_and_the_stat_it_promised(tmp_path: Path) -> None:
+    target = tmp_path / "a.md"
+    target.write_bytes(b"old")
+    target.chmod(0o640)
+    batch = WriteBatch()
+    size, mtime_ns = batch.add_replacement(target, b"new text", target.stat())
+    assert target.read_bytes() == b"old"  # nothing visible before the commit
+    assert batch.commit().refused == []
+    st = target.stat()
+    assert target.read_bytes() == b"new text"
+    assert (st.st_size, st.st_mtime_ns, st.st_mode & 0o777) == (size, mtime_ns, 0o640)
+
+
+def test_batched_updates_land_at_commit_unless_the_user_saved_meanwhile(
+    store: VaultStore,
+) -> None:
+    a, b = _papers(2)
+    infos = [store.create_note(p, record_from_paper(p)) for p in (a, b)]
+    scan = store.scan()
+    store.begin_batch()
+    new_a = store.update_note(scan.notes[a.id], {"status": "reading"})
+    new_b = store.update_note(scan.notes[b.id], {"status": "reading"})
+    assert new_a is not None and new_b is not None
+    assert "status: reading" not in (store.root / infos[0].path).read_text(encoding="utf-8")
+    users = store.root / infos[1].path
+    users.write_text(users.read_text(encoding="utf-8") + "\nTyped meanwhile.\n", "utf-8")
+    assert store.commit_batch() == [infos[1].path]  # b is the user's, as saved
+    assert "status: reading" in (store.root / infos[0].path).read_text(encoding="utf-8")
+    assert "status: reading" not in users.read_text(encoding="utf-8")
+    assert "Typed meanwhile." in users.read_text(encoding="utf-8")
+    st = (store.root / infos[0].path).stat()
+    assert (st.st_size, st.st_mtime_ns) == (new_a.size, new_a.mtime_ns)
+    again = store.scan(scan.stats)
+    assert again.notes[a.id] == new_a  # entered as written: not parsed again
+    assert again.notes[b.id].record["notes"].endswith("Typed meanwhile.")
+
+
+def test_a_note_created_and_then_updated_in_one_batch_is_written_once(
+    store: VaultStore,
+) -> None:
+    [paper] = _papers(1)
+    store.scan()
+    store.begin_batch()
+    info = store.create_note(paper, record_from_paper(paper))
+    flagged = store.update_note(info, {}, conflict_flag=True)
+    assert flagged is not None
+    assert store.commit_batch() == []
+    assert [p.name for p in store.papers_dir.iterdir()] == [info.path.rsplit("/", 1)[-1]]
+    assert "sync-conflict: true" in (store.root / info.path).read_text(encoding="utf-8")
+    assert store.scan().notes[paper.id].conflict_flag
+
+
+def test_a_batched_update_writes_through_a_symlinked_note(store: VaultStore) -> None:
+    [paper] = _papers(1)
+    info = store.create_note(paper, record_from_paper(paper))
+    real = store.root / "elsewhere.md"
+    os.replace(store.root / info.path, real)
+    (store.root / info.path).symlink_to(real)
+    note = store.read_note(info.path)
+    store.begin_batch()
+    assert store.update_note(note, {"status": "read"}) is not None
+    assert store.commit_batch() == []
+    assert (store.root / info.path).is_symlink()
+    assert "status: read" in real.read_text(encoding="utf-8")
 
 
 def test_write_batch_never_replaces_a_file(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
+from pllm_sync.vault import note as note_mod
 from pllm_sync.vault import yamlio
 
 from .test_vault_yaml import TRICKY
@@ -145,3 +146,48 @@ def test_direct_output_reads_back_everywhere(items: dict[str, Any]) -> None:
             strings = value if isinstance(value, list) else [value]
             if all(type(s) in (str, yamlio.WikiLink) for s in strings):
                 assert pyyaml[key] == ruamel[key] == _expected(value)
+
+
+NOTE_KEYS = st.sampled_from(
+    [
+        "pllm-sync-id",
+        "title",
+        "aliases",
+        "authors",
+        "year",
+        "arxiv",
+        "doi",
+        "method",
+        "zotero",
+        "sections",
+        "tags",
+        "status",
+        "rating",
+        "added",
+        "catalog",
+        "sync-conflict",
+        "mine",
+    ]
+)
+REGIONS = st.sampled_from(
+    [
+        "<!-- pllm-sync:begin -->\n> [!abstract]- Abstract\n> We study it.\n\n"
+        "**Sections:** none\n<!-- pllm-sync:end -->\n",
+        "<!-- pllm-sync:begin -->\n**Sections:** none\n<!-- pllm-sync:end -->\n",
+        "no region at all\n",
+        "",
+    ]
+)
+
+
+@settings(max_examples=300)
+@given(st.dictionaries(NOTE_KEYS, VALUES, max_size=10), REGIONS, st.text(max_size=30))
+def test_a_new_notes_reading_without_parsing_is_the_parsed_reading(
+    items: dict[str, Any], region: str, notes: str
+) -> None:
+    """A pull enters each note it writes into the scan cache from the values it wrote,
+    without parsing them back; that reading must be exactly the one a later parse gives
+    (else the next sync would see an edit nobody made)."""
+    text, reading = note_mod.render_new_note_read(items, region, notes)
+    assert text == note_mod.render_new_note(items, region, notes)
+    assert reading == note_mod.parse_note(text)

@@ -3,27 +3,30 @@
 markdown-it-py (CommonMark plus GFM tables) already knows where every block starts and ends
 (``token.map`` gives its line range): fenced code, raw HTML blocks, blockquotes, headings,
 tables, list items and paragraphs. ``read_blocks`` walks that stream once and returns the
-blocks as plain ``Block`` records (kind, 0-based line range, list depth, whether inside a
-blockquote), so the reader dispatches on CommonMark's idea of a block instead of
-re-deriving it line by line.
+leaf blocks as plain ``Block`` records (kind, 0-based line range, list depth, whether inside
+a blockquote) with what the reader needs of their tokens: a heading's level and inline
+text, a table's rows and cells, and for a paragraph that opens a list item the text after
+the item's markers and where the item ends. The reader (``parser``) walks these blocks.
 
 Only the block phase runs: the core ``inline`` rule is disabled, because the entry readers
-(``fields``, ``links``, ``titles``, ``venues``) work on the inline source text of a block,
-and inline parsing would cost more than the whole block pass. markdown-it is linear in its
-input, so hostile text stays cheap.
+(``fields``, ``links``, ``titles``, ``venues``) work on the inline source text of a block
+(the ``inline`` tokens' ``content``, which the block phase fills), and inline parsing would
+cost more than the whole block pass. markdown-it is linear in its input, so hostile text
+stays cheap.
 
-``html_table_regions`` is the first consumer: the lines of each raw ``<table>`` (one HTML
-block, or several HTML blocks separated by a few blank lines, as a table with blank lines
-inside is written), handed to the ``html.parser``-based reader in ``html_table``.
+``html_table_regions`` gives the lines of each raw ``<table>`` (one HTML block, or several
+HTML blocks separated by a few blank lines, as a table with blank lines inside is
+written), handed to the ``html.parser``-based reader in ``html_table``.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from markdown_it import MarkdownIt
+from markdown_it.rules_block.table import escapedSplit
 
 _TABLE_OPEN = re.compile(r"<table\b", re.IGNORECASE)
 _TABLE_CLOSE = re.compile(r"</table\s*>", re.IGNORECASE)
@@ -35,6 +38,15 @@ _MAX_GAP = 3
 
 
 @dataclass(frozen=True)
+class TableRow:
+    """One row of a pipe table as the token stream gives it: its line (0-based) and cells."""
+
+    line: int
+    cells: tuple[str, ...]
+    header: bool
+
+
+@dataclass(frozen=True)
 class Block:
     """One leaf block of the document (``start`` inclusive, ``end`` exclusive, 0-based)."""
 
@@ -43,6 +55,11 @@ class Block:
     end: int
     depth: int  # open list items around it (0 = top level)
     quoted: bool  # inside a blockquote
+    rows: tuple[TableRow, ...] = ()  # a table's rows, header first
+    level: int = 0  # a heading's level (``###`` -> 3)
+    text: str = ""  # a heading's inline text (closing ``#`` sequence removed)
+    head: str | None = None  # a paragraph that opens a list item: its first line's text
+    item_end: int = 0  # ... and the end of that list item (exclusive, 0-based)
 
 
 @lru_cache(maxsize=1)
@@ -96,10 +113,17 @@ def read_blocks(lines: list[str]) -> list[Block]:
     out: list[Block] = []
     depth = quotes = 0
     in_table = False
-    for tok in tokens:
+    table: Block | None = None
+    rows: list[TableRow] = []
+    row: list[str] = []
+    row_line = 0
+    item: list[int] | None = None  # the map of a list item whose first block is not yet seen
+    for k, tok in enumerate(tokens):
         t = tok.type
+        opens, item = item, item if t in ("bullet_list_open", "ordered_list_open") else None
         if t == "list_item_open":
             depth += 1
+            item = tok.map
         elif t == "list_item_close":
             depth -= 1
         elif t == "blockquote_open":
@@ -108,21 +132,64 @@ def read_blocks(lines: list[str]) -> list[Block]:
             quotes -= 1
         elif t == "table_open":
             in_table = True
-            if tok.map:
-                out.append(Block("table", *_span(orig, tok.map), depth, quotes > 0))
+            rows = []
+            table = Block("table", *_span(orig, tok.map), depth, quotes > 0) if tok.map else None
         elif t == "table_close":
             in_table = False
+            if table is not None:
+                out.append(replace(table, rows=tuple(rows)))
         elif in_table:
+            if t == "tr_open" and tok.map:
+                row, row_line = [], orig[min(tok.map[0], len(orig) - 1)]
+            elif t == "inline":
+                row.append(tok.content)
+            elif t == "tr_close":
+                rows.append(_row(lines[row_line], row_line, row, header=not rows))
             continue
         elif tok.map and t == "heading_open":
             # A setext heading (``Title`` over ``---``) is read as the text it is.
             kind = "heading" if tok.markup.startswith("#") else "setext"
-            out.append(Block(kind, *_span(orig, tok.map), depth, quotes > 0))
+            text = tokens[k + 1].content if k + 1 < len(tokens) else ""
+            out.append(
+                Block(
+                    kind, *_span(orig, tok.map), depth, quotes > 0, level=len(tok.markup), text=text
+                )
+            )
         elif tok.map and t == "paragraph_open":
-            out.append(Block("paragraph", *_span(orig, tok.map), depth, quotes > 0))
+            block = Block("paragraph", *_span(orig, tok.map), depth, quotes > 0)
+            if opens is not None and k + 1 < len(tokens):
+                first = tokens[k + 1].content.split("\n", 1)[0].rstrip()
+                line = lines[block.start].rstrip()
+                block = replace(
+                    block, head=line[len(line) - len(first) :], item_end=_span(orig, opens)[1]
+                )
+            out.append(block)
         elif tok.map and t in ("html_block", "fence", "code_block", "hr"):
             out.append(Block(t, *_span(orig, tok.map), depth, quotes > 0))
     return out
+
+
+def split_cells(line: str) -> list[str]:
+    """The cells of a pipe-table row, split by markdown-it's own splitter (``\\|`` is a
+    pipe inside a cell; the outer pipes are optional)."""
+    cells = escapedSplit(line.strip())
+    if cells and cells[0] == "":
+        cells.pop(0)
+    if cells and cells[-1] == "":
+        cells.pop()
+    return [c.strip() for c in cells]
+
+
+def _row(source: str, line: int, cells: list[str], *, header: bool) -> TableRow:
+    """A row with as many cells as its source line has: markdown-it pads a short row with
+    empty cells and drops the cells beyond the header's width, and the reader warns about
+    both (and reads surplus cells as links)."""
+    written = split_cells(source)
+    if len(written) > len(cells):
+        cells = cells + written[len(cells) :]
+    elif len(written) < len(cells):
+        cells = cells[: len(written)]
+    return TableRow(line, tuple(cells), header)
 
 
 def _span(orig: list[int], m: list[int]) -> tuple[int, int]:
@@ -186,35 +253,6 @@ def html_table_regions(lines: list[str], blocks: list[Block]) -> dict[int, int]:
             pending = Block(last.kind, end, last.end, last.depth, last.quoted)
         regions[start] = end
     return regions
-
-
-def line_kinds(lines: list[str], blocks: list[Block]) -> list[str]:
-    """What the token stream says each line is, for the reader to dispatch on:
-
-    - ``"code"``: inside fenced code (BibTeX citations, examples; also in a list item);
-    - ``"quote"``: inside a blockquote, lazy continuation lines included;
-    - ``"html"``: inside a raw HTML block (``html_table_regions`` finds the tables);
-    - ``"heading"``: an ATX heading line;
-    - ``"table_head"``: the header row of a pipe table (a separator row follows);
-    - ``""``: anything else: paragraph and list-item text, table body rows, blank lines.
-    """
-    kinds = [""] * len(lines)
-    for b in blocks:
-        if b.kind == "fence":
-            kind = "code"
-        elif b.quoted:
-            kind = "quote"
-        elif b.kind == "html_block":
-            kind = "html"
-        elif b.kind in ("heading", "table"):
-            if b.start < len(lines):
-                kinds[b.start] = "heading" if b.kind == "heading" else "table_head"
-            continue
-        else:
-            continue
-        for k in range(b.start, min(b.end, len(lines))):
-            kinds[k] = kind
-    return kinds
 
 
 def unclosed_fence(lines: list[str], blocks: list[Block]) -> bool:

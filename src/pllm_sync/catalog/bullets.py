@@ -22,8 +22,8 @@ from .rowlinks import assemble
 from .titles import clean_title
 from .venues import date_tag_year, known_venue, parse_tag, parse_venue
 
-BULLET = re.compile(r"^[ \t]{0,16}(?:(?:[-+*]|\d{1,3}[.)])[ \t]+)+")
 LONE_BULLET = re.compile(r"^[ \t]*(?:[-+*][ \t]*)+$")
+"""A marker-only line (``+``): an empty list item, or a lazy line of the paragraph above."""
 TAG = re.compile(
     r"^(?:\*\*|__)?[ \t]*\\?\[[ \t]*(?:\*\*|__)?[ \t]*(?P<body>[^\[\]\\*\n]{1,80}?)"
     r"[ \t]*(?:\*\*|__)?[ \t]*\\?\](?:\*\*|__)?(?!\()[ \t]*"
@@ -44,14 +44,6 @@ _PAREN_DATE = re.compile(
 _PAREN_VENUE = re.compile(
     r"[(（]\s*(?P<v>[A-Za-z][A-Za-z&\- ]{1,30}?\s*['’]?\s*(?:19|20)?\d{2}[A-Za-z ]{0,20})\s*[)）]"
 )
-
-
-def strip_bullets(line: str) -> tuple[str, bool]:
-    """The text after any list markers (``+ + x`` -> ``x``) and whether there were any."""
-    m = BULLET.match(line)
-    if m:
-        return line[m.end() :], True
-    return line.lstrip(), False
 
 
 def match_tag(text: str) -> re.Match[str] | None:

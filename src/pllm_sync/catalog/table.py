@@ -75,22 +75,9 @@ _NAME_HEADERS = frozenset({"benchmark", "benchmarks", "dataset", "datasets", "mo
 _DATE_HEADERS = frozenset({"date", "time", "release", "release date", "year", "published date"})
 
 
-_CELL_SPLIT = re.compile(r"(?<!\\)\|")
-
-
-def split_row(line: str) -> list[str]:
-    """Cells of a pipe-table row (leading/trailing pipe optional, ``\\|`` kept in the cell)."""
-    s = line.strip()
-    if s.startswith("|"):
-        s = s[1:]
-    if s.endswith("|") and not s.endswith("\\|"):
-        s = s[:-1]
-    return [c.strip().replace("\\|", "|") for c in _CELL_SPLIT.split(s)]
-
-
-def is_separator(line: str) -> bool:
-    cells = split_row(line)
-    return bool(cells) and all(_SEPARATOR_CELL.match(c) for c in cells) and "-" in line
+def is_separator(cells: list[str]) -> bool:
+    """A pipe table's delimiter row (``|---|:---:|``)."""
+    return bool(cells) and all(_SEPARATOR_CELL.match(c) for c in cells) and any(cells)
 
 
 def column_role(header: str) -> str:
@@ -201,17 +188,6 @@ def _misplaced_title(cells: list[str], cols: Columns) -> int | None:
     return None
 
 
-def parse_row(
-    source: str,
-    lineno: int,
-    line: str,
-    cols: Columns,
-    section: SectionPath,
-) -> tuple[Entry | None, list[CatalogWarning]]:
-    """One data row of a paper table -> an entry, or None with a warning saying why."""
-    return parse_cells(source, lineno, split_row(line), line, cols, section)
-
-
 def parse_cells(
     source: str,
     lineno: int,
@@ -222,7 +198,8 @@ def parse_cells(
     *,
     style: str = "table",
 ) -> tuple[Entry | None, list[CatalogWarning]]:
-    """One row given as cells (a pipe-table row, or an HTML ``<tr>`` made markdown)."""
+    """One data row of a paper table, given as cells (a pipe-table row from the token
+    stream, or an HTML ``<tr>`` made markdown) -> an entry, or None with a warning."""
     warnings: list[CatalogWarning] = []
 
     def warn(msg: str) -> None:

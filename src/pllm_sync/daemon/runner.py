@@ -128,8 +128,7 @@ class PassRunner:
             progress_mod.set_listener(None)
             if not job.dry_run:
                 self.refresh_known()
-        plan = res.plan.to_json()
-        plan["actions"] = plan["actions"][:JOURNAL_ACTIONS]
+        plan = res.plan.to_json(limit=JOURNAL_ACTIONS)
         job.plan, job.applied, job.state_run_id = plan, dict(res.applied), res.run_id
         job.errors.extend(res.errors)
         if job.pull and self.after_pull is not None:

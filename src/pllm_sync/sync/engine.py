@@ -20,7 +20,7 @@ from typing import Any
 from ..catalog import load_catalog
 from ..config import Config
 from ..errors import SafetyAbort, VaultError
-from ..model import Catalog, Paper, PaperIds, paper_id_for, title_hash
+from ..model import Catalog, Paper, PaperIds
 from ..progress import progress
 from ..record import (
     Record,
@@ -33,9 +33,9 @@ from ..vault.body import ManagedContent
 from ..vault.provenance import listed_in
 from ..vault.store import NoteInfo, NoteStat, VaultScan
 from ..zotero import mapping as zmap
-from ..zotero.notes_html import has_rich_content, is_pllm_note, keep_spelling
 from ..zotero.store import ItemChange, NewItem, NoteUpsert, ZoteroSnapshot
 from . import incremental
+from .children import has_user_children, notes_rich, settled_notes
 from .decide import (
     DecideConfig,
     Decided,
@@ -44,6 +44,13 @@ from .decide import (
     choose_identity_note,
     decide,
     listed_fields,
+)
+from .identity import (
+    copy_takes_over,
+    join_identities,
+    second_item_wins,
+    user_added_item_id,
+    user_added_note_id,
 )
 from .merge import MergeResult
 from .plan import Plan
@@ -240,15 +247,13 @@ class SyncEngine:
                     continue
                 item_pid = zmap.item_pllm_id(data) or key_to_pid.get(key)
                 if item_pid is None:
-                    item_pid = self._user_added_zotero(data, cpaths)
+                    item_pid = user_added_item_id(data, cpaths)
                     if item_pid is None:
                         continue
                     view(item_pid).user_added = "zotero"
                 v = view(item_pid)
                 if v.zitem is not None:
-                    keep_new = bool(v.state and v.state.zotero_key == key) or (
-                        bool(v.zitem.get("deleted")) and not data.get("deleted")
-                    )
+                    keep_new = second_item_wins(v.state, v.zitem, data)
                     log.warning(
                         "zotero: two items carry pllm-sync id %s (%s, %s)",
                         item_pid,
@@ -268,11 +273,12 @@ class SyncEngine:
                 else:
                     note_key = v.state.zotero_note_key if v.state else None
                     v.zrecord = zmap.item_to_record(data, v.zchildren, cpaths, note_key=note_key)
-                    self._settle_zotero_notes(v)
-                    self._note_richness(v)
+                    settled = settled_notes(v.state, str(v.zrecord.get("notes") or ""), v.zchildren)
+                    if settled is not None:
+                        v.zrecord["notes"], v.z_note_missing = settled
+                    v.z_note_rich = notes_rich(v.zchildren, v.state)
                     if v.state is not None:
-                        st_v = v.state
-                        v.z_user_children = any(self._user_child(k, st_v) for k in v.zchildren)
+                        v.z_user_children = has_user_children(v.zchildren, v.state)
             for key in snap.deleted_items:
                 gone_pid = key_to_pid.get(key)
                 if gone_pid and views[gone_pid].zitem is None:
@@ -303,18 +309,11 @@ class SyncEngine:
                 v.copies = tuple(p for p in paths if p != keep)
                 if keep != note.path:
                     v.note = self.vault.read_note(keep)
-            prev = self._previous_scan.get(v.note.path)
-            v.note_from_copy = bool(
-                known
-                and known != v.note.path
-                and known not in scan.stats
-                and prev is not None
-                and prev.pllm_id == pid
-                and (known_prev := self._previous_scan.get(known)) is not None
-                and known_prev.pllm_id == pid
+            v.note_from_copy = copy_takes_over(
+                pid, v.note.path, known, set(scan.stats), self._previous_scan
             )
         for note in scan.new_notes:
-            new_pid = self._user_added_note_id(note)
+            new_pid = user_added_note_id(note)
             if new_pid is None:
                 continue
             v = view(new_pid)
@@ -352,163 +351,7 @@ class SyncEngine:
                     v.vault_unreadable = True  # there but unreadable: never "deleted"
                 else:
                     v.vault_gone = True
-        self._finish_interrupted_renames(views)
-        if catalog is not None:
-            self._follow_renamed_papers(views, papers)
-        return views
-
-    @staticmethod
-    def _finish_interrupted_renames(views: dict[str, PaperView]) -> None:
-        """A paper whose catalog id changed in a run where its note was not rewritten (the
-        note changed during the run, a crash): the state and the item already carry the new
-        id, the note at the path the state knows still carries the old one. That note is
-        the paper's (its id is rewritten), never a paper of its own with a second item."""
-        by_path = {v.note.path: pid for pid, v in views.items() if v.note is not None}
-        for pid, v in list(views.items()):
-            st = v.state
-            if v.note is not None or st is None or not st.note_path:
-                continue
-            other = by_path.get(st.note_path)
-            if other is None or other == pid or other not in views:
-                continue
-            o = views[other]
-            if o.state is not None or o.paper is not None or o.zitem is not None or o.copies:
-                continue
-            v.note, v.renamed_from = o.note, other
-            v.vault_gone = v.vault_unreadable = False
-            del views[other]
-
-    @staticmethod
-    def _follow_renamed_papers(views: dict[str, PaperView], papers: dict[str, PaperState]) -> None:
-        """Identity follows the paper across a catalog id change.
-
-        A list that adds or fixes a paper's arXiv link changes its id (``title:…`` becomes
-        ``arxiv:…``). In one run the old id leaves the catalog and the new one appears with
-        the same normalised title: the new id takes over the old paper's state, item and note
-        (both are rewritten with the new id), instead of a second item and note next to a
-        tombstone holding the user's data. The same holds for a tombstone (a paper that left
-        the list in an earlier run) coming back under a new id. Only one-to-one matches are
-        followed, and never onto an id that already has a copy of its own."""
-        vanished: dict[str, list[str]] = {}
-        for pid, v in views.items():
-            if v.paper is not None:
-                continue  # listed now
-            st = v.state
-            if st is not None and st.catalog_base is not None:
-                title = str(st.catalog_base.get("title") or "")
-            elif st is None and (v.zitem is not None or v.note is not None):
-                title = v.title  # a copy found without state (after a lost state database)
-            else:
-                continue
-            vanished.setdefault(title_hash(title), []).append(pid)
-        appeared: dict[str, list[str]] = {}
-        for pid, v in views.items():
-            # A new id may already have a note: a copy made while the paper had this id,
-            # before the list changed it away and back (no item, no copies of its own).
-            if (
-                v.paper is not None
-                and pid not in papers
-                and (v.note is None or (v.zitem is None and not v.copies))
-            ):
-                appeared.setdefault(title_hash(v.paper.title), []).append(pid)
-        for th, olds in vanished.items():
-            news = appeared.get(th, [])
-            if len(olds) != 1 or len(news) != 1:
-                continue
-            old, new = views[olds[0]], views[news[0]]
-            old_key = old.state.zotero_key if old.state else (old.zitem or {}).get("key")
-            if new.zitem is not None and old_key is not None and new.zitem.get("key") != old_key:
-                continue  # the new id already has an item of its own
-            # (with no item of the old id's, the new id's item is the paper's: a rename cut
-            # short after Zotero was written, then the state database lost)
-            stale_copy: tuple[str, ...] = ()
-            if new.note is not None:
-                if old.note is None:
-                    continue  # nothing to take over: the note the new id has stays its own
-                stale_copy = (new.note.path,)  # the paper's note keeps the identity
-            new.state = replace(old.state, pllm_id=new.pid) if old.state else None
-            new.renamed_from = old.pid
-            if new.zitem is None:
-                new.zitem, new.zchildren = old.zitem, old.zchildren
-                new.zrecord, new.zotero_gone = old.zrecord, old.zotero_gone
-                new.z_note_missing, new.z_note_rich = old.z_note_missing, old.z_note_rich
-                new.z_user_children = old.z_user_children
-            new.note, new.vault_gone = old.note, old.vault_gone
-            new.vault_unreadable, new.copies = old.vault_unreadable, (*old.copies, *stale_copy)
-            new.vault_sections_unknown = old.vault_sections_unknown
-            new.note_from_copy = old.note_from_copy
-            del views[old.pid]
-        # A copy of a note made before its paper's id changed still carries the old id: with
-        # no state, no item and no catalog entry of its own, it is a copy of the listed paper
-        # of the same title, listed and left alone (never a new item).
-        listed = {
-            title_hash(v.paper.title): pid
-            for pid, v in views.items()
-            if v.paper is not None and v.note is not None
-        }
-        for pid, v in list(views.items()):
-            if v.state or v.zitem or v.paper or v.note is None or v.user_added or v.copies:
-                continue
-            twin = listed.get(title_hash(v.title))
-            if twin is not None and twin != pid:
-                views[twin].copies = (*views[twin].copies, v.note.path)
-                del views[pid]
-
-    @staticmethod
-    def _user_child(child: dict[str, Any], st: PaperState) -> bool:
-        """A child of an item that a user made (a PDF, a child note), not pllm-sync's notes
-        child or code link."""
-        if child.get("deleted") or child.get("key") == st.zotero_note_key:
-            return False
-        if child.get("itemType") == "note":
-            return not is_pllm_note(str(child.get("note") or ""))
-        return not (child.get("linkMode") == "linked_url" and child.get("title") == "Code")
-
-    @staticmethod
-    def _settle_zotero_notes(v: PaperView) -> None:
-        """Read the Zotero notes only when the notes child itself changed.
-
-        Converting an unchanged note's HTML back to markdown would hand the vault the
-        converter's spelling of the user's text; a notes child that vanished (trashed, moved
-        to another item) is not the user emptying their notes: the text is kept and the
-        child written again."""
-        st = v.state
-        stored = (st.zotero_record or st.base) if st else None
-        if st is None or stored is None or v.zrecord is None or not st.zotero_note_key:
-            return
-        live = zmap.find_pllm_note(v.zchildren, st.zotero_note_key)
-        if live is None:
-            v.zrecord["notes"] = stored.get("notes", "")
-            v.z_note_missing = True
-        elif live.get("key") == st.zotero_note_key and live.get("version") == (
-            st.zotero_note_version
-        ):
-            v.zrecord["notes"] = stored.get("notes", "")
-        else:  # changed in Zotero: only the blocks Zotero changed take its spelling
-            base_notes = str((st.base or stored).get("notes") or "")
-            v.zrecord["notes"] = keep_spelling(base_notes, str(v.zrecord.get("notes") or ""))
-
-    @staticmethod
-    def _ids_from_record(rec: Record) -> PaperIds:
-        return PaperIds(arxiv=rec.get("arxiv"), doi=rec.get("doi"))
-
-    def _user_added_note_id(self, note: NoteInfo) -> str | None:
-        rec = note.record
-        title = rec.get("title") or note.path.rsplit("/", 1)[-1].removesuffix(".md")
-        if not (rec.get("arxiv") or rec.get("doi") or rec.get("url")):
-            return None
-        return paper_id_for(self._ids_from_record(rec), str(title))
-
-    def _user_added_zotero(
-        self, data: dict[str, Any], cpaths: dict[str, tuple[str, ...]]
-    ) -> str | None:
-        """An item a user filed into one of our collections by hand becomes a paper."""
-        if data.get("itemType") in ("note", "attachment", None) or data.get("deleted"):
-            return None
-        if not any(c in cpaths for c in data.get("collections", [])):
-            return None
-        rec = zmap.item_to_record(data, [], cpaths)
-        return paper_id_for(self._ids_from_record(rec), str(rec.get("title") or data["key"]))
+        return join_identities(views, papers, catalog_read=catalog is not None)
 
     # ------------------------------------------------------------------ planning
 
@@ -683,8 +526,7 @@ class SyncEngine:
         if opts.dry_run:
             return result
         self._guard_writable(plan)
-        planned = plan.to_json()
-        planned["actions"] = planned["actions"][:JOURNAL_ACTIONS]  # the journal stays small
+        planned = plan.to_json(limit=JOURNAL_ACTIONS)  # the journal stays small
         command = "pull" if opts.pull_catalog else "sync"
         # A sync with nothing to do is not journalled: the daemon runs one every poll, and a
         # no-op must write nothing (the journal keeps the runs that did or planned something).
@@ -830,10 +672,11 @@ class SyncEngine:
             zfailed |= failed
             zheld |= self._unfound
 
-        # 2. Vault, note by note (atomic writes). A paper whose Zotero write failed gets no
-        # note update this run: its base did not move, so writing one side only would make
-        # the next run see a user edit that never happened. New notes are staged and made
-        # durable together (parallel fsyncs, one per folder) before the state commit below.
+        # 2. Vault, note by note. A paper whose Zotero write failed gets no note update this
+        # run: its base did not move, so writing one side only would make the next run see
+        # a user edit that never happened. New and updated notes are staged and made durable
+        # together (written and fsynced by worker threads, one fsync per folder) before the
+        # state commit below; an update whose note the user saved meanwhile is not written.
         vfailed: set[str] = set()
         self.vault.begin_batch()
         for d in progress(decisions, "vault", enabled=opts.show_progress):
@@ -873,7 +716,17 @@ class SyncEngine:
                 vfailed.add(v.pid)
                 result.errors.append(f"vault {v.note.path if v.note else v.pid}: {exc}")
                 log.error("vault: %s: %s", v.pid, exc)
-        self.vault.commit_batch()
+        refused = self.vault.commit_batch()
+        for d in decisions if refused else ():
+            v = d.view
+            if v.note is not None and v.note.path in refused:
+                vfailed.add(v.pid)  # as the scan read it: the next run reads the edit first
+                st = states[v.pid]
+                st.note_size, st.note_mtime_ns = v.note.size, v.note.mtime_ns
+                st.note_sha256 = v.note.sha256
+                result.errors.append(
+                    f"vault {v.note.path}: changed on disk while being updated; not overwritten"
+                )
 
         # 3. Commit: what each side now holds always; the base only where every write landed.
         open_pids = {c.pllm_id for c in self._open_conflicts}
@@ -1090,15 +943,9 @@ class SyncEngine:
                 # and child notes); a restore and a code link rewrite their own children
                 kids = self.zotero.fetch_children(str(st.zotero_key))
             d.view.zchildren = kids
-            d.view.z_user_children = any(self._user_child(k, st) for k in kids)
-            self._note_richness(d.view)
+            d.view.z_user_children = has_user_children(kids, st)
+            d.view.z_note_rich = notes_rich(kids, st)
         return missing
-
-    @staticmethod
-    def _note_richness(v: PaperView) -> None:
-        st = v.state
-        note = zmap.find_pllm_note(v.zchildren, st.zotero_note_key if st else None)
-        v.z_note_rich = note is not None and has_rich_content(str(note.get("note") or ""))
 
     def _apply_zotero(
         self,

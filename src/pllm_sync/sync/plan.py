@@ -134,10 +134,12 @@ class Plan:
     def empty(self) -> bool:
         return not self.actions and not self.conflicts and not self.collections_to_create
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, limit: int | None = None) -> dict[str, Any]:
+        """The plan as JSON; ``limit``: only the first that many actions (the counts still
+        count them all), so a journal entry of a 50,000-paper pull stays cheap to make."""
         return {
             "counts": self.counts(),
-            "actions": [a.to_json() for a in self.actions],
+            "actions": [a.to_json() for a in self.actions[:limit]],
             "conflicts": [c.to_json() for c in self.conflicts],
             "warnings": self.warnings,
             "collections_to_create": self.collections_to_create,

@@ -202,7 +202,10 @@ class ParsedNote:
 def parse_note(text: str, *, quick: bool = False) -> ParsedNote:
     """Parse a note (raises ``FrontmatterProblem`` for unreadable frontmatter). ``quick``:
     skip the YAML when the frontmatter cannot contain our id."""
-    doc = fb.parse(text, quick_key=ID_KEY if quick else None, text_keys=TEXT_KEYS)
+    return _reading(fb.parse(text, quick_key=ID_KEY if quick else None, text_keys=TEXT_KEYS))
+
+
+def _reading(doc: fb.Document) -> ParsedNote:
     parts = body_mod.split_body(doc.body)
     values = doc.values
     pid = _scalar_text(values.get(ID_KEY))
@@ -312,8 +315,48 @@ def frontmatter_for_new(
 def render_new_note(frontmatter: dict[str, Any], region: str, notes: str) -> str:
     from .yamlio import dump_mapping
 
-    text = "---\n" + dump_mapping(frontmatter) + "---\n" + region
+    return _new_text(dump_mapping(frontmatter), region, notes)
+
+
+def _new_text(head: str, region: str, notes: str) -> str:
+    text = "---\n" + head + "---\n" + region
     notes = notes.strip("\n")
     if notes:
         text += "\n" + notes + "\n"
     return text
+
+
+def render_new_note_read(
+    frontmatter: dict[str, Any], region: str, notes: str
+) -> tuple[str, ParsedNote]:
+    """:func:`render_new_note` and the note's reading (what :func:`parse_note` of that text
+    gives). When every value is plain the reading is built from the values just written,
+    without parsing the YAML again (a pull writes thousands of notes); otherwise the text
+    is parsed. tests/vault/test_yaml_fast_emitter.py holds the two equal."""
+    from .yamlio import dump_plain, plain_values
+
+    head = dump_plain(frontmatter)
+    if head is None:
+        text = render_new_note(frontmatter, region, notes)
+        return text, parse_note(text)
+    text = _new_text(head, region, notes)
+    yaml_lines = fb.split_lines(head)
+    spans: dict[str, fb.KeySpan] = {}
+    line = 0
+    for key, value in frontmatter.items():
+        n = 1 + (len(value) if type(value) is list else 0)
+        spans[key] = fb.KeySpan(line, line + n)
+        line += n
+    prefix = "---\n"
+    doc = fb.Document(
+        text=text,
+        newline="\n",
+        has_frontmatter=True,
+        prefix=prefix,
+        yaml_lines=yaml_lines,
+        closing="---\n",
+        body=text[len(prefix) + len(head) + len("---\n") :],
+        values=plain_values(frontmatter, TEXT_KEYS),
+        spans=spans,
+    )
+    return text, _reading(doc)

@@ -21,7 +21,7 @@ import logging
 import os
 import stat as stat_mod
 import time
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -206,6 +206,27 @@ def _join(head: str, body: str, nl: str) -> str:
     return head + body
 
 
+@dataclass(frozen=True)
+class _Staged:
+    """A note written in this run's batch, not committed yet: its bytes, the size and mtime
+    it will have, the stat its file was read with (None: a new note) and the file written
+    (the note's own path, or where its symlink points)."""
+
+    data: bytes
+    st: tuple[int, int]
+    old: os.stat_result | None
+    target: Path
+
+
+def _note_names(stem: str, pid: str) -> Iterator[str]:
+    """File names to try for a new note, best first (made one by one: nearly always the
+    first is free)."""
+    yield f"{stem}.md"
+    yield f"{with_suffix(stem, pid)}.md"
+    for n in range(2, 50):
+        yield f"{with_suffix(stem, f'{pid}#{n}')}.md"
+
+
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -237,9 +258,9 @@ class VaultStore:
         # knows them. Only the readings: a long-lived store (the daemon's) would otherwise
         # hold every note's record twice between passes.
         self._stats: dict[str, NoteStat] | None = None
-        # Between begin_batch() and commit_batch(): new notes staged for one durable commit.
+        # Between begin_batch() and commit_batch(): notes staged for one durable commit.
         self._batch: WriteBatch | None = None
-        self._staged: dict[Path, bytes] = {}
+        self._staged: dict[Path, _Staged] = {}
         self._root_id: tuple[int, int] | None = None
 
     def _pin_root(self) -> None:
@@ -647,26 +668,35 @@ class VaultStore:
             ) from p
 
     def _info_from_bytes(
-        self, rel: str, data: bytes, st: os.stat_result, *, written: bool = False
+        self,
+        rel: str,
+        data: bytes,
+        st: tuple[int, int],
+        parsed: note_mod.ParsedNote | None = None,
+        *,
+        written: bool = False,
     ) -> NoteInfo:
-        """The note as the engine sees it. ``written``: pllm-sync just wrote these bytes, so
-        they also go into the last scan's readings (saved as the scan cache) from this one
-        parse; the next scan then only checks their hash instead of parsing them again."""
-        parsed = self._parse(rel, data)
+        """The note as the engine sees it; ``st``: its size and mtime (ns); ``parsed``: its
+        reading when the caller has it.
+        ``written``: pllm-sync just wrote these bytes, so they also go into the last scan's
+        readings (saved as the scan cache) from this one reading; the next scan then only
+        checks their hash instead of parsing them again."""
+        if parsed is None:
+            parsed = self._parse(rel, data)
         raw = parsed.raw
         if parsed.pllm_id is None and not raw.get("title"):
             raw = {**raw, "title": normalize_whitespace(PurePosixPath(rel).stem)}
         sha = _sha256(data)
         if written and self._stats is not None:
-            base = NoteStat(st.st_size, st.st_mtime_ns, sha, "other", trusted=False)
+            base = NoteStat(st[0], st[1], sha, "other", trusted=False)
             self._stats[rel] = self._stat_of(rel, parsed, base, self._under(rel, self._papers_rel))
         return NoteInfo(
             path=rel,
             pllm_id=parsed.pllm_id,
             record=note_mod.resolve_sections(raw, self.links.key_for),
             zotero_key=parsed.zotero_key,
-            size=st.st_size,
-            mtime_ns=st.st_mtime_ns,
+            size=st[0],
+            mtime_ns=st[1],
             sha256=sha,
             conflict_flag=parsed.conflict_flag,
         )
@@ -674,7 +704,7 @@ class VaultStore:
     def read_note(self, rel: str) -> NoteInfo:
         """Read one note now (e.g. after a watcher event) without a full scan."""
         data, st = self._read(rel)
-        return self._info_from_bytes(rel, data, st)
+        return self._info_from_bytes(rel, data, (st.st_size, st.st_mtime_ns))
 
     # --- creating -------------------------------------------------------------------------
 
@@ -724,68 +754,77 @@ class VaultStore:
                 provenance=[str(s) for s in paper.sources],
             )
         region = body_mod.render_region(managed, list(links))
-        data = note_mod.render_new_note(fm, region, rec.get("notes", "")).encode("utf-8")
+        text, parsed = note_mod.render_new_note_read(fm, region, rec.get("notes", ""))
+        data = text.encode("utf-8")
 
         self.papers_dir.mkdir(parents=True, exist_ok=True)
         stem = note_stem(fm.get("method"), fm["title"], paper.id)
-        candidates = [stem, with_suffix(stem, paper.id)] + [
-            with_suffix(stem, f"{paper.id}#{n}") for n in range(2, 50)
-        ]
         taken = self._taken_names()
-        papers_real = self.papers_dir.resolve()
-        for name in candidates:
-            fname = f"{name}.md"
+        for fname in _note_names(stem, paper.id):
             if fname.casefold() in taken:
                 continue
-            path = self.papers_dir / fname
-            if path.resolve().parent != papers_real:  # defence in depth; names are sanitised
+            # defence in depth (names are sanitised): one plain name, nothing above it
+            if fname in (".", "..") or os.path.basename(fname) != fname or "/" in fname:
                 raise VaultError(f"refusing note name {fname!r}: it leaves the papers folder")
+            path = self.papers_dir / fname
             if self._batch is not None:
                 if os.path.lexists(path):
                     taken.add(fname.casefold())
                     continue
-                st = self._batch.add(path, data)
-                self._staged[path] = data
+                new = self._stage(path, data, None, path)
                 taken.add(fname.casefold())
-                return self._info_from_bytes(self._rel(path), data, st, written=True)
+                return self._info_from_bytes(self._rel(path), data, new.st, parsed, written=True)
             try:
                 atomic_write(path, data, exclusive=True)
             except FileExistsError:
                 taken.add(fname.casefold())
                 continue
             taken.add(fname.casefold())
-            return self._info_from_bytes(self._rel(path), data, path.stat(), written=True)
+            now = path.stat()
+            return self._info_from_bytes(
+                self._rel(path), data, (now.st_size, now.st_mtime_ns), parsed, written=True
+            )
         raise VaultError(
             f"no free file name for {paper.id} ({stem!r}) in {self.papers_dir}",
             hint="rename or remove the notes with that name, then run again",
         )
 
     def begin_batch(self) -> None:
-        """From now on, new notes are staged and made durable together by
-        :meth:`commit_batch` (write, fsync in parallel, link, one folder fsync), which the
-        caller runs before it commits its own state. Updates are still written at once,
-        because they must not land after a check against the user's copy has gone stale."""
+        """From now on, new and updated notes are staged and made durable together by
+        :meth:`commit_batch` (written and fsynced by worker threads while the run goes on,
+        then linked or renamed, one folder fsync), which the caller runs before it commits
+        its own state."""
         self.discard_batch()
         self._batch = WriteBatch()
 
-    def commit_batch(self) -> int:
-        """Make the staged notes durable and visible; returns how many were written. A name
-        that a user took meanwhile keeps the user's file; that note goes under a free name
-        (the next scan finds it by its id)."""
+    def commit_batch(self) -> list[str]:
+        """Make the staged notes durable and visible. A name that a user took meanwhile
+        keeps the user's file; that note goes under a free name (the next scan finds it by
+        its id). An update whose note changed on disk since it was read (the user saved it
+        during the run) is not written: returns those notes' paths, for the caller to treat
+        as not updated (the next run reads the user's edit first)."""
         batch, staged = self._batch, self._staged
         self._batch, self._staged = None, {}
         if batch is None:
-            return 0
+            return []
         if staged:
             try:
                 self.check_root()  # the vault may have gone away while the run wrote
             except BaseException:
                 batch.discard()
                 raise
-        taken = batch.commit()
-        for path in taken:
-            self._place_elsewhere(path, staged[path])
-        return len(staged)
+        result = batch.commit()
+        by_target = {s.target: path for path, s in staged.items()}
+        for target in result.taken:
+            self._place_elsewhere(target, staged[by_target[target]].data)
+        refused = []
+        for target in result.refused:
+            rel = self._rel(by_target[target])
+            log.warning("%s: changed on disk while being updated; not overwritten", rel)
+            if self._stats is not None:
+                self._stats.pop(rel, None)  # read again next time
+            refused.append(rel)
+        return refused
 
     def discard_batch(self) -> None:
         """Drop staged notes that were never committed (a run that stopped midway)."""
@@ -835,7 +874,12 @@ class VaultStore:
         """
         rel = note.path
         self.check_root()
-        data, st = self._read(rel)
+        path = self._abs(rel)
+        staged = self._staged.get(path) if self._batch is not None else None
+        if staged is not None:  # written earlier in this run, not committed yet
+            data = staged.data
+        else:
+            data, st = self._read(rel)
         if _sha256(data) != note.sha256:
             raise VaultError(
                 f"{rel}: changed on disk since it was scanned; not overwritten",
@@ -847,7 +891,10 @@ class VaultStore:
         if new_text == text:
             return None
         new_data = new_text.encode("utf-8")
-        path = self._abs(rel)
+        if self._batch is not None and staged is not None:
+            self._batch.drop(staged.target)
+            new = self._stage(path, new_data, staged.old, staged.target)
+            return self._info_from_bytes(rel, new_data, new.st, written=True)
         try:
             now = path.stat()
         except FileNotFoundError as exc:
@@ -859,8 +906,25 @@ class VaultStore:
                 f"{rel}: changed on disk while being updated; not overwritten",
                 hint="run the sync again; it will pick up the edit first",
             )
+        if self._batch is not None:
+            target = Path(os.path.realpath(path)) if path.is_symlink() else path
+            new = self._stage(path, new_data, st, target)
+            return self._info_from_bytes(rel, new_data, new.st, written=True)
         atomic_write(path, new_data)
-        return self._info_from_bytes(rel, new_data, path.stat(), written=True)
+        now = path.stat()
+        return self._info_from_bytes(rel, new_data, (now.st_size, now.st_mtime_ns), written=True)
+
+    def _stage(self, path: Path, data: bytes, old: os.stat_result | None, target: Path) -> _Staged:
+        """Stage ``data`` for the note at ``path`` in the batch: a new file (``old`` None) or
+        a replacement of ``target`` (the file itself, or where its link points) read when
+        it had the stat ``old``."""
+        assert self._batch is not None
+        if old is None:
+            st = self._batch.add(target, data)
+        else:
+            st = self._batch.add_replacement(target, data, old)
+        staged = self._staged[path] = _Staged(data, st, old, target)
+        return staged
 
     def _apply(
         self,

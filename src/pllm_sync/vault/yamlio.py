@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+from collections.abc import Collection
 from typing import Any
 
 import yaml
@@ -261,6 +262,38 @@ def _scalar(value: Any) -> str | None:
     if kind is dt.date:
         return str(value.isoformat())
     return None
+
+
+def dump_plain(items: dict[str, Any]) -> str | None:
+    """What :func:`dump_mapping` writes, when every value is plain (the direct emitter takes
+    it); None otherwise. For such a mapping :func:`plain_values` gives what a reader loads
+    back, without parsing the text."""
+    return _fast_mapping(items) if items else ""
+
+
+def plain_values(items: dict[str, Any], text_keys: Collection[str] = ()) -> dict[str, Any]:
+    """The values our reader (``frontmatter_block.parse`` with ``text_keys``) loads from
+    ``dump_plain(items)``, for a mapping that function wrote: links and dates come back as
+    the text written, numbers under ``text_keys`` as their digits, the rest as given.
+    tests/vault/test_yaml_fast_emitter.py holds it to the reader's result."""
+    out: dict[str, Any] = {}
+    for key, value in items.items():
+        if type(value) is list:
+            out[key] = [_plain_value(x) for x in value]
+        elif key in text_keys and type(value) is int:
+            out[key] = str(value)
+        else:
+            out[key] = _plain_value(value)
+    return out
+
+
+def _plain_value(value: Any) -> Any:
+    kind = type(value)
+    if kind is WikiLink:
+        return str(value)
+    if kind is dt.date:
+        return value.isoformat()
+    return value
 
 
 def _fast_mapping(items: dict[str, Any]) -> str | None:

@@ -119,8 +119,14 @@ ItemData = dict[str, Any]
 
 def new_key(taken: Container[str] = ()) -> str:
     """A client-made object key (8 chars from Zotero's alphabet) not in ``taken``."""
+    base = len(KEY_ALPHABET)
     while True:
-        key = "".join(secrets.choice(KEY_ALPHABET) for _ in range(8))
+        n = secrets.randbelow(base**8)  # one draw, its 8 base-33 digits (a pull makes 1000s)
+        chars = []
+        for _ in range(8):
+            n, d = divmod(n, base)
+            chars.append(KEY_ALPHABET[d])
+        key = "".join(chars)
         if key not in taken:
             return key
 

@@ -1,0 +1,247 @@
+"""Which paper each collected note and item belongs to: identity joining, decided purely.
+
+The engine collects the catalog, the Zotero items and the vault notes by the
+``pllm-sync-id`` they carry. That id is not always the paper's id *now*: the catalog may have
+changed it (a list adds or fixes an arXiv link), a run that did so may have been cut short
+after writing one side, a copy of a note may still carry an id its paper left. These
+functions take the collected ``PaperView`` values and the stored ``PaperState`` (plain data,
+no IO, no store object) and return the views joined so that each paper has one view: the new
+id takes over the old id's state, item and note, and a stale copy is listed as a copy of its
+paper instead of becoming a paper of its own. ``decide`` then plans each joined view.
+The smaller judgements of collect live here too: which of two items carrying one id is the
+paper's, whether a copy takes over from a note that vanished, and which id a note or item a
+user added by hand gets.
+
+The input views are never changed; a view that changes is a copy (``dataclasses.replace``).
+Every rule has a table test in ``tests/sync/test_identity.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import replace
+from typing import Any
+
+from ..model import PaperIds, paper_id_for, title_hash
+from ..record import Record
+from ..vault.store import NoteInfo, NoteStat
+from ..zotero import mapping as zmap
+from .decide import PaperView
+from .state import PaperState
+
+
+def join_identities(
+    views: Mapping[str, PaperView],
+    papers: Mapping[str, PaperState],
+    *,
+    catalog_read: bool,
+) -> dict[str, PaperView]:
+    """The views of one run, joined across catalog id changes (see the module docstring).
+
+    A rename left half done is finished, and stale copies are listed, in every run; a new
+    rename is only recognised when the catalog was read this run (``catalog_read``):
+    without it no id can have appeared."""
+    out = finish_interrupted_renames(views)
+    if catalog_read:
+        out = follow_renamed_papers(out, papers)
+    return list_stale_copies(out)
+
+
+def finish_interrupted_renames(views: Mapping[str, PaperView]) -> dict[str, PaperView]:
+    """A paper whose catalog id changed in a run where its note was not rewritten (the
+    note changed during the run, a crash): the state and the item already carry the new
+    id, the note at the path the state knows still carries the old one. That note is
+    the paper's (its id is rewritten), never a paper of its own with a second item; copies
+    of it made before (the same old id) stay copies."""
+    out = dict(views)
+    by_path = {v.note.path: pid for pid, v in views.items() if v.note is not None}
+    for pid, v in views.items():
+        if pid not in out:
+            continue
+        st = v.state
+        if v.note is not None or st is None or not st.note_path:
+            continue
+        other = by_path.get(st.note_path)
+        if other is None or other == pid or other not in out:
+            continue
+        o = out[other]
+        if o.state is not None or o.paper is not None or o.zitem is not None:
+            continue
+        # copies of that note carry the same old id: they stay copies, now of this paper
+        out[pid] = replace(
+            out[pid],
+            note=o.note,
+            renamed_from=other,
+            vault_gone=False,
+            vault_unreadable=False,
+            copies=(*out[pid].copies, *o.copies),
+        )
+        del out[other]
+    return out
+
+
+def follow_renamed_papers(
+    views: Mapping[str, PaperView], papers: Mapping[str, PaperState]
+) -> dict[str, PaperView]:
+    """Identity follows the paper across a catalog id change.
+
+    A list that adds or fixes a paper's arXiv link changes its id (``title:…`` becomes
+    ``arxiv:…``). In one run the old id leaves the catalog and the new one appears with
+    the same normalised title: the new id takes over the old paper's state, item and note
+    (both are rewritten with the new id), instead of a second item and note next to a
+    tombstone holding the user's data. The same holds for a tombstone (a paper that left
+    the list in an earlier run) coming back under a new id. Only one-to-one matches are
+    followed, and never onto an id that already has a copy of its own."""
+    out = dict(views)
+    vanished: dict[str, list[str]] = {}
+    for pid, v in out.items():
+        if v.paper is not None:
+            continue  # listed now
+        st = v.state
+        if st is not None and st.catalog_base is not None:
+            title = str(st.catalog_base.get("title") or "")
+        elif st is None and (v.zitem is not None or v.note is not None):
+            title = v.title  # a copy found without state (after a lost state database)
+        else:
+            continue
+        vanished.setdefault(title_hash(title), []).append(pid)
+    appeared: dict[str, list[str]] = {}
+    for pid, v in out.items():
+        # A new id may already have a note: a copy made while the paper had this id,
+        # before the list changed it away and back (no item, no copies of its own).
+        if (
+            v.paper is not None
+            and pid not in papers
+            and (v.note is None or (v.zitem is None and not v.copies))
+        ):
+            appeared.setdefault(title_hash(v.paper.title), []).append(pid)
+    for th, olds in vanished.items():
+        news = appeared.get(th, [])
+        if len(olds) != 1 or len(news) != 1:
+            continue
+        old, new = out[olds[0]], out[news[0]]
+        old_key = old.state.zotero_key if old.state else (old.zitem or {}).get("key")
+        if new.zitem is not None and old_key is not None and new.zitem.get("key") != old_key:
+            continue  # the new id already has an item of its own
+        # (with no item of the old id's, the new id's item is the paper's: a rename cut
+        # short after Zotero was written, then the state database lost)
+        stale_copy: tuple[str, ...] = ()
+        if new.note is not None:
+            if old.note is None:
+                continue  # nothing to take over: the note the new id has stays its own
+            stale_copy = (new.note.path,)  # the paper's note keeps the identity
+        joined = replace(
+            new,
+            state=replace(old.state, pllm_id=new.pid) if old.state else None,
+            renamed_from=old.pid,
+            note=old.note,
+            vault_gone=old.vault_gone,
+            vault_unreadable=old.vault_unreadable,
+            copies=(*old.copies, *stale_copy),
+            vault_sections_unknown=old.vault_sections_unknown,
+            note_from_copy=old.note_from_copy,
+        )
+        if new.zitem is None:
+            joined = replace(
+                joined,
+                zitem=old.zitem,
+                zchildren=old.zchildren,
+                zrecord=old.zrecord,
+                zotero_gone=old.zotero_gone,
+                z_note_missing=old.z_note_missing,
+                z_note_rich=old.z_note_rich,
+                z_user_children=old.z_user_children,
+            )
+        out[new.pid] = joined
+        del out[old.pid]
+    return out
+
+
+def list_stale_copies(views: Mapping[str, PaperView]) -> dict[str, PaperView]:
+    """A copy of a note made before its paper's id changed still carries the old id: with
+    no state, no item and no catalog entry of its own, it is a copy of the paper of the
+    same title that has a note and is listed or has a live item; the copy is listed and
+    left alone (never a new item).
+
+    The paper is known as listed from the catalog when a run reads it, else from the
+    catalog record its state keeps, and by its item when the state was lost: a plain
+    ``sync`` (the daemon, ``conflicts resolve``) judges such a copy as a ``pull`` does."""
+    out = dict(views)
+    listed: dict[str, str] = {}
+    for pid, v in out.items():
+        if v.note is None:
+            continue
+        if v.catalog is not None and v.catalog.get("catalog") == "listed":
+            listed[title_hash(str(v.catalog.get("title") or ""))] = pid
+        elif v.zitem is not None and not v.zotero_gone:
+            listed.setdefault(title_hash(v.title), pid)
+    for pid, v in views.items():
+        if v.state or v.zitem or v.paper or v.note is None or v.user_added or v.copies:
+            continue
+        twin = listed.get(title_hash(v.title))
+        if twin is not None and twin != pid:
+            out[twin] = replace(out[twin], copies=(*out[twin].copies, v.note.path))
+            del out[pid]
+    return out
+
+
+def second_item_wins(
+    st: PaperState | None, held: Mapping[str, Any], other: Mapping[str, Any]
+) -> bool:
+    """Of two Zotero items carrying one ``pllm-sync-id`` (a duplicate made by hand, a sync
+    of another tool), whether ``other`` replaces the ``held`` one as the paper's item: the
+    item the state knows wins, and a live item beats a trashed one."""
+    return bool(st and st.zotero_key == other.get("key")) or (
+        bool(held.get("deleted")) and not other.get("deleted")
+    )
+
+
+def copy_takes_over(
+    pid: str,
+    path: str,
+    known: str | None,
+    present: Collection[str],
+    previous: Mapping[str, NoteStat],
+) -> bool:
+    """Whether the note at ``path`` carrying ``pid`` is a copy taking over from the note the
+    last sync used (``known``), which is gone: both carried ``pid`` at the last scan (the
+    copy sat beside it). ``decide`` merges such a copy without a base (it may add, never
+    remove: a stale copy cannot delete what was added since it was made)."""
+    if not known or known == path or known in present:
+        return False
+    prev, known_prev = previous.get(path), previous.get(known)
+    return (
+        prev is not None
+        and prev.pllm_id == pid
+        and known_prev is not None
+        and known_prev.pllm_id == pid
+    )
+
+
+def _ids_from_record(rec: Record) -> PaperIds:
+    return PaperIds(arxiv=rec.get("arxiv"), doi=rec.get("doi"))
+
+
+def user_added_note_id(note: NoteInfo) -> str | None:
+    """The id of a note a user wrote by hand (no ``pllm-sync-id``): it becomes a paper when
+    it names the paper (an arXiv id, a DOI or a URL); its title (else its file name) gives
+    the id when no external id does. None: not a paper note."""
+    rec = note.record
+    title = rec.get("title") or note.path.rsplit("/", 1)[-1].removesuffix(".md")
+    if not (rec.get("arxiv") or rec.get("doi") or rec.get("url")):
+        return None
+    return paper_id_for(_ids_from_record(rec), str(title))
+
+
+def user_added_item_id(
+    data: Mapping[str, Any], collection_paths: Mapping[str, tuple[str, ...]]
+) -> str | None:
+    """The id of an item a user filed into one of our collections by hand (it becomes a
+    paper); None for anything else (a note, an attachment, a trashed item, an item outside
+    our collections)."""
+    if data.get("itemType") in ("note", "attachment", None) or data.get("deleted"):
+        return None
+    if not any(c in collection_paths for c in data.get("collections", [])):
+        return None
+    rec = zmap.item_to_record(dict(data), [], dict(collection_paths))
+    return paper_id_for(_ids_from_record(rec), str(rec.get("title") or data["key"]))

@@ -1,0 +1,409 @@
+"""Table tests for identity joining (``sync/identity.py``): the collected views of one run in,
+the joined views out (which id keeps which note and item), no emulator and no files. Each row
+is a situation the catalog, a crash or a copy made by a user leads to."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from pllm_sync.model import Paper, PaperIds, paper_id_for
+from pllm_sync.record import Record
+from pllm_sync.sync.decide import PaperView
+from pllm_sync.sync.identity import (
+    copy_takes_over,
+    join_identities,
+    second_item_wins,
+    user_added_item_id,
+    user_added_note_id,
+)
+from pllm_sync.sync.state import PaperState
+from pllm_sync.vault.store import NoteInfo, NoteStat
+
+TITLE = "Synthetic Paper One: A Study"
+OLD = "arxiv:2401.00001"  # the id the list gave the paper until it dropped the arXiv link
+NEW = paper_id_for(PaperIds(), TITLE)  # the title id it has now
+NOTE = "Papers/Synthetic Paper One - A Study.md"
+COPY = "Papers/Synthetic Paper One - A Study 1.md"
+KEY = "ITEM0001"
+
+
+def catalog(title: str = TITLE, status: str = "listed") -> Record:
+    return {"title": title, "catalog": status}
+
+
+def note(pid: str, path: str = NOTE, title: str = TITLE, **record: Any) -> NoteInfo:
+    return NoteInfo(
+        path=path,
+        pllm_id=pid,
+        record={"title": title, **record},
+        zotero_key=KEY,
+        size=1,
+        mtime_ns=1,
+        sha256="x",
+    )
+
+
+def state(pid: str, *, title: str = TITLE, listed: str = "listed", **kw: Any) -> PaperState:
+    values: dict[str, Any] = {"catalog_base": catalog(title, listed), "zotero_key": KEY}
+    values["note_path"] = NOTE
+    return PaperState(pllm_id=pid, **{**values, **kw})
+
+
+def item(pid: str, key: str = KEY) -> dict[str, Any]:
+    return {"key": key, "version": 3, "itemType": "preprint", "extra": f"pllm-sync-id: {pid}"}
+
+
+def listed(pid: str, title: str = TITLE, **kw: Any) -> PaperView:
+    """A paper in the catalog read this run."""
+    return PaperView(pid=pid, paper=Paper(id=pid, title=title), catalog=catalog(title), **kw)
+
+
+def synced_old(pid: str = OLD, **kw: Any) -> PaperView:
+    """The paper under its old id, known to the state, no longer listed (a tombstone)."""
+    values: dict[str, Any] = {
+        "state": state(pid),
+        "catalog": catalog(status="removed"),
+        "zitem": item(pid),
+        "note": note(pid),
+    }
+    return PaperView(pid=pid, **{**values, **kw})
+
+
+@dataclass
+class Want:
+    """What one view of the result must look like (None: not checked)."""
+
+    note: str | None = None
+    renamed_from: str | None = None
+    item_key: str | None = None
+    copies: tuple[str, ...] = ()
+    state_id: str | None = None
+    vault_gone: bool = False
+
+
+@dataclass
+class Row:
+    name: str
+    views: Callable[[], list[PaperView]]
+    want: dict[str, Want]  # the ids left after joining, and what each holds
+    papers: Callable[[], dict[str, PaperState]] = dict
+    catalog_read: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+ROWS = [
+    Row(
+        "in step: nothing to join",
+        lambda: [listed(OLD, state=state(OLD), zitem=item(OLD), note=note(OLD))],
+        {OLD: Want(note=NOTE, item_key=KEY, state_id=OLD)},
+        papers=lambda: {OLD: state(OLD)},
+    ),
+    Row(
+        "the list changes a paper's id: the new id takes the old id's state, item and note",
+        lambda: [synced_old(), listed(NEW)],
+        {NEW: Want(note=NOTE, renamed_from=OLD, item_key=KEY, state_id=NEW)},
+        papers=lambda: {OLD: state(OLD)},
+    ),
+    Row(
+        "a plain sync reads no catalog: no id can have appeared, nothing is followed",
+        lambda: [synced_old(catalog=catalog()), PaperView(pid=NEW)],
+        {OLD: Want(note=NOTE, item_key=KEY, state_id=OLD), NEW: Want()},
+        papers=lambda: {OLD: state(OLD)},
+        catalog_read=False,
+    ),
+    Row(
+        "a copy found without state (after a lost state database) is followed too",
+        lambda: [PaperView(pid=OLD, zitem=item(OLD), note=note(OLD)), listed(NEW)],
+        {NEW: Want(note=NOTE, renamed_from=OLD, item_key=KEY)},
+    ),
+    Row(
+        "two vanished ids with the same title: no guess, nothing followed",
+        lambda: [
+            synced_old(),
+            synced_old("doi:10.1/x"),
+            listed(NEW),
+        ],
+        {
+            OLD: Want(note=NOTE, item_key=KEY),
+            "doi:10.1/x": Want(note=NOTE, item_key=KEY),
+            NEW: Want(),
+        },
+        papers=lambda: {OLD: state(OLD), "doi:10.1/x": state("doi:10.1/x")},
+    ),
+    Row(
+        "the new id already has an item of its own: nothing followed",
+        lambda: [synced_old(), listed(NEW, zitem=item(NEW, "ITEM0002"))],
+        {OLD: Want(note=NOTE, item_key=KEY), NEW: Want(item_key="ITEM0002")},
+        papers=lambda: {OLD: state(OLD)},
+    ),
+    Row(
+        "a rename cut short after Zotero was written: the new id's item is the paper's",
+        lambda: [synced_old(zitem=None), listed(NEW, zitem=item(NEW))],
+        {NEW: Want(note=NOTE, renamed_from=OLD, item_key=KEY, state_id=NEW)},
+        papers=lambda: {OLD: state(OLD)},
+    ),
+    Row(
+        "a note made under the new id before (a copy): the paper's own note keeps the identity",
+        lambda: [synced_old(), listed(NEW, note=note(NEW, COPY))],
+        {NEW: Want(note=NOTE, renamed_from=OLD, item_key=KEY, copies=(COPY,))},
+        papers=lambda: {OLD: state(OLD)},
+    ),
+    Row(
+        "the new id has a note and the old id none: the new id's note stays its own",
+        lambda: [synced_old(note=None, vault_gone=True), listed(NEW, note=note(NEW, COPY))],
+        {OLD: Want(item_key=KEY, vault_gone=True), NEW: Want(note=COPY)},
+        papers=lambda: {OLD: state(OLD)},
+    ),
+    Row(
+        "the old id's copies move with its note",
+        lambda: [synced_old(copies=(COPY,)), listed(NEW)],
+        {NEW: Want(note=NOTE, renamed_from=OLD, item_key=KEY, copies=(COPY,))},
+        papers=lambda: {OLD: state(OLD)},
+    ),
+    Row(
+        "a rename whose note was not rewritten: the note at the known path is the paper's",
+        lambda: [
+            listed(NEW, state=state(NEW), zitem=item(NEW), vault_gone=True),
+            PaperView(pid=OLD, note=note(OLD)),
+        ],
+        {NEW: Want(note=NOTE, renamed_from=OLD, item_key=KEY, state_id=NEW)},
+        papers=lambda: {NEW: state(NEW)},
+    ),
+    Row(
+        "... finished in a plain sync too (no catalog read)",
+        lambda: [
+            PaperView(
+                pid=NEW, catalog=catalog(), state=state(NEW), zitem=item(NEW), vault_gone=True
+            ),
+            PaperView(pid=OLD, note=note(OLD)),
+        ],
+        {NEW: Want(note=NOTE, renamed_from=OLD, item_key=KEY, state_id=NEW)},
+        papers=lambda: {NEW: state(NEW)},
+        catalog_read=False,
+    ),
+    Row(
+        "... beside a copy of that note made before: the copy stays a copy",
+        lambda: [
+            listed(NEW, state=state(NEW), zitem=item(NEW), vault_gone=True),
+            PaperView(pid=OLD, note=note(OLD), copies=(COPY,)),
+        ],
+        {NEW: Want(note=NOTE, renamed_from=OLD, item_key=KEY, copies=(COPY,), state_id=NEW)},
+        papers=lambda: {NEW: state(NEW)},
+    ),
+    Row(
+        "... but never onto a note that belongs to a paper of its own (it has an item)",
+        lambda: [
+            listed(NEW, state=state(NEW), vault_gone=True),
+            PaperView(pid=OLD, note=note(OLD), zitem=item(OLD, "ITEM0002")),
+        ],
+        {NEW: Want(vault_gone=True, state_id=NEW), OLD: Want(note=NOTE, item_key="ITEM0002")},
+        papers=lambda: {NEW: state(NEW)},
+    ),
+    Row(
+        "a copy left under the old id after the rename is a copy of the listed paper",
+        lambda: [
+            listed(NEW, state=state(NEW), zitem=item(NEW), note=note(NEW)),
+            PaperView(pid=OLD, note=note(OLD, COPY)),
+        ],
+        {NEW: Want(note=NOTE, item_key=KEY, copies=(COPY,), state_id=NEW)},
+        papers=lambda: {NEW: state(NEW)},
+    ),
+    Row(
+        "... in a plain sync too: the state's catalog record says the paper is listed",
+        lambda: [
+            PaperView(
+                pid=NEW, catalog=catalog(), state=state(NEW), zitem=item(NEW), note=note(NEW)
+            ),
+            PaperView(pid=OLD, note=note(OLD, COPY)),
+        ],
+        {NEW: Want(note=NOTE, item_key=KEY, copies=(COPY,), state_id=NEW)},
+        papers=lambda: {NEW: state(NEW)},
+        catalog_read=False,
+    ),
+    Row(
+        "a note of another title with an unknown id stays a paper of its own",
+        lambda: [
+            listed(NEW, state=state(NEW), zitem=item(NEW), note=note(NEW)),
+            PaperView(pid=OLD, note=note(OLD, COPY, title="Another Paper")),
+        ],
+        {NEW: Want(note=NOTE, item_key=KEY), OLD: Want(note=COPY)},
+        papers=lambda: {NEW: state(NEW)},
+    ),
+    Row(
+        "a hand-added note is never taken for a copy",
+        lambda: [
+            listed(NEW, state=state(NEW), zitem=item(NEW), note=note(NEW)),
+            PaperView(pid=OLD, note=note(OLD, COPY), user_added="vault"),
+        ],
+        {NEW: Want(note=NOTE, item_key=KEY), OLD: Want(note=COPY)},
+        papers=lambda: {NEW: state(NEW)},
+    ),
+    Row(
+        "... and after a lost state database, by the paper's item (a plain sync)",
+        lambda: [
+            PaperView(pid=NEW, zitem=item(NEW), note=note(NEW)),
+            PaperView(pid=OLD, note=note(OLD, COPY)),
+        ],
+        {NEW: Want(note=NOTE, item_key=KEY, copies=(COPY,))},
+        catalog_read=False,
+    ),
+    Row(
+        "... but not by an item in Zotero's trash",
+        lambda: [
+            PaperView(pid=NEW, zitem=item(NEW), zotero_gone="trashed", note=note(NEW)),
+            PaperView(pid=OLD, note=note(OLD, COPY)),
+        ],
+        {NEW: Want(note=NOTE, item_key=KEY), OLD: Want(note=COPY)},
+        catalog_read=False,
+    ),
+    Row(
+        "a copy of a tombstone (its item live) is a copy too, never a second item",
+        lambda: [
+            PaperView(
+                pid=NEW,
+                catalog=catalog(status="removed"),
+                state=state(NEW, listed="removed"),
+                zitem=item(NEW),
+                note=note(NEW),
+            ),
+            PaperView(pid=OLD, note=note(OLD, COPY)),
+        ],
+        {NEW: Want(note=NOTE, item_key=KEY, copies=(COPY,))},
+        papers=lambda: {NEW: state(NEW, listed="removed")},
+        catalog_read=False,
+    ),
+]
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[r.name for r in ROWS])
+def test_identity_rules(row: Row) -> None:
+    views = {v.pid: v for v in row.views()}
+    before = {pid: (v.note, v.zitem, v.state, v.copies) for pid, v in views.items()}
+    out = join_identities(views, row.papers(), catalog_read=row.catalog_read)
+    assert sorted(out) == sorted(row.want)
+    for pid, want in row.want.items():
+        v = out[pid]
+        assert v.pid == pid
+        assert (v.note.path if v.note else None) == want.note, pid
+        assert v.renamed_from == want.renamed_from, pid
+        assert (v.zitem or {}).get("key") == want.item_key, pid
+        assert v.copies == want.copies, pid
+        assert v.vault_gone == want.vault_gone, pid
+        if want.state_id is not None:
+            assert v.state is not None and v.state.pllm_id == want.state_id, pid
+    # pure: the views handed in are left as they were
+    assert {pid: (v.note, v.zitem, v.state, v.copies) for pid, v in views.items()} == before
+
+
+@pytest.mark.parametrize(
+    ("record", "path", "want"),
+    [
+        ({"arxiv": "2310.10100", "title": "X"}, "Papers/X.md", "arxiv:2310.10100"),
+        ({"doi": "10.1/abc", "title": "X"}, "Papers/X.md", "doi:10.1/abc"),
+        ({"url": "https://example.org/x", "title": TITLE}, "Papers/X.md", NEW),
+        ({"url": "https://example.org/x"}, f"Papers/{TITLE}.md", NEW),  # title from the name
+        ({"title": TITLE}, "Papers/X.md", None),  # names no paper: not a paper note
+        ({}, "Papers/Shopping list.md", None),
+    ],
+)
+def test_user_added_note_id(record: Record, path: str, want: str | None) -> None:
+    info = NoteInfo(path, None, record, None, 1, 1, "x")
+    assert user_added_note_id(info) == want
+
+
+COLLECTIONS = {"COLL0001": ("sm", "Alignment")}
+
+
+@pytest.mark.parametrize(
+    ("data", "want"),
+    [
+        (
+            {"key": "K1", "itemType": "preprint", "title": TITLE, "collections": ["COLL0001"]},
+            NEW,
+        ),
+        (
+            {
+                "key": "K1",
+                "itemType": "journalArticle",
+                "title": "X",
+                "DOI": "10.1/abc",
+                "collections": ["COLL0001"],
+            },
+            "doi:10.1/abc",
+        ),
+        ({"key": "K1", "itemType": "preprint", "title": TITLE, "collections": ["ELSEWHRE"]}, None),
+        ({"key": "K1", "itemType": "preprint", "title": TITLE, "collections": []}, None),
+        (
+            {
+                "key": "K1",
+                "itemType": "preprint",
+                "title": TITLE,
+                "collections": ["COLL0001"],
+                "deleted": 1,
+            },
+            None,
+        ),
+        ({"key": "K1", "itemType": "note", "note": "x", "collections": ["COLL0001"]}, None),
+        ({"key": "K1", "itemType": "attachment", "collections": ["COLL0001"]}, None),
+    ],
+)
+def test_user_added_item_id(data: dict[str, Any], want: str | None) -> None:
+    assert user_added_item_id(data, COLLECTIONS) == want
+
+
+LIVE = {"key": KEY}
+TRASHED = {"key": KEY, "deleted": 1}
+OTHER = {"key": "ITEM0002"}
+OTHER_TRASHED = {"key": "ITEM0002", "deleted": 1}
+
+
+@pytest.mark.parametrize(
+    ("st", "held", "other", "wins"),
+    [
+        pytest.param(state(OLD), OTHER, LIVE, True, id="the item the state knows wins"),
+        pytest.param(state(OLD), LIVE, OTHER, False, id="the item the state knows stays"),
+        pytest.param(None, TRASHED, OTHER, True, id="a live item beats a trashed one"),
+        pytest.param(None, OTHER_TRASHED, TRASHED, False, id="both trashed: the first stays"),
+        pytest.param(None, LIVE, OTHER, False, id="both live, no state: the first stays"),
+        pytest.param(
+            state(OLD), OTHER, TRASHED, True, id="the known item wins even from the trash"
+        ),
+    ],
+)
+def test_second_item_wins(
+    st: PaperState | None, held: dict[str, Any], other: dict[str, Any], wins: bool
+) -> None:
+    assert second_item_wins(st, held, other) is wins
+
+
+def stat(pid: str | None) -> NoteStat:
+    return NoteStat(size=1, mtime_ns=1, sha256="x", kind="paper", pllm_id=pid)
+
+
+BOTH_THERE = {NOTE: stat(OLD), COPY: stat(OLD)}
+
+
+@pytest.mark.parametrize(
+    ("path", "known", "present", "previous", "takes_over"),
+    [
+        pytest.param(COPY, NOTE, {COPY}, BOTH_THERE, True, id="the note gone, its copy stays"),
+        pytest.param(COPY, NOTE, {COPY, NOTE}, BOTH_THERE, False, id="the note still there"),
+        pytest.param(NOTE, NOTE, {NOTE}, BOTH_THERE, False, id="it is the known note"),
+        pytest.param(COPY, None, {COPY}, BOTH_THERE, False, id="no known note"),
+        pytest.param(COPY, NOTE, {COPY}, {NOTE: stat(OLD)}, False, id="renamed: no copy beside"),
+        pytest.param(
+            COPY, NOTE, {COPY}, {NOTE: stat(OLD), COPY: stat(NEW)}, False, id="another id beside"
+        ),
+        pytest.param(
+            COPY, NOTE, {COPY}, {NOTE: stat(NEW), COPY: stat(OLD)}, False, id="known had another"
+        ),
+    ],
+)
+def test_copy_takes_over(
+    path: str, known: str | None, present: set[str], previous: dict[str, NoteStat], takes_over: bool
+) -> None:
+    assert copy_takes_over(OLD, path, known, present, previous) is takes_over
