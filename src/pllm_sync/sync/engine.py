@@ -310,7 +310,7 @@ class SyncEngine:
                 if keep != note.path:
                     v.note = self.vault.read_note(keep)
             v.note_from_copy = copy_takes_over(
-                pid, v.note.path, known, set(scan.stats), self._previous_scan
+                pid, v.note.path, known, scan.stats, self._previous_scan
             )
         for note in scan.new_notes:
             new_pid = user_added_note_id(note)
