@@ -170,6 +170,20 @@ def _dec_opt(text: str | None) -> Record | None:
     return None if text is None else decode_record(text)
 
 
+def _shared_with(record: Record | None, like: Record | None) -> Record | None:
+    """``record`` holding ``like``'s value objects where they are equal (a paper's catalog
+    record repeats most of its base: its sections, its authors), so equal values are kept
+    once. Strings are shared anyway (interned); this shares tuples and sets."""
+    if record is None or like is None:
+        return record
+    for key, value in record.items():
+        if isinstance(value, tuple | frozenset) and value:
+            other = like.get(key)
+            if other is not value and other == value:
+                record[key] = other
+    return record
+
+
 # --- values ---------------------------------------------------------------------------------
 
 
@@ -645,10 +659,13 @@ class StateDB:
     def _paper(self, row: tuple[Any, ...]) -> PaperState:
         self._stored[row[0]] = _unstamped(row)
         d = dict(zip(_PAPER_COLS, row, strict=True))
-        d["base"] = _dec_opt(d["base"])
-        d["catalog_base"] = _dec_opt(d["catalog_base"])
+        base_text, zotero_text = d["base"], d["zotero_record"]
+        d["base"] = base = _dec_opt(base_text)
+        d["catalog_base"] = _shared_with(_dec_opt(d["catalog_base"]), base)
         d["tombstone"] = bool(d["tombstone"])
-        d["zotero_record"] = _dec_opt(d["zotero_record"])
+        # Zotero holds the agreed record for nearly every paper: one decoded dict for both
+        # (records from the state are never changed in place, only replaced)
+        d["zotero_record"] = base if zotero_text == base_text else _dec_opt(zotero_text)
         d["zotero_retired"] = bool(d["zotero_retired"])
         d["vault_retired"] = bool(d["vault_retired"])
         lib = d.pop("zotero_library")
