@@ -170,7 +170,7 @@ def list_stale_copies(views: Mapping[str, PaperView]) -> dict[str, PaperView]:
     orphans = [
         (pid, v, v.note)
         for pid, v in views.items()
-        if v.note is not None and not (v.state or v.zitem or v.paper or v.user_added or v.copies)
+        if v.note is not None and not (v.state or v.zitem or v.paper or v.user_added)
     ]
     if not orphans:  # the usual run: no title to hash (thousands of them, every pass)
         return out
@@ -185,7 +185,9 @@ def list_stale_copies(views: Mapping[str, PaperView]) -> dict[str, PaperView]:
     for pid, v, note in orphans:
         twin = listed.get(title_hash(v.title))
         if twin is not None and twin != pid:
-            out[twin] = replace(out[twin], copies=(*out[twin].copies, note.path))
+            # several copies may carry the old id (each made before the change): all of them
+            stale = (note.path, *v.copies)
+            out[twin] = replace(out[twin], copies=(*out[twin].copies, *stale))
             del out[pid]
     return out
 
