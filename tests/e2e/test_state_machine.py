@@ -459,9 +459,11 @@ class SyncMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.synced_once)
     @rule(data=st.data(), keep=st.booleans())
     def delete_note(self, data: st.DataObject, keep: bool) -> None:
-        """The user deletes a note, or moves it out of the vault (to bring it back later)."""
+        """The user deletes a note, or moves it out of the vault (to bring it back later).
+        Never the last note of the vault: a vault left without any note is taken for one
+        emptied by accident, and every run stops (exit 6) until a note is back."""
         pid = self._live(data)
-        if pid is None:
+        if pid is None or len(self.notes()) <= 1:
             return
         path = self.notes()[pid]
         znote = self.zotero_note(self.items()[pid]["key"])
