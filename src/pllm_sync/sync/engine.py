@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
-from ..catalog import load_catalog
 from ..config import Config
-from ..errors import SafetyAbort, VaultError
+from ..errors import SafetyAbort
 from ..model import Catalog, Paper, PaperIds
 from ..progress import progress
 from ..record import (
@@ -34,7 +31,7 @@ from ..vault.provenance import listed_in
 from ..vault.store import NoteInfo, NoteStat, VaultScan
 from ..zotero import mapping as zmap
 from ..zotero.store import ItemChange, NewItem, NoteUpsert, ZoteroSnapshot
-from . import incremental
+from . import incremental, settled
 from .children import has_user_children, notes_rich, settled_notes
 from .decide import (
     DecideConfig,
@@ -96,6 +93,8 @@ class RunResult:
     dry_run: bool = False
     requests: int = 0
     catalog_warnings: int = 0
+    settled: bool = False
+    """Nothing changed since a sync that decided nothing (``settled.py``): not decided."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -108,6 +107,13 @@ class RunResult:
         }
 
 
+def _read_catalog(*args: Any, **kwargs: Any) -> Catalog:
+    """The plain catalog reader, imported when a run reads the catalog (a sync does not)."""
+    from ..catalog import load_catalog
+
+    return load_catalog(*args, **kwargs)
+
+
 class SyncEngine:
     """Wires state, catalog, Zotero store and vault store into one run."""
 
@@ -117,14 +123,14 @@ class SyncEngine:
         state: StateDB,
         vault: VaultPort,
         zotero: ZoteroPort | None,
-        catalog_loader: Callable[..., Catalog] = load_catalog,
+        catalog_loader: Callable[..., Catalog] | None = None,
         library_ref: LibraryRef | None = None,
     ) -> None:
         self.cfg = config
         self.state = state
         self.vault = vault
         self.zotero = zotero
-        self.catalog_loader = catalog_loader
+        self.catalog_loader = catalog_loader or _read_catalog
         self.lib = library_ref or (LibraryRef.from_config(config.zotero) if zotero else None)
         self._previous_scan: dict[str, NoteStat] = {}
         # The scan cache as this engine last saved it; the daemon holds the lock, so its next
@@ -170,16 +176,13 @@ class SyncEngine:
                 "over, delete the state database shown by `pllm-sync status`",
             )
         had_notes = sum(1 for p in papers.values() if p.note_path)
-        if not had_notes:
-            return
-        papers_dir = self.vault.papers_dir
-        if papers_dir.is_dir() and any(papers_dir.iterdir()):
+        if not had_notes or self.vault.papers_present():
             return
         if self.vault.scan({}, progress=False).notes:
             return  # the notes live in other folders of the vault (a rare, full read)
         raise SafetyAbort(
-            f"the papers folder {papers_dir} is empty or missing, but the last sync left "
-            f"{had_notes} notes there",
+            f"the papers folder {self.vault.papers_dir} is empty or missing, but the last "
+            f"sync left {had_notes} notes there",
             hint="restore the notes (or fix vault.papers_folder); nothing was changed",
         )
 
@@ -321,7 +324,7 @@ class SyncEngine:
                 if keep != note.path:
                     v.note = self.vault.read_note(keep)
             v.note_from_copy = copy_takes_over(
-                pid, v.note.path, known, set(scan.stats), self._previous_scan
+                pid, v.note.path, known, scan.stats, self._previous_scan
             )
         for note in scan.new_notes:
             new_pid = user_added_note_id(note)
@@ -358,7 +361,7 @@ class SyncEngine:
         for pid, st in papers.items():
             v = views[pid]
             if v.note is None and st.note_path:
-                if st.note_path in unreadable or (self.vault.root / st.note_path).exists():
+                if st.note_path in unreadable or self.vault.has_file(st.note_path):
                     v.vault_unreadable = True  # there but unreadable: never "deleted"
                 else:
                     v.vault_gone = True
@@ -404,16 +407,8 @@ class SyncEngine:
     def _guard_writable(self, plan: Plan) -> None:
         """Stop before any change when the vault cannot be written (a read-only mount, a
         folder owned by someone else), instead of failing note by note after Zotero moved."""
-        if not any(a.side == "vault" for a in plan.actions):
-            return
-        folder = self.vault.papers_dir if self.vault.papers_dir.is_dir() else self.vault.root
-        while not folder.exists() and folder != folder.parent:
-            folder = folder.parent
-        if not os.access(folder, os.W_OK | os.X_OK):
-            raise VaultError(
-                f"the vault folder {folder} is not writable; nothing was changed",
-                hint="check the folder's permissions or mount, or point vault.path elsewhere",
-            )
+        if any(a.side == "vault" for a in plan.actions):
+            self.vault.check_writable()
 
     def _guard_deletes(self, plan: Plan, total: int) -> None:
         removing = sum(1 for a in plan.actions if a.kind == "trash")
@@ -455,6 +450,16 @@ class SyncEngine:
         if opts.if_zotero_changed and not opts.pull_catalog and self._zotero_unchanged():
             return RunResult(plan=Plan(), dry_run=opts.dry_run)
         self._unfound = set()
+        changes_at_start, warnings_at_start = self.state.changes(), settled.warnings_logged()
+        mark = self._settle_key(opts)
+        early: ZoteroSnapshot | None = None
+        if mark is not None and self.state.settled() == mark:
+            still, early = self._still_settled()
+            if still:  # every input is the settled run's: its plan (empty) is this run's
+                result = RunResult(plan=Plan(), dry_run=opts.dry_run, settled=True)
+                if self.zotero is not None:
+                    result.requests = self.zotero.request_count
+                return result
         papers = self.load_papers(reuse=opts.changed_paths is not None)
         self._open_conflicts = self.state.list_conflicts(open_only=True)
         catalog = self._load_catalog(opts.dry_run) if opts.pull_catalog else None
@@ -499,7 +504,11 @@ class SyncEngine:
                         self._section_map_save(section_map)
             else:
                 mapping = known
-            snap = self.zotero.read(since if papers else None)
+            snap = (
+                early
+                if early is not None and papers
+                else self.zotero.read(since if papers else None)
+            )
             gone = snap.deleted_collections | {
                 k for k, c in snap.collections.items() if c.get("deleted")
             }
@@ -558,9 +567,50 @@ class SyncEngine:
             run_id = result.run_id = self.state.start_run(command, planned)
         if run_id is not None:
             self.state.finish_run(run_id, "ok" if not result.errors else "failed", result.applied)
+        if mark is not None and settled.settles(
+            plan,
+            errors=len(result.errors),
+            applied=any(result.applied.values()),
+            snap=snap,
+            zotero=self.zotero is not None,
+            scan=scan,
+            warned=settled.warnings_logged() != warnings_at_start,
+        ):
+            self.state.set_settled(mark, unchanged_since=changes_at_start)
         if self.zotero is not None:
             result.requests = self.zotero.request_count
         return result
+
+    def _settle_key(self, opts: RunOptions) -> str | None:
+        """The settled mark this run would leave or honour (see ``settled.py``); None for a
+        run that never settles: a pull (it reads the catalog), the daemon's incremental pass
+        (it scans only the named notes), the desktop's local API (no conditional read)."""
+        if opts.pull_catalog or opts.changed_paths is not None:
+            return None
+        if self.zotero is not None and (self.lib is None or self.zotero.local):
+            return None
+        return settled.fingerprint(
+            self.cfg,
+            self.lib,
+            zotero=self.zotero is not None,
+            read_only=opts.zotero_read_only,
+            vault_root=self.vault.root,
+        )
+
+    def _still_settled(self) -> tuple[bool, ZoteroSnapshot | None]:
+        """Steps 3 of ``settled.py``: Zotero's one conditional read said nothing changed and
+        the vault holds the files of the scan cache, unchanged. The read is returned so a run
+        that must decide after all does not ask again."""
+        snap: ZoteroSnapshot | None = None
+        if self.zotero is not None:
+            assert self.lib is not None
+            since = self.state.get_library_version(self.lib)
+            if since is None:
+                return False, None
+            snap = self.zotero.read(since)
+            if not snap.unchanged:
+                return False, snap
+        return self.vault.unchanged_since(self.state.scan_cache_stats()), snap
 
     def _zotero_unchanged(self) -> bool:
         if self.zotero is None or self.lib is None:
@@ -824,31 +874,11 @@ class SyncEngine:
         trash folder when it is there (the user's text and layout), else a new note."""
         v, res = d.view, d.result
         assert res is not None
-        found = self._find_trashed_note(v.pid)
-        if found is None:
+        note = self.vault.restore_trashed(v.pid, st.note_path)
+        if note is None:
             return self._write_note(replace(d, vault="create"), st)
-        dest_rel = st.note_path or found.relative_to(self.vault.trash_dir).as_posix()
-        dest = self.vault.root / dest_rel
-        if dest.exists():
-            dest = self.vault.papers_dir / found.name
-        n = 2
-        while dest.exists():
-            dest = dest.with_name(f"{found.stem} ({n}).md")
-            n += 1
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        os.rename(found, dest)
-        note = self.vault.read_note(dest.relative_to(self.vault.root).as_posix())
         restored = replace(d.view, note=note)
         return self._write_note(replace(d, view=restored, vault="update"), st)
-
-    def _find_trashed_note(self, pid: str) -> Path | None:
-        """The newest note in the vault's trash folder carrying ``pid``."""
-        trash = self.vault.trash_dir
-        if not trash.is_dir():
-            return None
-        marker = f"pllm-sync-id: {pid}\n".encode()
-        hits = [p for p in trash.rglob("*.md") if p.is_file() and marker in p.read_bytes()]
-        return max(hits, key=lambda p: p.stat().st_mtime_ns) if hits else None
 
     def _save_scan(self, scan: VaultScan) -> None:
         """Save only the scan-cache rows that changed (a no-op run writes none)."""
