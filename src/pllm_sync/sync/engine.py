@@ -159,23 +159,32 @@ class SyncEngine:
         return catalog
 
     def _guard_vault(self, papers: dict[str, PaperState]) -> None:
-        """Abort before any change when the vault vanished or was emptied under us."""
-        had_notes = sum(1 for p in papers.values() if p.note_path)
-        if not had_notes:
+        """Abort before any change when the vault vanished or was emptied under us.
+
+        A missing vault stops every run once a sync has used it (any paper in its state,
+        even when all of its notes were deleted on purpose since): the run must never make
+        a new, empty vault in place of an unmounted one. An empty papers folder stops a run
+        only when no note carrying a paper's id is left anywhere in the vault (the user may
+        have moved every note into folders of their own)."""
+        if not papers:
             return
         if not self.vault.exists():
             raise SafetyAbort(
-                f"the vault at {self.vault.root} is missing, but the last sync left "
-                f"{had_notes} notes there",
+                f"the vault at {self.vault.root} is missing, but the last sync kept "
+                f"{len(papers)} papers in step with it",
                 hint="mount or restore the vault (or fix vault.path) and run again; to start "
                 "over, delete the state database shown by `pllm-sync status`",
             )
-        if not self.vault.papers_present():
-            raise SafetyAbort(
-                f"the papers folder {self.vault.papers_dir} is empty or missing, but the last "
-                f"sync left {had_notes} notes there",
-                hint="restore the notes (or fix vault.papers_folder); nothing was changed",
-            )
+        had_notes = sum(1 for p in papers.values() if p.note_path)
+        if not had_notes or self.vault.papers_present():
+            return
+        if self.vault.scan({}, progress=False).notes:
+            return  # the notes live in other folders of the vault (a rare, full read)
+        raise SafetyAbort(
+            f"the papers folder {self.vault.papers_dir} is empty or missing, but the last "
+            f"sync left {had_notes} notes there",
+            hint="restore the notes (or fix vault.papers_folder); nothing was changed",
+        )
 
     def _scan_vault(self, show: bool | None, changed: frozenset[str] | None = None) -> VaultScan:
         if not self.vault.exists():  # a dry run before the vault was made: nothing there yet
