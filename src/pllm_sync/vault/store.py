@@ -248,6 +248,8 @@ class VaultStore:
         self._trash_rel = PurePosixPath(config.trash_folder).as_posix().strip("/")
         self.links = SectionLinks(config.index_folder)
         self._taken: set[str] | None = None
+        self._papers_made = False  # the papers folder was made in this batch
+        self._papers_prefix = ""  # the papers folder's vault path, with a "/" (or "")
         # The last scan's result: notes written afterwards are entered into its ``stats`` as
         # they are written, so the scan cache saved after the run already knows them.
         self._scan: VaultScan | None = None
@@ -726,8 +728,11 @@ class VaultStore:
         managed: ManagedContent | None = None,
     ) -> NoteInfo:
         """Write a new note for ``paper`` in the papers folder (name from method + title,
-        made unique; an existing file is never replaced)."""
-        self.check_root()
+        made unique; an existing file is never replaced). In a batch the file is only
+        staged, and the vault's checks run once, at the commit."""
+        batch = self._batch
+        if batch is None:
+            self.check_root()
         for p in paper.sections:
             self.links.register_path(p)
         rec = normalize_record({k: v for k, v in record.items() if k in SYNCED_FIELDS})
@@ -752,7 +757,10 @@ class VaultStore:
         text, parsed = note_mod.render_new_note_read(fm, region, rec.get("notes", ""))
         data = text.encode("utf-8")
 
-        self.papers_dir.mkdir(parents=True, exist_ok=True)
+        if batch is None or not self._papers_made:
+            self.papers_dir.mkdir(parents=True, exist_ok=True)
+            self._papers_made = batch is not None
+            self._papers_prefix = self._rel(self.papers_dir / "x")[:-1]
         stem = note_stem(fm.get("method"), fm["title"], paper.id)
         taken = self._taken_names()
         for fname in _note_names(stem, paper.id):
@@ -762,13 +770,13 @@ class VaultStore:
             if fname in (".", "..") or os.path.basename(fname) != fname or "/" in fname:
                 raise VaultError(f"refusing note name {fname!r}: it leaves the papers folder")
             path = self.papers_dir / fname
-            if self._batch is not None:
-                if os.path.lexists(path):
-                    taken.add(fname.casefold())
-                    continue
+            if batch is not None:
+                # no look at the disk per note (the folder was listed when the batch began;
+                # a file that appears meanwhile keeps its name: see commit_batch)
                 new = self._stage(path, data, None, path)
                 taken.add(fname.casefold())
-                return self._info_from_bytes(self._rel(path), data, new.st, parsed, written=True)
+                rel = self._papers_prefix + fname
+                return self._info_from_bytes(rel, data, new.st, parsed, written=True)
             try:
                 atomic_write(path, data, exclusive=True)
             except FileExistsError:
@@ -791,6 +799,8 @@ class VaultStore:
         its own state."""
         self.discard_batch()
         self._batch = WriteBatch()
+        self._taken = None  # listed afresh by the first new note
+        self._papers_made = False
 
     def commit_batch(self) -> list[str]:
         """Make the staged notes durable and visible. A name that a user took meanwhile
