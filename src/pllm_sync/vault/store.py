@@ -160,11 +160,6 @@ class NoteStat:
         return stat
 
 
-def _current_reading(stat: NoteStat) -> bool:
-    """A cached reading made before the record had ``abstract`` must be re-read once."""
-    return stat.record is None or "abstract" in stat.record
-
-
 @dataclass
 class VaultScan:
     """The result of a scan. ``duplicates`` maps an id found in several files to all of them,
@@ -437,16 +432,18 @@ class VaultStore:
         else:
             files = self._walk()
         now = time.time_ns()
+        stats, get_prev, os_stat = result.stats, previous.get, os.stat  # the loop runs per note
         for rel, path in progress_bar(files, "scanning vault", len(files), enabled=progress):
-            prev = previous.get(rel)
-            if prev is not None and _current_reading(prev):
+            prev = get_prev(rel)
+            if prev is not None and (prev.record is None or "abstract" in prev.record):
+                # a reading made before the record had ``abstract`` is read again once
                 try:
-                    st = os.stat(path)
+                    st = os_stat(path)
                 except FileNotFoundError:
                     continue
                 if st.st_size == prev.size and st.st_mtime_ns == prev.mtime_ns:
                     if prev.trusted:
-                        result.stats[rel] = prev
+                        stats[rel] = prev
                         continue
                     # Written too recently to trust its timestamp (e.g. by the last run):
                     # the same bytes are the same note, so a hash check replaces a re-parse.
@@ -585,12 +582,16 @@ class VaultStore:
         return base
 
     def _info(
-        self, rel: str, s: NoteStat, key_for: Callable[[str], str | None] | None = None
+        self,
+        rel: str,
+        s: NoteStat,
+        key_for: Callable[[str], str | None] | None = None,
+        memo: dict[tuple[str, ...], frozenset[str]] | None = None,
     ) -> NoteInfo:
         return NoteInfo(
             path=rel,
             pllm_id=s.pllm_id,
-            record=note_mod.resolve_sections(s.record or {}, key_for or self.links.key_for),
+            record=note_mod.resolve_sections(s.record or {}, key_for or self.links.key_for, memo),
             zotero_key=s.zotero_key,
             size=s.size,
             mtime_ns=s.mtime_ns,
@@ -602,25 +603,27 @@ class VaultStore:
         for rel, s in result.stats.items():
             if s.kind == "index" and s.section_key:
                 self.links.register(s.section_key, rel[: -len(".md")])
-        # Thousands of notes name the same few sections: resolve each entry once per scan.
+        # Thousands of notes name the same few sections: resolve each entry, and each list
+        # of entries, once per scan.
         memo: dict[str, str | None] = {}
+        lists: dict[tuple[str, ...], frozenset[str]] = {}
 
         def key_for(entry: str) -> str | None:
             if entry not in memo:
                 memo[entry] = self.links.key_for(entry)
             return memo[entry]
 
-        for rel in sorted(result.stats):
+        notes = result.notes
+        for rel in sorted(result.stats):  # already in path order: a linear check
             s = result.stats[rel]
-            if s.kind == "paper" and s.pllm_id:
-                if s.pllm_id in result.notes:
-                    result.duplicates.setdefault(s.pllm_id, [result.notes[s.pllm_id].path]).append(
-                        rel
-                    )
+            kind = s.kind
+            if kind == "paper" and s.pllm_id:
+                if s.pllm_id in notes:
+                    result.duplicates.setdefault(s.pllm_id, [notes[s.pllm_id].path]).append(rel)
                     continue
-                result.notes[s.pllm_id] = self._info(rel, s, key_for)
-            elif s.kind == "candidate":
-                result.new_notes.append(self._info(rel, s, key_for))
+                notes[s.pllm_id] = self._info(rel, s, key_for, lists)
+            elif kind == "candidate":
+                result.new_notes.append(self._info(rel, s, key_for, lists))
             elif s.kind == "problem":
                 result.problems.append(VaultProblem(rel, s.line, s.problem or "unreadable"))
         for pid, paths in result.duplicates.items():
