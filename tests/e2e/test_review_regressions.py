@@ -238,7 +238,7 @@ def test_unwritable_vault_stops_before_any_change(
     item = item_any(env, B)[0]
     env.emu.edit_item(item["key"], {"tags": [*item["tags"], {"tag": "from-zotero"}]})
     monkeypatch.setattr(  # a read-only mount, as the engine's writability check sees it
-        "pllm_sync.sync.engine.os.access", lambda *_a, **_k: False
+        "pllm_sync.vault.store.os.access", lambda *_a, **_k: False
     )
     env.emu.clear_log()
     code, _, err = env.run("sync", "--no-progress")

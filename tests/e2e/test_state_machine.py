@@ -467,6 +467,7 @@ class SyncMachine(RuleBasedStateMachine):
         znote = self.zotero_note(self.items()[pid]["key"])
         held = znote["note"] if znote else ""
         self.notes_lines[pid] = {ln for ln in self.notes_lines.get(pid, ()) if ln in held}
+        self.expect_status.pop(pid, None)  # a status typed into that note left with it
         if keep:
             dest = self.tmp / "away" / path.name
             dest.parent.mkdir(exist_ok=True)

@@ -521,27 +521,31 @@ def test_an_id_change_cut_short_then_a_lost_state_keeps_one_item(
     assert env.writes() == [], "converged"
 
 
-def test_a_copy_left_under_a_renamed_papers_old_id_stays_a_copy_in_a_sync(env: Env) -> None:
-    """Found by the state machine: a copy of a note, then the list drops the paper's arXiv
-    link (a pull moves the paper to its new id). The copy still carries the old id, which
-    now has no state, item or catalog entry; a plain ``sync`` (which reads no catalog, as
-    ``conflicts resolve`` and the daemon run it) must still see it as a copy: no second
-    item, the copy never written."""
+@pytest.mark.parametrize("n_copies", [1, 2])
+def test_a_copy_left_under_a_renamed_papers_old_id_stays_a_copy_in_a_sync(
+    env: Env, n_copies: int
+) -> None:
+    """Found by the state machine: a copy of a note (or two), then the list drops the
+    paper's arXiv link (a pull moves the paper to its new id). The copies still carry the
+    old id, which now has no state, item or catalog entry; the next pull, and a plain
+    ``sync`` (which reads no catalog, as ``conflicts resolve`` and the daemon run it), must
+    still see them as copies: no second item, no copy ever written."""
     note = env.note_for(A)
-    copy = note.with_name(note.stem + " 1.md")
-    shutil.copyfile(note, copy)
-    copied = copy.read_bytes()
+    copies = [note.with_name(f"{note.stem} {i}.md") for i in range(1, n_copies + 1)]
+    for c in copies:
+        shutil.copyfile(note, c)
+    copied = {c: c.read_bytes() for c in copies}
     key = item_any(env, A)["key"]
     drop_link_of_a(env)
     assert env.run("pull", "--no-progress")[0] == 0
     (new_pid,) = [p for p in pids_in_extra(env.items()) if p.startswith("title:")]
-    for command in ("sync", "pull", "sync"):
+    for command in ("pull", "sync", "pull", "sync"):
         code, out, err = env.run(command, "--no-progress")
         assert code == 0, (command, out, err)
         assert sorted(pids_in_extra(env.items())) == sorted([new_pid, B, C]), command
         assert item_any(env, new_pid)["key"] == key
-        assert copy.read_bytes() == copied, "a copy was written"
-        assert copy.name in err, "the copy is listed"
+        assert {c: c.read_bytes() for c in copies} == copied, "a copy was written"
+        assert all(c.name in err for c in copies), "the copies are listed"
     assert env.note_for(new_pid) == note
     env.emu.clear_log()
     assert sync(env)[0] == 0

@@ -28,6 +28,7 @@ OLD = "arxiv:2401.00001"  # the id the list gave the paper until it dropped the 
 NEW = paper_id_for(PaperIds(), TITLE)  # the title id it has now
 NOTE = "Papers/Synthetic Paper One - A Study.md"
 COPY = "Papers/Synthetic Paper One - A Study 1.md"
+COPY2 = "Papers/Synthetic Paper One - A Study 2.md"
 KEY = "ITEM0001"
 
 
@@ -210,6 +211,15 @@ ROWS = [
             PaperView(pid=OLD, note=note(OLD, COPY)),
         ],
         {NEW: Want(note=NOTE, item_key=KEY, copies=(COPY,), state_id=NEW)},
+        papers=lambda: {NEW: state(NEW)},
+    ),
+    Row(
+        "two copies left under the old id are both copies of the listed paper",
+        lambda: [
+            listed(NEW, state=state(NEW), zitem=item(NEW), note=note(NEW)),
+            PaperView(pid=OLD, note=note(OLD, COPY), copies=(COPY2,)),
+        ],
+        {NEW: Want(note=NOTE, item_key=KEY, copies=(COPY, COPY2), state_id=NEW)},
         papers=lambda: {NEW: state(NEW)},
     ),
     Row(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from hypothesis import given, note
+from hypothesis import example, given, note
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -255,6 +255,31 @@ def test_merging_an_agreed_record_is_a_no_op(s: dict[str, Any]) -> None:
     assert not r.has_writes and not r.conflicts and r.merged == m and not r.changed_by
 
 
+def _notes_scenario(base: str, zotero: str, vault: str) -> dict[str, Any]:
+    rec: Record = {"title": "T1", "notes": base}
+    return {
+        "base": rec,
+        "catalog": {"title": "T1"},
+        "catalog_base": {"title": "T1"},
+        "zotero": {**rec, "notes": zotero},
+        "vault": {**rec, "notes": vault},
+        "policy": "ask",
+        "zotero_mtime": None,
+        "vault_mtime": None,
+    }
+
+
+RUN_OF_ALPHAS = _notes_scenario(
+    "\n".join(["alpha"] * 7 + ["beta"]),  # Zotero drops an alpha, the vault drops beta
+    "\n".join(["alpha"] * 6 + ["beta"]),
+    "\n".join(["alpha"] * 7),
+)
+
+
+@example(RUN_OF_ALPHAS, "zotero")
+@example(RUN_OF_ALPHAS, "vault")
+@example(_notes_scenario("P1\n\nP2\n\nP3", "P1\n\nP3", "P1\n\nP4\n\nP2\n\nP3"), "zotero")
+@example(_notes_scenario("a\na", "a", "a\nb\na\na"), "vault")
 @given(scenarios(), st.sampled_from(["zotero", "vault"]))
 def test_a_run_interrupted_after_one_side_replays_to_the_same_result(
     s: dict[str, Any], first: str

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections import Counter
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from pllm_sync.sync.textmerge import (
     MARKER_END,
     MARKER_PREFIX,
+    TextMergeResult,
     has_conflict_markers,
     merge3,
     merge_union,
@@ -98,6 +99,66 @@ def test_union_without_base_keeps_lines_from_both() -> None:
     assert merge_union("only zotero", "").text == "only zotero"
 
 
+ALPHAS = "\n".join(["alpha"] * 7 + ["beta"])
+ZOTERO_DROPS_AN_ALPHA = "\n".join(["alpha"] * 6 + ["beta"])
+VAULT_DROPS_BETA = "\n".join(["alpha"] * 7)
+SIX_ALPHAS = "\n".join(["alpha"] * 6)
+
+
+def test_deletions_in_a_run_of_identical_lines_merge_to_both_deletions() -> None:
+    r = merge3(ALPHAS, ZOTERO_DROPS_AN_ALPHA, VAULT_DROPS_BETA)
+    assert r == TextMergeResult(SIX_ALPHAS, False)
+
+
+def test_a_replay_with_the_vault_already_merged_keeps_every_alpha() -> None:
+    """A run wrote the merge to the vault and stopped: merging again from the same base must
+    not apply Zotero's deletion a second time (it used to leave five alphas)."""
+    assert merge3(ALPHAS, ZOTERO_DROPS_AN_ALPHA, SIX_ALPHAS) == TextMergeResult(SIX_ALPHAS, False)
+
+
+def test_a_replay_with_zotero_already_merged_is_no_conflict() -> None:
+    """The other order: Zotero holds the merge; the replay used to see a conflict."""
+    assert merge3(ALPHAS, SIX_ALPHAS, VAULT_DROPS_BETA) == TextMergeResult(SIX_ALPHAS, False)
+
+
+def test_a_replay_after_moving_a_repeated_line_reaches_the_same_text() -> None:
+    """Repeated lines anywhere (not only in runs) could be aligned differently on replay."""
+    base, zotero, vault = "x\ny", "y", "x\ny\nx"
+    r = merge3(base, zotero, vault)
+    assert r == TextMergeResult("y\nx", False)
+    assert merge3(base, r.text, vault) == r
+    assert merge3(base, zotero, r.text) == r
+
+
+def test_a_side_that_already_carries_the_other_is_the_merge() -> None:
+    base = "P1\n\nP2\n\nP3"
+    vault = "P1\n\nP2\n\nP3\n\nP4"
+    both = "P1\n\nP3\n\nP4"  # Zotero dropped P2 and took the vault's P4 along
+    assert merge3(base, both, vault) == TextMergeResult(both, False)
+    assert merge3(base, vault, both) == TextMergeResult(both, False)
+
+
+def test_a_paragraph_dropped_next_to_one_added_replays_without_a_duplicate() -> None:
+    """Zotero drops P2, the vault adds P4 before it. The blank lines around them trade
+    places, and a replay used to write P4 twice."""
+    base, zotero, vault = "P1\n\nP2\n\nP3", "P1\n\nP3", "P1\n\nP4\n\nP2\n\nP3"
+    r = merge3(base, zotero, vault)
+    assert r == TextMergeResult("P1\n\nP4\n\nP3", False)
+    assert merge3(base, r.text, vault) == r
+    assert merge3(base, zotero, r.text) == r
+
+
+def test_a_merge_no_replay_could_reach_again_keeps_both_versions() -> None:
+    """Zotero drops one of two identical lines; the vault adds ``a`` and ``b`` at the top.
+    diff3 would give ``a b a``, but next to either side that text reads as other edits (a
+    line added rather than one added and one dropped), so a run stopped between the two
+    writes would merge to something else next time. Both versions are kept instead."""
+    r = merge3("a\na", "a", "a\nb\na\na")
+    assert r.conflict and has_conflict_markers(r.text)
+    kept = Counter(ln for ln in split_lines(r.text) if not ln.startswith(MARKER_PREFIX))
+    assert kept["b"] == 1 and kept["a"] >= 3  # the vault's version whole, Zotero's too
+
+
 def test_split_lines_round_trips() -> None:
     for t in ("", "a", "a\n", "\n", "a\n\nb"):
         assert "\n".join(split_lines(t)) == t
@@ -170,6 +231,54 @@ def test_merge_is_idempotent_and_stable(t: tuple[str, str, str]) -> None:
     assert merge3(r.text, r.text, r.text).text == r.text
     # a side that already holds the merge changes nothing when merged against it again
     assert merge3(base, r.text, r.text).text == r.text
+
+
+REPEATED = st.sampled_from(["alpha", "beta", ""])
+"""Few distinct lines, so that runs and repeats (where alignment is a guess) are the rule."""
+
+
+@st.composite
+def repetitive_triples(draw: st.DrawFn) -> tuple[str, str, str]:
+    base = "\n".join(draw(st.lists(REPEATED, max_size=9)))
+    out = []
+    for _ in range(2):
+        lines: list[str] = []
+        for ln in split_lines(base):
+            op = draw(st.sampled_from(["keep", "keep", "drop", "insert"]))
+            if op != "drop":
+                lines.append(ln)
+            if op == "insert":
+                lines.append(draw(REPEATED))
+        lines.extend(draw(st.lists(REPEATED, max_size=2)))
+        out.append("\n".join(lines))
+    return base, out[0], out[1]
+
+
+@example((ALPHAS, ZOTERO_DROPS_AN_ALPHA, VAULT_DROPS_BETA))
+@example(("x\ny", "y", "x\ny\nx"))
+@given(st.one_of(triples(), repetitive_triples()))
+def test_a_replay_with_either_side_already_merged_reaches_the_same_result(
+    t: tuple[str, str, str],
+) -> None:
+    """A run that wrote a clean merge to one side and stopped (or may not write the other
+    side) merges again from the same base next time; it must reach the same text, however
+    often it is repeated, and without a conflict."""
+    base, ours, theirs = t
+    r = merge3(base, ours, theirs)
+    if r.conflict:
+        return  # a marked merge is recognised by the paper merge (see test_merge_properties)
+    assert merge3(base, r.text, theirs) == r
+    assert merge3(base, ours, r.text) == r
+    assert merge3(base, theirs, r.text) == r
+    assert merge3(base, r.text, ours) == r
+
+
+@given(st.one_of(triples(), repetitive_triples()))
+def test_no_line_is_lost_among_repeated_lines(t: tuple[str, str, str]) -> None:
+    base, ours, theirs = t
+    got = Counter(split_lines(merge3(base, ours, theirs).text))
+    for side in (ours, theirs):
+        assert not _non_base_lines(side, base) - got
 
 
 @given(triples())

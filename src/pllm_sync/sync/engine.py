@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 from ..catalog import load_catalog
 from ..config import Config
-from ..errors import SafetyAbort, VaultError
+from ..errors import SafetyAbort
 from ..model import Catalog, Paper, PaperIds
 from ..progress import progress
 from ..record import (
@@ -164,11 +162,10 @@ class SyncEngine:
                 hint="mount or restore the vault (or fix vault.path) and run again; to start "
                 "over, delete the state database shown by `pllm-sync status`",
             )
-        papers_dir = self.vault.papers_dir
-        if not papers_dir.is_dir() or not any(papers_dir.iterdir()):
+        if not self.vault.papers_present():
             raise SafetyAbort(
-                f"the papers folder {papers_dir} is empty or missing, but the last sync left "
-                f"{had_notes} notes there",
+                f"the papers folder {self.vault.papers_dir} is empty or missing, but the last "
+                f"sync left {had_notes} notes there",
                 hint="restore the notes (or fix vault.papers_folder); nothing was changed",
             )
 
@@ -347,7 +344,7 @@ class SyncEngine:
         for pid, st in papers.items():
             v = views[pid]
             if v.note is None and st.note_path:
-                if st.note_path in unreadable or (self.vault.root / st.note_path).exists():
+                if st.note_path in unreadable or self.vault.has_file(st.note_path):
                     v.vault_unreadable = True  # there but unreadable: never "deleted"
                 else:
                     v.vault_gone = True
@@ -393,16 +390,8 @@ class SyncEngine:
     def _guard_writable(self, plan: Plan) -> None:
         """Stop before any change when the vault cannot be written (a read-only mount, a
         folder owned by someone else), instead of failing note by note after Zotero moved."""
-        if not any(a.side == "vault" for a in plan.actions):
-            return
-        folder = self.vault.papers_dir if self.vault.papers_dir.is_dir() else self.vault.root
-        while not folder.exists() and folder != folder.parent:
-            folder = folder.parent
-        if not os.access(folder, os.W_OK | os.X_OK):
-            raise VaultError(
-                f"the vault folder {folder} is not writable; nothing was changed",
-                hint="check the folder's permissions or mount, or point vault.path elsewhere",
-            )
+        if any(a.side == "vault" for a in plan.actions):
+            self.vault.check_writable()
 
     def _guard_deletes(self, plan: Plan, total: int) -> None:
         removing = sum(1 for a in plan.actions if a.kind == "trash")
@@ -813,31 +802,11 @@ class SyncEngine:
         trash folder when it is there (the user's text and layout), else a new note."""
         v, res = d.view, d.result
         assert res is not None
-        found = self._find_trashed_note(v.pid)
-        if found is None:
+        note = self.vault.restore_trashed(v.pid, st.note_path)
+        if note is None:
             return self._write_note(replace(d, vault="create"), st)
-        dest_rel = st.note_path or found.relative_to(self.vault.trash_dir).as_posix()
-        dest = self.vault.root / dest_rel
-        if dest.exists():
-            dest = self.vault.papers_dir / found.name
-        n = 2
-        while dest.exists():
-            dest = dest.with_name(f"{found.stem} ({n}).md")
-            n += 1
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        os.rename(found, dest)
-        note = self.vault.read_note(dest.relative_to(self.vault.root).as_posix())
         restored = replace(d.view, note=note)
         return self._write_note(replace(d, view=restored, vault="update"), st)
-
-    def _find_trashed_note(self, pid: str) -> Path | None:
-        """The newest note in the vault's trash folder carrying ``pid``."""
-        trash = self.vault.trash_dir
-        if not trash.is_dir():
-            return None
-        marker = f"pllm-sync-id: {pid}\n".encode()
-        hits = [p for p in trash.rglob("*.md") if p.is_file() and marker in p.read_bytes()]
-        return max(hits, key=lambda p: p.stat().st_mtime_ns) if hits else None
 
     def _save_scan(self, scan: VaultScan) -> None:
         """Save only the scan-cache rows that changed (a no-op run writes none)."""

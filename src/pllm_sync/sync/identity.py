@@ -176,11 +176,13 @@ def list_stale_copies(views: Mapping[str, PaperView]) -> dict[str, PaperView]:
         elif v.zitem is not None and not v.zotero_gone:
             listed.setdefault(title_hash(v.title), pid)
     for pid, v in views.items():
-        if v.state or v.zitem or v.paper or v.note is None or v.user_added or v.copies:
+        if v.state or v.zitem or v.paper or v.note is None or v.user_added:
             continue
         twin = listed.get(title_hash(v.title))
         if twin is not None and twin != pid:
-            out[twin] = replace(out[twin], copies=(*out[twin].copies, v.note.path))
+            # several copies may carry the old id (each made before the change): all of them
+            stale = (v.note.path, *v.copies)
+            out[twin] = replace(out[twin], copies=(*out[twin].copies, *stale))
             del out[pid]
     return out
 

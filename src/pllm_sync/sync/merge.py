@@ -331,8 +331,8 @@ def _merge_notes(base: Any, z: Any, v: Any) -> _Decision:
         return _Decision(vt, frozenset({"vault"}))
     if vt == base:
         return _Decision(zt, frozenset({"zotero"}))
-    r = merge3(base, zt, vt)
-    value = (r.conflict and _replayed(zt, vt, base)) or canonical_notes(r.text)
+    r = merge3(base, zt, vt, tidy=canonical_notes)
+    value = (r.conflict and _replayed(zt, vt, base)) or r.text
     conflict = FieldConflict(NOTES, base, zt, vt, resolution="both-kept") if r.conflict else None
     return _Decision(value, frozenset({"zotero", "vault"}), conflict=conflict)
 

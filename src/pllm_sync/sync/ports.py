@@ -4,7 +4,9 @@ The engine is written against these protocols, not against ``VaultStore`` and
 ``ZoteroStore``: the real stores satisfy them as they are (checked by mypy wherever the engine
 is built), and a test can hand the engine an in-memory double with the same methods. The
 decisions themselves need neither (``decide.py`` takes plain values); these ports are the
-boundary of ``collect`` (reads) and ``apply`` (writes).
+boundary of ``collect`` (reads) and ``apply`` (writes). The engine touches no file and no
+HTTP client itself: everything it needs goes through these methods, so the in-memory doubles
+of ``pllm_sync.testing.memory_stores`` can stand in for both stores (docs/sync.md, "Doubles").
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from ..zotero.store import ItemChange, NewItem, NoteUpsert, WriteReport, ZoteroS
 
 
 class VaultPort(Protocol):
-    """The vault as the engine uses it: scan, read one note, write, trash, index notes."""
+    """The vault as the engine uses it: scan, read one note, write, trash, restore, index
+    notes. ``root`` and ``papers_dir`` only name the vault in messages; every file the engine
+    needs to know about is asked for through a method."""
 
     @property
     def root(self) -> Path: ...
@@ -29,10 +33,13 @@ class VaultPort(Protocol):
     @property
     def papers_dir(self) -> Path: ...
 
-    @property
-    def trash_dir(self) -> Path: ...
-
     def exists(self) -> bool: ...
+
+    def papers_present(self) -> bool: ...
+
+    def has_file(self, rel: str) -> bool: ...
+
+    def check_writable(self) -> None: ...
 
     def ensure(self, from_template: bool = True) -> object: ...
 
@@ -67,6 +74,8 @@ class VaultPort(Protocol):
     ) -> NoteInfo | None: ...
 
     def trash_note(self, note: NoteInfo) -> str: ...
+
+    def restore_trashed(self, pid: str, dest_rel: str | None) -> NoteInfo | None: ...
 
     def begin_batch(self) -> None: ...
 

@@ -293,6 +293,28 @@ class VaultStore:
     def exists(self) -> bool:
         return self.root.is_dir()
 
+    def papers_present(self) -> bool:
+        """Whether the papers folder is there and holds anything: a vault emptied or
+        unmounted under a state that knows notes must stop the run, not read as deletions."""
+        return self.papers_dir.is_dir() and any(self.papers_dir.iterdir())
+
+    def has_file(self, rel: str) -> bool:
+        """Whether something is at ``rel`` (a note the scan could not read is still there)."""
+        return (self.root / rel).exists()
+
+    def check_writable(self) -> None:
+        """Refuse (``VaultError``) before any change when the vault cannot be written (a
+        read-only mount, a folder owned by someone else), instead of failing note by note
+        after Zotero moved."""
+        folder = self.papers_dir if self.papers_dir.is_dir() else self.root
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise VaultError(
+                f"the vault folder {folder} is not writable; nothing was changed",
+                hint="check the folder's permissions or mount, or point vault.path elsewhere",
+            )
+
     def ensure(self, from_template: bool = True) -> TemplateReport | None:
         """Create the vault if missing and, with ``from_template``, merge the template into it
         (never overwriting a file). Always makes sure the papers and index folders exist."""
@@ -722,20 +744,18 @@ class VaultStore:
     def _zotero_link(self, key: str) -> str:
         return note_mod.zotero_link(key, self.library_type, self.library_id)
 
-    def create_note(
+    def render_new_note(
         self,
         paper: Paper,
         record: Record,
         *,
         zotero_key: str | None = None,
         managed: ManagedContent | None = None,
-    ) -> NoteInfo:
-        """Write a new note for ``paper`` in the papers folder (name from method + title,
-        made unique; an existing file is never replaced). In a batch the file is only
-        staged, and the vault's checks run once, at the commit."""
-        batch = self._batch
-        if batch is None:
-            self.check_root()
+    ) -> tuple[bytes, note_mod.ParsedNote, str]:
+        """The bytes of a new note for ``paper``, their reading and the stem of its file
+        name (``_note_names`` makes it unique). One place for the text, shared with the
+        in-memory double (``pllm_sync.testing.memory_stores``), so both write the same
+        note."""
         for p in paper.sections:
             self.links.register_path(p)
         rec = normalize_record({k: v for k, v in record.items() if k in SYNCED_FIELDS})
@@ -759,12 +779,29 @@ class VaultStore:
         region = body_mod.render_region(managed, list(links))
         text, parsed = note_mod.render_new_note_read(fm, region, rec.get("notes", ""))
         data = text.encode("utf-8")
+        return data, parsed, note_stem(fm.get("method"), fm["title"], paper.id)
 
+    def create_note(
+        self,
+        paper: Paper,
+        record: Record,
+        *,
+        zotero_key: str | None = None,
+        managed: ManagedContent | None = None,
+    ) -> NoteInfo:
+        """Write a new note for ``paper`` in the papers folder (name from method + title,
+        made unique; an existing file is never replaced). In a batch the file is only
+        staged, and the vault's checks run once, at the commit."""
+        batch = self._batch
+        if batch is None:
+            self.check_root()
+        data, parsed, stem = self.render_new_note(
+            paper, record, zotero_key=zotero_key, managed=managed
+        )
         if batch is None or not self._papers_made:
             self.papers_dir.mkdir(parents=True, exist_ok=True)
             self._papers_made = batch is not None
             self._papers_prefix = self._rel(self.papers_dir / "x")[:-1]
-        stem = note_stem(fm.get("method"), fm["title"], paper.id)
         taken = self._taken_names()
         for fname in _note_names(stem, paper.id):
             if fname.casefold() in taken:
@@ -1049,17 +1086,40 @@ class VaultStore:
             self._scan.stats.pop(note.path, None)
         return self._rel(dest)
 
+    def restore_trashed(self, pid: str, dest_rel: str | None) -> NoteInfo | None:
+        """Move the newest note carrying ``pid`` out of the trash folder, to ``dest_rel`` (the
+        path it had) or, when that is taken or unknown, to its old place or the papers folder
+        under a free name; None when the trash holds no such note."""
+        trash = self.trash_dir
+        if not trash.is_dir():
+            return None
+        marker = f"pllm-sync-id: {pid}\n".encode()
+        hits = [p for p in trash.rglob("*.md") if p.is_file() and marker in p.read_bytes()]
+        if not hits:
+            return None
+        found = max(hits, key=lambda p: p.stat().st_mtime_ns)
+        dest = self.root / (dest_rel or found.relative_to(trash).as_posix())
+        if dest.exists():
+            dest = self.papers_dir / found.name
+        n = 2
+        while dest.exists():
+            dest = dest.with_name(f"{found.stem} ({n}).md")
+            n += 1
+        self.check_root()
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(found, dest)
+        return self.read_note(self._rel(dest))
+
     # --- index notes ----------------------------------------------------------------------
 
-    def write_index_notes(
+    def index_regions(
         self,
         catalog_taxonomies: dict[str, Section],
         members: dict[tuple[str, ...], list[str]],
-    ) -> int:
-        """Write one index note per taxonomy node (papers as ``[[note name]]`` links, parent
-        and subsections as links); a note whose content would not change is not written.
-        Text outside the managed region of an index note is the user's and is kept."""
-        self.check_root()
+    ) -> tuple[list[tuple[str, str, str]], list[ListSummary]]:
+        """What the index notes hold: (section key, vault path, managed region) per taxonomy
+        node, with every section's link registered, and the lists for ``Home.md``. Shared
+        with the in-memory double, so both write the same index notes."""
         nodes: dict[str, tuple[str, SectionPath, list[str], str | None]] = {}
         for source, root in catalog_taxonomies.items():
             for node in root.walk():
@@ -1084,7 +1144,7 @@ class VaultStore:
             used[target.casefold()] = key
             alias = root_alias(path[-1], roots[key]) if key in roots else path[-1]
             self.links.register(key, target, alias=alias)
-        written = 0
+        regions: list[tuple[str, str, str]] = []
         for key, (name, path, children, parent) in nodes.items():
             papers = list(dict.fromkeys(members.get(tuple(path), [])))
             region = render_index_region(
@@ -1095,8 +1155,7 @@ class VaultStore:
                 body_mod.BEGIN,
                 body_mod.END,
             )
-            if self._write_index_note(key, self.links.target_for(key) + ".md", region):
-                written += 1
+            regions.append((key, self.links.target_for(key) + ".md", region))
         summaries = []
         for key in roots:
             path = nodes[key][1]
@@ -1104,6 +1163,19 @@ class VaultStore:
             listed = {n for p in under for n in members[p]}
             n_sections = sum(1 for k in nodes if k.startswith(key + SECTION_SEP))
             summaries.append(ListSummary(str(self.links.link_for(key)), len(listed), n_sections))
+        return regions, summaries
+
+    def write_index_notes(
+        self,
+        catalog_taxonomies: dict[str, Section],
+        members: dict[tuple[str, ...], list[str]],
+    ) -> int:
+        """Write one index note per taxonomy node (papers as ``[[note name]]`` links, parent
+        and subsections as links); a note whose content would not change is not written.
+        Text outside the managed region of an index note is the user's and is kept."""
+        self.check_root()
+        regions, summaries = self.index_regions(catalog_taxonomies, members)
+        written = sum(1 for key, rel, region in regions if self._write_index_note(key, rel, region))
         if self._write_home(summaries):
             written += 1
         return written
@@ -1114,54 +1186,73 @@ class VaultStore:
         path = self.root / HOME_NOTE
         try:
             data = path.read_bytes()
-            text = data.decode("utf-8")
-        except (OSError, UnicodeDecodeError):
+        except OSError:
             return False
+        new = self.home_text(data, lists)
+        if new is None or new == data:
+            return False
+        atomic_write(path, new)
+        return True
+
+    def home_text(self, data: bytes, lists: list[ListSummary]) -> bytes | None:
+        """``Home.md`` (``data``) with its managed region renewed; None when it is not ours
+        to touch (no markers, broken markers, not UTF-8)."""
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
         parts = body_mod.split_body(text)
         if not parts.has_region or parts.broken:
-            return False
+            return None
         digest = WHATS_NEW if self.config.whats_new else None
         region = render_home_region(lists, body_mod.BEGIN, body_mod.END, whats_new=digest)
         new = body_mod.set_region(parts, region, "\r\n" if "\r\n" in text else "\n")
-        if new is None or new.encode("utf-8") == data:
-            return False
-        atomic_write(path, new.encode("utf-8"))
-        return True
+        return None if new is None else new.encode("utf-8")
 
     def _write_index_note(self, key: str, rel: str, region: str) -> bool:
         self.check_root()
         path = self._abs(rel)
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            text = "---\n" + dump_mapping({SECTION_KEY_PROPERTY: key}) + "---\n" + region
             try:
-                atomic_write(path, text.encode("utf-8"), exclusive=True)
+                atomic_write(
+                    path, self.index_note_text(key, rel, region, None) or b"", exclusive=True
+                )
             except FileExistsError:
                 return self._write_index_note(key, rel, region)
             return True
         data, _st = self._read(rel)
+        new = self.index_note_text(key, rel, region, data)
+        if new is None or new == data:
+            return False
+        atomic_write(path, new)
+        return True
+
+    def index_note_text(self, key: str, rel: str, region: str, data: bytes | None) -> bytes | None:
+        """Index note ``rel`` for section ``key`` holding ``region``: new (``data`` None) or
+        ``data`` with its region renewed; None when the file is not ours to touch (a user's
+        note of that name, unreadable properties, broken markers)."""
+        if data is None:
+            text = "---\n" + dump_mapping({SECTION_KEY_PROPERTY: key}) + "---\n" + region
+            return text.encode("utf-8")
         try:
             parsed = note_mod.parse_note(data.decode("utf-8"))
         except (UnicodeDecodeError, fb.FrontmatterProblem) as exc:
             log.warning("%s: cannot read (%s); index note left untouched", rel, exc)
-            return False
+            return None
         doc = parsed.doc
         if doc.values.get(SECTION_KEY_PROPERTY) != key and not parsed.parts.has_region:
             log.warning("%s: a note of yours has this index note's name; left untouched", rel)
-            return False
+            return None
         fm = {} if doc.values.get(SECTION_KEY_PROPERTY) == key else {SECTION_KEY_PROPERTY: key}
         try:
             head = fb.edit(doc, fm) if fm else doc.text
         except fb.FrontmatterProblem as p:
             log.warning("%s: %s; index note left untouched", rel, p.message)
-            return False
+            return None
         head = _head(head, doc)
         body = body_mod.set_region(parsed.parts, region, doc.newline)
         if body is None:
             log.warning("%s: the pllm-sync markers are broken; index note left untouched", rel)
-            return False
-        new = _join(head, body, doc.newline).encode("utf-8")
-        if new == data:
-            return False
-        atomic_write(path, new)
-        return True
+            return None
+        return _join(head, body, doc.newline).encode("utf-8")
