@@ -309,7 +309,7 @@ def test_version_3_rows_get_the_only_library_they_ever_saw(tmp_path: Path) -> No
         db.set_library_version(old_lib, 7)
         db._conn.execute("PRAGMA user_version = 3")
     with StateDB.open(path) as db:
-        assert db.schema_version == SCHEMA_VERSION == 4
+        assert db.schema_version == SCHEMA_VERSION >= 4
         db.bind_library(old_lib)
         p = db.get_paper("p")
         assert p is not None and p.zotero_key == "KEY23456" and p.zotero_retired
@@ -580,3 +580,60 @@ def test_set_encoding_orders_as_json_text_does(value: frozenset[str]) -> None:
     assert json.loads(encode_value(value)) == {"$set": reference}
     assert decode_value(encode_value(value)) == value
     assert decode_record(encode_record({"tags": value})) == {"tags": value}
+
+
+def test_the_last_run_summary_holds_the_plans_counts_and_warnings_only(db: StateDB) -> None:
+    """``status`` reads the last run's counts and warnings without decoding its actions."""
+    assert db.last_run_summary() is None
+    plan = {
+        "counts": {"vault.create": 2, "conflicts": 0},
+        "actions": [{"pid": f"p{i}", "changes": [{"field": "tags"}]} for i in range(3)],
+        "warnings": ["p1: 2 notes carry this paper's id"],
+    }
+    run = db.start_run("pull", plan)
+    db.finish_run(run, "ok", {"vault.create": 2})
+    full, summary = db.last_run(), db.last_run_summary()
+    assert full is not None and summary is not None
+    assert summary.plan == {"counts": plan["counts"], "warnings": plan["warnings"]}
+    assert (summary.id, summary.status, summary.applied) == (full.id, "ok", {"vault.create": 2})
+    db.start_run("sync", None)
+    summary = db.last_run_summary()
+    assert summary is not None and summary.plan == {"counts": None, "warnings": None}
+
+
+def test_status_counts_come_from_indexes_not_from_the_paper_rows(db: StateDB) -> None:
+    """A paper row holds records many pages long: ``status`` must not read every row."""
+    for i in range(3):
+        db.put_paper(
+            PaperState(
+                pllm_id=f"p{i}", base=RECORD, zotero_key=f"K{i}" if i else None, note_path="n"
+            )
+        )
+    seen: list[str] = []
+    db._conn.set_trace_callback(seen.append)
+    assert db.paper_counts() == {"total": 3, "in_zotero": 2, "in_vault": 3, "removed_upstream": 0}
+    db._conn.set_trace_callback(None)
+    assert seen
+    for sql in seen:
+        plan = " ".join(str(r) for r in db._conn.execute("EXPLAIN QUERY PLAN " + sql))
+        assert "COVERING INDEX" in plan, (sql, plan)
+
+
+def test_the_settled_mark_is_refused_after_any_write_since_the_run_began(
+    db: StateDB, tmp_path: Path
+) -> None:
+    """A run leaves the mark only when nothing wrote the database since it read it: not this
+    connection, and not another one (a `conflicts resolve` runs without the run lock)."""
+    start = db.changes()
+    assert db.set_settled("fp", unchanged_since=start) and db.settled() == "fp"
+    start = db.changes()
+    db.put_paper(PaperState(pllm_id="p", base=RECORD))
+    assert db.settled() is None, "the trigger dropped it"
+    assert not db.set_settled("fp", unchanged_since=start) and db.settled() is None
+    start = db.changes()
+    other = sqlite3.connect(tmp_path / "state.sqlite3")
+    other.execute("UPDATE papers SET note_path = 'x'")
+    other.commit()
+    other.close()
+    assert not db.set_settled("fp", unchanged_since=start) and db.settled() is None
+    assert db.set_settled("fp", unchanged_since=db.changes()) and db.settled() == "fp"

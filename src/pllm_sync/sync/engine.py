@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..catalog import load_catalog
 from ..config import Config
 from ..errors import SafetyAbort
 from ..model import Catalog, Paper, PaperIds
@@ -32,7 +31,7 @@ from ..vault.provenance import listed_in
 from ..vault.store import NoteInfo, NoteStat, VaultScan
 from ..zotero import mapping as zmap
 from ..zotero.store import ItemChange, NewItem, NoteUpsert, ZoteroSnapshot
-from . import incremental
+from . import incremental, settled
 from .children import has_user_children, notes_rich, settled_notes
 from .decide import (
     DecideConfig,
@@ -94,6 +93,8 @@ class RunResult:
     dry_run: bool = False
     requests: int = 0
     catalog_warnings: int = 0
+    settled: bool = False
+    """Nothing changed since a sync that decided nothing (``settled.py``): not decided."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -106,6 +107,13 @@ class RunResult:
         }
 
 
+def _read_catalog(*args: Any, **kwargs: Any) -> Catalog:
+    """The plain catalog reader, imported when a run reads the catalog (a sync does not)."""
+    from ..catalog import load_catalog
+
+    return load_catalog(*args, **kwargs)
+
+
 class SyncEngine:
     """Wires state, catalog, Zotero store and vault store into one run."""
 
@@ -115,14 +123,14 @@ class SyncEngine:
         state: StateDB,
         vault: VaultPort,
         zotero: ZoteroPort | None,
-        catalog_loader: Callable[..., Catalog] = load_catalog,
+        catalog_loader: Callable[..., Catalog] | None = None,
         library_ref: LibraryRef | None = None,
     ) -> None:
         self.cfg = config
         self.state = state
         self.vault = vault
         self.zotero = zotero
-        self.catalog_loader = catalog_loader
+        self.catalog_loader = catalog_loader or _read_catalog
         self.lib = library_ref or (LibraryRef.from_config(config.zotero) if zotero else None)
         self._previous_scan: dict[str, NoteStat] = {}
         # The scan cache as this engine last saved it; the daemon holds the lock, so its next
@@ -307,7 +315,7 @@ class SyncEngine:
                 if keep != note.path:
                     v.note = self.vault.read_note(keep)
             v.note_from_copy = copy_takes_over(
-                pid, v.note.path, known, set(scan.stats), self._previous_scan
+                pid, v.note.path, known, scan.stats, self._previous_scan
             )
         for note in scan.new_notes:
             new_pid = user_added_note_id(note)
@@ -433,6 +441,16 @@ class SyncEngine:
         if opts.if_zotero_changed and not opts.pull_catalog and self._zotero_unchanged():
             return RunResult(plan=Plan(), dry_run=opts.dry_run)
         self._unfound = set()
+        changes_at_start, warnings_at_start = self.state.changes(), settled.warnings_logged()
+        mark = self._settle_key(opts)
+        early: ZoteroSnapshot | None = None
+        if mark is not None and self.state.settled() == mark:
+            still, early = self._still_settled()
+            if still:  # every input is the settled run's: its plan (empty) is this run's
+                result = RunResult(plan=Plan(), dry_run=opts.dry_run, settled=True)
+                if self.zotero is not None:
+                    result.requests = self.zotero.request_count
+                return result
         papers = self.load_papers(reuse=opts.changed_paths is not None)
         self._open_conflicts = self.state.list_conflicts(open_only=True)
         catalog = self._load_catalog(opts.dry_run) if opts.pull_catalog else None
@@ -477,7 +495,11 @@ class SyncEngine:
                         self._section_map_save(section_map)
             else:
                 mapping = known
-            snap = self.zotero.read(since if papers else None)
+            snap = (
+                early
+                if early is not None and papers
+                else self.zotero.read(since if papers else None)
+            )
             gone = snap.deleted_collections | {
                 k for k, c in snap.collections.items() if c.get("deleted")
             }
@@ -536,9 +558,50 @@ class SyncEngine:
             run_id = result.run_id = self.state.start_run(command, planned)
         if run_id is not None:
             self.state.finish_run(run_id, "ok" if not result.errors else "failed", result.applied)
+        if mark is not None and settled.settles(
+            plan,
+            errors=len(result.errors),
+            applied=any(result.applied.values()),
+            snap=snap,
+            zotero=self.zotero is not None,
+            scan=scan,
+            warned=settled.warnings_logged() != warnings_at_start,
+        ):
+            self.state.set_settled(mark, unchanged_since=changes_at_start)
         if self.zotero is not None:
             result.requests = self.zotero.request_count
         return result
+
+    def _settle_key(self, opts: RunOptions) -> str | None:
+        """The settled mark this run would leave or honour (see ``settled.py``); None for a
+        run that never settles: a pull (it reads the catalog), the daemon's incremental pass
+        (it scans only the named notes), the desktop's local API (no conditional read)."""
+        if opts.pull_catalog or opts.changed_paths is not None:
+            return None
+        if self.zotero is not None and (self.lib is None or self.zotero.local):
+            return None
+        return settled.fingerprint(
+            self.cfg,
+            self.lib,
+            zotero=self.zotero is not None,
+            read_only=opts.zotero_read_only,
+            vault_root=self.vault.root,
+        )
+
+    def _still_settled(self) -> tuple[bool, ZoteroSnapshot | None]:
+        """Steps 3 of ``settled.py``: Zotero's one conditional read said nothing changed and
+        the vault holds the files of the scan cache, unchanged. The read is returned so a run
+        that must decide after all does not ask again."""
+        snap: ZoteroSnapshot | None = None
+        if self.zotero is not None:
+            assert self.lib is not None
+            since = self.state.get_library_version(self.lib)
+            if since is None:
+                return False, None
+            snap = self.zotero.read(since)
+            if not snap.unchanged:
+                return False, snap
+        return self.vault.unchanged_since(self.state.scan_cache_stats()), snap
 
     def _zotero_unchanged(self) -> bool:
         if self.zotero is None or self.lib is None:

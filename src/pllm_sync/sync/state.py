@@ -355,11 +355,32 @@ UPDATE papers SET zotero_library = (SELECT library FROM libraries)
 # one library gives every row that library; otherwise the rows stay NULL ("any library"),
 # which is how every older version read them.
 
+_SETTLED_TABLES = ("papers", "scan_cache", "conflicts", "collections", "libraries")
+
+
+def _v5(conn: sqlite3.Connection) -> None:
+    """4 -> 5: the mark a sync with nothing to do leaves (see ``StateDB.settled``). Any
+    write to what a sync reads from the state drops it, in SQLite itself, whichever code
+    writes (a trigger per table and statement kind). And an index ``status`` counts from."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS settled "
+        "(id INTEGER PRIMARY KEY CHECK (id = 1), fingerprint TEXT)"
+    )
+    for table in _SETTLED_TABLES:
+        for op in ("INSERT", "UPDATE", "DELETE"):
+            conn.execute(
+                f"CREATE TRIGGER IF NOT EXISTS settled_{table}_{op.lower()} "
+                f"AFTER {op} ON {table} BEGIN DELETE FROM settled; END"
+            )
+    conn.execute("CREATE INDEX IF NOT EXISTS papers_counts ON papers (note_path, tombstone)")
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _script(_V1),  # 0 -> 1: papers, libraries, collections, sources, scan cache, conflicts
     _script(_V2),  # 1 -> 2: run journal, daemon lock, indexes for open conflicts and keys
     _script(_V3),  # 2 -> 3: per-paper Zotero record and per-side retired flags
     _script(_V4),  # 3 -> 4: per-paper Zotero state belongs to one library
+    _v5,  # 4 -> 5: the settled mark, dropped by triggers on every state write
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -649,11 +670,12 @@ class StateDB:
     def paper_counts(self) -> dict[str, int]:
         """How many papers the state knows, and how many are in Zotero, in the vault and
         removed upstream: one COUNT query, so ``status`` stays instant at any size."""
+        # two scans of covering indexes: the rows themselves hold records many pages long
         row = self._x(
-            "SELECT COUNT(*), COUNT(zotero_key), COUNT(note_path), "
-            "COALESCE(SUM(tombstone != 0), 0) FROM papers"
+            "SELECT COUNT(*), COUNT(note_path), COALESCE(SUM(tombstone != 0), 0) FROM papers"
         ).fetchone()
-        total, in_zotero, in_vault, removed = row if row else (0, 0, 0, 0)
+        total, in_vault, removed = row if row else (0, 0, 0)
+        in_zotero = self._x("SELECT COUNT(zotero_key) FROM papers").fetchone()[0]
         return {
             "total": int(total),
             "in_zotero": int(in_zotero),
@@ -804,6 +826,45 @@ class StateDB:
     def clear_scan_cache(self) -> None:
         self._x("DELETE FROM scan_cache")
 
+    def scan_cache_stats(self) -> dict[str, tuple[int, int]]:
+        """Each cached note's size and mtime, without decoding its reading (the settled
+        check of a no-op sync compares these with the files)."""
+        rows = self._x("SELECT relpath, size, mtime_ns FROM scan_cache").fetchall()
+        return {str(rel): (int(size), int(mtime)) for rel, size, mtime in rows}
+
+    # -- the settled mark ----------------------------------------------------------------
+
+    def settled(self) -> str | None:
+        """The fingerprint a sync with nothing to do left, or None. Triggers drop it when any
+        paper, scan-cache, conflict, collection or library row is written afterwards, so a
+        mark that is present says the state is exactly what that sync read."""
+        row = self._x("SELECT fingerprint FROM settled WHERE id = 1").fetchone()
+        return None if row is None else str(row[0])
+
+    def set_settled(self, fingerprint: str, unchanged_since: tuple[int, int]) -> bool:
+        """Leave the mark, unless the database changed since ``unchanged_since`` (a value of
+        ``changes()``): a row written by this connection, or a commit by any other (another
+        command writing without the run lock, such as ``conflicts resolve``). Checked and
+        written under the write lock, so no commit slips in between."""
+        with self.transaction():
+            if self.changes() != unchanged_since:
+                return False
+            if self.settled() != fingerprint:
+                self._x(
+                    "INSERT OR REPLACE INTO settled (id, fingerprint) VALUES (1, ?)",
+                    (fingerprint,),
+                )
+            return True
+
+    def changes(self) -> tuple[int, int]:
+        """Rows written through this connection so far (triggers included) and SQLite's
+        ``data_version`` (moves with every commit by another connection): equal values
+        before and after a run mean nothing wrote the database in between."""
+        with self._lock:
+            own = int(self._conn.total_changes)
+            others = int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+            return own, others
+
     # -- conflicts -----------------------------------------------------------------------
 
     _CONFLICT_COLS = "id, pllm_id, field, base, zotero, vault, created_at, resolved_at, resolution"
@@ -937,6 +998,20 @@ class StateDB:
     def last_run(self) -> RunRecord | None:
         runs = self.list_runs(limit=1)
         return runs[0] if runs else None
+
+    def last_run_summary(self) -> RunRecord | None:
+        """The last run with only the counts and warnings of its plan: ``status`` does not
+        decode the up to ``JOURNAL_ACTIONS`` planned actions of a big pull to show them."""
+        try:
+            rows = self._x(
+                "SELECT id, command, started_at, finished_at, status, json_object("
+                "'counts', json(json_extract(plan, '$.\"$dict\".counts')), "
+                "'warnings', json(json_extract(plan, '$.\"$dict\".warnings'))), applied "
+                "FROM runs ORDER BY id DESC LIMIT 1"
+            ).fetchall()
+        except sqlite3.OperationalError:  # an SQLite built without its JSON functions
+            return self.last_run()
+        return self._run(rows[0]) if rows else None
 
     def list_runs(self, limit: int = 20) -> list[RunRecord]:
         rows = self._x(

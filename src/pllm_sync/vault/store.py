@@ -21,7 +21,7 @@ import logging
 import os
 import stat as stat_mod
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -480,6 +480,26 @@ class VaultStore:
         self._collect(result)
         self._scan = result
         return result
+
+    def unchanged_since(self, cached: Mapping[str, tuple[int, int]]) -> bool:
+        """Whether a walk finds exactly the files of ``cached`` (a relative path -> size and
+        mtime), each still of that size and mtime: then a scan given those readings would
+        return them all unread. Only the walk and one ``stat`` per file; nothing is read or
+        parsed (a no-op sync's check, see ``SyncEngine``)."""
+        if not self.root.is_dir():
+            return False
+        files = self._walk()
+        if len(files) != len(cached):
+            return False
+        for rel, path in files:
+            known = cached.get(rel)
+            try:
+                st = os.stat(path)
+            except OSError:
+                return False
+            if known is None or (st.st_size, st.st_mtime_ns) != known:
+                return False
+        return True
 
     def _named(
         self, previous: dict[str, NoteStat], changed: Collection[str]
