@@ -813,12 +813,13 @@ class VaultStore:
         made unique; an existing file is never replaced). In a batch the file is only
         staged, and the vault's checks run once, at the commit."""
         batch = self._batch
-        if batch is None:
-            self.check_root()
+        first = batch is None or not self._papers_made
+        if first:  # in a batch: for its first note, then at the commit
+            self.check_root()  # before a mkdir could recreate a vault that went away
         data, parsed, stem = self.render_new_note(
             paper, record, zotero_key=zotero_key, managed=managed
         )
-        if batch is None or not self._papers_made:
+        if first:
             self.papers_dir.mkdir(parents=True, exist_ok=True)
             self._papers_made = batch is not None
             self._papers_prefix = self._rel(self.papers_dir / "x")[:-1]
