@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -137,7 +137,7 @@ class SyncEngine:
         # incremental pass can skip decoding it from the state again. None = read the state.
         self._scan_memo: dict[str, NoteStat] | None = None
         self._papers_memo: dict[str, PaperState] | None = None
-        self._cached_paths: set[str] = set()
+        self._cached_paths: Collection[str] = ()  # the paths the scan cache holds
         self._unfound: set[str] = set()  # ids whose item could not be read by key this run
 
     # ------------------------------------------------------------------ reading
@@ -159,23 +159,32 @@ class SyncEngine:
         return catalog
 
     def _guard_vault(self, papers: dict[str, PaperState]) -> None:
-        """Abort before any change when the vault vanished or was emptied under us."""
-        had_notes = sum(1 for p in papers.values() if p.note_path)
-        if not had_notes:
+        """Abort before any change when the vault vanished or was emptied under us.
+
+        A missing vault stops every run once a sync has used it (any paper in its state,
+        even when all of its notes were deleted on purpose since): the run must never make
+        a new, empty vault in place of an unmounted one. An empty papers folder stops a run
+        only when no note carrying a paper's id is left anywhere in the vault (the user may
+        have moved every note into folders of their own)."""
+        if not papers:
             return
         if not self.vault.exists():
             raise SafetyAbort(
-                f"the vault at {self.vault.root} is missing, but the last sync left "
-                f"{had_notes} notes there",
+                f"the vault at {self.vault.root} is missing, but the last sync kept "
+                f"{len(papers)} papers in step with it",
                 hint="mount or restore the vault (or fix vault.path) and run again; to start "
                 "over, delete the state database shown by `pllm-sync status`",
             )
-        if not self.vault.papers_present():
-            raise SafetyAbort(
-                f"the papers folder {self.vault.papers_dir} is empty or missing, but the last "
-                f"sync left {had_notes} notes there",
-                hint="restore the notes (or fix vault.papers_folder); nothing was changed",
-            )
+        had_notes = sum(1 for p in papers.values() if p.note_path)
+        if not had_notes or self.vault.papers_present():
+            return
+        if self.vault.scan({}, progress=False).notes:
+            return  # the notes live in other folders of the vault (a rare, full read)
+        raise SafetyAbort(
+            f"the papers folder {self.vault.papers_dir} is empty or missing, but the last "
+            f"sync left {had_notes} notes there",
+            hint="restore the notes (or fix vault.papers_folder); nothing was changed",
+        )
 
     def _scan_vault(self, show: bool | None, changed: frozenset[str] | None = None) -> VaultScan:
         if not self.vault.exists():  # a dry run before the vault was made: nothing there yet
@@ -183,7 +192,7 @@ class SyncEngine:
         previous: dict[str, NoteStat] = {}
         if changed is not None and self._scan_memo is not None:
             previous = self._scan_memo  # the daemon's pass: what this engine saved last time
-            self._cached_paths = set(previous)
+            self._cached_paths = previous.keys()
         else:
             cache = self.state.get_scan_cache()
             self._cached_paths = set(cache)
@@ -881,7 +890,7 @@ class SyncEngine:
                 mtime_ns=stat.mtime_ns,
                 sha256=stat.sha256,
                 pllm_id=stat.pllm_id,
-                record=dict(stat.__dict__),
+                record=stat.as_dict(),
             )
             for rel, stat in upserts.items()
         ]
@@ -889,8 +898,8 @@ class SyncEngine:
             self.state.delete_scan_cache(*gone)
         if entries:
             self.state.put_scan_cache(*entries)
-        self._cached_paths = set(scan.stats)
         self._scan_memo = dict(scan.stats)
+        self._cached_paths = self._scan_memo.keys()
 
     def _write_note(self, d: Decision, st: PaperState) -> NoteInfo | None:
         v, res = d.view, d.result
