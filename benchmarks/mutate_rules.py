@@ -66,9 +66,9 @@ BREAKS: list[tuple[str, str, str, str, str]] = [
     ),
     (
         "identity follows a catalog id change",
-        "sync/engine.py",
-        "        if catalog is not None:\n            self._follow_renamed_papers(views, papers)",
-        "        pass",
+        "sync/identity.py",
+        "    if catalog_read:\n        out = follow_renamed_papers(out, papers)",
+        "    pass",
         "id_change_keeps",
     ),
     (

@@ -12,8 +12,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sized
 from typing import TypeVar
 
-from tqdm import tqdm
-
 T = TypeVar("T")
 
 Listener = Callable[[str, int, "int | None"], None]
@@ -31,9 +29,11 @@ def progress(
 ) -> Iterator[T]:
     """Wrap ``items`` in a tqdm bar on stderr; disabled automatically off a TTY."""
     show = sys.stderr.isatty() if enabled is None else enabled
-    bar = tqdm(
-        items, desc=desc, total=total, disable=not show, file=sys.stderr, leave=False, unit="item"
-    )
+    bar: Iterable[T] = items  # no bar, no tqdm import (a no-op sync shows none)
+    if show:
+        from tqdm import tqdm
+
+        bar = tqdm(items, desc=desc, total=total, file=sys.stderr, leave=False, unit="item")
     listener = _listener
     if listener is None:
         yield from bar

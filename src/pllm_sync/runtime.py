@@ -163,6 +163,9 @@ def _zotero_store(zcfg: ZoteroConfig, key: str, *, local: bool = False) -> Zoter
         return ZoteroStore(zcfg, key)
     import httpx2
 
-    return ZoteroStore(
-        zcfg, key, client=httpx2.Client(follow_redirects=True, timeout=30, trust_env=False)
+    from .zotero.client import tls_for
+
+    client = httpx2.Client(
+        follow_redirects=True, timeout=30, trust_env=False, verify=tls_for(zcfg.endpoint)
     )
+    return ZoteroStore(zcfg, key, client=client)

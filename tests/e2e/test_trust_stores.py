@@ -134,6 +134,45 @@ def test_a_vault_that_vanishes_mid_run_is_not_recreated_nor_taken_as_deleted(
         env.item_by_pid(pid)
 
 
+def test_a_vault_away_after_every_paper_was_deleted_is_not_recreated(env: Env) -> None:
+    """Found by the state machine: every item trashed in Zotero (so every note went to the
+    vault's trash), then the vault is away for a run. The state still knows the vault: the
+    run stops and makes no new vault in its place."""
+    env.write_config(max_delete_percent=100)  # every paper deleted, on purpose
+    pull(env)
+    for key in env.items():
+        env.emu.trash_item(key)
+    pull(env)
+    assert not list(env.papers.glob("*.md")), "the notes followed their items to the trash"
+    away = env.root / "vault-unmounted"
+    env.vault.rename(away)
+    version = env.emu.library_version()
+    code, _, err = env.run("pull", "--no-progress")
+    assert code == 6, err
+    assert "is missing" in err
+    assert not env.vault.exists(), "a new vault was made in place of the one away"
+    assert env.emu.library_version() == version
+
+
+def test_every_note_moved_out_of_the_papers_folder_still_syncs(env: Env) -> None:
+    """Found by the state machine: the papers folder emptied because the user moved every
+    note into a folder of their own is not a vanished vault: the run goes on, and the notes
+    keep their papers (nothing trashed)."""
+    pull(env)
+    reading = env.vault / "Reading"
+    reading.mkdir()
+    for note in env.papers.glob("*.md"):
+        note.rename(reading / note.name)
+    assert not any(env.papers.iterdir())
+    pull(env)
+    assert not trashed(env)
+    for pid in (A, B, C):
+        assert env.note_for(pid).parent == reading
+    env.papers.rmdir()  # not even the folder
+    pull(env)
+    assert not trashed(env)
+
+
 # --- 8: switching the Zotero library ------------------------------------------------------
 
 

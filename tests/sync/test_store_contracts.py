@@ -408,6 +408,30 @@ def test_a_scan_finds_notes_copies_hand_added_and_unreadable(v: V, catalog: Cata
     assert not v.port.has_file("Papers/Nothing.md")
 
 
+def test_the_settled_check_sees_any_file_added_removed_or_rewritten(v: V, catalog: Catalog) -> None:
+    """``unchanged_since`` (a settled sync's whole look at the vault) holds exactly when a
+    scan would hand back its cached readings unread."""
+    rel = _create(v, paper(catalog, 0))
+    _create(v, paper(catalog, 1))
+    v.files.write(".hidden/Skip.md", "not walked\n")
+
+    def cached() -> dict[str, tuple[int, int]]:
+        return {r: (s.size, s.mtime_ns) for r, s in v.port.scan().stats.items()}
+
+    stats = cached()
+    assert v.port.unchanged_since(stats)
+    v.files.write(rel, v.files.read(rel) + "Typed.\n")
+    assert not v.port.unchanged_since(stats), "a rewritten note"
+    stats = cached()
+    assert v.port.unchanged_since(stats)
+    v.files.write("Inbox.md", "a note of mine\n")
+    assert not v.port.unchanged_since(stats), "an added file"
+    v.files.delete("Inbox.md")
+    assert v.port.unchanged_since(stats)
+    v.files.delete(rel)
+    assert not v.port.unchanged_since(stats), "a removed note"
+
+
 def test_an_update_refuses_a_note_edited_since_the_scan(v: V, catalog: Catalog) -> None:
     rel = _create(v, paper(catalog, 0))
     note = v.port.scan().notes[paper(catalog, 0).id]

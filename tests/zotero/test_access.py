@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import logging
 import socket
+import ssl
 
 import pytest
 
 from pllm_sync.errors import ZoteroError
 from pllm_sync.testing.zotero_server import ZoteroEmulator
+from pllm_sync.zotero.client import tls_for
 
 from .support import SyncState, make_store, run_import, synthetic_catalog, writes
 
@@ -99,3 +101,21 @@ def test_key_never_appears_in_urls_or_logs(
         assert "TESTKEY" not in r.path
         assert all("TESTKEY" not in v for vals in r.query.values() for v in vals)
         assert r.request_headers.get("Authorization") == "Bearer TESTKEY"
+
+
+def test_only_a_plain_http_loopback_endpoint_skips_loading_the_trust_anchors() -> None:
+    """The local API, the sandbox and the emulator speak plain HTTP on loopback: their
+    client gets a context with no trust anchors, so TLS asked of it fails closed; every
+    other endpoint verifies against the system's anchors."""
+    for endpoint in ("http://127.0.0.1:23119/api", "http://localhost:8080", "http://[::1]:9"):
+        ctx = tls_for(endpoint)
+        assert isinstance(ctx, ssl.SSLContext), endpoint
+        assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname
+        assert ctx.get_ca_certs() == []
+    for endpoint in (
+        "https://api.zotero.org",
+        "http://api.zotero.org",
+        "https://localhost:8443",
+        "http://127.0.0.1.example.org",
+    ):
+        assert tls_for(endpoint) is True, endpoint

@@ -69,14 +69,24 @@ def run_sync(args: argparse.Namespace) -> int:
 def catalog_loader(
     cfg: Config, *, refresh: bool = False, force: bool = False, show: bool | None = None
 ) -> Callable[..., Catalog]:
-    """The catalog loader for a run: enriched with metadata unless that is switched off."""
-    from ..catalog import load_catalog
+    """The catalog loader for a run: enriched with metadata unless that is switched off.
+    Built on its first call, so a sync (which reads no catalog) never imports the catalog
+    reader or the metadata services."""
+    built: list[Callable[..., Catalog]] = []
 
-    if not (force or cfg.metadata.active):
-        return load_catalog
-    from ..metadata.loader import enriching_loader
+    def load(*args: Any, **kwargs: Any) -> Catalog:
+        if not built:
+            from ..catalog import load_catalog
 
-    return enriching_loader(cfg.metadata, refresh=refresh, show=show)
+            if not (force or cfg.metadata.active):
+                built.append(load_catalog)
+            else:
+                from ..metadata.loader import enriching_loader
+
+                built.append(enriching_loader(cfg.metadata, refresh=refresh, show=show))
+        return built[0](*args, **kwargs)
+
+    return load
 
 
 def _run(
@@ -97,9 +107,8 @@ def _run(
         announce_new_vault(rt.vault.root, dry_run=args.dry_run, quiet=args.json)
         state_lock = f"{'pull' if pull_catalog else 'sync'}"
         rt.state.acquire_lock(state_lock)
-        if not args.dry_run:
-            rt.vault.clean_temp_files(time.time())
-        had_papers = rt.state.paper_counts()["total"] > 0
+        started = time.time()
+        had_papers = pull_catalog and rt.state.paper_counts()["total"] > 0
         try:
             show = None if not args.no_progress else False
             catalogs: list[Catalog] = []
@@ -126,6 +135,11 @@ def _run(
                     zotero_read_only=read_only,
                 )
             )
+            if not args.dry_run and not result.settled:
+                # litter of a killed run (older than this one, which holds the lock); a
+                # settled run skips the walk: no run since the mark left anything to clean
+                # that a later full run will not
+                rt.vault.clean_temp_files(started)
         finally:
             rt.state.release_lock()
         if rt.sandbox_url and args.zotero == "sandbox" and not args.dry_run:

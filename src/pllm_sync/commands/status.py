@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         info["sandbox"] = f"{sandbox} (browse it: `{suggest(args, 'sandbox serve')}`)"
     if path.exists():
         with StateDB.open(path) as st:
-            last = st.last_run()
+            last = st.last_run_summary()
             lock = st.lock_holder()
             info["papers"] = st.paper_counts()
             info["last_run"] = (

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..catalog import load_catalog
 from ..config import Config
 from ..errors import SafetyAbort
 from ..model import Catalog, Paper, PaperIds
@@ -32,7 +31,7 @@ from ..vault.provenance import listed_in
 from ..vault.store import NoteInfo, NoteStat, VaultScan
 from ..zotero import mapping as zmap
 from ..zotero.store import ItemChange, NewItem, NoteUpsert, ZoteroSnapshot
-from . import incremental
+from . import incremental, settled
 from .children import has_user_children, notes_rich, settled_notes
 from .decide import (
     DecideConfig,
@@ -94,6 +93,8 @@ class RunResult:
     dry_run: bool = False
     requests: int = 0
     catalog_warnings: int = 0
+    settled: bool = False
+    """Nothing changed since a sync that decided nothing (``settled.py``): not decided."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -106,6 +107,13 @@ class RunResult:
         }
 
 
+def _read_catalog(*args: Any, **kwargs: Any) -> Catalog:
+    """The plain catalog reader, imported when a run reads the catalog (a sync does not)."""
+    from ..catalog import load_catalog
+
+    return load_catalog(*args, **kwargs)
+
+
 class SyncEngine:
     """Wires state, catalog, Zotero store and vault store into one run."""
 
@@ -115,21 +123,21 @@ class SyncEngine:
         state: StateDB,
         vault: VaultPort,
         zotero: ZoteroPort | None,
-        catalog_loader: Callable[..., Catalog] = load_catalog,
+        catalog_loader: Callable[..., Catalog] | None = None,
         library_ref: LibraryRef | None = None,
     ) -> None:
         self.cfg = config
         self.state = state
         self.vault = vault
         self.zotero = zotero
-        self.catalog_loader = catalog_loader
+        self.catalog_loader = catalog_loader or _read_catalog
         self.lib = library_ref or (LibraryRef.from_config(config.zotero) if zotero else None)
         self._previous_scan: dict[str, NoteStat] = {}
         # The scan cache as this engine last saved it; the daemon holds the lock, so its next
         # incremental pass can skip decoding it from the state again. None = read the state.
         self._scan_memo: dict[str, NoteStat] | None = None
         self._papers_memo: dict[str, PaperState] | None = None
-        self._cached_paths: set[str] = set()
+        self._cached_paths: Collection[str] = ()  # the paths the scan cache holds
         self._unfound: set[str] = set()  # ids whose item could not be read by key this run
 
     # ------------------------------------------------------------------ reading
@@ -151,23 +159,32 @@ class SyncEngine:
         return catalog
 
     def _guard_vault(self, papers: dict[str, PaperState]) -> None:
-        """Abort before any change when the vault vanished or was emptied under us."""
-        had_notes = sum(1 for p in papers.values() if p.note_path)
-        if not had_notes:
+        """Abort before any change when the vault vanished or was emptied under us.
+
+        A missing vault stops every run once a sync has used it (any paper in its state,
+        even when all of its notes were deleted on purpose since): the run must never make
+        a new, empty vault in place of an unmounted one. An empty papers folder stops a run
+        only when no note carrying a paper's id is left anywhere in the vault (the user may
+        have moved every note into folders of their own)."""
+        if not papers:
             return
         if not self.vault.exists():
             raise SafetyAbort(
-                f"the vault at {self.vault.root} is missing, but the last sync left "
-                f"{had_notes} notes there",
+                f"the vault at {self.vault.root} is missing, but the last sync kept "
+                f"{len(papers)} papers in step with it",
                 hint="mount or restore the vault (or fix vault.path) and run again; to start "
                 "over, delete the state database shown by `pllm-sync status`",
             )
-        if not self.vault.papers_present():
-            raise SafetyAbort(
-                f"the papers folder {self.vault.papers_dir} is empty or missing, but the last "
-                f"sync left {had_notes} notes there",
-                hint="restore the notes (or fix vault.papers_folder); nothing was changed",
-            )
+        had_notes = sum(1 for p in papers.values() if p.note_path)
+        if not had_notes or self.vault.papers_present():
+            return
+        if self.vault.scan({}, progress=False).notes:
+            return  # the notes live in other folders of the vault (a rare, full read)
+        raise SafetyAbort(
+            f"the papers folder {self.vault.papers_dir} is empty or missing, but the last "
+            f"sync left {had_notes} notes there",
+            hint="restore the notes (or fix vault.papers_folder); nothing was changed",
+        )
 
     def _scan_vault(self, show: bool | None, changed: frozenset[str] | None = None) -> VaultScan:
         if not self.vault.exists():  # a dry run before the vault was made: nothing there yet
@@ -175,7 +192,7 @@ class SyncEngine:
         previous: dict[str, NoteStat] = {}
         if changed is not None and self._scan_memo is not None:
             previous = self._scan_memo  # the daemon's pass: what this engine saved last time
-            self._cached_paths = set(previous)
+            self._cached_paths = previous.keys()
         else:
             cache = self.state.get_scan_cache()
             self._cached_paths = set(cache)
@@ -307,7 +324,7 @@ class SyncEngine:
                 if keep != note.path:
                     v.note = self.vault.read_note(keep)
             v.note_from_copy = copy_takes_over(
-                pid, v.note.path, known, set(scan.stats), self._previous_scan
+                pid, v.note.path, known, scan.stats, self._previous_scan
             )
         for note in scan.new_notes:
             new_pid = user_added_note_id(note)
@@ -433,6 +450,16 @@ class SyncEngine:
         if opts.if_zotero_changed and not opts.pull_catalog and self._zotero_unchanged():
             return RunResult(plan=Plan(), dry_run=opts.dry_run)
         self._unfound = set()
+        changes_at_start, warnings_at_start = self.state.changes(), settled.warnings_logged()
+        mark = self._settle_key(opts)
+        early: ZoteroSnapshot | None = None
+        if mark is not None and self.state.settled() == mark:
+            still, early = self._still_settled()
+            if still:  # every input is the settled run's: its plan (empty) is this run's
+                result = RunResult(plan=Plan(), dry_run=opts.dry_run, settled=True)
+                if self.zotero is not None:
+                    result.requests = self.zotero.request_count
+                return result
         papers = self.load_papers(reuse=opts.changed_paths is not None)
         self._open_conflicts = self.state.list_conflicts(open_only=True)
         catalog = self._load_catalog(opts.dry_run) if opts.pull_catalog else None
@@ -477,7 +504,11 @@ class SyncEngine:
                         self._section_map_save(section_map)
             else:
                 mapping = known
-            snap = self.zotero.read(since if papers else None)
+            snap = (
+                early
+                if early is not None and papers
+                else self.zotero.read(since if papers else None)
+            )
             gone = snap.deleted_collections | {
                 k for k, c in snap.collections.items() if c.get("deleted")
             }
@@ -536,9 +567,50 @@ class SyncEngine:
             run_id = result.run_id = self.state.start_run(command, planned)
         if run_id is not None:
             self.state.finish_run(run_id, "ok" if not result.errors else "failed", result.applied)
+        if mark is not None and settled.settles(
+            plan,
+            errors=len(result.errors),
+            applied=any(result.applied.values()),
+            snap=snap,
+            zotero=self.zotero is not None,
+            scan=scan,
+            warned=settled.warnings_logged() != warnings_at_start,
+        ):
+            self.state.set_settled(mark, unchanged_since=changes_at_start)
         if self.zotero is not None:
             result.requests = self.zotero.request_count
         return result
+
+    def _settle_key(self, opts: RunOptions) -> str | None:
+        """The settled mark this run would leave or honour (see ``settled.py``); None for a
+        run that never settles: a pull (it reads the catalog), the daemon's incremental pass
+        (it scans only the named notes), the desktop's local API (no conditional read)."""
+        if opts.pull_catalog or opts.changed_paths is not None:
+            return None
+        if self.zotero is not None and (self.lib is None or self.zotero.local):
+            return None
+        return settled.fingerprint(
+            self.cfg,
+            self.lib,
+            zotero=self.zotero is not None,
+            read_only=opts.zotero_read_only,
+            vault_root=self.vault.root,
+        )
+
+    def _still_settled(self) -> tuple[bool, ZoteroSnapshot | None]:
+        """Steps 3 of ``settled.py``: Zotero's one conditional read said nothing changed and
+        the vault holds the files of the scan cache, unchanged. The read is returned so a run
+        that must decide after all does not ask again."""
+        snap: ZoteroSnapshot | None = None
+        if self.zotero is not None:
+            assert self.lib is not None
+            since = self.state.get_library_version(self.lib)
+            if since is None:
+                return False, None
+            snap = self.zotero.read(since)
+            if not snap.unchanged:
+                return False, snap
+        return self.vault.unchanged_since(self.state.scan_cache_stats()), snap
 
     def _zotero_unchanged(self) -> bool:
         if self.zotero is None or self.lib is None:
@@ -818,7 +890,7 @@ class SyncEngine:
                 mtime_ns=stat.mtime_ns,
                 sha256=stat.sha256,
                 pllm_id=stat.pllm_id,
-                record=dict(stat.__dict__),
+                record=stat.as_dict(),
             )
             for rel, stat in upserts.items()
         ]
@@ -826,8 +898,8 @@ class SyncEngine:
             self.state.delete_scan_cache(*gone)
         if entries:
             self.state.put_scan_cache(*entries)
-        self._cached_paths = set(scan.stats)
         self._scan_memo = dict(scan.stats)
+        self._cached_paths = self._scan_memo.keys()
 
     def _write_note(self, d: Decision, st: PaperState) -> NoteInfo | None:
         v, res = d.view, d.result

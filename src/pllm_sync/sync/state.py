@@ -19,11 +19,13 @@ transaction; never edit a released step, append a new one.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import re
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -76,6 +78,25 @@ def _enc(value: Any) -> Any:
     raise TypeError(f"cannot store a {type(value).__name__} in the state database: {value!r}")
 
 
+_EMPTY_SET: frozenset[Any] = frozenset()
+
+
+def _shared(value: Any) -> Any:
+    """A decoded string as the one copy every record holding it shares (interned).
+
+    ``json.loads`` makes fresh strings for every record it decodes, keys included: the
+    daemon holds thousands of records (three per paper, one per note), most of whose keys
+    and many of whose values (statuses, venues, section names, a paper's title and URL in
+    each of its records) are equal, and keeping one copy of each is most of their memory.
+    Interned strings are freed when the last record holding them goes."""
+    return sys.intern(value) if type(value) is str else value
+
+
+def _frozen(items: Iterable[Any]) -> frozenset[Any]:
+    out = frozenset(map(_shared, items))
+    return out if out else _EMPTY_SET  # an empty frozenset is not a singleton
+
+
 def _dec(value: Any) -> Any:
     if isinstance(value, list):
         return [_dec(x) for x in value]
@@ -83,13 +104,13 @@ def _dec(value: Any) -> Any:
         if len(value) == 1:
             ((tag, inner),) = value.items()
             if tag == _SET:
-                return frozenset(_dec(x) for x in inner)
+                return _frozen(_dec(x) for x in inner)
             if tag == _TUPLE:
                 return tuple(_dec(x) for x in inner)
             if tag == _DICT:
-                return {k: _dec(v) for k, v in inner.items()}
-        return {k: _dec(v) for k, v in value.items()}
-    return value
+                return {sys.intern(k): _dec(v) for k, v in inner.items()}
+        return {sys.intern(k): _dec(v) for k, v in value.items()}
+    return _shared(value)
 
 
 def encode_value(value: Any) -> str:
@@ -112,18 +133,21 @@ def encode_record(record: Record) -> str:
     )
 
 
-def _tagged(obj: dict[str, Any]) -> Any:
-    """``json.loads`` hook: the tagged forms of :func:`_enc` back to sets, tuples, dicts
-    (the same values :func:`_dec` gives, built while parsing)."""
-    if len(obj) == 1:
-        ((tag, inner),) = obj.items()
+def _tagged(pairs: list[tuple[str, Any]]) -> Any:
+    """``json`` pairs hook: the tagged forms of :func:`_enc` back to sets, tuples, dicts
+    (the same values :func:`_dec` gives, built while parsing, strings shared)."""
+    if len(pairs) == 1:
+        tag, inner = pairs[0]
         if tag == _SET and isinstance(inner, list):
-            return frozenset(inner)
+            return _frozen(inner)
         if tag == _TUPLE and isinstance(inner, list):
-            return tuple(inner)
+            return tuple(map(_shared, inner))
         if tag == _DICT and isinstance(inner, dict):
             return inner
-    return obj
+    return {sys.intern(k): _shared(v) for k, v in pairs}
+
+
+_RECORD_DECODER = json.JSONDecoder(object_pairs_hook=_tagged)
 
 
 def decode_record(text: str) -> Record:
@@ -131,8 +155,8 @@ def decode_record(text: str) -> Record:
         data = json.loads(text)
         if not isinstance(data, dict):
             raise ValueError("a stored record must be a JSON object")
-        return {k: _dec(v) for k, v in data.items()}
-    data = json.loads(text, object_hook=_tagged)
+        return {sys.intern(k): _dec(v) for k, v in data.items()}
+    data = _RECORD_DECODER.decode(text)
     if not isinstance(data, dict):
         raise ValueError("a stored record must be a JSON object")
     return data
@@ -146,10 +170,24 @@ def _dec_opt(text: str | None) -> Record | None:
     return None if text is None else decode_record(text)
 
 
+def _shared_with(record: Record | None, like: Record | None) -> Record | None:
+    """``record`` holding ``like``'s value objects where they are equal (a paper's catalog
+    record repeats most of its base: its sections, its authors), so equal values are kept
+    once. Strings are shared anyway (interned); this shares tuples and sets."""
+    if record is None or like is None:
+        return record
+    for key, value in record.items():
+        if isinstance(value, tuple | frozenset) and value:
+            other = like.get(key)
+            if other is not value and other == value:
+                record[key] = other
+    return record
+
+
 # --- values ---------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class PaperState:
     """What the last sync agreed on for one paper, and where each side keeps it."""
 
@@ -355,11 +393,32 @@ UPDATE papers SET zotero_library = (SELECT library FROM libraries)
 # one library gives every row that library; otherwise the rows stay NULL ("any library"),
 # which is how every older version read them.
 
+_SETTLED_TABLES = ("papers", "scan_cache", "conflicts", "collections", "libraries")
+
+
+def _v5(conn: sqlite3.Connection) -> None:
+    """4 -> 5: the mark a sync with nothing to do leaves (see ``StateDB.settled``). Any
+    write to what a sync reads from the state drops it, in SQLite itself, whichever code
+    writes (a trigger per table and statement kind). And an index ``status`` counts from."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS settled "
+        "(id INTEGER PRIMARY KEY CHECK (id = 1), fingerprint TEXT)"
+    )
+    for table in _SETTLED_TABLES:
+        for op in ("INSERT", "UPDATE", "DELETE"):
+            conn.execute(
+                f"CREATE TRIGGER IF NOT EXISTS settled_{table}_{op.lower()} "
+                f"AFTER {op} ON {table} BEGIN DELETE FROM settled; END"
+            )
+    conn.execute("CREATE INDEX IF NOT EXISTS papers_counts ON papers (note_path, tombstone)")
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _script(_V1),  # 0 -> 1: papers, libraries, collections, sources, scan cache, conflicts
     _script(_V2),  # 1 -> 2: run journal, daemon lock, indexes for open conflicts and keys
     _script(_V3),  # 2 -> 3: per-paper Zotero record and per-side retired flags
     _script(_V4),  # 3 -> 4: per-paper Zotero state belongs to one library
+    _v5,  # 4 -> 5: the settled mark, dropped by triggers on every state write
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -395,9 +454,12 @@ _ZOTERO_COLS = (
 _UPDATED_AT = _PAPER_COLS.index("updated_at")
 
 
-def _unstamped(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A paper row without its ``updated_at`` stamp, to tell whether a put changes it."""
-    return row[:_UPDATED_AT] + row[_UPDATED_AT + 1 :]
+def _unstamped(row: tuple[Any, ...]) -> bytes:
+    """A digest of a paper row without its ``updated_at`` stamp, to tell whether a put
+    changes it. A digest, not the row: a long-lived reader (the daemon) would otherwise
+    hold every paper's encoded records twice, once decoded and once as stored text."""
+    values = row[:_UPDATED_AT] + row[_UPDATED_AT + 1 :]
+    return hashlib.blake2b(repr(values).encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 @dataclass
@@ -491,9 +553,9 @@ class StateDB:
         self._lock = threading.RLock()
         self._depth = 0
         self._holds_lock = False
-        # Paper rows as last read from the database (without ``updated_at``): a put of the
-        # same values is skipped, so a run that changes nothing writes nothing.
-        self._stored: dict[str, tuple[Any, ...]] = {}
+        # Digests of paper rows as last read from the database (without ``updated_at``): a
+        # put of the same values is skipped, so a run that changes nothing writes nothing.
+        self._stored: dict[str, bytes] = {}
         self._run_lock = RunLock(self.lock_path)
         self._library: str | None = None
 
@@ -618,10 +680,13 @@ class StateDB:
     def _paper(self, row: tuple[Any, ...]) -> PaperState:
         self._stored[row[0]] = _unstamped(row)
         d = dict(zip(_PAPER_COLS, row, strict=True))
-        d["base"] = _dec_opt(d["base"])
-        d["catalog_base"] = _dec_opt(d["catalog_base"])
+        base_text, zotero_text = d["base"], d["zotero_record"]
+        d["base"] = base = _dec_opt(base_text)
+        d["catalog_base"] = _shared_with(_dec_opt(d["catalog_base"]), base)
         d["tombstone"] = bool(d["tombstone"])
-        d["zotero_record"] = _dec_opt(d["zotero_record"])
+        # Zotero holds the agreed record for nearly every paper: one decoded dict for both
+        # (records from the state are never changed in place, only replaced)
+        d["zotero_record"] = base if zotero_text == base_text else _dec_opt(zotero_text)
         d["zotero_retired"] = bool(d["zotero_retired"])
         d["vault_retired"] = bool(d["vault_retired"])
         lib = d.pop("zotero_library")
@@ -649,11 +714,12 @@ class StateDB:
     def paper_counts(self) -> dict[str, int]:
         """How many papers the state knows, and how many are in Zotero, in the vault and
         removed upstream: one COUNT query, so ``status`` stays instant at any size."""
+        # two scans of covering indexes: the rows themselves hold records many pages long
         row = self._x(
-            "SELECT COUNT(*), COUNT(zotero_key), COUNT(note_path), "
-            "COALESCE(SUM(tombstone != 0), 0) FROM papers"
+            "SELECT COUNT(*), COUNT(note_path), COALESCE(SUM(tombstone != 0), 0) FROM papers"
         ).fetchone()
-        total, in_zotero, in_vault, removed = row if row else (0, 0, 0, 0)
+        total, in_vault, removed = row if row else (0, 0, 0)
+        in_zotero = self._x("SELECT COUNT(zotero_key) FROM papers").fetchone()[0]
         return {
             "total": int(total),
             "in_zotero": int(in_zotero),
@@ -804,6 +870,45 @@ class StateDB:
     def clear_scan_cache(self) -> None:
         self._x("DELETE FROM scan_cache")
 
+    def scan_cache_stats(self) -> dict[str, tuple[int, int]]:
+        """Each cached note's size and mtime, without decoding its reading (the settled
+        check of a no-op sync compares these with the files)."""
+        rows = self._x("SELECT relpath, size, mtime_ns FROM scan_cache").fetchall()
+        return {str(rel): (int(size), int(mtime)) for rel, size, mtime in rows}
+
+    # -- the settled mark ----------------------------------------------------------------
+
+    def settled(self) -> str | None:
+        """The fingerprint a sync with nothing to do left, or None. Triggers drop it when any
+        paper, scan-cache, conflict, collection or library row is written afterwards, so a
+        mark that is present says the state is exactly what that sync read."""
+        row = self._x("SELECT fingerprint FROM settled WHERE id = 1").fetchone()
+        return None if row is None else str(row[0])
+
+    def set_settled(self, fingerprint: str, unchanged_since: tuple[int, int]) -> bool:
+        """Leave the mark, unless the database changed since ``unchanged_since`` (a value of
+        ``changes()``): a row written by this connection, or a commit by any other (another
+        command writing without the run lock, such as ``conflicts resolve``). Checked and
+        written under the write lock, so no commit slips in between."""
+        with self.transaction():
+            if self.changes() != unchanged_since:
+                return False
+            if self.settled() != fingerprint:
+                self._x(
+                    "INSERT OR REPLACE INTO settled (id, fingerprint) VALUES (1, ?)",
+                    (fingerprint,),
+                )
+            return True
+
+    def changes(self) -> tuple[int, int]:
+        """Rows written through this connection so far (triggers included) and SQLite's
+        ``data_version`` (moves with every commit by another connection): equal values
+        before and after a run mean nothing wrote the database in between."""
+        with self._lock:
+            own = int(self._conn.total_changes)
+            others = int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+            return own, others
+
     # -- conflicts -----------------------------------------------------------------------
 
     _CONFLICT_COLS = "id, pllm_id, field, base, zotero, vault, created_at, resolved_at, resolution"
@@ -937,6 +1042,20 @@ class StateDB:
     def last_run(self) -> RunRecord | None:
         runs = self.list_runs(limit=1)
         return runs[0] if runs else None
+
+    def last_run_summary(self) -> RunRecord | None:
+        """The last run with only the counts and warnings of its plan: ``status`` does not
+        decode the up to ``JOURNAL_ACTIONS`` planned actions of a big pull to show them."""
+        try:
+            rows = self._x(
+                "SELECT id, command, started_at, finished_at, status, json_object("
+                "'counts', json(json_extract(plan, '$.\"$dict\".counts')), "
+                "'warnings', json(json_extract(plan, '$.\"$dict\".warnings'))), applied "
+                "FROM runs ORDER BY id DESC LIMIT 1"
+            ).fetchall()
+        except sqlite3.OperationalError:  # an SQLite built without its JSON functions
+            return self.last_run()
+        return self._run(rows[0]) if rows else None
 
     def list_runs(self, limit: int = 20) -> list[RunRecord]:
         rows = self._x(

@@ -19,11 +19,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from functools import cache
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx2
-from pyzotero import zotero as pyzotero_zotero
-from pyzotero.errors import PyZoteroError
 
 from ..config import ZoteroConfig
 from ..credentials import redact
@@ -80,19 +79,61 @@ def _header_seconds(headers: Mapping[str, str]) -> float | None:
     return best
 
 
-class PllmZotero(pyzotero_zotero.Zotero):
-    """pyzotero with its backoff routed through our shared, injectable ``Backoff``."""
+if TYPE_CHECKING:
+    import ssl
 
-    pllm_backoff: Backoff
+    from pyzotero.zotero import Zotero
 
-    def _set_backoff(self, duration: str | float) -> None:
-        try:
-            self.pllm_backoff.defer(float(duration))
-        except ValueError:
-            self.pllm_backoff.defer(1.0)
 
-    def _check_backoff(self) -> None:
-        self.pllm_backoff.wait()
+@cache
+def _pllm_zotero() -> type[Zotero]:
+    """pyzotero's client class with our backoff, defined on first use: importing pyzotero
+    costs more than a whole no-op sync, which asks its one question with a raw request."""
+    from pyzotero import zotero as pyzotero_zotero
+
+    class PllmZotero(pyzotero_zotero.Zotero):
+        """pyzotero with its backoff routed through our shared, injectable ``Backoff``."""
+
+        pllm_backoff: Backoff
+
+        def _set_backoff(self, duration: str | float) -> None:
+            try:
+                self.pllm_backoff.defer(float(duration))
+            except ValueError:
+                self.pllm_backoff.defer(1.0)
+
+        def _check_backoff(self) -> None:
+            self.pllm_backoff.wait()
+
+    return PllmZotero
+
+
+_LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+def tls_for(endpoint: str) -> bool | ssl.SSLContext:
+    """What the HTTP client verifies TLS with. A loopback endpoint (the desktop's local API,
+    the sandbox, a test emulator) speaks plain HTTP: it gets a verifying context without
+    trust anchors, cheap to make (loading the system's CA bundle costs more than a whole
+    no-op sync's stat walk) and failing closed should TLS ever be asked of it. Any other
+    endpoint (``https://localhost`` too) verifies against the system's anchors as usual."""
+    url = httpx2.URL(endpoint) if "://" in endpoint else None
+    if url is None or url.scheme != "http" or url.host not in _LOOPBACK:
+        return True
+    import ssl
+
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED, check_hostname, no CAs
+
+
+@cache
+def _pyzotero_version() -> str:
+    """pyzotero's version, as its ``User-Agent`` names it, without importing pyzotero."""
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("pyzotero")
+    except importlib.metadata.PackageNotFoundError:
+        return "0.0.0"
 
 
 def library_label(config: ZoteroConfig) -> str:
@@ -141,20 +182,40 @@ class ZoteroHttp:
         self.server_id: str | None = None
         """The desktop's ``Zotero-Server-ID`` (local API only), sent on every write."""
         self.http = client or httpx2.Client(
-            follow_redirects=True, timeout=30, trust_env=not self.local
+            follow_redirects=True,
+            timeout=30,
+            trust_env=not self.local,
+            verify=tls_for(self.endpoint),
         )
         self.http.event_hooks["request"].append(self._count)
-        zot = PllmZotero(
-            config.library_id, config.library_type, api_key, client=self.http, local=self.local
-        )
-        zot.pllm_backoff = self.backoff
-        zot.endpoint = self.endpoint
-        self.zot = zot
+        self._zot: Zotero | None = None
         self.last_version: int | None = None
         """``Last-Modified-Version`` of the latest multi-object response (a library version)."""
         self.read_version: int | None = None
         """Every change up to this library version has been read or written by this store:
         the safe ``since`` for the next read (``last_version`` may be ahead after a 412)."""
+
+    @property
+    def zot(self) -> Zotero:
+        """The pyzotero client for reads, made on first use (see ``_pllm_zotero``)."""
+        if self._zot is None:
+            cfg = self.config
+            zot = _pllm_zotero()(
+                cfg.library_id, cfg.library_type, self._api_key, client=self.http, local=self.local
+            )
+            zot.pllm_backoff = self.backoff  # type: ignore[attr-defined]
+            zot.endpoint = self.endpoint
+            self._zot = zot
+        return self._zot
+
+    def _default_headers(self) -> dict[str, str]:
+        """pyzotero's headers for every request (the same dict before it is loaded)."""
+        if self._zot is not None:
+            return dict(self._zot.default_headers())
+        headers = {"User-Agent": f"Pyzotero/{_pyzotero_version()}", "Zotero-API-Version": "3"}
+        if self._api_key:
+            headers["Authorization"] = f"Bearer {self._api_key}"
+        return headers
 
     def _count(self, request: httpx2.Request) -> None:
         self.request_count += 1
@@ -179,7 +240,7 @@ class ZoteroHttp:
         so the same write token). Returns the final response, whatever its status."""
         tries = attempts or self.attempts
         url = self.endpoint + path
-        hdrs = {**self.zot.default_headers(), **(headers or {})}
+        hdrs = {**self._default_headers(), **(headers or {})}
         if self.local and method not in ("GET", "HEAD"):
             if self.server_id:
                 hdrs["Zotero-Server-ID"] = self.server_id
@@ -254,6 +315,8 @@ class ZoteroHttp:
 
     def pz(self, call: Callable[[], T], what: str) -> T:
         """Run a pyzotero read, retrying what is transient and mapping errors to ZoteroError."""
+        from pyzotero.errors import PyZoteroError
+
         for attempt in range(self.attempts):
             self.zot.url_params = None
             try:
@@ -312,7 +375,8 @@ class ZoteroHttp:
     def use_key(self, key: str) -> None:
         """Send ``key`` from now on (the local API's per-run write key)."""
         self._api_key = key
-        self.zot.api_key = key
+        if self._zot is not None:
+            self._zot.api_key = key
 
     def check_access(self, write: bool = True) -> dict[str, Any]:
         if self.local:

@@ -16,17 +16,26 @@ from __future__ import annotations
 import difflib
 import html
 import re
-from typing import Any
-
-from markdown_it import MarkdownIt
-from markdownify import MarkdownConverter
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from ..record import canonical_notes
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 NOTE_TITLE = "pllm-sync notes"
 NOTE_ATTR = "data-pllm-sync"
 
-_md = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+
+@cache
+def _md() -> MarkdownIt:
+    """The markdown renderer, built on first use: a sync with nothing to convert (a no-op)
+    never imports markdown-it or markdownify (with BeautifulSoup, a fifth of its time)."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+
 
 _WRAPPER_OPEN = re.compile(r"^\s*<div\b([^>]*)>", re.IGNORECASE)
 _WRAPPER_CLOSE = re.compile(r"</div>\s*$", re.IGNORECASE)
@@ -49,30 +58,37 @@ _ESCAPES = (
 )
 
 
-class _Converter(MarkdownConverter):
-    """markdownify with the code block language taken from ``class="language-x"`` and just
-    enough escaping that text never turns into markup on the way back (``escape_misc``
-    would escape every ``+``, ``=`` or ``>`` in the user's prose)."""
+@cache
+def _converter() -> Any:
+    """The HTML -> markdown converter class, defined on first use (see ``_md``)."""
+    from markdownify import MarkdownConverter
 
-    def __init__(self, **options: Any) -> None:
-        super().__init__(
-            heading_style="ATX",
-            bullets="-",
-            strong_em_symbol="*",
-            escape_misc=False,
-            code_language_callback=_code_language,
-            **options,
-        )
+    class _Converter(MarkdownConverter):
+        """markdownify with the code block language taken from ``class="language-x"`` and just
+        enough escaping that text never turns into markup on the way back (``escape_misc``
+        would escape every ``+``, ``=`` or ``>`` in the user's prose)."""
 
-    def escape(self, text: str, parent_tags: Any) -> str:
-        if not text:
-            return ""
-        for pattern, repl in _ESCAPES:
-            text = pattern.sub(repl, text)
-        # Escape '*' always; '_' only where it could open or close emphasis. An intraword
-        # '_' (my_note, #to_read, $x_1$) is never emphasis in CommonMark, and escaping it
-        # would break Obsidian links, tags and math in the user's notes.
-        return _UNDERSCORE.sub(r"\_", text.replace("*", r"\*"))
+        def __init__(self, **options: Any) -> None:
+            super().__init__(
+                heading_style="ATX",
+                bullets="-",
+                strong_em_symbol="*",
+                escape_misc=False,
+                code_language_callback=_code_language,
+                **options,
+            )
+
+        def escape(self, text: str, parent_tags: Any) -> str:
+            if not text:
+                return ""
+            for pattern, repl in _ESCAPES:
+                text = pattern.sub(repl, text)
+            # Escape '*' always; '_' only where it could open or close emphasis. An intraword
+            # '_' (my_note, #to_read, $x_1$) is never emphasis in CommonMark, and escaping it
+            # would break Obsidian links, tags and math in the user's notes.
+            return _UNDERSCORE.sub(r"\_", text.replace("*", r"\*"))
+
+    return _Converter
 
 
 def _code_language(el: Any) -> str | None:
@@ -100,14 +116,14 @@ def markdown_to_html(markdown: str) -> str:
     """
     if not markdown.strip():
         return ""
-    return str(_md.render(_LINK_DEFINITION.sub(r"\1\\[", canonical_notes(markdown))))
+    return str(_md().render(_LINK_DEFINITION.sub(r"\1\\[", canonical_notes(markdown))))
 
 
 def html_to_markdown(body: str) -> str:
     """Markdown for an HTML fragment, normalised by ``canonical_notes``."""
     if not body.strip():
         return ""
-    return canonical_notes(_Converter().convert(body))
+    return canonical_notes(_converter()().convert(body))
 
 
 def roundtrip_markdown(markdown: str) -> str:

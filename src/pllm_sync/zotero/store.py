@@ -316,7 +316,6 @@ class ZoteroStore:
 
     def _read_since(self, since: int) -> tuple[ZoteroSnapshot, list[int]]:
         http = self.http
-        zot = http.zot
         resp = http.request(
             "GET",
             f"{http.prefix}/items",
@@ -325,6 +324,7 @@ class ZoteroStore:
         )
         if resp.status_code == 304:
             return ZoteroSnapshot(library_version=since, unchanged=True), [since]
+        zot = http.zot  # pyzotero only once there is something to read
         if resp.status_code != 200:
             raise http.fail(resp, "reading item versions")
         item_versions: dict[str, int] = http.json_of(resp, "reading item versions")

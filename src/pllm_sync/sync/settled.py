@@ -1,0 +1,137 @@
+"""When a sync may skip deciding: the settled mark.
+
+A sync reads four things: the state database, Zotero's change feed, the vault's notes and
+the config (plus the code that decides). ``decide`` is pure, so a run whose inputs are
+exactly those of an earlier run decides exactly what that run decided. The settled mark
+makes that argument checkable without building a single paper view:
+
+1. A full sync (not ``pull``, not the daemon's incremental pass) that read an empty change
+   feed, re-read no note (every reading came from the scan cache, and every one was old
+   enough to be trusted), decided an empty plan, warned about nothing (in the plan or the
+   log) and wrote **no row** (the connection's change counter did not move, and no other
+   connection committed meanwhile: SQLite's ``data_version``) leaves the mark: a
+   fingerprint of the config and the code (:func:`fingerprint`).
+2. SQLite triggers drop the mark on any later write to what a sync reads from the state
+   (papers, scan cache, conflicts, collections, library versions), whoever writes it.
+3. The next sync finds the mark with its own fingerprint (same config, same code), asks
+   Zotero its one conditional question (304: the feed is empty, as it was), and walks the
+   vault: the same files, each with the size and mtime its cached reading was taken at
+   (``VaultStore.unchanged_since``), so the scan would hand back the very readings of step 1.
+   Every input equals step 1's, so the plan is step 1's: empty. Nothing is decoded, decided
+   or written.
+
+Anything else (a note saved, touched or added, an item edited or trashed in Zotero, a state
+row written by any command, a changed config or pllm-sync version) misses one of the checks
+and the run decides in full, as before; ``tests/e2e/test_settled.py`` pins each case and
+that the plan with the mark equals the plan without it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import replace
+from pathlib import Path
+
+from .. import __version__
+from ..config import Config
+from ..vault.store import VaultScan
+from ..zotero.store import ZoteroSnapshot
+from .plan import Plan
+from .state import LibraryRef
+
+FORMAT = "settled-1"
+"""Bumped when what the fingerprint covers changes."""
+
+_PACKAGE = Path(__file__).resolve().parents[1]
+
+
+def code_stamp() -> str:
+    """The package's modules by path, size and mtime: an upgrade (or an edit of an editable
+    install) changes it, so a mark left by other code never skips this code's decisions."""
+    parts: list[str] = []
+    stack = [str(_PACKAGE)]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for e in entries:
+            if e.is_dir(follow_symlinks=False):
+                if e.name not in ("__pycache__", "testing", "data"):
+                    stack.append(e.path)
+            elif e.name.endswith(".py"):
+                st = e.stat()
+                parts.append(f"{e.path}:{st.st_size}:{st.st_mtime_ns}")
+    return "\n".join(sorted(parts))
+
+
+def fingerprint(
+    config: Config,
+    library: LibraryRef | None,
+    *,
+    zotero: bool,
+    read_only: bool,
+    vault_root: Path,
+) -> str:
+    """What a run's decisions depend on besides the state, the feed and the notes. The
+    endpoint a sandbox is served at changes every run; the library names it instead."""
+    zcfg = replace(config.zotero, endpoint=library.endpoint if library else "", stream_url="")
+    parts = (
+        FORMAT,
+        __version__,
+        code_stamp(),
+        repr(replace(config, zotero=zcfg)),
+        repr(library),
+        str(zotero),
+        str(read_only),
+        os.path.realpath(vault_root),
+    )
+    return hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()
+
+
+class _WarningCount(logging.Handler):
+    """Counts the warnings pllm-sync logs: a run that warned (a hand-added note for a paper
+    that has one, a file that is not a regular file) does not settle, so every later run
+    warns again as it did before the mark existed."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+
+
+_WARNINGS = _WarningCount()
+
+
+def warnings_logged() -> int:
+    """How many warnings pllm-sync has logged in this process (from the first call on)."""
+    logger = logging.getLogger("pllm_sync")
+    if _WARNINGS not in logger.handlers:  # the CLI replaces the handlers when it starts
+        logger.addHandler(_WARNINGS)
+    return _WARNINGS.count
+
+
+def settles(
+    plan: Plan,
+    *,
+    errors: int,
+    applied: bool,
+    snap: ZoteroSnapshot | None,
+    zotero: bool,
+    scan: VaultScan,
+    warned: bool = False,
+) -> bool:
+    """Whether a finished full sync may leave the mark (step 1 of the module docstring);
+    that it wrote no row is checked when the mark is written (``StateDB.set_settled``)."""
+    if not plan.empty or plan.warnings or errors or applied or warned:
+        return False
+    if zotero and (snap is None or not snap.unchanged):
+        return False
+    if scan.reread or scan.problems or scan.duplicates:
+        return False
+    return all(s.trusted for s in scan.stats.values())
