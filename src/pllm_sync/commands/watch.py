@@ -88,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
             announce_new_vault(rt.vault.root, dry_run=False)
             rt.vault.ensure(from_template=True)
         events = EventBus()
+        from ..catalog.caches import clear_parse_caches
         from ..model import Catalog
         from .pull import catalog_loader, mirror_only, record_whats_new
 
@@ -95,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         load = catalog_loader(cfg, show=False)
 
         def loader(*a: Any, **kw: Any) -> Catalog:
-            catalogs[:] = [load(*a, **kw)]  # the latest, for the what's-new digest
+            catalogs[:] = [load(*a, **kw)]  # for the what's-new digest after this pass
             return catalogs[0]
 
         engine = SyncEngine(
@@ -103,8 +104,12 @@ def run(args: argparse.Namespace) -> int:
         )
 
         def after_pull(actions: Any) -> None:
-            if catalogs:
-                digest = record_whats_new(rt, catalogs[0], actions)
+            # Let go of the catalog and the parse caches: the idle daemon would otherwise
+            # hold every parsed entry until the next refresh (megabytes for a large list).
+            catalog = catalogs.pop() if catalogs else None
+            clear_parse_caches()
+            if catalog is not None and actions:
+                digest = record_whats_new(rt, catalog, actions)
                 if digest is not None:
                     log.info("what's new: %d new papers, listed in %s", *digest)
 

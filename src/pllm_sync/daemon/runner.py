@@ -131,8 +131,10 @@ class PassRunner:
         plan = res.plan.to_json(limit=JOURNAL_ACTIONS)
         job.plan, job.applied, job.state_run_id = plan, dict(res.applied), res.run_id
         job.errors.extend(res.errors)
-        if job.pull and had_papers and not job.dry_run and self.after_pull is not None:
-            self.after_pull(res.plan.actions)
+        if job.pull and self.after_pull is not None:
+            # after every pull pass, so the caller can release what it kept for it; the
+            # actions only when they are news (not the first fill, not a dry run)
+            self.after_pull(res.plan.actions if had_papers and not job.dry_run else [])
         after = self._open_conflicts()
         for cid in sorted(after.keys() - before.keys()):
             c = after[cid]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -137,7 +137,7 @@ class SyncEngine:
         # incremental pass can skip decoding it from the state again. None = read the state.
         self._scan_memo: dict[str, NoteStat] | None = None
         self._papers_memo: dict[str, PaperState] | None = None
-        self._cached_paths: set[str] = set()
+        self._cached_paths: Collection[str] = ()  # the paths the scan cache holds
         self._unfound: set[str] = set()  # ids whose item could not be read by key this run
 
     # ------------------------------------------------------------------ reading
@@ -192,7 +192,7 @@ class SyncEngine:
         previous: dict[str, NoteStat] = {}
         if changed is not None and self._scan_memo is not None:
             previous = self._scan_memo  # the daemon's pass: what this engine saved last time
-            self._cached_paths = set(previous)
+            self._cached_paths = previous.keys()
         else:
             cache = self.state.get_scan_cache()
             self._cached_paths = set(cache)
@@ -890,7 +890,7 @@ class SyncEngine:
                 mtime_ns=stat.mtime_ns,
                 sha256=stat.sha256,
                 pllm_id=stat.pllm_id,
-                record=dict(stat.__dict__),
+                record=stat.as_dict(),
             )
             for rel, stat in upserts.items()
         ]
@@ -898,8 +898,8 @@ class SyncEngine:
             self.state.delete_scan_cache(*gone)
         if entries:
             self.state.put_scan_cache(*entries)
-        self._cached_paths = set(scan.stats)
         self._scan_memo = dict(scan.stats)
+        self._cached_paths = self._scan_memo.keys()
 
     def _write_note(self, d: Decision, st: PaperState) -> NoteInfo | None:
         v, res = d.view, d.result

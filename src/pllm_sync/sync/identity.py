@@ -207,6 +207,13 @@ def list_stale_copies(views: Mapping[str, PaperView]) -> dict[str, PaperView]:
     catalog record its state keeps, and by its item when the state was lost: a plain
     ``sync`` (the daemon, ``conflicts resolve``) judges such a copy as a ``pull`` does."""
     out = dict(views)
+    orphans = [
+        (pid, v, v.note)
+        for pid, v in views.items()
+        if v.note is not None and not (v.state or v.zitem or v.paper or v.user_added)
+    ]
+    if not orphans:  # the usual run: no title to hash (thousands of them, every pass)
+        return out
     listed: dict[str, str] = {}
     for pid, v in out.items():
         if v.note is None:
@@ -215,13 +222,11 @@ def list_stale_copies(views: Mapping[str, PaperView]) -> dict[str, PaperView]:
             listed[title_hash(str(v.catalog.get("title") or ""))] = pid
         elif v.zitem is not None and not v.zotero_gone:
             listed.setdefault(title_hash(v.title), pid)
-    for pid, v in views.items():
-        if v.state or v.zitem or v.paper or v.note is None or v.user_added:
-            continue
+    for pid, v, note in orphans:
         twin = listed.get(title_hash(v.title))
         if twin is not None and twin != pid:
             # several copies may carry the old id (each made before the change): all of them
-            stale = (v.note.path, *v.copies)
+            stale = (note.path, *v.copies)
             out[twin] = replace(out[twin], copies=(*out[twin].copies, *stale))
             del out[pid]
     return out

@@ -332,8 +332,12 @@ def _merge_notes(base: Any, z: Any, v: Any) -> _Decision:
     if vt == base:
         return _Decision(zt, frozenset({"zotero"}))
     r = merge3(base, zt, vt, tidy=canonical_notes)
-    value = (r.conflict and _replayed(zt, vt, base)) or r.text
-    conflict = FieldConflict(NOTES, base, zt, vt, resolution="both-kept") if r.conflict else None
+    # A side already holding a marked merge of both is that merge, however a fresh merge of
+    # it would come out (it could nest markers, or repeat a version the markers hold).
+    replayed = _replayed(zt, vt, base)
+    value = replayed or r.text
+    both_kept = r.conflict or replayed is not None
+    conflict = FieldConflict(NOTES, base, zt, vt, resolution="both-kept") if both_kept else None
     return _Decision(value, frozenset({"zotero", "vault"}), conflict=conflict)
 
 

@@ -19,11 +19,13 @@ transaction; never edit a released step, append a new one.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import re
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -76,6 +78,25 @@ def _enc(value: Any) -> Any:
     raise TypeError(f"cannot store a {type(value).__name__} in the state database: {value!r}")
 
 
+_EMPTY_SET: frozenset[Any] = frozenset()
+
+
+def _shared(value: Any) -> Any:
+    """A decoded string as the one copy every record holding it shares (interned).
+
+    ``json.loads`` makes fresh strings for every record it decodes, keys included: the
+    daemon holds thousands of records (three per paper, one per note), most of whose keys
+    and many of whose values (statuses, venues, section names, a paper's title and URL in
+    each of its records) are equal, and keeping one copy of each is most of their memory.
+    Interned strings are freed when the last record holding them goes."""
+    return sys.intern(value) if type(value) is str else value
+
+
+def _frozen(items: Iterable[Any]) -> frozenset[Any]:
+    out = frozenset(map(_shared, items))
+    return out if out else _EMPTY_SET  # an empty frozenset is not a singleton
+
+
 def _dec(value: Any) -> Any:
     if isinstance(value, list):
         return [_dec(x) for x in value]
@@ -83,13 +104,13 @@ def _dec(value: Any) -> Any:
         if len(value) == 1:
             ((tag, inner),) = value.items()
             if tag == _SET:
-                return frozenset(_dec(x) for x in inner)
+                return _frozen(_dec(x) for x in inner)
             if tag == _TUPLE:
                 return tuple(_dec(x) for x in inner)
             if tag == _DICT:
-                return {k: _dec(v) for k, v in inner.items()}
-        return {k: _dec(v) for k, v in value.items()}
-    return value
+                return {sys.intern(k): _dec(v) for k, v in inner.items()}
+        return {sys.intern(k): _dec(v) for k, v in value.items()}
+    return _shared(value)
 
 
 def encode_value(value: Any) -> str:
@@ -112,18 +133,21 @@ def encode_record(record: Record) -> str:
     )
 
 
-def _tagged(obj: dict[str, Any]) -> Any:
-    """``json.loads`` hook: the tagged forms of :func:`_enc` back to sets, tuples, dicts
-    (the same values :func:`_dec` gives, built while parsing)."""
-    if len(obj) == 1:
-        ((tag, inner),) = obj.items()
+def _tagged(pairs: list[tuple[str, Any]]) -> Any:
+    """``json`` pairs hook: the tagged forms of :func:`_enc` back to sets, tuples, dicts
+    (the same values :func:`_dec` gives, built while parsing, strings shared)."""
+    if len(pairs) == 1:
+        tag, inner = pairs[0]
         if tag == _SET and isinstance(inner, list):
-            return frozenset(inner)
+            return _frozen(inner)
         if tag == _TUPLE and isinstance(inner, list):
-            return tuple(inner)
+            return tuple(map(_shared, inner))
         if tag == _DICT and isinstance(inner, dict):
             return inner
-    return obj
+    return {sys.intern(k): _shared(v) for k, v in pairs}
+
+
+_RECORD_DECODER = json.JSONDecoder(object_pairs_hook=_tagged)
 
 
 def decode_record(text: str) -> Record:
@@ -131,8 +155,8 @@ def decode_record(text: str) -> Record:
         data = json.loads(text)
         if not isinstance(data, dict):
             raise ValueError("a stored record must be a JSON object")
-        return {k: _dec(v) for k, v in data.items()}
-    data = json.loads(text, object_hook=_tagged)
+        return {sys.intern(k): _dec(v) for k, v in data.items()}
+    data = _RECORD_DECODER.decode(text)
     if not isinstance(data, dict):
         raise ValueError("a stored record must be a JSON object")
     return data
@@ -146,10 +170,24 @@ def _dec_opt(text: str | None) -> Record | None:
     return None if text is None else decode_record(text)
 
 
+def _shared_with(record: Record | None, like: Record | None) -> Record | None:
+    """``record`` holding ``like``'s value objects where they are equal (a paper's catalog
+    record repeats most of its base: its sections, its authors), so equal values are kept
+    once. Strings are shared anyway (interned); this shares tuples and sets."""
+    if record is None or like is None:
+        return record
+    for key, value in record.items():
+        if isinstance(value, tuple | frozenset) and value:
+            other = like.get(key)
+            if other is not value and other == value:
+                record[key] = other
+    return record
+
+
 # --- values ---------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class PaperState:
     """What the last sync agreed on for one paper, and where each side keeps it."""
 
@@ -416,9 +454,12 @@ _ZOTERO_COLS = (
 _UPDATED_AT = _PAPER_COLS.index("updated_at")
 
 
-def _unstamped(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A paper row without its ``updated_at`` stamp, to tell whether a put changes it."""
-    return row[:_UPDATED_AT] + row[_UPDATED_AT + 1 :]
+def _unstamped(row: tuple[Any, ...]) -> bytes:
+    """A digest of a paper row without its ``updated_at`` stamp, to tell whether a put
+    changes it. A digest, not the row: a long-lived reader (the daemon) would otherwise
+    hold every paper's encoded records twice, once decoded and once as stored text."""
+    values = row[:_UPDATED_AT] + row[_UPDATED_AT + 1 :]
+    return hashlib.blake2b(repr(values).encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 @dataclass
@@ -512,9 +553,9 @@ class StateDB:
         self._lock = threading.RLock()
         self._depth = 0
         self._holds_lock = False
-        # Paper rows as last read from the database (without ``updated_at``): a put of the
-        # same values is skipped, so a run that changes nothing writes nothing.
-        self._stored: dict[str, tuple[Any, ...]] = {}
+        # Digests of paper rows as last read from the database (without ``updated_at``): a
+        # put of the same values is skipped, so a run that changes nothing writes nothing.
+        self._stored: dict[str, bytes] = {}
         self._run_lock = RunLock(self.lock_path)
         self._library: str | None = None
 
@@ -639,10 +680,13 @@ class StateDB:
     def _paper(self, row: tuple[Any, ...]) -> PaperState:
         self._stored[row[0]] = _unstamped(row)
         d = dict(zip(_PAPER_COLS, row, strict=True))
-        d["base"] = _dec_opt(d["base"])
-        d["catalog_base"] = _dec_opt(d["catalog_base"])
+        base_text, zotero_text = d["base"], d["zotero_record"]
+        d["base"] = base = _dec_opt(base_text)
+        d["catalog_base"] = _shared_with(_dec_opt(d["catalog_base"]), base)
         d["tombstone"] = bool(d["tombstone"])
-        d["zotero_record"] = _dec_opt(d["zotero_record"])
+        # Zotero holds the agreed record for nearly every paper: one decoded dict for both
+        # (records from the state are never changed in place, only replaced)
+        d["zotero_record"] = base if zotero_text == base_text else _dec_opt(zotero_text)
         d["zotero_retired"] = bool(d["zotero_retired"])
         d["vault_retired"] = bool(d["vault_retired"])
         lib = d.pop("zotero_library")

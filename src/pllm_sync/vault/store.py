@@ -22,7 +22,7 @@ import os
 import stat as stat_mod
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -91,7 +91,7 @@ class VaultProblem:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NoteInfo:
     """One paper note as the engine sees it. ``path`` is relative to the vault root (POSIX)."""
 
@@ -110,13 +110,14 @@ class NoteInfo:
         return PurePosixPath(self.path).stem
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NoteStat:
     """What one scan learnt about one markdown file, persisted by the engine between runs.
 
     ``kind``: ``paper`` (has our id), ``candidate`` (a paper the user added by hand),
     ``index`` (an index note), ``problem`` (unreadable; ``problem``/``line`` say why) or
     ``other`` (not ours). ``record`` keeps section entries raw (resolved on every scan).
+    Slotted: the daemon keeps one per markdown file in the vault between passes.
     """
 
     size: int
@@ -136,9 +137,13 @@ class NoteStat:
     def hash(self) -> str:
         return self.sha256
 
+    def as_dict(self) -> dict[str, Any]:
+        """The fields by name (what ``NoteStat(**d)`` takes back)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
     def to_json(self) -> dict[str, Any]:
         """A JSON-serializable form (sets and tuples become lists)."""
-        out = {k: v for k, v in self.__dict__.items() if k != "record"}
+        out = {k: v for k, v in self.as_dict().items() if k != "record"}
         if self.record is not None:
             out["record"] = {
                 k: sorted(v)
@@ -248,9 +253,11 @@ class VaultStore:
         self._trash_rel = PurePosixPath(config.trash_folder).as_posix().strip("/")
         self.links = SectionLinks(config.index_folder)
         self._taken: set[str] | None = None
-        # The last scan's result: notes written afterwards are entered into its ``stats`` as
-        # they are written, so the scan cache saved after the run already knows them.
-        self._scan: VaultScan | None = None
+        # The last scan's readings (its ``stats``, not its notes): notes written afterwards
+        # are entered as they are written, so the scan cache saved after the run already
+        # knows them. Only the readings: a long-lived store (the daemon's) would otherwise
+        # hold every note's record twice between passes.
+        self._stats: dict[str, NoteStat] | None = None
         # Between begin_batch() and commit_batch(): notes staged for one durable commit.
         self._batch: WriteBatch | None = None
         self._staged: dict[Path, _Staged] = {}
@@ -479,7 +486,7 @@ class VaultStore:
                 result.stats[rel] = stat
                 result.reread += 1
         self._collect(result)
-        self._scan = result
+        self._stats = result.stats
         return result
 
     def unchanged_since(self, cached: Mapping[str, tuple[int, int]]) -> bool:
@@ -722,11 +729,9 @@ class VaultStore:
         if parsed.pllm_id is None and not raw.get("title"):
             raw = {**raw, "title": normalize_whitespace(PurePosixPath(rel).stem)}
         sha = _sha256(data)
-        if written and self._scan is not None:
+        if written and self._stats is not None:
             base = NoteStat(st[0], st[1], sha, "other", trusted=False)
-            self._scan.stats[rel] = self._stat_of(
-                rel, parsed, base, self._under(rel, self._papers_rel)
-            )
+            self._stats[rel] = self._stat_of(rel, parsed, base, self._under(rel, self._papers_rel))
         return NoteInfo(
             path=rel,
             pllm_id=parsed.pllm_id,
@@ -873,8 +878,8 @@ class VaultStore:
         for target in result.refused:
             rel = self._rel(by_target[target])
             log.warning("%s: changed on disk while being updated; not overwritten", rel)
-            if self._scan is not None:
-                self._scan.stats.pop(rel, None)  # read again next time
+            if self._stats is not None:
+                self._stats.pop(rel, None)  # read again next time
             refused.append(rel)
         return refused
 
@@ -893,11 +898,11 @@ class VaultStore:
             except FileExistsError:
                 continue
             log.warning("%s appeared while being written; the new note is %s", old, alt.name)
-            if self._scan is not None:
-                stat = self._scan.stats.pop(old, None)
+            if self._stats is not None:
+                stat = self._stats.pop(old, None)
                 if stat is not None:
                     new_st = alt.stat()
-                    self._scan.stats[self._rel(alt)] = replace(
+                    self._stats[self._rel(alt)] = replace(
                         stat, size=new_st.st_size, mtime_ns=new_st.st_mtime_ns
                     )
             return
@@ -1089,8 +1094,8 @@ class VaultStore:
             ) from exc
         if self._taken is not None and src.parent == self.papers_dir:
             self._taken.discard(src.name.casefold())
-        if self._scan is not None:
-            self._scan.stats.pop(note.path, None)
+        if self._stats is not None:
+            self._stats.pop(note.path, None)
         return self._rel(dest)
 
     def restore_trashed(self, pid: str, dest_rel: str | None) -> NoteInfo | None:
