@@ -4,6 +4,7 @@ still gets the full decision. Each test drives the CLI against the emulator."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import random
@@ -343,9 +344,51 @@ def test_a_settled_no_op_sync_loads_none_of_the_heavy_stacks(settled: Env) -> No
     code, loaded = json.loads(out.splitlines()[-1])
     assert code == 0
     assert [r.status for r in settled.emu.request_log] == [304]
-    heavy = ("pyzotero", "markdownify", "bs4", "markdown_it", "tqdm", "pllm_sync.catalog")
+    heavy: tuple[str, ...] = ("pyzotero", "markdownify", "bs4", "markdown_it", "tqdm")
+    heavy += ("pllm_sync.catalog", "importlib.metadata")
+    heavy += ("httpx2", "httpcore2", "anyio", "h11", "truststore")  # one GET: http.client
     assert not [m for m in loaded if m.split(".")[0] in heavy or m.startswith(heavy)]
     assert "pllm_sync.metadata.loader" not in loaded
+
+
+def test_a_lean_answer_other_than_304_is_asked_again_through_the_client(
+    settled: Env, decisions: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The settled check's lean request (``zotero/lean.py``) takes only a clean 304: a 5xx
+    or a timeout is asked again through the normal client, whose 304 still settles the run,
+    and a 200 (the library moved) is read and decided in full through the normal client."""
+    env = settled
+    items = f"/users/{env.emu.user_id}/items"
+    env.emu.clear_log()
+    env.emu.inject(503, count=1, method="GET", path=items)
+    assert "nothing to change" in _sync(env)
+    assert [r.status for r in env.emu.request_log] == [503, 304]
+    assert decisions == []
+    lean, client = env.emu.request_log
+    assert lean.query == client.query and lean.path == client.path  # the same question
+    for name in ("User-Agent", "Zotero-API-Version", "Authorization", "If-Modified-Since-Version"):
+        assert lean.request_headers.get(name) == client.request_headers[name], name
+    assert lean.request_headers["User-Agent"] == "Pyzotero/" + importlib.metadata.version(
+        "pyzotero"
+    )
+
+    monkeypatch.setattr("pllm_sync.zotero.lean.TIMEOUT", 0.3)  # the client's stays 30 s
+    env.emu.clear_log()
+    env.emu.inject(200, count=1, method="GET", path=items, delay=1.0)  # answered too late
+    assert "nothing to change" in _sync(env)
+    assert decisions == []
+    deadline = time.monotonic() + 10  # the late request is logged once the server answers it
+    while len(env.emu.request_log) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [r.status for r in env.emu.request_log] == [304, 304]  # abandoned, then asked again
+
+    item = env.item_by_pid(TWO)
+    env.emu.edit_item(item["key"], {"tags": [*item["tags"], {"tag": "status/read"}]})
+    env.emu.clear_log()
+    _sync(env)
+    assert [r.status for r in env.emu.request_log[:2]] == [200, 200]  # lean, then the client
+    assert decisions, "the run decided"
+    assert frontmatter(env.note_for(TWO))["status"] == "read"
 
 
 def test_a_run_that_warns_never_settles_so_the_warning_repeats(

@@ -607,7 +607,7 @@ class SyncEngine:
             since = self.state.get_library_version(self.lib)
             if since is None:
                 return False, None
-            snap = self.zotero.read(since)
+            snap = self.zotero.read(since, expect_unchanged=True)
             if not snap.unchanged:
                 return False, snap
         return self.vault.unchanged_since(self.state.scan_cache_stats()), snap

@@ -676,7 +676,7 @@ class MemoryZotero:
         self.requests += 1
         return self.library.version <= since
 
-    def read(self, since: int | None) -> ZoteroSnapshot:
+    def read(self, since: int | None, *, expect_unchanged: bool = False) -> ZoteroSnapshot:
         lib = self.library
         self.requests += 1
         if since is not None and self._local:

@@ -21,8 +21,7 @@ import time
 from collections.abc import Callable, Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
-
-import httpx2
+from urllib.parse import urlsplit
 
 from ..config import ZoteroConfig
 from ..credentials import redact
@@ -34,6 +33,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Sleep = Callable[[float], None]
 Clock = Callable[[], float]
+
+TIMEOUT = 30.0
+"""Seconds the HTTP client waits for a connection or an answer."""
 
 TRANSIENT_STATUS = frozenset({409, 429, 500, 502, 503, 504})
 """Request-level statuses worth retrying: lock (409), rate limits, server trouble."""
@@ -82,6 +84,7 @@ def _header_seconds(headers: Mapping[str, str]) -> float | None:
 if TYPE_CHECKING:
     import ssl
 
+    import httpx2
     from pyzotero.zotero import Zotero
 
 
@@ -117,17 +120,39 @@ def tls_for(endpoint: str) -> bool | ssl.SSLContext:
     trust anchors, cheap to make (loading the system's CA bundle costs more than a whole
     no-op sync's stat walk) and failing closed should TLS ever be asked of it. Any other
     endpoint (``https://localhost`` too) verifies against the system's anchors as usual."""
-    url = httpx2.URL(endpoint) if "://" in endpoint else None
-    if url is None or url.scheme != "http" or url.host not in _LOOPBACK:
+    url = urlsplit(endpoint) if "://" in endpoint else None
+    if url is None or url.scheme.lower() != "http" or not _loopback(url.netloc):
         return True
     import ssl
 
     return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED, check_hostname, no CAs
 
 
+def _loopback(netloc: str) -> bool:
+    """Whether a URL's host (``netloc`` without user info and port) is a loopback name."""
+    host = netloc.rpartition("@")[2].lower()
+    if host.startswith("["):
+        return host.partition("]")[0] + "]" in _LOOPBACK
+    return host.partition(":")[0] in _LOOPBACK
+
+
 @cache
 def _pyzotero_version() -> str:
-    """pyzotero's version, as its ``User-Agent`` names it, without importing pyzotero."""
+    """pyzotero's version, as its ``User-Agent`` names it, without importing pyzotero: read
+    off its ``.dist-info`` folder's name where an installer left one on ``sys.path`` (no
+    import of ``importlib.metadata``, which costs a settled no-op a tenth of its CPU), else
+    from the installed metadata."""
+    import os
+    import sys
+
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for name in names:
+            if name.lower().startswith("pyzotero-") and name.endswith(".dist-info"):
+                return name[len("pyzotero-") : -len(".dist-info")]
     import importlib.metadata
 
     try:
@@ -181,19 +206,36 @@ class ZoteroHttp:
         self.local = config.local
         self.server_id: str | None = None
         """The desktop's ``Zotero-Server-ID`` (local API only), sent on every write."""
-        self.http = client or httpx2.Client(
-            follow_redirects=True,
-            timeout=30,
-            trust_env=not self.local,
-            verify=tls_for(self.endpoint),
-        )
-        self.http.event_hooks["request"].append(self._count)
+        self._http = client
+        if client is not None:
+            client.event_hooks["request"].append(self._count)
         self._zot: Zotero | None = None
         self.last_version: int | None = None
         """``Last-Modified-Version`` of the latest multi-object response (a library version)."""
         self.read_version: int | None = None
         """Every change up to this library version has been read or written by this store:
         the safe ``since`` for the next read (``last_version`` may be ahead after a 412)."""
+
+    @property
+    def http(self) -> httpx2.Client:
+        """The HTTP client, made on first use: importing and setting up httpx2 costs a
+        settled no-op sync more than the rest of its work (see ``lean.py``)."""
+        if self._http is None:
+            import httpx2
+
+            self._http = httpx2.Client(
+                follow_redirects=True,
+                timeout=TIMEOUT,
+                trust_env=not self.local,
+                verify=tls_for(self.endpoint),
+            )
+            self._http.event_hooks["request"].append(self._count)
+        return self._http
+
+    @property
+    def connected(self) -> bool:
+        """Whether the HTTP client exists (a request went out through it)."""
+        return self._http is not None
 
     @property
     def zot(self) -> Zotero:
@@ -247,10 +289,13 @@ class ZoteroHttp:
             if self._api_key:
                 hdrs["Zotero-API-Key"] = self._api_key  # the form the desktop documents
         last_reason = ""
+        http = self.http
+        import httpx2
+
         for attempt in range(tries):
             self.backoff.wait()
             try:
-                resp = self.http.request(
+                resp = http.request(
                     method, url, params=dict(params or {}), json=json_body, headers=hdrs
                 )
             except httpx2.TransportError as exc:
@@ -315,6 +360,7 @@ class ZoteroHttp:
 
     def pz(self, call: Callable[[], T], what: str) -> T:
         """Run a pyzotero read, retrying what is transient and mapping errors to ZoteroError."""
+        import httpx2
         from pyzotero.errors import PyZoteroError
 
         for attempt in range(self.attempts):

@@ -21,9 +21,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
-
-import httpx2
+from typing import TYPE_CHECKING, Any
 
 from ..config import ZoteroConfig
 from ..model import Paper, Section, SectionPath
@@ -50,6 +48,9 @@ from .mapping import (
 )
 from .notes_html import note_html
 from .schema import validate_item
+
+if TYPE_CHECKING:
+    import httpx2
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +160,11 @@ class WriteReport:
 # ---------------------------------------------------------------------------- store
 
 
+def _since_params(since: int) -> dict[str, object]:
+    """The query of an incremental read's first request: every item version since ``since``."""
+    return {"since": since, "format": "versions", "includeTrashed": 1}
+
+
 class ZoteroStore:
     def __init__(
         self,
@@ -225,10 +231,20 @@ class ZoteroStore:
             raise http.fail(resp, "checking for changes")
         return False
 
-    def read(self, since: int | None) -> ZoteroSnapshot:
-        """A full snapshot (``since=None``) or the changes since a library version."""
+    def read(self, since: int | None, *, expect_unchanged: bool = False) -> ZoteroSnapshot:
+        """A full snapshot (``since=None``) or the changes since a library version.
+        ``expect_unchanged`` (a settled sync): ask first with one lean request (``lean.py``);
+        only its 304 is taken, any other answer is asked again here as usual."""
         if self.http.local:
             since = None  # no /deleted locally: list everything; what is gone was deleted
+        if since is not None and expect_unchanged:
+            from .lean import not_modified
+
+            if not_modified(self.http, f"{self.http.prefix}/items", _since_params(since), since):
+                snap0 = ZoteroSnapshot(library_version=since, unchanged=True)
+                self._absorb(snap0)
+                self.http.read_version = self.http.last_version = since
+                return snap0
         snap: ZoteroSnapshot | None = None
         for attempt in range(MAX_READ_RESTARTS):
             snap, versions = self._read_full() if since is None else self._read_since(since)
@@ -319,7 +335,7 @@ class ZoteroStore:
         resp = http.request(
             "GET",
             f"{http.prefix}/items",
-            params={"since": since, "format": "versions", "includeTrashed": 1},
+            params=_since_params(since),
             headers={"If-Modified-Since-Version": str(since)},
         )
         if resp.status_code == 304:

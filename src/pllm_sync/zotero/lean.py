@@ -1,0 +1,78 @@
+"""The settled no-op's one conditional request, with the standard library's ``http.client``.
+
+A settled ``sync`` (``sync/settled.py``) asks Zotero one question: has anything changed since
+library version N (``If-Modified-Since-Version`` → 304)? Importing and setting up httpx2
+(with httpcore2, anyio, h11) for that one GET costs a settled run more CPU than its whole
+walk of the vault, so that question alone goes out through ``http.client``, which the
+interpreter has loaded anyway.
+
+Only a clean 304 counts. Anything else (a 200 with a newer version, a 5xx, a redirect, a
+timeout, a refused connection, a TLS failure) returns False and the caller asks again
+through the normal client, with its retries, backoff and error messages: there is no second
+implementation of anything but this one GET. The request is the normal client's: the same
+headers (pyzotero's ``User-Agent``, ``Zotero-API-Version``, the key in ``Authorization``
+only), the same timeout, TLS verified against the system's anchors (never less than the
+normal client). It is not tried where the normal client would behave differently: the
+desktop's local API, or a proxy set in the environment (the normal client honours it).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from urllib.parse import urlencode, urlsplit
+
+from .client import TIMEOUT, ZoteroHttp, _header_seconds
+
+log = logging.getLogger(__name__)
+
+_PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy")
+
+
+def _proxied() -> bool:
+    """Whether the environment names a proxy (httpx2 honours these; ``http.client`` not)."""
+    return any(k.lower() in _PROXY_VARS and v for k, v in os.environ.items())
+
+
+def not_modified(zhttp: ZoteroHttp, path: str, params: Mapping[str, object], since: int) -> bool:
+    """True when Zotero answered ``GET path?params`` with 304 to ``If-Modified-Since-Version:
+    since``; False for any other outcome, or when this lean request does not apply (the
+    normal client already exists, the local API, a proxy): then the caller asks normally."""
+    if zhttp.connected or zhttp.local or _proxied():
+        return False
+    url = urlsplit(zhttp.endpoint)
+    scheme = url.scheme.lower()
+    if scheme not in ("http", "https") or not url.hostname or url.username or url.password:
+        return False
+    import http.client
+
+    target = f"{url.path.rstrip('/')}{path}?{urlencode(params)}"
+    headers = {**zhttp._default_headers(), "If-Modified-Since-Version": str(since)}
+    conn: http.client.HTTPConnection
+    if scheme == "https":
+        import ssl
+
+        context = ssl.create_default_context()  # CERT_REQUIRED, hostname checked
+        conn = http.client.HTTPSConnection(url.hostname, url.port, timeout=TIMEOUT, context=context)
+    else:
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=TIMEOUT)
+    zhttp.backoff.wait()
+    zhttp.request_count += 1
+    try:
+        conn.request("GET", target, headers=headers)
+        resp = conn.getresponse()
+        resp.read()
+        status = resp.status
+        wait = _header_seconds(dict(resp.headers.items()))
+    except (OSError, http.client.HTTPException) as exc:
+        log.info("Zotero GET %s (lean): %s; asking through the client", path, type(exc).__name__)
+        return False
+    finally:
+        conn.close()
+    if wait:
+        zhttp.backoff.defer(wait)
+    if status != 304:
+        log.info("Zotero GET %s (lean) → %d; asking through the client", path, status)
+        return False
+    return True
