@@ -342,14 +342,15 @@ def _write_temp(
     path: Path, data: bytes, mtime_ns: int, mode: int, owner: tuple[int, int] | None
 ) -> tuple[Path, bool]:
     """A worker's part: ``data`` in a new hidden temp beside ``path`` (the name
-    :func:`atomic_write` would give it), with ``mode``, the given mtime and, when it can be
-    given, ``owner``; fsynced. Returns the temp and whether the owner could not be kept (the
+    :func:`atomic_write` would give it) with the given mtime, fsynced; for a replacement
+    (``owner`` given) with ``mode`` and, when it can be given, ``owner``. Returns the temp and whether the owner could not be kept (the
     target is then written in place, as :func:`atomic_write` does)."""
     prefix = f".{path.name[:40]}."
     for _ in range(100):
         tmp = path.parent / f"{prefix}{secrets.token_hex(4)}{TEMP_SUFFIX}"
         try:
-            fd = os.open(tmp, _TEMP_FLAGS, 0o600)
+            # a new file takes the default mode (0o666 less the umask) as it is made
+            fd = os.open(tmp, _TEMP_FLAGS, 0o600 if owner is not None else 0o666)
             break
         except FileExistsError:
             continue
@@ -360,16 +361,15 @@ def _write_temp(
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
-        if os.name == "posix":
+        if os.name == "posix" and owner is not None:  # a replacement: as the file was
             os.fchmod(fd, mode)
-            if owner is not None:
-                st = os.fstat(fd)
-                if (st.st_uid, st.st_gid) != owner:
-                    try:
-                        os.fchown(fd, *owner)
-                        os.fchmod(fd, mode)  # chown may clear set-id bits
-                    except PermissionError:
-                        in_place = True
+            st = os.fstat(fd)
+            if (st.st_uid, st.st_gid) != owner:
+                try:
+                    os.fchown(fd, *owner)
+                    os.fchmod(fd, mode)  # chown may clear set-id bits
+                except PermissionError:
+                    in_place = True
         os.utime(fd if os.utime in os.supports_fd else tmp, ns=(mtime_ns, mtime_ns))
         _fsync_fd(fd)
     except BaseException:

@@ -614,3 +614,46 @@ def test_an_id_change_whose_note_changed_during_the_run_keeps_one_item_beside_a_
     env.emu.clear_log()
     assert env.run("pull", "--no-progress")[0] == 0
     assert env.writes() == [], "converged"
+
+
+@pytest.mark.parametrize("lost_state", [False, True])
+def test_an_id_change_cut_short_then_changed_back_keeps_one_item_and_one_note(
+    env: Env, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, lost_state: bool
+) -> None:
+    """Found by the state machine: the list drops a paper's arXiv link, the pull dies after
+    writing Zotero (the item carries the new id, the note and the state the old one), then
+    the list brings the link back (and the user moves the note, or the state is lost). The
+    item the state knows, or the item of the same title, is still the paper's: one item,
+    one note."""
+    from pllm_sync.paths import app_dirs
+    from pllm_sync.vault.store import VaultStore
+
+    note = env.note_for(A)
+    key = item_any(env, A)["key"]
+    drop_link_of_a(env)
+
+    def crash(*_a: Any, **_k: Any) -> Any:
+        raise _Crash
+
+    orig = VaultStore.update_note
+    monkeypatch.setattr(VaultStore, "update_note", crash)
+    with pytest.raises(_Crash):
+        env.run("pull", "--no-progress")
+    monkeypatch.setattr(VaultStore, "update_note", orig)
+    assert item_any(env, pids_in_extra(env.items())[0])  # Zotero was written
+    env.lists["trust"].write_text(LIST, encoding="utf-8")  # the link is back
+    if lost_state:
+        for p in app_dirs().data.glob("state-*"):
+            p.unlink()
+    else:
+        (env.vault / "Reading").mkdir()
+        note = note.rename(env.vault / "Reading" / note.name)
+    for _ in range(2):
+        code, out, err = env.run("pull", "--no-progress")
+        assert code == 0, (out, err)
+        assert sorted(pids_in_extra(env.items())) == sorted([A, B, C])
+        assert item_any(env, A)["key"] == key
+        assert env.note_for(A) == note
+    env.emu.clear_log()
+    assert env.run("pull", "--no-progress")[0] == 0
+    assert env.writes() == [], "converged"

@@ -196,6 +196,23 @@ ROWS = [
         papers=lambda: {NEW: state(NEW)},
     ),
     Row(
+        "a rename cut short, the id changed back: the item the state knows is the paper's",
+        lambda: [
+            listed(OLD, state=state(OLD), note=note(OLD)),
+            PaperView(pid=NEW, zitem=item(NEW)),
+        ],
+        {OLD: Want(note=NOTE, renamed_from=NEW, item_key=KEY, state_id=OLD)},
+        papers=lambda: {OLD: state(OLD)},
+    ),
+    Row(
+        "... and after a lost state, the old id's item joins the listed id's note",
+        lambda: [
+            listed(OLD, note=note(OLD)),
+            PaperView(pid=NEW, zitem=item(NEW), zrecord={"title": TITLE}),
+        ],
+        {OLD: Want(note=NOTE, renamed_from=NEW, item_key=KEY)},
+    ),
+    Row(
         "... but never onto a note that belongs to a paper of its own (it has an item)",
         lambda: [
             listed(NEW, state=state(NEW), vault_gone=True),

@@ -149,8 +149,11 @@ def _from_upstream(s: dict[str, Any], k: str, val: Any) -> bool:
     """A side holding the upstream's new value got it from us (an interrupted run), so it
     is not a user's edit."""
     cat, old = s["catalog"], s["catalog_base"]
-    if not present(cat, k) or val is None or cat[k] != val:
+    if not present(cat, k) or cat[k] != val:
         return False
+    if val is None:
+        # the list dropping a value is only known as a change against the list's old value
+        return present(old, k) and old[k] is not None
     return not present(old, k) or old[k] != cat[k]
 
 
@@ -223,6 +226,18 @@ def test_applying_the_writes_makes_both_sides_equal_the_merge(s: dict[str, Any])
 
 
 @given(scenarios())
+@example(
+    {
+        "base": {"title": "T1", "year": 2023, "notes": ""},
+        "catalog": {"title": "T1", "year": None},
+        "catalog_base": {"title": "T1", "year": 2023},
+        "zotero": {"title": "T1", "year": None, "notes": ""},
+        "vault": {"title": "T1", "year": 2024, "notes": ""},
+        "policy": "ask",
+        "zotero_mtime": None,
+        "vault_mtime": None,
+    }
+)
 def test_nothing_a_user_wrote_is_lost(s: dict[str, Any]) -> None:
     check_no_loss(s, merge_paper(**s))
 

@@ -92,7 +92,7 @@ def catalog_loader(
 def _run(
     args: argparse.Namespace, *, pull_catalog: bool, refresh: bool = False, force: bool = False
 ) -> int:
-    from ..runtime import open_runtime
+    from ..runtime import one_shot_gc, open_runtime
     from ..sync.engine import RunOptions, SyncEngine
 
     mode = None if args.zotero == "config" else args.zotero
@@ -127,14 +127,15 @@ def _run(
                 library_ref=rt.library_ref,
             )
             read_only = mirror_only(rt, quiet=args.json)
-            result = engine.run(
-                RunOptions(
-                    pull_catalog=pull_catalog,
-                    dry_run=args.dry_run,
-                    show_progress=show,
-                    zotero_read_only=read_only,
+            with one_shot_gc():
+                result = engine.run(
+                    RunOptions(
+                        pull_catalog=pull_catalog,
+                        dry_run=args.dry_run,
+                        show_progress=show,
+                        zotero_read_only=read_only,
+                    )
                 )
-            )
             if not args.dry_run and not result.settled:
                 # litter of a killed run (older than this one, which holds the lock); a
                 # settled run skips the walk: no run since the mark left anything to clean

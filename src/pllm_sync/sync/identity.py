@@ -77,7 +77,41 @@ def finish_interrupted_renames(views: Mapping[str, PaperView]) -> dict[str, Pape
             copies=(*out[pid].copies, *o.copies),
         )
         del out[other]
+    # The same for the item: the state knows the paper's item by its key, but the item
+    # carries another id (a rename written to Zotero, then cut short, and the list changed
+    # the id back). With no state, catalog entry or note of its own, that item is the
+    # paper's (its id is rewritten), never a paper of its own with a second note.
+    by_key = {str(v.zitem.get("key")): pid for pid, v in out.items() if v.zitem is not None}
+    for pid in list(out):
+        if pid not in out:
+            continue
+        v = out[pid]
+        st = v.state
+        if v.zitem is not None or v.zotero_gone or st is None or not st.zotero_key:
+            continue
+        other = by_key.get(st.zotero_key)
+        if other is None or other == pid or other not in out:
+            continue
+        o = out[other]
+        if o.state is not None or o.paper is not None or o.note is not None or o.copies:
+            continue
+        out[pid] = replace(v, renamed_from=other, **_item_fields(o))
+        del out[other]
     return out
+
+
+def _item_fields(v: PaperView) -> dict[str, Any]:
+    """The fields of a view that say what Zotero holds (moved with the item on a join)."""
+    return {
+        "zitem": v.zitem,
+        "zchildren": v.zchildren,
+        "zrecord": v.zrecord,
+        "zotero_gone": v.zotero_gone,
+        "zrecord_trashed": v.zrecord_trashed,
+        "z_note_missing": v.z_note_missing,
+        "z_note_rich": v.z_note_rich,
+        "z_user_children": v.z_user_children,
+    }
 
 
 def follow_renamed_papers(
@@ -126,9 +160,15 @@ def follow_renamed_papers(
         # (with no item of the old id's, the new id's item is the paper's: a rename cut
         # short after Zotero was written, then the state database lost)
         stale_copy: tuple[str, ...] = ()
-        if new.note is not None:
-            if old.note is None:
+        if new.note is not None and old.note is None:
+            if old.state is not None or old.zitem is None or new.zitem is not None:
                 continue  # nothing to take over: the note the new id has stays its own
+            # a rename cut short after Zotero was written, the list changed the id back and
+            # the state was lost: the old id's item and the new id's note are one paper
+            out[new.pid] = replace(new, renamed_from=old.pid, **_item_fields(old))
+            del out[old.pid]
+            continue
+        if new.note is not None:
             stale_copy = (new.note.path,)  # the paper's note keeps the identity
         joined = replace(
             new,

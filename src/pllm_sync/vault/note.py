@@ -166,14 +166,26 @@ def canonical_raw(raw: Record) -> Record:
     return rec
 
 
-def resolve_sections(raw: Record, key_for: Callable[[str], str | None]) -> Record:
+def resolve_sections(
+    raw: Record,
+    key_for: Callable[[str], str | None],
+    memo: dict[tuple[str, ...], frozenset[str]] | None = None,
+) -> Record:
     """The canonical record (see ``record.py``): raw section entries mapped to section
     keys. ``raw`` normally comes from :func:`canonical_raw`; anything else (e.g. a cache
-    entry that went through JSON as lists) is normalised first."""
+    entry that went through JSON as lists) is normalised first. ``memo``: the keys of each
+    tuple of entries already resolved with the same ``key_for`` (thousands of notes of a
+    scan list the same few sections)."""
     if not (isinstance(raw.get("tags"), frozenset) and isinstance(raw.get("authors"), tuple)):
         raw = canonical_raw(raw)
     rec = dict(raw)
-    rec["sections"] = frozenset(k for k in (key_for(s) for s in raw.get("sections", ())) if k)
+    entries = raw.get("sections", ())
+    keys = memo.get(entries) if memo is not None else None
+    if keys is None:
+        keys = frozenset(k for k in (key_for(s) for s in entries) if k)
+        if memo is not None:
+            memo[entries] = keys
+    rec["sections"] = keys
     return rec
 
 

@@ -165,11 +165,6 @@ class NoteStat:
         return stat
 
 
-def _current_reading(stat: NoteStat) -> bool:
-    """A cached reading made before the record had ``abstract`` must be re-read once."""
-    return stat.record is None or "abstract" in stat.record
-
-
 @dataclass
 class VaultScan:
     """The result of a scan. ``duplicates`` maps an id found in several files to all of them,
@@ -253,6 +248,8 @@ class VaultStore:
         self._trash_rel = PurePosixPath(config.trash_folder).as_posix().strip("/")
         self.links = SectionLinks(config.index_folder)
         self._taken: set[str] | None = None
+        self._papers_made = False  # the papers folder was made in this batch
+        self._papers_prefix = ""  # the papers folder's vault path, with a "/" (or "")
         # The last scan's readings (its ``stats``, not its notes): notes written afterwards
         # are entered as they are written, so the scan cache saved after the run already
         # knows them. Only the readings: a long-lived store (the daemon's) would otherwise
@@ -464,16 +461,18 @@ class VaultStore:
         else:
             files = self._walk()
         now = time.time_ns()
+        stats, get_prev, os_stat = result.stats, previous.get, os.stat  # the loop runs per note
         for rel, path in progress_bar(files, "scanning vault", len(files), enabled=progress):
-            prev = previous.get(rel)
-            if prev is not None and _current_reading(prev):
+            prev = get_prev(rel)
+            if prev is not None and (prev.record is None or "abstract" in prev.record):
+                # a reading made before the record had ``abstract`` is read again once
                 try:
-                    st = os.stat(path)
+                    st = os_stat(path)
                 except FileNotFoundError:
                     continue
                 if st.st_size == prev.size and st.st_mtime_ns == prev.mtime_ns:
                     if prev.trusted:
-                        result.stats[rel] = prev
+                        stats[rel] = prev
                         continue
                     # Written too recently to trust its timestamp (e.g. by the last run):
                     # the same bytes are the same note, so a hash check replaces a re-parse.
@@ -632,12 +631,16 @@ class VaultStore:
         return base
 
     def _info(
-        self, rel: str, s: NoteStat, key_for: Callable[[str], str | None] | None = None
+        self,
+        rel: str,
+        s: NoteStat,
+        key_for: Callable[[str], str | None] | None = None,
+        memo: dict[tuple[str, ...], frozenset[str]] | None = None,
     ) -> NoteInfo:
         return NoteInfo(
             path=rel,
             pllm_id=s.pllm_id,
-            record=note_mod.resolve_sections(s.record or {}, key_for or self.links.key_for),
+            record=note_mod.resolve_sections(s.record or {}, key_for or self.links.key_for, memo),
             zotero_key=s.zotero_key,
             size=s.size,
             mtime_ns=s.mtime_ns,
@@ -649,25 +652,27 @@ class VaultStore:
         for rel, s in result.stats.items():
             if s.kind == "index" and s.section_key:
                 self.links.register(s.section_key, rel[: -len(".md")])
-        # Thousands of notes name the same few sections: resolve each entry once per scan.
+        # Thousands of notes name the same few sections: resolve each entry, and each list
+        # of entries, once per scan.
         memo: dict[str, str | None] = {}
+        lists: dict[tuple[str, ...], frozenset[str]] = {}
 
         def key_for(entry: str) -> str | None:
             if entry not in memo:
                 memo[entry] = self.links.key_for(entry)
             return memo[entry]
 
-        for rel in sorted(result.stats):
+        notes = result.notes
+        for rel in sorted(result.stats):  # already in path order: a linear check
             s = result.stats[rel]
-            if s.kind == "paper" and s.pllm_id:
-                if s.pllm_id in result.notes:
-                    result.duplicates.setdefault(s.pllm_id, [result.notes[s.pllm_id].path]).append(
-                        rel
-                    )
+            kind = s.kind
+            if kind == "paper" and s.pllm_id:
+                if s.pllm_id in notes:
+                    result.duplicates.setdefault(s.pllm_id, [notes[s.pllm_id].path]).append(rel)
                     continue
-                result.notes[s.pllm_id] = self._info(rel, s, key_for)
-            elif s.kind == "candidate":
-                result.new_notes.append(self._info(rel, s, key_for))
+                notes[s.pllm_id] = self._info(rel, s, key_for, lists)
+            elif kind == "candidate":
+                result.new_notes.append(self._info(rel, s, key_for, lists))
             elif s.kind == "problem":
                 result.problems.append(VaultProblem(rel, s.line, s.problem or "unreadable"))
         for pid, paths in result.duplicates.items():
@@ -810,12 +815,19 @@ class VaultStore:
         managed: ManagedContent | None = None,
     ) -> NoteInfo:
         """Write a new note for ``paper`` in the papers folder (name from method + title,
-        made unique; an existing file is never replaced)."""
-        self.check_root()
+        made unique; an existing file is never replaced). In a batch the file is only
+        staged, and the vault's checks run once, at the commit."""
+        batch = self._batch
+        first = batch is None or not self._papers_made
+        if first:  # in a batch: for its first note, then at the commit
+            self.check_root()  # before a mkdir could recreate a vault that went away
         data, parsed, stem = self.render_new_note(
             paper, record, zotero_key=zotero_key, managed=managed
         )
-        self.papers_dir.mkdir(parents=True, exist_ok=True)
+        if first:
+            self.papers_dir.mkdir(parents=True, exist_ok=True)
+            self._papers_made = batch is not None
+            self._papers_prefix = self._rel(self.papers_dir / "x")[:-1]
         taken = self._taken_names()
         for fname in _note_names(stem, paper.id):
             if fname.casefold() in taken:
@@ -824,13 +836,13 @@ class VaultStore:
             if fname in (".", "..") or os.path.basename(fname) != fname or "/" in fname:
                 raise VaultError(f"refusing note name {fname!r}: it leaves the papers folder")
             path = self.papers_dir / fname
-            if self._batch is not None:
-                if os.path.lexists(path):
-                    taken.add(fname.casefold())
-                    continue
+            if batch is not None:
+                # no look at the disk per note (the folder was listed when the batch began;
+                # a file that appears meanwhile keeps its name: see commit_batch)
                 new = self._stage(path, data, None, path)
                 taken.add(fname.casefold())
-                return self._info_from_bytes(self._rel(path), data, new.st, parsed, written=True)
+                rel = self._papers_prefix + fname
+                return self._info_from_bytes(rel, data, new.st, parsed, written=True)
             try:
                 atomic_write(path, data, exclusive=True)
             except FileExistsError:
@@ -853,6 +865,8 @@ class VaultStore:
         its own state."""
         self.discard_batch()
         self._batch = WriteBatch()
+        self._taken = None  # listed afresh by the first new note
+        self._papers_made = False
 
     def commit_batch(self) -> list[str]:
         """Make the staged notes durable and visible. A name that a user took meanwhile
