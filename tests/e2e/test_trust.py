@@ -300,6 +300,41 @@ def test_deleting_a_note_still_trashes_an_untouched_item(env: Env) -> None:
     assert item_any(env, B).get("deleted")
 
 
+def test_an_item_restored_after_the_run_that_trashed_it_died_brings_its_note_back(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by the --run-slow state machine: the user deletes a note, the run trashes its
+    item in Zotero and dies before saving its state, then the user restores the item from
+    Zotero's trash. The restore is the user's latest word (an item written since the last
+    sync counts as modified): the next run writes the note again, it does not trash the
+    item a second time."""
+    from pllm_sync.vault.store import VaultStore
+
+    env.note_for(A).unlink()
+    env.lists["trust"].write_text(LIST + FOUR_LINKED, encoding="utf-8")
+
+    def crash(*_a: Any, **_k: Any) -> Any:
+        raise _Crash
+
+    orig = VaultStore.create_note
+    monkeypatch.setattr(VaultStore, "create_note", crash)
+    with pytest.raises(_Crash):
+        env.run("pull", "--no-progress")
+    monkeypatch.setattr(VaultStore, "create_note", orig)
+    key = item_any(env, A)["key"]
+    assert item_any(env, A).get("deleted"), "the died run had trashed the item"
+    env.emu.edit_item(key, {"deleted": 0})
+    code, _, err = env.run("pull", "--no-progress")
+    assert code == 0, err
+    assert not item_any(env, A).get("deleted"), "the user's restore was undone"
+    assert "modify beats delete" in err
+    assert env.note_for(A).exists(), "the note is written again"
+    assert len(env.items()) == 4
+    env.emu.clear_log()
+    assert env.run("pull", "--no-progress")[0] == 0
+    assert env.writes() == [], "converged"
+
+
 # --- item 13: resolving a notes conflict ---------------------------------------------------
 
 

@@ -132,6 +132,32 @@ ROWS = [
         warns="modify beats delete",
     ),
     Row(
+        "a note deleted, its item at the version the last sync saw: trashed",
+        lambda: PaperView(
+            pid=PID,
+            state=state(zotero_version=5),
+            zrecord=dict(BASE),
+            zitem=dict(ITEM),
+            vault_gone=True,
+        ),
+        zotero="trash",
+        retire_zotero=True,
+        retire_vault=True,
+    ),
+    Row(
+        "a note deleted, its unchanged item written since (restored from the trash after a "
+        "run died): modify beats delete",
+        lambda: PaperView(
+            pid=PID,
+            state=state(zotero_version=4),
+            zrecord=dict(BASE),
+            zitem=dict(ITEM),
+            vault_gone=True,
+        ),
+        vault="create",
+        warns="written since the last sync",
+    ),
+    Row(
         "a note deleted after the user added a PDF to the item: modify beats delete",
         lambda: PaperView(
             pid=PID,

@@ -163,6 +163,18 @@ def item_mtime(item: dict[str, Any] | None) -> float | None:
         return None
 
 
+def item_written_since(v: PaperView) -> bool:
+    """The item was written after the last sync recorded its version: by the user (a restore
+    from Zotero's trash, an edit to a field we do not sync) or by a run that died before it
+    saved its state. Either way it is not the untouched item a deleted note may take along
+    (modify beats delete); at worst the note is written again, never is an item lost."""
+    st, item = v.state, v.zitem
+    if st is None or st.zotero_version is None or item is None:
+        return False
+    version = item.get("version")
+    return isinstance(version, int) and version > st.zotero_version
+
+
 def differs(a: Record | None, b: Record | None) -> bool:
     """Whether two records differ on any synced field (None differs from any record)."""
     if a is None or b is None:
@@ -243,16 +255,22 @@ def decide_paper(v: PaperView, cfg: DecideConfig, plan: Plan) -> Decision:
     if v_gone_now:
         if cfg.on_vault_delete == "ignore":
             d.retire_vault, v_active = True, False
-        elif v.zrecord is not None and not differs(v.zrecord, base) and not v.z_user_children:
+        elif (
+            v.zrecord is not None
+            and not differs(v.zrecord, base)
+            and not v.z_user_children
+            and not item_written_since(v)
+        ):
             plan.add("zotero", "trash", v.pid, v.title, reason="note deleted in the vault")
             d.zotero, d.retire_zotero, d.retire_vault = "trash", True, True
             return d
         else:
-            why = (
-                "the item holds the user's attachments or child notes"
-                if v.z_user_children and not differs(v.zrecord, base)
-                else "the Zotero item changed since"
-            )
+            if v.z_user_children and not differs(v.zrecord, base):
+                why = "the item holds the user's attachments or child notes"
+            elif not differs(v.zrecord, base):
+                why = "the Zotero item was written since the last sync (restored from the trash?)"
+            else:
+                why = "the Zotero item changed since"
             plan.warnings.append(
                 f"{v.pid}: note deleted in the vault but {why}; writing the note again "
                 "(modify beats delete)"
