@@ -677,6 +677,12 @@ class SyncMachine(RuleBasedStateMachine):
             if c["open"]:
                 code, _ = self.cli("conflicts", "resolve", str(c["id"]), "--take", "vault")
                 assert code in (0, 7)
+                if code == 0 and c["field"] == "notes":
+                    # the user chose the vault's text: lines only Zotero held go, on purpose
+                    pid, kept = pool_id(c["paper"]), str(c["vault"] or "")
+                    self.notes_lines[pid] = {
+                        ln for ln in self.notes_lines.get(pid, ()) if ln in kept
+                    }
         self.expect_conflict.clear()
         self.state_lost = False
         self.agreed_tags = {pid: self.v_user_tags(p) for pid, p in self.notes().items()}
