@@ -335,6 +335,30 @@ def test_an_item_restored_after_the_run_that_trashed_it_died_brings_its_note_bac
     assert env.writes() == [], "converged"
 
 
+def test_an_item_restored_with_a_conflict_open_keeps_its_own_value(env: Env) -> None:
+    """Found by the --run-slow state machine: the user sets a status in both places
+    (differently) and trashes the item; the note's change restores the item (modify beats
+    delete), and the conflict stays open. The restore wrote the base's status over the
+    item's, so Zotero's value was lost and resolving the conflict opened a new one."""
+    key = env.item_by_pid(A)["key"]
+    tags = [t for t in env.items()[key]["tags"] if not t["tag"].startswith("status/")]
+    env.emu.edit_item(key, {"tags": [*tags, {"tag": "status/reading"}]})
+    env.emu.trash_item(key)
+    edit_frontmatter(env.note_for(A), status="unread")
+    code, _, err = sync(env)
+    assert code == 7, err
+    item = item_any(env, A)
+    assert not item.get("deleted"), "modify beats delete: the item is restored"
+    assert "status/reading" in ztags(item), "the restore overwrote Zotero's side of the conflict"
+    conflicts = json.loads(env.run("conflicts", "--json")[1])
+    (c,) = [c for c in conflicts if c["open"]]
+    assert (c["field"], c["zotero"], c["vault"]) == ("status", "reading", "unread")
+    code, _, err = env.run("conflicts", "resolve", str(c["id"]), "--take", "vault")
+    assert code == 0, err
+    assert "status/unread" in ztags(env.item_by_pid(A))
+    assert sync(env)[0] == 0, "resolving left nothing open"
+
+
 # --- item 13: resolving a notes conflict ---------------------------------------------------
 
 

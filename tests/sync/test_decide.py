@@ -495,3 +495,23 @@ def test_a_restore_keeps_what_the_trashed_item_held() -> None:
     assert d.zotero == "restore" and d.result is not None
     assert d.result.merged["tags"] == frozenset({"alpha", "zotero-only"})
     assert d.result.merged["status"] == "read"
+
+
+def test_a_restore_with_a_conflict_open_keeps_the_items_own_value() -> None:
+    """An open conflict writes neither side, a restore included: the item comes back holding
+    its own value of the open field, not the base's."""
+    view = replace(
+        synced(),
+        zitem=dict(ITEM),
+        zotero_gone="trashed",
+        zrecord=None,
+        zrecord_trashed=edited(BASE, status="read"),
+        note=note(edited(BASE, status="skimmed")),
+    )
+    decided = decide([view], DecideConfig(conflict="ask"))
+    (d,) = decided.decisions
+    assert d.zotero == "restore" and d.result is not None
+    assert d.result.open_fields == {"status"}
+    assert d.restore_fields is not None and d.restore_fields["status"] == "read"
+    (act,) = [a for a in decided.plan.actions if a.side == "zotero"]
+    assert {c.field: c.new for c in act.changes}["status"] == "read"

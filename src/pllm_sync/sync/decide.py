@@ -114,6 +114,9 @@ class Decision:
     retire_zotero: bool = False  # the Zotero copy is gone on purpose: do not recreate it
     retire_vault: bool = False  # the note is gone on purpose: do not recreate it
     rich_note_kept: bool = False  # a notes change was withheld from a rich Zotero note
+    restore_fields: Record | None = None
+    """What a restore writes to the item when a conflict stays open: the merge, with each
+    open field at the value the trashed item held (an open conflict writes neither side)."""
 
 
 @dataclass
@@ -315,7 +318,11 @@ def decide_paper(v: PaperView, cfg: DecideConfig, plan: Plan) -> Decision:
             kind = "restore" if restoring else "create"
             d.zotero = kind
             why = "its note came back" if restore_item else ""
-            plan.add("zotero", kind, v.pid, v.title, result.merged, reason=why)
+            fields = result.merged
+            if restoring and zrec is not None and result.open_fields:
+                held = {k: zrec[k] for k in result.open_fields if k in zrec}
+                fields = d.restore_fields = {**result.merged, **held}
+            plan.add("zotero", kind, v.pid, v.title, fields, reason=why)
         elif result.to_zotero or v.user_added == "zotero" or v.renamed_from:
             d.zotero = "update"
             kind = "tombstone" if result.to_zotero.get("catalog") == "removed" else "update"

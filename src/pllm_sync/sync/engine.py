@@ -941,7 +941,7 @@ class SyncEngine:
                 v.zrecord if v.zrecord is not None else (v.state.zotero_record if v.state else None)
             )
         if d.zotero in ("create", "restore"):
-            return complete_record(res.merged)
+            return complete_record(d.restore_fields or res.merged)
         if v.zrecord is None:
             return None
         held = dict(v.zrecord)
@@ -1028,7 +1028,9 @@ class SyncEngine:
             assert v.zitem is not None
             key = str(v.zitem["key"])
             owner[key] = v.pid
-            fields = dict(res.merged if d.zotero == "restore" else res.to_zotero)
+            fields = dict(
+                (d.restore_fields or res.merged) if d.zotero == "restore" else res.to_zotero
+            )
             item_fields = {k: val for k, val in fields.items() if k not in ("notes", "code")}
             data = zmap.record_to_item_changes(
                 item_fields,
