@@ -308,19 +308,11 @@ def test_an_item_restored_after_the_run_that_trashed_it_died_brings_its_note_bac
     Zotero's trash. The restore is the user's latest word (an item written since the last
     sync counts as modified): the next run writes the note again, it does not trash the
     item a second time."""
-    from pllm_sync.vault.store import VaultStore
 
     env.note_for(A).unlink()
     env.lists["trust"].write_text(LIST + FOUR_LINKED, encoding="utf-8")
 
-    def crash(*_a: Any, **_k: Any) -> Any:
-        raise _Crash
-
-    orig = VaultStore.create_note
-    monkeypatch.setattr(VaultStore, "create_note", crash)
-    with pytest.raises(_Crash):
-        env.run("pull", "--no-progress")
-    monkeypatch.setattr(VaultStore, "create_note", orig)
+    pull_dying_at(env, monkeypatch, "create_note")
     key = item_any(env, A)["key"]
     assert item_any(env, A).get("deleted"), "the died run had trashed the item"
     env.emu.edit_item(key, {"deleted": 0})
@@ -540,6 +532,21 @@ class _Crash(BaseException):
     """The process dying mid-run: not an Exception, so nothing in pllm-sync catches it."""
 
 
+def pull_dying_at(env: Env, monkeypatch: pytest.MonkeyPatch, method: str) -> None:
+    """A pull that dies at its first call of ``VaultStore.<method>`` (after Zotero was
+    written); the store is whole again afterwards."""
+    from pllm_sync.vault.store import VaultStore
+
+    def crash(*_a: Any, **_k: Any) -> Any:
+        raise _Crash
+
+    orig = getattr(VaultStore, method)
+    monkeypatch.setattr(VaultStore, method, crash)
+    with pytest.raises(_Crash):
+        env.run("pull", "--no-progress")
+    monkeypatch.setattr(VaultStore, method, orig)
+
+
 def test_an_id_change_cut_short_then_a_lost_state_keeps_one_item(
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -547,7 +554,6 @@ def test_an_id_change_cut_short_then_a_lost_state_keeps_one_item(
     writing Zotero (the item carries the new id, the note still the old one), then the state
     database is lost. The next runs join the note and the item again: one item, one note."""
     from pllm_sync.paths import app_dirs
-    from pllm_sync.vault.store import VaultStore
 
     note = env.note_for(A)
     append(note, "\nMy notes on paper one.\n")
@@ -555,14 +561,7 @@ def test_an_id_change_cut_short_then_a_lost_state_keeps_one_item(
     key = item_any(env, A)["key"]
     drop_link_of_a(env)
 
-    def crash(*_a: Any, **_k: Any) -> Any:
-        raise _Crash
-
-    orig = VaultStore.update_note
-    monkeypatch.setattr(VaultStore, "update_note", crash)
-    with pytest.raises(_Crash):
-        env.run("pull", "--no-progress")
-    monkeypatch.setattr(VaultStore, "update_note", orig)
+    pull_dying_at(env, monkeypatch, "update_note")
     for p in app_dirs().data.glob("state-*"):
         p.unlink()
     for _ in range(2):
@@ -685,20 +684,12 @@ def test_an_id_change_cut_short_then_changed_back_keeps_one_item_and_one_note(
     item the state knows, or the item of the same title, is still the paper's: one item,
     one note."""
     from pllm_sync.paths import app_dirs
-    from pllm_sync.vault.store import VaultStore
 
     note = env.note_for(A)
     key = item_any(env, A)["key"]
     drop_link_of_a(env)
 
-    def crash(*_a: Any, **_k: Any) -> Any:
-        raise _Crash
-
-    orig = VaultStore.update_note
-    monkeypatch.setattr(VaultStore, "update_note", crash)
-    with pytest.raises(_Crash):
-        env.run("pull", "--no-progress")
-    monkeypatch.setattr(VaultStore, "update_note", orig)
+    pull_dying_at(env, monkeypatch, "update_note")
     assert item_any(env, pids_in_extra(env.items())[0])  # Zotero was written
     env.lists["trust"].write_text(LIST, encoding="utf-8")  # the link is back
     if lost_state:
