@@ -40,9 +40,9 @@ from ..vault import note as note_mod
 from ..vault.body import ManagedContent
 from ..vault.names import is_litter
 from ..vault.sections import HOME_NOTE
-from ..vault.store import RACY_NS, NoteInfo, NoteStat, VaultScan, VaultStore, _note_names
+from ..vault.store import RACY_NS, NoteInfo, NoteStat, VaultScan, VaultStore, note_names
 from ..zotero import errors as zerr
-from ..zotero.batch import _applied, _untouched
+from ..zotero.batch import write_applied, write_untouched
 from ..zotero.collections import Node, plan_level, section_paths, tree_nodes
 from ..zotero.mapping import (
     EXTRA_ID,
@@ -344,7 +344,7 @@ class MemoryVault:
         )
         prefix = f"{self._papers_rel}/" if self._papers_rel else ""
         taken = self._taken_names(prefix)
-        for fname in _note_names(stem, paper.id):
+        for fname in note_names(stem, paper.id):
             if fname.casefold() in taken:
                 continue
             rel = prefix + fname
@@ -747,9 +747,9 @@ class MemoryZotero:
         elif cur is None:
             return WriteFailure(key, 404, "the item no longer exists in Zotero", label)
         elif cur.get("version") != obj.get("version"):
-            if _applied(obj, cur):
+            if write_applied(obj, cur):
                 return cur
-            if not (force or (base is not None and _untouched(obj, base, cur))):
+            if not (force or (base is not None and write_untouched(obj, base, cur))):
                 return WriteFailure(
                     key,
                     412,

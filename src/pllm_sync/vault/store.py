@@ -213,7 +213,7 @@ class _Staged:
     target: Path
 
 
-def _note_names(stem: str, pid: str) -> Iterator[str]:
+def note_names(stem: str, pid: str) -> Iterator[str]:
     """File names to try for a new note, best first (made one by one: nearly always the
     first is free)."""
     yield f"{stem}.md"
@@ -778,7 +778,7 @@ class VaultStore:
         managed: ManagedContent | None = None,
     ) -> tuple[bytes, note_mod.ParsedNote, str]:
         """The bytes of a new note for ``paper``, their reading and the stem of its file
-        name (``_note_names`` makes it unique). One place for the text, shared with the
+        name (``note_names`` makes it unique). One place for the text, shared with the
         in-memory double (``pllm_sync.testing.memory_stores``), so both write the same
         note."""
         for p in paper.sections:
@@ -829,7 +829,7 @@ class VaultStore:
             self._papers_made = batch is not None
             self._papers_prefix = self._rel(self.papers_dir / "x")[:-1]
         taken = self._taken_names()
-        for fname in _note_names(stem, paper.id):
+        for fname in note_names(stem, paper.id):
             if fname.casefold() in taken:
                 continue
             # defence in depth (names are sanitised): one plain name, nothing above it

@@ -242,9 +242,9 @@ class BatchWriter:
                 self._fail(op, 404, f"the {self._title} no longer exists in Zotero")
             elif f.get("version") == op.obj.get("version"):
                 again.append(op)
-            elif _applied(op.obj, f):
+            elif write_applied(op.obj, f):
                 self._ok(op, f.get("version"), f)
-            elif op.force or (op.base is not None and _untouched(op.obj, op.base, f)):
+            elif op.force or (op.base is not None and write_untouched(op.obj, op.base, f)):
                 op.obj = {**op.obj, "version": f.get("version")}
                 op.attempts += 1
                 if op.attempts <= self.max_op_attempts:
@@ -288,10 +288,11 @@ def _same(field: str, a: Any, b: Any) -> bool:
     return (a if a is not None else "") == (b if b is not None else "")
 
 
-def _applied(obj: dict[str, Any], fresh: dict[str, Any]) -> bool:
+def write_applied(obj: dict[str, Any], fresh: dict[str, Any]) -> bool:
+    """True when the item already holds every field ``obj`` writes (the write landed)."""
     return all(_same(k, v, fresh.get(k)) for k, v in obj.items() if k not in ("key", "version"))
 
 
-def _untouched(obj: dict[str, Any], base: dict[str, Any], fresh: dict[str, Any]) -> bool:
+def write_untouched(obj: dict[str, Any], base: dict[str, Any], fresh: dict[str, Any]) -> bool:
     """True when nobody changed, since ``base``, any field ``obj`` is about to write."""
     return all(_same(k, base.get(k), fresh.get(k)) for k in obj if k not in ("key", "version"))
