@@ -91,6 +91,29 @@ def mutants(source: str) -> list[tuple[str, str]]:
     return out
 
 
+def run_tests(tests: str, src: Path, home: str) -> int:
+    """pytest's exit code for ``tests`` against the source copy at ``src``."""
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-x",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:xdist",
+            tests,
+        ],
+        cwd=ROOT,
+        env={"PYTHONPATH": str(src), "PATH": "/usr/bin:/bin", "HOME": home},
+        capture_output=True,
+        text=True,
+    )
+    return res.returncode
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tests", default="tests/sync/test_decide.py")
@@ -101,28 +124,16 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="pllm-mut-") as tmp:
         src = Path(tmp) / "src"
         shutil.copytree(ROOT / "src", src)
+        # tests that cannot even run on the unmutated copy would count every mutant killed
+        if (code := run_tests(args.tests, src, tmp)) != 0:
+            print(f"{args.tests} fails on the unmutated source (exit {code}); no score")
+            return 2
         for what, text in found:
             (src / TARGET).write_text(text, encoding="utf-8")
-            res = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "pytest",
-                    "-q",
-                    "-x",
-                    "-p",
-                    "no:cacheprovider",
-                    "-p",
-                    "no:xdist",
-                    args.tests,
-                ],
-                cwd=ROOT,
-                env={"PYTHONPATH": str(src), "PATH": "/usr/bin:/bin", "HOME": tmp},
-                capture_output=True,
-                text=True,
-            )
-            if res.returncode == 0:
-                survived.append(what)
+            # 1 = a test failed (killed); 0 = all passed (survived); else the run broke
+            code = run_tests(args.tests, src, tmp)
+            if code == 0 or code > 1:
+                survived.append(what if code == 0 else f"{what} (test run broke: exit {code})")
     killed = len(found) - len(survived)
     print(
         f"{TARGET}: {len(found)} mutants, {killed} killed, {len(survived)} survived "
