@@ -5,19 +5,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
-import logging.handlers
-import shlex
 import sys
 from collections.abc import Sequence
 
 from . import __version__
 from .commands import COMMAND_MODULES
 from .errors import PllmSyncError
-from .paths import app_dirs
-
-log = logging.getLogger("pllm_sync")
-LOG_FILE = "pllm-sync.log"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,49 +45,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def setup_logging(verbose: int, quiet: bool) -> None:
-    """Diagnostics to stderr at the chosen level, and a rotating log file in the user log
-    dir at INFO (DEBUG with -vv) so a daemon's passes can be read afterwards."""
-    level = (
-        logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
-    )
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
-    handler.setLevel(level)
-    handlers: list[logging.Handler] = [handler]
-    file_level = logging.DEBUG if verbose >= 2 else logging.INFO
-    try:
-        logs = app_dirs().logs
-        logs.mkdir(parents=True, exist_ok=True)
-        to_file = logging.handlers.RotatingFileHandler(
-            logs / LOG_FILE, maxBytes=1_000_000, backupCount=3, encoding="utf-8"
-        )
-        to_file.setFormatter(
-            logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
-        )
-        to_file.setLevel(file_level)
-        handlers.append(to_file)
-    except OSError as exc:  # a read-only home: keep going with stderr only
-        print(f"warning: no log file ({exc.strerror or exc})", file=sys.stderr)
-    root = logging.getLogger("pllm_sync")
-    for old in root.handlers:
-        old.close()
-    root.handlers[:] = handlers
-    root.setLevel(min(level, file_level))
-    root.propagate = False
-
-
 def with_config(text: str, config: str | None) -> str:
     """Make every `pllm-sync ...` step in a message carry this run's ``--config``, so the
     next step works when copied as printed."""
     if not config:
         return text
+    import shlex
+
     return text.replace("`pllm-sync ", f"`pllm-sync --config {shlex.quote(config)} ")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from .logsetup import setup_logging  # after parsing: `--help` needs no logging
+
     setup_logging(args.verbose, args.quiet)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
