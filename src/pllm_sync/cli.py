@@ -12,8 +12,59 @@ from . import __version__
 from .commands import COMMAND_MODULES
 from .errors import PllmSyncError
 
+_MODULE_OF = {"sync": "pull"}
+"""Commands registered by a module of another name (each other command's module is its own
+name)."""
 
-def build_parser() -> argparse.ArgumentParser:
+_TOP_FLAGS = "vq"
+"""The top-level options that take no value (besides ``--help`` and ``--version``)."""
+_TOP_LONG = ("--version", "--config", "--verbose", "--quiet", "--help")
+
+
+def command_in(argv: Sequence[str]) -> str | None:
+    """The command an argument list runs, read the way argparse reads it, when that is
+    certain; None whenever there is any doubt (help or version asked before the command, an
+    unknown or ambiguous option, ``--``): then every command is registered, as always."""
+    args = iter(argv)
+    for arg in args:
+        if arg == "--" or arg == "-":
+            return None
+        if arg.startswith("--"):
+            name, eq, _ = arg.partition("=")
+            known = [o for o in _TOP_LONG if o.startswith(name)]
+            if len(known) != 1 or known[0] in ("--help", "--version"):
+                return None
+            if known[0] == "--config" and not eq and next(args, None) is None:
+                return None
+            continue
+        if arg.startswith("-"):
+            if not all(c in _TOP_FLAGS for c in arg[1:]):
+                return None
+            continue
+        return arg
+    return None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with ``command``, only that command's part of it (the rest
+    is not imported): the same parse of any argument list that runs ``command``."""
+    if command is not None:
+        module = _MODULE_OF.get(command, command)
+        if module in COMMAND_MODULES:
+            parser = _build_parser((module,))
+            if command in _subcommands(parser):
+                return parser
+    return _build_parser(COMMAND_MODULES)
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def _build_parser(modules: Sequence[str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pllm-sync",
         description="Mirror curated paper lists into Zotero and an Obsidian vault, two-way.",
@@ -34,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="only errors on stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in modules:
         try:
             module = importlib.import_module(f"pllm_sync.commands.{name}")
         except ModuleNotFoundError as exc:
@@ -56,13 +107,15 @@ def with_config(text: str, config: str | None) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    if argv is None:
+        argv = sys.argv[1:]
+    parser = build_parser(command_in(argv))  # a command's run registers that command only
     args = parser.parse_args(argv)
     from .logsetup import setup_logging  # after parsing: `--help` needs no logging
 
     setup_logging(args.verbose, args.quiet)
     if not getattr(args, "func", None):
-        parser.print_help(sys.stderr)
+        build_parser().print_help(sys.stderr)  # every command listed
         return 2
     try:
         return int(args.func(args) or 0)
