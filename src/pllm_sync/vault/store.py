@@ -63,6 +63,7 @@ __all__ = [
     "ManagedContent",
     "NoteInfo",
     "NoteStat",
+    "NoteViews",
     "VaultProblem",
     "VaultScan",
     "VaultStore",
@@ -165,12 +166,64 @@ class NoteStat:
         return stat
 
 
+class NoteViews(Mapping[str, NoteInfo]):
+    """A scan's paper notes by id, each view (``NoteInfo``) built when it is first read.
+
+    A warm scan takes most readings unchanged from the cache; building every note's view
+    there (its record copied, its sections resolved) cost more than the walk and the stat.
+    Each view is made from the reading the scan took (size, time, hash and record of that
+    moment), never from the file as it is when read later, so a view read after the file
+    changed still carries the scan's hash and a write through it is refused. Sections are
+    resolved with the vault's section links as they are at that first read (the engine
+    reads every view right after the scan). Iterates in path order, as the scan's notes
+    always did."""
+
+    __slots__ = ("_build", "_built", "_order", "_where")
+
+    def __init__(
+        self,
+        where: dict[str, tuple[str, NoteStat]] | None = None,
+        build: Callable[[str, NoteStat], NoteInfo] | None = None,
+    ) -> None:
+        self._where = where if where is not None else {}
+        self._build = build
+        self._built: dict[str, NoteInfo] = {}
+        self._order: list[str] | None = None
+
+    def __getitem__(self, pid: str) -> NoteInfo:
+        view = self._built.get(pid)
+        if view is None:
+            rel, stat = self._where[pid]
+            assert self._build is not None
+            view = self._built[pid] = self._build(rel, stat)
+        return view
+
+    def __contains__(self, pid: object) -> bool:
+        return pid in self._where
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+    def __iter__(self) -> Iterator[str]:
+        if self._order is None:
+            where = self._where
+            self._order = sorted(where, key=lambda pid: where[pid][0])
+        return iter(self._order)
+
+    def path_of(self, pid: str) -> str:
+        """Where the note of ``pid`` is (vault-relative), without building its view."""
+        return self._where[pid][0]
+
+    def __repr__(self) -> str:
+        return f"NoteViews({len(self)} notes)"
+
+
 @dataclass
 class VaultScan:
     """The result of a scan. ``duplicates`` maps an id found in several files to all of them,
     in path order; ``notes`` holds the first."""
 
-    notes: dict[str, NoteInfo] = field(default_factory=dict)
+    notes: Mapping[str, NoteInfo] = field(default_factory=NoteViews)
     stats: dict[str, NoteStat] = field(default_factory=dict)
     new_notes: list[NoteInfo] = field(default_factory=list)
     problems: list[VaultProblem] = field(default_factory=list)
@@ -371,7 +424,8 @@ class VaultStore:
     # --- scanning -------------------------------------------------------------------------
 
     def _walk(self) -> list[tuple[str, str]]:
-        """Every markdown file that may be a note, sorted by relative path. Hidden folders
+        """Every markdown file that may be a note, as (relative path, path), in the order the
+        folders list them (``_collect`` puts what needs it in path order). Hidden folders
         (``.obsidian``, ``.trash``, ``.git``, our trash) and litter are skipped.
 
         Symlinks, decided (docs/vault.md, "Symlinks"): a link whose target lies inside the
@@ -381,8 +435,13 @@ class VaultStore:
         so its notes are never mistaken for deleted ones. A folder reached twice (a link loop,
         two links to one place) is read once. Anything named ``*.md`` that is not a regular
         file (a named pipe, a socket, a device, a dangling link) is skipped with a warning:
-        opening a pipe would block the run forever."""
+        opening a pipe would block the run forever.
+
+        Every scan and every settled check runs this loop once per file, so the common case
+        (a regular ``.md`` file that is not a link: the folder listing's file type says so,
+        no system call) is decided first and costs only the litter check."""
         out: list[tuple[str, str]] = []
+        append = out.append
         root_real = os.path.realpath(self.root)
         seen: set[str] = {root_real}
         stack: list[tuple[str | Path, str]] = [(self.root, "")]
@@ -399,6 +458,10 @@ class VaultStore:
                 continue
             for entry in entries:
                 name = entry.name
+                if name.endswith(".md") and entry.is_file(follow_symlinks=False):
+                    if not is_litter(name):  # a regular file, not a link: a note candidate
+                        append((prefix + name, entry.path))
+                    continue
                 rel = f"{prefix}{name}"
                 link = entry.is_symlink()
                 real = os.path.realpath(entry.path) if link else ""
@@ -428,8 +491,7 @@ class VaultStore:
                             rel,
                         )
                         continue
-                    out.append((rel, entry.path))
-        out.sort(key=lambda item: item[0])
+                    append((rel, entry.path))
         return out
 
     def scan(
@@ -470,7 +532,7 @@ class VaultStore:
                     st = os_stat(path)
                 except FileNotFoundError:
                     continue
-                if st.st_size == prev.size and st.st_mtime_ns == prev.mtime_ns:
+                if st.st_mtime_ns == prev.mtime_ns and st.st_size == prev.size:
                     if prev.trusted:
                         stats[rel] = prev
                         continue
@@ -478,11 +540,11 @@ class VaultStore:
                     # the same bytes are the same note, so a hash check replaces a re-parse.
                     same = self._verify(path, prev, now)
                     if same is not None:
-                        result.stats[rel] = same
+                        stats[rel] = same
                         continue
             stat = self._read_stat(rel, path, now)
             if stat is not None:
-                result.stats[rel] = stat
+                stats[rel] = stat
                 result.reread += 1
         self._collect(result)
         self._stats = result.stats
@@ -649,9 +711,33 @@ class VaultStore:
         )
 
     def _collect(self, result: VaultScan) -> None:
-        for rel, s in result.stats.items():
-            if s.kind == "index" and s.section_key:
-                self.links.register(s.section_key, rel[: -len(".md")])
+        """Sort the scan's readings into papers (by id), hand-added notes and problems.
+        Papers' views are built when first read (``NoteViews``): only the id and path of
+        each are looked at here."""
+        where: dict[str, tuple[str, NoteStat]] = {}
+        dup_paths: dict[str, list[str]] = {}
+        index: list[tuple[str, str]] = []
+        candidates: list[str] = []
+        problems: list[str] = []
+        for rel, s in result.stats.items():  # in walk order: what needs an order is sorted
+            kind = s.kind
+            if kind == "paper":
+                pid = s.pllm_id
+                if not pid:
+                    continue
+                if pid in where:
+                    dup_paths.setdefault(pid, [where[pid][0]]).append(rel)
+                else:
+                    where[pid] = (rel, s)
+            elif kind == "index":
+                if s.section_key:
+                    index.append((rel, s.section_key))
+            elif kind == "candidate":
+                candidates.append(rel)
+            elif kind == "problem":
+                problems.append(rel)
+        for rel, key in sorted(index):  # in path order: of two notes for a section, the last
+            self.links.register(key, rel[: -len(".md")])
         # Thousands of notes name the same few sections: resolve each entry, and each list
         # of entries, once per scan.
         memo: dict[str, str | None] = {}
@@ -662,19 +748,20 @@ class VaultStore:
                 memo[entry] = self.links.key_for(entry)
             return memo[entry]
 
-        notes = result.notes
-        for rel in sorted(result.stats):  # already in path order: a linear check
-            s = result.stats[rel]
-            kind = s.kind
-            if kind == "paper" and s.pllm_id:
-                if s.pllm_id in notes:
-                    result.duplicates.setdefault(s.pllm_id, [notes[s.pllm_id].path]).append(rel)
-                    continue
-                notes[s.pllm_id] = self._info(rel, s, key_for, lists)
-            elif kind == "candidate":
-                result.new_notes.append(self._info(rel, s, key_for, lists))
-            elif s.kind == "problem":
-                result.problems.append(VaultProblem(rel, s.line, s.problem or "unreadable"))
+        def build(rel: str, s: NoteStat) -> NoteInfo:
+            return self._info(rel, s, key_for, lists)
+
+        stats = result.stats
+        for paths in dup_paths.values():
+            paths.sort()
+        for pid, paths in sorted(dup_paths.items(), key=lambda item: item[1][1]):
+            where[pid] = (paths[0], stats[paths[0]])  # the first in path order is the note
+            result.duplicates[pid] = paths
+        result.notes = NoteViews(where, build)
+        result.new_notes.extend(build(rel, stats[rel]) for rel in sorted(candidates))
+        for rel in sorted(problems):
+            s = stats[rel]
+            result.problems.append(VaultProblem(rel, s.line, s.problem or "unreadable"))
         for pid, paths in result.duplicates.items():
             log.warning(
                 "pllm-sync-id %s is in %d notes: %s (using the first)",
