@@ -178,14 +178,18 @@ class NoteViews(Mapping[str, NoteInfo]):
     reads every view right after the scan). Iterates in path order, as the scan's notes
     always did."""
 
-    __slots__ = ("_build", "_built", "_order", "_where")
+    __slots__ = ("_build", "_built", "_order", "_paths", "_stats")
 
     def __init__(
         self,
-        where: dict[str, tuple[str, NoteStat]] | None = None,
+        paths: dict[str, str] | None = None,
+        stats: dict[str, NoteStat] | None = None,
         build: Callable[[str, NoteStat], NoteInfo] | None = None,
     ) -> None:
-        self._where = where if where is not None else {}
+        # by id: the note's path and the reading the scan took (two dicts, no pair objects
+        # for the garbage collector to walk)
+        self._paths = paths if paths is not None else {}
+        self._stats = stats if stats is not None else {}
         self._build = build
         self._built: dict[str, NoteInfo] = {}
         self._order: list[str] | None = None
@@ -193,26 +197,25 @@ class NoteViews(Mapping[str, NoteInfo]):
     def __getitem__(self, pid: str) -> NoteInfo:
         view = self._built.get(pid)
         if view is None:
-            rel, stat = self._where[pid]
+            rel = self._paths[pid]
             assert self._build is not None
-            view = self._built[pid] = self._build(rel, stat)
+            view = self._built[pid] = self._build(rel, self._stats[pid])
         return view
 
     def __contains__(self, pid: object) -> bool:
-        return pid in self._where
+        return pid in self._paths
 
     def __len__(self) -> int:
-        return len(self._where)
+        return len(self._paths)
 
     def __iter__(self) -> Iterator[str]:
         if self._order is None:
-            where = self._where
-            self._order = sorted(where, key=lambda pid: where[pid][0])
+            self._order = sorted(self._paths, key=self._paths.__getitem__)
         return iter(self._order)
 
     def path_of(self, pid: str) -> str:
         """Where the note of ``pid`` is (vault-relative), without building its view."""
-        return self._where[pid][0]
+        return self._paths[pid]
 
     def __repr__(self) -> str:
         return f"NoteViews({len(self)} notes)"
@@ -423,9 +426,10 @@ class VaultStore:
 
     # --- scanning -------------------------------------------------------------------------
 
-    def _walk(self) -> list[tuple[str, str]]:
-        """Every markdown file that may be a note, as (relative path, path), in the order the
-        folders list them (``_collect`` puts what needs it in path order). Hidden folders
+    def _walk(self) -> tuple[list[str], list[str]]:
+        """Every markdown file that may be a note: the relative paths and the paths, in the
+        order the folders list them (``_collect`` puts what needs it in path order). Hidden
+        folders
         (``.obsidian``, ``.trash``, ``.git``, our trash) and litter are skipped.
 
         Symlinks, decided (docs/vault.md, "Symlinks"): a link whose target lies inside the
@@ -439,9 +443,11 @@ class VaultStore:
 
         Every scan and every settled check runs this loop once per file, so the common case
         (a regular ``.md`` file that is not a link: the folder listing's file type says so,
-        no system call) is decided first and costs only the litter check."""
-        out: list[tuple[str, str]] = []
-        append = out.append
+        no system call) is decided first and costs only the litter check. Two lists of
+        strings, not a list of pairs: nothing the garbage collector has to look at."""
+        rels: list[str] = []
+        paths: list[str] = []
+        add_rel, add_path = rels.append, paths.append
         root_real = os.path.realpath(self.root)
         seen: set[str] = {root_real}
         stack: list[tuple[str | Path, str]] = [(self.root, "")]
@@ -460,7 +466,8 @@ class VaultStore:
                 name = entry.name
                 if name.endswith(".md") and entry.is_file(follow_symlinks=False):
                     if not is_litter(name):  # a regular file, not a link: a note candidate
-                        append((prefix + name, entry.path))
+                        add_rel(prefix + name)
+                        add_path(entry.path)
                     continue
                 rel = f"{prefix}{name}"
                 link = entry.is_symlink()
@@ -491,8 +498,9 @@ class VaultStore:
                             rel,
                         )
                         continue
-                    append((rel, entry.path))
-        return out
+                    add_rel(rel)
+                    add_path(entry.path)
+        return rels, paths
 
     def scan(
         self,
@@ -503,7 +511,8 @@ class VaultStore:
     ) -> VaultScan:
         """Find every paper note in the vault (wherever the user moved it), every hand-added
         paper in the papers folder, and every unreadable note; reuse ``previous`` readings of
-        files whose size and mtime did not change.
+        files whose size and mtime did not change (``previous`` holds this version's readings:
+        the engine leaves out cache rows an older version wrote without a field).
 
         ``changed`` (the daemon's watcher events) names the paths that may be new since
         ``previous``: the vault is not walked; the files of ``previous`` are only stat'ed
@@ -519,15 +528,15 @@ class VaultStore:
         result = VaultScan(previous=previous)
         if changed is not None:
             changed = set(changed)
-            files = self._named(previous, changed)
+            rels, paths = self._named(previous, changed)
         else:
-            files = self._walk()
+            rels, paths = self._walk()
         now = time.time_ns()
         stats, get_prev, os_stat = result.stats, previous.get, os.stat  # the loop runs per note
-        for rel, path in progress_bar(files, "scanning vault", len(files), enabled=progress):
+        files = zip(rels, paths, strict=True)
+        for rel, path in progress_bar(files, "scanning vault", len(rels), enabled=progress):
             prev = get_prev(rel)
-            if prev is not None and (prev.record is None or "abstract" in prev.record):
-                # a reading made before the record had ``abstract`` is read again once
+            if prev is not None:
                 try:
                     st = os_stat(path)
                 except FileNotFoundError:
@@ -557,10 +566,10 @@ class VaultStore:
         parsed (a no-op sync's check, see ``SyncEngine``)."""
         if not self.root.is_dir():
             return False
-        files = self._walk()
-        if len(files) != len(cached):
+        rels, paths = self._walk()
+        if len(rels) != len(cached):
             return False
-        for rel, path in files:
+        for rel, path in zip(rels, paths, strict=True):
             known = cached.get(rel)
             try:
                 st = os.stat(path)
@@ -572,7 +581,7 @@ class VaultStore:
 
     def _named(
         self, previous: dict[str, NoteStat], changed: Collection[str]
-    ) -> list[tuple[str, str]]:
+    ) -> tuple[list[str], list[str]]:
         """The files of the last scan plus ``changed`` ones that exist now (a changed path
         that is gone was moved or deleted). Paths outside the vault or in skipped folders
         are ignored, as the walk would."""
@@ -588,14 +597,15 @@ class VaultStore:
             if is_litter(p.name):
                 continue
             names.add(rel)
-        out = []
+        rels, paths = [], []
         root = str(self.root)
         for rel in sorted(names):
             path = f"{root}/{rel}" if os.sep == "/" else os.path.join(root, *rel.split("/"))
             if rel in changed and not os.path.isfile(path):
                 continue
-            out.append((rel, path))
-        return out
+            rels.append(rel)
+            paths.append(path)
+        return rels, paths
 
     def _verify(self, path: str, prev: NoteStat, now: int) -> NoteStat | None:
         """``prev`` (marked trusted once old enough) when the file still holds the bytes it
@@ -714,7 +724,8 @@ class VaultStore:
         """Sort the scan's readings into papers (by id), hand-added notes and problems.
         Papers' views are built when first read (``NoteViews``): only the id and path of
         each are looked at here."""
-        where: dict[str, tuple[str, NoteStat]] = {}
+        where: dict[str, str] = {}  # id -> path
+        readings: dict[str, NoteStat] = {}  # id -> the scan's reading
         dup_paths: dict[str, list[str]] = {}
         index: list[tuple[str, str]] = []
         candidates: list[str] = []
@@ -726,9 +737,10 @@ class VaultStore:
                 if not pid:
                     continue
                 if pid in where:
-                    dup_paths.setdefault(pid, [where[pid][0]]).append(rel)
+                    dup_paths.setdefault(pid, [where[pid]]).append(rel)
                 else:
-                    where[pid] = (rel, s)
+                    where[pid] = rel
+                    readings[pid] = s
             elif kind == "index":
                 if s.section_key:
                     index.append((rel, s.section_key))
@@ -755,9 +767,10 @@ class VaultStore:
         for paths in dup_paths.values():
             paths.sort()
         for pid, paths in sorted(dup_paths.items(), key=lambda item: item[1][1]):
-            where[pid] = (paths[0], stats[paths[0]])  # the first in path order is the note
+            where[pid] = paths[0]  # the first in path order is the note
+            readings[pid] = stats[paths[0]]
             result.duplicates[pid] = paths
-        result.notes = NoteViews(where, build)
+        result.notes = NoteViews(where, readings, build)
         result.new_notes.extend(build(rel, stats[rel]) for rel in sorted(candidates))
         for rel in sorted(problems):
             s = stats[rel]
