@@ -20,6 +20,7 @@ from pllm_sync.config import default_config
 from pllm_sync.errors import SafetyAbort
 from pllm_sync.record import Record
 from pllm_sync.sync.state import (
+    LARGE_CACHE_KIB,
     SCHEMA_VERSION,
     LibraryRef,
     PaperState,
@@ -225,6 +226,28 @@ def test_nested_transaction_rolls_back_only_its_part(db: StateDB) -> None:
             db.put_paper(PaperState("inner"))
             raise ValueError
     assert db.get_paper("outer") is not None and db.get_paper("inner") is None
+
+
+def test_a_large_transaction_gives_its_page_cache_back(db: StateDB) -> None:
+    """A pull's commit gets a page cache big enough not to spill (and rewrite) pages
+    mid-transaction; the daemon that keeps the connection open afterwards keeps the small
+    default, whether the transaction committed or failed."""
+
+    def cache_kib() -> int:
+        return -int(db._conn.execute("PRAGMA cache_size").fetchone()[0])
+
+    small = cache_kib()
+    with db.transaction(large=True):
+        assert cache_kib() == LARGE_CACHE_KIB > small
+        with db.transaction(large=True):  # nested: a savepoint, the cache stays
+            db.put_paper(PaperState("p", base=RECORD))
+        assert cache_kib() == LARGE_CACHE_KIB
+    assert cache_kib() == small
+    with pytest.raises(RuntimeError), db.transaction(large=True):
+        db.put_paper(PaperState("q", base=RECORD))
+        raise RuntimeError("the vault batch failed")
+    assert cache_kib() == small and db.get_paper("q") is None
+    assert db.get_paper("p") is not None
 
 
 def test_uncommitted_writes_are_invisible_to_other_readers(tmp_path: Path) -> None:

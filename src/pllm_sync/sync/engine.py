@@ -791,7 +791,7 @@ class SyncEngine:
 
         # 3. Commit: what each side now holds always; the base only where every write landed.
         open_pids = {c.pllm_id for c in self._open_conflicts}
-        with self.state.transaction():
+        with self.state.transaction(large=True):
             for d in decisions:
                 v, res = d.view, d.result
                 st = states[v.pid]

@@ -453,6 +453,10 @@ _ZOTERO_COLS = (
 
 _UPDATED_AT = _PAPER_COLS.index("updated_at")
 
+LARGE_CACHE_KIB = 64 * 1024
+"""The page cache of a ``transaction(large=True)``: a 5,000-paper pull's commit touches
+about 17 MB of pages; SQLite allocates the cache as pages are used, not up front."""
+
 
 def _unstamped(row: tuple[Any, ...]) -> bytes:
     """A digest of a paper row without its ``updated_at`` stamp, to tell whether a put
@@ -558,6 +562,7 @@ class StateDB:
         self._stored: dict[str, bytes] = {}
         self._run_lock = RunLock(self.lock_path)
         self._library: str | None = None
+        self._cache_size = int(conn.execute("PRAGMA cache_size").fetchone()[0])
 
     def bind_library(self, lib: LibraryRef | None) -> None:
         """Name the Zotero library this run syncs with. A paper's Zotero keys, versions,
@@ -642,32 +647,45 @@ class StateDB:
     # -- transactions --------------------------------------------------------------------
 
     @contextmanager
-    def transaction(self) -> Iterator[StateDB]:
+    def transaction(self, *, large: bool = False) -> Iterator[StateDB]:
         """Group writes: committed together at the end of the block, rolled back (and the
-        exception re-raised) if the block fails. Nested blocks are savepoints."""
+        exception re-raised) if the block fails. Nested blocks are savepoints.
+
+        ``large``: the block writes many rows (a pull's commit of every paper). SQLite's
+        default page cache (2 MB) then spills pages to the WAL mid-transaction and writes
+        many of them again (three times the bytes, a hundred thousand ``pwrite`` calls at
+        5,000 papers), so the cache is made big enough for the whole transaction while it
+        runs and given back at its end (a long-lived daemon keeps the small one)."""
         with self._lock:
             depth = self._depth
-            if depth == 0:
-                self._conn.execute("BEGIN IMMEDIATE")
-            else:
-                self._conn.execute(f"SAVEPOINT sp{depth}")
-            self._depth += 1
+            big = large and depth == 0
+            if big:
+                self._conn.execute(f"PRAGMA cache_size = -{LARGE_CACHE_KIB}")
             try:
-                yield self
-            except BaseException:
-                self._depth -= 1
-                self._stored.clear()  # what was read inside may have been rolled back
                 if depth == 0:
-                    self._conn.execute("ROLLBACK")
+                    self._conn.execute("BEGIN IMMEDIATE")
                 else:
-                    self._conn.execute(f"ROLLBACK TO sp{depth}")
+                    self._conn.execute(f"SAVEPOINT sp{depth}")
+                self._depth += 1
+                try:
+                    yield self
+                except BaseException:
+                    self._depth -= 1
+                    self._stored.clear()  # what was read inside may have been rolled back
+                    if depth == 0:
+                        self._conn.execute("ROLLBACK")
+                    else:
+                        self._conn.execute(f"ROLLBACK TO sp{depth}")
+                        self._conn.execute(f"RELEASE sp{depth}")
+                    raise
+                self._depth -= 1
+                if depth == 0:
+                    self._conn.execute("COMMIT")
+                else:
                     self._conn.execute(f"RELEASE sp{depth}")
-                raise
-            self._depth -= 1
-            if depth == 0:
-                self._conn.execute("COMMIT")
-            else:
-                self._conn.execute(f"RELEASE sp{depth}")
+            finally:
+                if big:  # shrinking the cache frees the pages beyond it
+                    self._conn.execute(f"PRAGMA cache_size = {self._cache_size}")
 
     def _x(self, sql: str, params: Iterable[Any] = ()) -> _Result:
         """Run one statement and fetch its rows under the lock (the connection is shared)."""
