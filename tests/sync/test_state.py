@@ -120,6 +120,42 @@ def test_paper_state_round_trips(db: StateDB) -> None:
     assert db.get_paper(p.pllm_id) is None and db.all_papers() == {}
 
 
+def test_papers_put_together_round_trip_and_unchanged_rows_are_not_written(
+    db: StateDB,
+) -> None:
+    """``put_papers`` (a pull's commit) stores what ``put_paper`` does; a Zotero record equal
+    to the base but not of the same types is still stored as itself."""
+    papers = [
+        PaperState(
+            f"arxiv:{i}",
+            base=dict(RECORD, year=2024),
+            catalog_base={"title": RECORD["title"], "year": 2024},
+            zotero_record=dict(RECORD, year=2024) if i % 2 else dict(RECORD, year=2024.0),
+            note_path=f"Papers/{i}.md",
+        )
+        for i in range(5)
+    ]
+    db.put_papers(papers)
+    assert all(p.updated_at is not None for p in papers)
+    got = db.all_papers()
+    assert got == {p.pllm_id: p for p in papers}
+    assert [type(got[p.pllm_id].zotero_record["year"]) for p in papers] == [  # type: ignore[index]
+        float,
+        int,
+        float,
+        int,
+        float,
+    ]
+    before = db.changes()
+    db.put_papers(list(got.values()))  # as read: nothing to write
+    assert db.changes() == before
+    got["arxiv:3"].note_path = "Papers/moved.md"
+    db.put_papers(list(got.values()))
+    assert db.changes()[0] == before[0] + 1  # the one row that moved
+    moved = db.get_paper("arxiv:3")
+    assert moved is not None and moved.note_path == "Papers/moved.md"
+
+
 def test_state_survives_reopening(tmp_path: Path) -> None:
     path = tmp_path / "s.sqlite3"
     with StateDB.open(path) as db:

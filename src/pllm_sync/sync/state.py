@@ -166,6 +166,16 @@ def _enc_opt(record: Record | None) -> str | None:
     return None if record is None else encode_record(record)
 
 
+def _same_record(a: Record | None, b: Record | None) -> bool:
+    """Whether ``a`` encodes to the same text as ``b``, without encoding it: equal, and
+    each value of the same type (``1 == True``, but they are stored differently)."""
+    if a is b:
+        return True
+    if a is None or b is None or a != b:
+        return False
+    return all(type(v) is type(b[k]) for k, v in a.items())
+
+
 def _dec_opt(text: str | None) -> Record | None:
     return None if text is None else decode_record(text)
 
@@ -453,6 +463,16 @@ _ZOTERO_COLS = (
 
 _UPDATED_AT = _PAPER_COLS.index("updated_at")
 
+_UPSERT_PAPER = (
+    f"INSERT INTO papers ({', '.join(_PAPER_COLS)}) "
+    f"VALUES ({', '.join('?' * len(_PAPER_COLS))}) "
+    "ON CONFLICT (pllm_id) DO UPDATE SET "
+    + ", ".join(
+        f"{c} = COALESCE(excluded.{c}, {c})" if c == "zotero_library" else f"{c} = excluded.{c}"
+        for c in _PAPER_COLS[1:]
+    )
+)
+
 LARGE_CACHE_KIB = 64 * 1024
 """The page cache of a ``transaction(large=True)``: a 5,000-paper pull's commit touches
 about 17 MB of pages; SQLite allocates the cache as pages are used, not up front."""
@@ -693,6 +713,20 @@ class StateDB:
             cur = self._conn.execute(sql, tuple(params))
             return _Result(cur.fetchall(), cur.rowcount, cur.lastrowid)
 
+    def _many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        """Run one statement for many rows, all or none: in the caller's transaction when
+        there is one (no savepoint: inside a big transaction, SQLite would copy every page
+        the rows touch to a statement journal first), else in a transaction of their own
+        (autocommit would commit, and fsync, each row)."""
+        with self._lock:
+            if len(rows) == 1:
+                self._conn.execute(sql, rows[0])
+            elif rows and self._depth:
+                self._conn.executemany(sql, rows)
+            elif rows:
+                with self.transaction():
+                    self._conn.executemany(sql, rows)
+
     # -- papers --------------------------------------------------------------------------
 
     def _paper(self, row: tuple[Any, ...]) -> PaperState:
@@ -748,40 +782,48 @@ class StateDB:
     def put_paper(self, paper: PaperState) -> None:
         """Insert or replace the paper's row (``updated_at`` is set to now); a row that
         would not change is not written."""
+        self.put_papers((paper,))
+
+    def put_papers(self, papers: Iterable[PaperState]) -> None:
+        """``put_paper`` for many papers in one statement (a pull commits thousands): rows
+        that would not change are not written; the rest get one ``updated_at``."""
         now = time.time()
-        values = (
-            paper.pllm_id,
-            _enc_opt(paper.base),
-            _enc_opt(paper.catalog_base),
-            paper.zotero_key,
-            paper.zotero_version,
-            paper.zotero_note_key,
-            paper.zotero_note_version,
-            paper.note_path,
-            paper.note_size,
-            paper.note_mtime_ns,
-            paper.note_sha256,
-            int(paper.tombstone),
-            now,
-            _enc_opt(paper.zotero_record),
-            int(paper.zotero_retired),
-            int(paper.vault_retired),
-            self._library,
-        )
-        updates = ", ".join(
-            f"{c} = COALESCE(excluded.{c}, {c})" if c == "zotero_library" else f"{c} = excluded.{c}"
-            for c in _PAPER_COLS[1:]
-        )
-        if self._stored.get(paper.pllm_id) == _unstamped(values):
-            return
-        self._stored.pop(paper.pllm_id, None)
-        paper.updated_at = now
-        self._x(
-            f"INSERT INTO papers ({', '.join(_PAPER_COLS)}) "
-            f"VALUES ({', '.join('?' * len(_PAPER_COLS))}) "
-            f"ON CONFLICT (pllm_id) DO UPDATE SET {updates}",
-            values,
-        )
+        rows: list[tuple[Any, ...]] = []
+        written: list[PaperState] = []
+        stored, library = self._stored, self._library
+        for paper in papers:
+            base = _enc_opt(paper.base)
+            zrec = paper.zotero_record
+            values = (
+                paper.pllm_id,
+                base,
+                _enc_opt(paper.catalog_base),
+                paper.zotero_key,
+                paper.zotero_version,
+                paper.zotero_note_key,
+                paper.zotero_note_version,
+                paper.note_path,
+                paper.note_size,
+                paper.note_mtime_ns,
+                paper.note_sha256,
+                int(paper.tombstone),
+                now,
+                # Zotero holds the agreed record for nearly every paper: encoded once
+                base if _same_record(zrec, paper.base) else _enc_opt(zrec),
+                int(paper.zotero_retired),
+                int(paper.vault_retired),
+                library,
+            )
+            if stored:  # a row read from the database: skip the put if nothing moved
+                digest = stored.pop(paper.pllm_id, None)
+                if digest is not None and digest == _unstamped(values):
+                    stored[paper.pllm_id] = digest
+                    continue
+            rows.append(values)
+            written.append(paper)
+        self._many(_UPSERT_PAPER, rows)
+        for paper in written:
+            paper.updated_at = now
 
     def delete_paper(self, pllm_id: str) -> None:
         self._stored.pop(pllm_id, None)
@@ -872,13 +914,15 @@ class StateDB:
         return None if r is None else ScanEntry(r[0], r[1], r[2], r[3], r[4], _dec_opt(r[5]))
 
     def put_scan_cache(self, *entries: ScanEntry) -> None:
-        with self.transaction():
-            for e in entries:
-                self._x(
-                    "INSERT OR REPLACE INTO scan_cache "
-                    "(relpath, size, mtime_ns, sha256, pllm_id, record) VALUES (?, ?, ?, ?, ?, ?)",
-                    (e.relpath, e.size, e.mtime_ns, e.sha256, e.pllm_id, _enc_opt(e.record)),
-                )
+        rows = [
+            (e.relpath, e.size, e.mtime_ns, e.sha256, e.pllm_id, _enc_opt(e.record))
+            for e in entries
+        ]
+        self._many(
+            "INSERT OR REPLACE INTO scan_cache "
+            "(relpath, size, mtime_ns, sha256, pllm_id, record) VALUES (?, ?, ?, ?, ?, ?)",
+            rows,
+        )
 
     def delete_scan_cache(self, *relpaths: str) -> None:
         with self.transaction():
