@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from pllm_sync.config import default_config
@@ -154,6 +154,77 @@ def test_papers_put_together_round_trip_and_unchanged_rows_are_not_written(
     assert db.changes()[0] == before[0] + 1  # the one row that moved
     moved = db.get_paper("arxiv:3")
     assert moved is not None and moved.note_path == "Papers/moved.md"
+
+
+FIELD_VALUES = st.sampled_from(  # few values, so that records share them and look-alikes
+    [
+        *(None, 0, 1, False, True, 0.0, -0.0, "", "a", (), ("a",), (0,), (False,)),
+        *(frozenset(), frozenset({"a"}), frozenset({1}), frozenset({True})),
+        *([0], [False], {"a": 1}, {"a": True}),
+    ]
+) | st.text(max_size=2)
+SOME_RECORDS = st.dictionaries(st.sampled_from("abcdef"), FIELD_VALUES, max_size=6)
+
+
+@given(SOME_RECORDS, SOME_RECORDS, st.sets(st.sampled_from("abcdef")))
+@example(  # equal to the base's values, but stored differently
+    {"a": 1, "b": 0.0, "c": (0,), "d": frozenset({1}), "e": [0], "f": {"a": 1}},
+    {"a": True, "b": -0.0, "c": (False,), "d": frozenset({True}), "e": [False], "f": {"a": True}},
+    set(),
+)
+@example({"a": 1, "b": ("a",), "c": None}, {"a": 1, "b": ("a",)}, set())  # equal, one dropped
+def test_records_stored_against_their_base_read_back_exactly(
+    base: Record, other: Record, keep: set[str]
+) -> None:
+    """Catalog and Zotero records are stored as their differences from the row's base:
+    they read back equal, value for value of the same type (``True`` is not ``1``,
+    ``-0.0`` is not ``0.0``), whatever they share with the base."""
+    record = {k: v for k, v in base.items() if k in keep} | {
+        k: v for k, v in other.items() if k not in keep
+    }
+    with StateDB.open(":memory:") as db:
+        db.put_paper(PaperState("p", base=base, catalog_base=record, zotero_record=base))
+        db.put_paper(PaperState("q", base=record, catalog_base=base, zotero_record=record))
+        got = db.all_papers()
+    assert (got["p"].base, got["p"].catalog_base, got["p"].zotero_record) == (base, record, base)
+    assert (got["q"].base, got["q"].catalog_base, got["q"].zotero_record) == (record, base, record)
+    for read, written in ((got["p"].catalog_base, record), (got["q"].catalog_base, base)):
+        assert read is not None and list(read) == sorted(written)  # as a full record reads
+        assert encode_record(read) == encode_record(written)  # the same types
+
+
+def test_a_version_5_database_is_rewritten_in_the_compact_form(tmp_path: Path) -> None:
+    """Schema 6 stores each paper's catalog and Zotero records against its base: an older
+    database is rewritten on opening, reads the same, and a sync that changes nothing
+    afterwards writes nothing."""
+    path = tmp_path / "v5.sqlite3"
+    catalog = {k: v for k, v in RECORD.items() if k not in ("tags", "rating", "notes")}
+    edited = dict(RECORD, title="Edited in Zotero")
+    with StateDB.open(path) as db:  # rows as version 5 wrote them: every record in full
+        db._conn.execute("PRAGMA user_version = 5")
+        for pid, zotero in (("a", RECORD), ("b", edited), ("c", None)):
+            db._conn.execute(
+                "INSERT INTO papers (pllm_id, base, catalog_base, zotero_record, tombstone) "
+                "VALUES (?, ?, ?, ?, 0)",
+                (pid, encode_record(RECORD), encode_record(catalog), _enc(zotero)),
+            )
+    with StateDB.open(path) as db:
+        assert db.schema_version == SCHEMA_VERSION >= 6
+        stored = db._conn.execute(
+            "SELECT catalog_base, zotero_record FROM papers ORDER BY pllm_id"
+        ).fetchall()
+        assert stored[0][1] == "=" and stored[2][1] is None
+        assert all(len(c) < 50 for c, _ in stored)  # the keys it lacks, not a copy
+        papers = db.all_papers()
+        assert [p.zotero_record for p in papers.values()] == [RECORD, edited, None]
+        assert all(p.base == RECORD and p.catalog_base == catalog for p in papers.values())
+        before = db.changes()
+        db.put_papers(papers.values())
+        assert db.changes() == before
+
+
+def _enc(record: Record | None) -> str | None:
+    return None if record is None else encode_record(record)
 
 
 def test_state_survives_reopening(tmp_path: Path) -> None:
