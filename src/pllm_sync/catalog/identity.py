@@ -92,15 +92,28 @@ def ids_from_url(url: str) -> PaperIds:
     return PaperIds(arxiv=arxiv, doi=doi, openreview=openreview, acl=acl)
 
 
+_NO_IDS = PaperIds()
+
+
+def _merged(a: PaperIds, b: PaperIds) -> PaperIds:
+    """``a.merged(b)``, without a new record when one side is empty (most merges: code
+    links name no id, and a paper's first entry brings all its ids)."""
+    if b.arxiv is None and b.doi is None and b.openreview is None and b.acl is None:
+        return a
+    if a.arxiv is None and a.doi is None and a.openreview is None and a.acl is None:
+        return b
+    return a.merged(b)
+
+
 def ids_from_links(links: Sequence[Link]) -> PaperIds:
     """Ids from the paper links first; other non-code links only fill what is still missing."""
-    ids = PaperIds()
+    ids = _NO_IDS
     for link in links:
         if link.role == "paper":
-            ids = ids.merged(ids_from_url(link.url))
+            ids = _merged(ids, ids_from_url(link.url))
     for link in links:
         if link.role not in ("paper", "code"):
-            ids = ids.merged(ids_from_url(link.url))
+            ids = _merged(ids, ids_from_url(link.url))
     return ids
 
 
@@ -157,7 +170,7 @@ class _Group:
 
     def add(self, e: Entry) -> None:
         self.entries.append(e)
-        self.ids = self.ids.merged(e.ids)
+        self.ids = _merged(self.ids, e.ids)
         for t in e.titles:
             if len(self._titles) < MAX_TITLES and t not in self._titles:
                 self._titles.append(t)
@@ -186,19 +199,15 @@ def group_entries(entries: Sequence[Entry]) -> tuple[list[_Group], list[CatalogW
             indexed.add((name, key, id(g)))
             table.setdefault(key, []).append(g)
 
-    def index(g: _Group, e: Entry) -> None:
-        for item in _id_items(e.ids):
-            put("id", by_id, item, g)
-        for t in e.titles:
-            put("title", by_title, normalize_title(t), g)
-        if e.url:
-            put("url", by_url, e.url.strip().rstrip("/").lower(), g)
-
     for e in entries:
+        # Each entry's keys, computed once for the lookups and the index.
+        id_items = _id_items(e.ids)
+        title_keys = [normalize_title(t) for t in e.titles]
+        url = e.url.strip().rstrip("/").lower() if e.url else None
         target: _Group | None = None
         clash: tuple[_Group, str] | None = None
         # 1. A shared external id, with an agreeing title.
-        for item in _id_items(e.ids):
+        for item in id_items:
             for g in by_id.get(item, [])[:MAX_CANDIDATES]:
                 if titles_match(e.titles, g.titles()):
                     target = g
@@ -210,8 +219,8 @@ def group_entries(entries: Sequence[Entry]) -> tuple[list[_Group], list[CatalogW
         # 2. The same title, with no contradicting id.
         title_clash: tuple[_Group, tuple[str, str, str]] | None = None
         if target is None:
-            for t in e.titles:
-                for g in by_title.get(normalize_title(t), [])[:MAX_CANDIDATES]:
+            for key in title_keys:
+                for g in by_title.get(key, [])[:MAX_CANDIDATES]:
                     bad = _conflicts(e.ids, g.ids)
                     if not bad:
                         target = g
@@ -221,8 +230,8 @@ def group_entries(entries: Sequence[Entry]) -> tuple[list[_Group], list[CatalogW
                     break
         # 3. No ids at all: the same paper URL and a compatible title (a poster page shared
         #    by a paper and its benchmark annotation).
-        if target is None and not e.ids.as_dict() and e.url:
-            for g in by_url.get(e.url.strip().rstrip("/").lower(), [])[:MAX_CANDIDATES]:
+        if target is None and not id_items and url is not None:
+            for g in by_url.get(url, [])[:MAX_CANDIDATES]:
                 if not g.ids.as_dict() and titles_match(e.titles, g.titles()):
                     target = g
                     break
@@ -267,7 +276,12 @@ def group_entries(entries: Sequence[Entry]) -> tuple[list[_Group], list[CatalogW
                 )
             )
         target.add(e)
-        index(target, e)
+        for item in id_items:
+            put("id", by_id, item, target)
+        for key in title_keys:
+            put("title", by_title, key, target)
+        if url is not None:
+            put("url", by_url, url, target)
     return groups, warnings
 
 
