@@ -16,6 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from ..model import (
@@ -187,17 +188,22 @@ def group_entries(entries: Sequence[Entry]) -> tuple[list[_Group], list[CatalogW
     """Partition entries into papers (first-appearance order) and report identity conflicts."""
     groups: list[_Group] = []
     warnings: list[CatalogWarning] = []
-    by_id: dict[tuple[str, str], list[_Group]] = {}
-    by_title: dict[str, list[_Group]] = {}
-    by_url: dict[str, list[_Group]] = {}
+    # key -> the groups indexed under it, in insertion order, each once (a dict keyed by
+    # the group's id: a hostile list with one id on 200k rows stays linear)
+    by_id: dict[tuple[str, str], dict[int, _Group]] = {}
+    by_title: dict[str, dict[int, _Group]] = {}
+    by_url: dict[str, dict[int, _Group]] = {}
 
-    indexed: set[tuple[str, object, int]] = set()  # (index, key, group) already listed
+    def put(table: dict[Any, dict[int, _Group]], key: Any, g: _Group) -> None:
+        found = table.get(key)
+        if found is None:
+            table[key] = {id(g): g}
+        else:
+            found.setdefault(id(g), g)
 
-    def put(name: str, table: dict[Any, list[_Group]], key: Any, g: _Group) -> None:
-        # a set, not `g in list`: a hostile list with one id on 200k rows stays linear
-        if (name, key, id(g)) not in indexed:
-            indexed.add((name, key, id(g)))
-            table.setdefault(key, []).append(g)
+    def candidates(table: dict[Any, dict[int, _Group]], key: Any) -> list[_Group]:
+        found = table.get(key)
+        return list(islice(found.values(), MAX_CANDIDATES)) if found else []
 
     for e in entries:
         # Each entry's keys, computed once for the lookups and the index.
@@ -208,7 +214,7 @@ def group_entries(entries: Sequence[Entry]) -> tuple[list[_Group], list[CatalogW
         clash: tuple[_Group, str] | None = None
         # 1. A shared external id, with an agreeing title.
         for item in id_items:
-            for g in by_id.get(item, [])[:MAX_CANDIDATES]:
+            for g in candidates(by_id, item):
                 if titles_match(e.titles, g.titles()):
                     target = g
                     break
@@ -220,7 +226,7 @@ def group_entries(entries: Sequence[Entry]) -> tuple[list[_Group], list[CatalogW
         title_clash: tuple[_Group, tuple[str, str, str]] | None = None
         if target is None:
             for key in title_keys:
-                for g in by_title.get(key, [])[:MAX_CANDIDATES]:
+                for g in candidates(by_title, key):
                     bad = _conflicts(e.ids, g.ids)
                     if not bad:
                         target = g
@@ -231,7 +237,7 @@ def group_entries(entries: Sequence[Entry]) -> tuple[list[_Group], list[CatalogW
         # 3. No ids at all: the same paper URL and a compatible title (a poster page shared
         #    by a paper and its benchmark annotation).
         if target is None and not id_items and url is not None:
-            for g in by_url.get(url, [])[:MAX_CANDIDATES]:
+            for g in candidates(by_url, url):
                 if not g.ids.as_dict() and titles_match(e.titles, g.titles()):
                     target = g
                     break
@@ -277,11 +283,11 @@ def group_entries(entries: Sequence[Entry]) -> tuple[list[_Group], list[CatalogW
             )
         target.add(e)
         for item in id_items:
-            put("id", by_id, item, target)
+            put(by_id, item, target)
         for key in title_keys:
-            put("title", by_title, key, target)
+            put(by_title, key, target)
         if url is not None:
-            put("url", by_url, url, target)
+            put(by_url, url, target)
     return groups, warnings
 
 
