@@ -144,7 +144,18 @@ def titles_match(a: Sequence[str], b: Sequence[str]) -> bool:
 
 
 def _id_items(ids: PaperIds) -> list[tuple[str, str]]:
-    return [(k, v.lower() if k != "openreview" else v) for k, v in ids.as_dict().items()]
+    """``(kind, id)`` of each id present, in ``PaperIds.as_dict`` order, lowercase except
+    OpenReview's (its ids are case-sensitive)."""
+    out: list[tuple[str, str]] = []
+    if ids.arxiv:
+        out.append(("arxiv", ids.arxiv.lower()))
+    if ids.doi:
+        out.append(("doi", ids.doi.lower()))
+    if ids.openreview:
+        out.append(("openreview", ids.openreview))
+    if ids.acl:
+        out.append(("acl", ids.acl.lower()))
+    return out
 
 
 def _conflicts(a: PaperIds, b: PaperIds) -> list[tuple[str, str, str]]:
@@ -317,36 +328,48 @@ def paper_from_group(g: _Group, paper_id: str) -> Paper:
     entries = g.entries
     first = entries[0]
     venue = _best_venue(entries)
+    # One pass for the fields the first listing that has them gives (``x or e.x``: the
+    # first truthy value), not a generator per field: this runs once per paper.
+    url: str | None = None
+    code_url: str | None = None
+    method: str | None = None
+    authors: tuple[str, ...] = ()
+    tag_year: int | None = None
+    for e in entries:
+        url = url or e.url or None
+        code_url = code_url or e.code_url or None
+        method = method or e.method or None
+        authors = authors or e.authors
+        tag_year = tag_year or e.tag_year or None
     year = venue.year if venue is not None and venue.year else None
     if year is None:
-        year = next((e.tag_year for e in entries if e.tag_year), None)
+        year = tag_year
     if year is None:
         year = next((e.year for e in entries if e.year), None)
-    url = next((e.url for e in entries if e.url), None)
-    code_url = next((e.code_url for e in entries if e.code_url), None)
     taken = {x for x in (url, code_url) if x}
     links: list[Link] = []
     for e in entries:
-        mine = list(e.links)
-        if e.url:
-            mine.append(Link("paper", e.url))
-        if e.code_url:
-            mine.append(Link("code", e.code_url))
-        for link in mine:
+        for link in e.links:
             if link.url not in taken:
                 taken.add(link.url)
                 links.append(link)
+        if e.url and e.url not in taken:
+            taken.add(e.url)
+            links.append(Link("paper", e.url))
+        if e.code_url and e.code_url not in taken:
+            taken.add(e.code_url)
+            links.append(Link("code", e.code_url))
     sections: list[SectionPath] = []
     sources: list[SourceRef] = []
     for e in entries:
         if e.section not in sections:
             sections.append(e.section)
-        sources.append(e.ref)
+        sources.append(SourceRef(e.source, e.line))
     return Paper(
         id=paper_id,
         title=first.title,
-        method=next((e.method for e in entries if e.method), None),
-        authors=next((e.authors for e in entries if e.authors), ()),
+        method=method,
+        authors=authors,
         venue=venue,
         year=year,
         url=url,
