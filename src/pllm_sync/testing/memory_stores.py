@@ -66,6 +66,7 @@ from ..zotero.store import (
     ItemChange,
     NewItem,
     NoteUpsert,
+    Settled,
     WriteFailure,
     WriteReport,
     Written,
@@ -760,8 +761,11 @@ class MemoryZotero:
             return WriteFailure(key, int(code), msg, label)
         return lib.items[key]
 
-    def create_papers(self, entries: Iterable[NewItem]) -> WriteReport:
+    def create_papers(
+        self, entries: Iterable[NewItem], *, on_settled: Settled | None = None
+    ) -> WriteReport:
         entries = list(entries)
+        settled = on_settled or (lambda pid, key: None)
         lib = self.library
         by_id: dict[str, str] = {}
         by_match: dict[str, str] = {}
@@ -816,6 +820,7 @@ class MemoryZotero:
                         report.failures.append(
                             WriteFailure(key, 400, "; ".join(problems), title=title, ref=pid)
                         )
+                        settled(pid, None)
                         continue
                     ops.append(cur)
             if patch:
@@ -848,6 +853,7 @@ class MemoryZotero:
                     failed = True
                     break
             if failed:
+                settled(pid, None)
                 continue
             w = Written(
                 key=key,
@@ -859,6 +865,7 @@ class MemoryZotero:
             for role, ck in roles.items():
                 w.children[role] = (ck, lib.items[ck]["version"])
             report.results[pid] = w
+            settled(pid, key)
         self.requests += -(-writes // 50)
         return self._end(before, report)
 
