@@ -465,7 +465,9 @@ class VaultStore:
             for entry in entries:
                 name = entry.name
                 if name.endswith(".md") and entry.is_file(follow_symlinks=False):
-                    if not is_litter(name):  # a regular file, not a link: a note candidate
+                    # a regular file, not a link; litter (``is_litter``) starts with one of
+                    # ".~#" or spells "conflict": only such names are asked
+                    if (name[0] not in ".~#" and "onfl" not in name.lower()) or not is_litter(name):
                         add_rel(prefix + name)
                         add_path(entry.path)
                     continue
@@ -579,13 +581,16 @@ class VaultStore:
         rels, paths = self._walk()
         if len(rels) != len(cached):
             return False
+        get, os_stat = cached.get, os.stat  # the scan's loop, without its reading
         for rel, path in zip(rels, paths, strict=True):
-            known = cached.get(rel)
+            known = get(rel)
+            if known is None:
+                return False
             try:
-                st = os.stat(path)
+                st = os_stat(path)
             except OSError:
                 return False
-            if known is None or (st.st_size, st.st_mtime_ns) != known:
+            if st.st_mtime_ns != known[1] or st.st_size != known[0]:
                 return False
         return True
 
