@@ -107,7 +107,6 @@ class Link:
     url: str
 
 
-_WS = re.compile(r"\s+")
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
 
@@ -139,8 +138,11 @@ def neutralise_template_code(text: str) -> str:
 
 
 def normalize_whitespace(text: str) -> str:
-    """Collapse every run of whitespace (NBSP included) to one space and trim."""
-    return _WS.sub(" ", text.replace("\xa0", " ")).strip()
+    """Collapse every run of whitespace (NBSP included) to one space and trim.
+
+    ``str.split`` splits on exactly what the regex ``\\s`` matches (``str.isspace``, NBSP
+    included), at a fifth of the cost: this runs for every field of every record."""
+    return " ".join(text.split())
 
 
 def normalize_title(title: str) -> str:

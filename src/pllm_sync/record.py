@@ -131,6 +131,14 @@ def _opt(v: Any) -> Any:
     return v
 
 
+def _canonical_text(v: Any) -> bool:
+    """Whether ``v`` is a string ``normalize_whitespace`` leaves as it is (most values a
+    record is built from already are), told without splitting it: printable (the only
+    whitespace ``str.isprintable`` lets through is the ASCII space) with single inner
+    spaces only."""
+    return type(v) is str and v.isprintable() and "  " not in v and v[:1] != " " and v[-1:] != " "
+
+
 def _opt_int(v: Any) -> int | None:
     if v is None or v == "" or isinstance(v, bool):
         return None
@@ -140,11 +148,20 @@ def _opt_int(v: Any) -> int | None:
         return None
 
 
+_PLAIN_TEXT = frozenset(
+    {"title", "method", "venue", "url", "code", "arxiv", "doi", "status", "abstract", "citekey"}
+    | {"catalog"}
+)
+"""Fields whose canonical form is whitespace-normalised text (``None`` for empty)."""
+
+
 def normalize_record(rec: Record) -> Record:
     """Bring a record's values into canonical form (adapters call this before returning)."""
     out: Record = {}
     for k, v in rec.items():
-        if k in ("tags",):
+        if k in _PLAIN_TEXT and v and _canonical_text(v):
+            out[k] = v
+        elif k in ("tags",):
             out[k] = canonical_tags(v)
         elif k == "sections":
             out[k] = frozenset(v or ())
