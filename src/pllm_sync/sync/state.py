@@ -36,11 +36,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import PllmSyncError
 from ..paths import app_dirs
-from ..record import Record
 from ..runlock import LockInfo, RunLock
 
 if TYPE_CHECKING:
     from ..config import Config, ZoteroConfig
+    from ..record import Record
 
 log = logging.getLogger(__name__)
 SQLITE_MAX_INT = 2**63 - 1
