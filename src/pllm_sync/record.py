@@ -155,11 +155,35 @@ _PLAIN_TEXT = frozenset(
 """Fields whose canonical form is whitespace-normalised text (``None`` for empty)."""
 
 
+_EMPTY_FORM: dict[str, Any] = {
+    "tags": frozenset(),
+    "sections": frozenset(),
+    "authors": (),
+    "notes": "",
+    "title": "",
+}
+"""The canonical form of a field given as ``None`` (``None`` for fields not listed)."""
+
+
+def _already_canonical(k: str, v: Any) -> bool:
+    """Whether ``v`` is already the canonical form of field ``k`` (the common case: most
+    records are built from values an adapter normalised before), told cheaply."""
+    if k in _PLAIN_TEXT:
+        return bool(v) and _canonical_text(v)
+    if k == "year" or k == "rating":
+        return type(v) is int
+    if k == "authors":
+        return type(v) is tuple and all(a and _canonical_text(a) for a in v)
+    return False
+
+
 def normalize_record(rec: Record) -> Record:
     """Bring a record's values into canonical form (adapters call this before returning)."""
     out: Record = {}
     for k, v in rec.items():
-        if k in _PLAIN_TEXT and v and _canonical_text(v):
+        if v is None:
+            out[k] = _EMPTY_FORM.get(k)
+        elif _already_canonical(k, v):
             out[k] = v
         elif k in ("tags",):
             out[k] = canonical_tags(v)
