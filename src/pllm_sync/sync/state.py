@@ -194,6 +194,7 @@ _DELTA = "~"
 """Prefix of a record stored as its row's base without some keys and with others changed:
 ``~`` + the JSON list of the keys dropped + ``encode_record`` of the keys that differ."""
 _KEYS_DECODER = json.JSONDecoder()
+_MISSING = object()
 _PLAIN = (str, int, bool, type(None))
 
 
@@ -201,10 +202,8 @@ def _same_value(a: Any, b: Any) -> bool:
     """Whether ``a`` is stored as the same text as ``b``, told without encoding either:
     the same type and equal (``1 == True``, but they are stored differently), containers
     only of strings. Anything else (floats, nested values) is told apart, and stored."""
-    if a is b:
-        return type(a) in _PLAIN or (
-            type(a) in (tuple, frozenset) and all(type(x) is str for x in a)
-        )
+    if a is b:  # one object: one text, whatever it holds
+        return True
     t = type(a)
     if t is not type(b) or a != b:
         return False
@@ -219,10 +218,17 @@ def _enc_against(record: Record | None, base: Record | None) -> str | None:
     """``record`` as stored in the row whose base is ``base`` (see ``_SAME``, ``_DELTA``)."""
     if record is None:
         return None
+    if record is base:
+        return _SAME
     if base is None or not all(type(k) is str for k in record):
         return encode_record(record)
     dropped = sorted(k for k in base if k not in record)
-    changed = {k: v for k, v in record.items() if k not in base or not _same_value(v, base[k])}
+    missing = _MISSING
+    changed = {
+        k: v
+        for k, v in record.items()
+        if (b := base.get(k, missing)) is not v and (b is missing or not _same_value(v, b))
+    }
     if not dropped and not changed:
         return _SAME
     keys = json.dumps(dropped, ensure_ascii=False, separators=(",", ":"))
