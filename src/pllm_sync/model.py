@@ -107,7 +107,6 @@ class Link:
     url: str
 
 
-_WS = re.compile(r"\s+")
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
 
@@ -139,8 +138,11 @@ def neutralise_template_code(text: str) -> str:
 
 
 def normalize_whitespace(text: str) -> str:
-    """Collapse every run of whitespace (NBSP included) to one space and trim."""
-    return _WS.sub(" ", text.replace("\xa0", " ")).strip()
+    """Collapse every run of whitespace (NBSP included) to one space and trim.
+
+    ``str.split()`` splits on exactly what the regex ``\\s+`` matched here before (both
+    follow ``str.isspace``, NBSP included), at a fraction of the cost of a regex pass."""
+    return " ".join(text.split())
 
 
 def normalize_title(title: str) -> str:
@@ -148,8 +150,11 @@ def normalize_title(title: str) -> str:
 
     Two spellings of one title (curly quotes, NBSP, a trailing period, case) share a key.
     """
-    decomposed = unicodedata.normalize("NFKD", title)
-    ascii_ish = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    if title.isascii():  # NFKD leaves ASCII as it is, and no ASCII character combines
+        ascii_ish = title.lower()
+    else:
+        decomposed = unicodedata.normalize("NFKD", title)
+        ascii_ish = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
     return _NON_ALNUM.sub(" ", ascii_ish).strip()
 
 

@@ -156,13 +156,16 @@ def read_blocks(lines: list[str]) -> list[Block]:
                 )
             )
         elif tok.map and t == "paragraph_open":
-            block = Block("paragraph", *_span(orig, tok.map), depth, quotes > 0)
+            start, end = _span(orig, tok.map)
             if opens is not None and k + 1 < len(tokens):
                 first = tokens[k + 1].content.split("\n", 1)[0].rstrip()
-                line = lines[block.start].rstrip()
-                block = replace(
-                    block, head=line[len(line) - len(first) :], item_end=_span(orig, opens)[1]
+                line = lines[start].rstrip()
+                head, item_end = line[len(line) - len(first) :], _span(orig, opens)[1]
+                block = Block(
+                    "paragraph", start, end, depth, quotes > 0, head=head, item_end=item_end
                 )
+            else:
+                block = Block("paragraph", start, end, depth, quotes > 0)
             out.append(block)
         elif tok.map and t in ("html_block", "fence", "code_block", "hr"):
             out.append(Block(t, *_span(orig, tok.map), depth, quotes > 0))

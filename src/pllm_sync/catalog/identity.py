@@ -16,6 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from ..model import (
@@ -92,15 +93,28 @@ def ids_from_url(url: str) -> PaperIds:
     return PaperIds(arxiv=arxiv, doi=doi, openreview=openreview, acl=acl)
 
 
+_NO_IDS = PaperIds()
+
+
+def _merged(a: PaperIds, b: PaperIds) -> PaperIds:
+    """``a.merged(b)``, without a new record when one side is empty (most merges: code
+    links name no id, and a paper's first entry brings all its ids)."""
+    if b.arxiv is None and b.doi is None and b.openreview is None and b.acl is None:
+        return a
+    if a.arxiv is None and a.doi is None and a.openreview is None and a.acl is None:
+        return b
+    return a.merged(b)
+
+
 def ids_from_links(links: Sequence[Link]) -> PaperIds:
     """Ids from the paper links first; other non-code links only fill what is still missing."""
-    ids = PaperIds()
+    ids = _NO_IDS
     for link in links:
         if link.role == "paper":
-            ids = ids.merged(ids_from_url(link.url))
+            ids = _merged(ids, ids_from_url(link.url))
     for link in links:
         if link.role not in ("paper", "code"):
-            ids = ids.merged(ids_from_url(link.url))
+            ids = _merged(ids, ids_from_url(link.url))
     return ids
 
 
@@ -130,7 +144,18 @@ def titles_match(a: Sequence[str], b: Sequence[str]) -> bool:
 
 
 def _id_items(ids: PaperIds) -> list[tuple[str, str]]:
-    return [(k, v.lower() if k != "openreview" else v) for k, v in ids.as_dict().items()]
+    """``(kind, id)`` of each id present, in ``PaperIds.as_dict`` order, lowercase except
+    OpenReview's (its ids are case-sensitive)."""
+    out: list[tuple[str, str]] = []
+    if ids.arxiv:
+        out.append(("arxiv", ids.arxiv.lower()))
+    if ids.doi:
+        out.append(("doi", ids.doi.lower()))
+    if ids.openreview:
+        out.append(("openreview", ids.openreview))
+    if ids.acl:
+        out.append(("acl", ids.acl.lower()))
+    return out
 
 
 def _conflicts(a: PaperIds, b: PaperIds) -> list[tuple[str, str, str]]:
@@ -157,7 +182,7 @@ class _Group:
 
     def add(self, e: Entry) -> None:
         self.entries.append(e)
-        self.ids = self.ids.merged(e.ids)
+        self.ids = _merged(self.ids, e.ids)
         for t in e.titles:
             if len(self._titles) < MAX_TITLES and t not in self._titles:
                 self._titles.append(t)
@@ -174,32 +199,33 @@ def group_entries(entries: Sequence[Entry]) -> tuple[list[_Group], list[CatalogW
     """Partition entries into papers (first-appearance order) and report identity conflicts."""
     groups: list[_Group] = []
     warnings: list[CatalogWarning] = []
-    by_id: dict[tuple[str, str], list[_Group]] = {}
-    by_title: dict[str, list[_Group]] = {}
-    by_url: dict[str, list[_Group]] = {}
+    # key -> the groups indexed under it, in insertion order, each once (a dict keyed by
+    # the group's id: a hostile list with one id on 200k rows stays linear)
+    by_id: dict[tuple[str, str], dict[int, _Group]] = {}
+    by_title: dict[str, dict[int, _Group]] = {}
+    by_url: dict[str, dict[int, _Group]] = {}
 
-    indexed: set[tuple[str, object, int]] = set()  # (index, key, group) already listed
+    def put(table: dict[Any, dict[int, _Group]], key: Any, g: _Group) -> None:
+        found = table.get(key)
+        if found is None:
+            table[key] = {id(g): g}
+        else:
+            found.setdefault(id(g), g)
 
-    def put(name: str, table: dict[Any, list[_Group]], key: Any, g: _Group) -> None:
-        # a set, not `g in list`: a hostile list with one id on 200k rows stays linear
-        if (name, key, id(g)) not in indexed:
-            indexed.add((name, key, id(g)))
-            table.setdefault(key, []).append(g)
-
-    def index(g: _Group, e: Entry) -> None:
-        for item in _id_items(e.ids):
-            put("id", by_id, item, g)
-        for t in e.titles:
-            put("title", by_title, normalize_title(t), g)
-        if e.url:
-            put("url", by_url, e.url.strip().rstrip("/").lower(), g)
+    def candidates(table: dict[Any, dict[int, _Group]], key: Any) -> list[_Group]:
+        found = table.get(key)
+        return list(islice(found.values(), MAX_CANDIDATES)) if found else []
 
     for e in entries:
+        # Each entry's keys, computed once for the lookups and the index.
+        id_items = _id_items(e.ids)
+        title_keys = [normalize_title(t) for t in e.titles]
+        url = e.url.strip().rstrip("/").lower() if e.url else None
         target: _Group | None = None
         clash: tuple[_Group, str] | None = None
         # 1. A shared external id, with an agreeing title.
-        for item in _id_items(e.ids):
-            for g in by_id.get(item, [])[:MAX_CANDIDATES]:
+        for item in id_items:
+            for g in candidates(by_id, item):
                 if titles_match(e.titles, g.titles()):
                     target = g
                     break
@@ -210,8 +236,8 @@ def group_entries(entries: Sequence[Entry]) -> tuple[list[_Group], list[CatalogW
         # 2. The same title, with no contradicting id.
         title_clash: tuple[_Group, tuple[str, str, str]] | None = None
         if target is None:
-            for t in e.titles:
-                for g in by_title.get(normalize_title(t), [])[:MAX_CANDIDATES]:
+            for key in title_keys:
+                for g in candidates(by_title, key):
                     bad = _conflicts(e.ids, g.ids)
                     if not bad:
                         target = g
@@ -221,8 +247,8 @@ def group_entries(entries: Sequence[Entry]) -> tuple[list[_Group], list[CatalogW
                     break
         # 3. No ids at all: the same paper URL and a compatible title (a poster page shared
         #    by a paper and its benchmark annotation).
-        if target is None and not e.ids.as_dict() and e.url:
-            for g in by_url.get(e.url.strip().rstrip("/").lower(), [])[:MAX_CANDIDATES]:
+        if target is None and not id_items and url is not None:
+            for g in candidates(by_url, url):
                 if not g.ids.as_dict() and titles_match(e.titles, g.titles()):
                     target = g
                     break
@@ -267,7 +293,12 @@ def group_entries(entries: Sequence[Entry]) -> tuple[list[_Group], list[CatalogW
                 )
             )
         target.add(e)
-        index(target, e)
+        for item in id_items:
+            put(by_id, item, target)
+        for key in title_keys:
+            put(by_title, key, target)
+        if url is not None:
+            put(by_url, url, target)
     return groups, warnings
 
 
@@ -297,36 +328,48 @@ def paper_from_group(g: _Group, paper_id: str) -> Paper:
     entries = g.entries
     first = entries[0]
     venue = _best_venue(entries)
+    # One pass for the fields the first listing that has them gives (``x or e.x``: the
+    # first truthy value), not a generator per field: this runs once per paper.
+    url: str | None = None
+    code_url: str | None = None
+    method: str | None = None
+    authors: tuple[str, ...] = ()
+    tag_year: int | None = None
+    for e in entries:
+        url = url or e.url or None
+        code_url = code_url or e.code_url or None
+        method = method or e.method or None
+        authors = authors or e.authors
+        tag_year = tag_year or e.tag_year or None
     year = venue.year if venue is not None and venue.year else None
     if year is None:
-        year = next((e.tag_year for e in entries if e.tag_year), None)
+        year = tag_year
     if year is None:
         year = next((e.year for e in entries if e.year), None)
-    url = next((e.url for e in entries if e.url), None)
-    code_url = next((e.code_url for e in entries if e.code_url), None)
     taken = {x for x in (url, code_url) if x}
     links: list[Link] = []
     for e in entries:
-        mine = list(e.links)
-        if e.url:
-            mine.append(Link("paper", e.url))
-        if e.code_url:
-            mine.append(Link("code", e.code_url))
-        for link in mine:
+        for link in e.links:
             if link.url not in taken:
                 taken.add(link.url)
                 links.append(link)
+        if e.url and e.url not in taken:
+            taken.add(e.url)
+            links.append(Link("paper", e.url))
+        if e.code_url and e.code_url not in taken:
+            taken.add(e.code_url)
+            links.append(Link("code", e.code_url))
     sections: list[SectionPath] = []
     sources: list[SourceRef] = []
     for e in entries:
         if e.section not in sections:
             sections.append(e.section)
-        sources.append(e.ref)
+        sources.append(SourceRef(e.source, e.line))
     return Paper(
         id=paper_id,
         title=first.title,
-        method=next((e.method for e in entries if e.method), None),
-        authors=next((e.authors for e in entries if e.authors), ()),
+        method=method,
+        authors=authors,
         venue=venue,
         year=year,
         url=url,

@@ -73,6 +73,7 @@ def sub_bullet_fields(
     describe it; read them into the entry (and not as entries of their own). They are the
     list items nested in the entry's item (markdown-it's nesting), right below it."""
     authors, venue, tag_year, links = entry.authors, entry.venue, entry.tag_year, list(entry.links)
+    start = i
     while i < head.item_end:
         sub = items.get(i)
         f = sub_field(sub.head or "") if sub is not None and sub.depth > head.depth else None
@@ -89,6 +90,8 @@ def sub_bullet_fields(
         elif key == "links":
             links.extend(lk for lk in to_links(find_links(value)) if lk.url != entry.url)
         i += 1
+    if i == start:  # no field items: the entry as it is (most entries)
+        return i, entry
     return i, replace(
         entry, authors=authors, venue=venue, tag_year=tag_year, links=tuple(dict.fromkeys(links))
     )

@@ -179,7 +179,17 @@ def is_image_url(url: str) -> bool:
     return any(host.endswith(h) for h in _IMAGE_HOSTS) or low.split("?")[0].endswith(_IMAGE_EXT)
 
 
+_PLAIN_HOST = re.compile(r"https?://([A-Za-z0-9.\-_~!$&'()*+,;=]*)(?:[/?#]|\Z)")
+"""A plain ``http(s)://host/...`` URL: no user, port, IPv6 brackets or percent escapes in
+the host, so the host is the text up to the first ``/``, ``?`` or ``#``, as ``urlsplit``
+reads it."""
+
+
 def _host(url: str) -> str:
+    """The host of ``url``, lowercase, without ``www.`` (``""`` when it has none)."""
+    m = _PLAIN_HOST.match(url)
+    if m is not None:  # the common case, without urlsplit's general machinery
+        return m.group(1).lower().removeprefix("www.")
     try:
         host = urlsplit(url if "//" in url else "//" + url).hostname or ""
     except ValueError:
@@ -277,10 +287,13 @@ def _badge_alt(label: str) -> str | None:
     return m.group(1).strip() if m else None
 
 
+_NON_LETTER = re.compile(r"[^a-z]")
+
+
 @lru_cache(maxsize=8192)
 def role_for(label: str, url: str) -> str:
     """The role of a link: from its label, refined by the URL where the label is vague."""
-    key = re.sub(r"[^a-z]", "", label.lower())
+    key = _NON_LETTER.sub("", label.lower())
     if len(key) > 30:  # a title used as link text says nothing about the role
         key = ""
     role = "link"

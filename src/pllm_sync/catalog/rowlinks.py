@@ -26,10 +26,21 @@ class RowLinks:
 
 def assemble(found: list[FoundLink]) -> RowLinks:
     links = to_links(found)
-    url = next((lk.url for lk in links if lk.role == "paper"), None)
+    # Plain loops, not next(genexpr): this runs once per entry.
+    url = code_url = None
+    for lk in links:
+        if lk.role == "paper":
+            url = lk.url
+            break
     if url is None:
-        url = next((lk.url for lk in links if lk.role != "code" and is_paper_url(lk.url)), None)
-    code_url = next((lk.url for lk in links if lk.role == "code" and lk.url != url), None)
+        for lk in links:
+            if lk.role != "code" and is_paper_url(lk.url):
+                url = lk.url
+                break
+    for lk in links:
+        if lk.role == "code" and lk.url != url:
+            code_url = lk.url
+            break
     others = tuple(lk for lk in links if lk.url not in (url, code_url))
     problems = tuple(
         dict.fromkeys(f.problem for f in found if f.problem and "space" not in f.problem)

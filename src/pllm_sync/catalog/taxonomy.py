@@ -47,8 +47,11 @@ class HeadingStack:
         self.source = source
         self.title: str | None = None
         self._stack: list[tuple[int, str]] = []
+        self._path: SectionPath | None = None  # path() and excluded() until the next push
+        self._excluded: bool | None = None
 
     def push(self, level: int, name: str) -> None:
+        self._path = self._excluded = None
         if level == 1 and self.title is None:
             self.title = name or self.source
             self._stack = []
@@ -63,7 +66,9 @@ class HeadingStack:
         return self.title or self.source
 
     def path(self) -> SectionPath:
-        return (self.root_name, *(name for _, name in self._stack))
+        if self._path is None:
+            self._path = (self.root_name, *(name for _, name in self._stack))
+        return self._path
 
     def announces(self) -> bool:
         """True in the introduction (above the first section) or a News/Updates section,
@@ -77,6 +82,11 @@ class HeadingStack:
         """True inside a section that never holds entries (Related Workshops, Citation...).
         A table of contents excludes only its own lines: lists that file every paper below
         a ``## Contents`` heading keep them."""
+        if self._excluded is None:
+            self._excluded = self._read_excluded()
+        return self._excluded
+
+    def _read_excluded(self) -> bool:
         if self._stack and self._stack[-1][1].lower() in _CONTENTS:
             return True
         return any(

@@ -200,6 +200,9 @@ class SyncEngine:
             self._cached_paths = set(cache)
             for e in cache.values():
                 if e.record is not None:
+                    note_record = e.record.get("record")
+                    if note_record is not None and "abstract" not in note_record:
+                        continue  # read before the record had ``abstract``: read it again
                     try:
                         previous[e.relpath] = NoteStat(**e.record)
                     except TypeError:  # a cache row from an older version: just re-read the file
@@ -854,7 +857,8 @@ class SyncEngine:
 
         # 3. Commit: what each side now holds always; the base only where every write landed.
         open_pids = {c.pllm_id for c in self._open_conflicts}
-        with self.state.transaction():
+        puts: list[PaperState] = []
+        with self.state.transaction(large=True):
             for d in decisions:
                 v, res = d.view, d.result
                 st = states[v.pid]
@@ -887,9 +891,12 @@ class SyncEngine:
                             applied["conflicts.new"] = applied.get("conflicts.new", 0) + 1
                     if res.conflicts or v.pid in open_pids:  # no query for the rest
                         self.state.resolve_stale_conflicts(v.pid, listed_fields(res))
-                self.state.put_paper(st)
+                puts.append(st)
                 if v.renamed_from and v.renamed_from != v.pid:
+                    self.state.put_papers(puts)  # in order: the row may be the renamed one
+                    puts.clear()
                     self.state.delete_paper(v.renamed_from)  # identity followed the paper
+            self.state.put_papers(puts)  # one statement for the rest
             if snap is not None and self.lib is not None and not zheld:
                 lv = self.zotero.library_version if self.zotero else None
                 self.state.set_library_version(self.lib, lv or snap.library_version)

@@ -269,11 +269,7 @@ class MemoryVault:
         for rel in sorted(names):
             data, mtime = self.files[rel], self.mtimes[rel]
             prev = previous.get(rel)
-            if (
-                prev is not None
-                and (prev.size, prev.mtime_ns) == (len(data), mtime)
-                and (prev.record is None or "abstract" in prev.record)
-            ):
+            if prev is not None and (prev.size, prev.mtime_ns) == (len(data), mtime):
                 result.stats[rel] = prev
                 continue
             result.stats[rel] = self._text._classify(rel, data, len(data), mtime, now + RACY_NS)
