@@ -16,8 +16,8 @@ order, stopping at the first exception. It touches nothing of the engine's: the 
 the reports in its own thread after ``finish``, which hands back the worker's exception (if
 any) with the reports completed before it, for the engine to absorb them and re-raise it, as
 when the writes ran inline. When the engine itself stops (an interrupt, a simulated crash),
-``cancel`` stops the worker at the next paper to settle and waits for it: no write goes out
-after the run ended.
+``cancel`` stops the worker at the next paper to settle (after at most one more batch) and
+waits for it: no write goes out once the run has ended.
 """
 
 from __future__ import annotations
