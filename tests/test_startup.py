@@ -21,6 +21,11 @@ HEAVY = (
     "pllm_sync.zotero",
     "pllm_sync.sync.engine",
 )
+START_UP = (
+    "yaml",  # the config is read from its parsed cache while its text is unchanged
+    "logging.handlers",  # the log file opens on the first record, and these log none
+    "platformdirs",  # PLLM_SYNC_HOME names every folder
+)
 
 
 def _loaded_after(code: str, home: Path) -> set[str]:
@@ -49,3 +54,22 @@ def test_status_loads_no_heavy_module(tmp_path: Path) -> None:
     loaded = _loaded_after("main(['status'])", tmp_path)
     assert "pllm_sync.sync.state" in loaded  # status did run
     assert not [m for m in HEAVY if m in loaded]
+
+
+def test_help_and_status_skip_yaml_and_the_log_file(tmp_path: Path) -> None:
+    """With a config file: the first run parses it with YAML, later ones take it parsed."""
+    home = tmp_path / "home"
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"catalog: {{sources: [{{name: mine, path: {tmp_path / 'list.md'}}}]}}\n"
+        f"vault: {{path: {tmp_path / 'vault'}}}\n",
+        encoding="utf-8",
+    )
+    status = f"main(['--config', {str(config)!r}, 'status'])"
+    assert "yaml" in _loaded_after(status, home)  # nothing cached yet
+    loaded = _loaded_after(status, home)
+    assert "pllm_sync.sync.state" in loaded  # status did run
+    assert not [m for m in (*HEAVY, *START_UP) if m in loaded]
+    loaded = _loaded_after("main(['--help'])", home)
+    assert not [m for m in (*HEAVY, *START_UP, "pllm_sync.config") if m in loaded]
+    assert not (home / "logs").exists()  # nothing was logged, so no log file was made

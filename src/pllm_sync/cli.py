@@ -5,22 +5,66 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
-import logging.handlers
-import shlex
 import sys
 from collections.abc import Sequence
 
 from . import __version__
 from .commands import COMMAND_MODULES
 from .errors import PllmSyncError
-from .paths import app_dirs
 
-log = logging.getLogger("pllm_sync")
-LOG_FILE = "pllm-sync.log"
+_MODULE_OF = {"sync": "pull"}
+"""Commands registered by a module of another name (each other command's module is its own
+name)."""
+
+_TOP_FLAGS = "vq"
+"""The top-level options that take no value (besides ``--help`` and ``--version``)."""
+_TOP_LONG = ("--version", "--config", "--verbose", "--quiet", "--help")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_in(argv: Sequence[str]) -> str | None:
+    """The command an argument list runs, read the way argparse reads it, when that is
+    certain; None whenever there is any doubt (help or version asked before the command, an
+    unknown or ambiguous option, ``--``): then every command is registered, as always."""
+    args = iter(argv)
+    for arg in args:
+        if arg == "--" or arg == "-":
+            return None
+        if arg.startswith("--"):
+            name, eq, _ = arg.partition("=")
+            known = [o for o in _TOP_LONG if o.startswith(name)]
+            if len(known) != 1 or known[0] in ("--help", "--version"):
+                return None
+            if known[0] == "--config" and not eq and next(args, None) is None:
+                return None
+            continue
+        if arg.startswith("-"):
+            if not all(c in _TOP_FLAGS for c in arg[1:]):
+                return None
+            continue
+        return arg
+    return None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with ``command``, only that command's part of it (the rest
+    is not imported): the same parse of any argument list that runs ``command``."""
+    if command is not None:
+        module = _MODULE_OF.get(command, command)
+        if module in COMMAND_MODULES:
+            parser = _build_parser((module,))
+            if command in _subcommands(parser):
+                return parser
+    return _build_parser(COMMAND_MODULES)
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def _build_parser(modules: Sequence[str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pllm-sync",
         description="Mirror curated paper lists into Zotero and an Obsidian vault, two-way.",
@@ -41,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="only errors on stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in modules:
         try:
             module = importlib.import_module(f"pllm_sync.commands.{name}")
         except ModuleNotFoundError as exc:
@@ -52,52 +96,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def setup_logging(verbose: int, quiet: bool) -> None:
-    """Diagnostics to stderr at the chosen level, and a rotating log file in the user log
-    dir at INFO (DEBUG with -vv) so a daemon's passes can be read afterwards."""
-    level = (
-        logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
-    )
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
-    handler.setLevel(level)
-    handlers: list[logging.Handler] = [handler]
-    file_level = logging.DEBUG if verbose >= 2 else logging.INFO
-    try:
-        logs = app_dirs().logs
-        logs.mkdir(parents=True, exist_ok=True)
-        to_file = logging.handlers.RotatingFileHandler(
-            logs / LOG_FILE, maxBytes=1_000_000, backupCount=3, encoding="utf-8"
-        )
-        to_file.setFormatter(
-            logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
-        )
-        to_file.setLevel(file_level)
-        handlers.append(to_file)
-    except OSError as exc:  # a read-only home: keep going with stderr only
-        print(f"warning: no log file ({exc.strerror or exc})", file=sys.stderr)
-    root = logging.getLogger("pllm_sync")
-    for old in root.handlers:
-        old.close()
-    root.handlers[:] = handlers
-    root.setLevel(min(level, file_level))
-    root.propagate = False
-
-
 def with_config(text: str, config: str | None) -> str:
     """Make every `pllm-sync ...` step in a message carry this run's ``--config``, so the
     next step works when copied as printed."""
     if not config:
         return text
+    import shlex
+
     return text.replace("`pllm-sync ", f"`pllm-sync --config {shlex.quote(config)} ")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    if argv is None:
+        argv = sys.argv[1:]
+    parser = build_parser(command_in(argv))  # a command's run registers that command only
     args = parser.parse_args(argv)
+    from .logsetup import setup_logging  # after parsing: `--help` needs no logging
+
     setup_logging(args.verbose, args.quiet)
     if not getattr(args, "func", None):
-        parser.print_help(sys.stderr)
+        build_parser().print_help(sys.stderr)  # every command listed
         return 2
     try:
         return int(args.func(args) or 0)

@@ -7,13 +7,12 @@ with the file, the dotted key and the fix, and nothing runs on a config that fai
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-
-import yaml
 
 from .errors import ConfigError
 from .paths import app_dirs
@@ -526,8 +525,22 @@ def load_config(explicit: str | Path | None = None) -> Config:
     if path is None:
         return default_config()
     text = read_config_text(path)
+    cache = _parsed_cache_file(path)
+    data = _cached_parse(cache, text)
+    fresh = data is _MISS
+    if fresh:
+        data = _parse_yaml(path, text)
+    cfg = parse_config(data, str(path), base_dir=path.absolute().parent)  # absolute paths
+    if fresh:
+        _cache_parse(cache, text, data)  # only a config that validated is kept
+    return replace(cfg, path=path)
+
+
+def _parse_yaml(path: Path, text: str) -> Any:
+    import yaml
+
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
@@ -535,5 +548,85 @@ def load_config(explicit: str | Path | None = None) -> Config:
             f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})",
             hint="fix the YAML syntax at that line",
         ) from exc
-    cfg = parse_config(data, str(path), base_dir=path.absolute().parent)  # absolute paths
-    return replace(cfg, path=path)
+
+
+# The parsed config, cached as JSON next to the text it was parsed from.
+#
+# Loading PyYAML costs more than everything else ``status`` or ``--help`` does, and the config
+# rarely changes. So a config that parsed and validated is kept in the cache dir with its
+# exact text; a later run that reads the same text takes the parsed document from there and
+# validates it as always (``parse_config`` runs every time, so every result and every message
+# is the one YAML would give). Any other text -- one character changed, another file at that
+# path -- misses and is parsed by YAML again. Only documents JSON holds exactly (mappings with
+# string keys, lists, strings, finite numbers, booleans, null) are kept: dates, binary or
+# other YAML-only values always go through YAML. A cache that cannot be read or written is
+# simply not used.
+
+_MISS: Any = object()
+_CACHE_FORMAT = 1
+
+
+def _parsed_cache_file(path: Path) -> Path | None:
+    import hashlib
+
+    try:
+        ident = str(path.absolute())
+        return app_dirs().cache / "config" / f"{hashlib.sha1(ident.encode()).hexdigest()}.json"
+    except (OSError, ValueError):
+        return None
+
+
+def _cached_parse(cache: Path | None, text: str) -> Any:
+    if cache is None:
+        return _MISS
+    import json
+
+    try:
+        entry = json.loads(cache.read_bytes())
+    except (OSError, ValueError):
+        return _MISS
+    if (
+        not isinstance(entry, dict)
+        or entry.get("format") != _CACHE_FORMAT
+        or entry.get("text") != text
+        or "data" not in entry
+    ):
+        return _MISS
+    return entry["data"]
+
+
+def _json_exact(value: Any) -> bool:
+    """Whether JSON gives ``value`` back exactly as YAML built it."""
+    kind = type(value)
+    if value is None or kind in (str, int, bool):
+        return True
+    if kind is float:
+        return bool(value - value == 0)  # finite: NaN and infinities are YAML-only here
+    if kind is list:
+        return all(_json_exact(v) for v in value)
+    if kind is dict:
+        return all(type(k) is str and _json_exact(v) for k, v in value.items())
+    return False
+
+
+def _cache_parse(cache: Path | None, text: str, data: Any) -> None:
+    if cache is None:
+        return
+    try:
+        if not _json_exact(data):
+            return
+    except RecursionError:  # a YAML alias inside itself
+        return
+    import json
+
+    blob = json.dumps({"format": _CACHE_FORMAT, "text": text, "data": data}).encode("utf-8")
+    tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(blob)
+        os.replace(tmp, cache)  # whole or not at all: a reader never sees half an entry
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)

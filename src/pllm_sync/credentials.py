@@ -6,15 +6,12 @@ that any text that might echo a URL or header can be scrubbed before it is shown
 
 from __future__ import annotations
 
-import logging
 import os
 
 from .errors import ConfigError
 
 ENV_VAR = "PLLM_SYNC_ZOTERO_API_KEY"
 SERVICE = "pllm-sync"
-
-log = logging.getLogger(__name__)
 
 
 def _username(library_type: str, library_id: str) -> str:
@@ -31,7 +28,9 @@ def get_api_key(library_type: str, library_id: str, *, required: bool = True) ->
 
         key = keyring.get_password(SERVICE, _username(library_type, library_id))
     except Exception as exc:  # no usable keyring backend on a headless machine
-        log.debug("keyring unavailable: %s", type(exc).__name__)
+        import logging
+
+        logging.getLogger(__name__).debug("keyring unavailable: %s", type(exc).__name__)
         key = None
     if key:
         return key

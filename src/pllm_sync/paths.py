@@ -10,8 +10,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import platformdirs
-
 APP = "pllm-sync"
 
 
@@ -34,6 +32,8 @@ def app_dirs() -> AppDirs:
     if home:
         base = Path(home).expanduser().absolute()  # messages name absolute paths
         return AppDirs(base / "config", base / "data", base / "cache", base / "logs")
+    import platformdirs  # only here: a run under PLLM_SYNC_HOME never loads it
+
     return AppDirs(
         Path(platformdirs.user_config_dir(APP)),
         Path(platformdirs.user_data_dir(APP)),

@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .atomic import atomic_write
 from .config import Config
 from .paths import app_dirs
 from .runlock import pid_alive, try_lock
@@ -65,6 +64,8 @@ def remember_sandbox(cfg: Config) -> None:
         return
     choices[ident] = "sandbox"
     path = app_dirs().ensure().data / CHOICE_FILE
+    from .atomic import atomic_write  # loaded by the runs that write (status reads only)
+
     atomic_write(path, (json.dumps(choices, indent=2, sort_keys=True) + "\n").encode())
 
 
@@ -74,6 +75,8 @@ def forget_sandbox(cfg: Config) -> None:
     if choices.pop(_config_ident(cfg), None) is None:
         return
     path = app_dirs().ensure().data / CHOICE_FILE
+    from .atomic import atomic_write  # loaded by the runs that write (status reads only)
+
     atomic_write(path, (json.dumps(choices, indent=2, sort_keys=True) + "\n").encode())
 
 
@@ -121,6 +124,8 @@ def _read_serve_file(path: Path) -> str | None:
 def serving_sandbox(url: str) -> Iterator[None]:
     """Announce a `sandbox serve` at ``url`` so other pllm-sync runs use it meanwhile."""
     path = app_dirs().ensure().data / SERVE_FILE
+    from .atomic import atomic_write
+
     atomic_write(path, json.dumps({"pid": os.getpid(), "url": url}).encode())
     try:
         yield

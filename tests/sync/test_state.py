@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from pllm_sync.config import default_config
 from pllm_sync.errors import SafetyAbort
 from pllm_sync.record import Record
 from pllm_sync.sync.state import (
+    LARGE_CACHE_KIB,
     SCHEMA_VERSION,
     LibraryRef,
     PaperState,
@@ -117,6 +118,113 @@ def test_paper_state_round_trips(db: StateDB) -> None:
     assert db.all_papers() == {p.pllm_id: p}
     db.delete_paper(p.pllm_id)
     assert db.get_paper(p.pllm_id) is None and db.all_papers() == {}
+
+
+def test_papers_put_together_round_trip_and_unchanged_rows_are_not_written(
+    db: StateDB,
+) -> None:
+    """``put_papers`` (a pull's commit) stores what ``put_paper`` does; a Zotero record equal
+    to the base but not of the same types is still stored as itself."""
+    papers = [
+        PaperState(
+            f"arxiv:{i}",
+            base=dict(RECORD, year=2024),
+            catalog_base={"title": RECORD["title"], "year": 2024},
+            zotero_record=dict(RECORD, year=2024) if i % 2 else dict(RECORD, year=2024.0),
+            note_path=f"Papers/{i}.md",
+        )
+        for i in range(5)
+    ]
+    db.put_papers(papers)
+    assert all(p.updated_at is not None for p in papers)
+    got = db.all_papers()
+    assert got == {p.pllm_id: p for p in papers}
+    assert [type(got[p.pllm_id].zotero_record["year"]) for p in papers] == [  # type: ignore[index]
+        float,
+        int,
+        float,
+        int,
+        float,
+    ]
+    before = db.changes()
+    db.put_papers(list(got.values()))  # as read: nothing to write
+    assert db.changes() == before
+    got["arxiv:3"].note_path = "Papers/moved.md"
+    db.put_papers(list(got.values()))
+    assert db.changes()[0] == before[0] + 1  # the one row that moved
+    moved = db.get_paper("arxiv:3")
+    assert moved is not None and moved.note_path == "Papers/moved.md"
+
+
+FIELD_VALUES = st.sampled_from(  # few values, so that records share them and look-alikes
+    [
+        *(None, 0, 1, False, True, 0.0, -0.0, "", "a", (), ("a",), (0,), (False,)),
+        *(frozenset(), frozenset({"a"}), frozenset({1}), frozenset({True})),
+        *([0], [False], {"a": 1}, {"a": True}),
+    ]
+) | st.text(max_size=2)
+SOME_RECORDS = st.dictionaries(st.sampled_from("abcdef"), FIELD_VALUES, max_size=6)
+
+
+@given(SOME_RECORDS, SOME_RECORDS, st.sets(st.sampled_from("abcdef")))
+@example(  # equal to the base's values, but stored differently
+    {"a": 1, "b": 0.0, "c": (0,), "d": frozenset({1}), "e": [0], "f": {"a": 1}},
+    {"a": True, "b": -0.0, "c": (False,), "d": frozenset({True}), "e": [False], "f": {"a": True}},
+    set(),
+)
+@example({"a": 1, "b": ("a",), "c": None}, {"a": 1, "b": ("a",)}, set())  # equal, one dropped
+def test_records_stored_against_their_base_read_back_exactly(
+    base: Record, other: Record, keep: set[str]
+) -> None:
+    """Catalog and Zotero records are stored as their differences from the row's base:
+    they read back equal, value for value of the same type (``True`` is not ``1``,
+    ``-0.0`` is not ``0.0``), whatever they share with the base."""
+    record = {k: v for k, v in base.items() if k in keep} | {
+        k: v for k, v in other.items() if k not in keep
+    }
+    with StateDB.open(":memory:") as db:
+        db.put_paper(PaperState("p", base=base, catalog_base=record, zotero_record=base))
+        db.put_paper(PaperState("q", base=record, catalog_base=base, zotero_record=record))
+        got = db.all_papers()
+    assert (got["p"].base, got["p"].catalog_base, got["p"].zotero_record) == (base, record, base)
+    assert (got["q"].base, got["q"].catalog_base, got["q"].zotero_record) == (record, base, record)
+    for read, written in ((got["p"].catalog_base, record), (got["q"].catalog_base, base)):
+        assert read is not None and list(read) == sorted(written)  # as a full record reads
+        assert encode_record(read) == encode_record(written)  # the same types
+
+
+def test_a_version_5_database_is_rewritten_in_the_compact_form(tmp_path: Path) -> None:
+    """Schema 6 stores each paper's catalog and Zotero records against its base: an older
+    database is rewritten on opening, reads the same, and a sync that changes nothing
+    afterwards writes nothing."""
+    path = tmp_path / "v5.sqlite3"
+    catalog = {k: v for k, v in RECORD.items() if k not in ("tags", "rating", "notes")}
+    edited = dict(RECORD, title="Edited in Zotero")
+    with StateDB.open(path) as db:  # rows as version 5 wrote them: every record in full
+        db._conn.execute("PRAGMA user_version = 5")
+        for pid, zotero in (("a", RECORD), ("b", edited), ("c", None)):
+            db._conn.execute(
+                "INSERT INTO papers (pllm_id, base, catalog_base, zotero_record, tombstone) "
+                "VALUES (?, ?, ?, ?, 0)",
+                (pid, encode_record(RECORD), encode_record(catalog), _enc(zotero)),
+            )
+    with StateDB.open(path) as db:
+        assert db.schema_version == SCHEMA_VERSION >= 6
+        stored = db._conn.execute(
+            "SELECT catalog_base, zotero_record FROM papers ORDER BY pllm_id"
+        ).fetchall()
+        assert stored[0][1] == "=" and stored[2][1] is None
+        assert all(len(c) < 50 for c, _ in stored)  # the keys it lacks, not a copy
+        papers = db.all_papers()
+        assert [p.zotero_record for p in papers.values()] == [RECORD, edited, None]
+        assert all(p.base == RECORD and p.catalog_base == catalog for p in papers.values())
+        before = db.changes()
+        db.put_papers(papers.values())
+        assert db.changes() == before
+
+
+def _enc(record: Record | None) -> str | None:
+    return None if record is None else encode_record(record)
 
 
 def test_state_survives_reopening(tmp_path: Path) -> None:
@@ -225,6 +333,28 @@ def test_nested_transaction_rolls_back_only_its_part(db: StateDB) -> None:
             db.put_paper(PaperState("inner"))
             raise ValueError
     assert db.get_paper("outer") is not None and db.get_paper("inner") is None
+
+
+def test_a_large_transaction_gives_its_page_cache_back(db: StateDB) -> None:
+    """A pull's commit gets a page cache big enough not to spill (and rewrite) pages
+    mid-transaction; the daemon that keeps the connection open afterwards keeps the small
+    default, whether the transaction committed or failed."""
+
+    def cache_kib() -> int:
+        return -int(db._conn.execute("PRAGMA cache_size").fetchone()[0])
+
+    small = cache_kib()
+    with db.transaction(large=True):
+        assert cache_kib() == LARGE_CACHE_KIB > small
+        with db.transaction(large=True):  # nested: a savepoint, the cache stays
+            db.put_paper(PaperState("p", base=RECORD))
+        assert cache_kib() == LARGE_CACHE_KIB
+    assert cache_kib() == small
+    with pytest.raises(RuntimeError), db.transaction(large=True):
+        db.put_paper(PaperState("q", base=RECORD))
+        raise RuntimeError("the vault batch failed")
+    assert cache_kib() == small and db.get_paper("q") is None
+    assert db.get_paper("p") is not None
 
 
 def test_uncommitted_writes_are_invisible_to_other_readers(tmp_path: Path) -> None:

@@ -145,6 +145,20 @@ def test_create_papers_makes_an_item_with_its_children_once(z: Z, catalog: Catal
     assert len(z.server.get_items()) == 3, "no second item, code link or note"
 
 
+def test_create_papers_settles_each_paper_once_with_the_key_it_reports(
+    z: Z, catalog: Catalog
+) -> None:
+    """``on_settled`` tells the engine each paper's outcome while the writes go on (its
+    notes are written meanwhile): once per paper, with the key the report then holds."""
+    one = paper(catalog, 0)
+    z.port.create_papers([new_item(one, notes="n")])
+    settled: list[tuple[str, str | None]] = []
+    entries = [new_item(p, notes="n") for p in catalog.papers]
+    rep = z.port.create_papers(entries, on_settled=lambda pid, key: settled.append((pid, key)))
+    assert rep.ok and rep.results[one.id].action == "existing"
+    assert sorted(settled) == sorted((p.id, rep.results[p.id].key) for p in catalog.papers)
+
+
 def test_create_papers_adopts_a_matching_item_without_an_id(z: Z, catalog: Catalog) -> None:
     two = paper(catalog, 1)
     key = z.server.create_item(

@@ -94,3 +94,19 @@ def test_any_text_becomes_one_safe_component(text: str) -> None:
 )
 def test_litter(name: str, litter: bool) -> None:
     assert is_litter(name) is litter
+
+
+_FRAGMENTS = ["conflict", "CONFLİCT", "confLıct", "onfl", ".sync", "-", " (", "ed copy", ".md"]
+_CONFLICTISH = st.lists(st.sampled_from([*_FRAGMENTS, "a", "İ", "ı", "~", "$", "#", "."])).map(
+    "".join
+)
+
+
+@given(st.one_of(_CONFLICTISH, _CONFLICTISH.map(lambda s: s + ".md"), st.text(max_size=30)))
+def test_litter_fast_path_agrees_with_the_patterns(name: str) -> None:
+    """A note's name skips the patterns unless it spells "conflict" in some case (every
+    scan asks this of every file): the answer is the patterns' own, whatever the case."""
+    from pllm_sync.vault.names import _LITTER_RE
+
+    expected = name.startswith((".", "~$", "#")) or bool(_LITTER_RE.search(name))
+    assert is_litter(name) is expected

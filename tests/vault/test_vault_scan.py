@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from pllm_sync.config import VaultConfig
 from pllm_sync.errors import VaultError
 from pllm_sync.model import PaperIds, Section
 from pllm_sync.record import record_from_paper
-from pllm_sync.vault.store import NoteStat, VaultStore
+from pllm_sync.vault.store import NoteStat, VaultScan, VaultStore
 
 from .conftest import Age
 from .vault_helpers import ROOT, lamp, make_paper
@@ -231,3 +232,119 @@ def test_a_scan_that_found_nothing_new_has_no_cache_changes(store: VaultStore, a
     assert set(upserts) == {store._rel(path), written.path}
     assert gone == sorted([store._rel(other), "Papers/stale row.md"])
     assert other_id not in third.notes and pid in third.notes
+
+
+def test_a_view_first_read_after_its_note_changed_is_the_scans_reading(
+    store: VaultStore, age: Age
+) -> None:
+    """Views are built when first read: one read after the note changed (the user saved it,
+    or pllm-sync wrote it through another reading) still holds what the scan read, with
+    the hash it was read with, so a write through it is refused, never made over the edit."""
+    pid, path = _note(store, age)
+    rel = store._rel(path)
+    scan = store.scan(store.scan().stats)  # warm: the reading comes from the cache
+    assert scan.reread == 0
+    scanned = scan.stats[rel]
+    written = store.update_note(store.read_note(rel), {"status": "read"})  # before any view
+    assert written is not None and scan.stats[rel].sha256 == written.sha256
+    path.write_bytes(path.read_bytes().replace(b"status: read\n", b"status: skimmed\n"))
+
+    view = scan.notes[pid]
+    assert (view.sha256, view.size, view.mtime_ns) == (
+        scanned.sha256,
+        scanned.size,
+        scanned.mtime_ns,
+    )
+    assert view.record["status"] is None
+    with pytest.raises(VaultError, match="changed on disk since it was scanned"):
+        store.update_note(view, {"status": "done"})
+    assert b"status: skimmed\n" in path.read_bytes()
+    assert store.scan(scan.stats).notes[pid].record["status"] == "skimmed"
+
+
+def test_notes_problems_and_hand_added_notes_come_in_path_order(
+    store: VaultStore, age: Age
+) -> None:
+    """The walk lists folders in the file system's order; what the scan hands on is in
+    path order, as a sync's output and its choice among duplicates depend on it."""
+    ids = []
+    for n, folder in enumerate(["b", "a/z", "a", "c", "a b", "Papers"]):
+        pid, path = _note(store, age, title=f"T{n}")
+        dest = store.root / folder / f"x{n}.md"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(path, dest)
+        ids.append((store._rel(dest), pid))
+        (dest.parent / f"bad{n}.md").write_bytes(b"---\npllm-sync-id: doi:10.1/x\nt: [\n---\n")
+        (store.papers_dir / f"Hand {n}.md").write_text(f"---\ndoi: 10.5/h{n}\n---\n")
+    for scan in (store.scan(), store.scan(store.scan().stats)):
+        assert list(scan.notes) == [pid for _, pid in sorted(ids)]
+        assert [scan.notes[pid].path for pid in scan.notes] == sorted(rel for rel, _ in ids)
+        problems = [p.path for p in scan.problems]
+        assert problems == sorted(problems) and len(problems) == 6
+        hand = [n.path for n in scan.new_notes]
+        assert hand == sorted(hand) and len(hand) == 6
+
+
+def _replace_with_dir(path: Path) -> None:
+    path.unlink()
+    path.mkdir()
+    (path / "inside.txt").write_text("x")
+
+
+def _replace_with_inside_link(path: Path) -> None:
+    target = path.parent.parent / "elsewhere.txt"
+    target.write_text("x")
+    path.unlink()
+    path.symlink_to(target)
+
+
+def _replace_with_fifo(path: Path) -> None:
+    path.unlink()
+    os.mkfifo(path)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [_replace_with_dir, _replace_with_inside_link, _replace_with_fifo, Path.unlink],
+)
+def test_a_warm_scan_misses_no_note_that_stopped_being_one(
+    store: VaultStore, age: Age, change: Callable[[Path], None]
+) -> None:
+    pid, path = _note(store, age)
+    first = store.scan()
+    change(path)
+    second = store.scan(first.stats)
+    assert pid not in second.notes and store._rel(path) not in second.stats
+    assert second.cache_changes()[1] == [store._rel(path)]
+
+
+def test_a_warm_scan_sees_every_edit_move_and_copy(store: VaultStore, age: Age) -> None:
+    pid, path = _note(store, age)
+    cache = store.scan().stats
+
+    def rescan() -> VaultScan:
+        nonlocal cache
+        scan = store.scan(cache)
+        cache = scan.stats
+        return scan
+
+    # the same size, another time: read again
+    data = path.read_bytes()
+    path.write_bytes(data.replace(b"status:\n", b"status:\n", 1).replace(b'"LaMP', b'"LAMP', 1))
+    age(path)
+    scan = rescan()
+    assert scan.reread == 1 and scan.notes[pid].record["title"].startswith("LAMP")
+    # renamed, then moved into a new folder, then that folder vanishes with the note
+    for dest in (path.with_name("renamed.md"), store.root / "Read" / "2024" / "renamed.md"):
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(path, dest)
+        path = dest
+        assert rescan().notes[pid].path == store._rel(dest)
+    copy = store.papers_dir / "copy.md"
+    shutil.copy2(path, copy)
+    scan = rescan()
+    assert scan.duplicates == {pid: ["Papers/copy.md", store._rel(path)]}
+    copy.unlink()
+    shutil.rmtree(store.root / "Read")
+    scan = rescan()
+    assert pid not in scan.notes and scan.stats == {}

@@ -153,3 +153,39 @@ def test_created_items_carry_the_id_and_validate(emu: ZoteroEmulator) -> None:
     assert item_pllm_id(data) == ARXIV_PAPER.id
     assert data["itemType"] == "conferencePaper"
     assert data["conferenceName"] == "NAACL 2019"
+
+
+def test_create_papers_settles_papers_while_later_batches_are_still_to_send(
+    emu: ZoteroEmulator,
+) -> None:
+    """The engine writes a new paper's note as soon as its item is settled: the first papers
+    settle after the first batch, not after the last, and a paper whose part was refused
+    settles without a key (its note then links nothing, as the report says)."""
+    papers = [
+        Paper(
+            id=f"arxiv:2401.{i:05d}",
+            title=f"Paper {i}",
+            code_url=f"https://github.com/lab/r{i}",
+            ids=PaperIds(arxiv=f"2401.{i:05d}"),
+        )
+        for i in range(60)  # 120 objects: three batches
+    ]
+    entries = [NewItem(p, record_from_paper(p)) for p in papers]
+    entries[-1].record = {**entries[-1].record, "code": "https://github.com/lab/" + "x" * 70_000}
+    store = make_store(emu)
+    store.read(None)
+    posts_at: dict[str, int] = {}
+    keys: dict[str, str | None] = {}
+
+    def settled(pid: str, key: str | None) -> None:
+        posts_at[pid] = sum(1 for r in emu.request_log if r.method == "POST")
+        keys[pid] = key
+
+    report = store.create_papers(entries, on_settled=settled)
+    posts = sum(1 for r in emu.request_log if r.method == "POST")
+    assert posts == 3
+    assert posts_at[papers[0].id] == 1
+    assert keys == {
+        p.id: (report.results[p.id].key if p.id in report.results else None) for p in papers
+    }
+    assert keys[papers[-1].id] is None and report.failures[0].code == 413

@@ -8,8 +8,6 @@ readable table or, with ``--format json``, as a JSON array of ``Paper.to_json()`
 from __future__ import annotations
 
 import argparse
-import json
-import shutil
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +49,8 @@ def _cut(text: str, width: int) -> str:
 
 def render_table(papers: list[Paper], width: int | None = None) -> str:
     """One line per paper: id, year, venue label, method, title (truncated to fit)."""
+    import shutil
+
     total = width or shutil.get_terminal_size((140, 24)).columns
     widths = {"id": 24, "year": 4, "venue": 22, "method": 16}
     title_w = max(total - sum(widths.values()) - 2 * len(widths), 30)
@@ -78,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
         for w in catalog.warnings:
             print(f"warning: {w}", file=sys.stderr)
     if args.format == "json":
+        import json
+
         json.dump([p.to_json() for p in catalog.papers], sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
     else:

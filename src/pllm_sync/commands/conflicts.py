@@ -12,7 +12,6 @@ conflict stays open.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
@@ -170,6 +169,8 @@ def run(args: argparse.Namespace) -> int:
         rows = st.list_conflicts(open_only=not args.all)
         papers = {r.pllm_id: st.get_paper(r.pllm_id) for r in rows}
     if args.json:
+        import json
+
         json.dump(
             [
                 {

@@ -9,20 +9,20 @@ exit code is that of the first failed check's kind (2 config, 4 Zotero, 5 vault 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import sqlite3
 import sys
-import tempfile
-from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .hints import plural, suggest
 
+if TYPE_CHECKING:
+    from pathlib import Path
 
-@dataclass(frozen=True)
-class Check:
+
+class Check(NamedTuple):
+    """One line of the report. A named tuple rather than a dataclass: registering the
+    command (every start, ``--help`` too) then loads no dataclass machinery."""
+
     name: str
     status: str  # "ok", "warn", "fail"
     detail: str
@@ -43,6 +43,8 @@ def register(sub: Any) -> None:
 
 def _writable(folder: Path) -> str | None:
     """None when a file can be created in ``folder``, else why not."""
+    import tempfile
+
     try:
         fd, name = tempfile.mkstemp(prefix=".pllm-doctor-", dir=folder)
     except OSError as exc:
@@ -80,6 +82,8 @@ def check_vault(root: Path, args: argparse.Namespace) -> Check:
 
 def check_inotify(root: Path) -> Check:
     """The watch daemon needs one inotify watch per vault folder (Linux)."""
+    from pathlib import Path
+
     limit_file = Path("/proc/sys/fs/inotify/max_user_watches")
     if not sys.platform.startswith("linux") or not limit_file.exists():
         return Check("inotify", "ok", "not Linux: no inotify limit applies")
@@ -105,6 +109,8 @@ def check_inotify(root: Path) -> Check:
 def check_state(path: Path) -> tuple[Check, Check, Check]:
     """Integrity, lock and daemon, from the state database opened read-only and the run
     lock's file (an OS lock: held exactly while its process lives)."""
+    import sqlite3
+
     from ..runlock import RunLock
 
     if not path.exists():
@@ -242,7 +248,9 @@ def run_checks(args: argparse.Namespace) -> list[Check]:
 def run(args: argparse.Namespace) -> int:
     checks = run_checks(args)
     if args.json:
-        json.dump([asdict(c) for c in checks], sys.stdout, indent=2)
+        import json
+
+        json.dump([c._asdict() for c in checks], sys.stdout, indent=2)
         print()
     else:
         width = max(len(c.name) for c in checks)

@@ -4,15 +4,19 @@
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import VaultError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def suggest(args: argparse.Namespace, command: str) -> str:
     """``pllm-sync [--config PATH] COMMAND`` for this run's config, shell-quoted."""
+    import shlex
+
     config = getattr(args, "config", None)
     prefix = f"pllm-sync --config {shlex.quote(str(config))}" if config else "pllm-sync"
     return f"{prefix} {command}"

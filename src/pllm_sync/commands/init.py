@@ -8,29 +8,18 @@ interactively or headless (``--library-id``, ``--vault`` and the key from
 from __future__ import annotations
 
 import argparse
-import getpass
 import os
 import sys
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
-
-from ..atomic import atomic_write
-from ..config import (
-    LOCAL_ENDPOINT,
-    Config,
-    ZoteroConfig,
-    default_config,
-    find_config_path,
-    load_config,
-    parse_config,
-)
-from ..credentials import ENV_VAR, store_api_key
+from ..credentials import ENV_VAR
 from ..errors import ConfigError
-from ..paths import app_dirs
-from ..sandbox import forget_sandbox, sandbox_chosen, sandbox_db_path
 from .hints import suggest
+
+if TYPE_CHECKING:  # loaded when the command runs, so `--help` stays fast
+    from pathlib import Path
+
+    from ..config import Config
 
 
 def register(sub: Any) -> None:
@@ -84,6 +73,7 @@ def _ask(prompt: str, default: str | None = None) -> str:
 def _check_access(data: dict[str, Any], key: str) -> None:
     """One request to Zotero: the key is valid, belongs to the library and may write.
     Raises ZoteroError (exit 4) before anything is written."""
+    from ..config import parse_config
     from ..zotero.store import ZoteroStore
 
     cfg = parse_config(data, "init").zotero
@@ -106,6 +96,8 @@ def _existing_data(path: Path | None) -> dict[str, Any]:
     Zotero library and the vault path in it and keeps every other key."""
     if path is None:
         return {}
+    import yaml
+
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
@@ -117,6 +109,24 @@ def _existing_data(path: Path | None) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    import getpass
+    from pathlib import Path
+
+    import yaml
+
+    from ..atomic import atomic_write
+    from ..config import (
+        LOCAL_ENDPOINT,
+        ZoteroConfig,
+        default_config,
+        find_config_path,
+        load_config,
+        parse_config,
+    )
+    from ..credentials import store_api_key
+    from ..paths import app_dirs
+    from ..sandbox import sandbox_chosen
+
     target = Path(args.config) if args.config else app_dirs().config / "config.yaml"
     existing = (
         find_config_path(args.config)
@@ -213,6 +223,8 @@ def _leave_sandbox(previous: Config) -> None:
     state keeps each paper's Zotero side per library, so the next pull files every paper into
     the new library (adopted by its pllm-sync id, never duplicated) and never reads the
     sandbox items' absence as deletions. Notes and the sandbox library itself are kept."""
+    from ..sandbox import forget_sandbox, sandbox_db_path
+
     forget_sandbox(previous)
     print(
         "left the sandbox: the next pull adds every paper to your library; your notes stay "

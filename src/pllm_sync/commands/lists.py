@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..config import load_config
 from ..errors import PllmSyncError
-from ..paths import app_dirs
 
 if TYPE_CHECKING:  # the catalog stack loads only when a command runs (`--help` stays fast)
+    from pathlib import Path
+
     from ..catalog import ParsedDocument
     from ..catalog.following import ListSummary
     from ..config import Config
@@ -72,6 +70,10 @@ def register(subparsers: Any) -> None:
 
 def _config_file(args: argparse.Namespace, cfg: Config) -> Path:
     """The file the lists live in: the config in force, else a new one at the default place."""
+    from pathlib import Path
+
+    from ..paths import app_dirs
+
     if cfg.path is not None:
         return cfg.path
     if args.config:
@@ -113,6 +115,7 @@ def render(summaries: list[ListSummary]) -> str:
 
 def run_show(args: argparse.Namespace) -> int:
     from ..catalog.following import summarise
+    from ..config import load_config
 
     cfg = load_config(args.config)
     summaries = [summarise(s, cfg.catalog, refresh=args.refresh) for s in cfg.catalog.sources]
@@ -123,8 +126,11 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_add(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from ..catalog.following import named, new_source, read_list
     from ..catalog.identity import papers_from_entries
+    from ..config import load_config
 
     cfg = load_config(args.config)
     path = _config_file(args, cfg)
@@ -183,6 +189,8 @@ def _retired_by_removal(cfg: Config, name: str) -> tuple[int, int] | None:
 
 
 def run_remove(args: argparse.Namespace) -> int:
+    from ..config import load_config
+
     cfg = load_config(args.config)
     path = _config_file(args, cfg)
     known = any(s.name == args.name for s in cfg.catalog.sources)

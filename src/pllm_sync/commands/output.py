@@ -5,10 +5,12 @@ Kept apart from the commands so each wording is table-tested once."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..model import CatalogWarning
 from .hints import plural
+
+if TYPE_CHECKING:
+    from ..model import CatalogWarning
 
 _APPLIED: dict[str, tuple[str, str, str]] = {
     # key: (singular noun, plural noun, what happened)

@@ -4,29 +4,23 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
-import logging
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConflictsPending
-from ..sandbox import remember_sandbox
 from .hints import announce_new_vault, plural, suggest
-from .output import applied_summary, catalog_summary
 
 if TYPE_CHECKING:  # the catalog stack loads only when a command runs (`--help` stays fast)
+    from pathlib import Path
+
     from ..model import Catalog
     from ..runtime import Runtime
     from ..sync.plan import Action
 
 if TYPE_CHECKING:
     from ..config import Config
-
-log = logging.getLogger(__name__)
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -93,7 +87,9 @@ def _run(
     args: argparse.Namespace, *, pull_catalog: bool, refresh: bool = False, force: bool = False
 ) -> int:
     from ..runtime import one_shot_gc, open_runtime
+    from ..sandbox import remember_sandbox
     from ..sync.engine import RunOptions, SyncEngine
+    from .output import applied_summary, catalog_summary
 
     mode = None if args.zotero == "config" else args.zotero
     with open_runtime(args.config, zotero_mode=mode) as rt:
@@ -149,6 +145,8 @@ def _run(
         if pull_catalog and catalogs and had_papers and not args.dry_run:
             digest = record_whats_new(rt, catalogs[-1], result.plan.actions)
         if args.json:
+            import json
+
             json.dump(result.to_json(), sys.stdout, indent=2, ensure_ascii=False, default=str)
             print()
         elif args.dry_run:
@@ -231,6 +229,8 @@ def record_whats_new(
             entries.append(NewPaper(paper.title, note, source, " / ".join(path[1:]), url))
     if not entries:
         return None
+    import datetime as dt
+
     day = dt.date.today().isoformat()
     where = add_to_digest(rt.vault.root, day, entries)
     return (len({e.note for e in entries}), where) if where else None

@@ -9,10 +9,7 @@ key, never a real Zotero key) and serves until Ctrl-C.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
-from contextlib import ExitStack
 from typing import Any
 
 
@@ -46,6 +43,10 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+    from contextlib import ExitStack
+
     from ..config import load_config
     from ..errors import PllmSyncError
     from ..runtime import SANDBOX_USER, sandbox_zotero

@@ -8,12 +8,12 @@ service manager, when there is one to tell.
 from __future__ import annotations
 
 import argparse
-import shutil
-import subprocess
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import PllmSyncError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def register(sub: Any) -> None:
@@ -56,6 +56,9 @@ def _manager(platform: str, unit: Path, action: str) -> list[list[str]]:
 def _tell_manager(cmds: list[list[str]]) -> bool:
     """Run the service manager's commands; False (and how to do it by hand) when it is not
     there or refuses (e.g. no user session bus in a container)."""
+    import shutil
+    import subprocess
+
     for cmd in cmds:
         if shutil.which(cmd[0]) is None:
             print(f"{cmd[0]} not found; run by hand: {' '.join(cmd)}")

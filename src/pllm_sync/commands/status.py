@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
 import sys
 from typing import Any
 
@@ -16,6 +14,8 @@ def register(sub: Any) -> None:
 
 
 def _when(ts: float | None) -> str | None:
+    import datetime as dt
+
     return dt.datetime.fromtimestamp(ts).isoformat(timespec="seconds") if ts else None
 
 
@@ -90,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
         info["daemon"] = _daemon(cfg, None)
         info["conflicts"] = 0
     if args.json:
+        import json
+
         json.dump(info, sys.stdout, indent=2, default=str)
         print()
         return 0

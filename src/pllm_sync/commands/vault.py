@@ -4,11 +4,11 @@ template into an existing vault without touching any file the user already has."
 from __future__ import annotations
 
 import argparse
-import dataclasses
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the vault stack loads only when the command runs
+    from pathlib import Path
+
     from ..vault.template import TemplateReport
 
 
@@ -47,6 +47,9 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def run_init(args: argparse.Namespace) -> int:
+    import dataclasses
+    from pathlib import Path
+
     from ..config import load_config
     from ..errors import VaultError
     from ..vault.store import VaultStore

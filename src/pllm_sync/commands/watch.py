@@ -8,14 +8,10 @@ SIGINT/SIGTERM let the running pass finish, then exit 130/143.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
-import signal
 import time
 from contextlib import ExitStack
 from typing import Any
-
-log = logging.getLogger(__name__)
 
 FULL_PASS_EVERY = 10
 """Every this many Zotero polls, a whole pass runs even when nothing seems to have changed."""
@@ -41,6 +37,7 @@ def register(sub: Any) -> None:
 
 def setup_file_logging(path: str) -> None:
     """A rotating log file (5 x 1 MB) next to stderr, for the daemon run as a service."""
+    import logging
     from logging.handlers import RotatingFileHandler
     from pathlib import Path
 
@@ -56,6 +53,8 @@ def setup_file_logging(path: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import logging
+
     from ..api import API_VERSION
     from ..api.events import EventBus
     from ..daemon.backend import DaemonBackend
@@ -111,7 +110,9 @@ def run(args: argparse.Namespace) -> int:
             if catalog is not None and actions:
                 digest = record_whats_new(rt, catalog, actions)
                 if digest is not None:
-                    log.info("what's new: %d new papers, listed in %s", *digest)
+                    logging.getLogger(__name__).info(
+                        "what's new: %d new papers, listed in %s", *digest
+                    )
 
         runner = PassRunner(
             engine,
@@ -203,6 +204,8 @@ def run(args: argparse.Namespace) -> int:
             f"{stats.own_writes_skipped} own writes ignored)",
             flush=True,
         )
+    import signal
+
     if loop.stopped_by == signal.SIGINT:
         return 130
     if loop.stopped_by == signal.SIGTERM:

@@ -16,7 +16,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..atomic import atomic_write
 from ..config import Config
 from ..paths import app_dirs
 from ..runlock import RunLock, pid_alive
@@ -36,6 +35,8 @@ def lock_file(cfg: Config) -> Path:
 def write_daemon_file(cfg: Config, info: dict[str, Any]) -> Path:
     path = daemon_file(cfg)
     path.parent.mkdir(parents=True, exist_ok=True)
+    from ..atomic import atomic_write  # the daemon writes it; `status` only reads it
+
     atomic_write(path, (json.dumps(info, indent=2) + "\n").encode())
     os.chmod(path, 0o600)
     return path

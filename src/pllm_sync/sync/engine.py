@@ -53,6 +53,7 @@ from .merge import MergeResult
 from .plan import Plan
 from .ports import VaultPort, ZoteroPort
 from .state import LibraryRef, PaperState, ScanEntry, SourceMeta, StateDB
+from .zotero_writes import ZoteroPlan, ZoteroWrites
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +140,7 @@ class SyncEngine:
         self._papers_memo: dict[str, PaperState] | None = None
         self._cached_paths: Collection[str] = ()  # the paths the scan cache holds
         self._unfound: set[str] = set()  # ids whose item could not be read by key this run
+        self._zwrites: ZoteroWrites | None = None  # under way, their outcome not taken in
 
     # ------------------------------------------------------------------ reading
 
@@ -198,6 +200,9 @@ class SyncEngine:
             self._cached_paths = set(cache)
             for e in cache.values():
                 if e.record is not None:
+                    note_record = e.record.get("record")
+                    if note_record is not None and "abstract" not in note_record:
+                        continue  # read before the record had ``abstract``: read it again
                     try:
                         previous[e.relpath] = NoteStat(**e.record)
                     except TypeError:  # a cache row from an older version: just re-read the file
@@ -685,6 +690,51 @@ class SyncEngine:
         result: RunResult,
         opts: RunOptions,
     ) -> None:
+        try:
+            self._apply_sides(decided, catalog, snap, section_map, scan, result, opts)
+        except BaseException as exc:
+            writes, self._zwrites = self._zwrites, None
+            if writes is None:
+                raise
+            if not isinstance(exc, Exception):
+                writes.cancel()  # the run stopped (an interrupt): no write after it
+                raise
+            # As when the writes came first: they finish, and their own error wins.
+            error = writes.finish()
+            if error is not None:
+                raise error from None
+            raise
+
+    def _await_zotero(
+        self, d: Decision, st: PaperState, creating: bool, zotero_done: Callable[[], None]
+    ) -> None:
+        """Before a paper's vault step, wait for what it needs of its Zotero writes (under
+        way in the worker): nothing for a note trashed; a new item's key for its note (the
+        same key the outcome sets below); the whole outcome for the rest (an update is not
+        written when its Zotero side failed, a note is relinked to a new item)."""
+        v, res = d.view, d.result
+        if d.vault == "trash" or (d.vault is None and v.note is None):
+            return
+        if d.vault in ("create", "restore") and res is not None:
+            if creating and self._zwrites is not None:
+                landed, key = self._zwrites.key(v.pid)
+                if not landed:
+                    zotero_done()  # the writes stopped short: raises why
+                elif key is not None:
+                    st.zotero_key = key
+            return
+        zotero_done()
+
+    def _apply_sides(
+        self,
+        decided: Decided,
+        catalog: Catalog | None,
+        snap: ZoteroSnapshot | None,
+        section_map: dict[str, str],
+        scan: VaultScan,
+        result: RunResult,
+        opts: RunOptions,
+    ) -> None:
         applied = result.applied
         decisions = decided.decisions
         states: dict[str, PaperState] = {}
@@ -714,6 +764,8 @@ class SyncEngine:
         zfailed: set[str] = set()
         zheld: set[str] = set()
         zskipped: set[str] = set()  # read-only: Zotero writes not made, on purpose
+        zpending: set[str] = set()  # papers whose Zotero writes are under way (``_zwrites``)
+        zcreating: set[str] = set()  # ... among them, the papers being created
         if self.zotero is not None and opts.zotero_read_only:
             zskipped = {d.view.pid for d in decisions if d.zotero or d.retire_zotero}
             zskipped |= {
@@ -723,15 +775,26 @@ class SyncEngine:
                 applied["zotero.withheld"] = len(zskipped)
         elif self.zotero is not None:
             zfailed = set(self._unfound)
-            failed, zheld = self._apply_zotero(
-                [d for d in decisions if d.view.pid not in zfailed],
-                states,
-                section_map,
-                applied,
-                result,
+            zplan = self._plan_zotero(
+                [d for d in decisions if d.view.pid not in zfailed], states, section_map
             )
-            zfailed |= failed
-            zheld |= self._unfound
+            # A new paper's note needs only its item's key, which the client makes: while
+            # Zotero answers the batches (a worker thread), the notes are rendered and staged
+            # below. What needs the whole outcome waits for it (``zotero_done``).
+            self._zwrites = ZoteroWrites(self.zotero, zplan, background=bool(zplan.creates))
+            zpending, zcreating = zplan.papers(), {e.paper.id for e in zplan.creates}
+        errors_at = len(result.errors)
+
+        def zotero_done() -> None:
+            """Wait for the Zotero writes and take in their outcome (re-raises their error)."""
+            writes, self._zwrites = self._zwrites, None
+            if writes is not None:
+                failed, held = self._zotero_outcome(writes, states, applied, result, errors_at)
+                zfailed.update(failed)
+                zheld.update(held, self._unfound)
+
+        if self._zwrites is not None and not zcreating:
+            zotero_done()  # made inline (nothing to overlap): taken in at once
 
         # 2. Vault, note by note. A paper whose Zotero write failed gets no note update this
         # run: its base did not move, so writing one side only would make the next run see
@@ -743,6 +806,8 @@ class SyncEngine:
         for d in progress(decisions, "vault", enabled=opts.show_progress):
             v, res = d.view, d.result
             st = states[v.pid]
+            if v.pid in zpending and self._zwrites is not None:
+                self._await_zotero(d, st, v.pid in zcreating, zotero_done)
             if v.pid in zfailed and d.vault == "update":
                 continue
             try:
@@ -777,6 +842,7 @@ class SyncEngine:
                 vfailed.add(v.pid)
                 result.errors.append(f"vault {v.note.path if v.note else v.pid}: {exc}")
                 log.error("vault: %s: %s", v.pid, exc)
+        zotero_done()  # the vault's batch is committed only once Zotero's outcome is known
         refused = self.vault.commit_batch()
         for d in decisions if refused else ():
             v = d.view
@@ -791,7 +857,8 @@ class SyncEngine:
 
         # 3. Commit: what each side now holds always; the base only where every write landed.
         open_pids = {c.pllm_id for c in self._open_conflicts}
-        with self.state.transaction():
+        puts: list[PaperState] = []
+        with self.state.transaction(large=True):
             for d in decisions:
                 v, res = d.view, d.result
                 st = states[v.pid]
@@ -824,9 +891,12 @@ class SyncEngine:
                             applied["conflicts.new"] = applied.get("conflicts.new", 0) + 1
                     if res.conflicts or v.pid in open_pids:  # no query for the rest
                         self.state.resolve_stale_conflicts(v.pid, listed_fields(res))
-                self.state.put_paper(st)
+                puts.append(st)
                 if v.renamed_from and v.renamed_from != v.pid:
+                    self.state.put_papers(puts)  # in order: the row may be the renamed one
+                    puts.clear()
                     self.state.delete_paper(v.renamed_from)  # identity followed the paper
+            self.state.put_papers(puts)  # one statement for the rest
             if snap is not None and self.lib is not None and not zheld:
                 lv = self.zotero.library_version if self.zotero else None
                 self.state.set_library_version(self.lib, lv or snap.library_version)
@@ -988,25 +1058,17 @@ class SyncEngine:
             d.view.z_note_rich = notes_rich(kids, st)
         return missing
 
-    def _apply_zotero(
+    def _plan_zotero(
         self,
         decisions: list[Decision],
         states: dict[str, PaperState],
         section_map: dict[str, str],
-        applied: dict[str, int],
-        result: RunResult,
-    ) -> tuple[set[str], set[str]]:
-        """Zotero writes for the whole run, batched per kind; returns the ids that failed
-        and, among them, those whose failure may heal by retrying (see ``_retryable``)."""
-        assert self.zotero is not None
+    ) -> ZoteroPlan:
+        """Every Zotero write of the run, by kind (nothing is sent yet)."""
         cpaths = {k: section_path(s) for s, k in section_map.items()}
-        failed: set[str] = set()
-        held: set[str] = set()
-        creates: list[NewItem] = []
-        updates: list[ItemChange] = []
-        notes: list[NoteUpsert] = []
-        trash: list[str] = []
-        owner: dict[str, str] = {}  # object key (item or child) -> pllm id
+        zplan = ZoteroPlan()
+        creates, updates, notes = zplan.creates, zplan.updates, zplan.notes
+        trash, owner = zplan.trash, zplan.owner  # owner: object key (item or child) -> pllm id
         for d in decisions:
             v, res = d.view, d.result
             if d.zotero == "trash" and v.zitem is not None:
@@ -1080,8 +1142,30 @@ class SyncEngine:
                         base_html=str(note.get("note") or "") if note else None,
                     )
                 )
-        if creates:
-            rep = self.zotero.create_papers(creates)
+        return zplan
+
+    def _zotero_outcome(
+        self,
+        writes: ZoteroWrites,
+        states: dict[str, PaperState],
+        applied: dict[str, int],
+        result: RunResult,
+        errors_at: int,
+    ) -> tuple[set[str], set[str]]:
+        """Wait for ``writes`` and take in their reports (as they were made inline: counts
+        and errors ahead of the vault's); the ids that failed and those that may heal by
+        retrying. Re-raises the exception that stopped the writes, after taking in the
+        reports made before it."""
+        error = writes.finish()
+        zplan, reps = writes.plan, writes.reports
+        creates, owner = zplan.creates, zplan.owner
+        vault_counts = {k: applied.pop(k) for k in list(applied) if k.startswith("vault.")}
+        vault_errors = result.errors[errors_at:]
+        del result.errors[errors_at:]
+        failed: set[str] = set()
+        held: set[str] = set()
+        if reps.creates is not None:
+            rep = reps.creates
             for pid, w in rep.results.items():
                 if pid not in states:
                     continue
@@ -1092,8 +1176,8 @@ class SyncEngine:
                 applied[f"zotero.{w.action}"] = applied.get(f"zotero.{w.action}", 0) + 1
             self._failed_ids(rep.failures, owner, failed, held, creates)
             result.errors.extend(str(f) for f in rep.failures)
-        if updates:
-            rep = self.zotero.update_items(updates)
+        if reps.updates is not None:
+            rep = reps.updates
             for key, w in rep.results.items():
                 upid = owner.get(key)
                 if upid and states[upid].zotero_key == key:
@@ -1102,8 +1186,8 @@ class SyncEngine:
             applied["zotero.update"] = applied.get("zotero.update", 0) + n
             self._failed_ids(rep.failures, owner, failed, held)
             result.errors.extend(str(f) for f in rep.failures)
-        if notes:
-            rep = self.zotero.upsert_notes(notes)
+        if reps.notes is not None:
+            rep = reps.notes
             for key, w in rep.results.items():
                 npid = owner.get(str(w.ref)) if w.ref else None
                 if npid:
@@ -1112,11 +1196,16 @@ class SyncEngine:
             applied["zotero.notes"] = applied.get("zotero.notes", 0) + len(rep.results)
             self._failed_ids(rep.failures, owner, failed, held)
             result.errors.extend(str(f) for f in rep.failures)
-        if trash:
-            rep = self.zotero.trash(trash)
+        if reps.trash is not None:
+            rep = reps.trash
             applied["zotero.trash"] = applied.get("zotero.trash", 0) + len(rep.results)
             self._failed_ids(rep.failures, owner, failed, held)
             result.errors.extend(str(f) for f in rep.failures)
+        for k, n in vault_counts.items():
+            applied[k] = applied.get(k, 0) + n
+        result.errors.extend(vault_errors)
+        if error is not None:
+            raise error
         return failed, held
 
     @staticmethod

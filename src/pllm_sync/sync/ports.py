@@ -19,7 +19,14 @@ from ..model import Paper, Section, SectionPath
 from ..record import Record
 from ..vault.body import ManagedContent
 from ..vault.store import NoteInfo, NoteStat, VaultScan
-from ..zotero.store import ItemChange, NewItem, NoteUpsert, WriteReport, ZoteroSnapshot
+from ..zotero.store import (
+    ItemChange,
+    NewItem,
+    NoteUpsert,
+    Settled,
+    WriteReport,
+    ZoteroSnapshot,
+)
 
 
 class VaultPort(Protocol):
@@ -124,7 +131,9 @@ class ZoteroPort(Protocol):
 
     def fetch_children(self, parent_key: str) -> list[dict[str, Any]]: ...
 
-    def create_papers(self, entries: Iterable[NewItem]) -> WriteReport: ...
+    def create_papers(
+        self, entries: Iterable[NewItem], *, on_settled: Settled | None = None
+    ) -> WriteReport: ...
 
     def update_items(self, changes: Iterable[ItemChange]) -> WriteReport: ...
 

@@ -66,6 +66,7 @@ from ..zotero.store import (
     ItemChange,
     NewItem,
     NoteUpsert,
+    Settled,
     WriteFailure,
     WriteReport,
     Written,
@@ -268,11 +269,7 @@ class MemoryVault:
         for rel in sorted(names):
             data, mtime = self.files[rel], self.mtimes[rel]
             prev = previous.get(rel)
-            if (
-                prev is not None
-                and (prev.size, prev.mtime_ns) == (len(data), mtime)
-                and (prev.record is None or "abstract" in prev.record)
-            ):
+            if prev is not None and (prev.size, prev.mtime_ns) == (len(data), mtime):
                 result.stats[rel] = prev
                 continue
             result.stats[rel] = self._text._classify(rel, data, len(data), mtime, now + RACY_NS)
@@ -764,8 +761,11 @@ class MemoryZotero:
             return WriteFailure(key, int(code), msg, label)
         return lib.items[key]
 
-    def create_papers(self, entries: Iterable[NewItem]) -> WriteReport:
+    def create_papers(
+        self, entries: Iterable[NewItem], *, on_settled: Settled | None = None
+    ) -> WriteReport:
         entries = list(entries)
+        settled = on_settled or (lambda pid, key: None)
         lib = self.library
         by_id: dict[str, str] = {}
         by_match: dict[str, str] = {}
@@ -820,6 +820,7 @@ class MemoryZotero:
                         report.failures.append(
                             WriteFailure(key, 400, "; ".join(problems), title=title, ref=pid)
                         )
+                        settled(pid, None)
                         continue
                     ops.append(cur)
             if patch:
@@ -852,6 +853,7 @@ class MemoryZotero:
                     failed = True
                     break
             if failed:
+                settled(pid, None)
                 continue
             w = Written(
                 key=key,
@@ -863,6 +865,7 @@ class MemoryZotero:
             for role, ck in roles.items():
                 w.children[role] = (ck, lib.items[ck]["version"])
             report.results[pid] = w
+            settled(pid, key)
         self.requests += -(-writes // 50)
         return self._end(before, report)
 

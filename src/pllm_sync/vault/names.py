@@ -138,4 +138,10 @@ _LITTER_RE = re.compile(
 def is_litter(name: str) -> bool:
     """True for files a vault scan must ignore: hidden files (Obsidian ignores them too; our own
     temp files are hidden), editor swap/lock files and sync tools' conflict copies."""
-    return name.startswith((".", "~$", "#")) or bool(_LITTER_RE.search(name))
+    if name.startswith((".", "~$", "#")):
+        return True
+    if name.endswith(".md") and "onfl" not in name.lower():
+        # What a note's name can still match all spells "conflict", and only an "i" has
+        # case forms ``lower`` does not give (every scan asks this of every note).
+        return False
+    return bool(_LITTER_RE.search(name))

@@ -63,6 +63,7 @@ __all__ = [
     "ManagedContent",
     "NoteInfo",
     "NoteStat",
+    "NoteViews",
     "VaultProblem",
     "VaultScan",
     "VaultStore",
@@ -165,12 +166,67 @@ class NoteStat:
         return stat
 
 
+class NoteViews(Mapping[str, NoteInfo]):
+    """A scan's paper notes by id, each view (``NoteInfo``) built when it is first read.
+
+    A warm scan takes most readings unchanged from the cache; building every note's view
+    there (its record copied, its sections resolved) cost more than the walk and the stat.
+    Each view is made from the reading the scan took (size, time, hash and record of that
+    moment), never from the file as it is when read later, so a view read after the file
+    changed still carries the scan's hash and a write through it is refused. Sections are
+    resolved with the vault's section links as they are at that first read (the engine
+    reads every view right after the scan). Iterates in path order, as the scan's notes
+    always did."""
+
+    __slots__ = ("_build", "_built", "_order", "_paths", "_stats")
+
+    def __init__(
+        self,
+        paths: dict[str, str] | None = None,
+        stats: dict[str, NoteStat] | None = None,
+        build: Callable[[str, NoteStat], NoteInfo] | None = None,
+    ) -> None:
+        # by id: the note's path and the reading the scan took (two dicts, no pair objects
+        # for the garbage collector to walk)
+        self._paths = paths if paths is not None else {}
+        self._stats = stats if stats is not None else {}
+        self._build = build
+        self._built: dict[str, NoteInfo] = {}
+        self._order: list[str] | None = None
+
+    def __getitem__(self, pid: str) -> NoteInfo:
+        view = self._built.get(pid)
+        if view is None:
+            rel = self._paths[pid]
+            assert self._build is not None
+            view = self._built[pid] = self._build(rel, self._stats[pid])
+        return view
+
+    def __contains__(self, pid: object) -> bool:
+        return pid in self._paths
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+    def __iter__(self) -> Iterator[str]:
+        if self._order is None:
+            self._order = sorted(self._paths, key=self._paths.__getitem__)
+        return iter(self._order)
+
+    def path_of(self, pid: str) -> str:
+        """Where the note of ``pid`` is (vault-relative), without building its view."""
+        return self._paths[pid]
+
+    def __repr__(self) -> str:
+        return f"NoteViews({len(self)} notes)"
+
+
 @dataclass
 class VaultScan:
     """The result of a scan. ``duplicates`` maps an id found in several files to all of them,
     in path order; ``notes`` holds the first."""
 
-    notes: dict[str, NoteInfo] = field(default_factory=dict)
+    notes: Mapping[str, NoteInfo] = field(default_factory=NoteViews)
     stats: dict[str, NoteStat] = field(default_factory=dict)
     new_notes: list[NoteInfo] = field(default_factory=list)
     problems: list[VaultProblem] = field(default_factory=list)
@@ -370,8 +426,10 @@ class VaultStore:
 
     # --- scanning -------------------------------------------------------------------------
 
-    def _walk(self) -> list[tuple[str, str]]:
-        """Every markdown file that may be a note, sorted by relative path. Hidden folders
+    def _walk(self) -> tuple[list[str], list[str]]:
+        """Every markdown file that may be a note: the relative paths and the paths, in the
+        order the folders list them (``_collect`` puts what needs it in path order). Hidden
+        folders
         (``.obsidian``, ``.trash``, ``.git``, our trash) and litter are skipped.
 
         Symlinks, decided (docs/vault.md, "Symlinks"): a link whose target lies inside the
@@ -381,8 +439,15 @@ class VaultStore:
         so its notes are never mistaken for deleted ones. A folder reached twice (a link loop,
         two links to one place) is read once. Anything named ``*.md`` that is not a regular
         file (a named pipe, a socket, a device, a dangling link) is skipped with a warning:
-        opening a pipe would block the run forever."""
-        out: list[tuple[str, str]] = []
+        opening a pipe would block the run forever.
+
+        Every scan and every settled check runs this loop once per file, so the common case
+        (a regular ``.md`` file that is not a link: the folder listing's file type says so,
+        no system call) is decided first and costs only the litter check. Two lists of
+        strings, not a list of pairs: nothing the garbage collector has to look at."""
+        rels: list[str] = []
+        paths: list[str] = []
+        add_rel, add_path = rels.append, paths.append
         root_real = os.path.realpath(self.root)
         seen: set[str] = {root_real}
         stack: list[tuple[str | Path, str]] = [(self.root, "")]
@@ -399,6 +464,11 @@ class VaultStore:
                 continue
             for entry in entries:
                 name = entry.name
+                if name.endswith(".md") and entry.is_file(follow_symlinks=False):
+                    if not is_litter(name):  # a regular file, not a link: a note candidate
+                        add_rel(prefix + name)
+                        add_path(entry.path)
+                    continue
                 rel = f"{prefix}{name}"
                 link = entry.is_symlink()
                 real = os.path.realpath(entry.path) if link else ""
@@ -428,9 +498,9 @@ class VaultStore:
                             rel,
                         )
                         continue
-                    out.append((rel, entry.path))
-        out.sort(key=lambda item: item[0])
-        return out
+                    add_rel(rel)
+                    add_path(entry.path)
+        return rels, paths
 
     def scan(
         self,
@@ -441,7 +511,8 @@ class VaultStore:
     ) -> VaultScan:
         """Find every paper note in the vault (wherever the user moved it), every hand-added
         paper in the papers folder, and every unreadable note; reuse ``previous`` readings of
-        files whose size and mtime did not change.
+        files whose size and mtime did not change (``previous`` holds this version's readings:
+        the engine leaves out cache rows an older version wrote without a field).
 
         ``changed`` (the daemon's watcher events) names the paths that may be new since
         ``previous``: the vault is not walked; the files of ``previous`` are only stat'ed
@@ -457,20 +528,20 @@ class VaultStore:
         result = VaultScan(previous=previous)
         if changed is not None:
             changed = set(changed)
-            files = self._named(previous, changed)
+            rels, paths = self._named(previous, changed)
         else:
-            files = self._walk()
+            rels, paths = self._walk()
         now = time.time_ns()
         stats, get_prev, os_stat = result.stats, previous.get, os.stat  # the loop runs per note
-        for rel, path in progress_bar(files, "scanning vault", len(files), enabled=progress):
+        files = zip(rels, paths, strict=True)
+        for rel, path in progress_bar(files, "scanning vault", len(rels), enabled=progress):
             prev = get_prev(rel)
-            if prev is not None and (prev.record is None or "abstract" in prev.record):
-                # a reading made before the record had ``abstract`` is read again once
+            if prev is not None:
                 try:
                     st = os_stat(path)
                 except FileNotFoundError:
                     continue
-                if st.st_size == prev.size and st.st_mtime_ns == prev.mtime_ns:
+                if st.st_mtime_ns == prev.mtime_ns and st.st_size == prev.size:
                     if prev.trusted:
                         stats[rel] = prev
                         continue
@@ -478,11 +549,11 @@ class VaultStore:
                     # the same bytes are the same note, so a hash check replaces a re-parse.
                     same = self._verify(path, prev, now)
                     if same is not None:
-                        result.stats[rel] = same
+                        stats[rel] = same
                         continue
             stat = self._read_stat(rel, path, now)
             if stat is not None:
-                result.stats[rel] = stat
+                stats[rel] = stat
                 result.reread += 1
         self._collect(result)
         self._stats = result.stats
@@ -495,10 +566,10 @@ class VaultStore:
         parsed (a no-op sync's check, see ``SyncEngine``)."""
         if not self.root.is_dir():
             return False
-        files = self._walk()
-        if len(files) != len(cached):
+        rels, paths = self._walk()
+        if len(rels) != len(cached):
             return False
-        for rel, path in files:
+        for rel, path in zip(rels, paths, strict=True):
             known = cached.get(rel)
             try:
                 st = os.stat(path)
@@ -510,7 +581,7 @@ class VaultStore:
 
     def _named(
         self, previous: dict[str, NoteStat], changed: Collection[str]
-    ) -> list[tuple[str, str]]:
+    ) -> tuple[list[str], list[str]]:
         """The files of the last scan plus ``changed`` ones that exist now (a changed path
         that is gone was moved or deleted). Paths outside the vault or in skipped folders
         are ignored, as the walk would."""
@@ -526,14 +597,15 @@ class VaultStore:
             if is_litter(p.name):
                 continue
             names.add(rel)
-        out = []
+        rels, paths = [], []
         root = str(self.root)
         for rel in sorted(names):
             path = f"{root}/{rel}" if os.sep == "/" else os.path.join(root, *rel.split("/"))
             if rel in changed and not os.path.isfile(path):
                 continue
-            out.append((rel, path))
-        return out
+            rels.append(rel)
+            paths.append(path)
+        return rels, paths
 
     def _verify(self, path: str, prev: NoteStat, now: int) -> NoteStat | None:
         """``prev`` (marked trusted once old enough) when the file still holds the bytes it
@@ -649,9 +721,35 @@ class VaultStore:
         )
 
     def _collect(self, result: VaultScan) -> None:
-        for rel, s in result.stats.items():
-            if s.kind == "index" and s.section_key:
-                self.links.register(s.section_key, rel[: -len(".md")])
+        """Sort the scan's readings into papers (by id), hand-added notes and problems.
+        Papers' views are built when first read (``NoteViews``): only the id and path of
+        each are looked at here."""
+        where: dict[str, str] = {}  # id -> path
+        readings: dict[str, NoteStat] = {}  # id -> the scan's reading
+        dup_paths: dict[str, list[str]] = {}
+        index: list[tuple[str, str]] = []
+        candidates: list[str] = []
+        problems: list[str] = []
+        for rel, s in result.stats.items():  # in walk order: what needs an order is sorted
+            kind = s.kind
+            if kind == "paper":
+                pid = s.pllm_id
+                if not pid:
+                    continue
+                if pid in where:
+                    dup_paths.setdefault(pid, [where[pid]]).append(rel)
+                else:
+                    where[pid] = rel
+                    readings[pid] = s
+            elif kind == "index":
+                if s.section_key:
+                    index.append((rel, s.section_key))
+            elif kind == "candidate":
+                candidates.append(rel)
+            elif kind == "problem":
+                problems.append(rel)
+        for rel, key in sorted(index):  # in path order: of two notes for a section, the last
+            self.links.register(key, rel[: -len(".md")])
         # Thousands of notes name the same few sections: resolve each entry, and each list
         # of entries, once per scan.
         memo: dict[str, str | None] = {}
@@ -662,19 +760,21 @@ class VaultStore:
                 memo[entry] = self.links.key_for(entry)
             return memo[entry]
 
-        notes = result.notes
-        for rel in sorted(result.stats):  # already in path order: a linear check
-            s = result.stats[rel]
-            kind = s.kind
-            if kind == "paper" and s.pllm_id:
-                if s.pllm_id in notes:
-                    result.duplicates.setdefault(s.pllm_id, [notes[s.pllm_id].path]).append(rel)
-                    continue
-                notes[s.pllm_id] = self._info(rel, s, key_for, lists)
-            elif kind == "candidate":
-                result.new_notes.append(self._info(rel, s, key_for, lists))
-            elif s.kind == "problem":
-                result.problems.append(VaultProblem(rel, s.line, s.problem or "unreadable"))
+        def build(rel: str, s: NoteStat) -> NoteInfo:
+            return self._info(rel, s, key_for, lists)
+
+        stats = result.stats
+        for paths in dup_paths.values():
+            paths.sort()
+        for pid, paths in sorted(dup_paths.items(), key=lambda item: item[1][1]):
+            where[pid] = paths[0]  # the first in path order is the note
+            readings[pid] = stats[paths[0]]
+            result.duplicates[pid] = paths
+        result.notes = NoteViews(where, readings, build)
+        result.new_notes.extend(build(rel, stats[rel]) for rel in sorted(candidates))
+        for rel in sorted(problems):
+            s = stats[rel]
+            result.problems.append(VaultProblem(rel, s.line, s.problem or "unreadable"))
         for pid, paths in result.duplicates.items():
             log.warning(
                 "pllm-sync-id %s is in %d notes: %s (using the first)",

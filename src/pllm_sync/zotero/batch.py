@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections import Counter, deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -83,6 +83,9 @@ class BatchWriter:
     max_op_attempts: int = 3
     max_precondition_retries: int = 3
     outcomes: dict[str, OpOutcome] = field(default_factory=dict)
+    on_outcome: Callable[[OpOutcome], None] | None = None
+    """Called with each outcome as soon as it is recorded (final: an object's outcome is
+    recorded once), so a caller can act on what landed while later chunks are in flight."""
 
     def __post_init__(self) -> None:
         self._path = f"{self.http.prefix}/{self.kind}"
@@ -130,13 +133,17 @@ class BatchWriter:
     # ------------------------------------------------------------------ outcomes
 
     def _ok(self, op: WriteOp, version: int | None, data: dict[str, Any] | None) -> None:
-        self.outcomes[op.key] = OpOutcome(op.key, True, version, data, op=op)
+        out = self.outcomes[op.key] = OpOutcome(op.key, True, version, data, op=op)
+        if self.on_outcome is not None:
+            self.on_outcome(out)
 
     def _fail(self, op: WriteOp, code: int, message: str) -> None:
         # info, not warning: every failure reaches the user once, in the write report
         name = f" {op.label!r}" if op.label else ""
         log.info("Zotero %s %s%s not written: %s (%s)", self._title, op.key, name, message, code)
-        self.outcomes[op.key] = OpOutcome(op.key, False, code=code, message=message, op=op)
+        out = self.outcomes[op.key] = OpOutcome(op.key, False, code=code, message=message, op=op)
+        if self.on_outcome is not None:
+            self.on_outcome(out)
 
     # ------------------------------------------------------------------ one request
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -55,6 +55,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_KEYS = 50
+Settled = Callable[[str, "str | None"], None]
+"""``create_papers``'s progress hook: (pllm id, item key when the paper landed whole)."""
 MAX_READ_RESTARTS = 3
 CHILDREN_FETCH_LIMIT = 30
 """More changed parents than this and an incremental read fetches all items instead of each
@@ -532,8 +534,10 @@ class ZoteroStore:
 
     # ------------------------------------------------------------------ item writes
 
-    def _write(self, ops: list[WriteOp]) -> tuple[dict[str, OpOutcome], BatchWriter]:
-        writer = BatchWriter(self.http, "items")
+    def _write(
+        self, ops: list[WriteOp], on_outcome: Callable[[OpOutcome], None] | None = None
+    ) -> tuple[dict[str, OpOutcome], BatchWriter]:
+        writer = BatchWriter(self.http, "items", on_outcome=on_outcome)
         try:
             writer.write(ops)
         finally:
@@ -544,13 +548,20 @@ class ZoteroStore:
                     self._items[key] = dict(data)
         return writer.outcomes, writer
 
-    def create_papers(self, entries: Iterable[NewItem]) -> WriteReport:
+    def create_papers(
+        self, entries: Iterable[NewItem], *, on_settled: Settled | None = None
+    ) -> WriteReport:
         """Create (or adopt, or find again) one item per entry, with its code link and notes.
 
         An item already carrying the entry's ``pllm-sync-id`` is *existing*: only what is
         missing (collection memberships, the code attachment, the notes child) is added. A
         library item without an id that matches by arXiv id, DOI or normalised title is
         *adopted*: it gets the id and the memberships. Everything else is *created*.
+
+        ``on_settled(pid, key)`` is called once per entry as soon as its outcome is final,
+        while later chunks are still being written: ``key`` is the item key the report will
+        hold for it in ``results``, or None when it will not be there (a part failed). It lets
+        the engine write a new paper's note while Zotero is still busy with the next ones.
         """
         start = self.request_count
         entries = list(entries)
@@ -656,12 +667,55 @@ class ZoteroStore:
                 )
             plan.append((e, key, action, kids))
 
+        watch = None if on_settled is None else self._settler(plan, ops, report, on_settled)
         try:
-            outcomes, _ = self._write(ops)
+            outcomes, _ = self._write(ops, watch)
         except ZoteroWriteError as exc:
             exc.report = self._paper_report(plan, exc.partial or {}, report, start, partial=True)
             raise
         return self._paper_report(plan, outcomes, report, start)
+
+    def _settler(
+        self,
+        plan: list[tuple[NewItem, str, str, dict[str, str]]],
+        ops: list[WriteOp],
+        report: WriteReport,
+        on_settled: Settled,
+    ) -> Callable[[OpOutcome], None]:
+        """Call ``on_settled`` for every paper whose outcome is final before anything is sent
+        (refused by the schema check, or nothing to write), and return the hook that settles
+        the others as the outcomes of their item and children come in: the same test as
+        ``_paper_report`` makes at the end, on the same outcomes."""
+        for f in report.failures:
+            if f.ref:
+                on_settled(f.ref, None)
+        sent = {op.key for op in ops}
+        waiting: dict[str, list[int]] = {}  # object key -> plan entries waiting for it
+        left: list[int] = []
+        for i, (_e, key, _action, kids) in enumerate(plan):
+            parts = {k for k in (key, *kids.values()) if k in sent}
+            left.append(len(parts))
+            for k in parts:
+                waiting.setdefault(k, []).append(i)
+        outcomes: dict[str, OpOutcome] = {}
+
+        def settle(i: int) -> None:
+            e, key, action, kids = plan[i]
+            done = self._paper_written(e, key, action, kids, outcomes, WriteReport())
+            on_settled(e.paper.id, done.key if done is not None else None)
+
+        for i, n in enumerate(left):
+            if not n:
+                settle(i)
+
+        def hook(o: OpOutcome) -> None:
+            outcomes[o.key] = o
+            for i in waiting.pop(o.key, ()):
+                left[i] -= 1
+                if not left[i]:
+                    settle(i)
+
+        return hook
 
     def _collections_patch(self, cur: Mapping[str, Any], wanted: list[str]) -> dict[str, Any]:
         have = list(cur.get("collections") or ())
@@ -677,41 +731,55 @@ class ZoteroStore:
         partial: bool = False,
     ) -> WriteReport:
         for e, key, action, kids in plan:
-            pid = e.paper.id
-            title = str(e.record.get("title") or e.paper.title)
-            o = outcomes.get(key)
-            if o is not None and not o.ok:
-                report.failures.append(WriteFailure(key, o.code or 0, o.message, title, pid))
-                continue
-            if o is None and action == "created":
-                continue  # never sent (the run stopped first)
-            data = self._items.get(key)
-            w = Written(
-                key=key,
-                version=(o.version if o is not None else None) or (data or {}).get("version"),
-                action=action,
-                ref=pid,
-                data=data,
-            )
-            complete = True
-            for role, ck in kids.items():
-                co = outcomes.get(ck)
-                if co is not None and not co.ok:
-                    report.failures.append(
-                        WriteFailure(key, co.code or 0, f"{role}: {co.message}", title, pid)
-                    )
-                    complete = False
-                elif (co is not None and co.ok) or (co is None and ck in self._items):
-                    w.children[role] = (ck, self._items.get(ck, {}).get("version"))
-                else:
-                    complete = False  # never sent: the run stopped first
-            # Only a paper with all its parts is reported done; the rest is found again by
-            # its pllm-sync-id on the next run, which adds the missing parts.
-            if complete:
-                report.results[pid] = w
+            w = self._paper_written(e, key, action, kids, outcomes, report)
+            if w is not None:
+                report.results[e.paper.id] = w
         report.requests = self.request_count - start
         report.library_version = self.library_version
         return report
+
+    def _paper_written(
+        self,
+        e: NewItem,
+        key: str,
+        action: str,
+        kids: dict[str, str],
+        outcomes: Mapping[str, OpOutcome],
+        report: WriteReport,
+    ) -> Written | None:
+        """What one paper's writes achieved: its ``Written`` when every part landed, else
+        None (its failures added to ``report``)."""
+        pid = e.paper.id
+        title = str(e.record.get("title") or e.paper.title)
+        o = outcomes.get(key)
+        if o is not None and not o.ok:
+            report.failures.append(WriteFailure(key, o.code or 0, o.message, title, pid))
+            return None
+        if o is None and action == "created":
+            return None  # never sent (the run stopped first)
+        data = self._items.get(key)
+        w = Written(
+            key=key,
+            version=(o.version if o is not None else None) or (data or {}).get("version"),
+            action=action,
+            ref=pid,
+            data=data,
+        )
+        complete = True
+        for role, ck in kids.items():
+            co = outcomes.get(ck)
+            if co is not None and not co.ok:
+                report.failures.append(
+                    WriteFailure(key, co.code or 0, f"{role}: {co.message}", title, pid)
+                )
+                complete = False
+            elif (co is not None and co.ok) or (co is None and ck in self._items):
+                w.children[role] = (ck, self._items.get(ck, {}).get("version"))
+            else:
+                complete = False  # never sent: the run stopped first
+        # Only a paper with all its parts is reported done; the rest is found again by
+        # its pllm-sync-id on the next run, which adds the missing parts.
+        return w if complete else None
 
     def _generic_report(
         self, ops: list[WriteOp], outcomes: Mapping[str, OpOutcome], start: int, action: str
