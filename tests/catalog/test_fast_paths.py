@@ -3,7 +3,8 @@
 ``normalize_whitespace`` splits with ``str.split`` instead of a ``\\s+`` regex,
 ``normalize_title`` skips NFKD for ASCII titles, ``links._host`` reads a plain
 ``http(s)://host/...`` URL without ``urlsplit``, and ``ids_from_url`` skips the id patterns
-whose host word an ASCII URL lacks. A difference would change paper ids, titles or link
+whose host word an ASCII URL lacks, and ``blocks.escaped_split`` splits table rows as
+markdown-it's ``escapedSplit`` does. A difference would change paper ids, titles or link
 roles; each is checked against the general reading on hostile strings.
 """
 
@@ -15,8 +16,10 @@ from urllib.parse import urlsplit
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from markdown_it.rules_block.table import escapedSplit
 
 from pllm_sync.catalog import identity
+from pllm_sync.catalog.blocks import escaped_split
 from pllm_sync.catalog.links import _host
 from pllm_sync.model import PaperIds, normalize_title, normalize_whitespace
 
@@ -138,3 +141,14 @@ def test_ids_from_url_examples() -> None:
     assert identity.ids_from_url("https://doi.org/10.1145/3.pdf").doi == "10.1145/3"
     assert identity.ids_from_url("https://aclanthology.org/2024.acl-long.1/").acl
     assert identity.ids_from_url("https://openreview.net/forum?id=Ab_1").openreview == "Ab_1"
+
+
+@settings(max_examples=600)
+@given(st.text(alphabet=st.sampled_from("|\\ a`é"), max_size=30))
+def test_escaped_split_splits_rows_as_markdown_it(row: str) -> None:
+    assert escaped_split(row) == escapedSplit(row)
+
+
+def test_escaped_split_examples() -> None:
+    assert escaped_split("| a \\| b | c |") == ["", " a | b ", " c ", ""]
+    assert escaped_split("a\\\\|b") == ["a\\|b"]
