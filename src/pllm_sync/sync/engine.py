@@ -743,7 +743,7 @@ class SyncEngine:
         states: dict[str, PaperState] = {}
         for d in decisions:
             v = d.view
-            st = replace(v.state or PaperState(pllm_id=v.pid))
+            st = PaperState(pllm_id=v.pid) if v.state is None else replace(v.state)
             # Re-learn where each copy lives from what was read: after a lost state (or an
             # item/note found again by its id) the stored keys and paths may be missing.
             if v.zitem is not None:
