@@ -84,7 +84,8 @@ def _enc(value: Any) -> Any:
             return {_TUPLE: list(value)}
         return {_TUPLE: [_enc(x) for x in value]}
     if isinstance(value, list):
-        return [_enc(x) for x in value]
+        scalars = _SCALARS
+        return [x if type(x) in scalars else _enc(x) for x in value]
     if isinstance(value, dict):
         return {_DICT: _enc_items(value)}
     raise TypeError(f"cannot store a {type(value).__name__} in the state database: {value!r}")
@@ -127,7 +128,7 @@ def _dec(value: Any) -> Any:
 
 def encode_value(value: Any) -> str:
     """Deterministic JSON for any record value: equal values give equal bytes (sets sorted)."""
-    return json.dumps(_enc(value), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return _JSON.encode(_enc(value))
 
 
 def decode_value(text: str) -> Any:
