@@ -186,8 +186,8 @@ class NoteViews(Mapping[str, NoteInfo]):
         stats: dict[str, NoteStat] | None = None,
         build: Callable[[str, NoteStat], NoteInfo] | None = None,
     ) -> None:
-        # by id: the note's path and the reading the scan took (two dicts, no pair objects
-        # for the garbage collector to walk)
+        # each note's path by id, and the scan's readings by path (a copy: a note written
+        # afterwards gets a new reading in the store's, not in this one)
         self._paths = paths if paths is not None else {}
         self._stats = stats if stats is not None else {}
         self._build = build
@@ -199,7 +199,7 @@ class NoteViews(Mapping[str, NoteInfo]):
         if view is None:
             rel = self._paths[pid]
             assert self._build is not None
-            view = self._built[pid] = self._build(rel, self._stats[pid])
+            view = self._built[pid] = self._build(rel, self._stats[rel])
         return view
 
     def __contains__(self, pid: object) -> bool:
@@ -465,7 +465,9 @@ class VaultStore:
             for entry in entries:
                 name = entry.name
                 if name.endswith(".md") and entry.is_file(follow_symlinks=False):
-                    if not is_litter(name):  # a regular file, not a link: a note candidate
+                    # a regular file, not a link; litter (``is_litter``) starts with one of
+                    # ".~#" or spells "conflict": only such names are asked
+                    if (name[0] not in ".~#" and "onfl" not in name.lower()) or not is_litter(name):
                         add_rel(prefix + name)
                         add_path(entry.path)
                     continue
@@ -532,18 +534,23 @@ class VaultStore:
         else:
             rels, paths = self._walk()
         now = time.time_ns()
-        stats, get_prev, os_stat = result.stats, previous.get, os.stat  # the loop runs per note
+        # Unchanged notes keep the reading they had: the loop writes only what changed (a
+        # copy of the dict is cheaper than an insert per note).
+        stats = result.stats = dict(previous)
+        get_prev, os_stat = previous.get, os.stat  # the loop runs per note
+        found = 0  # files of ``previous`` that are still there
         files = zip(rels, paths, strict=True)
         for rel, path in progress_bar(files, "scanning vault", len(rels), enabled=progress):
             prev = get_prev(rel)
             if prev is not None:
+                found += 1
                 try:
                     st = os_stat(path)
                 except FileNotFoundError:
+                    del stats[rel]
                     continue
                 if st.st_mtime_ns == prev.mtime_ns and st.st_size == prev.size:
                     if prev.trusted:
-                        stats[rel] = prev
                         continue
                     # Written too recently to trust its timestamp (e.g. by the last run):
                     # the same bytes are the same note, so a hash check replaces a re-parse.
@@ -555,6 +562,11 @@ class VaultStore:
             if stat is not None:
                 stats[rel] = stat
                 result.reread += 1
+            elif prev is not None:
+                del stats[rel]
+        if found != len(previous):  # files of the last scan that this one did not find
+            for rel in previous.keys() - set(rels):
+                del stats[rel]
         self._collect(result)
         self._stats = result.stats
         return result
@@ -569,13 +581,16 @@ class VaultStore:
         rels, paths = self._walk()
         if len(rels) != len(cached):
             return False
+        get, os_stat = cached.get, os.stat  # the scan's loop, without its reading
         for rel, path in zip(rels, paths, strict=True):
-            known = cached.get(rel)
+            known = get(rel)
+            if known is None:
+                return False
             try:
-                st = os.stat(path)
+                st = os_stat(path)
             except OSError:
                 return False
-            if known is None or (st.st_size, st.st_mtime_ns) != known:
+            if st.st_mtime_ns != known[1] or st.st_size != known[0]:
                 return False
         return True
 
@@ -725,7 +740,7 @@ class VaultStore:
         Papers' views are built when first read (``NoteViews``): only the id and path of
         each are looked at here."""
         where: dict[str, str] = {}  # id -> path
-        readings: dict[str, NoteStat] = {}  # id -> the scan's reading
+        first = where.setdefault
         dup_paths: dict[str, list[str]] = {}
         index: list[tuple[str, str]] = []
         candidates: list[str] = []
@@ -734,13 +749,8 @@ class VaultStore:
             kind = s.kind
             if kind == "paper":
                 pid = s.pllm_id
-                if not pid:
-                    continue
-                if pid in where:
+                if pid and first(pid, rel) is not rel:
                     dup_paths.setdefault(pid, [where[pid]]).append(rel)
-                else:
-                    where[pid] = rel
-                    readings[pid] = s
             elif kind == "index":
                 if s.section_key:
                     index.append((rel, s.section_key))
@@ -768,9 +778,9 @@ class VaultStore:
             paths.sort()
         for pid, paths in sorted(dup_paths.items(), key=lambda item: item[1][1]):
             where[pid] = paths[0]  # the first in path order is the note
-            readings[pid] = stats[paths[0]]
             result.duplicates[pid] = paths
-        result.notes = NoteViews(where, readings, build)
+        # the readings as the scan took them (notes written later replace theirs in ``stats``)
+        result.notes = NoteViews(where, dict(stats), build)
         result.new_notes.extend(build(rel, stats[rel]) for rel in sorted(candidates))
         for rel in sorted(problems):
             s = stats[rel]
