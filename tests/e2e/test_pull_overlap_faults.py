@@ -4,6 +4,9 @@ two batches (a 412 on the next batch), and an unexpected exception inside the wo
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -15,7 +18,7 @@ import pytest
 from pllm_sync.testing.zotero_server import ZoteroEmulator
 
 from .helpers import Env, make_env
-from .test_pull_overlap import assert_linked, catalog
+from .test_pull_overlap import assert_linked, catalog, items_by_pid
 
 
 @pytest.fixture
@@ -94,3 +97,35 @@ def test_an_unexpected_error_in_the_worker_stops_the_pull_and_the_rerun_converge
     code, out, err = env.run("pull", "--no-progress")
     assert code == 0, (out, err)
     assert_linked(env)
+
+
+CLI = "import sys; from pllm_sync.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+def test_a_pull_killed_while_its_worker_writes_zotero_converges(env: Env) -> None:
+    """The process dies (SIGKILL, no clean-up) as Zotero receives its second batch of items,
+    while the notes are being rendered: no note was made durable, and the next pull links
+    every paper to exactly one item (those of the first batch found again, not duplicated)."""
+    child: list[subprocess.Popen[bytes]] = []
+    posts: list[str] = []
+
+    def kill_on_second_batch(emu: ZoteroEmulator, method: str, path: str) -> None:
+        if method == "POST" and path.endswith("/items"):
+            posts.append(path)
+            if len(posts) == 2 and child:
+                os.kill(child[0].pid, signal.SIGKILL)
+                child[0].wait()
+
+    args = ["--config", str(env.config), "-q", "pull", "--no-progress"]
+    env.emu.on_request(kill_on_second_batch)
+    try:
+        child.append(subprocess.Popen([sys.executable, "-c", CLI, *args], env=dict(os.environ)))
+        assert child[0].wait(timeout=120) == -signal.SIGKILL, "killed mid-write"
+    finally:
+        env.emu.on_request(None)
+    assert items_by_pid(env), "the first batch landed before the kill"
+    assert not list(env.papers.glob("*.md")) if env.papers.exists() else True
+    code, out, err = env.run("pull", "--no-progress")
+    assert code == 0, (out, err)
+    assert_linked(env)
+    assert not [p for p in env.papers.iterdir() if not p.name.endswith(".md")], "litter gone"
