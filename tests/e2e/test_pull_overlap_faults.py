@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -129,3 +130,32 @@ def test_a_pull_killed_while_its_worker_writes_zotero_converges(env: Env) -> Non
     assert code == 0, (out, err)
     assert_linked(env)
     assert not [p for p in env.papers.iterdir() if not p.name.endswith(".md")], "litter gone"
+
+
+def test_an_answer_lost_mid_pull_is_read_back_and_nothing_is_duplicated(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The connection drops after Zotero wrote the second batch of items, before its answer
+    arrived: the worker sends it again (same write token), Zotero says the token is used,
+    the worker reads the items back, and the pull finishes with one item per paper."""
+    from pllm_sync.testing.zotero_server import app
+
+    original = app._Handler._write
+    posts: list[int] = []
+
+    def lose_second_answer(self: app._Handler, response: Any) -> None:
+        if self.command == "POST" and self.path.split("?")[0].endswith("/items"):
+            posts.append(response.status)
+            if len(posts) == 2:  # written, but the connection closes unanswered
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+        original(self, response)
+
+    monkeypatch.setattr(app._Handler, "_write", lose_second_answer)
+    code, out, err = env.run("pull", "--no-progress")
+    monkeypatch.setattr(app._Handler, "_write", original)
+    assert code == 0, (out, err)
+    assert len(posts) > 2 and posts[1] == 200
+    assert 412 in posts, "the resent batch was not refused as already written"
+    assert_linked(env)
