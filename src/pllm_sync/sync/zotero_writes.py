@@ -16,8 +16,9 @@ order, stopping at the first exception. It touches nothing of the engine's: the 
 the reports in its own thread after ``finish``, which hands back the worker's exception (if
 any) with the reports completed before it, for the engine to absorb them and re-raise it, as
 when the writes ran inline. When the engine itself stops (an interrupt, a simulated crash),
-``cancel`` stops the worker at the next paper to settle (after at most one more batch) and
-waits for it: no write goes out once the run has ended.
+``cancel`` stops the worker at the next paper to settle, or before its next request (a wait
+for the server's ``Retry-After`` ends at once), and waits for it: no write goes out once the
+run has ended, beyond one already under way.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import sys
 import threading
 from dataclasses import dataclass, field
 
+from ..zotero.client import Backoff
 from ..zotero.store import ItemChange, NewItem, NoteUpsert, WriteReport
 from .ports import ZoteroPort
 
@@ -76,7 +78,11 @@ class ZoteroWrites:
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
         self._switch: float | None = None  # the switch interval to restore
+        self._backoff: Backoff | None = None  # its waits end when the run stops
         if background:
+            backoff = getattr(getattr(zotero, "http", None), "backoff", None)
+            if isinstance(backoff, Backoff):
+                self._backoff, backoff.stop = backoff, threading.Event()
             self._switch = sys.getswitchinterval()
             sys.setswitchinterval(min(self._switch, SWITCH_INTERVAL))
             self._thread = threading.Thread(target=self._run, name="pllm-zotero-writes")
@@ -126,6 +132,8 @@ class ZoteroWrites:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+        if self._backoff is not None:
+            self._backoff.stop, self._backoff = None, None
         if self._switch is not None:
             if sys.getswitchinterval() == min(self._switch, SWITCH_INTERVAL):
                 sys.setswitchinterval(self._switch)  # unless someone else set it meanwhile
@@ -133,7 +141,10 @@ class ZoteroWrites:
         return self._error
 
     def cancel(self) -> None:
-        """Stop the writes at the next paper to settle and wait for the worker."""
+        """Stop the writes (at the next paper to settle, or before the next request) and wait
+        for the worker."""
         with self._cond:
             self._cancelled = True
+        if self._backoff is not None and self._backoff.stop is not None:
+            self._backoff.stop.set()  # a wait for the server ends now, and sends nothing
         self.finish()

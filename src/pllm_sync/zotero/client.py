@@ -41,6 +41,10 @@ TRANSIENT_STATUS = frozenset({409, 429, 500, 502, 503, 504})
 """Request-level statuses worth retrying: lock (409), rate limits, server trouble."""
 
 
+class Stopped(BaseException):
+    """The run that makes these requests stopped (``Backoff.stop``): no request goes out."""
+
+
 class Backoff:
     """The earliest time the next request may go out (monotonic clock)."""
 
@@ -49,6 +53,11 @@ class Backoff:
         self._clock = clock
         self._until = 0.0
         self.waits: list[float] = []
+        self.stop: threading.Event | None = None
+        """Set by a run whose requests another thread makes (``sync/zotero_writes.py``):
+        once it is set, a wait ends at once and no further request goes out (``Stopped``).
+        Else Ctrl-C would wait out a ``Retry-After`` (minutes, at worst) in that thread,
+        and a write would still go out after the run had stopped."""
 
     def defer(self, seconds: float) -> None:
         if seconds > 0:
@@ -57,9 +66,15 @@ class Backoff:
     def wait(self) -> None:
         remainder = self._until - self._clock()
         self._until = 0.0
+        stop = self.stop
         if remainder > 0:
             self.waits.append(remainder)
-            self._sleep(remainder)
+            if stop is not None and self._sleep is time.sleep:
+                stop.wait(remainder)
+            else:
+                self._sleep(remainder)
+        if stop is not None and stop.is_set():
+            raise Stopped
 
     def pause(self, seconds: float) -> None:
         """Wait ``seconds`` now (retry spacing), plus whatever the server asked for."""
@@ -83,6 +98,7 @@ def _header_seconds(headers: Mapping[str, str]) -> float | None:
 
 if TYPE_CHECKING:
     import ssl
+    import threading
 
     import httpx2
     from pyzotero.zotero import Zotero
