@@ -233,7 +233,7 @@ class WriteBatch:
         self._pending: list[_Staged] = []
         self._queued: list[_Staged] = []  # staged, not handed to a worker yet
         self._jobs: list[Future[None]] = []
-        self._latest: dict[Path, _Staged] = {}
+        self._latest: dict[Path, _Staged] | None = None  # by path, once drop() needs it
         self._pool: ThreadPoolExecutor | None = None
         # temp names: one random draw per batch, then counted up (a name that is taken
         # anyway gets a fresh random one)
@@ -255,8 +255,10 @@ class WriteBatch:
         token = self._token
         self._token = (token + 1) & 0xFFFFFFFF
         staged = _Staged(path, data, time.time_ns(), mode, owner, token)
-        staged.earlier = self._latest.get(path)
-        self._latest[path] = staged
+        latest = self._latest
+        if latest is not None:
+            staged.earlier = latest.get(path)
+            latest[path] = staged
         self._pending.append(staged)
         queued = self._queued
         queued.append(staged)
@@ -289,7 +291,13 @@ class WriteBatch:
 
     def drop(self, path: Path) -> None:
         """Forget what was staged for ``path`` (it is staged anew, or not written after all)."""
-        s = self._latest.pop(path, None)
+        latest = self._latest
+        if latest is None:  # the first drop of the batch: index what is staged (once)
+            latest = self._latest = {}
+            for staged in self._pending:
+                staged.earlier = latest.get(staged.path)
+                latest[staged.path] = staged
+        s = latest.pop(path, None)
         while s is not None:
             s.dropped = True
             s = s.earlier
@@ -299,7 +307,7 @@ class WriteBatch:
         pending, self._pending = self._pending, []
         self._hand_off()
         jobs, self._jobs = self._jobs, []
-        self._latest = {}
+        self._latest = None
         for job in jobs:
             job.result()  # _write_temps keeps each file's error with the file
         return pending
@@ -364,7 +372,7 @@ class WriteBatch:
     def discard(self) -> None:
         """Drop every staged file (nothing was linked or renamed yet)."""
         pending, self._pending = self._pending, []
-        self._queued, self._latest = [], {}
+        self._queued, self._latest = [], None
         jobs, self._jobs = self._jobs, []
         for job in jobs:
             job.cancel()

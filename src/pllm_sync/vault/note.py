@@ -33,7 +33,7 @@ from ..record import (
 )
 from . import body as body_mod
 from . import frontmatter_block as fb
-from .yamlio import WikiLink
+from .yamlio import WikiLink, plain_lines, plain_values
 
 ID_KEY = "pllm-sync-id"
 CONFLICT_KEY = "sync-conflict"
@@ -340,6 +340,10 @@ def _new_text(head: str, region: str, notes: str) -> str:
     return text
 
 
+_SPANS: dict[tuple[int, int], fb.KeySpan] = {}
+"""Spans are immutable and every new note has nearly the same ones: made once each."""
+
+
 def render_new_note_read(
     frontmatter: dict[str, Any], region: str, notes: str
 ) -> tuple[str, ParsedNote]:
@@ -347,8 +351,6 @@ def render_new_note_read(
     gives). When every value is plain the reading is built from the values just written,
     without parsing the YAML again (a pull writes thousands of notes); otherwise the text
     is parsed. tests/vault/test_yaml_fast_emitter.py holds the two equal."""
-    from .yamlio import plain_lines, plain_values
-
     yaml_lines = plain_lines(frontmatter)
     if yaml_lines is None:
         text = render_new_note(frontmatter, region, notes)
@@ -358,9 +360,14 @@ def render_new_note_read(
     spans: dict[str, fb.KeySpan] = {}
     line = 0
     for key, value in frontmatter.items():
-        n = 1 + (len(value) if type(value) is list else 0)
-        spans[key] = fb.KeySpan(line, line + n)
-        line += n
+        end = line + 1 + (len(value) if type(value) is list else 0)
+        span = _SPANS.get((line, end))
+        if span is None:
+            span = fb.KeySpan(line, end)
+            if len(_SPANS) < 4096:
+                _SPANS[line, end] = span
+        spans[key] = span
+        line = end
     prefix = "---\n"
     body = text[len(prefix) + len(head) + len("---\n") :]
     doc = fb.Document(
