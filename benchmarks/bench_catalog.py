@@ -35,6 +35,8 @@ def clear_caches() -> None:
         markdown_text.strip_markdown,
         venues.parse_venue,
         links.role_for,
+        links._label_letters,
+        links._label_role,
         identity.ids_from_url,
     ):
         fn.cache_clear()

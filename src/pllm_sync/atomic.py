@@ -65,7 +65,7 @@ def _umask() -> int:
 _DEFAULT_MODE = 0o666 & ~_umask()
 
 
-def _fsync_dir(folder: Path) -> None:
+def _fsync_dir(folder: str | Path) -> None:
     if os.name != "posix":  # pragma: no cover - directories cannot be opened on Windows
         return
     fd = os.open(folder, os.O_RDONLY)
@@ -176,17 +176,23 @@ def clean_stale_temp_files(folders: Iterable[Path], older_than: float) -> int:
     return removed
 
 
-@dataclass
+@dataclass(slots=True, eq=False)
 class _Staged:
     """One file of a :class:`WriteBatch`: its bytes go to a temp beside ``path`` on a worker
-    thread (``temp`` resolves to the temp's path once written and fsynced)."""
+    thread, which sets ``temp`` (the temp's path, written and fsynced) or ``error``."""
 
     path: Path
     data: bytes
     mtime_ns: int
-    temp: Future[tuple[Path, bool]]  # (temp path, the owner could not be kept: write in place)
+    mode: int
+    owner: tuple[int, int] | None  # a replacement: the owner to keep (None: a new file)
+    token: int  # names the temp (see _temp_name)
     expect: tuple[int, int] | None = None  # a replacement: the (size, mtime) it must still have
     dropped: bool = False
+    temp: str | None = None
+    in_place: bool = False  # the owner could not be kept: the target is written in place
+    error: BaseException | None = None
+    earlier: _Staged | None = None  # staged before for the same path
 
 
 @dataclass
@@ -212,15 +218,26 @@ class WriteBatch:
     replacement over its file if that file still has the size and mtime it was read with,
     and fsyncs each folder once. The caller commits its own state only after ``commit``.
 
+    Files go to the workers ``chunk`` at a time, one task each: a task per file cost more
+    in thread hand-offs (locks, wake-ups, the GIL passed back and forth with the caller)
+    than the worker's own Python steps, and a few workers keep the disk's queue full.
+
     A crash at any step leaves every target either as it was or complete: before the
     renames only hidden ``.tmp`` files exist (every scan ignores them); after some, those
     files are whole and fsynced. Used as a context manager, an exception discards the temps.
     """
 
-    def __init__(self, workers: int = 8) -> None:
+    def __init__(self, workers: int = 4, chunk: int = 16) -> None:
         self.workers = workers
+        self.chunk = chunk
         self._pending: list[_Staged] = []
+        self._queued: list[_Staged] = []  # staged, not handed to a worker yet
+        self._jobs: list[Future[None]] = []
+        self._latest: dict[Path, _Staged] | None = None  # by path, once drop() needs it
         self._pool: ThreadPoolExecutor | None = None
+        # temp names: one random draw per batch, then counted up (a name that is taken
+        # anyway gets a fresh random one)
+        self._token = int.from_bytes(os.urandom(4), "big")
 
     def __len__(self) -> int:
         return sum(1 for s in self._pending if not s.dropped)
@@ -235,13 +252,28 @@ class WriteBatch:
             self.discard()
 
     def _stage(self, path: Path, data: bytes, mode: int, owner: tuple[int, int] | None) -> _Staged:
+        token = self._token
+        self._token = (token + 1) & 0xFFFFFFFF
+        staged = _Staged(path, data, time.time_ns(), mode, owner, token)
+        latest = self._latest
+        if latest is not None:
+            staged.earlier = latest.get(path)
+            latest[path] = staged
+        self._pending.append(staged)
+        queued = self._queued
+        queued.append(staged)
+        if len(queued) >= self.chunk:
+            self._hand_off()
+        return staged
+
+    def _hand_off(self) -> None:
+        """Give the queued files to a worker as one task."""
+        if not self._queued:
+            return
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="pllm-write")
-        mtime_ns = time.time_ns()
-        temp = self._pool.submit(_write_temp, path, data, mtime_ns, mode, owner)
-        staged = _Staged(path, data, mtime_ns, temp)
-        self._pending.append(staged)
-        return staged
+        self._jobs.append(self._pool.submit(_write_temps, self._queued))
+        self._queued = []
 
     def add(self, path: Path, data: bytes) -> tuple[int, int]:
         """Stage ``data`` as the new file ``path``; returns the (size, mtime_ns) it will
@@ -259,25 +291,48 @@ class WriteBatch:
 
     def drop(self, path: Path) -> None:
         """Forget what was staged for ``path`` (it is staged anew, or not written after all)."""
-        for s in self._pending:
-            if s.path == path:
-                s.dropped = True
+        latest = self._latest
+        if latest is None:  # the first drop of the batch: index what is staged (once)
+            latest = self._latest = {}
+            for staged in self._pending:
+                staged.earlier = latest.get(staged.path)
+                latest[staged.path] = staged
+        s = latest.pop(path, None)
+        while s is not None:
+            s.dropped = True
+            s = s.earlier
+
+    def _wait(self) -> list[_Staged]:
+        """Every staged file written to its temp (or failed); returns them, in order."""
+        pending, self._pending = self._pending, []
+        self._hand_off()
+        jobs, self._jobs = self._jobs, []
+        self._latest = None
+        for job in jobs:
+            job.result()  # _write_temps keeps each file's error with the file
+        return pending
 
     def commit(self) -> BatchResult:
         """Make every staged file durable and visible (see the class docstring)."""
-        pending, self._pending = self._pending, []
         result = BatchResult()
+        try:
+            pending = self._wait()
+        except BaseException:
+            self.discard()
+            raise
         if not pending:
             self._close()
             return result
+        written: list[_Staged] = []
         try:
+            for s in pending:  # every temp is whole before any file is renamed
+                if s.error is not None:
+                    raise s.error
             for s in pending:
-                s.temp.result()  # every temp is whole before any file is renamed
-            written: list[_Staged] = []
-            for s in pending:
-                tmp, in_place = s.temp.result()
                 if s.dropped:
                     continue
+                tmp = s.temp
+                assert tmp is not None
                 if s.expect is None:
                     if _link_new(tmp, s.path):
                         written.append(s)
@@ -290,13 +345,14 @@ class WriteBatch:
                     now = None
                 if now is None or (now.st_size, now.st_mtime_ns) != s.expect:
                     result.refused.append(s.path)
-                elif in_place:
+                elif s.in_place:
                     _write_in_place(s.path, s.data)
                     written.append(s)
                 else:
                     _replace(tmp, s.path)
+                    s.temp = None
                     written.append(s)
-            for folder in sorted({s.path.parent for s in written}):
+            for folder in sorted({os.path.dirname(s.path) for s in written}):
                 _fsync_dir(folder)
         except OSError as exc:
             raise VaultError(
@@ -305,21 +361,23 @@ class WriteBatch:
             ) from exc
         finally:
             self._close()
-            for s in pending:
-                _unlink_temp(s)
-        for s in written:
-            for fn in list(_listeners):
-                fn(s.path, s.data)
+            _unlink_temps(pending)
+        listeners = list(_listeners)
+        if listeners:
+            for s in written:
+                for fn in listeners:
+                    fn(s.path, s.data)
         return result
 
     def discard(self) -> None:
         """Drop every staged file (nothing was linked or renamed yet)."""
         pending, self._pending = self._pending, []
-        for s in pending:
-            s.temp.cancel()
-        self._close()
-        for s in pending:
-            _unlink_temp(s)
+        self._queued, self._latest = [], None
+        jobs, self._jobs = self._jobs, []
+        for job in jobs:
+            job.cancel()
+        self._close()  # a task that had started is finished now
+        _unlink_temps(pending)
 
     def _close(self) -> None:
         if self._pool is not None:
@@ -327,33 +385,56 @@ class WriteBatch:
             self._pool = None
 
 
-def _unlink_temp(s: _Staged) -> None:
-    if s.temp.cancelled() or s.temp.exception() is not None:
-        return
-    with contextlib.suppress(FileNotFoundError):
-        s.temp.result()[0].unlink()
+def _unlink_temps(staged: list[_Staged]) -> None:
+    for s in staged:
+        if s.temp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(s.temp)
+            s.temp = None
 
 
 _TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
 _TEMP_FLAGS |= getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+_UTIME_FD = os.utime in os.supports_fd
+
+
+def _write_temps(files: list[_Staged]) -> None:
+    """A worker's task: each file's temp (see :func:`_write_temp`); a file that fails keeps
+    its error, and the others are still written (``commit`` raises the first error)."""
+    for s in files:
+        if s.dropped:  # staged anew meanwhile: no need to write this one
+            continue
+        try:
+            s.temp, s.in_place = _write_temp(s.path, s.data, s.mtime_ns, s.mode, s.owner, s.token)
+        except BaseException as exc:  # handed to the caller by commit()
+            s.error = exc
 
 
 def _write_temp(
-    path: Path, data: bytes, mtime_ns: int, mode: int, owner: tuple[int, int] | None
-) -> tuple[Path, bool]:
-    """A worker's part: ``data`` in a new hidden temp beside ``path`` (the name
-    :func:`atomic_write` would give it) with the given mtime, fsynced; for a replacement
-    (``owner`` given) with ``mode`` and, when it can be given, ``owner``. Returns the temp and whether the owner could not be kept (the
-    target is then written in place, as :func:`atomic_write` does)."""
-    prefix = f".{path.name[:40]}."
+    path: Path,
+    data: bytes,
+    mtime_ns: int,
+    mode: int,
+    owner: tuple[int, int] | None,
+    token: int | None = None,
+) -> tuple[str, bool]:
+    """``data`` in a new hidden temp beside ``path`` (named as :func:`atomic_write` names
+    its temps, ``token`` giving the random part) with the given mtime, fsynced; for a
+    replacement (``owner`` given) with ``mode`` and, when it can be given, ``owner``.
+    Returns the temp and whether the owner could not be kept (the target is then written
+    in place, as :func:`atomic_write` does). Plain ``os`` calls on ``str`` paths: this runs
+    once per file on a worker thread, and each Python step there competes for the GIL."""
+    folder, name = os.path.split(path)
+    prefix = os.path.join(folder, f".{name[:40]}.")
+    part = f"{token:08x}" if token is not None else secrets.token_hex(4)
     for _ in range(100):
-        tmp = path.parent / f"{prefix}{secrets.token_hex(4)}{TEMP_SUFFIX}"
+        tmp = f"{prefix}{part}{TEMP_SUFFIX}"
         try:
             # a new file takes the default mode (0o666 less the umask) as it is made
             fd = os.open(tmp, _TEMP_FLAGS, 0o600 if owner is not None else 0o666)
             break
         except FileExistsError:
-            continue
+            part = secrets.token_hex(4)
     else:  # pragma: no cover - 100 random names taken
         raise FileExistsError(f"no free temp file name beside {path}")
     in_place = False
@@ -370,12 +451,12 @@ def _write_temp(
                     os.fchmod(fd, mode)  # chown may clear set-id bits
                 except PermissionError:
                     in_place = True
-        os.utime(fd if os.utime in os.supports_fd else tmp, ns=(mtime_ns, mtime_ns))
+        os.utime(fd if _UTIME_FD else tmp, ns=(mtime_ns, mtime_ns))
         _fsync_fd(fd)
     except BaseException:
         os.close(fd)
         with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+            os.unlink(tmp)
         raise
     os.close(fd)
     return tmp, in_place
@@ -385,11 +466,11 @@ def _fsync_fd(fd: int) -> None:
     os.fsync(fd)
 
 
-def _replace(tmp: Path, path: Path) -> None:
+def _replace(tmp: str, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def _link_new(tmp: Path, path: Path) -> bool:
+def _link_new(tmp: str, path: Path) -> bool:
     """Give ``tmp`` the name ``path`` unless that name exists; False when it does."""
     try:
         os.link(tmp, path)

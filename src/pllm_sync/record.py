@@ -131,6 +131,14 @@ def _opt(v: Any) -> Any:
     return v
 
 
+def _canonical_text(v: Any) -> bool:
+    """Whether ``v`` is a string ``normalize_whitespace`` leaves as it is (most values a
+    record is built from already are), told without splitting it: printable (the only
+    whitespace ``str.isprintable`` lets through is the ASCII space) with single inner
+    spaces only."""
+    return type(v) is str and v.isprintable() and "  " not in v and v[:1] != " " and v[-1:] != " "
+
+
 def _opt_int(v: Any) -> int | None:
     if v is None or v == "" or isinstance(v, bool):
         return None
@@ -140,11 +148,44 @@ def _opt_int(v: Any) -> int | None:
         return None
 
 
+_PLAIN_TEXT = frozenset(
+    {"title", "method", "venue", "url", "code", "arxiv", "doi", "status", "abstract", "citekey"}
+    | {"catalog"}
+)
+"""Fields whose canonical form is whitespace-normalised text (``None`` for empty)."""
+
+
+_EMPTY_FORM: dict[str, Any] = {
+    "tags": frozenset(),
+    "sections": frozenset(),
+    "authors": (),
+    "notes": "",
+    "title": "",
+}
+"""The canonical form of a field given as ``None`` (``None`` for fields not listed)."""
+
+
+def _already_canonical(k: str, v: Any) -> bool:
+    """Whether ``v`` is already the canonical form of field ``k`` (the common case: most
+    records are built from values an adapter normalised before), told cheaply."""
+    if k in _PLAIN_TEXT:
+        return bool(v) and _canonical_text(v)
+    if k == "year" or k == "rating":
+        return type(v) is int
+    if k == "authors":
+        return type(v) is tuple and all(a and _canonical_text(a) for a in v)
+    return False
+
+
 def normalize_record(rec: Record) -> Record:
     """Bring a record's values into canonical form (adapters call this before returning)."""
     out: Record = {}
     for k, v in rec.items():
-        if k in ("tags",):
+        if v is None:
+            out[k] = _EMPTY_FORM.get(k)
+        elif _already_canonical(k, v):
+            out[k] = v
+        elif k in ("tags",):
             out[k] = canonical_tags(v)
         elif k == "sections":
             out[k] = frozenset(v or ())

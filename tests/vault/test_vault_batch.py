@@ -70,7 +70,7 @@ CHILD = r"""
 import os, sys
 from pathlib import Path
 from pllm_sync import atomic
-folder, step = Path(sys.argv[1]), sys.argv[2]
+folder, step, chunk = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 def die(*_a, **_k):
     os._exit(9)
 def after_two(name):
@@ -89,7 +89,7 @@ elif step == "replace":
     after_two("_replace")
 elif step == "dirsync":
     atomic._fsync_dir = die
-batch = atomic.WriteBatch()
+batch = atomic.WriteBatch(chunk=chunk)
 for i in range(5):
     batch.add(folder / f"note {i}.md", (f"note {i}\n" * 200).encode())
     old = folder / f"old {i}.md"
@@ -101,11 +101,16 @@ os._exit(9)  # killed before the caller's state commit
 """
 
 
+@pytest.mark.parametrize("chunk", [16, 3])  # all handed to the workers at commit; or while staging
 @pytest.mark.parametrize("step", ["staged", "fsync", "link", "replace", "dirsync", "committed"])
-def test_a_kill_at_any_step_leaves_whole_notes_or_none(tmp_path: Path, step: str) -> None:
+def test_a_kill_at_any_step_leaves_whole_notes_or_none(
+    tmp_path: Path, step: str, chunk: int
+) -> None:
     for i in range(5):
         (tmp_path / f"old {i}.md").write_text(f"old {i}\n" * 100)
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(tmp_path), step], check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, str(tmp_path), step, str(chunk)], check=False
+    )
     assert proc.returncode == 9
     notes = sorted(tmp_path.glob("note *.md"))
     for p in notes:
@@ -212,3 +217,19 @@ def test_write_batch_never_replaces_a_file(tmp_path: Path) -> None:
         target.write_bytes(b"theirs")
     assert target.read_bytes() == b"theirs"
     assert os.listdir(tmp_path) == ["a.md"]
+
+
+def test_a_file_staged_again_is_written_once_with_its_last_bytes(tmp_path: Path) -> None:
+    """Files go to the workers a chunk at a time; one staged anew (its first bytes dropped)
+    in a later chunk lands once, with the bytes staged last, and nothing else is left."""
+    batch = WriteBatch(chunk=2)
+    for i in range(5):
+        batch.add(tmp_path / f"n{i}.md", f"first {i}".encode())
+    batch.drop(tmp_path / "n1.md")
+    batch.add(tmp_path / "n1.md", b"second 1")
+    batch.drop(tmp_path / "n3.md")  # not written after all
+    assert len(batch) == 4
+    assert batch.commit().taken == []
+    assert sorted(os.listdir(tmp_path)) == ["n0.md", "n1.md", "n2.md", "n4.md"]
+    assert (tmp_path / "n1.md").read_bytes() == b"second 1"
+    assert (tmp_path / "n4.md").read_bytes() == b"first 4"

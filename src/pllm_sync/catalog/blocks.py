@@ -26,7 +26,6 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from markdown_it import MarkdownIt
-from markdown_it.rules_block.table import escapedSplit
 
 _TABLE_OPEN = re.compile(r"<table\b", re.IGNORECASE)
 _TABLE_CLOSE = re.compile(r"</table\s*>", re.IGNORECASE)
@@ -172,10 +171,21 @@ def read_blocks(lines: list[str]) -> list[Block]:
     return out
 
 
+_CELL_PIPE = re.compile(r"(?<!\\)\|")
+"""A pipe that separates cells: one not right after a backslash."""
+
+
+def escaped_split(row: str) -> list[str]:
+    """markdown-it's ``escapedSplit`` at C speed (it walks the row a character at a time
+    in Python): split at every pipe not right after a backslash; in each cell a
+    backslash before a pipe is dropped (``\\|`` is a pipe inside a cell)."""
+    return [cell.replace("\\|", "|") for cell in _CELL_PIPE.split(row)]
+
+
 def split_cells(line: str) -> list[str]:
-    """The cells of a pipe-table row, split by markdown-it's own splitter (``\\|`` is a
-    pipe inside a cell; the outer pipes are optional)."""
-    cells = escapedSplit(line.strip())
+    """The cells of a pipe-table row, split as markdown-it's own splitter splits them
+    (``\\|`` is a pipe inside a cell; the outer pipes are optional)."""
+    cells = escaped_split(line.strip())
     if cells and cells[0] == "":
         cells.pop(0)
     if cells and cells[-1] == "":

@@ -76,18 +76,26 @@ reuses one id for dozens of papers) entries simply start new papers."""
 def ids_from_url(url: str) -> PaperIds:
     """External ids a single URL names (at most one of each kind)."""
     arxiv = doi = openreview = acl = None
-    m = _ARXIV_URL.search(url) or _HF_PAPER.search(url) or _ARXIV_DOI.search(url)
+    # An ASCII URL without a pattern's host word cannot match it (non-ASCII text can: the
+    # patterns ignore case, and some non-ASCII letters fold to ASCII ones), so most URLs
+    # skip most searches.
+    low = url.lower() if url.isascii() else None
+    m = _ARXIV_URL.search(url) if low is None or "xiv.org/" in low else None
+    if m is None and (low is None or "/papers/" in low):
+        m = _HF_PAPER.search(url)
+    if m is None and (low is None or "doi.org/" in low):
+        m = _ARXIV_DOI.search(url)
     if m:
         arxiv = m.group("id")
     else:
-        d = _DOI_URL.search(url)
+        d = _DOI_URL.search(url) if low is None or "/10." in low else None
         if d:
             doi = d.group("doi").rstrip(".,;)").lower()
             doi = re.sub(r"\.pdf$", "", doi)
-    o = _OPENREVIEW.search(url)
+    o = _OPENREVIEW.search(url) if low is None or "openreview.net/" in low else None
     if o:
         openreview = o.group("id")
-    a = _ACL.search(url)
+    a = _ACL.search(url) if low is None or "acl" in low else None
     if a:
         acl = a.group("id")
     return PaperIds(arxiv=arxiv, doi=doi, openreview=openreview, acl=acl)

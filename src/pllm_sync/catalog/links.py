@@ -176,7 +176,7 @@ def _clean_target(raw: str) -> tuple[str, str | None]:
 def is_image_url(url: str) -> bool:
     low = url.lower()
     host = _host(low)
-    return any(host.endswith(h) for h in _IMAGE_HOSTS) or low.split("?")[0].endswith(_IMAGE_EXT)
+    return host.endswith(_IMAGE_HOSTS) or low.split("?")[0].endswith(_IMAGE_EXT)
 
 
 _PLAIN_HOST = re.compile(r"https?://([A-Za-z0-9.\-_~!$&'()*+,;=]*)(?:[/?#]|\Z)")
@@ -201,14 +201,22 @@ def is_web_url(url: str) -> bool:
     return url.lower().startswith(("http://", "https://"))
 
 
+# A host is a paper (code) host when it is one of them or a subdomain of one: a set
+# lookup and one ``endswith`` over a tuple, not a loop.
+_PAPER_HOST_SET = frozenset(_PAPER_HOSTS)
+_PAPER_SUBDOMAINS = tuple("." + h for h in _PAPER_HOSTS)
+_CODE_HOST_SET = frozenset(_CODE_HOSTS)
+_CODE_SUBDOMAINS = tuple("." + h for h in _CODE_HOSTS)
+
+
 def is_paper_url(url: str) -> bool:
     host = _host(url)
-    return any(host == h or host.endswith("." + h) for h in _PAPER_HOSTS)
+    return host in _PAPER_HOST_SET or host.endswith(_PAPER_SUBDOMAINS)
 
 
 def is_code_url(url: str) -> bool:
     host = _host(url)
-    return any(host == h or host.endswith("." + h) for h in _CODE_HOSTS)
+    return host in _CODE_HOST_SET or host.endswith(_CODE_SUBDOMAINS)
 
 
 def find_links(text: str) -> list[FoundLink]:
@@ -290,17 +298,29 @@ def _badge_alt(label: str) -> str | None:
 _NON_LETTER = re.compile(r"[^a-z]")
 
 
+@lru_cache(maxsize=1024)
+def _label_letters(label: str) -> str:
+    """A link label's letters, lowercased (``""`` for a label longer than 30 letters: a
+    title used as link text says nothing about the role). Labels repeat (``Paper``,
+    ``Code``) where URLs do not, hence a cache of its own."""
+    key = _NON_LETTER.sub("", label.lower())
+    return "" if len(key) > 30 else key
+
+
+@lru_cache(maxsize=1024)
+def _label_role(key: str) -> str:
+    """The role a label's letters name: the first ``_LABEL_ROLES`` needle they contain."""
+    for needle, r in _LABEL_ROLES:
+        if needle in key:
+            return r
+    return "link"
+
+
 @lru_cache(maxsize=8192)
 def role_for(label: str, url: str) -> str:
     """The role of a link: from its label, refined by the URL where the label is vague."""
-    key = _NON_LETTER.sub("", label.lower())
-    if len(key) > 30:  # a title used as link text says nothing about the role
-        key = ""
-    role = "link"
-    for needle, r in _LABEL_ROLES:
-        if needle in key:
-            role = r
-            break
+    key = _label_letters(label)
+    role = _label_role(key)
     low = url.lower()
     host = _host(low)
     if host in ("huggingface.co", "hf.co"):

@@ -79,6 +79,9 @@ class RunOptions:
     """Only when Zotero changed since the last run (one conditional request; nothing else
     is read or written when it did not): the daemon's poll, while its watcher reports no
     vault change."""
+    zotero_asked: bool = False
+    """The settled probe (``settled.probe``) already made the lean conditional request and
+    had no 304: the settled check reads through the client at once (no second lean one)."""
     zotero_read_only: bool = False
     """A key that may only read (a group member without editing rights): Zotero is mirrored
     into the vault one way; vault edits stay in the vault, pending, and nothing is written
@@ -459,7 +462,7 @@ class SyncEngine:
         mark = self._settle_key(opts)
         early: ZoteroSnapshot | None = None
         if mark is not None and self.state.settled() == mark:
-            still, early = self._still_settled()
+            still, early = self._still_settled(lean=not opts.zotero_asked)
             if still:  # every input is the settled run's: its plan (empty) is this run's
                 result = RunResult(plan=Plan(), dry_run=opts.dry_run, settled=True)
                 if self.zotero is not None:
@@ -602,7 +605,7 @@ class SyncEngine:
             vault_root=self.vault.root,
         )
 
-    def _still_settled(self) -> tuple[bool, ZoteroSnapshot | None]:
+    def _still_settled(self, lean: bool = True) -> tuple[bool, ZoteroSnapshot | None]:
         """Steps 3 of ``settled.py``: Zotero's one conditional read said nothing changed and
         the vault holds the files of the scan cache, unchanged. The read is returned so a run
         that must decide after all does not ask again."""
@@ -612,7 +615,7 @@ class SyncEngine:
             since = self.state.get_library_version(self.lib)
             if since is None:
                 return False, None
-            snap = self.zotero.read(since, expect_unchanged=True)
+            snap = self.zotero.read(since, expect_unchanged=lean)
             if not snap.unchanged:
                 return False, snap
         return self.vault.unchanged_since(self.state.scan_cache_stats()), snap
@@ -740,7 +743,7 @@ class SyncEngine:
         states: dict[str, PaperState] = {}
         for d in decisions:
             v = d.view
-            st = replace(v.state or PaperState(pllm_id=v.pid))
+            st = PaperState(pllm_id=v.pid) if v.state is None else replace(v.state)
             # Re-learn where each copy lives from what was read: after a lost state (or an
             # item/note found again by its id) the stored keys and paths may be missing.
             if v.zitem is not None:

@@ -43,7 +43,10 @@ def cut_title(title: str, width: int = 70) -> str:
     return (cut[:space] if space > width // 2 else cut).rstrip(" ,;:-") + "…"
 
 
-@dataclass
+_NOTHING: Record = {}
+
+
+@dataclass(slots=True)
 class FieldChange:
     field: str
     old: Any
@@ -119,7 +122,8 @@ class Plan:
         old: Record | None = None,
         reason: str = "",
     ) -> Action:
-        fc = [FieldChange(k, (old or {}).get(k), v) for k, v in sorted((changes or {}).items())]
+        was = old.get if old else _NOTHING.get  # a pull adds two actions of every field
+        fc = [FieldChange(k, was(k), changes[k]) for k in sorted(changes)] if changes else []
         act = Action(side, kind, pid, title, fc, reason)
         self.actions.append(act)
         return act

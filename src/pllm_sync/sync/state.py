@@ -59,10 +59,20 @@ _SET, _TUPLE, _DICT = "$set", "$tuple", "$dict"
 _NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')  # what json.dumps escapes (ensure_ascii off)
 
 
+_SCALARS = frozenset({type(None), bool, int, float, str})
+"""Types JSON stores as they are (checked by exact type first: most record values are)."""
+_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+"""What ``json.dumps`` with these options builds anew for every call."""
+
+
 def _enc(value: Any) -> Any:
+    if type(value) in _SCALARS:
+        return value
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, frozenset | set):
+        if not value:
+            return {_SET: []}
         if all(isinstance(x, str) and not _NEEDS_ESCAPE.search(x) for x in value):
             # json.dumps(x) is '"' + x + '"' for these: the same order, without the dumps
             return {_SET: sorted(value, key=lambda x: x + '"')}
@@ -70,11 +80,14 @@ def _enc(value: Any) -> Any:
         items.sort(key=lambda x: json.dumps(x, sort_keys=True, ensure_ascii=False))
         return {_SET: items}
     if isinstance(value, tuple):
+        if all(type(x) is str for x in value):
+            return {_TUPLE: list(value)}
         return {_TUPLE: [_enc(x) for x in value]}
     if isinstance(value, list):
-        return [_enc(x) for x in value]
+        scalars = _SCALARS
+        return [x if type(x) in scalars else _enc(x) for x in value]
     if isinstance(value, dict):
-        return {_DICT: {str(k): _enc(v) for k, v in value.items()}}
+        return {_DICT: _enc_items(value)}
     raise TypeError(f"cannot store a {type(value).__name__} in the state database: {value!r}")
 
 
@@ -115,22 +128,25 @@ def _dec(value: Any) -> Any:
 
 def encode_value(value: Any) -> str:
     """Deterministic JSON for any record value: equal values give equal bytes (sets sorted)."""
-    return json.dumps(_enc(value), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return _JSON.encode(_enc(value))
 
 
 def decode_value(text: str) -> Any:
     return _dec(json.loads(text))
 
 
+def _enc_items(mapping: Mapping[Any, Any]) -> dict[str, Any]:
+    scalars = _SCALARS
+    return {
+        (k if type(k) is str else str(k)): (v if type(v) in scalars else _enc(v))
+        for k, v in mapping.items()
+    }
+
+
 def encode_record(record: Record) -> str:
     """A record as deterministic JSON; frozensets and tuples come back as such from
     ``decode_record``, so a decoded base compares equal to the adapters' canonical records."""
-    return json.dumps(
-        {str(k): _enc(v) for k, v in record.items()},
-        sort_keys=True,
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
+    return _JSON.encode(_enc_items(record))
 
 
 def _tagged(pairs: list[tuple[str, Any]]) -> Any:
@@ -194,6 +210,7 @@ _DELTA = "~"
 """Prefix of a record stored as its row's base without some keys and with others changed:
 ``~`` + the JSON list of the keys dropped + ``encode_record`` of the keys that differ."""
 _KEYS_DECODER = json.JSONDecoder()
+_MISSING = object()
 _PLAIN = (str, int, bool, type(None))
 
 
@@ -201,10 +218,8 @@ def _same_value(a: Any, b: Any) -> bool:
     """Whether ``a`` is stored as the same text as ``b``, told without encoding either:
     the same type and equal (``1 == True``, but they are stored differently), containers
     only of strings. Anything else (floats, nested values) is told apart, and stored."""
-    if a is b:
-        return type(a) in _PLAIN or (
-            type(a) in (tuple, frozenset) and all(type(x) is str for x in a)
-        )
+    if a is b:  # one object: one text, whatever it holds
+        return True
     t = type(a)
     if t is not type(b) or a != b:
         return False
@@ -219,10 +234,17 @@ def _enc_against(record: Record | None, base: Record | None) -> str | None:
     """``record`` as stored in the row whose base is ``base`` (see ``_SAME``, ``_DELTA``)."""
     if record is None:
         return None
+    if record is base:
+        return _SAME
     if base is None or not all(type(k) is str for k in record):
         return encode_record(record)
     dropped = sorted(k for k in base if k not in record)
-    changed = {k: v for k, v in record.items() if k not in base or not _same_value(v, base[k])}
+    missing = _MISSING
+    changed = {
+        k: v
+        for k, v in record.items()
+        if (b := base.get(k, missing)) is not v and (b is missing or not _same_value(v, b))
+    }
     if not dropped and not changed:
         return _SAME
     keys = json.dumps(dropped, ensure_ascii=False, separators=(",", ":"))

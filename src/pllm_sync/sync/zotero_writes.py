@@ -6,24 +6,31 @@ the writes (``ZoteroPlan``), hands them to ``ZoteroWrites`` and goes on renderin
 notes: before the note of a paper being created it waits for that paper's outcome (``key``),
 and before anything that needs the whole outcome (a note update of a paper written to Zotero,
 the vault commit, the state commit) it calls ``finish``. The waits for the server release the
-GIL, so they overlap the notes' rendering.
+GIL, so they overlap the notes' rendering. While the worker runs, the interpreter's switch
+interval is 1 ms instead of 5: the rendering thread holds the GIL, and each answer the worker
+reads (a few per request) would otherwise wait up to 5 ms for it, so the worker fell behind
+the notes.
 
 The worker does exactly what the engine did inline: creates, updates, notes, trash, in that
 order, stopping at the first exception. It touches nothing of the engine's: the engine absorbs
 the reports in its own thread after ``finish``, which hands back the worker's exception (if
 any) with the reports completed before it, for the engine to absorb them and re-raise it, as
 when the writes ran inline. When the engine itself stops (an interrupt, a simulated crash),
-``cancel`` stops the worker at the next paper to settle and waits for it: no write goes out
-after the run ended.
+``cancel`` stops the worker at the next paper to settle (after at most one more batch) and
+waits for it: no write goes out once the run has ended.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 from dataclasses import dataclass, field
 
 from ..zotero.store import ItemChange, NewItem, NoteUpsert, WriteReport
 from .ports import ZoteroPort
+
+SWITCH_INTERVAL = 0.001
+"""Seconds a thread holds the GIL while another waits for it, during the writes."""
 
 
 @dataclass
@@ -68,7 +75,10 @@ class ZoteroWrites:
         self._cancelled = False
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
+        self._switch: float | None = None  # the switch interval to restore
         if background:
+            self._switch = sys.getswitchinterval()
+            sys.setswitchinterval(min(self._switch, SWITCH_INTERVAL))
             self._thread = threading.Thread(target=self._run, name="pllm-zotero-writes")
             self._thread.start()
         else:
@@ -116,6 +126,10 @@ class ZoteroWrites:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+        if self._switch is not None:
+            if sys.getswitchinterval() == min(self._switch, SWITCH_INTERVAL):
+                sys.setswitchinterval(self._switch)  # unless someone else set it meanwhile
+            self._switch = None
         return self._error
 
     def cancel(self) -> None:

@@ -85,7 +85,8 @@ def sanitize_name(text: str, max_bytes: int = MAX_NAME_BYTES) -> str:
     ``.``, ``..`` or a reserved device name.
     """
     t = unicodedata.normalize("NFC", text)
-    t = "".join(" " if _is_control(c) else c for c in t)
+    if not t.isprintable():  # printable: no character of a category _is_control names
+        t = "".join(" " if _is_control(c) else c for c in t)
     t = _FORBIDDEN.sub(lambda m: _REPLACE[m.group(0)], t)
     t = _SPACES.sub(" ", t).strip(" .-")  # "../../x" -> "x"; ".hidden" -> "hidden"
     t = _DOTS.sub("…", t)

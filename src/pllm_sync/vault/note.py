@@ -33,7 +33,7 @@ from ..record import (
 )
 from . import body as body_mod
 from . import frontmatter_block as fb
-from .yamlio import WikiLink
+from .yamlio import WikiLink, plain_lines, plain_values
 
 ID_KEY = "pllm-sync-id"
 CONFLICT_KEY = "sync-conflict"
@@ -217,8 +217,9 @@ def parse_note(text: str, *, quick: bool = False) -> ParsedNote:
     return _reading(fb.parse(text, quick_key=ID_KEY if quick else None, text_keys=TEXT_KEYS))
 
 
-def _reading(doc: fb.Document) -> ParsedNote:
-    parts = body_mod.split_body(doc.body)
+def _reading(doc: fb.Document, parts: body_mod.BodyParts | None = None) -> ParsedNote:
+    if parts is None:
+        parts = body_mod.split_body(doc.body)
     values = doc.values
     pid = _scalar_text(values.get(ID_KEY))
     pid = pid.strip() if pid else None
@@ -296,8 +297,9 @@ def frontmatter_for_new(
     zotero: str | None,
     added: dt.date,
 ) -> dict[str, Any]:
-    """All owned keys for a brand-new note, in their canonical order."""
-    r = normalize_record(record)
+    """All owned keys for a brand-new note, in their canonical order. ``record`` is in
+    canonical form (``normalize_record``; the store has just made it so)."""
+    r = record
     title = r.get("title") or paper.title
     fm: dict[str, Any] = {
         ID_KEY: paper.id,
@@ -338,6 +340,10 @@ def _new_text(head: str, region: str, notes: str) -> str:
     return text
 
 
+_SPANS: dict[tuple[int, int], fb.KeySpan] = {}
+"""Spans are immutable and every new note has nearly the same ones: made once each."""
+
+
 def render_new_note_read(
     frontmatter: dict[str, Any], region: str, notes: str
 ) -> tuple[str, ParsedNote]:
@@ -345,21 +351,25 @@ def render_new_note_read(
     gives). When every value is plain the reading is built from the values just written,
     without parsing the YAML again (a pull writes thousands of notes); otherwise the text
     is parsed. tests/vault/test_yaml_fast_emitter.py holds the two equal."""
-    from .yamlio import dump_plain, plain_values
-
-    head = dump_plain(frontmatter)
-    if head is None:
+    yaml_lines = plain_lines(frontmatter)
+    if yaml_lines is None:
         text = render_new_note(frontmatter, region, notes)
         return text, parse_note(text)
+    head = "".join(yaml_lines)
     text = _new_text(head, region, notes)
-    yaml_lines = fb.split_lines(head)
     spans: dict[str, fb.KeySpan] = {}
     line = 0
     for key, value in frontmatter.items():
-        n = 1 + (len(value) if type(value) is list else 0)
-        spans[key] = fb.KeySpan(line, line + n)
-        line += n
+        end = line + 1 + (len(value) if type(value) is list else 0)
+        span = _SPANS.get((line, end))
+        if span is None:
+            span = fb.KeySpan(line, end)
+            if len(_SPANS) < 4096:
+                _SPANS[line, end] = span
+        spans[key] = span
+        line = end
     prefix = "---\n"
+    body = text[len(prefix) + len(head) + len("---\n") :]
     doc = fb.Document(
         text=text,
         newline="\n",
@@ -367,8 +377,23 @@ def render_new_note_read(
         prefix=prefix,
         yaml_lines=yaml_lines,
         closing="---\n",
-        body=text[len(prefix) + len(head) + len("---\n") :],
+        body=body,
         values=plain_values(frontmatter, TEXT_KEYS),
         spans=spans,
     )
-    return text, _reading(doc)
+    return text, _reading(doc, _region_parts(body, region))
+
+
+def _region_parts(body: str, region: str) -> body_mod.BodyParts | None:
+    """``split_body(body)`` without searching it, for a new note's body: ``region`` (as
+    ``render_region`` writes it: the begin marker first, the end marker on the last line,
+    no other marker) followed by notes that name no marker. None when it is not that."""
+    if (
+        region.startswith(body_mod.BEGIN)
+        and region.endswith("\n" + body_mod.END + "\n")
+        and region.count("pllm-sync:") == 2
+        and body.startswith(region)
+        and "pllm-sync:" not in body[len(region) :]
+    ):
+        return body_mod.BodyParts("", region, body[len(region) :], True)
+    return None

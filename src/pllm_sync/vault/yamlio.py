@@ -231,10 +231,39 @@ def _plain_chars() -> re.Pattern[str]:
     )
 
 
+@cache
+def _implicit() -> tuple[dict[str, tuple[re.Pattern[str], ...]], tuple[re.Pattern[str], ...]]:
+    """The dumper's implicit resolvers as its ``resolve`` tries them: by a scalar's first
+    character (``""`` for the empty scalar), the wildcard ones after them; and the wildcard
+    ones alone, for a first character no resolver names."""
+    table = _RESOLVER.yaml_implicit_resolvers
+    wild = tuple(r for _tag, r in table.get(None, []))
+    by_first = {c: tuple(r for _tag, r in rs) + wild for c, rs in table.items() if c is not None}
+    return by_first, wild
+
+
 def _is_str_scalar(text: str) -> bool:
-    """True when both the YAML 1.1 and the 1.2 resolver read ``text`` back as a string."""
-    tag = _RESOLVER.resolve(ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
-    return bool(tag == "tag:yaml.org,2002:str")
+    """True when both the YAML 1.1 and the 1.2 resolver read ``text`` back as a string:
+    no implicit resolver matches (every one of them names another type). The resolver's
+    ``resolve`` inlined: it runs for every key and string a pull writes."""
+    by_first, wild = _implicit()
+    regexps = by_first.get(text[:1], wild)
+    return not regexps or not any(regexp.match(text) for regexp in regexps)
+
+
+_PLAIN_KEYS: set[str] = set()
+"""Keys already known to be written plain (the same few dozen keys in every note)."""
+
+
+def _plain_key(key: Any) -> bool:
+    if type(key) is not str:
+        return False
+    if key in _PLAIN_KEYS:
+        return True
+    ok = bool(_KEY.fullmatch(key)) and _is_str_scalar(key)
+    if ok and len(_PLAIN_KEYS) < 4096:
+        _PLAIN_KEYS.add(key)
+    return ok
 
 
 def _block_plain_ok(text: str) -> bool:
@@ -308,26 +337,34 @@ def _plain_value(value: Any) -> Any:
 
 
 def _fast_mapping(items: dict[str, Any]) -> str | None:
+    lines = plain_lines(items)
+    return None if lines is None else "".join(lines)
+
+
+def plain_lines(items: dict[str, Any]) -> list[str] | None:
+    """The lines of :func:`dump_plain`'s text (each ending in ``\n``; one per key, then one
+    per list item), or None when a value is not plain."""
     out: list[str] = []
+    append = out.append
     for key, value in items.items():
-        if type(key) is not str or not _KEY.fullmatch(key) or not _is_str_scalar(key):
+        if not _plain_key(key):
             return None
         if type(value) is list:
             if not value:
-                out.append(f"{key}: []\n")
+                append(f"{key}: []\n")
                 continue
-            out.append(f"{key}:\n")
+            append(f"{key}:\n")
             for item in value:
                 if item is None:
-                    out.append("  -\n")
+                    append("  -\n")
                     continue
                 text = _scalar(item)
                 if text is None:
                     return None
-                out.append(f"  - {text}\n")
+                append(f"  - {text}\n")
             continue
         text = _scalar(value)
         if text is None:
             return None
-        out.append(f"{key}: {text}\n" if text else f"{key}:\n")
-    return "".join(out)
+        append(f"{key}: {text}\n" if text else f"{key}:\n")
+    return out

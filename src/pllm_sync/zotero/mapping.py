@@ -33,8 +33,8 @@ The rules that make the two directions agree:
 from __future__ import annotations
 
 import logging
+import os
 import re
-import secrets
 from collections.abc import Callable, Container, Iterable, Mapping
 from typing import Any
 
@@ -117,11 +117,32 @@ ItemData = dict[str, Any]
 # ---------------------------------------------------------------------------- keys, extra
 
 
+_KEY_SPACE = len(KEY_ALPHABET) ** 8
+_DRAW_BITS = _KEY_SPACE.bit_length()
+_DRAWS: list[int] = []
+
+
+def _key_draw() -> int:
+    """A uniform draw below ``_KEY_SPACE`` from the OS's randomness (as ``secrets.randbelow``
+    draws: a number of as many bits, redrawn when too big), read 64 draws per system call: a
+    first pull makes thousands of keys."""
+    while True:
+        try:
+            n = _DRAWS.pop()
+        except IndexError:  # empty (pop is atomic: another thread may have emptied it)
+            raw = os.urandom(8 * 64)
+            mask = (1 << _DRAW_BITS) - 1
+            _DRAWS.extend(int.from_bytes(raw[i : i + 8], "big") & mask for i in range(0, 512, 8))
+            continue
+        if n < _KEY_SPACE:
+            return n
+
+
 def new_key(taken: Container[str] = ()) -> str:
     """A client-made object key (8 chars from Zotero's alphabet) not in ``taken``."""
     base = len(KEY_ALPHABET)
     while True:
-        n = secrets.randbelow(base**8)  # one draw, its 8 base-33 digits (a pull makes 1000s)
+        n = _key_draw()  # one draw, its 8 base-33 digits
         chars = []
         for _ in range(8):
             n, d = divmod(n, base)
@@ -171,7 +192,7 @@ def set_extra(extra: str | None, updates: Mapping[str, list[str]]) -> str:
         else:
             user.append(line)
     for k, vals in updates.items():
-        clean = [normalize_whitespace(v) for v in vals if v and normalize_whitespace(v)]
+        clean = [w for v in vals if v and (w := normalize_whitespace(v))]
         if clean:
             ours[k] = clean
         else:

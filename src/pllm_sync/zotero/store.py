@@ -610,7 +610,7 @@ class ZoteroStore:
                 key = next(
                     (
                         by_match[mk]
-                        for mk in paper_match_keys(e.paper)
+                        for mk in (paper_match_keys(e.paper) if by_match else ())
                         if mk in by_match and by_match[mk] not in adopted
                     ),
                     "",
