@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -130,6 +129,8 @@ class RunLock:
                     hint="wait for it to finish, or stop it (e.g. the `pllm-sync watch` "
                     "daemon) first; the lock goes away by itself when that process ends",
                 )
+            import socket  # here, not at the top: `status` only reads the lock
+
             info_bytes = json.dumps(
                 {
                     "owner": owner,

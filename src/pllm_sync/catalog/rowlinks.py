@@ -42,8 +42,7 @@ def assemble(found: list[FoundLink]) -> RowLinks:
             code_url = lk.url
             break
     others = tuple(lk for lk in links if lk.url not in (url, code_url))
-    problems = tuple(
-        dict.fromkeys(f.problem for f in found if f.problem and "space" not in f.problem)
-    )
+    noted = [f.problem for f in found if f.problem and "space" not in f.problem]
+    problems = tuple(dict.fromkeys(noted)) if noted else ()
     ids_source = [Link("paper", url)] if url else []
     return RowLinks(url, code_url, others, ids_from_links([*ids_source, *links]), problems)

@@ -99,7 +99,7 @@ def build_taxonomy(source: str, root_name: str, paths: list[SectionPath]) -> Sec
     """The section tree of one list. The root's slug is the source name's slug, so it stays
     the same when the list edits its H1."""
     root = Section(name=root_name, slug=slugify(source), path=(root_name,))
-    for path in paths:
+    for path in dict.fromkeys(paths):  # each distinct path once, in first-seen order
         node = root
         for name in path[1:]:
             node = node.child(name)

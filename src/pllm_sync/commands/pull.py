@@ -83,7 +83,7 @@ def catalog_loader(
     return load
 
 
-def _settled_probe(args: argparse.Namespace) -> str:
+def _settled_probe(args: argparse.Namespace) -> tuple[str, float]:
     """A plain ``sync`` first asks whether it is settled (``sync/settled.py``) with only the
     config, the state, the vault walk and Zotero's one conditional request -- before the
     engine, the Zotero client and the rest of the runtime are loaded, which cost a settled
@@ -91,7 +91,8 @@ def _settled_probe(args: argparse.Namespace) -> str:
     mark, walk and request, so the same errors in the same order); anything but a Zotero Web
     API user library in place, or any other answer than "settled", goes the full way.
     Returns ``settled`` (and has said so), ``asked`` (Zotero answered other than 304: the
-    engine asks through its client without the lean request again) or ``unsettled``."""
+    engine asks through its client without the lean request again, not before the time that
+    comes with it) or ``unsettled``."""
     from ..config import load_config
     from ..credentials import get_api_key
     from ..sandbox import sandbox_chosen
@@ -102,30 +103,30 @@ def _settled_probe(args: argparse.Namespace) -> str:
     cfg = load_config(args.config)
     z = cfg.zotero
     if not z.configured or z.local or z.library_type != "user" or sandbox_chosen(cfg):
-        return "unsettled"  # vault only, the desktop, a group library, the sandbox
+        return "unsettled", 0.0  # vault only, the desktop, a group library, the sandbox
     path = default_state_path(cfg)
     if not path.exists() or not cfg.vault.path.is_dir():
-        return "unsettled"
+        return "unsettled", 0.0
     with StateDB.open(path) as state:
         api_key = get_api_key(z.library_type, str(z.library_id))
         lib = LibraryRef.from_config(z)
         state.bind_library(lib)
         state.acquire_lock("sync")
         try:
-            outcome = probe(cfg, state, lib, api_key or "")
+            outcome, not_before = probe(cfg, state, lib, api_key or "")
         finally:
             state.release_lock()
     if outcome == "settled":
         print(f"done: {applied_summary({})}; vault at {cfg.vault.path.resolve()}")
-    return outcome
+    return outcome, not_before
 
 
 def _run(
     args: argparse.Namespace, *, pull_catalog: bool, refresh: bool = False, force: bool = False
 ) -> int:
-    asked = False
+    asked, not_before = False, 0.0
     if not (pull_catalog or args.dry_run or args.json) and args.zotero == "config":
-        outcome = _settled_probe(args)
+        outcome, not_before = _settled_probe(args)
         if outcome == "settled":
             return 0
         asked = outcome == "asked"
@@ -136,6 +137,8 @@ def _run(
 
     mode = None if args.zotero == "config" else args.zotero
     with open_runtime(args.config, zotero_mode=mode) as rt:
+        if not_before and rt.zotero is not None:  # the probe's answer asked for a pause
+            rt.zotero.http.backoff.defer(not_before - time.monotonic())
         if rt.zotero is None and args.zotero != "off" and not args.json:
             print(
                 "Zotero is not connected: syncing the vault only. Run "

@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -140,7 +141,7 @@ def settles(
     return all(s.trusted for s in scan.stats.values())
 
 
-def probe(config: Config, state: StateDB, library: LibraryRef, api_key: str) -> str:
+def probe(config: Config, state: StateDB, library: LibraryRef, api_key: str) -> tuple[str, float]:
     """Step 3 of the module docstring, before the engine and the stores are even loaded (a
     settled ``sync`` then costs little more than its walk and its request): ``"settled"``
     when every input is the settled run's; ``"unsettled"`` when the mark or the vault says
@@ -148,22 +149,27 @@ def probe(config: Config, state: StateDB, library: LibraryRef, api_key: str) -> 
     request was not a 304 (the engine then reads through its client at once, without the
     lean request again: ``RunOptions.zotero_asked``, so no request is added). For a Zotero
     Web API user library, what ``SyncEngine.run`` would find: the same mark, walk and request.
+    With ``"asked"`` comes the monotonic time before which the next request must not go out
+    (the answer's ``Backoff`` / ``Retry-After``; 0.0 for none), for the engine's client.
     """
     from ..vault.store import VaultStore
 
     vault = VaultStore(config.vault, config.zotero.library_type, config.zotero.library_id)
     mark = fingerprint(config, library, zotero=True, read_only=False, vault_root=vault.root)
     if state.settled() != mark:
-        return "unsettled"
+        return "unsettled", 0.0
     since = state.get_library_version(library)
     if since is None or not vault.unchanged_since(state.scan_cache_stats()):
-        return "unsettled"
+        return "unsettled", 0.0
     from ..zotero.client import ZoteroHttp
     from ..zotero.lean import not_modified
 
-    http = ZoteroHttp(config.zotero, api_key)
+    waits: list[float] = []
+    http = ZoteroHttp(config.zotero, api_key, sleep=waits.append)
     params = {"since": since, "format": "versions", "includeTrashed": 1}  # ZoteroStore.read's
     if not_modified(http, f"{http.prefix}/items", params, since):
-        return "settled"
-    # not asked at all (a proxy in the environment): the engine asks as it always has
-    return "asked" if http.request_count else "unsettled"
+        return "settled", 0.0
+    if not http.request_count:  # not asked (a proxy is set): the engine asks as it always has
+        return "unsettled", 0.0
+    http.backoff.wait()  # what the answer asked for, taken (not slept) for the engine's client
+    return "asked", (time.monotonic() + waits[0]) if waits else 0.0

@@ -84,7 +84,8 @@ def _enc(value: Any) -> Any:
             return {_TUPLE: list(value)}
         return {_TUPLE: [_enc(x) for x in value]}
     if isinstance(value, list):
-        return [_enc(x) for x in value]
+        scalars = _SCALARS
+        return [x if type(x) in scalars else _enc(x) for x in value]
     if isinstance(value, dict):
         return {_DICT: _enc_items(value)}
     raise TypeError(f"cannot store a {type(value).__name__} in the state database: {value!r}")
@@ -127,7 +128,7 @@ def _dec(value: Any) -> Any:
 
 def encode_value(value: Any) -> str:
     """Deterministic JSON for any record value: equal values give equal bytes (sets sorted)."""
-    return json.dumps(_enc(value), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return _JSON.encode(_enc(value))
 
 
 def decode_value(text: str) -> Any:
@@ -183,6 +184,21 @@ def _enc_opt(record: Record | None) -> str | None:
 
 def _dec_opt(text: str | None) -> Record | None:
     return None if text is None else decode_record(text)
+
+
+def _dec_reading(text: str | None) -> Record | None:
+    """A scan-cache row: a note's reading, whose ``record`` is a mapping. When that is the
+    only mapping in the row (one ``"$dict"`` tag), one pass of the tag-reading decoder reads
+    it exactly, without the general walk (a sync decodes one row per note): a mapping
+    below it, or a value spelling the tag, adds a tag; a record of one key that is a tag
+    comes back still wrapped in its tag, and takes the walk too."""
+    if text is not None and text.count('"$dict"') == 1 and '"record":{"$dict":' in text:
+        data = _RECORD_DECODER.decode(text)
+        if isinstance(data, dict):
+            record = data.get("record")
+            if isinstance(record, dict) and _DICT not in record:
+                return data
+    return _dec_opt(text)
 
 
 # A paper's catalog record and Zotero record repeat most of its base (the Zotero record is
@@ -982,7 +998,7 @@ class StateDB:
         rows = self._x(
             "SELECT relpath, size, mtime_ns, sha256, pllm_id, record FROM scan_cache"
         ).fetchall()
-        return {r[0]: ScanEntry(r[0], r[1], r[2], r[3], r[4], _dec_opt(r[5])) for r in rows}
+        return {r[0]: ScanEntry(r[0], r[1], r[2], r[3], r[4], _dec_reading(r[5])) for r in rows}
 
     def get_scan_entry(self, relpath: str) -> ScanEntry | None:
         r = self._x(
@@ -990,7 +1006,7 @@ class StateDB:
             "WHERE relpath = ?",
             (relpath,),
         ).fetchone()
-        return None if r is None else ScanEntry(r[0], r[1], r[2], r[3], r[4], _dec_opt(r[5]))
+        return None if r is None else ScanEntry(r[0], r[1], r[2], r[3], r[4], _dec_reading(r[5]))
 
     def put_scan_cache(self, *entries: ScanEntry) -> None:
         rows = [
