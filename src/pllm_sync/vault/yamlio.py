@@ -285,7 +285,7 @@ def _block_plain_ok(text: str) -> bool:
 def _scalar(value: Any) -> str | None:
     """One scalar as the serializer writes it in block context, or None if unsure."""
     kind = type(value)
-    if kind is str:
+    if type(value) is str:
         if _block_plain_ok(value) and _is_str_scalar(value):
             return str(value)
         if _dq_safe().fullmatch(value):
