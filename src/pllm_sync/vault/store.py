@@ -82,6 +82,7 @@ RACY_NS = 2_000_000_000
 (2 s covers the coarsest common timestamp granularity, FAT/exFAT)."""
 
 _ID_MARKER = b"pllm-sync-"
+_SYNCED = frozenset(SYNCED_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -922,7 +923,7 @@ class VaultStore:
         note."""
         for p in paper.sections:
             self.links.register_path(p)
-        rec = normalize_record({k: v for k, v in record.items() if k in SYNCED_FIELDS})
+        rec = normalize_record({k: v for k, v in record.items() if k in _SYNCED})
         keys = rec.get("sections", frozenset(section_key(p) for p in paper.sections))
         ordered = [section_key(p) for p in paper.sections if section_key(p) in keys]
         ordered = list(dict.fromkeys(ordered)) + sorted(set(keys) - set(ordered))
