@@ -303,23 +303,23 @@ class WriteBatch:
             s = s.earlier
 
     def _wait(self) -> list[_Staged]:
-        """Every staged file written to its temp (or failed); returns them, in order."""
-        pending, self._pending = self._pending, []
+        """Every staged file written to its temp (or failed); returns them, in order, and
+        the batch is empty again. A task that failed as a whole discards the batch."""
         self._hand_off()
-        jobs, self._jobs = self._jobs, []
-        self._latest = None
-        for job in jobs:
-            job.result()  # _write_temps keeps each file's error with the file
+        try:
+            for job in self._jobs:
+                job.result()  # _write_temps keeps each file's error with the file
+        except BaseException:
+            self.discard()
+            raise
+        pending, self._pending = self._pending, []
+        self._jobs, self._latest = [], None
         return pending
 
     def commit(self) -> BatchResult:
         """Make every staged file durable and visible (see the class docstring)."""
         result = BatchResult()
-        try:
-            pending = self._wait()
-        except BaseException:
-            self.discard()
-            raise
+        pending = self._wait()
         if not pending:
             self._close()
             return result

@@ -277,8 +277,11 @@ def test_notes_problems_and_hand_added_notes_come_in_path_order(
         (dest.parent / f"bad{n}.md").write_bytes(b"---\npllm-sync-id: doi:10.1/x\nt: [\n---\n")
         (store.papers_dir / f"Hand {n}.md").write_text(f"---\ndoi: 10.5/h{n}\n---\n")
     for scan in (store.scan(), store.scan(store.scan().stats)):
+        one = scan.notes[ids[2][1]]  # a view read first, by itself
+        assert [(pid, v.path) for pid, v in scan.notes.items()] == [(p, r) for r, p in sorted(ids)]
         assert list(scan.notes) == [pid for _, pid in sorted(ids)]
         assert [scan.notes[pid].path for pid in scan.notes] == sorted(rel for rel, _ in ids)
+        assert scan.notes[ids[2][1]] is one and list(scan.notes.values()).count(one) == 1
         problems = [p.path for p in scan.problems]
         assert problems == sorted(problems) and len(problems) == 6
         hand = [n.path for n in scan.new_notes]

@@ -47,11 +47,13 @@ class HeadingStack:
         self.source = source
         self.title: str | None = None
         self._stack: list[tuple[int, str]] = []
-        self._path: SectionPath | None = None  # path() and excluded() until the next push
+        # path(), excluded() and announces() until the next push (asked once per entry)
+        self._path: SectionPath | None = None
         self._excluded: bool | None = None
+        self._announces: bool | None = None
 
     def push(self, level: int, name: str) -> None:
-        self._path = self._excluded = None
+        self._path = self._excluded = self._announces = None
         if level == 1 and self.title is None:
             self.title = name or self.source
             self._stack = []
@@ -73,6 +75,11 @@ class HeadingStack:
     def announces(self) -> bool:
         """True in the introduction (above the first section) or a News/Updates section,
         where a list announces the survey it is built on."""
+        if self._announces is None:
+            self._announces = self._read_announces()
+        return self._announces
+
+    def _read_announces(self) -> bool:
         if not self._stack:
             return True
         name = self._stack[-1][1].lower()

@@ -97,6 +97,8 @@ def zotero_key_of(value: Any) -> str | None:
 
 
 def _scalar_text(v: Any) -> str | None:
+    if type(v) is str:  # nearly every value read: first
+        return v
     if v is None:
         return None
     if isinstance(v, bool):

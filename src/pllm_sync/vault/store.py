@@ -21,7 +21,15 @@ import logging
 import os
 import stat as stat_mod
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import (
+    Callable,
+    Collection,
+    ItemsView,
+    Iterable,
+    Iterator,
+    Mapping,
+    ValuesView,
+)
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -74,6 +82,7 @@ RACY_NS = 2_000_000_000
 (2 s covers the coarsest common timestamp granularity, FAT/exFAT)."""
 
 _ID_MARKER = b"pllm-sync-"
+_SYNCED = frozenset(SYNCED_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -166,6 +175,10 @@ class NoteStat:
         return stat
 
 
+def _no_view(rel: str, stat: NoteStat) -> NoteInfo:
+    raise KeyError(rel)  # an empty NoteViews holds no reading to build from
+
+
 class NoteViews(Mapping[str, NoteInfo]):
     """A scan's paper notes by id, each view (``NoteInfo``) built when it is first read.
 
@@ -178,7 +191,7 @@ class NoteViews(Mapping[str, NoteInfo]):
     reads every view right after the scan). Iterates in path order, as the scan's notes
     always did."""
 
-    __slots__ = ("_build", "_built", "_order", "_paths", "_stats")
+    __slots__ = ("_build", "_built", "_complete", "_order", "_paths", "_stats")
 
     def __init__(
         self,
@@ -190,15 +203,15 @@ class NoteViews(Mapping[str, NoteInfo]):
         # afterwards gets a new reading in the store's, not in this one)
         self._paths = paths if paths is not None else {}
         self._stats = stats if stats is not None else {}
-        self._build = build
+        self._build = build or _no_view
         self._built: dict[str, NoteInfo] = {}
+        self._complete = False  # ``_built`` holds every view, in path order
         self._order: list[str] | None = None
 
     def __getitem__(self, pid: str) -> NoteInfo:
         view = self._built.get(pid)
         if view is None:
             rel = self._paths[pid]
-            assert self._build is not None
             view = self._built[pid] = self._build(rel, self._stats[rel])
         return view
 
@@ -213,9 +226,25 @@ class NoteViews(Mapping[str, NoteInfo]):
             self._order = sorted(self._paths, key=self._paths.__getitem__)
         return iter(self._order)
 
-    def path_of(self, pid: str) -> str:
-        """Where the note of ``pid`` is (vault-relative), without building its view."""
-        return self._paths[pid]
+    def _all(self) -> dict[str, NoteInfo]:
+        """Every view, built in one loop (the engine reads them all), in path order. Built
+        in the order the scan read the notes, which is the order their readings lie in
+        memory: in path order, copying each record would be a cache miss."""
+        built = self._built
+        if not self._complete:
+            stats, build = self._stats, self._build
+            for pid, rel in self._paths.items():
+                if pid not in built:
+                    built[pid] = build(rel, stats[rel])
+            self._built = built = {pid: built[pid] for pid in self}
+            self._complete = True
+        return built
+
+    def items(self) -> ItemsView[str, NoteInfo]:
+        return self._all().items()
+
+    def values(self) -> ValuesView[NoteInfo]:
+        return self._all().values()
 
     def __repr__(self) -> str:
         return f"NoteViews({len(self)} notes)"
@@ -724,15 +753,16 @@ class VaultStore:
         key_for: Callable[[str], str | None] | None = None,
         memo: dict[tuple[str, ...], frozenset[str]] | None = None,
     ) -> NoteInfo:
+        # positional: a frozen dataclass takes keywords at twice the cost (one view a note)
         return NoteInfo(
-            path=rel,
-            pllm_id=s.pllm_id,
-            record=note_mod.resolve_sections(s.record or {}, key_for or self.links.key_for, memo),
-            zotero_key=s.zotero_key,
-            size=s.size,
-            mtime_ns=s.mtime_ns,
-            sha256=s.sha256,
-            conflict_flag=s.conflict_flag,
+            rel,  # path
+            s.pllm_id,
+            note_mod.resolve_sections(s.record or {}, key_for or self.links.key_for, memo),
+            s.zotero_key,
+            s.size,
+            s.mtime_ns,
+            s.sha256,
+            s.conflict_flag,
         )
 
     def _collect(self, result: VaultScan) -> None:
@@ -893,7 +923,7 @@ class VaultStore:
         note."""
         for p in paper.sections:
             self.links.register_path(p)
-        rec = normalize_record({k: v for k, v in record.items() if k in SYNCED_FIELDS})
+        rec = normalize_record({k: v for k, v in record.items() if k in _SYNCED})
         keys = rec.get("sections", frozenset(section_key(p) for p in paper.sections))
         ordered = [section_key(p) for p in paper.sections if section_key(p) in keys]
         ordered = list(dict.fromkeys(ordered)) + sorted(set(keys) - set(ordered))

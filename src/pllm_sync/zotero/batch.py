@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 MAX_BATCH = 50
 TRANSIENT_CODES = frozenset({429, 500, 502, 503, 504})
+FAST_JSON_OBJECTS = 10
+"""From this many objects a batch is encoded with orjson (a first pull sends ~150 of 50)."""
 
 
 @dataclass
@@ -159,8 +161,15 @@ class BatchWriter:
             isuv = self.http.last_version
             if isuv is not None:
                 headers["If-Unmodified-Since-Version"] = str(isuv)
-            body = [op.obj for op in live]
-            resp = self.http.request("POST", self._path, json_body=body, headers=headers)
+            objs = [op.obj for op in live]
+            if len(objs) >= FAST_JSON_OBJECTS:
+                import orjson  # here: importing it costs more than encoding a few objects
+
+                # the very bytes httpx2 sends for ``json=`` (compact, UTF-8), ~10x faster
+                body = orjson.dumps(objs)
+                resp = self.http.request("POST", self._path, content=body, headers=headers)
+            else:
+                resp = self.http.request("POST", self._path, json_body=objs, headers=headers)
             if resp.status_code == 200:
                 if isuv is not None and isuv == self.http.read_version:
                     # Nobody wrote between our last known version and this write.

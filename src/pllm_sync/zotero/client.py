@@ -37,6 +37,9 @@ Clock = Callable[[], float]
 TIMEOUT = 30.0
 """Seconds the HTTP client waits for a connection or an answer."""
 
+FAST_JSON_BYTES = 32_768
+"""From this size an answer is decoded with orjson (a batch's write report is ~100 KB)."""
+
 TRANSIENT_STATUS = frozenset({409, 429, 500, 502, 503, 504})
 """Request-level statuses worth retrying: lock (409), rate limits, server trouble."""
 
@@ -290,12 +293,14 @@ class ZoteroHttp:
         *,
         params: Mapping[str, Any] | None = None,
         json_body: Any = None,
+        content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
         attempts: int | None = None,
         library_version: bool = True,
     ) -> httpx2.Response:
         """Send one request, retrying transport errors, 429 and 5xx (same body, same headers,
-        so the same write token). Returns the final response, whatever its status."""
+        so the same write token). Returns the final response, whatever its status. The body
+        is ``json_body`` (encoded by httpx2) or ``content``, bytes already encoded."""
         tries = attempts or self.attempts
         url = self.endpoint + path
         hdrs = {**self._default_headers(), **(headers or {})}
@@ -312,7 +317,12 @@ class ZoteroHttp:
             self.backoff.wait()
             try:
                 resp = http.request(
-                    method, url, params=dict(params or {}), json=json_body, headers=hdrs
+                    method,
+                    url,
+                    params=dict(params or {}),
+                    json=json_body,
+                    content=content,
+                    headers=hdrs,
                 )
             except httpx2.TransportError as exc:
                 last_reason = type(exc).__name__
@@ -365,8 +375,14 @@ class ZoteroHttp:
         """The JSON body of a successful response, or a clear ZoteroError (exit code 4) when
         it is not JSON of the expected shape (a proxy's HTML page, a cut-off answer)."""
         try:
-            data = resp.json()
-        except ValueError:
+            body = resp.content
+            if len(body) >= FAST_JSON_BYTES:
+                import orjson  # here: importing it costs more than decoding a small answer
+
+                data = orjson.loads(body)  # a batch's write report: ~3x json's speed
+            else:
+                data = resp.json()
+        except ValueError:  # orjson.JSONDecodeError is one
             data = None
         if not isinstance(data, kind):
             raise malformed(what, self.redact(resp.text.strip())[:120])
