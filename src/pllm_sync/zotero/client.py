@@ -57,10 +57,10 @@ class Backoff:
         self._until = 0.0
         self.waits: list[float] = []
         self.stop: threading.Event | None = None
-        """Set by a run whose requests another thread makes (``sync/zotero_writes.py``):
-        once it is set, a wait ends at once and no further request goes out (``Stopped``).
-        Else Ctrl-C would wait out a ``Retry-After`` (minutes, at worst) in that thread,
-        and a write would still go out after the run had stopped."""
+        """Set by a run whose requests another thread makes (``sync/zotero_writes.py``)
+        when it stops: a wait for the server ends at once, and the request it delayed is not
+        sent (``Stopped``). Else Ctrl-C would wait out a ``Retry-After`` (minutes, at worst)
+        in that thread, and that write would still go out after the run had stopped."""
 
     def defer(self, seconds: float) -> None:
         if seconds > 0:
@@ -69,15 +69,13 @@ class Backoff:
     def wait(self) -> None:
         remainder = self._until - self._clock()
         self._until = 0.0
-        stop = self.stop
         if remainder > 0:
             self.waits.append(remainder)
-            if stop is not None and self._sleep is time.sleep:
-                stop.wait(remainder)
-            else:
+            stop = self.stop
+            if stop is None or self._sleep is not time.sleep:
                 self._sleep(remainder)
-        if stop is not None and stop.is_set():
-            raise Stopped
+            elif stop.wait(remainder):  # cut short: the request it delayed is not sent
+                raise Stopped
 
     def pause(self, seconds: float) -> None:
         """Wait ``seconds`` now (retry spacing), plus whatever the server asked for."""
