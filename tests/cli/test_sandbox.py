@@ -145,6 +145,8 @@ def test_sandbox_serve_prints_a_url_and_key_any_client_can_use(
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PLLM_SYNC_HOME": str(isolated_home)},
+        # Ctrl-C as a terminal gives it (a suite run as a background job ignores SIGINT)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         assert proc.stdout is not None

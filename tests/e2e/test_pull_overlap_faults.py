@@ -162,6 +162,12 @@ def test_an_answer_lost_mid_pull_is_read_back_and_nothing_is_duplicated(
     assert_linked(env)
 
 
+def _sigint_default() -> None:
+    """In the child: Ctrl-C as a terminal gives it (a suite run as a background job has
+    SIGINT ignored, and the child would inherit that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_while_the_worker_waits_out_a_retry_after_sends_nothing_more(env: Env) -> None:
     """Zotero asks the pull to slow down (429, Retry-After) mid-way, and the user presses
     Ctrl-C during that wait: the run stops there, as it did when the writes were made in the
@@ -169,7 +175,9 @@ def test_ctrl_c_while_the_worker_waits_out_a_retry_after_sends_nothing_more(env:
     batch anyway; the next pull converges."""
     env.emu.inject(429, count=1, after=1, method="POST", path=r".*/items$", retry_after=30)
     args = ["--config", str(env.config), "-q", "pull", "--no-progress"]
-    child = subprocess.Popen([sys.executable, "-c", CLI, *args], env=dict(os.environ))
+    child = subprocess.Popen(
+        [sys.executable, "-c", CLI, *args], env=dict(os.environ), preexec_fn=_sigint_default
+    )
     try:
         while not any(q.status == 429 for q in env.emu.request_log):
             assert child.poll() is None, "the pull ended before Zotero asked it to wait"
