@@ -233,8 +233,9 @@ class Resolver:
                 self._titles(by_title[: self.cfg.title_lookups], report, show)
         report.requests = self.requests - start
 
-        ax_cache = self.cache.all("arxiv:")
-        s2_cache = self.cache.all("s2:")
+        if report.fetched:  # read again what was just stored; unchanged when nothing was
+            ax_cache = self.cache.all("arxiv:")
+            s2_cache = self.cache.all("s2:")
         out: list[Paper] = []
         for p in papers:
             a_raw = ax_cache.get(f"arxiv:{p.ids.arxiv}") if p.ids.arxiv else None
