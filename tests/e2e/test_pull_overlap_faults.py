@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -158,4 +159,30 @@ def test_an_answer_lost_mid_pull_is_read_back_and_nothing_is_duplicated(
     assert code == 0, (out, err)
     assert len(posts) > 2 and posts[1] == 200
     assert 412 in posts, "the resent batch was not refused as already written"
+    assert_linked(env)
+
+
+def test_ctrl_c_while_the_worker_waits_out_a_retry_after_sends_nothing_more(env: Env) -> None:
+    """Zotero asks the pull to slow down (429, Retry-After) mid-way, and the user presses
+    Ctrl-C during that wait: the run stops there, as it did when the writes were made in the
+    main thread, instead of waiting out the Retry-After in the worker and then sending the
+    batch anyway; the next pull converges."""
+    env.emu.inject(429, count=1, after=1, method="POST", path=r".*/items$", retry_after=30)
+    args = ["--config", str(env.config), "-q", "pull", "--no-progress"]
+    child = subprocess.Popen([sys.executable, "-c", CLI, *args], env=dict(os.environ))
+    try:
+        while not any(q.status == 429 for q in env.emu.request_log):
+            assert child.poll() is None, "the pull ended before Zotero asked it to wait"
+            time.sleep(0.02)
+        sent = len(env.emu.request_log)
+        child.send_signal(signal.SIGINT)
+        assert child.wait(timeout=20) == 130
+    finally:
+        if child.poll() is None:
+            child.kill()
+    after = [(q.method, q.path) for q in env.emu.request_log[sent:]]
+    assert not [a for a in after if a[0] != "GET"], f"written after Ctrl-C: {after}"
+    env.emu.clear_faults()
+    code, out, err = env.run("pull", "--no-progress")
+    assert code == 0, (out, err)
     assert_linked(env)

@@ -790,9 +790,10 @@ class SyncEngine:
 
         def zotero_done() -> None:
             """Wait for the Zotero writes and take in their outcome (re-raises their error)."""
-            writes, self._zwrites = self._zwrites, None
+            writes = self._zwrites
             if writes is not None:
                 failed, held = self._zotero_outcome(writes, states, applied, result, errors_at)
+                self._zwrites = None  # only now: a Ctrl-C while waiting still cancels them
                 zfailed.update(failed)
                 zheld.update(held, self._unfound)
 

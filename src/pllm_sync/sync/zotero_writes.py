@@ -16,8 +16,9 @@ order, stopping at the first exception. It touches nothing of the engine's: the 
 the reports in its own thread after ``finish``, which hands back the worker's exception (if
 any) with the reports completed before it, for the engine to absorb them and re-raise it, as
 when the writes ran inline. When the engine itself stops (an interrupt, a simulated crash),
-``cancel`` stops the worker at the next paper to settle (after at most one more batch) and
-waits for it: no write goes out once the run has ended.
+``cancel`` stops the worker at the next paper to settle (after at most one more batch), or
+at once when it waits for the server (``Retry-After``: the delayed request is not sent), and
+waits for it.
 """
 
 from __future__ import annotations
@@ -26,11 +27,18 @@ import sys
 import threading
 from dataclasses import dataclass, field
 
+from ..zotero.client import Backoff
 from ..zotero.store import ItemChange, NewItem, NoteUpsert, WriteReport
 from .ports import ZoteroPort
 
 SWITCH_INTERVAL = 0.001
 """Seconds a thread holds the GIL while another waits for it, during the writes."""
+
+
+_POLL = 0.2
+"""Seconds between checks for a signal while the run waits for the worker: a wait without
+a timeout is not woken by a Ctrl-C that the kernel delivered to another thread, and only the
+main thread acts on it (the run would stop only once the worker reported)."""
 
 
 @dataclass
@@ -76,7 +84,11 @@ class ZoteroWrites:
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
         self._switch: float | None = None  # the switch interval to restore
+        self._backoff: Backoff | None = None  # its waits end when the run stops
         if background:
+            backoff = getattr(getattr(zotero, "http", None), "backoff", None)
+            if isinstance(backoff, Backoff):
+                self._backoff, backoff.stop = backoff, threading.Event()
             self._switch = sys.getswitchinterval()
             sys.setswitchinterval(min(self._switch, SWITCH_INTERVAL))
             self._thread = threading.Thread(target=self._run, name="pllm-zotero-writes")
@@ -115,7 +127,7 @@ class ZoteroWrites:
         ``finish`` says how)."""
         with self._cond:
             while pid not in self._keys and not self._done:
-                self._cond.wait()
+                self._cond.wait(_POLL)  # timed: Ctrl-C may be delivered to the worker
             if pid in self._keys:
                 return True, self._keys[pid]
             return False, None
@@ -124,8 +136,11 @@ class ZoteroWrites:
         """Wait for every write; the exception that stopped them, if one did (``reports``
         holds the reports of the kinds written before it)."""
         if self._thread is not None:
-            self._thread.join()
+            while self._thread.is_alive():
+                self._thread.join(_POLL)  # timed, as in ``key``
             self._thread = None
+        if self._backoff is not None:
+            self._backoff.stop, self._backoff = None, None
         if self._switch is not None:
             if sys.getswitchinterval() == min(self._switch, SWITCH_INTERVAL):
                 sys.setswitchinterval(self._switch)  # unless someone else set it meanwhile
@@ -133,7 +148,10 @@ class ZoteroWrites:
         return self._error
 
     def cancel(self) -> None:
-        """Stop the writes at the next paper to settle and wait for the worker."""
+        """Stop the writes (at the next paper to settle, or a wait for the server) and wait for
+        the worker."""
         with self._cond:
             self._cancelled = True
+        if self._backoff is not None and self._backoff.stop is not None:
+            self._backoff.stop.set()  # a wait for the server ends now, and sends nothing
         self.finish()

@@ -44,6 +44,10 @@ TRANSIENT_STATUS = frozenset({409, 429, 500, 502, 503, 504})
 """Request-level statuses worth retrying: lock (409), rate limits, server trouble."""
 
 
+class Stopped(BaseException):
+    """The run that makes these requests stopped (``Backoff.stop``): no request goes out."""
+
+
 class Backoff:
     """The earliest time the next request may go out (monotonic clock)."""
 
@@ -52,6 +56,11 @@ class Backoff:
         self._clock = clock
         self._until = 0.0
         self.waits: list[float] = []
+        self.stop: threading.Event | None = None
+        """Set by a run whose requests another thread makes (``sync/zotero_writes.py``)
+        when it stops: a wait for the server ends at once, and the request it delayed is not
+        sent (``Stopped``). Else Ctrl-C would wait out a ``Retry-After`` (minutes, at worst)
+        in that thread, and that write would still go out after the run had stopped."""
 
     def defer(self, seconds: float) -> None:
         if seconds > 0:
@@ -62,7 +71,11 @@ class Backoff:
         self._until = 0.0
         if remainder > 0:
             self.waits.append(remainder)
-            self._sleep(remainder)
+            stop = self.stop
+            if stop is None or self._sleep is not time.sleep:
+                self._sleep(remainder)
+            elif stop.wait(remainder):  # cut short: the request it delayed is not sent
+                raise Stopped
 
     def pause(self, seconds: float) -> None:
         """Wait ``seconds`` now (retry spacing), plus whatever the server asked for."""
@@ -86,6 +99,7 @@ def _header_seconds(headers: Mapping[str, str]) -> float | None:
 
 if TYPE_CHECKING:
     import ssl
+    import threading
 
     import httpx2
     from pyzotero.zotero import Zotero
