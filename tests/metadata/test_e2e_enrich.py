@@ -8,8 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import keyring
 import pytest
 import yaml
+from keyring.backend import KeyringBackend
 
 from e2e.helpers import Env, frontmatter
 from pllm_sync.paths import app_dirs
@@ -228,3 +230,53 @@ def test_a_damaged_cache_only_warns(env: tuple[Env, MetaServer]) -> None:
     assert code == 0, err
     assert "the cache file" in err and "cannot be used" in err
     assert e.item_by_pid(ATTENTION)["abstractNote"]
+
+
+class RecordingKeyring(KeyringBackend):
+    """A keyring that holds one Semantic Scholar key and records every lookup."""
+
+    priority = 1
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.lookups: list[tuple[str, str]] = []
+
+    def get_password(self, service: str, username: str) -> str | None:
+        self.lookups.append((service, username))
+        return "s2-key-from-keyring" if username == "semanticscholar" else None
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise NotImplementedError
+
+    def delete_password(self, service: str, username: str) -> None:
+        raise NotImplementedError
+
+
+@pytest.fixture
+def recording_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordingKeyring]:
+    monkeypatch.delenv("PLLM_SYNC_S2_API_KEY", raising=False)
+    before = keyring.get_keyring()
+    backend = RecordingKeyring()
+    keyring.set_keyring(backend)
+    try:
+        yield backend
+    finally:
+        keyring.set_keyring(before)
+
+
+def test_the_keyring_is_read_only_when_semantic_scholar_is_asked(
+    env: tuple[Env, MetaServer], recording_keyring: RecordingKeyring
+) -> None:
+    e, meta = env
+    assert e.run("pull", "--no-progress")[0] == 0
+    assert recording_keyring.lookups == [("pllm-sync", "semanticscholar")]
+    s2 = [h for h in meta.headers_seen if "x-api-key" in h]
+    assert [h["x-api-key"] for h in s2] == ["s2-key-from-keyring"]  # sent to S2, not arXiv
+    key_files = [p for p in e.root.rglob("*") if p.is_file() and b"s2-key-from" in p.read_bytes()]
+    assert key_files == []
+    # every answer is cached now: a second pull asks no service and reads no key
+    code, _, err = e.run("pull", "--no-progress")
+    assert code == 0, err
+    assert meta.requests() == 2
+    assert recording_keyring.lookups == [("pllm-sync", "semanticscholar")]
+    assert "s2-key-from" not in err

@@ -70,6 +70,13 @@ def scholar_key(paper: Paper) -> str:
     return f"TITLE:{normalize_title(paper.title)}"
 
 
+def scholar_headers() -> dict[str, str]:
+    """The API key header, looked up when Semantic Scholar is first asked (not when the
+    resolver is built: a pull served from the cache never reads the keyring)."""
+    key = api_key()
+    return {"x-api-key": key} if key else {}
+
+
 class Resolver:
     """Enriches a catalog's papers in place of the list's bare entries."""
 
@@ -99,7 +106,6 @@ class Resolver:
             ),
         )
         if scholar is None and cfg.semanticscholar_url:
-            key = api_key()
             scholar = ScholarClient(
                 cfg.semanticscholar_url,
                 PoliteClient(
@@ -108,7 +114,7 @@ class Resolver:
                     connect_timeout=cfg.connect_timeout_seconds,
                     read_timeout=cfg.timeout_seconds,
                     backoff=cfg.backoff_seconds,
-                    secret_headers={"x-api-key": key} if key else None,
+                    secret_headers=scholar_headers,
                 ),
             )
         self.scholar = scholar
@@ -227,8 +233,9 @@ class Resolver:
                 self._titles(by_title[: self.cfg.title_lookups], report, show)
         report.requests = self.requests - start
 
-        ax_cache = self.cache.all("arxiv:")
-        s2_cache = self.cache.all("s2:")
+        if report.fetched:  # read again what was just stored; unchanged when nothing was
+            ax_cache = self.cache.all("arxiv:")
+            s2_cache = self.cache.all("s2:")
         out: list[Paper] = []
         for p in papers:
             a_raw = ax_cache.get(f"arxiv:{p.ids.arxiv}") if p.ids.arxiv else None
