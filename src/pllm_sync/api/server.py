@@ -21,6 +21,21 @@ log = logging.getLogger(__name__)
 HOST = "127.0.0.1"
 
 
+class _QuietServer(uvicorn.Server):
+    """uvicorn wakes ten times a second to check for a shutdown (~0.1% of a core, the whole
+    idle budget of the daemon, which idles for hours): here once a second. The ``Date``
+    header still moves every second (``on_tick`` refreshes it on multiples of 10); a stop
+    waits up to a second more."""
+
+    async def main_loop(self) -> None:
+        counter = 0
+        should_exit = await self.on_tick(counter)
+        while not should_exit:
+            counter = (counter + 10) % 864000
+            await asyncio.sleep(1.0)
+            should_exit = await self.on_tick(counter)
+
+
 class ApiServer:
     def __init__(self, app: ASGIApp, port: int) -> None:
         self.app = app
@@ -56,7 +71,7 @@ class ApiServer:
             timeout_graceful_shutdown=1,
             ws="none",
         )
-        server = uvicorn.Server(config)
+        server = _QuietServer(config)
         self._server = server
         started = threading.Event()
 
