@@ -139,10 +139,17 @@ def _serve_sandbox(
 
 @contextmanager
 def open_runtime(
-    config_path: str | None, *, zotero_mode: str | None = None, vault_only: bool = False
+    config_path: str | None,
+    *,
+    zotero_mode: str | None = None,
+    vault_only: bool = False,
+    config: Config | None = None,
+    api_key: str | None = None,
 ) -> Iterator[Runtime]:
-    """Load the config and open everything a sync run needs; close it all afterwards."""
-    cfg = load_config(config_path)
+    """Load the config and open everything a sync run needs; close it all afterwards.
+    ``config`` and ``api_key``: what an earlier step of the same command already read from
+    ``config_path`` and the keyring (the settled probe), not read again."""
+    cfg = config if config is not None else load_config(config_path)
     if zotero_mode is None and not vault_only and sandbox_chosen(cfg):
         zotero_mode = "sandbox"  # chosen by `pull --zotero sandbox`, until `init`
     state_path = default_state_path(cfg)
@@ -164,13 +171,14 @@ def open_runtime(
                 state.bind_library(rt.library_ref)
                 yield rt
             return
-        zotero, api_key = None, None
+        zotero, known_key, api_key = None, api_key, None
         if cfg.zotero.configured and not vault_only and zotero_mode != "off":
-            api_key = (  # the desktop grants a key per run in its own dialog
-                ""
-                if cfg.zotero.local
-                else get_api_key(cfg.zotero.library_type, str(cfg.zotero.library_id))
-            )
+            if cfg.zotero.local:
+                api_key = ""  # the desktop grants a key per run in its own dialog
+            elif known_key is not None:
+                api_key = known_key
+            else:
+                api_key = get_api_key(cfg.zotero.library_type, str(cfg.zotero.library_id))
             zotero = _zotero_store(cfg.zotero, api_key or "")
         rt = Runtime(cfg, state, vault, zotero, api_key=api_key)
         state.bind_library(rt.library_ref)

@@ -7,7 +7,7 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..errors import ConflictsPending
 from .hints import announce_new_vault, plural, suggest
@@ -83,14 +83,25 @@ def catalog_loader(
     return load
 
 
-def _settled_probe(args: argparse.Namespace) -> tuple[str, float]:
+class _Probed(NamedTuple):
+    """What the settled probe found, and what it read on the way: the run that follows
+    takes the same config and key rather than loading the config and asking the keyring
+    again (``None`` where the probe did not get that far)."""
+
+    outcome: str
+    not_before: float = 0.0
+    config: Config | None = None
+    api_key: str | None = None
+
+
+def _settled_probe(args: argparse.Namespace) -> _Probed:
     """A plain ``sync`` first asks whether it is settled (``sync/settled.py``) with only the
     config, the state, the vault walk and Zotero's one conditional request -- before the
     engine, the Zotero client and the rest of the runtime are loaded, which cost a settled
     run more than its own work. Done as the full run does each step (same state, key, lock,
     mark, walk and request, so the same errors in the same order); anything but a Zotero Web
     API user library in place, or any other answer than "settled", goes the full way.
-    Returns ``settled`` (and has said so), ``asked`` (Zotero answered other than 304: the
+    Its outcome is ``settled`` (and has said so), ``asked`` (Zotero answered other than 304: the
     engine asks through its client without the lean request again, not before the time that
     comes with it) or ``unsettled``."""
     from ..config import load_config
@@ -103,10 +114,10 @@ def _settled_probe(args: argparse.Namespace) -> tuple[str, float]:
     cfg = load_config(args.config)
     z = cfg.zotero
     if not z.configured or z.local or z.library_type != "user" or sandbox_chosen(cfg):
-        return "unsettled", 0.0  # vault only, the desktop, a group library, the sandbox
+        return _Probed("unsettled", config=cfg)  # vault only, the desktop, a group, the sandbox
     path = default_state_path(cfg)
     if not path.exists() or not cfg.vault.path.is_dir():
-        return "unsettled", 0.0
+        return _Probed("unsettled", config=cfg)
     with StateDB.open(path) as state:
         api_key = get_api_key(z.library_type, str(z.library_id))
         lib = LibraryRef.from_config(z)
@@ -118,25 +129,27 @@ def _settled_probe(args: argparse.Namespace) -> tuple[str, float]:
             state.release_lock()
     if outcome == "settled":
         print(f"done: {applied_summary({})}; vault at {cfg.vault.path.resolve()}")
-    return outcome, not_before
+    return _Probed(outcome, not_before, cfg, api_key)
 
 
 def _run(
     args: argparse.Namespace, *, pull_catalog: bool, refresh: bool = False, force: bool = False
 ) -> int:
-    asked, not_before = False, 0.0
+    probed = _Probed("unsettled")
     if not (pull_catalog or args.dry_run or args.json) and args.zotero == "config":
-        outcome, not_before = _settled_probe(args)
-        if outcome == "settled":
+        probed = _settled_probe(args)
+        if probed.outcome == "settled":
             return 0
-        asked = outcome == "asked"
+    asked, not_before = probed.outcome == "asked", probed.not_before
     from ..runtime import one_shot_gc, open_runtime
     from ..sandbox import remember_sandbox
     from ..sync.engine import RunOptions, SyncEngine
     from .output import applied_summary, catalog_summary
 
     mode = None if args.zotero == "config" else args.zotero
-    with open_runtime(args.config, zotero_mode=mode) as rt:
+    with open_runtime(
+        args.config, zotero_mode=mode, config=probed.config, api_key=probed.api_key
+    ) as rt:
         if not_before and rt.zotero is not None:  # the probe's answer asked for a pause
             rt.zotero.http.backoff.defer(not_before - time.monotonic())
         if rt.zotero is None and args.zotero != "off" and not args.json:
