@@ -162,12 +162,11 @@ def probe(config: Config, state: StateDB, library: LibraryRef, api_key: str) -> 
     if since is None or not vault.unchanged_since(state.scan_cache_stats()):
         return "unsettled", 0.0
     from ..zotero.client import ZoteroHttp
-    from ..zotero.lean import not_modified
+    from ..zotero.lean import items_unchanged_since
 
     waits: list[float] = []
     http = ZoteroHttp(config.zotero, api_key, sleep=waits.append)
-    params = {"since": since, "format": "versions", "includeTrashed": 1}  # ZoteroStore.read's
-    if not_modified(http, f"{http.prefix}/items", params, since):
+    if items_unchanged_since(http, since):
         return "settled", 0.0
     if not http.request_count:  # not asked (a proxy is set): the engine asks as it always has
         return "unsettled", 0.0

@@ -76,3 +76,14 @@ def not_modified(zhttp: ZoteroHttp, path: str, params: Mapping[str, object], sin
         log.info("Zotero GET %s (lean) → %d; asking through the client", path, status)
         return False
     return True
+
+
+def since_params(since: int) -> dict[str, object]:
+    """The query of an incremental read's first request: every item version since ``since``."""
+    return {"since": since, "format": "versions", "includeTrashed": 1}
+
+
+def items_unchanged_since(zhttp: ZoteroHttp, since: int) -> bool:
+    """``not_modified`` for the question every settled check asks (the store's read and the
+    settled probe): have the library's items moved since ``since``?"""
+    return not_modified(zhttp, f"{zhttp.prefix}/items", since_params(since), since)

@@ -30,6 +30,7 @@ from .batch import BatchWriter, OpOutcome, WriteOp
 from .client import Clock, Sleep, ZoteroHttp
 from .collections import Node, plan_level, section_paths, tree_nodes
 from .errors import ZoteroWriteError
+from .lean import items_unchanged_since, since_params
 from .mapping import (
     EXTRA_ID,
     build_item,
@@ -162,11 +163,6 @@ class WriteReport:
 # ---------------------------------------------------------------------------- store
 
 
-def _since_params(since: int) -> dict[str, object]:
-    """The query of an incremental read's first request: every item version since ``since``."""
-    return {"since": since, "format": "versions", "includeTrashed": 1}
-
-
 class ZoteroStore:
     def __init__(
         self,
@@ -239,14 +235,11 @@ class ZoteroStore:
         only its 304 is taken, any other answer is asked again here as usual."""
         if self.http.local:
             since = None  # no /deleted locally: list everything; what is gone was deleted
-        if since is not None and expect_unchanged:
-            from .lean import not_modified
-
-            if not_modified(self.http, f"{self.http.prefix}/items", _since_params(since), since):
-                snap0 = ZoteroSnapshot(library_version=since, unchanged=True)
-                self._absorb(snap0)
-                self.http.read_version = self.http.last_version = since
-                return snap0
+        if since is not None and expect_unchanged and items_unchanged_since(self.http, since):
+            snap0 = ZoteroSnapshot(library_version=since, unchanged=True)
+            self._absorb(snap0)
+            self.http.read_version = self.http.last_version = since
+            return snap0
         snap: ZoteroSnapshot | None = None
         for attempt in range(MAX_READ_RESTARTS):
             snap, versions = self._read_full() if since is None else self._read_since(since)
@@ -337,7 +330,7 @@ class ZoteroStore:
         resp = http.request(
             "GET",
             f"{http.prefix}/items",
-            params=_since_params(since),
+            params=since_params(since),
             headers={"If-Modified-Since-Version": str(since)},
         )
         if resp.status_code == 304:
