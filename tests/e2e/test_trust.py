@@ -707,3 +707,72 @@ def test_an_id_change_cut_short_then_changed_back_keeps_one_item_and_one_note(
     env.emu.clear_log()
     assert env.run("pull", "--no-progress")[0] == 0
     assert env.writes() == [], "converged"
+
+
+def add_zotero_line(env: Env, key: str, line: str) -> None:
+    """The user types a paragraph at the end of an item's notes in Zotero."""
+    child = znote(env, key)
+    html = str(child["note"])
+    cut = html.rfind("</div>")
+    html = html[:cut] + f"<p>{line}</p>\n" + html[cut:] if cut >= 0 else html + f"<p>{line}</p>"
+    env.emu.edit_item(child["key"], {"note": html})
+
+
+@pytest.mark.parametrize("lost_again", [False, True], ids=["state kept", "state lost again"])
+def test_an_old_item_restored_after_an_id_change_and_a_lost_state_leaves_one_item(
+    env: Env, lost_again: bool
+) -> None:
+    """Found by the state machine: the user trashes a paper's item (its note goes to the
+    vault's trash), the list drops the paper's arXiv link (its id becomes a title id), the
+    state database is lost, so a pull knows nothing of the trashed item and makes the paper
+    a new item and note under its new id; then the user restores the old item from Zotero's
+    trash and edits both. The next pull keeps one live item (the one the note and state
+    know), folds the old item's tags and notes into it, and trashes the old one: no second
+    note, no user text lost, and the run after writes nothing."""
+    from pllm_sync.paths import app_dirs
+
+    append(env.note_for(A), "\nMy notes before the trash.\n")
+    assert env.run("pull", "--no-progress")[0] == 0
+    old = item_any(env, A)
+    env.emu.trash_item(old["key"])
+    assert env.run("pull", "--no-progress")[0] == 0
+    drop_link_of_a(env)
+    for p in app_dirs().data.glob("state-*"):
+        p.unlink()
+    assert env.run("pull", "--no-progress")[0] == 0
+    (new_pid,) = [p for p in pids_in_extra(env.items()) if p.startswith("title:")]
+    new_key = item_any(env, new_pid)["key"]
+    note = env.note_for(new_pid)
+    edit_frontmatter(note, tags=["on-new"])
+    append(note, "\nA line written in the new note.\n")
+    assert env.run("pull", "--no-progress")[0] == 0
+
+    env.emu.edit_item(old["key"], {"deleted": 0})  # restored from Zotero's trash
+    restored = env.items()[old["key"]]
+    env.emu.edit_item(old["key"], {"tags": [*restored["tags"], {"tag": "on-old"}]})
+    add_zotero_line(env, old["key"], "A line written in the restored item.")
+    if lost_again:
+        for p in app_dirs().data.glob("state-*"):
+            p.unlink()
+    code, out, err = env.run("pull", "--no-progress")
+    assert code == 0, (out, err)
+
+    live = [d for d in env.items().values() if "Synthetic Paper One" in d["title"]]
+    assert [d["key"] for d in live] == [new_key], "one live item: the one the note knows"
+    assert env.emu.get_items(include_trashed=True)[old["key"]]["deleted"], "old one trashed"
+    assert env.note_for(new_pid) == note
+    notes = [p for p in env.papers.rglob("*.md") if "Synthetic Paper One" in p.read_text()]
+    assert notes == [note], "no second note"
+    item = env.items()[new_key]
+    assert {"on-new", "on-old"} <= {t["tag"] for t in item["tags"]}
+    assert {"on-new", "on-old"} <= set(frontmatter(note)["tags"])
+    for line in (
+        "My notes before the trash.",
+        "A line written in the new note.",
+        "A line written in the restored item.",
+    ):
+        assert line in user_part(note), line
+        assert line in znote(env, new_key)["note"], line
+    env.emu.clear_log()
+    assert env.run("pull", "--no-progress")[0] == 0
+    assert env.writes() == [], "converged"

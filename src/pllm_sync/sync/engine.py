@@ -37,6 +37,7 @@ from .decide import (
     DecideConfig,
     Decided,
     Decision,
+    DuplicateItem,
     PaperView,
     choose_identity_note,
     decide,
@@ -282,6 +283,18 @@ class SyncEngine:
                         v.zitem.get("key"),
                         key,
                     )
+                    loser = v.zitem if keep_new else data
+                    if not v.zitem.get("deleted") and not data.get("deleted"):
+                        # two live items: the loser's user data is folded into the
+                        # winner, then it goes to the trash (decide, rule 9)
+                        kids = children.get(str(loser.get("key")), [])
+                        dup = DuplicateItem(
+                            pid=item_pid,
+                            zitem=loser,
+                            zrecord=zmap.item_to_record(loser, kids, cpaths),
+                            user_children=has_user_children(kids, PaperState(pllm_id=item_pid)),
+                        )
+                        v.duplicate_items = (*v.duplicate_items, dup)
                     if not keep_new:
                         continue
                     v.zotero_gone = None
@@ -1075,6 +1088,9 @@ class SyncEngine:
         trash, owner = zplan.trash, zplan.owner  # owner: object key (item or child) -> pllm id
         for d in decisions:
             v, res = d.view, d.result
+            for dup_key in d.trash_duplicates:  # their data is in this paper's writes
+                trash.append(dup_key)
+                owner[dup_key] = v.pid
             if d.zotero == "trash" and v.zitem is not None:
                 trash.append(v.zitem["key"])
                 owner[v.zitem["key"]] = v.pid
