@@ -776,3 +776,26 @@ def test_an_old_item_restored_after_an_id_change_and_a_lost_state_leaves_one_ite
     env.emu.clear_log()
     assert env.run("pull", "--no-progress")[0] == 0
     assert env.writes() == [], "converged"
+
+
+def test_two_live_items_carrying_one_id_become_one(env: Env) -> None:
+    """A second live item carrying a paper's id (duplicated by hand, or made by another
+    tool): the item the state knows stays the paper's, the other's tag is folded into it,
+    and the other goes to Zotero's trash (it used to be ignored, live, forever)."""
+    known = item_any(env, A)
+    copy = {
+        k: v for k, v in known.items() if k not in ("key", "version", "dateAdded", "dateModified")
+    }
+    copy["tags"] = [*known["tags"], {"tag": "on-copy"}]
+    dup_key = env.emu.create_item(copy)
+    code, out, err = env.run("pull", "--no-progress")
+    assert code == 0, (out, err)
+    live = [d for d in env.items().values() if f"pllm-sync-id: {A}" in d["extra"]]
+    assert [d["key"] for d in live] == [known["key"]]
+    assert env.emu.get_items(include_trashed=True)[dup_key]["deleted"]
+    note = env.note_for(A)
+    assert "on-copy" in {t["tag"] for t in env.items()[known["key"]]["tags"]}
+    assert "on-copy" in frontmatter(note)["tags"]
+    env.emu.clear_log()
+    assert env.run("pull", "--no-progress")[0] == 0
+    assert env.writes() == [], "converged"
