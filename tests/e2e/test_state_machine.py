@@ -777,9 +777,9 @@ def test_an_old_item_restored_after_an_id_change_and_lost_states(
     """The sequence the full machine found: rename a note, trash its item (a sync moves the
     note to the vault's trash), the list drops
     the paper's arXiv link, the state database is lost three times with syncs between (the
-    paper gets a new item under its title id), then the user restores the old item from
-    Zotero's trash. The next sync must keep exactly one live item (it made two) and pass
-    every invariant of the machine."""
+    paper got a new item under its title id: the trashed item's title was not read), then
+    the user restores the old item from Zotero's trash. The next sync must keep exactly one
+    live item (there were two) and pass every invariant of the machine."""
     monkeypatch.setenv("PLLM_SYNC_ZOTERO_API_KEY", "TESTKEY")
     pid = POOL[0][0]
     m = SyncMachine()
@@ -794,8 +794,7 @@ def test_an_old_item_restored_after_an_id_change_and_lost_states(
             m.sync()
             m.no_duplicates()
         m.restore_item(Script(pid, Script.FIRST))
-        assert len(m.all_items()[pid]) == 2, "the restore made a second live item"
-        m.sync()
+        m.sync()  # checks the restored item came back with its note
         m.no_duplicates()
         assert len(m.all_items()[pid]) == 1
     finally:

@@ -722,40 +722,45 @@ def add_zotero_line(env: Env, key: str, line: str) -> None:
 def test_an_old_item_restored_after_an_id_change_and_a_lost_state_leaves_one_item(
     env: Env, lost_again: bool
 ) -> None:
-    """Found by the state machine: the user trashes a paper's item (its note goes to the
-    vault's trash), the list drops the paper's arXiv link (its id becomes a title id), the
-    state database is lost, so a pull knows nothing of the trashed item and makes the paper
-    a new item and note under its new id; then the user restores the old item from Zotero's
-    trash and edits both. The next pull keeps one live item (the one the note and state
-    know), folds the old item's tags and notes into it, and trashes the old one: no second
-    note, no user text lost, and the run after writes nothing."""
+    """A library where a paper has two live items: its item under its new title id (the
+    list dropped its arXiv link) and an old one carrying its old id, restored from Zotero's
+    trash (a version before the fix of ``PaperView.title`` made such a new item after a
+    lost state; the state machine found it). The user edited both. The next pull keeps one
+    live item (the one the note and state know), folds the old item's tags and notes into
+    it, and trashes the old one: no second note, no user text lost, the run after writes
+    nothing."""
     from pllm_sync.paths import app_dirs
 
     append(env.note_for(A), "\nMy notes before the trash.\n")
     assert env.run("pull", "--no-progress")[0] == 0
-    old = item_any(env, A)
-    env.emu.trash_item(old["key"])
-    assert env.run("pull", "--no-progress")[0] == 0
+    before = item_any(env, A)
+    old_note = str(znote(env, before["key"])["note"])
     drop_link_of_a(env)
-    for p in app_dirs().data.glob("state-*"):
-        p.unlink()
     assert env.run("pull", "--no-progress")[0] == 0
     (new_pid,) = [p for p in pids_in_extra(env.items()) if p.startswith("title:")]
     new_key = item_any(env, new_pid)["key"]
+    assert new_key == before["key"], "the id change kept the item"
     note = env.note_for(new_pid)
     edit_frontmatter(note, tags=["on-new"])
     append(note, "\nA line written in the new note.\n")
     assert env.run("pull", "--no-progress")[0] == 0
 
-    env.emu.edit_item(old["key"], {"deleted": 0})  # restored from Zotero's trash
-    restored = env.items()[old["key"]]
-    env.emu.edit_item(old["key"], {"tags": [*restored["tags"], {"tag": "on-old"}]})
-    add_zotero_line(env, old["key"], "A line written in the restored item.")
+    # the old item, back from Zotero's trash, with its notes child; the user edits it
+    drop = ("key", "version", "dateAdded", "dateModified")
+    old_key = env.emu.create_item(
+        {
+            **{k: v for k, v in before.items() if k not in drop},
+            "tags": [*before["tags"], {"tag": "on-old"}],
+        }
+    )
+    env.emu.create_item({"itemType": "note", "parentItem": old_key, "note": old_note})
+    add_zotero_line(env, old_key, "A line written in the restored item.")
     if lost_again:
         for p in app_dirs().data.glob("state-*"):
             p.unlink()
     code, out, err = env.run("pull", "--no-progress")
     assert code == 0, (out, err)
+    old = {"key": old_key}
 
     live = [d for d in env.items().values() if "Synthetic Paper One" in d["title"]]
     assert [d["key"] for d in live] == [new_key], "one live item: the one the note knows"

@@ -358,6 +358,19 @@ ROWS = [
         },
     ),
     Row(
+        "after a lost state an item found only in the trash follows its paper to the new id",
+        lambda: [
+            PaperView(
+                pid=OLD,
+                zitem={**item(OLD), "deleted": 1},
+                zotero_gone="trashed",
+                zrecord_trashed={"title": TITLE},
+            ),
+            listed(NEW),
+        ],
+        {NEW: Want(renamed_from=OLD, item_key=KEY)},
+    ),
+    Row(
         "an item of another title is no duplicate",
         lambda: [
             PaperView(pid=OLD, zitem=item(OLD), zrecord={"title": "Another Paper"}),

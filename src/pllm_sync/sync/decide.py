@@ -117,6 +117,9 @@ class PaperView:
             self.zrecord,
             self.note.record if self.note else None,
             self.state.base if self.state else None,
+            # an item found only in Zotero's trash: its title is what joins it to its paper
+            # when the list has changed the paper's id since (the state lost meanwhile)
+            self.zrecord_trashed,
         ):
             if rec and rec.get("title"):
                 return str(rec["title"])
