@@ -707,3 +707,100 @@ def test_an_id_change_cut_short_then_changed_back_keeps_one_item_and_one_note(
     env.emu.clear_log()
     assert env.run("pull", "--no-progress")[0] == 0
     assert env.writes() == [], "converged"
+
+
+def add_zotero_line(env: Env, key: str, line: str) -> None:
+    """The user types a paragraph at the end of an item's notes in Zotero."""
+    child = znote(env, key)
+    html = str(child["note"])
+    cut = html.rfind("</div>")
+    html = html[:cut] + f"<p>{line}</p>\n" + html[cut:] if cut >= 0 else html + f"<p>{line}</p>"
+    env.emu.edit_item(child["key"], {"note": html})
+
+
+@pytest.mark.parametrize("lost_again", [False, True], ids=["state kept", "state lost again"])
+def test_an_old_item_restored_after_an_id_change_and_a_lost_state_leaves_one_item(
+    env: Env, lost_again: bool
+) -> None:
+    """A library where a paper has two live items: its item under its new title id (the
+    list dropped its arXiv link) and an old one carrying its old id, restored from Zotero's
+    trash (a version before the fix of ``PaperView.title`` made such a new item after a
+    lost state; the state machine found it). The user edited both. The next pull keeps one
+    live item (the one the note and state know), folds the old item's tags and notes into
+    it, and trashes the old one: no second note, no user text lost, the run after writes
+    nothing."""
+    from pllm_sync.paths import app_dirs
+
+    append(env.note_for(A), "\nMy notes before the trash.\n")
+    assert env.run("pull", "--no-progress")[0] == 0
+    before = item_any(env, A)
+    old_note = str(znote(env, before["key"])["note"])
+    drop_link_of_a(env)
+    assert env.run("pull", "--no-progress")[0] == 0
+    (new_pid,) = [p for p in pids_in_extra(env.items()) if p.startswith("title:")]
+    new_key = item_any(env, new_pid)["key"]
+    assert new_key == before["key"], "the id change kept the item"
+    note = env.note_for(new_pid)
+    edit_frontmatter(note, tags=["on-new"])
+    append(note, "\nA line written in the new note.\n")
+    assert env.run("pull", "--no-progress")[0] == 0
+
+    # the old item, back from Zotero's trash, with its notes child; the user edits it
+    drop = ("key", "version", "dateAdded", "dateModified")
+    old_key = env.emu.create_item(
+        {
+            **{k: v for k, v in before.items() if k not in drop},
+            "tags": [*before["tags"], {"tag": "on-old"}],
+        }
+    )
+    env.emu.create_item({"itemType": "note", "parentItem": old_key, "note": old_note})
+    add_zotero_line(env, old_key, "A line written in the restored item.")
+    if lost_again:
+        for p in app_dirs().data.glob("state-*"):
+            p.unlink()
+    code, out, err = env.run("pull", "--no-progress")
+    assert code == 0, (out, err)
+    old = {"key": old_key}
+
+    live = [d for d in env.items().values() if "Synthetic Paper One" in d["title"]]
+    assert [d["key"] for d in live] == [new_key], "one live item: the one the note knows"
+    assert env.emu.get_items(include_trashed=True)[old["key"]]["deleted"], "old one trashed"
+    assert env.note_for(new_pid) == note
+    notes = [p for p in env.papers.rglob("*.md") if "Synthetic Paper One" in p.read_text()]
+    assert notes == [note], "no second note"
+    item = env.items()[new_key]
+    assert {"on-new", "on-old"} <= {t["tag"] for t in item["tags"]}
+    assert {"on-new", "on-old"} <= set(frontmatter(note)["tags"])
+    for line in (
+        "My notes before the trash.",
+        "A line written in the new note.",
+        "A line written in the restored item.",
+    ):
+        assert line in user_part(note), line
+        assert line in znote(env, new_key)["note"], line
+    env.emu.clear_log()
+    assert env.run("pull", "--no-progress")[0] == 0
+    assert env.writes() == [], "converged"
+
+
+def test_two_live_items_carrying_one_id_become_one(env: Env) -> None:
+    """A second live item carrying a paper's id (duplicated by hand, or made by another
+    tool): the item the state knows stays the paper's, the other's tag is folded into it,
+    and the other goes to Zotero's trash (it used to be ignored, live, forever)."""
+    known = item_any(env, A)
+    copy = {
+        k: v for k, v in known.items() if k not in ("key", "version", "dateAdded", "dateModified")
+    }
+    copy["tags"] = [*known["tags"], {"tag": "on-copy"}]
+    dup_key = env.emu.create_item(copy)
+    code, out, err = env.run("pull", "--no-progress")
+    assert code == 0, (out, err)
+    live = [d for d in env.items().values() if f"pllm-sync-id: {A}" in d["extra"]]
+    assert [d["key"] for d in live] == [known["key"]]
+    assert env.emu.get_items(include_trashed=True)[dup_key]["deleted"]
+    note = env.note_for(A)
+    assert "on-copy" in {t["tag"] for t in env.items()[known["key"]]["tags"]}
+    assert "on-copy" in frontmatter(note)["tags"]
+    env.emu.clear_log()
+    assert env.run("pull", "--no-progress")[0] == 0
+    assert env.writes() == [], "converged"

@@ -12,6 +12,7 @@ import pytest
 from pllm_sync.record import Record, complete_record
 from pllm_sync.sync.decide import (
     DecideConfig,
+    DuplicateItem,
     PaperView,
     choose_identity_note,
     decide,
@@ -70,6 +71,15 @@ def edited(rec: Record, **changes: Any) -> Record:
     return {**rec, **changes}
 
 
+def with_dup(dup: Record, *, user_children: bool = False) -> PaperView:
+    """A paper in step with a second live item (the old id's, restored from the trash)."""
+    item = {"key": "DUPL0001", "version": 9, "itemType": "preprint"}
+    return synced(
+        zitem=dict(ITEM),
+        duplicate_items=(DuplicateItem("arxiv:old", item, dup, user_children=user_children),),
+    )
+
+
 @dataclass
 class Row:
     name: str
@@ -82,6 +92,7 @@ class Row:
     open_conflicts: frozenset[str] = frozenset()
     warns: str | None = None  # a word every warning list must contain
     kinds: frozenset[tuple[str, str]] | None = None  # the exact (side, kind) of the actions
+    trashes: tuple[str, ...] = ()  # the duplicate items the run moves to Zotero's trash
 
 
 ROWS = [
@@ -354,6 +365,58 @@ ROWS = [
         vault="update",
         warns="changed this paper's id",
     ),
+    Row(
+        "rule 9: a duplicate item holding nothing new is trashed, nothing else written",
+        lambda: with_dup(dict(BASE)),
+        trashes=("DUPL0001",),
+        warns="goes to Zotero's trash",
+    ),
+    Row(
+        "rule 9: a duplicate's tag reaches the paper's item and note before it is trashed",
+        lambda: with_dup(edited(BASE, tags=frozenset({"alpha", "from-dup"}))),
+        zotero="update",
+        vault="update",
+        trashes=("DUPL0001",),
+    ),
+    Row(
+        "rule 9: a duplicate's notes line reaches both sides before it is trashed",
+        lambda: with_dup(edited(BASE, notes="my first line\n\na line in the duplicate")),
+        zotero="update",
+        vault="update",
+        trashes=("DUPL0001",),
+    ),
+    Row(
+        "rule 9: a differing status stays the paper's; the duplicate's is named",
+        lambda: with_dup(edited(BASE, status="read")),
+        trashes=("DUPL0001",),
+        warns="status='read'",
+    ),
+    Row(
+        "rule 9: a duplicate holding a user's attachment is merged from but not trashed",
+        lambda: with_dup(edited(BASE, tags=frozenset({"alpha", "pdf"})), user_children=True),
+        zotero="update",
+        vault="update",
+        warns="left in place",
+    ),
+    Row(
+        "rule 9: with Zotero left out of the run a duplicate is left alone",
+        lambda: with_dup(edited(BASE, tags=frozenset({"alpha", "from-dup"}))),
+        cfg=DecideConfig(zotero=False),
+    ),
+    Row(
+        "rule 9: a duplicate of an item being restored from the trash is folded into it",
+        lambda: replace(
+            with_dup(edited(BASE, tags=frozenset({"alpha", "from-dup"}))),
+            zotero_gone="trashed",
+            zrecord=None,
+            zrecord_trashed=dict(BASE),
+            note=note(edited(BASE, status="read")),
+        ),
+        zotero="restore",
+        vault="update",
+        trashes=("DUPL0001",),
+        warns="restoring the item",
+    ),
 ]
 
 
@@ -363,6 +426,7 @@ def test_rule(row: Row) -> None:
     (d,) = decided.decisions
     assert (d.zotero, d.vault) == (row.zotero, row.vault)
     assert (d.retire_zotero, d.retire_vault) == (row.retire_zotero, row.retire_vault)
+    assert d.trash_duplicates == row.trashes
     opened = listed_fields(d.result) if d.result is not None else set()
     assert opened == set(row.open_conflicts)
     assert {c.field for c in decided.plan.conflicts} == set(row.open_conflicts)
@@ -515,3 +579,47 @@ def test_a_restore_with_a_conflict_open_keeps_the_items_own_value() -> None:
     assert d.restore_fields is not None and d.restore_fields["status"] == "read"
     (act,) = [a for a in decided.plan.actions if a.side == "zotero"]
     assert {c.field: c.new for c in act.changes}["status"] == "read"
+
+
+def test_a_duplicate_items_user_data_is_merged_into_both_sides() -> None:
+    """Rule 9: what the user wrote in the duplicate (a tag, a notes line, a status the
+    paper's item leaves empty) is in what the run writes to the item and the note."""
+    base = edited(BASE, status=None)
+    dup = edited(
+        base,
+        tags=frozenset({"alpha", "from-dup"}),
+        notes="my first line\n\nin the dup",
+        status="read",
+    )
+    v = replace(
+        with_dup(dup),
+        state=state(base=dict(base), zotero_record=dict(base)),
+        zrecord=dict(base),
+        note=note(base),
+    )
+    (d,) = decide([v], DecideConfig()).decisions
+    assert d.result is not None
+    for side in (d.result.to_zotero, d.result.to_vault):
+        assert side["tags"] == frozenset({"alpha", "from-dup"})
+        assert "in the dup" in side["notes"] and "my first line" in side["notes"]
+        assert side["status"] == "read"
+    assert d.trash_duplicates == ("DUPL0001",)
+
+
+def test_duplicates_fold_in_key_order_whatever_the_input_order() -> None:
+    """Rule 9 is deterministic: two duplicates with differing statuses give one result."""
+    base = edited(BASE, status=None)
+    a = DuplicateItem("x:1", {"key": "DUPA"}, edited(base, status="read"))
+    b = DuplicateItem("x:2", {"key": "DUPB"}, edited(base, status="reading"))
+    results = []
+    for dups in ((a, b), (b, a)):
+        v = replace(
+            synced(zitem=dict(ITEM), duplicate_items=dups),
+            state=state(base=dict(base), zotero_record=dict(base)),
+            zrecord=dict(base),
+            note=note(base),
+        )
+        (d,) = decide([v], DecideConfig()).decisions
+        assert d.result is not None
+        results.append((d.result.merged["status"], sorted(d.trash_duplicates)))
+    assert results[0] == results[1] == ("read", ["DUPA", "DUPB"])

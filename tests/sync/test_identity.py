@@ -84,6 +84,7 @@ class Want:
     copies: tuple[str, ...] = ()
     state_id: str | None = None
     vault_gone: bool = False
+    duplicates: tuple[str, ...] = ()  # keys of the paper's duplicate items
 
 
 @dataclass
@@ -303,6 +304,80 @@ ROWS = [
         papers=lambda: {NEW: state(NEW, listed="removed")},
         catalog_read=False,
     ),
+    Row(
+        "the old id's item restored after a lost state joins the new id's paper as a duplicate",
+        lambda: [
+            PaperView(pid=OLD, zitem=item(OLD), zrecord={"title": TITLE}),
+            listed(NEW, zitem=item(NEW, "ITEM0002"), note=note(NEW)),
+        ],
+        {NEW: Want(note=NOTE, item_key="ITEM0002", duplicates=(KEY,))},
+    ),
+    Row(
+        "the old id retired on both sides, its item restored: a duplicate of the known paper",
+        lambda: [
+            PaperView(
+                pid=OLD,
+                state=PaperState(OLD, zotero_key=KEY, zotero_retired=True, vault_retired=True),
+                zitem=item(OLD),
+                zrecord={"title": TITLE},
+            ),
+            # the paper's own item is unchanged: not in the feed, the state knows it
+            listed(NEW, state=state(NEW, zotero_key="ITEM0002"), note=note(NEW)),
+        ],
+        {NEW: Want(note=NOTE, duplicates=(KEY,), state_id=NEW)},
+        papers=lambda: {
+            OLD: PaperState(OLD, zotero_key=KEY, zotero_retired=True, vault_retired=True),
+            NEW: state(NEW, zotero_key="ITEM0002"),
+        },
+    ),
+    Row(
+        "a tombstone's live item is its own paper, never a duplicate of another",
+        lambda: [
+            synced_old(note=None, vault_gone=True),
+            listed(NEW, zitem=item(NEW, "ITEM0002"), note=note(NEW, COPY)),
+        ],
+        {
+            OLD: Want(item_key=KEY, state_id=OLD, vault_gone=True),
+            NEW: Want(note=COPY, item_key="ITEM0002"),
+        },
+        papers=lambda: {OLD: state(OLD)},
+    ),
+    Row(
+        "two papers of the item's title: no guess, the item is left its own",
+        lambda: [
+            PaperView(pid=OLD, zitem=item(OLD), zrecord={"title": TITLE}),
+            listed(NEW, zitem=item(NEW, "ITEM0002"), note=note(NEW)),
+            listed(
+                "doi:10.1/x", zitem=item("doi:10.1/x", "ITEM0003"), note=note("doi:10.1/x", COPY)
+            ),
+        ],
+        {
+            OLD: Want(item_key=KEY),
+            NEW: Want(note=NOTE, item_key="ITEM0002"),
+            "doi:10.1/x": Want(note=COPY, item_key="ITEM0003"),
+        },
+    ),
+    Row(
+        "after a lost state an item found only in the trash follows its paper to the new id",
+        lambda: [
+            PaperView(
+                pid=OLD,
+                zitem={**item(OLD), "deleted": 1},
+                zotero_gone="trashed",
+                zrecord_trashed={"title": TITLE},
+            ),
+            listed(NEW),
+        ],
+        {NEW: Want(renamed_from=OLD, item_key=KEY)},
+    ),
+    Row(
+        "an item of another title is no duplicate",
+        lambda: [
+            PaperView(pid=OLD, zitem=item(OLD), zrecord={"title": "Another Paper"}),
+            listed(NEW, zitem=item(NEW, "ITEM0002"), note=note(NEW)),
+        ],
+        {OLD: Want(item_key=KEY), NEW: Want(note=NOTE, item_key="ITEM0002")},
+    ),
 ]
 
 
@@ -320,6 +395,7 @@ def test_identity_rules(row: Row) -> None:
         assert (v.zitem or {}).get("key") == want.item_key, pid
         assert v.copies == want.copies, pid
         assert v.vault_gone == want.vault_gone, pid
+        assert tuple(str(d.zitem["key"]) for d in v.duplicate_items) == want.duplicates, pid
         if want.state_id is not None:
             assert v.state is not None and v.state.pllm_id == want.state_id, pid
     # pure: the views handed in are left as they were

@@ -36,6 +36,12 @@ The rules, in the order they are checked for one paper:
 8. **Rich Zotero notes.** A notes change bound for a Zotero note that holds what markdown
    cannot carry (images, annotations, citations, colours) is not written: it becomes an open
    notes conflict and both sides keep their text.
+9. **Duplicate items.** A paper with a second live Zotero item (one restored from the trash
+   after the paper got a new item under a new id, a duplicate carrying its id) keeps one
+   item: what the user wrote in the duplicate is folded into the paper's item first (tags
+   joined, notes joined as text, an empty status or rating filled; a differing value stays in
+   the duplicate and is named in a warning), then the duplicate goes to Zotero's trash. One
+   holding a user's attachments or child notes is merged from but left in place.
 """
 
 from __future__ import annotations
@@ -47,11 +53,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..model import Paper
-from ..record import SYNCED_FIELDS, Record
+from ..record import SYNCED_FIELDS, USER_FIELDS, Record
 from ..vault.store import NoteInfo
-from .merge import FieldConflict, MergeResult, Policy, merge_paper
+from .merge import MISSING, SET_MERGED, FieldConflict, MergeResult, Policy, merge_paper
 from .plan import ConflictNote, Plan
 from .state import PaperState
+from .textmerge import merge_union
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,18 @@ class DecideConfig:
     conflict: Policy = "ask"
     on_vault_delete: str = "zotero-trash"
     on_zotero_trash: str = "vault-trash"
+
+
+@dataclass(frozen=True)
+class DuplicateItem:
+    """A second live Zotero item of one paper (an item restored from the trash after the
+    paper got a new item under a new id, two items carrying one id): its user data is
+    folded into the paper's item, then it goes to Zotero's trash (recoverable)."""
+
+    pid: str  # the id it carries (the paper's, or an id the paper had before)
+    zitem: dict[str, Any]
+    zrecord: Record
+    user_children: bool = False  # a PDF or child note a user made: it is never trashed
 
 
 @dataclass
@@ -89,6 +108,7 @@ class PaperView:
     vault_sections_unknown: tuple[str, ...] = ()  # note sections naming no known section
     note_from_copy: bool = False  # the known note vanished; a copy that sat beside it remains
     renamed_from: str | None = None  # the paper's previous catalog id (identity followed)
+    duplicate_items: tuple[DuplicateItem, ...] = ()  # other live items of this paper
 
     @property
     def title(self) -> str:
@@ -97,6 +117,9 @@ class PaperView:
             self.zrecord,
             self.note.record if self.note else None,
             self.state.base if self.state else None,
+            # an item found only in Zotero's trash: its title is what joins it to its paper
+            # when the list has changed the paper's id since (the state lost meanwhile)
+            self.zrecord_trashed,
         ):
             if rec and rec.get("title"):
                 return str(rec["title"])
@@ -114,6 +137,8 @@ class Decision:
     retire_zotero: bool = False  # the Zotero copy is gone on purpose: do not recreate it
     retire_vault: bool = False  # the note is gone on purpose: do not recreate it
     rich_note_kept: bool = False  # a notes change was withheld from a rich Zotero note
+    trash_duplicates: tuple[str, ...] = ()
+    """Keys of the paper's duplicate items to move to Zotero's trash (their data folded in)."""
     restore_fields: Record | None = None
     """What a restore writes to the item when a conflict stays open: the merge, with each
     open field at the value the trashed item held (an open conflict writes neither side)."""
@@ -297,6 +322,13 @@ def decide_paper(v: PaperView, cfg: DecideConfig, plan: Plan) -> Decision:
     restoring = z_active and (v.zotero_gone == "trashed" or restore_item)
     if restoring:
         zrec = v.zrecord_trashed  # merged, so the restore loses nothing Zotero held
+    item_rec = zrec  # what the paper's item holds, before its duplicates are folded in
+    if v.duplicate_items and zrec is not None:
+        # rule 9: the paper's other live items hand over what the user wrote in them
+        zrec = fold_duplicates(zrec, v.duplicate_items, plan, v.pid)
+        d.trash_duplicates = tuple(
+            str(x.zitem["key"]) for x in v.duplicate_items if not x.user_children
+        )
     vr = vrec if v_active else None
     result = merge_paper(
         base=base,
@@ -309,6 +341,11 @@ def decide_paper(v: PaperView, cfg: DecideConfig, plan: Plan) -> Decision:
         vault_mtime=v.note.mtime_ns / 1e9 if v.note else None,
     )
     d.result = result
+    if item_rec is not zrec and item_rec is not None:
+        # what a duplicate added must reach the paper's item, which does not hold it yet
+        for k, val in result.merged.items():
+            if k not in result.open_fields and item_rec.get(k, MISSING) != val:
+                result.to_zotero.setdefault(k, val)
     if v.vault_sections_unknown and vr is not None:
         result.to_vault.pop("sections", None)  # links stay as the user left them
     if v.z_note_missing and result.merged.get("notes") and zrec is not None:
@@ -351,6 +388,47 @@ def decide_paper(v: PaperView, cfg: DecideConfig, plan: Plan) -> Decision:
     for c in result.conflicts:
         plan.conflicts.append(ConflictNote(v.pid, v.title, c.field, c.base, c.zotero, c.vault))
     return d
+
+
+def fold_duplicates(zrec: Record, dups: Iterable[DuplicateItem], plan: Plan, pid: str) -> Record:
+    """Rule 9: the record of the paper's item with what its duplicate items hold folded in,
+    so that trashing a duplicate loses nothing a user wrote (the user's fields only: the
+    catalog's come from the catalog): tags are joined, notes are joined as text (lines only
+    one holds are kept; different passages at one place are kept both between markers), and
+    a status or rating the item leaves empty takes the duplicate's value. A field both hold differently keeps the paper's item's value; the duplicate's is
+    named in a warning (and stays in the trashed duplicate, which can be restored).
+    Deterministic: duplicates are folded in key order."""
+    out = dict(zrec)
+    for dup in sorted(dups, key=lambda x: str(x.zitem.get("key"))):
+        key = str(dup.zitem.get("key"))
+        kept: list[str] = []
+        for k in USER_FIELDS:  # the catalog's fields come from the catalog, not a duplicate
+            if k not in dup.zrecord:
+                continue
+            val, have = dup.zrecord[k], out.get(k, MISSING)
+            if k in SET_MERGED:
+                out[k] = frozenset(have or ()) | frozenset(val or ())
+            elif k == "notes":
+                out[k] = merge_union(
+                    str(have or ""), str(val or ""), theirs_label="zotero duplicate"
+                ).text
+            elif have is MISSING or have in (None, "", [], ()):
+                out[k] = val
+            elif have != val and val not in (None, "", [], ()):
+                kept.append(f"{k}={val!r}")
+        if dup.user_children:
+            plan.warnings.append(
+                f"{pid}: a second live Zotero item {key} (id {dup.pid}) holds this paper's "
+                "data and attachments or child notes a user made; its tags and notes are "
+                "merged in and it is left in place (move its attachments over, then trash it)"
+            )
+        else:
+            plan.warnings.append(
+                f"{pid}: a second live Zotero item {key} (id {dup.pid}) holds this paper's "
+                "data; its tags and notes are merged in and it goes to Zotero's trash"
+                + (f" (differing values kept only there: {', '.join(kept)})" if kept else "")
+            )
+    return out
 
 
 def conflict_flag_changes(v: PaperView, result: MergeResult) -> bool:

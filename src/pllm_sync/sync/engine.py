@@ -37,6 +37,7 @@ from .decide import (
     DecideConfig,
     Decided,
     Decision,
+    DuplicateItem,
     PaperView,
     choose_identity_note,
     decide,
@@ -282,6 +283,18 @@ class SyncEngine:
                         v.zitem.get("key"),
                         key,
                     )
+                    loser = v.zitem if keep_new else data
+                    if not v.zitem.get("deleted") and not data.get("deleted"):
+                        # two live items: the loser's user data is folded into the
+                        # winner, then it goes to the trash (decide, rule 9)
+                        kids = children.get(str(loser.get("key")), [])
+                        dup = DuplicateItem(
+                            pid=item_pid,
+                            zitem=loser,
+                            zrecord=zmap.item_to_record(loser, kids, cpaths),
+                            user_children=has_user_children(kids, PaperState(pllm_id=item_pid)),
+                        )
+                        v.duplicate_items = (*v.duplicate_items, dup)
                     if not keep_new:
                         continue
                     v.zotero_gone = None
@@ -301,6 +314,8 @@ class SyncEngine:
                     v.z_note_rich = notes_rich(v.zchildren, v.state)
                     if v.state is not None:
                         v.z_user_children = has_user_children(v.zchildren, v.state)
+            if not snap.full:
+                self._unchanged_item_keeps_its_paper(views, snap, cpaths)
             for key in snap.deleted_items:
                 gone_pid = key_to_pid.get(key)
                 if gone_pid and views[gone_pid].zitem is None:
@@ -374,6 +389,33 @@ class SyncEngine:
                 else:
                     v.vault_gone = True
         return join_identities(views, papers, catalog_read=catalog is not None)
+
+    @staticmethod
+    def _unchanged_item_keeps_its_paper(
+        views: dict[str, PaperView], snap: ZoteroSnapshot, cpaths: dict[str, tuple[str, ...]]
+    ) -> None:
+        """A new live item carrying a paper's id while the paper's own item (the one the
+        state knows) is unchanged, so absent from the change feed: the new one is a
+        duplicate (rule 9), not the paper's item. Taking it for the paper's item would write
+        the paper to it and leave two live items."""
+        for pid, v in views.items():
+            st, data = v.state, v.zitem
+            if st is None or data is None or not st.zotero_key or st.zotero_retired:
+                continue
+            if data.get("key") == st.zotero_key or data.get("deleted"):
+                continue
+            if st.zotero_key in snap.items or st.zotero_key in snap.deleted_items:
+                continue  # the known item was read (and lost to this one) or is gone
+            kids = v.zchildren
+            dup = DuplicateItem(
+                pid=pid,
+                zitem=data,
+                zrecord=zmap.item_to_record(data, kids, cpaths),
+                user_children=has_user_children(kids, PaperState(pllm_id=pid)),
+            )
+            v.duplicate_items = (*v.duplicate_items, dup)
+            v.zitem, v.zchildren, v.zrecord = None, [], st.zotero_record or st.base
+            v.z_note_missing = v.z_note_rich = v.z_user_children = False
 
     # ------------------------------------------------------------------ planning
 
@@ -1075,6 +1117,9 @@ class SyncEngine:
         trash, owner = zplan.trash, zplan.owner  # owner: object key (item or child) -> pllm id
         for d in decisions:
             v, res = d.view, d.result
+            for dup_key in d.trash_duplicates:  # their data is in this paper's writes
+                trash.append(dup_key)
+                owner[dup_key] = v.pid
             if d.zotero == "trash" and v.zitem is not None:
                 trash.append(v.zitem["key"])
                 owner[v.zitem["key"]] = v.pid

@@ -26,7 +26,8 @@ from ..model import PaperIds, paper_id_for, title_hash
 from ..record import Record
 from ..vault.store import NoteInfo, NoteStat
 from ..zotero import mapping as zmap
-from .decide import PaperView
+from .children import has_user_children
+from .decide import DuplicateItem, PaperView
 from .state import PaperState
 
 
@@ -44,7 +45,7 @@ def join_identities(
     out = finish_interrupted_renames(views)
     if catalog_read:
         out = follow_renamed_papers(out, papers)
-    return list_stale_copies(out)
+    return join_duplicate_items(list_stale_copies(out))
 
 
 def finish_interrupted_renames(views: Mapping[str, PaperView]) -> dict[str, PaperView]:
@@ -229,6 +230,58 @@ def list_stale_copies(views: Mapping[str, PaperView]) -> dict[str, PaperView]:
             stale = (note.path, *v.copies)
             out[twin] = replace(out[twin], copies=(*out[twin].copies, *stale))
             del out[pid]
+    return out
+
+
+def join_duplicate_items(views: Mapping[str, PaperView]) -> dict[str, PaperView]:
+    """A live Zotero item carrying an id that nothing else knows (no catalog entry, no note,
+    not added by hand; no state, or the state of a paper gone on both sides) is a second
+    item of the paper of the same title that has an item of its own and is listed or has a
+    note: it joins that paper as a duplicate item (``decide`` folds its data into the
+    paper's item and trashes it), never becoming a paper of its own with a second note.
+
+    How it happens: the user trashed the item, the catalog changed the paper's id, the state
+    database was lost (so nothing ties the trashed item to the paper: a run then retires the
+    old id on both sides), the paper got a new item under its new id, and then the user
+    restored the old item from Zotero's trash: two live items for one paper, each possibly
+    holding the user's edits. Only a one-to-one title match is joined (two papers of one
+    title are left as they are)."""
+    out = dict(views)
+    orphans = [
+        pid
+        for pid, v in views.items()
+        if v.zitem is not None
+        and not v.zotero_gone
+        and v.note is None
+        and (v.state is None or (v.state.zotero_retired and v.state.vault_retired))
+        and not (v.paper or v.copies or v.user_added)
+    ]
+    if not orphans:  # the usual run: no title to hash
+        return out
+    papers: dict[str, list[str]] = {}
+    for pid, v in views.items():
+        # an unchanged item is not in the change feed: the state knows it
+        has_item = v.zitem is not None or bool(
+            v.state and v.state.zotero_key and not v.state.zotero_retired
+        )
+        if pid in orphans or not has_item or v.zotero_gone:
+            continue
+        if v.paper is not None or v.note is not None:
+            papers.setdefault(title_hash(v.title), []).append(pid)
+    for pid in orphans:
+        v = views[pid]
+        twins = papers.get(title_hash(v.title), [])
+        if len(twins) != 1 or v.zitem is None:
+            continue
+        dup = DuplicateItem(
+            pid=pid,
+            zitem=v.zitem,
+            zrecord=v.zrecord or {},
+            user_children=has_user_children(v.zchildren, PaperState(pllm_id=pid)),
+        )
+        twin = out[twins[0]]
+        out[twins[0]] = replace(twin, duplicate_items=(*twin.duplicate_items, dup))
+        del out[pid]
     return out
 
 
