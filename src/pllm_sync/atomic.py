@@ -18,13 +18,11 @@ A symlinked note is written through the link (the target changes, the link stays
 from __future__ import annotations
 
 import contextlib
-import errno
 import logging
 import os
 import re
 import secrets
 import stat
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable
@@ -195,7 +193,6 @@ class _Staged:
     in_place: bool = False  # the owner could not be kept: the target is written in place
     error: BaseException | None = None
     earlier: _Staged | None = None  # staged before for the same path
-    fsync: bool = True  # False: made durable at commit by one sync of its filesystem
 
 
 @dataclass
@@ -225,30 +222,14 @@ class WriteBatch:
     in thread hand-offs (locks, wake-ups, the GIL passed back and forth with the caller)
     than the worker's own Python steps, and a few workers keep the disk's queue full.
 
-    A large batch (a first pull's thousands of notes) is made durable by one ``syncfs`` of
-    the filesystem its temps are on, at commit before any link or rename, instead of an
-    ``fsync`` per file: the workers' ``fsync`` calls each blocked a worker for a journal
-    commit and then competed with the caller for the GIL to return, so most temps were
-    still being written when the caller was done; one ``syncfs`` writes them all with one
-    journal commit. The first ``sync_fs_after`` files of a batch are fsynced one by one as
-    before (a daemon's edit of a few notes does not flush the whole filesystem), and only a
-    filesystem known to implement ``syncfs`` fully on Linux (:data:`SYNCFS_TYPES`) is synced
-    that way; anywhere else every file is fsynced. Either way every temp is durable before
-    the first rename.
-
     A crash at any step leaves every target either as it was or complete: before the
     renames only hidden ``.tmp`` files exist (every scan ignores them); after some, those
-    files are whole and durable. Used as a context manager, an exception discards the temps.
+    files are whole and fsynced. Used as a context manager, an exception discards the temps.
     """
 
-    def __init__(self, workers: int = 4, chunk: int = 16, sync_fs_after: int | None = None) -> None:
+    def __init__(self, workers: int = 4, chunk: int = 16) -> None:
         self.workers = workers
         self.chunk = chunk
-        self.sync_fs_after = SYNC_FS_AFTER if sync_fs_after is None else sync_fs_after
-        self._staged_count = 0
-        # folder -> the folder whose filesystem one syncfs makes durable (None: fsync each)
-        self._fs_of: dict[str, str | None] = {}
-        self._fs_sync: dict[int, str] = {}  # device -> a folder on it, for the syncfs at commit
         self._pending: list[_Staged] = []
         self._queued: list[_Staged] = []  # staged, not handed to a worker yet
         self._jobs: list[Future[None]] = []
@@ -274,9 +255,6 @@ class WriteBatch:
         token = self._token
         self._token = (token + 1) & 0xFFFFFFFF
         staged = _Staged(path, data, time.time_ns(), mode, owner, token)
-        self._staged_count += 1
-        if self._staged_count > self.sync_fs_after:
-            staged.fsync = not self._sync_by_fs(os.path.dirname(path))
         latest = self._latest
         if latest is not None:
             staged.earlier = latest.get(path)
@@ -287,21 +265,6 @@ class WriteBatch:
         if len(queued) >= self.chunk:
             self._hand_off()
         return staged
-
-    def _sync_by_fs(self, folder: str) -> bool:
-        """Whether a temp in ``folder`` is made durable by the syncfs at commit (its
-        filesystem is one that implements it) rather than by its own fsync."""
-        fs = self._fs_of.get(folder, _UNSEEN)
-        if fs is _UNSEEN:
-            fs = None
-            try:
-                dev = os.stat(folder).st_dev
-            except OSError:  # the worker's write reports it
-                dev = None
-            if dev is not None and _syncfs() is not None and fs_type(dev) in SYNCFS_TYPES:
-                fs = self._fs_sync.setdefault(dev, folder)
-            self._fs_of[folder] = fs
-        return fs is not None
 
     def _hand_off(self) -> None:
         """Give the queued files to a worker as one task."""
@@ -353,30 +316,6 @@ class WriteBatch:
         self._jobs, self._latest = [], None
         return pending
 
-    def _sync_deferred(self, pending: list[_Staged]) -> None:
-        """Make durable the temps whose fsync was left to the commit: one syncfs per
-        filesystem; should that fail, an fsync of each of its temps (which raises if the
-        data cannot be made durable)."""
-        devs, self._fs_sync, self._fs_of = self._fs_sync, {}, {}
-        self._staged_count = 0
-        for folder in devs.values():
-            try:
-                _sync_fs(folder)
-            except OSError as exc:
-                log.debug("syncfs of %s failed (%s): fsyncing each file", folder, exc)
-                fallback = True
-                break
-        else:
-            fallback = False
-        if fallback:
-            for s in pending:
-                if not s.fsync and not s.dropped and s.temp is not None:
-                    fd = os.open(s.temp, os.O_RDONLY)
-                    try:
-                        _fsync_fd(fd)
-                    finally:
-                        os.close(fd)
-
     def commit(self) -> BatchResult:
         """Make every staged file durable and visible (see the class docstring)."""
         result = BatchResult()
@@ -389,7 +328,6 @@ class WriteBatch:
             for s in pending:  # every temp is whole before any file is renamed
                 if s.error is not None:
                     raise s.error
-            self._sync_deferred(pending)  # ... and durable
             for s in pending:
                 if s.dropped:
                     continue
@@ -435,7 +373,6 @@ class WriteBatch:
         """Drop every staged file (nothing was linked or renamed yet)."""
         pending, self._pending = self._pending, []
         self._queued, self._latest = [], None
-        self._fs_sync, self._fs_of, self._staged_count = {}, {}, 0
         jobs, self._jobs = self._jobs, []
         for job in jobs:
             job.cancel()
@@ -468,9 +405,7 @@ def _write_temps(files: list[_Staged]) -> None:
         if s.dropped:  # staged anew meanwhile: no need to write this one
             continue
         try:
-            s.temp, s.in_place = _write_temp(
-                s.path, s.data, s.mtime_ns, s.mode, s.owner, s.token, s.fsync
-            )
+            s.temp, s.in_place = _write_temp(s.path, s.data, s.mtime_ns, s.mode, s.owner, s.token)
         except BaseException as exc:  # handed to the caller by commit()
             s.error = exc
 
@@ -482,14 +417,12 @@ def _write_temp(
     mode: int,
     owner: tuple[int, int] | None,
     token: int | None = None,
-    fsync: bool = True,
 ) -> tuple[str, bool]:
     """``data`` in a new hidden temp beside ``path`` (named as :func:`atomic_write` names
     its temps, ``token`` giving the random part) with the given mtime, fsynced; for a
     replacement (``owner`` given) with ``mode`` and, when it can be given, ``owner``.
     Returns the temp and whether the owner could not be kept (the target is then written
-    in place, as :func:`atomic_write` does). ``fsync=False``: the batch's commit makes it
-    durable (see :class:`WriteBatch`). Plain ``os`` calls on ``str`` paths: this runs
+    in place, as :func:`atomic_write` does). Plain ``os`` calls on ``str`` paths: this runs
     once per file on a worker thread, and each Python step there competes for the GIL."""
     folder, name = os.path.split(path)
     prefix = os.path.join(folder, f".{name[:40]}.")
@@ -519,8 +452,7 @@ def _write_temp(
                 except PermissionError:
                     in_place = True
         os.utime(fd if _UTIME_FD else tmp, ns=(mtime_ns, mtime_ns))
-        if fsync:
-            _fsync_fd(fd)
+        _fsync_fd(fd)
     except BaseException:
         os.close(fd)
         with contextlib.suppress(FileNotFoundError):
@@ -532,72 +464,6 @@ def _write_temp(
 
 def _fsync_fd(fd: int) -> None:
     os.fsync(fd)
-
-
-SYNC_FS_AFTER = 64
-"""A batch's files beyond this many are made durable by one syncfs at commit (see
-:class:`WriteBatch`); the first ones each by its own fsync."""
-
-SYNCFS_TYPES = frozenset({"ext2", "ext3", "ext4", "xfs", "btrfs", "f2fs", "tmpfs"})
-"""Filesystems whose ``syncfs`` writes and flushes every file's data and metadata (local
-ones with a ``sync_fs`` of their own). Not FUSE (before Linux 5.15 its syncfs did nothing),
-network or overlay filesystems: there each file is fsynced."""
-
-_UNSEEN = object()
-_SYNCFS: list[Callable[[int], int] | None] = []
-
-
-def _syncfs() -> Callable[[int], int] | None:
-    """libc's ``syncfs`` (Linux only; None elsewhere), looked up on first use: ``os``
-    has no binding, and ctypes loads only for a batch large enough to use it."""
-    if not _SYNCFS:
-        fn = None
-        if sys.platform.startswith("linux"):
-            try:
-                import ctypes
-
-                fn = ctypes.CDLL(None, use_errno=True).syncfs
-                fn.argtypes, fn.restype = [ctypes.c_int], ctypes.c_int
-            except (OSError, AttributeError):  # pragma: no cover - an old or odd libc
-                fn = None
-        _SYNCFS.append(fn)
-    return _SYNCFS[0]
-
-
-def fs_type(dev: int) -> str | None:
-    """The type of the mounted filesystem whose device number is ``dev`` (from Linux's
-    ``/proc/self/mountinfo``); None when it cannot be told."""
-    try:
-        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as fh:
-            lines = fh.read().splitlines()
-    except OSError:
-        return None
-    found = None
-    for line in lines:
-        fields = line.split()
-        try:
-            major, _, minor = fields[2].partition(":")
-            if os.makedev(int(major), int(minor)) == dev:
-                found = fields[fields.index("-", 6) + 1]
-        except (IndexError, ValueError):
-            continue
-    return found
-
-
-def _sync_fs(folder: str) -> None:
-    """Write and flush everything of the filesystem ``folder`` is on (``syncfs``)."""
-    fn = _syncfs()
-    if fn is None:  # pragma: no cover - only chosen where it exists
-        raise OSError(errno.ENOSYS, "syncfs is not available")
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        if fn(fd) != 0:
-            import ctypes
-
-            err = ctypes.get_errno()
-            raise OSError(err, os.strerror(err))
-    finally:
-        os.close(fd)
 
 
 def _replace(tmp: str, path: Path) -> None:

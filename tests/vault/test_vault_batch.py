@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from pllm_sync import atomic
 from pllm_sync.atomic import WriteBatch
 from pllm_sync.model import Paper, PaperIds
 from pllm_sync.record import record_from_paper
@@ -65,14 +64,13 @@ def test_a_discarded_batch_leaves_nothing(store: VaultStore) -> None:
 
 # A child that stages five new notes and five replacements of existing ones, and is killed
 # (os._exit, no clean-up) at one step: after staging, between a temp's write and its fsync
-# (on a worker thread; with ``sync_fs_after`` 0, at the one syncfs of the commit), after two
-# links, after two renames, before the folder fsync, or after the commit but before the
-# caller's own state commit.
+# (on a worker thread), after two links, after two renames, before the folder fsync, or
+# after the commit but before the caller's own state commit.
 CHILD = r"""
 import os, sys
 from pathlib import Path
 from pllm_sync import atomic
-folder, step, chunk, fs_after = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+folder, step, chunk = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 def die(*_a, **_k):
     os._exit(9)
 def after_two(name):
@@ -85,16 +83,13 @@ def after_two(name):
     setattr(atomic, name, hook)
 if step == "fsync":
     atomic._fsync_fd = die
-    atomic._sync_fs = die
 elif step == "link":
     after_two("_link_new")
 elif step == "replace":
     after_two("_replace")
 elif step == "dirsync":
     atomic._fsync_dir = die
-batch = atomic.WriteBatch(chunk=chunk, sync_fs_after=fs_after)
-if fs_after == 0:  # every temp left to the syncfs at commit, whatever the filesystem
-    batch._sync_by_fs = lambda folder: batch._fs_sync.setdefault(0, folder) is not None
+batch = atomic.WriteBatch(chunk=chunk)
 for i in range(5):
     batch.add(folder / f"note {i}.md", (f"note {i}\n" * 200).encode())
     old = folder / f"old {i}.md"
@@ -106,17 +101,15 @@ os._exit(9)  # killed before the caller's state commit
 """
 
 
-@pytest.mark.parametrize("fs_after", [64, 0])  # each temp fsynced; or all by one syncfs
 @pytest.mark.parametrize("chunk", [16, 3])  # all handed to the workers at commit; or while staging
 @pytest.mark.parametrize("step", ["staged", "fsync", "link", "replace", "dirsync", "committed"])
 def test_a_kill_at_any_step_leaves_whole_notes_or_none(
-    tmp_path: Path, step: str, chunk: int, fs_after: int
+    tmp_path: Path, step: str, chunk: int
 ) -> None:
     for i in range(5):
         (tmp_path / f"old {i}.md").write_text(f"old {i}\n" * 100)
     proc = subprocess.run(
-        [sys.executable, "-c", CHILD, str(tmp_path), step, str(chunk), str(fs_after)],
-        check=False,
+        [sys.executable, "-c", CHILD, str(tmp_path), step, str(chunk)], check=False
     )
     assert proc.returncode == 9
     notes = sorted(tmp_path.glob("note *.md"))
@@ -240,87 +233,3 @@ def test_a_file_staged_again_is_written_once_with_its_last_bytes(tmp_path: Path)
     assert sorted(os.listdir(tmp_path)) == ["n0.md", "n1.md", "n2.md", "n4.md"]
     assert (tmp_path / "n1.md").read_bytes() == b"second 1"
     assert (tmp_path / "n4.md").read_bytes() == b"first 4"
-
-
-def _count_syncs(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
-    """Count the per-file fsyncs and the syncfs calls the batch makes (both still made)."""
-    seen = {"fsync": 0, "syncfs": 0}
-    fsync_fd, sync_fs = atomic._fsync_fd, atomic._sync_fs
-
-    def count_fsync(fd: int) -> None:
-        seen["fsync"] += 1
-        fsync_fd(fd)
-
-    def count_syncfs(folder: str) -> None:
-        seen["syncfs"] += 1
-        sync_fs(folder)
-
-    monkeypatch.setattr(atomic, "_fsync_fd", count_fsync)
-    monkeypatch.setattr(atomic, "_sync_fs", count_syncfs)
-    return seen
-
-
-SYNCFS_HERE = sys.platform.startswith("linux") and atomic._syncfs() is not None
-
-
-def _stage_many(batch: WriteBatch, folder: Path, n: int) -> None:
-    for i in range(n):
-        batch.add(folder / f"n{i}.md", f"note {i}\n".encode() * 50)
-
-
-@pytest.mark.skipif(not SYNCFS_HERE, reason="syncfs is Linux's")
-def test_a_large_batch_is_made_durable_by_one_syncfs_after_its_first_files(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Beyond ``sync_fs_after`` files, a batch on a filesystem that implements syncfs leaves
-    each temp's fsync to one syncfs at commit (before any link); the first files and the
-    folder are fsynced as before."""
-    monkeypatch.setattr(atomic, "fs_type", lambda dev: "ext4")  # whatever tmp_path is on
-    seen = _count_syncs(monkeypatch)
-    batch = WriteBatch(chunk=4, sync_fs_after=5)
-    _stage_many(batch, tmp_path, 20)
-    assert batch.commit() == atomic.BatchResult()
-    assert seen == {"fsync": 5, "syncfs": 1}
-    assert len(os.listdir(tmp_path)) == 20
-    assert (tmp_path / "n19.md").read_bytes() == b"note 19\n" * 50
-
-
-@pytest.mark.skipif(not SYNCFS_HERE, reason="syncfs is Linux's")
-def test_a_failed_syncfs_falls_back_to_an_fsync_of_each_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(atomic, "fs_type", lambda dev: "ext4")
-    seen = _count_syncs(monkeypatch)
-
-    def refuse(folder: str) -> None:
-        seen["syncfs"] += 1
-        raise OSError(5, "Input/output error")
-
-    monkeypatch.setattr(atomic, "_sync_fs", refuse)
-    batch = WriteBatch(chunk=4, sync_fs_after=5)
-    _stage_many(batch, tmp_path, 12)
-    batch.commit()
-    assert seen == {"fsync": 12, "syncfs": 1}
-    assert len(os.listdir(tmp_path)) == 12
-
-
-def test_a_filesystem_without_a_trusted_syncfs_gets_an_fsync_per_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """FUSE, network and unknown filesystems (and systems without syncfs) keep one fsync per
-    file, however large the batch."""
-    monkeypatch.setattr(atomic, "fs_type", lambda dev: "fuse.sshfs")
-    seen = _count_syncs(monkeypatch)
-    batch = WriteBatch(chunk=4, sync_fs_after=0)
-    _stage_many(batch, tmp_path, 12)
-    batch.commit()
-    assert seen == {"fsync": 12, "syncfs": 0}
-
-
-def test_fs_type_names_the_filesystem_of_a_folder(tmp_path: Path) -> None:
-    kind = atomic.fs_type(os.stat(tmp_path).st_dev)
-    if sys.platform.startswith("linux"):
-        assert kind and kind.isprintable() and " " not in kind
-    else:
-        assert kind is None
-    assert atomic.fs_type(-12345) is None
