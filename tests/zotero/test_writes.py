@@ -189,3 +189,44 @@ def test_create_papers_settles_papers_while_later_batches_are_still_to_send(
         p.id: (report.results[p.id].key if p.id in report.results else None) for p in papers
     }
     assert keys[papers[-1].id] is None and report.failures[0].code == 413
+
+
+class _ReadAt(dict[str, Any]):
+    """A record that notes how many POSTs the emulator had answered when it was first read
+    (when ``create_papers`` planned its entry)."""
+
+    def __init__(self, emu: ZoteroEmulator, data: dict[str, Any]) -> None:
+        super().__init__(data)
+        self.emu = emu
+        self.posts_then: int | None = None
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if self.posts_then is None:
+            self.posts_then = sum(1 for r in self.emu.request_log if r.method == "POST")
+        return super().get(key, default)
+
+
+def test_create_papers_sends_each_batch_before_planning_the_entries_after_it(
+    emu: ZoteroEmulator,
+) -> None:
+    """The first request goes out once 50 objects are planned, not once every entry is built
+    (at 5,000 papers that held back every note the engine writes meanwhile), and as many
+    requests go out as when every object is sent at once (50, 50 and 20 objects)."""
+    papers = [
+        Paper(
+            id=f"arxiv:2402.{i:05d}",
+            title=f"Paper {i}",
+            code_url=f"https://github.com/lab/s{i}",
+            ids=PaperIds(arxiv=f"2402.{i:05d}"),
+        )
+        for i in range(60)  # 120 objects: three batches
+    ]
+    entries = [NewItem(p, record_from_paper(p)) for p in papers]
+    last = _ReadAt(emu, entries[-1].record)
+    entries[-1].record = last
+    store = make_store(emu)
+    store.read(None)
+    report = store.create_papers(entries)
+    assert last.posts_then == 2  # planned after the first two batches were answered
+    assert sum(1 for r in emu.request_log if r.method == "POST") == 3
+    assert set(report.results) == {p.id for p in papers} and not report.failures

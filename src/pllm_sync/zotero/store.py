@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from ..config import ZoteroConfig
 from ..model import Paper, Section, SectionPath
 from ..record import Record
-from .batch import BatchWriter, OpOutcome, WriteOp
+from .batch import MAX_BATCH, BatchWriter, OpOutcome, WriteOp
 from .client import Clock, Sleep, ZoteroHttp
 from .collections import Node, plan_level, section_paths, tree_nodes
 from .errors import ZoteroWriteError
@@ -161,6 +161,54 @@ class WriteReport:
 
 
 # ---------------------------------------------------------------------------- store
+
+
+class _Settling:
+    """``create_papers``'s progress: calls ``on_settled`` for each paper as soon as its
+    outcome is final, with the same test ``_paper_report`` makes at the end, on the same
+    outcomes. Papers are added as they are planned (``add``); ``hook`` takes each outcome
+    the writer records."""
+
+    def __init__(
+        self,
+        store: ZoteroStore,
+        plan: list[tuple[NewItem, str, str, dict[str, str]]],
+        on_settled: Settled,
+    ) -> None:
+        self._store, self._plan, self._on_settled = store, plan, on_settled
+        self._waiting: dict[str, list[int]] = {}  # object key -> plan entries waiting for it
+        self._left: list[int] = []  # by plan entry: how many of its objects are unanswered
+        self._outcomes: dict[str, OpOutcome] = {}
+
+    def add(self, first: int, ops: list[WriteOp], refused: list[WriteFailure]) -> None:
+        """The entries ``plan[first:]`` were just planned, with ``ops``; ``refused``, the
+        entries the schema check refused (final before anything is sent, as is an entry
+        with nothing to write)."""
+        for f in refused:
+            if f.ref:
+                self._on_settled(f.ref, None)
+        sent = {op.key for op in ops}
+        for i in range(first, len(self._plan)):
+            _e, key, _action, kids = self._plan[i]
+            parts = {k for k in (key, *kids.values()) if k in sent}
+            self._left.append(len(parts))
+            for k in parts:
+                self._waiting.setdefault(k, []).append(i)
+            if not parts:
+                self._settle(i)
+
+    def _settle(self, i: int) -> None:
+        e, key, action, kids = self._plan[i]
+        done = self._store._paper_written(e, key, action, kids, self._outcomes, WriteReport())
+        self._on_settled(e.paper.id, done.key if done is not None else None)
+
+    def hook(self, o: OpOutcome) -> None:
+        self._outcomes[o.key] = o
+        left = self._left
+        for i in self._waiting.pop(o.key, ()):
+            left[i] -= 1
+            if not left[i]:
+                self._settle(i)
 
 
 class ZoteroStore:
@@ -534,12 +582,16 @@ class ZoteroStore:
         try:
             writer.write(ops)
         finally:
-            for key, o in writer.outcomes.items():
-                if o.ok:
-                    base = self._items.get(key, {})
-                    data = o.data or {**base, **(o.op.obj if o.op else {}), "version": o.version}
-                    self._items[key] = dict(data)
+            self._keep_written(writer)
         return writer.outcomes, writer
+
+    def _keep_written(self, writer: BatchWriter) -> None:
+        """Keep the objects ``writer`` wrote as this store's copies of them."""
+        for key, o in writer.outcomes.items():
+            if o.ok:
+                base = self._items.get(key, {})
+                data = o.data or {**base, **(o.op.obj if o.op else {}), "version": o.version}
+                self._items[key] = dict(data)
 
     def create_papers(
         self, entries: Iterable[NewItem], *, on_settled: Settled | None = None
@@ -588,10 +640,13 @@ class ZoteroStore:
             return k
 
         report = WriteReport()
-        ops: list[WriteOp] = []
+        ops: list[WriteOp] = []  # planned, not sent yet
         plan: list[tuple[NewItem, str, str, dict[str, str]]] = []  # entry, key, action, kids
         adopted: set[str] = set()
-        for e in entries:
+
+        def plan_one(e: NewItem) -> None:
+            """Plan one entry: its ops go to ``ops``, the entry to ``plan`` (or the schema
+            check's refusal to ``report``)."""
             pid = e.paper.id
             title = e.record.get("title") or e.paper.title
             kids: dict[str, str] = {}
@@ -623,7 +678,7 @@ class ZoteroStore:
                         report.failures.append(
                             WriteFailure(key, 400, "; ".join(problems), title=title, ref=pid)
                         )
-                        continue
+                        return
                     ops.append(WriteOp(obj=cur, label=title, ref=pid))
                     patch = {}
             if patch:
@@ -660,55 +715,37 @@ class ZoteroStore:
                 )
             plan.append((e, key, action, kids))
 
-        watch = None if on_settled is None else self._settler(plan, ops, report, on_settled)
+        settling = None if on_settled is None else _Settling(self, plan, on_settled)
+        writer = BatchWriter(
+            self.http, "items", on_outcome=None if settling is None else settling.hook
+        )
+        # Planned and sent a chunk at a time: the first request goes out once 50 objects are
+        # planned, not all of them. At 5,000 papers, building every item first held back the
+        # first answer, and with it every note the engine writes meanwhile, by seconds; now
+        # later entries are planned while the engine writes the notes of the earlier ones.
+        # The chunks are the ones one ``write`` of every op sends (a retried object goes
+        # again before the next chunk instead of at the end).
+        rest = iter(entries)
         try:
-            outcomes, _ = self._write(ops, watch)
+            try:
+                for e in rest:
+                    first, refused, sent = len(plan), len(report.failures), len(ops)
+                    plan_one(e)
+                    if settling is not None:
+                        settling.add(first, ops[sent:], report.failures[refused:])
+                    if len(ops) >= MAX_BATCH:
+                        chunk, ops[:] = ops[:MAX_BATCH], ops[MAX_BATCH:]
+                        writer.write(chunk)
+                if ops:
+                    writer.write(ops)
+            finally:
+                self._keep_written(writer)
         except ZoteroWriteError as exc:
+            for e in rest:  # the report covers every entry, as when all were planned first
+                plan_one(e)
             exc.report = self._paper_report(plan, exc.partial or {}, report, start, partial=True)
             raise
-        return self._paper_report(plan, outcomes, report, start)
-
-    def _settler(
-        self,
-        plan: list[tuple[NewItem, str, str, dict[str, str]]],
-        ops: list[WriteOp],
-        report: WriteReport,
-        on_settled: Settled,
-    ) -> Callable[[OpOutcome], None]:
-        """Call ``on_settled`` for every paper whose outcome is final before anything is sent
-        (refused by the schema check, or nothing to write), and return the hook that settles
-        the others as the outcomes of their item and children come in: the same test as
-        ``_paper_report`` makes at the end, on the same outcomes."""
-        for f in report.failures:
-            if f.ref:
-                on_settled(f.ref, None)
-        sent = {op.key for op in ops}
-        waiting: dict[str, list[int]] = {}  # object key -> plan entries waiting for it
-        left: list[int] = []
-        for i, (_e, key, _action, kids) in enumerate(plan):
-            parts = {k for k in (key, *kids.values()) if k in sent}
-            left.append(len(parts))
-            for k in parts:
-                waiting.setdefault(k, []).append(i)
-        outcomes: dict[str, OpOutcome] = {}
-
-        def settle(i: int) -> None:
-            e, key, action, kids = plan[i]
-            done = self._paper_written(e, key, action, kids, outcomes, WriteReport())
-            on_settled(e.paper.id, done.key if done is not None else None)
-
-        for i, n in enumerate(left):
-            if not n:
-                settle(i)
-
-        def hook(o: OpOutcome) -> None:
-            outcomes[o.key] = o
-            for i in waiting.pop(o.key, ()):
-                left[i] -= 1
-                if not left[i]:
-                    settle(i)
-
-        return hook
+        return self._paper_report(plan, writer.outcomes, report, start)
 
     def _collections_patch(self, cur: Mapping[str, Any], wanted: list[str]) -> dict[str, Any]:
         have = list(cur.get("collections") or ())
