@@ -150,7 +150,14 @@ class PassRunner:
         for cid in sorted(before.keys() - after.keys()):
             self.events.publish("conflict.resolved", conflict=cid, paper=before[cid].pllm_id)
         changed = {k: v for k, v in res.applied.items() if v}
-        log.info("watch (%s): %s", job.reason, changed or "nothing to do")
+        # a pass that did nothing (every idle poll) at DEBUG: the idle daemon appends nothing
+        # to its log file (12 lines a minute at a 5 s poll were its only disk writes)
+        log.log(
+            logging.INFO if changed or job.errors else logging.DEBUG,
+            "watch (%s): %s",
+            job.reason,
+            changed or "nothing to do",
+        )
         job.status = "done" if not job.errors else "failed"
         self.events.publish("run.done", run=job.to_json())
 
