@@ -11,6 +11,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -46,6 +47,8 @@ class VaultSignal(FileSystemEventHandler):
         self.events = 0
         self.paths: set[str] = set()
         self.full = False
+        self.on_change: Callable[[], object] | None = None
+        """Called after every recorded change (the loop's wake-up: it sleeps until then)."""
 
     def _rel(self, path: str | bytes) -> str:
         p = path.decode() if isinstance(path, bytes) else path
@@ -68,6 +71,7 @@ class VaultSignal(FileSystemEventHandler):
                 self.last_change = time.monotonic()
                 self.events += 1
                 self.paths.update(relevant)
+            self._changed()
 
     def mark_full(self) -> None:
         """Something happened that names no single note (a folder moved, the watcher
@@ -76,6 +80,11 @@ class VaultSignal(FileSystemEventHandler):
             self.last_change = time.monotonic()
             self.events += 1
             self.full = True
+        self._changed()
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     def quiet_in(self, debounce: float) -> float | None:
         """Seconds until the pending changes have been quiet for ``debounce`` (None: none
