@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from pllm_sync.daemon.watcher import VaultSignal, VaultWatch
+from pllm_sync.daemon.watcher import VaultSignal, VaultWatch, remote_filesystem
 
 
 def wait_for(cond: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -81,5 +81,31 @@ def test_dropped_events_untrust_the_watcher_until_scanned(tmp_path: Path) -> Non
         assert not watch.healthy
         assert not watch.check()
         assert watch.check() and watch.healthy
+    finally:
+        watch.stop()
+
+
+MOUNTS = """\
+/dev/sda1 / ext4 rw,relatime 0 0
+server:/export /mnt/share nfs4 rw 0 0
+//nas/notes /media/my\\040notes cifs rw 0 0
+sshfs#me@host: /home/me/remote fuse.sshfs rw 0 0
+/dev/sdb1 /mnt/share/local ext4 rw 0 0
+"""
+
+
+def test_a_vault_on_a_network_filesystem_is_never_trusted_alone() -> None:
+    """Edits made on another machine raise no local event: keep the periodic walk there."""
+    remote = ("/mnt/share/Vault", "/media/my notes/v", "/home/me/remote/vault", "/mnt/share")
+    for root in remote:
+        assert remote_filesystem(root, MOUNTS), root
+    for root in ("/home/me/Vault", "/mnt/share/local/Vault", "/mnt/shared"):
+        assert not remote_filesystem(root, MOUNTS), root
+
+
+def test_the_local_temp_folder_is_trusted(tmp_path: Path) -> None:
+    watch = VaultWatch(str(tmp_path), VaultSignal(str(tmp_path))).start()
+    try:
+        assert watch.healthy == (not remote_filesystem(str(tmp_path)))
     finally:
         watch.stop()

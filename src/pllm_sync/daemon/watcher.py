@@ -125,6 +125,35 @@ class _OverflowSeen(logging.Handler):
             self.on_overflow()
 
 
+REMOTE_FS = frozenset(
+    {"nfs", "nfs4", "cifs", "smb", "smb3", "smbfs", "9p", "ceph", "afs", "glusterfs", "lustre"}
+)
+"""Filesystems whose edits made on another machine raise no local inotify event."""
+
+
+def remote_filesystem(root: str, mounts: str | None = None) -> bool:
+    """Whether ``root`` lies on a network or FUSE filesystem (by the longest mount point in
+    ``/proc/self/mounts`` that holds it): there the watcher misses edits made elsewhere, so
+    it is never trusted alone. False where there is no such table (not Linux)."""
+    if mounts is None:
+        try:
+            with open("/proc/self/mounts", encoding="utf-8") as fh:
+                mounts = fh.read()
+        except OSError:
+            return False
+    path = os.path.realpath(root)
+    best, fstype = -1, ""
+    for line in mounts.splitlines():
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        point = fields[1].replace("\\040", " ")
+        inside = path == point or path.startswith(point.rstrip("/") + "/")
+        if inside and len(point) > best:
+            best, fstype = len(point), fields[2]
+    return fstype in REMOTE_FS or fstype.startswith("fuse")
+
+
 def _identity(root: str) -> tuple[int, int] | None:
     try:
         st = os.stat(root)
@@ -138,7 +167,8 @@ class VaultWatch:
 
     While it runs on the vault root it was started on (same device and inode), its emitter is
     alive and the kernel dropped nothing, every note change arrives as an event: ``healthy``
-    is True and the daemon needs no periodic walk of the vault (only the reconcile pass).
+    is True and the daemon needs no periodic walk of the vault (only the reconcile pass). On
+    a network filesystem it never is: edits made on another machine raise no event here.
     ``check()`` notices the rest (the watcher died; the root was deleted, unmounted or
     replaced, as when a drive goes away and comes back or a sync tool re-creates the folder;
     an overflow), restarts the watcher where the root is, and returns False exactly once per
@@ -149,6 +179,7 @@ class VaultWatch:
         self.handler = handler
         self._observer: Any = None
         self._identity: tuple[int, int] | None = None
+        self._remote = False
         self._lost = threading.Event()
         self._overflow = _OverflowSeen(self._lost.set)
         self.restarts = 0
@@ -160,6 +191,7 @@ class VaultWatch:
 
     def _start(self) -> None:
         self._identity = _identity(self.root)
+        self._remote = self._identity is not None and remote_filesystem(self.root)
         if self._identity is None:
             self._observer = None  # no vault root (a drive away): nothing to watch yet
             return
@@ -184,7 +216,7 @@ class VaultWatch:
     @property
     def healthy(self) -> bool:
         """Every change since the last ``check()`` came (or comes) as an event."""
-        if self._identity is None or self._lost.is_set() or not self._running():
+        if self._identity is None or self._remote or self._lost.is_set() or not self._running():
             return False
         return _identity(self.root) == self._identity
 
