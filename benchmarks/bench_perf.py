@@ -34,6 +34,7 @@ bounds; ratios are to floors measured in the same run, under the same load.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -456,24 +457,46 @@ def _idle_watch(env: dict[str, str], cfg: Path, emu: Any, seconds: float, poll: 
     )
     try:
         assert proc.stdout is not None
-        proc.stdout.readline()  # "watching ..." once the first pass is done
+        proc.stdout.readline()  # "watching ...": printed before the first pass (a pull) runs
+        ticks = os.sysconf("SC_CLK_TCK")
+
+        def per_thread() -> dict[int, int]:
+            """CPU clock ticks of each of the daemon's threads (by thread id)."""
+            out = {}
+            for task in Path(f"/proc/{proc.pid}/task").iterdir():
+                with contextlib.suppress(OSError):  # a thread that ended meanwhile
+                    f = (task / "stat").read_text().rsplit(")", 1)[1].split()
+                    out[int(task.name)] = int(f[11]) + int(f[12])
+            return out
+
+        end = time.monotonic() + 600
+        while time.monotonic() < end:  # wait for the first pass to end: 3 s of quiet
+            before = sum(per_thread().values())
+            time.sleep(3)
+            if sum(per_thread().values()) - before < 3:
+                break
         time.sleep(poll + 2)  # let the first poll settle
 
         def sample() -> tuple[float, int, int]:
             stat = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            ticks = os.sysconf("SC_CLK_TCK")
             cpu = (int(stat[11]) + int(stat[12])) / ticks
             io = dict(
                 line.split(": ") for line in Path(f"/proc/{proc.pid}/io").read_text().splitlines()
             )
             return cpu, int(io["write_bytes"]), int(io["wchar"])
 
+        if proc.poll() is not None:
+            raise RuntimeError(f"watch exited {proc.returncode} before the idle window")
         emu.clear_log()
         c0, w0, ch0 = sample()
+        th0 = per_thread()
         t0 = time.perf_counter()
         time.sleep(seconds)
         c1, w1, ch1 = sample()
+        th1 = per_thread()
         el = time.perf_counter() - t0
+        if proc.poll() is not None:
+            raise RuntimeError(f"watch exited {proc.returncode} during the idle window")
         reqs = list(emu.request_log)
         polls = max(1, round(el / poll))
         per_min = 60 / el
@@ -483,6 +506,14 @@ def _idle_watch(env: dict[str, str], cfg: Path, emu: Any, seconds: float, poll: 
             f"to disk ({mb((ch1 - ch0) * per_min)}/min write())",
             "~0",
             f"{len(reqs) / polls:.1f} requests/poll",
+        )
+        spent = {t: n - th0.get(t, 0) for t, n in th1.items() if n - th0.get(t, 0)}
+        main_tid = proc.pid  # the main thread's id is the process id
+        show(
+            "  ticks by thread",
+            ", ".join(f"{'main' if t == main_tid else t}: {n}" for t, n in sorted(spent.items()))
+            or "none",
+            f"{ticks} ticks = 1 s",
         )
     finally:
         proc.send_signal(signal.SIGINT)
@@ -527,6 +558,7 @@ def part_sync(n: int, idle: float, pull_only: bool = False) -> None:
                     "zotero": {"library_id": emu.user_id, "endpoint": emu.base_url},
                     "vault": {"path": str(root / "vault")},
                     "watch": {"zotero_poll_seconds": poll},
+                    "api": {"port": 0},  # any free port: benches running at once must not clash
                 }
             )
         )

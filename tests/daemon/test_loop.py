@@ -138,3 +138,38 @@ def test_a_failed_watcher_is_followed_by_a_full_scan(tmp_path: Path) -> None:
     )
     loop.run(max_seconds=0.5)
     assert [(j.reason, j.paths) for j in jobs] == [("start", None), ("watcher restarted", None)]
+
+
+def test_an_idle_loop_sleeps_until_something_is_due(tmp_path: Path) -> None:
+    """Nothing due for an hour: the loop does not wake on a short tick (each wake-up costs
+    CPU, hours on end); it wakes for the deadline of ``max_seconds`` only."""
+    checks: list[float] = []
+
+    def watcher_ok() -> bool:
+        checks.append(time.monotonic())
+        return True
+
+    cfg = WatchConfig(zotero_poll_seconds=3600, catalog_refresh_minutes=600)
+    loop = WatchLoop(cfg, VaultSignal(str(tmp_path)), lambda job: None, watcher_ok=watcher_ok)
+    loop.run(max_seconds=0.6)
+    assert len(checks) == 1, "one look, then sleep until the deadline"
+
+
+def test_a_vault_event_wakes_the_sleeping_loop(tmp_path: Path) -> None:
+    jobs: list[Job] = []
+    sig = VaultSignal(str(tmp_path))
+    obs = start_observer(str(tmp_path), sig)
+    cfg = WatchConfig(zotero_poll_seconds=3600, catalog_refresh_minutes=600, debounce_seconds=0.05)
+    loop = WatchLoop(cfg, sig, jobs.append, tick=3600)  # nothing else would wake it
+    t = threading.Thread(target=loop.run, kwargs={"max_passes": 2}, daemon=True)
+    t.start()
+    try:
+        time.sleep(0.3)
+        (tmp_path / "note.md").write_text("edit")
+        t.join(30)
+    finally:
+        loop.stop()
+        obs.stop()
+        obs.join()
+    assert not t.is_alive(), "the event must wake the loop"
+    assert [(j.reason, j.paths) for j in jobs] == [("start", None), ("vault change", {"note.md"})]

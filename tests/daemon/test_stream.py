@@ -145,3 +145,28 @@ def test_client_gives_up_a_refused_subscription_and_keeps_trying(
         assert not client.connected
     finally:
         client.stop()
+
+
+def test_the_same_failure_again_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:
+    """No network for hours must not append two lines to the daemon's log every retry: the
+    first failure is logged at INFO, the same one again at DEBUG (it still retries)."""
+    import logging
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on: every attempt is refused
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    caplog.set_level(logging.DEBUG, logger="pllm_sync.zotero.stream")
+
+    def failures() -> list[logging.LogRecord]:
+        return [r for r in caplog.records if "ConnectionRefusedError" in r.getMessage()]
+
+    client = StreamClient(f"ws://127.0.0.1:{port}", "K", "/users/1", lambda v: None).start()
+    try:
+        wait_for(lambda: len(failures()) >= 2, timeout=15)
+    finally:
+        client.stop()
+    levels = [r.levelno for r in failures()]
+    assert levels[0] == logging.INFO
+    assert set(levels[1:]) == {logging.DEBUG}, levels
+    assert client.last_error is not None and "ConnectionRefusedError" in client.last_error

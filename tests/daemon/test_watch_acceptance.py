@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -128,6 +129,28 @@ def test_vault_saves_moves_and_deletes_reach_zotero_without_echo_passes(
     wait_for(lambda: len(items(sandbox, trashed=True)) == 1)
     settle(daemon, done)
     assert len(items(sandbox)) == 5
+
+
+def test_an_edit_in_a_vault_folder_put_back_by_a_sync_tool_reaches_zotero(
+    daemon: Daemon, sandbox: Sandbox
+) -> None:
+    """The idle daemon trusts its watcher instead of walking the vault every few polls; a
+    vault folder replaced whole (iCloud or a drive putting back its copy, an edit in it made
+    elsewhere) gives the old watches no event, so the daemon must notice and scan."""
+    vault = daemon.root / "vault"
+    done = settle(daemon, None)
+    copy = daemon.root / "vault.copy"
+    shutil.copytree(vault, copy)
+    set_status(copy / note(vault, 4).relative_to(vault), "read")
+    os.replace(vault, daemon.root / "vault.old")
+    os.replace(copy, vault)
+    wait_for(lambda: "status/read" in tags(item_for(sandbox, "2401.00004")))
+    reasons = [r["reason"] for r in since(daemon.wait_idle(done), done)]
+    assert any("watcher restarted" in r for r in reasons), reasons
+    assert len(items(sandbox)) == 6
+
+    set_status(note(vault, 5), "skimmed")  # the new folder is watched: an edit is an event
+    wait_for(lambda: "status/skimmed" in tags(item_for(sandbox, "2401.00005")))
 
 
 def test_zotero_edits_arrive_by_stream_and_by_poll_when_the_stream_is_cut(

@@ -7,12 +7,16 @@ message and ``port=0`` tells us the port the OS picked.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import threading
+import time
+from email.utils import formatdate
 
 import uvicorn
 from starlette.types import ASGIApp
+from uvicorn.server import ServerState
 
 from ..errors import PllmSyncError
 
@@ -21,19 +25,58 @@ log = logging.getLogger(__name__)
 HOST = "127.0.0.1"
 
 
+class _DatedState(ServerState):
+    """uvicorn's shared state whose ``Date`` header is made when a response reads it (once a
+    request, cached for the second) instead of by a timer: the idle server has no timer."""
+
+    def __init__(self) -> None:
+        self._headers: list[tuple[bytes, bytes]] = []
+        self._second = -1
+        self._date = b""
+        super().__init__()
+
+    @property
+    def default_headers(self) -> list[tuple[bytes, bytes]]:
+        now = int(time.time())
+        if now != self._second:
+            self._second, self._date = now, formatdate(now, usegmt=True).encode()
+        return [(b"date", self._date), *self._headers]
+
+    @default_headers.setter
+    def default_headers(self, value: list[tuple[bytes, bytes]]) -> None:
+        self._headers = list(value)  # uvicorn's own headers (date_header=False: no Date)
+
+
 class _QuietServer(uvicorn.Server):
-    """uvicorn wakes ten times a second to check for a shutdown (~0.1% of a core, the whole
-    idle budget of the daemon, which idles for hours): here once a second. The ``Date``
-    header still moves every second (``on_tick`` refreshes it on multiples of 10); a stop
-    waits up to a second more."""
+    """uvicorn wakes ten times a second, to check for a shutdown and to refresh its ``Date``
+    header; the daemon idles for hours, and even once a second was ~2 ticks a minute, a
+    third of its idle budget. Here the ``Date`` header is made per response
+    (``_DatedState``) and the loop sleeps until ``request_exit`` wakes it: an idle server
+    runs no Python at all (asyncio waits in ``epoll`` with no timeout)."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.server_state = _DatedState()
+        self._exit: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def main_loop(self) -> None:
-        counter = 0
-        should_exit = await self.on_tick(counter)
+        # made before should_exit is read: a request_exit() that misses them set should_exit
+        # before this reads it (see request_exit)
+        self._loop, self._exit = asyncio.get_running_loop(), asyncio.Event()
+        should_exit = await self.on_tick(0)
         while not should_exit:
-            counter = (counter + 10) % 864000
-            await asyncio.sleep(1.0)
-            should_exit = await self.on_tick(counter)
+            await self._exit.wait()
+            self._exit.clear()
+            should_exit = await self.on_tick(0)
+
+    def request_exit(self) -> None:
+        """Stop serving (from any thread): set the flag uvicorn reads, then wake the loop."""
+        self.should_exit = True
+        loop, event = self._loop, self._exit
+        if loop is not None and event is not None:
+            with contextlib.suppress(RuntimeError):  # the loop already closed
+                loop.call_soon_threadsafe(event.set)
 
 
 class ApiServer:
@@ -41,7 +84,7 @@ class ApiServer:
         self.app = app
         self.requested_port = port
         self.port = 0
-        self._server: uvicorn.Server | None = None
+        self._server: _QuietServer | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -70,6 +113,7 @@ class ApiServer:
             lifespan="off",
             timeout_graceful_shutdown=1,
             ws="none",
+            date_header=False,  # _DatedState adds it per response
         )
         server = _QuietServer(config)
         self._server = server
@@ -97,7 +141,7 @@ class ApiServer:
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.should_exit = True
+            self._server.request_exit()
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._server = None

@@ -14,7 +14,10 @@ from contextlib import ExitStack
 from typing import Any
 
 FULL_PASS_EVERY = 10
-"""Every this many Zotero polls, a whole pass runs even when nothing seems to have changed."""
+"""While the vault watcher cannot be trusted (not running, the vault root away), every this
+many Zotero polls a whole pass runs even when nothing seems to have changed. While it can,
+vault changes arrive as events and the reconcile pass (``watch.reconcile_minutes``) is the
+only periodic walk."""
 
 
 def register(sub: Any) -> None:
@@ -66,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     )
     from ..daemon.loop import WatchLoop
     from ..daemon.runner import PassRunner
-    from ..daemon.watcher import VaultSignal, start_observer
+    from ..daemon.watcher import VaultSignal, VaultWatch
     from ..model import Catalog
     from ..runtime import open_runtime
     from ..sync.engine import SyncEngine
@@ -138,22 +141,16 @@ def run(args: argparse.Namespace) -> int:
             ),
         )
         loop.install_signal_handlers()
-        observers = [start_observer(str(rt.vault.root), sig)]
+        watch = VaultWatch(str(rt.vault.root), sig).start()
+        stack.callback(watch.stop)
 
         def watcher_ok() -> bool:
-            """True while the watcher runs; else start a new one (the loop then scans)."""
-            if observers[-1].is_alive():
-                return True
-            observers.append(start_observer(str(rt.vault.root), sig))
-            return False
+            """False when vault events may have been lost (the watcher died, the vault root
+            went or was replaced, the kernel dropped events): the loop then scans."""
+            return watch.check()
 
         loop.watcher_ok = watcher_ok
-
-        def stop_observer() -> None:
-            observers[-1].stop()
-            observers[-1].join(timeout=5)
-
-        stack.callback(stop_observer)
+        runner.watcher_healthy = lambda: watch.healthy
         z = cfg.zotero
         if rt.zotero is not None and rt.api_key and z.stream_url != "off":
             stream = StreamClient(

@@ -27,6 +27,12 @@ log = logging.getLogger(__name__)
 KEEP_JOBS = 200
 """Finished jobs the loop remembers for the API (``/v1/runs/{id}``)."""
 
+IDLE_WAKE = 5.0
+"""The longest the idle loop sleeps: it wakes for what is due (a poll, a refresh, a
+debounced change; a vault event, a stream update or a submitted job wake it at once) and at
+least this often to check on the vault watcher. It used to wake every 0.2 s: ~1 ms of CPU a
+second, as much as the idle daemon's whole budget."""
+
 
 @dataclass
 class Job:
@@ -105,7 +111,7 @@ class WatchLoop:
         signal_: VaultSignal,
         run_pass: Callable[[Job], None],
         *,
-        tick: float = 0.2,
+        tick: float = IDLE_WAKE,
         is_own_write: Callable[[str], bool] | None = None,
         stream_connected: Callable[[], bool] | None = None,
         on_queued: Callable[[Job], object] | None = None,
@@ -133,6 +139,7 @@ class WatchLoop:
         self._zotero_announced: int | None = None
         self._force_full = False
         self.current: Job | None = None
+        signal_.on_change = self._wake.set  # a vault event wakes the sleeping loop
 
     # ------------------------------------------------------------------ from other threads
     def install_signal_handlers(self) -> None:
@@ -296,11 +303,15 @@ class WatchLoop:
             if job is not None:
                 self._do(job)
                 continue
-            wait = self.tick
+            # Sleep until the next thing is due; events, updates and jobs wake it earlier.
+            due_at = [last_read + self._poll_interval(), next_pull, next_reconcile]
+            if max_seconds is not None:
+                due_at.append(start + max_seconds)
+            wait = min(self.tick, max(0.0, min(due_at) - time.monotonic()))
             due = self.signal.quiet_in(self.cfg.debounce_seconds)
             if due is not None:
                 wait = min(wait, due + 0.001)
-            self._wake.wait(wait)
+            self._wake.wait(wait + 0.001)  # set since the last clear(): returns at once
             self._wake.clear()
         return self.stats
 

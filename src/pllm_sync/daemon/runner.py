@@ -48,6 +48,9 @@ class PassRunner:
         self.full_poll_every = full_poll_every
         self.after_pull = after_pull
         self.polls = 0
+        self.watcher_healthy: Callable[[], bool] | None = None
+        """Whether every vault change arrives as an event (``VaultWatch.healthy``): then a
+        poll never walks the vault, the periodic whole pass is for an untrusted watcher."""
         self.engine = engine
         self.state = state
         self.vault = vault
@@ -101,8 +104,9 @@ class PassRunner:
         self.events.publish("run.started", run=job.to_json())
         quick = False
         if job.reason == "zotero poll":  # one conditional request when Zotero did not move;
-            self.polls += 1  # every full_poll_every-th poll still runs a whole pass
-            quick = self.polls % self.full_poll_every != 0
+            self.polls += 1  # without a trusted watcher every full_poll_every-th poll still
+            trusted = self.watcher_healthy is not None and self.watcher_healthy()  # walks
+            quick = trusted or self.polls % self.full_poll_every != 0
         had_papers = job.pull and bool(self.engine.load_papers(reuse=True))
         opts = RunOptions(
             pull_catalog=job.pull,
@@ -146,7 +150,14 @@ class PassRunner:
         for cid in sorted(before.keys() - after.keys()):
             self.events.publish("conflict.resolved", conflict=cid, paper=before[cid].pllm_id)
         changed = {k: v for k, v in res.applied.items() if v}
-        log.info("watch (%s): %s", job.reason, changed or "nothing to do")
+        # a pass that did nothing (every idle poll) at DEBUG: the idle daemon appends nothing
+        # to its log file (12 lines a minute at a 5 s poll were its only disk writes)
+        log.log(
+            logging.INFO if changed or job.errors else logging.DEBUG,
+            "watch (%s): %s",
+            job.reason,
+            changed or "nothing to do",
+        )
         job.status = "done" if not job.errors else "failed"
         self.events.publish("run.done", run=job.to_json())
 

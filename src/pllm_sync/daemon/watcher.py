@@ -6,13 +6,19 @@ ignored so that Obsidian saving its workspace does not trigger a sync.
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import Any
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
+
+log = logging.getLogger(__name__)
 
 IGNORED_DIRS = frozenset({".obsidian", ".trash", ".git", ".pllm-sync-trash"})
 
@@ -41,6 +47,8 @@ class VaultSignal(FileSystemEventHandler):
         self.events = 0
         self.paths: set[str] = set()
         self.full = False
+        self.on_change: Callable[[], object] | None = None
+        """Called after every recorded change (the loop's wake-up: it sleeps until then)."""
 
     def _rel(self, path: str | bytes) -> str:
         p = path.decode() if isinstance(path, bytes) else path
@@ -63,6 +71,7 @@ class VaultSignal(FileSystemEventHandler):
                 self.last_change = time.monotonic()
                 self.events += 1
                 self.paths.update(relevant)
+            self._changed()
 
     def mark_full(self) -> None:
         """Something happened that names no single note (a folder moved, the watcher
@@ -71,6 +80,11 @@ class VaultSignal(FileSystemEventHandler):
             self.last_change = time.monotonic()
             self.events += 1
             self.full = True
+        self._changed()
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     def quiet_in(self, debounce: float) -> float | None:
         """Seconds until the pending changes have been quiet for ``debounce`` (None: none
@@ -96,3 +110,130 @@ def start_observer(root: str, handler: VaultSignal) -> Any:
     obs.schedule(handler, root, recursive=True)
     obs.start()
     return obs
+
+
+class _OverflowSeen(logging.Handler):
+    """watchdog reports a kernel queue overflow (events dropped) only in its log; this hears
+    it so the daemon scans the vault for what was dropped."""
+
+    def __init__(self, on_overflow: Any) -> None:
+        super().__init__(logging.WARNING)
+        self.on_overflow = on_overflow
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "overflow" in record.getMessage().lower():
+            self.on_overflow()
+
+
+REMOTE_FS = frozenset(
+    {"nfs", "nfs4", "cifs", "smb", "smb3", "smbfs", "9p", "ceph", "afs", "glusterfs", "lustre"}
+)
+"""Filesystems whose edits made on another machine raise no local inotify event."""
+
+
+def remote_filesystem(root: str, mounts: str | None = None) -> bool:
+    """Whether ``root`` lies on a network or FUSE filesystem (by the longest mount point in
+    ``/proc/self/mounts`` that holds it): there the watcher misses edits made elsewhere, so
+    it is never trusted alone. False where there is no such table (not Linux)."""
+    if mounts is None:
+        try:
+            with open("/proc/self/mounts", encoding="utf-8") as fh:
+                mounts = fh.read()
+        except OSError:
+            return False
+    path = os.path.realpath(root)
+    best, fstype = -1, ""
+    for line in mounts.splitlines():
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        point = fields[1].replace("\\040", " ")
+        inside = path == point or path.startswith(point.rstrip("/") + "/")
+        if inside and len(point) > best:
+            best, fstype = len(point), fields[2]
+    return fstype in REMOTE_FS or fstype.startswith("fuse")
+
+
+def _identity(root: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(root)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+class VaultWatch:
+    """The vault's watcher and whether its events can be trusted.
+
+    While it runs on the vault root it was started on (same device and inode), its emitter is
+    alive and the kernel dropped nothing, every note change arrives as an event: ``healthy``
+    is True and the daemon needs no periodic walk of the vault (only the reconcile pass). On
+    a network filesystem it never is: edits made on another machine raise no event here.
+    ``check()`` notices the rest (the watcher died; the root was deleted, unmounted or
+    replaced, as when a drive goes away and comes back or a sync tool re-creates the folder;
+    an overflow), restarts the watcher where the root is, and returns False exactly once per
+    such loss so the caller scans everything."""
+
+    def __init__(self, root: str, handler: VaultSignal) -> None:
+        self.root = root
+        self.handler = handler
+        self._observer: Any = None
+        self._identity: tuple[int, int] | None = None
+        self._remote = False
+        self._lost = threading.Event()
+        self._overflow = _OverflowSeen(self._lost.set)
+        self.restarts = 0
+
+    def start(self) -> VaultWatch:
+        logging.getLogger("watchdog").addHandler(self._overflow)
+        self._start()
+        return self
+
+    def _start(self) -> None:
+        self._identity = _identity(self.root)
+        self._remote = self._identity is not None and remote_filesystem(self.root)
+        if self._identity is None:
+            self._observer = None  # no vault root (a drive away): nothing to watch yet
+            return
+        try:
+            self._observer = start_observer(self.root, self.handler)
+        except OSError as exc:
+            log.warning("watch: cannot watch %s: %s", self.root, exc)
+            self._observer = None
+
+    def stop(self) -> None:
+        logging.getLogger("watchdog").removeHandler(self._overflow)
+        if self._observer is not None:
+            self._observer.stop()
+            self._observer.join(timeout=5)
+
+    def _running(self) -> bool:
+        obs = self._observer
+        if obs is None or not obs.is_alive():
+            return False
+        return all(e.is_alive() for e in getattr(obs, "emitters", ()))
+
+    @property
+    def healthy(self) -> bool:
+        """Every change since the last ``check()`` came (or comes) as an event."""
+        if self._identity is None or self._remote or self._lost.is_set() or not self._running():
+            return False
+        return _identity(self.root) == self._identity
+
+    def check(self) -> bool:
+        """True while nothing was lost; else restart the watcher (if the root is there) and
+        return False once, so the caller scans the whole vault."""
+        if self._lost.is_set():
+            self._lost.clear()
+            return False
+        now = _identity(self.root)
+        if now is not None and now == self._identity and self._running():
+            return True
+        if now is None and self._identity is None:
+            return True  # still away: already reported when it went
+        if self._observer is not None:
+            with contextlib.suppress(Exception):  # a stopped emitter or an old root's watches
+                self._observer.stop()
+        self._start()
+        self.restarts += 1
+        return False

@@ -100,6 +100,7 @@ def _header_seconds(headers: Mapping[str, str]) -> float | None:
 if TYPE_CHECKING:
     import ssl
     import threading
+    from http.client import HTTPConnection
 
     import httpx2
     from pyzotero.zotero import Zotero
@@ -227,6 +228,8 @@ class ZoteroHttp:
         if client is not None:
             client.event_hooks["request"].append(self._count)
         self._zot: Zotero | None = None
+        self.lean_conn: HTTPConnection | None = None
+        """The daemon's kept-alive connection for its polls' lean request (``lean.py``)."""
         self.last_version: int | None = None
         """``Last-Modified-Version`` of the latest multi-object response (a library version)."""
         self.read_version: int | None = None

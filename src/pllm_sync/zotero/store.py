@@ -263,8 +263,13 @@ class ZoteroStore:
 
     def unchanged_since(self, since: int) -> bool:
         """One conditional request: True when nothing in the library changed since the
-        version ``since`` (Zotero answers 304), False when something did."""
+        version ``since`` (Zotero answers 304), False when something did. The daemon asks
+        this every poll: first through the lean request on a kept-alive connection
+        (``lean.py``; the httpx2 stack costs several times more CPU per request), then, for
+        any answer but a clean 304, through the client as before."""
         http = self.http
+        if items_unchanged_since(http, since, keep=True):
+            return True
         resp = http.request(
             "GET",
             f"{http.prefix}/items",

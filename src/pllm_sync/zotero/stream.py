@@ -92,16 +92,24 @@ class StreamClient:
 
     def _run(self) -> None:
         backoff = MIN_BACKOFF
+        told: str | None = None  # the failure last logged at INFO
         while not self._stop.is_set():
             started = time.monotonic()
+            connects = self.connects
             try:
                 self._session()
             except (OSError, ConnectionClosed, InvalidHandshake, InvalidURI, TimeoutError) as exc:
                 self.last_error = f"{type(exc).__name__}: {exc}"
-                log.info("zotero stream: %s", self.last_error)
             except Exception as exc:  # a protocol surprise must not kill the daemon's thread
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.warning("zotero stream: unexpected %s", self.last_error)
+            if self.connects != connects:
+                told = None  # it was up: its loss is news
+            # The same failure again (no network, for hours) is logged at DEBUG: an idle
+            # daemon must not append two lines to its log file every two minutes.
+            level = logging.INFO if self.last_error != told else logging.DEBUG
+            told = self.last_error
+            log.log(level, "zotero stream: %s", self.last_error)
             self._set_connected(False)
             self._conn = None
             if self._stop.is_set():
@@ -110,7 +118,7 @@ class StreamClient:
                 backoff = MIN_BACKOFF  # it was up for a while: start over
             wait = max(backoff, self._retry_hint or 0.0)
             wait *= 1 + random.random() * 0.2  # jitter: many clients must not reconnect at once
-            log.info("zotero stream: reconnecting in %.1f s", wait)
+            log.log(level, "zotero stream: reconnecting in %.1f s", wait)
             self._stop.wait(wait)
             backoff = min(backoff * 2, MAX_BACKOFF)
 

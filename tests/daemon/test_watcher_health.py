@@ -1,0 +1,111 @@
+"""When the vault watcher's events can be trusted (``VaultWatch``): the idle daemon walks the
+vault only when they cannot, so every way of losing events must be noticed and scanned for."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from pllm_sync.daemon.watcher import VaultSignal, VaultWatch, remote_filesystem
+
+
+def wait_for(cond: Callable[[], bool], timeout: float = 10.0) -> None:
+    end = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.02)
+
+
+def test_a_running_watcher_is_trusted_and_hears_edits(tmp_path: Path) -> None:
+    sig = VaultSignal(str(tmp_path))
+    watch = VaultWatch(str(tmp_path), sig).start()
+    try:
+        assert watch.healthy and watch.check() and watch.healthy
+        (tmp_path / "a.md").write_text("x")
+        wait_for(lambda: "a.md" in sig.paths)
+        assert watch.check() and watch.restarts == 0
+    finally:
+        watch.stop()
+
+
+def test_a_replaced_vault_root_is_scanned_once_and_watched_again(tmp_path: Path) -> None:
+    """A sync tool (or a drive that went away and came back) puts a new folder where the
+    vault was: the old watches see nothing of it, so the daemon must scan and re-watch."""
+    root = tmp_path / "vault"
+    root.mkdir()
+    sig = VaultSignal(str(root))
+    watch = VaultWatch(str(root), sig).start()
+    try:
+        fresh = tmp_path / "vault.new"
+        fresh.mkdir()
+        (fresh / "note.md").write_text("edited elsewhere")
+        os.replace(root, tmp_path / "vault.old")
+        os.replace(fresh, root)
+        assert not watch.healthy
+        assert not watch.check(), "a replaced root asks for a full scan"
+        assert watch.check() and watch.healthy and watch.restarts == 1
+        sig.take_changes(0)
+        (root / "later.md").write_text("x")  # the new root's edits arrive as events
+        wait_for(lambda: "later.md" in sig.paths)
+    finally:
+        watch.stop()
+
+
+def test_a_vault_that_goes_away_is_untrusted_until_it_is_back(tmp_path: Path) -> None:
+    root = tmp_path / "vault"
+    root.mkdir()
+    watch = VaultWatch(str(root), VaultSignal(str(root))).start()
+    try:
+        shutil.move(str(root), tmp_path / "away")
+        wait_for(lambda: not watch.healthy)
+        assert not watch.check(), "noticed once"
+        assert watch.check() and not watch.healthy, "no scan per tick while it is away"
+        shutil.move(str(tmp_path / "away"), root)
+        assert not watch.check(), "back: scanned once"
+        assert watch.check() and watch.healthy
+    finally:
+        watch.stop()
+
+
+def test_dropped_events_untrust_the_watcher_until_scanned(tmp_path: Path) -> None:
+    """watchdog says that the kernel dropped events only in its log."""
+    watch = VaultWatch(str(tmp_path), VaultSignal(str(tmp_path))).start()
+    try:
+        logging.getLogger("watchdog.observers.inotify_c").warning(
+            "Inotify queue overflowed; filesystem events were lost"
+        )
+        assert not watch.healthy
+        assert not watch.check()
+        assert watch.check() and watch.healthy
+    finally:
+        watch.stop()
+
+
+MOUNTS = """\
+/dev/sda1 / ext4 rw,relatime 0 0
+server:/export /mnt/share nfs4 rw 0 0
+//nas/notes /media/my\\040notes cifs rw 0 0
+sshfs#me@host: /home/me/remote fuse.sshfs rw 0 0
+/dev/sdb1 /mnt/share/local ext4 rw 0 0
+"""
+
+
+def test_a_vault_on_a_network_filesystem_is_never_trusted_alone() -> None:
+    """Edits made on another machine raise no local event: keep the periodic walk there."""
+    remote = ("/mnt/share/Vault", "/media/my notes/v", "/home/me/remote/vault", "/mnt/share")
+    for root in remote:
+        assert remote_filesystem(root, MOUNTS), root
+    for root in ("/home/me/Vault", "/mnt/share/local/Vault", "/mnt/shared"):
+        assert not remote_filesystem(root, MOUNTS), root
+
+
+def test_the_local_temp_folder_is_trusted(tmp_path: Path) -> None:
+    watch = VaultWatch(str(tmp_path), VaultSignal(str(tmp_path))).start()
+    try:
+        assert watch.healthy == (not remote_filesystem(str(tmp_path)))
+    finally:
+        watch.stop()
