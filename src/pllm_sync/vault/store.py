@@ -933,9 +933,10 @@ class VaultStore:
         for p in paper.sections:
             self.links.register_path(p)
         rec = normalize_record({k: v for k, v in record.items() if k in _SYNCED})
-        keys = rec.get("sections", frozenset(section_key(p) for p in paper.sections))
-        ordered = [section_key(p) for p in paper.sections if section_key(p) in keys]
-        ordered = list(dict.fromkeys(ordered)) + sorted(set(keys) - set(ordered))
+        listed = [section_key(p) for p in paper.sections]
+        keys = rec["sections"] if "sections" in rec else frozenset(listed)
+        ordered = list(dict.fromkeys(k for k in listed if k in keys))
+        ordered += sorted(set(keys) - set(ordered))
         links = self._section_links(ordered)
         fm = note_mod.frontmatter_for_new(
             paper,
