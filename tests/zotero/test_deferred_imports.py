@@ -15,16 +15,19 @@ _pllm_zotero()
 from pyzotero.errors import PyZoteroError  # what every pyzotero read imports
 before = sorted(sys.modules)
 import pyzotero._decorators as dec
+version = dec.bibtexparser.__version__  # a dunder as the first look-up loads it too
 parser = dec.bibtexparser.bparser.BibTexParser(common_strings=True)
 bib = dec.bibtexparser.loads("@article{k, title={T}}", parser=parser).entries
 feed = dec.feedparser.parse('<feed xmlns="http://www.w3.org/2005/Atom"><title>x</title></feed>')
 from bibtexparser.customization import splitname
 import bibtexparser
+import feedparser
 print(json.dumps({
     "before": before,
     "bib": bib,
     "feed": feed.feed.title,
     "split": splitname("Doe, Jane")["last"],
+    "versions": version == bibtexparser.__version__ and bool(feedparser.__version__),
     "real": type(sys.modules["bibtexparser"]).__name__ == "module"
             and type(sys.modules["feedparser"]).__name__ == "module"
             and bibtexparser is sys.modules["bibtexparser"],
@@ -50,4 +53,5 @@ def test_pyzotero_loads_without_its_bibtex_and_feed_parsers_which_still_work() -
     assert res["bib"] == [{"ENTRYTYPE": "article", "ID": "k", "title": "T"}]
     assert res["feed"] == "x"
     assert res["split"] == ["Doe"]
+    assert res["versions"] is True
     assert res["real"] is True

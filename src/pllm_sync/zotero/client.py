@@ -111,14 +111,12 @@ if TYPE_CHECKING:
 class _Deferred(types.ModuleType):
     """A stand-in for a module pyzotero imports at its top but uses only for answers we
     never ask for (``format=bibtex``, Atom feeds): the real module is imported, and takes
-    the stand-in's place in ``sys.modules``, when anything first looks up a name in it
-    (``__path__`` included, so its submodules import as usual)."""
+    the stand-in's place in ``sys.modules``, when anything first looks up a name it lacks
+    (any name, ``__path__`` and ``__version__`` included, so submodules import as usual).
+    ``import`` itself only reads what every module has (``__spec__``...), which stays cheap."""
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") and name not in ("__path__", "__file__", "__all__"):
-            raise AttributeError(name)  # the import system's probes (``__spec__``...) stay cheap
-        real = self._pllm_real()
-        return getattr(real, name)
+        return getattr(self._pllm_real(), name)
 
     def _pllm_real(self) -> types.ModuleType:
         name = self.__name__
