@@ -10,7 +10,14 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from pllm_sync.model import normalize_whitespace
-from pllm_sync.record import SYNCED_FIELDS, Record, normalize_record
+from pllm_sync.record import (
+    _EMPTY_FORM,
+    SYNCED_FIELDS,
+    Record,
+    _already_canonical,
+    _normalize_field,
+    normalize_record,
+)
 
 # hostile whitespace: tabs, newlines, NBSP, em space, line/paragraph separators, zero width
 # (not whitespace), information separators (whitespace to Python), NEL
@@ -94,3 +101,32 @@ def test_a_normalised_record_is_its_own_normal_form(rec: Record) -> None:
     twice = normalize_record(once)
     assert twice == once
     assert {k: type(v) for k, v in twice.items()} == {k: type(v) for k, v in once.items()}
+
+
+def _normalize_field_by_field(rec: Record) -> Record:
+    """The general form of ``normalize_record`` (each field through ``_already_canonical``,
+    then its normaliser), which its inlined fast checks must agree with."""
+    out: Record = {}
+    for k, v in rec.items():
+        if v is None:
+            out[k] = _EMPTY_FORM.get(k)
+        elif _already_canonical(k, v):
+            out[k] = v
+        else:
+            out[k] = _normalize_field(k, v)
+    return out
+
+
+@given(st.dictionaries(st.sampled_from([*SYNCED_FIELDS, "other"]), FIELD_INPUT, max_size=8))
+@example({"title": "", "venue": " a", "year": True, "rating": 3, "authors": ("a", "b  c")})
+@example({"method": "a\u2028b", "doi": "x ", "catalog": "listed", "status": "\xa0"})
+def test_the_inlined_checks_agree_with_the_field_by_field_form(rec: Record) -> None:
+    try:
+        want = _normalize_field_by_field(rec)
+    except (AttributeError, TypeError):
+        with pytest.raises((AttributeError, TypeError)):
+            normalize_record(rec)
+        return
+    got = normalize_record(rec)
+    assert got == want
+    assert {k: type(v) for k, v in got.items()} == {k: type(v) for k, v in want.items()}

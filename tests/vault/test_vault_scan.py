@@ -351,3 +351,26 @@ def test_a_warm_scan_sees_every_edit_move_and_copy(store: VaultStore, age: Age) 
     shutil.rmtree(store.root / "Read")
     scan = rescan()
     assert pid not in scan.notes and scan.stats == {}
+
+
+def test_a_paper_notes_stat_is_what_replace_gives(tmp_path: Path) -> None:
+    """``_stat_of`` builds a paper note's ``NoteStat`` positionally (cheaper than
+    ``dataclasses.replace``): it must give what ``replace`` gives, whatever the base holds."""
+    from dataclasses import replace
+
+    from pllm_sync.vault import note as note_mod
+
+    store = VaultStore(VaultConfig(path=tmp_path))
+    paper = make_paper()
+    data, parsed, _stem = store.render_new_note(paper, record_from_paper(paper), zotero_key="K")
+    parsed = note_mod.parse_note(data.decode())
+    base = NoteStat(1, 2, "h", "other", section_key="s", line=3, problem="p", trusted=False)
+    got = store._stat_of("Papers/x.md", parsed, base, True)
+    assert got == replace(
+        base,
+        kind="paper",
+        pllm_id=parsed.pllm_id,
+        record=parsed.raw,
+        zotero_key=parsed.zotero_key,
+        conflict_flag=parsed.conflict_flag,
+    )

@@ -120,6 +120,18 @@ def test_random_mappings_match_the_serializer(items: dict[str, Any]) -> None:
     _same(items)
 
 
+@settings(max_examples=200)
+@given(SCALARS.filter(lambda v: isinstance(v, str)))
+def test_a_remembered_string_is_written_as_the_first_time(value: str) -> None:
+    """``_scalar`` remembers each string's text (and, apart, each link's): the second emit
+    of the same value, also as a link after a plain string of the same text and the other
+    way round, matches the serializer as the first did."""
+    for _ in range(2):
+        _same({"title": str(value), "sections": [yamlio.WikiLink(value), str(value)]})
+        _same({"sections": [yamlio.WikiLink(value)], "venue": str(value)})
+    assert yamlio._STR_TEXT.get(str(value), "unset") in ("unset", yamlio._str_scalar(value))
+
+
 def _expected(value: Any) -> Any:
     if isinstance(value, list):
         return [_expected(v) for v in value]

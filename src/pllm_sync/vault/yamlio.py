@@ -282,17 +282,32 @@ def _block_plain_ok(text: str) -> bool:
     return not (": " in text or text.endswith(":") or " #" in text)
 
 
+_STR_TEXT: dict[str, str | None] = {}
+_LINK_TEXT: dict[str, str | None] = {}
+"""What :func:`_scalar` gave for each string (and, apart, each link) seen: notes repeat the
+same venues, statuses, sections and authors, and the two regular expressions per string
+were most of an emit. Bounded: after ``_MEMO_MAX`` entries, new strings are not kept."""
+_MEMO_MAX = 8192
+
+
 def _scalar(value: Any) -> str | None:
     """One scalar as the serializer writes it in block context, or None if unsure."""
     kind = type(value)
-    if type(value) is str:
-        if _block_plain_ok(value) and _is_str_scalar(value):
-            return str(value)
-        if _dq_safe().fullmatch(value):
-            return '"' + value + '"'
-        return None
-    if type(value) is WikiLink:
-        return '"' + value + '"' if _dq_safe().fullmatch(value) else None
+    text: str | None
+    if kind is str:
+        text = _STR_TEXT.get(value, _UNSEEN)
+        if text is _UNSEEN:
+            text = _str_scalar(value)
+            if len(_STR_TEXT) < _MEMO_MAX:
+                _STR_TEXT[value] = text
+        return text
+    if kind is WikiLink:
+        text = _LINK_TEXT.get(value, _UNSEEN)
+        if text is _UNSEEN:
+            text = '"' + value + '"' if _dq_safe().fullmatch(value) else None
+            if len(_LINK_TEXT) < _MEMO_MAX:
+                _LINK_TEXT[value] = text
+        return text
     if value is None:
         return ""
     if kind is bool:
@@ -301,6 +316,19 @@ def _scalar(value: Any) -> str | None:
         return str(value)
     if kind is dt.date:
         return str(value.isoformat())
+    return None
+
+
+_UNSEEN: Any = object()
+"""A memo's "no entry" (``None`` is a remembered answer: not plain)."""
+
+
+def _str_scalar(value: str) -> str | None:
+    """:func:`_scalar` of a plain ``str``, worked out (not memoised)."""
+    if _block_plain_ok(value) and _is_str_scalar(value):
+        return str(value)
+    if _dq_safe().fullmatch(value):
+        return '"' + value + '"'
     return None
 
 
@@ -318,9 +346,12 @@ def plain_values(items: dict[str, Any], text_keys: Collection[str] = ()) -> dict
     tests/vault/test_yaml_fast_emitter.py holds it to the reader's result."""
     out: dict[str, Any] = {}
     for key, value in items.items():
-        if type(value) is list:
-            out[key] = [_plain_value(x) for x in value]
-        elif key in text_keys and type(value) is int:
+        kind = type(value)
+        if kind is str or value is None:  # most values: as given
+            out[key] = value
+        elif kind is list:
+            out[key] = [x if type(x) is str else _plain_value(x) for x in value]
+        elif key in text_keys and kind is int:
             out[key] = str(value)
         else:
             out[key] = _plain_value(value)
@@ -343,11 +374,13 @@ def _fast_mapping(items: dict[str, Any]) -> str | None:
 
 def plain_lines(items: dict[str, Any]) -> list[str] | None:
     """The lines of :func:`dump_plain`'s text (each ending in ``\n``; one per key, then one
-    per list item), or None when a value is not plain."""
+    per list item), or None when a value is not plain. The memo lookups of :func:`_plain_key`
+    and :func:`_scalar` are inlined for strings (a pull emits ~16 keys and values a note)."""
     out: list[str] = []
     append = out.append
+    plain_keys, str_text = _PLAIN_KEYS, _STR_TEXT
     for key, value in items.items():
-        if not _plain_key(key):
+        if not (type(key) is str and key in plain_keys) and not _plain_key(key):
             return None
         if type(value) is list:
             if not value:
@@ -358,12 +391,12 @@ def plain_lines(items: dict[str, Any]) -> list[str] | None:
                 if item is None:
                     append("  -\n")
                     continue
-                text = _scalar(item)
+                text = (str_text.get(item) if type(item) is str else None) or _scalar(item)
                 if text is None:
                     return None
                 append(f"  - {text}\n")
             continue
-        text = _scalar(value)
+        text = (str_text.get(value) if type(value) is str else None) or _scalar(value)
         if text is None:
             return None
         append(f"{key}: {text}\n" if text else f"{key}:\n")

@@ -16,8 +16,11 @@ the path) — and every message is passed through ``redact``.
 
 from __future__ import annotations
 
+import importlib
 import logging
+import sys
 import time
+import types
 from collections.abc import Callable, Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -106,10 +109,47 @@ if TYPE_CHECKING:
     from pyzotero.zotero import Zotero
 
 
+class _Deferred(types.ModuleType):
+    """A stand-in for a module pyzotero imports at its top but uses only for answers we
+    never ask for (``format=bibtex``, Atom feeds): the real module is imported, and takes
+    the stand-in's place in ``sys.modules``, when anything first looks up a name it lacks
+    (any name, ``__path__`` and ``__version__`` included, so submodules import as usual).
+    ``import`` itself only reads what every module has (``__spec__``...), which stays cheap."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._pllm_real(), name)
+
+    def _pllm_real(self) -> types.ModuleType:
+        name = self.__name__
+        if sys.modules.get(name) is self:
+            del sys.modules[name]
+        try:
+            return importlib.import_module(name)
+        except BaseException:
+            sys.modules.setdefault(name, self)
+            raise
+
+
+_DEFERRED = ("bibtexparser", "feedparser")
+"""What pyzotero imports for formats we never read: bibtexparser (and pyparsing under it)
+and feedparser cost about as much to import as the rest of pyzotero together."""
+
+
+def _defer_unused_pyzotero_imports() -> None:
+    """Put :class:`_Deferred` stand-ins in ``sys.modules`` for :data:`_DEFERRED`, unless
+    pyzotero or the module itself is already imported (then they cost nothing more)."""
+    if "pyzotero" in sys.modules:
+        return
+    for name in _DEFERRED:
+        if name not in sys.modules:
+            sys.modules[name] = _Deferred(name)
+
+
 @cache
 def _pllm_zotero() -> type[Zotero]:
     """pyzotero's client class with our backoff, defined on first use: importing pyzotero
     costs more than a whole no-op sync, which asks its one question with a raw request."""
+    _defer_unused_pyzotero_imports()
     from pyzotero import zotero as pyzotero_zotero
 
     class PllmZotero(pyzotero_zotero.Zotero):
@@ -394,6 +434,8 @@ class ZoteroHttp:
     def pz(self, call: Callable[[], T], what: str) -> T:
         """Run a pyzotero read, retrying what is transient and mapping errors to ZoteroError."""
         import httpx2
+
+        _defer_unused_pyzotero_imports()
         from pyzotero.errors import PyZoteroError
 
         for attempt in range(self.attempts):
