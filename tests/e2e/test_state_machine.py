@@ -799,3 +799,33 @@ def test_an_old_item_restored_after_an_id_change_and_lost_states(
         assert len(m.all_items()[pid]) == 1
     finally:
         m.teardown()
+
+
+@pytest.mark.parametrize("id_changes_back", [False, True], ids=["new id", "id changed back"])
+def test_a_note_moved_back_after_an_id_change_restores_its_item(
+    monkeypatch: pytest.MonkeyPatch, id_changes_back: bool
+) -> None:
+    """The shape the full machine found: the list drops a paper's arXiv link (its id changes)
+    while the user has moved its note out of the vault; the sync follows the paper to its
+    new id and trashes its item for the missing note. The note moved back still carries the
+    old id (and the list may give that id back meanwhile). The next sync must take it for
+    the paper's note and restore the item from Zotero's trash (rule 3), not leave a note
+    with no live item."""
+    monkeypatch.setenv("PLLM_SYNC_ZOTERO_API_KEY", "TESTKEY")
+    pid = POOL[1][0]
+    m = SyncMachine()
+    try:
+        m.setup()
+        m.catalog_changes_an_id(Script(pid))
+        m.delete_note(Script(pid), keep=True)
+        m.sync()
+        assert pid not in m.items() and pid not in m.notes()
+        m.move_note_back(Script(pid))
+        if id_changes_back:
+            m.catalog_changes_an_id(Script(pid))
+        m.sync()  # checks the note brought back has its item back too
+        m.no_duplicates()
+        assert pid in m.items() and pid in m.notes()
+        assert len(m.all_items()[pid]) == 1
+    finally:
+        m.teardown()

@@ -54,6 +54,14 @@ def state(pid: str, *, title: str = TITLE, listed: str = "listed", **kw: Any) ->
     return PaperState(pllm_id=pid, **{**values, **kw})
 
 
+def retired(pid: str) -> PaperState:
+    """A paper whose note the user deleted or moved out: its item went to Zotero's trash
+    and both sides are retired (the state forgets the note's path)."""
+    return state(
+        pid, base={"title": TITLE}, note_path=None, vault_retired=True, zotero_retired=True
+    )
+
+
 def item(pid: str, key: str = KEY) -> dict[str, Any]:
     return {"key": key, "version": 3, "itemType": "preprint", "extra": f"pllm-sync-id: {pid}"}
 
@@ -377,6 +385,44 @@ ROWS = [
             listed(NEW, zitem=item(NEW, "ITEM0002"), note=note(NEW)),
         ],
         {OLD: Want(item_key=KEY), NEW: Want(note=NOTE, item_key="ITEM0002")},
+    ),
+    Row(
+        "a note moved back under the id its paper left joins the paper retired in the vault",
+        lambda: [PaperView(pid=OLD, note=note(OLD)), listed(NEW, state=retired(NEW))],
+        {NEW: Want(note=NOTE, renamed_from=OLD, state_id=NEW)},
+        papers=lambda: {NEW: retired(NEW)},
+    ),
+    Row(
+        "the same in a plain sync (no catalog read): the state's title joins them",
+        lambda: [PaperView(pid=OLD, note=note(OLD)), PaperView(pid=NEW, state=retired(NEW))],
+        {NEW: Want(note=NOTE, renamed_from=OLD, state_id=NEW)},
+        papers=lambda: {NEW: retired(NEW)},
+        catalog_read=False,
+    ),
+    Row(
+        "the list gives the old id back as the note returns: the paper's state goes with it",
+        lambda: [PaperView(pid=NEW, state=retired(NEW)), listed(OLD, note=note(OLD))],
+        {OLD: Want(note=NOTE, renamed_from=NEW, state_id=OLD)},
+        papers=lambda: {NEW: retired(NEW)},
+    ),
+    Row(
+        "two returning notes of one title: no guess, each stays its own",
+        lambda: [
+            PaperView(pid=OLD, note=note(OLD)),
+            PaperView(pid="doi:10.1/x", note=note("doi:10.1/x", COPY)),
+            listed(NEW, state=retired(NEW)),
+        ],
+        {OLD: Want(note=NOTE), "doi:10.1/x": Want(note=COPY), NEW: Want(state_id=NEW)},
+        papers=lambda: {NEW: retired(NEW)},
+    ),
+    Row(
+        "a paper of another title does not take a returning note",
+        lambda: [
+            PaperView(pid=OLD, note=note(OLD, title="Another Paper")),
+            listed(NEW, state=retired(NEW)),
+        ],
+        {OLD: Want(note=NOTE), NEW: Want(state_id=NEW)},
+        papers=lambda: {NEW: retired(NEW)},
     ),
 ]
 

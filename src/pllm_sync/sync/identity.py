@@ -6,8 +6,10 @@ changed it (a list adds or fixes an arXiv link), a run that did so may have been
 after writing one side, a copy of a note may still carry an id its paper left. These
 functions take the collected ``PaperView`` values and the stored ``PaperState`` (plain data,
 no IO, no store object) and return the views joined so that each paper has one view: the new
-id takes over the old id's state, item and note, and a stale copy is listed as a copy of its
-paper instead of becoming a paper of its own. ``decide`` then plans each joined view.
+id takes over the old id's state, item and note, a stale copy is listed as a copy of its
+paper instead of becoming a paper of its own, and a note moved back into the vault under an
+id its paper has left joins the paper again (whose item ``decide`` then restores).
+``decide`` then plans each joined view.
 The smaller judgements of collect live here too: which of two items carrying one id is the
 paper's, whether a copy takes over from a note that vanished, and which id a note or item a
 user added by hand gets.
@@ -45,7 +47,7 @@ def join_identities(
     out = finish_interrupted_renames(views)
     if catalog_read:
         out = follow_renamed_papers(out, papers)
-    return join_duplicate_items(list_stale_copies(out))
+    return join_duplicate_items(list_stale_copies(join_returning_notes(out)))
 
 
 def finish_interrupted_renames(views: Mapping[str, PaperView]) -> dict[str, PaperView]:
@@ -162,6 +164,24 @@ def follow_renamed_papers(
         # short after Zotero was written, then the state database lost)
         stale_copy: tuple[str, ...] = ()
         if new.note is not None and old.note is None:
+            if (
+                old.state is not None
+                and old.state.vault_retired
+                and new.zitem is None
+                and not (new.copies or old.copies or old.vault_unreadable)
+            ):
+                # the paper's note, moved out of the vault (its item trashed for it) while
+                # it had the new id, comes back as the list changes the id back: the paper
+                # (its state and trashed item) takes the note, and rule 3 restores the item
+                out[new.pid] = replace(
+                    new,
+                    state=replace(old.state, pllm_id=new.pid),
+                    renamed_from=old.pid,
+                    vault_gone=False,
+                    **_item_fields(old),
+                )
+                del out[old.pid]
+                continue
             if old.state is not None or old.zitem is None or new.zitem is not None:
                 continue  # nothing to take over: the note the new id has stays its own
             # a rename cut short after Zotero was written, the list changed the id back and
@@ -195,6 +215,53 @@ def follow_renamed_papers(
             )
         out[new.pid] = joined
         del out[old.pid]
+    return out
+
+
+def join_returning_notes(views: Mapping[str, PaperView]) -> dict[str, PaperView]:
+    """A note the user moved out of the vault and brings back after the catalog changed its
+    paper's id still carries the old id. Meanwhile a run followed the paper to its new id
+    and retired its vault side (the item went to Zotero's trash for the deleted note), so
+    nothing ties the old id to the paper: no state, no item, no catalog entry. Such a note
+    (not one a user wrote by hand) is the paper's note coming back when exactly one paper
+    of its title has a retired vault side and no note: it joins that paper (its id is
+    rewritten), so ``decide`` restores the item as for any note moved back (rule 3),
+    instead of the note living on as a paper of its own with no item."""
+    out = dict(views)
+    orphans = [
+        (pid, v)
+        for pid, v in views.items()
+        if v.note is not None and not (v.state or v.zitem or v.paper or v.user_added)
+    ]
+    if not orphans:  # the usual run: no title to hash
+        return out
+    retired: dict[str, list[str]] = {}
+    for pid, v in views.items():
+        st = v.state
+        if st is None or not st.vault_retired or v.note is not None or v.copies:
+            continue
+        if v.vault_unreadable:
+            continue
+        retired.setdefault(title_hash(v.title), []).append(pid)
+    returning: dict[str, list[str]] = {}
+    for pid, v in orphans:
+        returning.setdefault(title_hash(v.title), []).append(pid)
+    for pid, v in orphans:
+        th = title_hash(v.title)
+        twins = retired.get(th, [])
+        if len(twins) != 1 or len(returning[th]) != 1 or twins[0] == pid:
+            continue  # only a one-to-one match: two notes or two papers of one title stay
+        twin = out[twins[0]]
+        out[twins[0]] = replace(
+            twin,
+            note=v.note,
+            renamed_from=pid,
+            vault_gone=False,
+            copies=(*twin.copies, *v.copies),
+            vault_sections_unknown=v.vault_sections_unknown,
+            note_from_copy=False,
+        )
+        del out[pid]
     return out
 
 
