@@ -48,13 +48,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..model import Paper
 from ..record import SYNCED_FIELDS, USER_FIELDS, Record
 from ..vault.store import NoteInfo
+from .children import has_user_children
 from .merge import MISSING, SET_MERGED, FieldConflict, MergeResult, Policy, merge_paper
 from .plan import ConflictNote, Plan
 from .state import PaperState
@@ -82,6 +83,16 @@ class DuplicateItem:
     zitem: dict[str, Any]
     zrecord: Record
     user_children: bool = False  # a PDF or child note a user made: it is never trashed
+
+    @classmethod
+    def of(
+        cls, pid: str, zitem: dict[str, Any], children: Iterable[Mapping[str, Any]], zrecord: Record
+    ) -> DuplicateItem:
+        """The duplicate ``zitem`` (with its ``children``) carrying ``pid``: the one place
+        that asks whether a user made any of its children, so every way a duplicate is
+        found (the change feed, an unchanged item, a note joined by title) counts them
+        alike."""
+        return cls(pid, zitem, zrecord, has_user_children(children, PaperState(pllm_id=pid)))
 
 
 @dataclass

@@ -288,11 +288,8 @@ class SyncEngine:
                         # two live items: the loser's user data is folded into the
                         # winner, then it goes to the trash (decide, rule 9)
                         kids = children.get(str(loser.get("key")), [])
-                        dup = DuplicateItem(
-                            pid=item_pid,
-                            zitem=loser,
-                            zrecord=zmap.item_to_record(loser, kids, cpaths),
-                            user_children=has_user_children(kids, PaperState(pllm_id=item_pid)),
+                        dup = DuplicateItem.of(
+                            item_pid, loser, kids, zmap.item_to_record(loser, kids, cpaths)
                         )
                         v.duplicate_items = (*v.duplicate_items, dup)
                     if not keep_new:
@@ -407,12 +404,7 @@ class SyncEngine:
             if st.zotero_key in snap.items or st.zotero_key in snap.deleted_items:
                 continue  # the known item was read (and lost to this one) or is gone
             kids = v.zchildren
-            dup = DuplicateItem(
-                pid=pid,
-                zitem=data,
-                zrecord=zmap.item_to_record(data, kids, cpaths),
-                user_children=has_user_children(kids, PaperState(pllm_id=pid)),
-            )
+            dup = DuplicateItem.of(pid, data, kids, zmap.item_to_record(data, kids, cpaths))
             v.duplicate_items = (*v.duplicate_items, dup)
             v.zitem, v.zchildren, v.zrecord = None, [], st.zotero_record or st.base
             v.z_note_missing = v.z_note_rich = v.z_user_children = False

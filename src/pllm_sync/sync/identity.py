@@ -28,7 +28,6 @@ from ..model import PaperIds, paper_id_for, title_hash
 from ..record import Record
 from ..vault.store import NoteInfo, NoteStat
 from ..zotero import mapping as zmap
-from .children import has_user_children
 from .decide import DuplicateItem, PaperView
 from .state import PaperState
 
@@ -340,12 +339,7 @@ def join_duplicate_items(views: Mapping[str, PaperView]) -> dict[str, PaperView]
         twins = papers.get(title_hash(v.title), [])
         if len(twins) != 1 or v.zitem is None:
             continue
-        dup = DuplicateItem(
-            pid=pid,
-            zitem=v.zitem,
-            zrecord=v.zrecord or {},
-            user_children=has_user_children(v.zchildren, PaperState(pllm_id=pid)),
-        )
+        dup = DuplicateItem.of(pid, v.zitem, v.zchildren, v.zrecord or {})
         twin = out[twins[0]]
         out[twins[0]] = replace(twin, duplicate_items=(*twin.duplicate_items, dup))
         del out[pid]
