@@ -43,11 +43,11 @@ if step == "fsync":  # temps written, nothing fsynced or linked
     atomic._fsync_fd = die
 elif step == "link":  # two notes linked, the rest still temps
     orig, seen = atomic._link_new, []
-    def link(tmp, path):
+    def link(tmp, path, *rest):
         if len(seen) == 2:
             os._exit(9)
         seen.append(path)
-        return orig(tmp, path)
+        return orig(tmp, path, *rest)
     atomic._link_new = link
 elif step == "replace":  # new notes linked, the updated note not yet renamed over its file
     atomic._replace = die

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from pllm_sync import atomic
 from pllm_sync.atomic import WriteBatch
 from pllm_sync.model import Paper, PaperIds
 from pllm_sync.record import record_from_paper
@@ -71,15 +72,16 @@ import os, sys
 from pathlib import Path
 from pllm_sync import atomic
 folder, step, chunk = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+atomic.RENAME_FROM = int(sys.argv[4])  # 0: new files named by one renameat2 each
 def die(*_a, **_k):
     os._exit(9)
 def after_two(name):
     orig, seen = getattr(atomic, name), []
-    def hook(tmp, path):
+    def hook(tmp, path, *rest):
         if len(seen) == 2:
             os._exit(9)
         seen.append(path)
-        return orig(tmp, path)
+        return orig(tmp, path, *rest)
     setattr(atomic, name, hook)
 if step == "fsync":
     atomic._fsync_fd = die
@@ -101,15 +103,17 @@ os._exit(9)  # killed before the caller's state commit
 """
 
 
+@pytest.mark.parametrize("rename_from", [0, 256])  # renameat2, or link + unlink, for new files
 @pytest.mark.parametrize("chunk", [16, 3])  # all handed to the workers at commit; or while staging
 @pytest.mark.parametrize("step", ["staged", "fsync", "link", "replace", "dirsync", "committed"])
 def test_a_kill_at_any_step_leaves_whole_notes_or_none(
-    tmp_path: Path, step: str, chunk: int
+    tmp_path: Path, step: str, chunk: int, rename_from: int
 ) -> None:
     for i in range(5):
         (tmp_path / f"old {i}.md").write_text(f"old {i}\n" * 100)
     proc = subprocess.run(
-        [sys.executable, "-c", CHILD, str(tmp_path), step, str(chunk)], check=False
+        [sys.executable, "-c", CHILD, str(tmp_path), step, str(chunk), str(rename_from)],
+        check=False,
     )
     assert proc.returncode == 9
     notes = sorted(tmp_path.glob("note *.md"))
@@ -210,13 +214,47 @@ def test_a_batched_update_writes_through_a_symlinked_note(store: VaultStore) -> 
     assert "status: read" in real.read_text(encoding="utf-8")
 
 
-def test_write_batch_never_replaces_a_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize("rename_from", [0, 256])
+def test_write_batch_never_replaces_a_file(
+    tmp_path: Path, rename_from: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(atomic, "RENAME_FROM", rename_from)
     target = tmp_path / "a.md"
     with WriteBatch() as batch:
         batch.add(target, b"ours")
+        batch.add(tmp_path / "b.md", b"ours too")
         target.write_bytes(b"theirs")
     assert target.read_bytes() == b"theirs"
-    assert os.listdir(tmp_path) == ["a.md"]
+    assert (tmp_path / "b.md").read_bytes() == b"ours too"
+    assert sorted(os.listdir(tmp_path)) == ["a.md", "b.md"]  # no temp left either way
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="renameat2 is Linux's")
+def test_a_large_batch_names_each_new_file_by_one_rename(tmp_path: Path) -> None:
+    """A pull's batch: each new note gets its name by one rename that refuses to replace
+    (not a link, then the temp's unlink), every note whole, no temp left, a name taken
+    meanwhile refused."""
+    calls: list[str | None] = []
+    real = atomic._link_new
+
+    def spy(tmp: str, path: Path, rename: bool = False) -> str | None:
+        calls.append(how := real(tmp, path, rename))
+        return how
+
+    n = atomic.RENAME_FROM
+    batch = WriteBatch()
+    for i in range(n):
+        batch.add(tmp_path / f"n{i}.md", f"note {i}\n".encode())
+    (tmp_path / "n7.md").write_bytes(b"the user's")
+    try:
+        atomic._link_new = spy
+        assert batch.commit().taken == [tmp_path / "n7.md"]
+    finally:
+        atomic._link_new = real
+    assert calls.count("renamed") == n - 1 and calls.count(None) == 1
+    assert (tmp_path / "n7.md").read_bytes() == b"the user's"
+    assert (tmp_path / "n200.md").read_bytes() == b"note 200\n"
+    assert len(os.listdir(tmp_path)) == n
 
 
 def test_a_file_staged_again_is_written_once_with_its_last_bytes(tmp_path: Path) -> None:
