@@ -3,6 +3,7 @@ item subsets (top, trash, children, collection items) and filters."""
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from pllm_sync.testing.zotero_server import ZoteroEmulator
@@ -180,3 +181,73 @@ def test_unsupported_format(raw: Raw) -> None:
     assert raw.get("/users/1/items", params={"format": "atom"}).status_code == 501
     bad = raw.get("/users/1/items", params={"format": "yaml"})
     assert (bad.status_code, bad.text) == (400, "Invalid 'format' value 'yaml'")
+
+
+def test_a_key_list_reads_what_the_whole_listing_holds_in_its_order(raw: Raw) -> None:
+    """A read by keys (how a client reads back the items a sync wrote) picks those objects
+    without walking the library, and answers exactly what filtering the whole listing
+    would: same objects, same order (ties of one batch's version in creation order), the
+    trash only when asked, bad keys ignored, and no valid key meaning no filter."""
+    keys = _fill(raw, 120)  # three batches: 50 share one version, then 50, then 20
+    old = raw.get(f"/users/1/items/{keys[7]}").json()
+    trashed = raw.patch(f"/users/1/items/{keys[7]}", {"deleted": 1, "version": old["version"]})
+    assert trashed.status_code == 204
+    gone = raw.get(f"/users/1/items/{keys[9]}").json()
+    deleted = raw.delete(
+        f"/users/1/items/{keys[9]}", headers={"If-Unmodified-Since-Version": str(gone["version"])}
+    )
+    assert deleted.status_code == 204
+    scrambled = [(i * 37) % 120 for i in range(40)]  # ties of one batch, out of order
+    wanted = [keys[i] for i in (*scrambled, 7, 9, 3)]
+    for extra in ({}, {"includeTrashed": "1"}, {"sort": "title", "direction": "asc"}):
+        every = raw.get("/users/1/items", params={"limit": 100, **extra}).json()
+        every += raw.get("/users/1/items", params={"limit": 100, "start": 100, **extra}).json()
+        whole = [i["key"] for i in every]
+        picked = raw.get("/users/1/items", params={"itemKey": ",".join(wanted), **extra}).json()
+        assert [i["key"] for i in picked] == [k for k in whole if k in wanted]
+        assert (keys[7] in whole) == ("includeTrashed" in extra) and keys[9] not in whole
+    none_valid = raw.get("/users/1/items", params={"itemKey": "AAAA,0aB1cDeF", "limit": 100})
+    assert len(none_valid.json()) == 100  # as if no key list was given
+
+
+def test_num_children_follows_every_child_write(raw: Raw) -> None:
+    """``numChildren`` (counted once and kept until a child changes) follows each child
+    written, trashed, restored, moved and deleted, in reads and in write reports."""
+    parent = raw.new_item(title="P")
+    other = raw.new_item(title="Q")
+
+    def count(key: str) -> int:
+        single = raw.get(f"/users/1/items/{key}").json()["meta"]["numChildren"]
+        listed = raw.get("/users/1/items", params={"itemKey": key}).json()[0]
+        assert listed["meta"]["numChildren"] == single
+        n: int = single
+        return n
+
+    def report_count(key: str) -> int:
+        cur = raw.get(f"/users/1/items/{key}").json()
+        edit = {"key": key, "version": cur["version"], "extra": f"edit {cur['version']}"}
+        report = raw.create("items", [edit])
+        n: int = report["successful"]["0"]["meta"]["numChildren"]
+        return n
+
+    assert count(parent["key"]) == 0 and report_count(parent["key"]) == 0
+    note = raw.create("items", [{"itemType": "note", "note": "n", "parentItem": parent["key"]}])
+    nkey = note["success"]["0"]
+    assert count(parent["key"]) == 1 and report_count(parent["key"]) == 1
+
+    def patch_note(body: dict[str, Any]) -> None:
+        cur = raw.get(f"/users/1/items/{nkey}").json()
+        resp = raw.patch(f"/users/1/items/{nkey}", {**body, "version": cur["version"]})
+        assert resp.status_code == 204, resp.text
+
+    patch_note({"deleted": 1})
+    assert count(parent["key"]) == 0 and report_count(parent["key"]) == 0
+    patch_note({"deleted": 0})
+    assert count(parent["key"]) == 1
+    patch_note({"parentItem": other["key"]})
+    assert (count(parent["key"]), count(other["key"])) == (0, 1)
+    cur = raw.get(f"/users/1/items/{nkey}").json()
+    raw.delete(
+        f"/users/1/items/{nkey}", headers={"If-Unmodified-Since-Version": str(cur["version"])}
+    )
+    assert count(other["key"]) == 0 and report_count(other["key"]) == 0

@@ -286,11 +286,12 @@ def select(
 ) -> list[Record]:
     """Filter and sort (the caller paginates)."""
     out = []
+    wanted = None if params.keys is None else set(params.keys)  # a list: O(keys) a record
     for record in records:
         data = record.data
         if params.since is not None and record.version <= params.since:
             continue
-        if params.keys is not None and record.key not in params.keys:
+        if wanted is not None and record.key not in wanted:
             continue
         if (
             kind == "collections"

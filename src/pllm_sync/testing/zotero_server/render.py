@@ -161,13 +161,8 @@ class Renderer:
         return links
 
     def child_counts(self, lib: Library) -> dict[str, int]:
-        """Non-trashed children per parent key, computed once per listing."""
-        counts: dict[str, int] = {}
-        for r in lib.items.values():
-            parent = r.data.get("parentItem")
-            if parent and not r.data.get("deleted"):
-                counts[parent] = counts.get(parent, 0) + 1
-        return counts
+        """Non-trashed children per parent key (kept by the library until a child changes)."""
+        return lib.child_counts()
 
     def item(
         self,

@@ -74,6 +74,7 @@ class SqliteStorage:
         for user_id, kind, key, text in conn.execute("SELECT * FROM objects ORDER BY rowid"):
             lib = state.libraries.setdefault(user_id, Library(user_id))
             lib.objects[kind][key] = Record.from_row(json.loads(text))
+            lib._child_counts = None  # counted again when first asked
         for user_id, kind, key, version in conn.execute("SELECT * FROM delete_log"):
             lib = state.libraries.setdefault(user_id, Library(user_id))
             lib.delete_log[kind][key] = version
