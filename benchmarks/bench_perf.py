@@ -559,6 +559,9 @@ def part_sync(n: int, idle: float, pull_only: bool = False) -> None:
                     "vault": {"path": str(root / "vault")},
                     "watch": {"zotero_poll_seconds": poll},
                     "api": {"port": 0},  # any free port: benches running at once must not clash
+                    # no lookups on the network: the floor has none, and a machine without
+                    # one would time the failed name lookups
+                    "metadata": {"enabled": False},
                 }
             )
         )
