@@ -469,6 +469,15 @@ def _idle_watch(env: dict[str, str], cfg: Path, emu: Any, seconds: float, poll: 
                     out[int(task.name)] = int(f[11]) + int(f[12])
             return out
 
+        def per_thread_ns() -> dict[int, int]:
+            """Nanoseconds on a CPU of each thread (``schedstat``): a tick is 10 ms, about what
+            two idle polls cost, so ticks alone count an idle minute to +-50%."""
+            out = {}
+            for task in Path(f"/proc/{proc.pid}/task").iterdir():
+                with contextlib.suppress(OSError, ValueError):
+                    out[int(task.name)] = int((task / "schedstat").read_text().split()[0])
+            return out
+
         end = time.monotonic() + 600
         while time.monotonic() < end:  # wait for the first pass to end: 3 s of quiet
             before = sum(per_thread().values())
@@ -489,11 +498,11 @@ def _idle_watch(env: dict[str, str], cfg: Path, emu: Any, seconds: float, poll: 
             raise RuntimeError(f"watch exited {proc.returncode} before the idle window")
         emu.clear_log()
         c0, w0, ch0 = sample()
-        th0 = per_thread()
+        th0, ns0 = per_thread(), per_thread_ns()
         t0 = time.perf_counter()
         time.sleep(seconds)
         c1, w1, ch1 = sample()
-        th1 = per_thread()
+        th1, ns1 = per_thread(), per_thread_ns()
         el = time.perf_counter() - t0
         if proc.poll() is not None:
             raise RuntimeError(f"watch exited {proc.returncode} during the idle window")
@@ -509,6 +518,14 @@ def _idle_watch(env: dict[str, str], cfg: Path, emu: Any, seconds: float, poll: 
         )
         spent = {t: n - th0.get(t, 0) for t, n in th1.items() if n - th0.get(t, 0)}
         main_tid = proc.pid  # the main thread's id is the process id
+        if ns1:
+            ns = {t: n - ns0.get(t, 0) for t, n in ns1.items() if n - ns0.get(t, 0)}
+            main_ms = ns.get(proc.pid, 0) / 1e6
+            show(
+                "  CPU by schedstat (ns)",
+                f"{sum(ns.values()) / 1e9 / el * 100:.3f}% of a core; main thread "
+                f"{main_ms / polls:.1f} ms a poll; others {(sum(ns.values()) / 1e6 - main_ms):.0f} ms",
+            )
         show(
             "  ticks by thread",
             ", ".join(f"{'main' if t == main_tid else t}: {n}" for t, n in sorted(spent.items()))
