@@ -4,14 +4,17 @@ never replacing a file, and a kill at any step leaves only whole notes or hidden
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from pllm_sync import atomic
 from pllm_sync.atomic import WriteBatch
+from pllm_sync.errors import VaultError
 from pllm_sync.model import Paper, PaperIds
 from pllm_sync.record import record_from_paper
 from pllm_sync.vault.store import VaultStore
@@ -73,6 +76,14 @@ from pathlib import Path
 from pllm_sync import atomic
 folder, step, chunk = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 atomic.RENAME_FROM = int(sys.argv[4])  # 0: new files named by one renameat2 each
+procs = sys.argv[5] == "processes"
+if procs:  # every file written by worker processes (a large batch's way)
+    atomic.PROCESSES_FROM = 0
+def leave_pids(batch):  # the writer processes' ids and their fork server's, to watch them go
+    import multiprocessing.forkserver as fs
+    pids = list(batch._procs._processes) if batch._procs else []
+    pids.append(fs._forkserver._forkserver_pid or 0)
+    (folder / "pids").write_text(" ".join(map(str, pids)))
 def die(*_a, **_k):
     os._exit(9)
 def after_two(name):
@@ -97,25 +108,45 @@ for i in range(5):
     old = folder / f"old {i}.md"
     batch.add_replacement(old, (f"new {i}\n" * 300).encode(), old.stat())
 if step == "staged":
+    if procs:
+        leave_pids(batch)
     os._exit(9)
 batch.commit()
 os._exit(9)  # killed before the caller's state commit
 """
 
 
+STEPS = ["staged", "fsync", "link", "replace", "dirsync", "committed"]
+
+
+@pytest.mark.parametrize(
+    ("writers", "step"),
+    [("threads", step) for step in STEPS]
+    # in processes the fsync step cannot be stopped from here: killed while they write
+    + [("processes", step) for step in STEPS if step != "fsync"],
+)
 @pytest.mark.parametrize("rename_from", [0, 256])  # renameat2, or link + unlink, for new files
 @pytest.mark.parametrize("chunk", [16, 3])  # all handed to the workers at commit; or while staging
-@pytest.mark.parametrize("step", ["staged", "fsync", "link", "replace", "dirsync", "committed"])
 def test_a_kill_at_any_step_leaves_whole_notes_or_none(
-    tmp_path: Path, step: str, chunk: int, rename_from: int
+    tmp_path: Path, step: str, chunk: int, rename_from: int, writers: str
 ) -> None:
+    if writers == "processes" and not sys.platform.startswith("linux"):
+        pytest.skip("worker processes write only on Linux")
     for i in range(5):
         (tmp_path / f"old {i}.md").write_text(f"old {i}\n" * 100)
     proc = subprocess.run(
-        [sys.executable, "-c", CHILD, str(tmp_path), step, str(chunk), str(rename_from)],
+        [sys.executable, "-c", CHILD, str(tmp_path), step, str(chunk), str(rename_from), writers],
         check=False,
     )
     assert proc.returncode == 9
+    if (tmp_path / "pids").exists():  # the writer processes do not outlive the killed run
+        pids = [int(p) for p in (tmp_path / "pids").read_text().split() if int(p)]
+        assert pids or chunk > 10  # started once a chunk was handed off
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
+            time.sleep(0.05)
+        assert not any(_alive(pid) for pid in pids)
+        (tmp_path / "pids").unlink()
     notes = sorted(tmp_path.glob("note *.md"))
     for p in notes:
         i = int(p.stem.split()[-1])
@@ -134,6 +165,15 @@ def test_a_kill_at_any_step_leaves_whole_notes_or_none(
         for p in tmp_path.iterdir()
         if p.suffix != ".md"
     )
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, ended but not yet reaped by its parent, does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def test_a_replacement_of_a_file_changed_meanwhile_is_refused(tmp_path: Path) -> None:
@@ -271,3 +311,27 @@ def test_a_file_staged_again_is_written_once_with_its_last_bytes(tmp_path: Path)
     assert sorted(os.listdir(tmp_path)) == ["n0.md", "n1.md", "n2.md", "n4.md"]
     assert (tmp_path / "n1.md").read_bytes() == b"second 1"
     assert (tmp_path / "n4.md").read_bytes() == b"first 4"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="worker processes: Linux")
+def test_a_writer_process_that_dies_fails_the_batch_and_shows_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer process killed mid-batch (out of memory, a stray kill): the commit says so
+    and names what to do, no note appears, and no writer is left running."""
+    monkeypatch.setattr(atomic, "PROCESSES_FROM", 0)
+    batch = WriteBatch(chunk=8)
+    for i in range(8):  # the first chunk starts the writers
+        batch.add(tmp_path / f"n{i}.md", b"first")
+    pool = batch._procs
+    assert pool
+    pids = list(pool._processes)
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    for i in range(8, 40):
+        batch.add(tmp_path / f"n{i}.md", b"later")
+    with pytest.raises(VaultError, match="writer process stopped") as err:
+        batch.commit()
+    assert "run the command again" in (err.value.hint or "")
+    assert not list(tmp_path.glob("*.md"))
+    assert not any(_alive(pid) for pid in pids)
