@@ -65,7 +65,8 @@ def one_shot_gc() -> Iterator[None]:
     makes almost no reference cycles; the collector's defaults, made for programs that churn,
     then walk those live objects thousands of times (~20% of a first pull's CPU). What is
     alive when the run starts (modules, config) is frozen out of its sight, and it runs a
-    hundred times less often. The long-running daemon keeps the defaults."""
+    hundred times less often. The long-running daemon keeps the defaults between its passes
+    and tunes each pass this way (its memos of every paper stay frozen during a pass)."""
     old = gc.get_threshold()
     gc.freeze()
     gc.set_threshold(100_000, 50, 100)
