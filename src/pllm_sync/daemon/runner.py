@@ -59,6 +59,7 @@ class PassRunner:
         self.known: dict[str, str] = {}
         self._known_at: tuple[int, int] | None = None  # the state's write count it was read at
         self.written: dict[str, str] = {}  # vault path -> hash of the bytes we last wrote
+        self._conflicts: tuple[tuple[int, int], dict[int, Any]] | None = None
         self._root = str(vault.root.resolve())
         self.refresh_known()
         atomic.add_write_listener(self._on_write)
@@ -96,7 +97,13 @@ class PassRunner:
         return current == self.known.get(rel)
 
     def _open_conflicts(self) -> dict[int, Any]:
-        return {c.id: c for c in self.state.list_conflicts(open_only=True)}
+        """The open conflicts by id, read again only when the database was written since the
+        last read (by a pass, or by ``conflicts resolve`` in another process): an idle poll
+        asks twice and changes nothing."""
+        stamp = self.state.changes()
+        if self._conflicts is None or self._conflicts[0] != stamp:
+            self._conflicts = (stamp, {c.id: c for c in self.state.list_conflicts(open_only=True)})
+        return self._conflicts[1]
 
     def __call__(self, job: Job) -> None:
         if job.before is not None:
