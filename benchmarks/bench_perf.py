@@ -603,7 +603,11 @@ def part_sync(n: int, idle: float, pull_only: bool = False) -> None:
         del emu.serve  # stop recording
         reqs = len(emu.request_log)
         writes = sum(1 for q in emu.request_log if q.method in WRITES)
-        parts = pull_floor(recorded, vault, root)
+        # the best of two replays, part by part: the durable writes' time moved by 2.7x
+        # between runs minutes apart (0.60 to 1.62 s at 5,000 notes), and a floor that
+        # happens to be slow flatters the ratio
+        runs = [pull_floor(recorded, vault, root) for _ in range(2)]
+        parts = {k: min(run[k] for run in runs) for k in runs[0]}
         bare = best(lambda: timed([PY, "-c", "pass"]), 3)
         f = parts["http"] + parts["disk"] + bare
         show(
