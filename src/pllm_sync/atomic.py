@@ -312,6 +312,11 @@ class WriteBatch:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
+            # after a kill -9 of the run, multiprocessing's resource tracker unlinks the work
+            # queue's semaphores (nothing leaks) and warns about each on the user's terminal:
+            # its interpreter takes this process's -W options
+            if _QUIET_TRACKER not in sys.warnoptions:
+                sys.warnoptions.append(_QUIET_TRACKER)
             context = multiprocessing.get_context("forkserver")
             # the server imports this module only, not the program's main one
             context.set_forkserver_preload([__name__])
@@ -476,6 +481,8 @@ _TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0
 _TEMP_FLAGS |= getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 _UTIME_FD = os.utime in os.supports_fd
 
+
+_QUIET_TRACKER = "ignore:resource_tracker:UserWarning"
 
 PROCESSES_FROM = 256
 """From this many files staged, a batch writes the rest in worker processes (see

@@ -137,8 +137,11 @@ def test_a_kill_at_any_step_leaves_whole_notes_or_none(
     proc = subprocess.run(
         [sys.executable, "-c", CHILD, str(tmp_path), step, str(chunk), str(rename_from), writers],
         check=False,
+        capture_output=True,
+        text=True,
     )
-    assert proc.returncode == 9
+    assert proc.returncode == 9, proc.stderr
+    assert "Warning" not in proc.stderr  # e.g. multiprocessing's about semaphores it cleaned
     if (tmp_path / "pids").exists():  # the writer processes do not outlive the killed run
         pids = [int(p) for p in (tmp_path / "pids").read_text().split() if int(p)]
         assert pids or chunk > 10  # started once a chunk was handed off
