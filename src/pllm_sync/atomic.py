@@ -289,8 +289,11 @@ class WriteBatch:
             if pool is not None:
                 try:
                     job = pool.submit(_write_temps_remote, [s.task() for s in self._queued])
-                except RuntimeError:  # a writer died (BrokenProcessPool is one): threads
-                    self._procs = False  # write the rest; commit reports the lost chunks
+                except (RuntimeError, OSError) as exc:  # a writer died (BrokenProcessPool is
+                    # one), or none could be started (no fork server socket, no processes
+                    # left): threads write the rest; commit reports any chunk lost
+                    log.debug("write batch: writer processes unavailable (%s); threads", exc)
+                    self._procs = False
                     pool.shutdown(wait=False)
                 else:
                     self._remote.append((job, self._queued))

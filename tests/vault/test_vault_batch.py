@@ -338,3 +338,28 @@ def test_a_writer_process_that_dies_fails_the_batch_and_shows_nothing(
     assert "run the command again" in (err.value.hint or "")
     assert not list(tmp_path.glob("*.md"))
     assert not any(_alive(pid) for pid in pids)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="worker processes: Linux")
+def test_a_large_batch_is_written_by_threads_when_no_process_can_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No fork server can start (no socket folder, a process limit): the batch is written
+    all the same, by threads, and nothing is lost."""
+    import multiprocessing.forkserver
+
+    refused: list[int] = []
+
+    def refuse(*_a: object, **_k: object) -> None:
+        refused.append(1)
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(multiprocessing.forkserver, "connect_to_new_process", refuse)
+    monkeypatch.setattr(atomic, "PROCESSES_FROM", 0)
+    batch = WriteBatch(chunk=8)
+    for i in range(40):
+        batch.add(tmp_path / f"n{i}.md", f"note {i}".encode())
+    assert batch.commit().taken == []
+    assert refused  # the processes were tried, and given up
+    assert sorted(os.listdir(tmp_path)) == sorted(f"n{i}.md" for i in range(40))
+    assert (tmp_path / "n39.md").read_bytes() == b"note 39"
