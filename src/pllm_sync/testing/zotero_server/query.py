@@ -91,6 +91,16 @@ def default_direction(sort: str) -> str:
     return "desc" if sort.startswith("date") else "asc"
 
 
+def requested_keys(query: dict[str, list[str]], kind: str) -> list[str] | None:
+    """The object keys a request names (``itemKey`` etc.), None when it names none. DS
+    parseQueryParams: invalid keys are ignored (they never match an object)."""
+    key_param = KEY_PARAMS.get(kind)
+    raw = first(query, key_param) if key_param else None
+    if raw is None:
+        return None
+    return [k for k in raw.strip(",").split(",") if is_valid_key(k)]
+
+
 def parse_list_params(query: dict[str, list[str]], kind: str) -> ListParams:
     """Validate and fill in defaults (DS ``Zotero_API::parseQueryParams``); also collect the
     parameters that differ from their defaults, which are the ones Link URLs carry."""
@@ -117,11 +127,9 @@ def parse_list_params(query: dict[str, list[str]], kind: str) -> ListParams:
     unlimited = params.format in ("versions", "keys")
     params.limit = None if unlimited else DEFAULT_LIMIT
     key_param = KEY_PARAMS.get(kind)
-    raw_keys = first(query, key_param) if key_param else None
-    if key_param is not None and raw_keys is not None:
-        # DS parseQueryParams: invalid keys are ignored (they never match an object). An
-        # empty list is no filter at all, as in DS (``if ($itemKeys)``).
-        keys = [k for k in raw_keys.strip(",").split(",") if is_valid_key(k)]
+    keys = requested_keys(query, kind)
+    if key_param is not None and keys is not None:
+        # An empty list is no filter at all, as in DS (``if ($itemKeys)``).
         params.keys = keys or None
         if keys:
             nd[key_param] = ",".join(keys)

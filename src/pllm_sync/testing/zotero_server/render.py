@@ -160,10 +160,6 @@ class Renderer:
             }
         return links
 
-    def child_counts(self, lib: Library) -> dict[str, int]:
-        """Non-trashed children per parent key (kept by the library until a child changes)."""
-        return lib.child_counts()
-
     def item(
         self,
         lib: Library,
@@ -188,7 +184,7 @@ class Renderer:
                 # A just-created item without a date reports parsedDate false in the write
                 # report (recorded in web-library test-user-add-new-item.json).
                 meta["parsedDate"] = False
-            counts = child_counts if child_counts is not None else self.child_counts(lib)
+            counts = child_counts if child_counts is not None else lib.child_counts()
             meta["numChildren"] = counts.get(record.key, 0)
         elif item_type == "note" or data.get("contentType") in (
             "application/pdf",

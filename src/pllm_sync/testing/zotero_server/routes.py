@@ -33,6 +33,7 @@ from .query import (
     build_links,
     first,
     parse_list_params,
+    requested_keys,
     select,
 )
 from .render import Renderer, dumps
@@ -40,7 +41,6 @@ from .validation import LINK_MODES, MAX_BATCH, ObjectError, is_valid_key
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 _BEARER_RE = re.compile(r"^bearer +([a-z0-9]+)$", re.IGNORECASE)
-KEY_PARAMS = {"items": "itemKey", "collections": "collectionKey", "searches": "searchKey"}
 
 
 @dataclass
@@ -472,14 +472,8 @@ class Api:
         cost a walk of the whole library, or a mass edit is quadratic."""
         include_trashed = first(req.query, "includeTrashed") in ("1", "true")
         objs: Iterable[Record] = lib.objects[kind].values()
-        if by_key:
-            param = KEY_PARAMS.get(kind)
-            raw = first(req.query, param) if param else None
-            # as parse_list_params reads them: invalid keys are dropped, and none left
-            # means no filter at all
-            keys = [k for k in (raw or "").strip(",").split(",") if is_valid_key(k)]
-            if keys:
-                objs = lib.by_keys(kind, keys)
+        if by_key and (keys := requested_keys(req.query, kind)):  # none valid: no filter
+            objs = lib.by_keys(kind, keys)
         return [r for r in objs if include_trashed or not r.data.get("deleted")]
 
     # ------------------------------------------------------------------ reads
@@ -524,7 +518,7 @@ class Api:
         if params.format == "keys":
             text = "\n".join(r.key for r in page) + "\n"
             return Response(200, text.encode(), {"Content-Type": "text/plain", **headers})
-        counts = self.renderer.child_counts(lib) if kind == "items" else None
+        counts = lib.child_counts() if kind == "items" else None
         ccounts = self.renderer.collection_counts(lib) if kind == "collections" else None
         body = [
             self.renderer.render(kind, lib, r, child_counts=counts, collection_counts=ccounts)
@@ -765,10 +759,8 @@ class Api:
 
     def _multi_delete(self, req: Request, lib: Library, kind: str) -> Response:
         self._check_library_isuv(req, lib)
-        param = KEY_PARAMS[kind]
-        raw = first(req.query, param)
         # Invalid keys are ignored (DS parseQueryParams), so they delete nothing.
-        keys = [k for k in (raw or "").strip(",").split(",") if is_valid_key(k)]
+        keys = requested_keys(req.query, kind) or []
         if len(keys) > MAX_BATCH:
             raise ApiError(413, f"Cannot delete more than {MAX_BATCH} {kind} at a time")
         self.state.delete_objects(kind, lib, keys)
