@@ -64,19 +64,11 @@ out, argv = sys.argv[1], sys.argv[2:]
 from pllm_sync.cli import main
 code = main(argv)
 ru = resource.getrusage(resource.RUSAGE_SELF)
-# a large write batch's worker processes are the fork server's children: their CPU (reaped
-# by it) and its own count as the run's (ticks of 10 ms; the server ends after this process)
-helpers = 0.0
-import multiprocessing.forkserver as fs
-pid = fs._forkserver._forkserver_pid
-if pid:
-    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    helpers = sum(int(x) for x in f[11:15]) / os.sysconf("SC_CLK_TCK")
 io = dict(line.split(": ") for line in open("/proc/self/io").read().splitlines())
 # VmHWM: this process's own peak (ru_maxrss keeps the parent's peak across fork+exec)
 hwm = [l for l in open("/proc/self/status").read().splitlines() if l.startswith("VmHWM")]
 with open(out, "w") as fh:
-    json.dump({"code": code, "cpu": ru.ru_utime + ru.ru_stime + helpers, "helpers": helpers, "rss_kb": int(hwm[0].split()[1]),
+    json.dump({"code": code, "cpu": ru.ru_utime + ru.ru_stime, "rss_kb": int(hwm[0].split()[1]),
                "write_bytes": int(io["write_bytes"]), "wchar": int(io["wchar"])}, fh)
 sys.exit(code)
 """
@@ -629,9 +621,7 @@ def part_sync(n: int, idle: float, pull_only: bool = False) -> None:
         )
         show(
             "  requests / bytes",
-            f"{reqs} ({writes} writes), {mb(r['write_bytes'])} to disk by the run itself "
-            f"(notes apart: the writer processes write them; their CPU, in the CPU above: "
-            f"{r['helpers']:.2f} s)",
+            f"{reqs} ({writes} writes), {mb(r['write_bytes'])} to disk",
         )
         if pull_only:
             return

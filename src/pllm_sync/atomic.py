@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import VaultError
+from .fsflush import Flusher
 
 WriteListener = Callable[[Path, bytes], None]
 _listeners: list[WriteListener] = []
@@ -197,10 +198,6 @@ class _Staged:
     error: BaseException | None = None
     earlier: _Staged | None = None  # staged before for the same path
 
-    def task(self) -> tuple[str, bytes, int, int, tuple[int, int] | None, int]:
-        """What a worker process needs to write this file's temp."""
-        return (str(self.path), self.data, self.mtime_ns, self.mode, self.owner, self.token)
-
 
 @dataclass
 class BatchResult:
@@ -229,6 +226,13 @@ class WriteBatch:
     in thread hand-offs (locks, wake-ups, the GIL passed back and forth with the caller)
     than the worker's own Python steps, and a few workers keep the disk's queue full.
 
+    A large batch (a pull's: from :data:`FLUSH_ONCE_FROM` files) on a filesystem where one
+    ``syncfs`` is as strong as an fsync per file (see :mod:`pllm_sync.fsflush`) is written
+    differently: the caller writes each temp itself, without an fsync (a few system calls,
+    no hand-off), and ``commit`` flushes each filesystem once before the first rename. The
+    order of what reaches the disk is the same: every temp durable, then the renames, then
+    the folders.
+
     A crash at any step leaves every target either as it was or complete: before the
     renames only hidden ``.tmp`` files exist (every scan ignores them); after some, those
     files are whole and fsynced. Used as a context manager, an exception discards the temps.
@@ -240,9 +244,7 @@ class WriteBatch:
         self._pending: list[_Staged] = []
         self._queued: list[_Staged] = []  # staged, not handed to a worker yet
         self._jobs: list[Future[None]] = []
-        # chunks handed to worker processes, with the files each holds (see _hand_off)
-        self._remote: list[tuple[Future[list[_Written]], list[_Staged]]] = []
-        self._procs: Any = None  # a ProcessPoolExecutor; False: processes cannot be had
+        self._flusher = Flusher()  # the filesystems whose temps the caller wrote unflushed
         self._latest: dict[Path, _Staged] | None = None  # by path, once drop() needs it
         self._pool: ThreadPoolExecutor | None = None
         # temp names: one random draw per batch, then counted up (a name that is taken
@@ -277,63 +279,38 @@ class WriteBatch:
         return staged
 
     def _hand_off(self) -> None:
-        """Give the queued files to a worker as one task: a thread of this process, or, once
-        the batch is large (a pull's), a worker process. The threads need the interpreter's
-        lock for each step of each file (open, write, utime, fsync, close), and the caller
-        rendering notes holds it nearly all the time: the writes fell ~0.7 s behind at 5,000
-        notes, and the lock passed back and forth ~30,000 times. Processes have their own."""
-        if not self._queued:
+        """Give the queued files to a worker thread as one task; in a large batch, write
+        those whose filesystem is flushed once at commit here instead (see the class doc):
+        the threads need the interpreter's lock for each step of each file, and the caller,
+        rendering notes, holds it nearly all the time (at 5,000 notes the writes fell ~0.7 s
+        behind, with ~30,000 hand-offs of the lock)."""
+        queued, self._queued = self._queued, []
+        if queued and len(self._pending) >= FLUSH_ONCE_FROM:
+            queued = self._write_unflushed(queued)
+        if not queued:
             return
-        if len(self._pending) >= PROCESSES_FROM and self._procs is not False:
-            pool = self._procs or self._start_processes()
-            if pool is not None:
-                try:
-                    job = pool.submit(_write_temps_remote, [s.task() for s in self._queued])
-                except (RuntimeError, OSError) as exc:  # a writer died (BrokenProcessPool is
-                    # one), or none could be started (no fork server socket, no processes
-                    # left): threads write the rest; commit reports any chunk lost
-                    log.debug("write batch: writer processes unavailable (%s); threads", exc)
-                    self._procs = False
-                    pool.shutdown(wait=False)
-                else:
-                    self._remote.append((job, self._queued))
-                    self._queued = []
-                    return
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="pllm-write")
-        self._jobs.append(self._pool.submit(_write_temps, self._queued))
-        self._queued = []
+        self._jobs.append(self._pool.submit(_write_temps, queued))
 
-    def _start_processes(self) -> Any:
-        """The batch's worker processes (None, and threads from then on, where they cannot
-        be had). Started by a fork server, so no thread of this process is copied into them;
-        they ignore Ctrl-C (the caller stops them) and exit when this process dies."""
-        self._procs = False
-        if not sys.platform.startswith("linux"):  # measured there; elsewhere threads
-            return None
-        try:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            # after a kill -9 of the run, multiprocessing's resource tracker unlinks the work
-            # queue's semaphores (nothing leaks) and warns about each on the user's terminal:
-            # its interpreter takes this process's -W options
-            if _QUIET_TRACKER not in sys.warnoptions:
-                sys.warnoptions.append(_QUIET_TRACKER)
-            context = multiprocessing.get_context("forkserver")
-            # the server imports this module only, not the program's main one
-            context.set_forkserver_preload([__name__])
-            pool = ProcessPoolExecutor(
-                self.workers,
-                mp_context=context,
-                initializer=_worker_init,
-                initargs=(os.getpid(),),
-            )
-        except (OSError, ValueError, ImportError) as exc:
-            log.debug("write batch: no worker processes (%s); threads write the files", exc)
-            return None
-        self._procs = pool
-        return pool
+    def _write_unflushed(self, files: list[_Staged]) -> list[_Staged]:
+        """Write the temps of ``files`` whose filesystem the commit flushes whole, without an
+        fsync each; returns the others (for a worker, with an fsync each)."""
+        left: list[_Staged] = []
+        covers = self._flusher.covers
+        for s in files:
+            if s.dropped:
+                continue
+            if not covers(os.path.dirname(s.path)):
+                left.append(s)
+                continue
+            try:
+                s.temp, s.in_place = _write_temp(
+                    s.path, s.data, s.mtime_ns, s.mode, s.owner, s.token, sync=False
+                )
+            except Exception as exc:  # raised by commit(), as a worker's would be
+                s.error = exc
+        return left
 
     def add(self, path: Path, data: bytes) -> tuple[int, int]:
         """Stage ``data`` as the new file ``path``; returns the (size, mtime_ns) it will
@@ -369,20 +346,6 @@ class WriteBatch:
         try:
             for job in self._jobs:
                 job.result()  # _write_temps keeps each file's error with the file
-            remote, self._remote = self._remote, []
-            if remote:
-                from concurrent.futures.process import BrokenProcessPool
-            for rjob, files in remote:
-                try:
-                    done = rjob.result()
-                except BrokenProcessPool as exc:  # a worker died (killed, out of memory)
-                    raise VaultError(
-                        f"cannot write notes in {files[0].path.parent}: a writer process "
-                        f"stopped ({exc})",
-                        hint="run the command again: nothing was written",
-                    ) from exc
-                for staged, (temp, in_place, error) in zip(files, done, strict=True):
-                    staged.temp, staged.in_place, staged.error = temp, in_place, error
         except BaseException:
             self.discard()
             raise
@@ -403,6 +366,7 @@ class WriteBatch:
             for s in pending:  # every temp is whole before any file is renamed
                 if s.error is not None:
                     raise s.error
+            self._flusher.flush()  # the temps written without an fsync: durable now
             for s in pending:
                 if s.dropped:
                     continue
@@ -454,12 +418,6 @@ class WriteBatch:
         jobs, self._jobs = self._jobs, []
         for job in jobs:
             job.cancel()
-        remote, self._remote = self._remote, []
-        for rjob, files in remote:
-            rjob.cancel()
-            with contextlib.suppress(BaseException):  # what a worker wrote, to unlink it
-                for staged, (temp, _in_place, _error) in zip(files, rjob.result(), strict=True):
-                    staged.temp = temp
         self._close()  # a task that had started is finished now
         _unlink_temps(pending)
 
@@ -467,9 +425,7 @@ class WriteBatch:
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
-        if self._procs:
-            self._procs.shutdown(wait=True)
-        self._procs = None  # a later batch may try processes again
+        self._flusher.close()
 
 
 def _unlink_temps(staged: list[_Staged]) -> None:
@@ -485,64 +441,11 @@ _TEMP_FLAGS |= getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 _UTIME_FD = os.utime in os.supports_fd
 
 
-_QUIET_TRACKER = "ignore:resource_tracker:UserWarning"
-
-PROCESSES_FROM = 256
-"""From this many files staged, a batch writes the rest in worker processes (see
-``WriteBatch._hand_off``): starting them costs ~50 ms, about what 150 notes' lock hand-offs
-cost the caller."""
-
-_Written = tuple[str | None, bool, BaseException | None]
-"""A worker process's outcome for one file: its temp, whether it is written in place, the
-error that stopped it."""
-
-
-def _worker_init(owner: int) -> None:
-    """A writer process ignores Ctrl-C (the terminal sends it to the whole process group;
-    the run the user stopped stops its writers itself) and ends as soon as the run that
-    started it (``owner``) ends, however it ends: a killed run must not leave its writers
-    behind. Nothing else would end them: they and their fork server each hold a pipe that
-    keeps the other waiting. A file a writer was writing stays a hidden temp, which the
-    next run removes."""
-    import signal
-    import threading
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(target=_end_with, args=(owner,), daemon=True).start()
-
-
-def _end_with(pid: int) -> None:
-    """Wait (blocked, holding nothing) until process ``pid`` ends, then end this one."""
-    import select
-
-    try:
-        fd = os.pidfd_open(pid)  # Linux 5.3: readable once the process has ended
-    except (AttributeError, OSError):
-        fd = None
-    if fd is not None:
-        select.select([fd], [], [])
-    else:  # an older kernel: look every half second
-        while True:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                break
-            except PermissionError:
-                pass
-            time.sleep(0.5)
-    os._exit(0)
-
-
-def _write_temps_remote(tasks: list[tuple[str, bytes, int, int, Any, int]]) -> list[_Written]:
-    """A worker process's task: ``_write_temps`` for files sent as plain values."""
-    out: list[_Written] = []
-    for path, data, mtime_ns, mode, owner, token in tasks:
-        try:
-            temp, in_place = _write_temp(Path(path), data, mtime_ns, mode, owner, token)
-            out.append((temp, in_place, None))
-        except Exception as exc:  # kept with its file, as _write_temps does
-            out.append((None, False, exc))
-    return out
+FLUSH_ONCE_FROM = 256
+"""From this many files staged, a batch writes the temps whose filesystem allows it without
+an fsync each and flushes that filesystem once at commit (see ``WriteBatch``): below it, the
+per-file fsyncs on worker threads cost less than a ``syncfs`` may wait for other programs'
+unwritten data."""
 
 
 def _write_temps(files: list[_Staged]) -> None:
@@ -564,6 +467,8 @@ def _write_temp(
     mode: int,
     owner: tuple[int, int] | None,
     token: int | None = None,
+    *,
+    sync: bool = True,
 ) -> tuple[str, bool]:
     """``data`` in a new hidden temp beside ``path`` (named as :func:`atomic_write` names
     its temps, ``token`` giving the random part) with the given mtime, fsynced; for a
@@ -599,7 +504,8 @@ def _write_temp(
                 except PermissionError:
                     in_place = True
         os.utime(fd if _UTIME_FD else tmp, ns=(mtime_ns, mtime_ns))
-        _fsync_fd(fd)
+        if sync:  # else the caller flushes its filesystem before renaming it
+            _fsync_fd(fd)
     except BaseException:
         os.close(fd)
         with contextlib.suppress(FileNotFoundError):

@@ -4,10 +4,8 @@ never replacing a file, and a kill at any step leaves only whole notes or hidden
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -74,16 +72,11 @@ CHILD = r"""
 import os, sys
 from pathlib import Path
 from pllm_sync import atomic
+from pllm_sync import fsflush
 folder, step, chunk = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 atomic.RENAME_FROM = int(sys.argv[4])  # 0: new files named by one renameat2 each
-procs = sys.argv[5] == "processes"
-if procs:  # every file written by worker processes (a large batch's way)
-    atomic.PROCESSES_FROM = 0
-def leave_pids(batch):  # the writer processes' ids and their fork server's, to watch them go
-    import multiprocessing.forkserver as fs
-    pids = list(batch._procs._processes) if batch._procs else []
-    pids.append(fs._forkserver._forkserver_pid or 0)
-    (folder / "pids").write_text(" ".join(map(str, pids)))
+if sys.argv[5] == "syncfs":  # every temp written unflushed, one syncfs (a large batch's way)
+    atomic.FLUSH_ONCE_FROM = 0
 def die(*_a, **_k):
     os._exit(9)
 def after_two(name):
@@ -94,8 +87,9 @@ def after_two(name):
         seen.append(path)
         return orig(tmp, path, *rest)
     setattr(atomic, name, hook)
-if step == "fsync":
+if step == "fsync":  # temps written, none flushed: by an fsync each or by one syncfs
     atomic._fsync_fd = die
+    fsflush.flush = die
 elif step == "link":
     after_two("_link_new")
 elif step == "replace":
@@ -108,10 +102,16 @@ for i in range(5):
     old = folder / f"old {i}.md"
     batch.add_replacement(old, (f"new {i}\n" * 300).encode(), old.stat())
 if step == "staged":
-    if procs:
-        leave_pids(batch)
     os._exit(9)
+syncfs = []
+real_flush = fsflush.flush
+def counted(fd):
+    syncfs.append(fd)
+    real_flush(fd)
+fsflush.flush = counted
 batch.commit()
+sys.stdout.write(f"syncfs calls: {len(syncfs)}")
+sys.stdout.flush()
 os._exit(9)  # killed before the caller's state commit
 """
 
@@ -119,37 +119,38 @@ os._exit(9)  # killed before the caller's state commit
 STEPS = ["staged", "fsync", "link", "replace", "dirsync", "committed"]
 
 
-@pytest.mark.parametrize(
-    ("writers", "step"),
-    [("threads", step) for step in STEPS]
-    # in processes the fsync step cannot be stopped from here: killed while they write
-    + [("processes", step) for step in STEPS if step != "fsync"],
-)
+def _syncfs_here(folder: Path) -> bool:
+    """Whether a large batch in ``folder`` flushes its filesystem by one syncfs."""
+    from pllm_sync import fsflush
+
+    fd = fsflush.open_for_flush(str(folder))
+    if fd is None:
+        return False
+    os.close(fd)
+    return True
+
+
+@pytest.mark.parametrize("writes", ["fsync", "syncfs"])  # an fsync per temp, or one syncfs
+@pytest.mark.parametrize("step", STEPS)
 @pytest.mark.parametrize("rename_from", [0, 256])  # renameat2, or link + unlink, for new files
 @pytest.mark.parametrize("chunk", [16, 3])  # all handed to the workers at commit; or while staging
 def test_a_kill_at_any_step_leaves_whole_notes_or_none(
-    tmp_path: Path, step: str, chunk: int, rename_from: int, writers: str
+    tmp_path: Path, step: str, chunk: int, rename_from: int, writes: str
 ) -> None:
-    if writers == "processes" and not sys.platform.startswith("linux"):
-        pytest.skip("worker processes write only on Linux")
+    if writes == "syncfs" and not _syncfs_here(tmp_path):
+        pytest.skip("this filesystem (or kernel) is not flushed by one syncfs")
     for i in range(5):
         (tmp_path / f"old {i}.md").write_text(f"old {i}\n" * 100)
     proc = subprocess.run(
-        [sys.executable, "-c", CHILD, str(tmp_path), step, str(chunk), str(rename_from), writers],
+        [sys.executable, "-c", CHILD, str(tmp_path), step, str(chunk), str(rename_from), writes],
         check=False,
         capture_output=True,
         text=True,
     )
     assert proc.returncode == 9, proc.stderr
-    assert "Warning" not in proc.stderr  # e.g. multiprocessing's about semaphores it cleaned
-    if (tmp_path / "pids").exists():  # the writer processes do not outlive the killed run
-        pids = [int(p) for p in (tmp_path / "pids").read_text().split() if int(p)]
-        assert pids or chunk > 10  # started once a chunk was handed off
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
-            time.sleep(0.05)
-        assert not any(_alive(pid) for pid in pids)
-        (tmp_path / "pids").unlink()
+    assert "Warning" not in proc.stderr
+    if step == "committed":  # one syncfs for the one filesystem, or none at all
+        assert proc.stdout == f"syncfs calls: {1 if writes == 'syncfs' else 0}"
     notes = sorted(tmp_path.glob("note *.md"))
     for p in notes:
         i = int(p.stem.split()[-1])
@@ -168,15 +169,6 @@ def test_a_kill_at_any_step_leaves_whole_notes_or_none(
         for p in tmp_path.iterdir()
         if p.suffix != ".md"
     )
-
-
-def _alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie, ended but not yet reaped by its parent, does not)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def test_a_replacement_of_a_file_changed_meanwhile_is_refused(tmp_path: Path) -> None:
@@ -316,50 +308,104 @@ def test_a_file_staged_again_is_written_once_with_its_last_bytes(tmp_path: Path)
     assert (tmp_path / "n4.md").read_bytes() == b"first 4"
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="worker processes: Linux")
-def test_a_writer_process_that_dies_fails_the_batch_and_shows_nothing(
+def _counting(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Count the per-file fsyncs and the filesystem flushes a batch makes."""
+    from pllm_sync import fsflush
+
+    counts = {"fsync": 0, "syncfs": 0}
+    real_fsync, real_flush = atomic._fsync_fd, fsflush.flush
+
+    def fsync(fd: int) -> None:
+        counts["fsync"] += 1
+        real_fsync(fd)
+
+    def flush(fd: int) -> None:
+        counts["syncfs"] += 1
+        real_flush(fd)
+
+    monkeypatch.setattr(atomic, "_fsync_fd", fsync)
+    monkeypatch.setattr(fsflush, "flush", flush)
+    return counts
+
+
+def _fill(folder: Path, n: int, folders: int = 1) -> WriteBatch:
+    batch = WriteBatch(chunk=16)
+    for f in range(folders):
+        (folder / f"d{f}").mkdir(exist_ok=True)
+    for i in range(n):
+        batch.add(folder / f"d{i % folders}" / f"n{i}.md", f"note {i}\n".encode())
+    return batch
+
+
+def test_a_large_batch_is_flushed_once_per_filesystem_not_once_per_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A writer process killed mid-batch (out of memory, a stray kill): the commit says so
-    and names what to do, no note appears, and no writer is left running."""
-    monkeypatch.setattr(atomic, "PROCESSES_FROM", 0)
-    batch = WriteBatch(chunk=8)
-    for i in range(8):  # the first chunk starts the writers
-        batch.add(tmp_path / f"n{i}.md", b"first")
-    pool = batch._procs
-    assert pool
-    pids = list(pool._processes)
-    for pid in pids:
-        os.kill(pid, signal.SIGKILL)
-    for i in range(8, 40):
-        batch.add(tmp_path / f"n{i}.md", b"later")
-    with pytest.raises(VaultError, match="writer process stopped") as err:
-        batch.commit()
-    assert "run the command again" in (err.value.hint or "")
-    assert not list(tmp_path.glob("*.md"))
-    assert not any(_alive(pid) for pid in pids)
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="worker processes: Linux")
-def test_a_large_batch_is_written_by_threads_when_no_process_can_start(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """No fork server can start (no socket folder, a process limit): the batch is written
-    all the same, by threads, and nothing is lost."""
-    import multiprocessing.forkserver
-
-    refused: list[int] = []
-
-    def refuse(*_a: object, **_k: object) -> None:
-        refused.append(1)
-        raise OSError(24, "Too many open files")
-
-    monkeypatch.setattr(multiprocessing.forkserver, "connect_to_new_process", refuse)
-    monkeypatch.setattr(atomic, "PROCESSES_FROM", 0)
-    batch = WriteBatch(chunk=8)
-    for i in range(40):
-        batch.add(tmp_path / f"n{i}.md", f"note {i}".encode())
+    """A pull's batch: the files staged from FLUSH_ONCE_FROM on are written without an
+    fsync each, and one syncfs makes them all durable before any is named; every note is
+    whole, in its folder, and no temp is left."""
+    if not _syncfs_here(tmp_path):
+        pytest.skip("this filesystem (or kernel) is not flushed by one syncfs")
+    counts = _counting(monkeypatch)
+    n = atomic.FLUSH_ONCE_FROM + 300
+    batch = _fill(tmp_path, n, folders=3)
     assert batch.commit().taken == []
-    assert refused  # the processes were tried, and given up
-    assert sorted(os.listdir(tmp_path)) == sorted(f"n{i}.md" for i in range(40))
-    assert (tmp_path / "n39.md").read_bytes() == b"note 39"
+    # the chunks of 16 handed off before the batch was known to be large went to the
+    # threads (an fsync each); the rest, over three folders of one filesystem: one syncfs
+    assert counts == {"fsync": atomic.FLUSH_ONCE_FROM - 16, "syncfs": 1}
+    names = sorted(p.name for d in tmp_path.iterdir() for p in d.iterdir())
+    assert names == sorted(f"n{i}.md" for i in range(n))
+    assert (tmp_path / "d2" / "n500.md").read_bytes() == b"note 500\n"
+
+
+def test_a_failed_flush_names_nothing_and_leaves_no_temp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk reports a lost write-back (an I/O error, a full thin volume) at the flush:
+    the commit says where and what to check, and no note of the batch appears."""
+    if not _syncfs_here(tmp_path):
+        pytest.skip("this filesystem (or kernel) is not flushed by one syncfs")
+    from pllm_sync import fsflush
+
+    def lost(fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(fsflush, "flush", lost)
+    batch = _fill(tmp_path, atomic.FLUSH_ONCE_FROM + 10)
+    with pytest.raises(VaultError, match="Input/output error") as err:
+        batch.commit()
+    assert str(tmp_path / "d0") in str(err.value)
+    assert "disk" in (err.value.hint or "")
+    assert list((tmp_path / "d0").iterdir()) == []
+
+
+@pytest.mark.parametrize("why", ["fuse", "old kernel"])
+def test_where_one_flush_is_not_enough_each_file_is_fsynced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, why: str
+) -> None:
+    """On a filesystem whose syncfs may not reach the disk (FUSE, a network share), or a
+    kernel whose syncfs hides write-back errors (before 5.8), a large batch fsyncs every
+    file as a small one does; nothing is lost either way."""
+    from pllm_sync import fsflush
+
+    if why == "fuse":
+        monkeypatch.setattr(fsflush, "fs_type", lambda dev: "fuse.sshfs")
+    else:
+        monkeypatch.setattr(fsflush, "_kernel", lambda: (5, 4))
+        monkeypatch.setattr(fsflush, "_libc_syncfs", None)  # looked up again
+    counts = _counting(monkeypatch)
+    n = atomic.FLUSH_ONCE_FROM + 50
+    assert _fill(tmp_path, n).commit().taken == []
+    assert counts == {"fsync": n, "syncfs": 0}
+    assert len(list((tmp_path / "d0").iterdir())) == n
+
+
+def test_fs_type_reads_the_mount_table(tmp_path: Path) -> None:
+    """The filesystem of a folder, as the mount table names it (what decides the flush)."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the mount table is Linux's")
+    from pllm_sync import fsflush
+
+    kind = fsflush.fs_type(os.stat(tmp_path).st_dev)
+    mounts = Path("/proc/self/mountinfo").read_text()
+    assert kind is None or f" - {kind} " in mounts
+    assert fsflush.fs_type(os.makedev(4095, 1048575)) is None  # no such device
