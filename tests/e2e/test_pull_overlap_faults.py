@@ -34,7 +34,8 @@ def env(
 
 
 def _no_worker_left() -> None:
-    assert not [t for t in threading.enumerate() if t.name == "pllm-zotero-writes"]
+    names = ("pllm-zotero-writes", "pllm-zotero-send")
+    assert not [t for t in threading.enumerate() if t.name in names]
 
 
 def test_another_client_writing_between_two_batches_costs_no_paper(env: Env) -> None:
