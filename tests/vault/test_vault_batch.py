@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,36 @@ def test_batched_notes_appear_only_when_committed(store: VaultStore) -> None:
     assert again.reread == 0
     assert {i.pllm_id for i in infos} == set(again.notes)
     assert all(again.notes[i.pllm_id or ""] == i for i in infos)
+
+
+def test_a_note_staged_long_before_the_commit_is_trusted_a_just_staged_one_is_checked(
+    store: VaultStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A note staged at least RACY_NS before its rename is trusted from its reading at once
+    (any later change gives it a newer mtime), so the first sync after a long pull does not
+    hash it again; a note staged just before the commit is still checked by content, so an
+    edit in the same timestamp tick is seen."""
+    from pllm_sync.vault import store as store_mod
+
+    monkeypatch.setattr(store_mod, "RACY_NS", 300_000_000)  # 0.3 s
+    scan = store.scan()
+    early, late = _papers(2)
+    store.begin_batch()
+    a = store.create_note(early, record_from_paper(early))
+    time.sleep(0.5)
+    b = store.create_note(late, record_from_paper(late))
+    assert store.commit_batch() == []
+    assert scan.stats[a.path].trusted and not scan.stats[b.path].trusted
+    for info in (a, b):  # the same size, the same mtime: only a content check sees it
+        path = store.root / info.path
+        st = path.stat()
+        data = path.read_bytes()
+        assert b"title: Paper" in data
+        path.write_bytes(data.replace(b"title: Paper", b"title: PAPER", 1))
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    again = store.scan(scan.stats)
+    assert again.notes[late.id].record["title"] == "PAPER 1"  # checked, and re-read
+    assert again.notes[early.id].record["title"] == "Paper 0"  # trusted, as an old file is
 
 
 def test_a_file_that_appears_meanwhile_is_kept(store: VaultStore) -> None:
