@@ -298,18 +298,23 @@ class WriteBatch:
         fsync each; returns the others (for a worker, with an fsync each)."""
         left: list[_Staged] = []
         covers = self._flusher.covers
-        for s in files:
+        for i, s in enumerate(files):
             if s.dropped:
                 continue
-            if not covers(os.path.dirname(s.path)):
-                left.append(s)
-                continue
             try:
+                if not covers(os.path.dirname(s.path)):
+                    left.append(s)
+                    continue
                 s.temp, s.in_place = _write_temp(
                     s.path, s.data, s.mtime_ns, s.mode, s.owner, s.token, sync=False
                 )
             except Exception as exc:  # raised by commit(), as a worker's would be
                 s.error = exc
+            except BaseException as exc:  # Ctrl-C: what is not written can never be committed
+                for rest in [*left, *files[i:]]:
+                    if rest.temp is None and rest.error is None:
+                        rest.error = exc
+                raise
         return left
 
     def add(self, path: Path, data: bytes) -> tuple[int, int]:
@@ -342,8 +347,8 @@ class WriteBatch:
     def _wait(self) -> list[_Staged]:
         """Every staged file written to its temp (or failed); returns them, in order, and
         the batch is empty again. A task that failed as a whole discards the batch."""
-        self._hand_off()
         try:
+            self._hand_off()
             for job in self._jobs:
                 job.result()  # _write_temps keeps each file's error with the file
         except BaseException:

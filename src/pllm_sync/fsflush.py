@@ -9,17 +9,22 @@ crash still leaves every note whole or absent.
 
 It is used only where it is known to be that strong:
 
-- **Linux 5.8 or later.** Before 5.8, ``syncfs`` returned success even when the write-back
+- **Linux 5.17 or later.** Before 5.8, ``syncfs`` returned success even when the write-back
   failed (an I/O error, a full thin volume): a note could be renamed into place over lost
-  bytes. Since 5.8 it reports an error raised since the descriptor it is given was opened,
-  so the batch opens its folder *before* writing the temps there.
-- **Filesystems whose ``sync_fs`` flushes their own data**: ext2/3/4, XFS, Btrfs, F2FS (and
-  tmpfs, where nothing is durable either way). Not FUSE (before Linux 5.15 it sent the file
-  server no flush at all), not network filesystems, not overlays: there a batch falls back to
-  an ``fsync`` per file, as everywhere else (macOS, Windows).
+  bytes. Since 5.8 it reports a write-back error raised since the descriptor it is given
+  was opened, so the batch opens its folder *before* writing the temps there; and only
+  since 5.17 does it also report the filesystem's own flush failing (``sync_fs``: the disk
+  cache flush, a journal commit), which an ``fsync`` always reported.
+- **Filesystems whose ``sync_fs`` flushes their own data and the disk's cache**: ext3/4,
+  XFS, Btrfs, F2FS (and tmpfs, where nothing is durable either way). Not ext2 (its own
+  driver writes the superblock and flushes no cache), not FUSE (before Linux 5.15 it sent
+  the file server no flush at all), not network filesystems, not overlays: there a batch
+  falls back to an ``fsync`` per file, as everywhere else (macOS, Windows).
 
 Not for every write: ``syncfs`` also waits for other programs' unwritten data on the same
 filesystem, which a batch of a few notes should not; batches use it from a few hundred files.
+It runs on a thread of its own, so Ctrl-C stops the run while it waits (the flush goes on,
+and no note has been renamed yet).
 """
 
 from __future__ import annotations
@@ -28,17 +33,17 @@ import ctypes
 import logging
 import os
 import sys
+import threading
 from typing import Any
 
 log = logging.getLogger(__name__)
 
-TRUSTED = frozenset({"ext2", "ext3", "ext4", "xfs", "btrfs", "f2fs", "tmpfs"})
+TRUSTED = frozenset({"ext3", "ext4", "xfs", "btrfs", "f2fs", "tmpfs"})
 """Filesystem types whose ``syncfs`` makes every file's data durable (see the module doc)."""
 
-_MIN_KERNEL = (5, 8)
+_MIN_KERNEL = (5, 17)
 
 _libc_syncfs: Any = None  # None: not looked up yet; False: none on this system
-_types: dict[int, str | None] = {}  # st_dev -> filesystem type, as mountinfo names it
 
 
 def _kernel() -> tuple[int, int]:
@@ -69,9 +74,9 @@ def _syncfs_call() -> Any:
 def fs_type(dev: int) -> str | None:
     """The type of the filesystem mounted as device ``dev`` (``st_dev``), from
     ``/proc/self/mountinfo``; None when no mount names it (a Btrfs subvolume below the
-    mounted one has a device of its own: it is not trusted, and falls back)."""
-    if dev in _types:
-        return _types[dev]
+    mounted one has a device of its own: it is not trusted, and falls back). Read afresh
+    each time (a batch asks once per folder): a device number freed by an unplugged drive
+    may come back as another filesystem in a daemon that runs for weeks."""
     found: str | None = None
     want = f"{os.major(dev)}:{os.minor(dev)}"
     try:
@@ -83,7 +88,6 @@ def fs_type(dev: int) -> str | None:
                     break
     except OSError:
         found = None
-    _types[dev] = found
     return found
 
 
@@ -148,7 +152,19 @@ def open_for_flush(folder: str) -> int | None:
 
 def flush(fd: int) -> None:
     """Write back every file of the filesystem holding ``fd`` and wait for it; raises
-    ``OSError`` when any write-back since ``fd`` was opened failed."""
-    if _syncfs_call()(fd) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, os.strerror(err))
+    ``OSError`` when any write-back since ``fd`` was opened failed. The call runs on a
+    thread of its own and is waited for in short steps, so a Ctrl-C is not held up by other
+    programs' data being written meanwhile."""
+    out: list[int] = []
+    call = _syncfs_call()
+
+    def run() -> None:
+        rc = call(fd)
+        out.append(ctypes.get_errno() if rc != 0 else 0)
+
+    worker = threading.Thread(target=run, name="pllm-syncfs", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.2)
+    if out and out[0]:
+        raise OSError(out[0], os.strerror(out[0]))

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -102,6 +103,7 @@ def test_a_discarded_batch_leaves_nothing(store: VaultStore) -> None:
 CHILD = r"""
 import os, sys
 from pathlib import Path
+from typing import Any
 from pllm_sync import atomic
 from pllm_sync import fsflush
 folder, step, chunk = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
@@ -414,7 +416,7 @@ def test_where_one_flush_is_not_enough_each_file_is_fsynced(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, why: str
 ) -> None:
     """On a filesystem whose syncfs may not reach the disk (FUSE, a network share), or a
-    kernel whose syncfs hides write-back errors (before 5.8), a large batch fsyncs every
+    kernel whose syncfs hides write-back or flush errors (before 5.17), a large batch fsyncs every
     file as a small one does; nothing is lost either way."""
     from pllm_sync import fsflush
 
@@ -440,3 +442,182 @@ def test_fs_type_reads_the_mount_table(tmp_path: Path) -> None:
     mounts = Path("/proc/self/mountinfo").read_text()
     assert kind is None or f" - {kind} " in mounts
     assert fsflush.fs_type(os.makedev(4095, 1048575)) is None  # no such device
+
+
+def _open_fds() -> set[str]:
+    return set(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="syncfs is Linux's")
+def test_each_folder_is_opened_for_the_flush_before_its_first_unflushed_temp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """syncfs reports write-back errors raised since its descriptor was opened: each folder
+    is opened before the first temp written there without an fsync, and every descriptor
+    is closed again by the commit (and by a discard)."""
+    if not _syncfs_here(tmp_path):
+        pytest.skip("this filesystem (or kernel) is not flushed by one syncfs")
+    from pllm_sync import fsflush
+
+    events: list[tuple[str, str]] = []
+    real_open, real_write = fsflush.open_for_flush, atomic._write_temp
+
+    def opened(folder: str) -> int | None:
+        events.append(("open", folder))
+        return real_open(folder)
+
+    def written(path: Path, *a: Any, sync: bool = True, **k: Any) -> tuple[str, bool]:
+        if not sync:
+            events.append(("write", os.path.dirname(path)))
+        return real_write(path, *a, sync=sync, **k)
+
+    monkeypatch.setattr(fsflush, "open_for_flush", opened)
+    monkeypatch.setattr(atomic, "_write_temp", written)
+    before = _open_fds()
+    assert _fill(tmp_path, atomic.FLUSH_ONCE_FROM + 40, folders=2).commit().taken == []
+    for folder in {f for kind, f in events if kind == "write"}:
+        assert events.index(("open", folder)) < events.index(("write", folder))
+    assert _open_fds() == before
+    batch = _fill(tmp_path / "d0", atomic.FLUSH_ONCE_FROM + 10)
+    batch.discard()
+    assert _open_fds() == before
+
+
+def test_a_batch_over_a_flushed_and_a_fallback_folder_writes_both_durably(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One folder's filesystem is flushed by one syncfs, the other's is not (a FUSE mount
+    inside the vault, say): the first folder's late files get no fsync each, the second's
+    get one each, and every file lands."""
+    if not _syncfs_here(tmp_path):
+        pytest.skip("this filesystem (or kernel) is not flushed by one syncfs")
+    from pllm_sync import fsflush
+
+    real_open = fsflush.open_for_flush
+    monkeypatch.setattr(
+        fsflush, "open_for_flush", lambda f: None if f.endswith("d1") else real_open(f)
+    )
+    counts = _counting(monkeypatch)
+    n = atomic.FLUSH_ONCE_FROM + 64
+    assert _fill(tmp_path, n, folders=2).commit().taken == []
+    late_d1 = sum(1 for i in range(atomic.FLUSH_ONCE_FROM - 16, n) if i % 2 == 1)
+    assert counts == {"fsync": atomic.FLUSH_ONCE_FROM - 16 + late_d1, "syncfs": 1}
+    assert len(list((tmp_path / "d0").iterdir())) + len(list((tmp_path / "d1").iterdir())) == n
+
+
+def test_a_temp_that_cannot_be_written_fails_the_commit_and_names_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A temp the caller writes itself fails (the disk is full): the commit raises with a
+    next step, no note of the batch is named, and no temp is left."""
+    real = atomic._write_temp
+    calls: list[int] = []
+
+    def full(path: Path, *a: Any, sync: bool = True, **k: Any) -> tuple[str, bool]:
+        calls.append(1)
+        if len(calls) == atomic.FLUSH_ONCE_FROM + 5:
+            raise OSError(28, "No space left on device")
+        return real(path, *a, sync=sync, **k)
+
+    monkeypatch.setattr(atomic, "_write_temp", full)
+    batch = _fill(tmp_path, atomic.FLUSH_ONCE_FROM + 20)
+    with pytest.raises(VaultError, match="No space left") as err:
+        batch.commit()
+    assert "disk is not full" in (err.value.hint or "")
+    assert list((tmp_path / "d0").iterdir()) == []
+
+
+def test_an_interrupt_while_the_caller_writes_temps_commits_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while a large batch's temps are being written by the caller: a commit after
+    it (a caller that goes on anyway) raises the interrupt again instead of naming files
+    whose temps were never written, and nothing of the batch is left on disk."""
+    if not _syncfs_here(tmp_path):
+        pytest.skip("this filesystem (or kernel) is not flushed by one syncfs")
+    real = atomic._write_temp
+    calls: list[int] = []
+
+    def interrupted(path: Path, *a: Any, sync: bool = True, **k: Any) -> tuple[str, bool]:
+        if not sync:
+            calls.append(1)
+            if len(calls) == 3:
+                raise KeyboardInterrupt
+        return real(path, *a, sync=sync, **k)
+
+    monkeypatch.setattr(atomic, "_write_temp", interrupted)
+    (tmp_path / "d0").mkdir()
+    batch = WriteBatch(chunk=16)
+    with pytest.raises(KeyboardInterrupt):
+        for i in range(atomic.FLUSH_ONCE_FROM + 32):
+            batch.add(tmp_path / "d0" / f"n{i}.md", b"note")
+    with pytest.raises(KeyboardInterrupt):
+        batch.commit()
+    assert list((tmp_path / "d0").iterdir()) == []
+
+
+def test_notes_whose_commit_was_refused_or_moved_are_not_trusted(
+    store: VaultStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Staged long before the commit, but not written as staged: a note whose name a user
+    took meanwhile (it goes elsewhere) and an update refused because the user saved the
+    file during the run keep no trusted reading of what is not on disk."""
+    from pllm_sync.vault import store as store_mod
+
+    monkeypatch.setattr(store_mod, "RACY_NS", 100_000_000)  # 0.1 s
+    [paper, other] = _papers(2)
+    existing = store.create_note(other, record_from_paper(other))
+    scan = store.scan()
+    store.begin_batch()
+    new = store.create_note(paper, record_from_paper(paper))
+    note = scan.notes[other.id]
+    updated = store.update_note(note, {"status": "read"})
+    assert updated is not None
+    (store.root / new.path).write_text("the user's file\n", encoding="utf-8")  # name taken
+    saved = store.root / existing.path
+    saved.write_text(saved.read_text(encoding="utf-8") + "\nmy words\n", encoding="utf-8")
+    time.sleep(0.3)
+    assert store.commit_batch() == [existing.path]
+    for rel in (new.path, existing.path):
+        stat = scan.stats.get(rel)
+        assert stat is None or not stat.trusted
+    again = store.scan(scan.stats)
+    assert "my words" in saved.read_text(encoding="utf-8")
+    assert again.notes[paper.id].path != new.path  # found under its new name
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="syncfs is Linux's")
+def test_ctrl_c_while_the_flush_waits_stops_the_commit_before_any_rename(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """syncfs waits for every program's unwritten data on the filesystem (a large copy to
+    the same disk: minutes): a Ctrl-C meanwhile stops the commit while the flush is still
+    running (it runs on a thread of its own), and no note of the batch is named."""
+    import signal
+    import threading
+
+    if not _syncfs_here(tmp_path):
+        pytest.skip("this filesystem (or kernel) is not flushed by one syncfs")
+    from pllm_sync import fsflush
+
+    release, finished = threading.Event(), threading.Event()
+
+    def slow(fd: int) -> int:
+        # as a system call does: the thread making it runs no Python signal handler
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        release.wait(3)
+        finished.set()
+        return 0
+
+    batch = _fill(tmp_path, atomic.FLUSH_ONCE_FROM + 10)
+    monkeypatch.setattr(fsflush, "_syncfs_call", lambda: slow)
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            batch.commit()
+        assert not finished.is_set()  # stopped while the flush was still waiting
+    finally:
+        release.set()
+        timer.cancel()
+    assert list((tmp_path / "d0").iterdir()) == []

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import pytest
+
 from pllm_sync.model import Paper, PaperIds, Venue, VenueKind
 from pllm_sync.record import record_from_paper
 from pllm_sync.testing.zotero_server import ZoteroEmulator
@@ -233,3 +235,69 @@ def test_create_papers_sends_each_batch_before_planning_the_entries_after_it(
     assert last.posts_then is not None and last.posts_then >= 8
     assert sum(1 for r in emu.request_log if r.method == "POST") == 12
     assert set(report.results) == {p.id for p in papers} and not report.failures
+
+
+def _sender_threads() -> list[str]:
+    import threading
+
+    return [t.name for t in threading.enumerate() if t.name == "pllm-zotero-send"]
+
+
+def _many(n: int) -> list[NewItem]:
+    papers = [
+        Paper(
+            id=f"arxiv:2403.{i:05d}",
+            title=f"Many {i}",
+            code_url=f"https://github.com/lab/m{i}",
+            ids=PaperIds(arxiv=f"2403.{i:05d}"),
+        )
+        for i in range(n)
+    ]
+    return [NewItem(p, record_from_paper(p)) for p in papers]
+
+
+def test_a_batch_refused_mid_stream_stops_the_sending_and_reports_what_landed(
+    emu: ZoteroEmulator,
+) -> None:
+    """Zotero refuses the third batch (a 400 for the whole request) while later batches are
+    already built: nothing after it is sent, the error carries a report of the papers that
+    landed (the first two batches: 50 papers), and no sender thread is left behind."""
+    from pllm_sync.zotero.errors import ZoteroWriteError
+
+    emu.inject(400, count=1, after=2, method="POST", path=r".*/items$")
+    store = make_store(emu)
+    store.read(None)
+    settled: list[tuple[str, str | None]] = []
+    entries = _many(300)  # 600 objects: twelve batches
+    with pytest.raises(ZoteroWriteError) as err:
+        store.create_papers(entries, on_settled=lambda pid, key: settled.append((pid, key)))
+    assert sum(1 for r in emu.request_log if r.method == "POST") == 3
+    report = err.value.report
+    assert report is not None
+    assert set(report.results) == {e.paper.id for e in entries[:50]}
+    assert all(key is not None for _pid, key in settled) and len(settled) == 50
+    assert len(emu.get_items()) == 100  # 50 items and their 50 code links
+    assert not _sender_threads()
+
+
+class _Stop(BaseException):
+    """What the engine's cancel raises inside a settle hook."""
+
+
+def test_a_run_stopped_inside_a_settle_hook_stops_the_sender(emu: ZoteroEmulator) -> None:
+    """The settle hook runs on the sender thread; when it raises (the run was cancelled),
+    the planner raises the same exception, no batch after the current one is sent, and the
+    sender thread is gone."""
+    store = make_store(emu)
+    store.read(None)
+    seen: list[str] = []
+
+    def hook(pid: str, key: str | None) -> None:
+        seen.append(pid)
+        if len(seen) > 30:  # inside the second batch's answer
+            raise _Stop
+
+    with pytest.raises(_Stop):
+        store.create_papers(_many(300), on_settled=hook)
+    assert sum(1 for r in emu.request_log if r.method == "POST") == 2
+    assert not _sender_threads()
