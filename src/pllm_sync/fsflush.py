@@ -75,8 +75,8 @@ def fs_type(dev: int) -> str | None:
     """The type of the filesystem mounted as device ``dev`` (``st_dev``), from
     ``/proc/self/mountinfo``; None when no mount names it (a Btrfs subvolume below the
     mounted one has a device of its own: it is not trusted, and falls back). Read afresh
-    each time (a batch asks once per folder): a device number freed by an unplugged drive
-    may come back as another filesystem in a daemon that runs for weeks."""
+    for each batch (once per device): a device number freed by an unplugged drive may come
+    back as another filesystem in a daemon that runs for weeks."""
     found: str | None = None
     want = f"{os.major(dev)}:{os.minor(dev)}"
     try:
@@ -100,6 +100,7 @@ class Flusher:
     def __init__(self) -> None:
         self._folders: dict[str, bool] = {}
         self._fds: dict[int, int] = {}  # st_dev -> a descriptor opened on it
+        self._types: dict[int, str | None] = {}  # st_dev -> its type, read once a batch
 
     def covers(self, folder: str) -> bool:
         ok = self._folders.get(folder)
@@ -108,10 +109,10 @@ class Flusher:
         return ok
 
     def _open(self, folder: str) -> bool:
-        fd = open_for_flush(folder)
-        if fd is None:
+        opened = open_for_flush(folder, self._types)
+        if opened is None:
             return False
-        dev = os.fstat(fd).st_dev
+        fd, dev = opened
         if dev in self._fds:  # that filesystem's first descriptor covers more
             os.close(fd)
         else:
@@ -124,15 +125,19 @@ class Flusher:
             flush(fd)
 
     def close(self) -> None:
-        fds, self._fds, self._folders = self._fds, {}, {}
+        fds, self._fds, self._folders, self._types = self._fds, {}, {}, {}
         for fd in fds.values():
             os.close(fd)
 
 
-def open_for_flush(folder: str) -> int | None:
+def open_for_flush(
+    folder: str, types: dict[int, str | None] | None = None
+) -> tuple[int, int] | None:
     """A descriptor of ``folder`` to flush its filesystem with :func:`flush` (open it before
-    writing the files it must cover: errors are reported from then on), or None where one
-    ``syncfs`` is not known to be as strong as an ``fsync`` per file there."""
+    writing the files it must cover: errors are reported from then on) and that filesystem's
+    device, or None where one ``syncfs`` is not known to be as strong as an ``fsync`` per
+    file there. ``types``: the types a batch has read already, by device (the mount table
+    is read once per device)."""
     if not _syncfs_call():
         return None
     try:
@@ -140,14 +145,21 @@ def open_for_flush(folder: str) -> int | None:
     except OSError:
         return None
     try:
-        kind = fs_type(os.fstat(fd).st_dev)
+        dev = os.fstat(fd).st_dev
     except OSError:
-        kind = None
+        os.close(fd)
+        return None
+    if types is not None and dev in types:
+        kind = types[dev]
+    else:
+        kind = fs_type(dev)
+        if types is not None:
+            types[dev] = kind
     if kind not in TRUSTED:
         log.debug("write batch: %s is on %s; an fsync per file", folder, kind or "an unknown fs")
         os.close(fd)
         return None
-    return fd
+    return fd, dev
 
 
 def flush(fd: int) -> None:

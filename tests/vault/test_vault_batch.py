@@ -156,10 +156,10 @@ def _syncfs_here(folder: Path) -> bool:
     """Whether a large batch in ``folder`` flushes its filesystem by one syncfs."""
     from pllm_sync import fsflush
 
-    fd = fsflush.open_for_flush(str(folder))
-    if fd is None:
+    opened = fsflush.open_for_flush(str(folder))
+    if opened is None:
         return False
-    os.close(fd)
+    os.close(opened[0])
     return True
 
 
@@ -462,9 +462,9 @@ def test_each_folder_is_opened_for_the_flush_before_its_first_unflushed_temp(
     events: list[tuple[str, str]] = []
     real_open, real_write = fsflush.open_for_flush, atomic._write_temp
 
-    def opened(folder: str) -> int | None:
+    def opened(folder: str, types: Any = None) -> tuple[int, int] | None:
         events.append(("open", folder))
-        return real_open(folder)
+        return real_open(folder, types)
 
     def written(path: Path, *a: Any, sync: bool = True, **k: Any) -> tuple[str, bool]:
         if not sync:
@@ -495,7 +495,9 @@ def test_a_batch_over_a_flushed_and_a_fallback_folder_writes_both_durably(
 
     real_open = fsflush.open_for_flush
     monkeypatch.setattr(
-        fsflush, "open_for_flush", lambda f: None if f.endswith("d1") else real_open(f)
+        fsflush,
+        "open_for_flush",
+        lambda f, types=None: None if f.endswith("d1") else real_open(f, types),
     )
     counts = _counting(monkeypatch)
     n = atomic.FLUSH_ONCE_FROM + 64
