@@ -7,7 +7,7 @@ import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 import yaml
@@ -109,6 +109,12 @@ class Env:
             for p in self.vault.rglob("*")
             if p.is_file()
         }
+
+
+class NewEnv(Protocol):
+    """The ``new_env`` fixture (conftest.py): ``make_env`` given only lists and options."""
+
+    def __call__(self, lists: dict[str, str], **sync: Any) -> Env: ...
 
 
 def make_env(

@@ -9,14 +9,10 @@ import re
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from pllm_sync.testing.zotero_server import ZoteroEmulator
-
-from .helpers import Env, make_env
+from .helpers import Env, NewEnv
 
 HEAD = """# Crash List
 
@@ -63,14 +59,8 @@ sys.exit(main(argv))
 
 
 @pytest.fixture
-def env(
-    tmp_path: Path,
-    zotero_emulator: ZoteroEmulator,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Env]:
-    e = make_env(tmp_path, zotero_emulator, capsys, monkeypatch, {"crash": HEAD})
-    yield e
+def env(new_env: NewEnv) -> Env:
+    return new_env({"crash": HEAD})
 
 
 def _ids_in_notes(env: Env) -> Counter[str]:

@@ -5,9 +5,6 @@ by another connection meanwhile counts as a write."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from pllm_sync.api.events import EventBus
@@ -15,9 +12,8 @@ from pllm_sync.daemon.loop import Job
 from pllm_sync.daemon.runner import PassRunner
 from pllm_sync.runtime import open_runtime
 from pllm_sync.sync.engine import SyncEngine
-from pllm_sync.testing.zotero_server import ZoteroEmulator
 
-from .helpers import Env, edit_frontmatter, make_env
+from .helpers import Env, NewEnv, edit_frontmatter
 
 LIST = """# Events List
 
@@ -29,13 +25,8 @@ PID = "arxiv:2401.00011"
 
 
 @pytest.fixture
-def env(
-    tmp_path: Path,
-    zotero_emulator: ZoteroEmulator,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Env]:
-    yield make_env(tmp_path, zotero_emulator, capsys, monkeypatch, {"events": LIST})
+def env(new_env: NewEnv) -> Env:
+    return new_env({"events": LIST})
 
 
 def _conflict_events(bus: EventBus, since: int) -> list[tuple[str, object]]:

@@ -4,14 +4,9 @@ under the root collection and its own index notes, even when two lists share a t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from pllm_sync.testing.zotero_server import ZoteroEmulator
-
-from .helpers import Env, frontmatter, make_env
+from .helpers import Env, NewEnv, frontmatter
 
 ALPHA = (
     "# Awesome Papers\n## Reasoning\n"
@@ -27,14 +22,8 @@ BETA = (
 
 
 @pytest.fixture
-def env(
-    tmp_path: Path,
-    zotero_emulator: ZoteroEmulator,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Env]:
-    e = make_env(tmp_path, zotero_emulator, capsys, monkeypatch, {"alpha": ALPHA, "beta": BETA})
-    yield e
+def env(new_env: NewEnv) -> Env:
+    return new_env({"alpha": ALPHA, "beta": BETA})
 
 
 def _collection_paths(env: Env) -> set[tuple[str, ...]]:

@@ -5,7 +5,6 @@ scan-cache row, and asks Zotero one conditional question (the daemon's idle poll
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +13,8 @@ import pytest
 from pllm_sync.paths import app_dirs
 from pllm_sync.runtime import open_runtime
 from pllm_sync.sync.engine import RunOptions, SyncEngine
-from pllm_sync.testing.zotero_server import ZoteroEmulator
 
-from .helpers import Env, edit_frontmatter, make_env
+from .helpers import Env, NewEnv, edit_frontmatter
 
 LIST = """# Quiet List
 
@@ -33,14 +31,8 @@ ONE = "arxiv:2401.00001"
 
 
 @pytest.fixture
-def env(
-    tmp_path: Path,
-    zotero_emulator: ZoteroEmulator,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Env]:
-    e = make_env(tmp_path, zotero_emulator, capsys, monkeypatch, {"quiet": LIST})
-    yield e
+def env(new_env: NewEnv) -> Env:
+    return new_env({"quiet": LIST})
 
 
 def _state_file() -> Path:

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pllm_sync.testing.zotero_server import ZoteroEmulator
 
-from .helpers import Env, frontmatter, make_env, pids_in_extra
+from .helpers import Env, NewEnv, frontmatter, pids_in_extra
 
 N = 120  # papers: several batches of 50, so notes are written while later batches are sent
 LAST = f"arxiv:2401.{N:05d}"  # alone in its section, in the last batch
@@ -39,13 +37,8 @@ def pid(i: int) -> str:
 
 
 @pytest.fixture
-def env(
-    tmp_path: Path,
-    zotero_emulator: ZoteroEmulator,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Env]:
-    yield make_env(tmp_path, zotero_emulator, capsys, monkeypatch, {"ov": catalog()})
+def env(new_env: NewEnv) -> Env:
+    return new_env({"ov": catalog()})
 
 
 def items_by_pid(env: Env) -> dict[str, dict[str, Any]]:

@@ -11,26 +11,20 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from pllm_sync.testing.zotero_server import ZoteroEmulator
 
-from .helpers import Env, make_env
+from .helpers import Env, NewEnv
 from .test_pull_overlap import assert_linked, catalog, items_by_pid
 
 
 @pytest.fixture
-def env(
-    tmp_path: Path,
-    zotero_emulator: ZoteroEmulator,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Env]:
-    yield make_env(tmp_path, zotero_emulator, capsys, monkeypatch, {"ov": catalog()})
+def env(new_env: NewEnv) -> Env:
+    return new_env({"ov": catalog()})
 
 
 def _no_worker_left() -> None:

@@ -8,15 +8,13 @@ deleted; `ignore` policies do not recreate what the user removed; a dry run writ
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pllm_sync.testing.zotero_server import ZoteroEmulator
 
-from .helpers import Env, edit_frontmatter, frontmatter, make_env
+from .helpers import Env, NewEnv, edit_frontmatter, frontmatter
 
 LIST = """# Review List
 
@@ -30,14 +28,8 @@ A, B = "arxiv:2401.00001", "arxiv:2401.00002"
 
 
 @pytest.fixture
-def env(
-    tmp_path: Path,
-    zotero_emulator: ZoteroEmulator,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Env]:
-    e = make_env(tmp_path, zotero_emulator, capsys, monkeypatch, {"review": LIST})
-    yield e
+def env(new_env: NewEnv) -> Env:
+    return new_env({"review": LIST})
 
 
 def pull(env: Env, *a: str) -> None:

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from pllm_sync.paths import app_dirs
-from pllm_sync.testing.zotero_server import ZoteroEmulator
 
-from .helpers import Env, make_env
+from .helpers import Env, NewEnv
 
 LIST = """# Cache List
 
@@ -24,13 +21,8 @@ LIST = """# Cache List
 
 
 @pytest.fixture
-def env(
-    tmp_path: Path,
-    zotero_emulator: ZoteroEmulator,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Env]:
-    yield make_env(tmp_path, zotero_emulator, capsys, monkeypatch, {"cache": LIST})
+def env(new_env: NewEnv) -> Env:
+    return new_env({"cache": LIST})
 
 
 def _readings(db: sqlite3.Connection) -> dict[str, dict[str, object]]:

@@ -9,8 +9,6 @@ paper, and the next runs neither lose the refused change nor stall the library v
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +17,7 @@ from pllm_sync.config import load_config
 from pllm_sync.sync.state import LibraryRef, StateDB, default_state_path
 from pllm_sync.testing.zotero_server import ZoteroEmulator
 
-from .helpers import Env, edit_frontmatter, frontmatter, make_env
+from .helpers import Env, NewEnv, edit_frontmatter, frontmatter
 
 LIST = """# Review List
 
@@ -33,14 +31,8 @@ A, B, C = "arxiv:2401.00001", "arxiv:2401.00002", "arxiv:2401.00003"
 
 
 @pytest.fixture
-def env(
-    tmp_path: Path,
-    zotero_emulator: ZoteroEmulator,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Env]:
-    e = make_env(tmp_path, zotero_emulator, capsys, monkeypatch, {"review": LIST})
-    yield e
+def env(new_env: NewEnv) -> Env:
+    return new_env({"review": LIST})
 
 
 def sync(env: Env) -> tuple[int, str, str]:

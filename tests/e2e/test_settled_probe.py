@@ -10,13 +10,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from pllm_sync.testing.zotero_server import RequestRecord, ZoteroEmulator
 
-from .helpers import Env, frontmatter, make_env
+from .helpers import Env, NewEnv, frontmatter
 
 LIST = """# Probe List
 
@@ -44,13 +43,8 @@ def _settle(env: Env) -> None:
 
 
 @pytest.fixture
-def settled(
-    tmp_path: Path,
-    zotero_emulator: ZoteroEmulator,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Env]:
-    env = make_env(tmp_path, zotero_emulator, capsys, monkeypatch, {"probe": LIST})
+def settled(new_env: NewEnv) -> Iterator[Env]:
+    env = new_env({"probe": LIST})
     code, out, err = env.run("pull", "--no-progress")
     assert code == 0, (out, err)
     _settle(env)

@@ -11,7 +11,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from pllm_sync.config import load_config
 from pllm_sync.sync.state import default_state_path
 from pllm_sync.testing.zotero_server import ZoteroEmulator
 
-from .helpers import Env, frontmatter, make_env
+from .helpers import Env, NewEnv, frontmatter
 
 LIST = """# Trust List
 
@@ -40,14 +39,8 @@ A, B, C = "arxiv:2401.00001", "arxiv:2401.00002", "arxiv:2401.00003"
 
 
 @pytest.fixture
-def env(
-    tmp_path: Path,
-    zotero_emulator: ZoteroEmulator,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Env]:
-    e = make_env(tmp_path, zotero_emulator, capsys, monkeypatch, {"trust": LIST})
-    yield e
+def env(new_env: NewEnv) -> Env:
+    return new_env({"trust": LIST})
 
 
 def pull(env: Env, *args: str) -> str:
