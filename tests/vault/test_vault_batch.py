@@ -19,7 +19,7 @@ from pllm_sync.model import Paper, PaperIds
 from pllm_sync.record import record_from_paper
 from pllm_sync.vault.store import VaultStore
 
-from .vault_helpers import make_paper
+from .vault_helpers import edit_in_same_tick, make_paper
 
 
 def _papers(n: int) -> list[Paper]:
@@ -64,12 +64,7 @@ def test_a_note_staged_long_before_the_commit_is_trusted_a_just_staged_one_is_ch
     assert store.commit_batch() == []
     assert scan.stats[a.path].trusted and not scan.stats[b.path].trusted
     for info in (a, b):  # the same size, the same mtime: only a content check sees it
-        path = store.root / info.path
-        st = path.stat()
-        data = path.read_bytes()
-        assert b"title: Paper" in data
-        path.write_bytes(data.replace(b"title: Paper", b"title: PAPER", 1))
-        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+        edit_in_same_tick(store.root / info.path, b"title: Paper", b"title: PAPER")
     again = store.scan(scan.stats)
     assert again.notes[late.id].record["title"] == "PAPER 1"  # checked, and re-read
     assert again.notes[early.id].record["title"] == "Paper 0"  # trusted, as an old file is

@@ -18,7 +18,7 @@ from pllm_sync.record import record_from_paper
 from pllm_sync.vault.store import NoteStat, VaultScan, VaultStore
 
 from .conftest import Age
-from .vault_helpers import ROOT, lamp, make_paper
+from .vault_helpers import ROOT, edit_in_same_tick, lamp, make_paper
 
 
 def _note(store: VaultStore, age: Age, title: str = "LaMP") -> tuple[str, Path]:
@@ -122,12 +122,7 @@ def test_just_modified_files_are_checked_by_content(store: VaultStore) -> None:
     second = store.scan(first.stats)
     assert second.reread == 0 and second.notes[paper.id] == first.notes[paper.id]
     # An edit in the same timestamp tick (same size, same mtime) is still seen.
-    path = store.root / info.path
-    st = path.stat()
-    data = path.read_bytes()
-    assert b'title: "LaMP' in data
-    path.write_bytes(data.replace(b'title: "LaMP', b'title: "LAMP', 1))
-    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    edit_in_same_tick(store.root / info.path, b'title: "LaMP', b'title: "LAMP')
     third = store.scan(first.stats)
     assert third.reread == 1
     assert third.notes[paper.id].record["title"].startswith("LAMP")

@@ -1,7 +1,9 @@
-"""Paper factories shared by the vault tests (imported by name: tests/ has no packages)."""
+"""Paper factories and file edits shared by the vault tests."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from pllm_sync.model import Paper, PaperIds, SourceRef, Venue, paper_id_for
@@ -29,3 +31,13 @@ def lamp() -> Paper:
         authors=("Alireza Salemi", "Sheshera Mysore"),
         abstract="Personalization matters.",
     )
+
+
+def edit_in_same_tick(path: Path, old: bytes, new: bytes) -> None:
+    """Replace ``old`` (which must be there) by ``new`` of the same length, keeping the
+    file's mtime: an edit within the same timestamp tick, which only a content check sees."""
+    st = path.stat()
+    data = path.read_bytes()
+    assert old in data
+    path.write_bytes(data.replace(old, new, 1))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))

@@ -157,22 +157,29 @@ def test_created_items_carry_the_id_and_validate(emu: ZoteroEmulator) -> None:
     assert data["conferenceName"] == "NAACL 2019"
 
 
+def _new_items(n: int, month: str) -> list[NewItem]:
+    """``n`` new papers (arXiv ids ``<month>.00000`` on), each with a code link: two objects
+    a paper, so 25 papers a batch of 50."""
+    papers = [
+        Paper(
+            id=f"arxiv:{month}.{i:05d}",
+            title=f"Paper {i}",
+            code_url=f"https://github.com/lab/r{i}",
+            ids=PaperIds(arxiv=f"{month}.{i:05d}"),
+        )
+        for i in range(n)
+    ]
+    return [NewItem(p, record_from_paper(p)) for p in papers]
+
+
 def test_create_papers_settles_papers_while_later_batches_are_still_to_send(
     emu: ZoteroEmulator,
 ) -> None:
     """The engine writes a new paper's note as soon as its item is settled: the first papers
     settle after the first batch, not after the last, and a paper whose part was refused
     settles without a key (its note then links nothing, as the report says)."""
-    papers = [
-        Paper(
-            id=f"arxiv:2401.{i:05d}",
-            title=f"Paper {i}",
-            code_url=f"https://github.com/lab/r{i}",
-            ids=PaperIds(arxiv=f"2401.{i:05d}"),
-        )
-        for i in range(60)  # 120 objects: three batches
-    ]
-    entries = [NewItem(p, record_from_paper(p)) for p in papers]
+    entries = _new_items(60, "2401")  # 120 objects: three batches
+    papers = [e.paper for e in entries]
     entries[-1].record = {**entries[-1].record, "code": "https://github.com/lab/" + "x" * 70_000}
     store = make_store(emu)
     store.read(None)
@@ -215,16 +222,8 @@ def test_create_papers_sends_each_batch_before_planning_the_entries_after_it(
     (at 5,000 papers that held back every note the engine writes meanwhile): the planning
     runs at most two batches ahead of the answers, and as many requests go out as when
     every object is sent at once (12 of 50 objects)."""
-    papers = [
-        Paper(
-            id=f"arxiv:2402.{i:05d}",
-            title=f"Paper {i}",
-            code_url=f"https://github.com/lab/s{i}",
-            ids=PaperIds(arxiv=f"2402.{i:05d}"),
-        )
-        for i in range(300)  # 600 objects: twelve batches
-    ]
-    entries = [NewItem(p, record_from_paper(p)) for p in papers]
+    entries = _new_items(300, "2402")  # 600 objects: twelve batches
+    papers = [e.paper for e in entries]
     last = _ReadAt(emu, entries[-1].record)
     entries[-1].record = last
     store = make_store(emu)
@@ -243,19 +242,6 @@ def _sender_threads() -> list[str]:
     return [t.name for t in threading.enumerate() if t.name == "pllm-zotero-send"]
 
 
-def _many(n: int) -> list[NewItem]:
-    papers = [
-        Paper(
-            id=f"arxiv:2403.{i:05d}",
-            title=f"Many {i}",
-            code_url=f"https://github.com/lab/m{i}",
-            ids=PaperIds(arxiv=f"2403.{i:05d}"),
-        )
-        for i in range(n)
-    ]
-    return [NewItem(p, record_from_paper(p)) for p in papers]
-
-
 def test_a_batch_refused_mid_stream_stops_the_sending_and_reports_what_landed(
     emu: ZoteroEmulator,
 ) -> None:
@@ -268,7 +254,7 @@ def test_a_batch_refused_mid_stream_stops_the_sending_and_reports_what_landed(
     store = make_store(emu)
     store.read(None)
     settled: list[tuple[str, str | None]] = []
-    entries = _many(300)  # 600 objects: twelve batches
+    entries = _new_items(300, "2403")  # 600 objects: twelve batches
     with pytest.raises(ZoteroWriteError) as err:
         store.create_papers(entries, on_settled=lambda pid, key: settled.append((pid, key)))
     assert sum(1 for r in emu.request_log if r.method == "POST") == 3
@@ -298,6 +284,6 @@ def test_a_run_stopped_inside_a_settle_hook_stops_the_sender(emu: ZoteroEmulator
             raise _Stop
 
     with pytest.raises(_Stop):
-        store.create_papers(_many(300), on_settled=hook)
+        store.create_papers(_new_items(300, "2403"), on_settled=hook)
     assert sum(1 for r in emu.request_log if r.method == "POST") == 2
     assert not _sender_threads()
