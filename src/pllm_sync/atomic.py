@@ -24,15 +24,14 @@ import os
 import re
 import secrets
 import stat
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from . import libc
 from .errors import VaultError
 from .fsflush import Flusher
 
@@ -528,38 +527,20 @@ RENAME_FROM = 256
 """From this many new files a commit names them by ``renameat2`` (see :func:`_link_new`)."""
 _RENAME_NOREPLACE = 1  # linux/fs.h
 _AT_FDCWD = -100
-_renameat2: Any = None  # None: not looked up yet; False: this system has none
 _no_renameat2: set[str] = set()  # folders whose filesystem refused it (EINVAL)
 
 
 def _rename_noreplace(tmp: str, path: Path) -> bool | None:
     """Rename ``tmp`` to ``path`` unless ``path`` exists: True done, False it exists, None
     when this system or this folder's filesystem cannot (the caller links instead)."""
-    global _renameat2
+    # glibc 2.28 and later
+    renameat2 = libc.function("renameat2", "int", "char_p", "int", "char_p", "uint")
     folder = os.path.dirname(tmp)
-    if _renameat2 is None:
-        _renameat2 = False
-        if sys.platform.startswith("linux"):
-            try:
-                import ctypes
-
-                fn = ctypes.CDLL(None, use_errno=True).renameat2  # glibc 2.28 and later
-                fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p]
-                fn.argtypes += [ctypes.c_uint]
-                fn.restype = ctypes.c_int
-                _renameat2 = fn
-            except (OSError, AttributeError):  # no such libc function: link instead
-                pass
-    if _renameat2 is False or folder in _no_renameat2:
+    if renameat2 is None or folder in _no_renameat2:
         return None
-    if (
-        _renameat2(_AT_FDCWD, os.fsencode(tmp), _AT_FDCWD, os.fsencode(path), _RENAME_NOREPLACE)
-        == 0
-    ):
+    if renameat2(_AT_FDCWD, os.fsencode(tmp), _AT_FDCWD, os.fsencode(path), _RENAME_NOREPLACE) == 0:
         return True
-    import ctypes
-
-    err = ctypes.get_errno()
+    err = libc.errno()
     if err == errno.EEXIST:
         return False
     if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):  # this filesystem has no flags

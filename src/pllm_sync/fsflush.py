@@ -29,12 +29,12 @@ and no note has been renamed yet).
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
-import sys
 import threading
 from typing import Any
+
+from . import libc
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +42,6 @@ TRUSTED = frozenset({"ext3", "ext4", "xfs", "btrfs", "f2fs", "tmpfs"})
 """Filesystem types whose ``syncfs`` makes every file's data durable (see the module doc)."""
 
 _MIN_KERNEL = (5, 17)
-
-_libc_syncfs: Any = None  # None: not looked up yet; False: none on this system
 
 
 def _kernel() -> tuple[int, int]:
@@ -56,19 +54,11 @@ def _kernel() -> tuple[int, int]:
 
 
 def _syncfs_call() -> Any:
-    """libc's ``syncfs``, or False where there is none (not Linux, no such symbol)."""
-    global _libc_syncfs
-    if _libc_syncfs is None:
-        _libc_syncfs = False
-        if sys.platform.startswith("linux") and _kernel() >= _MIN_KERNEL:
-            try:
-                fn = ctypes.CDLL(None, use_errno=True).syncfs
-            except (OSError, AttributeError):
-                fn = None
-            if fn is not None:
-                fn.argtypes, fn.restype = [ctypes.c_int], ctypes.c_int
-                _libc_syncfs = fn
-    return _libc_syncfs
+    """libc's ``syncfs`` where it is as strong as the module doc says (Linux 5.17 and
+    later), else None."""
+    if _kernel() < _MIN_KERNEL:
+        return None
+    return libc.function("syncfs", "int")
 
 
 def fs_type(dev: int) -> str | None:
@@ -172,7 +162,7 @@ def flush(fd: int) -> None:
 
     def run() -> None:
         rc = call(fd)
-        out.append(ctypes.get_errno() if rc != 0 else 0)
+        out.append(libc.errno() if rc != 0 else 0)
 
     worker = threading.Thread(target=run, name="pllm-syncfs", daemon=True)
     worker.start()

@@ -419,7 +419,6 @@ def test_where_one_flush_is_not_enough_each_file_is_fsynced(
         monkeypatch.setattr(fsflush, "fs_type", lambda dev: "fuse.sshfs")
     else:
         monkeypatch.setattr(fsflush, "_kernel", lambda: (5, 4))
-        monkeypatch.setattr(fsflush, "_libc_syncfs", None)  # looked up again
     counts = _counting(monkeypatch)
     n = atomic.FLUSH_ONCE_FROM + 50
     assert _fill(tmp_path, n).commit().taken == []
