@@ -385,54 +385,53 @@ def part_scan(sizes: Iterable[int]) -> None:
 
     for n in sizes:
         print(f"vault scan, {n} notes", flush=True)
-        with contextlib.nullcontext(str(work_dir("scan-"))) as tmp:
-            root = Path(tmp) / "vault"
-            _make_notes(root, n)
-            store = VaultStore(VaultConfig(path=root))
-            t = time.perf_counter()
-            cold = store.scan()
-            t_cold = time.perf_counter() - t
-            prev = cold.stats
+        root = work_dir("scan-") / "vault"
+        _make_notes(root, n)
+        store = VaultStore(VaultConfig(path=root))
+        t = time.perf_counter()
+        cold = store.scan()
+        t_cold = time.perf_counter() - t
+        prev = cold.stats
 
-            def warm(
-                root: Path = root, prev: dict[str, Any] = prev, clock: Any = time.perf_counter
-            ) -> float:
-                t = clock()
-                res = VaultStore(VaultConfig(path=root)).scan(prev)
-                assert res.reread == 0, res.reread
-                return float(clock() - t)
+        def warm(
+            root: Path = root, prev: dict[str, Any] = prev, clock: Any = time.perf_counter
+        ) -> float:
+            t = clock()
+            res = VaultStore(VaultConfig(path=root)).scan(prev)
+            assert res.reread == 0, res.reread
+            return float(clock() - t)
 
-            def in_sync(clock: Any = time.perf_counter) -> float:
-                with one_shot_gc():  # as `sync` runs it
-                    return warm(clock=clock)
+        def in_sync(clock: Any = time.perf_counter) -> float:
+            with one_shot_gc():  # as `sync` runs it
+                return warm(clock=clock)
 
-            def floor(root: Path = root, clock: Any = time.perf_counter) -> float:
-                t = clock()
-                stack = [str(root)]
-                while stack:
-                    for e in os.scandir(stack.pop()):
-                        if e.is_dir(follow_symlinks=False):
-                            stack.append(e.path)
-                        elif e.name.endswith(".md"):
-                            os.stat(e.path)
-                return float(clock() - t)
+        def floor(root: Path = root, clock: Any = time.perf_counter) -> float:
+            t = clock()
+            stack = [str(root)]
+            while stack:
+                for e in os.scandir(stack.pop()):
+                    if e.is_dir(follow_symlinks=False):
+                        stack.append(e.path)
+                    elif e.name.endswith(".md"):
+                        os.stat(e.path)
+            return float(clock() - t)
 
-            show("cold scan", f"{t_cold:.2f} s ({n / t_cold:,.0f} notes/s)")
-            # CPU time (process_time) too: steadier than wall time on a shared machine
-            runs: list[tuple[str, Callable[..., float]]] = [
-                ("warm scan (as sync runs it)", in_sync),
-                ("warm scan", warm),
-            ]
-            for label, fn in runs:
-                t_warm, t_floor = best(fn), best(floor)
-                c_warm = best(partial(fn, clock=time.process_time))
-                c_floor = best(partial(floor, clock=time.process_time))
-                show(
-                    label,
-                    f"{t_warm:.3f} s wall, {c_warm:.3f} s CPU",
-                    f"scandir+stat {t_floor:.3f} / {c_floor:.3f} s",
-                    f"{ratio(t_warm, t_floor)} wall, {ratio(c_warm, c_floor)} CPU",
-                )
+        show("cold scan", f"{t_cold:.2f} s ({n / t_cold:,.0f} notes/s)")
+        # CPU time (process_time) too: steadier than wall time on a shared machine
+        runs: list[tuple[str, Callable[..., float]]] = [
+            ("warm scan (as sync runs it)", in_sync),
+            ("warm scan", warm),
+        ]
+        for label, fn in runs:
+            t_warm, t_floor = best(fn), best(floor)
+            c_warm = best(partial(fn, clock=time.process_time))
+            c_floor = best(partial(floor, clock=time.process_time))
+            show(
+                label,
+                f"{t_warm:.3f} s wall, {c_warm:.3f} s CPU",
+                f"scandir+stat {t_floor:.3f} / {c_floor:.3f} s",
+                f"{ratio(t_warm, t_floor)} wall, {ratio(c_warm, c_floor)} CPU",
+            )
 
 
 def part_sched(sizes: Iterable[int]) -> None:
@@ -568,8 +567,8 @@ def part_sync(n: int, idle: float, pull_only: bool = False) -> None:
     from pllm_sync.testing.zotero_server import ZoteroEmulator
 
     print(f"sync, {n} papers (separate processes against the emulator)", flush=True)
-    with contextlib.nullcontext(str(work_dir("sync-"))) as tmp, ZoteroEmulator() as emu:
-        root = Path(tmp)
+    root = work_dir("sync-")
+    with ZoteroEmulator() as emu:
         env = {
             **os.environ,
             "PLLM_SYNC_HOME": str(root / "home"),
