@@ -21,7 +21,15 @@ from hypothesis.stateful import (
 )
 
 from pllm_sync.record import Record
-from pllm_sync.sync.merge import POLICIES, FieldConflict, MergeResult, Policy, merge_paper
+from pllm_sync.sync.merge import (
+    POLICIES,
+    FieldConflict,
+    MergeResult,
+    Policy,
+    _catalog_only,
+    _merge_fields,
+    merge_paper,
+)
 from pllm_sync.sync.textmerge import MARKER_PREFIX, split_lines
 
 # --- strategies -----------------------------------------------------------------------------
@@ -533,3 +541,19 @@ class SyncCycles(RuleBasedStateMachine):
 
 
 TestSyncCycles = SyncCycles.TestCase
+
+
+@given(records(), st.booleans(), st.sampled_from(POLICIES))
+@example({"title": "T", "notes": "from the list", "tags": None, "sections": []}, False, "ask")
+def test_a_paper_only_the_catalog_holds_merges_as_the_general_rules_say(
+    rec: Record, whole: bool, policy: Policy
+) -> None:
+    """Every paper of a first pull takes the shortcut: it must decide what the field-by-field
+    rules decide, field for field (sides, values, what goes to each side)."""
+    catalog = rec if whole else catalog_view(rec)
+    fast = _catalog_only(catalog)
+    general = _merge_fields(
+        base=None, catalog=catalog, catalog_base=None, zotero=None, vault=None, policy=policy
+    )
+    assert fast == general
+    assert list(fast.merged) == list(general.merged)  # the order notes are written in

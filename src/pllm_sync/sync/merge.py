@@ -341,6 +341,33 @@ def _merge_notes(base: Any, z: Any, v: Any) -> _Decision:
     return _Decision(value, frozenset({"zotero", "vault"}), conflict=conflict)
 
 
+_BY_CATALOG = frozenset({"catalog"})
+
+
+def _catalog_only(catalog: Record) -> MergeResult:
+    """What the field-by-field merge gives when only the catalog holds the paper (every
+    paper of a first pull), worked out once: each field is the catalog's value (a set field
+    as a set), from the catalog where it is not empty, and goes to both sides; notes start
+    empty. A first pull of 20,000 papers merged 300,000 fields through the general rules.
+    tests/sync/test_merge_properties.py holds the two equal."""
+    merged: Record = {}
+    changed: dict[str, frozenset[str]] = {}
+    for name in _field_order((catalog,)):
+        value = catalog[name]
+        if name == NOTES:
+            value = ""
+        elif name in SET_MERGED:
+            value = frozenset(value) if value else frozenset()
+            if value:
+                changed[name] = _BY_CATALOG
+        elif value is not None:
+            changed[name] = _BY_CATALOG
+        merged[name] = value
+    return MergeResult(
+        merged=merged, to_zotero=dict(merged), to_vault=dict(merged), changed_by=changed
+    )
+
+
 def merge_paper(
     *,
     base: Record | None,
@@ -359,6 +386,32 @@ def merge_paper(
     """
     if policy not in POLICIES:
         raise ValueError(f"unknown conflict policy {policy!r} (expected one of {POLICIES})")
+    if base is None and zotero is None and vault is None and catalog is not None:
+        return _catalog_only(catalog)
+    return _merge_fields(
+        base=base,
+        catalog=catalog,
+        catalog_base=catalog_base,
+        zotero=zotero,
+        vault=vault,
+        policy=policy,
+        zotero_mtime=zotero_mtime,
+        vault_mtime=vault_mtime,
+    )
+
+
+def _merge_fields(
+    *,
+    base: Record | None,
+    catalog: Record | None,
+    catalog_base: Record | None,
+    zotero: Record | None,
+    vault: Record | None,
+    policy: Policy,
+    zotero_mtime: float | None = None,
+    vault_mtime: float | None = None,
+) -> MergeResult:
+    """:func:`merge_paper` by the rules, one field at a time."""
     result = MergeResult(merged={}, to_zotero={}, to_vault={})
     for name in _field_order((base, catalog, zotero, vault)):
         b = _get(base, name)
