@@ -34,3 +34,13 @@ def test_changes_set_by_hand_replace_the_listed_ones() -> None:
 def test_an_action_without_changes_lists_none() -> None:
     act = Plan().add("vault", "trash", "p1", "T", reason="item gone")
     assert act.changes == [] and act.to_json()["reason"] == "item gone"
+
+
+def test_actions_compare_by_their_values_as_decided() -> None:
+    def one(authors: object, reason: str = "") -> object:
+        return Plan().add("zotero", "update", "p1", "T", {"authors": authors}, {}, reason)
+
+    assert one(("A. Author",)) == one(("A. Author",))
+    assert one(("A. Author",)) != one(["A. Author"])  # a tuple is not the list it prints as
+    assert one(("A. Author",)) != one(("A. Author",), reason="why")
+    assert "reason='why'" in repr(one(("A",), reason="why"))

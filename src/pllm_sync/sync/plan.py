@@ -101,17 +101,20 @@ class Action:
     def changes(self, value: list[FieldChange]) -> None:
         self._changes, self._new, self._old = value, None, None
 
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.side, self.kind, self.pid, self.title, self.changes, self.reason)
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Action):
             return NotImplemented
-        return self.to_json() == other.to_json()
+        return self._fields() == other._fields()
 
     __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass it replaced
 
     def __repr__(self) -> str:
-        return (
-            f"Action({self.side!r}, {self.kind!r}, {self.pid!r}, {self.title!r}, {self.changes!r})"
-        )
+        names = ("side", "kind", "pid", "title", "changes", "reason")
+        inner = ", ".join(f"{n}={v!r}" for n, v in zip(names, self._fields(), strict=True))
+        return f"Action({inner})"
 
     def to_json(self) -> dict[str, Any]:
         return {
