@@ -1,4 +1,4 @@
-"""The collector tuning every run (pull, sync, each daemon pass) works under: cheap while the
+"""The collector setting every run (pull, sync, each daemon pass) works under: off while the
 run builds its records, and afterwards the collector as it was, with nothing left frozen, so
 the long-running daemon still frees the cycles its passes leave behind."""
 
@@ -17,22 +17,41 @@ class Node:
         self.me = self  # a reference cycle: only the collector frees it
 
 
-def test_a_run_is_tuned_and_the_collector_restored_after() -> None:
+def test_a_run_has_no_collections_and_the_collector_is_restored_after() -> None:
     before = gc.get_threshold()
+    assert gc.isenabled()
     with one_shot_gc():
-        assert gc.get_threshold() == (100_000, 50, 100)
+        assert not gc.isenabled()
         assert gc.get_freeze_count() > 0  # what lived before the run: out of sight
         cycle = Node()
         ref = weakref.ref(cycle)
         del cycle
-    assert gc.get_threshold() == before
+    assert gc.isenabled() and gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
     gc.collect()
     assert ref() is None  # a cycle the run left is freed by the next collection
+
+
+def test_what_a_run_kept_is_not_walked_by_the_next_young_collection() -> None:
+    with one_shot_gc():
+        kept = [[i] for i in range(50_000)]  # the records a run keeps to its end
+    young = {id(o) for o in gc.get_objects(generation=0)}
+    assert not any(id(x) in young for x in kept[::997])
+    assert any(x is kept for x in gc.get_objects(generation=2))
 
 
 def test_a_run_that_fails_restores_the_collector_too() -> None:
     before = gc.get_threshold()
     with pytest.raises(RuntimeError), one_shot_gc():
         raise RuntimeError("the run stopped")
-    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+    assert gc.isenabled() and gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
+def test_a_collector_turned_off_by_the_caller_stays_off() -> None:
+    gc.disable()
+    try:
+        with one_shot_gc():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

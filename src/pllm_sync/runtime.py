@@ -59,22 +59,29 @@ class Runtime:
 
 @contextmanager
 def one_shot_gc() -> Iterator[None]:
-    """The garbage collector tuned for one whole run (``pull``, ``sync``), restored after.
+    """The garbage collector off for one whole run (``pull``, ``sync``, a daemon pass), and
+    as it was after.
 
     Such a run builds records, views and rows for every paper that live until it ends, and
-    makes almost no reference cycles; the collector's defaults, made for programs that churn,
-    then walk those live objects thousands of times (~20% of a first pull's CPU). What is
-    alive when the run starts (modules, config) is frozen out of its sight, and it runs a
-    hundred times less often. The long-running daemon keeps the defaults between its passes
-    and tunes each pass this way (its memos of every paper stay frozen during a pass)."""
+    makes almost no reference cycles. With the defaults the collector walked those live
+    objects thousands of times (~20% of a first pull's CPU); even run a hundred times less
+    often, each young-generation pass still walked the ~100,000 objects the run had kept
+    since the last one (a first pull of 50,000 papers: 45 passes, 3.1 s; its peak memory is
+    the same without them, 1,045 MB). When the run ends, what it made goes straight into the oldest
+    generation (frozen, then unfrozen), so turning the collector back on costs no walk of
+    it, and a later full collection (the long-running daemon's) frees any cycle it left."""
     old = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 100)
+    enabled = gc.isenabled()
+    gc.freeze()  # what lived before the run: out of sight of any collection meanwhile
+    gc.disable()
     try:
         yield
     finally:
+        gc.freeze()  # what the run made, past the young generations...
+        gc.unfreeze()  # ...into the oldest one, with what lived before
         gc.set_threshold(*old)
-        gc.unfreeze()
+        if enabled:
+            gc.enable()
 
 
 def _sandbox_key(path: Path) -> str:
