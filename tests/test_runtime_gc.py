@@ -9,6 +9,7 @@ import weakref
 
 import pytest
 
+from pllm_sync import runtime
 from pllm_sync.runtime import one_shot_gc
 
 
@@ -55,3 +56,38 @@ def test_a_collector_turned_off_by_the_caller_stays_off() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_daemon_pass_frees_the_cycles_made_during_and_between_passes() -> None:
+    """The daemon lives on: garbage made between its passes (an API request's connection)
+    and during them must be freed without anyone calling ``gc.collect``, pass after pass."""
+    refs: list[weakref.ref[Node]] = []
+    for _ in range(3):
+        between = Node()
+        refs.append(weakref.ref(between))
+        del between
+        with one_shot_gc(sweep=True):
+            assert not gc.isenabled()
+            during = Node()
+            refs.append(weakref.ref(during))
+            del during
+            kept = Node()  # what a pass keeps (its memos) stays
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    assert [r() for r in refs] == [None] * len(refs)
+    assert kept.me is kept
+
+
+def test_a_cycle_that_outlived_a_pass_is_freed_by_the_daemons_full_collection(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A kept-alive connection outlives a pass and becomes garbage later, in the oldest
+    generation: the daemon's own full collection (hourly; here at every pass) frees it."""
+    monkeypatch.setattr(runtime, "FULL_COLLECTION_EVERY", 0.0)
+    survivor = Node()
+    ref = weakref.ref(survivor)
+    with one_shot_gc(sweep=True):
+        pass
+    del survivor  # garbage now, and old
+    with one_shot_gc(sweep=True):
+        pass
+    assert ref() is None

@@ -26,9 +26,7 @@ def test_changes_set_by_hand_replace_the_listed_ones() -> None:
     act = plan.add("zotero", "update", "p1", "T", {"notes": "a", "title": "T"}, {})
     act.changes = [c for c in act.changes if c.field != "notes"]
     assert [c.field for c in act.changes] == ["title"]
-    assert plan.to_json()["actions"][0]["changes"] == [
-        {"field": "title", "old": None, "new": "T"}
-    ]
+    assert plan.to_json()["actions"][0]["changes"] == [{"field": "title", "old": None, "new": "T"}]
 
 
 def test_an_action_without_changes_lists_none() -> None:
