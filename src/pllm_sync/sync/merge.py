@@ -357,7 +357,7 @@ def _catalog_only(catalog: Record) -> MergeResult:
         if name == NOTES:
             value = ""
         elif name in SET_MERGED:
-            value = frozenset(value) if value else frozenset()
+            value = _as_set(value)
             if value:
                 changed[name] = _BY_CATALOG
         elif value is not None:
