@@ -61,7 +61,7 @@ class Runtime:
 FULL_COLLECTION_EVERY = 3600.0
 """Seconds between the daemon's own full collections (see :func:`one_shot_gc`)."""
 
-_full_collected = [-FULL_COLLECTION_EVERY]  # monotonic time of the last one (none yet)
+_full_collected = [float("-inf")]  # monotonic time of the last one (none yet)
 
 
 @contextmanager
