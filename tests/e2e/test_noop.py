@@ -4,6 +4,7 @@ scan-cache row, and asks Zotero one conditional question (the daemon's idle poll
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,43 @@ def test_the_first_sync_after_a_pull_trusts_notes_written_long_before_the_commit
     code, _, err = env.run("sync", "--no-progress")
     assert code == 0, err
     assert [r for r in _rows()["scan_cache"] if str(r[0]).startswith("Papers/")] == papers
+
+
+def _status_tags(env: Env, pid: str) -> list[str]:
+    return sorted(t["tag"] for t in env.item_by_pid(pid)["tags"] if t["tag"].startswith("status/"))
+
+
+def test_an_edit_of_the_same_size_with_its_old_mtime_put_back_is_synced(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``touch -r``, ``cp -p``, ``rsync -t`` or a restore from backup can put a note's old
+    mtime back after an edit; at the same size only its ctime says it changed. The settled
+    check and the scan both see it, and the edit reaches Zotero (it once sat unseen, and the
+    next change from Zotero then failed on that note at every run)."""
+    from pllm_sync.vault import store as store_mod
+
+    monkeypatch.setattr(store_mod, "RACY_NS", 1)  # every reading trusted at once: settles
+    _settled(env)
+    note = env.note_for(ONE)
+    edit_frontmatter(note, status="skimmed")
+    old = note.stat().st_mtime_ns - 10_000_000_000  # long ago: the scan trusts its reading
+    os.utime(note, ns=(old, old))
+    for _ in range(3):  # synced, then no-ops until one leaves the settled mark
+        code, _, err = env.run("sync", "--no-progress")
+        assert code == 0, err
+    assert _status_tags(env, ONE) == ["status/skimmed"]
+    with sqlite3.connect(_state_file()) as db:
+        assert db.execute("SELECT COUNT(*) FROM settled").fetchone() == (1,)
+    st = note.stat()
+    text = note.read_text(encoding="utf-8")
+    assert text.count("status: skimmed\n") == 1
+    note.write_text(text.replace("status: skimmed\n", "status: skipped\n"), encoding="utf-8")
+    os.utime(note, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert (note.stat().st_size, note.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)
+    code, _, err = env.run("sync", "--no-progress")
+    assert code == 0, err
+    assert _status_tags(env, ONE) == ["status/skipped"]
+    assert "status: skipped\n" in note.read_text(encoding="utf-8")
 
 
 def test_a_no_op_sync_writes_no_file_and_no_state_row(env: Env) -> None:

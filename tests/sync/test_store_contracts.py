@@ -429,8 +429,8 @@ def test_the_settled_check_sees_any_file_added_removed_or_rewritten(v: V, catalo
     _create(v, paper(catalog, 1))
     v.files.write(".hidden/Skip.md", "not walked\n")
 
-    def cached() -> dict[str, tuple[int, int]]:
-        return {r: (s.size, s.mtime_ns) for r, s in v.port.scan().stats.items()}
+    def cached() -> dict[str, tuple[int, int, int]]:
+        return {r: (s.size, s.mtime_ns, s.ctime_ns) for r, s in v.port.scan().stats.items()}
 
     stats = cached()
     assert v.port.unchanged_since(stats)

@@ -17,7 +17,7 @@ from pllm_sync.atomic import WriteBatch
 from pllm_sync.errors import VaultError
 from pllm_sync.model import Paper, PaperIds
 from pllm_sync.record import record_from_paper
-from pllm_sync.vault.store import VaultStore
+from pllm_sync.vault.store import NoteStat, VaultStore
 
 from .vault_helpers import edit_in_same_tick, make_paper
 
@@ -63,11 +63,21 @@ def test_a_note_staged_long_before_the_commit_is_trusted_a_just_staged_one_is_ch
     b = store.create_note(late, record_from_paper(late))
     assert store.commit_batch() == []
     assert scan.stats[a.path].trusted and not scan.stats[b.path].trusted
-    for info in (a, b):  # the same size, the same mtime: only a content check sees it
+    checked: list[str] = []
+    verify = store._verify
+
+    def spy(path: str, prev: NoteStat, now: int) -> NoteStat | None:
+        checked.append(path)
+        return verify(path, prev, now)
+
+    monkeypatch.setattr(store, "_verify", spy)
+    quiet = store.scan(scan.stats)  # the early note's reading (ctime too) is taken as is
+    assert quiet.reread == 0 and checked == [str(store.root / b.path)]
+    for info in (a, b):  # the same size, the same mtime: a content or ctime check sees it
         edit_in_same_tick(store.root / info.path, b"title: Paper", b"title: PAPER")
-    again = store.scan(scan.stats)
+    again = store.scan(quiet.stats)
     assert again.notes[late.id].record["title"] == "PAPER 1"  # checked, and re-read
-    assert again.notes[early.id].record["title"] == "Paper 0"  # trusted, as an old file is
+    assert again.notes[early.id].record["title"] == "PAPER 0"  # its ctime moved: re-read
 
 
 def test_a_file_that_appears_meanwhile_is_kept(store: VaultStore) -> None:

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -87,21 +88,71 @@ def test_invalid_yaml_is_reported_with_its_line_and_left_untouched(
     assert again.problems == scan.problems and again.reread == 0
 
 
-def test_unchanged_notes_are_not_reread(store: VaultStore, age: Age) -> None:
+def test_unchanged_notes_are_not_reread(
+    store: VaultStore, age: Age, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pid, path = _note(store, age)
     first = store.scan()
     assert first.reread == 1
     cached = first.notes[pid]
-    # Replace the content with garbage of the same size, and put the mtime back: a scan that
-    # trusts size+mtime must return the cached reading without opening the file.
+    opened: list[str] = []
+    verify = store._verify
+
+    def spy(path: str, prev: NoteStat, now: int) -> NoteStat | None:
+        opened.append(path)
+        return verify(path, prev, now)
+
+    monkeypatch.setattr(store, "_verify", spy)
+    # Untouched: the cached reading, without opening the file (no parse, no hash check).
+    second = store.scan(first.stats)
+    assert second.reread == 0 and opened == []
+    assert second.notes[pid] == cached
+    # Garbage of the same size with the mtime put back (``touch -r``, ``cp -p``, a restore
+    # from backup): the ctime moved, so the bytes are checked, and the change is seen.
     st = path.stat()
     path.write_bytes(b"x" * st.st_size)
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    third = store.scan(second.stats)
+    assert third.reread == 1 and len(opened) == 1
+    assert pid not in third.notes
+
+
+def test_a_moved_ctime_with_the_same_bytes_is_trusted_after_one_hash_check(
+    store: VaultStore, age: Age
+) -> None:
+    """A file whose inode changed but whose bytes did not (a ``chmod``, a sync client
+    setting an attribute) is checked by its hash once, not parsed, and trusted again."""
+    pid, path = _note(store, age)
+    first = store.scan()
+    os.chmod(path, 0o600)
     second = store.scan(first.stats)
-    assert second.reread == 0
-    assert second.notes[pid] == cached
-    # Without the cache the garbage is seen (the file is no longer a paper note).
-    assert pid not in store.scan().notes
+    assert second.reread == 0 and second.notes[pid] == first.notes[pid]
+    upserts, gone = second.cache_changes()
+    assert list(upserts) == [store._rel(path)] and not gone  # its new ctime is kept
+    third = store.scan(second.stats)
+    assert third.cache_changes() == ({}, [])  # and then trusted as before
+
+
+def test_a_write_refused_for_an_unseen_edit_drops_the_reading(store: VaultStore, age: Age) -> None:
+    """Where nothing in the stat shows an edit (a filesystem whose ctime does not move),
+    the write's own hash check refuses it; the scan's reading is then dropped, so the
+    next scan reads the edit, and the note is not refused at every run after."""
+    pid, path = _note(store, age)
+    first = store.scan()
+    rel = store._rel(path)
+    st = path.stat()
+    path.write_bytes(path.read_bytes().replace(b'title: "LaMP', b'title: "LAMP'))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    # the reading as such a filesystem would leave it: every stat field as read
+    first.stats[rel] = replace(first.stats[rel], ctime_ns=path.stat().st_ctime_ns)
+    blind = store.scan(first.stats)
+    assert blind.reread == 0  # the edit is not seen...
+    with pytest.raises(VaultError, match="changed on disk since it was scanned"):
+        store.update_note(blind.notes[pid], {"status": "read"})  # ...until a write checks
+    assert rel not in blind.stats
+    again = store.scan(blind.stats)
+    assert again.reread == 1 and again.notes[pid].record["title"].startswith("LAMP")
+    assert store.update_note(again.notes[pid], {"status": "read"}) is not None
 
 
 def test_changed_notes_are_reread(store: VaultStore, age: Age) -> None:

@@ -999,6 +999,7 @@ class SyncEngine:
                 sha256=stat.sha256,
                 pllm_id=stat.pllm_id,
                 record=stat.as_dict(),
+                ctime_ns=stat.ctime_ns,
             )
             for rel, stat in upserts.items()
         ]

@@ -393,6 +393,7 @@ class ScanEntry:
     sha256: str
     pllm_id: str | None = None
     record: Record | None = None
+    ctime_ns: int = 0  # 0: not known (a row from before schema 7)
 
 
 @dataclass(frozen=True)
@@ -567,6 +568,15 @@ def _v6(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v7(conn: sqlite3.Connection) -> None:
+    """6 -> 7: each cached note's ctime, which the no-op check compares too (see
+    ``NoteStat``). Rows from before hold 0, which no file has: each note is checked against
+    its hash once. (A database taken back to an older version keeps the column.)"""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(scan_cache)")}
+    if "ctime_ns" not in columns:
+        conn.execute("ALTER TABLE scan_cache ADD COLUMN ctime_ns INTEGER NOT NULL DEFAULT 0")
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _script(_V1),  # 0 -> 1: papers, libraries, collections, sources, scan cache, conflicts
     _script(_V2),  # 1 -> 2: run journal, daemon lock, indexes for open conflicts and keys
@@ -574,6 +584,7 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _script(_V4),  # 3 -> 4: per-paper Zotero state belongs to one library
     _v5,  # 4 -> 5: the settled mark, dropped by triggers on every state write
     _v6,  # 5 -> 6: catalog and Zotero records stored against the base
+    _v7,  # 6 -> 7: the scan cache keeps each note's ctime
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -1059,12 +1070,13 @@ class StateDB:
 
     def put_scan_cache(self, *entries: ScanEntry) -> None:
         rows = [
-            (e.relpath, e.size, e.mtime_ns, e.sha256, e.pllm_id, _enc_opt(e.record))
+            (e.relpath, e.size, e.mtime_ns, e.sha256, e.pllm_id, _enc_opt(e.record), e.ctime_ns)
             for e in entries
         ]
         self._many(
             "INSERT OR REPLACE INTO scan_cache "
-            "(relpath, size, mtime_ns, sha256, pllm_id, record) VALUES (?, ?, ?, ?, ?, ?)",
+            "(relpath, size, mtime_ns, sha256, pllm_id, record, ctime_ns) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
 
@@ -1076,11 +1088,11 @@ class StateDB:
     def clear_scan_cache(self) -> None:
         self._x("DELETE FROM scan_cache")
 
-    def scan_cache_stats(self) -> dict[str, tuple[int, int]]:
-        """Each cached note's size and mtime, without decoding its reading (the settled
-        check of a no-op sync compares these with the files)."""
-        rows = self._x("SELECT relpath, size, mtime_ns FROM scan_cache").fetchall()
-        return {str(rel): (int(size), int(mtime)) for rel, size, mtime in rows}
+    def scan_cache_stats(self) -> dict[str, tuple[int, int, int]]:
+        """Each cached note's size, mtime and ctime, without decoding its reading (the
+        settled check of a no-op sync compares these with the files)."""
+        rows = self._x("SELECT relpath, size, mtime_ns, ctime_ns FROM scan_cache").fetchall()
+        return {str(rel): (int(size), int(mtime), int(ct)) for rel, size, mtime, ct in rows}
 
     # -- the settled mark ----------------------------------------------------------------
 

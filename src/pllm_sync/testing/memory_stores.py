@@ -278,15 +278,15 @@ class MemoryVault:
         self._scan = result
         return result
 
-    def unchanged_since(self, cached: Mapping[str, tuple[int, int]]) -> bool:
+    def unchanged_since(self, cached: Mapping[str, tuple[int, int, int]]) -> bool:
         """The real store's settled check: exactly the files of ``cached``, each with the
-        size and time it was read at."""
+        size and time it was read at (no ctime here: every reading holds 0)."""
         if not self.present:
             return False
         names = [p for p in self.files if self._listed(p)]
         if len(names) != len(cached):
             return False
-        return all(cached.get(rel) == (len(self.files[rel]), self.mtimes[rel]) for rel in names)
+        return all(cached.get(rel) == (len(self.files[rel]), self.mtimes[rel], 0) for rel in names)
 
     # --- VaultPort: reading and writing notes ---------------------------------------------
 

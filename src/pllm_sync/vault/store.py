@@ -127,6 +127,12 @@ class NoteStat:
     ``kind``: ``paper`` (has our id), ``candidate`` (a paper the user added by hand),
     ``index`` (an index note), ``problem`` (unreadable; ``problem``/``line`` say why) or
     ``other`` (not ours). ``record`` keeps section entries raw (resolved on every scan).
+    ``ctime_ns``: the file's status-change time when it was read (0: not known). A later
+    scan trusts a reading only while size, mtime *and* ctime are as read: tools set an mtime
+    back (``touch -r``, ``cp -p``, ``rsync -t``, a restore from backup), and an edit of the
+    same size with its old mtime put back was never seen again; no tool can set a ctime
+    back, so a moved ctime is checked against the hash (git's ``core.trustctime`` does the
+    same). Where ctime means creation (Windows) it never moves and changes nothing.
     Slotted: the daemon keeps one per markdown file in the vault between passes.
     """
 
@@ -142,6 +148,7 @@ class NoteStat:
     line: int | None = None
     problem: str | None = None
     trusted: bool = True
+    ctime_ns: int = 0
 
     @property
     def hash(self) -> str:
@@ -579,10 +586,12 @@ class VaultStore:
                     del stats[rel]
                     continue
                 if st.st_mtime_ns == prev.mtime_ns and st.st_size == prev.size:
-                    if prev.trusted:
+                    if prev.trusted and st.st_ctime_ns == prev.ctime_ns:
                         continue
-                    # Written too recently to trust its timestamp (e.g. by the last run):
-                    # the same bytes are the same note, so a hash check replaces a re-parse.
+                    # Written too recently to trust its timestamp (e.g. by the last run),
+                    # or changed since it was read (its ctime moved) with its size and mtime
+                    # as they were: the same bytes are the same note, so a hash check
+                    # replaces a re-parse.
                     same = self._verify(path, prev, now)
                     if same is not None:
                         stats[rel] = same
@@ -600,10 +609,10 @@ class VaultStore:
         self._stats = result.stats
         return result
 
-    def unchanged_since(self, cached: Mapping[str, tuple[int, int]]) -> bool:
-        """Whether a walk finds exactly the files of ``cached`` (a relative path -> size and
-        mtime), each still of that size and mtime: then a scan given those readings would
-        return them all unread. Only the walk and one ``stat`` per file; nothing is read or
+    def unchanged_since(self, cached: Mapping[str, tuple[int, int, int]]) -> bool:
+        """Whether a walk finds exactly the files of ``cached`` (a relative path -> size,
+        mtime and ctime), each still of that size, mtime and ctime: then a scan given those
+        readings would return them all unread. Only the walk and one ``stat`` per file; nothing is read or
         parsed (a no-op sync's check, see ``SyncEngine``)."""
         if not self.root.is_dir():
             return False
@@ -619,7 +628,7 @@ class VaultStore:
                 st = os_stat(path)
             except OSError:
                 return False
-            if st.st_mtime_ns != known[1] or st.st_size != known[0]:
+            if st.st_mtime_ns != known[1] or st.st_size != known[0] or st.st_ctime_ns != known[2]:
                 return False
         return True
 
@@ -667,8 +676,10 @@ class VaultStore:
             return None
         if _sha256(data) != prev.sha256:
             return None
-        trusted = now - st.st_mtime_ns > RACY_NS
-        return replace(prev, trusted=True) if trusted else prev
+        trusted = prev.trusted or now - st.st_mtime_ns > RACY_NS
+        if trusted == prev.trusted and st.st_ctime_ns == prev.ctime_ns:
+            return prev  # the very reading: the cache keeps its row
+        return replace(prev, trusted=trusted, ctime_ns=st.st_ctime_ns)
 
     def _read_stat(self, rel: str, path: str, now: int) -> NoteStat | None:
         try:
@@ -686,15 +697,18 @@ class VaultStore:
             return NoteStat(
                 0, 0, "", "problem", line=None, problem=f"cannot read: {exc}", trusted=False
             )
-        return self._classify(rel, data, st.st_size, st.st_mtime_ns, now)
+        return self._classify(rel, data, st.st_size, st.st_mtime_ns, now, st.st_ctime_ns)
 
-    def _classify(self, rel: str, data: bytes, size: int, mtime_ns: int, now: int) -> NoteStat:
+    def _classify(
+        self, rel: str, data: bytes, size: int, mtime_ns: int, now: int, ctime_ns: int = 0
+    ) -> NoteStat:
         base = NoteStat(
             size=size,
             mtime_ns=mtime_ns,
             sha256=_sha256(data),
             kind="other",
             trusted=now - mtime_ns > RACY_NS,
+            ctime_ns=ctime_ns,
         )
         in_papers = self._under(rel, self._papers_rel)
         in_index = self._under(rel, self._index_rel)
@@ -744,6 +758,7 @@ class VaultStore:
                 base.line,
                 base.problem,
                 base.trusted,
+                base.ctime_ns,
             )
         section = parsed.values.get(SECTION_KEY_PROPERTY)
         if isinstance(section, str) and section.strip():
@@ -1058,17 +1073,26 @@ class VaultStore:
         mtime is set when it is staged, and any change after the rename gives it a newer
         one. Without this, the first sync after a pull hashed every note the pull wrote and
         rewrote its scan-cache row (20,000 notes: 3.1 s, 45 MB); now only the notes staged
-        in the last ``RACY_NS`` before the commit."""
+        in the last ``RACY_NS`` before the commit.
+
+        Each such note is stat'ed once more, now that it has its name: the rename set its
+        ctime, which the next scan compares (a stat is ~1% of the hash check it saves)."""
         stats = self._stats
         assert stats is not None
         cutoff = renamed_after - RACY_NS
+        os_stat = os.stat
         for path, s in staged.items():
             if s.st[1] >= cutoff or s.target in skipped:
                 continue
             rel = self._rel(path)
             stat = stats.get(rel)
             if stat is not None and not stat.trusted and (stat.size, stat.mtime_ns) == s.st:
-                stats[rel] = replace(stat, trusted=True)
+                try:
+                    now = os_stat(path)
+                except OSError:
+                    continue
+                if (now.st_size, now.st_mtime_ns) == s.st:
+                    stats[rel] = replace(stat, trusted=True, ctime_ns=now.st_ctime_ns)
 
     def discard_batch(self) -> None:
         """Drop staged notes that were never committed (a run that stopped midway)."""
@@ -1125,6 +1149,7 @@ class VaultStore:
         else:
             data, st = self._read(rel)
         if _sha256(data) != note.sha256:
+            self._forget(rel)
             raise VaultError(
                 f"{rel}: changed on disk since it was scanned; not overwritten",
                 hint="run the sync again; it will pick up the edit first",
@@ -1146,6 +1171,7 @@ class VaultStore:
                 f"{rel}: the note vanished while being updated", hint="run the sync again"
             ) from exc
         if (now.st_size, now.st_mtime_ns) != (st.st_size, st.st_mtime_ns):
+            self._forget(rel)
             raise VaultError(
                 f"{rel}: changed on disk while being updated; not overwritten",
                 hint="run the sync again; it will pick up the edit first",
@@ -1157,6 +1183,14 @@ class VaultStore:
         atomic_write(path, new_data)
         now = path.stat()
         return self._info_from_bytes(rel, new_data, (now.st_size, now.st_mtime_ns), written=True)
+
+    def _forget(self, rel: str) -> None:
+        """Drop the last scan's reading of ``rel``: its file is not what that reading says
+        (an edit the scan could not see, such as one that put the old mtime back), so the
+        next scan reads it in full. Kept, the reading would refuse every later write to
+        the note and never pick up the edit."""
+        if self._stats is not None:
+            self._stats.pop(rel, None)
 
     def _stage(self, path: Path, data: bytes, old: os.stat_result | None, target: Path) -> _Staged:
         """Stage ``data`` for the note at ``path`` in the batch: a new file (``old`` None) or
