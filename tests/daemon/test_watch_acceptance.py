@@ -153,6 +153,43 @@ def test_an_edit_in_a_vault_folder_put_back_by_a_sync_tool_reaches_zotero(
     wait_for(lambda: "status/skimmed" in tags(item_for(sandbox, "2401.00005")))
 
 
+def test_a_note_put_back_to_bytes_the_daemon_once_wrote_is_the_users_edit(
+    daemon: Daemon, sandbox: Sandbox
+) -> None:
+    """An undo, a revert or a restore from a copy can give a note exactly the bytes the
+    daemon wrote there earlier. Once the note held anything else, those bytes are the
+    user's: the daemon once dismissed them as its own write until its next full pass."""
+    vault = daemon.root / "vault"
+    done = settle(daemon, None)
+    for i in (0, 1):  # a change in Zotero: the daemon writes both notes
+        item = item_for(sandbox, f"2401.0000{i}")
+        sandbox.emu.edit_item(item["key"], {"tags": [*item["tags"], {"tag": "status/read"}]})
+    wait_for(lambda: all("status: read" in note(vault, i).read_text() for i in (0, 1)))
+    done = settle(daemon, done)
+    ours = note(vault, 0).read_bytes()
+
+    # an edit, synced; then an undo back to the daemon's bytes
+    set_status(note(vault, 0), "reading")
+    wait_for(lambda: "status/reading" in tags(item_for(sandbox, "2401.00000")))
+    done = settle(daemon, done)
+    note(vault, 0).write_bytes(ours)
+    wait_for(lambda: "status/read" in tags(item_for(sandbox, "2401.00000")))
+    assert "status/reading" not in tags(item_for(sandbox, "2401.00000"))
+    done = settle(daemon, done)
+
+    # deleted (the item goes to the trash), then restored from a copy the user kept
+    one = note(vault, 1)
+    kept = one.read_bytes()
+    one.unlink()
+    wait_for(lambda: len(items(sandbox, trashed=True)) == 1)
+    done = settle(daemon, done)
+    one.write_bytes(kept)
+    wait_for(lambda: not items(sandbox, trashed=True))
+    assert "status/read" in tags(item_for(sandbox, "2401.00001"))
+    settle(daemon, done)
+    assert len(items(sandbox)) == 6
+
+
 def test_zotero_edits_arrive_by_stream_and_by_poll_when_the_stream_is_cut(
     tmp_path: Path, sandbox: Sandbox
 ) -> None:

@@ -90,10 +90,17 @@ class PassRunner:
         """Nothing to sync at ``rel``: the file holds exactly the bytes the daemon last wrote
         there (a note, an index note, Home, the digest) or what the state knows the note
         holds, or it is gone and no paper's note lives there any more (e.g. the "deleted"
-        half of a move the watcher reports late, after the pass that saw the new path)."""
+        half of a move the watcher reports late, after the pass that saw the new path).
+
+        A write of ours is forgotten once the file is seen holding anything else: bytes
+        that come back to it later (an undo, a revert, a restore from a copy) are the
+        user's, and were once taken for the daemon's own until the next full pass."""
         current = file_sha256(str(self.vault.root / rel))
-        if current is not None and current == self.written.get(rel):
-            return True
+        ours = self.written.get(rel)
+        if ours is not None:
+            if current == ours:
+                return True
+            del self.written[rel]
         return current == self.known.get(rel)
 
     def _open_conflicts(self) -> dict[int, Any]:
