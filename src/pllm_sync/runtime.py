@@ -193,6 +193,7 @@ def open_runtime(
     state_path = default_state_path(cfg)
     state_path.parent.mkdir(parents=True, exist_ok=True)
     with StateDB.open(state_path) as state:
+        state.remember_vault(cfg.vault.path)
         vault = VaultStore(cfg.vault, cfg.zotero.library_type, cfg.zotero.library_id)
         if zotero_mode == "sandbox":
             with sandbox_zotero(cfg) as (zcfg, key):

@@ -21,7 +21,7 @@ from pllm_sync.config import load_config
 from pllm_sync.sync.state import default_state_path
 from pllm_sync.testing.zotero_server import ZoteroEmulator
 
-from .helpers import Env, NewEnv, frontmatter
+from .helpers import Env, NewEnv, edit_frontmatter, frontmatter
 
 LIST = """# Trust List
 
@@ -97,6 +97,62 @@ db.acquire_lock("watch")
 print("locked", flush=True)
 time.sleep(60)
 """
+
+
+def _point_config_at(env: Env, vault: Path) -> None:
+    data = yaml.safe_load(env.config.read_text(encoding="utf-8"))
+    data["vault"]["path"] = str(vault)
+    env.config.write_text(yaml.safe_dump(data), encoding="utf-8")
+
+
+def _status_tags(env: Env, pid: str) -> set[str]:
+    return {t["tag"] for t in env.item_by_pid(pid)["tags"] if t["tag"].startswith("status/")}
+
+
+def test_a_moved_vault_keeps_its_state_and_an_edit_made_before_the_move(env: Env) -> None:
+    """Moving the vault folder (into iCloud Drive, onto another disk) and pointing the
+    config at it once started an empty state: an edit not yet synced came undone (a
+    cleared status came back from Zotero) and every note was rewritten."""
+    pull(env)
+    edit_frontmatter(env.note_for(A), status="read")
+    code, _, err = env.run("sync", "--no-progress")
+    assert code == 0, err
+    assert _status_tags(env, A) == {"status/read"}
+    old_state = default_state_path(load_config(str(env.config)))
+
+    edit_frontmatter(env.note_for(A), status=None)  # cleared, then the vault moves
+    moved = env.root / "Cloud" / "Research vault"
+    moved.parent.mkdir()
+    env.vault.rename(moved)
+    _point_config_at(env, moved)
+    before = {p: p.read_bytes() for p in moved.rglob("*.md")}
+    code, _out, err = env.run("sync", "--no-progress")
+    assert code == 0, err
+    assert "the vault moved from" in err and str(env.root / "vault") in err
+    assert _status_tags(env, A) == set(), "the edit made before the move reached Zotero"
+    [note_a] = [p for p in before if f"pllm-sync-id: {A}\n" in p.read_text(encoding="utf-8")]
+    assert frontmatter(note_a)["status"] is None
+    rewritten = [p for p in moved.rglob("*.md") if before.get(p) != p.read_bytes()]
+    assert rewritten == [], "no note rewritten: the state knew them all"
+    assert not old_state.exists(), "the old state was taken over, not copied"
+    assert len(env.items()) == 3 and not trashed(env)
+    code, _, err = env.run("sync", "--no-progress")
+    assert code == 0 and "moved" not in err
+
+
+def test_a_copied_vault_starts_its_own_state_and_leaves_the_original_alone(env: Env) -> None:
+    """A copy is a second vault (the original is still there): it does not take the
+    original's state, which stays where it was, for the original."""
+    pull(env)
+    old_state = default_state_path(load_config(str(env.config)))
+    copy = env.root / "copy of vault"
+    shutil.copytree(env.vault, copy)
+    _point_config_at(env, copy)
+    code, _, err = env.run("sync", "--dry-run", "--no-progress")
+    assert code == 0, err
+    assert "moved" not in err
+    assert old_state.exists()
+    assert default_state_path(load_config(str(env.config))) != old_state
 
 
 # --- 7: the vault disappears mid-run -----------------------------------------------------

@@ -577,6 +577,13 @@ def _v7(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE scan_cache ADD COLUMN ctime_ns INTEGER NOT NULL DEFAULT 0")
 
 
+_V8 = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)
+"""
+# 7 -> 8: facts about the database itself; ``vault``: the real path of the vault it is the
+# state of, so a vault moved elsewhere finds its state again (``sync/moved_vault.py``).
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _script(_V1),  # 0 -> 1: papers, libraries, collections, sources, scan cache, conflicts
     _script(_V2),  # 1 -> 2: run journal, daemon lock, indexes for open conflicts and keys
@@ -585,6 +592,7 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v5,  # 4 -> 5: the settled mark, dropped by triggers on every state write
     _v6,  # 5 -> 6: catalog and Zotero records stored against the base
     _v7,  # 6 -> 7: the scan cache keeps each note's ctime
+    _script(_V8),  # 7 -> 8: the meta table (the vault's path)
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -673,13 +681,26 @@ def default_state_path(config: Config) -> Path:
         legacy = app_dirs().data / f"state-{config.state_name}.sqlite3"
         if legacy.exists():
             _adopt_legacy_state(legacy, path)
+        else:
+            from .moved_vault import moved_vault_state
+
+            moved = moved_vault_state(config.vault.path, path)
+            if moved is not None:
+                old_db, old_vault = moved
+                _adopt_legacy_state(old_db, path, quiet=True)
+                log.warning(
+                    "the vault moved from %s to %s: its state (%s) now follows it",
+                    old_vault,
+                    os.path.realpath(config.vault.path.expanduser()),
+                    path,
+                )
     return path
 
 
-def _adopt_legacy_state(legacy: Path, path: Path) -> None:
-    """Copy a per-config database (pllm-sync before state followed the vault) to the vault's
-    place with SQLite's backup API (consistent even with a WAL beside it), then rename the
-    old file so it is not adopted twice."""
+def _adopt_legacy_state(legacy: Path, path: Path, *, quiet: bool = False) -> None:
+    """Copy a per-config database (pllm-sync before state followed the vault), or a moved
+    vault's, to the vault's place with SQLite's backup API (consistent even with a WAL
+    beside it), then rename the old file so it is not adopted twice."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".adopting")
     try:
@@ -699,7 +720,8 @@ def _adopt_legacy_state(legacy: Path, path: Path) -> None:
             f"cannot move the state database {legacy} to {path}: {exc}",
             hint="check that the pllm-sync data folder is writable",
         ) from exc
-    log.warning("state database %s moved to %s (state now follows the vault)", legacy, path)
+    if not quiet:
+        log.warning("state database %s moved to %s (state now follows the vault)", legacy, path)
 
 
 def _set_wal(conn: sqlite3.Connection, wait: float = 10.0) -> str:
@@ -1093,6 +1115,16 @@ class StateDB:
         settled check of a no-op sync compares these with the files)."""
         rows = self._x("SELECT relpath, size, mtime_ns, ctime_ns FROM scan_cache").fetchall()
         return {str(rel): (int(size), int(mtime), int(ct)) for rel, size, mtime, ct in rows}
+
+    # -- facts about the database ---------------------------------------------------------
+
+    def remember_vault(self, vault_path: str | Path) -> None:
+        """Record the real path of the vault this is the state of (a row written only when
+        it changes): a vault moved to another path finds its state by it."""
+        real = os.path.realpath(Path(vault_path).expanduser())
+        row = self._x("SELECT value FROM meta WHERE key = 'vault'").fetchone()
+        if row is None or row[0] != real:
+            self._x("INSERT OR REPLACE INTO meta (key, value) VALUES ('vault', ?)", (real,))
 
     # -- the settled mark ----------------------------------------------------------------
 

@@ -1,0 +1,102 @@
+"""Finding the state of a vault that was moved to another path.
+
+A vault's state is named by a hash of the vault's real path (one state and one run lock per
+vault, whatever config names it). Moving the vault folder (into iCloud Drive, onto another
+disk, a rename) and pointing ``vault.path`` at the new place therefore used to start an
+empty state: every paper was merged as after a lost state (a union), so an edit made
+before the move and not yet synced came undone (a tag removed came back, a cleared status
+returned), and every note was rewritten.
+
+Each state records its vault's real path (``meta.vault``). A vault with no state of its
+own takes over another vault's state when all of these hold:
+
+- the recorded vault path no longer exists: the vault was moved, not copied (a copy is a
+  second vault and starts its own state, as before);
+- no run holds that state's lock (a daemon still waiting for its drive keeps it);
+- the new vault holds that state's notes: of up to ``SAMPLE`` notes the state knows, at
+  least half are at the same relative path with the same content hash (some may have been
+  edited since);
+- exactly one state qualifies.
+
+Otherwise nothing is adopted, and the vault starts its own state as before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import sqlite3
+from pathlib import Path
+
+from ..runlock import RunLock
+
+log = logging.getLogger(__name__)
+
+SAMPLE = 50
+"""How many of a state's notes are compared with the new vault's files."""
+
+
+def _sha256(path: str) -> str | None:
+    try:
+        with open(path, "rb") as fh:
+            return hashlib.sha256(fh.read()).hexdigest()
+    except OSError:
+        return None
+
+
+def _read_candidate(db: Path) -> tuple[str, list[tuple[str, str]]] | None:
+    """The recorded vault path and a sample of (note path, hash) of the state at ``db``;
+    None when it records no vault or cannot be read."""
+    try:
+        conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=1.0)
+    except sqlite3.Error:
+        return None
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'vault'").fetchone()
+        if row is None:
+            return None
+        notes = conn.execute(
+            "SELECT note_path, note_sha256 FROM papers WHERE note_path IS NOT NULL "
+            "AND note_sha256 IS NOT NULL AND tombstone = 0 ORDER BY pllm_id LIMIT ?",
+            (SAMPLE,),
+        ).fetchall()
+        return str(row[0]), [(str(p), str(h)) for p, h in notes]
+    except sqlite3.Error:  # an older schema (no meta table), or not a state database
+        return None
+    finally:
+        conn.close()
+
+
+def moved_vault_state(vault_path: Path, target: Path) -> tuple[Path, str] | None:
+    """The state database (and the path its vault had) that the vault now at
+    ``vault_path`` should take over, whose own state would be ``target``; None when no
+    state qualifies (see the module doc)."""
+    real = os.path.realpath(vault_path.expanduser())
+    if not os.path.isdir(real) or not target.parent.is_dir():
+        return None
+    found: list[tuple[Path, str]] = []
+    for db in sorted(target.parent.glob("state-vault-*.sqlite3")):
+        if db.name == target.name:
+            continue
+        got = _read_candidate(db)
+        if got is None:
+            continue
+        old_vault, sample = got
+        if not sample or old_vault == real or os.path.lexists(old_vault):
+            continue
+        if RunLock(db.with_name(db.name + ".lock")).holder() is not None:
+            log.info("state %s: its vault %s is gone, but a run holds it", db, old_vault)
+            continue
+        same = sum(1 for rel, sha in sample if _sha256(os.path.join(real, rel)) == sha)
+        if same * 2 >= len(sample):
+            found.append((db, old_vault))
+    if len(found) > 1:
+        log.warning(
+            "the vault at %s holds the notes of several vaults that are gone (%s); "
+            "it starts a state of its own",
+            real,
+            ", ".join(v for _db, v in found),
+        )
+        return None
+    return found[0] if found else None
