@@ -109,3 +109,46 @@ def test_the_local_temp_folder_is_trusted(tmp_path: Path) -> None:
         assert watch.healthy == (not remote_filesystem(str(tmp_path)))
     finally:
         watch.stop()
+
+
+def test_edits_in_a_folder_linked_into_the_vault_arrive_under_the_link(tmp_path: Path) -> None:
+    """A symlinked ``Papers/`` (a folder kept in a cloud drive) is read as part of the vault;
+    inotify does not follow the link, so its edits once gave no event at all and the daemon,
+    trusting its watcher, missed them until its periodic full pass."""
+    root, elsewhere = tmp_path / "vault", tmp_path / "Dropbox" / "Papers"
+    root.mkdir()
+    elsewhere.mkdir(parents=True)
+    (elsewhere / "old.md").write_text("x")
+    (root / "Papers").symlink_to(elsewhere, target_is_directory=True)
+    (root / "Inside").mkdir()
+    (root / "Again").symlink_to(root / "Inside", target_is_directory=True)  # read at its place
+    sig = VaultSignal(str(root))
+    watch = VaultWatch(str(root), sig).start()
+    try:
+        assert watch.healthy
+        (elsewhere / "old.md").write_text("edited in the linked folder")
+        wait_for(lambda: "Papers/old.md" in sig.paths)
+        (root / "Inside" / "in.md").write_text("y")
+        wait_for(lambda: "Inside/in.md" in sig.paths)
+        assert not any(p.startswith(str(tmp_path)) for p in sig.paths), sig.paths
+        assert not any(p.startswith("Again/") for p in sig.paths), sig.paths
+    finally:
+        watch.stop()
+
+
+def test_a_folder_linked_in_while_watching_is_scanned_and_then_watched(tmp_path: Path) -> None:
+    root, elsewhere = tmp_path / "vault", tmp_path / "Cloud" / "Reading"
+    root.mkdir()
+    elsewhere.mkdir(parents=True)
+    (elsewhere / "there.md").write_text("x")
+    sig = VaultSignal(str(root))
+    watch = VaultWatch(str(root), sig).start()
+    try:
+        (root / "Reading").symlink_to(elsewhere, target_is_directory=True)
+        wait_for(lambda: sig.full)  # its notes are new: a full pass reads them
+        sig.take_changes(0)
+        (elsewhere / "there.md").write_text("edited")
+        wait_for(lambda: "Reading/there.md" in sig.paths)
+        assert watch.check() and watch.healthy
+    finally:
+        watch.stop()

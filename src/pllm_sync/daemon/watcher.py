@@ -7,6 +7,7 @@ ignored so that Obsidian saving its workspace does not trigger a sync.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import threading
@@ -49,6 +50,8 @@ class VaultSignal(FileSystemEventHandler):
         self.full = False
         self.on_change: Callable[[], object] | None = None
         """Called after every recorded change (the loop's wake-up: it sleeps until then)."""
+        self.on_link: Callable[[str], object] | None = None
+        """Called with the path of a link to a folder made in the vault (to watch it too)."""
 
     def _rel(self, path: str | bytes) -> str:
         p = path.decode() if isinstance(path, bytes) else path
@@ -59,6 +62,12 @@ class VaultSignal(FileSystemEventHandler):
             return
         paths = [event.src_path] + ([event.dest_path] if getattr(event, "dest_path", "") else [])
         rels = [self._rel(p) for p in paths]
+        if event.event_type == "created" and self.on_link is not None:
+            src = event.src_path.decode() if isinstance(event.src_path, bytes) else event.src_path
+            if os.path.islink(src) and os.path.isdir(src):  # a folder linked in: its notes
+                self.on_link(src)  # are new to the daemon, and inotify does not follow it
+                self.mark_full()
+                return
         if event.is_directory:
             if event.event_type in ("moved", "deleted") and not all(
                 r.split("/", 1)[0] in IGNORED_DIRS for r in rels
@@ -104,10 +113,74 @@ class VaultSignal(FileSystemEventHandler):
             return out
 
 
+def linked_folders(root: str) -> list[tuple[str, str]]:
+    """The folders linked into the vault from outside it, as the vault's walk follows them
+    (``VaultStore._walk``: a link leaving the vault is read as a folder of the vault, one
+    inside it is read at its own place, a folder reached twice once): each as (the link's
+    path, the real folder). Only folders are listed; notes are not looked at."""
+    root_real = os.path.realpath(root)
+    inner = root_real.rstrip(os.sep) + os.sep
+    seen = {root_real}
+    found: list[tuple[str, str]] = []
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue  # hidden folders are not walked
+            try:
+                if not entry.is_dir():
+                    continue
+                link = entry.is_symlink()
+            except OSError:
+                continue
+            if link:
+                real = os.path.realpath(entry.path)
+                if real == root_real or real.startswith(inner) or real in seen:
+                    continue
+                seen.add(real)
+                found.append((entry.path, real))
+            stack.append(entry.path)
+    return found
+
+
+class _Relay(FileSystemEventHandler):
+    """The events of a folder linked into the vault, passed on with the paths the vault's
+    walk reads them by (under the link): inotify does not follow a link into its folder,
+    so a symlinked ``Papers/`` gave no event at all, and the daemon, trusting its watcher,
+    missed every edit there until its periodic full pass."""
+
+    def __init__(self, link: str, real: str, handler: FileSystemEventHandler) -> None:
+        self.link = link.rstrip("/")
+        self.real = real.rstrip("/")
+        self.handler = handler
+
+    def _map(self, path: str | bytes) -> str:
+        p = path.decode() if isinstance(path, bytes) else path
+        if p == self.real or p.startswith(self.real + "/"):
+            return self.link + p[len(self.real) :]
+        return p
+
+    def dispatch(self, event: FileSystemEvent) -> None:
+        dest = getattr(event, "dest_path", "")
+        self.handler.dispatch(
+            dataclasses.replace(
+                event, src_path=self._map(event.src_path), dest_path=self._map(dest) if dest else ""
+            )
+        )
+
+
 def start_observer(root: str, handler: VaultSignal) -> Any:
-    """Start watchdog's platform observer (inotify, FSEvents, ...) on the vault."""
+    """Start watchdog's platform observer (inotify, FSEvents, ...) on the vault, and on
+    each folder linked into it from outside (see :class:`_Relay`)."""
     obs = Observer()
     obs.schedule(handler, root, recursive=True)
+    for link, real in linked_folders(root):
+        obs.schedule(_Relay(link, real, handler), real, recursive=True)
     obs.start()
     return obs
 
@@ -200,6 +273,25 @@ class VaultWatch:
         except OSError as exc:
             log.warning("watch: cannot watch %s: %s", self.root, exc)
             self._observer = None
+        self.handler.on_link = self._watch_link
+
+    def _watch_link(self, link: str) -> None:
+        """Watch a folder linked into the vault while the watcher runs (see ``_Relay``)."""
+        obs = self._observer
+        if obs is None:
+            return
+        known = {real for _link, real in linked_folders(self.root)}
+        real = os.path.realpath(link)
+        if real not in known:
+            return  # inside the vault, or reached by another link first: already watched
+        relayed = {w.path for w in getattr(obs, "_watches", {})}
+        if real in relayed:
+            return
+        try:
+            obs.schedule(_Relay(link, real, self.handler), real, recursive=True)
+        except OSError as exc:
+            log.warning("watch: cannot watch %s (linked as %s): %s", real, link, exc)
+            self._lost.set()  # its edits give no event: scan on every poll until restarted
 
     def stop(self) -> None:
         logging.getLogger("watchdog").removeHandler(self._overflow)
