@@ -109,11 +109,15 @@ def with_config(text: str, config: str | None) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     if argv is None:
         argv = sys.argv[1:]
-    parser = build_parser(command_in(argv))  # a command's run registers that command only
-    args = parser.parse_args(argv)
-    from .logsetup import setup_logging  # after parsing: `--help` needs no logging
+    try:
+        parser = build_parser(command_in(argv))  # a command's run registers that command only
+        args = parser.parse_args(argv)
+        from .logsetup import setup_logging  # after parsing: `--help` needs no logging
 
-    setup_logging(args.verbose, args.quiet)
+        setup_logging(args.verbose, args.quiet)
+    except KeyboardInterrupt:  # Ctrl-C at once: nothing started, no traceback either
+        print("interrupted; nothing was changed", file=sys.stderr)
+        return 130
     if not getattr(args, "func", None):
         build_parser().print_help(sys.stderr)  # every command listed
         return 2

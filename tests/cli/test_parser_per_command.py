@@ -10,6 +10,7 @@ import io
 
 import pytest
 
+from pllm_sync import cli
 from pllm_sync.cli import build_parser, command_in
 
 from .test_output import all_commands
@@ -76,3 +77,21 @@ def test_unknown_or_missing_command_lists_every_command() -> None:
         assert _parse(build_parser(command_in(argv)), argv) == _parse(whole, argv)
     help_text = _parse(whole, ["-h"])[1]
     assert "status" in help_text and "doctor" in help_text and "sync" in help_text
+
+
+@pytest.mark.parametrize("where", ["build_parser", "setup_logging"])
+def test_ctrl_c_before_the_command_starts_says_so_without_a_traceback(
+    where: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Ctrl-C in the first fraction of a second (while the parser is built or logging is
+    set up) printed a raw ``KeyboardInterrupt`` traceback; it exits 130 with a line."""
+    import pllm_sync.logsetup
+
+    def interrupted(*_a: object, **_k: object) -> None:
+        raise KeyboardInterrupt
+
+    target = cli if where == "build_parser" else pllm_sync.logsetup
+    monkeypatch.setattr(target, where, interrupted)
+    assert cli.main(["status"]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted" in err and "Traceback" not in err
