@@ -68,6 +68,11 @@ def _umask() -> int:
 _DEFAULT_MODE = 0o666 & ~_umask()
 
 
+def fsync_dir(folder: str | Path) -> None:
+    """Make the names in ``folder`` durable (a new file's or folder's rename into it)."""
+    _fsync_dir(folder)
+
+
 def _fsync_dir(folder: str | Path) -> None:
     if os.name != "posix":  # pragma: no cover - directories cannot be opened on Windows
         return
@@ -156,14 +161,17 @@ def is_temp_litter(name: str) -> bool:
     return bool(_TEMP_RE.match(name))
 
 
-def clean_stale_temp_files(folders: Iterable[Path], older_than: float) -> int:
+def clean_stale_temp_files(
+    folders: Iterable[Path], older_than: float, *, recursive: bool = True
+) -> int:
     """Remove our own temp files (by name pattern) last modified before ``older_than`` (a
-    ``time.time()`` value, normally the run's start) from ``folders`` and their subfolders;
-    hidden folders (``.obsidian``, ``.git``) are not entered. Returns how many went."""
+    ``time.time()`` value, normally the run's start) from ``folders`` and (``recursive``)
+    their subfolders; hidden folders (``.obsidian``, ``.git``) are not entered. Returns how
+    many went."""
     removed = 0
     for top in folders:
         for dirpath, dirnames, filenames in os.walk(top):
-            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            dirnames[:] = [d for d in dirnames if not d.startswith(".")] if recursive else []
             for name in filenames:
                 if not is_temp_litter(name):
                     continue

@@ -147,3 +147,70 @@ def test_a_note_saved_while_the_run_writes_it_is_kept_and_synced_next(
     assert USER_TEXT in text and re.search(r"^title: .*Retitled in Zotero", text, re.M)
     assert env.item_by_pid(ONE)["title"] == "Crash Paper One: Retitled in Zotero"
     assert _ids_in_notes(env) == {ONE: 1}
+
+
+# The child runs the first `pull` and dies (os._exit) while it copies the vault template,
+# after ``when`` of its files (``last``: all but the last one) were written.
+TEMPLATE_CHILD = r"""
+import os, sys
+from pllm_sync.vault import template
+when, argv = sys.argv[1], sys.argv[2:]
+stop = len(list(template.template_files())) - 1 if when == "last" else int(when)
+orig, seen = template.atomic_write, []
+def write(path, data, **kw):
+    if len(seen) == stop:
+        os._exit(9)
+    seen.append(path)
+    return orig(path, data, **kw)
+template.atomic_write = write
+from pllm_sync.cli import main
+sys.exit(main(argv))
+"""
+
+
+@pytest.mark.parametrize("when", ["0", "2", "last"])
+def test_a_first_pull_killed_while_it_makes_the_vault_makes_it_whole_next_time(
+    env: Env, when: str
+) -> None:
+    """A run killed while copying the template once left a vault folder without its Home
+    note, queue, base and Obsidian settings, and no later run added them (the folder was
+    there); a temp of Obsidian's settings stayed in ``.obsidian`` for good."""
+    args = ["--config", str(env.config), "-q", "pull", "--no-progress"]
+    child = subprocess.run(
+        [sys.executable, "-c", TEMPLATE_CHILD, when, *args], env=dict(os.environ), check=False
+    )
+    assert child.returncode == 9, "the child was killed while making the vault"
+    assert not env.vault.exists(), "no half-made vault"
+
+    code, _, err = env.run("pull", "--no-progress")
+    assert code == 0, err
+    from pllm_sync.vault.template import template_files
+
+    expected = {rel for rel, _src in template_files()}
+    present = {p.relative_to(env.vault).as_posix() for p in env.vault.rglob("*") if p.is_file()}
+    assert expected <= present, expected - present
+    assert _ids_in_notes(env) == {ONE: 1}
+    beside = [p.name for p in env.vault.parent.iterdir() if p.name.startswith(".vault.")]
+    assert beside == [], "the half-made vault a kill left beside it is gone"
+    litter = [p for p in env.vault.rglob("*") if p.name.endswith(".tmp")]
+    assert litter == []
+
+
+def test_a_temp_a_kill_left_in_obsidians_folder_is_removed(env: Env) -> None:
+    """Obsidian's settings are written with a temp in ``.obsidian``; the clean-up of temps
+    a killed run left skipped hidden folders, so that one stayed for good."""
+    code, _, err = env.run("pull", "--no-progress")
+    assert code == 0, err
+    stale = env.vault / ".obsidian" / ".types.json.0badf00d.pllm.tmp"
+    stale.write_text("{}")
+    old = stale.stat().st_mtime - 3600
+    os.utime(stale, (old, old))
+    plugin = env.vault / ".obsidian" / "plugins" / "x"
+    plugin.mkdir(parents=True)
+    theirs = plugin / ".data.json.0badf00d.pllm.tmp"  # not ours to look at
+    theirs.write_text("{}")
+    os.utime(theirs, (old, old))
+    code, _, err = env.run("sync", "--no-progress")
+    assert code == 0, err
+    assert not stale.exists()
+    assert theirs.exists()

@@ -19,6 +19,8 @@ import datetime as dt
 import hashlib
 import logging
 import os
+import secrets
+import shutil
 import stat as stat_mod
 import time
 from collections.abc import (
@@ -31,10 +33,11 @@ from collections.abc import (
     ValuesView,
 )
 from dataclasses import dataclass, field, fields, replace
+from glob import escape as glob_escape
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ..atomic import WriteBatch, atomic_write, clean_stale_temp_files
+from ..atomic import WriteBatch, atomic_write, clean_stale_temp_files, fsync_dir
 from ..config import VaultConfig
 from ..errors import SafetyAbort, VaultError
 from ..model import Paper, Section, SectionPath, normalize_whitespace
@@ -416,11 +419,18 @@ class VaultStore:
 
     def ensure(self, from_template: bool = True) -> TemplateReport | None:
         """Create the vault if missing and, with ``from_template``, merge the template into it
-        (never overwriting a file). Always makes sure the papers and index folders exist."""
+        (never overwriting a file). Always makes sure the papers and index folders exist.
+
+        A new vault is made whole beside its place and then renamed into it, so a run killed
+        while it copies the template leaves no vault (the next run makes it again), not a
+        half-made one that a later run, finding the folder, never completes."""
         report = None
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            if from_template:
+            if from_template and not self.root.exists() and not self.root.is_symlink():
+                report = self._create_from_template()
+            else:
+                self.root.mkdir(parents=True, exist_ok=True)
+            if from_template and report is None:
                 report = merge_template(
                     self.root,
                     papers_folder=self.config.papers_folder,
@@ -436,13 +446,54 @@ class VaultStore:
             ) from exc
         return report
 
+    def _create_from_template(self) -> TemplateReport | None:
+        """A new vault with the template, made in a hidden folder beside ``root`` and renamed
+        into place; None when a folder appeared at ``root`` meanwhile (the caller merges the
+        template into it). Folders a killed run left beside it are removed first (the run
+        lock says no other run is making this vault)."""
+        parent, name = self.root.parent, self.root.name
+        parent.mkdir(parents=True, exist_ok=True)
+        prefix = f".{name}.pllm-new-"
+        for stale in parent.glob(f"{glob_escape(prefix)}*"):
+            if stale.is_dir() and not stale.is_symlink() and len(stale.name) == len(prefix) + 8:
+                shutil.rmtree(stale, ignore_errors=True)
+        while True:
+            staging = parent / f"{prefix}{secrets.token_hex(4)}"
+            try:
+                staging.mkdir()  # the default mode, as the vault folder would get
+                break
+            except FileExistsError:
+                continue
+        try:
+            report = merge_template(
+                staging,
+                papers_folder=self.config.papers_folder,
+                index_folder=self.config.index_folder,
+            )
+            try:
+                os.rename(staging, self.root)
+            except OSError:  # made meanwhile (not empty): the caller merges into it
+                shutil.rmtree(staging, ignore_errors=True)
+                return None
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        fsync_dir(parent)
+        return report
+
     def clean_temp_files(self, older_than: float) -> int:
         """Remove temp files a killed run left in the vault (only our own, by their name
         pattern, and only older than ``older_than``, the start of this run, which holds the
         run lock: no live run can own them)."""
         if not self.root.is_dir():
             return 0
-        return clean_stale_temp_files([self.root, self.trash_dir], older_than)
+        removed = clean_stale_temp_files([self.root, self.trash_dir], older_than)
+        # the template writes Obsidian's settings (types.json, templates.json) there; only
+        # that folder's own files, not the plugins below it
+        obsidian = self.root / ".obsidian"
+        if obsidian.is_dir():
+            removed += clean_stale_temp_files([obsidian], older_than, recursive=False)
+        return removed
 
     def _rel(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
