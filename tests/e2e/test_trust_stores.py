@@ -153,6 +153,13 @@ def test_a_copied_vault_starts_its_own_state_and_leaves_the_original_alone(env: 
     assert "moved" not in err
     assert old_state.exists()
     assert default_state_path(load_config(str(env.config))) != old_state
+    # its own state knows no sections yet: each run says how to learn them, and pull does
+    code, _, err = env.run("sync", "--no-progress")
+    assert code == 0 and "next step: `pllm-sync" in err and " pull` reads the lists'" in err
+    pull(env)
+    code, _, err = env.run("sync", "--no-progress")
+    assert code == 0 and "warning" not in err.lower(), err
+    assert len(env.items()) == 3 and not trashed(env)
 
 
 # --- 7: the vault disappears mid-run -----------------------------------------------------

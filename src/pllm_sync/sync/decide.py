@@ -251,7 +251,9 @@ def decide_paper(v: PaperView, cfg: DecideConfig, plan: Plan) -> Decision:
     if v.vault_sections_unknown:
         plan.warnings.append(
             f"{v.pid}: its note links to sections no index note or collection knows "
-            f"({', '.join(v.vault_sections_unknown)}); its collections are left as they are"
+            f"({', '.join(v.vault_sections_unknown)}); its collections are left as they are "
+            "-- next step: `pllm-sync pull` reads the lists' sections (and their collections) "
+            "again, e.g. after a lost state or a copied vault"
         )
     if v.vault_unreadable:
         plan.warnings.append(
