@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from pllm_sync.daemon.watcher import VaultSignal, VaultWatch, remote_filesystem
 
 
@@ -150,5 +152,43 @@ def test_a_folder_linked_in_while_watching_is_scanned_and_then_watched(tmp_path:
         (elsewhere / "there.md").write_text("edited")
         wait_for(lambda: "Reading/there.md" in sig.paths)
         assert watch.check() and watch.healthy
+    finally:
+        watch.stop()
+
+
+def test_a_linked_folder_that_cannot_be_watched_leaves_the_vaults_own_watch_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A linked folder the kernel refuses to watch (its watch limit reached by a big
+    linked tree) once failed the whole watcher, which every check then restarted, leaking
+    a thread and handles each time while the vault's own edits went unheard. Now only
+    trust is lost (the daemon walks the vault on its polls)."""
+    import errno
+    import threading
+
+    from watchdog.observers import inotify
+
+    root, big = tmp_path / "vault", tmp_path / "Zotero" / "storage"
+    root.mkdir()
+    big.mkdir(parents=True)
+    (root / "Attachments").symlink_to(big, target_is_directory=True)
+    start = inotify.InotifyEmitter.on_thread_start
+
+    def limited(emitter: inotify.InotifyEmitter) -> None:
+        if os.path.realpath(emitter.watch.path) == str(big):
+            raise OSError(errno.ENOSPC, "inotify watch limit reached")
+        start(emitter)
+
+    monkeypatch.setattr(inotify.InotifyEmitter, "on_thread_start", limited)
+    sig = VaultSignal(str(root))
+    watch = VaultWatch(str(root), sig).start()
+    try:
+        threads, handles = threading.active_count(), len(os.listdir("/proc/self/fd"))
+        assert not watch.healthy, "a folder of the vault gives no events: not trusted"
+        assert all(watch.check() for _ in range(3)) and watch.restarts == 0
+        assert threading.active_count() == threads, "no watcher thread leaked"
+        assert len(os.listdir("/proc/self/fd")) == handles, "no inotify handle leaked"
+        (root / "a.md").write_text("x")
+        wait_for(lambda: "a.md" in sig.paths)
     finally:
         watch.stop()

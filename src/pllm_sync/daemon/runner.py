@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,7 @@ class PassRunner:
         self.written: dict[str, str] = {}  # vault path -> hash of the bytes we last wrote
         self._conflicts: tuple[tuple[int, int], dict[int, Any]] | None = None
         self._root = str(vault.root.resolve())
+        self._root_abs = os.path.abspath(vault.root)
         self.refresh_known()
         atomic.add_write_listener(self._on_write)
 
@@ -68,10 +70,16 @@ class PassRunner:
         atomic.remove_write_listener(self._on_write)
 
     def _on_write(self, path: Path, data: bytes) -> None:
-        full = str(path.resolve())
-        if not full.startswith(self._root + "/"):
-            return
-        rel = full[len(self._root) + 1 :]
+        # the path as written (a note in a folder linked into the vault lies outside the
+        # vault once resolved), else resolved (a vault reached through a link)
+        full = os.path.abspath(path)
+        if full.startswith(self._root_abs + "/"):
+            rel = full[len(self._root_abs) + 1 :]
+        else:
+            full = str(path.resolve())
+            if not full.startswith(self._root + "/"):
+                return
+            rel = full[len(self._root) + 1 :]
         self.written.pop(rel, None)
         self.written[rel] = hashlib.sha256(data).hexdigest()
         while len(self.written) > WRITTEN_KEEP:
@@ -85,6 +93,11 @@ class PassRunner:
             for p in self.engine.load_papers(reuse=True).values()
             if p.note_path and p.note_sha256
         }
+        # a write of ours that a pass has since read past (the state holds other bytes
+        # there: a full or Zotero pass took the user's edit without an event): forgotten,
+        # so the user's undo back to it is not taken for our own write
+        for rel in [r for r, h in self.written.items() if self.known.get(r, h) != h]:
+            del self.written[rel]
 
     def is_own_write(self, rel: str) -> bool:
         """Nothing to sync at ``rel``: the file holds exactly the bytes the daemon last wrote

@@ -175,14 +175,36 @@ class _Relay(FileSystemEventHandler):
 
 
 def start_observer(root: str, handler: VaultSignal) -> Any:
-    """Start watchdog's platform observer (inotify, FSEvents, ...) on the vault, and on
-    each folder linked into it from outside (see :class:`_Relay`)."""
+    """Start watchdog's platform observer (inotify, FSEvents, ...) on the vault. Folders
+    linked into it are watched afterwards, one by one (``watch_linked``): one that cannot
+    be watched must not take the vault's own watch down with it."""
     obs = Observer()
     obs.schedule(handler, root, recursive=True)
-    for link, real in linked_folders(root):
-        obs.schedule(_Relay(link, real, handler), real, recursive=True)
-    obs.start()
+    try:
+        obs.start()
+    except BaseException:
+        with contextlib.suppress(Exception):  # no emitter thread or handle left behind
+            obs.stop()
+        raise
     return obs
+
+
+def watch_linked(obs: Any, link: str, real: str, handler: FileSystemEventHandler) -> bool:
+    """Watch the folder ``real``, linked into the vault at ``link``, on the running
+    observer ``obs``; False (logged) when it cannot be watched (the kernel's watch limit,
+    a folder that cannot be read or went away)."""
+    try:
+        obs.schedule(_Relay(link, real, handler), real, recursive=True)
+    except Exception as exc:  # watchdog raises OSError, or its own errors for the limit
+        log.warning(
+            "watch: cannot watch %s (linked into the vault as %s): %s; its edits are found "
+            "by walking the vault on every poll",
+            real,
+            link,
+            exc,
+        )
+        return False
+    return True
 
 
 class _OverflowSeen(logging.Handler):
@@ -253,6 +275,8 @@ class VaultWatch:
         self._observer: Any = None
         self._identity: tuple[int, int] | None = None
         self._remote = False
+        self._linked: set[str] = set()  # the real folders linked in that are watched
+        self._blind = False  # a linked folder that cannot be watched, or on a network
         self._lost = threading.Event()
         self._overflow = _OverflowSeen(self._lost.set)
         self.restarts = 0
@@ -268,30 +292,41 @@ class VaultWatch:
         if self._identity is None:
             self._observer = None  # no vault root (a drive away): nothing to watch yet
             return
+        self._linked, self._blind = set(), False
         try:
             self._observer = start_observer(self.root, self.handler)
         except OSError as exc:
             log.warning("watch: cannot watch %s: %s", self.root, exc)
             self._observer = None
+        if self._observer is not None:
+            for link, real in linked_folders(self.root):
+                self._add_link(link, real)
         self.handler.on_link = self._watch_link
+
+    def _add_link(self, link: str, real: str) -> None:
+        """Watch one linked folder; one that cannot be watched, or that lies on a network
+        filesystem (edits made elsewhere give no event), leaves the watcher untrusted (the
+        daemon walks the vault on its polls) but running for everything else."""
+        if real in self._linked:
+            return
+        if remote_filesystem(real):
+            self._blind = True
+        if watch_linked(self._observer, link, real, self.handler):
+            self._linked.add(real)
+        else:
+            self._blind = True
 
     def _watch_link(self, link: str) -> None:
         """Watch a folder linked into the vault while the watcher runs (see ``_Relay``)."""
-        obs = self._observer
-        if obs is None:
+        if self._observer is None:
             return
-        known = {real for _link, real in linked_folders(self.root)}
         real = os.path.realpath(link)
-        if real not in known:
-            return  # inside the vault, or reached by another link first: already watched
-        relayed = {w.path for w in getattr(obs, "_watches", {})}
-        if real in relayed:
+        if real in self._linked:
             return
-        try:
-            obs.schedule(_Relay(link, real, self.handler), real, recursive=True)
-        except OSError as exc:
-            log.warning("watch: cannot watch %s (linked as %s): %s", real, link, exc)
-            self._lost.set()  # its edits give no event: scan on every poll until restarted
+        for at, target in linked_folders(self.root):
+            if target == real and at == link:  # as the vault's walk reads it
+                self._add_link(link, real)
+                return
 
     def stop(self) -> None:
         logging.getLogger("watchdog").removeHandler(self._overflow)
@@ -308,7 +343,9 @@ class VaultWatch:
     @property
     def healthy(self) -> bool:
         """Every change since the last ``check()`` came (or comes) as an event."""
-        if self._identity is None or self._remote or self._lost.is_set() or not self._running():
+        if self._identity is None or self._remote or self._blind:
+            return False
+        if self._lost.is_set() or not self._running():
             return False
         return _identity(self.root) == self._identity
 

@@ -1,0 +1,91 @@
+"""The daemon's own writes (``PassRunner.is_own_write``): a note holding exactly what the
+daemon wrote causes no pass, but bytes the daemon once wrote, coming back after the note
+held others, are the user's edit however the daemon learnt of those others."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pllm_sync.api.events import EventBus
+from pllm_sync.daemon.loop import Job
+from pllm_sync.daemon.runner import PassRunner
+from pllm_sync.runtime import open_runtime
+from pllm_sync.sync.engine import SyncEngine
+
+from .helpers import Env, NewEnv, edit_frontmatter
+
+LIST = """# Own List
+
+## Alignment
+
++ **\\[2024 EMNLP\\]** Own Paper: A Study. ([Paper](https://arxiv.org/abs/2401.00021))
+"""
+PID = "arxiv:2401.00021"
+
+
+@pytest.fixture
+def env(new_env: NewEnv) -> Env:
+    return new_env({"own": LIST})
+
+
+def _zotero_status(env: Env, status: str) -> None:
+    item = env.item_by_pid(PID)
+    tags = [t for t in item["tags"] if not t["tag"].startswith("status/")]
+    env.emu.edit_item(item["key"], {"tags": [*tags, {"tag": f"status/{status}"}]})
+
+
+def test_an_undo_to_the_daemons_bytes_after_a_full_pass_read_the_edit_is_the_users(
+    env: Env,
+) -> None:
+    code, _, err = env.run("pull", "--no-progress")
+    assert code == 0, err
+    with open_runtime(str(env.config)) as rt:
+        assert rt.zotero is not None
+        engine = SyncEngine(rt.config, rt.state, rt.vault, rt.zotero, library_ref=rt.library_ref)
+        runner = PassRunner(engine, rt.state, rt.vault, EventBus())
+        try:
+            runner(Job(id="r0", reason="start", paths=None))
+            _zotero_status(env, "read")
+            runner(Job(id="r1", reason="zotero poll", paths=set()))
+            note = env.note_for(PID)
+            rel = note.relative_to(env.vault).as_posix()
+            ours = note.read_bytes()
+            assert b"status: read" in ours and runner.is_own_write(rel)
+            # the user's edit, read by a full pass (no event went through the check)
+            edit_frontmatter(note, status="reading")
+            runner(Job(id="r2", reason="vault change", paths=None))
+            assert any(t["tag"] == "status/reading" for t in env.item_by_pid(PID)["tags"])
+            note.write_bytes(ours)  # an undo, back to the daemon's bytes
+            assert not runner.is_own_write(rel), "the user's undo"
+        finally:
+            runner.close()
+
+
+def test_the_daemons_writes_in_a_folder_linked_into_the_vault_are_its_own(
+    env: Env, tmp_path: Path
+) -> None:
+    """A note in a symlinked ``Papers/`` lies outside the vault once its path is resolved:
+    the daemon's writes there were never remembered, and each came back as a user edit."""
+    elsewhere = tmp_path / "Dropbox" / "Papers"
+    elsewhere.mkdir(parents=True)
+    env.vault.mkdir()
+    (env.vault / "Papers").symlink_to(elsewhere, target_is_directory=True)
+    code, _, err = env.run("pull", "--no-progress")
+    assert code == 0, err
+    assert list(elsewhere.glob("*.md")), "the notes are in the linked folder"
+    with open_runtime(str(env.config)) as rt:
+        assert rt.zotero is not None
+        engine = SyncEngine(rt.config, rt.state, rt.vault, rt.zotero, library_ref=rt.library_ref)
+        runner = PassRunner(engine, rt.state, rt.vault, EventBus())
+        try:
+            runner(Job(id="r0", reason="start", paths=None))
+            _zotero_status(env, "read")
+            runner(Job(id="r1", reason="zotero poll", paths=set()))
+            [note] = list((env.vault / "Papers").glob("*.md"))
+            rel = f"Papers/{note.name}"
+            assert b"status: read" in note.read_bytes()
+            assert rel in runner.written, "remembered under the path the vault reads it by"
+        finally:
+            runner.close()
