@@ -190,7 +190,7 @@ def open_runtime(
     cfg = config if config is not None else load_config(config_path)
     if zotero_mode is None and not vault_only and sandbox_chosen(cfg):
         zotero_mode = "sandbox"  # chosen by `pull --zotero sandbox`, until `init`
-    state_path = default_state_path(cfg)
+    state_path = default_state_path(cfg, adopt_moved=True)  # a run: a moved vault's too
     state_path.parent.mkdir(parents=True, exist_ok=True)
     with StateDB.open(state_path) as state:
         state.remember_vault(cfg.vault.path)

@@ -126,6 +126,8 @@ def test_a_moved_vault_keeps_its_state_and_an_edit_made_before_the_move(env: Env
     env.vault.rename(moved)
     _point_config_at(env, moved)
     before = {p: p.read_bytes() for p in moved.rglob("*.md")}
+    code, _out, err = env.run("status")  # a look takes nothing over; a run does
+    assert code == 0 and old_state.exists(), err
     code, _out, err = env.run("sync", "--no-progress")
     assert code == 0, err
     assert "the vault moved from" in err and str(env.root / "vault") in err

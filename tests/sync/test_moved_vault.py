@@ -1,5 +1,6 @@
-"""Which state a moved vault takes over (``sync/moved_vault.py``): only a state whose vault
-is gone, whose notes the new vault holds, that no run holds, and only when one qualifies."""
+"""Which state a moved vault takes over (``sync/moved_vault.py``): only the state of that
+very folder (device and inode), whose path is gone, whose notes it holds and that no run
+holds."""
 
 from __future__ import annotations
 
@@ -83,18 +84,20 @@ def test_a_copy_a_stranger_or_a_held_state_is_not_taken(tmp_path: Path, data: Pa
     assert moved_vault_state(new, _target(new, data)) == (db, str(old))
 
 
-def test_two_gone_vaults_with_the_same_notes_leave_the_choice_alone(
+def test_only_the_same_folder_takes_a_state_over_not_a_copy_of_one_that_is_away(
     tmp_path: Path, data: Path
 ) -> None:
-    first = _vault(tmp_path / "first")
-    _state_of(first, data)
-    second = tmp_path / "second"
-    shutil.copytree(first, second)
-    _state_of(second, data)
-    new = tmp_path / "new"
-    first.rename(new)
-    shutil.rmtree(second)
-    assert moved_vault_state(new, _target(new, data)) is None
+    """A vault on a drive that is unplugged is not gone for good: a copy of it opened
+    meanwhile holds the same notes at the same paths, but it is another folder, and must
+    not take the state the original needs once its drive is back."""
+    drive = _vault(tmp_path / "drive")
+    db = _state_of(drive, data)
+    copy = tmp_path / "copy"
+    shutil.copytree(drive, copy)
+    drive.rename(tmp_path / "unplugged")  # the drive goes away
+    assert moved_vault_state(copy, _target(copy, data)) is None
+    moved = tmp_path / "unplugged"  # ...while that very folder, found elsewhere, takes it
+    assert moved_vault_state(moved, _target(moved, data)) == (db, str(drive))
 
 
 def test_a_state_from_before_the_vault_was_recorded_is_not_taken(
@@ -107,3 +110,22 @@ def test_a_state_from_before_the_vault_was_recorded_is_not_taken(
     new = tmp_path / "new"
     old.rename(new)
     assert moved_vault_state(new, _target(new, data)) is None
+
+
+def test_a_state_gone_meanwhile_is_not_recreated_empty_by_a_second_adopter(
+    tmp_path: Path, data: Path
+) -> None:
+    """Two runs starting at once on a moved vault: the second to adopt finds the old file
+    gone (the first renamed it). It once opened it read-write, which made a new empty
+    database there, and copied that over the first run's adopted state."""
+    from pllm_sync.sync.state import StateError, _adopt_legacy_state
+
+    old = _vault(tmp_path / "old")
+    db = _state_of(old, data)
+    first = data / "state-vault-first.sqlite3"
+    _adopt_legacy_state(db, first, quiet=True)
+    with pytest.raises(StateError):
+        _adopt_legacy_state(db, data / "state-vault-second.sqlite3", quiet=True)
+    assert not db.exists(), "no empty database made at the old name"
+    with StateDB.open(first) as st:
+        assert len(st.all_papers()) == 4, "the adopted state is whole"

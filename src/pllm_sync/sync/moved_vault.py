@@ -7,11 +7,16 @@ empty state: every paper was merged as after a lost state (a union), so an edit 
 before the move and not yet synced came undone (a tag removed came back, a cleared status
 returned), and every note was rewritten.
 
-Each state records its vault's real path (``meta.vault``). A vault with no state of its
-own takes over another vault's state when all of these hold:
+Each state records its vault's real path and its folder's identity, device and inode
+(``meta.vault``, ``meta.vault_id``). A vault with no state of its own takes over another
+vault's state when all of these hold:
 
-- the recorded vault path no longer exists: the vault was moved, not copied (a copy is a
-  second vault and starts its own state, as before);
+- it is that very folder (the same device and inode): the vault was renamed or moved
+  within its filesystem. A copy is another folder, a second vault, and starts its own
+  state, as before; so does a vault moved to another disk (its files were copied) and a
+  copy made while the original's drive is unplugged (the original, once back, keeps its
+  state);
+- the recorded vault path no longer exists;
 - no run holds that state's lock (a daemon still waiting for its drive keeps it);
 - the new vault holds that state's notes: of up to ``SAMPLE`` notes the state knows, at
   least half are at the same relative path with the same content hash (some may have been
@@ -27,6 +32,7 @@ import hashlib
 import logging
 import os
 import sqlite3
+import stat as stat_mod
 from pathlib import Path
 
 from ..runlock import RunLock
@@ -45,23 +51,23 @@ def _sha256(path: str) -> str | None:
         return None
 
 
-def _read_candidate(db: Path) -> tuple[str, list[tuple[str, str]]] | None:
-    """The recorded vault path and a sample of (note path, hash) of the state at ``db``;
-    None when it records no vault or cannot be read."""
+def _read_candidate(db: Path) -> tuple[str, str, list[tuple[str, str]]] | None:
+    """The recorded vault path and identity and a sample of (note path, hash) of the state
+    at ``db``; None when it records no vault or cannot be read."""
     try:
         conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=1.0)
     except sqlite3.Error:
         return None
     try:
-        row = conn.execute("SELECT value FROM meta WHERE key = 'vault'").fetchone()
-        if row is None:
+        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        if "vault" not in meta or "vault_id" not in meta:
             return None
         notes = conn.execute(
             "SELECT note_path, note_sha256 FROM papers WHERE note_path IS NOT NULL "
             "AND note_sha256 IS NOT NULL AND tombstone = 0 ORDER BY pllm_id LIMIT ?",
             (SAMPLE,),
         ).fetchall()
-        return str(row[0]), [(str(p), str(h)) for p, h in notes]
+        return str(meta["vault"]), str(meta["vault_id"]), [(str(p), str(h)) for p, h in notes]
     except sqlite3.Error:  # an older schema (no meta table), or not a state database
         return None
     finally:
@@ -73,7 +79,12 @@ def moved_vault_state(vault_path: Path, target: Path) -> tuple[Path, str] | None
     ``vault_path`` should take over, whose own state would be ``target``; None when no
     state qualifies (see the module doc)."""
     real = os.path.realpath(vault_path.expanduser())
-    if not os.path.isdir(real) or not target.parent.is_dir():
+    try:
+        st = os.stat(real)
+    except OSError:
+        return None
+    identity = f"{st.st_dev}:{st.st_ino}"
+    if not stat_mod.S_ISDIR(st.st_mode) or not target.parent.is_dir():
         return None
     found: list[tuple[Path, str]] = []
     for db in sorted(target.parent.glob("state-vault-*.sqlite3")):
@@ -82,8 +93,8 @@ def moved_vault_state(vault_path: Path, target: Path) -> tuple[Path, str] | None
         got = _read_candidate(db)
         if got is None:
             continue
-        old_vault, sample = got
-        if not sample or old_vault == real or os.path.lexists(old_vault):
+        old_vault, old_id, sample = got
+        if old_id != identity or not sample or old_vault == real or os.path.lexists(old_vault):
             continue
         if RunLock(db.with_name(db.name + ".lock")).holder() is not None:
             log.info("state %s: its vault %s is gone, but a run holds it", db, old_vault)

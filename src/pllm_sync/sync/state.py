@@ -19,6 +19,7 @@ transaction; never edit a released step, append a new one.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -33,6 +34,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 from ..errors import PllmSyncError
 from ..paths import app_dirs
@@ -672,19 +678,23 @@ def vault_state_name(vault_path: str | Path) -> str:
     return hashlib.sha1(real.encode("utf-8")).hexdigest()[:12]
 
 
-def default_state_path(config: Config) -> Path:
+def default_state_path(config: Config, *, adopt_moved: bool = False) -> Path:
     """Where the state of this config's vault lives: one database (and one run lock) per
     vault, whatever config file names it; the Zotero side of each paper is kept per library
-    inside it. A database found at the old per-config-file location is moved here first."""
+    inside it. A database found at the old per-config-file location is moved here first;
+    with ``adopt_moved`` (a run about to use the state, not a look at it such as
+    ``status``), so is the state of this very vault folder found at another path (moved)."""
     path = app_dirs().data / f"state-vault-{vault_state_name(config.vault.path)}.sqlite3"
-    if not path.exists():
-        legacy = app_dirs().data / f"state-{config.state_name}.sqlite3"
-        if legacy.exists():
-            _adopt_legacy_state(legacy, path)
-        else:
-            from .moved_vault import moved_vault_state
+    if path.exists():
+        return path
+    legacy = app_dirs().data / f"state-{config.state_name}.sqlite3"
+    if legacy.exists():
+        _adopt_legacy_state(legacy, path)
+    elif adopt_moved and path.parent.is_dir():
+        from .moved_vault import moved_vault_state
 
-            moved = moved_vault_state(config.vault.path, path)
+        with _exclusive(path.parent / "adopting.lock"):  # one run at a time adopts
+            moved = None if path.exists() else moved_vault_state(config.vault.path, path)
             if moved is not None:
                 old_db, old_vault = moved
                 _adopt_legacy_state(old_db, path, quiet=True)
@@ -697,14 +707,29 @@ def default_state_path(config: Config) -> Path:
     return path
 
 
+@contextlib.contextmanager
+def _exclusive(lock_file: Path) -> Iterator[None]:
+    """Hold an OS lock on ``lock_file`` (waiting for it): two runs starting at once on a
+    moved vault must not both adopt its old state (the second would copy over the first's
+    and rename the old file twice). Without ``flock`` (Windows) nothing is held."""
+    fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def _adopt_legacy_state(legacy: Path, path: Path, *, quiet: bool = False) -> None:
     """Copy a per-config database (pllm-sync before state followed the vault), or a moved
     vault's, to the vault's place with SQLite's backup API (consistent even with a WAL
     beside it), then rename the old file so it is not adopted twice."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".adopting")
+    tmp = path.with_name(f"{path.name}.adopting-{os.getpid()}")
     try:
-        src = sqlite3.connect(legacy)
+        # read-only: a file gone meanwhile fails here, never becomes a new empty database
+        src = sqlite3.connect(f"{legacy.resolve().as_uri()}?mode=ro", uri=True)
         try:
             dst = sqlite3.connect(tmp)
             try:
@@ -713,9 +738,18 @@ def _adopt_legacy_state(legacy: Path, path: Path, *, quiet: bool = False) -> Non
                 dst.close()
         finally:
             src.close()
+        if path.exists():  # adopted meanwhile by another run: that copy stands
+            tmp.unlink()
+            return
         os.replace(tmp, path)
-        os.replace(legacy, legacy.with_name(legacy.name + ".moved-to-" + path.name))
+        moved = legacy.with_name(legacy.name + ".moved-to-" + path.name)
+        os.replace(legacy, moved)
+        for side in ("-wal", "-shm"):  # with it, so nothing stale keeps the old name
+            if os.path.exists(f"{legacy}{side}"):
+                os.replace(f"{legacy}{side}", f"{moved}{side}")
     except (OSError, sqlite3.Error) as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
         raise StateError(
             f"cannot move the state database {legacy} to {path}: {exc}",
             hint="check that the pllm-sync data folder is writable",
@@ -1119,12 +1153,18 @@ class StateDB:
     # -- facts about the database ---------------------------------------------------------
 
     def remember_vault(self, vault_path: str | Path) -> None:
-        """Record the real path of the vault this is the state of (a row written only when
-        it changes): a vault moved to another path finds its state by it."""
+        """Record the real path of the vault this is the state of, and its folder's
+        identity (device and inode, once it exists): rows written only when they change. A
+        vault moved to another path finds its state by them (``sync/moved_vault.py``)."""
         real = os.path.realpath(Path(vault_path).expanduser())
-        row = self._x("SELECT value FROM meta WHERE key = 'vault'").fetchone()
-        if row is None or row[0] != real:
-            self._x("INSERT OR REPLACE INTO meta (key, value) VALUES ('vault', ?)", (real,))
+        want = {"vault": real}
+        with contextlib.suppress(OSError):
+            st = os.stat(real)
+            want["vault_id"] = f"{st.st_dev}:{st.st_ino}"
+        rows = dict(self._x("SELECT key, value FROM meta").fetchall())
+        for key, value in want.items():
+            if rows.get(key) != value:
+                self._x("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
     # -- the settled mark ----------------------------------------------------------------
 
