@@ -420,3 +420,32 @@ def test_a_paper_notes_stat_is_what_replace_gives(tmp_path: Path) -> None:
         zotero_key=parsed.zotero_key,
         conflict_flag=parsed.conflict_flag,
     )
+
+
+@pytest.mark.parametrize(
+    ("ctime", "flags", "same"),
+    [
+        (5, None, True),  # as read
+        (6, None, False),  # moved, where there are no file flags (Linux)
+        (6, 0, False),  # moved, a file with its bytes here (macOS)
+        (6, 0x40000000, True),  # moved by an eviction to the cloud: not read (a download)
+        (6, 0x40000000 | 0x20, True),
+    ],
+)
+def test_a_ctime_moved_by_an_eviction_to_the_cloud_is_not_a_change(
+    ctime: int, flags: int | None, same: bool
+) -> None:
+    """On macOS, iCloud Drive or Dropbox evicting a note ("Optimize Mac Storage") changes
+    its flags, so its ctime; checking its hash would download it (or fail offline). Not
+    verified on a Mac here: the rule is read off the flag's definition in ``sys/stat.h``."""
+    from types import SimpleNamespace
+    from typing import cast
+
+    from pllm_sync.vault.store import _same_ctime
+
+    st = (
+        SimpleNamespace(st_ctime_ns=ctime)
+        if flags is None
+        else SimpleNamespace(st_ctime_ns=ctime, st_flags=flags)
+    )
+    assert _same_ctime(cast(os.stat_result, st), 5) is same

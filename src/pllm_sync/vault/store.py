@@ -283,6 +283,19 @@ class VaultScan:
         return upserts, sorted(gone)
 
 
+SF_DATALESS = 0x40000000
+"""macOS's flag for a file whose bytes are in the cloud only (iCloud Drive or a File
+Provider such as Dropbox evicted it: "Optimize Mac Storage")."""
+
+
+def _same_ctime(st: os.stat_result, ctime_ns: int) -> bool:
+    """Whether ``st``'s ctime says the file is as read at ``ctime_ns`` (see ``NoteStat``).
+    On macOS, evicting a file to the cloud changes its flags, so its ctime, and reading it
+    would download it (or fail offline): a dataless file whose size and mtime are as read
+    is trusted by those, as before ctimes were kept."""
+    return st.st_ctime_ns == ctime_ns or bool(getattr(st, "st_flags", 0) & SF_DATALESS)
+
+
 def _head(text: str, doc: fb.Document) -> str:
     """``text`` (an edit of ``doc``, ending with ``doc.body``) without that body."""
     return text[: len(text) - len(doc.body)] if doc.body else text
@@ -637,7 +650,7 @@ class VaultStore:
                     del stats[rel]
                     continue
                 if st.st_mtime_ns == prev.mtime_ns and st.st_size == prev.size:
-                    if prev.trusted and st.st_ctime_ns == prev.ctime_ns:
+                    if prev.trusted and _same_ctime(st, prev.ctime_ns):
                         continue
                     # Written too recently to trust its timestamp (e.g. by the last run),
                     # or changed since it was read (its ctime moved) with its size and mtime
@@ -679,7 +692,9 @@ class VaultStore:
                 st = os_stat(path)
             except OSError:
                 return False
-            if st.st_mtime_ns != known[1] or st.st_size != known[0] or st.st_ctime_ns != known[2]:
+            if st.st_mtime_ns != known[1] or st.st_size != known[0]:
+                return False
+            if not _same_ctime(st, known[2]):
                 return False
         return True
 
