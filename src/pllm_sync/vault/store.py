@@ -15,6 +15,7 @@ The engine talks to the vault only through :class:`VaultStore`. Three promises h
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -283,6 +284,9 @@ class VaultScan:
         return upserts, sorted(gone)
 
 
+STAGING_STALE_S = 120.0
+"""How old a half-made vault beside the vault must be to be removed (see ``_clean_staging``)."""
+
 SF_DATALESS = 0x40000000
 """macOS's flag for a file whose bytes are in the cloud only (iCloud Drive or a File
 Provider such as Dropbox evicted it: "Optimize Mac Storage")."""
@@ -462,14 +466,11 @@ class VaultStore:
     def _create_from_template(self) -> TemplateReport | None:
         """A new vault with the template, made in a hidden folder beside ``root`` and renamed
         into place; None when a folder appeared at ``root`` meanwhile (the caller merges the
-        template into it). Folders a killed run left beside it are removed first (the run
-        lock says no other run is making this vault)."""
+        template into it)."""
         parent, name = self.root.parent, self.root.name
         parent.mkdir(parents=True, exist_ok=True)
         prefix = f".{name}.pllm-new-"
-        for stale in parent.glob(f"{glob_escape(prefix)}*"):
-            if stale.is_dir() and not stale.is_symlink() and len(stale.name) == len(prefix) + 8:
-                shutil.rmtree(stale, ignore_errors=True)
+        self._clean_staging()
         while True:
             staging = parent / f"{prefix}{secrets.token_hex(4)}"
             try:
@@ -494,10 +495,29 @@ class VaultStore:
         fsync_dir(parent)
         return report
 
+    def _clean_staging(self) -> None:
+        """Remove what a run killed while making this vault left beside it (see
+        ``_create_from_template``): only our own folders, by name, and only those untouched
+        for ``STAGING_STALE_S`` (a ``vault init`` holds no run lock: a folder another
+        command is filling right now is seconds old)."""
+        prefix = f".{self.root.name}.pllm-new-"
+        cutoff = time.time() - STAGING_STALE_S
+        try:
+            found = list(self.root.parent.glob(f"{glob_escape(prefix)}*"))
+        except OSError:
+            return
+        for stale in found:
+            with contextlib.suppress(OSError):
+                if len(stale.name) != len(prefix) + 8 or stale.is_symlink() or not stale.is_dir():
+                    continue
+                if stale.stat().st_mtime < cutoff:
+                    shutil.rmtree(stale, ignore_errors=True)
+
     def clean_temp_files(self, older_than: float) -> int:
         """Remove temp files a killed run left in the vault (only our own, by their name
         pattern, and only older than ``older_than``, the start of this run, which holds the
         run lock: no live run can own them)."""
+        self._clean_staging()  # also when the vault was made another way since
         if not self.root.is_dir():
             return 0
         removed = clean_stale_temp_files([self.root, self.trash_dir], older_than)
