@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import logging
 import os
 import re
@@ -66,6 +67,15 @@ def _umask() -> int:
 
 
 _DEFAULT_MODE = 0o666 & ~_umask()
+
+
+def file_sha256(path: str) -> str | None:
+    """The SHA-256 of the file at ``path`` (hex); None when it cannot be read (gone)."""
+    try:
+        with open(path, "rb") as fh:
+            return hashlib.sha256(fh.read()).hexdigest()
+    except OSError:
+        return None
 
 
 def fsync_dir(folder: str | Path) -> None:

@@ -4,6 +4,8 @@ held others, are the user's edit however the daemon learnt of those others."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -36,11 +38,10 @@ def _zotero_status(env: Env, status: str) -> None:
     env.emu.edit_item(item["key"], {"tags": [*tags, {"tag": f"status/{status}"}]})
 
 
-def test_an_undo_to_the_daemons_bytes_after_a_full_pass_read_the_edit_is_the_users(
-    env: Env,
-) -> None:
-    code, _, err = env.run("pull", "--no-progress")
-    assert code == 0, err
+@contextmanager
+def _daemon_wrote_status_read(env: Env) -> Iterator[PassRunner]:
+    """A daemon's pass runner after its start pass and a Zotero change it wrote into the
+    note (``status: read``)."""
     with open_runtime(str(env.config)) as rt:
         assert rt.zotero is not None
         engine = SyncEngine(rt.config, rt.state, rt.vault, rt.zotero, library_ref=rt.library_ref)
@@ -49,18 +50,27 @@ def test_an_undo_to_the_daemons_bytes_after_a_full_pass_read_the_edit_is_the_use
             runner(Job(id="r0", reason="start", paths=None))
             _zotero_status(env, "read")
             runner(Job(id="r1", reason="zotero poll", paths=set()))
-            note = env.note_for(PID)
-            rel = note.relative_to(env.vault).as_posix()
-            ours = note.read_bytes()
-            assert b"status: read" in ours and runner.is_own_write(rel)
-            # the user's edit, read by a full pass (no event went through the check)
-            edit_frontmatter(note, status="reading")
-            runner(Job(id="r2", reason="vault change", paths=None))
-            assert any(t["tag"] == "status/reading" for t in env.item_by_pid(PID)["tags"])
-            note.write_bytes(ours)  # an undo, back to the daemon's bytes
-            assert not runner.is_own_write(rel), "the user's undo"
+            yield runner
         finally:
             runner.close()
+
+
+def test_an_undo_to_the_daemons_bytes_after_a_full_pass_read_the_edit_is_the_users(
+    env: Env,
+) -> None:
+    code, _, err = env.run("pull", "--no-progress")
+    assert code == 0, err
+    with _daemon_wrote_status_read(env) as runner:
+        note = env.note_for(PID)
+        rel = note.relative_to(env.vault).as_posix()
+        ours = note.read_bytes()
+        assert b"status: read" in ours and runner.is_own_write(rel)
+        # the user's edit, read by a full pass (no event went through the check)
+        edit_frontmatter(note, status="reading")
+        runner(Job(id="r2", reason="vault change", paths=None))
+        assert any(t["tag"] == "status/reading" for t in env.item_by_pid(PID)["tags"])
+        note.write_bytes(ours)  # an undo, back to the daemon's bytes
+        assert not runner.is_own_write(rel), "the user's undo"
 
 
 def test_the_daemons_writes_in_a_folder_linked_into_the_vault_are_its_own(
@@ -75,17 +85,8 @@ def test_the_daemons_writes_in_a_folder_linked_into_the_vault_are_its_own(
     code, _, err = env.run("pull", "--no-progress")
     assert code == 0, err
     assert list(elsewhere.glob("*.md")), "the notes are in the linked folder"
-    with open_runtime(str(env.config)) as rt:
-        assert rt.zotero is not None
-        engine = SyncEngine(rt.config, rt.state, rt.vault, rt.zotero, library_ref=rt.library_ref)
-        runner = PassRunner(engine, rt.state, rt.vault, EventBus())
-        try:
-            runner(Job(id="r0", reason="start", paths=None))
-            _zotero_status(env, "read")
-            runner(Job(id="r1", reason="zotero poll", paths=set()))
-            [note] = list((env.vault / "Papers").glob("*.md"))
-            rel = f"Papers/{note.name}"
-            assert b"status: read" in note.read_bytes()
-            assert rel in runner.written, "remembered under the path the vault reads it by"
-        finally:
-            runner.close()
+    with _daemon_wrote_status_read(env) as runner:
+        [note] = list((env.vault / "Papers").glob("*.md"))
+        rel = f"Papers/{note.name}"
+        assert b"status: read" in note.read_bytes()
+        assert rel in runner.written, "remembered under the path the vault reads it by"

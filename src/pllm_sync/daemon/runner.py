@@ -26,14 +26,6 @@ WRITTEN_KEEP = 20_000
 """How many of its own recent writes the daemon remembers (paths, with content hashes)."""
 
 
-def file_sha256(path: str) -> str | None:
-    try:
-        with open(path, "rb") as fh:
-            return hashlib.sha256(fh.read()).hexdigest()
-    except OSError:
-        return None
-
-
 class PassRunner:
     def __init__(
         self,
@@ -108,7 +100,7 @@ class PassRunner:
         A write of ours is forgotten once the file is seen holding anything else: bytes
         that come back to it later (an undo, a revert, a restore from a copy) are the
         user's, and were once taken for the daemon's own until the next full pass."""
-        current = file_sha256(str(self.vault.root / rel))
+        current = atomic.file_sha256(str(self.vault.root / rel))
         ours = self.written.get(rel)
         if ours is not None:
             if current == ours:

@@ -28,27 +28,19 @@ Otherwise nothing is adopted, and the vault starts its own state as before.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import sqlite3
 import stat as stat_mod
 from pathlib import Path
 
+from ..atomic import file_sha256
 from ..runlock import RunLock
 
 log = logging.getLogger(__name__)
 
 SAMPLE = 50
 """How many of a state's notes are compared with the new vault's files."""
-
-
-def _sha256(path: str) -> str | None:
-    try:
-        with open(path, "rb") as fh:
-            return hashlib.sha256(fh.read()).hexdigest()
-    except OSError:
-        return None
 
 
 def _read_candidate(db: Path) -> tuple[str, str, list[tuple[str, str]]] | None:
@@ -99,7 +91,7 @@ def moved_vault_state(vault_path: Path, target: Path) -> tuple[Path, str] | None
         if RunLock(db.with_name(db.name + ".lock")).holder() is not None:
             log.info("state %s: its vault %s is gone, but a run holds it", db, old_vault)
             continue
-        same = sum(1 for rel, sha in sample if _sha256(os.path.join(real, rel)) == sha)
+        same = sum(1 for rel, sha in sample if file_sha256(os.path.join(real, rel)) == sha)
         if same * 2 >= len(sample):
             found.append((db, old_vault))
     if len(found) > 1:
