@@ -217,3 +217,37 @@ def test_a_temp_a_kill_left_in_obsidians_folder_is_removed(env: Env) -> None:
     assert code == 0, err
     assert not stale.exists()
     assert theirs.exists()
+
+
+def test_a_vault_made_in_obsidian_first_gets_the_template_and_keeps_its_settings(
+    env: Env,
+) -> None:
+    """A researcher who makes the vault in Obsidian first (a folder holding only its
+    ``.obsidian`` settings) and then pulls got no Home note, queue, base or templates: the
+    folder was there, so the template was never merged."""
+    import json
+
+    settings = env.vault / ".obsidian"
+    settings.mkdir(parents=True)
+    (settings / "app.json").write_text('{"theme": "mine"}')
+    (settings / "types.json").write_text(json.dumps({"types": {"mood": "text"}}))
+    code, _, err = env.run("pull", "--no-progress")
+    assert code == 0, err
+    from pllm_sync.vault.template import template_files
+
+    present = {p.relative_to(env.vault).as_posix() for p in env.vault.rglob("*") if p.is_file()}
+    assert {rel for rel, _src in template_files()} <= present
+    assert (settings / "app.json").read_text() == '{"theme": "mine"}', "left as it was"
+    types = json.loads((settings / "types.json").read_text())["types"]
+    assert types["mood"] == "text" and len(types) > 1, "the user's type kept, ours added"
+
+
+def test_a_vault_with_notes_of_its_own_gets_no_template_from_a_pull(env: Env) -> None:
+    """An existing vault (it holds notes) is the user's: a pull adds the papers and their
+    index, not a Home note or views (``pllm-sync vault init`` does that on request)."""
+    env.vault.mkdir()
+    (env.vault / "Journal.md").write_text("my own note\n")
+    code, _, err = env.run("pull", "--no-progress")
+    assert code == 0, err
+    assert not (env.vault / "Home.md").exists()
+    assert _ids_in_notes(env) == {ONE: 1}

@@ -561,7 +561,11 @@ class SyncEngine:
                     self._section_map_save(section_map)
         cpaths = {k: section_path(s) for s, k in section_map.items()}
 
-        if not self.vault.exists() and not opts.dry_run:  # only once Zotero said yes
+        # only once Zotero said yes; a vault made in Obsidian first (no note in it yet, no
+        # state) gets the template as a new one does: nothing there is replaced
+        if not opts.dry_run and (
+            not self.vault.exists() or (not papers and not self.vault.holds_notes())
+        ):
             self.vault.ensure(from_template=True)
         changed = opts.changed_paths
         if changed is not None:  # the notes the state knows may have moved since its scan

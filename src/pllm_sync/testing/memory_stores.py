@@ -227,6 +227,9 @@ class MemoryVault:
     def papers_present(self) -> bool:
         return self._folder_has(self._papers_rel)
 
+    def holds_notes(self) -> bool:
+        return self.present and any(self._listed(p) for p in self.files)
+
     def has_file(self, rel: str) -> bool:
         return rel in self.files or rel in self.folders or self._folder_has(rel)
 

@@ -412,6 +412,11 @@ class VaultStore:
     def exists(self) -> bool:
         return self.root.is_dir()
 
+    def holds_notes(self) -> bool:
+        """Whether the vault holds any markdown file the scan would read (a vault just made
+        in Obsidian holds only its hidden settings folder)."""
+        return self.root.is_dir() and bool(self._walk()[0])
+
     def papers_present(self) -> bool:
         """Whether the papers folder is there and holds anything: a vault emptied or
         unmounted under a state that knows notes must stop the run, not read as deletions."""
