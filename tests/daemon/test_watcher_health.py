@@ -192,3 +192,26 @@ def test_a_linked_folder_that_cannot_be_watched_leaves_the_vaults_own_watch_runn
         wait_for(lambda: "a.md" in sig.paths)
     finally:
         watch.stop()
+
+
+def test_a_link_re_pointed_by_a_rename_is_scanned_and_its_new_folder_watched(
+    tmp_path: Path,
+) -> None:
+    """``ln -s new tmp; mv -T tmp Papers`` re-points a linked folder in one rename: an event
+    of a move, not a creation, which the watcher once let pass unwatched."""
+    root, first, second = tmp_path / "vault", tmp_path / "A", tmp_path / "B"
+    for d in (root, first, second):
+        d.mkdir()
+    (root / "Papers").symlink_to(first, target_is_directory=True)
+    (second / "there.md").write_text("x")
+    sig = VaultSignal(str(root))
+    watch = VaultWatch(str(root), sig).start()
+    try:
+        (root / ".Papers.new").symlink_to(second, target_is_directory=True)
+        os.replace(root / ".Papers.new", root / "Papers")
+        wait_for(lambda: sig.full)
+        sig.take_changes(0)
+        (second / "there.md").write_text("edited")
+        wait_for(lambda: "Papers/there.md" in sig.paths)
+    finally:
+        watch.stop()

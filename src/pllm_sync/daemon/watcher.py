@@ -62,10 +62,13 @@ class VaultSignal(FileSystemEventHandler):
             return
         paths = [event.src_path] + ([event.dest_path] if getattr(event, "dest_path", "") else [])
         rels = [self._rel(p) for p in paths]
-        if event.event_type == "created" and self.on_link is not None:
-            src = event.src_path.decode() if isinstance(event.src_path, bytes) else event.src_path
-            if os.path.islink(src) and os.path.isdir(src):  # a folder linked in: its notes
-                self.on_link(src)  # are new to the daemon, and inotify does not follow it
+        if event.event_type in ("created", "moved") and self.on_link is not None:
+            # a folder linked in (made, or a link renamed into place: ``mv -T``): its notes
+            # are new to the daemon, and inotify does not follow the link
+            made = paths[-1]
+            made = made.decode() if isinstance(made, bytes) else made
+            if os.path.islink(made) and os.path.isdir(made):
+                self.on_link(made)
                 self.mark_full()
                 return
         if event.is_directory:
