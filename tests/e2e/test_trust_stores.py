@@ -142,6 +142,36 @@ def test_a_moved_vault_keeps_its_state_and_an_edit_made_before_the_move(env: Env
     assert code == 0 and "moved" not in err
 
 
+def test_a_moved_vault_whose_daemon_still_runs_on_the_old_path_is_refused(env: Env) -> None:
+    """The daemon kept running after the vault was renamed: a run on the new path once
+    started an empty state (an edit not yet synced came undone) and never took the old one
+    over. It now stops, says why and what to do, and changes nothing."""
+    pull(env)
+    old_state = default_state_path(load_config(str(env.config)))
+    edit_frontmatter(env.note_for(A), status="read")
+    moved = env.root / "Renamed vault"
+    env.vault.rename(moved)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_LOCK, str(old_state)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ},
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        _point_config_at(env, moved)
+        code, _, err = env.run("sync", "--no-progress")
+        assert code == 6 and "stop it" in err and "nothing was changed" in err, err
+        assert old_state.exists()
+        assert not default_state_path(load_config(str(env.config))).exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    code, _, err = env.run("sync", "--no-progress")  # the daemon stopped: taken over
+    assert code == 0 and "the vault moved from" in err, err
+    assert _status_tags(env, A) == {"status/read"}
+
+
 def test_a_copied_vault_starts_its_own_state_and_leaves_the_original_alone(env: Env) -> None:
     """A copy is a second vault (the original is still there): it does not take the
     original's state, which stays where it was, for the original."""

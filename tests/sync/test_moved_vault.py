@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from pllm_sync.errors import SafetyAbort
 from pllm_sync.runlock import RunLock
 from pllm_sync.sync.moved_vault import moved_vault_state
 from pllm_sync.sync.state import PaperState, StateDB, vault_state_name
@@ -76,12 +77,32 @@ def test_a_copy_a_stranger_or_a_held_state_is_not_taken(tmp_path: Path, data: Pa
 
     new = tmp_path / "gone"
     lock = RunLock(db.with_name(db.name + ".lock"))
-    lock.acquire("watch")  # a daemon still waiting for its drive
+    lock.acquire("watch")  # the daemon still running on the old path
     try:
-        assert moved_vault_state(new, _target(new, data)) is None
+        with pytest.raises(SafetyAbort, match="stop it") as stopped:
+            moved_vault_state(new, _target(new, data))
+        assert str(old) in str(stopped.value) and "watch" in str(stopped.value)
     finally:
         lock.release()
     assert moved_vault_state(new, _target(new, data)) == (db, str(old))
+
+
+def test_a_vault_moved_twice_takes_its_state_over_twice(tmp_path: Path, data: Path) -> None:
+    """The file a takeover leaves (``….moved-to-…``) still records the vault's folder: it
+    once counted as a second candidate, and the second move took nothing over."""
+    from pllm_sync.sync.state import _adopt_legacy_state
+
+    first = _vault(tmp_path / "first")
+    db = _state_of(first, data)
+    second = tmp_path / "second"
+    first.rename(second)
+    assert moved_vault_state(second, _target(second, data)) == (db, str(first))
+    _adopt_legacy_state(db, _target(second, data), quiet=True)
+    with StateDB.open(_target(second, data)) as st:
+        st.remember_vault(second)
+    third = tmp_path / "third"
+    second.rename(third)
+    assert moved_vault_state(third, _target(third, data)) == (_target(second, data), str(second))
 
 
 def test_only_the_same_folder_takes_a_state_over_not_a_copy_of_one_that_is_away(

@@ -567,6 +567,7 @@ class SyncEngine:
             not self.vault.exists() or (not papers and not self.vault.holds_notes())
         ):
             self.vault.ensure(from_template=True)
+            self.state.remember_vault(self.vault.root)  # its folder's identity, now it exists
         changed = opts.changed_paths
         if changed is not None:  # the notes the state knows may have moved since its scan
             changed = changed | {p.note_path for p in papers.values() if p.note_path}

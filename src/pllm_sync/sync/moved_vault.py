@@ -17,7 +17,8 @@ vault's state when all of these hold:
   copy made while the original's drive is unplugged (the original, once back, keeps its
   state);
 - the recorded vault path no longer exists;
-- no run holds that state's lock (a daemon still waiting for its drive keeps it);
+- no run holds that state's lock: a daemon still running on the old path stops this run
+  with a message (starting an empty state instead would undo an edit not yet synced);
 - the new vault holds that state's notes: of up to ``SAMPLE`` notes the state knows, at
   least half are at the same relative path with the same content hash (some may have been
   edited since);
@@ -30,14 +31,19 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sqlite3
 import stat as stat_mod
 from pathlib import Path
 
 from ..atomic import file_sha256
+from ..errors import SafetyAbort
 from ..runlock import RunLock
 
 log = logging.getLogger(__name__)
+
+STATE_NAME = re.compile(r"state-vault-[0-9a-f]{12}\.sqlite3")
+"""A vault's state database's name (``state.vault_state_name``)."""
 
 SAMPLE = 50
 """How many of a state's notes are compared with the new vault's files."""
@@ -80,20 +86,28 @@ def moved_vault_state(vault_path: Path, target: Path) -> tuple[Path, str] | None
         return None
     found: list[tuple[Path, str]] = []
     for db in sorted(target.parent.glob("state-vault-*.sqlite3")):
-        if db.name == target.name:
-            continue
+        if db.name == target.name or not STATE_NAME.fullmatch(db.name):
+            continue  # not a vault's state (the ``….moved-to-…`` a takeover leaves, say)
         got = _read_candidate(db)
         if got is None:
             continue
         old_vault, old_id, sample = got
         if old_id != identity or not sample or old_vault == real or os.path.lexists(old_vault):
             continue
-        if RunLock(db.with_name(db.name + ".lock")).holder() is not None:
-            log.info("state %s: its vault %s is gone, but a run holds it", db, old_vault)
-            continue
         same = sum(1 for rel, sha in sample if file_sha256(os.path.join(real, rel)) == sha)
-        if same * 2 >= len(sample):
-            found.append((db, old_vault))
+        if same * 2 < len(sample):
+            continue
+        holder = RunLock(db.with_name(db.name + ".lock")).holder()
+        if holder is not None:  # a daemon still running on the old path, say
+            raise SafetyAbort(
+                f"the vault at {real} is the one that was at {old_vault}, whose state a "
+                f"running pllm-sync holds ({holder.owner}, pid {holder.pid}); nothing was "
+                "changed",
+                hint="stop it (e.g. the `pllm-sync watch` daemon), then run again: the "
+                "state follows the vault (a run now would start an empty one, and an edit "
+                "not yet synced would come undone)",
+            )
+        found.append((db, old_vault))
     if len(found) > 1:
         log.warning(
             "the vault at %s holds the notes of several vaults that are gone (%s); "
