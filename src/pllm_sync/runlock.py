@@ -19,6 +19,7 @@ import json
 import os
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,6 +81,21 @@ def _unlock(fd: int) -> None:
 
     os.lseek(fd, 0, os.SEEK_SET)  # pragma: no cover - Windows
     msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)  # pragma: no cover
+
+
+@contextlib.contextmanager
+def exclusive(path: Path) -> Iterator[None]:
+    """Hold the OS lock on the file at ``path`` (made if missing) for a block, waiting for
+    it: a short step that one process at a time may take (a moved vault's state adopted
+    once, not twice by two runs starting together). Without ``flock`` (Windows) nothing is
+    held."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _read_info(fd: int) -> LockInfo | None:

@@ -82,7 +82,7 @@ def moved_vault_state(vault_path: Path, target: Path) -> tuple[Path, str] | None
     except OSError:
         return None
     identity = f"{st.st_dev}:{st.st_ino}"
-    if not stat_mod.S_ISDIR(st.st_mode) or not target.parent.is_dir():
+    if not stat_mod.S_ISDIR(st.st_mode):
         return None
     found: list[tuple[Path, str]] = []
     for db in sorted(target.parent.glob("state-vault-*.sqlite3")):

@@ -35,14 +35,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
-
 from ..errors import PllmSyncError
 from ..paths import app_dirs
-from ..runlock import LockInfo, RunLock
+from ..runlock import LockInfo, RunLock, exclusive
 
 if TYPE_CHECKING:
     from ..config import Config, ZoteroConfig
@@ -693,7 +688,8 @@ def default_state_path(config: Config, *, adopt_moved: bool = False) -> Path:
     elif adopt_moved and path.parent.is_dir():
         from .moved_vault import moved_vault_state
 
-        with _exclusive(path.parent / "adopting.lock"):  # one run at a time adopts
+        # one run at a time adopts: the second would copy over the first's adopted state
+        with exclusive(path.parent / "adopting.lock"):
             moved = None if path.exists() else moved_vault_state(config.vault.path, path)
             if moved is not None:
                 old_db, old_vault = moved
@@ -705,20 +701,6 @@ def default_state_path(config: Config, *, adopt_moved: bool = False) -> Path:
                     path,
                 )
     return path
-
-
-@contextlib.contextmanager
-def _exclusive(lock_file: Path) -> Iterator[None]:
-    """Hold an OS lock on ``lock_file`` (waiting for it): two runs starting at once on a
-    moved vault must not both adopt its old state (the second would copy over the first's
-    and rename the old file twice). Without ``flock`` (Windows) nothing is held."""
-    fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        if fcntl is not None:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # releases the lock
 
 
 def _adopt_legacy_state(legacy: Path, path: Path, *, quiet: bool = False) -> None:

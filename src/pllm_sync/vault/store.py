@@ -1149,8 +1149,7 @@ class VaultStore:
         for target in result.refused:
             rel = self._rel(by_target[target])
             log.warning("%s: changed on disk while being updated; not overwritten", rel)
-            if self._stats is not None:
-                self._stats.pop(rel, None)  # read again next time
+            self._forget(rel)  # read again next time
             refused.append(rel)
         if self._stats is not None:
             self._trust_written(staged, renamed_after, {*result.taken, *result.refused})
