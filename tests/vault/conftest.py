@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pllm_sync.config import VaultConfig
-from pllm_sync.vault.store import VaultStore
+from pllm_sync.vault.store import NoteStat, VaultStore
 
 Age = Callable[[Path], None]
 """The ``age`` fixture's type: ages one file so a scan trusts its cached reading."""
@@ -20,6 +20,21 @@ def store(tmp_path: Path) -> VaultStore:
     s = VaultStore(VaultConfig(path=tmp_path / "vault"))
     s.ensure(from_template=False)
     return s
+
+
+@pytest.fixture
+def hash_checks(store: VaultStore, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The files a scan of ``store`` checks by their hash (``_verify``), in order, from now
+    on: a reading trusted as it is costs no such check."""
+    checked: list[str] = []
+    verify = store._verify
+
+    def spy(path: str, prev: NoteStat, now: int) -> NoteStat | None:
+        checked.append(path)
+        return verify(path, prev, now)
+
+    monkeypatch.setattr(store, "_verify", spy)
+    return checked
 
 
 @pytest.fixture

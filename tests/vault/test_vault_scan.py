@@ -89,20 +89,13 @@ def test_invalid_yaml_is_reported_with_its_line_and_left_untouched(
 
 
 def test_unchanged_notes_are_not_reread(
-    store: VaultStore, age: Age, monkeypatch: pytest.MonkeyPatch
+    store: VaultStore, age: Age, hash_checks: list[str]
 ) -> None:
     pid, path = _note(store, age)
     first = store.scan()
     assert first.reread == 1
     cached = first.notes[pid]
-    opened: list[str] = []
-    verify = store._verify
-
-    def spy(path: str, prev: NoteStat, now: int) -> NoteStat | None:
-        opened.append(path)
-        return verify(path, prev, now)
-
-    monkeypatch.setattr(store, "_verify", spy)
+    opened = hash_checks
     # Untouched: the cached reading, without opening the file (no parse, no hash check).
     second = store.scan(first.stats)
     assert second.reread == 0 and opened == []
