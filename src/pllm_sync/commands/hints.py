@@ -22,11 +22,20 @@ def suggest(args: argparse.Namespace, command: str) -> str:
     return f"{prefix} {command}"
 
 
-def announce_new_vault(root: Path, *, dry_run: bool, quiet: bool = False) -> None:
+def announce_new_vault(
+    root: Path, *, dry_run: bool, quiet: bool = False, known_papers: int = 0
+) -> None:
     """Say so before a run creates the vault folder, and refuse when even its parent is
-    missing: that is more likely a typo in ``vault.path`` than a wish for new folders."""
+    missing: that is more likely a typo in ``vault.path`` than a wish for new folders.
+
+    Refuse too, before saying anything, a vault that is missing for a reason a new one would
+    hide: a link whose target is gone, or a folder the state (``known_papers``) still keeps
+    in step (an unmounted drive, a moved folder)."""
     if root.is_dir():
         return
+    from ..sync.vault_guard import check_vault_place
+
+    check_vault_place(root, known_papers)
     where = root.resolve()
     if root.exists():
         raise VaultError(

@@ -159,11 +159,12 @@ def _run(
                 f"`{suggest(args, 'pull --zotero sandbox')}`.",
                 file=sys.stderr,
             )
-        announce_new_vault(rt.vault.root, dry_run=args.dry_run, quiet=args.json)
+        known = rt.state.paper_counts()["total"]
+        announce_new_vault(rt.vault.root, dry_run=args.dry_run, quiet=args.json, known_papers=known)
         state_lock = f"{'pull' if pull_catalog else 'sync'}"
         rt.state.acquire_lock(state_lock)
         started = time.time()
-        had_papers = pull_catalog and rt.state.paper_counts()["total"] > 0
+        had_papers = pull_catalog and known > 0
         try:
             show = None if not args.no_progress else False
             catalogs: list[Catalog] = []

@@ -86,8 +86,9 @@ def run(args: argparse.Namespace) -> int:
         rt.state.acquire_lock("watch")
         stack.callback(rt.state.release_lock)
         rt.vault.clean_temp_files(time.time())  # litter of a run that was killed
-        if not rt.vault.exists():
-            announce_new_vault(rt.vault.root, dry_run=False)
+        if not rt.vault.exists():  # never a new vault in place of an unmounted one
+            known = rt.state.paper_counts()["total"]
+            announce_new_vault(rt.vault.root, dry_run=False, known_papers=known)
             rt.vault.ensure(from_template=True)
         events = EventBus()
         from ..catalog.caches import clear_parse_caches

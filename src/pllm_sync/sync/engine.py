@@ -54,6 +54,7 @@ from .merge import MergeResult
 from .plan import Plan
 from .ports import VaultPort, ZoteroPort
 from .state import LibraryRef, PaperState, ScanEntry, SourceMeta, StateDB
+from .vault_guard import missing_vault
 from .zotero_writes import ZoteroPlan, ZoteroWrites
 
 log = logging.getLogger(__name__)
@@ -175,12 +176,7 @@ class SyncEngine:
         if not papers:
             return
         if not self.vault.exists():
-            raise SafetyAbort(
-                f"the vault at {self.vault.root} is missing, but the last sync kept "
-                f"{len(papers)} papers in step with it",
-                hint="mount or restore the vault (or fix vault.path) and run again; to start "
-                "over, delete the state database shown by `pllm-sync status`",
-            )
+            raise missing_vault(self.vault.root, len(papers))
         had_notes = sum(1 for p in papers.values() if p.note_path)
         if not had_notes or self.vault.papers_present():
             return

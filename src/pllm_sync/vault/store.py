@@ -57,6 +57,7 @@ from . import note as note_mod
 from .body import ManagedContent
 from .digest import WHATS_NEW
 from .names import is_litter, note_stem, short_hash, with_suffix
+from .place import dangling_link_error
 from .sections import (
     HOME_NOTE,
     SECTION_KEY_PROPERTY,
@@ -447,6 +448,8 @@ class VaultStore:
         while it copies the template leaves no vault (the next run makes it again), not a
         half-made one that a later run, finding the folder, never completes."""
         report = None
+        if not self.root.is_dir() and (dangling := dangling_link_error(self.root)):
+            raise dangling
         try:
             if from_template and not self.root.exists() and not self.root.is_symlink():
                 report = self._create_from_template()

@@ -1,0 +1,37 @@
+"""The refusals that keep a run from making a new vault where the user's vault should be.
+
+A vault on a drive that is not connected, a folder moved away, a link whose target is gone:
+each looks like "no vault yet" to a naive check, and the naive answer (make one from the
+template) leaves an empty vault in its place, possibly on the wrong disk, and every later
+run then fails on it. Every command that may create the vault asks here first, before it
+prints or changes anything."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import SafetyAbort
+from ..vault.place import dangling_link_error
+
+
+def missing_vault(root: Path, known_papers: int) -> SafetyAbort:
+    """The refusal for a vault folder that is gone while the state keeps papers in step with
+    it: an unmounted drive or a moved folder, never a wish to start over."""
+    return SafetyAbort(
+        f"the vault at {root} is missing, but the last sync kept {known_papers} papers in "
+        "step with it; nothing was changed",
+        hint="mount or restore the vault (or fix vault.path) and run again; to start "
+        "over, delete the state database shown by `pllm-sync status`",
+    )
+
+
+def check_vault_place(root: Path, known_papers: int) -> None:
+    """Refuse, before anything is made, a vault folder that is missing for a reason a new
+    vault would hide: a link whose target is gone, or a folder the state still knows."""
+    if root.is_dir():
+        return
+    err = dangling_link_error(root)
+    if err is not None:
+        raise err
+    if known_papers > 0:
+        raise missing_vault(root, known_papers)
