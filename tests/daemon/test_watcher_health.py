@@ -213,5 +213,79 @@ def test_a_link_re_pointed_by_a_rename_is_scanned_and_its_new_folder_watched(
         sig.take_changes(0)
         (second / "there.md").write_text("edited")
         wait_for(lambda: "Papers/there.md" in sig.paths)
+        sig.take_changes(0)
+        (first / "left.md").write_text("in the folder no longer linked")
+        (second / "marker.md").write_text("y")
+        wait_for(lambda: "Papers/marker.md" in sig.paths)
+        assert "Papers/left.md" not in sig.paths, "the old folder's events are not the vault's"
+    finally:
+        watch.stop()
+
+
+def test_an_unlinked_folder_is_scanned_and_no_longer_heard(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Deleting the link to a folder kept elsewhere takes its notes out of the vault: a
+    full pass must see that at once (inotify reports the link as a file, not a folder), and
+    the folder's later edits must not arrive as edits of notes the vault no longer has."""
+    root, elsewhere = tmp_path / "vault", tmp_path / "Cloud" / "Reading"
+    root.mkdir()
+    elsewhere.mkdir(parents=True)
+    (elsewhere / "there.md").write_text("x")
+    (root / "Reading").symlink_to(elsewhere, target_is_directory=True)
+    sig = VaultSignal(str(root))
+    watch = VaultWatch(str(root), sig).start()
+    try:
+        (elsewhere / "there.md").write_text("heard while linked")
+        wait_for(lambda: "Reading/there.md" in sig.paths)
+        sig.take_changes(0)
+        (root / "Reading").unlink()
+        wait_for(lambda: sig.full)
+        sig.take_changes(0)
+        assert watch.check() and watch.healthy
+        (elsewhere / "there.md").write_text("edited outside the vault")
+        (root / "inside.md").write_text("y")
+        wait_for(lambda: "inside.md" in sig.paths)
+        time.sleep(0.2)
+        assert "Reading/there.md" not in sig.paths, sig.paths
+    finally:
+        watch.stop()
+    # watchdog's own race on stopping the unlinked folder's watch is not shown as an error
+    logging.getLogger("watchdog.observers.inotify").error(
+        "InotifyEmitter.queue_events() called when the thread is inactive"
+    )
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+
+
+def test_links_in_a_folder_moved_in_or_renamed_are_heard_under_their_new_path(
+    tmp_path: Path,
+) -> None:
+    """A project folder that links to a folder kept elsewhere, moved into the vault and then
+    renamed there: the vault's walk reads the linked notes under the folder's new name, so
+    their edits must arrive under it too (the old watch passed them on under the old name,
+    a path the vault no longer has)."""
+    root, elsewhere, project = tmp_path / "vault", tmp_path / "Cloud" / "Reading", tmp_path / "P"
+    root.mkdir()
+    elsewhere.mkdir(parents=True)
+    project.mkdir()
+    (elsewhere / "there.md").write_text("x")
+    (project / "Reading").symlink_to(elsewhere, target_is_directory=True)
+    sig = VaultSignal(str(root))
+    watch = VaultWatch(str(root), sig).start()
+    try:
+        os.rename(project, root / "Project")
+        wait_for(lambda: sig.full)
+        assert watch.check() and watch.healthy
+        sig.take_changes(0)
+        (elsewhere / "there.md").write_text("edited")
+        wait_for(lambda: "Project/Reading/there.md" in sig.paths)
+        os.rename(root / "Project", root / "Renamed")
+        wait_for(lambda: sig.full)
+        assert watch.check() and watch.healthy
+        sig.take_changes(0)
+        (elsewhere / "there.md").write_text("edited again")
+        wait_for(lambda: "Renamed/Reading/there.md" in sig.paths)
+        time.sleep(0.2)
+        assert not any(p.startswith("Project/") for p in sig.paths), sig.paths
     finally:
         watch.stop()

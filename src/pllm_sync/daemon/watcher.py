@@ -52,6 +52,11 @@ class VaultSignal(FileSystemEventHandler):
         """Called after every recorded change (the loop's wake-up: it sleeps until then)."""
         self.on_link: Callable[[str], object] | None = None
         """Called with the path of a link to a folder made in the vault (to watch it too)."""
+        self.on_folders: Callable[[], object] | None = None
+        """Called when a folder came into the vault or a watched link went: the links into
+        the vault may have changed (re-read them on the next check)."""
+        self.links: frozenset[str] = frozenset()
+        """The paths of the links into the vault that are watched (kept by ``VaultWatch``)."""
 
     def _rel(self, path: str | bytes) -> str:
         p = path.decode() if isinstance(path, bytes) else path
@@ -64,14 +69,25 @@ class VaultSignal(FileSystemEventHandler):
         rels = [self._rel(p) for p in paths]
         if event.event_type in ("created", "moved") and self.on_link is not None:
             # a folder linked in (made, or a link renamed into place: ``mv -T``): its notes
-            # are new to the daemon, and inotify does not follow the link
+            # are new to the daemon, and inotify does not follow the link (a hidden one, as
+            # the ``.tmp`` link of ``mv -T``, is not read by the vault's walk: no pass)
             made = paths[-1]
             made = made.decode() if isinstance(made, bytes) else made
-            if os.path.islink(made) and os.path.isdir(made):
+            hidden = any(part.startswith(".") for part in rels[-1].split("/"))
+            if not hidden and os.path.islink(made) and os.path.isdir(made):
                 self.on_link(made)
                 self.mark_full()
                 return
+        if event.event_type in ("moved", "deleted") and self._plain(paths[0]) in self.links:
+            # a linked folder unlinked (inotify sees a file, not a folder): its notes left
+            # the vault, and its watch must stop passing events on under the link's path
+            if self.on_folders is not None:
+                self.on_folders()
+            self.mark_full()
+            return
         if event.is_directory:
+            if event.event_type in ("created", "moved") and self.on_folders is not None:
+                self.on_folders()  # a folder moved in may hold links to folders elsewhere
             if event.event_type in ("moved", "deleted") and not all(
                 r.split("/", 1)[0] in IGNORED_DIRS for r in rels
             ):
@@ -84,6 +100,10 @@ class VaultSignal(FileSystemEventHandler):
                 self.events += 1
                 self.paths.update(relevant)
             self._changed()
+
+    @staticmethod
+    def _plain(path: str | bytes) -> str:
+        return path.decode() if isinstance(path, bytes) else path
 
     def mark_full(self) -> None:
         """Something happened that names no single note (a folder moved, the watcher
@@ -192,12 +212,13 @@ def start_observer(root: str, handler: VaultSignal) -> Any:
     return obs
 
 
-def watch_linked(obs: Any, link: str, real: str, handler: FileSystemEventHandler) -> bool:
+def watch_linked(obs: Any, link: str, real: str, handler: FileSystemEventHandler) -> Any:
     """Watch the folder ``real``, linked into the vault at ``link``, on the running
-    observer ``obs``; False (logged) when it cannot be watched (the kernel's watch limit,
-    a folder that cannot be read or went away)."""
+    observer ``obs``: the watch (to unschedule when the link goes), or None (logged) when it
+    cannot be watched (the kernel's watch limit, a folder that cannot be read or went
+    away)."""
     try:
-        obs.schedule(_Relay(link, real, handler), real, recursive=True)
+        return obs.schedule(_Relay(link, real, handler), real, recursive=True)
     except Exception as exc:  # watchdog raises OSError, or its own errors for the limit
         log.warning(
             "watch: cannot watch %s (linked into the vault as %s): %s; its edits are found "
@@ -206,8 +227,7 @@ def watch_linked(obs: Any, link: str, real: str, handler: FileSystemEventHandler
             link,
             exc,
         )
-        return False
-    return True
+        return None
 
 
 class _OverflowSeen(logging.Handler):
@@ -222,6 +242,18 @@ class _OverflowSeen(logging.Handler):
         if "overflow" in record.getMessage().lower():
             self.on_overflow()
 
+
+class _StopRace(logging.Filter):
+    """Drop watchdog's ERROR that an emitter stopped while it was reading events: a race in
+    watchdog's own shutdown, met whenever the daemon stops watching a folder that was
+    unlinked from the vault. Nothing is lost (the daemon scans after such a change), and a
+    user reading "ERROR" would think something broke."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "called when the thread is inactive" not in record.getMessage()
+
+
+logging.getLogger("watchdog.observers.inotify").addFilter(_StopRace())  # every watcher, stop
 
 REMOTE_FS = frozenset(
     {"nfs", "nfs4", "cifs", "smb", "smb3", "smbfs", "9p", "ceph", "afs", "glusterfs", "lustre"}
@@ -278,8 +310,11 @@ class VaultWatch:
         self._observer: Any = None
         self._identity: tuple[int, int] | None = None
         self._remote = False
-        self._linked: set[str] = set()  # the real folders linked in that are watched
-        self._blind = False  # a linked folder that cannot be watched, or on a network
+        self._links: dict[str, tuple[str, Any, bool]] = {}
+        """Each folder linked into the vault: link path -> (real folder, its watch or None
+        when it cannot be watched, whether its events can be trusted)."""
+        self._relink = threading.Event()  # links may have changed: re-read them on check()
+        self._link_lock = threading.Lock()  # the loop's check and the observer's events
         self._lost = threading.Event()
         self._overflow = _OverflowSeen(self._lost.set)
         self.restarts = 0
@@ -295,41 +330,51 @@ class VaultWatch:
         if self._identity is None:
             self._observer = None  # no vault root (a drive away): nothing to watch yet
             return
-        self._linked, self._blind = set(), False
+        self._links = {}
+        self._relink.clear()
         try:
             self._observer = start_observer(self.root, self.handler)
         except OSError as exc:
             log.warning("watch: cannot watch %s: %s", self.root, exc)
             self._observer = None
-        if self._observer is not None:
-            for link, real in linked_folders(self.root):
-                self._add_link(link, real)
+        self._refresh_links()
         self.handler.on_link = self._watch_link
+        self.handler.on_folders = self._relink.set
 
-    def _add_link(self, link: str, real: str) -> None:
-        """Watch one linked folder; one that cannot be watched, or that lies on a network
-        filesystem (edits made elsewhere give no event), leaves the watcher untrusted (the
-        daemon walks the vault on its polls) but running for everything else."""
-        if real in self._linked:
+    @property
+    def _blind(self) -> bool:
+        """A linked folder that cannot be watched, or that lies on a network filesystem
+        (edits made elsewhere give no event): the watcher runs on for everything else, but
+        is not trusted alone (the daemon walks the vault on its polls)."""
+        return not all(trusted for _, _, trusted in self._links.values())
+
+    def _refresh_links(self) -> None:
+        """Watch each folder linked into the vault as its walk reads it now, and stop
+        watching the ones unlinked or linked elsewhere since: at start, when a link is
+        made, and on the check after a folder came in (it may hold links) or a link went.
+        A watch left on a folder no longer linked passed its events on under a path of the
+        vault that was no longer there."""
+        if self._observer is None:
+            self.handler.links = frozenset()
             return
-        if remote_filesystem(real):
-            self._blind = True
-        if watch_linked(self._observer, link, real, self.handler):
-            self._linked.add(real)
-        else:
-            self._blind = True
+        with self._link_lock:
+            now = dict(linked_folders(self.root))
+            for link, (real, watch, _) in list(self._links.items()):
+                if now.get(link) != real:
+                    del self._links[link]
+                    if watch is not None:
+                        with contextlib.suppress(Exception):  # its folder went meanwhile
+                            self._observer.unschedule(watch)
+            for link, real in now.items():
+                if link not in self._links:
+                    watch = watch_linked(self._observer, link, real, self.handler)
+                    trusted = watch is not None and not remote_filesystem(real)
+                    self._links[link] = (real, watch, trusted)
+            self.handler.links = frozenset(self._links)
 
     def _watch_link(self, link: str) -> None:
         """Watch a folder linked into the vault while the watcher runs (see ``_Relay``)."""
-        if self._observer is None:
-            return
-        real = os.path.realpath(link)
-        if real in self._linked:
-            return
-        for at, target in linked_folders(self.root):
-            if target == real and at == link:  # as the vault's walk reads it
-                self._add_link(link, real)
-                return
+        self._refresh_links()
 
     def stop(self) -> None:
         logging.getLogger("watchdog").removeHandler(self._overflow)
@@ -355,6 +400,9 @@ class VaultWatch:
     def check(self) -> bool:
         """True while nothing was lost; else restart the watcher (if the root is there) and
         return False once, so the caller scans the whole vault."""
+        if self._relink.is_set():
+            self._relink.clear()
+            self._refresh_links()
         if self._lost.is_set():
             self._lost.clear()
             return False
