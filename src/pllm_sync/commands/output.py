@@ -30,6 +30,7 @@ _APPLIED: dict[str, tuple[str, str, str]] = {
     "zotero.notes": ("Zotero note", "Zotero notes", "written"),
     "zotero.note": ("Zotero note", "Zotero notes", "written"),
     "zotero.withheld": ("paper", "papers", "not written to Zotero (read-only key)"),
+    "zotero.waiting": ("paper", "papers", "with changes waiting for Zotero (vault-only run)"),
 }
 
 

@@ -120,6 +120,20 @@ def _read_catalog(*args: Any, **kwargs: Any) -> Catalog:
     return load_catalog(*args, **kwargs)
 
 
+def _waits_for_zotero(d: Decision) -> bool:
+    """Whether a vault-only run leaves this paper with something Zotero does not hold yet,
+    as far as the state knows what Zotero holds (a vault-only run reads no item, so its
+    merge would list every field for Zotero)."""
+    res, st = d.result, d.view.state
+    if res is None or not res.to_zotero:
+        return False
+    known = (st.zotero_record or st.base) if st is not None else None
+    if known is None:
+        return True  # never in Zotero: the whole paper waits
+    merged = complete_record(res.merged)
+    return any(merged.get(k) != known.get(k) for k in res.to_zotero)
+
+
 class SyncEngine:
     """Wires state, catalog, Zotero store and vault store into one run."""
 
@@ -801,17 +815,25 @@ class SyncEngine:
         # the paper keeps its pending change and its error, and the library moves on.
         zfailed: set[str] = set()
         zheld: set[str] = set()
-        zskipped: set[str] = set()  # read-only: Zotero writes not made, on purpose
+        zskipped: set[str] = set()  # read-only or vault-only: Zotero writes not made
         zpending: set[str] = set()  # papers whose Zotero writes are under way (``_zwrites``)
         zcreating: set[str] = set()  # ... among them, the papers being created
-        if self.zotero is not None and opts.zotero_read_only:
+        if self.zotero is None or opts.zotero_read_only:
+            # What Zotero should get stays pending: the base of those fields does not move
+            # and Zotero is not recorded as holding them. A vault-only run (``--zotero
+            # off``, no library connected) once moved both, so the next run with Zotero took
+            # its older values for a change made there and wrote them over the user's edits
+            # (or, reading only the change feed, never sent the edits at all).
             zskipped = {d.view.pid for d in decisions if d.zotero or d.retire_zotero}
             zskipped |= {
                 d.view.pid for d in decisions if d.result is not None and d.result.to_zotero
             }
-            if zskipped:
+            if self.zotero is not None and zskipped:
                 applied["zotero.withheld"] = len(zskipped)
-        elif self.zotero is not None:
+            waiting = sum(1 for d in decisions if self.zotero is None and _waits_for_zotero(d))
+            if waiting:
+                applied["zotero.waiting"] = waiting
+        else:
             zfailed = set(self._unfound)
             zplan = self._plan_zotero(
                 [d for d in decisions if d.view.pid not in zfailed], states, section_map
