@@ -4,6 +4,7 @@ wrong disk, hiding the real one once the drive is back), and none may first prom
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -97,3 +98,43 @@ def test_dangling_link_names_the_link_on_the_way(tmp_path: Path) -> None:
     }
     for root, want in cases.items():
         assert dangling_link(root) == want, root
+
+
+def test_vault_init_does_not_make_a_vault_where_a_synced_one_should_be(pulled: Env) -> None:
+    """``vault init`` once made a new vault at the old place of a moved one (so the move's
+    state was not taken over, and a later sync undid edits not synced yet) and wrote the
+    template onto the disk under an empty mount point."""
+    env = pulled
+    moved = env.root / "moved-vault"
+    shutil.move(str(env.vault), moved)
+    env.emu.clear_log()
+    for args in (["vault", "init", "--dry-run"], ["vault", "init"]):
+        code, out, err = env.run(*args)
+        assert code == 6 and f"the vault at {env.vault} is missing" in err, out + err
+        assert not env.vault.exists()
+    env.vault.mkdir()  # the drive's mount point, left empty while it is not connected
+    code, out, err = env.run("vault", "init")
+    assert code == 6 and "holds no notes" in err and "mount point" in err, out + err
+    assert list(env.vault.iterdir()) == [], "nothing written onto the wrong disk"
+    code, _, err = env.run("sync", "--no-progress")
+    assert code == 6 and "holds no notes" in err and "papers_folder" not in err, err
+    assert env.writes() == []
+
+
+def test_doctor_fails_the_vault_check_where_sync_would_stop(pulled: Env) -> None:
+    env = pulled
+    code, out, _ = env.run("doctor")
+    assert re.search(r"^ok +vault ", out, re.M), out
+    moved = env.root / "moved-vault"
+    shutil.move(str(env.vault), moved)
+    code, out, _ = env.run("doctor")
+    assert code == 5 and re.search(r"^fail +vault +the vault at .* is missing", out, re.M), out
+    assert "not created yet" not in out
+    env.vault.mkdir()
+    code, out, _ = env.run("doctor")
+    assert code == 5 and re.search(r"^fail +vault +the vault folder .* holds no notes", out, re.M)
+    env.vault.rmdir()
+    env.vault.symlink_to(env.root / "drive" / "Vault")
+    code, out, _ = env.run("doctor")
+    assert code == 5 and f"vault.path {env.vault} is a link to" in out, out
+    assert "create the parent folder" not in out

@@ -65,7 +65,24 @@ def check_folder(name: str, folder: Path, *, create_hint: str) -> Check:
     return Check(name, "ok", f"{folder} (writable)")
 
 
-def check_vault(root: Path, args: argparse.Namespace) -> Check:
+def check_vault(vault: Any, args: argparse.Namespace, state: Path) -> Check:
+    """The vault folder as ``sync`` will find it: a link to a drive not connected, a folder
+    moved away or an empty mount point while the state keeps papers there fail here as
+    they stop ``sync`` (doctor once called them fine, or advised creating the folder)."""
+    from ..errors import PllmSyncError
+    from ..sync.vault_guard import check_vault_place
+
+    root: Path = vault.path
+    papers, notes = _known(state)
+    try:
+        holds = True
+        if notes and root.is_dir():
+            from ..vault.store import VaultStore
+
+            holds = VaultStore(vault).holds_notes()
+        check_vault_place(root, papers, notes, holds)
+    except PllmSyncError as exc:
+        return Check("vault", "fail", exc.message, exc.hint, 5)
     root = root.resolve()
     if not root.exists():
         if not root.parent.is_dir():
@@ -78,6 +95,24 @@ def check_vault(root: Path, args: argparse.Namespace) -> Check:
             )
         return Check("vault", "ok", f"{root} (not created yet: `{suggest(args, 'pull')}` makes it)")
     return check_folder("vault", root, create_hint="")
+
+
+def _known(path: Path) -> tuple[int, int]:
+    """How many papers, and notes, the state keeps in step (read-only; 0 when unreadable:
+    the state check reports that)."""
+    import sqlite3
+
+    if not path.exists():
+        return 0, 0
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+        try:
+            row = conn.execute("SELECT COUNT(*), COUNT(note_path) FROM papers").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return 0, 0
+    return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
 def check_inotify(root: Path) -> Check:
@@ -101,6 +136,8 @@ def check_inotify(root: Path) -> Check:
             "other program watching files)",
             "raise it: sudo sysctl fs.inotify.max_user_watches=524288 (and in /etc/sysctl.conf)",
         )
+    if not root.is_dir():
+        return Check("inotify", "ok", f"max_user_watches {limit} (no vault folder to count)")
     return Check(
         "inotify", "ok", f"max_user_watches {limit}, vault has {plural(folders, 'folder')}"
     )
@@ -237,7 +274,7 @@ def run_checks(args: argparse.Namespace) -> list[Check]:
     source = find_config_path(args.config)
     checks = [Check("config", "ok", f"{source.resolve() if source else 'embedded defaults'}")]
     checks += check_zotero(cfg, args)
-    checks.append(check_vault(cfg.vault.path, args))
+    checks.append(check_vault(cfg.vault, args, default_state_path(cfg)))
     checks.append(check_inotify(cfg.vault.path))
     checks += check_state(default_state_path(cfg))
     checks.append(check_folder("cache", dirs.cache, create_hint="made on first use"))

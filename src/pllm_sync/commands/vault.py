@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # the vault stack loads only when the command runs
     from pathlib import Path
 
+    from ..config import Config
     from ..vault.template import TemplateReport
 
 
@@ -64,6 +65,7 @@ def run_init(args: argparse.Namespace) -> int:
         raise VaultError(
             f"{root} exists and is not a folder", hint="give the path of a folder for the vault"
         )
+    _check_place(dataclasses.replace(config, vault=vault_cfg))
     existed = root.is_dir()
     report: TemplateReport | None
     if args.dry_run:
@@ -78,6 +80,26 @@ def run_init(args: argparse.Namespace) -> int:
     assert report is not None
     _print_report(root, existed, report, args.dry_run)
     return 0
+
+
+def _check_place(config: Config) -> None:
+    """Never make (or fill with the template) a vault where a synced one should be: its
+    folder moved away, its drive not connected (a dangling link, an empty mount point).
+    Making one there once hid the real vault: the moved one lost its state, and a later
+    sync undid edits not synced yet."""
+    from ..sync.state import StateDB, default_state_path
+    from ..sync.vault_guard import check_vault_place
+    from ..vault.store import VaultStore
+
+    path = default_state_path(config)
+    papers = notes = 0
+    if path.exists():
+        with StateDB.open(path) as st:
+            counts = st.paper_counts()
+            papers, notes = counts["total"], counts["in_vault"]
+    root = config.vault.path
+    holds = not notes or not root.is_dir() or VaultStore(config.vault).holds_notes()
+    check_vault_place(root, papers, notes, holds)
 
 
 def _print_report(root: Path, existed: bool, report: TemplateReport, dry_run: bool) -> None:

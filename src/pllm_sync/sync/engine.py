@@ -54,7 +54,7 @@ from .merge import MergeResult
 from .plan import Plan
 from .ports import VaultPort, ZoteroPort
 from .state import LibraryRef, PaperState, ScanEntry, SourceMeta, StateDB
-from .vault_guard import missing_vault
+from .vault_guard import empty_vault, missing_vault
 from .zotero_writes import ZoteroPlan, ZoteroWrites
 
 log = logging.getLogger(__name__)
@@ -196,6 +196,8 @@ class SyncEngine:
             return
         if self.vault.scan({}, progress=False).notes:
             return  # the notes live in other folders of the vault (a rare, full read)
+        if not self.vault.holds_notes():
+            raise empty_vault(self.vault.root, had_notes)  # an empty mount point, say
         raise SafetyAbort(
             f"the papers folder {self.vault.papers_dir} is empty or missing, but the last "
             f"sync left {had_notes} notes there",
