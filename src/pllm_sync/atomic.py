@@ -95,7 +95,7 @@ def _fsync_dir(folder: str | Path) -> None:
         os.close(fd)
 
 
-def _write_in_place(path: Path, data: bytes) -> None:
+def _write_in_place(path: str | Path, data: bytes) -> None:
     """Overwrite the existing file's bytes (keeps owner, mode, ACLs and hard links)."""
     with open(path, "r+b") as fh:
         fh.write(data)
@@ -200,9 +200,12 @@ def clean_stale_temp_files(
 @dataclass(slots=True, eq=False)
 class _Staged:
     """One file of a :class:`WriteBatch`: its bytes go to a temp beside ``path`` on a worker
-    thread, which sets ``temp`` (the temp's path, written and fsynced) or ``error``."""
+    thread, which sets ``temp`` (the temp's path, written and fsynced) or ``error``.
+    ``path`` is a ``str``: a batch's every step (the temp's folder and name, the rename, the
+    folder fsync) takes it as text, and a ``Path`` cost a conversion or a hash at each one
+    (~0.1 s of a 5,000-note pull); :class:`BatchResult` and the listeners get ``Path``."""
 
-    path: Path
+    path: str
     data: bytes
     mtime_ns: int
     mode: int
@@ -262,7 +265,7 @@ class WriteBatch:
         self._queued: list[_Staged] = []  # staged, not handed to a worker yet
         self._jobs: list[Future[None]] = []
         self._flusher = Flusher()  # the filesystems whose temps the caller wrote unflushed
-        self._latest: dict[Path, _Staged] | None = None  # by path, once drop() needs it
+        self._latest: dict[str, _Staged] | None = None  # by path, once drop() needs it
         self._pool: ThreadPoolExecutor | None = None
         # temp names: one random draw per batch, then counted up (a name that is taken
         # anyway gets a fresh random one)
@@ -280,14 +283,16 @@ class WriteBatch:
         else:
             self.discard()
 
-    def _stage(self, path: Path, data: bytes, mode: int, owner: tuple[int, int] | None) -> _Staged:
+    def _stage(
+        self, path: str | Path, data: bytes, mode: int, owner: tuple[int, int] | None
+    ) -> _Staged:
         token = self._token
         self._token = (token + 1) & 0xFFFFFFFF
-        staged = _Staged(path, data, time.time_ns(), mode, owner, token)
+        staged = _Staged(os.fspath(path), data, time.time_ns(), mode, owner, token)
         latest = self._latest
         if latest is not None:
-            staged.earlier = latest.get(path)
-            latest[path] = staged
+            staged.earlier = latest.get(staged.path)
+            latest[staged.path] = staged
         self._pending.append(staged)
         queued = self._queued
         queued.append(staged)
@@ -315,11 +320,12 @@ class WriteBatch:
         fsync each; returns the others (for a worker, with an fsync each)."""
         left: list[_Staged] = []
         covers = self._flusher.covers
+        dirname = os.path.dirname
         for i, s in enumerate(files):
             if s.dropped:
                 continue
             try:
-                if not covers(os.path.dirname(s.path)):
+                if not covers(dirname(s.path)):
                     left.append(s)
                     continue
                 s.temp, s.in_place = _write_temp(
@@ -334,13 +340,15 @@ class WriteBatch:
                 raise
         return left
 
-    def add(self, path: Path, data: bytes) -> tuple[int, int]:
+    def add(self, path: str | Path, data: bytes) -> tuple[int, int]:
         """Stage ``data`` as the new file ``path``; returns the (size, mtime_ns) it will
         have."""
         staged = self._stage(path, data, _DEFAULT_MODE, None)
         return len(data), staged.mtime_ns
 
-    def add_replacement(self, path: Path, data: bytes, old: os.stat_result) -> tuple[int, int]:
+    def add_replacement(
+        self, path: str | Path, data: bytes, old: os.stat_result
+    ) -> tuple[int, int]:
         """Stage ``data`` as the new content of ``path``, which was read when it had the stat
         ``old``: it keeps its mode and owner, and is replaced at commit only if its size and
         mtime are still ``old``'s. Returns the (size, mtime_ns) it will have."""
@@ -348,7 +356,7 @@ class WriteBatch:
         staged.expect = (old.st_size, old.st_mtime_ns)
         return len(data), staged.mtime_ns
 
-    def drop(self, path: Path) -> None:
+    def drop(self, path: str | Path) -> None:
         """Forget what was staged for ``path`` (it is staged anew, or not written after all)."""
         latest = self._latest
         if latest is None:  # the first drop of the batch: index what is staged (once)
@@ -356,7 +364,7 @@ class WriteBatch:
             for staged in self._pending:
                 staged.earlier = latest.get(staged.path)
                 latest[staged.path] = staged
-        s = latest.pop(path, None)
+        s = latest.pop(os.fspath(path), None)
         while s is not None:
             s.dropped = True
             s = s.earlier
@@ -401,14 +409,14 @@ class WriteBatch:
                         if how == "renamed":
                             s.temp = None
                     else:
-                        result.taken.append(s.path)
+                        result.taken.append(Path(s.path))
                     continue
                 try:
                     now = os.stat(s.path)
                 except FileNotFoundError:
                     now = None
                 if now is None or (now.st_size, now.st_mtime_ns) != s.expect:
-                    result.refused.append(s.path)
+                    result.refused.append(Path(s.path))
                 elif s.in_place:
                     _write_in_place(s.path, s.data)
                     written.append(s)
@@ -420,7 +428,7 @@ class WriteBatch:
                 _fsync_dir(folder)
         except OSError as exc:
             raise VaultError(
-                f"cannot write notes in {pending[0].path.parent}: {exc.strerror or exc}",
+                f"cannot write notes in {Path(pending[0].path).parent}: {exc.strerror or exc}",
                 hint="check that the folder is writable and the disk is not full",
             ) from exc
         finally:
@@ -430,7 +438,7 @@ class WriteBatch:
         if listeners:
             for s in written:
                 for fn in listeners:
-                    fn(s.path, s.data)
+                    fn(Path(s.path), s.data)
         return result
 
     def discard(self) -> None:
@@ -483,7 +491,7 @@ def _write_temps(files: list[_Staged]) -> None:
 
 
 def _write_temp(
-    path: Path,
+    path: str,
     data: bytes,
     mtime_ns: int,
     mode: int,
@@ -548,30 +556,29 @@ _AT_FDCWD = -100
 _no_renameat2: set[str] = set()  # folders whose filesystem refused it (EINVAL)
 
 
-def _rename_noreplace(tmp: str, path: Path) -> bool | None:
+def _rename_noreplace(tmp: str, path: str) -> bool | None:
     """Rename ``tmp`` to ``path`` unless ``path`` exists: True done, False it exists, None
     when this system or this folder's filesystem cannot (the caller links instead)."""
     # glibc 2.28 and later
     renameat2 = libc.function("renameat2", "int", "char_p", "int", "char_p", "uint")
-    folder = os.path.dirname(tmp)
-    if renameat2 is None or folder in _no_renameat2:
-        return None
+    if renameat2 is None or (_no_renameat2 and os.path.dirname(tmp) in _no_renameat2):
+        return None  # (the folder asked only once some filesystem refused: nearly never)
     if renameat2(_AT_FDCWD, os.fsencode(tmp), _AT_FDCWD, os.fsencode(path), _RENAME_NOREPLACE) == 0:
         return True
     err = libc.errno()
     if err == errno.EEXIST:
         return False
     if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):  # this filesystem has no flags
-        _no_renameat2.add(folder)
+        _no_renameat2.add(os.path.dirname(tmp))
         return None
     raise OSError(err, os.strerror(err), str(path))
 
 
-def _replace(tmp: str, path: Path) -> None:
+def _replace(tmp: str, path: str) -> None:
     os.replace(tmp, path)
 
 
-def _link_new(tmp: str, path: Path, rename: bool = False) -> str | None:
+def _link_new(tmp: str, path: str, rename: bool = False) -> str | None:
     """Give ``tmp`` the name ``path`` unless that name exists (then None): ``"linked"`` (the
     temp's name stays, for the caller to remove) or ``"renamed"`` (the temp is gone).
 
@@ -589,7 +596,7 @@ def _link_new(tmp: str, path: Path, rename: bool = False) -> str | None:
     except FileExistsError:
         return None
     except OSError:  # no hard links here (some FUSE/SMB mounts): check, then rename
-        if path.exists():
+        if Path(path).exists():
             return None
         os.replace(tmp, path)
         return "renamed"

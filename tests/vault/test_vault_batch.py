@@ -302,7 +302,7 @@ def test_a_large_batch_names_each_new_file_by_one_rename(tmp_path: Path) -> None
     calls: list[str | None] = []
     real = atomic._link_new
 
-    def spy(tmp: str, path: Path, rename: bool = False) -> str | None:
+    def spy(tmp: str, path: str, rename: bool = False) -> str | None:
         calls.append(how := real(tmp, path, rename))
         return how
 
@@ -462,7 +462,7 @@ def test_each_folder_is_opened_for_the_flush_before_its_first_unflushed_temp(
         events.append(("open", folder))
         return real_open(folder, types)
 
-    def written(path: Path, *a: Any, sync: bool = True, **k: Any) -> tuple[str, bool]:
+    def written(path: str, *a: Any, sync: bool = True, **k: Any) -> tuple[str, bool]:
         if not sync:
             events.append(("write", os.path.dirname(path)))
         return real_write(path, *a, sync=sync, **k)
@@ -511,7 +511,7 @@ def test_a_temp_that_cannot_be_written_fails_the_commit_and_names_nothing(
     real = atomic._write_temp
     calls: list[int] = []
 
-    def full(path: Path, *a: Any, sync: bool = True, **k: Any) -> tuple[str, bool]:
+    def full(path: str, *a: Any, sync: bool = True, **k: Any) -> tuple[str, bool]:
         calls.append(1)
         if len(calls) == atomic.FLUSH_ONCE_FROM + 5:
             raise OSError(28, "No space left on device")
@@ -536,7 +536,7 @@ def test_an_interrupt_while_the_caller_writes_temps_commits_nothing(
     real = atomic._write_temp
     calls: list[int] = []
 
-    def interrupted(path: Path, *a: Any, sync: bool = True, **k: Any) -> tuple[str, bool]:
+    def interrupted(path: str, *a: Any, sync: bool = True, **k: Any) -> tuple[str, bool]:
         if not sync:
             calls.append(1)
             if len(calls) == 3:

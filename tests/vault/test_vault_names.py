@@ -112,3 +112,66 @@ def test_litter_fast_path_agrees_with_the_patterns(name: str) -> None:
     assert is_litter(name) is expected
     if name.endswith(".md") and name[:1] not in ".~#" and "onfl" not in name.lower():
         assert not expected  # what the vault walk takes without asking
+
+
+def _sanitize_by_regex(text: str, max_bytes: int = MAX_NAME_BYTES) -> str:
+    """``sanitize_name`` as it was written before its fast steps: every rule a regex."""
+    import unicodedata
+
+    from pllm_sync.vault import names
+
+    t = unicodedata.normalize("NFC", text)
+    if not t.isprintable():
+        t = "".join(" " if names._is_control(c) else c for c in t)
+    t = names._FORBIDDEN.sub(lambda m: names._REPLACE[m.group(0)], t)
+    t = names._SPACES.sub(" ", t).strip(" .-")
+    t = names._DOTS.sub("…", t)
+    t = names._DASHES.sub(" - ", t)
+    t = t.strip(" .-")
+    t = names.cut_at_word(t, max_bytes).rstrip(" .-")
+    if t.split(".")[0].strip().upper() in names._WINDOWS_RESERVED:
+        t = names.cut_utf8(t, max_bytes - 1) + "_"
+    return t
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Synthetic Paper 7: On Personalization Number 7.",
+        "  \t lead and trail \u2003 ",
+        "a\u2028b\u3000c\x1cd\x85e",
+        "..hidden.. and ... dots",
+        "A - B - C",
+        "a -- b",
+        "a - \t - b",
+        "-x-",
+        "one-dash",
+        'what? a <b> | c* "d" #e ^f [g] \\h/i:j',
+        "con.txt",
+        "  CON  .md",
+        "COM¹",
+        ". . . - - -",
+        "x" * 130 + " y",
+        "Ünïcödé\u0301 ti\u200btle\u202e",
+        "",
+    ],
+)
+def test_sanitize_fast_steps_match_the_regexes(text: str) -> None:
+    assert sanitize_name(text) == _sanitize_by_regex(text)
+    assert sanitize_name(text, 12) == _sanitize_by_regex(text, 12)
+
+
+@given(st.text(alphabet=st.sampled_from(" \t\u3000\u2028\x1f.-:/abcÉ?#[]"), max_size=40))
+def test_sanitize_fast_steps_match_the_regexes_on_any_mix(text: str) -> None:
+    assert sanitize_name(text) == _sanitize_by_regex(text)
+
+
+def test_str_split_whitespace_is_the_regex_whitespace() -> None:
+    """The fast step splits on ``str.split``'s whitespace where the regex matched ``\\s``."""
+    import re
+    import sys
+
+    space = re.compile(r"\s")
+    for cp in range(sys.maxunicode + 1):
+        c = chr(cp)
+        assert (len(f"a{c}b".split()) == 2) == bool(space.fullmatch(c)), hex(cp)

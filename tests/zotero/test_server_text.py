@@ -65,3 +65,23 @@ def test_authors_the_server_would_drop_are_not_sent() -> None:
         {"creatorType": "author", "firstName": "Ada", "lastName": "Lovelace"},
         {"creatorType": "author", "firstName": "Grace", "lastName": "Hopper"},
     ]
+
+
+@pytest.mark.parametrize(
+    "text", ["", "plain title", "tab\tand\nline", "bell\x07", "del\x7f", "\u2028 sep", "é\x00"]
+)
+def test_clean_text_fast_path_is_the_translation(text: str) -> None:
+    """A printable string is returned as it is: the same as removing the controls."""
+    from pllm_sync.zotero.server_text import _CONTROL
+
+    assert clean_text(text) == text.translate(_CONTROL)
+
+
+def test_clean_text_fast_path_on_every_code_point() -> None:
+    import sys
+
+    from pllm_sync.zotero.server_text import _CONTROL
+
+    for cp in range(sys.maxunicode + 1):
+        c = f"a{chr(cp)}b"
+        assert clean_text(c) == c.translate(_CONTROL), hex(cp)

@@ -211,7 +211,11 @@ _UNSAFE_HTML = re.compile(r"<!--|-->")
 
 def neutralise(text: str) -> str:
     """Text from the internet made harmless inside the region: no HTML comment delimiters
-    (which could fake our markers), no raw line breaks where one line is expected."""
+    (which could fake our markers), no raw line breaks where one line is expected.
+    Text with neither delimiter (nearly all: every link and abstract of every new note
+    comes here) is returned without running the substitution."""
+    if "<!--" not in text and "-->" not in text:
+        return text
     return _UNSAFE_HTML.sub(lambda m: "&lt;!--" if m.group(0) == "<!--" else "--&gt;", text)
 
 

@@ -40,6 +40,8 @@ _REPLACE = {
     "]": ")",
 }
 _FORBIDDEN = re.compile("[" + re.escape("".join(_REPLACE)) + "]")
+_TRANSLATE = str.maketrans(_REPLACE)
+"""``_REPLACE`` for ``str.translate``: what ``_FORBIDDEN.sub`` does, in one C pass."""
 _SPACES = re.compile(r"\s+")
 _DOTS = re.compile(r"\.{2,}")
 _DASHES = re.compile(r"(?:\s*-\s*){2,}")
@@ -83,17 +85,26 @@ def sanitize_name(text: str, max_bytes: int = MAX_NAME_BYTES) -> str:
     Returns ``""`` when nothing usable is left (e.g. a title of only dots); callers supply a
     fallback. The result never contains a path separator, never starts with a dot and is never
     ``.``, ``..`` or a reserved device name.
+
+    Every note a pull creates is named here, so the steps skip what cannot apply: a
+    translation table instead of a substitution with a callback; ``split``/``join`` for the
+    whitespace runs (the same whitespace as ``\\s``; a leading or trailing run, which the
+    regex turned into one space, is stripped next either way); the ``..`` and dash rules
+    only when the text has ``..`` or two dashes. tests/vault/test_vault_names.py holds it
+    equal to the regex steps.
     """
     t = unicodedata.normalize("NFC", text)
     if not t.isprintable():  # printable: no character of a category _is_control names
         t = "".join(" " if _is_control(c) else c for c in t)
-    t = _FORBIDDEN.sub(lambda m: _REPLACE[m.group(0)], t)
-    t = _SPACES.sub(" ", t).strip(" .-")  # "../../x" -> "x"; ".hidden" -> "hidden"
-    t = _DOTS.sub("…", t)
-    t = _DASHES.sub(" - ", t)
+    t = t.translate(_TRANSLATE)
+    t = " ".join(t.split()).strip(" .-")  # "../../x" -> "x"; ".hidden" -> "hidden"
+    if ".." in t:
+        t = _DOTS.sub("…", t)
+    if t.count("-") >= 2:
+        t = _DASHES.sub(" - ", t)
     t = t.strip(" .-")
     t = cut_at_word(t, max_bytes).rstrip(" .-")
-    if t.split(".")[0].strip().upper() in _WINDOWS_RESERVED:
+    if t.partition(".")[0].strip().upper() in _WINDOWS_RESERVED:
         t = cut_utf8(t, max_bytes - 1) + "_"
     return t
 
