@@ -126,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
     from ..credentials import store_api_key
     from ..paths import app_dirs
     from ..sandbox import sandbox_chosen
+    from ..vault.place import dangling_link_error
 
     target = Path(args.config) if args.config else app_dirs().config / "config.yaml"
     existing = (
@@ -159,7 +160,15 @@ def run(args: argparse.Namespace) -> int:
         "library_type": args.library_type,
         "endpoint": args.endpoint,
     }
-    data["vault"] = {**old_vault, "path": str(Path(vault).expanduser().resolve())}
+    # absolute, but through the links as given: a vault on a drive reached by a link keeps
+    # the link in its config, so a run with the drive away names that link (its target,
+    # written instead, once read as a folder the run could simply make)
+    vault_path = Path(os.path.abspath(Path(vault).expanduser()))
+    data["vault"] = {**old_vault, "path": str(vault_path)}
+    dangling = dangling_link_error(vault_path)
+    if dangling is not None:
+        print(f"warning: {dangling.message.replace('; nothing was changed', '')}", file=sys.stderr)
+        print(f"  next step: {dangling.hint}", file=sys.stderr)
     parse_config(data, "init")  # validate before writing anything
     key: str | None
     if local:  # the desktop grants write access in its own dialog, per run: no key to keep
