@@ -523,7 +523,10 @@ def load_config(explicit: str | Path | None = None) -> Config:
     """Find, read and validate the config; embedded defaults when there is none."""
     path = find_config_path(explicit)
     if path is None:
-        return default_config()
+        from .default_vault import follow
+
+        cfg = default_config()
+        return replace(cfg, vault=replace(cfg.vault, path=follow(cfg.vault.path)))
     text = read_config_text(path)
     cache = _parsed_cache_file(path)
     data = _cached_parse(cache, text)

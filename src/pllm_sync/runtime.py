@@ -209,6 +209,7 @@ def open_runtime(
                 )
                 state.bind_library(rt.library_ref)
                 yield rt
+                _remember_default_vault(rt)
             return
         zotero, known_key, api_key = None, api_key, None
         if cfg.zotero.configured and not vault_only and zotero_mode != "off":
@@ -222,6 +223,15 @@ def open_runtime(
         rt = Runtime(cfg, state, vault, zotero, api_key=api_key)
         state.bind_library(rt.library_ref)
         yield rt
+        _remember_default_vault(rt)
+
+
+def _remember_default_vault(rt: Runtime) -> None:
+    """A run without a config that has its vault: later ones, from any folder, use it."""
+    if rt.config.path is None:
+        from .default_vault import remember
+
+        remember(rt.vault.root)
 
 
 def _zotero_store(zcfg: ZoteroConfig, key: str, *, local: bool = False) -> ZoteroStore:

@@ -1,0 +1,57 @@
+"""Where the vault of the embedded defaults lives, once a run without a config made it.
+
+The embedded defaults name ``./pllm-vault``: relative to the folder a command runs in. After
+the quick start's ``pull`` in one folder, a ``sync`` (or a ``watch`` started by a login
+service) from any other folder once made a second vault there, with a second state, and the
+first vault's edits waited for a run from its own folder. So the first run without a config
+that has a vault remembers where it is (in the data dir), and later runs without a config
+use that vault, unless the folder they run in holds a ``pllm-vault`` of its own."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+from .paths import app_dirs
+
+FILE = "default-vault.json"
+log = logging.getLogger(__name__)
+
+
+def remembered() -> Path | None:
+    """The vault a run without a config used last (an absolute path), or None."""
+    path = app_dirs().data / FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:  # damaged: forget it (the next run writes it again)
+        log.warning("ignoring %s (%s)", path, exc)
+        return None
+    found = data.get("path") if isinstance(data, dict) else None
+    return Path(found) if isinstance(found, str) and os.path.isabs(found) else None
+
+
+def follow(relative: Path) -> Path:
+    """The embedded defaults' vault for this run: ``relative`` when the current folder
+    holds it (or it is absolute), else the one remembered, else ``relative``."""
+    if relative.is_absolute() or relative.is_dir() or relative.is_symlink():
+        return relative
+    known = remembered()
+    if known is None:
+        return relative
+    log.info("using the vault at %s (made by a run without a config)", known)
+    return known
+
+
+def remember(vault: Path) -> None:
+    """Record ``vault`` (made or used by a run without a config); writes only on change."""
+    where = Path(os.path.abspath(vault))
+    if not where.is_dir() or remembered() == where:
+        return
+    from .atomic import atomic_write  # loaded by the runs that write
+
+    data = app_dirs().ensure().data / FILE
+    atomic_write(data, (json.dumps({"path": str(where)}, indent=2) + "\n").encode("utf-8"))

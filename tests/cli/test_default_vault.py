@@ -1,0 +1,48 @@
+"""The quick start's vault, from any folder: ``pull`` without a config makes ``./pllm-vault``
+where it runs; a later ``sync`` or ``status`` run from another folder (a terminal opened
+elsewhere, a login service) once made a second vault there with a second state, and the
+first vault's edits waited for a run from its own folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .conftest import Run
+
+
+def test_runs_without_a_config_keep_to_the_first_vault(
+    cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the embedded defaults name lists on the internet: a proxy that refuses at once keeps
+    # the fetch off the network (the bundled snapshots are read instead)
+    for var in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY"):
+        monkeypatch.setenv(var, "http://127.0.0.1:9")
+    here, elsewhere = tmp_path / "here", tmp_path / "elsewhere"
+    here.mkdir()
+    elsewhere.mkdir()
+    monkeypatch.chdir(here)
+    code, out, err = cli("pull", "--zotero", "off", "--no-progress")
+    assert code == 0, err
+    vault = here / "pllm-vault"
+    notes = sorted(p.name for p in (vault / "Papers").glob("*.md"))
+    assert notes
+
+    monkeypatch.chdir(elsewhere)
+    code, out, err = cli("status")
+    assert code == 0 and f"vault: {vault}" in out, out
+    note = vault / "Papers" / notes[0]
+    note.write_text(note.read_text(encoding="utf-8") + "\nMy own words.\n", encoding="utf-8")
+    code, out, err = cli("sync", "--zotero", "off", "--no-progress")
+    assert code == 0, err
+    assert "does not exist yet" not in err
+    assert not (elsewhere / "pllm-vault").exists(), "no second vault"
+    assert "My own words." in note.read_text(encoding="utf-8")
+
+    # a folder with a pllm-vault of its own uses that one
+    own = tmp_path / "own"
+    (own / "pllm-vault").mkdir(parents=True)
+    monkeypatch.chdir(own)
+    code, out, _ = cli("status")
+    assert code == 0 and f"vault: {own / 'pllm-vault'}" in out, out
