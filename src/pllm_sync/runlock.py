@@ -142,8 +142,8 @@ class RunLock:
                 )
                 raise SafetyAbort(
                     f"another pllm-sync ({who}) is running on this vault (lock {self.path})",
-                    hint="wait for it to finish, or stop it (e.g. the `pllm-sync watch` "
-                    "daemon) first; the lock goes away by itself when that process ends",
+                    hint="wait for it to finish, or stop it (a pllm-sync watch daemon, say) "
+                    "first; the lock goes away by itself when that process ends",
                 )
             import socket  # here, not at the top: `status` only reads the lock
 

@@ -5,6 +5,7 @@ holds."""
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from pathlib import Path
 
@@ -82,6 +83,10 @@ def test_a_copy_a_stranger_or_a_held_state_is_not_taken(tmp_path: Path, data: Pa
         with pytest.raises(SafetyAbort, match="stop it") as stopped:
             moved_vault_state(new, _target(new, data))
         assert str(old) in str(stopped.value) and "watch" in str(stopped.value)
+        # the hint names the process, not a command: a `pllm-sync ...` in it would carry
+        # this run's --config, which is not the daemon's
+        assert f"pid {os.getpid()}" in str(stopped.value.hint)
+        assert "`pllm-sync" not in str(stopped.value.hint)
     finally:
         lock.release()
     assert moved_vault_state(new, _target(new, data)) == (db, str(old))

@@ -103,7 +103,7 @@ def moved_vault_state(vault_path: Path, target: Path) -> tuple[Path, str] | None
                 f"the vault at {real} is the one that was at {old_vault}, whose state a "
                 f"running pllm-sync holds ({holder.owner}, pid {holder.pid}); nothing was "
                 "changed",
-                hint="stop it (e.g. the `pllm-sync watch` daemon), then run again: the "
+                hint=f"stop it (kill {holder.pid}, or Ctrl-C where it runs), then run again: the "
                 "state follows the vault (a run now would start an empty one, and an edit "
                 "not yet synced would come undone)",
             )
