@@ -85,7 +85,7 @@ def test_a_copy_a_stranger_or_a_held_state_is_not_taken(tmp_path: Path, data: Pa
         assert str(old) in str(stopped.value) and "watch" in str(stopped.value)
         # the hint names the process, not a command: a `pllm-sync ...` in it would carry
         # this run's --config, which is not the daemon's
-        assert f"pid {os.getpid()}" in str(stopped.value.hint)
+        assert f"kill {os.getpid()}" in str(stopped.value.hint)
         assert "`pllm-sync" not in str(stopped.value.hint)
     finally:
         lock.release()
