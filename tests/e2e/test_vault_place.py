@@ -118,6 +118,9 @@ def test_vault_init_does_not_make_a_vault_where_a_synced_one_should_be(pulled: E
     assert list(env.vault.iterdir()) == [], "nothing written onto the wrong disk"
     code, _, err = env.run("sync", "--no-progress")
     assert code == 6 and "holds no notes" in err and "papers_folder" not in err, err
+    code, _, err = env.run("watch", "--max-seconds", "3")
+    assert code == 6 and "holds no notes" in err, "the daemon refuses at start, as sync does"
+    assert list(env.vault.iterdir()) == []
     assert env.writes() == []
 
 

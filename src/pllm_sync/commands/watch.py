@@ -86,10 +86,17 @@ def run(args: argparse.Namespace) -> int:
         rt.state.acquire_lock("watch")
         stack.callback(rt.state.release_lock)
         rt.vault.clean_temp_files(time.time())  # litter of a run that was killed
+        counts = rt.state.paper_counts()
         if not rt.vault.exists():  # never a new vault in place of an unmounted one
-            known = rt.state.paper_counts()["total"]
-            announce_new_vault(rt.vault.root, dry_run=False, known_papers=known)
+            announce_new_vault(rt.vault.root, dry_run=False, known_papers=counts["total"])
             rt.vault.ensure(from_template=True)
+        elif counts["in_vault"] and not rt.vault.papers_present():
+            # an empty mount point: refuse at start, as sync does (a service manager starts
+            # the daemon again later; a daemon already running rides such a loss out)
+            from ..sync.vault_guard import check_vault_place
+
+            holds = rt.vault.holds_notes()
+            check_vault_place(rt.vault.root, counts["total"], counts["in_vault"], holds)
         events = EventBus()
         from ..catalog.caches import clear_parse_caches
         from ..model import Catalog
