@@ -3,14 +3,19 @@ codes. All real work lives in the command modules and the packages they call."""
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
-from collections.abc import Sequence
 
 from . import __version__
 from .commands import COMMAND_MODULES
 from .errors import PllmSyncError
+
+TYPE_CHECKING = False  # typing itself is not loaded either (mypy reads this name as True)
+if TYPE_CHECKING:
+    # Loaded inside main(), not here: the console script imports this module before main()
+    # runs, and a Ctrl-C while argparse loaded printed a traceback.
+    import argparse
+    from collections.abc import Sequence
 
 _MODULE_OF = {"sync": "pull"}
 """Commands registered by a module of another name (each other command's module is its own
@@ -58,6 +63,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    import argparse
+
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             return dict(action.choices)
@@ -65,6 +72,8 @@ def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.Argument
 
 
 def _build_parser(modules: Sequence[str]) -> argparse.ArgumentParser:
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="pllm-sync",
         description="Mirror curated paper lists into Zotero and an Obsidian vault, two-way.",
