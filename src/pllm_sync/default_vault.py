@@ -36,12 +36,21 @@ def remembered() -> Path | None:
 
 def follow(relative: Path) -> Path:
     """The embedded defaults' vault for this run: ``relative`` when the current folder
-    holds it (or it is absolute), else the one remembered, else ``relative``."""
+    holds it (or it is absolute), else the one remembered, else ``relative``.
+
+    A remembered vault that is not there is still followed while a state knows it (a drive
+    not connected: the run then stops and says so, rather than making a second vault
+    here); with its state deleted too (the user starting over), it is forgotten."""
     if relative.is_absolute() or relative.is_dir() or relative.is_symlink():
         return relative
     known = remembered()
     if known is None:
         return relative
+    if not known.is_dir():
+        from .sync.state import vault_state_file
+
+        if not vault_state_file(known).exists():
+            return relative
     log.info("using the vault at %s (made by a run without a config)", known)
     return known
 

@@ -46,3 +46,31 @@ def test_runs_without_a_config_keep_to_the_first_vault(
     monkeypatch.chdir(own)
     code, out, _ = cli("status")
     assert code == 0 and f"vault: {own / 'pllm-vault'}" in out, out
+
+
+def test_a_remembered_vault_that_is_away_stops_runs_until_its_state_is_deleted(
+    cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first vault on a drive not connected: a run elsewhere stops (it does not make a
+    second vault here); once the user starts over (deletes the state, as the message says)
+    the old place is forgotten and the vault is made where the run is."""
+    for var in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY"):
+        monkeypatch.setenv(var, "http://127.0.0.1:9")
+    here, elsewhere = tmp_path / "here", tmp_path / "elsewhere"
+    here.mkdir()
+    elsewhere.mkdir()
+    monkeypatch.chdir(here)
+    assert cli("pull", "--zotero", "off", "--no-progress")[0] == 0
+    (here / "pllm-vault").rename(tmp_path / "unplugged")  # the drive goes away
+    monkeypatch.chdir(elsewhere)
+    code, _, err = cli("sync", "--zotero", "off", "--no-progress")
+    assert code == 6 and f"the vault at {here / 'pllm-vault'} is missing" in err, err
+    assert not (elsewhere / "pllm-vault").exists()
+
+    code, out, _ = cli("status")
+    state = Path(next(line for line in out.splitlines() if line.startswith("state: "))[7:])
+    state.unlink()
+    code, _, err = cli("sync", "--zotero", "off", "--no-progress")
+    assert code == 0, err
+    assert (elsewhere / "pllm-vault" / "Papers").is_dir(), "started over where it runs"
+    assert not (here / "pllm-vault").exists()

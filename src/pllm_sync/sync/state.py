@@ -673,13 +673,18 @@ def vault_state_name(vault_path: str | Path) -> str:
     return hashlib.sha1(real.encode("utf-8")).hexdigest()[:12]
 
 
+def vault_state_file(vault_path: str | Path) -> Path:
+    """The state database of the vault at ``vault_path`` (whether it exists or not)."""
+    return app_dirs().data / f"state-vault-{vault_state_name(vault_path)}.sqlite3"
+
+
 def default_state_path(config: Config, *, adopt_moved: bool = False) -> Path:
     """Where the state of this config's vault lives: one database (and one run lock) per
     vault, whatever config file names it; the Zotero side of each paper is kept per library
     inside it. A database found at the old per-config-file location is moved here first;
     with ``adopt_moved`` (a run about to use the state, not a look at it such as
     ``status``), so is the state of this very vault folder found at another path (moved)."""
-    path = app_dirs().data / f"state-vault-{vault_state_name(config.vault.path)}.sqlite3"
+    path = vault_state_file(config.vault.path)
     if path.exists():
         return path
     legacy = app_dirs().data / f"state-{config.state_name}.sqlite3"
