@@ -63,3 +63,58 @@ def test_a_vault_only_run_with_nothing_new_says_nothing_waits(env: Env) -> None:
     code, out, err = env.run("sync", "--zotero", "off", "--no-progress")
     assert code == 0, err
     assert "waiting for Zotero" not in out + err
+
+
+def test_a_list_fix_during_a_vault_only_run_does_not_undo_the_users_title_later(
+    env: Env,
+) -> None:
+    """The user retitles a note while the list fixes the same title, in a vault-only pull:
+    the user's title wins, reaches Zotero at the next sync, and stays at the pull after.
+    The list's change was once kept back as new, and that later pull wrote it over both
+    sides."""
+    note = env.note_for(ONE)
+    edit_frontmatter(note, title="Offline Paper One: My Own Title")
+    lst = env.lists["offline"]
+    lst.write_text(
+        lst.read_text(encoding="utf-8").replace(
+            "Offline Paper One: A Study", "Offline Paper One: The List Fix"
+        ),
+        encoding="utf-8",
+    )
+    assert env.run("pull", "--zotero", "off", "--no-progress")[0] == 0
+    assert env.run("sync", "--no-progress")[0] == 0
+    assert env.item_by_pid(ONE)["title"] == "Offline Paper One: My Own Title"
+    for _ in range(2):
+        code, _, err = env.run("pull", "--no-progress")
+        assert code == 0, err
+        assert frontmatter(note)["title"] == "Offline Paper One: My Own Title"
+        assert env.item_by_pid(ONE)["title"] == "Offline Paper One: My Own Title"
+
+
+def test_a_vault_without_a_library_settles(new_env: NewEnv) -> None:
+    """A vault synced without any Zotero library: every later run has nothing to do, says
+    nothing waits for Zotero, and warns of nothing (each paper's base follows the vault)."""
+    env = new_env({"offline": LIST})
+    assert env.run("pull", "--zotero", "off", "--no-progress")[0] == 0
+    for _ in range(2):
+        code, out, err = env.run("sync", "--zotero", "off", "--no-progress")
+        assert code == 0, err
+        assert "nothing to change" in out + err, out + err
+        assert "waiting for Zotero" not in out + err and "WARNING" not in err, err
+
+
+def test_a_note_deleted_before_a_vault_only_run_trashes_its_item_at_the_next_sync(
+    env: Env,
+) -> None:
+    """``on_vault_delete: zotero-trash`` holds across a vault-only run: the deletion waits
+    for Zotero (said in a warning) instead of being settled on the vault side alone, which
+    once left the item live for good."""
+    env.write_config(max_delete_percent=100)  # one of two papers: over the default guard
+    item = env.item_by_pid(ONE)
+    env.note_for(ONE).unlink()
+    code, _, err = env.run("sync", "--zotero", "off", "--no-progress")
+    assert code == 0, err
+    assert "next run with Zotero applies on_vault_delete" in err, err
+    code, _, err = env.run("sync", "--no-progress")
+    assert code == 0, err
+    assert item["key"] in env.items(trashed=True), "moved to Zotero's trash"

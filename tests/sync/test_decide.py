@@ -131,6 +131,18 @@ ROWS = [
         retire_vault=True,
     ),
     Row(
+        "with Zotero off a deleted note waits for a run with Zotero (its policy then)",
+        lambda: PaperView(pid=PID, state=state(), vault_gone=True),
+        cfg=DecideConfig(zotero=False),
+        warns="next run with Zotero",
+    ),
+    Row(
+        "with Zotero off a deleted note of a paper with no item is retired",
+        lambda: PaperView(pid=PID, state=state(zotero_key=None), vault_gone=True),
+        retire_vault=True,
+        cfg=DecideConfig(zotero=False),
+    ),
+    Row(
         "a note deleted while the item changed: modify beats delete",
         lambda: PaperView(
             pid=PID,

@@ -289,6 +289,15 @@ def decide_paper(v: PaperView, cfg: DecideConfig, plan: Plan) -> Decision:
         )
         d.retire_zotero, d.retire_vault = zside, True
         return d
+    if not zside and v_gone_now and st is not None and st.zotero_key and not st.zotero_retired:
+        # a note deleted while Zotero is out of the run, its item live there: the deletion
+        # waits for a run with Zotero, which applies ``on_vault_delete`` to it. Retiring the
+        # vault side now once left the item live for good, whatever the policy said.
+        plan.warnings.append(
+            f"{v.pid}: its note was deleted; the next run with Zotero applies "
+            f"on_vault_delete ({cfg.on_vault_delete}) to its item"
+        )
+        return d
     if (z_gone_now or z_retired or not zside) and (v_gone_now or v_retired):
         # gone (or given up) on every side: nothing to bring back
         d.retire_zotero, d.retire_vault = zside, True

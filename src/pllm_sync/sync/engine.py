@@ -121,15 +121,17 @@ def _read_catalog(*args: Any, **kwargs: Any) -> Catalog:
 
 
 def _waits_for_zotero(d: Decision) -> bool:
-    """Whether a vault-only run leaves this paper with something Zotero does not hold yet,
-    as far as the state knows what Zotero holds (a vault-only run reads no item, so its
-    merge would list every field for Zotero)."""
+    """Whether a vault-only run leaves this paper's Zotero item without something the run
+    merged, as far as the state knows what the item holds (a vault-only run reads no item,
+    so its merge lists every field for Zotero). A paper with no item waits for nothing."""
     res, st = d.result, d.view.state
-    if res is None or not res.to_zotero:
+    if res is None or not res.to_zotero or st is None or not st.zotero_key:
         return False
-    known = (st.zotero_record or st.base) if st is not None else None
+    if st.zotero_retired:
+        return False  # in Zotero's trash: a restore writes the merged record
+    known = st.zotero_record or st.base
     if known is None:
-        return True  # never in Zotero: the whole paper waits
+        return True
     merged = complete_record(res.merged)
     return any(merged.get(k) != known.get(k) for k in res.to_zotero)
 
@@ -820,21 +822,24 @@ class SyncEngine:
         zskipped: set[str] = set()  # read-only or vault-only: Zotero writes not made
         zpending: set[str] = set()  # papers whose Zotero writes are under way (``_zwrites``)
         zcreating: set[str] = set()  # ... among them, the papers being created
-        if self.zotero is None or opts.zotero_read_only:
-            # What Zotero should get stays pending: the base of those fields does not move
-            # and Zotero is not recorded as holding them. A vault-only run (``--zotero
-            # off``, no library connected) once moved both, so the next run with Zotero took
-            # its older values for a change made there and wrote them over the user's edits
-            # (or, reading only the change feed, never sent the edits at all).
+        if self.zotero is None:
+            # A vault-only run (``--zotero off``, no library connected): what an item in
+            # Zotero should get stays pending, so the base of those fields does not move and
+            # Zotero is not recorded as holding them. Such a run once moved both, so the next
+            # run with Zotero took the item's older values for a change made there and wrote
+            # them over the user's edits (or, reading only the change feed, never sent them).
+            # A paper with no item has nothing there to protect: its base follows the vault
+            # (the first run with Zotero creates the item from it).
+            zskipped = {d.view.pid for d in decisions if _waits_for_zotero(d)}
+            if zskipped:
+                applied["zotero.waiting"] = len(zskipped)
+        elif opts.zotero_read_only:
             zskipped = {d.view.pid for d in decisions if d.zotero or d.retire_zotero}
             zskipped |= {
                 d.view.pid for d in decisions if d.result is not None and d.result.to_zotero
             }
-            if self.zotero is not None and zskipped:
+            if zskipped:
                 applied["zotero.withheld"] = len(zskipped)
-            waiting = sum(1 for d in decisions if self.zotero is None and _waits_for_zotero(d))
-            if waiting:
-                applied["zotero.waiting"] = waiting
         else:
             zfailed = set(self._unfound)
             zplan = self._plan_zotero(
@@ -942,6 +947,12 @@ class SyncEngine:
                     st.base = self._landed_base(st.base, res, zok, vok)
                 if res is not None and zok and vok:
                     st.base = complete_record(res.merged)
+                if res is not None and vok and v.pid not in zfailed:
+                    # also when Zotero's writes were withheld on purpose (vault-only,
+                    # read-only): the list's change is in the vault now, and a pending base
+                    # makes Zotero's share of it pending too. Kept back, the old catalog base
+                    # made the list's change look new again at the next pull, after the
+                    # user's edit of that field had been agreed: the edit was reverted.
                     if v.catalog is not None:
                         st.catalog_base = v.catalog
                         st.tombstone = v.catalog.get("catalog") == "removed"
