@@ -149,6 +149,7 @@ def test_a_folder_linked_in_while_watching_is_scanned_and_then_watched(tmp_path:
         (root / "Reading").symlink_to(elsewhere, target_is_directory=True)
         wait_for(lambda: sig.full)  # its notes are new: a full pass reads them
         sig.take_changes(0)
+        assert watch.check()  # the loop's check before that pass watches the folder
         (elsewhere / "there.md").write_text("edited")
         wait_for(lambda: "Reading/there.md" in sig.paths)
         assert watch.check() and watch.healthy
@@ -211,6 +212,7 @@ def test_a_link_re_pointed_by_a_rename_is_scanned_and_its_new_folder_watched(
         os.replace(root / ".Papers.new", root / "Papers")
         wait_for(lambda: sig.full)
         sig.take_changes(0)
+        assert watch.check()
         (second / "there.md").write_text("edited")
         wait_for(lambda: "Papers/there.md" in sig.paths)
         sig.take_changes(0)
@@ -287,5 +289,52 @@ def test_links_in_a_folder_moved_in_or_renamed_are_heard_under_their_new_path(
         wait_for(lambda: "Renamed/Reading/later.md" in sig.paths)
         time.sleep(0.2)
         assert "Project/Reading/later.md" not in sig.paths, sig.paths
+    finally:
+        watch.stop()
+
+
+@pytest.mark.timeout(60)  # a deadlock would also block the observer's stop below
+def test_links_made_while_the_loop_re_reads_links_do_not_lock_the_watcher(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The observer's thread hands each event over holding the observer's lock; changing a
+    watch takes that lock too. When the event handler changed watches itself, a link made
+    while the loop's check() was re-reading the links (a walk of a big vault) deadlocked the
+    two threads, and the daemon stopped hearing the vault."""
+    import threading
+
+    from pllm_sync.daemon import watcher
+
+    root, a, b = tmp_path / "vault", tmp_path / "A", tmp_path / "B"
+    for d in (root, a, b):
+        d.mkdir()
+    (root / "One").symlink_to(a, target_is_directory=True)
+    sig = VaultSignal(str(root))
+    watch = VaultWatch(str(root), sig).start()
+    walk = watcher.linked_folders
+
+    def slow_walk(r: str) -> list[tuple[str, str]]:
+        time.sleep(1.0)  # a big vault's walk
+        return walk(r)
+
+    try:
+        (root / "One").unlink()  # a link goes: the next check re-reads the links
+        wait_for(lambda: sig.full)
+        monkeypatch.setattr(watcher, "linked_folders", slow_walk)
+        done = threading.Event()
+
+        def check() -> None:
+            watch.check()
+            done.set()
+
+        t = threading.Thread(target=check, daemon=True)
+        t.start()
+        time.sleep(0.3)
+        (root / "Two").symlink_to(b, target_is_directory=True)  # an event meanwhile
+        assert done.wait(10), "check() blocked: the watcher deadlocked"
+        sig.take_changes(0)
+        assert watch.check()
+        (b / "x.md").write_text("x")
+        wait_for(lambda: "Two/x.md" in sig.paths)
     finally:
         watch.stop()

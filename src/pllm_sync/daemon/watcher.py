@@ -314,7 +314,6 @@ class VaultWatch:
         """Each folder linked into the vault: link path -> (real folder, its watch or None
         when it cannot be watched, whether its events can be trusted)."""
         self._relink = threading.Event()  # links may have changed: re-read them on check()
-        self._link_lock = threading.Lock()  # the loop's check and the observer's events
         self._lost = threading.Event()
         self._overflow = _OverflowSeen(self._lost.set)
         self.restarts = 0
@@ -338,7 +337,12 @@ class VaultWatch:
             log.warning("watch: cannot watch %s: %s", self.root, exc)
             self._observer = None
         self._refresh_links()
-        self.handler.on_link = self._watch_link
+        # The observer's thread only marks the links stale: it holds the observer's lock
+        # while it hands an event over, and (un)scheduling a watch takes that lock too, so
+        # the watches change on the loop's thread, in check() (which the loop calls before
+        # the full pass that such an event asks for). Done on the observer's thread, a
+        # check() changing watches at the same moment deadlocked the two.
+        self.handler.on_link = lambda _link: self._relink.set()
         self.handler.on_folders = self._relink.set
 
     @property
@@ -357,24 +361,19 @@ class VaultWatch:
         if self._observer is None:
             self.handler.links = frozenset()
             return
-        with self._link_lock:
-            now = dict(linked_folders(self.root))
-            for link, (real, watch, _) in list(self._links.items()):
-                if now.get(link) != real:
-                    del self._links[link]
-                    if watch is not None:
-                        with contextlib.suppress(Exception):  # its folder went meanwhile
-                            self._observer.unschedule(watch)
-            for link, real in now.items():
-                if link not in self._links:
-                    watch = watch_linked(self._observer, link, real, self.handler)
-                    trusted = watch is not None and not remote_filesystem(real)
-                    self._links[link] = (real, watch, trusted)
-            self.handler.links = frozenset(self._links)
-
-    def _watch_link(self, link: str) -> None:
-        """Watch a folder linked into the vault while the watcher runs (see ``_Relay``)."""
-        self._refresh_links()
+        now = dict(linked_folders(self.root))
+        for link, (real, watch, _) in list(self._links.items()):
+            if now.get(link) != real:
+                del self._links[link]
+                if watch is not None:
+                    with contextlib.suppress(Exception):  # its folder went meanwhile
+                        self._observer.unschedule(watch)
+        for link, real in now.items():
+            if link not in self._links:
+                watch = watch_linked(self._observer, link, real, self.handler)
+                trusted = watch is not None and not remote_filesystem(real)
+                self._links[link] = (real, watch, trusted)
+        self.handler.links = frozenset(self._links)
 
     def stop(self) -> None:
         logging.getLogger("watchdog").removeHandler(self._overflow)
