@@ -114,13 +114,22 @@ def test_vault_init_does_not_make_a_vault_where_a_synced_one_should_be(pulled: E
         assert not env.vault.exists()
     env.vault.mkdir()  # the drive's mount point, left empty while it is not connected
     code, out, err = env.run("vault", "init")
-    assert code == 6 and "holds no notes" in err and "mount point" in err, out + err
+    assert code == 6 and "holds none of the" in err and "mount point" in err, out + err
     assert list(env.vault.iterdir()) == [], "nothing written onto the wrong disk"
     code, _, err = env.run("sync", "--no-progress")
-    assert code == 6 and "holds no notes" in err and "papers_folder" not in err, err
+    assert code == 6 and "holds none of the" in err and "papers_folder" not in err, err
     code, _, err = env.run("watch", "--max-seconds", "3")
-    assert code == 6 and "holds no notes" in err, "the daemon refuses at start, as sync does"
+    assert code == 6 and "holds none of the" in err, "the daemon refuses at start, as sync does"
     assert list(env.vault.iterdir()) == []
+    # something made a file there (Obsidian opened on the mount point, say): still not the
+    # vault the state knows
+    (env.vault / "Welcome.md").write_text("# Welcome\n", encoding="utf-8")
+    for args in (["vault", "init"], ["watch", "--max-seconds", "3"]):
+        code, out, err = env.run(*args)
+        assert code == 6 and "holds none of the 2 notes" in err, (args, out + err)
+    assert sorted(p.name for p in env.vault.iterdir()) == ["Welcome.md"]
+    code, out, _ = env.run("doctor")
+    assert code == 5 and "holds none of the 2 notes" in out, out
     assert env.writes() == []
 
 
@@ -135,7 +144,9 @@ def test_doctor_fails_the_vault_check_where_sync_would_stop(pulled: Env) -> None
     assert "not created yet" not in out
     env.vault.mkdir()
     code, out, _ = env.run("doctor")
-    assert code == 5 and re.search(r"^fail +vault +the vault folder .* holds no notes", out, re.M)
+    assert code == 5 and re.search(
+        r"^fail +vault +the vault folder .* holds none of the", out, re.M
+    )
     env.vault.rmdir()
     env.vault.symlink_to(env.root / "drive" / "Vault")
     code, out, _ = env.run("doctor")

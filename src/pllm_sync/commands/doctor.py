@@ -75,14 +75,12 @@ def check_vault(vault: Any, args: argparse.Namespace, state: Path) -> Check:
     root: Path = vault.path
     papers, notes = _known(state)
     try:
-        holds = True
-        if notes and root.is_dir():
-            from ..vault.store import VaultStore
-
-            holds = VaultStore(vault).holds_notes()
-        check_vault_place(root, papers, notes, holds)
+        check_vault_place(root, papers, notes)
     except PllmSyncError as exc:
-        return Check("vault", "fail", exc.message, exc.hint, 5)
+        from ..cli import with_config  # the next step as printed works with this --config
+
+        hint = with_config(exc.hint, args.config) if exc.hint else None
+        return Check("vault", "fail", exc.message, hint, 5)
     root = root.resolve()
     if not root.exists():
         if not root.parent.is_dir():
@@ -97,22 +95,24 @@ def check_vault(vault: Any, args: argparse.Namespace, state: Path) -> Check:
     return check_folder("vault", root, create_hint="")
 
 
-def _known(path: Path) -> tuple[int, int]:
-    """How many papers, and notes, the state keeps in step (read-only; 0 when unreadable:
-    the state check reports that)."""
+def _known(path: Path) -> tuple[int, list[str]]:
+    """How many papers the state keeps in step, and their notes' vault paths (read-only;
+    none when unreadable: the state check reports that)."""
     import sqlite3
 
     if not path.exists():
-        return 0, 0
+        return 0, []
     try:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
         try:
-            row = conn.execute("SELECT COUNT(*), COUNT(note_path) FROM papers").fetchone()
+            (papers,) = conn.execute("SELECT COUNT(*) FROM papers").fetchone()
+            rows = conn.execute("SELECT note_path FROM papers WHERE note_path IS NOT NULL")
+            notes = [str(r[0]) for r in rows]
         finally:
             conn.close()
     except sqlite3.Error:
-        return 0, 0
-    return (int(row[0]), int(row[1])) if row else (0, 0)
+        return 0, []
+    return int(papers), notes
 
 
 def check_inotify(root: Path) -> Check:

@@ -89,17 +89,13 @@ def _check_place(config: Config) -> None:
     sync undid edits not synced yet."""
     from ..sync.state import StateDB, default_state_path
     from ..sync.vault_guard import check_vault_place
-    from ..vault.store import VaultStore
 
     path = default_state_path(config)
-    papers = notes = 0
+    papers, notes = 0, []
     if path.exists():
         with StateDB.open(path) as st:
-            counts = st.paper_counts()
-            papers, notes = counts["total"], counts["in_vault"]
-    root = config.vault.path
-    holds = not notes or not root.is_dir() or VaultStore(config.vault).holds_notes()
-    check_vault_place(root, papers, notes, holds)
+            papers, notes = st.paper_counts()["total"], st.note_paths()
+    check_vault_place(config.vault.path, papers, notes)
 
 
 def _print_report(root: Path, existed: bool, report: TemplateReport, dry_run: bool) -> None:

@@ -95,8 +95,7 @@ def run(args: argparse.Namespace) -> int:
             # the daemon again later; a daemon already running rides such a loss out)
             from ..sync.vault_guard import check_vault_place
 
-            holds = rt.vault.holds_notes()
-            check_vault_place(rt.vault.root, counts["total"], counts["in_vault"], holds)
+            check_vault_place(rt.vault.root, counts["total"], rt.state.note_paths())
         events = EventBus()
         from ..catalog.caches import clear_parse_caches
         from ..model import Catalog

@@ -963,6 +963,12 @@ class StateDB:
         rows = self._x("SELECT pllm_id, updated_at FROM papers").fetchall()
         return {str(pid): ts for pid, ts in rows}
 
+    def note_paths(self) -> list[str]:
+        """The vault path of every note the state keeps in step (to tell a vault folder
+        that holds none of them, as an empty mount point, from the vault)."""
+        rows = self._x("SELECT note_path FROM papers WHERE note_path IS NOT NULL").rows
+        return [str(r[0]) for r in rows]
+
     def paper_counts(self) -> dict[str, int]:
         """How many papers the state knows, and how many are in Zotero, in the vault and
         removed upstream: one COUNT query, so ``status`` stays instant at any size."""

@@ -8,6 +8,8 @@ prints or changes anything."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import SafetyAbort
@@ -26,27 +28,25 @@ def missing_vault(root: Path, known_papers: int) -> SafetyAbort:
 
 
 def empty_vault(root: Path, known_notes: int) -> SafetyAbort:
-    """The refusal for a vault folder that holds no note at all while the state keeps notes
-    there: most often a drive not connected, whose mount point is an empty folder."""
+    """The refusal for a vault folder that holds none of the notes the state keeps there:
+    most often a drive not connected, whose mount point is an empty folder."""
     return SafetyAbort(
-        f"the vault folder {root} holds no notes, but the last sync left {known_notes} "
-        "notes there (a drive not connected, leaving its empty mount point?); nothing was "
-        "changed",
+        f"the vault folder {root} holds none of the {known_notes} notes the last sync left "
+        "there (a drive not connected, leaving its empty mount point?); nothing was changed",
         hint="mount or restore the vault (or fix vault.path) and run again; to start "
         "over, delete the state database shown by `pllm-sync status`",
     )
 
 
-def check_vault_place(
-    root: Path, known_papers: int, known_notes: int = 0, holds_notes: bool = True
-) -> None:
+def check_vault_place(root: Path, known_papers: int, note_paths: Sequence[str] = ()) -> None:
     """Refuse, before anything is made, a vault folder that is missing for a reason a new
     vault would hide: a link whose target is gone, or a folder the state still knows; and
-    one that is there but holds none of the ``known_notes`` (``holds_notes`` False: an
-    empty mount point), where a new vault would be written onto the wrong disk."""
+    one that is there but holds none of the notes the state knows (``note_paths``, vault
+    paths): an empty mount point, even one where something left a file (Obsidian opened on
+    it, say), where a new vault would be written onto the wrong disk."""
     if root.is_dir():
-        if known_notes and not holds_notes:
-            raise empty_vault(root, known_notes)
+        if note_paths and not any(os.path.lexists(root / rel) for rel in note_paths):
+            raise empty_vault(root, len(note_paths))
         return
     err = dangling_link_error(root)
     if err is not None:
