@@ -5,7 +5,9 @@ the quick start's ``pull`` in one folder, a ``sync`` (or a ``watch`` started by 
 service) from any other folder once made a second vault there, with a second state, and the
 first vault's edits waited for a run from its own folder. So the first run without a config
 that has a vault remembers where it is (in the data dir), and later runs without a config
-use that vault, unless the folder they run in holds a ``pllm-vault`` of its own."""
+use that vault, unless the folder they run in holds a ``pllm-vault`` of its own. A vault
+moved (its state taken over) or given up (its state deleted) is replaced by the next one
+used."""
 
 from __future__ import annotations
 
@@ -56,10 +58,19 @@ def follow(relative: Path) -> Path:
 
 
 def remember(vault: Path) -> None:
-    """Record ``vault`` (made or used by a run without a config); writes only on change."""
+    """Record ``vault`` (made or used by a run without a config) unless another one is
+    remembered that runs still follow: the first vault stays the one runs from anywhere use
+    (a run in a folder with a ``pllm-vault`` of its own does not re-point them). Writes only
+    on change."""
     where = Path(os.path.abspath(vault))
-    if not where.is_dir() or remembered() == where:
+    known = remembered()
+    if not where.is_dir() or known == where:
         return
+    if known is not None:
+        from .sync.state import vault_state_file
+
+        if known.is_dir() or vault_state_file(known).exists():
+            return
     from .atomic import atomic_write  # loaded by the runs that write
 
     data = app_dirs().ensure().data / FILE

@@ -40,12 +40,16 @@ def test_runs_without_a_config_keep_to_the_first_vault(
     assert not (elsewhere / "pllm-vault").exists(), "no second vault"
     assert "My own words." in note.read_text(encoding="utf-8")
 
-    # a folder with a pllm-vault of its own uses that one
+    # a folder with a pllm-vault of its own uses that one, and does not re-point the rest
     own = tmp_path / "own"
     (own / "pllm-vault").mkdir(parents=True)
     monkeypatch.chdir(own)
     code, out, _ = cli("status")
     assert code == 0 and f"vault: {own / 'pllm-vault'}" in out, out
+    assert cli("sync", "--zotero", "off", "--no-progress")[0] == 0
+    monkeypatch.chdir(elsewhere)
+    code, out, _ = cli("status")
+    assert code == 0 and f"vault: {vault}" in out, "the first vault stays the one followed"
 
 
 def test_a_remembered_vault_that_is_away_stops_runs_until_its_state_is_deleted(

@@ -88,6 +88,8 @@ def test_readme_command_table_matches_help() -> None:
         ),
         ({"vault.trash": 1}, "1 note moved to the vault trash"),
         ({"zotero.mystery": 4}, "4 zotero.mystery"),
+        ({"conflicts.new": 1}, "1 conflict opened (see `pllm-sync conflicts`)"),
+        ({"zotero.waiting": 2}, "2 papers with changes waiting for Zotero (vault-only run)"),
     ],
 )
 def test_applied_summary(applied: dict[str, int], text: str) -> None:

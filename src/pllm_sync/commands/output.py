@@ -30,6 +30,7 @@ _APPLIED: dict[str, tuple[str, str, str]] = {
     "zotero.notes": ("Zotero note", "Zotero notes", "written"),
     "zotero.note": ("Zotero note", "Zotero notes", "written"),
     "zotero.withheld": ("paper", "papers", "not written to Zotero (read-only key)"),
+    "conflicts.new": ("conflict", "conflicts", "opened (see `pllm-sync conflicts`)"),
     "zotero.waiting": ("paper", "papers", "with changes waiting for Zotero (vault-only run)"),
 }
 
