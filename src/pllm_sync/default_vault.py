@@ -48,13 +48,31 @@ def follow(relative: Path) -> Path:
     known = remembered()
     if known is None:
         return relative
-    if not known.is_dir():
-        from .sync.state import vault_state_file
-
-        if not vault_state_file(known).exists():
-            return relative
+    if not known.is_dir() and not _state_knows_papers(known):
+        return relative  # given up (its state deleted, or never synced): not followed
     log.info("using the vault at %s (made by a run without a config)", known)
     return known
+
+
+def _state_knows_papers(vault: Path) -> bool:
+    """Whether the state of the vault at ``vault`` keeps any paper in step (read-only; a
+    state that cannot be read counts as knowing, so the run stops and says why)."""
+    import sqlite3
+
+    from .sync.state import vault_state_file
+
+    path = vault_state_file(vault)
+    if not path.exists():
+        return False
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+        try:
+            row = conn.execute("SELECT EXISTS (SELECT 1 FROM papers)").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return True
+    return bool(row and row[0])
 
 
 def remember(vault: Path) -> None:
@@ -66,11 +84,8 @@ def remember(vault: Path) -> None:
     known = remembered()
     if not where.is_dir() or known == where:
         return
-    if known is not None:
-        from .sync.state import vault_state_file
-
-        if known.is_dir() or vault_state_file(known).exists():
-            return
+    if known is not None and (known.is_dir() or _state_knows_papers(known)):
+        return
     from .atomic import atomic_write  # loaded by the runs that write
 
     data = app_dirs().ensure().data / FILE

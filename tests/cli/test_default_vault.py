@@ -78,3 +78,26 @@ def test_a_remembered_vault_that_is_away_stops_runs_until_its_state_is_deleted(
     assert code == 0, err
     assert (elsewhere / "pllm-vault" / "Papers").is_dir(), "started over where it runs"
     assert not (here / "pllm-vault").exists()
+
+
+def test_vault_init_without_a_config_is_the_vault_later_runs_follow(
+    cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here, elsewhere, third = tmp_path / "here", tmp_path / "elsewhere", tmp_path / "third"
+    for d in (here, elsewhere, third):
+        d.mkdir()
+    monkeypatch.chdir(here)
+    assert cli("vault", "init")[0] == 0
+    monkeypatch.chdir(elsewhere)
+    code, out, _ = cli("status")
+    assert code == 0 and f"vault: {here / 'pllm-vault'}" in out, out
+
+    # a run that knew no paper yet, its vault then moved away: nothing to stop for, and
+    # nothing made again at the old place
+    assert cli("sync", "--zotero", "off", "--no-progress")[0] == 0
+    (here / "pllm-vault").rename(tmp_path / "moved")
+    monkeypatch.chdir(third)
+    code, _, err = cli("sync", "--zotero", "off", "--no-progress")
+    assert code == 0, err
+    assert not (here / "pllm-vault").exists()
+    assert (third / "pllm-vault").is_dir()

@@ -132,6 +132,7 @@ def test_same_field_edited_on_both_sides_is_a_listed_conflict(pulled: Env) -> No
     edit_frontmatter(note, rating=2)
     code, _, err = env.run("sync", "--no-progress")
     assert code == 7, err
+    assert "1 conflict needs a decision; both sides were kept" in err, err
     fm = frontmatter(note)
     assert fm["rating"] == 2, "vault value kept"
     assert fm.get("sync-conflict") is True

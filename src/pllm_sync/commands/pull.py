@@ -247,11 +247,12 @@ def _run(
         if result.errors:
             return 1
         if result.plan.conflicts:
-            n = plural(len(result.plan.conflicts), "conflict")
+            count = len(result.plan.conflicts)
+            n = plural(count, "conflict")
             raise ConflictsPending(
                 f"{n} would need a decision"
                 if args.dry_run
-                else f"{n} need a decision; both sides were kept",
+                else f"{n} {'needs' if count == 1 else 'need'} a decision; both sides were kept",
                 hint="run `pllm-sync conflicts` to see and resolve them"
                 if not args.dry_run
                 else "run without --dry-run, then `pllm-sync conflicts`",

@@ -77,6 +77,10 @@ def run_init(args: argparse.Namespace) -> int:
         )
     else:
         report = VaultStore(vault_cfg).ensure(from_template=True)
+        if config.path is None and not args.path:  # the embedded defaults' vault
+            from ..default_vault import remember
+
+            remember(root)  # later config-less runs, from any folder, use it
     assert report is not None
     _print_report(root, existed, report, args.dry_run)
     return 0
