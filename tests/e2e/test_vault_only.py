@@ -6,6 +6,8 @@ read through its change feed, as here)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from .helpers import Env, NewEnv, edit_frontmatter, frontmatter
@@ -118,3 +120,31 @@ def test_a_note_deleted_before_a_vault_only_run_trashes_its_item_at_the_next_syn
     code, _, err = env.run("sync", "--no-progress")
     assert code == 0, err
     assert item["key"] in env.items(trashed=True), "moved to Zotero's trash"
+
+
+def test_a_conflict_resolved_for_zotero_in_a_vault_only_run_reaches_the_vault_next(
+    env: Env,
+) -> None:
+    """Taking Zotero's value while Zotero is out of the run: the vault gets it at the next
+    run with Zotero, and nothing is said to wait for Zotero (it once counted the paper as
+    waiting, as if the vault's losing value were on its way there)."""
+    note = env.note_for(ONE)
+    item = env.item_by_pid(ONE)
+    env.emu.edit_item(item["key"], {"title": "Offline Paper One: Zotero's Title"})
+    edit_frontmatter(note, title="Offline Paper One: Vault's Title")
+    code, _, err = env.run("sync", "--no-progress")
+    assert code == 7, err
+    code, out, err = env.run("conflicts", "--json")
+    [conflict] = [c for c in json.loads(out) if c["field"] == "title"]
+    code, out, err = env.run(
+        "conflicts", "resolve", str(conflict["id"]), "--take", "zotero", "--zotero", "off"
+    )
+    assert code == 0, err
+    assert "reaches the vault at the next run with Zotero" in out, out
+    assert "waiting for Zotero" not in out + err, out + err
+    env.emu.clear_log()
+    code, out, err = env.run("sync", "--no-progress")
+    assert code == 0, err
+    assert frontmatter(note)["title"] == "Offline Paper One: Zotero's Title"
+    assert env.item_by_pid(ONE)["title"] == "Offline Paper One: Zotero's Title"
+    assert env.run("sync", "--no-progress")[0] == 0

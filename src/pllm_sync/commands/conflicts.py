@@ -156,6 +156,8 @@ def run(args: argparse.Namespace) -> int:
                     st.put_paper(paper)
                 st.resolve_conflict(row.id, f"take-{args.take}")
         print(f"conflict {args.id} ({row.pllm_id} {row.field}): {args.take} wins")
+        if args.take == "zotero" and args.zotero == "off" and not args.no_sync:
+            print("Zotero's value reaches the vault at the next run with Zotero")
         if args.no_sync:
             print(f"run `{suggest(args, 'sync')}` to carry the value over")
             return 0

@@ -132,8 +132,13 @@ def _waits_for_zotero(d: Decision) -> bool:
     known = st.zotero_record or st.base
     if known is None:
         return True
-    merged = complete_record(res.merged)
-    return any(merged.get(k) != known.get(k) for k in res.to_zotero)
+    merged, base = complete_record(res.merged), st.base or {}
+    # a field this run moved away from the base that the item does not hold; one still at
+    # its base is Zotero's change on its way to the vault (a conflict resolved for Zotero's
+    # value, say), not the vault's on its way to Zotero
+    return any(
+        merged.get(k) != known.get(k) and merged.get(k) != base.get(k) for k in res.to_zotero
+    )
 
 
 class SyncEngine:
