@@ -622,6 +622,18 @@ class SyncMachine(RuleBasedStateMachine):
             self.vault / p.relative_to(hidden): b for p, b in files.items()
         }
 
+    @precondition(lambda self: self.synced_once)
+    @rule()
+    def vault_only_run(self) -> None:
+        """A run with Zotero out of it (offline, ``--zotero off``): it writes nothing to
+        Zotero and agrees on nothing with it, so the next sync still merges every edit
+        made before it (the tags checked there). Such a run once recorded the vault's
+        edits as agreed, and the next sync wrote Zotero's older values over them."""
+        version = self.emu.library_version()
+        code, _ = self.cli("sync", "--zotero", "off", "--no-progress")
+        assert code in (0, 7), code
+        assert self.emu.library_version() == version, "a vault-only run wrote to Zotero"
+
     # ------------------------------------------------------------------ syncing
 
     @rule()
