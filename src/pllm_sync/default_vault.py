@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 def remembered() -> Path | None:
-    """The vault a run without a config used last (an absolute path), or None."""
+    """The vault runs without a config follow (an absolute path), or None."""
     path = app_dirs().data / FILE
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -59,13 +59,13 @@ def _state_knows_papers(vault: Path) -> bool:
     state that cannot be read counts as knowing, so the run stops and says why)."""
     import sqlite3
 
-    from .sync.state import vault_state_file
+    from .sync.state import connect_read_only, vault_state_file
 
     path = vault_state_file(vault)
     if not path.exists():
         return False
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+        conn = connect_read_only(path)
         try:
             row = conn.execute("SELECT EXISTS (SELECT 1 FROM papers)").fetchone()
         finally:

@@ -100,14 +100,15 @@ def _known(path: Path) -> tuple[int, list[str]]:
     none when unreadable: the state check reports that)."""
     import sqlite3
 
+    from ..sync.state import NOTE_PATHS_SQL, connect_read_only
+
     if not path.exists():
         return 0, []
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+        conn = connect_read_only(path)
         try:
             (papers,) = conn.execute("SELECT COUNT(*) FROM papers").fetchone()
-            rows = conn.execute("SELECT note_path FROM papers WHERE note_path IS NOT NULL")
-            notes = [str(r[0]) for r in rows]
+            notes = [str(r[0]) for r in conn.execute(NOTE_PATHS_SQL)]
         finally:
             conn.close()
     except sqlite3.Error:
@@ -149,6 +150,7 @@ def check_state(path: Path) -> tuple[Check, Check, Check]:
     import sqlite3
 
     from ..runlock import RunLock
+    from ..sync.state import connect_read_only
 
     if not path.exists():
         none = f"{path} (no sync has run yet)"
@@ -159,7 +161,7 @@ def check_state(path: Path) -> tuple[Check, Check, Check]:
         )
     move = f"move {path} aside and run a sync: the state is rebuilt from Zotero and the vault"
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+        conn = connect_read_only(path)
     except sqlite3.Error as exc:
         return (
             Check("state", "fail", f"{path} cannot be opened ({exc})", move, 8),

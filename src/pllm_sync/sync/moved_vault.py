@@ -39,6 +39,7 @@ from pathlib import Path
 from ..atomic import file_sha256
 from ..errors import SafetyAbort
 from ..runlock import RunLock
+from .state import connect_read_only
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ def _read_candidate(db: Path) -> tuple[str, str, list[tuple[str, str]]] | None:
     """The recorded vault path and identity and a sample of (note path, hash) of the state
     at ``db``; None when it records no vault or cannot be read."""
     try:
-        conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=1.0)
+        conn = connect_read_only(db, timeout=1.0)
     except sqlite3.Error:
         return None
     try:

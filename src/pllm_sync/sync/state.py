@@ -673,6 +673,16 @@ def vault_state_name(vault_path: str | Path) -> str:
     return hashlib.sha1(real.encode("utf-8")).hexdigest()[:12]
 
 
+def connect_read_only(path: Path, timeout: float = 5.0) -> sqlite3.Connection:
+    """A read-only connection to the state database at ``path``: a look that must neither
+    migrate it nor create an empty database where a file went missing."""
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=timeout)
+
+
+NOTE_PATHS_SQL = "SELECT note_path FROM papers WHERE note_path IS NOT NULL"
+"""The vault path of every note a state keeps in step."""
+
+
 def vault_state_file(vault_path: str | Path) -> Path:
     """The state database of the vault at ``vault_path`` (whether it exists or not)."""
     return app_dirs().data / f"state-vault-{vault_state_name(vault_path)}.sqlite3"
@@ -716,7 +726,7 @@ def _adopt_legacy_state(legacy: Path, path: Path, *, quiet: bool = False) -> Non
     tmp = path.with_name(f"{path.name}.adopting-{os.getpid()}")
     try:
         # read-only: a file gone meanwhile fails here, never becomes a new empty database
-        src = sqlite3.connect(f"{legacy.resolve().as_uri()}?mode=ro", uri=True)
+        src = connect_read_only(legacy)
         try:
             dst = sqlite3.connect(tmp)
             try:
@@ -966,7 +976,7 @@ class StateDB:
     def note_paths(self) -> list[str]:
         """The vault path of every note the state keeps in step (to tell a vault folder
         that holds none of them, as an empty mount point, from the vault)."""
-        rows = self._x("SELECT note_path FROM papers WHERE note_path IS NOT NULL").rows
+        rows = self._x(NOTE_PATHS_SQL).rows
         return [str(r[0]) for r in rows]
 
     def paper_counts(self) -> dict[str, int]:
