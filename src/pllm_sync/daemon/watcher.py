@@ -50,16 +50,14 @@ class VaultSignal(FileSystemEventHandler):
         self.full = False
         self.on_change: Callable[[], object] | None = None
         """Called after every recorded change (the loop's wake-up: it sleeps until then)."""
-        self.on_link: Callable[[str], object] | None = None
-        """Called with the path of a link to a folder made in the vault (to watch it too)."""
-        self.on_folders: Callable[[], object] | None = None
-        """Called when a folder came into the vault or a watched link went: the links into
-        the vault may have changed (re-read them on the next check)."""
+        self.on_links: Callable[[], object] | None = None
+        """Called when a link to a folder was made, a watched link went, or a folder came
+        into the vault (it may hold links): the links into the vault may have changed."""
         self.links: frozenset[str] = frozenset()
         """The paths of the links into the vault that are watched (kept by ``VaultWatch``)."""
 
     def _rel(self, path: str | bytes) -> str:
-        p = path.decode() if isinstance(path, bytes) else path
+        p = self._plain(path)
         return p[len(self.root) + 1 :] if p.startswith(self.root + "/") else p
 
     def on_any_event(self, event: FileSystemEvent) -> None:
@@ -67,27 +65,26 @@ class VaultSignal(FileSystemEventHandler):
             return
         paths = [event.src_path] + ([event.dest_path] if getattr(event, "dest_path", "") else [])
         rels = [self._rel(p) for p in paths]
-        if event.event_type in ("created", "moved") and self.on_link is not None:
+        if event.event_type in ("created", "moved") and self.on_links is not None:
             # a folder linked in (made, or a link renamed into place: ``mv -T``): its notes
             # are new to the daemon, and inotify does not follow the link (a hidden one, as
             # the ``.tmp`` link of ``mv -T``, is not read by the vault's walk: no pass)
-            made = paths[-1]
-            made = made.decode() if isinstance(made, bytes) else made
+            made = self._plain(paths[-1])
             hidden = any(part.startswith(".") for part in rels[-1].split("/"))
             if not hidden and os.path.islink(made) and os.path.isdir(made):
-                self.on_link(made)
+                self.on_links()
                 self.mark_full()
                 return
         if event.event_type in ("moved", "deleted") and self._plain(paths[0]) in self.links:
             # a linked folder unlinked (inotify sees a file, not a folder): its notes left
             # the vault, and its watch must stop passing events on under the link's path
-            if self.on_folders is not None:
-                self.on_folders()
+            if self.on_links is not None:
+                self.on_links()
             self.mark_full()
             return
         if event.is_directory:
-            if event.event_type in ("created", "moved") and self.on_folders is not None:
-                self.on_folders()  # a folder moved in may hold links to folders elsewhere
+            if event.event_type in ("created", "moved") and self.on_links is not None:
+                self.on_links()  # a folder moved in may hold links to folders elsewhere
             if event.event_type in ("moved", "deleted") and not all(
                 r.split("/", 1)[0] in IGNORED_DIRS for r in rels
             ):
@@ -342,8 +339,7 @@ class VaultWatch:
         # the watches change on the loop's thread, in check() (which the loop calls before
         # the full pass that such an event asks for). Done on the observer's thread, a
         # check() changing watches at the same moment deadlocked the two.
-        self.handler.on_link = lambda _link: self._relink.set()
-        self.handler.on_folders = self._relink.set
+        self.handler.on_links = self._relink.set
 
     @property
     def _blind(self) -> bool:
