@@ -12,13 +12,17 @@ import pytest
 from .conftest import Run
 
 
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The embedded defaults name lists on the internet: a proxy that refuses at once keeps
+    every fetch off the network (the bundled snapshots are read instead)."""
+    for var in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY"):
+        monkeypatch.setenv(var, "http://127.0.0.1:9")
+
+
 def test_runs_without_a_config_keep_to_the_first_vault(
     cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # the embedded defaults name lists on the internet: a proxy that refuses at once keeps
-    # the fetch off the network (the bundled snapshots are read instead)
-    for var in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY"):
-        monkeypatch.setenv(var, "http://127.0.0.1:9")
     here, elsewhere = tmp_path / "here", tmp_path / "elsewhere"
     here.mkdir()
     elsewhere.mkdir()
@@ -58,8 +62,6 @@ def test_a_remembered_vault_that_is_away_stops_runs_until_its_state_is_deleted(
     """The first vault on a drive not connected: a run elsewhere stops (it does not make a
     second vault here); once the user starts over (deletes the state, as the message says)
     the old place is forgotten and the vault is made where the run is."""
-    for var in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY"):
-        monkeypatch.setenv(var, "http://127.0.0.1:9")
     here, elsewhere = tmp_path / "here", tmp_path / "elsewhere"
     here.mkdir()
     elsewhere.mkdir()

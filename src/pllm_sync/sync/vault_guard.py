@@ -15,6 +15,11 @@ from pathlib import Path
 from ..errors import SafetyAbort
 from ..vault.place import dangling_link_error
 
+_RESTORE_HINT = (
+    "mount or restore the vault (or fix vault.path) and run again; to start over, delete "
+    "the state database shown by `pllm-sync status`"
+)
+
 
 def missing_vault(root: Path, known_papers: int) -> SafetyAbort:
     """The refusal for a vault folder that is gone while the state keeps papers in step with
@@ -22,8 +27,7 @@ def missing_vault(root: Path, known_papers: int) -> SafetyAbort:
     return SafetyAbort(
         f"the vault at {root} is missing, but the last sync kept {known_papers} papers in "
         "step with it; nothing was changed",
-        hint="mount or restore the vault (or fix vault.path) and run again; to start "
-        "over, delete the state database shown by `pllm-sync status`",
+        hint=_RESTORE_HINT,
     )
 
 
@@ -33,8 +37,7 @@ def empty_vault(root: Path, known_notes: int) -> SafetyAbort:
     return SafetyAbort(
         f"the vault folder {root} holds none of the {known_notes} notes the last sync left "
         "there (a drive not connected, leaving its empty mount point?); nothing was changed",
-        hint="mount or restore the vault (or fix vault.path) and run again; to start "
-        "over, delete the state database shown by `pllm-sync status`",
+        hint=_RESTORE_HINT,
     )
 
 
