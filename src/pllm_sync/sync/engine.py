@@ -201,9 +201,10 @@ class SyncEngine:
         had_notes = sum(1 for p in papers.values() if p.note_path)
         if not had_notes or self.vault.papers_present():
             return
-        if self.vault.scan({}, progress=False).notes:
+        scan = self.vault.scan({}, progress=False)
+        if scan.notes:
             return  # the notes live in other folders of the vault (a rare, full read)
-        if not self.vault.holds_notes():
+        if not scan.stats and not scan.problems:  # no markdown file at all (that walk)
             raise empty_vault(self.vault.root, had_notes)  # an empty mount point, say
         raise SafetyAbort(
             f"the papers folder {self.vault.papers_dir} is empty or missing, but the last "
