@@ -416,6 +416,41 @@ ROWS = [
         papers=lambda: {NEW: retired(NEW)},
     ),
     Row(
+        "a lost state, then a sync without Zotero or the list wrote the old id's row: the "
+        "item and note still follow the list's new id",
+        lambda: [
+            PaperView(
+                pid=OLD,
+                state=PaperState(pllm_id=OLD, note_path=NOTE),
+                zitem=item(OLD),
+                zrecord={"title": TITLE},
+                note=note(OLD),
+            ),
+            listed(NEW),
+        ],
+        {NEW: Want(note=NOTE, renamed_from=OLD, item_key=KEY, state_id=NEW)},
+        papers=lambda: {OLD: PaperState(pllm_id=OLD, note_path=NOTE)},
+    ),
+    Row(
+        "a lost state, then a pull without Zotero moved the note to the new id: the new id "
+        "takes the item no state knows",
+        lambda: [
+            PaperView(pid=OLD, zitem=item(OLD), zrecord={"title": TITLE}),
+            listed(NEW, state=state(NEW, zotero_key=None), note=note(NEW)),
+        ],
+        {NEW: Want(note=NOTE, renamed_from=OLD, item_key=KEY, state_id=NEW)},
+        papers=lambda: {NEW: state(NEW, zotero_key=None)},
+    ),
+    Row(
+        "a listed id whose item was never made does not take an item another state knows",
+        lambda: [
+            synced_old(),
+            listed(NEW, state=state(NEW, zotero_key=None), note=note(NEW, COPY)),
+        ],
+        {OLD: Want(note=NOTE, item_key=KEY, state_id=OLD), NEW: Want(note=COPY, state_id=NEW)},
+        papers=lambda: {OLD: state(OLD), NEW: state(NEW, zotero_key=None)},
+    ),
+    Row(
         "a paper of another title does not take a returning note",
         lambda: [
             PaperView(pid=OLD, note=note(OLD, title="Another Paper")),

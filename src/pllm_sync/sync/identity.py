@@ -136,8 +136,12 @@ def follow_renamed_papers(
         st = v.state
         if st is not None and st.catalog_base is not None:
             title = str(st.catalog_base.get("title") or "")
-        elif st is None and (v.zitem is not None or v.note is not None):
-            title = v.title  # a copy found without state (after a lost state database)
+        elif (st is None or _state_of_a_run_without_zotero(st)) and (
+            v.zitem is not None or v.note is not None
+        ):
+            # a copy found without state (after a lost state database), or with only the
+            # row a run without Zotero and without the list wrote for its note since
+            title = v.title
         else:
             continue
         vanished.setdefault(title_hash(title), []).append(pid)
@@ -147,7 +151,7 @@ def follow_renamed_papers(
         # before the list changed it away and back (no item, no copies of its own).
         if (
             v.paper is not None
-            and pid not in papers
+            and (pid not in papers or _never_reached_zotero(v))
             and (v.note is None or (v.zitem is None and not v.copies))
         ):
             appeared.setdefault(title_hash(v.paper.title), []).append(pid)
@@ -156,7 +160,13 @@ def follow_renamed_papers(
         if len(olds) != 1 or len(news) != 1:
             continue
         old, new = out[olds[0]], out[news[0]]
-        old_key = old.state.zotero_key if old.state else (old.zitem or {}).get("key")
+        if new.pid in papers and (old.state is not None or old.zitem is None):
+            # a new id the state knows takes over only an item no state knows: the item
+            # of a paper whose state was lost before a run without Zotero followed the
+            # list's id change (that run gave the new id the note and a state row, but
+            # could not see the item)
+            continue
+        old_key = (old.state.zotero_key if old.state else None) or (old.zitem or {}).get("key")
         if new.zitem is not None and old_key is not None and new.zitem.get("key") != old_key:
             continue  # the new id already has an item of its own
         # (with no item of the old id's, the new id's item is the paper's: a rename cut
@@ -215,6 +225,19 @@ def follow_renamed_papers(
         out[new.pid] = joined
         del out[old.pid]
     return out
+
+
+def _state_of_a_run_without_zotero(st: PaperState) -> bool:
+    """A state row that knows neither the list's record nor a Zotero item: what a run
+    without Zotero (``--zotero off``, offline) writes for a note after the state database
+    was lost, when it did not read the list either."""
+    return st.catalog_base is None and st.zotero_key is None and not st.tombstone
+
+
+def _never_reached_zotero(v: PaperView) -> bool:
+    """A listed id the state knows but Zotero never heard of under it: no item key in its
+    state and no item carrying it (a run without Zotero made its state row)."""
+    return v.state is not None and v.state.zotero_key is None and v.zitem is None
 
 
 def join_returning_notes(views: Mapping[str, PaperView]) -> dict[str, PaperView]:
