@@ -26,6 +26,10 @@ START_UP = (
     "logging.handlers",  # the log file opens on the first record, and these log none
     "platformdirs",  # PLLM_SYNC_HOME names every folder
 )
+STATUS = (
+    "typing",  # for annotations only (with shutil, a tenth of status's own imports)
+    "shutil",  # argparse's help width is read without it (``cli.terminal_columns``)
+)
 
 
 def _loaded_after(code: str, home: Path) -> set[str]:
@@ -69,7 +73,27 @@ def test_help_and_status_skip_yaml_and_the_log_file(tmp_path: Path) -> None:
     assert "yaml" in _loaded_after(status, home)  # nothing cached yet
     loaded = _loaded_after(status, home)
     assert "pllm_sync.sync.state" in loaded  # status did run
-    assert not [m for m in (*HEAVY, *START_UP) if m in loaded]
+    assert not [m for m in (*HEAVY, *START_UP, *STATUS) if m in loaded]
     loaded = _loaded_after("main(['--help'])", home)
     assert not [m for m in (*HEAVY, *START_UP, "pllm_sync.config") if m in loaded]
     assert not (home / "logs").exists()  # nothing was logged, so no log file was made
+
+
+def test_help_wraps_at_the_terminal_width(tmp_path: Path) -> None:
+    """``--help`` still fits the terminal (``COLUMNS``, as argparse reads it; 80 columns when
+    output is not a terminal) although the width is read without ``shutil``."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PLLM_SYNC_CONFIG", "COLUMNS")}
+    env["PLLM_SYNC_HOME"] = str(tmp_path)
+    widths = {}
+    for columns in (50, 120, None):
+        out = subprocess.run(
+            [sys.executable, "-m", "pllm_sync.cli", "pull", "--help"],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=env if columns is None else {**env, "COLUMNS": str(columns)},
+        ).stdout
+        widths[columns] = max(len(line) for line in out.splitlines())
+    # the usage line of an option with choices cannot break: a few columns over at most
+    assert widths[50] <= 55 < 80 < widths[120] <= 118, widths
+    assert 70 < widths[None] <= 80, widths

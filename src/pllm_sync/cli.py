@@ -4,6 +4,7 @@ codes. All real work lives in the command modules and the packages they call."""
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 from . import __version__
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     # runs, and a Ctrl-C while argparse loaded printed a traceback.
     import argparse
     from collections.abc import Sequence
+    from typing import Any
 
 _MODULE_OF = {"sync": "pull"}
 """Commands registered by a module of another name (each other command's module is its own
@@ -71,10 +73,48 @@ def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.Argument
     return {}
 
 
+def terminal_columns() -> int:
+    """``shutil.get_terminal_size().columns``, which argparse asks for each time it makes a
+    help formatter (once per option added) and for which it imports ``shutil`` (with its
+    ``bz2``, ``lzma`` and ``zlib``): a tenth of a bare ``status``'s imports, for a width
+    only ``--help`` and usage errors print."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if columns > 0:
+        return columns
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):  # no stdout (None), closed, not a terminal
+        return 80
+
+
 def _build_parser(modules: Sequence[str]) -> argparse.ArgumentParser:
     import argparse
 
-    parser = argparse.ArgumentParser(
+    class Formatter(argparse.HelpFormatter):
+        """argparse's own, its width read without ``shutil`` (``terminal_columns``)."""
+
+        def __init__(
+            self,
+            prog: str,
+            indent_increment: int = 2,
+            max_help_position: int = 24,
+            width: int | None = None,
+        ) -> None:
+            width = terminal_columns() - 2 if width is None else width
+            super().__init__(prog, indent_increment, max_help_position, width)
+
+    class Parser(argparse.ArgumentParser):
+        """Every parser and subparser (they are made of their parent's class) formats with
+        ``Formatter`` unless told otherwise."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs.setdefault("formatter_class", Formatter)
+            super().__init__(*args, **kwargs)
+
+    parser = Parser(
         prog="pllm-sync",
         description="Mirror curated paper lists into Zotero and an Obsidian vault, two-way.",
     )

@@ -11,11 +11,14 @@ import contextlib
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import ConfigError
 from .paths import app_dirs
+
+TYPE_CHECKING = False  # typing is not loaded at run time (mypy reads this name as True)
+if TYPE_CHECKING:
+    from typing import Any
 
 CONFIG_ENV = "PLLM_SYNC_CONFIG"
 LOCAL_ENDPOINT = "http://localhost:23119/api"

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
 
 from ..errors import VaultError
 
+TYPE_CHECKING = False  # typing is not loaded at run time (mypy reads this name as True)
 if TYPE_CHECKING:
     from pathlib import Path
 

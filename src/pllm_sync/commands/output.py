@@ -5,11 +5,13 @@ Kept apart from the commands so each wording is table-tested once."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
 
 from .hints import plural
 
+TYPE_CHECKING = False  # typing is not loaded at run time (mypy reads this name as True)
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..model import CatalogWarning
 
 _APPLIED: dict[str, tuple[str, str, str]] = {

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+
+TYPE_CHECKING = False  # typing is not loaded at run time (mypy reads this name as True)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def register(sub: Any) -> None:

@@ -14,11 +14,14 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any
 
 from ..config import Config
 from ..paths import app_dirs
 from ..runlock import RunLock, pid_alive
+
+TYPE_CHECKING = False  # typing is not loaded at run time (mypy reads this name as True)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def daemon_file(cfg: Config) -> Path:

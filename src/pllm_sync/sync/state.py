@@ -33,13 +33,15 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from ..errors import PllmSyncError
 from ..paths import app_dirs
 from ..runlock import LockInfo, RunLock, exclusive
 
+TYPE_CHECKING = False  # typing is not loaded at run time (mypy reads this name as True)
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..config import Config, ZoteroConfig
     from ..record import Record
 
