@@ -148,3 +148,41 @@ def test_a_conflict_resolved_for_zotero_in_a_vault_only_run_reaches_the_vault_ne
     assert frontmatter(note)["title"] == "Offline Paper One: Zotero's Title"
     assert env.item_by_pid(ONE)["title"] == "Offline Paper One: Zotero's Title"
     assert env.run("sync", "--no-progress")[0] == 0
+
+
+@pytest.mark.parametrize("policy", ["zotero-trash", "ignore"])
+def test_a_note_deleted_before_zotero_was_ever_connected_gets_no_item(
+    new_env: NewEnv, policy: str
+) -> None:
+    """A vault made without Zotero, one note deleted, then the library connected: with
+    ``on_vault_delete: zotero-trash`` the deletion is the user's word for both sides, so the
+    paper gets no item (one made only to sit in the trash, or live against the user's
+    deletion, is what the policy exists to prevent); with ``ignore`` the item is made. The
+    note is not written again either way."""
+    env = new_env({"offline": LIST})
+    env.write_config(max_delete_percent=100, on_vault_delete=policy)
+    assert env.run("pull", "--zotero", "off", "--no-progress")[0] == 0
+    note = env.note_for(ONE)
+    kept = note.read_bytes()
+    note.unlink()
+    code, _, err = env.run("sync", "--zotero", "off", "--no-progress")
+    assert code == 0, err
+    for _ in range(2):  # the first run with Zotero, and one after it (nothing changes)
+        code, out, err = env.run("pull", "--no-progress")
+        assert code == 0, err
+        pids = {
+            line.split(":", 1)[1].strip()
+            for d in env.items().values()
+            for line in str(d.get("extra") or "").splitlines()
+            if line.startswith("pllm-sync-id:")
+        }
+        assert "arxiv:2401.00002" in pids
+        assert (ONE in pids) == (policy == "ignore"), pids
+        assert not env.items(trashed=True)
+        assert not list(env.vault.rglob("Offline Paper One*.md")), "the deleted note came back"
+    # the note moved back (from the system's trash): the paper takes part again, item and all
+    note.write_bytes(kept)
+    code, _, err = env.run("sync", "--no-progress")
+    assert code == 0, err
+    assert env.item_by_pid(ONE)["title"].startswith("Offline Paper One")
+    assert note.read_bytes().startswith(b"---")

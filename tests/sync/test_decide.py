@@ -137,10 +137,31 @@ ROWS = [
         warns="next run with Zotero",
     ),
     Row(
-        "with Zotero off a deleted note of a paper with no item is retired",
+        "with Zotero off a deleted note of a paper with no item retires both sides: the "
+        "first run with Zotero makes no item for it",
         lambda: PaperView(pid=PID, state=state(zotero_key=None), vault_gone=True),
+        retire_zotero=True,
         retire_vault=True,
         cfg=DecideConfig(zotero=False),
+    ),
+    Row(
+        "the same with Zotero on (the item's creation had failed): no item is made",
+        lambda: PaperView(pid=PID, state=state(zotero_key=None), vault_gone=True),
+        retire_zotero=True,
+        retire_vault=True,
+    ),
+    Row(
+        "the same under on_vault_delete: ignore: the item is made, the note stays deleted",
+        lambda: PaperView(pid=PID, state=state(zotero_key=None), vault_gone=True),
+        zotero="create",
+        retire_vault=True,
+        cfg=DecideConfig(on_vault_delete="ignore"),
+    ),
+    Row(
+        "under ignore with Zotero off: the vault side alone is retired",
+        lambda: PaperView(pid=PID, state=state(zotero_key=None), vault_gone=True),
+        retire_vault=True,
+        cfg=DecideConfig(zotero=False, on_vault_delete="ignore"),
     ),
     Row(
         "a note deleted while the item changed: modify beats delete",

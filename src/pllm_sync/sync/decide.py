@@ -24,7 +24,8 @@ The rules, in the order they are checked for one paper:
 4. **Note deleted in the vault.** With ``on_vault_delete: zotero-trash`` the item goes to
    Zotero's trash, unless the item changed since the last sync or holds children a user made
    (a PDF, a child note): modify beats delete, the note is written again (trash such an item
-   in Zotero to remove the paper). ``ignore`` retires the vault side.
+   in Zotero to remove the paper). ``ignore`` retires the vault side. A note deleted
+   before its paper ever had an item retires both sides: no item is made for it.
 5. **Item trashed or deleted in Zotero.** With ``on_zotero_trash: vault-trash`` the note goes
    to the vault's trash folder unless it changed since the last sync (then the item is
    restored). ``ignore`` retires the Zotero side.
@@ -297,6 +298,21 @@ def decide_paper(v: PaperView, cfg: DecideConfig, plan: Plan) -> Decision:
             f"{v.pid}: its note was deleted; the next run with Zotero applies "
             f"on_vault_delete ({cfg.on_vault_delete}) to its item"
         )
+        return d
+    if (
+        v_gone_now
+        and st is not None
+        and not st.zotero_key
+        and v.zitem is None
+        and v.zotero_gone is None
+        and not z_retired
+        and cfg.on_vault_delete != "ignore"
+    ):
+        # the note was deleted before its paper ever had an item (a vault made without
+        # Zotero, an item whose creation failed): the deletion answers for both sides, as
+        # ``on_vault_delete`` would for an item; making one now (live, or only to trash it)
+        # went against the user's word
+        d.retire_zotero, d.retire_vault = True, True
         return d
     if (z_gone_now or z_retired or not zside) and (v_gone_now or v_retired):
         # gone (or given up) on every side: nothing to bring back
