@@ -129,7 +129,7 @@ def test_vault_init_does_not_make_a_vault_where_a_synced_one_should_be(pulled: E
         assert code == 6 and "holds none of the 2 notes" in err, (args, out + err)
     assert sorted(p.name for p in env.vault.iterdir()) == ["Welcome.md"]
     code, out, _ = env.run("doctor")
-    assert code == 5 and "holds none of the 2 notes" in out, out
+    assert code == 6 and "holds none of the 2 notes" in out, out  # sync's code for it
     assert env.writes() == []
 
 
@@ -140,15 +140,17 @@ def test_doctor_fails_the_vault_check_where_sync_would_stop(pulled: Env) -> None
     moved = env.root / "moved-vault"
     shutil.move(str(env.vault), moved)
     code, out, _ = env.run("doctor")
-    assert code == 5 and re.search(r"^fail +vault +the vault at .* is missing", out, re.M), out
+    assert code == 6 and re.search(r"^fail +vault +the vault at .* is missing", out, re.M), out
+    assert env.run("sync", "--no-progress")[0] == 6  # the same code as the sync it predicts
     assert "not created yet" not in out
     env.vault.mkdir()
     code, out, _ = env.run("doctor")
-    assert code == 5 and re.search(
+    assert code == 6 and re.search(
         r"^fail +vault +the vault folder .* holds none of the", out, re.M
     )
     env.vault.rmdir()
     env.vault.symlink_to(env.root / "drive" / "Vault")
     code, out, _ = env.run("doctor")
     assert code == 5 and f"vault.path {env.vault} is a link to" in out, out
+    assert env.run("sync", "--no-progress")[0] == 5  # the same code as the sync it predicts
     assert "create the parent folder" not in out

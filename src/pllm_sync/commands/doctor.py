@@ -3,7 +3,8 @@
 Read-only: it opens the state database read-only, asks Zotero one question (who the key
 belongs to and what it may do) and writes nothing but a probe file it removes at once. The
 exit code is that of the first failed check's kind (2 config, 4 Zotero, 5 vault or folders,
-6 lock, 8 state database); warnings do not fail.
+6 lock or a vault not where the state saw it, as ``sync`` stops for it, 8 state database);
+warnings do not fail.
 """
 
 from __future__ import annotations
@@ -80,7 +81,9 @@ def check_vault(vault: Any, args: argparse.Namespace, state: Path) -> Check:
         from ..cli import with_config  # the next step as printed works with this --config
 
         hint = with_config(exc.hint, args.config) if exc.hint else None
-        return Check("vault", "fail", exc.message, hint, 5)
+        # the code sync stops with for this vault (6: the guard), so a script checking
+        # doctor before a sync sees the same
+        return Check("vault", "fail", exc.message, hint, exc.exit_code)
     root = root.resolve()
     if not root.exists():
         if not root.parent.is_dir():
