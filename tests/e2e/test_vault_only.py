@@ -168,7 +168,7 @@ def test_a_note_deleted_before_zotero_was_ever_connected_gets_no_item(
     code, _, err = env.run("sync", "--zotero", "off", "--no-progress")
     assert code == 0, err
     for _ in range(2):  # the first run with Zotero, and one after it (nothing changes)
-        code, out, err = env.run("pull", "--no-progress")
+        code, _, err = env.run("pull", "--no-progress")
         assert code == 0, err
         pids = {
             line.split(":", 1)[1].strip()
