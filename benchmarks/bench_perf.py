@@ -699,6 +699,29 @@ def part_sync(n: int, idle: float, pull_only: bool = False) -> None:
         )
         cpu = min(float(x["cpu"]) for x in st_runs)
         show("  CPU", f"{cpu:.3f} s", f"floor {f_cpu:.3f} s", ratio(cpu, f_cpu))
+        # as a user runs it: no PLLM_SYNC_HOME, the folders found by the platform's rules
+        # (the XDG variables point at this run's folders, whose layout differs: links)
+        xdg = root / "xdg"
+        user_env = {k: v for k, v in env.items() if k != "PLLM_SYNC_HOME"}
+        for var, sub, inner in (
+            ("XDG_CONFIG_HOME", "config", "config"),
+            ("XDG_DATA_HOME", "data", "data"),
+            ("XDG_CACHE_HOME", "cache", "cache"),
+        ):
+            (xdg / sub).mkdir(parents=True, exist_ok=True)
+            link = xdg / sub / "pllm-sync"
+            if not link.exists():
+                link.symlink_to(root / "home" / inner)
+            user_env[var] = str(xdg / sub)
+        user_env["XDG_STATE_HOME"] = str(xdg / "state")
+        user_runs = [cli(user_env, *base, "status") for _ in range(3)]
+        r = min(user_runs, key=lambda x: float(x["wall"]))
+        show(
+            "  as a user runs it",
+            f"{r['wall']:.3f} s (no PLLM_SYNC_HOME: the platform's folders)",
+            f"COUNT queries {f:.3f} s",
+            ratio(r["wall"], f),
+        )
         if idle > 0:
             _idle_watch(env, cfg, emu, idle, poll)
 
