@@ -186,3 +186,29 @@ def test_a_note_deleted_before_zotero_was_ever_connected_gets_no_item(
     assert code == 0, err
     assert env.item_by_pid(ONE)["title"].startswith("Offline Paper One")
     assert note.read_bytes().startswith(b"---")
+
+
+def test_a_note_deleted_offline_after_a_lost_state_trashes_its_item_and_stays_deleted(
+    env: Env,
+) -> None:
+    """The state database lost, the next runs offline (their state rows know no item), a
+    note deleted meanwhile: the first run with Zotero finds the paper's item, which the
+    state never knew. It goes to Zotero's trash as the deletion asks; taken for an item
+    back from the trash, it once brought the deleted note back."""
+    from pllm_sync.paths import app_dirs
+
+    env.write_config(max_delete_percent=100)
+    item = env.item_by_pid(ONE)
+    for p in app_dirs().data.glob("state-*"):
+        p.unlink()
+    assert env.run("sync", "--zotero", "off", "--no-progress")[0] == 0
+    note = env.note_for(ONE)
+    note.unlink()
+    code, _, err = env.run("sync", "--zotero", "off", "--no-progress")
+    assert code == 0, err
+    for _ in range(2):
+        code, _, err = env.run("sync", "--no-progress")
+        assert code == 0, err
+        assert item["key"] in env.items(trashed=True), "the deletion reached the item"
+        assert not note.exists() and not list(env.vault.rglob("Offline Paper One*.md"))
+    assert len(env.items()) == 1  # the other paper's item, live; no duplicate made

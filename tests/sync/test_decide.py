@@ -145,6 +145,30 @@ ROWS = [
         cfg=DecideConfig(zotero=False),
     ),
     Row(
+        "retired before it had an item, then an item a cut-short run made turns up: it goes "
+        "to the trash (the note's deletion answers for it), the note is not written again",
+        lambda: PaperView(
+            pid=PID,
+            state=state(zotero_key=None, note_path=None, vault_retired=True, zotero_retired=True),
+            zrecord=dict(BASE),
+            zitem=dict(ITEM),
+        ),
+        zotero="trash",
+        retire_zotero=True,
+        retire_vault=True,
+    ),
+    Row(
+        "the same item holding the user's PDF: the note comes back (modify beats delete)",
+        lambda: PaperView(
+            pid=PID,
+            state=state(zotero_key=None, note_path=None, vault_retired=True, zotero_retired=True),
+            zrecord=dict(BASE),
+            zitem=dict(ITEM),
+            z_user_children=True,
+        ),
+        vault="restore",
+    ),
+    Row(
         "the same with Zotero on (the item's creation had failed): no item is made",
         lambda: PaperView(pid=PID, state=state(zotero_key=None), vault_gone=True),
         retire_zotero=True,

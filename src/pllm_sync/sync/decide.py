@@ -274,6 +274,23 @@ def decide_paper(v: PaperView, cfg: DecideConfig, plan: Plan) -> Decision:
         # rule 3: the note came back (moved out and back, a cloud stub filled in): the item
         # we trashed for it comes back too
         z_retired, restore_item = False, True
+    elif (
+        zside
+        and both_retired
+        and z_back
+        and v.note is None
+        and st is not None
+        and not st.zotero_key
+        and not v.z_user_children
+    ):
+        # retired before it had an item (its note deleted), yet an item carries its id: one
+        # a cut-short run made and never recorded, not one that came back from the trash.
+        # The deletion answers for it as for any item of a deleted note (``on_vault_delete``
+        # was not ``ignore``, or the Zotero side would not have been retired); an item the
+        # user gave a PDF or a note meanwhile brings the note back instead (rule 3)
+        plan.add("zotero", "trash", v.pid, v.title, reason="note deleted in the vault")
+        d.zotero, d.retire_zotero, d.retire_vault = "trash", True, True
+        return d
     elif zside and both_retired and z_back and v.note is None:
         v_retired, restore_note = False, True  # rule 3: the item came back from the trash
     z_gone_now = zside and v.zotero_gone is not None and not z_retired and not restore_item
