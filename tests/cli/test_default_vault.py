@@ -103,3 +103,38 @@ def test_vault_init_without_a_config_is_the_vault_later_runs_follow(
     assert code == 0, err
     assert not (here / "pllm-vault").exists()
     assert (third / "pllm-vault").is_dir()
+
+
+def test_a_moved_vault_without_a_config_is_found_again_as_the_message_says(
+    cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no config file there is no ``vault.path`` to fix (the message once said to):
+    the next step it names, running in the folder that now holds the vault as
+    ``pllm-vault``, finds the vault again with its state, and an edit made before the move
+    survives."""
+    here, there = tmp_path / "here", tmp_path / "there"
+    here.mkdir()
+    there.mkdir()
+    monkeypatch.chdir(here)
+    assert cli("pull", "--zotero", "off", "--no-progress")[0] == 0
+    note = next((here / "pllm-vault" / "Papers").glob("*.md"))
+    text = note.read_text(encoding="utf-8")
+    note.write_text(text.replace("\ntags:", "\ntags:\n- moved-with-me", 1), encoding="utf-8")
+    (here / "pllm-vault").rename(there / "My papers")  # moved, renamed on the way
+
+    for command in ("sync", "pull"):
+        code, _, err = cli(command, "--zotero", "off", "--no-progress")
+        assert code == 6 and "is missing" in err, err
+        assert "vault.path" not in err, "no config to fix it in"
+        assert "in the folder that now holds it" in err and "`pllm-vault`" in err, err
+    assert not (here / "pllm-vault").exists()
+
+    (there / "My papers").rename(there / "pllm-vault")  # the next step, as said
+    monkeypatch.chdir(there)
+    code, _, err = cli("sync", "--zotero", "off", "--no-progress")
+    assert code == 0, err
+    assert "its state" in err and "now follows it" in err, err
+    moved = there / "pllm-vault" / "Papers" / note.name
+    assert "- moved-with-me" in moved.read_text(encoding="utf-8"), "the edit survived"
+    code, out, _ = cli("status")
+    assert f"vault: {there / 'pllm-vault'}" in out and "in_vault: 0" not in out, out

@@ -66,7 +66,9 @@ def check_folder(name: str, folder: Path, *, create_hint: str) -> Check:
     return Check(name, "ok", f"{folder} (writable)")
 
 
-def check_vault(vault: Any, args: argparse.Namespace, state: Path) -> Check:
+def check_vault(
+    vault: Any, args: argparse.Namespace, state: Path, *, configured: bool = True
+) -> Check:
     """The vault folder as ``sync`` will find it: a link to a drive not connected, a folder
     moved away or an empty mount point while the state keeps papers there fail here as
     they stop ``sync`` (doctor once called them fine, or advised creating the folder)."""
@@ -76,7 +78,7 @@ def check_vault(vault: Any, args: argparse.Namespace, state: Path) -> Check:
     root: Path = vault.path
     papers, notes = _known(state)
     try:
-        check_vault_place(root, papers, notes)
+        check_vault_place(root, papers, notes, configured=configured)
     except PllmSyncError as exc:
         from ..cli import with_config  # the next step as printed works with this --config
 
@@ -279,7 +281,9 @@ def run_checks(args: argparse.Namespace) -> list[Check]:
     source = find_config_path(args.config)
     checks = [Check("config", "ok", f"{source.resolve() if source else 'embedded defaults'}")]
     checks += check_zotero(cfg, args)
-    checks.append(check_vault(cfg.vault, args, default_state_path(cfg)))
+    checks.append(
+        check_vault(cfg.vault, args, default_state_path(cfg), configured=source is not None)
+    )
     checks.append(check_inotify(cfg.vault.path))
     checks += check_state(default_state_path(cfg))
     checks.append(check_folder("cache", dirs.cache, create_hint="made on first use"))

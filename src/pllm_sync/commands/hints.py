@@ -23,7 +23,12 @@ def suggest(args: argparse.Namespace, command: str) -> str:
 
 
 def announce_new_vault(
-    root: Path, *, dry_run: bool, quiet: bool = False, known_papers: int = 0
+    root: Path,
+    *,
+    dry_run: bool,
+    quiet: bool = False,
+    known_papers: int = 0,
+    configured: bool = True,
 ) -> None:
     """Say so before a run creates the vault folder, and refuse when even its parent is
     missing: that is more likely a typo in ``vault.path`` than a wish for new folders.
@@ -35,7 +40,7 @@ def announce_new_vault(
         return
     from ..sync.vault_guard import check_vault_place
 
-    check_vault_place(root, known_papers)
+    check_vault_place(root, known_papers, configured=configured)
     where = root.resolve()
     if root.exists():
         raise VaultError(

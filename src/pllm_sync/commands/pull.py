@@ -160,7 +160,13 @@ def _run(
                 file=sys.stderr,
             )
         known = rt.state.paper_counts()["total"]
-        announce_new_vault(rt.vault.root, dry_run=args.dry_run, quiet=args.json, known_papers=known)
+        announce_new_vault(
+            rt.vault.root,
+            dry_run=args.dry_run,
+            quiet=args.json,
+            known_papers=known,
+            configured=rt.config.path is not None,
+        )
         state_lock = f"{'pull' if pull_catalog else 'sync'}"
         rt.state.acquire_lock(state_lock)
         started = time.time()

@@ -99,7 +99,7 @@ def _check_place(config: Config) -> None:
     if path.exists():
         with StateDB.open(path) as st:
             papers, notes = st.paper_counts()["total"], st.note_paths()
-    check_vault_place(config.vault.path, papers, notes)
+    check_vault_place(config.vault.path, papers, notes, configured=config.path is not None)
 
 
 def _print_report(root: Path, existed: bool, report: TemplateReport, dry_run: bool) -> None:

@@ -88,14 +88,24 @@ def run(args: argparse.Namespace) -> int:
         rt.vault.clean_temp_files(time.time())  # litter of a run that was killed
         counts = rt.state.paper_counts()
         if not rt.vault.exists():  # never a new vault in place of an unmounted one
-            announce_new_vault(rt.vault.root, dry_run=False, known_papers=counts["total"])
+            announce_new_vault(
+                rt.vault.root,
+                dry_run=False,
+                known_papers=counts["total"],
+                configured=rt.config.path is not None,
+            )
             rt.vault.ensure(from_template=True)
         elif counts["in_vault"] and not rt.vault.papers_present():
             # an empty mount point: refuse at start, as sync does (a service manager starts
             # the daemon again later; a daemon already running rides such a loss out)
             from ..sync.vault_guard import check_vault_place
 
-            check_vault_place(rt.vault.root, counts["total"], rt.state.note_paths())
+            check_vault_place(
+                rt.vault.root,
+                counts["total"],
+                rt.state.note_paths(),
+                configured=rt.config.path is not None,
+            )
         events = EventBus()
         from ..catalog.caches import clear_parse_caches
         from ..model import Catalog

@@ -197,7 +197,7 @@ class SyncEngine:
         if not papers:
             return
         if not self.vault.exists():
-            raise missing_vault(self.vault.root, len(papers))
+            raise missing_vault(self.vault.root, len(papers), configured=self.cfg.path is not None)
         had_notes = sum(1 for p in papers.values() if p.note_path)
         if not had_notes or self.vault.papers_present():
             return
@@ -205,7 +205,8 @@ class SyncEngine:
         if scan.notes:
             return  # the notes live in other folders of the vault (a rare, full read)
         if not scan.stats and not scan.problems:  # no markdown file at all (that walk)
-            raise empty_vault(self.vault.root, had_notes)  # an empty mount point, say
+            # an empty mount point, say
+            raise empty_vault(self.vault.root, had_notes, configured=self.cfg.path is not None)
         raise SafetyAbort(
             f"the papers folder {self.vault.papers_dir} is empty or missing, but the last "
             f"sync left {had_notes} notes there",
