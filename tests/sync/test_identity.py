@@ -119,6 +119,34 @@ ROWS = [
         papers=lambda: {OLD: state(OLD)},
     ),
     Row(
+        "another device followed the id change first (the cloud brought its note): the new "
+        "id takes this device's state, with the item and note that carry it already",
+        lambda: [
+            synced_old(note=None, zitem=None, vault_unreadable=True),
+            listed(NEW, zitem=item(NEW), note=note(NEW)),
+        ],
+        {NEW: Want(note=NOTE, renamed_from=OLD, item_key=KEY, state_id=NEW)},
+        papers=lambda: {OLD: state(OLD)},
+    ),
+    Row(
+        "... but not when the new id's item is another item than the one the state knows",
+        lambda: [
+            synced_old(note=None, zitem=None, vault_unreadable=True),
+            listed(NEW, zitem=item(NEW, "ITEM0002"), note=note(NEW)),
+        ],
+        {OLD: Want(state_id=OLD), NEW: Want(note=NOTE, item_key="ITEM0002")},
+        papers=lambda: {OLD: state(OLD)},
+    ),
+    Row(
+        "... nor when the new id is known to this device's state already",
+        lambda: [
+            synced_old(note=None, zitem=None),
+            listed(NEW, state=state(NEW), zitem=item(NEW), note=note(NEW)),
+        ],
+        {OLD: Want(state_id=OLD), NEW: Want(note=NOTE, item_key=KEY, state_id=NEW)},
+        papers=lambda: {OLD: state(OLD), NEW: state(NEW)},
+    ),
+    Row(
         "a plain sync reads no catalog: no id can have appeared, nothing is followed",
         lambda: [synced_old(catalog=catalog()), PaperView(pid=NEW)],
         {OLD: Want(note=NOTE, item_key=KEY, state_id=OLD), NEW: Want()},

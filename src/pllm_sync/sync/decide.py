@@ -112,6 +112,7 @@ class PaperView:
     note: NoteInfo | None = None
     vault_gone: bool = False
     vault_unreadable: bool = False  # the note exists but could not be read this run
+    vault_unreadable_why: str = ""  # what is at its path instead (for the warning)
     z_note_missing: bool = False  # our notes child vanished in Zotero: write it again
     z_note_rich: bool = False  # our Zotero notes child holds what markdown cannot carry
     z_user_children: bool = False  # the item holds a child a user made (PDF, child note)
@@ -259,7 +260,7 @@ def decide_paper(v: PaperView, cfg: DecideConfig, plan: Plan) -> Decision:
     if v.vault_unreadable:
         plan.warnings.append(
             f"{v.pid}: its note {st.note_path if st else ''} "
-            "cannot be read (see the warnings above); left alone this run"
+            f"{v.vault_unreadable_why or 'cannot be read'}; left alone this run"
         )
         return d
     # Which sides take part. A side the user removed on purpose stays removed until its

@@ -28,7 +28,7 @@ from ..record import (
 )
 from ..vault.body import ManagedContent
 from ..vault.provenance import listed_in
-from ..vault.store import NoteInfo, NoteStat, VaultScan
+from ..vault.store import NoteInfo, NoteStat, VaultProblem, VaultScan
 from ..zotero import mapping as zmap
 from ..zotero.store import ItemChange, NewItem, NoteUpsert, ZoteroSnapshot
 from . import incremental, settled
@@ -398,15 +398,42 @@ class SyncEngine:
                 rec = {k: val for k, val in v.note.record.items() if k != "sections"}
                 v.note = replace(v.note, record=rec)
                 v.vault_sections_unknown = tuple(sorted(set(secs) - known_sections))
-        unreadable = {p.path for p in scan.problems}
+        unreadable = {p.path: p for p in scan.problems}
         for pid, st in papers.items():
             v = views[pid]
             if v.note is None and st.note_path:
-                if st.note_path in unreadable or self.vault.has_file(st.note_path):
-                    v.vault_unreadable = True  # there but unreadable: never "deleted"
+                why = self._why_unreadable(st.note_path, scan, unreadable)
+                if why is not None:
+                    # there but unreadable: never "deleted"
+                    v.vault_unreadable, v.vault_unreadable_why = True, why
                 else:
                     v.vault_gone = True
         return join_identities(views, papers, catalog_read=catalog is not None)
+
+    def _why_unreadable(
+        self, rel: str, scan: VaultScan, problems: dict[str, VaultProblem]
+    ) -> str | None:
+        """What stands at a known note's path when no paper note was read there, in words
+        for the run's warning (it once said "see the warnings above" with none above it);
+        None when nothing is there: the note is gone (deleted, or moved out of the vault)."""
+        problem = problems.get(rel)
+        if problem is not None:
+            at = f" at line {problem.line}" if problem.line else ""
+            return f"cannot be read ({problem.message}{at})"
+        stub = self.vault.placeholder_of(rel)
+        if stub is not None and not self.vault.has_file(rel):
+            return f"is not downloaded (only the cloud's placeholder {stub} is here)"
+        if not self.vault.has_file(rel):
+            return None
+        s = scan.stats.get(rel)
+        if s is not None and s.kind == "paper" and s.pllm_id:
+            return f"now holds the note of {s.pllm_id}"
+        if s is not None and s.size == 0:
+            return "is empty (a cloud copy still arriving?)"
+        return (
+            "has no readable pllm-sync-id property now (cut short by a copy still arriving, or "
+            "the line removed?)"
+        )
 
     @staticmethod
     def _unchanged_item_keeps_its_paper(

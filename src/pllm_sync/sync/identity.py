@@ -149,10 +149,16 @@ def follow_renamed_papers(
     for pid, v in out.items():
         # A new id may already have a note: a copy made while the paper had this id,
         # before the list changed it away and back (no item, no copies of its own).
+        # Or it may have both, carrying the new id already: another device followed the
+        # rename first (its run rewrote the item and the note; the cloud brought the note).
         if (
             v.paper is not None
             and (pid not in papers or _never_reached_zotero(v))
-            and (v.note is None or (v.zitem is None and not v.copies))
+            and (
+                v.note is None
+                or (v.zitem is None and not v.copies)
+                or (pid not in papers and v.zitem is not None)
+            )
         ):
             appeared.setdefault(title_hash(v.paper.title), []).append(pid)
     for th, olds in vanished.items():
@@ -167,6 +173,20 @@ def follow_renamed_papers(
             # could not see the item)
             continue
         old_key = (old.state.zotero_key if old.state else None) or (old.zitem or {}).get("key")
+        if new.note is not None and new.zitem is not None:
+            if old.state is not None and old.note is None and new.zitem.get("key") == old_key:
+                # followed already on another device: the note and item this device knows
+                # under the old id carry the new one now (the old id's view saw its note
+                # path holding another id's note, and warned of it on every run). The new
+                # id takes this device's state of the paper, with its own item and note.
+                out[new.pid] = replace(
+                    new,
+                    state=replace(old.state, pllm_id=new.pid),
+                    renamed_from=old.pid,
+                    copies=(*new.copies, *old.copies),
+                )
+                del out[old.pid]
+            continue
         if new.zitem is not None and old_key is not None and new.zitem.get("key") != old_key:
             continue  # the new id already has an item of its own
         # (with no item of the old id's, the new id's item is the paper's: a rename cut
@@ -207,6 +227,7 @@ def follow_renamed_papers(
             note=old.note,
             vault_gone=old.vault_gone,
             vault_unreadable=old.vault_unreadable,
+            vault_unreadable_why=old.vault_unreadable_why,
             copies=(*old.copies, *stale_copy),
             vault_sections_unknown=old.vault_sections_unknown,
             note_from_copy=old.note_from_copy,

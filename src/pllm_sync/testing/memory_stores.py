@@ -38,7 +38,7 @@ from ..model import Paper, Section, SectionPath, normalize_whitespace
 from ..record import Record
 from ..vault import note as note_mod
 from ..vault.body import ManagedContent
-from ..vault.names import is_litter
+from ..vault.names import is_litter, placeholder_path
 from ..vault.sections import HOME_NOTE
 from ..vault.store import RACY_NS, NoteInfo, NoteStat, VaultScan, VaultStore, note_names
 from ..zotero import errors as zerr
@@ -232,6 +232,10 @@ class MemoryVault:
 
     def has_file(self, rel: str) -> bool:
         return rel in self.files or rel in self.folders or self._folder_has(rel)
+
+    def placeholder_of(self, rel: str) -> str | None:
+        stub = placeholder_path(rel)
+        return stub if stub in self.files else None
 
     def check_writable(self) -> None:
         if not self.writable:

@@ -157,3 +157,13 @@ def is_litter(name: str) -> bool:
         # case forms ``lower`` does not give (every scan asks this of every note).
         return False
     return bool(_LITTER_RE.search(name))
+
+
+def placeholder_path(rel: str) -> str:
+    """The vault path of the placeholder iCloud Drive leaves for the note ``rel`` when it
+    frees space (``Optimize Storage``, and on iOS): ``Papers/X.md`` becomes the hidden
+    ``Papers/.X.md.icloud`` until the note is opened again. The note is still the user's
+    and still there for the other devices; read as a deletion, a sync trashed its item and
+    the other device then trashed its note."""
+    folder, slash, name = rel.rpartition("/")
+    return f"{folder}{slash}.{name}.icloud"

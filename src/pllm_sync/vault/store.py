@@ -56,7 +56,7 @@ from . import frontmatter_block as fb
 from . import note as note_mod
 from .body import ManagedContent
 from .digest import WHATS_NEW
-from .names import is_litter, note_stem, short_hash, with_suffix
+from .names import is_litter, note_stem, placeholder_path, short_hash, with_suffix
 from .place import dangling_link_error
 from .sections import (
     HOME_NOTE,
@@ -430,6 +430,13 @@ class VaultStore:
     def has_file(self, rel: str) -> bool:
         """Whether something is at ``rel`` (a note the scan could not read is still there)."""
         return (self.root / rel).exists()
+
+    def placeholder_of(self, rel: str) -> str | None:
+        """The vault path of the cloud placeholder standing for the note ``rel``, if there is
+        one: the note is there, only not downloaded, and never a deletion (see
+        :func:`placeholder_path`)."""
+        stub = placeholder_path(rel)
+        return stub if os.path.lexists(self.root / stub) else None
 
     def check_writable(self) -> None:
         """Refuse (``VaultError``) before any change when the vault cannot be written (a
@@ -936,9 +943,11 @@ class VaultStore:
         for rel in sorted(problems):
             s = stats[rel]
             result.problems.append(VaultProblem(rel, s.line, s.problem or "unreadable"))
+        # (which of them keeps the identity is the sync's choice, the note its state knows,
+        # and its warning names it; this one, once a warning too, said "the first")
         for pid, paths in result.duplicates.items():
-            log.warning(
-                "pllm-sync-id %s is in %d notes: %s (using the first)",
+            log.info(
+                "pllm-sync-id %s is in %d notes: %s",
                 pid,
                 len(paths),
                 ", ".join(paths),
