@@ -201,8 +201,13 @@ def test_an_item_restored_from_zotero_trash_restores_its_note(env: Env) -> None:
     assert sync(env)[0] == 0
     key = env.item_by_pid(A)["key"]
     env.emu.trash_item(key)
-    assert sync(env)[0] == 0
+    code, _, err = sync(env)
+    assert code == 0, err
     assert not note.exists(), "the note went to the vault's trash"
+    rel = note.relative_to(env.vault).as_posix()
+    # named, with where it went and the way back (a count alone left a user searching)
+    assert f"{A}: its item is in Zotero's trash, so its note {rel} moved to " in err, err
+    assert f".pllm-sync-trash/{rel}; move it back" in err, err
     env.emu.edit_item(key, {"deleted": 0})
     code, _, err = sync(env)
     assert code == 0, err

@@ -914,9 +914,16 @@ class SyncEngine:
                 continue
             try:
                 if d.vault == "trash" and v.note is not None:
-                    self.vault.trash_note(v.note)
+                    dest = self.vault.trash_note(v.note)
                     st.note_path = None
                     applied["vault.trash"] = applied.get("vault.trash", 0) + 1
+                    # named, with the way back: a note hidden in the trash folder (Obsidian
+                    # does not show it) with only a count said once left a user searching
+                    result.plan.warnings.append(
+                        f"{v.pid}: its item is in Zotero's trash, so its note "
+                        f"{v.note.path} moved to {dest}; move it back (or restore the item) "
+                        "to bring the paper back on both sides"
+                    )
                 elif d.vault == "restore" and res is not None:
                     info = self._restore_note(d, st)
                     applied["vault.restore"] = applied.get("vault.restore", 0) + 1
