@@ -111,6 +111,11 @@ class WatchConfig:
     reconcile_minutes: float = 15.0
     """Full vault scan and Zotero poll while the stream is connected: the safety net for an
     event the watcher or the stream missed."""
+    delete_grace_seconds: float = 60.0
+    """How long a note gone from the whole vault waits before the daemon takes it for
+    deleted: a cloud sync may deliver a note's move on another device as its deletion
+    first and the new file later (the daemon trashed the item meanwhile, and the other
+    device then trashed its note). A one-shot ``sync`` acts at once."""
 
 
 DEFAULT_API_PORT = 23120
@@ -413,13 +418,20 @@ def parse_config(data: Any, origin: str, base_dir: Path | None = None) -> Config
     w = v.section(
         data,
         "watch",
-        {"zotero_poll_seconds", "catalog_refresh_minutes", "debounce_seconds", "reconcile_minutes"},
+        {
+            "zotero_poll_seconds",
+            "catalog_refresh_minutes",
+            "debounce_seconds",
+            "reconcile_minutes",
+            "delete_grace_seconds",
+        },
     )
     watch = WatchConfig(
         zotero_poll_seconds=v.number(w, "watch", "zotero_poll_seconds", 30.0, minimum=1),
         catalog_refresh_minutes=v.number(w, "watch", "catalog_refresh_minutes", 60.0, minimum=1),
         debounce_seconds=v.number(w, "watch", "debounce_seconds", 2.0),
         reconcile_minutes=v.number(w, "watch", "reconcile_minutes", 15.0, minimum=0.01),
+        delete_grace_seconds=v.number(w, "watch", "delete_grace_seconds", 60.0),
     )
 
     a = v.section(data, "api", {"enabled", "port"})

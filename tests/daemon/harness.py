@@ -160,6 +160,8 @@ def write_config(
             "zotero_poll_seconds": 3600,
             "catalog_refresh_minutes": 600,
             "reconcile_minutes": 600,
+            # short, yet the grace a deletion waits is taken on every delete these tests make
+            "delete_grace_seconds": 1,
         },
         "api": {"port": 0},
     }

@@ -371,3 +371,76 @@ def test_kill_9_mid_batch_then_restart_converges_without_duplicates(
         assert all("status: read" in note(vault, i).read_text() for i in range(n))
     finally:
         d2.stop()
+
+
+def test_a_move_a_cloud_sync_delivers_as_a_deletion_first_trashes_nothing(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    """Another device moved a note into a folder; the cloud sync brings the old path's
+    deletion here first and the new file seconds later. Without a grace the daemon trashed
+    the item in between, and the other device then moved its note (the user's words) into
+    the vault's hidden trash. With ``watch.delete_grace_seconds`` the deletion waits; a
+    note that stays gone is still taken for deleted once the grace is over."""
+    cat = make_catalog(tmp_path / "list.md", 4)
+    grace = 4.0
+    cfg = write_config(
+        tmp_path,
+        sandbox.emu,
+        cat,
+        sandbox.stream.url,
+        watch={"delete_grace_seconds": grace},
+        sync={"max_delete_percent": 100},  # one of four papers
+    )
+    d = start_daemon(cfg, sandbox.emu)
+    try:
+        vault = d.root / "vault"
+        settle(d, None)
+        n0 = note(vault, 0)
+        held = n0.read_bytes()
+        n0.unlink()  # the deletion arrives...
+        time.sleep(grace / 2)  # ... a pass runs meanwhile (debounce 0.3 s) and waits
+        assert not items(sandbox, trashed=True), "trashed before the grace was over"
+        (vault / "Reading").mkdir()
+        (vault / "Reading" / n0.name).write_bytes(held)  # ... then the moved file
+        wait_for(lambda: d.get("/v1/papers/arxiv:2401.00000")["note_path"] == f"Reading/{n0.name}")
+        time.sleep(grace)  # past the grace: nothing is trashed late either
+        assert not items(sandbox, trashed=True)
+        assert len(items(sandbox)) == 4
+
+        # a real deletion: no event follows it, and the item goes to the trash after the
+        # grace (the loop runs a pass for it)
+        started = time.monotonic()
+        note(vault, 1).unlink()
+        wait_for(lambda: len(items(sandbox, trashed=True)) == 1, timeout=grace * 4)
+        assert time.monotonic() - started >= grace * 0.9
+        assert "2401.00001" in str(next(iter(items(sandbox, trashed=True).values()))["url"])
+    finally:
+        if d.proc.poll() is None:
+            d.proc.kill()
+            d.proc.wait(10)
+
+
+def test_a_held_deletion_the_guard_refuses_does_not_spin_the_daemon(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    """The grace over, the pass for a held deletion fails (here the mass-delete guard: one
+    of four papers). It once stayed due and ran again at once, dozens of failing passes a
+    second, until the user acted."""
+    cat = make_catalog(tmp_path / "list.md", 4)
+    cfg = write_config(
+        tmp_path, sandbox.emu, cat, sandbox.stream.url, watch={"delete_grace_seconds": 0.5}
+    )
+    d = start_daemon(cfg, sandbox.emu)
+    try:
+        vault = d.root / "vault"
+        first = int(settle(d, None).lstrip("r"))
+        note(vault, 0).unlink()
+        wait_for(lambda: any(r["status"] == "failed" for r in d.runs()))
+        time.sleep(3)
+        newest = int(str(d.runs()[0]["id"]).lstrip("r"))
+        assert newest - first <= 4, [(r["reason"], r["status"]) for r in d.runs()]
+        assert not items(sandbox, trashed=True), "the guard let it through"
+    finally:
+        if d.proc.poll() is None:
+            d.proc.kill()
+            d.proc.wait(10)

@@ -142,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
             zotero_read_only=mirror_only(rt),
             full_poll_every=FULL_PASS_EVERY,
             after_pull=after_pull,
+            delete_grace=cfg.watch.delete_grace_seconds,
         )
         stack.callback(runner.close)
         sig = VaultSignal(str(rt.vault.root), ignore_folders=(cfg.vault.index_folder,))
@@ -156,6 +157,7 @@ def run(args: argparse.Namespace) -> int:
             zotero_seen=lambda: (
                 rt.state.get_library_version(lib) if (lib := rt.library_ref) else None
             ),
+            recheck_at=runner.recheck_at,
         )
         loop.install_signal_handlers()
         watch = VaultWatch(str(rt.vault.root), sig).start()

@@ -117,6 +117,7 @@ class WatchLoop:
         on_queued: Callable[[Job], object] | None = None,
         zotero_seen: Callable[[], int | None] | None = None,
         watcher_ok: Callable[[], bool] | None = None,
+        recheck_at: Callable[[], float | None] | None = None,
     ) -> None:
         self.cfg = cfg
         self.signal = signal_
@@ -127,6 +128,9 @@ class WatchLoop:
         self.on_queued = on_queued
         self.zotero_seen = zotero_seen or (lambda: None)
         self.watcher_ok = watcher_ok
+        self.recheck_at = recheck_at or (lambda: None)
+        """When notes held by the deletion grace must be looked at again (``time.monotonic``):
+        no event may come for them, so the loop runs a pass then."""
         self.stop_event = threading.Event()
         self.stopped_by: int | None = None
         self.stats = LoopStats()
@@ -299,12 +303,17 @@ class WatchLoop:
             if now >= next_reconcile:
                 self.submit(self.new_job("reconcile", paths=None))
                 next_reconcile = now + reconcile
+            recheck = self.recheck_at()
+            if recheck is not None and now >= recheck:
+                self.submit(self.new_job("deletion grace over", paths=set()))
             job = self._next()
             if job is not None:
                 self._do(job)
                 continue
             # Sleep until the next thing is due; events, updates and jobs wake it earlier.
             due_at = [last_read + self._poll_interval(), next_pull, next_reconcile]
+            if recheck is not None:
+                due_at.append(recheck)
             if max_seconds is not None:
                 due_at.append(start + max_seconds)
             wait = min(self.tick, max(0.0, min(due_at) - time.monotonic()))

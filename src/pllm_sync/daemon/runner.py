@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -37,8 +38,16 @@ class PassRunner:
         zotero_read_only: bool = False,
         full_poll_every: int = 10,
         after_pull: Callable[[Any], None] | None = None,
+        delete_grace: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.zotero_read_only = zotero_read_only
+        self.delete_grace = delete_grace
+        self.clock = clock
+        self.vanished: dict[str, float] = {}
+        """Paper id -> when a pass first found its note gone from the whole vault (held
+        until ``delete_grace`` has passed: see ``WatchConfig.delete_grace_seconds``)."""
+        self._held: set[str] = set()  # ... those the last pass left alone for it
         self.full_poll_every = full_poll_every
         self.after_pull = after_pull
         self.polls = 0
@@ -108,6 +117,12 @@ class PassRunner:
             del self.written[rel]
         return current == self.known.get(rel)
 
+    def recheck_at(self) -> float | None:
+        """When a pass must look again at notes held by the deletion grace (on ``clock``),
+        or None: the loop runs one then, as no event may come (the note stays gone)."""
+        times = [self.vanished[p] for p in self._held if p in self.vanished]
+        return min(times) + self.delete_grace if times else None
+
     def _open_conflicts(self) -> dict[int, Any]:
         """The open conflicts by id, read again only when the database was written since the
         last read (by a pass, or by ``conflicts resolve`` in another process): an idle poll
@@ -128,6 +143,17 @@ class PassRunner:
             trusted = self.watcher_healthy is not None and self.watcher_healthy()  # walks
             quick = trusted or self.polls % self.full_poll_every != 0
         had_papers = job.pull and bool(self.engine.load_papers(reuse=True))
+        asked: set[str] = set()
+        held: set[str] = set()
+
+        def hold_vanished(pid: str) -> bool:
+            asked.add(pid)
+            now = self.clock()
+            if now - self.vanished.setdefault(pid, now) < self.delete_grace:
+                held.add(pid)
+                return True
+            return False
+
         opts = RunOptions(
             pull_catalog=job.pull,
             dry_run=job.dry_run,
@@ -135,6 +161,7 @@ class PassRunner:
             changed_paths=frozenset(job.paths) if job.paths is not None else None,
             if_zotero_changed=quick,
             zotero_read_only=self.zotero_read_only,
+            hold_vanished=hold_vanished if self.delete_grace > 0 else None,
         )
 
         def on_progress(step: str, done: int, total: int | None) -> None:
@@ -148,6 +175,9 @@ class PassRunner:
             with one_shot_gc(sweep=True):
                 res = self.engine.run(opts)
         except Exception as exc:
+            # no pass again at once for what the grace held: a pass that fails (the delete
+            # guard, say) would fail again, in a loop; the next event or timer looks again
+            self._held = set()
             job.errors.append(str(exc))
             job.status = "failed"
             self.events.publish("error", run=job.id, message=str(exc))
@@ -159,6 +189,10 @@ class PassRunner:
             # every paper's stamp (~20 ms at 5,000 papers) for nothing, twelve times a minute
             if not job.dry_run and self.state.changes() != self._known_at:
                 self.refresh_known()
+        if res.collected and not job.dry_run:
+            # a note found again, or its deletion applied: no longer waiting
+            self.vanished = {p: t for p, t in self.vanished.items() if p in asked}
+            self._held = held
         plan = res.plan.to_json(limit=JOURNAL_ACTIONS)
         job.plan, job.applied, job.state_run_id = plan, dict(res.applied), res.run_id
         job.errors.extend(res.errors)

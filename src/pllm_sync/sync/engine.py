@@ -84,6 +84,10 @@ class RunOptions:
     zotero_asked: bool = False
     """The settled probe (``settled.probe``) already made the lean conditional request and
     had no 304: the settled check reads through the client at once (no second lean one)."""
+    hold_vanished: Callable[[str], bool] | None = None
+    """The daemon's grace for deletions (``watch.delete_grace_seconds``): asked for each
+    paper whose note is gone from the whole vault; True leaves the paper alone this pass,
+    as a note that is there but unreadable (a move a cloud sync is still delivering)."""
     zotero_read_only: bool = False
     """A key that may only read (a group member without editing rights): Zotero is mirrored
     into the vault one way; vault edits stay in the vault, pending, and nothing is written
@@ -101,6 +105,9 @@ class RunResult:
     catalog_warnings: int = 0
     settled: bool = False
     """Nothing changed since a sync that decided nothing (``settled.py``): not decided."""
+    collected: bool = False
+    """The run read the vault and decided (False: it stopped early, Zotero and the vault
+    unchanged; the daemon keeps what it held for its deletion grace as it was)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -247,6 +254,7 @@ class SyncEngine:
         snap: ZoteroSnapshot | None,
         cpaths: dict[str, tuple[str, ...]],
         papers: dict[str, PaperState],
+        hold_vanished: Callable[[str], bool] | None = None,
     ) -> dict[str, PaperView]:
         """Read every side into plain per-paper views (the input of the pure ``decide``)."""
         views: dict[str, PaperView] = {}
@@ -403,6 +411,12 @@ class SyncEngine:
             v = views[pid]
             if v.note is None and st.note_path:
                 why = self._why_unreadable(st.note_path, scan, unreadable)
+                if why is None and hold_vanished is not None and hold_vanished(pid):
+                    why = (
+                        "is gone from the vault; its deletion waits "
+                        "(watch.delete_grace_seconds) in case a cloud sync is still bringing "
+                        "it from its new place"
+                    )
                 if why is not None:
                     # there but unreadable: never "deleted"
                     v.vault_unreadable, v.vault_unreadable_why = True, why
@@ -620,7 +634,7 @@ class SyncEngine:
         if changed is not None:  # the notes the state knows may have moved since its scan
             changed = changed | {p.note_path for p in papers.values() if p.note_path}
         scan = self._scan_vault(opts.show_progress, changed)
-        views = self._collect(catalog, scan, snap, cpaths, papers)
+        views = self._collect(catalog, scan, snap, cpaths, papers, opts.hold_vanished)
         total = len(views)
         if opts.changed_paths is not None and catalog is None:  # the daemon's incremental pass
             views = incremental.scope(
@@ -637,6 +651,7 @@ class SyncEngine:
             plan=plan,
             dry_run=opts.dry_run,
             catalog_warnings=len(catalog.warnings) if catalog else 0,
+            collected=True,
         )
         if opts.dry_run:
             return result
