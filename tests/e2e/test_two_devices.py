@@ -187,9 +187,13 @@ def test_the_second_device_follows_a_rename_the_first_made(devices: tuple[Env, E
     assert code == 0 and "changed this paper's id" in err, err
     cloud(a.vault, b.vault)
 
-    code, _, err = b.run("pull", "--no-progress")
+    before = b.snapshot()
+    code, out, err = b.run("pull", "--no-progress")
     assert code == 0, err
     assert "now holds the note of" not in err and "cannot be read" not in err, err
+    # the note holds the laptop's bytes already: not rewritten, and not counted as updated
+    assert "note updated" not in out, out
+    assert b.snapshot() == before
     assert item_of(b, ONE_NEW)["key"] == key, "one item, the same one"
     code, out, err = sync(b)
     assert code == 0 and "nothing to change" in out and "its note" not in err, (out, err)

@@ -1103,6 +1103,8 @@ class SyncEngine:
         self._cached_paths = self._scan_memo.keys()
 
     def _write_note(self, d: Decision, st: PaperState) -> NoteInfo | None:
+        """Create or update the paper's note; the note written, or None when an update had
+        nothing to change."""
         v, res = d.view, d.result
         assert res is not None
         conflict = bool(listed_fields(res))
@@ -1130,7 +1132,9 @@ class SyncEngine:
             info = changed if changed is not None else v.note
         st.note_path, st.note_size, st.note_mtime_ns = info.path, info.size, info.mtime_ns
         st.note_sha256 = info.sha256
-        return info
+        # None for an update that found the note holding its text already (another device's
+        # run wrote the same bytes, and the cloud brought them): not counted as written
+        return None if v.note is not None and info is v.note else info
 
     @staticmethod
     def _zotero_now(d: Decision, ok: bool) -> Record | None:
