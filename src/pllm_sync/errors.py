@@ -41,6 +41,14 @@ class VaultError(PllmSyncError):
     exit_code = 5
 
 
+class NoteChangedMeanwhile(VaultError):
+    """A note the run was about to rewrite was saved since it was read: not overwritten.
+
+    Not a failure: the user's bytes win and the next run reads them first. A run reports
+    these once, together, and exits 0 (typing in Obsidian during a sync once printed two
+    error lines per note and exit 1)."""
+
+
 class SafetyAbort(PllmSyncError):
     """A guard stopped the run before any change (mass delete, vanished vault, lock held)."""
 

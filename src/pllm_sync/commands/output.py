@@ -4,7 +4,7 @@ Kept apart from the commands so each wording is table-tested once."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from .hints import plural
 
@@ -35,6 +35,19 @@ _APPLIED: dict[str, tuple[str, str, str]] = {
     "conflicts.new": ("conflict", "conflicts", "opened (see `pllm-sync conflicts`)"),
     "zotero.waiting": ("paper", "papers", "with changes waiting for Zotero (vault-only run)"),
 }
+
+
+def saved_meanwhile_summary(paths: Sequence[str], show: int = 5) -> str:
+    """One line for the notes the user saved while the run was writing them, however many
+    (the run once printed two error lines for each of them, and exited 1)."""
+    n = len(paths)
+    shown = ", ".join(sorted(paths)[:show]) + (f" and {n - show} more" if n > show else "")
+    noun = "note was" if n == 1 else "notes were"
+    return (
+        f"{n} {noun} saved while this run was writing {'it' if n == 1 else 'them'}: kept as "
+        f"saved, not overwritten; the next run syncs {'its' if n == 1 else 'their'} edits "
+        f"({shown})"
+    )
 
 
 def applied_summary(applied: Mapping[str, Any]) -> str:

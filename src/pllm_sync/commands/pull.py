@@ -144,7 +144,7 @@ def _run(
     from ..runtime import one_shot_gc, open_runtime
     from ..sandbox import remember_sandbox
     from ..sync.engine import RunOptions, SyncEngine
-    from .output import applied_summary, catalog_summary
+    from .output import applied_summary, catalog_summary, saved_meanwhile_summary
 
     mode = None if args.zotero == "config" else args.zotero
     with open_runtime(
@@ -248,6 +248,10 @@ def _run(
         if not args.dry_run and not args.json:
             for w in result.plan.warnings:
                 print(f"warning: {w}", file=sys.stderr)
+            if result.saved_meanwhile:
+                print(
+                    f"warning: {saved_meanwhile_summary(result.saved_meanwhile)}", file=sys.stderr
+                )
         for err in result.errors:
             print(f"error: {err}", file=sys.stderr)
         if result.errors:

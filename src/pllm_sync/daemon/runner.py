@@ -193,6 +193,12 @@ class PassRunner:
             # a note found again, or its deletion applied: no longer waiting
             self.vanished = {p: t for p, t in self.vanished.items() if p in asked}
             self._held = held
+        if res.saved_meanwhile:  # their events bring the next pass, which reads them first
+            log.info(
+                "watch (%s): %d notes saved during the pass, kept as saved",
+                job.reason,
+                len(res.saved_meanwhile),
+            )
         plan = res.plan.to_json(limit=JOURNAL_ACTIONS)
         job.plan, job.applied, job.state_run_id = plan, dict(res.applied), res.run_id
         job.errors.extend(res.errors)

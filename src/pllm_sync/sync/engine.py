@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..config import Config
-from ..errors import SafetyAbort
+from ..errors import NoteChangedMeanwhile, SafetyAbort
 from ..model import Catalog, Paper, PaperIds
 from ..progress import progress
 from ..record import (
@@ -105,6 +105,9 @@ class RunResult:
     catalog_warnings: int = 0
     settled: bool = False
     """Nothing changed since a sync that decided nothing (``settled.py``): not decided."""
+    saved_meanwhile: list[str] = field(default_factory=list)
+    """Notes the user saved while this run was writing them: kept as saved, not
+    overwritten; not a failure (the next run reads them first)."""
     collected: bool = False
     """The run read the vault and decided (False: it stopped early, Zotero and the vault
     unchanged; the daemon keeps what it held for its deletion grace as it was)."""
@@ -117,6 +120,7 @@ class RunResult:
             "errors": self.errors,
             "run_id": self.run_id,
             "zotero_requests": self.requests,
+            "saved_meanwhile": self.saved_meanwhile,
         }
 
 
@@ -679,7 +683,7 @@ class SyncEngine:
             self.state.finish_run(run_id, "ok" if not result.errors else "failed", result.applied)
         if mark is not None and settled.settles(
             plan,
-            errors=len(result.errors),
+            errors=len(result.errors) + len(result.saved_meanwhile),
             applied=any(result.applied.values()),
             snap=snap,
             zotero=self.zotero is not None,
@@ -919,6 +923,7 @@ class SyncEngine:
         # together (written and fsynced by worker threads, one fsync per folder) before the
         # state commit below; an update whose note the user saved meanwhile is not written.
         vfailed: set[str] = set()
+        counted: set[str] = set()  # papers counted in ``applied`` as a note written
         self.vault.begin_batch()
         for d in progress(decisions, "vault", enabled=opts.show_progress):
             v, res = d.view, d.result
@@ -946,6 +951,7 @@ class SyncEngine:
                     info = self._write_note(d, st)
                     if info is not None:
                         applied[f"vault.{d.vault}"] = applied.get(f"vault.{d.vault}", 0) + 1
+                        counted.add(v.pid)
                 elif (
                     v.note is not None
                     and st.zotero_key
@@ -962,9 +968,14 @@ class SyncEngine:
                         st.note_sha256 = info.sha256
             except SafetyAbort:  # the vault itself went away: stop, write nothing more
                 raise
+            except NoteChangedMeanwhile:  # the user's save wins; the next run reads it first
+                vfailed.add(v.pid)
+                result.saved_meanwhile.append(v.note.path if v.note else v.pid)
             except Exception as exc:  # one bad note must not stop the others
                 vfailed.add(v.pid)
-                result.errors.append(f"vault {v.note.path if v.note else v.pid}: {exc}")
+                where, msg = (v.note.path if v.note else v.pid), str(exc)
+                # (a vault error names the note itself: not "vault X: X: ...")
+                result.errors.append(f"vault {msg if msg.startswith(where) else f'{where}: {msg}'}")
                 log.error("vault: %s: %s", v.pid, exc)
         zotero_done()  # the vault's batch is committed only once Zotero's outcome is known
         refused = self.vault.commit_batch()
@@ -975,9 +986,9 @@ class SyncEngine:
                 st = states[v.pid]
                 st.note_size, st.note_mtime_ns = v.note.size, v.note.mtime_ns
                 st.note_sha256 = v.note.sha256
-                result.errors.append(
-                    f"vault {v.note.path}: changed on disk while being updated; not overwritten"
-                )
+                result.saved_meanwhile.append(v.note.path)
+                if v.pid in counted and d.vault in ("create", "update"):  # not written after all
+                    applied[f"vault.{d.vault}"] -= 1
 
         # 3. Commit: what each side now holds always; the base only where every write landed.
         open_pids = {c.pllm_id for c in self._open_conflicts}

@@ -33,7 +33,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..config import VaultConfig
-from ..errors import VaultError
+from ..errors import NoteChangedMeanwhile, VaultError
 from ..model import Paper, Section, SectionPath, normalize_whitespace
 from ..record import Record
 from ..vault import note as note_mod
@@ -389,7 +389,7 @@ class MemoryVault:
         staged = self._batch.get(rel) if self._batch is not None else None
         data = staged[0] if staged is not None else self._data(rel)
         if _sha256(data) != note.sha256:
-            raise VaultError(
+            raise NoteChangedMeanwhile(
                 f"{rel}: changed on disk since it was scanned; not overwritten",
                 hint="run the sync again; it will pick up the edit first",
             )
@@ -452,7 +452,7 @@ class MemoryVault:
         for rel, (data, mtime, old) in staged.items():
             if old is not None:
                 if rel not in self.files or (len(self.files[rel]), self.mtimes[rel]) != old:
-                    log.warning("%s: changed on disk while being updated; not overwritten", rel)
+                    log.info("%s: changed on disk while being updated; not overwritten", rel)
                     if self._scan is not None:
                         self._scan.stats.pop(rel, None)
                     refused.append(rel)

@@ -40,7 +40,7 @@ from typing import Any, NamedTuple
 
 from ..atomic import WriteBatch, atomic_write, clean_stale_temp_files, fsync_dir
 from ..config import VaultConfig
-from ..errors import SafetyAbort, VaultError
+from ..errors import NoteChangedMeanwhile, SafetyAbort, VaultError
 from ..model import Paper, Section, SectionPath, normalize_whitespace
 from ..progress import progress as progress_bar
 from ..record import (
@@ -1168,7 +1168,8 @@ class VaultStore:
         refused = []
         for target in result.refused:
             rel = self._rel(Path(by_target[os.fspath(target)]))
-            log.warning("%s: changed on disk while being updated; not overwritten", rel)
+            # (the run names them all in one line: ``RunResult.saved_meanwhile``)
+            log.info("%s: changed on disk while being updated; not overwritten", rel)
             self._forget(rel)  # read again next time
             refused.append(rel)
         if self._stats is not None:
@@ -1262,7 +1263,7 @@ class VaultStore:
             data, st = self._read(rel)
         if _sha256(data) != note.sha256:
             self._forget(rel)
-            raise VaultError(
+            raise NoteChangedMeanwhile(
                 f"{rel}: changed on disk since it was scanned; not overwritten",
                 hint="run the sync again; it will pick up the edit first",
             )
@@ -1284,7 +1285,7 @@ class VaultStore:
             ) from exc
         if (now.st_size, now.st_mtime_ns) != (st.st_size, st.st_mtime_ns):
             self._forget(rel)
-            raise VaultError(
+            raise NoteChangedMeanwhile(
                 f"{rel}: changed on disk while being updated; not overwritten",
                 hint="run the sync again; it will pick up the edit first",
             )
