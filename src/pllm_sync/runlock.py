@@ -109,6 +109,26 @@ def _read_info(fd: int) -> LockInfo | None:
         return None
 
 
+def held_error(info: LockInfo | None, path: Path) -> SafetyAbort:
+    """The refusal for a lock another process holds, naming it and what to do about it: a
+    daemon goes on until stopped (and syncs by itself meanwhile); a run ends by itself."""
+    if info is None:
+        who, hint = "another process", "wait for it to finish, or stop it first"
+    else:
+        who = f"{info.owner}, pid {info.pid} on {info.hostname}"
+        if info.owner == "watch":
+            hint = (
+                f"the daemon (pid {info.pid}) syncs this vault by itself; to run this command "
+                "instead, stop it first"
+            )
+        else:
+            hint = f"wait for that `{info.owner}` to finish, then run this again"
+    return SafetyAbort(
+        f"another pllm-sync ({who}) is running on this vault (lock {path})",
+        hint=f"{hint}; the lock goes away by itself when that process ends",
+    )
+
+
 class RunLock:
     """The run lock kept in the file at ``path`` (created on first use)."""
 
@@ -131,22 +151,10 @@ class RunLock:
                 self._mine = True
                 return
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-            if not try_lock(fd):
-                info = _read_info(fd)
-                os.close(fd)
-                who = (
-                    f"{info.owner}, pid {info.pid} on {info.hostname}"
-                    if info
-                    else "another process"
-                )
-                raise SafetyAbort(
-                    f"another pllm-sync ({who}) is running on this vault (lock {self.path})",
-                    hint="wait for it to finish, or stop it (a pllm-sync watch daemon, say) "
-                    "first; the lock goes away by itself when that process ends",
-                )
             import socket  # here, not at the top: `status` only reads the lock
 
+            # made before the lock is taken: the holder's name is in the file a moment after
+            # (a run refused in that moment once could only say "another process")
             info_bytes = json.dumps(
                 {
                     "owner": owner,
@@ -155,6 +163,16 @@ class RunLock:
                     "at": time.time(),
                 }
             ).encode("utf-8")
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            if not try_lock(fd):
+                info = _read_info(fd)
+                for _ in range(20):  # the holder took it an instant ago: it writes its name next
+                    if info is not None:
+                        break
+                    time.sleep(0.005)
+                    info = _read_info(fd)
+                os.close(fd)
+                raise held_error(info, self.path)
             os.ftruncate(fd, 0)
             os.lseek(fd, 0, os.SEEK_SET)
             os.write(fd, info_bytes)

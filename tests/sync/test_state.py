@@ -582,6 +582,51 @@ def test_lock_keeps_a_second_run_out_and_dies_with_its_holder(tmp_path: Path) ->
         assert holder is not None and holder.owner == "sync" and holder.pid == os.getpid()
 
 
+_TAKE_THEN_NAME = """
+import fcntl, json, os, socket, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("locked", flush=True)
+time.sleep(0.03)  # the instant between taking the lock and writing who holds it
+os.write(fd, json.dumps({"owner": sys.argv[2], "pid": os.getpid(),
+                         "hostname": socket.gethostname(), "at": time.time()}).encode())
+time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize(
+    ("owner", "hint"),
+    [
+        ("watch", "syncs this vault by itself; to run this command instead, stop it first"),
+        ("sync", "wait for that `sync` to finish, then run this again"),
+    ],
+)
+def test_a_run_refused_as_the_lock_is_taken_names_the_holder(
+    tmp_path: Path, owner: str, hint: str
+) -> None:
+    """Two runs started together: the refused one read the lock file in the instant before
+    the holder wrote its name, and said "another process" (7 of 20 tries in a helper's
+    run); and it told the user to stop "a pllm-sync watch daemon, say" whoever held it."""
+    from pllm_sync.runlock import RunLock
+
+    lock = tmp_path / "run.lock"
+    child = subprocess.Popen(
+        [sys.executable, "-c", _TAKE_THEN_NAME, str(lock), owner],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "locked"
+        with pytest.raises(SafetyAbort) as exc:
+            RunLock(lock).acquire("sync")
+        assert f"({owner}, pid {child.pid} on " in exc.value.message, exc.value.message
+        assert exc.value.hint is not None and hint in exc.value.hint, exc.value.hint
+        assert (owner == "watch") == (f"pid {child.pid}" in exc.value.hint)
+    finally:
+        child.kill()
+        child.wait()
+
+
 def test_lock_is_reentrant_within_one_process(tmp_path: Path) -> None:
     path = tmp_path / "s.sqlite3"
     with StateDB.open(path) as a, StateDB.open(path) as b:
