@@ -54,6 +54,15 @@ elif step == "state":  # every note durable, the state not yet committed
         orig_commit(self)
         os._exit(9)
     store.VaultStore.commit_batch = commit
+elif step == "zotero":  # the first batch of items created, nothing else
+    from pllm_sync.zotero import batch
+    orig_post = batch.BatchWriter._post
+    def post(self, chunk, *a, **k):
+        out = orig_post(self, chunk, *a, **k)
+        if any("itemType" in op.obj and op.obj["itemType"] != "note" for op in chunk):
+            os._exit(9)  # (after the collections' batch: after the first items' batch)
+        return out
+    batch.BatchWriter._post = post
 from pllm_sync.cli import main
 sys.exit(main(argv))
 """
@@ -293,3 +302,39 @@ def test_notes_saved_before_the_run_reached_them_are_kept_and_said_once(
         text = env.note_for(pid).read_text(encoding="utf-8")
         assert f"{USER_TEXT} {pid}" in text and "from-zotero" in text, "both edits arrive"
     assert "nothing to change" in env.run("sync", "--no-progress")[1]
+
+
+def test_a_first_import_killed_part_way_is_no_news_when_it_is_finished(
+    new_env: NewEnv,
+) -> None:
+    """The first pull dies after Zotero took its first 50 items; a sync writes their notes;
+    the next pull finishes the import. An import run to its end at once writes no "What's
+    new"; this one listed the papers the killed run had not reached, an arbitrary share."""
+    many = "".join(
+        f"+ **\\[2024 EMNLP\\]** Crash Paper {n}: More. ([Paper](https://arxiv.org/abs/2401.{n:05d}))\n"
+        for n in range(2, 61)
+    )
+    env = new_env({"crash": HEAD + many})
+    args = ["--config", str(env.config), "-q", "pull", "--no-progress"]
+    child = subprocess.run(
+        [sys.executable, "-c", CHILD, "zotero", *args], env=dict(os.environ), check=False
+    )
+    assert child.returncode == 9
+    assert 0 < len(_ids_in_zotero(env)) < 60, "killed part way"
+    code, out, err = env.run("sync", "--no-progress")
+    assert code == 0, err
+    code, out, err = env.run("pull", "--no-progress")
+    assert code == 0, err
+    assert _ids_in_zotero(env) == Counter(_ids_in_notes(env)) and len(_ids_in_notes(env)) == 60
+    assert "what's new" not in out.lower(), out
+    assert not (env.vault / "What's new.md").exists()
+
+    # once the import is whole, a paper the list adds is news
+    env.lists["crash"].write_text(
+        HEAD
+        + many
+        + "+ **\\[2024 EMNLP\\]** A Later Paper: New. ([Paper](https://arxiv.org/abs/2402.00001))\n",
+        "utf-8",
+    )
+    code, out, err = env.run("pull", "--no-progress")
+    assert code == 0 and "what's new: 1 new paper" in out, (out, err)

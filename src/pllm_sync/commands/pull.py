@@ -170,7 +170,8 @@ def _run(
         state_lock = f"{'pull' if pull_catalog else 'sync'}"
         rt.state.acquire_lock(state_lock)
         started = time.time()
-        had_papers = pull_catalog and known > 0
+        # news only after a first import ran to its end (see ``pull_completed``)
+        had_papers = pull_catalog and known > 0 and rt.state.pull_completed()
         try:
             show = None if not args.no_progress else False
             catalogs: list[Catalog] = []

@@ -142,7 +142,9 @@ class PassRunner:
             self.polls += 1  # without a trusted watcher every full_poll_every-th poll still
             trusted = self.watcher_healthy is not None and self.watcher_healthy()  # walks
             quick = trusted or self.polls % self.full_poll_every != 0
-        had_papers = job.pull and bool(self.engine.load_papers(reuse=True))
+        had_papers = (
+            job.pull and bool(self.engine.load_papers(reuse=True)) and self.state.pull_completed()
+        )
         asked: set[str] = set()
         held: set[str] = set()
 

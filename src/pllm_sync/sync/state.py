@@ -1334,6 +1334,15 @@ class StateDB:
             None if applied is None else decode_value(applied),
         )
 
+    def pull_completed(self) -> bool:
+        """Whether a pull ever ran to its end here: until one has, a pull is still the first
+        import (one killed part way, then finished by later runs, is no news: "What's new"
+        once listed the papers the killed run had not reached)."""
+        row = self._x(
+            "SELECT EXISTS (SELECT 1 FROM runs WHERE command = 'pull' AND finished_at IS NOT NULL)"
+        ).fetchone()
+        return bool(row and row[0])
+
     def last_run(self) -> RunRecord | None:
         runs = self.list_runs(limit=1)
         return runs[0] if runs else None
