@@ -138,12 +138,23 @@ ROWS = [
         papers=lambda: {OLD: state(OLD)},
     ),
     Row(
-        "... nor when the new id is known to this device's state already",
+        "... also in a plain sync, which reads no catalog (the usual first run after the cloud "
+        "brought the note)",
+        lambda: [
+            synced_old(note=None, zitem=None, catalog=catalog()),
+            PaperView(pid=NEW, zitem=item(NEW), note=note(NEW)),
+        ],
+        {NEW: Want(note=NOTE, renamed_from=OLD, item_key=KEY, state_id=NEW)},
+        papers=lambda: {OLD: state(OLD)},
+        catalog_read=False,
+    ),
+    Row(
+        "a run already gave the new id a row for the same item: one paper, the old row goes",
         lambda: [
             synced_old(note=None, zitem=None),
             listed(NEW, state=state(NEW), zitem=item(NEW), note=note(NEW)),
         ],
-        {OLD: Want(state_id=OLD), NEW: Want(note=NOTE, item_key=KEY, state_id=NEW)},
+        {NEW: Want(note=NOTE, renamed_from=OLD, item_key=KEY, state_id=NEW)},
         papers=lambda: {OLD: state(OLD), NEW: state(NEW)},
     ),
     Row(

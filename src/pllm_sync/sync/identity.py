@@ -43,10 +43,47 @@ def join_identities(
     A rename left half done is finished, and stale copies are listed, in every run; a new
     rename is only recognised when the catalog was read this run (``catalog_read``):
     without it no id can have appeared."""
-    out = finish_interrupted_renames(views)
+    out = follow_renames_made_elsewhere(finish_interrupted_renames(views))
     if catalog_read:
         out = follow_renamed_papers(out, papers)
     return join_duplicate_items(list_stale_copies(join_returning_notes(out)))
+
+
+def follow_renames_made_elsewhere(views: Mapping[str, PaperView]) -> dict[str, PaperView]:
+    """Another device followed a catalog id change first: the item this device's state
+    knows under the old id carries the new id now, and so does the note, which a cloud sync
+    brought (that device rewrote both). Two writes agree, so the new id takes the old id's
+    state, in every run: the first run here after the note arrives is most often a plain
+    ``sync`` or a daemon pass, which read no catalog. Left alone, the old id's row warned on
+    every run that its note held another paper's, a run gave the new id a second row for the
+    same item, and deleting the note there was undone on both devices. A new id that has a
+    row already (made by such a run) keeps it, and the old row goes.
+
+    (An item alone carrying another id, its note not arrived, is left to
+    :func:`finish_interrupted_renames`: it may as well be this device's own rename cut short
+    and undone by the list; the next pull follows the list.)"""
+    out = dict(views)
+    by_key = {str(v.zitem["key"]): pid for pid, v in views.items() if v.zitem is not None}
+    for pid, old in views.items():
+        st = old.state
+        if pid not in out or st is None or not st.zotero_key or old.zitem is not None:
+            continue
+        other = by_key.get(st.zotero_key)
+        if other is None or other == pid or other not in out:
+            continue
+        new = out[other]
+        if new.state is not None and new.state.zotero_key not in (None, st.zotero_key):
+            continue
+        if old.note is not None or new.note is None:
+            continue
+        out[other] = replace(
+            new,
+            state=new.state if new.state is not None else replace(st, pllm_id=other),
+            renamed_from=pid,
+            copies=(*new.copies, *old.copies),
+        )
+        del out[pid]
+    return out
 
 
 def finish_interrupted_renames(views: Mapping[str, PaperView]) -> dict[str, PaperView]:
@@ -149,16 +186,10 @@ def follow_renamed_papers(
     for pid, v in out.items():
         # A new id may already have a note: a copy made while the paper had this id,
         # before the list changed it away and back (no item, no copies of its own).
-        # Or it may have both, carrying the new id already: another device followed the
-        # rename first (its run rewrote the item and the note; the cloud brought the note).
         if (
             v.paper is not None
             and (pid not in papers or _never_reached_zotero(v))
-            and (
-                v.note is None
-                or (v.zitem is None and not v.copies)
-                or (pid not in papers and v.zitem is not None)
-            )
+            and (v.note is None or (v.zitem is None and not v.copies))
         ):
             appeared.setdefault(title_hash(v.paper.title), []).append(pid)
     for th, olds in vanished.items():
@@ -173,20 +204,6 @@ def follow_renamed_papers(
             # could not see the item)
             continue
         old_key = (old.state.zotero_key if old.state else None) or (old.zitem or {}).get("key")
-        if new.note is not None and new.zitem is not None:
-            if old.state is not None and old.note is None and new.zitem.get("key") == old_key:
-                # followed already on another device: the note and item this device knows
-                # under the old id carry the new one now (the old id's view saw its note
-                # path holding another id's note, and warned of it on every run). The new
-                # id takes this device's state of the paper, with its own item and note.
-                out[new.pid] = replace(
-                    new,
-                    state=replace(old.state, pllm_id=new.pid),
-                    renamed_from=old.pid,
-                    copies=(*new.copies, *old.copies),
-                )
-                del out[old.pid]
-            continue
         if new.zitem is not None and old_key is not None and new.zitem.get("key") != old_key:
             continue  # the new id already has an item of its own
         # (with no item of the old id's, the new id's item is the paper's: a rename cut
