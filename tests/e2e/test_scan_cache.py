@@ -47,6 +47,7 @@ def test_cache_rows_from_before_the_abstract_field_are_read_again(env: Env) -> N
             "UPDATE scan_cache SET record = ? WHERE relpath = ?",
             [(text, rel) for rel, text in old.items()],
         )
+        db.execute("PRAGMA user_version = 8")  # such rows come from before schema 9
     code, _, err = env.run("sync", "--no-progress")
     assert code == 0, err
     with sqlite3.connect(state) as db:

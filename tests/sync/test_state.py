@@ -451,6 +451,22 @@ def test_version_3_rows_get_the_only_library_they_ever_saw(tmp_path: Path) -> No
         assert p.base == RECORD and p.note_path == "Papers/p.md"  # the vault half stays
 
 
+def test_upgrading_to_schema_9_reads_the_vault_again(tmp_path: Path) -> None:
+    """Readings cached before schema 9 hold ``abstract: None`` for a note without its
+    managed region, which a sync took for the user clearing the abstract (and wrote to
+    Zotero); the upgrade drops them, so the next scan reads every note once."""
+    path = tmp_path / "s.sqlite3"
+    with StateDB.open(path) as db:
+        db.put_scan_cache(ScanEntry("Papers/p.md", 10, 1, "x" * 64, "p", None))
+        db._conn.execute("PRAGMA user_version = 8")
+    with StateDB.open(path) as db:
+        assert db.schema_version == SCHEMA_VERSION >= 9
+        assert db.get_scan_cache() == {}
+        db.put_scan_cache(ScanEntry("Papers/p.md", 10, 1, "x" * 64, "p", None))
+    with StateDB.open(path) as db:  # once: later opens keep what is cached
+        assert list(db.get_scan_cache()) == ["Papers/p.md"]
+
+
 def test_zotero_state_is_kept_per_library(db: StateDB) -> None:
     a, b = LibraryRef("user", "1", "sandbox"), LibraryRef("user", "2", "https://x")
     db.bind_library(a)

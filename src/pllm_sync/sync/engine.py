@@ -236,9 +236,6 @@ class SyncEngine:
             self._cached_paths = set(cache)
             for e in cache.values():
                 if e.record is not None:
-                    note_record = e.record.get("record")
-                    if note_record is not None and "abstract" not in note_record:
-                        continue  # read before the record had ``abstract``: read it again
                     try:
                         previous[e.relpath] = NoteStat(**e.record)
                     except TypeError:  # a cache row from an older version: just re-read the file

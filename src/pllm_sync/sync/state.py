@@ -587,6 +587,14 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)
 # state of, so a vault moved elsewhere finds its state again (``sync/moved_vault.py``).
 
 
+def _v9(conn: sqlite3.Connection) -> None:
+    """8 -> 9: the scan cache read again. A note without an intact managed region now says
+    nothing about ``abstract`` (the field is left out of its reading); readings cached
+    before held ``abstract: None`` for it, which the next sync took for the user clearing
+    the abstract, and wrote to Zotero. One full read of the vault at the next run."""
+    conn.execute("DELETE FROM scan_cache")
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _script(_V1),  # 0 -> 1: papers, libraries, collections, sources, scan cache, conflicts
     _script(_V2),  # 1 -> 2: run journal, daemon lock, indexes for open conflicts and keys
@@ -596,6 +604,7 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _v6,  # 5 -> 6: catalog and Zotero records stored against the base
     _v7,  # 6 -> 7: the scan cache keeps each note's ctime
     _script(_V8),  # 7 -> 8: the meta table (the vault's path)
+    _v9,  # 8 -> 9: the scan cache read again (a note with no region says no abstract)
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -144,9 +144,16 @@ def _int(v: Any) -> int | None:
     return None
 
 
-def raw_record(values: dict[str, Any], notes: str, abstract: str | None = None) -> Record:
+def raw_record(
+    values: dict[str, Any], notes: str, abstract: str | None = None, *, has_region: bool = True
+) -> Record:
     """The record as the frontmatter states it, except ``sections``, which stays the tuple of
-    raw entries (links) until :func:`resolve_sections` maps them to keys. JSON-friendly."""
+    raw entries (links) until :func:`resolve_sections` maps them to keys. JSON-friendly.
+
+    A body without an intact managed region (its markers deleted or doubled, a note made
+    from a template without one) says nothing about ``abstract``: the field is left out
+    (no change), never read as cleared. Read as cleared, such a note once emptied the
+    abstract in Zotero."""
     rec: Record = {f: _scalar_text(values.get(f)) for f in _STRING_FIELDS}
     rec["title"] = rec["title"] or ""
     for f in _INT_FIELDS:
@@ -156,7 +163,8 @@ def raw_record(values: dict[str, Any], notes: str, abstract: str | None = None) 
     rec["sections"] = _text_list(values.get("sections"))
     rec["catalog"] = "removed" if _scalar_text(values.get("catalog")) == "removed" else "listed"
     rec["notes"] = notes
-    rec["abstract"] = abstract
+    if has_region:
+        rec["abstract"] = abstract
     return rec
 
 
@@ -230,7 +238,12 @@ def _reading(doc: fb.Document, parts: body_mod.BodyParts | None = None) -> Parse
         parts=parts,
         pllm_id=pid or None,
         raw=canonical_raw(
-            raw_record(values, body_mod.notes_of(parts), body_mod.abstract_of(parts))
+            raw_record(
+                values,
+                body_mod.notes_of(parts),
+                body_mod.abstract_of(parts),
+                has_region=parts.has_region,
+            )
         ),
         zotero_key=zotero_key_of(values.get("zotero")),
         conflict_flag=values.get(CONFLICT_KEY) is True,

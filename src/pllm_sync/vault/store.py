@@ -1394,6 +1394,22 @@ class VaultStore:
                 log.warning("%s: the pllm-sync markers are broken; managed region not updated", rel)
             else:
                 body = new_body
+        elif (
+            not parts.has_region
+            and not parts.broken
+            and wanted.get("abstract")
+            and wanted["abstract"] != current.get("abstract")
+        ):
+            # no region (a note made from a template, its markers deleted): one is inserted
+            # at the top, as a pull inserts it, so the abstract has its place again
+            region = body_mod.render_region(ManagedContent(abstract=wanted["abstract"]), links)
+            body = body_mod.set_region(parts, region, nl) or body
+        elif parts.broken and ("sections" in fm or "abstract" in wanted):
+            log.warning(
+                "%s: the pllm-sync markers are broken (one missing, or doubled); the managed "
+                "region is not updated -- delete the stray marker line, or both",
+                rel,
+            )
         elif parts.has_region and ("sections" in fm or "abstract" in wanted):
             region = parts.region
             if "sections" in fm:

@@ -1,0 +1,106 @@
+"""Notes as Obsidian users leave them, found by a helper editing a vault the way Obsidian
+does: a note whose managed region is gone (its marker lines deleted, or made from a
+template that has none) says nothing about the abstract. It was read as "abstract
+cleared": the next sync emptied the abstract in Zotero, and an abstract typed in Zotero
+never reached the note."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pllm_sync.testing.zotero_server import ZoteroEmulator
+
+from .helpers import Env, make_env
+
+LIST = """# Obsidian List
+
+## Alignment
+
++ **\\[2024 EMNLP\\]** Synthetic Paper One: A Study. ([Paper](https://arxiv.org/abs/2401.00001))
++ **\\[2024 EMNLP\\]** Synthetic Paper Two: A Study. ([Paper](https://arxiv.org/abs/2401.00002))
+"""
+ONE = "arxiv:2401.00001"
+
+
+@pytest.fixture
+def env(
+    tmp_path: Path,
+    zotero_emulator: ZoteroEmulator,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Env]:
+    e = make_env(tmp_path, zotero_emulator, capsys, monkeypatch, {"obsidian": LIST})
+    code, _, err = e.run("pull", "--no-progress")
+    assert code == 0, err
+    yield e
+
+
+def sync(env: Env) -> str:
+    code, out, err = env.run("sync", "--no-progress")
+    assert code == 0, err
+    return out
+
+
+def drop_markers(note: Path, which: str) -> None:
+    text = note.read_text(encoding="utf-8")
+    for marker in ("pllm-sync:begin", "pllm-sync:end"):
+        if which in ("both", marker.split(":")[1]):
+            text = re.sub(rf"(?m)^<!-- {marker}.*\n", "", text)
+    note.write_text(text, encoding="utf-8")
+
+
+@pytest.mark.parametrize("which", ["both", "begin", "end"])
+def test_an_abstract_typed_in_zotero_survives_a_note_without_its_region(
+    env: Env, which: str
+) -> None:
+    note = env.note_for(ONE)
+    drop_markers(note, which)
+    sync(env)
+    key = env.item_by_pid(ONE)["key"]
+    env.emu.edit_item(key, {"abstractNote": "An abstract typed in Zotero."})
+    for _ in range(3):  # the erasure came at the second sync
+        sync(env)
+        assert env.item_by_pid(ONE)["abstractNote"] == "An abstract typed in Zotero."
+    if which == "both":  # no region at all: one is put back, with the abstract in it
+        text = note.read_text(encoding="utf-8")
+        assert "> An abstract typed in Zotero." in text
+        assert text.count("<!-- pllm-sync:begin") == 1
+    assert "nothing to change" in sync(env)
+
+
+def test_a_note_losing_its_region_does_not_empty_the_abstract_in_zotero(env: Env) -> None:
+    key = env.item_by_pid(ONE)["key"]
+    env.emu.edit_item(key, {"abstractNote": "Kept in Zotero."})
+    sync(env)
+    assert "> Kept in Zotero." in env.note_for(ONE).read_text(encoding="utf-8")
+    drop_markers(env.note_for(ONE), "both")
+    sync(env)
+    sync(env)
+    assert env.item_by_pid(ONE)["abstractNote"] == "Kept in Zotero."
+
+
+def test_a_paper_added_from_the_vault_template_keeps_its_zotero_abstract(env: Env) -> None:
+    """The vault's own Templates/Paper.md has no region: every paper a user adds with it
+    was such a note."""
+    template = env.vault / "Templates" / "Paper.md"
+    text = template.read_text(encoding="utf-8")
+    assert "pllm-sync:begin" not in text
+    note = env.papers / "My Added Paper.md"
+    note.write_text(
+        text.replace("title:", "title: My Added Paper", 1).replace(
+            "arxiv:", 'arxiv: "2405.99999"', 1
+        ),
+        encoding="utf-8",
+    )
+    sync(env)
+    [item] = [d for d in env.items().values() if d["title"] == "My Added Paper"]
+    env.emu.edit_item(item["key"], {"abstractNote": "Written in Zotero."})
+    for _ in range(2):
+        sync(env)
+        [item] = [d for d in env.items().values() if d["title"] == "My Added Paper"]
+        assert item["abstractNote"] == "Written in Zotero."
+    assert "> Written in Zotero." in note.read_text(encoding="utf-8")
