@@ -431,7 +431,7 @@ def parse_config(data: Any, origin: str, base_dir: Path | None = None) -> Config
         catalog_refresh_minutes=v.number(w, "watch", "catalog_refresh_minutes", 60.0, minimum=1),
         debounce_seconds=v.number(w, "watch", "debounce_seconds", 2.0),
         reconcile_minutes=v.number(w, "watch", "reconcile_minutes", 15.0, minimum=0.01),
-        delete_grace_seconds=v.number(w, "watch", "delete_grace_seconds", 60.0),
+        delete_grace_seconds=v.number(w, "watch", "delete_grace_seconds", 60.0, minimum=0),
     )
 
     a = v.section(data, "api", {"enabled", "port"})

@@ -809,3 +809,24 @@ def test_two_live_items_carrying_one_id_become_one(env: Env) -> None:
     env.emu.clear_log()
     assert env.run("pull", "--no-progress")[0] == 0
     assert env.writes() == [], "converged"
+
+
+def test_a_note_of_an_item_deleted_for_good_says_so_and_moving_it_back_keeps_the_paper(
+    env: Env,
+) -> None:
+    """An item emptied from Zotero's trash cannot be restored there: the warning does not
+    offer that, and the way it does offer (moving the note back) works."""
+    note = env.note_for(A)
+    append(note, "\nMy own words.\n")
+    assert sync(env)[0] == 0
+    env.emu.delete_item(env.item_by_pid(A)["key"])
+    code, _, err = sync(env)
+    assert code == 0, err
+    assert f"{A}: its item was deleted from Zotero, so its note " in err, err
+    assert "restore the item" not in err
+    moved = next((env.vault / ".pllm-sync-trash").rglob(note.name))
+    moved.rename(note)  # as the warning says
+    code, _, err = sync(env)
+    assert code == 0, err
+    assert "My own words." in user_part(env.note_for(A))
+    assert not env.item_by_pid(A).get("deleted"), "the paper is back in Zotero"

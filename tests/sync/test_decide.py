@@ -158,6 +158,28 @@ ROWS = [
         retire_vault=True,
     ),
     Row(
+        "the same item edited in Zotero since: the note comes back (modify beats delete)",
+        lambda: PaperView(
+            pid=PID,
+            state=state(zotero_key=None, note_path=None, vault_retired=True, zotero_retired=True),
+            zrecord={**BASE, "tags": ("read-in-zotero",)},
+            zitem=dict(ITEM),
+        ),
+        zotero="update",  # as for any item back from the trash (rule 3)
+        vault="restore",
+    ),
+    Row(
+        "the same unedited item under on_vault_delete: ignore: kept, the note comes back",
+        lambda: PaperView(
+            pid=PID,
+            state=state(zotero_key=None, note_path=None, vault_retired=True, zotero_retired=True),
+            zrecord=dict(BASE),
+            zitem=dict(ITEM),
+        ),
+        vault="restore",
+        cfg=DecideConfig(on_vault_delete="ignore"),
+    ),
+    Row(
         "the same item holding the user's PDF: the note comes back (modify beats delete)",
         lambda: PaperView(
             pid=PID,

@@ -467,6 +467,29 @@ def test_upgrading_to_schema_9_reads_the_vault_again(tmp_path: Path) -> None:
         assert list(db.get_scan_cache()) == ["Papers/p.md"]
 
 
+@pytest.mark.parametrize(
+    ("runs", "completed"),
+    [
+        ([], False),
+        ([("pull", None)], False),  # killed: never finished
+        ([("pull", "aborted")], False),  # Ctrl-C
+        ([("pull", "failed")], False),  # finished with errors: some papers not reached
+        ([("sync", "ok")], False),
+        ([("pull", "aborted"), ("pull", "ok")], True),
+    ],
+)
+def test_a_pull_counts_as_completed_only_when_it_ended_ok(
+    db: StateDB, runs: list[tuple[str, str | None]], completed: bool
+) -> None:
+    """Until a first import ran to its end, a pull's new notes are no news ("What's new"
+    listed the papers an interrupted or failed first import had not reached)."""
+    for command, status in runs:
+        rid = db.start_run(command)
+        if status is not None:
+            db.finish_run(rid, status)
+    assert db.pull_completed() is completed
+
+
 def test_zotero_state_is_kept_per_library(db: StateDB) -> None:
     a, b = LibraryRef("user", "1", "sandbox"), LibraryRef("user", "2", "https://x")
     db.bind_library(a)

@@ -223,6 +223,15 @@ def differs(a: Record | None, b: Record | None) -> bool:
     return any(a.get(k) != b.get(k) for k in SYNCED_FIELDS if k in a or k in b)
 
 
+def _edited(item: Record | None, base: Record | None) -> bool:
+    """Whether an item holds other values than ``base`` on a synced field, an empty value
+    and a missing one alike (an item of a paper without authors reads ``()`` where the
+    base holds None): a user's edit, not the item as a run made it."""
+    if item is None or base is None:
+        return item is not base
+    return any((item.get(k) or None) != (base.get(k) or None) for k in SYNCED_FIELDS)
+
+
 def decide(views: Iterable[PaperView], cfg: DecideConfig) -> Decided:
     """The plan for one run: pure, deterministic, one decision per view (in input order)."""
     plan = Plan()
@@ -283,12 +292,14 @@ def decide_paper(v: PaperView, cfg: DecideConfig, plan: Plan) -> Decision:
         and st is not None
         and not st.zotero_key
         and not v.z_user_children
+        and cfg.on_vault_delete != "ignore"
+        and not _edited(v.zrecord, st.base)
     ):
         # retired before it had an item (its note deleted), yet an item carries its id: one
         # a cut-short run made and never recorded, not one that came back from the trash.
-        # The deletion answers for it as for any item of a deleted note (``on_vault_delete``
-        # was not ``ignore``, or the Zotero side would not have been retired); an item the
-        # user gave a PDF or a note meanwhile brings the note back instead (rule 3)
+        # The deletion answers for it as for any item of a deleted note; an item the user
+        # edited, or gave a PDF or a note, meanwhile brings the note back instead (rule 3:
+        # modify beats delete), and so does ``on_vault_delete: ignore``
         plan.add("zotero", "trash", v.pid, v.title, reason="note deleted in the vault")
         d.zotero, d.retire_zotero, d.retire_vault = "trash", True, True
         return d

@@ -936,10 +936,14 @@ class SyncEngine:
                     applied["vault.trash"] = applied.get("vault.trash", 0) + 1
                     # named, with the way back: a note hidden in the trash folder (Obsidian
                     # does not show it) with only a count said once left a user searching
+                    if v.zotero_gone == "deleted":  # emptied from the trash: no restore there
+                        why, back = "was deleted from Zotero", "move it back to keep the paper"
+                    else:
+                        why = "is in Zotero's trash"
+                        back = "move it back (or restore the item) to bring the paper back"
                     result.plan.warnings.append(
-                        f"{v.pid}: its item is in Zotero's trash, so its note "
-                        f"{v.note.path} moved to {dest}; move it back (or restore the item) "
-                        "to bring the paper back on both sides"
+                        f"{v.pid}: its item {why}, so its note {v.note.path} moved to {dest}; "
+                        f"{back}"
                     )
                 elif d.vault == "restore" and res is not None:
                     info = self._restore_note(d, st)

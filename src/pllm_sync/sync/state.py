@@ -1344,11 +1344,11 @@ class StateDB:
         )
 
     def pull_completed(self) -> bool:
-        """Whether a pull ever ran to its end here: until one has, a pull is still the first
-        import (one killed part way, then finished by later runs, is no news: "What's new"
-        once listed the papers the killed run had not reached)."""
+        """Whether a pull ever ran to its end here without an error: until one has, a pull is
+        still the first import (one killed, interrupted or failed part way, then finished by
+        later runs, is no news: "What's new" once listed the papers it had not reached)."""
         row = self._x(
-            "SELECT EXISTS (SELECT 1 FROM runs WHERE command = 'pull' AND finished_at IS NOT NULL)"
+            "SELECT EXISTS (SELECT 1 FROM runs WHERE command = 'pull' AND status = 'ok')"
         ).fetchone()
         return bool(row and row[0])
 
