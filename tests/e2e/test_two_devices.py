@@ -233,3 +233,37 @@ def test_two_notes_with_one_id_name_the_one_that_keeps_it(devices: tuple[Env, En
     assert f"Papers/{note.name} keeps it" in err, err
     assert "using the first" not in err
     assert os.path.exists(copy)
+
+
+def test_a_note_renamed_elsewhere_and_evicted_here_is_no_deletion(
+    devices: tuple[Env, Env],
+) -> None:
+    """Renamed on the laptop; on the desktop iCloud keeps only the placeholder, under the
+    new name: nothing is at the old path, and the placeholder names no note the desktop
+    knows (found by the review helper: the item was trashed, and then the laptop's note)."""
+    a, b = devices
+    note_a = a.note_for(TWO)
+    renamed = note_a.with_name("Renamed by me.md")
+    note_a.rename(renamed)
+    assert sync(a)[0] == 0
+    cloud(a.vault, b.vault)
+    moved_b = b.papers / renamed.name
+    stub = moved_b.with_name(f".{moved_b.name}.icloud")
+    moved_b.rename(stub)  # evicted on the desktop
+    code, _, err = sync(b)
+    assert code == 0, err
+    assert not item_of(b, TWO).get("deleted"), "the evicted, renamed note trashed its item"
+    assert stub.name in err and "not downloaded" in err, err
+    assert sync(a)[0] == 0 and renamed.exists()
+
+    stub.rename(moved_b)  # downloaded
+    code, out, err = sync(b)
+    assert code == 0 and "not downloaded" not in err, err
+    assert not item_of(b, TWO).get("deleted")
+    code, out, _ = b.run("status")
+    assert "total: 3" in out
+
+    # a real deletion, with no placeholder about, still trashes the item
+    moved_b.unlink()
+    assert sync(b)[0] == 0
+    assert item_of(b, TWO).get("deleted")

@@ -27,6 +27,7 @@ from ..record import (
     section_path,
 )
 from ..vault.body import ManagedContent
+from ..vault.names import placeholder_target
 from ..vault.provenance import listed_in
 from ..vault.store import NoteInfo, NoteStat, VaultProblem, VaultScan
 from ..zotero import mapping as zmap
@@ -408,10 +409,25 @@ class SyncEngine:
                 v.note = replace(v.note, record=rec)
                 v.vault_sections_unknown = tuple(sorted(set(secs) - known_sections))
         unreadable = {p.path: p for p in scan.problems}
+        strays: list[str] | None = None  # placeholders standing for no note the state knows
         for pid, st in papers.items():
             v = views[pid]
             if v.note is None and st.note_path:
                 why = self._why_unreadable(st.note_path, scan, unreadable)
+                if why is None:
+                    if strays is None:
+                        state_paths = {p.note_path for p in papers.values() if p.note_path}
+                        strays = [
+                            stub
+                            for stub in self.vault.placeholders()
+                            if placeholder_target(stub) not in state_paths
+                        ]
+                    if strays:
+                        why = (
+                            "is gone, but the vault holds notes the cloud has not downloaded "
+                            f"({', '.join(strays[:3])}{' ...' if len(strays) > 3 else ''}), "
+                            "which may be it under a new name (download them to sync it)"
+                        )
                 if why is None and hold_vanished is not None and hold_vanished(pid):
                     why = (
                         "is gone from the vault; its deletion waits "

@@ -38,7 +38,7 @@ from ..model import Paper, Section, SectionPath, normalize_whitespace
 from ..record import Record
 from ..vault import note as note_mod
 from ..vault.body import ManagedContent
-from ..vault.names import is_litter, placeholder_path
+from ..vault.names import is_litter, placeholder_path, placeholder_target
 from ..vault.sections import HOME_NOTE
 from ..vault.store import RACY_NS, NoteInfo, NoteStat, VaultScan, VaultStore, note_names
 from ..zotero import errors as zerr
@@ -236,6 +236,9 @@ class MemoryVault:
     def placeholder_of(self, rel: str) -> str | None:
         stub = placeholder_path(rel)
         return stub if stub in self.files else None
+
+    def placeholders(self) -> list[str]:
+        return sorted(p for p in self.files if placeholder_target(p) is not None)
 
     def check_writable(self) -> None:
         if not self.writable:

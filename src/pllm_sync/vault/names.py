@@ -159,6 +159,18 @@ def is_litter(name: str) -> bool:
     return bool(_LITTER_RE.search(name))
 
 
+PLACEHOLDER_SUFFIX = ".md.icloud"
+
+
+def placeholder_target(rel: str) -> str | None:
+    """The note a placeholder path stands for (``Papers/.X.md.icloud`` -> ``Papers/X.md``),
+    or None for any other path."""
+    folder, slash, name = rel.rpartition("/")
+    if not (name.startswith(".") and name.endswith(PLACEHOLDER_SUFFIX)) or len(name) < 12:
+        return None
+    return f"{folder}{slash}{name[1 : -len('.icloud')]}"
+
+
 def placeholder_path(rel: str) -> str:
     """The vault path of the placeholder iCloud Drive leaves for the note ``rel`` when it
     frees space (``Optimize Storage``, and on iOS): ``Papers/X.md`` becomes the hidden

@@ -56,7 +56,14 @@ from . import frontmatter_block as fb
 from . import note as note_mod
 from .body import ManagedContent
 from .digest import WHATS_NEW
-from .names import is_litter, note_stem, placeholder_path, short_hash, with_suffix
+from .names import (
+    is_litter,
+    note_stem,
+    placeholder_path,
+    placeholder_target,
+    short_hash,
+    with_suffix,
+)
 from .place import dangling_link_error
 from .sections import (
     HOME_NOTE,
@@ -437,6 +444,19 @@ class VaultStore:
         :func:`placeholder_path`)."""
         stub = placeholder_path(rel)
         return stub if os.path.lexists(self.root / stub) else None
+
+    def placeholders(self) -> list[str]:
+        """Every cloud placeholder in the vault (hidden folders and the trash aside), by
+        vault path: a walk of its own, asked only when a note the state knows is gone
+        (a note renamed on another device and evicted here leaves its placeholder under
+        the new name, nothing at the old one)."""
+        found: list[str] = []
+        for folder, dirs, files in os.walk(self.root):
+            rel_folder = os.path.relpath(folder, self.root).replace(os.sep, "/")
+            prefix = "" if rel_folder == "." else rel_folder + "/"
+            dirs[:] = [d for d in dirs if not d.startswith(".") and prefix + d != self._trash_rel]
+            found.extend(prefix + f for f in files if placeholder_target(prefix + f) is not None)
+        return sorted(found)
 
     def check_writable(self) -> None:
         """Refuse (``VaultError``) before any change when the vault cannot be written (a
