@@ -104,3 +104,24 @@ def test_a_paper_added_from_the_vault_template_keeps_its_zotero_abstract(env: En
         [item] = [d for d in env.items().values() if d["title"] == "My Added Paper"]
         assert item["abstractNote"] == "Written in Zotero."
     assert "> Written in Zotero." in note.read_text(encoding="utf-8")
+
+
+def test_authors_and_a_year_written_the_obsidian_way_reach_zotero_right(env: Env) -> None:
+    note = env.note_for(ONE)
+    date_before = env.item_by_pid(ONE)["date"]
+    text = note.read_text(encoding="utf-8")
+    text = re.sub(
+        r"(?m)^authors:.*$", 'authors:\n  - "[[John Roe]]"\n  - "Doe, Jane"', text, count=1
+    )
+    text = re.sub(r"(?m)^year:.*$", "year: circa 2020", text, count=1)
+    note.write_text(text, encoding="utf-8")
+    code, _, err = env.run("sync", "--no-progress")
+    assert code == 0, err
+    assert "year 'circa 2020' is not a whole number" in err, err
+    item = env.item_by_pid(ONE)
+    creators = [(c.get("firstName"), c.get("lastName")) for c in item["creators"]]
+    assert creators == [("John", "Roe"), ("Jane", "Doe")], creators
+    assert item["date"] == date_before, "a year that is no number cleared Zotero's date"
+    sync(env)  # Zotero spells "Doe, Jane" as Jane Doe: the note takes that spelling once
+    assert "nothing to change" in sync(env)
+    assert '"[[John Roe]]"' in note.read_text(encoding="utf-8"), "the user's link stays"

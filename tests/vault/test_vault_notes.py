@@ -351,3 +351,33 @@ def test_refreshing_a_fresh_note_with_the_same_inputs_writes_nothing(store: Vaul
         is None
     )
     assert path.read_bytes() == data and path.stat().st_mtime_ns == mtime
+
+
+@pytest.mark.parametrize(
+    ("written", "want"),
+    [
+        ('["[[John Roe]]"]', ["John Roe"]),  # a link to a person's note: the name it shows
+        ('["[[People/John Roe|J. Roe]]", Ann Lee]', ["J. Roe", "Ann Lee"]),
+        ('"Jane Doe, John Roe"', ["Jane Doe", "John Roe"]),  # one line of whole names
+        ('"Doe, Jane"', ["Doe, Jane"]),  # one name, last name first (Zotero splits it)
+        ('"Ann Lee; Bo Ma"', ["Ann Lee", "Bo Ma"]),
+        ('"Ann Lee and Bo Ma"', ["Ann Lee", "Bo Ma"]),
+    ],
+)
+def test_authors_as_obsidian_users_write_them(written: str, want: list[str]) -> None:
+    from pllm_sync.vault.note import parse_note
+
+    parsed = parse_note(f"---\npllm-sync-id: arxiv:1\ntitle: T\nauthors: {written}\n---\n")
+    assert list(parsed.raw["authors"]) == want
+
+
+@pytest.mark.parametrize("year", ["circa 2020", "2020?", "true"])
+def test_a_year_that_is_no_number_says_nothing_about_the_year(year: str) -> None:
+    """It once read as "no year", and the sync cleared Zotero's date."""
+    from pllm_sync.vault.note import parse_note, unreadable_numbers
+
+    parsed = parse_note(f"---\npllm-sync-id: arxiv:1\ntitle: T\nyear: {year}\n---\n")
+    assert "year" not in parsed.raw
+    assert [f for f, _ in unreadable_numbers(parsed.values)] == ["year"]
+    clean = parse_note("---\npllm-sync-id: arxiv:1\ntitle: T\nyear:\n---\n")
+    assert clean.raw["year"] is None  # an empty year is the user clearing it

@@ -373,3 +373,19 @@ def test_templater_code_in_zotero_titles_creators_and_venue_is_made_inert() -> N
     )
     assert rec["title"] == "A < % tp.date.now() % > paper"
     assert rec["authors"] == ("< %* x % >",)
+
+
+@pytest.mark.parametrize(
+    ("name", "want"),
+    [
+        ("Jane Doe", {"firstName": "Jane", "lastName": "Doe"}),
+        ("Doe, Jane", {"firstName": "Jane", "lastName": "Doe"}),  # once "Doe," / "Jane"
+        ("van der Berg, Jan", {"firstName": "Jan", "lastName": "van der Berg"}),
+        ("John Smith, Jr.", {"firstName": "John Smith,", "lastName": "Jr."}),  # as before
+        ("Madonna", {"name": "Madonna"}),
+    ],
+)
+def test_split_author_reads_last_comma_first(name: str, want: dict[str, str]) -> None:
+    from pllm_sync.zotero.mapping import split_author
+
+    assert split_author(name) == {"creatorType": "author", **want}

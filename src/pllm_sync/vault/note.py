@@ -122,6 +122,38 @@ def _text_list(v: Any) -> list[str]:
     return [t] if t else []
 
 
+_WIKILINK = re.compile(r"\[\[([^\]|#]+)(?:#[^\]|]*)?(?:\|([^\]]+))?\]\]")
+
+
+def author_name(text: str) -> str:
+    """An author as a person writes one in Obsidian, as the plain name the record holds:
+    a link to a person's note (``[[John Roe]]``, ``[[People/John Roe|J. Roe]]``) is the
+    name it shows. Taken as written, a link reached Zotero as first name ``[[John`` and
+    last name ``Roe]]``. (``Doe, Jane`` stays as written: Zotero's side splits it.)"""
+    t = text.strip()
+    m = _WIKILINK.fullmatch(t)
+    if m:
+        t = (m.group(2) or m.group(1).rsplit("/", 1)[-1]).strip()
+    return " ".join(t.split())
+
+
+def _author_list(v: Any) -> list[str]:
+    """Authors as written: a list, or one line of names (``A; B``, ``A and B``, or
+    ``Jane Doe, John Roe`` where every part is a whole name; ``Doe, Jane`` is one)."""
+    if isinstance(v, str):
+        t = v.strip()
+        if ";" in t:
+            parts = t.split(";")
+        elif " and " in t:
+            parts = t.split(" and ")
+        else:
+            parts = t.split(",")
+            if len(parts) < 2 or not all(" " in p.strip() for p in parts):
+                parts = [t]
+        v = [p for p in parts if p.strip()]
+    return [n for n in (author_name(a) for a in _text_list(v)) if n]
+
+
 def _tag_list(v: Any) -> list[str]:
     """Tags as written: a block list, or a string of comma/space separated tags."""
     if isinstance(v, str):
@@ -157,8 +189,13 @@ def raw_record(
     rec: Record = {f: _scalar_text(values.get(f)) for f in _STRING_FIELDS}
     rec["title"] = rec["title"] or ""
     for f in _INT_FIELDS:
-        rec[f] = _int(values.get(f))
-    rec["authors"] = _text_list(values.get("authors"))
+        value = values.get(f)
+        number = _int(value)
+        if number is not None or value is None or value == "":
+            rec[f] = number
+        # else a value that is no number (``circa 2020``): the note says nothing about the
+        # field (it once cleared Zotero's date); the scan warns (``unreadable_numbers``)
+    rec["authors"] = _author_list(values.get("authors"))
     rec["tags"] = _tag_list(values.get("tags"))
     rec["sections"] = _text_list(values.get("sections"))
     rec["catalog"] = "removed" if _scalar_text(values.get("catalog")) == "removed" else "listed"
@@ -279,6 +316,17 @@ def tags_value(existing: list[str], tags: Iterable[str]) -> list[str]:
         if (c := canonical_tag(t) or "").startswith(MANAGED_TAG_PREFIX) or not syncable_tag(c)
     ]
     return _merge_list(existing, tags, canonical_tag) + keep
+
+
+def unreadable_numbers(values: dict[str, Any]) -> list[tuple[str, Any]]:
+    """``year`` and ``rating`` values that are no whole number: kept in the note, not
+    synced (the scan warns)."""
+    out = []
+    for f in _INT_FIELDS:
+        value = values.get(f)
+        if value is not None and value != "" and _int(value) is None:
+            out.append((f, value))
+    return out
 
 
 def unsyncable_tags(values: dict[str, Any]) -> list[str]:

@@ -859,6 +859,15 @@ class VaultStore:
         self, rel: str, parsed: note_mod.ParsedNote, base: NoteStat, in_papers: bool
     ) -> NoteStat:
         """The scan's reading of a parsed note (``base`` holds its size, time and hash)."""
+        for field_name, value in note_mod.unreadable_numbers(parsed.values):
+            log.warning(
+                "%s: %s %r is not a whole number; kept in the note, not synced -- write it "
+                "as a number, such as %s",
+                rel,
+                field_name,
+                value,
+                "2020" if field_name == "year" else "4",
+            )
         for tag in note_mod.unsyncable_tags(parsed.values):
             log.warning(
                 "%s: tag %r… is longer than the %d characters Zotero takes; kept in the note, "

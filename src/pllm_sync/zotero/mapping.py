@@ -385,9 +385,18 @@ def _tag_set(tags: Iterable[Mapping[str, Any]]) -> set[tuple[str, int]]:
 # ---------------------------------------------------------------------------- creators
 
 
+_SUFFIXES = {"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"}
+
+
 def split_author(name: str) -> dict[str, str]:
-    """ "First Last" → ``{firstName, lastName}``; a single word → ``{name}``."""
+    """ "First Last" → ``{firstName, lastName}``; "Last, First" too (it once became first
+    name ``Doe,`` and last name ``Jane``), unless what follows the comma is a suffix
+    ("John Smith, Jr."); a single word → ``{name}``."""
     name = normalize_whitespace(name)
+    last, comma, first = name.partition(",")
+    first, last = first.strip(), last.strip()
+    if comma and last and first and "," not in first and first.lower() not in _SUFFIXES:
+        return {"creatorType": "author", "firstName": first, "lastName": last}
     if " " not in name:
         return {"creatorType": "author", "name": name}
     first, last = name.rsplit(" ", 1)
