@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -82,3 +83,19 @@ def test_markers() -> None:
     assert not is_pllm_note("<div><h1>Notes</h1><p>someone else's note</p></div>")
     assert not is_pllm_note("<p>Comment: 13 pages</p>")
     assert html_to_markdown("") == "" and markdown_to_html("  \n") == ""
+
+
+@pytest.mark.parametrize(
+    "md",
+    [
+        r"The update is $\alpha_{t+1} = \alpha_t + \eta$.",
+        r"A display formula: $$x_{i}^2 * y_{j}$$ and after it snake_case.",
+        r"Two spans $a_{1}$ and $b_{2}$, then *emphasis*.",
+    ],
+)
+def test_math_comes_back_from_zotero_unescaped(md: str) -> None:
+    """Found by the Obsidian helper: any edit of the notes in Zotero brought the note's
+    math back as ``$\\alpha\\_{t+1}$``, which Obsidian no longer renders."""
+    from pllm_sync.zotero.notes_html import html_to_markdown, markdown_to_html
+
+    assert html_to_markdown(markdown_to_html(md)) == md

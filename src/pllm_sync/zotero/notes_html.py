@@ -85,8 +85,13 @@ def _converter() -> Any:
                 text = pattern.sub(repl, text)
             # Escape '*' always; '_' only where it could open or close emphasis. An intraword
             # '_' (my_note, #to_read, $x_1$) is never emphasis in CommonMark, and escaping it
-            # would break Obsidian links, tags and math in the user's notes.
-            return _UNDERSCORE.sub(r"\_", text.replace("*", r"\*"))
+            # would break Obsidian links, tags and math in the user's notes. Inside math
+            # ($...$, $$...$$) nothing is escaped: ``$\alpha_{t+1}$`` became
+            # ``$\alpha\_{t+1}$``, which Obsidian no longer renders.
+            parts = _MATH.split(text)
+            for i in range(0, len(parts), 2):  # the text between math spans
+                parts[i] = _UNDERSCORE.sub(r"\_", parts[i].replace("*", r"\*"))
+            return "".join(parts)
 
     return _Converter
 
@@ -104,6 +109,7 @@ def _code_language(el: Any) -> str | None:
 
 
 _UNDERSCORE = re.compile(r"(?<![^\W_])_|_(?![^\W_])")
+_MATH = re.compile(r"(\$\$[^$]+\$\$|\$(?=\S)[^$\n]*?(?<=\S)\$)")
 _LINK_DEFINITION = re.compile(r"(?m)^( {0,3})\[(?=[^\]\n]+\]:)")
 
 
