@@ -30,8 +30,9 @@ def test_only_changed_blocks_take_zoteros_spelling(zotero_text: str, expected: s
 def test_a_block_zotero_changed_takes_its_text_whole() -> None:
     base = "keep $x_{1}$\n\nchange $y_{2}$"
     zotero = roundtrip_markdown(base).replace("change", "changed")
-    assert zotero.endswith("changed $y\\_{2}$")
-    assert keep_spelling(base, zotero) == "keep $x_{1}$\n\nchanged $y\\_{2}$"
+    # (math comes back unescaped now: it was "$y\\_{2}$", which Obsidian does not render)
+    assert zotero.endswith("changed $y_{2}$")
+    assert keep_spelling(base, zotero) == "keep $x_{1}$\n\nchanged $y_{2}$"
 
 
 def test_blocks_that_do_not_round_trip_alone_fall_back_to_the_converted_text() -> None:
