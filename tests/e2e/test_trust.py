@@ -830,3 +830,58 @@ def test_a_note_of_an_item_deleted_for_good_says_so_and_moving_it_back_keeps_the
     assert code == 0, err
     assert "My own words." in user_part(env.note_for(A))
     assert not env.item_by_pid(A).get("deleted"), "the paper is back in Zotero"
+
+
+def test_edits_made_to_a_trashed_note_survive_its_items_restore(env: Env) -> None:
+    """Found by the daemon helper: text added to a note lying in the vault's trash (and a
+    status set there) was written over when the item was restored in Zotero: the note came
+    back as last synced, and the edits were gone everywhere."""
+    note = env.note_for(A)
+    key = env.item_by_pid(A)["key"]
+    env.emu.trash_item(key)
+    assert sync(env)[0] == 0
+    [trashed] = list((env.vault / ".pllm-sync-trash").rglob(note.name))
+    append(trashed, "\nWritten while it lay in the trash.\n")
+    edit_frontmatter(trashed, status="reading")
+    env.emu.edit_item(key, {"deleted": 0})
+    code, _, err = sync(env)
+    assert code == 0, err
+    back = env.note_for(A)
+    assert "Written while it lay in the trash." in user_part(back)
+    assert frontmatter(back)["status"] == "reading"
+    code, _, err = sync(env)  # and on to Zotero
+    assert code == 0, err
+    item = env.item_by_pid(A)
+    assert "status/reading" in {t["tag"] for t in item["tags"]}
+    assert "Written while it lay in the trash." in znote(env, key)["note"]
+
+
+def test_a_note_saved_as_its_item_is_trashed_stays_and_brings_the_item_back(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by the daemon helper (2 of 11 tries): the user saves the note in the instant
+    the run moves it to the vault's trash for an item trashed in Zotero. The note went to
+    the trash with the edit and the item stayed trashed. It stays now, and the next run
+    takes the edit as the user's latest word (modify beats delete)."""
+    from pllm_sync.vault.store import NoteInfo, VaultStore
+
+    note = env.note_for(A)
+    key = env.item_by_pid(A)["key"]
+    env.emu.trash_item(key)
+    orig = VaultStore.trash_note
+
+    def saved_first(self: VaultStore, info: NoteInfo) -> str:
+        append(self.root / info.path, "\nSaved just now.\n")
+        return orig(self, info)
+
+    monkeypatch.setattr(VaultStore, "trash_note", saved_first)
+    code, _, err = sync(env)
+    monkeypatch.setattr(VaultStore, "trash_note", orig)
+    assert code == 0, err
+    assert note.exists() and "Saved just now." in user_part(note)
+    assert "saved while this run was writing it" in err, err
+    code, out, err = sync(env)
+    assert code == 0, err
+    assert [d for d in env.items().values() if d["key"] == key], (out, err)
+    assert "Saved just now." in znote(env, key)["note"]
+    assert "Saved just now." in user_part(env.note_for(A))

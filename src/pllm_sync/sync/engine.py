@@ -937,6 +937,7 @@ class SyncEngine:
         # state commit below; an update whose note the user saved meanwhile is not written.
         vfailed: set[str] = set()
         counted: set[str] = set()  # papers counted in ``applied`` as a note written
+        trash_refused: set[str] = set()  # notes saved as the run was to move them to the trash
         self.vault.begin_batch()
         for d in progress(decisions, "vault", enabled=opts.show_progress):
             v, res = d.view, d.result
@@ -988,6 +989,12 @@ class SyncEngine:
             except NoteChangedMeanwhile:  # the user's save wins; the next run reads it first
                 vfailed.add(v.pid)
                 result.saved_meanwhile.append(v.note.path if v.note else v.pid)
+                if d.vault == "trash" and d.retire_zotero:
+                    # the note stays, edited: its item's trash is not settled either, and the
+                    # library is read again from here, so the next run sees the trashed item
+                    # beside the edit (modify beats delete) instead of a retired side
+                    trash_refused.add(v.pid)
+                    zheld.add(v.pid)
             except Exception as exc:  # one bad note must not stop the others
                 vfailed.add(v.pid)
                 where, msg = (v.note.path if v.note else v.pid), str(exc)
@@ -1015,7 +1022,7 @@ class SyncEngine:
                 v, res = d.view, d.result
                 st = states[v.pid]
                 zok = v.pid not in zfailed and v.pid not in zskipped
-                if d.retire_zotero and zok:
+                if d.retire_zotero and zok and v.pid not in trash_refused:
                     # the key stays: an item restored from the trash (or a note that comes
                     # back) is recognised, and its item restored rather than created anew
                     st.zotero_retired, st.zotero_record = True, None
@@ -1106,7 +1113,18 @@ class SyncEngine:
         if note is None:
             return self._write_note(replace(d, vault="create"), st)
         restored = replace(d.view, note=note)
-        return self._write_note(replace(d, view=restored, vault="update"), st)
+        # What the user changed in the copy while it lay in the trash (text added, a status
+        # set) stays: only the fields it still holds as last synced take the run's values.
+        # The whole record was written over it, and those edits were lost everywhere. The
+        # base moves to what was written, so the next run sends the kept edits to Zotero.
+        base = st.base or {}
+        kept = {
+            f: val
+            for f, val in res.to_vault.items()
+            if f not in note.record or (note.record.get(f) or None) == (base.get(f) or None)
+        }
+        res = replace(res, to_vault=kept)
+        return self._write_note(replace(d, view=restored, vault="update", result=res), st)
 
     def _save_scan(self, scan: VaultScan) -> None:
         """Save only the scan-cache rows that changed (a no-op run writes none)."""

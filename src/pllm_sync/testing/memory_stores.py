@@ -416,6 +416,11 @@ class MemoryVault:
                 f"{note.path}: cannot trash a note that is not there",
                 hint="run the sync again; the next scan sees where it went",
             )
+        if _sha256(self._data(note.path)) != note.sha256:
+            raise NoteChangedMeanwhile(
+                f"{note.path}: changed on disk since it was scanned; not moved to the trash",
+                hint="run the sync again; it will pick up the edit first",
+            )
         dest = PurePosixPath(self._trash_rel, note.path)
         stem, n = dest.stem, 2
         while dest.as_posix() in self.files:

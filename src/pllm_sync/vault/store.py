@@ -1460,6 +1460,15 @@ class VaultStore:
                 f"{note.path}: cannot trash a note that is not there",
                 hint="run the sync again; the next scan sees where it went",
             )
+        # as an update does: a note saved since the scan read it is not moved (the edit went
+        # to the trash with it, and its item stayed trashed); the next run reads the edit,
+        # and modify beats delete brings the item back
+        if _sha256(self._read(note.path)[0]) != note.sha256:
+            self._forget(note.path)
+            raise NoteChangedMeanwhile(
+                f"{note.path}: changed on disk since it was scanned; not moved to the trash",
+                hint="run the sync again; it will pick up the edit first",
+            )
         dest = self.trash_dir.joinpath(*PurePosixPath(note.path).parts)
         stem, n = dest.stem, 2
         while dest.exists():
