@@ -7,6 +7,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from pllm_sync.config import WatchConfig
 from pllm_sync.daemon.loop import Job, WatchLoop
 from pllm_sync.daemon.watcher import VaultSignal, is_relevant, start_observer
@@ -173,3 +175,45 @@ def test_a_vault_event_wakes_the_sleeping_loop(tmp_path: Path) -> None:
         obs.join()
     assert not t.is_alive(), "the event must wake the loop"
     assert [(j.reason, j.paths) for j in jobs] == [("start", None), ("vault change", {"note.md"})]
+
+
+def test_after_a_failed_pass_the_daemon_retries_by_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by the daemon helper: the mass-delete guard stopped a pass (notes moved away);
+    the user put the notes back, and their bytes were what the state knew, so the events
+    were taken for the daemon's own writes: no pass ran until the 15-minute reconcile. A
+    failed pass is now retried in full by itself, later each time it fails again."""
+    from pllm_sync.daemon import loop as loop_mod
+
+    monkeypatch.setattr(loop_mod, "RETRY_FIRST", 0.3)
+    jobs: list[Job] = []
+
+    def run_pass(job: Job) -> None:
+        jobs.append(job)
+        if len(jobs) in (2, 3):
+            raise RuntimeError("this run would move 30 of 97 papers to the trash")
+
+    sig = VaultSignal(str(tmp_path))
+    cfg = WatchConfig(
+        zotero_poll_seconds=3600,
+        catalog_refresh_minutes=600,
+        debounce_seconds=0.05,
+        reconcile_minutes=600,
+    )
+    loop = WatchLoop(cfg, sig, run_pass, tick=0.02, is_own_write=lambda p: p.endswith("back.md"))
+    t = threading.Thread(target=loop.run, kwargs={"max_seconds": 2.2})
+    t.start()
+    try:
+        time.sleep(0.2)
+        sig.paths.add("Papers/moved-away.md")
+        sig.last_change = time.monotonic()
+        time.sleep(0.2)
+        sig.paths.add("Papers/put-back.md")  # bytes the state knows: no pass of its own
+        sig.last_change = time.monotonic()
+    finally:
+        t.join()
+    reasons = [j.reason for j in jobs]
+    # failed at ~0.25 s; retried at ~0.55 s (fails again), then at ~1.15 s (0.6 s later)
+    assert reasons == ["start", "vault change", *["retry after a failed pass"] * 2], reasons
+    assert all(j.paths is None for j in jobs[2:]), "a retry scans everything"

@@ -34,6 +34,11 @@ least this often to check on the vault watcher. It used to wake every 0.2 s: ~1 
 second, as much as the idle daemon's whole budget."""
 
 
+RETRY_FIRST = 30.0
+"""Seconds after a failed pass before the daemon tries a full pass again by itself; doubled
+after each failure in a row, up to the reconcile interval."""
+
+
 @dataclass
 class Job:
     """One pass: why, what it may read, and (once run) what it did."""
@@ -142,6 +147,8 @@ class WatchLoop:
         self._zotero_changed = False
         self._zotero_announced: int | None = None
         self._force_full = False
+        self._retry_at: float | None = None  # a full pass again after a failed one, ...
+        self._retries = 0  # ... later each time it fails again (30 s, 60 s, ... reconcile)
         self.current: Job | None = None
         signal_.on_change = self._wake.set  # a vault event wakes the sleeping loop
 
@@ -233,6 +240,7 @@ class WatchLoop:
             self.run_pass(job)
             job.status = "done" if not job.errors else "failed"
             self.stats.passes += 1
+            self._retry_at, self._retries = None, 0
             self.stats.pulls += int(job.pull)
             self.stats.reasons.append(job.reason)
         except Exception as exc:  # keep the daemon alive; the next pass retries
@@ -240,6 +248,13 @@ class WatchLoop:
             job.errors.append(str(exc))
             self.stats.failures += 1
             self._force_full = True  # the edits it carried must not be forgotten
+            # and retried by itself: events may not come (notes put back after the
+            # mass-delete guard stopped a pass hold the bytes the state knows, so they were
+            # taken for the daemon's own writes, and edits waited for the reconcile)
+            wait = min(
+                RETRY_FIRST * 2**self._retries, max(RETRY_FIRST, self.cfg.reconcile_minutes * 60)
+            )
+            self._retry_at, self._retries = time.monotonic() + wait, self._retries + 1
             log.error("watch: %s pass failed: %s", job.reason, exc)
         finally:
             job.finished_at = time.time()
@@ -303,6 +318,9 @@ class WatchLoop:
             if now >= next_reconcile:
                 self.submit(self.new_job("reconcile", paths=None))
                 next_reconcile = now + reconcile
+            if self._retry_at is not None and now >= self._retry_at and not self._queue:
+                self._retry_at = None
+                self.submit(self.new_job("retry after a failed pass", paths=None))
             recheck = self.recheck_at()
             if recheck is not None and now >= recheck:
                 self.submit(self.new_job("deletion grace over", paths=set()))
@@ -314,6 +332,8 @@ class WatchLoop:
             due_at = [last_read + self._poll_interval(), next_pull, next_reconcile]
             if recheck is not None:
                 due_at.append(recheck)
+            if self._retry_at is not None:
+                due_at.append(self._retry_at)
             if max_seconds is not None:
                 due_at.append(start + max_seconds)
             wait = min(self.tick, max(0.0, min(due_at) - time.monotonic()))
