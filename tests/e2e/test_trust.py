@@ -885,3 +885,40 @@ def test_a_note_saved_as_its_item_is_trashed_stays_and_brings_the_item_back(
     assert [d for d in env.items().values() if d["key"] == key], (out, err)
     assert "Saved just now." in znote(env, key)["note"]
     assert "Saved just now." in user_part(env.note_for(A))
+
+
+TWINS = """# Twin List
+
+## Vision
+
++ **\\[2024 arXiv\\]** MC-LLaVA: Multi-Concept Personalized Vision-Language Model. ([Paper](https://arxiv.org/abs/2411.11706))
++ **\\[2025 CVPR\\]** MC-LLaVA: Multi-Concept Personalized Vision-Language Model. ([Paper](https://arxiv.org/abs/2503.18854))
++ **\\[2024 EMNLP\\]** Another Paper: A Study. ([Paper](https://arxiv.org/abs/2401.00002))
+"""
+
+
+@pytest.mark.parametrize("pid", ["arxiv:2411.11706", "arxiv:2503.18854"])
+def test_an_item_restored_for_one_of_two_papers_of_one_title_brings_its_note_back(
+    tmp_path: Path,
+    zotero_emulator: ZoteroEmulator,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    pid: str,
+) -> None:
+    """The default list has two "MC-LLaVA" papers. Found by the daemon helper: restoring
+    one's item from Zotero's trash never brought its note back; a plain sync took the item
+    for a duplicate of the other paper, merged it in, and trashed it again."""
+    env = make_env(
+        tmp_path, zotero_emulator, capsys, monkeypatch, {"twins": TWINS}, max_delete_percent=100
+    )
+    assert env.run("pull", "--no-progress")[0] == 0
+    note = env.note_for(pid)
+    key = env.item_by_pid(pid)["key"]
+    env.emu.trash_item(key)
+    assert sync(env)[0] == 0 and not note.exists()
+    env.emu.edit_item(key, {"deleted": 0})
+    code, _, err = sync(env)
+    assert code == 0, err
+    assert "second live Zotero item" not in err, err
+    assert note.exists(), "the note came back"
+    assert len(env.items()) == 3 and not env.items(trashed=True)

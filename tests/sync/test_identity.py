@@ -360,6 +360,25 @@ ROWS = [
         {NEW: Want(note=NOTE, item_key="ITEM0002", duplicates=(KEY,))},
     ),
     Row(
+        "two listed papers of one title: one's item restored from the trash is its own, "
+        "not a duplicate of the other (its note comes back, rule 3)",
+        lambda: [
+            PaperView(
+                pid=OLD,
+                state=state(OLD, note_path=None, zotero_retired=True, vault_retired=True),
+                zitem=item(OLD),
+                zrecord={"title": TITLE},
+            ),
+            listed(NEW, state=state(NEW, zotero_key="ITEM0002"), note=note(NEW)),
+        ],
+        {OLD: Want(item_key=KEY, state_id=OLD), NEW: Want(note=NOTE, state_id=NEW)},
+        papers=lambda: {
+            OLD: state(OLD, note_path=None, zotero_retired=True, vault_retired=True),
+            NEW: state(NEW, zotero_key="ITEM0002"),
+        },
+        catalog_read=False,
+    ),
+    Row(
         "the old id retired on both sides, its item restored: a duplicate of the known paper",
         lambda: [
             PaperView(

@@ -372,7 +372,10 @@ def join_duplicate_items(views: Mapping[str, PaperView]) -> dict[str, PaperView]
     old id on both sides), the paper got a new item under its new id, and then the user
     restored the old item from Zotero's trash: two live items for one paper, each possibly
     holding the user's edits. Only a one-to-one title match is joined (two papers of one
-    title are left as they are)."""
+    title are left as they are). A retired paper the list still has is no such orphan: its
+    item restored from the trash brings its note back (rule 3); taken for a duplicate of
+    another listed paper of the same title (the default list has two "MC-LLaVA" papers),
+    a plain sync merged it into that paper and trashed it again."""
     out = dict(views)
     orphans = [
         pid
@@ -380,7 +383,14 @@ def join_duplicate_items(views: Mapping[str, PaperView]) -> dict[str, PaperView]
         if v.zitem is not None
         and not v.zotero_gone
         and v.note is None
-        and (v.state is None or (v.state.zotero_retired and v.state.vault_retired))
+        and (
+            v.state is None
+            or (
+                v.state.zotero_retired
+                and v.state.vault_retired
+                and (v.state.tombstone or v.state.catalog_base is None)
+            )
+        )
         and not (v.paper or v.copies or v.user_added)
     ]
     if not orphans:  # the usual run: no title to hash
