@@ -212,3 +212,29 @@ def test_a_note_deleted_offline_after_a_lost_state_trashes_its_item_and_stays_de
         assert item["key"] in env.items(trashed=True), "the deletion reached the item"
         assert not note.exists() and not list(env.vault.rglob("Offline Paper One*.md"))
     assert len(env.items()) == 1  # the other paper's item, live; no duplicate made
+
+
+def test_a_line_written_before_a_lost_state_and_an_offline_run_survives_the_next_pull(
+    env: Env,
+) -> None:
+    """Found by the long state-machine run: a line added to a note, the state database lost,
+    a run without Zotero (it agreed the note's text as the base: the state knew no item, so
+    "nothing to protect"), the note renamed; the next pull took the item's older notes for
+    an edit that removed the line. The note names its item: nothing is agreed with it."""
+    from pllm_sync.paths import app_dirs
+
+    note = env.note_for(ONE)
+    with note.open("a", encoding="utf-8") as fh:
+        fh.write("\nA line written before the state was lost.\n")
+    for p in app_dirs().data.glob("state-*"):
+        p.unlink()
+    assert env.run("sync", "--zotero", "off", "--no-progress")[0] == 0
+    renamed = note.with_name("renamed by me.md")
+    note.rename(renamed)
+    code, _, err = env.run("pull", "--no-progress")
+    assert code == 0, err
+    text = env.note_for(ONE).read_text(encoding="utf-8")
+    assert "A line written before the state was lost." in text
+    key = env.item_by_pid(ONE)["key"]
+    zn = [c for c in env.children(key) if c.get("itemType") == "note"]
+    assert any("A line written before the state was lost." in c["note"] for c in zn)

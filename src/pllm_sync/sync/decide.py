@@ -226,7 +226,8 @@ def differs(a: Record | None, b: Record | None) -> bool:
 def _edited(item: Record | None, base: Record | None) -> bool:
     """Whether an item holds other values than ``base`` on a synced field, an empty value
     and a missing one alike (an item of a paper without authors reads ``()`` where the
-    base holds None): a user's edit, not the item as a run made it."""
+    base holds None): a user's edit, not the item as a run made it. (With no base nothing
+    tells an edit: the caller does not ask.)"""
     if item is None or base is None:
         return item is not base
     return any((item.get(k) or None) != (base.get(k) or None) for k in SYNCED_FIELDS)
@@ -293,7 +294,7 @@ def decide_paper(v: PaperView, cfg: DecideConfig, plan: Plan) -> Decision:
         and not st.zotero_key
         and not v.z_user_children
         and cfg.on_vault_delete != "ignore"
-        and not _edited(v.zrecord, st.base)
+        and not (st.base is not None and _edited(v.zrecord, st.base))
     ):
         # retired before it had an item (its note deleted), yet an item carries its id: one
         # a cut-short run made and never recorded, not one that came back from the trash.

@@ -136,8 +136,16 @@ def _waits_for_zotero(d: Decision) -> bool:
     """Whether a vault-only run leaves this paper's Zotero item without something the run
     merged, as far as the state knows what the item holds (a vault-only run reads no item,
     so its merge lists every field for Zotero). A paper with no item waits for nothing."""
-    res, st = d.result, d.view.state
-    if res is None or not res.to_zotero or st is None or not st.zotero_key:
+    res, st, note = d.result, d.view.state, d.view.note
+    if res is None or not res.to_zotero:
+        return False
+    if (st is None or not st.zotero_key) and note is not None and note.zotero_key:
+        # the note names its item, which this state never saw (it was lost, or made
+        # elsewhere): nothing the item holds is known, so nothing is agreed with it. Taken
+        # for "no item", the run moved the base to the vault's values, and the next sync
+        # took the item's older notes for an edit that removed the user's new lines.
+        return True
+    if st is None or not st.zotero_key:
         return False
     if st.zotero_retired:
         return False  # in Zotero's trash: a restore writes the merged record
