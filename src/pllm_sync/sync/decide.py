@@ -230,7 +230,12 @@ def _edited(item: Record | None, base: Record | None) -> bool:
     tells an edit: the caller does not ask.)"""
     if item is None or base is None:
         return item is not base
-    return any((item.get(k) or None) != (base.get(k) or None) for k in SYNCED_FIELDS)
+    return not all(same_or_empty(item.get(k), base.get(k)) for k in SYNCED_FIELDS)
+
+
+def same_or_empty(a: Any, b: Any) -> bool:
+    """Equal values, an empty one and a missing one alike (``()``, ``""`` and None)."""
+    return (a or None) == (b or None)
 
 
 def decide(views: Iterable[PaperView], cfg: DecideConfig) -> Decided:

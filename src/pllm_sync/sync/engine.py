@@ -43,6 +43,7 @@ from .decide import (
     choose_identity_note,
     decide,
     listed_fields,
+    same_or_empty,
 )
 from .identity import (
     copy_takes_over,
@@ -423,13 +424,7 @@ class SyncEngine:
             if v.note is None and st.note_path:
                 why = self._why_unreadable(st.note_path, scan, unreadable)
                 if why is None:
-                    if strays is None:
-                        state_paths = {p.note_path for p in papers.values() if p.note_path}
-                        strays = [
-                            stub
-                            for stub in self.vault.placeholders()
-                            if placeholder_target(stub) not in state_paths
-                        ]
+                    strays = self._stray_placeholders(papers) if strays is None else strays
                     if strays:
                         why = (
                             "is gone, but the vault holds notes the cloud has not downloaded "
@@ -459,11 +454,11 @@ class SyncEngine:
         if problem is not None:
             at = f" at line {problem.line}" if problem.line else ""
             return f"cannot be read ({problem.message}{at})"
-        stub = self.vault.placeholder_of(rel)
-        if stub is not None and not self.vault.has_file(rel):
-            return f"is not downloaded (only the cloud's placeholder {stub} is here)"
         if not self.vault.has_file(rel):
-            return None
+            stub = self.vault.placeholder_of(rel)
+            return (
+                f"is not downloaded (only the cloud's placeholder {stub} is here)" if stub else None
+            )
         s = scan.stats.get(rel)
         if s is not None and s.kind == "paper" and s.pllm_id:
             return f"now holds the note of {s.pllm_id}"
@@ -473,6 +468,13 @@ class SyncEngine:
             "has no readable pllm-sync-id property now (cut short by a copy still arriving, or "
             "the line removed?)"
         )
+
+    def _stray_placeholders(self, papers: dict[str, PaperState]) -> list[str]:
+        """The vault's cloud placeholders that stand for no note the state knows (a note
+        renamed on another device, then evicted here): a walk, made only when a known note
+        is gone."""
+        known = {p.note_path for p in papers.values() if p.note_path}
+        return [s for s in self.vault.placeholders() if placeholder_target(s) not in known]
 
     @staticmethod
     def _unchanged_item_keeps_its_paper(
@@ -1129,7 +1131,7 @@ class SyncEngine:
         kept = {
             f: val
             for f, val in res.to_vault.items()
-            if f not in note.record or (note.record.get(f) or None) == (base.get(f) or None)
+            if f not in note.record or same_or_empty(note.record.get(f), base.get(f))
         }
         res = replace(res, to_vault=kept)
         return self._write_note(replace(d, view=restored, vault="update", result=res), st)

@@ -33,6 +33,7 @@ from ..record import (
 )
 from . import body as body_mod
 from . import frontmatter_block as fb
+from .sections import parse_wikilink
 from .yamlio import WikiLink, plain_lines, plain_values
 
 ID_KEY = "pllm-sync-id"
@@ -122,19 +123,15 @@ def _text_list(v: Any) -> list[str]:
     return [t] if t else []
 
 
-_WIKILINK = re.compile(r"\[\[([^\]|#]+)(?:#[^\]|]*)?(?:\|([^\]]+))?\]\]")
-
-
 def author_name(text: str) -> str:
     """An author as a person writes one in Obsidian, as the plain name the record holds:
     a link to a person's note (``[[John Roe]]``, ``[[People/John Roe|J. Roe]]``) is the
     name it shows. Taken as written, a link reached Zotero as first name ``[[John`` and
     last name ``Roe]]``. (``Doe, Jane`` stays as written: Zotero's side splits it.)"""
-    t = text.strip()
-    m = _WIKILINK.fullmatch(t)
-    if m:
-        t = (m.group(2) or m.group(1).rsplit("/", 1)[-1]).strip()
-    return " ".join(t.split())
+    link = parse_wikilink(text)
+    if link is not None:
+        text = link.alias or link.target.rsplit("/", 1)[-1]
+    return " ".join(text.split())
 
 
 def _author_list(v: Any) -> list[str]:
@@ -159,6 +156,11 @@ def _tag_list(v: Any) -> list[str]:
     if isinstance(v, str):
         return [t for t in re.split(r"[,\s]+", v) if t]
     return _text_list(v)
+
+
+def _no_number(v: Any) -> bool:
+    """A value given that is no whole number (empty and absent are not: they clear it)."""
+    return v is not None and v != "" and _int(v) is None
 
 
 def _int(v: Any) -> int | None:
@@ -190,11 +192,10 @@ def raw_record(
     rec["title"] = rec["title"] or ""
     for f in _INT_FIELDS:
         value = values.get(f)
-        number = _int(value)
-        if number is not None or value is None or value == "":
-            rec[f] = number
-        # else a value that is no number (``circa 2020``): the note says nothing about the
-        # field (it once cleared Zotero's date); the scan warns (``unreadable_numbers``)
+        if not _no_number(value):
+            rec[f] = _int(value)
+        # else (``circa 2020``) the note says nothing about the field (it once cleared
+        # Zotero's date); the scan warns (``unreadable_numbers``)
     rec["authors"] = _author_list(values.get("authors"))
     rec["tags"] = _tag_list(values.get("tags"))
     rec["sections"] = _text_list(values.get("sections"))
@@ -321,12 +322,7 @@ def tags_value(existing: list[str], tags: Iterable[str]) -> list[str]:
 def unreadable_numbers(values: dict[str, Any]) -> list[tuple[str, Any]]:
     """``year`` and ``rating`` values that are no whole number: kept in the note, not
     synced (the scan warns)."""
-    out = []
-    for f in _INT_FIELDS:
-        value = values.get(f)
-        if value is not None and value != "" and _int(value) is None:
-            out.append((f, value))
-    return out
+    return [(f, values[f]) for f in _INT_FIELDS if _no_number(values.get(f))]
 
 
 def unsyncable_tags(values: dict[str, Any]) -> list[str]:
