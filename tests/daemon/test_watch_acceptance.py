@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -80,17 +81,24 @@ def settle(d: Daemon, after: str | None, quiet: float = 1.0) -> str:
     return newest
 
 
-@pytest.fixture
-def daemon(tmp_path: Path, sandbox: Sandbox) -> Iterator[Daemon]:
-    cat = make_catalog(tmp_path / "list.md", 6)
-    cfg = write_config(tmp_path, sandbox.emu, cat, sandbox.stream.url)
-    d = start_daemon(cfg, sandbox.emu)
+@contextmanager
+def running(cfg: Path, emu: Any) -> Iterator[Daemon]:
+    """A ``watch`` started on ``cfg``, killed when the block ends."""
+    d = start_daemon(cfg, emu)
     try:
         yield d
     finally:
         if d.proc.poll() is None:
             d.proc.kill()
             d.proc.wait(10)
+
+
+@pytest.fixture
+def daemon(tmp_path: Path, sandbox: Sandbox) -> Iterator[Daemon]:
+    cat = make_catalog(tmp_path / "list.md", 6)
+    cfg = write_config(tmp_path, sandbox.emu, cat, sandbox.stream.url)
+    with running(cfg, sandbox.emu) as d:
+        yield d
 
 
 def test_vault_saves_moves_and_deletes_reach_zotero_without_echo_passes(
@@ -391,8 +399,7 @@ def test_a_move_a_cloud_sync_delivers_as_a_deletion_first_trashes_nothing(
         watch={"delete_grace_seconds": grace},
         sync={"max_delete_percent": 100},  # one of four papers
     )
-    d = start_daemon(cfg, sandbox.emu)
-    try:
+    with running(cfg, sandbox.emu) as d:
         vault = d.root / "vault"
         settle(d, None)
         n0 = note(vault, 0)
@@ -414,10 +421,6 @@ def test_a_move_a_cloud_sync_delivers_as_a_deletion_first_trashes_nothing(
         wait_for(lambda: len(items(sandbox, trashed=True)) == 1, timeout=grace * 4)
         assert time.monotonic() - started >= grace * 0.9
         assert "2401.00001" in str(next(iter(items(sandbox, trashed=True).values()))["url"])
-    finally:
-        if d.proc.poll() is None:
-            d.proc.kill()
-            d.proc.wait(10)
 
 
 def test_a_held_deletion_the_guard_refuses_does_not_spin_the_daemon(
@@ -430,8 +433,7 @@ def test_a_held_deletion_the_guard_refuses_does_not_spin_the_daemon(
     cfg = write_config(
         tmp_path, sandbox.emu, cat, sandbox.stream.url, watch={"delete_grace_seconds": 0.5}
     )
-    d = start_daemon(cfg, sandbox.emu)
-    try:
+    with running(cfg, sandbox.emu) as d:
         vault = d.root / "vault"
         first = int(settle(d, None).lstrip("r"))
         note(vault, 0).unlink()
@@ -440,7 +442,3 @@ def test_a_held_deletion_the_guard_refuses_does_not_spin_the_daemon(
         newest = int(str(d.runs()[0]["id"]).lstrip("r"))
         assert newest - first <= 4, [(r["reason"], r["status"]) for r in d.runs()]
         assert not items(sandbox, trashed=True), "the guard let it through"
-    finally:
-        if d.proc.poll() is None:
-            d.proc.kill()
-            d.proc.wait(10)

@@ -7,14 +7,11 @@ never reached the note."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from pllm_sync.testing.zotero_server import ZoteroEmulator
-
-from .helpers import Env, make_env
+from .helpers import Env, NewEnv
 
 LIST = """# Obsidian List
 
@@ -27,16 +24,11 @@ ONE = "arxiv:2401.00001"
 
 
 @pytest.fixture
-def env(
-    tmp_path: Path,
-    zotero_emulator: ZoteroEmulator,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Env]:
-    e = make_env(tmp_path, zotero_emulator, capsys, monkeypatch, {"obsidian": LIST})
+def env(new_env: NewEnv) -> Env:
+    e = new_env({"obsidian": LIST})
     code, _, err = e.run("pull", "--no-progress")
     assert code == 0, err
-    yield e
+    return e
 
 
 def sync(env: Env) -> str:

@@ -27,7 +27,7 @@ import pytest
 from pllm_sync.testing.zotero_server import ZoteroEmulator
 from pllm_sync.zotero.mapping import item_to_record
 
-from .helpers import Env, edit_frontmatter, frontmatter, make_env, pids_in_extra
+from .helpers import Env, NewEnv, edit_frontmatter, frontmatter, make_env, pids_in_extra
 
 LIST = """# Trust List
 
@@ -899,18 +899,12 @@ TWINS = """# Twin List
 
 @pytest.mark.parametrize("pid", ["arxiv:2411.11706", "arxiv:2503.18854"])
 def test_an_item_restored_for_one_of_two_papers_of_one_title_brings_its_note_back(
-    tmp_path: Path,
-    zotero_emulator: ZoteroEmulator,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-    pid: str,
+    new_env: NewEnv, pid: str
 ) -> None:
     """The default list has two "MC-LLaVA" papers. Found by the daemon helper: restoring
     one's item from Zotero's trash never brought its note back; a plain sync took the item
     for a duplicate of the other paper, merged it in, and trashed it again."""
-    env = make_env(
-        tmp_path, zotero_emulator, capsys, monkeypatch, {"twins": TWINS}, max_delete_percent=100
-    )
+    env = new_env({"twins": TWINS}, max_delete_percent=100)
     assert env.run("pull", "--no-progress")[0] == 0
     note = env.note_for(pid)
     key = env.item_by_pid(pid)["key"]
