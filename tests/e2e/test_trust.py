@@ -472,6 +472,32 @@ def test_a_copy_made_before_an_id_change_never_becomes_a_paper(env: Env) -> None
     assert env.note_for("arxiv:2401.00004") == note
 
 
+def test_a_stale_copy_stays_a_copy_when_the_list_drops_its_paper(env: Env) -> None:
+    """Found by the state machine: a copy made before the list changed the paper's id, then
+    the list drops the paper (its item and note stay, marked removed) and the user edits
+    the copy. The paper's item had not changed, so no run read it: the copy was taken for
+    a paper of its own, and the pull gave it a second item in Zotero."""
+    env.lists["trust"].write_text(LIST + FOUR_PLAIN, encoding="utf-8")
+    assert env.run("pull", "--no-progress")[0] == 0
+    (old_pid,) = [p for p in pids_in_extra(env.items()) if p.startswith("title:")]
+    note = env.note_for(old_pid)
+    copy = note.with_name(note.stem + " 1.md")
+    shutil.copyfile(note, copy)
+    env.lists["trust"].write_text(LIST + FOUR_LINKED, encoding="utf-8")
+    assert env.run("pull", "--no-progress")[0] == 0
+    env.lists["trust"].write_text(LIST, encoding="utf-8")  # the list drops the paper
+    assert env.run("pull", "--no-progress")[0] == 0
+    edit_frontmatter(copy, tags=["in-the-copy"])  # the user edits the copy
+    copied = copy.read_bytes()
+    for _ in range(2):
+        code, _, err = env.run("pull", "--no-progress")
+        assert code == 0, err
+        assert len(env.items()) == 4, "the copy became a second item"
+        assert copy.name in err, "the copy is listed"
+        assert copy.read_bytes() == copied, "a copy was written"
+    assert frontmatter(env.note_for("arxiv:2401.00004"))["catalog"] == "removed"
+
+
 def test_a_copy_made_under_an_id_the_paper_gets_back_stays_a_copy(env: Env) -> None:
     """Found by the state machine: a copy of a note, then the list drops the paper's arXiv
     link and adds it back. The copy still carries the first id; when the paper returns to

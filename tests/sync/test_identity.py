@@ -352,6 +352,34 @@ ROWS = [
         catalog_read=False,
     ),
     Row(
+        "... also when its item did not change (not in the change feed: the state knows it)",
+        lambda: [
+            PaperView(
+                pid=NEW,
+                catalog=catalog(status="removed"),
+                state=state(NEW, listed="removed"),
+                note=note(NEW),
+            ),
+            PaperView(pid=OLD, note=note(OLD, COPY)),
+        ],
+        {NEW: Want(note=NOTE, copies=(COPY,))},
+        papers=lambda: {NEW: state(NEW, listed="removed")},
+    ),
+    Row(
+        "... but not a paper whose item the state knows as retired",
+        lambda: [
+            PaperView(
+                pid=NEW,
+                catalog=catalog(status="removed"),
+                state=state(NEW, listed="removed", zotero_retired=True),
+                note=note(NEW),
+            ),
+            PaperView(pid=OLD, note=note(OLD, COPY)),
+        ],
+        {NEW: Want(note=NOTE), OLD: Want(note=COPY)},
+        papers=lambda: {NEW: state(NEW, listed="removed", zotero_retired=True)},
+    ),
+    Row(
         "the old id's item restored after a lost state joins the new id's paper as a duplicate",
         lambda: [
             PaperView(pid=OLD, zitem=item(OLD), zrecord={"title": TITLE}),

@@ -348,7 +348,13 @@ def list_stale_copies(views: Mapping[str, PaperView]) -> dict[str, PaperView]:
             continue
         if v.catalog is not None and v.catalog.get("catalog") == "listed":
             listed[title_hash(str(v.catalog.get("title") or ""))] = pid
-        elif v.zitem is not None and not v.zotero_gone:
+        elif not v.zotero_gone and (
+            v.zitem is not None
+            # an item that did not change is not in the change feed: the state knows it.
+            # Without this, the list dropping the paper made its copy a paper of its own,
+            # and the next pull gave that copy a second item.
+            or (v.state is not None and v.state.zotero_key and not v.state.zotero_retired)
+        ):
             listed.setdefault(title_hash(v.title), pid)
     for pid, v, note in orphans:
         twin = listed.get(title_hash(v.title))
