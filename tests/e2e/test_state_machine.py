@@ -400,6 +400,7 @@ class SyncMachine(RuleBasedStateMachine):
         finally:
             self.emu.clear_faults()
         assert code in (0, 1, 4, 7), code  # a refused write fails the run or one paper
+        self.agreed_after_a_run(code)
 
     @precondition(lambda self: self.synced_once)
     @rule(data=st.data(), status=st.sampled_from(STATUSES))
@@ -449,6 +450,23 @@ class SyncMachine(RuleBasedStateMachine):
         if done["edited"]:
             self.expect_status[pid] = status
         del expected
+        self.agreed_after_a_run(code)
+
+    def agreed_after_a_run(self, code: int) -> None:
+        """After a run that ended (its state committed) without the checks of a sync: the
+        tags it made agree are the base from now on. A pull merges both sides' edits, so a
+        tag removed on one side after it goes on both (the model kept the older base and
+        expected the removed tag back)."""
+        items, notes = self.all_items(), self.notes()
+        both = set(items) & set(notes)
+        agree = 0
+        for pid in both:
+            z = frozenset().union(*(self.z_user_tags(d) for d in items[pid]))
+            if len(items[pid]) == 1 and z == self.v_user_tags(notes[pid]):
+                self.agreed_tags[pid] = z
+                agree += 1
+        if code in (0, 7) and agree == len(both):  # a lost state is rebuilt by that run
+            self.state_lost = False
 
     # ------------------------------------------------------------------ deletions and copies
 
