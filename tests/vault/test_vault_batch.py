@@ -358,8 +358,8 @@ def _counting(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     return counts
 
 
-def _fill(folder: Path, n: int, folders: int = 1) -> WriteBatch:
-    batch = WriteBatch(chunk=16)
+def _fill(folder: Path, n: int, folders: int = 1, expect: int = 0) -> WriteBatch:
+    batch = WriteBatch(chunk=16, expect=expect)
     for f in range(folders):
         (folder / f"d{f}").mkdir(exist_ok=True)
     for i in range(n):
@@ -385,6 +385,22 @@ def test_a_large_batch_is_flushed_once_per_filesystem_not_once_per_file(
     names = sorted(p.name for d in tmp_path.iterdir() for p in d.iterdir())
     assert names == sorted(f"n{i}.md" for i in range(n))
     assert (tmp_path / "d2" / "n500.md").read_bytes() == b"note 500\n"
+
+
+def test_a_batch_known_to_be_large_fsyncs_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pull knows how many notes it writes: its batch is a large one from the first file
+    (one syncfs, no fsync per file), and every note is whole, with no temp left."""
+    if not _syncfs_here(tmp_path):
+        pytest.skip("this filesystem (or kernel) is not flushed by one syncfs")
+    counts = _counting(monkeypatch)
+    n = atomic.FLUSH_ONCE_FROM + 20
+    assert _fill(tmp_path, n, folders=2, expect=n).commit().taken == []
+    assert counts == {"fsync": 0, "syncfs": 1}
+    names = sorted(p.name for d in tmp_path.iterdir() for p in d.iterdir())
+    assert names == sorted(f"n{i}.md" for i in range(n))
+    assert (tmp_path / "d1" / "n7.md").read_bytes() == b"note 7\n"
 
 
 def test_a_failed_flush_names_nothing_and_leaves_no_temp(

@@ -948,7 +948,11 @@ class SyncEngine:
         vfailed: set[str] = set()
         counted: set[str] = set()  # papers counted in ``applied`` as a note written
         trash_refused: set[str] = set()  # notes saved as the run was to move them to the trash
-        self.vault.begin_batch()
+        # how many notes this run writes: a pull's thousands are written as a large batch
+        # from the first (one flush of the filesystem, no fsync each)
+        self.vault.begin_batch(
+            sum(1 for d in decisions if d.vault in ("create", "update", "restore"))
+        )
         for d in progress(decisions, "vault", enabled=opts.show_progress):
             v, res = d.view, d.result
             st = states[v.pid]

@@ -448,7 +448,7 @@ class MemoryVault:
         self.move(found, dest.as_posix())
         return self.read_note(dest.as_posix())
 
-    def begin_batch(self) -> None:
+    def begin_batch(self, expect: int = 0) -> None:
         self._batch = {}
 
     def commit_batch(self) -> list[str]:

@@ -1163,13 +1163,14 @@ class VaultStore:
             hint="rename or remove the notes with that name, then run again",
         )
 
-    def begin_batch(self) -> None:
+    def begin_batch(self, expect: int = 0) -> None:
         """From now on, new and updated notes are staged and made durable together by
         :meth:`commit_batch` (written and fsynced by worker threads while the run goes on,
         then linked or renamed, one folder fsync), which the caller runs before it commits
-        its own state."""
+        its own state. ``expect``: about how many notes the caller will write (see
+        :class:`~pllm_sync.atomic.WriteBatch`)."""
         self.discard_batch()
-        self._batch = WriteBatch()
+        self._batch = WriteBatch(expect=expect)
         self._taken = None  # listed afresh by the first new note
         self._papers_made = False
 
