@@ -229,7 +229,8 @@ def test_any_state_write_drops_the_mark(settled: Env) -> None:
     statements = [
         "UPDATE papers SET zotero_record = NULL WHERE pllm_id = 'arxiv:2401.00001'",
         "DELETE FROM scan_cache WHERE relpath = (SELECT MIN(relpath) FROM scan_cache)",
-        "INSERT INTO conflicts (pllm_id, field, created_at) VALUES ('x', 'title', 0)",
+        # (resolved: an open one makes every run exit 7 until the user settles it)
+        "INSERT INTO conflicts (pllm_id, field, created_at, resolved_at) VALUES ('x', 'title', 0, 0)",
         "UPDATE libraries SET since = since - 1",
         "DELETE FROM collections WHERE rowid = (SELECT MIN(rowid) FROM collections)",
     ]

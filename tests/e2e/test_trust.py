@@ -128,6 +128,30 @@ def test_dry_run_plans_what_the_real_run_does_with_a_rich_zotero_note(env: Env) 
     assert "data-annotation" in znote(env, key)["note"], "the rich note was not overwritten"
 
 
+def test_an_open_notes_conflict_exits_7_on_every_run_until_resolved(env: Env) -> None:
+    """Found trying it in Obsidian: the run that found a notes conflict exited 7, every
+    later one 0 with "nothing to change", though the note still showed both texts. A cron
+    job checking for exit 7 missed it."""
+    note = env.note_for(A)
+    append(note, "\nPara one.\n")
+    assert sync(env)[0] == 0
+    z = znote(env, env.item_by_pid(A)["key"])
+    env.emu.edit_item(z["key"], {"note": z["note"].replace("Para one.", "Para one, Zotero.")})
+    note.write_text(
+        note.read_text(encoding="utf-8").replace("Para one.", "Para one, vault."), "utf-8"
+    )
+    assert sync(env)[0] == 7, "the run that finds it"
+    for _ in range(2):
+        code, _, err = sync(env)
+        assert code == 7, err
+        assert "1 conflict found before is still open" in err
+        assert "conflicts` to see and resolve them" in err
+    code, out, _ = env.run("conflicts", "--json")
+    (c,) = [c for c in json.loads(out) if c["open"]]
+    assert env.run("conflicts", "resolve", str(c["id"]), "--take", "vault")[0] == 0
+    assert sync(env)[0] == 0, "resolved: a run is clean again"
+
+
 # --- item 1: copies of a note -------------------------------------------------------------
 
 

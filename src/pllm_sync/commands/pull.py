@@ -268,6 +268,16 @@ def _run(
                 if not args.dry_run
                 else "run without --dry-run, then `pllm-sync conflicts`",
             )
+        still_open = 0 if args.dry_run else rt.state.count_open_conflicts()
+        if still_open:
+            # a notes conflict is found once (the note then holds both texts) and stays
+            # open until resolved: every run says so, as a field conflict's run does, so a
+            # script or cron job that checks for exit 7 does not miss it
+            n = plural(still_open, "conflict")
+            raise ConflictsPending(
+                f"{n} found before {'is' if still_open == 1 else 'are'} still open",
+                hint="run `pllm-sync conflicts` to see and resolve them",
+            )
         return 0
 
 
