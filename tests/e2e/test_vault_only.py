@@ -122,6 +122,36 @@ def test_a_note_deleted_before_a_vault_only_run_trashes_its_item_at_the_next_syn
     assert item["key"] in env.items(trashed=True), "moved to Zotero's trash"
 
 
+@pytest.mark.parametrize("command", ["pull", "sync"])
+def test_a_note_moved_back_before_a_vault_only_run_brings_its_item_back_next(
+    env: Env, command: str
+) -> None:
+    """Found by the long state-machine run: a note moved out of the vault (its item goes to
+    Zotero's trash), moved back, then a run without Zotero. That run took the note back on
+    the vault side alone, so the next sync saw nothing to do: the item stayed in Zotero's
+    trash for good. The return now waits for a run with Zotero, which restores the item."""
+    env.write_config(max_delete_percent=100)  # one of two papers: over the default guard
+    note = env.note_for(ONE)
+    key = env.item_by_pid(ONE)["key"]
+    away = env.vault.parent / "away.md"
+    note.rename(away)
+    assert env.run("sync", "--no-progress")[0] == 0
+    assert key in env.items(trashed=True), "moved out: its item went to Zotero's trash"
+    away.rename(note)
+    for _ in range(2):
+        code, _, err = env.run(command, "--zotero", "off", "--no-progress")
+        assert code == 0, err
+        assert "next run with Zotero restores its item" in err, err
+    assert note.exists(), "the note is left as it is"
+    code, _, err = env.run("sync", "--no-progress")
+    assert code == 0, err
+    assert key in env.items(trashed=False), "the item came back from Zotero's trash"
+    assert frontmatter(note)["pllm-sync-id"] == ONE
+    env.emu.clear_log()
+    code, _, err = env.run("sync", "--no-progress")
+    assert code == 0 and env.writes() == [], "then in step"
+
+
 def test_a_conflict_resolved_for_zotero_in_a_vault_only_run_reaches_the_vault_next(
     env: Env,
 ) -> None:

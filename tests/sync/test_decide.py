@@ -325,6 +325,15 @@ ROWS = [
         zotero="restore",
     ),
     Row(
+        "... but not in a run without Zotero: the return waits for one (nothing planned)",
+        lambda: PaperView(
+            pid=PID, state=state(zotero_retired=True, vault_retired=True), note=note()
+        ),
+        cfg=DecideConfig(zotero=False),
+        warns="next run with Zotero restores its item",
+        kinds=frozenset(),
+    ),
+    Row(
         "an item restored from Zotero's trash restores its note",
         lambda: PaperView(
             pid=PID,

@@ -155,6 +155,9 @@ class Decision:
     restore_fields: Record | None = None
     """What a restore writes to the item when a conflict stays open: the merge, with each
     open field at the value the trashed item held (an open conflict writes neither side)."""
+    return_waits: bool = False
+    """A note came back while Zotero is out of the run, its item in Zotero's trash: the
+    paper stays retired on both sides until a run with Zotero restores the item (rule 3)."""
 
 
 @dataclass
@@ -324,6 +327,15 @@ def decide_paper(v: PaperView, cfg: DecideConfig, plan: Plan) -> Decision:
             "there (restore it in Zotero to sync it again)"
         )
         d.retire_zotero, d.retire_vault = zside, True
+        return d
+    if not zside and both_retired and v.note is not None:
+        # rule 3 needs Zotero: taken back on the vault side alone, the note looked known
+        # and unchanged to the next run with Zotero, and its item stayed in the trash
+        plan.warnings.append(
+            f"{v.pid}: its note {v.note.path} is back; the next run with Zotero restores "
+            "its item from Zotero's trash"
+        )
+        d.return_waits = True
         return d
     if not zside and v_gone_now and st is not None and st.zotero_key and not st.zotero_retired:
         # a note deleted while Zotero is out of the run, its item live there: the deletion

@@ -1041,9 +1041,17 @@ class SyncEngine:
                     # back) is recognised, and its item restored rather than created anew
                     st.zotero_retired, st.zotero_record = True, None
                 elif d.zotero in ("create", "restore", "update") or v.zrecord is not None:
-                    st.zotero_retired = False
+                    if d.zotero != "restore" or zok:  # a restore not made: still trashed
+                        st.zotero_retired = False
                     st.zotero_record = self._zotero_now(d, zok)
                 if d.retire_vault and v.pid not in vfailed:
+                    st.vault_retired, st.note_path = True, None
+                elif d.return_waits or (
+                    st.zotero_retired and v.state is not None and v.state.vault_retired
+                ):
+                    # a note back for an item still in Zotero's trash is taken back only
+                    # with its item (rule 3); taken back alone, the next run saw a known,
+                    # unchanged note and left the item in the trash for good
                     st.vault_retired, st.note_path = True, None
                 elif v.note is not None or d.vault in ("create", "restore"):
                     st.vault_retired = False
