@@ -88,8 +88,19 @@ MAX_TAG_LENGTH = 255
 it stays in the note (see ``vault.note.tags_value``) and the scan warns about it."""
 
 
+def reserved_tag(tag: str) -> bool:
+    """A tag Zotero's side reads as the paper's ``status`` or ``rating`` (``status/read``,
+    ``rating/4``: how pllm-sync stores those there). Typed into a note's tags, it once set
+    Zotero's status or rating behind the note's back; such a tag stays in the note and is
+    not synced (the scan warns)."""
+    low = tag.lower()
+    if low.startswith("status/"):
+        return bool(low[7:].strip())
+    return low.startswith("rating/") and low[7:].strip().isdigit()
+
+
 def syncable_tag(tag: str) -> bool:
-    return len(tag) <= MAX_TAG_LENGTH
+    return len(tag) <= MAX_TAG_LENGTH and not reserved_tag(tag)
 
 
 def canonical_tags(tags: Any) -> frozenset[str]:

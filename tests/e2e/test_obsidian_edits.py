@@ -117,3 +117,28 @@ def test_authors_and_a_year_written_the_obsidian_way_reach_zotero_right(env: Env
     sync(env)  # Zotero spells "Doe, Jane" as Jane Doe: the note takes that spelling once
     assert "nothing to change" in sync(env)
     assert '"[[John Roe]]"' in note.read_text(encoding="utf-8"), "the user's link stays"
+
+
+def test_status_and_rating_typed_as_tags_stay_tags_in_the_note(env: Env) -> None:
+    """Found trying it in Obsidian: ``tags: [status/read, rating/5]`` in a note whose status
+    and rating were empty set Zotero's status and rating (any device then showed "read"
+    and 5) while the note showed neither. Such tags stay in the note, are not synced, and
+    the run says how to set the status instead; the note's own tags still sync."""
+    from .helpers import edit_frontmatter, frontmatter
+
+    note = env.note_for(ONE)
+    edit_frontmatter(note, tags=["status/read", "rating/5", "mine"])
+    code, _, err = env.run("sync", "--no-progress")
+    assert code == 0, err
+    assert "tag 'status/read' is how Zotero stores the status" in err, err
+    assert "set the note's rating property instead" in err, err
+    tags = {t["tag"] for t in env.item_by_pid(ONE)["tags"]}
+    assert "mine" in tags
+    assert not {t for t in tags if t.startswith(("status/", "rating/"))}, tags
+    assert frontmatter(note)["tags"] == ["status/read", "rating/5", "mine"], "kept as typed"
+    edit_frontmatter(note, status="reading")  # the property sets the status, as ever
+    sync(env)
+    tags = {t["tag"] for t in env.item_by_pid(ONE)["tags"]}
+    assert "status/reading" in tags and "status/read" not in tags, tags
+    assert frontmatter(note)["tags"] == ["status/read", "rating/5", "mine"]
+    assert "nothing to change" in sync(env)

@@ -16,7 +16,9 @@ from pllm_sync.record import (
     Record,
     _already_canonical,
     _normalize_field,
+    canonical_tags,
     normalize_record,
+    reserved_tag,
 )
 
 # hostile whitespace: tabs, newlines, NBSP, em space, line/paragraph separators, zero width
@@ -130,3 +132,21 @@ def test_the_inlined_checks_agree_with_the_field_by_field_form(rec: Record) -> N
     got = normalize_record(rec)
     assert got == want
     assert {k: type(v) for k, v in got.items()} == {k: type(v) for k, v in want.items()}
+
+
+@pytest.mark.parametrize(
+    ("tag", "reserved"),
+    [
+        ("status/read", True),
+        ("Status/To-Read", True),
+        ("rating/5", True),
+        ("rating/10", True),
+        ("status", False),  # nothing after the slash: Zotero reads no status from it
+        ("rating/good", False),  # Zotero reads no rating from it: a tag like any other
+        ("statusreport", False),
+        ("reading/status", False),
+    ],
+)
+def test_tags_zotero_reads_as_status_or_rating_are_reserved(tag: str, reserved: bool) -> None:
+    assert reserved_tag(tag) is reserved
+    assert (tag.lower() in canonical_tags([tag])) is not reserved

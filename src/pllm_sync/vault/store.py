@@ -48,7 +48,9 @@ from ..record import (
     SECTION_SEP,
     SYNCED_FIELDS,
     Record,
+    canonical_tag,
     normalize_record,
+    reserved_tag,
     section_key,
 )
 from . import body as body_mod
@@ -869,6 +871,17 @@ class VaultStore:
                 "2020" if field_name == "year" else "4",
             )
         for tag in note_mod.unsyncable_tags(parsed.values):
+            if reserved_tag(canonical_tag(tag) or ""):
+                what = "status" if tag.lower().lstrip("#").startswith("status") else "rating"
+                log.warning(
+                    "%s: tag %r is how Zotero stores the %s; kept in the note, not synced -- "
+                    "set the note's %s property instead",
+                    rel,
+                    tag,
+                    what,
+                    what,
+                )
+                continue
             log.warning(
                 "%s: tag %r… is longer than the %d characters Zotero takes; kept in the note, "
                 "not synced -- shorten it to sync it",
