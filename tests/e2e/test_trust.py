@@ -262,6 +262,38 @@ def test_deleting_the_section_index_notes_removes_no_item_from_a_collection(env:
     assert "left as they are" not in sync(env)[2]
 
 
+def test_an_index_note_renamed_in_obsidian_stays_the_sections_one(env: Env) -> None:
+    """Found trying it in Obsidian: renaming a section's index note (Obsidian rewrites every
+    link to it, the papers' ``sections`` included) made the next pull write a second index
+    note at the old path, link that one from the parent, and leave the renamed one stale."""
+    folder = env.vault / "Sections" / "Trust List" / "Retrieval"
+    old = folder / "Dense-Sparse Methods.md"
+    assert old.exists(), sorted(p.name for p in folder.iterdir())
+    new = folder / "Dense and Sparse.md"
+    old.rename(new)
+    old_target = old.relative_to(env.vault).with_suffix("").as_posix()
+    new_target = new.relative_to(env.vault).with_suffix("").as_posix()
+    for p in env.vault.rglob("*.md"):  # what Obsidian's "update internal links" does
+        text = p.read_text(encoding="utf-8")
+        if f"[[{old_target}|" in text:
+            p.write_text(text.replace(f"[[{old_target}|", f"[[{new_target}|"), "utf-8")
+    append(new, "\nMy own words about these methods.\n")
+    for command in ("sync", "pull", "pull"):
+        code, _, err = env.run(command, "--no-progress")
+        assert code == 0, err
+        assert not old.exists(), f"{command} wrote the index note again at its old path"
+    text = new.read_text(encoding="utf-8")
+    assert "My own words about these methods." in text
+    assert "[[Synthetic Paper Three - A Study]]" in text, "the renamed note lists its papers"
+    parent = (env.vault / "Sections" / "Trust List" / "Retrieval.md").read_text("utf-8")
+    assert f"[[{new_target}|" in parent and f"[[{old_target}|" not in parent
+    assert f"[[{new_target}|" in env.note_for(C).read_text(encoding="utf-8")
+    env.emu.clear_log()
+    before = {p: p.read_bytes() for p in env.vault.rglob("*.md")}
+    assert env.run("pull", "--no-progress")[0] == 0
+    assert env.writes() == [] and {p: p.read_bytes() for p in env.vault.rglob("*.md")} == before
+
+
 # --- item 9: an edit while the sync writes the paper ---------------------------------------
 
 

@@ -75,13 +75,24 @@ class SectionLinks:
         # few links back (parsing each again took ~0.1 s at 5,000 notes)
         self._key_memo: dict[str, str | None] = {}
         self._link_memo: dict[str, WikiLink] = {}
+        self._on_disk: dict[str, str] = {}  # key -> the target of its index note, as found
 
     def default_target(self, path: SectionPath) -> str:
         return "/".join([self.folder, *(segment_name(s) for s in path)])
 
     def register(
-        self, key: str, target: str, *, alias: str | None = None, authoritative: bool = True
+        self,
+        key: str,
+        target: str,
+        *,
+        alias: str | None = None,
+        authoritative: bool = True,
+        on_disk: bool = False,
     ) -> None:
+        """``on_disk``: ``target`` is where the scan found the section's index note (the
+        user may have renamed or moved it: it stays there, see :meth:`found_target`)."""
+        if on_disk:
+            self._on_disk[key] = target
         if key in self._authoritative and not authoritative:
             return
         self._key_memo.clear()
@@ -103,6 +114,10 @@ class SectionLinks:
         key = section_key(path)
         if key not in self._target:
             self.register(key, self.default_target(path), alias=path[-1], authoritative=False)
+
+    def found_target(self, key: str) -> str | None:
+        """Where the last scan found ``key``'s index note, if it did."""
+        return self._on_disk.get(key)
 
     def target_for(self, key: str) -> str:
         found = self._target.get(key)

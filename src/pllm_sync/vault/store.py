@@ -959,7 +959,7 @@ class VaultStore:
             elif kind == "problem":
                 problems.append(rel)
         for rel, key in sorted(index):  # in path order: of two notes for a section, the last
-            self.links.register(key, rel[: -len(".md")])
+            self.links.register(key, rel[: -len(".md")], on_disk=True)
         # Thousands of notes name the same few sections: resolve each entry, and each list
         # of entries, once per scan.
         memo: dict[str, str | None] = {}
@@ -1554,7 +1554,10 @@ class VaultStore:
         }
         used: dict[str, str] = {}
         for key, (_name, path, _children, _parent) in nodes.items():
-            target = self.links.default_target(path)
+            # an index note the user renamed or moved (Obsidian rewrites every link to it)
+            # stays where it is; written anew at its default path, it left two index notes
+            # and the papers linking the stale one
+            target = self.links.found_target(key) or self.links.default_target(path)
             if target.casefold() in used and used[target.casefold()] != key:
                 target = f"{target} ({short_hash(key)})"
             used[target.casefold()] = key
