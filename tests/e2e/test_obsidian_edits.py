@@ -142,3 +142,57 @@ def test_status_and_rating_typed_as_tags_stay_tags_in_the_note(env: Env) -> None
     assert "status/reading" in tags and "status/read" not in tags, tags
     assert frontmatter(note)["tags"] == ["status/read", "rating/5", "mine"]
     assert "nothing to change" in sync(env)
+
+
+TWINS = """# Twin List
+
+## Benchmarks
+
+### Benchmark-Dataset
+
++ **\\[2024 EMNLP\\]** Twin Paper One: A Study. ([Paper](https://arxiv.org/abs/2402.00001))
+
+## Methods
+
+### Benchmark-Dataset
+
++ **\\[2024 EMNLP\\]** Twin Paper Two: A Study. ([Paper](https://arxiv.org/abs/2402.00002))
+
+### Other
+
++ **\\[2024 EMNLP\\]** Twin Paper Two: A Study. ([Paper](https://arxiv.org/abs/2402.00002))
++ **\\[2024 EMNLP\\]** Twin Paper Three: A Study. ([Paper](https://arxiv.org/abs/2402.00003))
+"""
+
+
+def test_a_section_linked_by_a_name_two_sections_share(new_env: NewEnv) -> None:
+    """Found trying it in Obsidian: a ``sections`` link by a name alone that two sections
+    share (``[[Benchmark-Dataset]]``; Obsidian resolves it) froze every section edit of the
+    note, with a warning that no index note knew it. It now stands for the section of that
+    name the paper is in, so the note's other edits apply; where the paper is in neither,
+    the warning names both and nothing changes."""
+    from .helpers import frontmatter
+
+    env = new_env({"twins": TWINS})
+    assert env.run("pull", "--no-progress")[0] == 0
+    colls = {c["name"]: k for k, c in env.emu.get_collections().items()}
+    two, three = env.note_for("arxiv:2402.00002"), env.note_for("arxiv:2402.00003")
+    assert colls["Other"] in env.item_by_pid("arxiv:2402.00002")["collections"]
+    # Paper Two: its Benchmark-Dataset link typed by name, its "Other" section removed
+    text = two.read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^  - .*Methods/Benchmark-Dataset.*$", '  - "[[Benchmark-Dataset]]"', text)
+    text = re.sub(r"(?m)^  - .*Methods/Other.*\n", "", text)
+    two.write_text(text, encoding="utf-8")
+    # Paper Three (in "Other" only): a section of that shared name added
+    text = three.read_text(encoding="utf-8")
+    three.write_text(text.replace("sections:\n", 'sections:\n  - "[[Benchmark-Dataset]]"\n'))
+    code, _, err = env.run("sync", "--no-progress")
+    assert code == 0, err
+    item_two = env.item_by_pid("arxiv:2402.00002")
+    assert colls["Other"] not in item_two["collections"], "the section removal applied"
+    assert len(item_two["collections"]) == 1, item_two["collections"]
+    assert "arxiv:2402.00002" not in err, err
+    assert "arxiv:2402.00003: its note's section link 'Benchmark-Dataset' matches 2 sections" in err
+    assert "Twin List / Benchmarks / Benchmark-Dataset" in err, err
+    assert env.item_by_pid("arxiv:2402.00003")["collections"] == [colls["Other"]]
+    assert frontmatter(three)["sections"][0] == "[[Benchmark-Dataset]]", "left as typed"

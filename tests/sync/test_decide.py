@@ -447,6 +447,15 @@ ROWS = [
         warns="left as they are",
     ),
     Row(
+        "... nor one naming two sections by their shared name: the warning names both",
+        lambda: replace(
+            synced(),
+            note=note({k: v for k, v in BASE.items() if k != "sections"}),
+            vault_sections_ambiguous=(("Data", ("L / A / Data", "L / B / Data")),),
+        ),
+        warns="matches 2 sections (L / A / Data; L / B / Data)",
+    ),
+    Row(
         "a paper whose catalog id changed rewrites the id on both sides",
         lambda: replace(synced(), renamed_from="title:abc"),
         zotero="update",

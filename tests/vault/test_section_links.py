@@ -50,3 +50,53 @@ def test_link_for_follows_a_register() -> None:
     assert links.link_for("A / X") == "[[Sections/Renamed|Ex]]"
     links.register_path(("A", "X"))  # weaker than the authoritative one: no change
     assert links.link_for("A / X") == "[[Sections/Renamed|Ex]]"
+
+
+KNOWN = {"L / Benchmarks / Benchmark-Dataset", "L / Methods / Benchmark-Dataset", "L / Methods"}
+
+
+@pytest.mark.parametrize(
+    ("entries", "agreed", "placed", "unknown", "ambiguous"),
+    [
+        ({"L / Methods"}, (), {"L / Methods"}, (), ()),  # nothing to place
+        # a name two sections share: the one the paper is in
+        (
+            {"Benchmark-Dataset", "L / Methods"},
+            {"L / Methods / Benchmark-Dataset", "L / Methods"},
+            {"L / Methods / Benchmark-Dataset", "L / Methods"},
+            (),
+            (),
+        ),
+        # ... in neither (or both): ambiguous, with both candidates
+        (
+            {"benchmark-dataset"},
+            (),
+            set(),
+            (),
+            (("benchmark-dataset", tuple(sorted(KNOWN - {"L / Methods"}))),),
+        ),
+        (
+            {"Benchmark-Dataset"},
+            KNOWN,
+            set(),
+            (),
+            (("Benchmark-Dataset", tuple(sorted(KNOWN - {"L / Methods"}))),),
+        ),
+        ({"Methods"}, (), {"L / Methods"}, (), ()),  # one section of that name
+        ({"Gone", "L / Old / Gone"}, (), set(), ("Gone", "L / Old / Gone"), ()),  # none
+    ],
+)
+def test_a_link_by_a_sections_name_alone_is_placed_where_it_can_be(
+    entries: set[str],
+    agreed: object,
+    placed: set[str],
+    unknown: tuple[str, ...],
+    ambiguous: tuple[tuple[str, tuple[str, ...]], ...],
+) -> None:
+    from collections.abc import Collection
+
+    from pllm_sync.vault.sections import place_unknown_sections
+
+    assert isinstance(agreed, Collection)
+    got = place_unknown_sections(entries, KNOWN, agreed)
+    assert got == (frozenset(placed), unknown, ambiguous)

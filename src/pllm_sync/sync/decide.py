@@ -119,6 +119,8 @@ class PaperView:
     user_added: str | None = None  # "vault" | "zotero" when a user created it by hand
     copies: tuple[str, ...] = ()  # other notes carrying the same pllm-sync-id
     vault_sections_unknown: tuple[str, ...] = ()  # note sections naming no known section
+    # note sections naming several known sections (by name alone), with their candidates
+    vault_sections_ambiguous: tuple[tuple[str, tuple[str, ...]], ...] = ()
     note_from_copy: bool = False  # the known note vanished; a copy that sat beside it remains
     renamed_from: str | None = None  # the paper's previous catalog id (identity followed)
     duplicate_items: tuple[DuplicateItem, ...] = ()  # other live items of this paper
@@ -274,6 +276,12 @@ def decide_paper(v: PaperView, cfg: DecideConfig, plan: Plan) -> Decision:
             f"({', '.join(v.vault_sections_unknown)}); its collections are left as they are "
             "-- next step: `pllm-sync pull` reads the lists' sections (and their collections) "
             "again, e.g. after a lost state or a copied vault"
+        )
+    for entry, cands in v.vault_sections_ambiguous:
+        plan.warnings.append(
+            f"{v.pid}: its note's section link {entry!r} matches {len(cands)} sections "
+            f"({'; '.join(cands)}); its collections are left as they are -- next step: "
+            "link the one you mean by its index note's path, as pllm-sync writes it"
         )
     if v.vault_unreadable:
         plan.warnings.append(
@@ -431,7 +439,7 @@ def decide_paper(v: PaperView, cfg: DecideConfig, plan: Plan) -> Decision:
         for k, val in result.merged.items():
             if k not in result.open_fields and item_rec.get(k, MISSING) != val:
                 result.to_zotero.setdefault(k, val)
-    if v.vault_sections_unknown and vr is not None:
+    if (v.vault_sections_unknown or v.vault_sections_ambiguous) and vr is not None:
         result.to_vault.pop("sections", None)  # links stay as the user left them
     if v.z_note_missing and result.merged.get("notes") and zrec is not None:
         result.to_zotero["notes"] = result.merged["notes"]

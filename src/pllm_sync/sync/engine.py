@@ -29,6 +29,7 @@ from ..record import (
 from ..vault.body import ManagedContent
 from ..vault.names import placeholder_target
 from ..vault.provenance import listed_in
+from ..vault.sections import place_unknown_sections
 from ..vault.store import NoteInfo, NoteStat, VaultProblem, VaultScan
 from ..zotero import mapping as zmap
 from ..zotero.store import ItemChange, NewItem, NoteUpsert, ZoteroSnapshot
@@ -414,9 +415,15 @@ class SyncEngine:
         for v in views.values():
             secs = v.note.record.get("sections") if v.note is not None else None
             if v.note is not None and secs and not set(secs) <= known_sections:
+                agreed = (v.state.base or {}).get("sections") or () if v.state else ()
+                placed, unknown, ambiguous = place_unknown_sections(secs, known_sections, agreed)
+                if not (unknown or ambiguous):  # a link by a section's name alone
+                    v.note = replace(v.note, record={**v.note.record, "sections": placed})
+                    continue
                 rec = {k: val for k, val in v.note.record.items() if k != "sections"}
                 v.note = replace(v.note, record=rec)
-                v.vault_sections_unknown = tuple(sorted(set(secs) - known_sections))
+                v.vault_sections_unknown = unknown
+                v.vault_sections_ambiguous = ambiguous
         unreadable = {p.path: p for p in scan.problems}
         strays: list[str] | None = None  # placeholders standing for no note the state knows
         for pid, st in papers.items():

@@ -247,6 +247,7 @@ def follow_renamed_papers(
             vault_unreadable_why=old.vault_unreadable_why,
             copies=(*old.copies, *stale_copy),
             vault_sections_unknown=old.vault_sections_unknown,
+            vault_sections_ambiguous=old.vault_sections_ambiguous,
             note_from_copy=old.note_from_copy,
         )
         if new.zitem is None:
@@ -319,6 +320,7 @@ def join_returning_notes(views: Mapping[str, PaperView]) -> dict[str, PaperView]
             vault_gone=False,
             copies=(*twin.copies, *v.copies),
             vault_sections_unknown=v.vault_sections_unknown,
+            vault_sections_ambiguous=v.vault_sections_ambiguous,
             note_from_copy=False,
         )
         del out[pid]

@@ -15,6 +15,7 @@ write ``[[B]]`` (Obsidian's shortest form), ``[[Sections/A/B]]`` or even the pla
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -165,6 +166,41 @@ class SectionLinks:
         if target.casefold().startswith(prefix.casefold()):
             target = target[len(prefix) :]
         return SECTION_SEP.join(p for p in target.split("/") if p) or None
+
+
+def place_unknown_sections(
+    entries: Iterable[str], known: Collection[str], agreed: Collection[str]
+) -> tuple[frozenset[str], tuple[str, ...], tuple[tuple[str, tuple[str, ...]], ...]]:
+    """A note's section keys (``entries``) that name no ``known`` section, placed where
+    they can be: an entry that is only a section's name (``[[Benchmark-Dataset]]``, typed
+    by hand; Obsidian resolves it too) stands for the known section of that name, and when
+    several share it, for the one of them the paper is in (``agreed``). Returns the placed
+    keys, the entries that name nothing known, and the ambiguous ones with their candidates.
+    One ambiguous link once froze every section edit of its note, with a warning that
+    named no index note, though two knew it."""
+    placed: set[str] = set()
+    unknown: list[str] = []
+    ambiguous: list[tuple[str, tuple[str, ...]]] = []
+    for entry in entries:
+        if entry in known:
+            placed.add(entry)
+            continue
+        name = entry.casefold()
+        cands = (
+            ()
+            if SECTION_SEP in entry
+            else tuple(
+                sorted(k for k in known if segment_name(section_path(k)[-1]).casefold() == name)
+            )
+        )
+        mine = [k for k in cands if k in agreed]
+        if len(cands) == 1 or len(mine) == 1:
+            placed.add(cands[0] if len(cands) == 1 else mine[0])
+        elif cands:
+            ambiguous.append((entry, cands))
+        else:
+            unknown.append(entry)
+    return frozenset(placed), tuple(sorted(unknown)), tuple(sorted(ambiguous))
 
 
 def render_index_region(
