@@ -554,6 +554,45 @@ def test_a_stale_copy_stays_a_copy_when_the_list_drops_its_paper(env: Env) -> No
     assert frontmatter(env.note_for("arxiv:2401.00004"))["catalog"] == "removed"
 
 
+@pytest.mark.parametrize("back", [False, True])
+def test_a_copy_an_offline_run_saw_after_a_lost_state_makes_no_second_item(
+    env: Env, back: bool
+) -> None:
+    """Found by the long state-machine run: a copy of a note, the list changes the paper's
+    id (a pull follows it: item and note take the new id, the copy keeps the old), the
+    state database is lost, a run without Zotero gives the copy a state row of its own,
+    and (``back``) the list changes the id back. The next pull took the copy for a paper
+    and gave it a second item."""
+    from pllm_sync.paths import app_dirs
+
+    note = env.note_for(A)
+    copy = note.with_name(note.stem + " 1.md")
+    shutil.copyfile(note, copy)
+    key = item_any(env, A)["key"]
+    drop_link_of_a(env)
+    assert env.run("pull", "--no-progress")[0] == 0
+    for p in app_dirs().data.glob("state-*"):
+        p.unlink()
+    code, _, err = env.run("sync", "--zotero", "off", "--no-progress")
+    assert code == 0, err
+    if back:
+        env.lists["trust"].write_text(LIST, encoding="utf-8")
+    for _ in range(2):
+        code, _, err = env.run("pull", "--no-progress")
+        assert code == 0, err
+        assert len(env.items()) == 3, "the copy became a second item"
+        assert item_any(env, A if back else pids_of_a_now(env))["key"] == key
+        assert copy.name in err, "the copy is listed"
+    env.emu.clear_log()
+    assert env.run("pull", "--no-progress")[0] == 0
+    assert env.writes() == [], "converged"
+
+
+def pids_of_a_now(env: Env) -> str:
+    (pid,) = [p for p in pids_in_extra(env.items()) if p.startswith("title:")]
+    return pid
+
+
 def test_a_copy_made_under_an_id_the_paper_gets_back_stays_a_copy(env: Env) -> None:
     """Found by the state machine: a copy of a note, then the list drops the paper's arXiv
     link and adds it back. The copy still carries the first id; when the paper returns to

@@ -5,7 +5,7 @@ is a situation the catalog, a crash or a copy made by a user leads to."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
@@ -261,6 +261,22 @@ ROWS = [
         {OLD: Want(note=NOTE, renamed_from=NEW, item_key=KEY)},
     ),
     Row(
+        "... also when that note has a copy, as long as it names that very item",
+        lambda: [
+            listed(OLD, note=note(OLD), copies=(COPY,)),
+            PaperView(pid=NEW, zitem=item(NEW), zrecord={"title": TITLE}),
+        ],
+        {OLD: Want(note=NOTE, renamed_from=NEW, item_key=KEY, copies=(COPY,))},
+    ),
+    Row(
+        "... but not a note with a copy that names another item",
+        lambda: [
+            listed(OLD, note=replace(note(OLD), zotero_key="OTHER001"), copies=(COPY,)),
+            PaperView(pid=NEW, zitem=item(NEW), zrecord={"title": TITLE}),
+        ],
+        {OLD: Want(note=NOTE, copies=(COPY,)), NEW: Want(item_key=KEY)},
+    ),
+    Row(
         "... but never onto a note that belongs to a paper of its own (it has an item)",
         lambda: [
             listed(NEW, state=state(NEW), vault_gone=True),
@@ -298,6 +314,40 @@ ROWS = [
         {NEW: Want(note=NOTE, item_key=KEY, copies=(COPY,), state_id=NEW)},
         papers=lambda: {NEW: state(NEW)},
         catalog_read=False,
+    ),
+    Row(
+        "... also with the state row a run without Zotero wrote for it after a lost state",
+        lambda: [
+            listed(NEW, zitem=item(NEW), note=note(NEW)),
+            PaperView(
+                pid=OLD,
+                note=note(OLD, COPY),
+                state=PaperState(pllm_id=OLD, note_path=COPY),
+            ),
+        ],
+        {NEW: Want(note=NOTE, item_key=KEY, copies=(COPY,))},
+        papers=lambda: {OLD: PaperState(pllm_id=OLD, note_path=COPY)},
+    ),
+    Row(
+        "... and when the list changes the id back, the paper and its item follow it there",
+        lambda: [
+            PaperView(
+                pid=NEW,
+                zitem=item(NEW),
+                note=note(NEW),
+                state=PaperState(pllm_id=NEW, note_path=NOTE),
+            ),
+            listed(
+                OLD,
+                note=note(OLD, COPY),
+                state=PaperState(pllm_id=OLD, note_path=COPY),
+            ),
+        ],
+        {OLD: Want(note=NOTE, renamed_from=NEW, item_key=KEY, copies=(COPY,))},
+        papers=lambda: {
+            OLD: PaperState(pllm_id=OLD, note_path=COPY),
+            NEW: PaperState(pllm_id=NEW, note_path=NOTE),
+        },
     ),
     Row(
         "a note of another title with an unknown id stays a paper of its own",

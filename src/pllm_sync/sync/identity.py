@@ -185,11 +185,12 @@ def follow_renamed_papers(
     appeared: dict[str, list[str]] = {}
     for pid, v in out.items():
         # A new id may already have a note: a copy made while the paper had this id,
-        # before the list changed it away and back (no item, no copies of its own).
+        # before the list changed it away and back (no item; with copies of its own, only
+        # when its note names the old id's item: see below).
         if (
             v.paper is not None
             and (pid not in papers or _never_reached_zotero(v))
-            and (v.note is None or (v.zitem is None and not v.copies))
+            and (v.note is None or v.zitem is None)
         ):
             appeared.setdefault(title_hash(v.paper.title), []).append(pid)
     for th, olds in vanished.items():
@@ -197,7 +198,8 @@ def follow_renamed_papers(
         if len(olds) != 1 or len(news) != 1:
             continue
         old, new = out[olds[0]], out[news[0]]
-        if new.pid in papers and (old.state is not None or old.zitem is None):
+        old_known = old.state is not None and not _state_of_a_run_without_zotero(old.state)
+        if new.pid in papers and (old_known or old.zitem is None):
             # a new id the state knows takes over only an item no state knows: the item
             # of a paper whose state was lost before a run without Zotero followed the
             # list's id change (that run gave the new id the note and a state row, but
@@ -206,6 +208,14 @@ def follow_renamed_papers(
         old_key = (old.state.zotero_key if old.state else None) or (old.zitem or {}).get("key")
         if new.zitem is not None and old_key is not None and new.zitem.get("key") != old_key:
             continue  # the new id already has an item of its own
+        if new.copies and not (
+            new.note is not None and old_key is not None and new.note.zotero_key == old_key
+        ):
+            # several notes carry the new id: taken over only when its note names the old
+            # id's item (a rename the run applied to the item while the user saved the
+            # note, then the state lost and the list changing the id back); else left
+            # alone, which once made a second item and note for the paper
+            continue
         # (with no item of the old id's, the new id's item is the paper's: a rename cut
         # short after Zotero was written, then the state database lost)
         stale_copy: tuple[str, ...] = ()
@@ -340,7 +350,11 @@ def list_stale_copies(views: Mapping[str, PaperView]) -> dict[str, PaperView]:
     orphans = [
         (pid, v, v.note)
         for pid, v in views.items()
-        if v.note is not None and not (v.state or v.zitem or v.paper or v.user_added)
+        if v.note is not None
+        and not (v.zitem or v.paper or v.user_added)
+        # a run without Zotero and without the list, after a lost state, gave the copy a
+        # row of its own; taken for a paper, the next pull made it a second item
+        and (v.state is None or _state_of_a_run_without_zotero(v.state))
     ]
     if not orphans:  # the usual run: no title to hash (thousands of them, every pass)
         return out
