@@ -267,3 +267,33 @@ def test_a_note_renamed_elsewhere_and_evicted_here_is_no_deletion(
     moved_b.unlink()
     assert sync(b)[0] == 0
     assert item_of(b, TWO).get("deleted")
+
+
+def test_a_note_the_cloud_is_still_writing_is_no_notes_conflict(
+    devices: tuple[Env, Env],
+) -> None:
+    """Found by the two-device helper: the laptop adds notes and syncs; on the desktop the
+    cloud has written only the start of the file (its properties whole, the notes cut
+    after 20 bytes) when the desktop syncs. The cut text was taken for the desktop's edit:
+    a notes conflict, and markers holding the cut text written into both devices' notes
+    and Zotero's. The cut copy is the beginning of what Zotero holds: the whole text is
+    taken, with no conflict, and nothing is lost."""
+    laptop, desktop = devices
+    rel = laptop.note_for(TWO).relative_to(laptop.vault)
+    words = "My long laptop notes paragraph one.\n\nParagraph two with details.\n"
+    with laptop.note_for(TWO).open("a", encoding="utf-8") as fh:
+        fh.write("\n" + words)
+    assert sync(laptop)[0] == 0
+    whole = (laptop.vault / rel).read_bytes()
+    end = b"<!-- pllm-sync:end -->\n"
+    (desktop.vault / rel).write_bytes(whole[: whole.index(end) + len(end) + 20])
+    code, _, err = sync(desktop)
+    assert code == 0, err
+    assert "conflict" not in err.lower(), err
+    text = (desktop.vault / rel).read_text(encoding="utf-8")
+    assert "PLLM-SYNC CONFLICT" not in text.upper()
+    assert words.strip() in text, "the desktop's note has the whole text"
+    z = [c for c in laptop.children(item_of(laptop, TWO)["key"]) if c["itemType"] == "note"]
+    assert "Paragraph two with details." in z[0]["note"] and "CONFLICT" not in z[0]["note"]
+    code, _, err = sync(laptop)
+    assert code == 0 and "CONFLICT" not in (laptop.vault / rel).read_text(encoding="utf-8")

@@ -172,6 +172,9 @@ def check_no_loss(s: dict[str, Any], r: MergeResult) -> None:
     for side in ("zotero", "vault"):
         rec = s[side]
         if present(rec, "notes"):
+            was = (base.get("notes") if base else "") or ""
+            if rec["notes"].startswith(was) and m["notes"].startswith(rec["notes"]):
+                continue  # only added to the base, and all of it is there (a cut copy)
             extra = lines(rec["notes"]) - lines(base.get("notes") if base else "")
             assert not extra - lines(m["notes"]), (side, extra, m["notes"])
     # sets: additions from any side survive; untouched elements stay; lone removals apply

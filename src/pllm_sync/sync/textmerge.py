@@ -292,11 +292,13 @@ def merge3(
 ) -> TextMergeResult:
     """Three-way merge of ``ours`` and ``theirs`` (both edited from ``base``), line by line.
 
-    A passage changed on one side only takes that side's lines; changed identically on both,
+    A side that only added to the end of the base, a beginning of what the other side added
+    (a copy cut short), takes the other side's text whole. Otherwise, a passage changed on
+    one side only takes that side's lines; changed identically on both,
     it is taken once; changed differently on both (including edits on adjacent lines and an
     edit against a deletion), both versions are written between marker lines and
     ``conflict`` is True. Every line of ``ours`` and of ``theirs`` that is not in ``base``
-    appears in the result. ``tidy`` is the normalisation the caller stores the text in (the
+    appears in the result (a cut copy's text appears as the beginning of the result). ``tidy`` is the normalisation the caller stores the text in (the
     result is given in it).
 
     A clean result is also one a replay agrees with: a run that wrote it to one side and then
@@ -312,6 +314,15 @@ def merge3(
         return TextMergeResult(theirs, False)
     if theirs == base:
         return TextMergeResult(ours, False)
+    # One side only added to the end of the base, and the other added that and more: the
+    # shorter is a cut copy of the longer (a cloud client still writing the file on this
+    # device), and the longer holds all of it. Merged line by line, the cut last line was
+    # a conflict with the whole one, and the cut text went between markers into the note,
+    # Zotero and the other device.
+    if ours.startswith(theirs) and theirs.startswith(base):
+        return TextMergeResult(ours, False)
+    if theirs.startswith(ours) and ours.startswith(base):
+        return TextMergeResult(theirs, False)
     b, o, t = split_lines(base), split_lines(ours), split_lines(theirs)
     lines, conflict = _merge_lines(b, o, t, ours_label, theirs_label)
     text = "\n".join(lines)
