@@ -196,3 +196,18 @@ def test_a_section_linked_by_a_name_two_sections_share(new_env: NewEnv) -> None:
     assert "Twin List / Benchmarks / Benchmark-Dataset" in err, err
     assert env.item_by_pid("arxiv:2402.00003")["collections"] == [colls["Other"]]
     assert frontmatter(three)["sections"][0] == "[[Benchmark-Dataset]]", "left as typed"
+
+
+def test_a_typo_fixed_in_the_abstract_keeps_zoteros_paragraphs(env: Env) -> None:
+    """Found trying it in Obsidian: the note shows the abstract on one line, so fixing one
+    word there sent Zotero the whole abstract with its paragraph breaks removed."""
+    item = env.item_by_pid(ONE)
+    env.emu.edit_item(item["key"], {"abstractNote": "Para one.\n\nPara two has teh typo."})
+    sync(env)
+    note = env.note_for(ONE)
+    text = note.read_text(encoding="utf-8")
+    assert "> Para one. Para two has teh typo." in text, "one line in the note, as designed"
+    note.write_text(text.replace("has teh typo", "has the typo"), encoding="utf-8")
+    sync(env)
+    assert env.item_by_pid(ONE)["abstractNote"] == "Para one.\n\nPara two has the typo."
+    assert "nothing to change" in sync(env)

@@ -389,3 +389,47 @@ def test_split_author_reads_last_comma_first(name: str, want: dict[str, str]) ->
     from pllm_sync.zotero.mapping import split_author
 
     assert split_author(name) == {"creatorType": "author", **want}
+
+
+LAID_OUT = "Personal agents help.\n\nWe propose teh method\nand test it."
+
+
+@pytest.mark.parametrize(
+    ("new", "want"),
+    [
+        # a typo fixed in the note's one-line callout: the paragraphs stay
+        (
+            "Personal agents help. We propose the method and test it.",
+            "Personal agents help.\n\nWe propose the method\nand test it.",
+        ),
+        # a sentence added at the end, words dropped before a paragraph break
+        (
+            "Personal agents help. We propose teh method and test it. It works.",
+            "Personal agents help.\n\nWe propose teh method\nand test it. It works.",
+        ),
+        (
+            "Agents. We propose teh method and test it.",
+            "Agents.\n\nWe propose teh method\nand test it.",
+        ),
+        ("Something else entirely.", "Something else entirely."),
+        ("New text\n\nwith its own paragraphs.", "New text\n\nwith its own paragraphs."),
+        ("", ""),
+    ],
+)
+def test_an_abstract_edited_in_the_note_keeps_zoteros_paragraphs(new: str, want: str) -> None:
+    from pllm_sync.zotero.mapping import keep_layout
+
+    got = keep_layout(LAID_OUT, new)
+    assert got == want
+    assert got.split() == new.split(), "the words are the note's, exactly"
+
+
+@given(
+    st.lists(st.sampled_from(["a", "b", "c", "\n\n", "\n", " "]), max_size=14).map("".join),
+    st.lists(st.sampled_from(["a", "b", "d", " "]), max_size=10).map("".join),
+)
+def test_keep_layout_changes_only_whitespace_of_the_new_text(old: str, new: str) -> None:
+    from pllm_sync.zotero.mapping import keep_layout
+
+    got = keep_layout(old, new)
+    assert got.split() == new.split()

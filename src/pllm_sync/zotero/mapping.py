@@ -32,6 +32,7 @@ The rules that make the two directions agree:
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 import re
@@ -678,6 +679,40 @@ _VENUE_FIELDS = {
 }
 
 
+_SPACE = re.compile(r"(\s+)")
+
+
+def keep_layout(old: str, new: str) -> str:
+    """``new`` (an abstract as the record holds it: whitespace collapsed, as the note shows
+    it on one line) laid out as ``old`` (the item's abstract, with its paragraphs): the
+    words ``new`` keeps from ``old`` keep the whitespace that followed them there. Fixing
+    one word in the note once sent Zotero the whole abstract on one line.
+
+    The result collapses to exactly ``new``'s words; ``new`` with line breaks of its own
+    (from a source that has paragraphs) or an ``old`` without any is returned as is."""
+    if not old or "\n" in new or not any(c in old for c in "\n\t\r") or not new.strip():
+        return new
+    parts = _SPACE.split(old.strip())
+    old_words, old_seps = parts[0::2], [*parts[1::2], ""]
+    new_words = new.split()
+    out: list[str] = []
+    seps: list[str] = []
+    matcher = difflib.SequenceMatcher(None, old_words, new_words, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            out += old_words[i1:i2]
+            seps += old_seps[i1:i2]
+            continue
+        if j2 > j1:  # new words: single spaces, the block's last one takes the old gap
+            out += new_words[j1:j2]
+            seps += [" "] * (j2 - j1 - 1) + [old_seps[i2 - 1] if i2 > i1 else " "]
+        elif seps and i2 > i1 and "\n" in old_seps[i2 - 1]:
+            seps[-1] = old_seps[i2 - 1]  # words deleted before a paragraph break: keep it
+    seps[-1] = ""
+    pairs = zip(out[:-1], seps[:-1], strict=True)
+    return "".join(w + (sep or " ") for w, sep in pairs) + out[-1]
+
+
 def record_to_item_changes(
     record_changes: Record,
     item_data: Mapping[str, Any],
@@ -732,7 +767,7 @@ def record_to_item_changes(
     elif full and cur_date.strip() == str(year_of(full)) and full != cur_date:
         put("date", full)  # the year it had, made precise by enrichment
     if "abstract" in ch:
-        put("abstractNote", ch["abstract"] or "")
+        put("abstractNote", keep_layout(str(cur.get("abstractNote") or ""), ch["abstract"] or ""))
     if "citekey" in ch:
         put("citationKey", ch["citekey"] or "")
     if "arxiv" in ch or "doi" in ch:
