@@ -148,6 +148,7 @@ def test_many_evicted_notes_trash_nothing(devices: tuple[Env, Env]) -> None:
         ("empty", "is empty (a cloud copy still arriving?)"),
         ("cut", "has no readable pllm-sync-id property now"),
         ("bad-yaml", "cannot be read ("),
+        ("unclosed", "has no `---` line closing its properties"),
     ],
 )
 def test_a_note_that_cannot_be_read_says_why(
@@ -162,6 +163,10 @@ def test_a_note_that_cannot_be_read_says_why(
         note.write_bytes(b"")
     elif damage == "cut":
         note.write_text(text[:60], encoding="utf-8")  # inside the properties
+    elif damage == "unclosed":  # the closing line deleted: Obsidian shows them as text
+        closing = text.splitlines().index("---", 1) + 1  # its line number
+        note.write_text(text.replace("\n---\n", "\n", 1), encoding="utf-8")
+        says += f", so it has none (Obsidian shows them as text) -- add a line `---` after line {closing - 1}"
     else:
         note.write_text(text.replace("\ntitle:", "\ntitle: [unclosed\n  x:", 1), encoding="utf-8")
     code, _, err = sync(a)

@@ -162,3 +162,20 @@ def test_stray_lines_are_told_from_the_region_we_render() -> None:
     body = b.set_region(parts, region, "\n")
     assert body is not None and body.startswith(region)
     assert b.notes_of(b.split_body(body)).endswith("mine\n\n- [ ] todo\n\nnotes")
+
+
+@pytest.mark.parametrize(
+    ("text", "after"),
+    [
+        # the closing line deleted: the body follows the properties
+        ("---\nid: x\ntags:\n  - a\n# a comment\n<!-- begin -->\nbody\n", 4),
+        ("---\r\nid: x\r\n\r\nMy notes.\r\n", 2),
+        ("---\nid: x\n---\nbody\n", None),  # closed
+        ("no properties\n---\n", None),  # none opened
+        ("---\nid: x\ntitle: A tit", None),  # cut short among them: a copy still arriving
+    ],
+)
+def test_a_properties_block_left_open_says_where_it_ends(text: str, after: int | None) -> None:
+    from pllm_sync.vault.frontmatter_block import unclosed_properties
+
+    assert unclosed_properties(text) == after

@@ -471,6 +471,12 @@ class SyncEngine:
             return f"now holds the note of {s.pllm_id}"
         if s is not None and s.size == 0:
             return "is empty (a cloud copy still arriving?)"
+        line = self.vault.unclosed_properties(rel)
+        if line is not None:  # the id line is there: the block around it is not
+            return (
+                "has no `---` line closing its properties, so it has none (Obsidian shows "
+                f"them as text) -- add a line `---` after line {line}"
+            )
         return (
             "has no readable pllm-sync-id property now (cut short by a copy still arriving, or "
             "the line removed?)"

@@ -36,6 +36,7 @@ from ..config import VaultConfig
 from ..errors import NoteChangedMeanwhile, VaultError
 from ..model import Paper, Section, SectionPath, normalize_whitespace
 from ..record import Record
+from ..vault import frontmatter_block as fb
 from ..vault import note as note_mod
 from ..vault.body import ManagedContent
 from ..vault.names import is_litter, placeholder_path, placeholder_target
@@ -232,6 +233,12 @@ class MemoryVault:
 
     def has_file(self, rel: str) -> bool:
         return rel in self.files or rel in self.folders or self._folder_has(rel)
+
+    def unclosed_properties(self, rel: str) -> int | None:
+        data = self.files.get(rel)
+        if data is None:
+            return None
+        return fb.unclosed_properties(data.decode("utf-8", errors="replace"))
 
     def placeholder_of(self, rel: str) -> str | None:
         stub = placeholder_path(rel)

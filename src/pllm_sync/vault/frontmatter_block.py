@@ -123,6 +123,28 @@ def split(text: str) -> Document:
     return Document(text=text, newline=newline, has_frontmatter=False, body=text)
 
 
+_PROPERTY_LINE = re.compile(r"[A-Za-z0-9_][^:\r\n]*:(?:[ \t]|$)|[ \t]+\S|-[ \t]|#|\s*$")
+
+
+def unclosed_properties(text: str) -> int | None:
+    """For a file that opens a properties block (``---`` on its first line) and never
+    closes it, the line after which the closing ``---`` belongs: the last line of the run
+    of property lines (``key: value``, list items, indented continuations) that follows
+    the opening. None when the file opens no block, closes it, or ends among its
+    properties (cut short, not unclosed). Such a file has no
+    properties for Obsidian (nor for :func:`split`): named, its warning says what to add."""
+    m = _OPEN.match(text)
+    if not m or split(text).has_frontmatter:
+        return None
+    last = 1
+    for i, line in enumerate(split_lines(text[m.end() :]), start=2):
+        if not _PROPERTY_LINE.match(line.rstrip("\r\n")):
+            return last  # the note's body follows the properties: the closing line is gone
+        if line.strip() and not line.startswith("#"):
+            last = i
+    return None  # the file ends among its properties: cut short (a copy still arriving?)
+
+
 def _yaml_problem(exc: yaml.MarkedYAMLError, first_line: int, n_lines: int) -> FrontmatterProblem:
     """A user-facing problem: the parser's complaint, where it noticed it, and where the
     construct it was reading started (often the real culprit, e.g. an unclosed ``[``)."""

@@ -440,6 +440,17 @@ class VaultStore:
         """Whether something is at ``rel`` (a note the scan could not read is still there)."""
         return (self.root / rel).exists()
 
+    def unclosed_properties(self, rel: str) -> int | None:
+        """The line after which the note ``rel`` lacks the ``---`` closing its properties
+        (see :func:`~pllm_sync.vault.frontmatter_block.unclosed_properties`); None when it
+        does not, or cannot be read."""
+        try:
+            with open(self.root / rel, "rb") as fh:
+                head = fh.read(65536)
+        except OSError:
+            return None
+        return fb.unclosed_properties(head.decode("utf-8", errors="replace"))
+
     def placeholder_of(self, rel: str) -> str | None:
         """The vault path of the cloud placeholder standing for the note ``rel``, if there is
         one: the note is there, only not downloaded, and never a deletion (see
