@@ -588,6 +588,36 @@ def test_a_copy_an_offline_run_saw_after_a_lost_state_makes_no_second_item(
     assert env.writes() == [], "converged"
 
 
+def test_a_deleted_paper_whose_id_changes_after_a_lost_state_comes_back_once(env: Env) -> None:
+    """Found by the long state-machine run: the user trashes an item (its note goes to the
+    vault's trash), the state database is lost (a pull finds the item only in Zotero's
+    trash and leaves it there), the list changes the paper's id, and the user restores
+    the item. The new id got an item and note of its own, and the restore brought back a
+    second note: two notes, two items for one paper."""
+    from pllm_sync.paths import app_dirs
+
+    key = item_any(env, A)["key"]
+    env.emu.trash_item(key)
+    assert env.run("sync", "--no-progress")[0] == 0
+    for p in app_dirs().data.glob("state-*"):
+        p.unlink()
+    assert env.run("pull", "--no-progress")[0] == 0
+    drop_link_of_a(env)
+    code, _, err = env.run("pull", "--no-progress")
+    assert code == 0, err
+    assert len(env.items()) == 2, "a deleted paper came back under its new id"
+    env.emu.edit_item(key, {"deleted": 0})  # the user restores it
+    for _ in range(2):
+        code, _, err = env.run("pull", "--no-progress")
+        assert code == 0, err
+        assert len(env.items()) == 3 and item_any(env, pids_of_a_now(env))["key"] == key
+        notes = [p for p in env.papers.glob("*.md") if "Paper One" in p.name]
+        assert len(notes) == 1, notes
+    env.emu.clear_log()
+    assert env.run("pull", "--no-progress")[0] == 0
+    assert env.writes() == [], "converged"
+
+
 def pids_of_a_now(env: Env) -> str:
     (pid,) = [p for p in pids_in_extra(env.items()) if p.startswith("title:")]
     return pid

@@ -350,6 +350,26 @@ ROWS = [
         },
     ),
     Row(
+        "a paper retired by a run that knew nothing of it follows its new id by its title",
+        lambda: [
+            PaperView(
+                pid=OLD,
+                state=state(
+                    OLD, catalog_base=None, note_path=None, zotero_retired=True, vault_retired=True
+                ),
+                zrecord_trashed={"title": TITLE},
+                zotero_gone="trashed",
+            ),
+            listed(NEW),
+        ],
+        {NEW: Want(renamed_from=OLD, state_id=NEW)},
+        papers=lambda: {
+            OLD: state(
+                OLD, catalog_base=None, note_path=None, zotero_retired=True, vault_retired=True
+            )
+        },
+    ),
+    Row(
         "a note of another title with an unknown id stays a paper of its own",
         lambda: [
             listed(NEW, state=state(NEW), zitem=item(NEW), note=note(NEW)),

@@ -1068,6 +1068,17 @@ class SyncEngine:
                     st.vault_retired, st.note_path = True, None
                 elif v.note is not None or d.vault in ("create", "restore"):
                     st.vault_retired = False
+                if (
+                    res is None
+                    and d.retire_zotero
+                    and d.retire_vault
+                    and v.catalog is not None
+                    and st.catalog_base is None
+                ):
+                    # retired with nothing else known (an item found only in Zotero's
+                    # trash after a lost state): the list's record names the paper, so a
+                    # later id change is followed (not a second item and note)
+                    st.catalog_base = v.catalog
                 vok = v.pid not in vfailed and not (v.pid in zfailed and d.vault == "update")
                 if res is not None and not (zok and vok):
                     st.base = self._landed_base(st.base, res, zok, vok)

@@ -173,6 +173,12 @@ def follow_renamed_papers(
         st = v.state
         if st is not None and st.catalog_base is not None:
             title = str(st.catalog_base.get("title") or "")
+        elif st is not None and st.zotero_retired and st.vault_retired and v.title != pid:
+            # deleted by the user, and retired by a run that knew nothing of it (its item
+            # found only in Zotero's trash after a lost state): no list record, so known by
+            # its title. Not followed, the new id got a second item and note, and the
+            # user's restore of the old item then brought back a second note.
+            title = v.title
         elif (st is None or _state_of_a_run_without_zotero(st)) and (
             v.zitem is not None or v.note is not None
         ):
