@@ -338,3 +338,33 @@ def test_links_made_while_the_loop_re_reads_links_do_not_lock_the_watcher(
         wait_for(lambda: "Two/x.md" in sig.paths)
     finally:
         watch.stop()
+
+
+def test_a_folder_moved_out_and_back_is_heard_without_watchdogs_warning(
+    tmp_path: Path, recwarn: pytest.WarningsRecorder
+) -> None:
+    """Found running the daemon through a working day: a folder moved out of the vault and
+    back made watchdog print a RuntimeWarning with a dump of its watch tables (~2 KB) to
+    the daemon's stderr, each time (its callback was re-added; watching went on). Edits in
+    the folder still arrive, and the service log stays clean."""
+    vault, away = tmp_path / "vault", tmp_path / "away"
+    (vault / "Read").mkdir(parents=True)
+    (vault / "Read" / "a.md").write_text("x")
+    sig = VaultSignal(str(vault))
+    watch = VaultWatch(str(vault), sig).start()
+    try:
+        for _ in range(2):
+            for src, dst in ((vault / "Read", away), (away, vault / "Read")):
+                seen = sig.events
+                src.rename(dst)
+
+                def moved(seen: int = seen) -> bool:  # a folder moved: a full pass
+                    return sig.events > seen
+
+                wait_for(moved)
+        (vault / "Read" / "b.md").write_text("y")
+        wait_for(lambda: "Read/b.md" in sig.paths)
+    finally:
+        watch.stop()
+    noise = [w for w in recwarn.list if "Callback with id" in str(w.message)]
+    assert not noise, noise[0].message

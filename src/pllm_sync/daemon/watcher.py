@@ -12,6 +12,7 @@ import logging
 import os
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import Any
@@ -194,10 +195,17 @@ class _Relay(FileSystemEventHandler):
         )
 
 
+_WATCHDOG_NOISE = r"Callback with id '[^']*' (already exists|does not exist) for watch"
+"""watchdog's inotify observer warns (a ``RuntimeWarning`` with a dump of its watch tables,
+~2 KB) when a folder moved out of the vault comes back: it re-adds its callback for the
+folder's watch, and goes on watching. Filled the daemon's service log, each time."""
+
+
 def start_observer(root: str, handler: VaultSignal) -> Any:
     """Start watchdog's platform observer (inotify, FSEvents, ...) on the vault. Folders
     linked into it are watched afterwards, one by one (``watch_linked``): one that cannot
     be watched must not take the vault's own watch down with it."""
+    warnings.filterwarnings("ignore", message=_WATCHDOG_NOISE, category=RuntimeWarning)
     obs = Observer()
     obs.schedule(handler, root, recursive=True)
     try:
