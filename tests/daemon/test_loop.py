@@ -192,7 +192,9 @@ def test_after_a_failed_pass_the_daemon_retries_by_itself(
     def run_pass(job: Job) -> None:
         jobs.append(job)
         if len(jobs) in (2, 3):
-            raise RuntimeError("this run would move 30 of 97 papers to the trash")
+            why = "this run would move 30 of 97 papers to the trash"
+            job.errors.append(why)  # as PassRunner does, before it raises
+            raise RuntimeError(why)
 
     sig = VaultSignal(str(tmp_path))
     cfg = WatchConfig(
@@ -217,3 +219,5 @@ def test_after_a_failed_pass_the_daemon_retries_by_itself(
     # failed at ~0.25 s; retried at ~0.55 s (fails again), then at ~1.15 s (0.6 s later)
     assert reasons == ["start", "vault change", *["retry after a failed pass"] * 2], reasons
     assert all(j.paths is None for j in jobs[2:]), "a retry scans everything"
+    # /v1/status listed each failed pass's error twice
+    assert [len(j.errors) for j in jobs[1:3]] == [1, 1] and jobs[1].status == "failed"

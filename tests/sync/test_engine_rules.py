@@ -77,7 +77,7 @@ class World:
             sync=self.policy,
         )
 
-    def run(self, *, pull: bool = False, dry_run: bool = False) -> RunResult:
+    def run(self, *, pull: bool = False, dry_run: bool = False, daemon: bool = False) -> RunResult:
         """One CLI run: new stores over the same vault files and library, as `pllm-sync
         sync` (or `pull`) opens them."""
         self.vault = self.vault.reopen()
@@ -87,7 +87,10 @@ class World:
         ref = LibraryRef.from_config(self.config.zotero)
         self.state.bind_library(ref)
         engine = SyncEngine(self.config, self.state, self.vault, zotero, library_ref=ref)
-        return engine.run(RunOptions(pull_catalog=pull, dry_run=dry_run, show_progress=False))
+        opts = RunOptions(pull_catalog=pull, dry_run=dry_run, show_progress=False)
+        if daemon:  # a watch pass: its deletion grace is over for every note
+            opts = replace(opts, hold_vanished=lambda _path: False)
+        return engine.run(opts)
 
     def sync(self) -> RunResult:
         result = self.run()
@@ -359,6 +362,25 @@ def test_the_mass_delete_guard_stops_before_any_change(tmp_path: Path) -> None:
     w.policy = replace(w.policy, max_delete_percent=100)  # the user confirms: raises the limit
     w.run()
     assert w.item(A).get("deleted") and w.item(B).get("deleted")
+
+
+def test_the_guard_in_a_daemon_pass_advises_what_works_while_the_daemon_runs(
+    tmp_path: Path,
+) -> None:
+    """Found by the daemon helper: a pass stopped by the guard advised `pllm-sync sync
+    --dry-run`, which the daemon's run lock refuses while it runs."""
+    w = World(tmp_path, policy=SyncConfig())
+    w.run(pull=True)
+    w.vault.delete(w.note(A))
+    w.vault.delete(w.note(B))
+    with pytest.raises(SafetyAbort) as stopped:
+        w.run(daemon=True)
+    hint = stopped.value.hint or ""
+    assert '/v1/sync with {"dry_run": true}' in hint and "stop it" in hint, hint
+    assert "sync --dry-run" not in hint
+    with pytest.raises(SafetyAbort) as stopped:
+        w.run()
+    assert "`pllm-sync sync --dry-run`" in (stopped.value.hint or "")
 
 
 # --- item 7: the vault goes away ------------------------------------------------------------

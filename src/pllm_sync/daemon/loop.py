@@ -245,7 +245,8 @@ class WatchLoop:
             self.stats.reasons.append(job.reason)
         except Exception as exc:  # keep the daemon alive; the next pass retries
             job.status = "failed"
-            job.errors.append(str(exc))
+            if str(exc) not in job.errors:  # (the pass itself may have said it already)
+                job.errors.append(str(exc))
             self.stats.failures += 1
             self._force_full = True  # the edits it carried must not be forgotten
             # and retried by itself: events may not come (notes put back after the

@@ -554,7 +554,10 @@ class SyncEngine:
         if any(a.side == "vault" for a in plan.actions):
             self.vault.check_writable()
 
-    def _guard_deletes(self, plan: Plan, total: int) -> None:
+    def _guard_deletes(self, plan: Plan, total: int, *, daemon: bool = False) -> None:
+        """Stop a run that would trash more papers than the limits allow. ``daemon``: the
+        run is a watch pass, which holds the run lock: its advice names what works while
+        it runs (``sync --dry-run`` is refused then)."""
         removing = sum(1 for a in plan.actions if a.kind == "trash")
         if not removing:
             return
@@ -566,9 +569,15 @@ class SyncEngine:
                 f"({pct:.0f}%), above the limit (sync.max_delete={limit}, "
                 f"sync.max_delete_percent={self.cfg.sync.max_delete_percent:g})",
                 hint="nothing was changed. Check whether notes or items vanished by accident "
-                "(a vault not mounted, notes moved away, a different library); list them "
-                "with `pllm-sync sync --dry-run`, and raise the limits for one run only if "
-                "every listed deletion is intended",
+                "(a vault not mounted, notes moved away, a different library); "
+                + (
+                    "putting them back lets the daemon go on. To list them, ask the daemon "
+                    'for a dry run (POST /v1/sync with {"dry_run": true}); to apply them, stop '
+                    "it and run `pllm-sync sync` once with the limits raised"
+                    if daemon
+                    else "list them with `pllm-sync sync --dry-run`, and raise the limits for "
+                    "one run only if every listed deletion is intended"
+                ),
             )
 
     # ------------------------------------------------------------------ running
@@ -685,7 +694,7 @@ class SyncEngine:
         decided = self._decide_all(list(views.values()))
         decided.plan.collections_to_create = plan.collections_to_create
         plan = decided.plan
-        self._guard_deletes(plan, total)
+        self._guard_deletes(plan, total, daemon=opts.hold_vanished is not None)
 
         result = RunResult(
             plan=plan,
