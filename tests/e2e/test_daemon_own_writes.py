@@ -90,3 +90,44 @@ def test_the_daemons_writes_in_a_folder_linked_into_the_vault_are_its_own(
         rel = f"Papers/{note.name}"
         assert b"status: read" in note.read_bytes()
         assert rel in runner.written, "remembered under the path the vault reads it by"
+
+
+def test_a_deletion_waiting_out_its_grace_is_in_the_daemons_log_once(new_env: NewEnv) -> None:
+    """Found by the daemon helper: a pass's warnings (here, a deleted note whose deletion
+    waits out ``watch.delete_grace_seconds``) were only in ``/v1/status``: the log file
+    showed nothing pending. Logged now, once while it lasts, not once a poll."""
+    import logging
+
+    second = (
+        "+ **\\[2024 EMNLP\\]** Other Paper: A Study. ([Paper](https://arxiv.org/abs/2401.00022))\n"
+    )
+    env = new_env({"own": LIST + second})  # (a vault left without notes stops every run)
+    code, _, err = env.run("pull", "--no-progress")
+    assert code == 0, err
+    with open_runtime(str(env.config)) as rt:
+        assert rt.zotero is not None
+        engine = SyncEngine(rt.config, rt.state, rt.vault, rt.zotero, library_ref=rt.library_ref)
+        runner = PassRunner(engine, rt.state, rt.vault, EventBus(), delete_grace=60.0)
+        try:
+            runner(Job(id="r0", reason="start", paths=None))
+            rel = env.note_for(PID).relative_to(env.vault).as_posix()
+            env.note_for(PID).unlink()
+            records: list[logging.LogRecord] = []
+
+            class Keep(logging.Handler):
+                def emit(self, record: logging.LogRecord) -> None:
+                    records.append(record)
+
+            handler = Keep(logging.WARNING)
+            logging.getLogger("pllm_sync.daemon.runner").addHandler(handler)
+            try:
+                for i in range(3):
+                    runner(Job(id=f"r{i + 1}", reason="vault change", paths={rel}))
+            finally:
+                logging.getLogger("pllm_sync.daemon.runner").removeHandler(handler)
+        finally:
+            runner.close()
+    waits = [r for r in records if "its deletion waits" in r.getMessage()]
+    assert len(waits) == 1, [r.getMessage() for r in records]
+    assert PID in waits[0].getMessage() and waits[0].levelname == "WARNING"
+    assert not env.items(trashed=True), "the grace holds the deletion"

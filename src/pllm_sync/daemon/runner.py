@@ -23,6 +23,9 @@ from .loop import Job
 
 log = logging.getLogger(__name__)
 
+WARN_AGAIN = 3600.0
+"""Seconds after which a pass's warning that still holds is logged again."""
+
 WRITTEN_KEEP = 20_000
 """How many of its own recent writes the daemon remembers (paths, with content hashes)."""
 
@@ -47,7 +50,10 @@ class PassRunner:
         self.vanished: dict[str, float] = {}
         """Paper id -> when a pass first found its note gone from the whole vault (held
         until ``delete_grace`` has passed: see ``WatchConfig.delete_grace_seconds``)."""
-        self._held: set[str] = set()  # ... those the last pass left alone for it
+        self._held: set[str] = set()
+        self._warned: dict[
+            str, float
+        ] = {}  # plan warning -> when it was last logged  # ... those the last pass left alone for it
         self.full_poll_every = full_poll_every
         self.after_pull = after_pull
         self.polls = 0
@@ -201,6 +207,8 @@ class PassRunner:
                 job.reason,
                 len(res.saved_meanwhile),
             )
+        if not job.dry_run:
+            self._log_warnings(job, res.plan.warnings)
         plan = res.plan.to_json(limit=JOURNAL_ACTIONS)
         job.plan, job.applied, job.state_run_id = plan, dict(res.applied), res.run_id
         job.errors.extend(res.errors)
@@ -225,6 +233,18 @@ class PassRunner:
         )
         job.status = "done" if not job.errors else "failed"
         self.events.publish("run.done", run=job.to_json())
+
+    def _log_warnings(self, job: Job, warnings: list[str]) -> None:
+        """A pass's warnings (a deletion waiting out its grace, a note that cannot be
+        read, copies of a note) into the daemon's log, each once an hour while it lasts:
+        they were only in ``/v1/status``, so a log file showed nothing of a deletion
+        pending; every pass repeats them, and the log must not grow with each poll."""
+        now = time.monotonic()
+        self._warned = {w: t for w, t in self._warned.items() if now - t < WARN_AGAIN}
+        for w in warnings:
+            if w not in self._warned:
+                log.warning("watch (%s): %s", job.reason, w)
+                self._warned[w] = now
 
     def apply_merged(self, pllm_id: str, field: str, value: Any) -> None:
         """Write a merged conflict value into the paper's note (the pass then carries it to
