@@ -127,3 +127,24 @@ def test_custom_status_and_rating_stay_properties(env: Env) -> None:
     fm = frontmatter(note)
     assert (fm.get("status"), fm.get("rating")) == ("to-read", 8)
     assert "status-to-read" not in (fm.get("tags") or [])
+
+
+def test_notes_saved_by_zotero_desktop_still_take_the_vaults_edits(env: Env) -> None:
+    """Found by the Zotero helper: Zotero 7's note editor saves every note wrapped in
+    ``<div data-schema-version="N">``. That was taken for rich content, so after one edit
+    in Zotero desktop every later edit of the notes in the vault became a conflict, which
+    `conflicts resolve --take vault` refused."""
+    note = env.note_for(LAMP)
+    append(note, "\nLine one.\n")
+    assert env.run("sync", "--no-progress")[0] == 0
+    key = env.item_by_pid(LAMP)["key"]
+    z = znote(env, key)
+    saved = '<div data-schema-version="9"><h1>pllm-sync notes</h1>\n<p>Line one, fixed.</p>\n</div>'
+    env.emu.edit_item(z["key"], {"note": saved})
+    assert env.run("sync", "--no-progress")[0] == 0
+    assert "Line one, fixed." in user_part(note)
+    append(note, "\nA line added in Obsidian.\n")
+    code, _, err = env.run("sync", "--no-progress")
+    assert code == 0, err
+    z = znote(env, key)
+    assert "A line added in Obsidian." in z["note"] and "Line one, fixed." in z["note"]

@@ -49,6 +49,10 @@ def test_rich_zotero_content_is_recognised() -> None:
         "x<sub>2</sub>",
     ):
         assert has_rich_content(f'<div data-pllm-sync="notes">{rich}</div>'), rich
+    # Zotero 7's note editor wraps every note it saves in this: plain text is not rich
+    saved = '<div data-schema-version="9"><h1>pllm-sync notes</h1>\n<p>Line one.</p>\n</div>'
+    assert not has_rich_content(saved)
+    assert has_rich_content(saved.replace("<p>Line", '<p><img data-attachment-key="K">Line'))
 
 
 def test_any_status_and_rating_tag_reads_back_as_such() -> None:

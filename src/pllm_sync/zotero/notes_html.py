@@ -216,7 +216,10 @@ def note_markdown(note: str) -> str:
 _RICH = re.compile(
     r"<(?:img|u|sub|sup|math)\b"  # images, underline, sub/superscript, MathML
     r"|<[a-z][a-z0-9]*\b[^>]*\s(?:style=(?![\"']text-align:)|class=(?![\"']language-))"  # colour, highlight
-    r"|<[a-z][a-z0-9]*\b[^>]*\sdata-(?!pllm-sync\b)[a-z-]+=",  # annotations, citations
+    # annotations, citations; not Zotero 7's editor's ``<div data-schema-version="N">``,
+    # which wraps every note it saves (taken for rich, one edit in Zotero desktop once made
+    # every later vault edit of the notes a conflict that `--take vault` refused)
+    r"|<[a-z][a-z0-9]*\b[^>]*\sdata-(?!pllm-sync\b|schema-version\b)[a-z-]+=",
     re.IGNORECASE,
 )
 
