@@ -618,6 +618,41 @@ def test_a_deleted_paper_whose_id_changes_after_a_lost_state_comes_back_once(env
     assert env.writes() == [], "converged"
 
 
+def test_a_duplicate_the_user_turned_into_another_item_is_left_as_theirs(env: Env) -> None:
+    """Found by the Zotero helper: Zotero's Duplicate Item copies Extra (pllm-sync's id line
+    too); the user turned the copy into the journal version (own title, type, DOI,
+    abstract), and the next sync folded it into the paper and moved it to Zotero's trash,
+    which empties itself after 30 days. It is now left as the user's own item."""
+    item = env.item_by_pid(A)
+    copy = {
+        k: v for k, v in item.items() if k not in ("key", "version", "dateAdded", "dateModified")
+    }
+    key = env.emu.create_item(copy)
+    env.emu.edit_item(key, {"itemType": "journalArticle"})
+    env.emu.edit_item(
+        key,
+        {
+            "title": "Synthetic Paper One (journal version)",
+            "publicationTitle": "TACL",
+            "DOI": "10.1162/tacl_a_00999",
+            "abstractNote": "Journal abstract I typed.",
+        },
+    )
+    code, _, err = sync(env)
+    assert code == 0, err
+    assert "describes another item" in err and key in err, err
+    mine = env.emu.get_items(include_trashed=True)[key]
+    assert not mine.get("deleted"), "the user's item went to Zotero's trash"
+    assert mine["title"] == "Synthetic Paper One (journal version)"
+    assert mine["abstractNote"] == "Journal abstract I typed."
+    assert "pllm-sync-id" not in (mine.get("extra") or ""), "no longer pllm-sync's"
+    assert env.item_by_pid(A)["key"] == item["key"], "the paper keeps its own item"
+    assert frontmatter(env.note_for(A))["title"] == item["title"]
+    env.emu.clear_log()
+    code, _, err = sync(env)
+    assert code == 0 and env.writes() == [] and "describes another" not in err, err
+
+
 def pids_of_a_now(env: Env) -> str:
     (pid,) = [p for p in pids_in_extra(env.items()) if p.startswith("title:")]
     return pid

@@ -514,6 +514,22 @@ ROWS = [
         trashes=("DUPL0001",),
         warns="restoring the item",
     ),
+    Row(
+        "rule 9: a copy the user turned into another item (its own title) is not folded in "
+        "nor trashed: it is left as the user's own",
+        lambda: with_dup(edited(BASE, title="A Journal Version", tags=frozenset({"mine"}))),
+        warns="describes another item ('A Journal Version')",
+        kinds=frozenset(),
+    ),
+    Row(
+        "rule 9: ... also a copy with the same title and another DOI",
+        lambda: replace(
+            with_dup(edited(BASE, doi="10.1162/tacl_a_00999")),
+            zrecord=edited(BASE, doi="10.48550/arxiv.2401.00001"),
+        ),
+        vault="update",  # (the paper's item got its DOI: that reaches the note)
+        warns="describes another item",
+    ),
 ]
 
 
@@ -524,6 +540,8 @@ def test_rule(row: Row) -> None:
     assert (d.zotero, d.vault) == (row.zotero, row.vault)
     assert (d.retire_zotero, d.retire_vault) == (row.retire_zotero, row.retire_vault)
     assert d.trash_duplicates == row.trashes
+    released = tuple(str(x.zitem["key"]) for x in d.release_duplicates)
+    assert released == (("DUPL0001",) if "another item" in (row.warns or "") else ())
     opened = listed_fields(d.result) if d.result is not None else set()
     assert opened == set(row.open_conflicts)
     assert {c.field for c in decided.plan.conflicts} == set(row.open_conflicts)

@@ -42,7 +42,10 @@ The rules, in the order they are checked for one paper:
    item: what the user wrote in the duplicate is folded into the paper's item first (tags
    joined, notes joined as text, an empty status or rating filled; a differing value stays in
    the duplicate and is named in a warning), then the duplicate goes to Zotero's trash. One
-   holding a user's attachments or child notes is merged from but left in place.
+   holding a user's attachments or child notes is merged from but left in place. One whose
+   title or DOI differ from the paper's item describes another item (a copy the user turned
+   into, say, the journal version): it is not merged, and is left as the user's own item with
+   pllm-sync's lines taken out of its Extra.
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..model import Paper
+from ..model import Paper, normalize_title
 from ..record import SYNCED_FIELDS, USER_FIELDS, Record
 from ..vault.store import NoteInfo
 from .children import has_user_children
@@ -153,6 +156,10 @@ class Decision:
     retire_vault: bool = False  # the note is gone on purpose: do not recreate it
     rich_note_kept: bool = False  # a notes change was withheld from a rich Zotero note
     trash_duplicates: tuple[str, ...] = ()
+    release_duplicates: tuple[DuplicateItem, ...] = ()
+    """Second items carrying the paper's id that describe another item (the user made a
+    copy of the item in Zotero and turned it into another paper or version): left as the
+    user's own, with pllm-sync's lines taken out of their Extra."""
     """Keys of the paper's duplicate items to move to Zotero's trash (their data folded in)."""
     restore_fields: Record | None = None
     """What a restore writes to the item when a conflict stays open: the merge, with each
@@ -418,10 +425,17 @@ def decide_paper(v: PaperView, cfg: DecideConfig, plan: Plan) -> Decision:
     item_rec = zrec  # what the paper's item holds, before its duplicates are folded in
     if v.duplicate_items and zrec is not None:
         # rule 9: the paper's other live items hand over what the user wrote in them
-        zrec = fold_duplicates(zrec, v.duplicate_items, plan, v.pid)
-        d.trash_duplicates = tuple(
-            str(x.zitem["key"]) for x in v.duplicate_items if not x.user_children
-        )
+        same = tuple(x for x in v.duplicate_items if not describes_another(x.zrecord, zrec))
+        other = tuple(x for x in v.duplicate_items if x not in same)
+        zrec = fold_duplicates(zrec, same, plan, v.pid)
+        d.trash_duplicates = tuple(str(x.zitem["key"]) for x in same if not x.user_children)
+        d.release_duplicates = other
+        for x in other:
+            plan.warnings.append(
+                f"{v.pid}: Zotero item {x.zitem.get('key')} carries this paper's id but "
+                f"describes another item ({x.zrecord.get('title')!r}); it is left as your "
+                "own item, and pllm-sync's lines are taken out of its Extra"
+            )
     vr = vrec if v_active else None
     result = merge_paper(
         base=base,
@@ -481,6 +495,20 @@ def decide_paper(v: PaperView, cfg: DecideConfig, plan: Plan) -> Decision:
     for c in result.conflicts:
         plan.conflicts.append(ConflictNote(v.pid, v.title, c.field, c.base, c.zotero, c.vault))
     return d
+
+
+def describes_another(dup: Record, item: Record) -> bool:
+    """Whether a second item carrying a paper's id describes another item than the
+    paper's: its title or DOI differ. Zotero's Duplicate Item copies Extra, id line
+    included; a copy the user then turned into, say, the journal version (its own title,
+    DOI, abstract) was folded into the paper and moved to Zotero's trash, which empties
+    itself after 30 days."""
+    if normalize_title(str(dup.get("title") or "")) != normalize_title(
+        str(item.get("title") or "")
+    ):
+        return True
+    a, b = str(dup.get("doi") or "").lower(), str(item.get("doi") or "").lower()
+    return bool(a and b and a != b)
 
 
 def fold_duplicates(zrec: Record, dups: Iterable[DuplicateItem], plan: Plan, pid: str) -> Record:

@@ -1310,6 +1310,20 @@ class SyncEngine:
             for dup_key in d.trash_duplicates:  # their data is in this paper's writes
                 trash.append(dup_key)
                 owner[dup_key] = v.pid
+            for dup in d.release_duplicates:  # another item now: no longer ours
+                dup_key = str(dup.zitem["key"])
+                owner[dup_key] = v.pid
+                version = int(dup.zitem["version"])
+                extra = zmap.without_our_lines(str(dup.zitem.get("extra") or ""))
+                updates.append(
+                    ItemChange(
+                        key=dup_key,
+                        version=version,
+                        data={"key": dup_key, "version": version, "extra": extra},
+                        base=dup.zitem,
+                        label=str(dup.zrecord.get("title") or dup_key),
+                    )
+                )
             if d.zotero == "trash" and v.zitem is not None:
                 trash.append(v.zitem["key"])
                 owner[v.zitem["key"]] = v.pid

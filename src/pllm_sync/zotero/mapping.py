@@ -206,6 +206,12 @@ def set_extra(extra: str | None, updates: Mapping[str, list[str]]) -> str:
     return "\n".join([*user[:insert_at], *block, *user[insert_at:]])
 
 
+def without_our_lines(extra: str | None) -> str:
+    """``extra`` with every ``pllm-…`` line taken out (the user's lines stay as they are):
+    an item that is no longer pllm-sync's."""
+    return set_extra(extra, {k: [] for k in extra_lines(extra)})
+
+
 def item_pllm_id(data: Mapping[str, Any]) -> str | None:
     """The pllm-sync id an item carries in ``extra`` (None for items we never touched)."""
     return extra_value(data.get("extra"), EXTRA_ID)
