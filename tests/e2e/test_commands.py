@@ -17,7 +17,7 @@ import yaml
 from pllm_sync.cli import main
 from pllm_sync.testing.zotero_server import ZoteroEmulator
 
-from .helpers import NEWEST, Env, edit_frontmatter, frontmatter
+from .helpers import NEWEST, Env, NewEnv, edit_frontmatter, frontmatter
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -279,3 +279,24 @@ def test_vault_path_is_created_only_after_saying_so(
     code, _, err = run(capsys, "--config", str(cfg), "pull")
     assert code == 0, err
     assert f"vault folder {tmp_path / 'fresh'} (vault.path) does not exist yet" in err
+
+
+def test_a_dry_run_lists_the_deletions_the_mass_delete_guard_stops(new_env: NewEnv) -> None:
+    """Found by the Zotero helper: 30 of 97 items trashed in Zotero; `sync` stops at the
+    guard and advises `sync --dry-run` to list them, but the dry run stopped at the guard
+    too and listed nothing. It lists them now, and still exits 6."""
+    many = "".join(
+        f"+ **\\[2024 EMNLP\\]** Guard Paper {i}: A Study. ([Paper](https://arxiv.org/abs/2403.{i:05d}))\n"
+        for i in range(1, 11)
+    )
+    env = new_env({"guard": "# Guard List\n\n## Alignment\n\n" + many})
+    assert env.run("pull", "--no-progress")[0] == 0
+    for i in (1, 2, 3):  # 30 %, over the default 20 %
+        env.emu.trash_item(env.item_by_pid(f"arxiv:2403.{i:05d}")["key"])
+    code, out, err = env.run("sync", "--no-progress")
+    assert code == 6 and "sync --dry-run" in err, err
+    code, out, err = env.run("sync", "--dry-run", "--no-progress")
+    assert code == 6, (out, err)
+    assert all(f"Guard Paper {i}" in out for i in (1, 2, 3)), out
+    assert "a run without --dry-run stops here" in err and "listed above" in err, err
+    assert len([p for p in env.papers.glob("*.md")]) == 10, "a dry run changes nothing"

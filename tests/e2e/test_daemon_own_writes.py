@@ -131,3 +131,32 @@ def test_a_deletion_waiting_out_its_grace_is_in_the_daemons_log_once(new_env: Ne
     assert len(waits) == 1, [r.getMessage() for r in records]
     assert PID in waits[0].getMessage() and waits[0].levelname == "WARNING"
     assert not env.items(trashed=True), "the grace holds the deletion"
+
+
+def test_the_daemons_dry_run_lists_what_the_mass_delete_guard_stops(new_env: NewEnv) -> None:
+    """The guard's advice in a daemon pass is a dry run through the API: it lists the
+    deletions and says a real pass stops there (it stopped at the guard, listing none)."""
+    more = "".join(
+        f"+ **\\[2024 EMNLP\\]** Guard Paper {i}: A Study. ([Paper](https://arxiv.org/abs/2403.{i:05d}))\n"
+        for i in range(1, 6)
+    )
+    env = new_env({"own": LIST + more})
+    assert env.run("pull", "--no-progress")[0] == 0
+    with open_runtime(str(env.config)) as rt:
+        assert rt.zotero is not None
+        engine = SyncEngine(rt.config, rt.state, rt.vault, rt.zotero, library_ref=rt.library_ref)
+        runner = PassRunner(engine, rt.state, rt.vault, EventBus())
+        try:
+            runner(Job(id="r0", reason="start", paths=None))
+            for i in (1, 2):  # 2 of 6: over the default 20 %
+                env.note_for(f"arxiv:2403.{i:05d}").unlink()
+            job = Job(id="r1", reason="api", paths=None, dry_run=True)
+            runner(job)
+        finally:
+            runner.close()
+    plan = job.plan
+    assert plan is not None
+    trashes = [a for a in plan["actions"] if a["kind"] == "trash"]
+    assert len(trashes) == 2, plan
+    assert any("would move 2 of 6 papers" in w for w in plan["warnings"]), plan
+    assert not env.items(trashed=True), "a dry run changes nothing"

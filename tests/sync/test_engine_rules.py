@@ -383,6 +383,20 @@ def test_the_guard_in_a_daemon_pass_advises_what_works_while_the_daemon_runs(
     assert "`pllm-sync sync --dry-run`" in (stopped.value.hint or "")
 
 
+def test_a_dry_run_lists_what_the_mass_delete_guard_counted(tmp_path: Path) -> None:
+    """Found by the Zotero helper: the guard's advice is to list the deletions with a dry
+    run, but the dry run stopped at the guard too, listing nothing."""
+    w = World(tmp_path, policy=SyncConfig())
+    w.run(pull=True)
+    w.vault.delete(w.note(A))
+    w.vault.delete(w.note(B))
+    files, version = dict(w.vault.files), w.lib.version
+    res = w.run(dry_run=True)
+    assert res.guard is not None and "would move 2 of 3 papers" in res.guard.message
+    assert sorted(a.pid for a in res.plan.actions if a.kind == "trash") == sorted([A, B])
+    assert w.vault.files == files and w.lib.version == version, "a dry run changes nothing"
+
+
 # --- item 7: the vault goes away ------------------------------------------------------------
 
 

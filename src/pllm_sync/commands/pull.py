@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ..errors import ConflictsPending
+from ..errors import ConflictsPending, SafetyAbort
 from .hints import announce_new_vault, plural, suggest
 
 if TYPE_CHECKING:  # the catalog stack loads only when a command runs (`--help` stays fast)
@@ -257,6 +257,13 @@ def _run(
             print(f"error: {err}", file=sys.stderr)
         if result.errors:
             return 1
+        if result.guard is not None:  # a dry run: the deletions are listed above
+            raise SafetyAbort(
+                f"{result.guard.message}: a run without --dry-run stops here",
+                hint="the papers it would move to the trash are listed above (trash). If every "
+                "one is intended, raise sync.max_delete / sync.max_delete_percent for one run; "
+                "if not, bring the notes or items back first",
+            )
         if result.plan.conflicts:
             count = len(result.plan.conflicts)
             n = plural(count, "conflict")

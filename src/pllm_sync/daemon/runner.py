@@ -210,6 +210,8 @@ class PassRunner:
         if not job.dry_run:
             self._log_warnings(job, res.plan.warnings)
         plan = res.plan.to_json(limit=JOURNAL_ACTIONS)
+        if res.guard is not None:  # a dry run: the deletions a real pass would stop at
+            plan["warnings"] = [*plan["warnings"], f"{res.guard}"]
         job.plan, job.applied, job.state_run_id = plan, dict(res.applied), res.run_id
         job.errors.extend(res.errors)
         if job.pull and self.after_pull is not None:

@@ -114,6 +114,9 @@ class RunResult:
     collected: bool = False
     """The run read the vault and decided (False: it stopped early, Zotero and the vault
     unchanged; the daemon keeps what it held for its deletion grace as it was)."""
+    guard: SafetyAbort | None = None
+    """A dry run only: the mass-delete guard a real run would stop at (the plan lists the
+    deletions it counted; the guard's advice is to look at them with a dry run)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -694,13 +697,20 @@ class SyncEngine:
         decided = self._decide_all(list(views.values()))
         decided.plan.collections_to_create = plan.collections_to_create
         plan = decided.plan
-        self._guard_deletes(plan, total, daemon=opts.hold_vanished is not None)
+        guard: SafetyAbort | None = None
+        try:
+            self._guard_deletes(plan, total, daemon=opts.hold_vanished is not None)
+        except SafetyAbort as stop:
+            if not opts.dry_run:
+                raise
+            guard = stop  # a dry run lists what the guard counted (its advice says so)
 
         result = RunResult(
             plan=plan,
             dry_run=opts.dry_run,
             catalog_warnings=len(catalog.warnings) if catalog else 0,
             collected=True,
+            guard=guard,
         )
         if opts.dry_run:
             return result
