@@ -148,3 +148,23 @@ def test_notes_saved_by_zotero_desktop_still_take_the_vaults_edits(env: Env) -> 
     assert code == 0, err
     z = znote(env, key)
     assert "A line added in Obsidian." in z["note"] and "Line one, fixed." in z["note"]
+
+
+def test_notes_deleted_for_good_in_zotero_are_written_again(env: Env) -> None:
+    """Found by the Zotero helper: the notes child trashed and the trash emptied in Zotero
+    (its item's version does not move): every run said "nothing to change" and Zotero
+    stayed without the notes. As for a trashed one, the notes are written again."""
+    note = env.note_for(LAMP)
+    append(note, "\nMy reading notes.\n")
+    assert env.run("sync", "--no-progress")[0] == 0
+    key = env.item_by_pid(LAMP)["key"]
+    z = znote(env, key)
+    env.emu.trash_item(z["key"])
+    env.emu.delete_item(z["key"])
+    code, _, err = env.run("sync", "--no-progress")
+    assert code == 0, err
+    assert "My reading notes." in znote(env, key)["note"]
+    assert "My reading notes." in user_part(note), "the vault keeps them"
+    env.emu.clear_log()
+    assert env.run("sync", "--no-progress")[0] == 0
+    assert env.writes() == [], "converged"

@@ -357,10 +357,18 @@ class SyncEngine:
                         v.z_user_children = has_user_children(v.zchildren, v.state)
             if not snap.full:
                 self._unchanged_item_keeps_its_paper(views, snap, cpaths)
+            note_to_pid = {
+                st.zotero_note_key: pid for pid, st in papers.items() if st.zotero_note_key
+            }
             for key in snap.deleted_items:
                 gone_pid = key_to_pid.get(key)
                 if gone_pid and views[gone_pid].zitem is None:
                     views[gone_pid].zotero_gone = "deleted"
+                elif key in note_to_pid and views[note_to_pid[key]].zitem is None:
+                    # a paper's notes child deleted for good (emptied from the trash) while
+                    # its item did not change: as a trashed one, it is written again (its
+                    # item's version does not move, so nothing else tells of it)
+                    views[note_to_pid[key]].z_note_missing = True
             for pid, st in papers.items():
                 v = views[pid]
                 if (
