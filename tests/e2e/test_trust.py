@@ -653,6 +653,26 @@ def test_a_duplicate_the_user_turned_into_another_item_is_left_as_theirs(env: En
     assert code == 0 and env.writes() == [] and "describes another" not in err, err
 
 
+def test_an_item_made_a_journal_article_in_zotero_keeps_its_arxiv_id(new_env: NewEnv) -> None:
+    """Found by the Zotero helper: changing a preprint's type in Zotero drops its archiveID
+    (the server does it, as the desktop), and the note's `arxiv` was cleared for good."""
+    pre = "arxiv:2401.00009"
+    env = new_env(
+        {"trust": LIST + "+ Preprint Nine. ([Paper](https://arxiv.org/abs/2401.00009))\n"}
+    )
+    assert env.run("pull", "--no-progress")[0] == 0
+    item = env.item_by_pid(pre)
+    assert item["itemType"] == "preprint"
+    env.emu.edit_item(item["key"], {"itemType": "journalArticle"})
+    for command in ("sync", "pull"):
+        code, _, err = env.run(command, "--no-progress")
+        assert code == 0, err
+        assert frontmatter(env.note_for(pre))["arxiv"] == "2401.00009"
+        assert env.item_by_pid(pre)["itemType"] == "journalArticle", "the user's type stays"
+    env.emu.clear_log()
+    assert env.run("sync", "--no-progress")[0] == 0 and env.writes() == []
+
+
 def pids_of_a_now(env: Env) -> str:
     (pid,) = [p for p in pids_in_extra(env.items()) if p.startswith("title:")]
     return pid

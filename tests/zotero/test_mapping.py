@@ -433,3 +433,23 @@ def test_keep_layout_changes_only_whitespace_of_the_new_text(old: str, new: str)
 
     got = keep_layout(old, new)
     assert got.split() == new.split()
+
+
+@pytest.mark.parametrize(
+    ("data", "arxiv"),
+    [
+        # the user made the preprint a journal article in Zotero: archiveID went with it
+        ({"itemType": "journalArticle", "url": "https://arxiv.org/abs/2401.00001"}, "2401.00001"),
+        ({"itemType": "journalArticle", "DOI": "10.48550/arXiv.2401.00002"}, "2401.00002"),
+        ({"itemType": "journalArticle", "url": "https://example.org/p"}, None),
+        # a preprint whose arXiv id the user cleared stays cleared, whatever its URL says
+        ({"itemType": "preprint", "url": "https://arxiv.org/abs/2401.00001"}, None),
+        ({"itemType": "preprint", "archiveID": "arXiv:2401.00003"}, "2401.00003"),
+    ],
+)
+def test_the_arxiv_id_of_an_item_whose_type_changed_in_zotero(
+    data: dict[str, str], arxiv: str | None
+) -> None:
+    from pllm_sync.zotero.mapping import item_arxiv
+
+    assert item_arxiv({**data, "extra": "pllm-sync-id: arxiv:2401.00001"}) == arxiv

@@ -272,7 +272,15 @@ def item_arxiv(data: Mapping[str, Any]) -> str | None:
     if v := extra_value(extra, EXTRA_ARXIV):
         return v
     if extra_value(extra, EXTRA_ID):
-        return None
+        if has_field(str(data.get("itemType") or ""), "archiveID"):
+            return None  # a preprint whose arXiv id the user cleared
+        # Another type, made so in Zotero: the server dropped archiveID with the type,
+        # and the arXiv id went with it (for good: the note's `arxiv` was cleared). The
+        # URL or arXiv's DOI still name it.
+        doi = (clean_doi(str(data.get("DOI") or "")) or "").lower()
+        if doi.startswith(ARXIV_DOI_PREFIX):
+            return doi[len(ARXIV_DOI_PREFIX) :] or None
+        return arxiv_from_url(str(data.get("url") or ""))
     for line in extra.splitlines():
         if m := _ARXIV_TEXT.match(line):
             return m.group(1)
