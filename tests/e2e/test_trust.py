@@ -673,6 +673,29 @@ def test_an_item_made_a_journal_article_in_zotero_keeps_its_arxiv_id(new_env: Ne
     assert env.run("sync", "--no-progress")[0] == 0 and env.writes() == []
 
 
+def test_an_untitled_item_filed_in_zotero_keeps_its_empty_title(env: Env) -> None:
+    """Found by the Zotero helper: an untitled item filed by hand into one of pllm-sync's
+    collections got a note titled with its internal id (`title:…`), which the next sync
+    wrote into Zotero's title: the first sync had not converged."""
+    colls = {c["name"]: k for k, c in env.emu.get_collections().items()}
+    key = env.emu.create_item(
+        {
+            "itemType": "webpage",
+            "title": "",
+            "url": "https://example.org/untitled",
+            "collections": [colls["Alignment"]],
+        }
+    )
+    for _ in range(2):
+        code, _, err = sync(env)
+        assert code == 0, err
+        assert env.emu.get_items()[key]["title"] == ""
+    (note,) = [p for p in env.papers.glob("*.md") if "example.org/untitled" in p.read_text()]
+    assert not frontmatter(note)["title"], frontmatter(note)["title"]
+    env.emu.clear_log()
+    assert sync(env)[0] == 0 and env.writes() == [], "converged"
+
+
 def pids_of_a_now(env: Env) -> str:
     (pid,) = [p for p in pids_in_extra(env.items()) if p.startswith("title:")]
     return pid

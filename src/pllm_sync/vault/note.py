@@ -359,7 +359,10 @@ def frontmatter_for_new(
     """All owned keys for a brand-new note, in their canonical order. ``record`` is in
     canonical form (``normalize_record``; the store has just made it so)."""
     r = record
-    title = r.get("title") or paper.title
+    # an empty title is kept empty (an untitled item filed by hand in Zotero): the paper's
+    # stand-in title is its id, which the next sync read back as the user's title and
+    # wrote into Zotero
+    title = r["title"] if isinstance(r.get("title"), str) else paper.title
     fm: dict[str, Any] = {
         ID_KEY: paper.id,
         "title": title,
