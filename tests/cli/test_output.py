@@ -96,6 +96,33 @@ def test_applied_summary(applied: dict[str, int], text: str) -> None:
     assert applied_summary(applied) == text
 
 
+def test_every_zotero_write_outcome_is_said_in_words() -> None:
+    """Found by the Zotero helper: an item taken over on a first pull printed as
+    "1 zotero.adopted". Every outcome a write can report (``Written.action``) has words."""
+    actions = [a.strip() for a in _actions_doc().split("|")]
+    assert "adopted" in actions
+    for action in actions:
+        said = applied_summary({f"zotero.{action}": 2})
+        assert "zotero." not in said and said.startswith("2 Zotero items "), (action, said)
+
+
+def _actions_doc() -> str:
+    """The values ``Written.action`` takes, as the docstring under it names them."""
+    import ast
+    from pathlib import Path
+
+    from pllm_sync.zotero import store
+
+    tree = ast.parse(Path(store.__file__).read_text(encoding="utf-8"))
+    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Written")
+    for i, node in enumerate(cls.body):
+        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", "") == "action":
+            doc = cls.body[i + 1]
+            assert isinstance(doc, ast.Expr) and isinstance(doc.value, ast.Constant)
+            return str(doc.value.value)
+    raise AssertionError("Written.action has no doc naming its values")
+
+
 def w(message: str) -> CatalogWarning:
     return CatalogWarning("list", 3, message)
 
