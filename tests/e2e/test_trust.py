@@ -152,6 +152,27 @@ def test_an_open_notes_conflict_exits_7_on_every_run_until_resolved(env: Env) ->
     assert sync(env)[0] == 0, "resolved: a run is clean again"
 
 
+def test_a_notes_conflict_is_listed_with_each_sides_text_under_its_label(env: Env) -> None:
+    """Found by the Zotero helper: only the first line of each side's notes was indented,
+    so `vault:` landed in the middle of Zotero's text."""
+    note = env.note_for(A)
+    append(note, "\nPara one.\n\nPara two.\n")
+    assert sync(env)[0] == 0
+    z = znote(env, env.item_by_pid(A)["key"])
+    env.emu.edit_item(z["key"], {"note": z["note"].replace("Para two.", "Para two, Zotero.")})
+    note.write_text(note.read_text(encoding="utf-8").replace("Para two.", "Para two, vault."))
+    assert sync(env)[0] == 7
+    code, out, _ = env.run("conflicts")
+    assert code == 0
+    lines = out.splitlines()
+    z_at, v_at = lines.index("    zotero:"), lines.index("    vault:")
+    assert all(ln.startswith("      | ") for ln in lines[z_at + 1 : v_at]), out
+    assert (
+        "      | Para two, Zotero." in lines[z_at:v_at]
+        and "      | Para two, vault." in lines[v_at:]
+    )
+
+
 # --- item 1: copies of a note -------------------------------------------------------------
 
 

@@ -52,9 +52,15 @@ def register(sub: Any) -> None:
 
 
 def _show(v: Any) -> str:
+    """A value on one line of the listing: a text of several lines (notes) is indented
+    under its side's label, so ``vault:`` does not land in the middle of Zotero's text."""
     if isinstance(v, list | tuple | set | frozenset):
         return ", ".join(sorted(map(str, v)))
     text = "" if v is None else str(v)
+    if "\n" in text:
+        lines = text.splitlines()
+        shown = lines[:8] + ([f"... ({len(lines) - 8} more lines)"] if len(lines) > 8 else [])
+        return "".join(f"\n      | {line}" for line in shown)
     return text if len(text) < 70 else text[:67] + "..."
 
 
@@ -203,7 +209,8 @@ def run(args: argparse.Namespace) -> int:
             f"#{r.id} {r.pllm_id}{where} field {r.field}"
             + ("" if r.open else f" [resolved: {r.resolution}]")
         )
-        print(f"    zotero: {_show(r.zotero)}")
-        print(f"    vault:  {_show(r.vault)}")
+        for label, value in (("zotero: ", r.zotero), ("vault:  ", r.vault)):
+            shown = _show(value)
+            print(f"    {label.rstrip() if shown.startswith(chr(10)) else label}{shown}")
     print(f"resolve with: `{suggest(args, 'conflicts resolve ID --take zotero|vault')}`")
     return 0
