@@ -173,6 +173,24 @@ def test_a_notes_conflict_is_listed_with_each_sides_text_under_its_label(env: En
     )
 
 
+def test_merge_items_in_zotero_says_which_notes_child_is_not_synced(env: Env) -> None:
+    """Found by the Zotero helper: Zotero's Merge Items on two papers with notes keeps both
+    notes children on the kept item; the other paper's text then sat in a note nothing
+    read, and nothing said so."""
+    append(env.note_for(A), "\nNotes on A.\n")
+    append(env.note_for(B), "\nNotes on B.\n")
+    assert sync(env)[0] == 0
+    ka, kb = env.item_by_pid(A)["key"], env.item_by_pid(B)["key"]
+    (nb,) = [c for c in env.children(kb) if c["itemType"] == "note"]
+    env.emu.edit_item(nb["key"], {"parentItem": ka})  # what Merge Items does (A kept)
+    env.emu.edit_item(ka, {"relations": {"dc:replaces": [f"http://zotero.org/users/1/items/{kb}"]}})
+    env.emu.trash_item(kb)
+    code, _, err = sync(env)
+    assert code == 0, err
+    assert "has 2 notes marked as pllm-sync's" in err and nb["key"] in err, err
+    assert "Notes on B." in env.emu.get_items()[nb["key"]]["note"], "left where it is"
+
+
 # --- item 1: copies of a note -------------------------------------------------------------
 
 

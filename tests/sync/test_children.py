@@ -118,3 +118,22 @@ def test_has_user_children(children: list[dict[str, Any]], want: bool) -> None:
 def test_notes_rich(html: str, want: bool) -> None:
     assert notes_rich([child(note=html)], state()) is want
     assert notes_rich([], state()) is False
+
+
+@pytest.mark.parametrize(
+    ("kids", "others"),
+    [
+        ([child()], []),
+        # Zotero's Merge Items kept both papers' notes children on one item
+        ([child(), child("NOTE0002", 3)], ["NOTE0002"]),
+        ([child(), child("NOTE0002", 3, deleted=1)], []),  # the other one is in the trash
+        ([child(), child("NOTE0002", 3, note="<p>a user's own note</p>")], []),
+        ([child("NOTE0003", 1), child("NOTE0002", 3)], ["NOTE0003"]),  # ours gone: the first
+    ],
+)
+def test_notes_children_marked_ours_besides_the_one_that_syncs(
+    kids: list[dict[str, Any]], others: list[str]
+) -> None:
+    from pllm_sync.sync.children import other_pllm_notes
+
+    assert other_pllm_notes(kids, state()) == others

@@ -32,6 +32,22 @@ def has_user_children(children: Iterable[Mapping[str, Any]], st: PaperState) -> 
     return any(is_user_child(c, st) for c in children)
 
 
+def other_pllm_notes(children: Iterable[Mapping[str, Any]], st: PaperState | None) -> list[str]:
+    """Keys of the live notes children marked as pllm-sync's besides the one that syncs
+    with the vault: Zotero's Merge Items keeps both items' notes, and the other paper's
+    text sat in a note nothing read, unsaid."""
+    kids = list(children)
+    syncing = zmap.find_pllm_note(kids, st.zotero_note_key if st else None)
+    return sorted(
+        str(c.get("key"))
+        for c in kids
+        if c is not syncing
+        and not c.get("deleted")
+        and c.get("itemType") == "note"
+        and is_pllm_note(str(c.get("note") or ""))
+    )
+
+
 def notes_rich(children: Iterable[Mapping[str, Any]], st: PaperState | None) -> bool:
     """Whether pllm-sync's notes child holds what markdown cannot carry (images,
     annotations, citations, colours): such a note is never overwritten."""

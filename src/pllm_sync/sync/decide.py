@@ -59,7 +59,7 @@ from typing import Any
 from ..model import Paper, normalize_title
 from ..record import SYNCED_FIELDS, USER_FIELDS, Record
 from ..vault.store import NoteInfo
-from .children import has_user_children
+from .children import has_user_children, other_pllm_notes
 from .merge import MISSING, SET_MERGED, FieldConflict, MergeResult, Policy, merge_paper
 from .plan import ConflictNote, Plan
 from .state import PaperState
@@ -284,6 +284,16 @@ def decide_paper(v: PaperView, cfg: DecideConfig, plan: Plan) -> Decision:
             "-- next step: `pllm-sync pull` reads the lists' sections (and their collections) "
             "again, e.g. after a lost state or a copied vault"
         )
+    if v.zchildren and v.zitem is not None:
+        others = other_pllm_notes(v.zchildren, st)
+        if others:
+            plan.warnings.append(
+                f"{v.pid}: its Zotero item {v.zitem.get('key')} has {len(others) + 1} notes "
+                f"marked as pllm-sync's (Merge Items keeps both items' notes); only one syncs "
+                f"with the vault, not {', '.join(others)}: copy what you need from "
+                f"{'it' if len(others) == 1 else 'them'} into the note, then delete "
+                f"{'it' if len(others) == 1 else 'them'} in Zotero"
+            )
     for entry, cands in v.vault_sections_ambiguous:
         plan.warnings.append(
             f"{v.pid}: its note's section link {entry!r} matches {len(cands)} sections "
