@@ -735,6 +735,34 @@ def test_an_untitled_item_filed_in_zotero_keeps_its_empty_title(env: Env) -> Non
     assert sync(env)[0] == 0 and env.writes() == [], "converged"
 
 
+def test_a_code_link_edited_in_zotero_never_goes_back_to_the_lists(new_env: NewEnv) -> None:
+    """Found by the Zotero helper: the code URL edited on the "Code" attachment reached the
+    note, but the item's `pllm-code` line kept the list's URL; once the attachment was
+    deleted, the next edit of the item brought the list's URL back into the note."""
+    pid = "arxiv:2401.00011"
+    line = (
+        "+ **\\[2024 EMNLP\\]** Coded Paper: A Study. ([Paper](https://arxiv.org/abs/2401.00011))"
+        " [[Code](https://github.com/lab/original)]\n"
+    )
+    env = new_env({"trust": LIST + line})
+    assert env.run("pull", "--no-progress")[0] == 0
+    key = env.item_by_pid(pid)["key"]
+    (code,) = [c for c in env.children(key) if c.get("title") == "Code"]
+    env.emu.edit_item(code["key"], {"url": "https://github.com/me/fork"})
+    assert env.run("sync", "--no-progress")[0] == 0
+    assert frontmatter(env.note_for(pid))["code"] == "https://github.com/me/fork"
+    env.emu.delete_item(code["key"])  # the user removes the Code link
+    assert env.run("sync", "--no-progress")[0] == 0
+    env.emu.edit_item(key, {"title": "Coded Paper: A Study (my title)"})  # any later edit
+    code_, _, err = env.run("sync", "--no-progress")
+    assert code_ == 0, err
+    fm = frontmatter(env.note_for(pid))
+    assert fm["code"] == "https://github.com/me/fork", "the list's old URL came back"
+    assert fm["title"] == "Coded Paper: A Study (my title)"
+    env.emu.clear_log()
+    assert env.run("sync", "--no-progress")[0] == 0 and env.writes() == [], "converged"
+
+
 def pids_of_a_now(env: Env) -> str:
     (pid,) = [p for p in pids_in_extra(env.items()) if p.startswith("title:")]
     return pid

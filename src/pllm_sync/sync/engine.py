@@ -1346,6 +1346,26 @@ class SyncEngine:
                 trash.append(v.zitem["key"])
                 owner[v.zitem["key"]] = v.pid
                 continue
+            stale_code = (
+                zmap.stale_code_line(v.zitem, v.zchildren)
+                if v.zitem is not None and not v.zotero_gone
+                else None
+            )
+            if res is not None and d.zotero is None and stale_code is not None:
+                assert v.zitem is not None
+                key = str(v.zitem["key"])
+                data = zmap.record_to_item_changes({"code": stale_code}, v.zitem)
+                if data:  # the item's pllm-code line follows its Code attachment
+                    owner[key] = v.pid
+                    updates.append(
+                        ItemChange(
+                            key=key,
+                            version=int(v.zitem["version"]),
+                            data=data,
+                            base=v.zitem,
+                            label=v.title,
+                        )
+                    )
             if res is None or d.zotero is None:
                 continue
             if d.zotero == "create" or (d.zotero == "restore" and v.zitem is None):
@@ -1365,6 +1385,10 @@ class SyncEngine:
                 (d.restore_fields or res.merged) if d.zotero == "restore" else res.to_zotero
             )
             item_fields = {k: val for k, val in fields.items() if k not in ("notes", "code")}
+            if "code" in fields:  # the item's pllm-code line follows the link
+                item_fields["code"] = fields["code"]
+            elif stale_code is not None:
+                item_fields["code"] = stale_code
             data = zmap.record_to_item_changes(
                 item_fields,
                 v.zitem,

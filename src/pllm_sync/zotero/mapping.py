@@ -475,6 +475,20 @@ def find_code_attachment(children: Iterable[Mapping[str, Any]]) -> Mapping[str, 
     return None
 
 
+def stale_code_line(
+    item_data: Mapping[str, Any], children: Iterable[Mapping[str, Any]]
+) -> str | None:
+    """The Code attachment's URL when the item's ``pllm-code`` line says another (the user
+    edited the link on the attachment): the line must follow, or once the attachment is
+    gone the item reads as the old link again, and the note's code went back to the list's
+    URL without a word. None when the line agrees, or there is no such attachment."""
+    att = find_code_attachment(children)
+    url = str(att.get("url") or "") if att else ""
+    if not url or extra_value(item_data.get("extra"), EXTRA_CODE) == url:
+        return None
+    return url
+
+
 def find_pdf_attachment(children: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
     """Any live PDF attachment: our linked "PDF", or a file or link the user or Zotero added."""
     for c in _live(children):
