@@ -162,6 +162,35 @@ def test_http_errors_fall_back_to_the_cache(server: Server, status: int) -> None
     assert f.origin == "cache" and f.warning and f"HTTP {status}" in f.warning
 
 
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        ("<!DOCTYPE html>\n<html><body><h1>502 Bad Gateway</h1></body></html>", "an HTML page"),
+        ("  <html lang=en><head><title>Rate limited</title></head></html>", "an HTML page"),
+        ("", "an empty body"),
+        ("\n  \n", "an empty body"),
+    ],
+)
+def test_an_error_page_served_as_200_is_no_list(server: Server, body: str, said: str) -> None:
+    """Found by the lists helper: a host's error page (or nothing) answered with 200 was
+    taken for the list: every paper retired, and the good cached copy replaced by it."""
+    src = SourceConfig(name="tiny", url=server.url)
+    fetch_source(src, timeout=5)
+    server.state.text, server.state.etag = body, '"v2"'
+    f = fetch_source(src, timeout=5)
+    assert (f.origin, f.text) == ("cache", LIST_V1)
+    assert f.warning and said in f.warning and server.url in f.warning
+    server.state.status = 404  # the cache still holds the list, not the page
+    assert fetch_source(src, timeout=5).text == LIST_V1
+
+
+def test_a_list_that_holds_html_is_still_a_list(server: Server) -> None:
+    src = SourceConfig(name="tiny", url=server.url)
+    server.state.text = LIST_V1.replace("\n", "\n<p align=center><img src=x></p>\n", 1)
+    f = fetch_source(src, timeout=5)
+    assert f.origin == "network" and "<img" in f.text
+
+
 def test_slow_server_hits_the_timeout_and_falls_back(server: Server) -> None:
     src = SourceConfig(name="tiny", url=server.url)
     fetch_source(src, timeout=5)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -218,6 +219,19 @@ def _fallback(src: SourceConfig, url: str, why: str, offline: bool) -> SourceFet
     )
 
 
+_HTML_PAGE = re.compile(r"\A\s*(?:<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>])", re.I)
+
+
+def _not_a_list(text: str) -> str | None:
+    """What a downloaded body is when it cannot be a list: ``an empty body`` or ``an HTML
+    page`` (a markdown list may hold HTML, but does not start as a page); else None."""
+    if not text.strip():
+        return "an empty body"
+    if _HTML_PAGE.match(text):
+        return "an HTML page"
+    return None
+
+
 def fetch_source(src: SourceConfig, *, timeout: float = 20.0, offline: bool = False) -> SourceFetch:
     """Read one configured source (see the module docstring for the fallback order)."""
     if src.path is not None:
@@ -244,6 +258,10 @@ def fetch_source(src: SourceConfig, *, timeout: float = 20.0, offline: bool = Fa
     if status == 304:
         return _fallback(src, url, "server answered 304 but the cached copy is gone", False)
     text, warning = decode_text(body, url)
+    if not_a_list := _not_a_list(text):
+        # a proxy's or host's error page (served as 200), or nothing: taken for the list,
+        # it retired every paper, and replaced the good cached copy
+        return _fallback(src, url, f"{url} answered with {not_a_list}, not a list", False)
     if warning:
         log.warning(warning)
     fetched_at = _write_cache(src.name, url, text, etag, lm)
