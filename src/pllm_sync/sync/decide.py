@@ -156,17 +156,14 @@ class Decision:
     retire_vault: bool = False  # the note is gone on purpose: do not recreate it
     rich_note_kept: bool = False  # a notes change was withheld from a rich Zotero note
     trash_duplicates: tuple[str, ...] = ()
+    """Keys of the paper's duplicate items to move to Zotero's trash (their data folded in)."""
     release_duplicates: tuple[DuplicateItem, ...] = ()
     """Second items carrying the paper's id that describe another item (the user made a
     copy of the item in Zotero and turned it into another paper or version): left as the
     user's own, with pllm-sync's lines taken out of their Extra."""
-    """Keys of the paper's duplicate items to move to Zotero's trash (their data folded in)."""
     restore_fields: Record | None = None
     """What a restore writes to the item when a conflict stays open: the merge, with each
     open field at the value the trashed item held (an open conflict writes neither side)."""
-    return_waits: bool = False
-    """A note came back while Zotero is out of the run, its item in Zotero's trash: the
-    paper stays retired on both sides until a run with Zotero restores the item (rule 3)."""
 
 
 @dataclass
@@ -360,8 +357,7 @@ def decide_paper(v: PaperView, cfg: DecideConfig, plan: Plan) -> Decision:
             f"{v.pid}: its note {v.note.path} is back; the next run with Zotero restores "
             "its item from Zotero's trash"
         )
-        d.return_waits = True
-        return d
+        return d  # (the engine keeps a paper retired while its item is still trashed)
     if not zside and v_gone_now and st is not None and st.zotero_key and not st.zotero_retired:
         # a note deleted while Zotero is out of the run, its item live there: the deletion
         # waits for a run with Zotero, which applies ``on_vault_delete`` to it. Retiring the

@@ -1086,9 +1086,7 @@ class SyncEngine:
                     st.zotero_record = self._zotero_now(d, zok)
                 if d.retire_vault and v.pid not in vfailed:
                     st.vault_retired, st.note_path = True, None
-                elif d.return_waits or (
-                    st.zotero_retired and v.state is not None and v.state.vault_retired
-                ):
+                elif st.zotero_retired and v.state is not None and v.state.vault_retired:
                     # a note back for an item still in Zotero's trash is taken back only
                     # with its item (rule 3); taken back alone, the next run saw a known,
                     # unchanged note and left the item in the trash for good
@@ -1346,27 +1344,14 @@ class SyncEngine:
                 trash.append(v.zitem["key"])
                 owner[v.zitem["key"]] = v.pid
                 continue
+            # the item's pllm-code line follows its Code attachment (written with the item's
+            # other changes, or alone)
             stale_code = (
                 zmap.stale_code_line(v.zitem, v.zchildren)
                 if v.zitem is not None and not v.zotero_gone
                 else None
             )
-            if res is not None and d.zotero is None and stale_code is not None:
-                assert v.zitem is not None
-                key = str(v.zitem["key"])
-                data = zmap.record_to_item_changes({"code": stale_code}, v.zitem)
-                if data:  # the item's pllm-code line follows its Code attachment
-                    owner[key] = v.pid
-                    updates.append(
-                        ItemChange(
-                            key=key,
-                            version=int(v.zitem["version"]),
-                            data=data,
-                            base=v.zitem,
-                            label=v.title,
-                        )
-                    )
-            if res is None or d.zotero is None:
+            if res is None or (d.zotero is None and stale_code is None):
                 continue
             if d.zotero == "create" or (d.zotero == "restore" and v.zitem is None):
                 creates.append(
@@ -1381,14 +1366,16 @@ class SyncEngine:
             assert v.zitem is not None
             key = str(v.zitem["key"])
             owner[key] = v.pid
-            fields = dict(
-                (d.restore_fields or res.merged) if d.zotero == "restore" else res.to_zotero
+            fields = (
+                {}
+                if d.zotero is None
+                else dict(
+                    (d.restore_fields or res.merged) if d.zotero == "restore" else res.to_zotero
+                )
             )
-            item_fields = {k: val for k, val in fields.items() if k not in ("notes", "code")}
-            if "code" in fields:  # the item's pllm-code line follows the link
-                item_fields["code"] = fields["code"]
-            elif stale_code is not None:
-                item_fields["code"] = stale_code
+            item_fields = {k: val for k, val in fields.items() if k != "notes"}
+            if stale_code is not None:
+                item_fields.setdefault("code", stale_code)
             data = zmap.record_to_item_changes(
                 item_fields,
                 v.zitem,
