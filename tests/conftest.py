@@ -7,7 +7,7 @@ property tests use the ``ci`` profile; ``--run-slow`` (or ``PLLM_SYNC_FULL=1``) 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -77,3 +77,44 @@ def isolated_home(
     # a local server (tests/metadata) and clears this.
     monkeypatch.setenv("PLLM_SYNC_METADATA", "off")
     yield home
+
+
+@pytest.fixture
+def syncfs_here() -> Callable[[Path], bool]:
+    """Whether a large write batch in a folder flushes its filesystem by one ``syncfs``
+    (the tests of that path skip where it does not: another filesystem, an older kernel)."""
+    from pllm_sync import fsflush
+
+    def here(folder: Path) -> bool:
+        opened = fsflush.open_for_flush(str(folder))
+        if opened is None:
+            return False
+        os.close(opened[0])
+        return True
+
+    return here
+
+
+@pytest.fixture
+def count_flushes(monkeypatch: pytest.MonkeyPatch) -> Callable[[], dict[str, int]]:
+    """Called, it starts counting the per-file fsyncs (``fsync``) and the filesystem flushes
+    (``syncfs``) that write batches make; returns the counts, kept up to date."""
+    from pllm_sync import atomic, fsflush
+
+    def start() -> dict[str, int]:
+        counts = {"fsync": 0, "syncfs": 0}
+        real_fsync, real_flush = atomic._fsync_fd, fsflush.flush
+
+        def fsync(fd: int) -> None:
+            counts["fsync"] += 1
+            real_fsync(fd)
+
+        def flush(fd: int) -> None:
+            counts["syncfs"] += 1
+            real_flush(fd)
+
+        monkeypatch.setattr(atomic, "_fsync_fd", fsync)
+        monkeypatch.setattr(fsflush, "flush", flush)
+        return counts
+
+    return start

@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -105,19 +106,11 @@ def _ids_in_zotero(env: Env) -> Counter[str]:
 STEPS = ["fsync", "link", "replace", "state"]
 
 
-def _syncfs_here(folder: Path) -> bool:
-    from pllm_sync import fsflush
-
-    opened = fsflush.open_for_flush(str(folder))
-    if opened is None:
-        return False
-    os.close(opened[0])
-    return True
-
-
 @pytest.mark.parametrize("step", [*STEPS, *(f"large {s}" for s in STEPS)])
-def test_a_pull_killed_while_writing_notes_converges(env: Env, step: str) -> None:
-    if step.startswith("large ") and not _syncfs_here(env.vault.parent):
+def test_a_pull_killed_while_writing_notes_converges(
+    env: Env, step: str, syncfs_here: Callable[[Path], bool]
+) -> None:
+    if step.startswith("large ") and not syncfs_here(env.vault.parent):
         pytest.skip("this filesystem (or kernel) is not flushed by one syncfs")
     code, _, err = env.run("pull", "--no-progress")
     assert code == 0, err
@@ -365,12 +358,14 @@ def test_a_first_import_killed_part_way_is_no_news_when_it_is_finished(
 
 
 def test_a_pull_of_hundreds_of_notes_flushes_once_and_fsyncs_none(
-    new_env: NewEnv, monkeypatch: pytest.MonkeyPatch
+    new_env: NewEnv,
+    syncfs_here: Callable[[Path], bool],
+    count_flushes: Callable[[], dict[str, int]],
 ) -> None:
     """A pull knows how many notes it writes, so its batch flushes the filesystem once
     from the first note: none is fsynced on its own (hundreds of fsyncs each cost a journal
     commit), and every note is whole."""
-    from pllm_sync import atomic, fsflush
+    from pllm_sync import atomic
 
     n = atomic.FLUSH_ONCE_FROM + 20
     many = "".join(
@@ -378,21 +373,9 @@ def test_a_pull_of_hundreds_of_notes_flushes_once_and_fsyncs_none(
         for i in range(1, n + 1)
     )
     env = new_env({"crash": HEAD + many})
-    if not _syncfs_here(env.vault.parent):
+    if not syncfs_here(env.vault.parent):
         pytest.skip("this filesystem (or kernel) is not flushed by one syncfs")
-    counts = {"fsync": 0, "syncfs": 0}
-    real_fsync, real_flush = atomic._fsync_fd, fsflush.flush
-
-    def fsync(fd: int) -> None:
-        counts["fsync"] += 1
-        real_fsync(fd)
-
-    def flush(fd: int) -> None:
-        counts["syncfs"] += 1
-        real_flush(fd)
-
-    monkeypatch.setattr(atomic, "_fsync_fd", fsync)
-    monkeypatch.setattr(fsflush, "flush", flush)
+    counts = count_flushes()
     code, _, err = env.run("pull", "--no-progress")
     assert code == 0, err
     assert counts == {"fsync": 0, "syncfs": 1}

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -149,25 +150,19 @@ os._exit(9)  # killed before the caller's state commit
 STEPS = ["staged", "fsync", "link", "replace", "dirsync", "committed"]
 
 
-def _syncfs_here(folder: Path) -> bool:
-    """Whether a large batch in ``folder`` flushes its filesystem by one syncfs."""
-    from pllm_sync import fsflush
-
-    opened = fsflush.open_for_flush(str(folder))
-    if opened is None:
-        return False
-    os.close(opened[0])
-    return True
-
-
 @pytest.mark.parametrize("writes", ["fsync", "syncfs"])  # an fsync per temp, or one syncfs
 @pytest.mark.parametrize("step", STEPS)
 @pytest.mark.parametrize("rename_from", [0, 256])  # renameat2, or link + unlink, for new files
 @pytest.mark.parametrize("chunk", [16, 3])  # all handed to the workers at commit; or while staging
 def test_a_kill_at_any_step_leaves_whole_notes_or_none(
-    tmp_path: Path, step: str, chunk: int, rename_from: int, writes: str
+    tmp_path: Path,
+    step: str,
+    chunk: int,
+    rename_from: int,
+    writes: str,
+    syncfs_here: Callable[[Path], bool],
 ) -> None:
-    if writes == "syncfs" and not _syncfs_here(tmp_path):
+    if writes == "syncfs" and not syncfs_here(tmp_path):
         pytest.skip("this filesystem (or kernel) is not flushed by one syncfs")
     for i in range(5):
         (tmp_path / f"old {i}.md").write_text(f"old {i}\n" * 100)
@@ -338,26 +333,6 @@ def test_a_file_staged_again_is_written_once_with_its_last_bytes(tmp_path: Path)
     assert (tmp_path / "n4.md").read_bytes() == b"first 4"
 
 
-def _counting(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
-    """Count the per-file fsyncs and the filesystem flushes a batch makes."""
-    from pllm_sync import fsflush
-
-    counts = {"fsync": 0, "syncfs": 0}
-    real_fsync, real_flush = atomic._fsync_fd, fsflush.flush
-
-    def fsync(fd: int) -> None:
-        counts["fsync"] += 1
-        real_fsync(fd)
-
-    def flush(fd: int) -> None:
-        counts["syncfs"] += 1
-        real_flush(fd)
-
-    monkeypatch.setattr(atomic, "_fsync_fd", fsync)
-    monkeypatch.setattr(fsflush, "flush", flush)
-    return counts
-
-
 def _fill(folder: Path, n: int, folders: int = 1, expect: int = 0) -> WriteBatch:
     batch = WriteBatch(chunk=16, expect=expect)
     for f in range(folders):
@@ -368,14 +343,17 @@ def _fill(folder: Path, n: int, folders: int = 1, expect: int = 0) -> WriteBatch
 
 
 def test_a_large_batch_is_flushed_once_per_filesystem_not_once_per_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    syncfs_here: Callable[[Path], bool],
+    count_flushes: Callable[[], dict[str, int]],
 ) -> None:
     """A pull's batch: the files staged from FLUSH_ONCE_FROM on are written without an
     fsync each, and one syncfs makes them all durable before any is named; every note is
     whole, in its folder, and no temp is left."""
-    if not _syncfs_here(tmp_path):
+    if not syncfs_here(tmp_path):
         pytest.skip("this filesystem (or kernel) is not flushed by one syncfs")
-    counts = _counting(monkeypatch)
+    counts = count_flushes()
     n = atomic.FLUSH_ONCE_FROM + 300
     batch = _fill(tmp_path, n, folders=3)
     assert batch.commit().taken == []
@@ -388,13 +366,16 @@ def test_a_large_batch_is_flushed_once_per_filesystem_not_once_per_file(
 
 
 def test_a_batch_known_to_be_large_fsyncs_no_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    syncfs_here: Callable[[Path], bool],
+    count_flushes: Callable[[], dict[str, int]],
 ) -> None:
     """A pull knows how many notes it writes: its batch is a large one from the first file
     (one syncfs, no fsync per file), and every note is whole, with no temp left."""
-    if not _syncfs_here(tmp_path):
+    if not syncfs_here(tmp_path):
         pytest.skip("this filesystem (or kernel) is not flushed by one syncfs")
-    counts = _counting(monkeypatch)
+    counts = count_flushes()
     n = atomic.FLUSH_ONCE_FROM + 20
     assert _fill(tmp_path, n, folders=2, expect=n).commit().taken == []
     assert counts == {"fsync": 0, "syncfs": 1}
@@ -404,11 +385,11 @@ def test_a_batch_known_to_be_large_fsyncs_no_file(
 
 
 def test_a_failed_flush_names_nothing_and_leaves_no_temp(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, syncfs_here: Callable[[Path], bool]
 ) -> None:
     """The disk reports a lost write-back (an I/O error, a full thin volume) at the flush:
     the commit says where and what to check, and no note of the batch appears."""
-    if not _syncfs_here(tmp_path):
+    if not syncfs_here(tmp_path):
         pytest.skip("this filesystem (or kernel) is not flushed by one syncfs")
     from pllm_sync import fsflush
 
@@ -426,7 +407,10 @@ def test_a_failed_flush_names_nothing_and_leaves_no_temp(
 
 @pytest.mark.parametrize("why", ["fuse", "old kernel"])
 def test_where_one_flush_is_not_enough_each_file_is_fsynced(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, why: str
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    why: str,
+    count_flushes: Callable[[], dict[str, int]],
 ) -> None:
     """On a filesystem whose syncfs may not reach the disk (FUSE, a network share), or a
     kernel whose syncfs hides write-back or flush errors (before 5.17), a large batch fsyncs every
@@ -437,7 +421,7 @@ def test_where_one_flush_is_not_enough_each_file_is_fsynced(
         monkeypatch.setattr(fsflush, "fs_type", lambda dev: "fuse.sshfs")
     else:
         monkeypatch.setattr(fsflush, "_kernel", lambda: (5, 4))
-    counts = _counting(monkeypatch)
+    counts = count_flushes()
     n = atomic.FLUSH_ONCE_FROM + 50
     assert _fill(tmp_path, n).commit().taken == []
     assert counts == {"fsync": n, "syncfs": 0}
@@ -462,12 +446,12 @@ def _open_fds() -> set[str]:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="syncfs is Linux's")
 def test_each_folder_is_opened_for_the_flush_before_its_first_unflushed_temp(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, syncfs_here: Callable[[Path], bool]
 ) -> None:
     """syncfs reports write-back errors raised since its descriptor was opened: each folder
     is opened before the first temp written there without an fsync, and every descriptor
     is closed again by the commit (and by a discard)."""
-    if not _syncfs_here(tmp_path):
+    if not syncfs_here(tmp_path):
         pytest.skip("this filesystem (or kernel) is not flushed by one syncfs")
     from pllm_sync import fsflush
 
@@ -496,12 +480,15 @@ def test_each_folder_is_opened_for_the_flush_before_its_first_unflushed_temp(
 
 
 def test_a_batch_over_a_flushed_and_a_fallback_folder_writes_both_durably(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    syncfs_here: Callable[[Path], bool],
+    count_flushes: Callable[[], dict[str, int]],
 ) -> None:
     """One folder's filesystem is flushed by one syncfs, the other's is not (a FUSE mount
     inside the vault, say): the first folder's late files get no fsync each, the second's
     get one each, and every file lands."""
-    if not _syncfs_here(tmp_path):
+    if not syncfs_here(tmp_path):
         pytest.skip("this filesystem (or kernel) is not flushed by one syncfs")
     from pllm_sync import fsflush
 
@@ -511,7 +498,7 @@ def test_a_batch_over_a_flushed_and_a_fallback_folder_writes_both_durably(
         "open_for_flush",
         lambda f, types=None: None if f.endswith("d1") else real_open(f, types),
     )
-    counts = _counting(monkeypatch)
+    counts = count_flushes()
     n = atomic.FLUSH_ONCE_FROM + 64
     assert _fill(tmp_path, n, folders=2).commit().taken == []
     late_d1 = sum(1 for i in range(atomic.FLUSH_ONCE_FROM - 16, n) if i % 2 == 1)
@@ -542,12 +529,12 @@ def test_a_temp_that_cannot_be_written_fails_the_commit_and_names_nothing(
 
 
 def test_an_interrupt_while_the_caller_writes_temps_commits_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, syncfs_here: Callable[[Path], bool]
 ) -> None:
     """Ctrl-C while a large batch's temps are being written by the caller: a commit after
     it (a caller that goes on anyway) raises the interrupt again instead of naming files
     whose temps were never written, and nothing of the batch is left on disk."""
-    if not _syncfs_here(tmp_path):
+    if not syncfs_here(tmp_path):
         pytest.skip("this filesystem (or kernel) is not flushed by one syncfs")
     real = atomic._write_temp
     calls: list[int] = []
@@ -602,7 +589,7 @@ def test_notes_whose_commit_was_refused_or_moved_are_not_trusted(
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="syncfs is Linux's")
 def test_ctrl_c_while_the_flush_waits_stops_the_commit_before_any_rename(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, syncfs_here: Callable[[Path], bool]
 ) -> None:
     """syncfs waits for every program's unwritten data on the filesystem (a large copy to
     the same disk: minutes): a Ctrl-C meanwhile stops the commit while the flush is still
@@ -610,7 +597,7 @@ def test_ctrl_c_while_the_flush_waits_stops_the_commit_before_any_rename(
     import signal
     import threading
 
-    if not _syncfs_here(tmp_path):
+    if not syncfs_here(tmp_path):
         pytest.skip("this filesystem (or kernel) is not flushed by one syncfs")
     from pllm_sync import fsflush
 
