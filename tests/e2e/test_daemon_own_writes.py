@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -39,20 +40,27 @@ def _zotero_status(env: Env, status: str) -> None:
 
 
 @contextmanager
-def _daemon_wrote_status_read(env: Env) -> Iterator[PassRunner]:
-    """A daemon's pass runner after its start pass and a Zotero change it wrote into the
-    note (``status: read``)."""
+def _daemon(env: Env, **kw: Any) -> Iterator[PassRunner]:
+    """A daemon's pass runner over ``env`` after its start pass (``kw``: PassRunner's)."""
     with open_runtime(str(env.config)) as rt:
         assert rt.zotero is not None
         engine = SyncEngine(rt.config, rt.state, rt.vault, rt.zotero, library_ref=rt.library_ref)
-        runner = PassRunner(engine, rt.state, rt.vault, EventBus())
+        runner = PassRunner(engine, rt.state, rt.vault, EventBus(), **kw)
         try:
             runner(Job(id="r0", reason="start", paths=None))
-            _zotero_status(env, "read")
-            runner(Job(id="r1", reason="zotero poll", paths=set()))
             yield runner
         finally:
             runner.close()
+
+
+@contextmanager
+def _daemon_wrote_status_read(env: Env) -> Iterator[PassRunner]:
+    """A daemon's pass runner after its start pass and a Zotero change it wrote into the
+    note (``status: read``)."""
+    with _daemon(env) as runner:
+        _zotero_status(env, "read")
+        runner(Job(id="r1", reason="zotero poll", paths=set()))
+        yield runner
 
 
 def test_an_undo_to_the_daemons_bytes_after_a_full_pass_read_the_edit_is_the_users(
@@ -104,29 +112,22 @@ def test_a_deletion_waiting_out_its_grace_is_in_the_daemons_log_once(new_env: Ne
     env = new_env({"own": LIST + second})  # (a vault left without notes stops every run)
     code, _, err = env.run("pull", "--no-progress")
     assert code == 0, err
-    with open_runtime(str(env.config)) as rt:
-        assert rt.zotero is not None
-        engine = SyncEngine(rt.config, rt.state, rt.vault, rt.zotero, library_ref=rt.library_ref)
-        runner = PassRunner(engine, rt.state, rt.vault, EventBus(), delete_grace=60.0)
+    with _daemon(env, delete_grace=60.0) as runner:
+        rel = env.note_for(PID).relative_to(env.vault).as_posix()
+        env.note_for(PID).unlink()
+        records: list[logging.LogRecord] = []
+
+        class Keep(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                records.append(record)
+
+        handler = Keep(logging.WARNING)
+        logging.getLogger("pllm_sync.daemon.runner").addHandler(handler)
         try:
-            runner(Job(id="r0", reason="start", paths=None))
-            rel = env.note_for(PID).relative_to(env.vault).as_posix()
-            env.note_for(PID).unlink()
-            records: list[logging.LogRecord] = []
-
-            class Keep(logging.Handler):
-                def emit(self, record: logging.LogRecord) -> None:
-                    records.append(record)
-
-            handler = Keep(logging.WARNING)
-            logging.getLogger("pllm_sync.daemon.runner").addHandler(handler)
-            try:
-                for i in range(3):
-                    runner(Job(id=f"r{i + 1}", reason="vault change", paths={rel}))
-            finally:
-                logging.getLogger("pllm_sync.daemon.runner").removeHandler(handler)
+            for i in range(3):
+                runner(Job(id=f"r{i + 1}", reason="vault change", paths={rel}))
         finally:
-            runner.close()
+            logging.getLogger("pllm_sync.daemon.runner").removeHandler(handler)
     waits = [r for r in records if "its deletion waits" in r.getMessage()]
     assert len(waits) == 1, [r.getMessage() for r in records]
     assert PID in waits[0].getMessage() and waits[0].levelname == "WARNING"
@@ -142,18 +143,11 @@ def test_the_daemons_dry_run_lists_what_the_mass_delete_guard_stops(new_env: New
     )
     env = new_env({"own": LIST + more})
     assert env.run("pull", "--no-progress")[0] == 0
-    with open_runtime(str(env.config)) as rt:
-        assert rt.zotero is not None
-        engine = SyncEngine(rt.config, rt.state, rt.vault, rt.zotero, library_ref=rt.library_ref)
-        runner = PassRunner(engine, rt.state, rt.vault, EventBus())
-        try:
-            runner(Job(id="r0", reason="start", paths=None))
-            for i in (1, 2):  # 2 of 6: over the default 20 %
-                env.note_for(f"arxiv:2403.{i:05d}").unlink()
-            job = Job(id="r1", reason="api", paths=None, dry_run=True)
-            runner(job)
-        finally:
-            runner.close()
+    with _daemon(env) as runner:
+        for i in (1, 2):  # 2 of 6: over the default 20 %
+            env.note_for(f"arxiv:2403.{i:05d}").unlink()
+        job = Job(id="r1", reason="api", paths=None, dry_run=True)
+        runner(job)
     plan = job.plan
     assert plan is not None
     trashes = [a for a in plan["actions"] if a["kind"] == "trash"]

@@ -549,7 +549,9 @@ def test_a_paper_whose_catalog_id_changes_keeps_its_item_and_note(env: Env) -> N
     assert env.writes() == [], "converged"
 
 
-def test_a_copy_made_before_an_id_change_never_becomes_a_paper(env: Env) -> None:
+def _copy_then_the_list_links_four(env: Env) -> tuple[Path, Path]:
+    """Paper four pulled without a link (a title id), a copy made of its note, then the list
+    gives it an arXiv link (its id changes): the note and the copy."""
     env.lists["trust"].write_text(LIST + FOUR_PLAIN, encoding="utf-8")
     assert env.run("pull", "--no-progress")[0] == 0
     (old_pid,) = [p for p in pids_in_extra(env.items()) if p.startswith("title:")]
@@ -557,6 +559,11 @@ def test_a_copy_made_before_an_id_change_never_becomes_a_paper(env: Env) -> None
     copy = note.with_name(note.stem + " 1.md")
     shutil.copyfile(note, copy)
     env.lists["trust"].write_text(LIST + FOUR_LINKED, encoding="utf-8")
+    return note, copy
+
+
+def test_a_copy_made_before_an_id_change_never_becomes_a_paper(env: Env) -> None:
+    note, copy = _copy_then_the_list_links_four(env)
     code, _, err = env.run("pull", "--no-progress")
     assert code == 0, err
     for _ in range(2):
@@ -572,13 +579,7 @@ def test_a_stale_copy_stays_a_copy_when_the_list_drops_its_paper(env: Env) -> No
     the list drops the paper (its item and note stay, marked removed) and the user edits
     the copy. The paper's item had not changed, so no run read it: the copy was taken for
     a paper of its own, and the pull gave it a second item in Zotero."""
-    env.lists["trust"].write_text(LIST + FOUR_PLAIN, encoding="utf-8")
-    assert env.run("pull", "--no-progress")[0] == 0
-    (old_pid,) = [p for p in pids_in_extra(env.items()) if p.startswith("title:")]
-    note = env.note_for(old_pid)
-    copy = note.with_name(note.stem + " 1.md")
-    shutil.copyfile(note, copy)
-    env.lists["trust"].write_text(LIST + FOUR_LINKED, encoding="utf-8")
+    _, copy = _copy_then_the_list_links_four(env)
     assert env.run("pull", "--no-progress")[0] == 0
     env.lists["trust"].write_text(LIST, encoding="utf-8")  # the list drops the paper
     assert env.run("pull", "--no-progress")[0] == 0
