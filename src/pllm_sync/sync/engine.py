@@ -357,9 +357,11 @@ class SyncEngine:
                         v.z_user_children = has_user_children(v.zchildren, v.state)
             if not snap.full:
                 self._unchanged_item_keeps_its_paper(views, snap, cpaths)
-            note_to_pid = {
-                st.zotero_note_key: pid for pid, st in papers.items() if st.zotero_note_key
-            }
+            note_to_pid = (  # (only when something was deleted: most runs, nothing was)
+                {st.zotero_note_key: pid for pid, st in papers.items() if st.zotero_note_key}
+                if snap.deleted_items
+                else {}
+            )
             for key in snap.deleted_items:
                 gone_pid = key_to_pid.get(key)
                 if gone_pid and views[gone_pid].zitem is None:
