@@ -34,6 +34,7 @@ from ..vault.store import NoteInfo, NoteStat, VaultProblem, VaultScan
 from ..zotero import mapping as zmap
 from ..zotero.store import ItemChange, NewItem, NoteUpsert, ZoteroSnapshot
 from . import incremental, settled
+from .adoption import adopted_sides
 from .children import has_user_children, notes_rich, settled_notes
 from .decide import (
     DecideConfig,
@@ -969,12 +970,15 @@ class SyncEngine:
             self._zwrites = ZoteroWrites(self.zotero, zplan, background=bool(zplan.creates))
             zpending, zcreating = zplan.papers(), {e.paper.id for e in zplan.creates}
         errors_at = len(result.errors)
+        adopted: dict[str, dict[str, Any]] = {}  # pid -> the data of the item it adopted
 
         def zotero_done() -> None:
             """Wait for the Zotero writes and take in their outcome (re-raises their error)."""
             writes = self._zwrites
             if writes is not None:
-                failed, held = self._zotero_outcome(writes, states, applied, result, errors_at)
+                failed, held = self._zotero_outcome(
+                    writes, states, applied, result, errors_at, adopted
+                )
                 self._zwrites = None  # only now: a Ctrl-C while waiting still cancels them
                 zfailed.update(failed)
                 zheld.update(held, self._unfound)
@@ -1111,6 +1115,8 @@ class SyncEngine:
                     st.base = self._landed_base(st.base, res, zok, vok)
                 if res is not None and zok and vok:
                     st.base = complete_record(res.merged)
+                    if v.pid in adopted:
+                        st.zotero_record, st.base = adopted_sides(res.merged, adopted[v.pid])
                 if res is not None and vok and v.pid not in zfailed:
                     # also when Zotero's writes were withheld on purpose (vault-only,
                     # read-only): the list's change is in the vault now, and a pending base
@@ -1435,6 +1441,7 @@ class SyncEngine:
         applied: dict[str, int],
         result: RunResult,
         errors_at: int,
+        adopted: dict[str, dict[str, Any]],
     ) -> tuple[set[str], set[str]]:
         """Wait for ``writes`` and take in their reports (as they were made inline: counts
         and errors ahead of the vault's); the ids that failed and those that may heal by
@@ -1458,6 +1465,8 @@ class SyncEngine:
                     states[pid].zotero_note_key = w.children["note"][0]
                     states[pid].zotero_note_version = w.children["note"][1]
                 applied[f"zotero.{w.action}"] = applied.get(f"zotero.{w.action}", 0) + 1
+                if w.action == "adopted" and w.data is not None:
+                    adopted[pid] = w.data
             self._failed_ids(rep.failures, owner, failed, held, creates)
             result.errors.extend(str(f) for f in rep.failures)
         if reps.updates is not None:
