@@ -136,6 +136,35 @@ def test_an_earlier_override_is_not_reverted_by_an_unchanged_catalog() -> None:
     assert not r.has_writes
 
 
+def test_a_list_change_replacing_an_earlier_user_value_names_it() -> None:
+    """The user's title was agreed at an earlier sync; the list now retitles the paper. The
+    list's change applies (title is a list field), and the user's value is reported so the
+    replacement is never silent."""
+    base = synced(title="My title")
+    r = merge(base=base, zotero=base, vault=base, catalog={**CATALOG, "title": "LaMP (v2)"})
+    assert r.merged["title"] == "LaMP (v2)"
+    assert r.replaced_by_upstream == {"title": "My title"}
+    assert not r.overridden_upstream and not r.conflicts
+
+
+def test_a_list_change_to_a_value_nobody_edited_replaces_nothing() -> None:
+    r = merge(catalog={**CATALOG, "venue": "ACL 2025"})
+    assert r.merged["venue"] == "ACL 2025" and r.replaced_by_upstream == {}
+
+
+def test_an_enriched_field_the_user_set_is_not_replaced_and_the_change_is_named() -> None:
+    base = synced(authors=("A. Salemi",))
+    r = merge(
+        base=base,
+        zotero=base,
+        vault=base,
+        catalog={**CATALOG, "authors": ("Alireza Salemi", "Hamed Zamani", "Third")},
+    )
+    assert r.merged["authors"] == ("A. Salemi",)
+    assert r.replaced_by_upstream == {}
+    assert r.overridden_upstream == {"authors": ("Alireza Salemi", "Hamed Zamani", "Third")}
+
+
 def test_with_no_catalog_base_the_catalog_only_fills_empty_fields() -> None:
     """A paper synced before the catalog listed it: its values may be the user's own."""
     base = synced(title="User's title", code=None)

@@ -500,7 +500,37 @@ def decide_paper(v: PaperView, cfg: DecideConfig, plan: Plan) -> Decision:
         )
     for c in result.conflicts:
         plan.conflicts.append(ConflictNote(v.pid, v.title, c.field, c.base, c.zotero, c.vault))
+    plan.warnings.extend(upstream_notices(v.pid, result))
     return d
+
+
+def upstream_notices(pid: str, result: MergeResult) -> list[str]:
+    """What the list's changes did to values the user set: kept theirs (their edit beats
+    the change), or replaced one they had set at an earlier sync (title, venue and the other
+    list fields follow the list; the enriched ones never do). Said once, in the run that
+    applies the change: the next run's catalog base is the list's new value."""
+    out: list[str] = []
+    for f, theirs in sorted(result.overridden_upstream.items()):
+        out.append(
+            f"{pid}: the list changed {f} to {_shown(theirs)}; your {f} "
+            f"{_shown(result.merged.get(f))} stays"
+        )
+    for f, mine in sorted(result.replaced_by_upstream.items()):
+        out.append(
+            f"{pid}: the list changed {f} to {_shown(result.merged.get(f))}, replacing your "
+            f"{_shown(mine)}; set it again in the note or in Zotero to keep yours"
+        )
+    return out
+
+
+def _shown(value: Any, limit: int = 80) -> str:
+    """A value as a warning quotes it: one line, cut at ``limit`` characters."""
+    if isinstance(value, frozenset | set):
+        value = ", ".join(sorted(map(str, value)))
+    elif isinstance(value, tuple | list):
+        value = ", ".join(map(str, value))
+    text = " ".join(str(value if value is not None else "").split())
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
 def describes_another(dup: Record, item: Record) -> bool:

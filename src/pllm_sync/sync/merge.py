@@ -8,7 +8,10 @@ now. Every field is decided on its own against ``base``:
   conflict;
 - the catalog is an upstream: its changes (``catalog`` vs ``catalog_base``) apply unless a
   user changed the field in Zotero or the vault, in which case the user's edit wins and the
-  upstream value is reported in ``overridden_upstream`` (shown by ``--dry-run``);
+  upstream value is reported in ``overridden_upstream``; an upstream change to a field the
+  user had set earlier (the agreed value is not the catalog's last one) replaces it, except
+  for the enriched fields, and the user's value is reported in ``replaced_by_upstream``
+  (the engine warns about both, so no edit is replaced, or ignored, without a word);
 - ``tags`` and ``sections`` are merged as sets (additions and removals from every side
   survive; an addition beats a removal of the same element) and never conflict;
 - ``notes`` are merged as text (``textmerge.merge3``); an overlap keeps both texts between
@@ -97,6 +100,9 @@ class MergeResult:
     """Conflicts the policy settled; the losing value is here for the journal."""
     overridden_upstream: dict[str, Any] = field(default_factory=dict)
     """Field -> the catalog's new value that a user's edit beat."""
+    replaced_by_upstream: dict[str, Any] = field(default_factory=dict)
+    """Field -> the user's earlier value (agreed at the last sync, not the catalog's) that
+    the catalog's change replaced."""
     changed_by: dict[str, frozenset[str]] = field(default_factory=dict)
     """Field -> the sides (``catalog``, ``zotero``, ``vault``) whose change made ``merged``
     differ from ``base`` (for a paper with no base: the sides the value came from)."""
@@ -143,6 +149,7 @@ class _Decision:
     conflict: FieldConflict | None = None
     open: bool = False  # an open conflict: write neither side
     overridden: Any = MISSING
+    replaced: Any = MISSING  # the user's agreed value the catalog's change replaced
 
 
 def _empty(x: Any) -> bool:
@@ -246,7 +253,10 @@ def _merge_scalar(
                 d.overridden = proposal
         return d
     if proposal is not MISSING and proposal != base:
-        return _Decision(proposal, frozenset({"catalog"}))
+        d = _Decision(proposal, frozenset({"catalog"}))
+        if cat_old is not MISSING and base != cat_old and not _empty(base):
+            d.replaced = base  # the user had set it (agreed, not the list's last value)
+        return d
     d = _Decision(base, frozenset({"catalog"}) if from_catalog else frozenset())
     if sticky is not MISSING and sticky != base:
         d.overridden = sticky
@@ -428,6 +438,8 @@ def _merge_fields(
             result.changed_by[name] = d.sides
         if d.overridden is not MISSING:
             result.overridden_upstream[name] = d.overridden
+        if d.replaced is not MISSING:
+            result.replaced_by_upstream[name] = d.replaced
         if d.conflict is not None:
             if d.conflict.resolution in (None, "both-kept"):
                 result.conflicts.append(d.conflict)
