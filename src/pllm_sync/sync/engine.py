@@ -70,6 +70,8 @@ _UNSET = object()
 
 SECTION_MAP_SUFFIX = "#sections"
 """State key suffix for the section-key -> collection-key map kept next to the slug map."""
+LOST_SUFFIX = "#lost-sections"
+"""State key suffix for sections whose collection was deleted in Zotero (see ``_refile``)."""
 
 
 @dataclass
@@ -165,6 +167,12 @@ def _waits_for_zotero(d: Decision) -> bool:
     return any(
         merged.get(k) != known.get(k) and merged.get(k) != base.get(k) for k in res.to_zotero
     )
+
+
+def refiled_sections(stored: dict[str, str], now: dict[str, str]) -> set[str]:
+    """Sections whose collection this run made again: the key the state knew for them was
+    replaced by a new one (``ensure_collections`` found the old collection gone)."""
+    return {s for s, k in stored.items() if s in now and now[s] != k}
 
 
 class SyncEngine:
@@ -636,6 +644,8 @@ class SyncEngine:
         since: int | None = None
         mapping: dict[str, str] = {}
         section_map: dict[str, str] = {}
+        lost: dict[str, str] = {}
+        refile: set[str] = set()
         plan = Plan()
         if self.zotero is not None and self.lib is not None:
             since = self.state.get_library_version(self.lib)
@@ -647,6 +657,8 @@ class SyncEngine:
                 self.zotero.check_access(write=not (opts.dry_run or opts.zotero_read_only))
             known = self.state.get_collection_keys(self.lib)
             section_map = self._section_map_load()
+            stored_map = dict(section_map)
+            lost = self._lost_load()  # sections whose collection Zotero deleted
             if catalog is not None and opts.zotero_read_only:
                 mapping = self.zotero.find_collections(catalog.taxonomies, known)
                 section_map = {
@@ -666,9 +678,13 @@ class SyncEngine:
                         section_key(path): key
                         for key, path in self.zotero.collection_paths(mapping).items()
                     }
+                    remade = refiled_sections(stored_map, section_map)
                     with self.state.transaction():
                         self.state.set_collection_keys(self.lib, mapping)
                         self._section_map_save(section_map)
+                        if remade - set(lost):  # kept until its papers are filed back
+                            lost.update({s: stored_map[s] for s in remade})
+                            self._lost_save(lost)
             else:
                 mapping = known
             snap = (
@@ -680,10 +696,26 @@ class SyncEngine:
                 k for k, c in snap.collections.items() if c.get("deleted")
             }
             if gone and any(k in gone for k in section_map.values()):
-                # a collection deleted in Zotero: stop filing items into it (pull recreates it)
+                # a collection deleted in Zotero: stop filing items into it. Zotero dropped
+                # its memberships without bumping the items' versions, so nothing else will
+                # show it: the section is kept as lost until a pull makes the collection
+                # again and files its papers back (``_refile``)
+                newly = {s: k for s, k in section_map.items() if k in gone}
                 section_map = {s: k for s, k in section_map.items() if k not in gone}
                 if not opts.dry_run:
-                    self._section_map_save(section_map)
+                    lost.update(newly)
+                    with self.state.transaction():
+                        self._section_map_save(section_map)
+                        self._lost_save(lost)
+            refile = {s for s in lost if s in section_map}
+            for s in sorted(set(lost) - refile):
+                plan.warnings.append(
+                    f"the Zotero collection of section {section_path(s)[-1]!r} was deleted; "
+                    "`pllm-sync pull` makes it again and files its papers back (to drop a "
+                    "section for good, list it in the source's `exclude`)"
+                )
+            if refile and not opts.dry_run:
+                papers = self._refile(papers, refile, plan)
         cpaths = {k: section_path(s) for s, k in section_map.items()}
 
         # only once Zotero said yes; a vault made in Obsidian first (no note in it yet, no
@@ -707,6 +739,7 @@ class SyncEngine:
             )
         decided = self._decide_all(list(views.values()))
         decided.plan.collections_to_create = plan.collections_to_create
+        decided.plan.warnings[:0] = plan.warnings  # the collections' own, said first
         plan = decided.plan
         guard: SafetyAbort | None = None
         try:
@@ -735,6 +768,8 @@ class SyncEngine:
         result.run_id = run_id
         try:
             self._apply(decided, catalog, snap, section_map, scan, result, opts)
+            if refile and not result.errors:  # filed back (a failed write retries from the base)
+                self._lost_save({s: k for s, k in lost.items() if s not in refile})
         except BaseException as exc:  # an interrupt is recorded too, then re-raised
             self._scan_memo = None
             self.vault.discard_batch()  # notes never made durable: the next run writes them
@@ -799,6 +834,52 @@ class SyncEngine:
         return since is not None and self.zotero.unchanged_since(since)
 
     # ------------------------------------------------------------------ section maps
+
+    def _refile(
+        self, papers: dict[str, PaperState], refiled: set[str], plan: Plan
+    ) -> dict[str, PaperState]:
+        """The papers' states with the sections in ``refiled`` (collections deleted in
+        Zotero, made again in this run) taken out of what Zotero is known to hold and of the
+        base: Zotero dropped the memberships without a version bump, so nothing else shows
+        it, and a note still listing the section now reads as filing its item there, which
+        this run's writes do. Copies: the daemon keeps the loaded states between passes."""
+        out = dict(papers)
+        moved: dict[str, int] = {}
+        for pid, st in papers.items():
+            held = st.zotero_record or st.base
+            if held is None or not refiled & set(held.get("sections") or ()):
+                continue
+            lost = refiled & set(held.get("sections") or ())
+            for s in lost:
+                moved[s] = moved.get(s, 0) + 1
+
+            def without(rec: Record | None, lost: set[str] = lost) -> Record | None:
+                if rec is None:
+                    return None
+                return {**rec, "sections": frozenset(rec.get("sections") or ()) - lost}
+
+            out[pid] = replace(st, zotero_record=without(held), base=without(st.base))
+        for s, n in sorted(moved.items()):
+            plan.warnings.append(
+                f"the Zotero collection of section {section_path(s)[-1]!r} was deleted; made "
+                f"it again and filing its {n} paper{'s' if n != 1 else ''} back (to drop a "
+                "section for good, list it in the source's `exclude`)"
+            )
+        return out
+
+    def _lost_load(self) -> dict[str, str]:
+        """Sections whose collection was deleted in Zotero, with that collection's key, kept
+        until a run has filed their papers back into the collection made again."""
+        assert self.lib is not None
+        return self.state.get_collection_keys(
+            replace(self.lib, library_id=self.lib.library_id + LOST_SUFFIX)
+        )
+
+    def _lost_save(self, lost: dict[str, str]) -> None:
+        assert self.lib is not None
+        self.state.set_collection_keys(
+            replace(self.lib, library_id=self.lib.library_id + LOST_SUFFIX), lost
+        )
 
     def _section_map_load(self) -> dict[str, str]:
         assert self.lib is not None

@@ -1,0 +1,84 @@
+"""A list's collection deleted in Zotero ("Delete Collection", items kept).
+
+The collections mirror the list's sections, so the run that notices the deletion makes the
+collection again and files its papers back, and says so (to drop a section for good, the
+list's ``exclude`` does it). Before, the collection came back empty: Zotero drops the
+memberships without bumping the items' versions, the state still held the old ones, so no
+run ever saw a change and the notes listed a section their items were no longer in.
+"""
+
+from __future__ import annotations
+
+from .helpers import Env, NewEnv, frontmatter
+
+LIST = """# Filing List
+
+## Alignment
+
++ **\\[2024 EMNLP\\]** Synthetic Paper One: A Study. ([Paper](https://arxiv.org/abs/2401.00001))
++ **\\[2024 EMNLP\\]** Synthetic Paper Two: A Study. ([Paper](https://arxiv.org/abs/2401.00002))
+
+## Retrieval
+
++ **\\[2024 EMNLP\\]** Synthetic Paper Three: A Study. ([Paper](https://arxiv.org/abs/2401.00003))
+"""
+ALIGNED = ("arxiv:2401.00001", "arxiv:2401.00002")
+OTHER = "arxiv:2401.00003"
+
+
+def _run(env: Env, *args: str) -> str:
+    code, out, err = env.run(*args, "--no-progress")
+    assert code == 0, (out, err)
+    return out + err
+
+
+def _collection(env: Env, name: str) -> str:
+    [key] = [k for k, c in env.emu.get_collections().items() if c["name"] == name]
+    return key
+
+
+def _assert_filed_back(env: Env, old: str) -> None:
+    new = _collection(env, "Alignment")
+    assert new != old
+    for pid in ALIGNED:
+        assert new in env.item_by_pid(pid)["collections"], pid
+        assert any("Alignment" in str(s) for s in frontmatter(env.note_for(pid))["sections"])
+    assert new not in env.item_by_pid(OTHER)["collections"]
+    # settled: the next sync changes nothing on either side
+    before, version = env.snapshot(), env.emu.library_version()
+    _run(env, "sync")
+    assert env.snapshot() == before and env.emu.library_version() == version
+
+
+def _delete_alignment(env: Env) -> str:
+    _run(env, "pull")
+    old = _collection(env, "Alignment")
+    env.emu.delete_collection(old)
+    assert not any(old in env.item_by_pid(p)["collections"] for p in ALIGNED)
+    return old
+
+
+def test_the_pull_after_a_deleted_collection_files_its_papers_back(new_env: NewEnv) -> None:
+    env = new_env({"filing": LIST})
+    old = _delete_alignment(env)
+    out = _run(env, "pull")
+    assert "section 'Alignment' was deleted; made it again and filing its 2 papers" in out, out
+    _assert_filed_back(env, old)
+
+
+def test_a_sync_names_the_deleted_collection_and_the_next_pull_files_back(
+    new_env: NewEnv,
+) -> None:
+    """A sync reads no list, so it cannot make the collection: it says so, changes nothing
+    (the notes keep their section), and the pull after it files the papers back."""
+    env = new_env({"filing": LIST})
+    old = _delete_alignment(env)
+    notes = {p: env.note_for(p).read_bytes() for p in ALIGNED}
+    out = _run(env, "sync")
+    assert "section 'Alignment' was deleted; `pllm-sync pull` makes it again" in out, out
+    assert {p: env.note_for(p).read_bytes() for p in ALIGNED} == notes
+    out = _run(env, "sync")  # said again while it lasts
+    assert "section 'Alignment' was deleted" in out, out
+    out = _run(env, "pull")
+    assert "filing its 2 papers back" in out, out
+    _assert_filed_back(env, old)
