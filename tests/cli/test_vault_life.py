@@ -79,6 +79,10 @@ def test_a_pull_with_new_papers_writes_whats_new(cli: Run, tmp_path: Path) -> No
     # the user's own words in the digest survive the next one
     digest.write_text(text + "\nMy reading plan.\n", encoding="utf-8")
     shutil.copyfile(DATA / "2025-01-06_266e55a.md", lst)
+    # going back retires every paper listed since: the guard asks first, the limits raised
+    assert cli("--config", str(cfg), "pull", "--zotero", "off")[0] == 6
+    data["sync"] = {"max_delete": 100_000, "max_delete_percent": 100}
+    cfg.write_text(yaml.safe_dump(data), encoding="utf-8")
     assert cli("--config", str(cfg), "pull", "--zotero", "off")[0] == 0
     assert "My reading plan." in digest.read_text(encoding="utf-8")
 

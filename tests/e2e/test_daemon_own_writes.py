@@ -14,6 +14,7 @@ import pytest
 from pllm_sync.api.events import EventBus
 from pllm_sync.daemon.loop import Job
 from pllm_sync.daemon.runner import PassRunner
+from pllm_sync.errors import SafetyAbort
 from pllm_sync.runtime import open_runtime
 from pllm_sync.sync.engine import SyncEngine
 
@@ -154,3 +155,30 @@ def test_the_daemons_dry_run_lists_what_the_mass_delete_guard_stops(new_env: New
     assert len(trashes) == 2, plan
     assert any("would move 2 of 6 papers" in w for w in plan["warnings"]), plan
     assert not env.items(trashed=True), "a dry run changes nothing"
+
+
+def test_a_daemons_catalog_refresh_over_a_cut_list_stops_and_advises_a_pull(
+    new_env: NewEnv,
+) -> None:
+    """A catalog refresh that would retire most of a list stops before any change, and its
+    advice works while the daemon runs: the API's dry run reads no catalog, so it names
+    `pllm-sync pull --dry-run` with the daemon stopped. The passes after it go on."""
+    more = "".join(
+        f"+ **\\[2024 EMNLP\\]** Cut Paper {i}: A Study. ([Paper](https://arxiv.org/abs/2403.{i:05d}))\n"
+        for i in range(1, 10)
+    )
+    env = new_env({"own": LIST + more})
+    assert env.run("pull", "--no-progress")[0] == 0
+    with _daemon(env, delete_grace=60.0) as runner:  # watch.delete_grace_seconds' default
+        before = env.snapshot()
+        env.lists["own"].write_text(LIST, encoding="utf-8")  # the nine papers cut off
+        with pytest.raises(SafetyAbort) as stopped:
+            runner(Job(id="r1", reason="catalog refresh", paths=None, pull=True))
+        assert "list 'own' dropped 9 of its 10 papers" in stopped.value.message
+        hint = stopped.value.hint or ""
+        assert "stop the daemon and run `pllm-sync pull --dry-run`" in hint, hint
+        assert env.snapshot() == before, "nothing was changed"
+        _zotero_status(env, "read")
+        runner(Job(id="r2", reason="zotero poll", paths=set()))  # a sync pass goes on
+    assert "status: read" in env.note_for(PID).read_text(encoding="utf-8")
+    assert not any("pllm/removed" in {t["tag"] for t in d["tags"]} for d in env.items().values())

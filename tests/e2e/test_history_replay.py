@@ -68,8 +68,7 @@ def one_list_env(
 def test_history_replay(name: str, one_list_env: Env, full: bool) -> None:
     env = one_list_env
     env.lists[name] = env.root / f"{name}.md"
-    # max_delete is irrelevant here (catalog removals are tombstones, not deletions)
-    env.write_config()
+    env.write_config()  # the default limits: a version that drops many papers stops first
     seen: set[str] = set()
     pairs: set[tuple[str, str]] = set()
     titles: dict[str, str] = {}
@@ -83,6 +82,13 @@ def test_history_replay(name: str, one_list_env: Env, full: bool) -> None:
         for pid in papers:
             listed_at[pid].add(sha)
         code, _, err = env.run("pull", "--no-progress")
+        if code == 6 and "left the catalog" in err:
+            # a big reorganisation upstream (f0ae2ad drops 132 of 220): the guard asks first,
+            # naming the list; the user who checked it raises the limits for one run
+            assert f"list {name!r} dropped" in err, f"{sha}: {err}"
+            env.write_config(max_delete_percent=100, max_delete=100_000)
+            code, _, err = env.run("pull", "--no-progress")
+            env.write_config()
         assert code == 0, f"{sha}: {err}"
         items = env.items()
         ids = pids_in_extra(items)

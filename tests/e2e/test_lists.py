@@ -61,3 +61,81 @@ def test_each_list_has_its_own_subtree_and_index_notes_and_remove_retires_only_i
     beta_item = env.item_by_pid("arxiv:2401.20001")
     assert "pllm/removed" in {t["tag"] for t in beta_item["tags"]}
     assert env.items(trashed=True) == {}  # nothing deleted
+
+
+def _numbered(title: str, n: int, first: int = 1) -> str:
+    """A list of ``n`` papers (arXiv 2402.<i>), as a list's README has them."""
+    rows = "".join(
+        f"- **{title} Paper {i}** [[paper](https://arxiv.org/abs/2402.{i:05d})]\n"
+        for i in range(first, first + n)
+    )
+    return f"# {title}\n## Reasoning\n{rows}"
+
+
+def test_a_list_cut_to_its_first_third_is_refused_until_the_user_raises_the_limits(
+    new_env: NewEnv,
+) -> None:
+    """Found by the lists helper: a list served cut off (a download cut short, a commit that
+    dropped most of it) retired every paper after the cut -- `catalog: removed` in 20 notes,
+    `pllm/removed` on 20 items -- because the mass-change guard counted only trashes. A
+    run that would retire more than the limits allow now stops before any change, naming
+    the list; its dry run lists them; raising the limits for one run retires them."""
+    env = new_env({"cut": _numbered("Cut List", 30)})
+    assert env.run("pull", "--no-progress")[0] == 0
+    env.lists["cut"].write_text(_numbered("Cut List", 10), encoding="utf-8")
+    before, items = env.snapshot(), env.emu.get_items(include_trashed=True)
+    env.emu.clear_log()
+
+    code, out, err = env.run("pull", "--no-progress")
+    assert code == 6, (out, err)
+    assert "retire 20 of 30 papers that left the catalog" in err, err
+    assert "list 'cut' dropped 20 of its 30 papers" in err, err
+    assert "pull --dry-run" in err and "sync.max_delete" in err, err
+    assert env.snapshot() == before, "no note was changed"
+    assert env.writes() == [] and env.emu.get_items(include_trashed=True) == items
+
+    code, out, err = env.run("pull", "--dry-run", "--no-progress")
+    assert code == 6, (out, err)
+    assert all(f"Cut List Paper {i}" in out for i in range(11, 31)), out
+    assert "tombstone" in out and "a run without --dry-run stops here" in err, err
+    assert env.snapshot() == before and env.writes() == [], "a dry run changes nothing"
+
+    env.write_config(max_delete=100, max_delete_percent=100)  # every one is intended
+    code, _, err = env.run("pull", "--no-progress")
+    assert code == 0, err
+    for i in range(1, 31):
+        pid = f"arxiv:2402.{i:05d}"
+        state = "listed" if i <= 10 else "removed"
+        assert frontmatter(env.note_for(pid))["catalog"] == state, pid
+        tags = {t["tag"] for t in env.item_by_pid(pid)["tags"]}
+        assert ("pllm/removed" in tags) == (i > 10), pid
+    assert env.items(trashed=True) == {}  # retired, nothing deleted
+
+
+def test_a_few_papers_leaving_a_large_library_pass_the_guard(new_env: NewEnv) -> None:
+    """The limits are the trash guard's: a maintainer's usual clean-up (3 of 30) goes on."""
+    env = new_env({"cut": _numbered("Cut List", 30)})
+    assert env.run("pull", "--no-progress")[0] == 0
+    env.lists["cut"].write_text(_numbered("Cut List", 27), encoding="utf-8")
+    code, _, err = env.run("pull", "--no-progress")
+    assert code == 0, err
+    assert frontmatter(env.note_for("arxiv:2402.00030"))["catalog"] == "removed"
+
+
+def test_removing_a_large_list_is_the_users_act_and_not_refused(new_env: NewEnv) -> None:
+    """`lists remove` says how many papers the next pull retires: that pull goes on, even
+    over the limits; a list followed still, cut off at the same time, is still counted."""
+    env = new_env({"keep": _numbered("Kept List", 30), "gone": _numbered("Gone List", 40, 101)})
+    assert env.run("pull", "--no-progress")[0] == 0
+    code, out, err = env.run("lists", "remove", "gone")
+    assert code == 0 and "40 of its 40 papers are in no other list" in out, (out, err)
+    env.lists.pop("gone")
+    env.lists["keep"].write_text(_numbered("Kept List", 3), encoding="utf-8")
+    code, _, err = env.run("pull", "--no-progress")
+    assert code == 6 and "list 'keep' dropped 27 of its 30 papers" in err, err
+    assert "Gone List" not in err and "'gone'" not in err, err
+    env.lists["keep"].write_text(_numbered("Kept List", 30), encoding="utf-8")
+    code, _, err = env.run("pull", "--no-progress")
+    assert code == 0, err
+    assert frontmatter(env.note_for("arxiv:2402.00101"))["catalog"] == "removed"
+    assert frontmatter(env.note_for("arxiv:2402.00001"))["catalog"] == "listed"

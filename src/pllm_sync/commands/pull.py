@@ -260,9 +260,10 @@ def _run(
         if result.guard is not None:  # a dry run: the deletions are listed above
             raise SafetyAbort(
                 f"{result.guard.message}: a run without --dry-run stops here",
-                hint="the papers it would move to the trash are listed above (trash). If every "
-                "one is intended, raise sync.max_delete / sync.max_delete_percent for one run; "
-                "if not, bring the notes or items back first",
+                hint="the papers it counted are listed above (trash: moved to the trash; "
+                "tombstone: left the catalog, to be marked removed). If every one is intended, "
+                "raise sync.max_delete / sync.max_delete_percent for one run; if not, bring the "
+                "notes or items back (or wait until the list is whole again) first",
             )
         if result.plan.conflicts:
             count = len(result.plan.conflicts)

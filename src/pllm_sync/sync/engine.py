@@ -47,6 +47,7 @@ from .decide import (
     listed_fields,
     same_or_empty,
 )
+from .delete_guard import judge
 from .identity import (
     copy_takes_over,
     join_identities,
@@ -138,6 +139,11 @@ def _read_catalog(*args: Any, **kwargs: Any) -> Catalog:
     from ..catalog import load_catalog
 
     return load_catalog(*args, **kwargs)
+
+
+def _list_roots(rec: Record) -> frozenset[str]:
+    """The lists (their titles: the roots of its sections) a catalog record places a paper in."""
+    return frozenset(section_path(s)[0] for s in rec.get("sections") or ())
 
 
 def _waits_for_zotero(d: Decision) -> bool:
@@ -576,31 +582,88 @@ class SyncEngine:
         if any(a.side == "vault" for a in plan.actions):
             self.vault.check_writable()
 
-    def _guard_deletes(self, plan: Plan, total: int, *, daemon: bool = False) -> None:
-        """Stop a run that would trash more papers than the limits allow. ``daemon``: the
-        run is a watch pass, which holds the run lock: its advice names what works while
-        it runs (``sync --dry-run`` is refused then)."""
-        removing = sum(1 for a in plan.actions if a.kind == "trash")
-        if not removing:
+    def _guard_deletes(
+        self,
+        plan: Plan,
+        total: int,
+        *,
+        daemon: bool = False,
+        views: dict[str, PaperView] | None = None,
+        catalog: Catalog | None = None,
+    ) -> None:
+        """Stop a run that would trash or retire more papers than the limits allow (the
+        decision: ``delete_guard.judge``). Retiring counts the papers that left the catalog
+        (``views`` and ``catalog``: which lists they were in), so a list served cut off
+        does not mark the rest of it removed. ``daemon``: the run is a watch pass, which
+        holds the run lock: its advice names what works while it runs (``sync --dry-run``
+        is refused then)."""
+        trashed = {a.pid for a in plan.actions if a.kind == "trash"}
+        retiring: dict[str, frozenset[str]] = {}
+        listed_before: dict[str, frozenset[str]] = {}
+        followed: dict[str, str] = {}
+        unfollowed = False
+        leaving = {a.pid for a in plan.actions if a.kind == "tombstone"}
+        if leaving and views is not None and catalog is not None:
+            for pid, v in views.items():
+                base = v.state.catalog_base if v.state is not None else None
+                if base is not None and base.get("catalog") != "removed":
+                    listed_before[pid] = _list_roots(base)
+            retiring = {pid: listed_before.get(pid, frozenset()) for pid in leaving}
+            names = {s.name for s in self.cfg.catalog.sources}
+            followed = {
+                section_path(section_key(t.path))[0]: name for name, t in catalog.taxonomies.items()
+            }
+            unfollowed = bool(self.state.source_names() - names)
+        verdict = judge(
+            trashed=trashed,
+            retiring=retiring,
+            listed_before=listed_before,
+            followed=followed,
+            unfollowed=unfollowed,
+            total=total,
+            max_delete=self.cfg.sync.max_delete,
+            max_percent=self.cfg.sync.max_delete_percent,
+        )
+        if verdict is None:
             return
-        limit = self.cfg.sync.max_delete
-        pct = 100.0 * removing / max(total, 1)
-        if removing > limit or pct > self.cfg.sync.max_delete_percent:
-            raise SafetyAbort(
-                f"this run would move {removing} of {total} papers to the trash "
-                f"({pct:.0f}%), above the limit (sync.max_delete={limit}, "
-                f"sync.max_delete_percent={self.cfg.sync.max_delete_percent:g})",
-                hint="nothing was changed. Check whether notes or items vanished by accident "
-                "(a vault not mounted, notes moved away, a different library); "
-                + (
-                    "putting them back lets the daemon go on. To list them, ask the daemon "
-                    'for a dry run (POST /v1/sync with {"dry_run": true}); to apply them, stop '
-                    "it and run `pllm-sync sync` once with the limits raised"
-                    if daemon
-                    else "list them with `pllm-sync sync --dry-run`, and raise the limits for "
-                    "one run only if every listed deletion is intended"
-                ),
+        checks: list[str] = []
+        if verdict.trashed:
+            checks.append(
+                "Check whether notes or items vanished by accident (a vault not mounted, "
+                "notes moved away, a different library)"
+                + ("; putting them back lets the daemon go on" if daemon else "")
             )
+        if verdict.retired:
+            checks.append(
+                "Check whether a list lost papers by accident (a download cut short, a bad "
+                "commit upstream): a paper that leaves the catalog is marked catalog: removed "
+                "in its note and tagged pllm/removed in Zotero"
+                + (
+                    "; the daemon goes on syncing and reads the list again at its next "
+                    "catalog refresh"
+                    if daemon
+                    else ""
+                )
+            )
+        command = "pull" if verdict.retired else "sync"
+        if not daemon:
+            how = (
+                f"list them with `pllm-sync {command} --dry-run`, and raise the limits "
+                "(sync.max_delete, sync.max_delete_percent) for one run only if every listed "
+                "change is intended"
+            )
+        elif verdict.retired:  # a dry run through the daemon reads no catalog
+            how = (
+                "to list them, stop the daemon and run `pllm-sync pull --dry-run`; to apply "
+                "them, run `pllm-sync pull` once with the limits raised"
+            )
+        else:
+            how = (
+                'to list them, ask the daemon for a dry run (POST /v1/sync with {"dry_run": '
+                "true}); to apply them, stop it and run `pllm-sync sync` once with the limits "
+                "raised"
+            )
+        raise SafetyAbort(verdict.message, hint="nothing was changed. " + "; ".join([*checks, how]))
 
     # ------------------------------------------------------------------ running
 
@@ -743,7 +806,9 @@ class SyncEngine:
         plan = decided.plan
         guard: SafetyAbort | None = None
         try:
-            self._guard_deletes(plan, total, daemon=opts.hold_vanished is not None)
+            self._guard_deletes(
+                plan, total, daemon=opts.hold_vanished is not None, views=views, catalog=catalog
+            )
         except SafetyAbort as stop:
             if not opts.dry_run:
                 raise

@@ -1115,6 +1115,11 @@ class StateDB:
         ).fetchone()
         return None if row is None else SourceMeta(*row)
 
+    def source_names(self) -> set[str]:
+        """The names of every catalog source a pull has read (a list since removed from the
+        config included)."""
+        return {r[0] for r in self._x("SELECT name FROM sources").fetchall()}
+
     def set_source_meta(self, meta: SourceMeta) -> None:
         self._x(
             "INSERT OR REPLACE INTO sources (name, etag, last_modified, sha256, fetched_at) "
