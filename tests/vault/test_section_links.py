@@ -100,3 +100,52 @@ def test_a_link_by_a_sections_name_alone_is_placed_where_it_can_be(
     assert isinstance(agreed, Collection)
     got = place_unknown_sections(entries, KNOWN, agreed)
     assert got == (frozenset(placed), unknown, ambiguous)
+
+
+# ``Q&A?``, ``Q&A`` and ``q&a`` share one note name once sanitised and compared without case
+QA_Q, QA, QA_LOW = "L / Q&A?", "L / Q&A", "L / q&a"
+
+
+def _told_apart(links: SectionLinks) -> None:
+    """The targets the index notes get: the first section keeps the plain name."""
+    links.register(QA_Q, "Sections/L/Q&A", alias="Q&A?")
+    links.register(QA, "Sections/L/Q&A (3b74cc27)", alias="Q&A")
+    links.register(QA_LOW, "Sections/L/q&a (0fb82cea)", alias="q&a")
+
+
+def test_sections_that_share_a_note_name_get_links_of_their_own() -> None:
+    links = SectionLinks("Sections")
+    for key in (QA_Q, QA, QA_LOW):  # notes rendered before the index notes were named
+        links.register_path(tuple(key.split(" / ")))
+    targets = {str(links.link_for(k)).split("|")[0].casefold() for k in (QA_Q, QA, QA_LOW)}
+    assert len(targets) == 3, targets
+    for key in (QA_Q, QA, QA_LOW):
+        assert links.key_for(str(links.link_for(key))) == key
+    _told_apart(links)  # renaming one section's target forgets only its own old entry
+    for key in (QA_Q, QA, QA_LOW):
+        assert (
+            links.key_for(str(links.link_for(key)))
+            == key
+            == _fresh(links, str(links.link_for(key)))
+        )
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ("[[Sections/L/Q&A|Q&A?]]", QA_Q),
+        ("[[Sections/L/Q&A (3b74cc27)|Q&A]]", QA),
+        ("[[Sections/L/q&a (0fb82cea)|q&a]]", QA_LOW),
+        # what an older version wrote for all three: the plain target, the section's name
+        ("[[Sections/L/Q&A|Q&A]]", QA),
+        ("[[Sections/L/q&a|q&a]]", QA_LOW),
+        # a link to the plain note under another alias is that note's section
+        ("[[Sections/L/Q&A|Questions]]", QA_Q),
+        ("[[Sections/L/Q&A]]", QA_Q),
+        ("[[Sections/L/q&a]]", QA_Q),
+    ],
+)
+def test_links_to_sections_that_share_a_note_name(raw: str, key: str) -> None:
+    links = SectionLinks("Sections")
+    _told_apart(links)
+    assert links.key_for(raw) == key == _fresh(links, raw)

@@ -792,6 +792,8 @@ class SyncEngine:
         if changed is not None:  # the notes the state knows may have moved since its scan
             changed = changed | {p.note_path for p in papers.values() if p.note_path}
         scan = self._scan_vault(opts.show_progress, changed)
+        if catalog is not None:  # the index notes' paths, before a note is read or written
+            self.vault.register_sections(catalog.taxonomies)
         views = self._collect(catalog, scan, snap, cpaths, papers, opts.hold_vanished)
         total = len(views)
         if opts.changed_paths is not None and catalog is None:  # the daemon's incremental pass

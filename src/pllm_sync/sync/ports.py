@@ -100,6 +100,8 @@ class VaultPort(Protocol):
 
     def discard_batch(self) -> None: ...
 
+    def register_sections(self, catalog_taxonomies: dict[str, Section]) -> None: ...
+
     def write_index_notes(
         self,
         catalog_taxonomies: dict[str, Section],

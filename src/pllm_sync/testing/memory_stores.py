@@ -497,6 +497,9 @@ class MemoryVault:
     def discard_batch(self) -> None:
         self._batch = None
 
+    def register_sections(self, catalog_taxonomies: dict[str, Section]) -> None:
+        self._text.register_sections(catalog_taxonomies)
+
     def write_index_notes(
         self,
         catalog_taxonomies: dict[str, Section],

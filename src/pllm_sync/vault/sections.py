@@ -71,6 +71,7 @@ class SectionLinks:
         self._authoritative: set[str] = set()
         self._key: dict[str, str] = {}  # casefolded target -> key
         self._by_base: dict[str, set[str]] = {}  # casefolded last segment -> keys
+        self._by_default: dict[str, set[str]] = {}  # casefolded default target -> keys
         # key_for's and link_for's answers since the last register(), the only change to
         # what they read: every note a pull writes links its sections, and reads the same
         # few links back (parsing each again took ~0.1 s at 5,000 notes)
@@ -101,20 +102,40 @@ class SectionLinks:
         self._alias[key] = link_text(alias or target.rsplit("/", 1)[-1])
         old = self._target.get(key)
         if old is not None and old != target:
-            self._key.pop(old.casefold(), None)
+            # only this key's own entries: another section may have taken the old target
+            # (``Q&A?`` and ``Q&A`` share ``Sections/L/Q&A`` until one is told apart)
+            if self._key.get(old.casefold()) == key:
+                del self._key[old.casefold()]
+            old_base = self._by_base.get(old.rsplit("/", 1)[-1].casefold())
+            if old_base is not None:
+                old_base.discard(key)
         self._target[key] = target
         if authoritative:
             self._authoritative.add(key)
         self._key[target.casefold()] = key
         base = target.rsplit("/", 1)[-1].casefold()
         self._by_base.setdefault(base, set()).add(key)
+        default = self.default_target(section_path(key)).casefold()
+        self._by_default.setdefault(default, set()).add(key)
+
+    def distinct_target(self, key: str, target: str) -> str:
+        """``target``, or ``target (<hash of key>)`` when another section has it: names are
+        sanitised (``Q&A?`` loses its ``?``) and vaults compared without case (macOS,
+        Windows), so ``Q&A?``, ``Q&A`` and ``q&a`` would share one note."""
+        owner = self._key.get(target.casefold())
+        if owner is None or owner == key:
+            return target
+        return f"{target} ({short_hash(key)})"
 
     def register_path(self, path: SectionPath) -> None:
+        """A section a note is about to link, not yet known from its index note or the
+        catalog: its default target, told apart from another section's."""
         if not path:
             return
         key = section_key(path)
         if key not in self._target:
-            self.register(key, self.default_target(path), alias=path[-1], authoritative=False)
+            target = self.distinct_target(key, self.default_target(path))
+            self.register(key, target, alias=path[-1], authoritative=False)
 
     def found_target(self, key: str) -> str | None:
         """Where the last scan found ``key``'s index note, if it did."""
@@ -157,6 +178,8 @@ class SectionLinks:
         target = link.target.strip("/")
         key = self._key.get(target.casefold())
         if key is not None:
+            if link.alias is not None and link.alias != self._alias.get(key):
+                return self._told_apart(target, link.alias) or key
             return key
         if "/" not in target:
             keys = self._by_base.get(target.casefold())
@@ -166,6 +189,16 @@ class SectionLinks:
         if target.casefold().startswith(prefix.casefold()):
             target = target[len(prefix) :]
         return SECTION_SEP.join(p for p in target.split("/") if p) or None
+
+    def _told_apart(self, target: str, alias: str) -> str | None:
+        """The section an older link ``[[target|alias]]`` stood for when ``target`` is now
+        another section's note: an older version linked every section by its default target,
+        also one whose index note was told apart (``Q&A (3b74cc27)``), so ``Q&A``'s
+        papers linked ``[[Sections/L/Q&A|Q&A]]``, the note of ``Q&A?``. Its alias, the
+        section's own name, tells which one it meant."""
+        keys = self._by_default.get(target.casefold(), ())
+        named = [k for k in keys if link_text(section_path(k)[-1]) == alias]
+        return named[0] if len(named) == 1 else None
 
 
 def place_unknown_sections(

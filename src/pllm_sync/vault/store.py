@@ -1539,14 +1539,12 @@ class VaultStore:
 
     # --- index notes ----------------------------------------------------------------------
 
-    def index_regions(
-        self,
+    @staticmethod
+    def _section_nodes(
         catalog_taxonomies: dict[str, Section],
-        members: dict[tuple[str, ...], list[str]],
-    ) -> tuple[list[tuple[str, str, str]], list[ListSummary]]:
-        """What the index notes hold: (section key, vault path, managed region) per taxonomy
-        node, with every section's link registered, and the lists for ``Home.md``. Shared
-        with the in-memory double, so both write the same index notes."""
+    ) -> tuple[dict[str, tuple[str, SectionPath, list[str], str | None]], dict[str, str]]:
+        """Every taxonomy node by section key (name, path, child keys, parent key), and the
+        lists' roots (key -> source)."""
         nodes: dict[str, tuple[str, SectionPath, list[str], str | None]] = {}
         for source, root in catalog_taxonomies.items():
             for node in root.walk():
@@ -1563,17 +1561,45 @@ class VaultStore:
             section_key(root.path or (source,)): source
             for source, root in catalog_taxonomies.items()
         }
+        return nodes, roots
+
+    def register_sections(self, catalog_taxonomies: dict[str, Section]) -> None:
+        """Settle every catalog section's index note path before any note is read or
+        written, so a paper note links the note its section's index is written to. Two
+        sections whose names match once sanitised and compared without case (``Q&A?``,
+        ``Q&A``, ``q&a``) get told-apart paths (``Q&A (3b74cc27)``); notes rendered before
+        that linked the plain one, the first section's, and the next pull read every such
+        paper as in that section. Call after the scan (it keeps index notes where they were
+        found)."""
+        nodes, roots = self._section_nodes(catalog_taxonomies)
+        # an index note the user renamed or moved (Obsidian rewrites every link to it)
+        # stays where it is; written anew at its default path, it left two index notes
+        # and the papers linking the stale one. Found ones are placed first, so another
+        # section's default path cannot push one off its file.
+        found = {k: t for k in nodes if (t := self.links.found_target(k)) is not None}
         used: dict[str, str] = {}
+        for key, where in found.items():
+            used.setdefault(where.casefold(), key)
         for key, (_name, path, _children, _parent) in nodes.items():
-            # an index note the user renamed or moved (Obsidian rewrites every link to it)
-            # stays where it is; written anew at its default path, it left two index notes
-            # and the papers linking the stale one
-            target = self.links.found_target(key) or self.links.default_target(path)
-            if target.casefold() in used and used[target.casefold()] != key:
-                target = f"{target} ({short_hash(key)})"
-            used[target.casefold()] = key
+            target = found.get(key, "")
+            if not target or used[target.casefold()] != key:
+                target = self.links.default_target(path)
+                if used.setdefault(target.casefold(), key) != key:
+                    target = f"{target} ({short_hash(key)})"
+                    used.setdefault(target.casefold(), key)
             alias = root_alias(path[-1], roots[key]) if key in roots else path[-1]
             self.links.register(key, target, alias=alias)
+
+    def index_regions(
+        self,
+        catalog_taxonomies: dict[str, Section],
+        members: dict[tuple[str, ...], list[str]],
+    ) -> tuple[list[tuple[str, str, str]], list[ListSummary]]:
+        """What the index notes hold: (section key, vault path, managed region) per taxonomy
+        node, with every section's link registered, and the lists for ``Home.md``. Shared
+        with the in-memory double, so both write the same index notes."""
+        self.register_sections(catalog_taxonomies)
+        nodes, roots = self._section_nodes(catalog_taxonomies)
         regions: list[tuple[str, str, str]] = []
         for key, (name, path, children, parent) in nodes.items():
             papers = list(dict.fromkeys(members.get(tuple(path), [])))
