@@ -82,3 +82,15 @@ def test_a_sync_names_the_deleted_collection_and_the_next_pull_files_back(
     out = _run(env, "pull")
     assert "filing its 2 papers back" in out, out
     _assert_filed_back(env, old)
+
+
+def test_a_list_renaming_its_title_deletes_no_collection(new_env: NewEnv) -> None:
+    """A new H1 renames the list's root and so every section key of it; the collections are
+    the same ones (their slug paths did not move), so nothing is taken for made again."""
+    env = new_env({"filing": LIST})
+    _run(env, "pull")
+    keys = set(env.emu.get_collections())
+    env.lists["filing"].write_text(LIST.replace("# Filing List", "# Filing List, Renamed"))
+    out = _run(env, "pull")
+    assert "was deleted" not in out and "filing its" not in out, out
+    assert set(env.emu.get_collections()) == keys

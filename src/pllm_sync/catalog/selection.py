@@ -10,12 +10,16 @@ subsections). ``exclude`` wins over ``include``; no ``include`` means every sect
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from fnmatch import fnmatchcase
+from typing import TypeVar
 
-from ..model import SectionPath
+from ..model import Catalog, Section, SectionPath
 from .entry import ParsedDocument
 from .taxonomy import build_taxonomy
+
+C = TypeVar("C", bound=Catalog)
 
 
 def _matches(pattern: str, path: SectionPath) -> bool:
@@ -65,3 +69,65 @@ def distinct_roots(docs: list[ParsedDocument]) -> list[ParsedDocument]:
         seen.add(d.title.casefold())
         out.append(d)
     return out
+
+
+def _suffixed(title: str, source: str) -> str:
+    return f"{title} ({source})"
+
+
+def _renamed(section: Section, root: str) -> Section:
+    """A copy of ``section``'s tree with the list root's name ``root`` (slugs unchanged)."""
+    path = (root, *section.path[1:]) if section.path else section.path
+    return Section(
+        name=root if len(section.path) == 1 else section.name,
+        slug=section.slug,
+        path=path,
+        children=[_renamed(c, root) for c in section.children],
+    )
+
+
+def keep_roots(catalog: C, previous: Mapping[str, str]) -> C:
+    """``catalog`` with each list's root named as it was at the last run (``previous``:
+    source name -> root name) when that is still one of its names (its title, or its title
+    with `` (source name)``) and no other list claims it.
+
+    :func:`distinct_roots` suffixes the second of two lists with one title, by the config's
+    order. Reordering the config swapped the names, and with them every section key of both
+    lists (the index notes, with the user's text, then stood above the other list's
+    papers). The last run's names win; a list new to the run takes what is left: its title
+    if free, else the suffixed one."""
+    current = {s: t.name for s, t in catalog.taxonomies.items() if t.path}
+    if not previous or not current:
+        return catalog
+    titles = {s: n.removesuffix(f" ({s})") for s, n in current.items()}
+    final: dict[str, str] = {}
+    taken: set[str] = set()
+    for s in current:
+        name = previous.get(s)
+        if name in (titles[s], _suffixed(titles[s], s)) and name.casefold() not in taken:
+            final[s] = name
+            taken.add(name.casefold())
+    for s in current:
+        if s not in final:
+            name = titles[s] if titles[s].casefold() not in taken else _suffixed(titles[s], s)
+            final[s] = name
+            taken.add(name.casefold())
+    renames = {current[s]: final[s] for s in current if final[s] != current[s]}
+    if not renames:
+        return catalog
+    taxonomies = {
+        s: _renamed(t, final[s]) if s in final and final[s] != current[s] else t
+        for s, t in catalog.taxonomies.items()
+    }
+
+    def moved(path: SectionPath) -> SectionPath:
+        root = renames.get(path[0]) if path else None
+        return (root, *path[1:]) if root is not None else path
+
+    papers = [
+        replace(p, sections=tuple(moved(x) for x in p.sections))
+        if any(x and x[0] in renames for x in p.sections)
+        else p
+        for p in catalog.papers
+    ]
+    return replace(catalog, papers=papers, taxonomies=taxonomies)

@@ -20,6 +20,7 @@ from ..errors import NoteChangedMeanwhile, SafetyAbort
 from ..model import Catalog, Paper, PaperIds
 from ..progress import progress
 from ..record import (
+    SECTION_SEP,
     Record,
     complete_record,
     record_from_paper,
@@ -175,10 +176,16 @@ def _waits_for_zotero(d: Decision) -> bool:
     )
 
 
-def refiled_sections(stored: dict[str, str], now: dict[str, str]) -> set[str]:
-    """Sections whose collection this run made again: the key the state knew for them was
-    replaced by a new one (``ensure_collections`` found the old collection gone)."""
-    return {s for s, k in stored.items() if s in now and now[s] != k}
+def remade_sections(
+    known: dict[str, str], mapping: dict[str, str], stored: dict[str, str]
+) -> dict[str, str]:
+    """Sections (with their old collection key) whose collection this run made again: the
+    key the state knew for the node (by its slug path, which a renamed list or section
+    keeps) is not the one ``ensure_collections`` found, so the old collection is gone.
+    Compared by section keys instead, a list renamed (or two same-title lists swapped)
+    looked like every one of its collections made again."""
+    dead = {k for slug, k in known.items() if slug in mapping and mapping[slug] != k}
+    return {s: k for s, k in stored.items() if k in dead}
 
 
 class SyncEngine:
@@ -701,6 +708,10 @@ class SyncEngine:
         papers = self.load_papers(reuse=opts.changed_paths is not None)
         self._open_conflicts = self.state.list_conflicts(open_only=True)
         catalog = self._load_catalog(opts.dry_run) if opts.pull_catalog else None
+        if catalog is not None and self.lib is not None:
+            from ..catalog.selection import keep_roots  # (a sync reads no list)
+
+            catalog = keep_roots(catalog, self._previous_roots(catalog))
         self._guard_vault(papers)
 
         snap: ZoteroSnapshot | None = None
@@ -741,12 +752,12 @@ class SyncEngine:
                         section_key(path): key
                         for key, path in self.zotero.collection_paths(mapping).items()
                     }
-                    remade = refiled_sections(stored_map, section_map)
+                    remade = remade_sections(known, mapping, stored_map)
                     with self.state.transaction():
                         self.state.set_collection_keys(self.lib, mapping)
                         self._section_map_save(section_map)
-                        if remade - set(lost):  # kept until its papers are filed back
-                            lost.update({s: stored_map[s] for s in remade})
+                        if set(remade) - set(lost):  # kept until its papers are filed back
+                            lost.update(remade)
                             self._lost_save(lost)
             else:
                 mapping = known
@@ -933,6 +944,19 @@ class SyncEngine:
                 "section for good, list it in the source's `exclude`)"
             )
         return out
+
+    def _previous_roots(self, catalog: Catalog) -> dict[str, str]:
+        """Each list's root name at the last run (source name -> name), read from the
+        state's collection maps: the root collection by the list's slug, its section key by
+        that collection's key."""
+        assert self.lib is not None
+        known = self.state.get_collection_keys(self.lib)
+        names = {k: s for s, k in self._section_map_load().items() if SECTION_SEP not in s}
+        return {
+            src: names[known[t.slug]]
+            for src, t in catalog.taxonomies.items()
+            if t.path and t.slug in known and known[t.slug] in names
+        }
 
     def _lost_load(self) -> dict[str, str]:
         """Sections whose collection was deleted in Zotero, with that collection's key, kept
