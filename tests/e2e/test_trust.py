@@ -549,6 +549,65 @@ def test_a_paper_whose_catalog_id_changes_keeps_its_item_and_note(env: Env) -> N
     assert env.writes() == [], "converged"
 
 
+ONE_ROW = (
+    "+ **\\[2024 EMNLP\\]** Synthetic Paper One: A Study. "
+    "([Paper](https://arxiv.org/abs/2401.00001))\n"
+)
+
+
+@pytest.mark.parametrize("two_lists", [False, True], ids=["two-sections", "two-lists"])
+def test_a_paper_whose_rows_change_id_one_at_a_time_keeps_its_one_note_and_item(
+    new_env: NewEnv, two_lists: bool
+) -> None:
+    """Found by replaying real lists: a paper listed twice (two lists, or two sections of
+    one) whose arXiv link one row fixes before the other. The first pull split it: a second
+    note and item under the new id, beside the user's. The second pull, the rows agreeing
+    again, retired the user's note and item (``catalog: removed``) and kept the empty
+    copy live. While the rows disagree the paper stays one (under the id it had); once
+    they agree it follows the id change like any rename."""
+    if two_lists:
+        lists = {"a": f"# A\n\n## S\n\n{ONE_ROW}", "b": f"# B\n\n## T\n\n{ONE_ROW}"}
+    else:
+        lists = {"a": f"# A\n\n## S\n\n{ONE_ROW}\n## T\n\n{ONE_ROW}"}
+    env = new_env(lists, max_delete_percent=100)
+    assert env.run("pull", "--no-progress")[0] == 0
+    note = env.note_for(A)
+    edit_frontmatter(note, status="read")
+    append(note, "\nMy reading notes.\n")
+    key = env.item_by_pid(A)["key"]
+    assert sync(env)[0] == 0
+    sections = frontmatter(note)["sections"]
+    assert len(sections) == 2
+
+    def one_paper(pid: str) -> None:
+        assert env.note_for(pid) == note, "the user's note carries the paper"
+        notes = [p for p in env.papers.rglob("*.md") if "Synthetic Paper One" in p.read_text()]
+        assert notes == [note], "a second note for the paper"
+        assert [d["key"] for d in env.items().values()] == [key], "a second item"
+        assert not env.items(trashed=True), "an item went to the trash"
+        fm = frontmatter(note)
+        assert fm["status"] == "read" and fm["catalog"] == "listed", fm
+        assert sorted(fm["sections"]) == sorted(sections), "the paper left a section"
+        assert "My reading notes." in user_part(note)
+        assert "pllm/removed" not in {t["tag"] for t in env.items()[key]["tags"]}
+
+    first = env.lists["a"].read_text(encoding="utf-8").replace("2401.00001", "2401.00009", 1)
+    env.lists["a"].write_text(first, encoding="utf-8")  # one row fixes the link
+    code, _, err = env.run("pull", "--no-progress")
+    assert code == 0, err
+    assert "clashing id" in err, "the rows disagree: the warning stays"
+    one_paper(A)
+    for path in env.lists.values():  # the other row too: the rows agree again
+        path.write_text(path.read_text().replace("2401.00001", "2401.00009"), encoding="utf-8")
+    code, _, err = env.run("pull", "--no-progress")
+    assert code == 0, err
+    one_paper("arxiv:2401.00009")
+    assert frontmatter(note)["arxiv"] == "2401.00009"
+    env.emu.clear_log()
+    assert env.run("pull", "--no-progress")[0] == 0
+    assert env.writes() == [], "converged"
+
+
 def _copy_then_the_list_links_four(env: Env) -> tuple[Path, Path]:
     """Paper four pulled without a link (a title id), a copy made of its note, then the list
     gives it an arXiv link (its id changes): the note and the copy."""

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from pllm_sync.model import Paper, PaperIds, paper_id_for
-from pllm_sync.record import Record
+from pllm_sync.record import Record, record_from_paper, section_key
 from pllm_sync.sync.decide import PaperView
 from pllm_sync.sync.identity import (
     copy_takes_over,
@@ -82,6 +82,27 @@ def synced_old(pid: str = OLD, **kw: Any) -> PaperView:
     return PaperView(pid=pid, **{**values, **kw})
 
 
+FIXED = "arxiv:2401.00009"  # the id one of the paper's rows gives it first
+S, T = ("a", "S"), ("b", "T")  # two sections (of two lists) listing the paper
+
+
+def listed_in(pid: str, *sections: tuple[str, ...], **kw: Any) -> PaperView:
+    """A paper in the catalog read this run, listed in ``sections``."""
+    paper = Paper(id=pid, title=TITLE, sections=sections)
+    return PaperView(pid=pid, paper=paper, catalog=record_from_paper(paper), **kw)
+
+
+def state_in(pid: str, *sections: tuple[str, ...], **kw: Any) -> PaperState:
+    """A paper the last run synced, listed then in ``sections``."""
+    base = {**catalog(), "sections": frozenset(section_key(s) for s in sections)}
+    return state(pid, catalog_base=base, **kw)
+
+
+def other_state() -> PaperState:
+    """Another paper of the same title, listed in section T (its own note and item)."""
+    return state_in("doi:10.1/x", T, zotero_key="ITEM0002", note_path=COPY)
+
+
 @dataclass
 class Want:
     """What one view of the result must look like (None: not checked)."""
@@ -93,6 +114,7 @@ class Want:
     state_id: str | None = None
     vault_gone: bool = False
     duplicates: tuple[str, ...] = ()  # keys of the paper's duplicate items
+    sections: tuple[str, ...] | None = None  # the catalog's sections of the paper
 
 
 @dataclass
@@ -607,6 +629,57 @@ ROWS = [
         papers=lambda: {OLD: state(OLD), NEW: state(NEW, zotero_key=None)},
     ),
     Row(
+        "one of a paper's two rows changes its id first: one paper, under the id it had, "
+        "with its note, its item and both sections",
+        lambda: [
+            listed_in(OLD, T, state=state_in(OLD, S, T), zitem=item(OLD), note=note(OLD)),
+            listed_in(FIXED, S),
+        ],
+        {OLD: Want(note=NOTE, item_key=KEY, state_id=OLD, sections=("a / S", "b / T"))},
+        papers=lambda: {OLD: state_in(OLD, S, T)},
+    ),
+    Row(
+        "... and once the rows agree, the paper follows the id change",
+        lambda: [
+            synced_old(state=state_in(OLD, S, T), catalog=catalog(status="removed")),
+            listed_in(FIXED, S, T),
+        ],
+        {FIXED: Want(note=NOTE, renamed_from=OLD, item_key=KEY, state_id=FIXED)},
+        papers=lambda: {OLD: state_in(OLD, S, T)},
+    ),
+    Row(
+        "a second paper of the same title added where the first stays listed: its own paper",
+        lambda: [
+            listed_in(OLD, S, state=state_in(OLD, S), zitem=item(OLD), note=note(OLD)),
+            listed_in(FIXED, S),
+        ],
+        {OLD: Want(note=NOTE, item_key=KEY, sections=("a / S",)), FIXED: Want(sections=("a / S",))},
+        papers=lambda: {OLD: state_in(OLD, S)},
+    ),
+    Row(
+        "... also where the first left a section but the second is not only there",
+        lambda: [
+            listed_in(OLD, T, state=state_in(OLD, S, T), zitem=item(OLD), note=note(OLD)),
+            listed_in(FIXED, S, ("c", "U")),
+        ],
+        {OLD: Want(note=NOTE, item_key=KEY), FIXED: Want(sections=("a / S", "c / U"))},
+        papers=lambda: {OLD: state_in(OLD, S, T)},
+    ),
+    Row(
+        "... and when two papers of the title stay listed: no guess",
+        lambda: [
+            listed_in(OLD, T, state=state_in(OLD, S, T), zitem=item(OLD), note=note(OLD)),
+            listed_in("doi:10.1/x", T, state=other_state(), note=note("doi:10.1/x", COPY)),
+            listed_in(FIXED, S),
+        ],
+        {
+            OLD: Want(note=NOTE, item_key=KEY),
+            "doi:10.1/x": Want(note=COPY),
+            FIXED: Want(sections=("a / S",)),
+        },
+        papers=lambda: {OLD: state_in(OLD, S, T), "doi:10.1/x": other_state()},
+    ),
+    Row(
         "a paper of another title does not take a returning note",
         lambda: [
             PaperView(pid=OLD, note=note(OLD, title="Another Paper")),
@@ -635,6 +708,9 @@ def test_identity_rules(row: Row) -> None:
         assert tuple(str(d.zitem["key"]) for d in v.duplicate_items) == want.duplicates, pid
         if want.state_id is not None:
             assert v.state is not None and v.state.pllm_id == want.state_id, pid
+        if want.sections is not None:
+            assert v.catalog is not None, pid
+            assert sorted(v.catalog.get("sections") or ()) == list(want.sections), pid
     # pure: the views handed in are left as they were
     assert {pid: (v.note, v.zitem, v.state, v.copies) for pid, v in views.items()} == before
 

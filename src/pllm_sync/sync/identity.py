@@ -25,7 +25,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..model import PaperIds, paper_id_for, title_hash
-from ..record import Record
+from ..record import Record, record_from_paper
 from ..vault.store import NoteInfo, NoteStat
 from ..zotero import mapping as zmap
 from .decide import DuplicateItem, PaperView
@@ -45,7 +45,7 @@ def join_identities(
     without it no id can have appeared."""
     out = follow_renames_made_elsewhere(finish_interrupted_renames(views))
     if catalog_read:
-        out = follow_renamed_papers(out, papers)
+        out = keep_half_renamed_papers_whole(follow_renamed_papers(out, papers), papers)
     return join_duplicate_items(list_stale_copies(join_returning_notes(out)))
 
 
@@ -279,6 +279,70 @@ def follow_renamed_papers(
             )
         out[new.pid] = joined
         del out[old.pid]
+    return out
+
+
+def keep_half_renamed_papers_whole(
+    views: Mapping[str, PaperView], papers: Mapping[str, PaperState]
+) -> dict[str, PaperView]:
+    """A paper listed twice (two lists, or two sections of one) whose id one row changes
+    before the other (one list fixes its arXiv link a week before the other): the catalog
+    keeps two papers of one title (and warns), one under the id the state knows, the other
+    under an id new to it, listed only in sections the known id has just left. That is one
+    paper half renamed, not a new one: the new id is folded into the known paper (its
+    sections and listings join it; the paper keeps its id, note and item) and gets no note
+    or item of its own. Split, it made a second, empty note and item, and once the rows
+    agreed again the rename rule found two papers of the title, so the user's note and item
+    were retired (``catalog: removed``) and the empty ones stayed live. When the rows
+    agree, the known id leaves the catalog and :func:`follow_renamed_papers` renames it.
+
+    Only one-to-one title matches, and only when the new id's sections are all ones the
+    known id was listed in at the last run and is not now: a second paper of the same
+    title that a list adds (the default list has two "MC-LLaVA" papers) takes no section
+    from the one already listed, and stays a paper of its own."""
+    out = dict(views)
+    appeared: dict[str, list[str]] = {}
+    for pid, v in views.items():
+        if (
+            v.paper is not None
+            and pid not in papers
+            and v.state is None
+            and v.note is None
+            and v.zitem is None
+            and not (v.copies or v.user_added or v.renamed_from)
+        ):
+            appeared.setdefault(title_hash(v.paper.title), []).append(pid)
+    if not appeared:  # the usual run: no title to hash
+        return out
+    known: dict[str, list[str]] = {}
+    for pid, v in views.items():
+        st = v.state
+        if (
+            v.paper is not None
+            and pid in papers
+            and st is not None
+            and st.catalog_base is not None
+            and st.catalog_base.get("catalog") == "listed"
+        ):
+            known.setdefault(title_hash(v.paper.title), []).append(pid)
+    for th, news in appeared.items():
+        olds = known.get(th, [])
+        if len(news) != 1 or len(olds) != 1:
+            continue
+        new, old = views[news[0]], views[olds[0]]
+        assert new.paper is not None and old.paper is not None and old.state is not None
+        was = set((old.state.catalog_base or {}).get("sections") or ())
+        now = set((old.catalog or {}).get("sections") or ())
+        moved = set((new.catalog or {}).get("sections") or ())
+        if not moved or not moved <= was - now:
+            continue
+        paper = replace(
+            old.paper,
+            sections=(*old.paper.sections, *new.paper.sections),
+            sources=(*old.paper.sources, *new.paper.sources),
+        )
+        out[old.pid] = replace(old, paper=paper, catalog=record_from_paper(paper))
+        del out[new.pid]
     return out
 
 
