@@ -56,6 +56,8 @@ from bench_sync import synthetic_list
 HERE = Path(__file__).resolve().parent
 PY = sys.executable
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+POLL = 5.0
+"""The idle daemon's Zotero poll, in seconds."""
 
 # A child that runs the CLI and reports its own resource use to a JSON file.
 CHILD = r"""
@@ -565,41 +567,60 @@ def _set_status(notes: list[Path], status: str) -> None:
         p.write_text(f"{head}{sep} {status}{nl}{tail}", encoding="utf-8")
 
 
+def _setup(root: Path, emu: Any, n: int) -> tuple[dict[str, str], list[str], Path]:
+    """A config following one synthetic list of ``n`` papers, the emulator's library and a
+    vault under ``root``; the child processes' environment, the CLI's leading arguments
+    and the vault."""
+    env = {
+        **os.environ,
+        "PLLM_SYNC_HOME": str(root / "home"),
+        "PLLM_SYNC_ZOTERO_API_KEY": emu.api_key,
+        # as installed: modules compiled once (into a cache of this run), not every start
+        "PYTHONPYCACHEPREFIX": str(root / "pycache"),
+    }
+    env.pop("PLLM_SYNC_CONFIG", None)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    (root / "list.md").write_text(synthetic_list(n, code_links=True), encoding="utf-8")
+    cfg = root / "config.yaml"
+    cfg.write_text(
+        yaml.safe_dump(
+            {
+                "catalog": {"sources": [{"name": "synthetic", "path": str(root / "list.md")}]},
+                "zotero": {"library_id": emu.user_id, "endpoint": emu.base_url},
+                "vault": {"path": str(root / "vault")},
+                "watch": {"zotero_poll_seconds": POLL},
+                "api": {"port": 0},  # any free port: benches running at once must not clash
+                # no lookups on the network: the floor has none, and a machine without
+                # one would time the failed name lookups
+                "metadata": {"enabled": False},
+            }
+        )
+    )
+    return env, ["-q", "--config", str(cfg)], root / "vault"
+
+
+def _other_pull(n: int) -> float:
+    """The wall time of one more first pull of ``n`` papers, in a library and vault of its
+    own: the floor is the best of two replays, so the pull is the best of two as well."""
+    from pllm_sync.testing.zotero_server import ZoteroEmulator
+
+    root = work_dir("pull-")
+    with ZoteroEmulator() as emu:
+        env, base, _vault = _setup(root, emu, n)
+        subprocess.run([PY, "-c", WARM_IMPORTS], check=True, env=env)
+        wall = float(cli(env, *base, "pull", "--no-progress")["wall"])
+    shutil.rmtree(root, ignore_errors=True)
+    return wall
+
+
 def part_sync(n: int, idle: float, pull_only: bool = False) -> None:
     from pllm_sync.testing.zotero_server import ZoteroEmulator
 
     print(f"sync, {n} papers (separate processes against the emulator)", flush=True)
+    other = _other_pull(n)
     root = work_dir("sync-")
     with ZoteroEmulator() as emu:
-        env = {
-            **os.environ,
-            "PLLM_SYNC_HOME": str(root / "home"),
-            "PLLM_SYNC_ZOTERO_API_KEY": emu.api_key,
-            # as installed: modules compiled once (into a cache of this run), not every start
-            "PYTHONPYCACHEPREFIX": str(root / "pycache"),
-        }
-        env.pop("PLLM_SYNC_CONFIG", None)
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        (root / "list.md").write_text(synthetic_list(n, code_links=True), encoding="utf-8")
-        cfg = root / "config.yaml"
-        poll = 5.0
-        cfg.write_text(
-            yaml.safe_dump(
-                {
-                    "catalog": {"sources": [{"name": "synthetic", "path": str(root / "list.md")}]},
-                    "zotero": {"library_id": emu.user_id, "endpoint": emu.base_url},
-                    "vault": {"path": str(root / "vault")},
-                    "watch": {"zotero_poll_seconds": poll},
-                    "api": {"port": 0},  # any free port: benches running at once must not clash
-                    # no lookups on the network: the floor has none, and a machine without
-                    # one would time the failed name lookups
-                    "metadata": {"enabled": False},
-                }
-            )
-        )
-        base = ["-q", "--config", str(cfg)]
-        vault = root / "vault"
-
+        env, base, vault = _setup(root, emu, n)
         # compile what a pull imports into this run's cache first (an installed package
         # ships compiled modules; with a fresh cache the first pull would compile them all)
         subprocess.run([PY, "-c", WARM_IMPORTS], check=True, env=env)
@@ -617,11 +638,16 @@ def part_sync(n: int, idle: float, pull_only: bool = False) -> None:
         parts = {k: min(run[k] for run in runs) for k in runs[0]}
         bare = best(lambda: timed([PY, "-c", "pass"]), 3)
         f = parts["http"] + parts["disk"] + bare
+        pulled = min(r["wall"], other)
         show(
-            "first pull",
-            f"{r['wall']:.2f} s wall, {r['cpu']:.2f} s CPU, {r['rss_kb'] / 1024:.0f} MiB",
+            "first pull, best of 2",
+            f"{pulled:.2f} s wall ({r['wall']:.2f} / {other:.2f} s)",
             f"floor {f:.2f} s",
-            ratio(r["wall"], f),
+            ratio(pulled, f),
+        )
+        show(
+            "  the recorded pull",
+            f"{r['wall']:.2f} s wall, {r['cpu']:.2f} s CPU, {r['rss_kb'] / 1024:.0f} MiB",
         )
         show(
             "  floor parts",
@@ -723,7 +749,7 @@ def part_sync(n: int, idle: float, pull_only: bool = False) -> None:
             ratio(r["wall"], f),
         )
         if idle > 0:
-            _idle_watch(env, cfg, emu, idle, poll)
+            _idle_watch(env, Path(base[-1]), emu, idle, POLL)
 
         notes = sorted((vault / "Papers").glob("*.md"))
         _set_status(notes[len(notes) // 2 : len(notes) // 2 + 1], "reading")
