@@ -68,6 +68,10 @@ log = logging.getLogger(__name__)
 JOURNAL_ACTIONS = 500
 """How many planned actions (with their field diffs) a run's journal entry keeps."""
 
+NOT_DOWNLOADED = "is not downloaded (only the cloud's placeholder "
+"""How a known note's warning begins when only its cloud placeholder is there (evicted): the
+one warning a run may have and still settle (``settled.py``)."""
+
 _UNSET = object()
 
 SECTION_MAP_SUFFIX = "#sections"
@@ -482,6 +486,7 @@ class SyncEngine:
                 if why is not None:
                     # there but unreadable: never "deleted"
                     v.vault_unreadable, v.vault_unreadable_why = True, why
+                    v.vault_evicted = why.startswith(NOT_DOWNLOADED)
                 else:
                     v.vault_gone = True
         return join_identities(views, papers, catalog_read=catalog is not None)
@@ -498,9 +503,7 @@ class SyncEngine:
             return f"cannot be read ({problem.message}{at})"
         if not self.vault.has_file(rel):
             stub = self.vault.placeholder_of(rel)
-            return (
-                f"is not downloaded (only the cloud's placeholder {stub} is here)" if stub else None
-            )
+            return f"{NOT_DOWNLOADED}{stub} is here)" if stub else None
         s = scan.stats.get(rel)
         if s is not None and s.kind == "paper" and s.pllm_id:
             return f"now holds the note of {s.pllm_id}"
