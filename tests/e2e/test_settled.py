@@ -405,3 +405,170 @@ def test_a_run_that_warns_never_settles_so_the_warning_repeats(
         _, _, err = env.run("sync", "--no-progress")
         assert extra.name in caplog.text + err
     assert _mark() is None
+
+
+# --- notes evicted to the cloud (iCloud's "Optimize Mac Storage") ---------------------------
+
+
+def _evict(note: Path) -> Path:
+    """What iCloud does to free space: ``X.md`` becomes the hidden ``.X.md.icloud``."""
+    stub = note.with_name(f".{note.name}.icloud")
+    note.rename(stub)
+    return stub
+
+
+def _download(stub: Path) -> Path:
+    note = stub.with_name(stub.name[1 : -len(".icloud")])
+    stub.rename(note)
+    return note
+
+
+@pytest.fixture
+def evicted(settled: Env) -> tuple[Env, list[Path]]:
+    """A settled vault, then two of its three notes evicted, and synced until settled again
+    (the first run drops the evicted notes' scan-cache rows, so it leaves no mark)."""
+    env = settled
+    stubs = [_evict(env.note_for(ONE)), _evict(env.note_for(TWO))]
+    _sync(env)
+    _sync(env)
+    assert _mark() is not None, "a run whose only warnings are evicted notes settles"
+    return env, stubs
+
+
+def _says_evicted(err: str, stubs: list[Path]) -> bool:
+    return err.count("is not downloaded") == len(stubs) and all(s.name in err for s in stubs)
+
+
+def test_a_vault_with_evicted_notes_settles_and_still_says_which(
+    evicted: tuple[Env, list[Path]], decisions: list[int]
+) -> None:
+    env, stubs = evicted
+    db = _state()
+    wal = db.with_name(db.name + "-wal")
+
+    def state_bytes() -> tuple[bytes, bytes]:
+        return db.read_bytes(), wal.read_bytes() if wal.exists() else b""
+
+    before, files = state_bytes(), env.snapshot()
+    for args in ((), ("--json",)):  # the probe's settled check, then the engine's own
+        env.emu.clear_log()
+        code, out, err = env.run("sync", "--no-progress", *args)
+        assert code == 0, (out, err)
+        assert decisions == [], "nothing was decided: every input is the settled run's"
+        assert [r.status for r in env.emu.request_log] == [304]
+        assert state_bytes() == before and env.snapshot() == files
+        if args:
+            warnings = json.loads(out)["plan"]["warnings"]
+            assert _says_evicted("\n".join(warnings), stubs), warnings
+        else:
+            assert "nothing to change" in out
+            assert _says_evicted(err, stubs), err  # the notice is not lost
+    assert not env.items(trashed=True), "evicted notes never trash their items"
+
+
+def test_a_note_downloaded_again_unsettles(
+    evicted: tuple[Env, list[Path]], decisions: list[int]
+) -> None:
+    env, stubs = evicted
+    _download(stubs[0])
+    _, _, err = env.run("sync", "--no-progress")
+    assert decisions, "the run decided"
+    assert _says_evicted(err, stubs[1:]), err
+
+
+def test_a_note_evicted_after_settling_unsettles(
+    evicted: tuple[Env, list[Path]], decisions: list[int]
+) -> None:
+    env, stubs = evicted
+    stubs.append(_evict(env.note_for(THREE)))
+    _, _, err = env.run("sync", "--no-progress")
+    assert decisions, "the run decided"
+    assert _says_evicted(err, stubs), err
+    assert not env.items(trashed=True)
+
+
+def test_a_placeholder_come_or_gone_unsettles(
+    evicted: tuple[Env, list[Path]], decisions: list[int]
+) -> None:
+    """A placeholder standing for no known note (a note renamed on another device, then
+    evicted here) coming or going is a change too; so is something at an evicted note's path
+    that is no note (a folder of its name)."""
+    env, stubs = evicted
+    stray = env.papers / ".Renamed elsewhere.md.icloud"
+    for change in (stray.touch, stray.unlink, stubs[0].with_name(stubs[0].name[1:-7]).mkdir):
+        assert _mark() is not None
+        change()
+        _sync(env)
+        assert decisions, change
+        decisions.clear()
+        _sync(env)
+        _sync(env)
+
+
+def test_a_placeholder_touched_by_the_cloud_stays_settled(
+    evicted: tuple[Env, list[Path]], decisions: list[int]
+) -> None:
+    """A placeholder's own bytes and times (iCloud rewrites it when the note changes on
+    another device) are no input: a note only a placeholder stands for is left alone
+    whatever it holds, so the mark holds, and the plan is the one decided in full."""
+    env, stubs = evicted
+    past = time.time() - 60
+    os.utime(stubs[0], (past, past))
+    stubs[1].write_bytes(b"bplist00 changed elsewhere")
+    with_mark = _plan(env)
+    assert decisions == []
+    with sqlite3.connect(_state()) as db:
+        db.execute("DELETE FROM settled")
+    assert with_mark == _plan(env)
+    assert decisions
+
+
+def test_the_plan_with_the_mark_equals_the_plan_without_it_with_evicted_notes(
+    evicted: tuple[Env, list[Path]],
+) -> None:
+    """The property of ``test_the_plan_with_the_mark_equals_the_plan_without_it`` from a
+    vault settled with evicted notes, for changes of which notes are evicted."""
+    env, stubs = evicted
+    stray = env.papers / ".Renamed elsewhere.md.icloud"
+    gone: list[Path] = list(stubs)  # evicted, oldest first
+    here: list[Path] = [env.note_for(THREE)]
+    statuses = iter(["reading", "read", "skimmed"])
+
+    def download() -> bool:
+        here.append(_download(gone.pop(0)))
+        return False  # the note comes back as it was: nothing to do
+
+    def evict() -> bool:
+        gone.append(_evict(here.pop(0)))
+        return False
+
+    def stray_placeholder() -> bool:
+        if stray.exists():
+            stray.unlink()
+        else:
+            stray.touch()
+        return False
+
+    def placeholder_touch() -> bool:
+        os.utime(gone[0], (time.time() - 30, time.time() - 30))
+        return False
+
+    def note_edit() -> bool:
+        edit_frontmatter(here[0], status=next(statuses))
+        return True
+
+    mutations = {
+        f.__name__: f for f in (download, evict, stray_placeholder, placeholder_touch, note_edit)
+    }
+    trials: list[tuple[str, ...]] = [(), *[(name,) for name in mutations]]
+    trials += [("download", "evict"), ("evict", "stray_placeholder"), ("download", "download")]
+    for chosen in trials:
+        acts = [mutations[name]() for name in chosen]
+        with_mark = _plan(env)
+        with sqlite3.connect(_state()) as db:
+            db.execute("DELETE FROM settled")
+        assert with_mark == _plan(env), chosen
+        assert bool(with_mark["actions"]) >= any(acts), (chosen, with_mark)
+        assert sum("is not downloaded" in w for w in with_mark["warnings"]) == len(gone), chosen
+        _sync(env)
+        _settle(env)

@@ -101,7 +101,7 @@ def _settled_probe(args: argparse.Namespace) -> _Probed:
     run more than its own work. Done as the full run does each step (same state, key, lock,
     mark, walk and request, so the same errors in the same order); anything but a Zotero Web
     API user library in place, or any other answer than "settled", goes the full way.
-    Its outcome is ``settled`` (and has said so), ``asked`` (Zotero answered other than 304: the
+    Its outcome is ``settled`` (and has said so, the evicted notes' notices too), ``asked`` (Zotero answered other than 304: the
     engine asks through its client without the lean request again, not before the time that
     comes with it) or ``unsettled``."""
     from ..config import load_config
@@ -124,11 +124,13 @@ def _settled_probe(args: argparse.Namespace) -> _Probed:
         state.bind_library(lib)
         state.acquire_lock("sync")
         try:
-            outcome, not_before = probe(cfg, state, lib, api_key or "")
+            outcome, not_before, notices = probe(cfg, state, lib, api_key or "")
         finally:
             state.release_lock()
-    if outcome == "settled":
+    if outcome == "settled":  # said as the full run says it (``_run``)
         print(f"done: {applied_summary({})}; vault at {cfg.vault.path.resolve()}")
+        for w in notices:  # the notes evicted to the cloud, left alone
+            print(f"warning: {w}", file=sys.stderr)
     return _Probed(outcome, not_before, cfg, api_key)
 
 

@@ -116,6 +116,7 @@ class PaperView:
     vault_gone: bool = False
     vault_unreadable: bool = False  # the note exists but could not be read this run
     vault_unreadable_why: str = ""  # what is at its path instead (for the warning)
+    vault_evicted: bool = False  # unreadable: only the cloud's placeholder stands for it
     z_note_missing: bool = False  # our notes child vanished in Zotero: write it again
     z_note_rich: bool = False  # our Zotero notes child holds what markdown cannot carry
     z_user_children: bool = False  # the item holds a child a user made (PDF, child note)
@@ -302,6 +303,8 @@ def decide_paper(v: PaperView, cfg: DecideConfig, plan: Plan) -> Decision:
             f"{v.pid}: its note {st.note_path if st else ''} "
             f"{v.vault_unreadable_why or 'cannot be read'}; left alone this run"
         )
+        if v.vault_evicted:
+            plan.evicted.append(plan.warnings[-1])
         return d
     # Which sides take part. A side the user removed on purpose stays removed until its
     # copy comes back (an item restored from the trash, a note moved back).

@@ -68,6 +68,10 @@ log = logging.getLogger(__name__)
 JOURNAL_ACTIONS = 500
 """How many planned actions (with their field diffs) a run's journal entry keeps."""
 
+NOT_DOWNLOADED = "is not downloaded (only the cloud's placeholder "
+"""How a known note's warning begins when only its cloud placeholder is there (evicted): the
+one warning a run may have and still settle (``settled.py``)."""
+
 _UNSET = object()
 
 SECTION_MAP_SUFFIX = "#sections"
@@ -482,6 +486,7 @@ class SyncEngine:
                 if why is not None:
                     # there but unreadable: never "deleted"
                     v.vault_unreadable, v.vault_unreadable_why = True, why
+                    v.vault_evicted = why.startswith(NOT_DOWNLOADED)
                 else:
                     v.vault_gone = True
         return join_identities(views, papers, catalog_read=catalog is not None)
@@ -498,9 +503,7 @@ class SyncEngine:
             return f"cannot be read ({problem.message}{at})"
         if not self.vault.has_file(rel):
             stub = self.vault.placeholder_of(rel)
-            return (
-                f"is not downloaded (only the cloud's placeholder {stub} is here)" if stub else None
-            )
+            return f"{NOT_DOWNLOADED}{stub} is here)" if stub else None
         s = scan.stats.get(rel)
         if s is not None and s.kind == "paper" and s.pllm_id:
             return f"now holds the note of {s.pllm_id}"
@@ -698,10 +701,13 @@ class SyncEngine:
         changes_at_start, warnings_at_start = self.state.changes(), settled.warnings_logged()
         mark = self._settle_key(opts)
         early: ZoteroSnapshot | None = None
-        if mark is not None and self.state.settled() == mark:
-            still, early = self._still_settled(lean=not opts.zotero_asked)
+        left = settled.Mark.decode(self.state.settled()) if mark is not None else None
+        if left is not None and left.fingerprint == mark:
+            still, early = self._still_settled(left.placeholders, lean=not opts.zotero_asked)
             if still:  # every input is the settled run's: its plan (empty) is this run's
-                result = RunResult(plan=Plan(), dry_run=opts.dry_run, settled=True)
+                notices = list(left.notices)  # the evicted notes, said again
+                plan = Plan(warnings=notices, evicted=list(notices))
+                result = RunResult(plan=plan, dry_run=opts.dry_run, settled=True)
                 if self.zotero is not None:
                     result.requests = self.zotero.request_count
                 return result
@@ -840,8 +846,9 @@ class SyncEngine:
         planned = plan.to_json(limit=JOURNAL_ACTIONS)  # the journal stays small
         command = "pull" if opts.pull_catalog else "sync"
         # A sync with nothing to do is not journalled: the daemon runs one every poll, and a
-        # no-op must write nothing (the journal keeps the runs that did or planned something).
-        quiet = catalog is None and plan.empty and not plan.warnings
+        # no-op must write nothing (the journal keeps the runs that did or planned something);
+        # the notices of evicted notes, said every run while they are evicted, plan nothing.
+        quiet = catalog is None and plan.empty and len(plan.warnings) == len(plan.evicted)
         run_id = None if quiet else self.state.start_run(command, planned)
         result.run_id = run_id
         try:
@@ -869,7 +876,10 @@ class SyncEngine:
             scan=scan,
             warned=settled.warnings_logged() != warnings_at_start,
         ):
-            self.state.set_settled(mark, unchanged_since=changes_at_start)
+            assert scan.placeholders is not None  # (``settles`` asks for a walk's scan)
+            if self.vault.placeholders_alone(scan.placeholders):
+                left = settled.Mark(mark, tuple(scan.placeholders), tuple(plan.evicted))
+                self.state.set_settled(left.encode(), unchanged_since=changes_at_start)
         if self.zotero is not None:
             result.requests = self.zotero.request_count
         return result
@@ -890,10 +900,13 @@ class SyncEngine:
             vault_root=self.vault.root,
         )
 
-    def _still_settled(self, lean: bool = True) -> tuple[bool, ZoteroSnapshot | None]:
+    def _still_settled(
+        self, placeholders: tuple[str, ...] = (), lean: bool = True
+    ) -> tuple[bool, ZoteroSnapshot | None]:
         """Steps 3 of ``settled.py``: Zotero's one conditional read said nothing changed and
-        the vault holds the files of the scan cache, unchanged. The read is returned so a run
-        that must decide after all does not ask again."""
+        the vault holds the files of the scan cache, unchanged, and the cloud placeholders
+        ``placeholders`` (the mark's), each alone. The read is returned so a run that must
+        decide after all does not ask again."""
         snap: ZoteroSnapshot | None = None
         if self.zotero is not None:
             assert self.lib is not None
@@ -903,7 +916,7 @@ class SyncEngine:
             snap = self.zotero.read(since, expect_unchanged=lean)
             if not snap.unchanged:
                 return False, snap
-        return self.vault.unchanged_since(self.state.scan_cache_stats()), snap
+        return self.vault.unchanged_since(self.state.scan_cache_stats(), placeholders), snap
 
     def _zotero_unchanged(self) -> bool:
         if self.zotero is None or self.lib is None:

@@ -113,6 +113,7 @@ def finish_interrupted_renames(views: Mapping[str, PaperView]) -> dict[str, Pape
             renamed_from=other,
             vault_gone=False,
             vault_unreadable=False,
+            vault_evicted=False,
             copies=(*out[pid].copies, *o.copies),
         )
         del out[other]
@@ -261,6 +262,7 @@ def follow_renamed_papers(
             vault_gone=old.vault_gone,
             vault_unreadable=old.vault_unreadable,
             vault_unreadable_why=old.vault_unreadable_why,
+            vault_evicted=old.vault_evicted,
             copies=(*old.copies, *stale_copy),
             vault_sections_unknown=old.vault_sections_unknown,
             vault_sections_ambiguous=old.vault_sections_ambiguous,

@@ -152,6 +152,9 @@ class Plan:
     actions: list[Action] = field(default_factory=list)
     conflicts: list[ConflictNote] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # the warnings (each also in ``warnings``) that a known note is evicted to the cloud,
+    # only its placeholder here: the one warning a settled run may carry (``settled.py``)
+    evicted: list[str] = field(default_factory=list)
     collections_to_create: int = 0
     index_notes: int = 0
 

@@ -11,7 +11,7 @@ of ``pllm_sync.testing.memory_stores`` can stand in for both stores (docs/sync.m
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -54,6 +54,8 @@ class VaultPort(Protocol):
 
     def placeholders(self) -> list[str]: ...
 
+    def placeholders_alone(self, placeholders: Iterable[str]) -> bool: ...
+
     def check_writable(self) -> None: ...
 
     def ensure(self, from_template: bool = True) -> object: ...
@@ -66,7 +68,9 @@ class VaultPort(Protocol):
         changed: Collection[str] | None = None,
     ) -> VaultScan: ...
 
-    def unchanged_since(self, cached: Mapping[str, tuple[int, int, int]]) -> bool: ...
+    def unchanged_since(
+        self, cached: Mapping[str, tuple[int, int, int]], placeholders: Sequence[str] = ()
+    ) -> bool: ...
 
     def read_note(self, rel: str) -> NoteInfo: ...
 

@@ -20,7 +20,16 @@ makes that argument checkable without building a single paper view:
    Every input equals step 1's, so the plan is step 1's: empty. Nothing is decoded, decided
    or written.
 
-Anything else (a note saved, touched or added, an item edited or trashed in Zotero, a state
+Notes the cloud evicted (iCloud's "Optimize Mac Storage" leaves ``.X.md.icloud`` for
+``X.md``) are the one warning a settled run may have: a known note that only its placeholder
+stands for is left alone with a "not downloaded" notice, and with iCloud that is a large
+vault's normal state, so a run warning of nothing else settles too. Such a plan's warnings
+depend on the vault only through which placeholders there are (and nothing at their notes'
+paths), so the mark (:class:`Mark`) holds the placeholders the settling run's walk passed and
+its notices: the settled walk must pass the very same placeholders, each still alone, and
+the settled run's plan is the settling run's, notices included (said again every run).
+
+Anything else (a note saved, touched or added, a note downloaded or evicted, an item edited or trashed in Zotero, a state
 row written by any command, a changed config or pllm-sync version) misses one of the checks
 and the run decides in full, as before; ``tests/e2e/test_settled.py`` pins each case and
 that the plan with the mark equals the plan without it.
@@ -29,10 +38,11 @@ that the plan with the mark equals the plan without it.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -120,6 +130,41 @@ def warnings_logged() -> int:
     return _WARNINGS.count
 
 
+@dataclass(frozen=True)
+class Mark:
+    """What the settled row holds: the fingerprint, the cloud placeholders the settling
+    run's walk passed (sorted) and its plan's warnings, each a "not downloaded" notice of a
+    known note a placeholder stands for (``Plan.evicted``). A mark with neither is stored as
+    the bare fingerprint, as before there were others."""
+
+    fingerprint: str
+    placeholders: tuple[str, ...] = ()
+    notices: tuple[str, ...] = ()
+
+    def encode(self) -> str:
+        if not (self.placeholders or self.notices):
+            return self.fingerprint
+        extra = {"placeholders": list(self.placeholders), "notices": list(self.notices)}
+        return f"{self.fingerprint}\n{json.dumps(extra, ensure_ascii=False)}"
+
+    @classmethod
+    def decode(cls, text: str | None) -> Mark | None:
+        """The mark ``text`` holds; None for none, or one this code cannot read (then
+        the run decides in full, and leaves its own)."""
+        if text is None:
+            return None
+        fingerprint, newline, rest = text.partition("\n")
+        if not newline:
+            return cls(fingerprint)
+        try:
+            extra = json.loads(rest)
+            placeholders = tuple(str(p) for p in extra["placeholders"])
+            notices = tuple(str(n) for n in extra["notices"])
+        except (ValueError, KeyError, TypeError):
+            return None
+        return cls(fingerprint, placeholders, notices)
+
+
 def settles(
     plan: Plan,
     *,
@@ -131,20 +176,25 @@ def settles(
     warned: bool = False,
 ) -> bool:
     """Whether a finished full sync may leave the mark (step 1 of the module docstring);
-    that it wrote no row is checked when the mark is written (``StateDB.set_settled``)."""
-    if not plan.empty or plan.warnings or errors or applied or warned:
+    that it wrote no row is checked when the mark is written (``StateDB.set_settled``). Its
+    only warnings may be the "not downloaded" notices of evicted notes (``Plan.evicted``,
+    each also among ``Plan.warnings``), from a walk that listed the placeholders."""
+    if not plan.empty or len(plan.warnings) != len(plan.evicted) or errors or applied or warned:
         return False
     if zotero and (snap is None or not snap.unchanged):
         return False
-    if scan.reread or scan.problems or scan.duplicates:
+    if scan.reread or scan.problems or scan.duplicates or scan.placeholders is None:
         return False
     return all(s.trusted for s in scan.stats.values())
 
 
-def probe(config: Config, state: StateDB, library: LibraryRef, api_key: str) -> tuple[str, float]:
+def probe(
+    config: Config, state: StateDB, library: LibraryRef, api_key: str
+) -> tuple[str, float, tuple[str, ...]]:
     """Step 3 of the module docstring, before the engine and the stores are even loaded (a
     settled ``sync`` then costs little more than its walk and its request): ``"settled"``
-    when every input is the settled run's; ``"unsettled"`` when the mark or the vault says
+    when every input is the settled run's, with the settled plan's warnings (the "not
+    downloaded" notices, for the caller to say as a full run would); ``"unsettled"`` when the mark or the vault says
     otherwise (Zotero was not asked); ``"asked"`` when only Zotero's answer to the lean
     request was not a 304 (the engine then reads through its client at once, without the
     lean request again: ``RunOptions.zotero_asked``, so no request is added). For a Zotero
@@ -155,20 +205,21 @@ def probe(config: Config, state: StateDB, library: LibraryRef, api_key: str) -> 
     from ..vault.store import VaultStore
 
     vault = VaultStore(config.vault, config.zotero.library_type, config.zotero.library_id)
-    mark = fingerprint(config, library, zotero=True, read_only=False, vault_root=vault.root)
-    if state.settled() != mark:
-        return "unsettled", 0.0
+    key = fingerprint(config, library, zotero=True, read_only=False, vault_root=vault.root)
+    mark = Mark.decode(state.settled())
+    if mark is None or mark.fingerprint != key:
+        return "unsettled", 0.0, ()
     since = state.get_library_version(library)
-    if since is None or not vault.unchanged_since(state.scan_cache_stats()):
-        return "unsettled", 0.0
+    if since is None or not vault.unchanged_since(state.scan_cache_stats(), mark.placeholders):
+        return "unsettled", 0.0, ()
     from ..zotero.client import ZoteroHttp
     from ..zotero.lean import items_unchanged_since
 
     waits: list[float] = []
     http = ZoteroHttp(config.zotero, api_key, sleep=waits.append)
     if items_unchanged_since(http, since):
-        return "settled", 0.0
+        return "settled", 0.0, mark.notices
     if not http.request_count:  # not asked (a proxy is set): the engine asks as it always has
-        return "unsettled", 0.0
+        return "unsettled", 0.0, ()
     http.backoff.wait()  # what the answer asked for, taken (not slept) for the engine's client
-    return "asked", (time.monotonic() + waits[0]) if waits else 0.0
+    return "asked", (time.monotonic() + waits[0]) if waits else 0.0, ()

@@ -27,7 +27,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import logging
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -247,6 +247,23 @@ class MemoryVault:
     def placeholders(self) -> list[str]:
         return sorted(p for p in self.files if placeholder_target(p) is not None)
 
+    def _walked_placeholders(self) -> list[str]:
+        """The placeholders the real store's walk passes (hidden folders and the trash
+        aside), sorted."""
+        return [
+            p
+            for p in self.placeholders()
+            if not any(part.startswith(".") for part in PurePosixPath(p).parts[:-1])
+            and not _under(p, self._trash_rel)
+        ]
+
+    def placeholders_alone(self, placeholders: Iterable[str]) -> bool:
+        for rel in placeholders:
+            target = placeholder_target(rel)
+            if target is None or self.has_file(target):
+                return False
+        return True
+
     def check_writable(self) -> None:
         if not self.writable:
             raise VaultError(
@@ -282,6 +299,8 @@ class MemoryVault:
         names = [p for p in self.files if self._listed(p)]
         if changed is not None:  # the daemon's pass: the last scan's files and the changed
             names = [p for p in names if p in previous or p in changed]
+        else:
+            result.placeholders = self._walked_placeholders()
         now = self._clock
         for rel in sorted(names):
             data, mtime = self.files[rel], self.mtimes[rel]
@@ -295,10 +314,16 @@ class MemoryVault:
         self._scan = result
         return result
 
-    def unchanged_since(self, cached: Mapping[str, tuple[int, int, int]]) -> bool:
+    def unchanged_since(
+        self, cached: Mapping[str, tuple[int, int, int]], placeholders: Sequence[str] = ()
+    ) -> bool:
         """The real store's settled check: exactly the files of ``cached``, each with the
-        size and time it was read at (no ctime here: every reading holds 0)."""
+        size and time it was read at (no ctime here: every reading holds 0), and exactly the
+        placeholders ``placeholders``, each alone."""
         if not self.present:
+            return False
+        found = self._walked_placeholders()
+        if found != list(placeholders) or not self.placeholders_alone(found):
             return False
         names = [p for p in self.files if self._listed(p)]
         if len(names) != len(cached):

@@ -31,6 +31,7 @@ from collections.abc import (
     Iterable,
     Iterator,
     Mapping,
+    Sequence,
     ValuesView,
 )
 from dataclasses import dataclass, field, fields, replace
@@ -59,6 +60,7 @@ from . import note as note_mod
 from .body import ManagedContent
 from .digest import WHATS_NEW
 from .names import (
+    PLACEHOLDER_SUFFIX,
     is_litter,
     note_stem,
     placeholder_path,
@@ -282,6 +284,9 @@ class VaultScan:
     problems: list[VaultProblem] = field(default_factory=list)
     duplicates: dict[str, list[str]] = field(default_factory=dict)
     reread: int = 0  # files opened and parsed in this scan (the rest came from the cache)
+    # the cloud placeholders the walk passed (``placeholder_target``), sorted; None for a
+    # scan of named paths (the daemon's), which walks nothing
+    placeholders: list[str] | None = None
     previous: dict[str, NoteStat] = field(default_factory=dict)  # the readings it was given
 
     def cache_changes(self, cached: Iterable[str] = ()) -> tuple[dict[str, NoteStat], list[str]]:
@@ -471,6 +476,18 @@ class VaultStore:
             found.extend(prefix + f for f in files if placeholder_target(prefix + f) is not None)
         return sorted(found)
 
+    def placeholders_alone(self, placeholders: Iterable[str]) -> bool:
+        """Whether nothing is at the note path of any of ``placeholders`` (a note being
+        downloaded, a folder of its name): then each known note a placeholder stands for
+        reads as "not downloaded", as ``SyncEngine._why_unreadable`` says, and nothing else.
+        One ``lstat`` each."""
+        root, lexists = str(self.root), os.path.lexists
+        for rel in placeholders:
+            target = placeholder_target(rel)
+            if target is None or lexists(os.path.join(root, *target.split("/"))):
+                return False
+        return True
+
     def check_writable(self) -> None:
         """Refuse (``VaultError``) before any change when the vault cannot be written (a
         read-only mount, a folder owned by someone else), instead of failing note by note
@@ -598,11 +615,13 @@ class VaultStore:
 
     # --- scanning -------------------------------------------------------------------------
 
-    def _walk(self) -> tuple[list[str], list[str]]:
+    def _walk(self, placeholders: list[str] | None = None) -> tuple[list[str], list[str]]:
         """Every markdown file that may be a note: the relative paths and the paths, in the
         order the folders list them (``_collect`` puts what needs it in path order). Hidden
         folders
-        (``.obsidian``, ``.trash``, ``.git``, our trash) and litter are skipped.
+        (``.obsidian``, ``.trash``, ``.git``, our trash) and litter are skipped. The cloud
+        placeholders passed on the way (``.X.md.icloud``, hidden files the loop skips) are
+        added to ``placeholders`` when given: the settled mark covers them (``settled.py``).
 
         Symlinks, decided (docs/vault.md, "Symlinks"): a link whose target lies inside the
         vault is skipped, since the target is read at its own place (reading both would make
@@ -644,6 +663,13 @@ class VaultStore:
                         add_path(entry.path)
                     continue
                 rel = f"{prefix}{name}"
+                if (
+                    placeholders is not None
+                    and name.endswith(PLACEHOLDER_SUFFIX)
+                    and placeholder_target(rel) is not None
+                ):  # whatever it is (``placeholder_of`` asks only that it is there)
+                    placeholders.append(rel)
+                    continue
                 link = entry.is_symlink()
                 real = os.path.realpath(entry.path) if link else ""
                 if link and inside(real):
@@ -704,7 +730,9 @@ class VaultStore:
             changed = set(changed)
             rels, paths = self._named(previous, changed)
         else:
-            rels, paths = self._walk()
+            result.placeholders = []
+            rels, paths = self._walk(result.placeholders)
+            result.placeholders.sort()
         now = time.time_ns()
         # Unchanged notes keep the reading they had: the loop writes only what changed (a
         # copy of the dict is cheaper than an insert per note).
@@ -745,15 +773,23 @@ class VaultStore:
         self._stats = result.stats
         return result
 
-    def unchanged_since(self, cached: Mapping[str, tuple[int, int, int]]) -> bool:
+    def unchanged_since(
+        self, cached: Mapping[str, tuple[int, int, int]], placeholders: Sequence[str] = ()
+    ) -> bool:
         """Whether a walk finds exactly the files of ``cached`` (a relative path -> size,
         mtime and ctime), each still of that size, mtime and ctime: then a scan given those
         readings would return them all unread. Only the walk and one ``stat`` per file; nothing is read or
-        parsed (a no-op sync's check, see ``SyncEngine``)."""
+        parsed (a no-op sync's check, see ``SyncEngine``). The walk must also pass exactly
+        the cloud placeholders ``placeholders`` (sorted), each still alone
+        (:meth:`placeholders_alone`): a note downloaded or evicted since, or any placeholder
+        come or gone, is a change."""
         if not self.root.is_dir():
             return False
-        rels, paths = self._walk()
-        if len(rels) != len(cached):
+        found: list[str] = []
+        rels, paths = self._walk(found)
+        if len(rels) != len(cached) or len(found) != len(placeholders):
+            return False
+        if found and (sorted(found) != list(placeholders) or not self.placeholders_alone(found)):
             return False
         get, os_stat = cached.get, os.stat  # the scan's loop, without its reading
         for rel, path in zip(rels, paths, strict=True):
