@@ -75,7 +75,7 @@ def test_a_sync_names_the_deleted_collection_and_the_next_pull_files_back(
     old = _delete_alignment(env)
     notes = {p: env.note_for(p).read_bytes() for p in ALIGNED}
     out = _run(env, "sync")
-    assert "section 'Alignment' was deleted; `pllm-sync pull` makes it again" in out, out
+    assert "section 'Alignment' was deleted; the next `pllm-sync pull`" in out, out
     assert {p: env.note_for(p).read_bytes() for p in ALIGNED} == notes
     out = _run(env, "sync")  # said again while it lasts
     assert "section 'Alignment' was deleted" in out, out
@@ -94,3 +94,34 @@ def test_a_list_renaming_its_title_deletes_no_collection(new_env: NewEnv) -> Non
     out = _run(env, "pull")
     assert "was deleted" not in out and "filing its" not in out, out
     assert set(env.emu.get_collections()) == keys
+
+
+def test_a_dry_run_names_the_deleted_collection(new_env: NewEnv) -> None:
+    env = new_env({"filing": LIST})
+    _delete_alignment(env)
+    for command in ("sync", "pull"):
+        _code, out, err = env.run(command, "--dry-run", "--no-progress")
+        assert "section 'Alignment' was deleted" in out + err, (command, out, err)
+    out = _run(env, "pull")  # the dry runs kept nothing: the pull still files them back
+    assert "filing its 2 papers back" in out, out
+
+
+def test_a_deleted_collection_excluded_then_listed_again_files_its_papers(
+    new_env: NewEnv,
+) -> None:
+    """The warning's advice taken (``exclude``), then undone: the section comes back with
+    its papers, not as an empty collection while the notes list it."""
+    env = new_env({"filing": LIST})
+    old = _delete_alignment(env)
+    env.write_config(max_delete=10, max_delete_percent=100)  # its papers leave the catalog
+    cfg = env.config.read_text(encoding="utf-8")
+    env.config.write_text(
+        cfg.replace("name: filing", "name: filing\n    exclude: [Alignment]"), encoding="utf-8"
+    )
+    out = _run(env, "pull")
+    assert "was deleted" not in out, out  # nothing to make again: the list leaves it out
+    for pid in ALIGNED:
+        assert frontmatter(env.note_for(pid))["catalog"] == "removed"
+    env.write_config()  # the exclude taken back
+    _run(env, "pull")
+    _assert_filed_back(env, old)

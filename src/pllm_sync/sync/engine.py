@@ -78,6 +78,8 @@ SECTION_MAP_SUFFIX = "#sections"
 """State key suffix for the section-key -> collection-key map kept next to the slug map."""
 LOST_SUFFIX = "#lost-sections"
 """State key suffix for sections whose collection was deleted in Zotero (see ``_refile``)."""
+UNLISTED = "-"
+"""A lost section's value while the last pull's lists left it out (no collection to make)."""
 
 
 @dataclass
@@ -775,24 +777,35 @@ class SyncEngine:
             gone = snap.deleted_collections | {
                 k for k, c in snap.collections.items() if c.get("deleted")
             }
-            if gone and any(k in gone for k in section_map.values()):
+            newly = {s: k for s, k in stored_map.items() if k in gone}
+            if newly:
                 # a collection deleted in Zotero: stop filing items into it. Zotero dropped
                 # its memberships without bumping the items' versions, so nothing else will
                 # show it: the section is kept as lost until a pull makes the collection
-                # again and files its papers back (``_refile``)
-                newly = {s: k for s, k in section_map.items() if k in gone}
+                # again and files its papers back (``_refile``). Read from the stored map,
+                # so a section this pull's list leaves out (``exclude``) is known too.
                 section_map = {s: k for s, k in section_map.items() if k not in gone}
-                if not opts.dry_run:
-                    lost.update(newly)
+                lost = {**lost, **newly}
+                if not opts.dry_run:  # (a dry run says so, and keeps nothing)
                     with self.state.transaction():
                         self._section_map_save(section_map)
                         self._lost_save(lost)
+            if catalog is not None and lost:
+                # a lost section this pull's list leaves out (``exclude``, or gone upstream)
+                # is nothing to make again, nor to warn about, until it is listed again
+                listed = {section_key(n.path) for n in catalog.section_nodes()}
+                marked = {s: (k if s in listed else UNLISTED) for s, k in lost.items()}
+                if marked != lost:
+                    lost = marked
+                    if not opts.dry_run:
+                        self._lost_save(lost)
             refile = {s for s in lost if s in section_map}
-            for s in sorted(set(lost) - refile):
+            for s in sorted(s for s, k in lost.items() if s not in refile and k != UNLISTED):
                 plan.warnings.append(
                     f"the Zotero collection of section {section_path(s)[-1]!r} was deleted; "
-                    "`pllm-sync pull` makes it again and files its papers back (to drop a "
-                    "section for good, list it in the source's `exclude`)"
+                    "the next `pllm-sync pull` (or the daemon's next reading of the lists) "
+                    "makes it again and files its papers back (to drop a section for good, "
+                    "list it in the source's `exclude`)"
                 )
             if refile and not opts.dry_run:
                 papers = self._refile(papers, refile, plan)
@@ -932,15 +945,16 @@ class SyncEngine:
         """The papers' states with the sections in ``refiled`` (collections deleted in
         Zotero, made again in this run) taken out of what Zotero is known to hold and of the
         base: Zotero dropped the memberships without a version bump, so nothing else shows
-        it, and a note still listing the section now reads as filing its item there, which
-        this run's writes do. Copies: the daemon keeps the loaded states between passes."""
+        it, and a note (or the list) still placing the paper there now reads as filing its
+        item there, which this run's writes do. Copies: the daemon keeps the loaded states
+        between passes."""
         out = dict(papers)
         moved: dict[str, int] = {}
         for pid, st in papers.items():
             held = st.zotero_record or st.base
-            if held is None or not refiled & set(held.get("sections") or ()):
+            lost = refiled & set(held.get("sections") or ()) if held is not None else set()
+            if not lost:
                 continue
-            lost = refiled & set(held.get("sections") or ())
             for s in lost:
                 moved[s] = moved.get(s, 0) + 1
 
