@@ -608,6 +608,63 @@ def test_a_paper_whose_rows_change_id_one_at_a_time_keeps_its_one_note_and_item(
     assert env.writes() == [], "converged"
 
 
+@pytest.mark.parametrize("two_lists", [False, True], ids=["two-sections", "two-lists"])
+def test_a_paper_split_before_the_first_pull_keeps_the_users_note_when_rows_agree(
+    new_env: NewEnv, two_lists: bool
+) -> None:
+    """Found by replaying real lists (jiahongliu21, PersonalLLM): the user's first pull
+    came while the paper's two rows disagreed on its arXiv link, so it got two notes and
+    two items. The user wrote in one (the old id's); once the rows agreed on the other
+    id, the old id left the list and its note and item (the user's) were retired
+    (``catalog: removed``) while the empty ones of the new id stayed live. The user's
+    note and item take the new id; the empty ones go (the note to the vault's trash
+    folder, the item to Zotero's trash)."""
+    new_row = ONE_ROW.replace("2401.00001", "2401.00009")
+    if two_lists:
+        lists = {"a": f"# A\n\n## S\n\n{ONE_ROW}", "b": f"# B\n\n## T\n\n{new_row}"}
+    else:
+        lists = {"a": f"# A\n\n## S\n\n{ONE_ROW}\n## T\n\n{new_row}"}
+    env = new_env(lists, max_delete_percent=100)
+    code, _, err = env.run("pull", "--no-progress")
+    assert code == 0, err
+    new = "arxiv:2401.00009"
+    note, empty = env.note_for(A), env.note_for(new)
+    assert note != empty
+    key, empty_key = env.item_by_pid(A)["key"], env.item_by_pid(new)["key"]
+    edit_frontmatter(note, status="read")
+    append(note, "\nMy reading notes.\n")
+    assert sync(env)[0] == 0
+    for path in env.lists.values():  # the rows agree again, on the new link
+        path.write_text(path.read_text().replace("2401.00001", "2401.00009"), encoding="utf-8")
+    code, _, err = env.run("pull", "--no-progress")
+    assert code == 0, err
+    live = env.note_for(new)
+    assert "My reading notes." in user_part(live), "the user's text is not in the live note"
+    fm = frontmatter(live)
+    assert fm["status"] == "read" and fm["catalog"] == "listed", fm
+    assert fm["arxiv"] == "2401.00009"
+    notes = [
+        p
+        for p in env.papers.rglob("*.md")
+        if "Synthetic Paper One" in p.read_text() and ".pllm-sync-trash" not in p.parts
+    ]
+    assert notes == [live], "a second live note for the paper"
+    retired = [p for p in env.vault.rglob("*.md") if "catalog: removed" in p.read_text()]
+    assert retired == [], "a note was retired"
+    item = env.item_by_pid(new)
+    assert item["key"] == key, "the user's item did not keep its key"
+    tags = {t["tag"] for t in item["tags"]}
+    assert "status/read" in tags and "pllm/removed" not in tags, tags
+    assert list(env.items()) == [key], "a second live item"
+    assert empty_key in env.items(trashed=True), "the empty item is not in Zotero's trash"
+    env.emu.clear_log()
+    for cmd in ("pull", "sync"):
+        code, _, err = env.run(cmd, "--no-progress")
+        assert code == 0, err
+        assert env.writes() == [], f"{cmd} did not converge"
+    assert env.note_for(new) == live
+
+
 def _copy_then_the_list_links_four(env: Env) -> tuple[Path, Path]:
     """Paper four pulled without a link (a title id), a copy made of its note, then the list
     gives it an arXiv link (its id changes): the note and the copy."""
