@@ -258,6 +258,8 @@ def holds_user_data(rec: Record | None, base: Record | None) -> bool:
     edited away from ``base`` (the record the last sync agreed on; None: not asked)."""
     if rec is None:
         return False
+    if isinstance(rec.get("notes"), str) and not rec["notes"].strip():
+        rec = {**rec, "notes": None}  # blank lines are no text
     for k in USER_FIELDS:
         val = rec.get(k)
         if isinstance(val, str) and not val.strip():
@@ -457,7 +459,12 @@ def decide_paper(v: PaperView, cfg: DecideConfig, plan: Plan) -> Decision:
     item_rec = zrec  # what the paper's item holds, before its duplicates are folded in
     if v.duplicate_items and zrec is not None:
         # rule 9: the paper's other live items hand over what the user wrote in them
-        same = tuple(x for x in v.duplicate_items if not describes_another(x.zrecord, zrec))
+        same = tuple(
+            x
+            for x in v.duplicate_items
+            # (one not read yet is judged once read: until then it is only kept)
+            if x.unread or not describes_another(x.zrecord, zrec)
+        )
         other = tuple(x for x in v.duplicate_items if x not in same)
         zrec = fold_duplicates(zrec, same, plan, v.pid)
         d.trash_duplicates = tuple(
