@@ -682,6 +682,25 @@ def test_a_paper_split_before_the_first_pull_keeps_the_users_note_when_rows_agre
     _users_note_and_item_live_on(env, key, empty_key)
 
 
+def test_a_split_an_older_version_retired_is_mended_by_the_next_pull(
+    new_env: NewEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real history (PersonalLLM): a version without the hand-over already retired the
+    user's note and item (``catalog: removed``) beside the live empty twin. The next pull
+    hands the user's note and item the listed id."""
+    from pllm_sync.sync import identity
+
+    env = new_env(_split_lists(True), max_delete_percent=100)
+    _, key, empty_key = _split_then_rows_agree(env)
+    with monkeypatch.context() as m:  # the older version
+        m.setattr(identity, "hand_over_to_an_empty_twin", lambda views, papers: dict(views))
+        assert env.run("pull", "--no-progress")[0] == 0
+    assert frontmatter(env.note_for(A))["catalog"] == "removed"
+    code, _, err = env.run("pull", "--no-progress")
+    assert code == 0, err
+    _users_note_and_item_live_on(env, key, empty_key)
+
+
 class Killed(BaseException):
     """The run dies here (as a kill would: nothing after it runs)."""
 
