@@ -45,7 +45,8 @@ The rules, in the order they are checked for one paper:
    holding a user's attachments or child notes is merged from but left in place. One whose
    title or DOI differ from the paper's item describes another item (a copy the user turned
    into, say, the journal version): it is not merged, and is left as the user's own item with
-   pllm-sync's lines taken out of its Extra.
+   pllm-sync's lines taken out of its Extra. One the change feed did not return is read
+   first (with its children); until then it is kept, never trashed nor released.
 """
 
 from __future__ import annotations

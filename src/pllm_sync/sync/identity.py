@@ -8,7 +8,9 @@ functions take the collected ``PaperView`` values and the stored ``PaperState`` 
 no IO, no store object) and return the views joined so that each paper has one view: the new
 id takes over the old id's state, item and note, a stale copy is listed as a copy of its
 paper instead of becoming a paper of its own, and a note moved back into the vault under an
-id its paper has left joins the paper again (whose item ``decide`` then restores).
+id its paper has left joins the paper again (whose item ``decide`` then restores), and of
+a paper split in two ids of one title, the note and item holding the user's data take the
+id that stays when the other, empty, is discarded.
 ``decide`` then plans each joined view.
 The smaller judgements of collect live here too: which of two items carrying one id is the
 paper's, whether a copy takes over from a note that vanished, and which id a note or item a
