@@ -142,3 +142,48 @@ def test_history_replay(name: str, one_list_env: Env, full: bool) -> None:
     env.emu.clear_log()
     assert env.run("pull", "--no-progress")[0] == 0
     assert env.writes() == []
+
+
+def test_personalllm_split_at_the_first_pull_keeps_the_users_note(one_list_env: Env) -> None:
+    """jiahongliu21 lists PersonalLLM twice, the rows on two arXiv links until 2c4ad7a,
+    where they agree. A user whose first pull came before that wrote in the note of the id
+    that then left the list: it was retired (``catalog: removed``) holding the user's text,
+    beside the live, empty note of the id that stayed. The user's note takes that id."""
+    env = one_list_env
+    name = "jiahongliu21"
+    env.lists[name] = env.root / f"{name}.md"
+    env.write_config(max_delete_percent=100, max_delete=100_000)
+    path = dict(versions(name))
+
+    def personal() -> dict[str, Path]:
+        out: dict[str, Path] = {}
+        for p in env.papers.rglob("*.md"):
+            fm = frontmatter(p)
+            if "PersonalLLM" in str(fm.get("title")):
+                out[str(fm["pllm-sync-id"])] = p
+        return out
+
+    env.set_list(name, path["8055120"])
+    assert env.run("pull", "--no-progress")[0] == 0
+    assert len(personal()) == 2, "the rows disagree: two papers"
+    env.set_list(name, path["2c4ad7a"])
+    code, out, _ = env.run("catalog", "--format", "json")
+    assert code == 0
+    staying = [p["id"] for p in json.loads(out) if "PersonalLLM" in p["title"]]
+    assert len(staying) == 1
+    (leaving,) = set(personal()) - set(staying)
+    note = personal()[leaving]
+    with note.open("a", encoding="utf-8") as fh:
+        fh.write("\nMy PersonalLLM notes.\n")
+    for sha in ("9fd2a99", "a6069fe", "2c4ad7a"):
+        env.set_list(name, path[sha])
+        code, _, err = env.run("pull", "--no-progress")
+        assert code == 0, f"{sha}: {err}"
+    live = personal()
+    assert list(live) == staying, live
+    assert live[staying[0]] == note, "the user's note did not take the listed id"
+    assert "My PersonalLLM notes." in note.read_text(encoding="utf-8")
+    assert frontmatter(note)["catalog"] == "listed"
+    env.emu.clear_log()
+    assert env.run("pull", "--no-progress")[0] == 0
+    assert env.writes() == []

@@ -608,6 +608,147 @@ def test_a_paper_whose_rows_change_id_one_at_a_time_keeps_its_one_note_and_item(
     assert env.writes() == [], "converged"
 
 
+FIXED = "arxiv:2401.00009"  # the id the rows agree on at last
+
+
+def _split_then_rows_agree(env: Env) -> tuple[Path, str, str]:
+    """The first pull while the paper's rows disagree (two notes, two items), the user
+    writes in the old id's note, a sync, then the rows agree on the new id: the user's
+    note, its item's key and the empty twin item's key."""
+    code, _, err = env.run("pull", "--no-progress")
+    assert code == 0, err
+    note, empty = env.note_for(A), env.note_for(FIXED)
+    assert note != empty
+    key, empty_key = env.item_by_pid(A)["key"], env.item_by_pid(FIXED)["key"]
+    edit_frontmatter(note, status="read")
+    append(note, "\nMy reading notes.\n")
+    assert sync(env)[0] == 0
+    for path in env.lists.values():  # the rows agree again, on the new link
+        path.write_text(path.read_text().replace("2401.00001", "2401.00009"), encoding="utf-8")
+    return note, key, empty_key
+
+
+def _users_note_and_item_live_on(env: Env, key: str, empty_key: str) -> None:
+    live = env.note_for(FIXED)
+    assert "My reading notes." in user_part(live), "the user's text is not in the live note"
+    fm = frontmatter(live)
+    assert fm["status"] == "read" and fm["catalog"] == "listed", fm
+    assert fm["arxiv"] == "2401.00009"
+    notes = [
+        p
+        for p in env.papers.rglob("*.md")
+        if "Synthetic Paper One" in p.read_text() and ".pllm-sync-trash" not in p.parts
+    ]
+    assert notes == [live], "a second live note for the paper"
+    retired = [p for p in env.vault.rglob("*.md") if "catalog: removed" in p.read_text()]
+    assert retired == [], "a note was retired"
+    item = env.item_by_pid(FIXED)
+    assert item["key"] == key, "the user's item did not keep its key"
+    tags = {t["tag"] for t in item["tags"]}
+    assert "status/read" in tags and "pllm/removed" not in tags, tags
+    assert list(env.items()) == [key], "a second live item"
+    assert empty_key in env.items(trashed=True), "the empty item is not in Zotero's trash"
+    env.emu.clear_log()
+    for cmd in ("pull", "sync"):
+        code, _, err = env.run(cmd, "--no-progress")
+        assert code == 0, err
+        assert env.writes() == [], f"{cmd} did not converge"
+    assert env.note_for(FIXED) == live
+
+
+def _split_lists(two_lists: bool) -> dict[str, str]:
+    new_row = ONE_ROW.replace("2401.00001", "2401.00009")
+    if two_lists:
+        return {"a": f"# A\n\n## S\n\n{ONE_ROW}", "b": f"# B\n\n## T\n\n{new_row}"}
+    return {"a": f"# A\n\n## S\n\n{ONE_ROW}\n## T\n\n{new_row}"}
+
+
+@pytest.mark.parametrize("two_lists", [False, True], ids=["two-sections", "two-lists"])
+def test_a_paper_split_before_the_first_pull_keeps_the_users_note_when_rows_agree(
+    new_env: NewEnv, two_lists: bool
+) -> None:
+    """Found by replaying real lists (jiahongliu21, PersonalLLM): the user's first pull
+    came while the paper's two rows disagreed on its arXiv link, so it got two notes and
+    two items. The user wrote in one (the old id's); once the rows agreed on the other
+    id, the old id left the list and its note and item (the user's) were retired
+    (``catalog: removed``) while the empty ones of the new id stayed live. The user's
+    note and item take the new id; the empty ones go (the note to the vault's trash
+    folder, the item to Zotero's trash)."""
+    env = new_env(_split_lists(two_lists), max_delete_percent=100)
+    _, key, empty_key = _split_then_rows_agree(env)
+    code, _, err = env.run("pull", "--no-progress")
+    assert code == 0, err
+    assert "holds your data and takes this id" in err
+    _users_note_and_item_live_on(env, key, empty_key)
+
+
+def test_a_split_an_older_version_retired_is_mended_by_the_next_pull(
+    new_env: NewEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real history (PersonalLLM): a version without the hand-over already retired the
+    user's note and item (``catalog: removed``) beside the live empty twin. The next pull
+    hands the user's note and item the listed id."""
+    from pllm_sync.sync import identity
+
+    env = new_env(_split_lists(True), max_delete_percent=100)
+    _, key, empty_key = _split_then_rows_agree(env)
+    with monkeypatch.context() as m:  # the older version
+        m.setattr(identity, "hand_over_to_an_empty_twin", lambda views, papers: dict(views))
+        assert env.run("pull", "--no-progress")[0] == 0
+    assert frontmatter(env.note_for(A))["catalog"] == "removed"
+    code, _, err = env.run("pull", "--no-progress")
+    assert code == 0, err
+    _users_note_and_item_live_on(env, key, empty_key)
+
+
+class Killed(BaseException):
+    """The run dies here (as a kill would: nothing after it runs)."""
+
+
+def _die(*_a: Any, **_k: Any) -> Any:
+    raise Killed
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "ZoteroStore.trash",  # the user's item renamed, the twin's item still live
+        "VaultStore.trash_note",  # Zotero written (the user's item renamed, the twin's trashed)
+        "VaultStore.commit_batch",  # ... and the twin's note in the trash folder
+        "StateDB.put_papers",  # ... and the user's note renamed: only the state is old
+    ],
+)
+def test_a_twin_hand_over_cut_short_is_finished_by_the_next_pull(
+    new_env: NewEnv, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """A pull killed part way through the hand-over of a split paper's id: the next pull
+    finishes it (one note, one item, the user's), with nothing of the user's retired."""
+    from pllm_sync.sync.state import StateDB
+    from pllm_sync.vault.store import VaultStore
+    from pllm_sync.zotero.store import ZoteroStore
+
+    env = new_env(_split_lists(False), max_delete_percent=100)
+    note, key, empty_key = _split_then_rows_agree(env)
+    cls, name = where.split(".")
+    with monkeypatch.context() as m:
+        m.setattr(
+            {"VaultStore": VaultStore, "StateDB": StateDB, "ZoteroStore": ZoteroStore}[cls],
+            name,
+            _die,
+        )
+        with pytest.raises(Killed):
+            env.run("pull", "--no-progress")
+    # killed where meant: the user's item renamed in all, the rest in part
+    assert f"pllm-sync-id: {FIXED}" in env.items()[key]["extra"]
+    assert (empty_key in env.items(trashed=True)) == (name != "trash")
+    trashed = [p for p in env.vault.rglob("*.md") if ".pllm-sync-trash" in p.parts]
+    assert len(trashed) == (0 if name in ("trash", "trash_note") else 1)
+    assert (f"pllm-sync-id: {FIXED}\n" in note.read_text()) == (name == "put_papers")
+    code, _, err = env.run("pull", "--no-progress")
+    assert code == 0, err
+    _users_note_and_item_live_on(env, key, empty_key)
+
+
 def _copy_then_the_list_links_four(env: Env) -> tuple[Path, Path]:
     """Paper four pulled without a link (a title id), a copy made of its note, then the list
     gives it an arXiv link (its id changes): the note and the copy."""

@@ -17,6 +17,7 @@ from pllm_sync.sync.decide import (
     choose_identity_note,
     decide,
     differs,
+    holds_user_data,
     listed_fields,
 )
 from pllm_sync.sync.state import PaperState
@@ -515,6 +516,22 @@ ROWS = [
         warns="restoring the item",
     ),
     Row(
+        "rule 9: a duplicate not read yet (not in the change feed) is never trashed",
+        lambda: replace(
+            with_dup(dict(BASE)),
+            duplicate_items=(DuplicateItem("arxiv:old", {"key": "DUPL0001"}, {}, unread=True),),
+        ),
+        warns="could not be read",
+    ),
+    Row(
+        "an empty twin note the paper's note took over from goes to the vault's trash",
+        lambda: replace(
+            synced(), renamed_from="title:abc", discard_notes=(note(path="Papers/Twin.md"),)
+        ),
+        zotero="update",
+        vault="update",
+    ),
+    Row(
         "rule 9: a copy the user turned into another item (its own title) is not folded in "
         "nor trashed: it is left as the user's own",
         lambda: with_dup(edited(BASE, title="A Journal Version", tags=frozenset({"mine"}))),
@@ -540,6 +557,7 @@ def test_rule(row: Row) -> None:
     assert (d.zotero, d.vault) == (row.zotero, row.vault)
     assert (d.retire_zotero, d.retire_vault) == (row.retire_zotero, row.retire_vault)
     assert d.trash_duplicates == row.trashes
+    assert d.trash_notes == d.view.discard_notes
     released = tuple(str(x.zitem["key"]) for x in d.release_duplicates)
     assert released == (("DUPL0001",) if "another item" in (row.warns or "") else ())
     opened = listed_fields(d.result) if d.result is not None else set()
@@ -738,3 +756,27 @@ def test_duplicates_fold_in_key_order_whatever_the_input_order() -> None:
         assert d.result is not None
         results.append((d.result.merged["status"], sorted(d.trash_duplicates)))
     assert results[0] == results[1] == ("read", ["DUPA", "DUPB"])
+
+
+EMPTY: Record = complete_record({"title": "Synthetic Paper One", "arxiv": "2401.00001"})
+
+
+@pytest.mark.parametrize(
+    ("rec", "base", "want"),
+    [
+        (None, EMPTY, False),
+        (EMPTY, EMPTY, False),
+        (edited(EMPTY, notes="  \n"), EMPTY, False),  # blank lines are no text
+        (edited(EMPTY, notes="mine"), EMPTY, True),
+        (edited(EMPTY, status="read"), EMPTY, True),
+        (edited(EMPTY, rating=3), EMPTY, True),
+        (edited(EMPTY, tags=frozenset({"x"})), EMPTY, True),
+        (edited(EMPTY, title="My Own Title"), EMPTY, True),  # an edit of a list field
+        (edited(EMPTY, title="My Own Title"), None, False),  # (no base: no edit told)
+        (edited(EMPTY, authors=()), edited(EMPTY, authors=None), False),
+    ],
+)
+def test_holds_user_data(rec: Record | None, base: Record | None, want: bool) -> None:
+    """Which note or item a same-title twin's rename may take over from (its user data
+    kept), or discard (none: ``identity.hand_over_to_an_empty_twin``)."""
+    assert holds_user_data(rec, base) is want

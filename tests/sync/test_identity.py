@@ -12,7 +12,7 @@ import pytest
 
 from pllm_sync.model import Paper, PaperIds, paper_id_for
 from pllm_sync.record import Record, record_from_paper, section_key
-from pllm_sync.sync.decide import PaperView
+from pllm_sync.sync.decide import DuplicateItem, PaperView
 from pllm_sync.sync.identity import (
     copy_takes_over,
     join_identities,
@@ -103,6 +103,40 @@ def other_state() -> PaperState:
     return state_in("doi:10.1/x", T, zotero_key="ITEM0002", note_path=COPY)
 
 
+TWIN_KEY = "ITEM0002"
+
+
+def twin_state() -> PaperState:
+    """The twin a split made: the id the other row gave the paper at the first pull, with
+    its own (empty) note and item."""
+    return state(FIXED, base={"title": TITLE}, zotero_key=TWIN_KEY, note_path=COPY)
+
+
+def twin(**kw: Any) -> PaperView:
+    """The twin, listed now (the rows agree on its id), as the run read it."""
+    values: dict[str, Any] = {
+        "state": twin_state(),
+        "note": note(FIXED, COPY),
+        "zitem": item(FIXED, TWIN_KEY),
+        "zrecord": {"title": TITLE},
+    }
+    paper_catalog = kw.pop("catalog", catalog())
+    return replace(listed(FIXED, **{**values, **kw}), catalog=paper_catalog)
+
+
+def written_in(**kw: Any) -> PaperView:
+    """The id the user wrote in (status read in its note), leaving the list now."""
+    values: dict[str, Any] = {
+        "state": state(OLD, base={"title": TITLE}),
+        "note": note(OLD, status="read"),
+    }
+    return synced_old(**{**values, **kw})
+
+
+def split_states() -> dict[str, PaperState]:
+    return {OLD: state(OLD, base={"title": TITLE}), FIXED: twin_state()}
+
+
 @dataclass
 class Want:
     """What one view of the result must look like (None: not checked)."""
@@ -115,6 +149,8 @@ class Want:
     vault_gone: bool = False
     duplicates: tuple[str, ...] = ()  # keys of the paper's duplicate items
     sections: tuple[str, ...] | None = None  # the catalog's sections of the paper
+    discards: tuple[str, ...] = ()  # paths of the twin notes it sends to the vault's trash
+    notices: int = 0  # warnings the join has for it
 
 
 @dataclass
@@ -680,6 +716,126 @@ ROWS = [
         papers=lambda: {OLD: state_in(OLD, S, T), "doi:10.1/x": other_state()},
     ),
     Row(
+        "a paper split before the first pull, the rows now agreeing on the id the user did not "
+        "write in: the user's note and item take it, the empty twin's go to the trash",
+        lambda: [written_in(), twin()],
+        {
+            FIXED: Want(
+                note=NOTE,
+                renamed_from=OLD,
+                item_key=KEY,
+                state_id=FIXED,
+                duplicates=(TWIN_KEY,),
+                discards=(COPY,),
+                notices=1,
+            )
+        },
+        papers=split_states,
+    ),
+    Row(
+        "... the twin's item not in the change feed: a duplicate to read before trashing",
+        lambda: [written_in(), twin(zitem=None, zrecord=None)],
+        {
+            FIXED: Want(
+                note=NOTE,
+                renamed_from=OLD,
+                item_key=KEY,
+                state_id=FIXED,
+                duplicates=(TWIN_KEY,),
+                discards=(COPY,),
+                notices=1,
+            )
+        },
+        papers=split_states,
+    ),
+    Row(
+        "... the user wrote in the item only (a tag in Zotero)",
+        lambda: [
+            written_in(note=note(OLD), zrecord={"title": TITLE, "tags": frozenset({"x"})}),
+            twin(),
+        ],
+        {
+            FIXED: Want(
+                note=NOTE,
+                renamed_from=OLD,
+                item_key=KEY,
+                duplicates=(TWIN_KEY,),
+                discards=(COPY,),
+                notices=1,
+            )
+        },
+        papers=split_states,
+    ),
+    Row(
+        "... nothing of the user's in either: the leaving id is retired as before",
+        lambda: [written_in(note=note(OLD)), twin()],
+        {OLD: Want(note=NOTE, item_key=KEY), FIXED: Want(note=COPY, item_key=TWIN_KEY)},
+        papers=split_states,
+    ),
+    Row(
+        "... the user wrote in both: nothing moves, a warning names both notes",
+        lambda: [written_in(), twin(note=note(FIXED, COPY, notes="mine too"))],
+        {
+            OLD: Want(note=NOTE, item_key=KEY, notices=1),
+            FIXED: Want(note=COPY, item_key=TWIN_KEY),
+        },
+        papers=split_states,
+    ),
+    Row(
+        "... the twin's item holds a user's child (a PDF): nothing moves",
+        lambda: [written_in(), twin(z_user_children=True)],
+        {
+            OLD: Want(note=NOTE, item_key=KEY, notices=1),
+            FIXED: Want(note=COPY, item_key=TWIN_KEY),
+        },
+        papers=split_states,
+    ),
+    Row(
+        "... two papers whose DOIs differ: not one paper, nothing moves",
+        lambda: [
+            written_in(
+                state=state(OLD, base={"title": TITLE}, catalog_base={**catalog(), "doi": "10.1/a"})
+            ),
+            twin(catalog={**catalog(), "doi": "10.1/b"}),
+        ],
+        {OLD: Want(note=NOTE, item_key=KEY), FIXED: Want(note=COPY, item_key=TWIN_KEY)},
+        papers=split_states,
+    ),
+    Row(
+        "... a run cut short after Zotero: the user's item carries the new id (a duplicate "
+        "of the twin, which is unchanged), and is still the user's",
+        lambda: [
+            written_in(zitem=None),
+            twin(
+                zitem=None,
+                zrecord=None,
+                duplicate_items=(DuplicateItem.of(FIXED, item(FIXED), [], {"title": TITLE}),),
+            ),
+        ],
+        {
+            FIXED: Want(
+                note=NOTE, renamed_from=OLD, duplicates=(TWIN_KEY,), discards=(COPY,), notices=1
+            )
+        },
+        papers=split_states,
+    ),
+    Row(
+        "... cut short after the twin's item and note went to the trash and the user's note "
+        "took the new id: finished, nothing discarded twice",
+        lambda: [
+            written_in(note=None, zitem=None, vault_unreadable=True),
+            twin(
+                note=note(FIXED, status="read"),
+                zitem={**item(FIXED, TWIN_KEY), "deleted": 1},
+                zrecord=None,
+                zotero_gone="trashed",
+                zrecord_trashed={"title": TITLE},
+            ),
+        ],
+        {FIXED: Want(note=NOTE, renamed_from=OLD, notices=1)},
+        papers=split_states,
+    ),
+    Row(
         "a paper of another title does not take a returning note",
         lambda: [
             PaperView(pid=OLD, note=note(OLD, title="Another Paper")),
@@ -706,6 +862,8 @@ def test_identity_rules(row: Row) -> None:
         assert v.copies == want.copies, pid
         assert v.vault_gone == want.vault_gone, pid
         assert tuple(str(d.zitem["key"]) for d in v.duplicate_items) == want.duplicates, pid
+        assert tuple(n.path for n in v.discard_notes) == want.discards, pid
+        assert len(v.notices) == want.notices, pid
         if want.state_id is not None:
             assert v.state is not None and v.state.pllm_id == want.state_id, pid
         if want.sections is not None:

@@ -45,7 +45,8 @@ The rules, in the order they are checked for one paper:
    holding a user's attachments or child notes is merged from but left in place. One whose
    title or DOI differ from the paper's item describes another item (a copy the user turned
    into, say, the journal version): it is not merged, and is left as the user's own item with
-   pllm-sync's lines taken out of its Extra.
+   pllm-sync's lines taken out of its Extra. One the change feed did not return is read
+   first (with its children); until then it is kept, never trashed nor released.
 """
 
 from __future__ import annotations
@@ -87,6 +88,9 @@ class DuplicateItem:
     zitem: dict[str, Any]
     zrecord: Record
     user_children: bool = False  # a PDF or child note a user made: it is never trashed
+    unread: bool = False
+    """Not in the change feed: known only by its key and the record the state keeps. Never
+    trashed before the engine has read it and its children (``Engine._decide_all``)."""
 
     @classmethod
     def of(
@@ -128,6 +132,10 @@ class PaperView:
     note_from_copy: bool = False  # the known note vanished; a copy that sat beside it remains
     renamed_from: str | None = None  # the paper's previous catalog id (identity followed)
     duplicate_items: tuple[DuplicateItem, ...] = ()  # other live items of this paper
+    # notes of a same-title twin that this paper's note took over from (empty, moved to the
+    # vault's trash folder: ``identity.hand_over_to_an_empty_twin``)
+    discard_notes: tuple[NoteInfo, ...] = ()
+    notices: tuple[str, ...] = ()  # warnings the identity join has for this paper
 
     @property
     def title(self) -> str:
@@ -162,6 +170,9 @@ class Decision:
     """Second items carrying the paper's id that describe another item (the user made a
     copy of the item in Zotero and turned it into another paper or version): left as the
     user's own, with pllm-sync's lines taken out of their Extra."""
+    trash_notes: tuple[NoteInfo, ...] = ()
+    """Empty twin notes to move to the vault's trash folder (``PaperView.discard_notes``),
+    before the paper's own note is written."""
     restore_fields: Record | None = None
     """What a restore writes to the item when a conflict stays open: the merge, with each
     open field at the value the trashed item held (an open conflict writes neither side)."""
@@ -243,6 +254,23 @@ def _edited(item: Record | None, base: Record | None) -> bool:
     return not all(same_or_empty(item.get(k), base.get(k)) for k in SYNCED_FIELDS)
 
 
+def holds_user_data(rec: Record | None, base: Record | None) -> bool:
+    """Whether a note's or an item's record holds something a user put there: a value in
+    a field only users write (tags, status, rating, the notes text), or a synced field
+    edited away from ``base`` (the record the last sync agreed on; None: not asked)."""
+    if rec is None:
+        return False
+    if isinstance(rec.get("notes"), str) and not rec["notes"].strip():
+        rec = {**rec, "notes": None}  # blank lines are no text
+    for k in USER_FIELDS:
+        val = rec.get(k)
+        if isinstance(val, str) and not val.strip():
+            continue
+        if val:
+            return True
+    return base is not None and _edited(rec, base)
+
+
 def same_or_empty(a: Any, b: Any) -> bool:
     """Equal values, an empty one and a missing one alike (``()``, ``""`` and None)."""
     return (a or None) == (b or None)
@@ -275,6 +303,7 @@ def decide_paper(v: PaperView, cfg: DecideConfig, plan: Plan) -> Decision:
             f"{v.pid}: {len(v.copies) + 1} notes carry this paper's id; {where} keeps it, "
             f"the copies are left alone: {', '.join(v.copies)}"
         )
+    plan.warnings.extend(v.notices)
     if v.vault_sections_unknown:
         plan.warnings.append(
             f"{v.pid}: its note links to sections no index note or collection knows "
@@ -434,10 +463,17 @@ def decide_paper(v: PaperView, cfg: DecideConfig, plan: Plan) -> Decision:
     item_rec = zrec  # what the paper's item holds, before its duplicates are folded in
     if v.duplicate_items and zrec is not None:
         # rule 9: the paper's other live items hand over what the user wrote in them
-        same = tuple(x for x in v.duplicate_items if not describes_another(x.zrecord, zrec))
+        same = tuple(
+            x
+            for x in v.duplicate_items
+            # (one not read yet is judged once read: until then it is only kept)
+            if x.unread or not describes_another(x.zrecord, zrec)
+        )
         other = tuple(x for x in v.duplicate_items if x not in same)
         zrec = fold_duplicates(zrec, same, plan, v.pid)
-        d.trash_duplicates = tuple(str(x.zitem["key"]) for x in same if not x.user_children)
+        d.trash_duplicates = tuple(
+            str(x.zitem["key"]) for x in same if not (x.user_children or x.unread)
+        )
         d.release_duplicates = other
         for x in other:
             plan.warnings.append(
@@ -482,6 +518,8 @@ def decide_paper(v: PaperView, cfg: DecideConfig, plan: Plan) -> Decision:
             plan.add("zotero", kind, v.pid, v.title, result.to_zotero, zrec)
     if d.zotero == "update" and "notes" in result.to_zotero and v.z_note_rich:
         _keep_rich_note(d, plan)
+    if v_active and v.discard_notes:
+        d.trash_notes = v.discard_notes
     if v_active:
         if vr is None:
             d.vault = "restore" if restore_note else "create"
@@ -576,7 +614,12 @@ def fold_duplicates(zrec: Record, dups: Iterable[DuplicateItem], plan: Plan, pid
                 out[k] = val
             elif have != val and val not in (None, "", [], ()):
                 kept.append(f"{k}={val!r}")
-        if dup.user_children:
+        if dup.unread:
+            plan.warnings.append(
+                f"{pid}: a second live Zotero item {key} (id {dup.pid}) could not be read; "
+                "it is left in place (the next run reads it again)"
+            )
+        elif dup.user_children:
             plan.warnings.append(
                 f"{pid}: a second live Zotero item {key} (id {dup.pid}) holds this paper's "
                 "data and attachments or child notes a user made; its tags and notes are "

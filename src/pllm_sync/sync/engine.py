@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..config import Config
-from ..errors import NoteChangedMeanwhile, SafetyAbort
+from ..errors import NoteChangedMeanwhile, SafetyAbort, VaultError
 from ..model import Catalog, Paper, PaperIds
 from ..progress import progress
 from ..record import (
@@ -564,7 +564,9 @@ class SyncEngine:
             on_zotero_trash=sy.on_zotero_trash,
         )
 
-    def _decide_all(self, views: list[PaperView]) -> Decided:
+    def _decide_all(
+        self, views: list[PaperView], cpaths: dict[str, tuple[str, ...]] | None = None
+    ) -> Decided:
         """Decide the run (pure), reading by key the Zotero items the first pass wants to
         write but the change feed did not return, then decide again on the completed views.
 
@@ -583,10 +585,36 @@ class SyncEngine:
             and d.view.state is not None
             and d.view.state.zotero_key
         ]
-        if not need:
+        unread = [v for v in views if any(x.unread for x in v.duplicate_items)]
+        if not need and not unread:
             return first
-        self._unfound = self._hydrate(need)
+        if need:
+            self._unfound = self._hydrate(need)
+        if unread:
+            self._read_duplicates(unread, cpaths or {})
         return decide(views, cfg)
+
+    def _read_duplicates(self, views: list[PaperView], cpaths: dict[str, tuple[str, ...]]) -> None:
+        """Read the duplicate items the change feed did not return (a same-title twin's
+        empty item, unchanged since the last sync) with their children, so rule 9 trashes
+        one only when no child a user made hangs on it. One gone or trashed is dropped."""
+        assert self.zotero is not None
+        keys = [str(x.zitem["key"]) for v in views for x in v.duplicate_items if x.unread]
+        rows = self.zotero.fetch_items(keys)
+        for v in views:
+            dups: list[DuplicateItem] = []
+            for x in v.duplicate_items:
+                if not x.unread:
+                    dups.append(x)
+                    continue
+                data = rows.get(str(x.zitem["key"]))
+                if data is None or data.get("deleted"):
+                    continue
+                kids = self.zotero.fetch_children(str(data["key"]))
+                dups.append(
+                    DuplicateItem.of(x.pid, data, kids, zmap.item_to_record(data, kids, cpaths))
+                )
+            v.duplicate_items = tuple(dups)
 
     def _guard_writable(self, plan: Plan) -> None:
         """Stop before any change when the vault cannot be written (a read-only mount, a
@@ -832,7 +860,7 @@ class SyncEngine:
                 zotero=self.zotero is not None,
                 conflicted={c.pllm_id for c in self._open_conflicts},
             )
-        decided = self._decide_all(list(views.values()))
+        decided = self._decide_all(list(views.values()), cpaths)
         decided.plan.collections_to_create = plan.collections_to_create
         decided.plan.warnings[:0] = plan.warnings  # the collections' own, said first
         plan = decided.plan
@@ -1205,6 +1233,20 @@ class SyncEngine:
                 self._await_zotero(d, st, v.pid in zcreating, zotero_done)
             if v.pid in zfailed and d.vault == "update":
                 continue
+            for twin in d.trash_notes:  # before the paper's note takes the twin's id
+                try:
+                    dest = self.vault.trash_note(twin)
+                except NoteChangedMeanwhile:  # kept: the next run sees it as a copy
+                    result.saved_meanwhile.append(twin.path)
+                    continue
+                except VaultError as exc:
+                    result.errors.append(f"vault {exc}")
+                    continue
+                applied["vault.trash"] = applied.get("vault.trash", 0) + 1
+                result.plan.warnings.append(
+                    f"{v.pid}: its empty twin note {twin.path} moved to {dest}; move it back "
+                    "only if it held something you need"
+                )
             try:
                 if d.vault == "trash" and v.note is not None:
                     dest = self.vault.trash_note(v.note)

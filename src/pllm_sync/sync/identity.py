@@ -8,7 +8,9 @@ functions take the collected ``PaperView`` values and the stored ``PaperState`` 
 no IO, no store object) and return the views joined so that each paper has one view: the new
 id takes over the old id's state, item and note, a stale copy is listed as a copy of its
 paper instead of becoming a paper of its own, and a note moved back into the vault under an
-id its paper has left joins the paper again (whose item ``decide`` then restores).
+id its paper has left joins the paper again (whose item ``decide`` then restores), and of
+a paper split in two ids of one title, the note and item holding the user's data take the
+id that stays when the other, empty, is discarded.
 ``decide`` then plans each joined view.
 The smaller judgements of collect live here too: which of two items carrying one id is the
 paper's, whether a copy takes over from a note that vanished, and which id a note or item a
@@ -28,7 +30,7 @@ from ..model import PaperIds, paper_id_for, title_hash
 from ..record import Record, record_from_paper
 from ..vault.store import NoteInfo, NoteStat
 from ..zotero import mapping as zmap
-from .decide import DuplicateItem, PaperView
+from .decide import DuplicateItem, PaperView, describes_another, holds_user_data
 from .state import PaperState
 
 
@@ -46,6 +48,7 @@ def join_identities(
     out = follow_renames_made_elsewhere(finish_interrupted_renames(views))
     if catalog_read:
         out = keep_half_renamed_papers_whole(follow_renamed_papers(out, papers), papers)
+        out = hand_over_to_an_empty_twin(out, papers)
     return join_duplicate_items(list_stale_copies(join_returning_notes(out)))
 
 
@@ -345,6 +348,163 @@ def keep_half_renamed_papers_whole(
         )
         out[old.pid] = replace(old, paper=paper, catalog=record_from_paper(paper))
         del out[new.pid]
+    return out
+
+
+def hand_over_to_an_empty_twin(
+    views: Mapping[str, PaperView], papers: Mapping[str, PaperState]
+) -> dict[str, PaperView]:
+    """A paper split in two by rows that disagreed on its arXiv link before the first pull
+    (or by a version without :func:`keep_half_renamed_papers_whole`): two ids of one title,
+    each with a note and an item, and the user wrote in one. When the rows agree, one id
+    leaves the catalog. If it is the one holding the user's data (text, status, rating,
+    tags or edits, in its note or its item) and the id that stays holds none, the user's
+    note and item take the staying id (a rename, ``renamed_from``; the item keeps its key)
+    and the staying id's empty note and item are discarded: the note goes to the vault's
+    trash folder (``discard_notes``), the item to Zotero's trash as a duplicate (rule 9:
+    never one with a user's attachments or child notes). Left alone, the user's note and
+    item were retired (``catalog: removed``) and the empty ones stayed live. When both hold
+    the user's data nothing is moved; both notes are named in a warning.
+
+    Only a one-to-one title match of ids the state knows, and never two papers whose DOIs
+    differ. A paper the list dropped in an earlier run (a tombstone, its note still in the
+    vault) counts as leaving too: a split an older version retired is mended.
+
+    A run cut short after writing a part of this is finished by the next: the user's item
+    or note found carrying the staying id (by the key and path the state knows for the
+    leaving one) are still the user's, and the empty ones found already in Zotero's trash
+    or the vault's trash folder stay there."""
+    out = dict(views)
+    leaving: dict[str, list[str]] = {}
+    for pid, v in views.items():
+        st = v.state
+        if (
+            v.paper is None
+            and pid in papers
+            and st is not None
+            and st.catalog_base is not None
+            and not st.vault_retired
+            and st.note_path
+            and not v.user_added
+        ):
+            leaving.setdefault(title_hash(str(st.catalog_base.get("title") or "")), []).append(pid)
+    if not leaving:  # the usual run: no title to hash
+        return out
+    staying: dict[str, list[str]] = {}
+    for pid, v in views.items():
+        st = v.state
+        if (
+            v.paper is not None
+            and pid in papers
+            and st is not None
+            and st.catalog_base is not None
+            and not (v.renamed_from or v.user_added)
+        ):
+            staying.setdefault(title_hash(v.paper.title), []).append(pid)
+    for th, olds in leaving.items():
+        news = staying.get(th, [])
+        if len(olds) != 1 or len(news) != 1 or olds[0] == news[0]:
+            continue
+        old, new = out[olds[0]], out[news[0]]
+        ost, nst = old.state, new.state
+        assert ost is not None and nst is not None and ost.catalog_base is not None
+        if describes_another(ost.catalog_base, new.catalog or {}):
+            continue
+        # the leaving paper's note: its own, or found carrying the new id (a cut-short run)
+        from_new = old.note is None and new.note is not None and new.note.path == ost.note_path
+        note = new.note if from_new else old.note
+        if note is None or new.vault_unreadable:
+            continue
+        twin_note = None if from_new else new.note
+        # the leaving paper's item: its own, or found carrying the new id (a cut-short run)
+        ka, kb = ost.zotero_key, nst.zotero_key
+        item = _item_fields(old)
+        dups = tuple(x for x in new.duplicate_items if x.zitem.get("key") != ka)
+        twin_item: dict[str, Any] | None = None  # the staying id's own live item
+        twin_rec: Record | None = None
+        twin_kids = False
+        if new.zitem is not None and ka is not None and new.zitem.get("key") == ka:
+            item = _item_fields(new)
+            item["zotero_gone"] = None if not new.zitem.get("deleted") else new.zotero_gone
+        else:
+            for x in new.duplicate_items:
+                if ka is not None and x.zitem.get("key") == ka and old.zitem is None:
+                    # read this run, but without its children: the engine reads it again
+                    item = {**_item_fields(old), "zrecord": x.zrecord}
+            if new.zitem is not None and not new.zitem.get("deleted"):
+                twin_item, twin_rec, twin_kids = new.zitem, new.zrecord, new.z_user_children
+            elif new.zitem is not None:
+                twin_rec = new.zrecord_trashed  # in Zotero's trash already
+            elif kb and not nst.zotero_retired and new.zotero_gone is None:
+                twin_rec = nst.zotero_record or nst.base
+                dups = (
+                    DuplicateItem(
+                        new.pid,
+                        {"key": kb, "version": nst.zotero_version},
+                        dict(twin_rec or {}),
+                        unread=True,
+                    ),
+                    *dups,
+                )
+        if twin_item is not None:
+            dups = (
+                DuplicateItem.of(new.pid, twin_item, new.zchildren, twin_rec or {}),
+                *dups,
+            )
+        old_data = (
+            holds_user_data(note.record, ost.base)
+            or holds_user_data(item["zrecord"] or item["zrecord_trashed"], ost.base)
+            or bool(item["z_user_children"])
+        )
+        new_data = (
+            holds_user_data(twin_note.record if twin_note else None, nst.base)
+            or holds_user_data(twin_rec, nst.base)
+            or twin_kids
+            or bool(new.copies)
+            or any(holds_user_data(x.zrecord, nst.base) or x.user_children for x in dups)
+        )
+        if not old_data:
+            continue  # nothing of the user's to keep: the leaving id is retired as usual
+        if new_data:
+            where = twin_note.path if twin_note else new.pid
+            msg = (
+                f"{old.pid} left the lists and {new.pid} of the same title stays; both "
+                f"hold your data ({note.path}, {where}), so neither is moved -- copy what "
+                f"you need from {note.path} into {where}, then delete {note.path}"
+            )
+            out[old.pid] = replace(old, notices=(*old.notices, msg))
+            continue
+        msg = (
+            f"{new.pid}: {old.pid} of the same title left the lists; its note {note.path} "
+            "holds your data and takes this id"
+            + (
+                f"; this id's empty note {twin_note.path} goes to the vault's trash folder"
+                if twin_note
+                else ""
+            )
+        )
+        out[new.pid] = replace(
+            new,
+            state=replace(ost, pllm_id=new.pid),
+            renamed_from=old.pid,
+            note=note,
+            vault_gone=False,
+            vault_unreadable=False,
+            vault_unreadable_why="",
+            copies=(*old.copies, *new.copies),
+            vault_sections_unknown=new.vault_sections_unknown
+            if from_new
+            else old.vault_sections_unknown,
+            vault_sections_ambiguous=new.vault_sections_ambiguous
+            if from_new
+            else old.vault_sections_ambiguous,
+            note_from_copy=False if from_new else old.note_from_copy,
+            duplicate_items=dups,
+            discard_notes=(twin_note,) if twin_note else (),
+            notices=(*new.notices, msg),
+            **item,
+        )
+        del out[old.pid]
     return out
 
 
