@@ -143,6 +143,24 @@ def test_removing_a_large_list_is_the_users_act_and_not_refused(new_env: NewEnv)
     assert frontmatter(env.note_for("arxiv:2402.00001"))["catalog"] == "listed"
 
 
+def test_a_removal_applied_by_a_vault_only_pull_finishes_at_the_next_pull(
+    new_env: NewEnv,
+) -> None:
+    """`lists remove`, a `pull --zotero off` (the notes retire), then a pull with Zotero:
+    the items' half of the same removal was refused as a list cut off, naming no list."""
+    env = new_env({"keep": _numbered("Kept List", 10), "gone": _numbered("Gone List", 10, 101)})
+    assert env.run("pull", "--no-progress")[0] == 0
+    assert env.run("lists", "remove", "gone")[0] == 0
+    env.lists.pop("gone")
+    code, _, err = env.run("pull", "--zotero", "off", "--no-progress")
+    assert code == 0, err
+    assert frontmatter(env.note_for("arxiv:2402.00101"))["catalog"] == "removed"
+    code, _, err = env.run("pull", "--no-progress")
+    assert code == 0, err
+    assert "pllm/removed" in {t["tag"] for t in env.item_by_pid("arxiv:2402.00101")["tags"]}
+    assert "pllm/removed" not in {t["tag"] for t in env.item_by_pid("arxiv:2402.00001")["tags"]}
+
+
 COLLIDE = (
     "# Collide\n\n## Q&A?\n\n"
     "- **[2024 ICLR]** Paper One In Section QA Question. ([Paper](https://arxiv.org/abs/2402.00001))\n"

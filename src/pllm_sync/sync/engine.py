@@ -148,6 +148,12 @@ def _read_catalog(*args: Any, **kwargs: Any) -> Catalog:
     return load_catalog(*args, **kwargs)
 
 
+def _retired_before(v: PaperView | None) -> bool:
+    """Whether the paper's list base already says it left the catalog."""
+    base = v.state.catalog_base if v is not None and v.state is not None else None
+    return base is not None and base.get("catalog") == "removed"
+
+
 def _list_roots(rec: Record) -> frozenset[str]:
     """The lists (their titles: the roots of its sections) a catalog record places a paper in."""
     return frozenset(section_path(s)[0] for s in rec.get("sections") or ())
@@ -643,6 +649,10 @@ class SyncEngine:
         followed: dict[str, str] = {}
         unfollowed = False
         leaving = {a.pid for a in plan.actions if a.kind == "tombstone"}
+        if views is not None:
+            # a paper whose list base already says removed left the catalog in an earlier
+            # run (one without Zotero, say), which judged it: only its other side follows
+            leaving = {pid for pid in leaving if not _retired_before(views.get(pid))}
         if leaving and views is not None and catalog is not None:
             for pid, v in views.items():
                 base = v.state.catalog_base if v.state is not None else None
