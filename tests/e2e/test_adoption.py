@@ -119,3 +119,18 @@ def test_a_tag_added_to_the_note_before_the_sync_joins_the_items_own(new_env: Ne
     assert {"my-own", "from-the-note"} <= set(frontmatter(note)["tags"])
     assert {"my-own", "from-the-note"} <= {t["tag"] for t in env.item_by_pid(PID)["tags"]}
     _no_conflicts(env)
+
+
+def test_an_adopted_item_trashed_at_once_takes_its_note_along(new_env: NewEnv) -> None:
+    """The user trashes their adopted item right after the pull: the note, untouched by the
+    user, follows it (a created item trashed so does too). Before, the list's venue waiting
+    in the note for the item read as an edit, and the item was restored."""
+    env = new_env({"adopt": LIST}, max_delete_percent=100)  # 1 of 2 papers
+    key = _connector_item(env.emu)
+    _sync(env, "pull")
+    note = env.note_for(PID)
+    env.emu.trash_item(key)
+    out = _sync(env, "sync")
+    assert "restoring the item" not in out, out
+    assert env.items(trashed=True)[key].get("deleted"), "the user's trash was undone"
+    assert not note.exists()

@@ -17,6 +17,7 @@ from pllm_sync.sync.decide import (
     choose_identity_note,
     decide,
     differs,
+    edited_past_the_list,
     holds_user_data,
     listed_fields,
 )
@@ -780,3 +781,18 @@ def test_holds_user_data(rec: Record | None, base: Record | None, want: bool) ->
     """Which note or item a same-title twin's rename may take over from (its user data
     kept), or discard (none: ``identity.hand_over_to_an_empty_twin``)."""
     assert holds_user_data(rec, base) is want
+
+
+@pytest.mark.parametrize(
+    ("rec", "edited"),
+    [
+        ({"title": "T", "venue": "ICLR 2024"}, False),  # the list's venue, waiting for Zotero
+        ({"title": "T", "venue": "My Venue"}, True),  # the user's own venue
+        ({"title": "T", "venue": None, "status": "read"}, True),  # a field only users write
+        ({"title": "T", "venue": None}, False),  # as agreed
+    ],
+)
+def test_a_field_holding_the_lists_value_is_no_edit(rec: Record, edited: bool) -> None:
+    base: Record = {"title": "T", "venue": None}
+    catalog: Record = {"title": "T", "venue": "ICLR 2024"}
+    assert edited_past_the_list(rec, base, catalog) is edited

@@ -244,6 +244,21 @@ def differs(a: Record | None, b: Record | None) -> bool:
     return any(a.get(k) != b.get(k) for k in SYNCED_FIELDS if k in a or k in b)
 
 
+def edited_past_the_list(rec: Record | None, base: Record | None, catalog: Record | None) -> bool:
+    """:func:`differs`, except that a field holding the list's own current value is no
+    edit: no user's work is lost by following a deletion of the other side there. A note
+    written for an adopted item holds the list's venue while the base (the item's empty
+    venue) waits for it to reach Zotero; a user who trashed the item at once found it
+    restored, "modify beats delete", for an edit nobody made."""
+    if rec is None or base is None or catalog is None:
+        return differs(rec, base)
+    return any(
+        rec.get(k) != base.get(k) and (k not in catalog or rec.get(k) != catalog.get(k))
+        for k in SYNCED_FIELDS
+        if k in rec or k in base
+    )
+
+
 def _edited(item: Record | None, base: Record | None) -> bool:
     """Whether an item holds other values than ``base`` on a synced field, an empty value
     and a missing one alike (an item of a paper without authors reads ``()`` where the
@@ -444,7 +459,7 @@ def decide_paper(v: PaperView, cfg: DecideConfig, plan: Plan) -> Decision:
     if z_gone_now:
         if cfg.on_zotero_trash == "ignore":
             d.retire_zotero, z_active = True, False
-        elif v.note is not None and not differs(vrec, base):
+        elif v.note is not None and not edited_past_the_list(vrec, base, v.catalog):
             plan.add("vault", "trash", v.pid, v.title, reason=f"item {v.zotero_gone} in Zotero")
             d.vault, d.retire_zotero, d.retire_vault = "trash", True, True
             return d
