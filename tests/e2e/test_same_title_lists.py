@@ -75,3 +75,20 @@ def test_a_same_title_list_added_first_in_the_config_takes_the_suffix(new_env: N
     ]
     text = _benchmarks(env, "Awesome Personalization").read_text(encoding="utf-8")
     assert "Paper From List 1" in text and "Paper From List 2" not in text
+
+
+def test_without_zotero_the_roots_are_kept_as_well(new_env: NewEnv) -> None:
+    """A vault-only user (`--zotero off`) has no collection maps to read the roots from:
+    the state keeps them from pull to pull."""
+    env = new_env({"a": _list(1), "b": _list(2)})
+    _run(env, "pull", "--zotero", "off")
+    with _benchmarks(env, "Awesome Personalization").open("a", encoding="utf-8") as f:
+        f.write("\nMY NOTES ON LIST A\n")
+    vault = env.snapshot()
+    del vault["Home.md"]
+    env.lists = {"b": env.lists["b"], "a": env.lists["a"]}
+    env.write_config()
+    out = _run(env, "pull", "--zotero", "off")
+    after = env.snapshot()
+    del after["Home.md"]
+    assert after == vault, out

@@ -10,6 +10,7 @@ crashed run already wrote by its ``pllm-sync-id``, and converges without duplica
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field, replace
@@ -78,6 +79,8 @@ SECTION_MAP_SUFFIX = "#sections"
 """State key suffix for the section-key -> collection-key map kept next to the slug map."""
 LOST_SUFFIX = "#lost-sections"
 """State key suffix for sections whose collection was deleted in Zotero (see ``_refile``)."""
+ROOTS_KEY = "list-roots"
+"""State meta key: each list's root name at the last pull (``catalog.selection.keep_roots``)."""
 UNLISTED = "-"
 """A lost section's value while the last pull's lists left it out (no collection to make)."""
 
@@ -754,10 +757,13 @@ class SyncEngine:
         papers = self.load_papers(reuse=opts.changed_paths is not None)
         self._open_conflicts = self.state.list_conflicts(open_only=True)
         catalog = self._load_catalog(opts.dry_run) if opts.pull_catalog else None
-        if catalog is not None and self.lib is not None:
+        if catalog is not None:
             from ..catalog.selection import keep_roots  # (a sync reads no list)
 
             catalog = keep_roots(catalog, self._previous_roots(catalog))
+            if not opts.dry_run:
+                roots = {s: t.name for s, t in catalog.taxonomies.items() if t.path}
+                self.state.set_meta(ROOTS_KEY, json.dumps(roots, sort_keys=True))
         self._guard_vault(papers)
 
         snap: ZoteroSnapshot | None = None
@@ -1011,17 +1017,26 @@ class SyncEngine:
         return out
 
     def _previous_roots(self, catalog: Catalog) -> dict[str, str]:
-        """Each list's root name at the last run (source name -> name), read from the
-        state's collection maps: the root collection by the list's slug, its section key by
-        that collection's key."""
-        assert self.lib is not None
-        known = self.state.get_collection_keys(self.lib)
-        names = {k: s for s, k in self._section_map_load().items() if SECTION_SEP not in s}
-        return {
-            src: names[known[t.slug]]
-            for src, t in catalog.taxonomies.items()
-            if t.path and t.slug in known and known[t.slug] in names
-        }
+        """Each list's root name at the last pull (source name -> name): kept in the state
+        by every pull, with or without Zotero; for a state from before that, read from the
+        collection maps (the root collection by the list's slug, its section key by that
+        collection's key)."""
+        out: dict[str, str] = {}
+        if self.lib is not None:
+            known = self.state.get_collection_keys(self.lib)
+            names = {k: s for s, k in self._section_map_load().items() if SECTION_SEP not in s}
+            out = {
+                src: names[known[t.slug]]
+                for src, t in catalog.taxonomies.items()
+                if t.path and t.slug in known and known[t.slug] in names
+            }
+        try:
+            kept = json.loads(self.state.get_meta(ROOTS_KEY) or "{}")
+        except ValueError:
+            kept = {}
+        if isinstance(kept, dict):
+            out.update({str(k): str(v) for k, v in kept.items()})
+        return out
 
     def _lost_load(self) -> dict[str, str]:
         """Sections whose collection was deleted in Zotero, with that collection's key, kept

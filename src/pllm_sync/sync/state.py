@@ -1171,6 +1171,15 @@ class StateDB:
 
     # -- facts about the database ---------------------------------------------------------
 
+    def get_meta(self, key: str) -> str | None:
+        row = self._x("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Store ``value`` under ``key`` (no write when it is already that)."""
+        if self.get_meta(key) != value:
+            self._x("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
     def remember_vault(self, vault_path: str | Path) -> None:
         """Record the real path of the vault this is the state of, and its folder's
         identity (device and inode, once it exists): rows written only when they change. A
