@@ -161,6 +161,26 @@ def test_a_removal_applied_by_a_vault_only_pull_finishes_at_the_next_pull(
     assert "pllm/removed" not in {t["tag"] for t in env.item_by_pid("arxiv:2402.00001")["tags"]}
 
 
+def test_switching_to_a_fork_of_one_title_is_not_refused_as_a_cut(new_env: NewEnv) -> None:
+    """`lists remove b` then `lists add b2`, a fork with the same title and half the papers:
+    b's papers that b2 does not list leave by the user's act. They were counted as b2's
+    ("list 'b2' dropped 5 of its 10 papers") and the pull refused."""
+    env = new_env({"a": _numbered("Kept List", 10), "b": _numbered("Fork List", 10, 101)})
+    assert env.run("pull", "--no-progress")[0] == 0
+    assert env.run("lists", "remove", "b")[0] == 0
+    env.lists.pop("b")
+    fork = env.root / "b2.md"
+    fork.write_text(_numbered("Fork List", 5, 101), encoding="utf-8")
+    code, out, err = env.run("lists", "add", str(fork), "--name", "b2")
+    assert code == 0, (out, err)
+    env.lists["b2"] = fork
+    code, out, err = env.run("pull", "--no-progress")
+    assert code == 0, (out, err)
+    assert "b2" not in err, err
+    assert frontmatter(env.note_for("arxiv:2402.00101"))["catalog"] == "listed"
+    assert frontmatter(env.note_for("arxiv:2402.00110"))["catalog"] == "removed"
+
+
 COLLIDE = (
     "# Collide\n\n## Q&A?\n\n"
     "- **[2024 ICLR]** Paper One In Section QA Question. ([Paper](https://arxiv.org/abs/2402.00001))\n"

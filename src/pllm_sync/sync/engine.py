@@ -661,12 +661,20 @@ class SyncEngine:
                 base = v.state.catalog_base if v.state is not None else None
                 if base is not None and base.get("catalog") != "removed":
                     listed_before[pid] = _list_roots(base)
+            # the lists by name where the last pull's roots say which list a root was (a
+            # fork of a removed list, under its title, is not the list it replaced)
+            by_root = {root: src for src, root in self._roots_before.items()}
+            listed_before = {
+                pid: frozenset(by_root.get(r, r) for r in roots)
+                for pid, roots in listed_before.items()
+            }
             retiring = {pid: listed_before.get(pid, frozenset()) for pid in leaving}
             names = {s.name for s in self.cfg.catalog.sources}
             followed = {
                 section_path(section_key(t.path))[0]: name for name, t in catalog.taxonomies.items()
             }
-            unfollowed = bool(self.state.source_names() - names)
+            followed.update({name: name for name in catalog.taxonomies})
+            unfollowed = bool((self.state.source_names() | set(by_root.values())) - names)
         verdict = judge(
             trashed=trashed,
             retiring=retiring,
@@ -741,6 +749,7 @@ class SyncEngine:
         if opts.if_zotero_changed and not opts.pull_catalog and self._zotero_unchanged():
             return RunResult(plan=Plan(), dry_run=opts.dry_run)
         self._unfound = set()
+        self._roots_before: dict[str, str] = {}  # each list's root at the last pull
         changes_at_start, warnings_at_start = self.state.changes(), settled.warnings_logged()
         mark = self._settle_key(opts)
         early: ZoteroSnapshot | None = None
@@ -760,7 +769,8 @@ class SyncEngine:
         if catalog is not None:
             from ..catalog.selection import keep_roots  # (a sync reads no list)
 
-            catalog = keep_roots(catalog, self._previous_roots(catalog))
+            self._roots_before = self._previous_roots(catalog)
+            catalog = keep_roots(catalog, self._roots_before)
             if not opts.dry_run:
                 roots = {s: t.name for s, t in catalog.taxonomies.items() if t.path}
                 self.state.set_meta(ROOTS_KEY, json.dumps(roots, sort_keys=True))
