@@ -268,3 +268,24 @@ def test_a_line_written_before_a_lost_state_and_an_offline_run_survives_the_next
     key = env.item_by_pid(ONE)["key"]
     zn = [c for c in env.children(key) if c.get("itemType") == "note"]
     assert any("A line written before the state was lost." in c["note"] for c in zn)
+
+
+def test_an_id_change_followed_in_a_vault_only_pull_reaches_the_item_next(env: Env) -> None:
+    """The list changes a paper's arXiv link; a `pull --zotero off` follows it in the vault.
+    The item's Extra line kept the old id for good (the item had no other change, so no
+    run wrote it), and another device then took the item for the old paper."""
+    key = env.item_by_pid(ONE)["key"]
+    text = env.lists["offline"].read_text(encoding="utf-8")
+    env.lists["offline"].write_text(text.replace("2401.00001", "2401.09999"), encoding="utf-8")
+    new = "arxiv:2401.09999"
+    code, out, err = env.run("pull", "--zotero", "off", "--no-progress")
+    assert code == 0, (out, err)
+    assert frontmatter(env.note_for(new))["pllm-sync-id"] == new
+    code, out, err = env.run("pull", "--no-progress")
+    assert code == 0, (out, err)
+    item = env.items()[key]
+    assert f"pllm-sync-id: {new}" in item["extra"], item["extra"]
+    assert f"pllm-sync-id: {ONE}" not in item["extra"], item["extra"]
+    before, version = env.snapshot(), env.emu.library_version()
+    assert env.run("pull", "--no-progress")[0] == 0
+    assert env.snapshot() == before and env.emu.library_version() == version

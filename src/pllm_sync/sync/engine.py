@@ -81,6 +81,8 @@ LOST_SUFFIX = "#lost-sections"
 """State key suffix for sections whose collection was deleted in Zotero (see ``_refile``)."""
 ROOTS_KEY = "list-roots"
 """State meta key: each list's root name at the last pull (``catalog.selection.keep_roots``)."""
+OWED_RENAMES_KEY = "zotero-renames-owed"
+"""State meta key: id changes followed without reaching the item (``_owed_renames``)."""
 UNLISTED = "-"
 """A lost section's value while the last pull's lists left it out (no collection to make)."""
 
@@ -500,7 +502,31 @@ class SyncEngine:
                     v.vault_evicted = why.startswith(NOT_DOWNLOADED)
                 else:
                     v.vault_gone = True
-        return join_identities(views, papers, catalog_read=catalog is not None)
+        joined = join_identities(views, papers, catalog_read=catalog is not None)
+        if snap is not None:  # a run with Zotero: renames owed to items are sent now
+            for pid, old in self._owed_renames().items():
+                owing = joined.get(pid)
+                owing_state = owing.state if owing is not None else None
+                if (
+                    owing is not None
+                    and owing_state is not None
+                    and owing_state.zotero_key
+                    and not owing_state.zotero_retired
+                    and not owing.renamed_from
+                ):
+                    joined[pid] = replace(owing, renamed_from=old)
+        return joined
+
+    def _owed_renames(self) -> dict[str, str]:
+        """Papers (new id -> old id) whose id change was followed by a run that could not
+        tell their item (``--zotero off``, a failed write): its Extra still names the old id,
+        which no later change would rewrite, and which another device takes for the old
+        paper. The next run with Zotero sends the rename (``renamed_from``)."""
+        try:
+            owed = json.loads(self.state.get_meta(OWED_RENAMES_KEY) or "{}")
+        except ValueError:
+            return {}
+        return {str(k): str(v) for k, v in owed.items()} if isinstance(owed, dict) else {}
 
     def _why_unreadable(
         self, rel: str, scan: VaultScan, problems: dict[str, VaultProblem]
@@ -1351,6 +1377,8 @@ class SyncEngine:
                     applied[f"vault.{d.vault}"] -= 1
 
         # 3. Commit: what each side now holds always; the base only where every write landed.
+        owed = self._owed_renames()
+        owed_before = dict(owed)
         open_pids = {c.pllm_id for c in self._open_conflicts}
         puts: list[PaperState] = []
         with self.state.transaction(large=True):
@@ -1412,11 +1440,22 @@ class SyncEngine:
                     if res.conflicts or v.pid in open_pids:  # no query for the rest
                         self.state.resolve_stale_conflicts(v.pid, listed_fields(res))
                 puts.append(st)
+                if st.zotero_retired or not st.zotero_key:
+                    owed.pop(v.pid, None)  # no item to tell
+                elif v.renamed_from and v.renamed_from != v.pid:
+                    # the item learns the new id from this run's write; until one lands
+                    # (a run without Zotero, a failed write) the rename stays owed to it
+                    if d.zotero in ("update", "restore") and zok:
+                        owed.pop(v.pid, None)
+                    else:
+                        owed[v.pid] = owed.pop(v.renamed_from, v.renamed_from)
                 if v.renamed_from and v.renamed_from != v.pid:
                     self.state.put_papers(puts)  # in order: the row may be the renamed one
                     puts.clear()
                     self.state.delete_paper(v.renamed_from)  # identity followed the paper
             self.state.put_papers(puts)  # one statement for the rest
+            if owed != owed_before:
+                self.state.set_meta(OWED_RENAMES_KEY, json.dumps(owed, sort_keys=True))
             if snap is not None and self.lib is not None and not zheld:
                 lv = self.zotero.library_version if self.zotero else None
                 self.state.set_library_version(self.lib, lv or snap.library_version)
