@@ -11,7 +11,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .helpers import Env, NewEnv
+import pytest
+
+from pllm_sync.testing.zotero_server import ZoteroEmulator
+
+from .helpers import Env, NewEnv, make_env
 
 
 def _list(n: int) -> str:
@@ -92,3 +96,26 @@ def test_without_zotero_the_roots_are_kept_as_well(new_env: NewEnv) -> None:
     after = env.snapshot()
     del after["Home.md"]
     assert after == vault, out
+
+
+def test_a_second_device_listing_them_in_another_order_makes_no_second_tree(
+    tmp_path: Path,
+    zotero_emulator: ZoteroEmulator,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A fresh device (no state) whose config has the two lists the other way round: it
+    takes the names the library's collections already carry, not a second tree."""
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    lists = {"a": _list(1), "b": _list(2)}
+    one = make_env(tmp_path / "one", zotero_emulator, capsys, monkeypatch, lists)
+    _run(one, "pull")
+    roots = _roots(one)
+    two = make_env(
+        tmp_path / "two", zotero_emulator, capsys, monkeypatch, dict(reversed(lists.items()))
+    )
+    _run(two, "pull")
+    assert _roots(two) == roots
+    text = _benchmarks(two, "Awesome Personalization").read_text(encoding="utf-8")
+    assert "Paper From List 1" in text and "Paper From List 2" not in text

@@ -517,6 +517,30 @@ class SyncEngine:
                     joined[pid] = replace(owing, renamed_from=old)
         return joined
 
+    def _roots_in_the_library(self, catalog: Catalog) -> dict[str, str]:
+        """For same-title lists this state knows no root of (a second device, a lost
+        state): the suffixed name another device gave a list (``Title (source)``) when the
+        library has a collection of that name. Without it, a device whose config lists them
+        in another order made a second tree of collections under the other names."""
+        if self.zotero is None or self.lib is None:
+            return {}
+        titles: dict[str, list[str]] = {}
+        for src, t in catalog.taxonomies.items():
+            if t.path:
+                title = t.name.removesuffix(f" ({src})")
+                titles.setdefault(title.casefold(), []).append(src)
+        unknown = {
+            src: catalog.taxonomies[src].name.removesuffix(f" ({src})")
+            for same in titles.values()
+            if len(same) > 1
+            for src in same
+            if src not in self._roots_before
+        }
+        if not unknown:
+            return {}
+        names = self.zotero.collection_names()
+        return {src: f"{t} ({src})" for src, t in unknown.items() if f"{t} ({src})" in names}
+
     def _owed_renames(self) -> dict[str, str]:
         """Papers (new id -> old id) whose id change was followed by a run that could not
         tell their item (``--zotero off``, a failed write): its Extra still names the old id,
@@ -796,6 +820,7 @@ class SyncEngine:
             from ..catalog.selection import keep_roots  # (a sync reads no list)
 
             self._roots_before = self._previous_roots(catalog)
+            self._roots_before.update(self._roots_in_the_library(catalog))
             catalog = keep_roots(catalog, self._roots_before)
             if not opts.dry_run:
                 roots = {s: t.name for s, t in catalog.taxonomies.items() if t.path}

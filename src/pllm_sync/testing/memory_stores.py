@@ -1036,6 +1036,11 @@ class MemoryZotero:
     def collection_paths(self, mapping: Mapping[str, str]) -> dict[str, SectionPath]:
         return section_paths(mapping, self._nodes, self.library.collections)
 
+    def collection_names(self) -> set[str]:
+        return {
+            str(c.get("name")) for c in self.library.collections.values() if not c.get("deleted")
+        }
+
 
 def _collections_patch(cur: Mapping[str, Any], wanted: list[str]) -> Json:
     have = list(cur.get("collections") or ())

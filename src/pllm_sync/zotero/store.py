@@ -619,6 +619,12 @@ class ZoteroStore:
             if (k in self._collections and k not in outcomes) or (k in outcomes and outcomes[k].ok)
         }
 
+    def collection_names(self) -> set[str]:
+        """The names of the library's live collections (read once, then kept: the pull's
+        ``ensure_collections`` reads the same listing)."""
+        self._load_collections()
+        return {str(c.get("name")) for c in self._collections.values() if not c.get("deleted")}
+
     def collection_paths(self, mapping: Mapping[str, str]) -> dict[str, SectionPath]:
         """Collection key → section path for ``item_to_record`` and ``record_to_item_changes``."""
         return section_paths(mapping, self._nodes, self._collections)
