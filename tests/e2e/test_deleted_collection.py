@@ -9,7 +9,13 @@ run ever saw a change and the notes listed a section their items were no longer 
 
 from __future__ import annotations
 
-from .helpers import Env, NewEnv, frontmatter
+from pathlib import Path
+
+import pytest
+
+from pllm_sync.testing.zotero_server import ZoteroEmulator
+
+from .helpers import Env, NewEnv, frontmatter, make_env
 
 LIST = """# Filing List
 
@@ -62,7 +68,7 @@ def test_the_pull_after_a_deleted_collection_files_its_papers_back(new_env: NewE
     env = new_env({"filing": LIST})
     old = _delete_alignment(env)
     out = _run(env, "pull")
-    assert "section 'Alignment' was deleted; made it again and filing its 2 papers" in out, out
+    assert "section 'Alignment' was deleted; it is back, and its 2 papers filed" in out, out
     _assert_filed_back(env, old)
 
 
@@ -80,7 +86,7 @@ def test_a_sync_names_the_deleted_collection_and_the_next_pull_files_back(
     out = _run(env, "sync")  # said again while it lasts
     assert "section 'Alignment' was deleted" in out, out
     out = _run(env, "pull")
-    assert "filing its 2 papers back" in out, out
+    assert "its 2 papers filed in it again" in out, out
     _assert_filed_back(env, old)
 
 
@@ -92,7 +98,7 @@ def test_a_list_renaming_its_title_deletes_no_collection(new_env: NewEnv) -> Non
     keys = set(env.emu.get_collections())
     env.lists["filing"].write_text(LIST.replace("# Filing List", "# Filing List, Renamed"))
     out = _run(env, "pull")
-    assert "was deleted" not in out and "filing its" not in out, out
+    assert "was deleted" not in out and "filed in it again" not in out, out
     assert set(env.emu.get_collections()) == keys
 
 
@@ -103,7 +109,7 @@ def test_a_dry_run_names_the_deleted_collection(new_env: NewEnv) -> None:
         _code, out, err = env.run(command, "--dry-run", "--no-progress")
         assert "section 'Alignment' was deleted" in out + err, (command, out, err)
     out = _run(env, "pull")  # the dry runs kept nothing: the pull still files them back
-    assert "filing its 2 papers back" in out, out
+    assert "its 2 papers filed in it again" in out, out
 
 
 def test_a_deleted_collection_excluded_then_listed_again_files_its_papers(
@@ -125,3 +131,33 @@ def test_a_deleted_collection_excluded_then_listed_again_files_its_papers(
     env.write_config()  # the exclude taken back
     _run(env, "pull")
     _assert_filed_back(env, old)
+
+
+def test_a_second_device_syncing_after_the_first_filed_back_keeps_its_sections(
+    tmp_path: Path,
+    zotero_emulator: ZoteroEmulator,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Device one's pull makes the deleted collection again and files the items back;
+    device two then runs a plain sync (no list read). The items' new collection is in its
+    change feed: it is the section made again, not the papers taken out of it (which once
+    emptied device two's notes' sections for good)."""
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    one = make_env(tmp_path / "one", zotero_emulator, capsys, monkeypatch, {"filing": LIST})
+    two = make_env(tmp_path / "two", zotero_emulator, capsys, monkeypatch, {"filing": LIST})
+    _run(one, "pull")
+    _run(two, "pull")
+    zotero_emulator.delete_collection(_collection(one, "Alignment"))
+    _run(one, "pull")
+    _run(two, "sync")
+    for pid in ALIGNED:
+        sections = frontmatter(two.note_for(pid))["sections"]
+        assert any("Alignment" in str(s) for s in sections), (pid, sections)
+    new = _collection(two, "Alignment")
+    assert all(new in two.item_by_pid(p)["collections"] for p in ALIGNED)
+    before, version = two.snapshot(), zotero_emulator.library_version()
+    _run(two, "sync")
+    _run(two, "pull")
+    assert two.snapshot() == before and zotero_emulator.library_version() == version

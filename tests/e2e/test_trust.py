@@ -701,6 +701,75 @@ def test_a_split_an_older_version_retired_is_mended_by_the_next_pull(
     _users_note_and_item_live_on(env, key, empty_key)
 
 
+def test_a_split_whose_user_trashed_their_item_is_not_handed_over(new_env: NewEnv) -> None:
+    """The user trashed the old id's item in Zotero before the rows agreed: the paper
+    leaves as it would have (its note follows the item), and the trashed item stays in
+    Zotero's trash. The hand-over once brought it back out of the trash."""
+    env = new_env(_split_lists(True), max_delete_percent=100)
+    _, key, _empty_key = _split_then_rows_agree(env)
+    env.emu.trash_item(key)
+    for _ in range(2):
+        code, out, err = env.run("pull", "--no-progress")
+        assert code == 0, (out, err)
+        assert key in env.items(trashed=True), "the user's trashed item came back"
+    assert "takes this id" not in err, err
+    env.emu.clear_log()
+    assert env.run("sync", "--no-progress")[0] == 0
+    assert env.writes() == [], "did not settle"
+
+
+def test_a_split_met_in_a_run_without_zotero_is_handed_over_by_the_next_run_with_it(
+    new_env: NewEnv,
+) -> None:
+    """A `pull --zotero off` cannot put the empty twin item in Zotero's trash, so it hands
+    nothing over; the next pull with Zotero does it all (before, the twin item stayed live
+    beside the user's, both carrying the new id, and no run noticed)."""
+    env = new_env(_split_lists(True), max_delete_percent=100)
+    _, key, empty_key = _split_then_rows_agree(env)
+    code, out, err = env.run("pull", "--zotero", "off", "--no-progress")
+    assert code == 0, (out, err)
+    code, out, err = env.run("pull", "--no-progress")
+    assert code == 0, (out, err)
+    _users_note_and_item_live_on(env, key, empty_key)
+
+
+def test_a_second_device_whose_twin_note_holds_text_keeps_the_handed_over_paper_listed(
+    tmp_path: Path,
+    zotero_emulator: ZoteroEmulator,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Device one handed the split over (its user's item now carries the staying id);
+    device two had written in its own copy of the twin note meanwhile. Device two's pull
+    once took that item for the leaving paper's and marked it removed, listed as it is."""
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    lists = _split_lists(True)
+    one = make_env(tmp_path / "one", zotero_emulator, capsys, monkeypatch, lists)
+    two = make_env(tmp_path / "two", zotero_emulator, capsys, monkeypatch, lists)
+    assert one.run("pull", "--no-progress")[0] == 0
+    assert two.run("pull", "--no-progress")[0] == 0
+    key = one.item_by_pid(A)["key"]
+    edit_frontmatter(one.note_for(A), status="read")
+    append(one.note_for(A), "\nMy reading notes.\n")
+    assert sync(one)[0] == 0
+    append(two.note_for(FIXED), "\nDevice two's own thoughts.\n")  # not synced yet
+    for env in (one, two):  # the rows agree
+        env.write_config(max_delete_percent=100)
+        for path in env.lists.values():
+            path.write_text(path.read_text().replace("2401.00001", "2401.00009"), "utf-8")
+    assert one.run("pull", "--no-progress")[0] == 0
+    assert f"pllm-sync-id: {FIXED}" in zotero_emulator.get_items()[key]["extra"]
+    code, out, err = two.run("pull", "--no-progress")
+    assert code in (0, 7), (out, err)
+    item = zotero_emulator.get_items()[key]
+    assert "pllm/removed" not in {t["tag"] for t in item["tags"]}, "a listed paper retired"
+    assert not item.get("deleted")
+    texts = [p.read_text(encoding="utf-8") for p in two.papers.rglob("*.md")]
+    assert any("Device two's own thoughts." in t for t in texts), "device two's text lost"
+    assert all("catalog: removed" not in t for t in texts), "a note retired"
+
+
 class Killed(BaseException):
     """The run dies here (as a kill would: nothing after it runs)."""
 

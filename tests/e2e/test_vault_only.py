@@ -289,3 +289,19 @@ def test_an_id_change_followed_in_a_vault_only_pull_reaches_the_item_next(env: E
     before, version = env.snapshot(), env.emu.library_version()
     assert env.run("pull", "--no-progress")[0] == 0
     assert env.snapshot() == before and env.emu.library_version() == version
+
+
+def test_an_id_changed_away_and_back_offline_owes_the_item_nothing(env: Env) -> None:
+    """A -> B -> A, each followed by `pull --zotero off`: the item still carries A, so the
+    next runs with Zotero have nothing to send and settle (a rename of A to itself was
+    kept owed, said every run, and kept sync off its settled path)."""
+    path = env.lists["offline"]
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("2401.00001", "2401.09999"), encoding="utf-8")
+    assert env.run("pull", "--zotero", "off", "--no-progress")[0] == 0
+    path.write_text(text, encoding="utf-8")
+    assert env.run("pull", "--zotero", "off", "--no-progress")[0] == 0
+    assert env.run("pull", "--no-progress")[0] == 0
+    assert f"pllm-sync-id: {ONE}" in env.item_by_pid(ONE)["extra"]
+    code, out, err = env.run("pull", "--no-progress")
+    assert code == 0 and "changed this paper's id" not in out + err, (out, err)

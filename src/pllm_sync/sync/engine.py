@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -83,6 +83,8 @@ ROOTS_KEY = "list-roots"
 """State meta key: each list's root name at the last pull (``catalog.selection.keep_roots``)."""
 OWED_RENAMES_KEY = "zotero-renames-owed"
 """State meta key: id changes followed without reaching the item (``_owed_renames``)."""
+OWED_DUPLICATES_KEY = "zotero-duplicates-owed"
+"""State meta key: second items a run without Zotero could not trash (``_owed_duplicates``)."""
 UNLISTED = "-"
 """A lost section's value while the last pull's lists left it out (no collection to make)."""
 
@@ -191,6 +193,26 @@ def _waits_for_zotero(d: Decision) -> bool:
     return any(
         merged.get(k) != known.get(k) and merged.get(k) != base.get(k) for k in res.to_zotero
     )
+
+
+def remade_elsewhere(
+    collections: Mapping[str, Mapping[str, Any]], section_map: dict[str, str], lost: set[str]
+) -> dict[str, str]:
+    """Lost sections (collections deleted in Zotero) whose collection the change feed shows
+    made again elsewhere: a collection new to this device, under the collection of the
+    section's parent, with the section's name. Read as unknown, the items filed into it by
+    the other device's pull looked taken out of the section, and a sync emptied the notes'
+    sections for good."""
+    by_key = {k: s for s, k in section_map.items()}
+    out: dict[str, str] = {}
+    for key, c in collections.items():
+        parent = c.get("parentCollection")
+        if c.get("deleted") or key in by_key or not parent or parent not in by_key:
+            continue
+        section = f"{by_key[str(parent)]}{SECTION_SEP}{c.get('name') or ''}"
+        if section in lost:
+            out[section] = str(key)
+    return out
 
 
 def remade_sections(
@@ -503,7 +525,20 @@ class SyncEngine:
                 else:
                     v.vault_gone = True
         joined = join_identities(views, papers, catalog_read=catalog is not None)
-        if snap is not None:  # a run with Zotero: renames owed to items are sent now
+        if snap is not None:  # a run with Zotero: what earlier runs owed it is done now
+            for pid, keys in self._owed_duplicates().items():
+                owing = joined.get(pid)
+                if owing is None:
+                    continue
+                have = {str(x.zitem.get("key")) for x in owing.duplicate_items}
+                mine = owing.state.zotero_key if owing.state is not None else None
+                extra = tuple(
+                    DuplicateItem(pid, {"key": k}, {}, unread=True)
+                    for k in keys
+                    if k not in have and k != mine
+                )
+                if extra:
+                    joined[pid] = replace(owing, duplicate_items=(*owing.duplicate_items, *extra))
             for pid, old in self._owed_renames().items():
                 owing = joined.get(pid)
                 owing_state = owing.state if owing is not None else None
@@ -540,6 +575,18 @@ class SyncEngine:
             return {}
         names = self.zotero.collection_names()
         return {src: f"{t} ({src})" for src, t in unknown.items() if f"{t} ({src})" in names}
+
+    def _owed_duplicates(self) -> dict[str, list[str]]:
+        """Papers (id -> item keys) whose second items a run without Zotero found (a split
+        handed over offline: the empty twin's item) and could not move to Zotero's trash.
+        The next run with Zotero reads them and decides (rule 9)."""
+        try:
+            owed = json.loads(self.state.get_meta(OWED_DUPLICATES_KEY) or "{}")
+        except ValueError:
+            return {}
+        if not isinstance(owed, dict):
+            return {}
+        return {str(k): [str(x) for x in v] for k, v in owed.items() if isinstance(v, list)}
 
     def _owed_renames(self) -> dict[str, str]:
         """Papers (new id -> old id) whose id change was followed by a run that could not
@@ -904,6 +951,14 @@ class SyncEngine:
                     lost = marked
                     if not opts.dry_run:
                         self._lost_save(lost)
+            if lost and catalog is None and snap.collections:
+                # a sync reads no list, but another device's pull may have made the
+                # collection again: the change feed names it, under the list's collection
+                learned = remade_elsewhere(snap.collections, section_map, set(lost))
+                if learned:
+                    section_map = {**section_map, **learned}
+                    if not opts.dry_run:
+                        self._section_map_save(section_map)
             refile = {s for s in lost if s in section_map}
             for s in sorted(s for s, k in lost.items() if s not in refile and k != UNLISTED):
                 plan.warnings.append(
@@ -1071,9 +1126,9 @@ class SyncEngine:
             out[pid] = replace(st, zotero_record=without(held), base=without(st.base))
         for s, n in sorted(moved.items()):
             plan.warnings.append(
-                f"the Zotero collection of section {section_path(s)[-1]!r} was deleted; made "
-                f"it again and filing its {n} paper{'s' if n != 1 else ''} back (to drop a "
-                "section for good, list it in the source's `exclude`)"
+                f"the Zotero collection of section {section_path(s)[-1]!r} was deleted; it "
+                f"is back, and its {n} paper{'s' if n != 1 else ''} filed in it again (to drop "
+                "a section for good, list it in the source's `exclude`)"
             )
         return out
 
@@ -1404,6 +1459,8 @@ class SyncEngine:
         # 3. Commit: what each side now holds always; the base only where every write landed.
         owed = self._owed_renames()
         owed_before = dict(owed)
+        owed_dups = self._owed_duplicates()
+        owed_dups_before = {k: list(v) for k, v in owed_dups.items()}
         open_pids = {c.pllm_id for c in self._open_conflicts}
         puts: list[PaperState] = []
         with self.state.transaction(large=True):
@@ -1465,6 +1522,11 @@ class SyncEngine:
                     if res.conflicts or v.pid in open_pids:  # no query for the rest
                         self.state.resolve_stale_conflicts(v.pid, listed_fields(res))
                 puts.append(st)
+                if self.zotero is None and v.duplicate_items:
+                    keys = {str(x.zitem.get("key")) for x in v.duplicate_items}
+                    owed_dups[v.pid] = sorted(keys | set(owed_dups.get(v.pid, ())))
+                elif self.zotero is not None and v.pid not in zfailed and v.pid not in zskipped:
+                    owed_dups.pop(v.pid, None)  # read and decided (trashed, or kept and named)
                 if st.zotero_retired or not st.zotero_key:
                     owed.pop(v.pid, None)  # no item to tell
                 elif v.renamed_from and v.renamed_from != v.pid:
@@ -1472,8 +1534,10 @@ class SyncEngine:
                     # (a run without Zotero, a failed write) the rename stays owed to it
                     if d.zotero in ("update", "restore") and zok:
                         owed.pop(v.pid, None)
+                    elif (first := owed.pop(v.renamed_from, v.renamed_from)) != v.pid:
+                        owed[v.pid] = first  # (renamed away and back: the item holds it)
                     else:
-                        owed[v.pid] = owed.pop(v.renamed_from, v.renamed_from)
+                        owed.pop(v.pid, None)
                 if v.renamed_from and v.renamed_from != v.pid:
                     self.state.put_papers(puts)  # in order: the row may be the renamed one
                     puts.clear()
@@ -1481,6 +1545,8 @@ class SyncEngine:
             self.state.put_papers(puts)  # one statement for the rest
             if owed != owed_before:
                 self.state.set_meta(OWED_RENAMES_KEY, json.dumps(owed, sort_keys=True))
+            if owed_dups != owed_dups_before:
+                self.state.set_meta(OWED_DUPLICATES_KEY, json.dumps(owed_dups, sort_keys=True))
             if snap is not None and self.lib is not None and not zheld:
                 lv = self.zotero.library_version if self.zotero else None
                 self.state.set_library_version(self.lib, lv or snap.library_version)

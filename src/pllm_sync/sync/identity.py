@@ -423,7 +423,9 @@ def hand_over_to_an_empty_twin(
         twin_item: dict[str, Any] | None = None  # the staying id's own live item
         twin_rec: Record | None = None
         twin_kids = False
-        if new.zitem is not None and ka is not None and new.zitem.get("key") == ka:
+        taken_over = new.zitem is not None and ka is not None and new.zitem.get("key") == ka
+        if taken_over:
+            assert new.zitem is not None
             item = _item_fields(new)
             item["zotero_gone"] = None if not new.zitem.get("deleted") else new.zotero_gone
         else:
@@ -451,6 +453,8 @@ def hand_over_to_an_empty_twin(
                 DuplicateItem.of(new.pid, twin_item, new.zchildren, twin_rec or {}),
                 *dups,
             )
+        if item["zotero_gone"] or ost.zotero_retired:
+            continue  # the user removed the item: its paper leaves as usual (the note follows)
         old_data = (
             holds_user_data(note.record, ost.base)
             or holds_user_data(item["zrecord"] or item["zrecord_trashed"], ost.base)
@@ -465,7 +469,8 @@ def hand_over_to_an_empty_twin(
         )
         if not old_data:
             continue  # nothing of the user's to keep: the leaving id is retired as usual
-        if new_data:
+        keep_twin = twin_note is not None and holds_user_data(twin_note.record, nst.base)
+        if new_data and not taken_over:
             where = twin_note.path if twin_note else new.pid
             msg = (
                 f"{old.pid} left the lists and {new.pid} of the same title stays; both "
@@ -479,7 +484,13 @@ def hand_over_to_an_empty_twin(
             "holds your data and takes this id"
             + (
                 f"; this id's empty note {twin_note.path} goes to the vault's trash folder"
-                if twin_note
+                if twin_note and not keep_twin
+                else ""
+            )
+            + (
+                f"; this id's note {twin_note.path} holds your text too and stays as a copy: "
+                f"copy what you need into {note.path}, then delete it"
+                if twin_note and keep_twin
                 else ""
             )
         )
@@ -491,7 +502,11 @@ def hand_over_to_an_empty_twin(
             vault_gone=False,
             vault_unreadable=False,
             vault_unreadable_why="",
-            copies=(*old.copies, *new.copies),
+            copies=(
+                *old.copies,
+                *new.copies,
+                *((twin_note.path,) if keep_twin and twin_note else ()),
+            ),
             vault_sections_unknown=new.vault_sections_unknown
             if from_new
             else old.vault_sections_unknown,
@@ -500,7 +515,7 @@ def hand_over_to_an_empty_twin(
             else old.vault_sections_ambiguous,
             note_from_copy=False if from_new else old.note_from_copy,
             duplicate_items=dups,
-            discard_notes=(twin_note,) if twin_note else (),
+            discard_notes=(twin_note,) if twin_note and not keep_twin else (),
             notices=(*new.notices, msg),
             **item,
         )
