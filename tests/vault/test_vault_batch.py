@@ -606,19 +606,17 @@ def test_ctrl_c_while_the_flush_waits_stops_the_commit_before_any_rename(
     def slow(fd: int) -> int:
         # as a system call does: the thread making it runs no Python signal handler
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-        release.wait(3)
+        os.kill(os.getpid(), signal.SIGINT)  # the Ctrl-C, while the flush waits
+        release.wait(60)
         finished.set()
         return 0
 
     batch = _fill(tmp_path, atomic.FLUSH_ONCE_FROM + 10)
     monkeypatch.setattr(fsflush, "_syncfs_call", lambda: slow)
-    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
-    timer.start()
     try:
         with pytest.raises(KeyboardInterrupt):
             batch.commit()
         assert not finished.is_set()  # stopped while the flush was still waiting
     finally:
         release.set()
-        timer.cancel()
     assert list((tmp_path / "d0").iterdir()) == []
