@@ -7,6 +7,7 @@ property tests use the ``ci`` profile; ``--run-slow`` (or ``PLLM_SYNC_FULL=1``) 
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -61,6 +62,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def full(request: pytest.FixtureRequest) -> bool:
     """True when the full (slow) share of sampled tests should run."""
     return full_run(request.config)
+
+
+@pytest.fixture(autouse=True)
+def signal_handlers_restored() -> Iterator[None]:
+    """A test that runs the daemon in this process leaves its Ctrl-C and SIGTERM handlers
+    installed (the daemon's stop flag): put the earlier ones back, so a later test's Ctrl-C
+    raises KeyboardInterrupt as in a fresh process (one did not, when xdist ran it after a
+    daemon test in the same worker)."""
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for sig, handler in saved.items():
+        if signal.getsignal(sig) is not handler:
+            signal.signal(sig, handler)
 
 
 @pytest.fixture(autouse=True)

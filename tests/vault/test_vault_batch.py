@@ -613,10 +613,14 @@ def test_ctrl_c_while_the_flush_waits_stops_the_commit_before_any_rename(
 
     batch = _fill(tmp_path, atomic.FLUSH_ONCE_FROM + 10)
     monkeypatch.setattr(fsflush, "_syncfs_call", lambda: slow)
+    # Python's own Ctrl-C: a suite run as a background job has SIGINT ignored (the fresh-
+    # clone CI, started with `&`, failed here), and an earlier test may have left another
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         with pytest.raises(KeyboardInterrupt):
             batch.commit()
         assert not finished.is_set()  # stopped while the flush was still waiting
     finally:
         release.set()
+        signal.signal(signal.SIGINT, before)
     assert list((tmp_path / "d0").iterdir()) == []
