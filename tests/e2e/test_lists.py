@@ -236,6 +236,31 @@ def test_sections_whose_names_differ_only_in_punctuation_or_case_keep_their_pape
     check()
 
 
+def test_sections_of_one_slug_reordered_upstream_keep_their_papers_filed(
+    new_env: NewEnv,
+) -> None:
+    """Sections whose names slugify alike are told apart by their order in the list; when
+    the list reorders them, their collections are renamed under the items. Each item now
+    follows its own section into the collection that stands for it (it stayed in the one
+    renamed under it, its note saying otherwise), and the pull after settles."""
+    env = new_env({"collide": COLLIDE})
+    assert env.run("pull", "--no-progress")[0] == 0
+    parts = COLLIDE.split("\n## ")
+    env.lists["collide"].write_text(
+        "\n## ".join([parts[0], parts[3].rstrip("\n") + "\n", parts[2], parts[1]]),
+        encoding="utf-8",
+    )
+    code, out, err = env.run("pull", "--no-progress")
+    assert code == 0, (out, err)
+    colls = {c["name"]: k for k, c in env.emu.get_collections().items()}
+    sections = {"arxiv:2402.00001": "Q&A?", "arxiv:2402.00002": "Q&A", "arxiv:2402.00003": "q&a"}
+    for pid, name in sections.items():
+        assert env.item_by_pid(pid)["collections"] == [colls[name]], (pid, name)
+    before, version = env.snapshot(), env.emu.library_version()
+    assert env.run("pull", "--no-progress")[0] == 0
+    assert env.snapshot() == before and env.emu.library_version() == version
+
+
 def test_a_vault_an_older_version_linked_to_the_plain_note_name_keeps_its_sections(
     new_env: NewEnv,
 ) -> None:

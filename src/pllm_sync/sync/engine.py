@@ -85,6 +85,8 @@ OWED_RENAMES_KEY = "zotero-renames-owed"
 """State meta key: id changes followed without reaching the item (``_owed_renames``)."""
 OWED_DUPLICATES_KEY = "zotero-duplicates-owed"
 """State meta key: second items a run without Zotero could not trash (``_owed_duplicates``)."""
+MOVED_KEY = "sections-moved"
+"""State meta key: section moves found but not yet committed (``moved_sections``)."""
 UNLISTED = "-"
 """A lost section's value while the last pull's lists left it out (no collection to make)."""
 
@@ -193,6 +195,43 @@ def _waits_for_zotero(d: Decision) -> bool:
     return any(
         merged.get(k) != known.get(k) and merged.get(k) != base.get(k) for k in res.to_zotero
     )
+
+
+def moved_sections(stored: dict[str, str], now: dict[str, str]) -> dict[str, str]:
+    """Sections whose collection now stands for another section of the list (old section
+    key -> the one its collection is now): sections whose names slugify alike are told
+    apart by their order in the list, so a list reordering them renames their collections
+    under the items. A list or section renamed (a name new to the list) is not such a move."""
+    inverse = {k: s for s, k in now.items()}
+    return {
+        s: inverse[k] for s, k in stored.items() if inverse.get(k, s) != s and inverse[k] in stored
+    }
+
+
+def follow_moved_sections(
+    papers: dict[str, PaperState], moved: dict[str, str]
+) -> dict[str, PaperState]:
+    """The papers' states with ``moved`` sections read as the sections their collections
+    stand for now, in what Zotero is known to hold and in the base: the items stayed in the
+    collections renamed under them, so a note (or the list) naming the paper's own section
+    reads as moving the item to that section's collection, which the run's writes do.
+    Copies: the daemon keeps the loaded states between passes."""
+    out = dict(papers)
+    for pid, st in papers.items():
+        held = st.zotero_record or st.base
+        if held is None or not set(moved) & set(held.get("sections") or ()):
+            continue
+
+        def follow(rec: Record | None) -> Record | None:
+            if rec is None:
+                return None
+            return {
+                **rec,
+                "sections": frozenset(moved.get(s, s) for s in rec.get("sections") or ()),
+            }
+
+        out[pid] = replace(st, zotero_record=follow(held), base=follow(st.base))
+    return out
 
 
 def remade_elsewhere(
@@ -576,6 +615,14 @@ class SyncEngine:
         names = self.zotero.collection_names()
         return {src: f"{t} ({src})" for src, t in unknown.items() if f"{t} ({src})" in names}
 
+    def _owed_moves(self) -> dict[str, str]:
+        """Section moves (``moved_sections``) a run found and did not finish committing."""
+        try:
+            owed = json.loads(self.state.get_meta(MOVED_KEY) or "{}")
+        except ValueError:
+            return {}
+        return {str(k): str(v) for k, v in owed.items()} if isinstance(owed, dict) else {}
+
     def _owed_duplicates(self) -> dict[str, list[str]]:
         """Papers (id -> item keys) whose second items a run without Zotero found (a split
         handed over offline: the empty twin's item) and could not move to Zotero's trash.
@@ -880,6 +927,7 @@ class SyncEngine:
         section_map: dict[str, str] = {}
         lost: dict[str, str] = {}
         refile: set[str] = set()
+        moved: dict[str, str] = {}
         plan = Plan()
         if self.zotero is not None and self.lib is not None:
             since = self.state.get_library_version(self.lib)
@@ -913,12 +961,15 @@ class SyncEngine:
                         for key, path in self.zotero.collection_paths(mapping).items()
                     }
                     remade = remade_sections(known, mapping, stored_map)
+                    moved = {**self._owed_moves(), **moved_sections(stored_map, section_map)}
                     with self.state.transaction():
                         self.state.set_collection_keys(self.lib, mapping)
                         self._section_map_save(section_map)
                         if set(remade) - set(lost):  # kept until its papers are filed back
                             lost.update(remade)
                             self._lost_save(lost)
+                        if moved:  # kept until the papers' state follows (crash-safe)
+                            self.state.set_meta(MOVED_KEY, json.dumps(moved, sort_keys=True))
             else:
                 mapping = known
             snap = (
@@ -969,6 +1020,8 @@ class SyncEngine:
                 )
             if refile and not opts.dry_run:
                 papers = self._refile(papers, refile, plan)
+            if moved and not opts.dry_run:
+                papers = follow_moved_sections(papers, moved)
         cpaths = {k: section_path(s) for s, k in section_map.items()}
 
         # only once Zotero said yes; a vault made in Obsidian first (no note in it yet, no
@@ -1028,6 +1081,8 @@ class SyncEngine:
             self._apply(decided, catalog, snap, section_map, scan, result, opts)
             if refile and not result.errors:  # filed back (a failed write retries from the base)
                 self._lost_save({s: k for s, k in lost.items() if s not in refile})
+            if moved:  # the papers' state follows the collections now
+                self.state.set_meta(MOVED_KEY, "{}")
         except BaseException as exc:  # an interrupt is recorded too, then re-raised
             self._scan_memo = None
             self.vault.discard_batch()  # notes never made durable: the next run writes them
