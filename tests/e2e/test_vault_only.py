@@ -305,23 +305,3 @@ def test_an_id_changed_away_and_back_offline_owes_the_item_nothing(env: Env) -> 
     assert f"pllm-sync-id: {ONE}" in env.item_by_pid(ONE)["extra"]
     code, out, err = env.run("pull", "--no-progress")
     assert code == 0 and "changed this paper's id" not in out + err, (out, err)
-
-
-def test_two_id_changes_each_followed_offline_leave_the_last_link(env: Env) -> None:
-    """The list changes a paper's arXiv link twice, each time followed by `pull --zotero
-    off`: the note and item end with the last link, not the middle one (which the second
-    run took for the user's edit, and said "your arxiv stays")."""
-    path = env.lists["offline"]
-    text = path.read_text(encoding="utf-8")
-    for link in ("2401.05555", "2401.07777"):
-        path.write_text(text.replace("2401.00001", link), encoding="utf-8")
-        code, out, err = env.run("pull", "--zotero", "off", "--no-progress")
-        assert code == 0, (out, err)
-        assert "stays" not in out + err, (out, err)
-    code, out, err = env.run("pull", "--no-progress")
-    assert code == 0, (out, err)
-    last = "arxiv:2401.07777"
-    fm = frontmatter(env.note_for(last))
-    assert fm["arxiv"] == "2401.07777" and "2401.07777" in fm["url"], fm
-    item = env.item_by_pid(last)
-    assert "2401.07777" in item["url"] and "2401.05555" not in item["extra"], item

@@ -165,23 +165,6 @@ def test_an_enriched_field_the_user_set_is_not_replaced_and_the_change_is_named(
     assert r.overridden_upstream == {"authors": ("Alireza Salemi", "Hamed Zamani", "Third")}
 
 
-def test_a_side_holding_the_lists_previous_value_takes_its_next_one() -> None:
-    """A run without Zotero wrote the list's change (A -> B) to the note and held the base
-    back at A for Zotero; the list then changes again (B -> C). The note's B is that earlier
-    change, not the user's edit: C reaches both sides, with no "your value stays"."""
-    base = synced(url="https://arxiv.org/abs/A")
-    r = merge(
-        base=base,
-        catalog={**CATALOG, "url": "https://arxiv.org/abs/C"},
-        catalog_base={**CATALOG, "url": "https://arxiv.org/abs/B"},
-        zotero=base,
-        vault=synced(url="https://arxiv.org/abs/B"),
-    )
-    assert r.merged["url"] == "https://arxiv.org/abs/C"
-    assert r.to_vault == r.to_zotero == {"url": "https://arxiv.org/abs/C"}
-    assert not r.overridden_upstream and not r.conflicts
-
-
 def test_with_no_catalog_base_the_catalog_only_fills_empty_fields() -> None:
     """A paper synced before the catalog listed it: its values may be the user's own."""
     base = synced(title="User's title", code=None)

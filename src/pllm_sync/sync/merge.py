@@ -227,11 +227,6 @@ def _merge_scalar(
     def change(x: Any) -> Any:
         if x is MISSING or x == base or (no_base and _empty(x)):
             return MISSING  # with no base, an empty value loses nothing by being filled in
-        if proposal is not MISSING and cat_old is not MISSING and x == cat_old:
-            # the list's previous value, which a run wrote to this side while the base was
-            # held back (a run without Zotero): the list's earlier change, not a user's
-            # edit. Taken for one, it beat the list's next change ("your url stays").
-            return MISSING
         return x
 
     zc, vc = change(z), change(v)
