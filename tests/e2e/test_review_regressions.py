@@ -257,3 +257,18 @@ def test_interrupted_run_is_journalled_and_converges(
     ids = [p for d in env.items().values() for p in [d["extra"]] if "pllm-sync-id" in p]
     assert len(ids) == 3, "no duplicates after the interrupted run"
     assert len(list(env.papers.glob("*.md"))) == 3
+
+
+def test_a_copy_in_zoteros_trash_is_not_called_a_second_item(env: Env) -> None:
+    """A copy of a paper's item the user (or a hand-over) put in Zotero's trash carries the
+    paper's id too: that is no second live copy to warn about on every run."""
+    pull(env)
+    item = env.item_by_pid(A)
+    copy = env.emu.create_item(
+        {k: v for k, v in item.items() if k not in ("key", "version", "dateAdded")}
+    )
+    env.emu.trash_item(copy)
+    code, out, err = env.run("sync", "--no-progress")
+    assert code == 0, (out, err)
+    assert "two items carry" not in out + err, (out, err)
+    assert not env.item_by_pid(A).get("deleted")

@@ -419,9 +419,19 @@ class SyncEngine:
                         continue
                     view(item_pid).user_added = "zotero"
                 v = view(item_pid)
+                st_key = v.state.zotero_key if v.state is not None else None
+                if data.get("deleted") and st_key and st_key != key and key_to_pid.get(key) is None:
+                    # a copy of the paper's item (Zotero's Duplicate Item copies our Extra
+                    # line) that the user put in the trash: the paper's own item is the one
+                    # the state knows, unchanged. Taken for it, the paper's note followed the
+                    # copy to the trash.
+                    continue
                 if v.zitem is not None:
                     keep_new = second_item_wins(v.state, v.zitem, data)
-                    log.warning(
+                    both_live = not v.zitem.get("deleted") and not data.get("deleted")
+                    # (one in Zotero's trash is no second copy to tell the user about)
+                    log.log(
+                        logging.WARNING if both_live else logging.DEBUG,
                         "zotero: two items carry pllm-sync id %s (%s, %s)",
                         item_pid,
                         v.zitem.get("key"),
