@@ -29,13 +29,10 @@ from typing import Any
 
 from ..record import SET_FIELDS, Record, complete_record
 from ..zotero import mapping as zmap
+from .merge import is_empty
 
 WRITTEN_BY_THE_RUN = ("sections", "code", "notes", "catalog")
 """Fields the adopting run set on the item itself (memberships, attachments, children)."""
-
-
-def _empty(x: Any) -> bool:
-    return x is None or (isinstance(x, str | tuple | frozenset | set | list) and not x)
 
 
 def adopted_sides(merged: Record, item: Mapping[str, Any]) -> tuple[Record, Record]:
@@ -50,7 +47,7 @@ def adopted_sides(merged: Record, item: Mapping[str, Any]) -> tuple[Record, Reco
         mine = held.get(f)
         if f in SET_FIELDS:
             base[f] = frozenset(value or ()) & frozenset(mine or ())
-        elif _empty(mine):
+        elif is_empty(mine):
             base[f] = mine
         else:
             base[f] = value

@@ -152,7 +152,8 @@ class _Decision:
     replaced: Any = MISSING  # the user's agreed value the catalog's change replaced
 
 
-def _empty(x: Any) -> bool:
+def is_empty(x: Any) -> bool:
+    """A field's value that says nothing: None, or an empty text, tuple or set."""
     return x is None or (isinstance(x, str | tuple | frozenset | set) and not x)
 
 
@@ -211,7 +212,7 @@ def _merge_scalar(
             base, proposal, from_catalog = cat_new, MISSING, cat_new is not None
         else:
             base, proposal = None, MISSING
-    elif cat_old is MISSING and not _empty(base):
+    elif cat_old is MISSING and not is_empty(base):
         # The catalog's previous value is unknown (the paper was synced before the catalog
         # listed it): we cannot tell an upstream change from a user's earlier edit, so the
         # catalog may only fill an empty field, never overwrite one.
@@ -225,7 +226,7 @@ def _merge_scalar(
         proposal = MISSING
 
     def change(x: Any) -> Any:
-        if x is MISSING or x == base or (no_base and _empty(x)):
+        if x is MISSING or x == base or (no_base and is_empty(x)):
             return MISSING  # with no base, an empty value loses nothing by being filled in
         return x
 
@@ -254,7 +255,7 @@ def _merge_scalar(
         return d
     if proposal is not MISSING and proposal != base:
         d = _Decision(proposal, frozenset({"catalog"}))
-        if cat_old is not MISSING and base != cat_old and not _empty(base):
+        if cat_old is not MISSING and base != cat_old and not is_empty(base):
             d.replaced = base  # the user had set it (agreed, not the list's last value)
         return d
     d = _Decision(base, frozenset({"catalog"}) if from_catalog else frozenset())
