@@ -10,7 +10,6 @@ crashed run already wrote by its ``pllm-sync-id``, and converges without duplica
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -627,34 +626,21 @@ class SyncEngine:
 
     def _owed_moves(self) -> dict[str, str]:
         """Section moves (``moved_sections``) a run found and did not finish committing."""
-        try:
-            owed = json.loads(self.state.get_meta(MOVED_KEY) or "{}")
-        except ValueError:
-            return {}
-        return {str(k): str(v) for k, v in owed.items()} if isinstance(owed, dict) else {}
+        return {k: str(v) for k, v in self.state.get_meta_map(MOVED_KEY).items()}
 
     def _owed_duplicates(self) -> dict[str, list[str]]:
         """Papers (id -> item keys) whose second items a run without Zotero found (a split
         handed over offline: the empty twin's item) and could not move to Zotero's trash.
         The next run with Zotero reads them and decides (rule 9)."""
-        try:
-            owed = json.loads(self.state.get_meta(OWED_DUPLICATES_KEY) or "{}")
-        except ValueError:
-            return {}
-        if not isinstance(owed, dict):
-            return {}
-        return {str(k): [str(x) for x in v] for k, v in owed.items() if isinstance(v, list)}
+        owed = self.state.get_meta_map(OWED_DUPLICATES_KEY)
+        return {k: [str(x) for x in v] for k, v in owed.items() if isinstance(v, list)}
 
     def _owed_renames(self) -> dict[str, str]:
         """Papers (new id -> old id) whose id change was followed by a run that could not
         tell their item (``--zotero off``, a failed write): its Extra still names the old id,
         which no later change would rewrite, and which another device takes for the old
         paper. The next run with Zotero sends the rename (``renamed_from``)."""
-        try:
-            owed = json.loads(self.state.get_meta(OWED_RENAMES_KEY) or "{}")
-        except ValueError:
-            return {}
-        return {str(k): str(v) for k, v in owed.items()} if isinstance(owed, dict) else {}
+        return {k: str(v) for k, v in self.state.get_meta_map(OWED_RENAMES_KEY).items()}
 
     def _why_unreadable(
         self, rel: str, scan: VaultScan, problems: dict[str, VaultProblem]
@@ -928,7 +914,7 @@ class SyncEngine:
             catalog = keep_roots(catalog, self._roots_before)
             if not opts.dry_run:
                 roots = {s: t.name for s, t in catalog.taxonomies.items() if t.path}
-                self.state.set_meta(ROOTS_KEY, json.dumps(roots, sort_keys=True))
+                self.state.set_meta_map(ROOTS_KEY, roots)
         self._guard_vault(papers)
 
         snap: ZoteroSnapshot | None = None
@@ -979,7 +965,7 @@ class SyncEngine:
                             lost.update(remade)
                             self._lost_save(lost)
                         if moved:  # kept until the papers' state follows (crash-safe)
-                            self.state.set_meta(MOVED_KEY, json.dumps(moved, sort_keys=True))
+                            self.state.set_meta_map(MOVED_KEY, moved)
             else:
                 mapping = known
             snap = (
@@ -1092,7 +1078,7 @@ class SyncEngine:
             if refile and not result.errors:  # filed back (a failed write retries from the base)
                 self._lost_save({s: k for s, k in lost.items() if s not in refile})
             if moved:  # the papers' state follows the collections now
-                self.state.set_meta(MOVED_KEY, "{}")
+                self.state.set_meta_map(MOVED_KEY, {})
         except BaseException as exc:  # an interrupt is recorded too, then re-raised
             self._scan_memo = None
             self.vault.discard_batch()  # notes never made durable: the next run writes them
@@ -1211,39 +1197,27 @@ class SyncEngine:
                 for src, t in catalog.taxonomies.items()
                 if t.path and t.slug in known and known[t.slug] in names
             }
-        try:
-            kept = json.loads(self.state.get_meta(ROOTS_KEY) or "{}")
-        except ValueError:
-            kept = {}
-        if isinstance(kept, dict):
-            out.update({str(k): str(v) for k, v in kept.items()})
+        out.update({k: str(v) for k, v in self.state.get_meta_map(ROOTS_KEY).items()})
         return out
+
+    def _beside(self, suffix: str) -> LibraryRef:
+        """The state key of a map kept next to the library's slug map (``*_SUFFIX``)."""
+        assert self.lib is not None
+        return replace(self.lib, library_id=self.lib.library_id + suffix)
 
     def _lost_load(self) -> dict[str, str]:
         """Sections whose collection was deleted in Zotero, with that collection's key, kept
         until a run has filed their papers back into the collection made again."""
-        assert self.lib is not None
-        return self.state.get_collection_keys(
-            replace(self.lib, library_id=self.lib.library_id + LOST_SUFFIX)
-        )
+        return self.state.get_collection_keys(self._beside(LOST_SUFFIX))
 
     def _lost_save(self, lost: dict[str, str]) -> None:
-        assert self.lib is not None
-        self.state.set_collection_keys(
-            replace(self.lib, library_id=self.lib.library_id + LOST_SUFFIX), lost
-        )
+        self.state.set_collection_keys(self._beside(LOST_SUFFIX), lost)
 
     def _section_map_load(self) -> dict[str, str]:
-        assert self.lib is not None
-        return self.state.get_collection_keys(
-            replace(self.lib, library_id=self.lib.library_id + SECTION_MAP_SUFFIX)
-        )
+        return self.state.get_collection_keys(self._beside(SECTION_MAP_SUFFIX))
 
     def _section_map_save(self, smap: dict[str, str]) -> None:
-        assert self.lib is not None
-        self.state.set_collection_keys(
-            replace(self.lib, library_id=self.lib.library_id + SECTION_MAP_SUFFIX), smap
-        )
+        self.state.set_collection_keys(self._beside(SECTION_MAP_SUFFIX), smap)
 
     # ------------------------------------------------------------------ applying
 
@@ -1609,9 +1583,9 @@ class SyncEngine:
                     self.state.delete_paper(v.renamed_from)  # identity followed the paper
             self.state.put_papers(puts)  # one statement for the rest
             if owed != owed_before:
-                self.state.set_meta(OWED_RENAMES_KEY, json.dumps(owed, sort_keys=True))
+                self.state.set_meta_map(OWED_RENAMES_KEY, owed)
             if owed_dups != owed_dups_before:
-                self.state.set_meta(OWED_DUPLICATES_KEY, json.dumps(owed_dups, sort_keys=True))
+                self.state.set_meta_map(OWED_DUPLICATES_KEY, owed_dups)
             if snap is not None and self.lib is not None and not zheld:
                 lv = self.zotero.library_version if self.zotero else None
                 self.state.set_library_version(self.lib, lv or snap.library_version)

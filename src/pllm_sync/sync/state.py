@@ -1180,6 +1180,19 @@ class StateDB:
         if self.get_meta(key) != value:
             self._x("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
+    def get_meta_map(self, key: str) -> dict[str, Any]:
+        """The JSON object kept under ``key``; empty when there is none, or it is not one
+        (a state written by hand or by a later version is not trusted to be)."""
+        try:
+            value = json.loads(self.get_meta(key) or "{}")
+        except ValueError:
+            return {}
+        return {str(k): v for k, v in value.items()} if isinstance(value, dict) else {}
+
+    def set_meta_map(self, key: str, value: Mapping[str, Any]) -> None:
+        """Keep ``value`` under ``key`` as JSON (no write when it is already that)."""
+        self.set_meta(key, json.dumps(dict(value), sort_keys=True))
+
     def remember_vault(self, vault_path: str | Path) -> None:
         """Record the real path of the vault this is the state of, and its folder's
         identity (device and inode, once it exists): rows written only when they change. A
