@@ -208,13 +208,15 @@ def moved_sections(stored: dict[str, str], now: dict[str, str]) -> dict[str, str
 
 
 def follow_moved_sections(
-    papers: dict[str, PaperState], moved: dict[str, str]
+    papers: dict[str, PaperState], moved: Mapping[str, str | None]
 ) -> dict[str, PaperState]:
     """The papers' states with ``moved`` sections read as the sections their collections
-    stand for now, in what Zotero is known to hold and in the base: the items stayed in the
-    collections renamed under them, so a note (or the list) naming the paper's own section
-    reads as moving the item to that section's collection, which the run's writes do.
-    Copies: the daemon keeps the loaded states between passes."""
+    stand for now (None: a collection deleted in Zotero, made again in this run), in what
+    Zotero is known to hold and in the base. The items stayed in the collections renamed
+    under them (or Zotero dropped the deleted one's memberships without a version bump), so
+    a note (or the list) naming the paper's own section reads as filing its item in that
+    section's collection, which the run's writes do. Copies: the daemon keeps the loaded
+    states between passes."""
     out = dict(papers)
     for pid, st in papers.items():
         held = st.zotero_record or st.base
@@ -224,10 +226,8 @@ def follow_moved_sections(
         def follow(rec: Record | None) -> Record | None:
             if rec is None:
                 return None
-            return {
-                **rec,
-                "sections": frozenset(moved.get(s, s) for s in rec.get("sections") or ()),
-            }
+            sections = (moved.get(s, s) for s in rec.get("sections") or ())
+            return {**rec, "sections": frozenset(s for s in sections if s is not None)}
 
         out[pid] = replace(st, zotero_record=follow(held), base=follow(st.base))
     return out
@@ -1153,35 +1153,21 @@ class SyncEngine:
     def _refile(
         self, papers: dict[str, PaperState], refiled: set[str], plan: Plan
     ) -> dict[str, PaperState]:
-        """The papers' states with the sections in ``refiled`` (collections deleted in
-        Zotero, made again in this run) taken out of what Zotero is known to hold and of the
-        base: Zotero dropped the memberships without a version bump, so nothing else shows
-        it, and a note (or the list) still placing the paper there now reads as filing its
-        item there, which this run's writes do. Copies: the daemon keeps the loaded states
-        between passes."""
-        out = dict(papers)
-        moved: dict[str, int] = {}
-        for pid, st in papers.items():
+        """:func:`follow_moved_sections` for collections deleted in Zotero and made again
+        in this run (``refiled``), with a warning naming each and how many papers it gets
+        back."""
+        counts: dict[str, int] = {}
+        for st in papers.values():
             held = st.zotero_record or st.base
-            lost = refiled & set(held.get("sections") or ()) if held is not None else set()
-            if not lost:
-                continue
-            for s in lost:
-                moved[s] = moved.get(s, 0) + 1
-
-            def without(rec: Record | None, lost: set[str] = lost) -> Record | None:
-                if rec is None:
-                    return None
-                return {**rec, "sections": frozenset(rec.get("sections") or ()) - lost}
-
-            out[pid] = replace(st, zotero_record=without(held), base=without(st.base))
-        for s, n in sorted(moved.items()):
+            for s in refiled & set(held.get("sections") or ()) if held is not None else ():
+                counts[s] = counts.get(s, 0) + 1
+        for s, n in sorted(counts.items()):
             plan.warnings.append(
                 f"the Zotero collection of section {section_path(s)[-1]!r} was deleted; it "
                 f"is back, and its {n} paper{'s' if n != 1 else ''} filed in it again (to drop "
                 "a section for good, list it in the source's `exclude`)"
             )
-        return out
+        return follow_moved_sections(papers, dict.fromkeys(refiled))
 
     def _previous_roots(self, catalog: Catalog) -> dict[str, str]:
         """Each list's root name at the last pull (source name -> name): kept in the state
