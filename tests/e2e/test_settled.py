@@ -250,6 +250,16 @@ def _plan(env: Env) -> Any:
     return json.loads(out)["plan"]
 
 
+def _plan_with_and_without_the_mark(env: Env, chosen: tuple[str, ...]) -> Any:
+    """The dry-run plan with the settled mark as it stands, asserted equal to the plan
+    decided in full once the mark is dropped."""
+    with_mark = _plan(env)
+    with sqlite3.connect(_state()) as db:
+        db.execute("DELETE FROM settled")
+    assert with_mark == _plan(env), chosen
+    return with_mark
+
+
 def _mutations(env: Env, rng: random.Random) -> dict[str, Callable[[], bool]]:
     """Changes a user, Zotero or another command could make; each returns whether the full
     decision must plan an action for it (a sanity check that the mutation did something)."""
@@ -318,10 +328,7 @@ def test_the_plan_with_the_mark_equals_the_plan_without_it(settled: Env) -> None
     trials += [(name,) for name in once]
     for chosen in trials:
         acts = [mutations[name]() for name in chosen]
-        with_mark = _plan(env)
-        with sqlite3.connect(_state()) as db:
-            db.execute("DELETE FROM settled")
-        assert with_mark == _plan(env), chosen
+        with_mark = _plan_with_and_without_the_mark(env, chosen)
         assert bool(with_mark["actions"]) >= any(acts), (chosen, with_mark)
         _sync(env)
         _settle(env)
@@ -564,10 +571,7 @@ def test_the_plan_with_the_mark_equals_the_plan_without_it_with_evicted_notes(
     trials += [("download", "evict"), ("evict", "stray_placeholder"), ("download", "download")]
     for chosen in trials:
         acts = [mutations[name]() for name in chosen]
-        with_mark = _plan(env)
-        with sqlite3.connect(_state()) as db:
-            db.execute("DELETE FROM settled")
-        assert with_mark == _plan(env), chosen
+        with_mark = _plan_with_and_without_the_mark(env, chosen)
         assert bool(with_mark["actions"]) >= any(acts), (chosen, with_mark)
         assert sum("is not downloaded" in w for w in with_mark["warnings"]) == len(gone), chosen
         _sync(env)
